@@ -1,0 +1,352 @@
+// Package archive packs file trees into a tar stream and unpacks them
+// safely. Every regular file's SHA-256 is recorded in a trailing entry
+// (IndexName, in sha256sum format) so that a restore can check each file,
+// and a user with only stock tools can run `sha256sum -c` on it. zstd
+// compression wraps the tar stream (see Compress / Decompress).
+package archive
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// IndexName is the last entry of every archive: "SHA256  path" per file.
+const IndexName = ".lyncbackup-SHA256SUMS"
+
+// Root is one tree (or single file) to pack, stored under Name in the archive.
+type Root struct {
+	Path string // on disk
+	Name string // top-level name inside the archive (slash-separated, no "..")
+}
+
+// Options tune Write.
+type Options struct {
+	// Skip, when it returns true, leaves the entry (and a directory's
+	// contents) out. name is the archive path.
+	Skip func(name string, fi fs.FileInfo) bool
+	// Tolerant turns unreadable, vanished and changing files into warnings
+	// instead of errors (file stores with files in use).
+	Tolerant bool
+	// Progress is called with the count of file bytes read since the last call.
+	Progress func(n int64)
+	// TempDir holds the spooled index (default os.TempDir()).
+	TempDir string
+}
+
+// Stats summarise what Write packed.
+type Stats struct {
+	Files, Dirs, Links, Skipped int64
+	Bytes                       int64 // file content bytes
+	Warnings                    []string
+}
+
+// MaxWarnings caps the warnings kept in Stats; the rest are counted.
+const MaxWarnings = 1000
+
+func (s *Stats) warn(format string, a ...any) {
+	if len(s.Warnings) < MaxWarnings {
+		s.Warnings = append(s.Warnings, fmt.Sprintf(format, a...))
+	} else if len(s.Warnings) == MaxWarnings {
+		s.Warnings = append(s.Warnings, "more warnings left out")
+	}
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+type writer struct {
+	ctx   context.Context
+	tw    *tar.Writer
+	opt   Options
+	st    Stats
+	index *bufio.Writer
+	names map[string]bool // top-level names, to refuse duplicates
+}
+
+// Write packs roots into a tar stream on w. It does not close w.
+func Write(ctx context.Context, w io.Writer, roots []Root, opt Options) (Stats, error) {
+	idxFile, err := os.CreateTemp(opt.TempDir, "lyncbackup-index-*")
+	if err != nil {
+		return Stats{}, fmt.Errorf("create index spool: %w", err)
+	}
+	defer os.Remove(idxFile.Name())
+	defer idxFile.Close()
+	pw := &writer{ctx: ctx, tw: tar.NewWriter(w), opt: opt, index: bufio.NewWriter(idxFile), names: map[string]bool{}}
+	for _, r := range roots {
+		if err := pw.root(r); err != nil {
+			return pw.st, err
+		}
+	}
+	if err := pw.index.Flush(); err != nil {
+		return pw.st, fmt.Errorf("write index spool: %w", err)
+	}
+	size, err := idxFile.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return pw.st, err
+	}
+	if _, err := idxFile.Seek(0, io.SeekStart); err != nil {
+		return pw.st, err
+	}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: IndexName, Size: size, Mode: 0o644, ModTime: time.Now().Truncate(time.Second), Format: tar.FormatPAX}
+	if err := pw.tw.WriteHeader(hdr); err != nil {
+		return pw.st, fmt.Errorf("write index: %w", err)
+	}
+	if _, err := io.Copy(pw.tw, idxFile); err != nil {
+		return pw.st, fmt.Errorf("write index: %w", err)
+	}
+	if err := pw.tw.Close(); err != nil {
+		return pw.st, fmt.Errorf("finish tar: %w", err)
+	}
+	return pw.st, nil
+}
+
+func (w *writer) root(r Root) error {
+	name := strings.Trim(path.Clean("/"+filepath.ToSlash(r.Name)), "/")
+	if name == "" || name == "." || strings.Contains(name, "..") {
+		return fmt.Errorf("pack %s: invalid archive name %q", r.Path, r.Name)
+	}
+	if w.names[name] {
+		return fmt.Errorf("pack %s: archive name %q used twice", r.Path, name)
+	}
+	w.names[name] = true
+	fi, err := os.Lstat(r.Path)
+	if err != nil {
+		// A root the user named must exist: that is a config error, not a warning.
+		return fmt.Errorf("read %s: %w", r.Path, unwrapPath(err))
+	}
+	return w.walk(r.Path, name, fi)
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// walk packs one entry and, for a directory, its children in name order.
+func (w *writer) walk(p, name string, fi fs.FileInfo) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if w.opt.Skip != nil && w.opt.Skip(name, fi) {
+		w.st.Skipped++
+		return nil
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		return w.file(p, name, fi)
+	case fi.IsDir():
+		if err := w.header(fi, name+"/", ""); err != nil {
+			return err
+		}
+		w.st.Dirs++
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			if w.opt.Tolerant {
+				w.st.warn("%s: cannot list folder: %v", p, unwrapPath(err))
+				return nil
+			}
+			return fmt.Errorf("list %s: %w", p, unwrapPath(err))
+		}
+		sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+		for _, e := range ents {
+			cp := filepath.Join(p, e.Name())
+			cfi, err := os.Lstat(cp)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					w.st.warn("%s: vanished before it was read", cp)
+					continue
+				}
+				if w.opt.Tolerant {
+					w.st.warn("%s: %v", cp, unwrapPath(err))
+					continue
+				}
+				return fmt.Errorf("read %s: %w", cp, unwrapPath(err))
+			}
+			if err := w.walk(cp, name+"/"+e.Name(), cfi); err != nil {
+				return err
+			}
+		}
+		return nil
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(p)
+		if err != nil {
+			if w.opt.Tolerant {
+				w.st.warn("%s: cannot read link: %v", p, unwrapPath(err))
+				return nil
+			}
+			return fmt.Errorf("read link %s: %w", p, unwrapPath(err))
+		}
+		if err := w.header(fi, name, filepath.ToSlash(target)); err != nil {
+			return err
+		}
+		w.st.Links++
+		return nil
+	default:
+		w.st.warn("%s: skipped special file (%s)", p, fi.Mode().Type())
+		w.st.Skipped++
+		return nil
+	}
+}
+
+func (w *writer) header(fi fs.FileInfo, name, link string) error {
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return fmt.Errorf("pack %s: %w", name, err)
+	}
+	hdr.Name = name
+	// Owner names cost a lookup per file and mean nothing on another server.
+	hdr.Uname, hdr.Gname = "", ""
+	hdr.Format = tar.FormatPAX
+	hdr.ModTime = fi.ModTime()
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	if err := w.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("pack %s: %w", name, err)
+	}
+	return nil
+}
+
+func (w *writer) file(p, name string, fi fs.FileInfo) error {
+	f, err := os.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			w.st.warn("%s: vanished before it was read", p)
+			return nil
+		}
+		if w.opt.Tolerant {
+			w.st.warn("%s: not backed up: %v", p, unwrapPath(err))
+			return nil
+		}
+		return fmt.Errorf("open %s: %w", p, unwrapPath(err))
+	}
+	defer f.Close()
+	if err := w.header(fi, name, ""); err != nil {
+		return err
+	}
+	h := sha256.New()
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var done int64
+	size := fi.Size()
+	var readErr error
+	for done < size {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		chunk := buf
+		if rem := size - done; rem < int64(len(chunk)) {
+			chunk = chunk[:rem]
+		}
+		n, err := f.Read(chunk)
+		if n > 0 {
+			h.Write(chunk[:n])
+			if _, werr := w.tw.Write(chunk[:n]); werr != nil {
+				return fmt.Errorf("pack %s: %w", name, werr)
+			}
+			done += int64(n)
+			if w.opt.Progress != nil {
+				w.opt.Progress(int64(n))
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
+	}
+	if done < size {
+		// The file shrank or a read failed after the header promised size
+		// bytes: pad with zeros so the tar stays valid, and say so.
+		if readErr != nil && !w.opt.Tolerant {
+			return fmt.Errorf("read %s: %w", p, unwrapPath(readErr))
+		}
+		if !w.opt.Tolerant {
+			return fmt.Errorf("read %s: file shrank while being read (%d of %d bytes)", p, done, size)
+		}
+		zero := buf[:min(int64(len(buf)), 1<<16)]
+		clear(zero)
+		for done < size {
+			n := min(int64(len(zero)), size-done)
+			h.Write(zero[:n])
+			if _, err := w.tw.Write(zero[:n]); err != nil {
+				return fmt.Errorf("pack %s: %w", name, err)
+			}
+			done += n
+		}
+		if readErr != nil {
+			w.st.warn("%s: read failed after %d bytes, rest stored as zeros: %v", p, done, unwrapPath(readErr))
+		} else {
+			w.st.warn("%s: shrank while being read, stored padded with zeros", p)
+		}
+	} else if after, err := f.Stat(); err == nil && (after.Size() != size || !after.ModTime().Equal(fi.ModTime())) {
+		w.st.warn("%s: changed while being read (copy may be inconsistent)", p)
+	}
+	w.st.Files++
+	w.st.Bytes += size
+	line := indexLine(hex.EncodeToString(h.Sum(nil)), name)
+	if _, err := w.index.WriteString(line); err != nil {
+		return fmt.Errorf("write index spool: %w", err)
+	}
+	return nil
+}
+
+// indexLine formats one sha256sum line, escaping as GNU coreutils does.
+func indexLine(sum, name string) string {
+	if strings.ContainsAny(name, "\\\n\r") {
+		r := strings.NewReplacer("\\", "\\\\", "\n", "\\n", "\r", "\\r")
+		return "\\" + sum + "  " + r.Replace(name) + "\n"
+	}
+	return sum + "  " + name + "\n"
+}
+
+// parseIndexLine is indexLine's inverse.
+func parseIndexLine(line string) (sum, name string, ok bool) {
+	esc := strings.HasPrefix(line, "\\")
+	if esc {
+		line = line[1:]
+	}
+	if len(line) < 67 || line[64:66] != "  " {
+		return "", "", false
+	}
+	sum, name = line[:64], line[66:]
+	if _, err := hex.DecodeString(sum); err != nil {
+		return "", "", false
+	}
+	if esc {
+		var b strings.Builder
+		for i := 0; i < len(name); i++ {
+			if name[i] == '\\' && i+1 < len(name) {
+				i++
+				switch name[i] {
+				case 'n':
+					b.WriteByte('\n')
+				case 'r':
+					b.WriteByte('\r')
+				default:
+					b.WriteByte(name[i])
+				}
+				continue
+			}
+			b.WriteByte(name[i])
+		}
+		name = b.String()
+	}
+	return sum, name, true
+}

@@ -1,0 +1,219 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// Catalog reads and commits sets in a store.
+type Catalog struct {
+	Store upload.Store
+}
+
+// Set is one set folder as found in the store.
+type Set struct {
+	Host string
+	ID   string
+	Time time.Time
+	// Manifest is nil for an incomplete set (no manifest: never restorable).
+	Manifest *Manifest
+	// ManifestErr is set when a manifest exists but cannot be trusted.
+	ManifestErr error
+	Objects     []upload.ObjectInfo
+}
+
+// Complete reports whether the set is committed and readable.
+func (s Set) Complete() bool { return s.Manifest != nil }
+
+// Status is "complete", "partial" (committed with failures), "incomplete"
+// (no manifest) or "damaged" (unreadable manifest).
+func (s Set) Status() string {
+	switch {
+	case s.Manifest != nil:
+		return s.Manifest.Status
+	case s.ManifestErr != nil:
+		return "damaged"
+	}
+	return "incomplete"
+}
+
+// Size sums the stored objects.
+func (s Set) Size() int64 {
+	var n int64
+	for _, o := range s.Objects {
+		n += o.Size
+	}
+	return n
+}
+
+// Commit writes the manifest: the last write of a set.
+func (c *Catalog) Commit(ctx context.Context, m *Manifest, opts upload.PutOptions) error {
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	opts.ContentType = "application/json"
+	if _, err := c.Store.Put(ctx, ManifestKey(m.Host, m.SetID), bytes.NewReader(data), opts); err != nil {
+		return fmt.Errorf("commit set %s: %w", m.SetID, err)
+	}
+	return nil
+}
+
+// LoadManifest reads and checks one set's manifest.
+func (c *Catalog) LoadManifest(ctx context.Context, host, id string) (*Manifest, error) {
+	rc, err := c.Store.Get(ctx, ManifestKey(host, id), 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	m, err := ParseManifest(rc)
+	if err != nil {
+		return nil, fmt.Errorf("set %s/%s: %w", host, id, err)
+	}
+	if m.Host != host || m.SetID != id {
+		return nil, fmt.Errorf("set %s/%s: manifest names %s/%s (moved or swapped)", host, id, m.Host, m.SetID)
+	}
+	return m, nil
+}
+
+// List returns every set in the store, oldest first (by host, then time).
+// Objects that are not in a set folder are ignored.
+func (c *Catalog) List(ctx context.Context) ([]Set, error) {
+	byKey := map[string]*Set{}
+	var order []string
+	err := c.Store.List(ctx, "", func(o upload.ObjectInfo) error {
+		parts := strings.SplitN(o.Key, "/", 3)
+		if len(parts) != 3 || !ValidName(parts[0]) {
+			return nil
+		}
+		t, err := ParseSetID(parts[1])
+		if err != nil {
+			return nil
+		}
+		k := parts[0] + "/" + parts[1]
+		s := byKey[k]
+		if s == nil {
+			s = &Set{Host: parts[0], ID: parts[1], Time: t}
+			byKey[k] = s
+			order = append(order, k)
+		}
+		s.Objects = append(s.Objects, o)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sets in %s: %w", c.Store, err)
+	}
+	sets := make([]Set, 0, len(order))
+	for _, k := range order {
+		sets = append(sets, *byKey[k])
+	}
+	sort.Slice(sets, func(i, j int) bool {
+		if sets[i].Host != sets[j].Host {
+			return sets[i].Host < sets[j].Host
+		}
+		return sets[i].ID < sets[j].ID
+	})
+	// Read the manifests, a few at a time.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range sets {
+		s := &sets[i]
+		has := false
+		for _, o := range s.Objects {
+			if strings.HasSuffix(o.Key, "/"+ManifestName) {
+				has = true
+			}
+		}
+		if !has {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			m, err := c.LoadManifest(ctx, s.Host, s.ID)
+			if err != nil {
+				if errors.Is(err, upload.ErrNotFound) {
+					return
+				}
+				s.ManifestErr = err
+				return
+			}
+			s.Manifest = m
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return sets, nil
+}
+
+// Hosts lists the hosts that have at least one set.
+func Hosts(sets []Set) []string {
+	var hosts []string
+	seen := map[string]bool{}
+	for _, s := range sets {
+		if !seen[s.Host] {
+			seen[s.Host] = true
+			hosts = append(hosts, s.Host)
+		}
+	}
+	return hosts
+}
+
+// Resolve finds a committed set by id (or "latest", or a unique id prefix)
+// for host. An empty host is accepted when the store holds only one host.
+func Resolve(sets []Set, host, spec string) (Set, error) {
+	if host == "" {
+		hosts := Hosts(sets)
+		switch len(hosts) {
+		case 0:
+			return Set{}, errors.New("the destination holds no backup sets")
+		case 1:
+			host = hosts[0]
+		default:
+			return Set{}, fmt.Errorf("the destination holds sets of several hosts (%s): choose one with --host", strings.Join(hosts, ", "))
+		}
+	}
+	var match []Set
+	for _, s := range sets {
+		if s.Host != host {
+			continue
+		}
+		if spec == "" || spec == "latest" || s.ID == spec || strings.HasPrefix(s.ID, spec) {
+			match = append(match, s)
+		}
+	}
+	if spec == "" || spec == "latest" {
+		for i := len(match) - 1; i >= 0; i-- {
+			if match[i].Complete() {
+				return match[i], nil
+			}
+		}
+		return Set{}, fmt.Errorf("host %s has no complete backup set", host)
+	}
+	switch {
+	case len(match) == 0:
+		return Set{}, fmt.Errorf("no set %q for host %s", spec, host)
+	case len(match) > 1:
+		return Set{}, fmt.Errorf("set %q is ambiguous for host %s", spec, host)
+	}
+	s := match[0]
+	if s.ManifestErr != nil {
+		return Set{}, s.ManifestErr
+	}
+	if !s.Complete() {
+		return Set{}, fmt.Errorf("set %s of host %s is incomplete (no manifest: the backup never finished) and cannot be restored", s.ID, host)
+	}
+	return s, nil
+}

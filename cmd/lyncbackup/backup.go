@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/pipeline"
+)
+
+func init() {
+	register(&command{name: "backup", summary: "run the exporters and store a new backup set", run: runBackup})
+}
+
+// backupSummary is the --json document of backup.
+type backupSummary struct {
+	OK       bool               `json:"ok"`
+	Status   string             `json:"status"`
+	Host     string             `json:"host"`
+	SetID    string             `json:"set_id,omitempty"`
+	Start    time.Time          `json:"start"`
+	Duration float64            `json:"duration_seconds"`
+	Items    []catalog.Item     `json:"items,omitempty"`
+	Failures []catalog.Failure  `json:"failures,omitempty"`
+	Error    string             `json:"error,omitempty"`
+	Prune    any                `json:"prune,omitempty"`
+}
+
+// afterBackup hooks (retention, notifications, metrics) run after a backup.
+var afterBackupHooks []func(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error
+
+func runBackup(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	a.addGlobal(fs)
+	keepStaging := fs.Bool("keep-staging", false, "keep the staging folder after the run")
+	parallel := fs.Int("parallel", 0, "items packed and uploaded at once (default 2)")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	return a.backup(ctx, cfg, *keepStaging, *parallel)
+}
+
+func (a *app) backup(ctx context.Context, cfg *config.Config, keepStaging bool, parallel int) error {
+	log, closeLog, err := a.logger(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	start := time.Now()
+	sum := &backupSummary{Host: cfg.Host, Start: start.UTC(), Status: "failed"}
+	err = a.doBackup(ctx, cfg, log, keepStaging, parallel, sum)
+	sum.Duration = time.Since(start).Seconds()
+	if err != nil {
+		sum.Error = err.Error()
+	}
+	for _, h := range afterBackupHooks {
+		if herr := h(ctx, a, cfg, sum); herr != nil && err == nil {
+			err = herr
+		}
+	}
+	if a.g.json {
+		a.printJSON(sum)
+	}
+	return err
+}
+
+func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger, keepStaging bool, parallel int, sum *backupSummary) error {
+	recips, err := crypto.ParseRecipients(cfg.Encryption.Recipients, cfg.Encryption.RecipientsFile)
+	if err != nil {
+		return usageError{fmt.Errorf("encryption: %w", err)}
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	env := exporters.Env{Staging: cfg.Staging, Log: lg}
+	exps, disc, err := exporters.Build(ctx, cfg, env)
+	if err != nil {
+		return err
+	}
+	prog, stopProg := newProgress(a, lg)
+	job := pipeline.BackupJob{
+		Host: cfg.Host, Store: store, Exporters: exps, Discovery: disc, Recipients: recips,
+		Compression: cfg.Compression.Level, ZstdConcurrency: cfg.Compression.Concurrency,
+		Parallel: parallel, Staging: pipeline.StagingDir(cfg.Staging, cfg.Host), KeepStaging: keepStaging,
+		Progress: prog, Log: lg,
+	}
+	if ol := cfg.Destination.ObjectLock; ol != nil {
+		job.LockMode, job.LockDays, job.LegalHold = ol.Mode, ol.Days, ol.LegalHold
+	}
+	if im := cfg.Destination.Immutability; im != nil {
+		job.LockMode, job.LockDays, job.LegalHold = "unlocked", im.Days, im.LegalHold
+		if im.Locked {
+			job.LockMode = "locked"
+		}
+	}
+	res, err := pipeline.Backup(ctx, job)
+	stopProg()
+	if err != nil {
+		return err
+	}
+	m := res.Manifest
+	sum.SetID, sum.Items, sum.Failures, sum.Status = m.SetID, m.Items, m.Failures, m.Status
+	plain, stored, files := m.Totals()
+	a.say("set %s/%s %s: %d items, %d files, %s read, %s stored in %s",
+		m.Host, m.SetID, m.Status, len(m.Items), files, humanBytes(plain), humanBytes(stored), m.End.Sub(m.Start).Round(time.Millisecond))
+	for _, it := range m.Items {
+		for _, w := range it.Warnings {
+			lg.Warn("warning", "item", it.Name, "warning", w)
+		}
+	}
+	if res.Partial {
+		return partialError{fmt.Errorf("partial backup: %d exporter(s) failed (set %s committed as partial): %s", len(m.Failures), m.SetID, m.Failures[0].Error)}
+	}
+	sum.OK = true
+	return nil
+}

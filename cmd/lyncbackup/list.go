@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
+)
+
+func init() {
+	register(&command{name: "list", summary: "list the backup sets in the destination", run: runList})
+	register(&command{name: "keygen", summary: "write a new age identity file and print its public key", run: runKeygen})
+}
+
+type listEntry struct {
+	Host        string    `json:"host"`
+	SetID       string    `json:"set_id"`
+	Time        time.Time `json:"time"`
+	Status      string    `json:"status"`
+	Items       int       `json:"items"`
+	Files       int64     `json:"files"`
+	PlainBytes  int64     `json:"plain_bytes"`
+	StoredBytes int64     `json:"stored_bytes"`
+	Error       string    `json:"error,omitempty"`
+}
+
+func runList(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	a.addGlobal(fs)
+	var sf setFlags
+	fs.StringVar(&sf.from, "from", "", "destination URL (instead of a config file)")
+	fs.StringVar(&sf.host, "host", "", "only this host's sets")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	hostFilter := sf.host
+	sf.host = ""
+	st, _, err := a.openForRead(ctx, &sf)
+	if err != nil {
+		return err
+	}
+	cat := catalog.Catalog{Store: st}
+	sets, err := cat.List(ctx)
+	if err != nil {
+		return err
+	}
+	var out []listEntry
+	for _, s := range sets {
+		if hostFilter != "" && s.Host != hostFilter {
+			continue
+		}
+		e := listEntry{Host: s.Host, SetID: s.ID, Time: s.Time, Status: s.Status(), StoredBytes: s.Size()}
+		if s.Manifest != nil {
+			e.Items = len(s.Manifest.Items)
+			e.PlainBytes, e.StoredBytes, e.Files = s.Manifest.Totals()
+		}
+		if s.ManifestErr != nil {
+			e.Error = s.ManifestErr.Error()
+		}
+		out = append(out, e)
+	}
+	if a.g.json {
+		if out == nil {
+			out = []listEntry{}
+		}
+		return a.printJSON(map[string]any{"destination": st.String(), "sets": out})
+	}
+	if len(out) == 0 {
+		a.say("no backup sets in %s", st)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tSET\tTIME (UTC)\tSTATUS\tITEMS\tFILES\tSIZE\tSTORED")
+	for _, e := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Host, e.SetID, e.Time.Format("2006-01-02 15:04:05"), e.Status,
+			e.Items, e.Files, humanBytes(e.PlainBytes), humanBytes(e.StoredBytes))
+	}
+	return tw.Flush()
+}
+
+func runKeygen(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	out := fs.String("o", "", "identity file to write (mode 0600; refuses to overwrite)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" && len(pos) == 1 {
+		*out = pos[0]
+	}
+	if *out == "" {
+		return usagef("keygen needs -o FILE")
+	}
+	pub, err := crypto.GenerateIdentity(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "identity written to %s: keep it offline and safe; without it no backup can be restored\n", *out)
+	fmt.Fprintln(a.stdout, pub)
+	return nil
+}

@@ -1,0 +1,159 @@
+// Command lyncbackup backs up a Lync Server 2013 / Skype for Business Server
+// deployment offsite as tar | zstd | age streams. This package is wiring
+// only: flags, config, one call per command, exit codes and printing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/pipeline"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// Exit codes (documented in README).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	exitPartial = 3
+)
+
+// usageError marks bad flags or config: exit 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// partialError marks a committed partial backup: exit 3.
+type partialError struct{ err error }
+
+func (p partialError) Error() string { return p.err.Error() }
+func (p partialError) Unwrap() error { return p.err }
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, a *app, args []string) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// app carries what every command shares.
+type app struct {
+	stdout, stderr io.Writer
+	g              globalFlags
+}
+
+func main() {
+	pipeline.Version = version
+	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals()...)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(stdout, "lyncbackup", version)
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "lyncbackup: unknown command %q (run 'lyncbackup help')\n", args[0])
+		return exitUsage
+	}
+	err := c.run(ctx, a, args[1:])
+	return a.exit(err)
+}
+
+// exit prints err as one line and maps it to an exit code.
+func (a *app) exit(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	msg := oneLine(err.Error())
+	fmt.Fprintln(a.stderr, "lyncbackup: "+msg)
+	var ue usageError
+	var ce *config.Error
+	var pe partialError
+	switch {
+	case errors.As(err, &pe):
+		return exitPartial
+	case errors.As(err, &ue), errors.As(err, &ce):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(s, "\r\n", " | ")
+	return strings.ReplaceAll(s, "\n", " | ")
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "lyncbackup: offsite backup of Lync Server 2013 / Skype for Business Server as tar | zstd | age")
+	fmt.Fprintln(w, "\nUsage: lyncbackup COMMAND [flags]\n\nCommands:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'lyncbackup COMMAND -h' for a command's flags.")
+}
+
+// parseArgs parses flags that may stand before or after positional
+// arguments ("restore SET --to DIR") and returns the positionals.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(os.Stdout)
+				fs.PrintDefaults()
+				return nil, flag.ErrHelp
+			}
+			return nil, usageError{err}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,365 @@
+// Package config turns the YAML file into a validated, typed Config.
+// It expands ${VAR} references, rejects unknown keys and wrong types, and
+// every error names the key (and the line where the parser knows it).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxSize bounds the config file we are willing to read.
+const MaxSize = 1 << 20
+
+// Config is the whole file.
+type Config struct {
+	Host        string      `yaml:"host"`
+	Staging     string      `yaml:"staging"`
+	Exporters   []Exporter  `yaml:"exporters"`
+	Lync        *Lync       `yaml:"lync"`
+	Compression Compression `yaml:"compression"`
+	Encryption  Encryption  `yaml:"encryption"`
+	Destination Destination `yaml:"destination"`
+	Retention   Retention   `yaml:"retention"`
+	Notify      Notify      `yaml:"notify"`
+	Metrics     Metrics     `yaml:"metrics"`
+	Limits      Limits      `yaml:"limits"`
+	Log         Log         `yaml:"log"`
+}
+
+// Exporter is one entry of the exporters list. Kind selects which fields apply.
+type Exporter struct {
+	Kind string `yaml:"kind"`
+	Name string `yaml:"name"`
+	// path / filestore
+	Paths   []string `yaml:"paths"`
+	Exclude []string `yaml:"exclude"`
+	// userdata / rgs: explicit pools (else discovered)
+	Pools []string `yaml:"pools"`
+	// persistentchat / sql
+	Instance  string   `yaml:"instance"`
+	Databases []string `yaml:"databases"`
+	// sql: where SQL Server writes the .bak and where the tool reads it
+	BackupDir string `yaml:"backup_dir"`
+	ReadDir   string `yaml:"read_dir"`
+	// command
+	Command []string `yaml:"command"`
+	// every exporter
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Lync configures the PowerShell side shared by the Lync exporters.
+type Lync struct {
+	PowerShell string `yaml:"powershell"`
+	// Exporters: "all" or a list of kinds.
+	Exporters  StringOrList `yaml:"exporters"`
+	Pools      StringOrList `yaml:"pools"`      // "auto" or explicit list
+	RgsPools   StringOrList `yaml:"rgs_pools"`  // "auto" or explicit list
+	FileStores StringOrList `yaml:"filestores"` // "auto" or explicit UNC list
+	Module     string       `yaml:"module"`     // module path override (SE)
+	Product    string       `yaml:"product"`    // 2013 / 2015 / 2019 / se; default: probe
+	Sqlcmd     string       `yaml:"sqlcmd"`
+	// PersistentChatInstance: SQL instance of the mgc database.
+	PersistentChatInstance string   `yaml:"persistentchat_instance"`
+	Timeout                Duration `yaml:"timeout"`
+}
+
+// Compression selects the zstd level.
+type Compression struct {
+	Level string `yaml:"level"` // fastest / default / better / best
+	// Concurrency of the zstd encoder per item (0: automatic).
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Encryption lists the age recipients.
+type Encryption struct {
+	Recipients     []string `yaml:"recipients"`
+	RecipientsFile string   `yaml:"recipients_file"`
+}
+
+// Destination is where sets are stored.
+type Destination struct {
+	URL string `yaml:"url"`
+	// S3
+	Region       string      `yaml:"region"`
+	Endpoint     string      `yaml:"endpoint"`
+	PathStyle    bool        `yaml:"path_style"`
+	Profile      string      `yaml:"profile"`
+	StorageClass string      `yaml:"storage_class"`
+	SSE          string      `yaml:"sse"`        // "", "AES256", "aws:kms"
+	SSEKMSKeyID  string      `yaml:"sse_kms_key_id"`
+	Checksum     string      `yaml:"checksum"`   // when_supported (default) / when_required
+	ObjectLock   *ObjectLock `yaml:"object_lock"`
+	// Azure
+	Account      string        `yaml:"account"`
+	AccessTier   string        `yaml:"access_tier"`
+	Immutability *Immutability `yaml:"immutability"`
+	// transfer tuning (all backends that use it)
+	PartSize    Size `yaml:"part_size"`
+	Concurrency int  `yaml:"concurrency"`
+}
+
+// ObjectLock configures S3 Object Lock on every uploaded object.
+type ObjectLock struct {
+	Mode      string `yaml:"mode"` // GOVERNANCE / COMPLIANCE
+	Days      int    `yaml:"days"`
+	LegalHold bool   `yaml:"legal_hold"`
+}
+
+// Immutability configures Azure version-level immutability.
+type Immutability struct {
+	Days      int  `yaml:"days"`
+	Locked    bool `yaml:"locked"`
+	LegalHold bool `yaml:"legal_hold"`
+}
+
+// Retention is the GFS policy applied by prune.
+type Retention struct {
+	KeepLast     int      `yaml:"keep_last"`
+	KeepHourly   int      `yaml:"keep_hourly"`
+	KeepDaily    int      `yaml:"keep_daily"`
+	KeepWeekly   int      `yaml:"keep_weekly"`
+	KeepMonthly  int      `yaml:"keep_monthly"`
+	KeepYearly   int      `yaml:"keep_yearly"`
+	KeepWithin   Duration `yaml:"keep_within"`
+	MinAge       Duration `yaml:"min_age"`
+	TimeZone     string   `yaml:"timezone"`
+	CountPartial bool     `yaml:"count_partial"`
+	AfterBackup  bool     `yaml:"after_backup"`
+	Grace        Duration `yaml:"grace"` // incomplete sets older than this are garbage (default 24h)
+}
+
+// Notify configures webhooks and e-mail.
+type Notify struct {
+	On       string    `yaml:"on"` // failure / always
+	Webhooks []Webhook `yaml:"webhooks"`
+	Email    *Email    `yaml:"email"`
+}
+
+// Webhook is a URL that receives the JSON summary (or a plain ping).
+type Webhook struct {
+	URL  string `yaml:"url"`
+	Ping bool   `yaml:"ping"` // healthchecks style: GET URL, URL/fail on failure
+}
+
+// Email is an SMTP report.
+type Email struct {
+	Server   string   `yaml:"server"` // host:port
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	Username string   `yaml:"username"`
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string `yaml:"password_env"`
+	StartTLS    *bool  `yaml:"starttls"`
+}
+
+// Metrics configures the Prometheus textfile.
+type Metrics struct {
+	Textfile string `yaml:"textfile"`
+}
+
+// Limits holds resource limits.
+type Limits struct {
+	Upload Rate `yaml:"upload"` // bytes per second across all uploads, 0 = none
+}
+
+// Log configures logging.
+type Log struct {
+	File   string `yaml:"file"`
+	Format string `yaml:"format"` // text / json
+}
+
+// Error is a config error that names the key and, when known, the line.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config")
+	if e.File != "" {
+		b.WriteString(" " + e.File)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads and validates the config file at path.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &Error{File: path, Msg: "file not found (use --config FILE or set LYNCBACKUP_CONFIG)"}
+		}
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	if len(data) > MaxSize {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("file larger than %d bytes", MaxSize)}
+	}
+	c, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = path
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Expand replaces ${VAR} with the variable's value; a missing variable is an
+// error naming it and its line. "$${" escapes a literal "${".
+func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
+	var out bytes.Buffer
+	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
+		// Comments may mention ${VAR} freely.
+		code := line
+		if idx := commentStart(line); idx >= 0 {
+			code = line[:idx]
+		}
+		var firstErr error
+		expanded := varRef.ReplaceAllFunc(code, func(m []byte) []byte {
+			name := string(m[2 : len(m)-1])
+			v, ok := lookup(name)
+			if !ok && firstErr == nil {
+				firstErr = &Error{Line: i + 1, Msg: fmt.Sprintf("environment variable %s is not set", name)}
+			}
+			return []byte(v)
+		})
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		out.Write(expanded)
+		out.Write(line[len(code):])
+	}
+	return out.Bytes(), nil
+}
+
+// commentStart finds a YAML comment start outside quotes (" #" or at line start).
+func commentStart(line []byte) int {
+	inS, inD := false, false
+	for i, c := range line {
+		switch {
+		case c == '\'' && !inD:
+			inS = !inS
+		case c == '"' && !inS:
+			inD = !inD
+		case c == '#' && !inS && !inD && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return i
+		}
+	}
+	return -1
+}
+
+// Parse decodes, expands and validates config text. lookup resolves ${VAR}.
+func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	data, err := Expand(data, lookup)
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{Msg: "file is empty"}
+		}
+		e := yamlError(err)
+		if ce, ok := e.(*Error); ok && ce.Line > 0 && ce.Key == "" {
+			ce.Key = keyAtLine(data, ce.Line)
+		}
+		return nil, e
+	}
+	// A second document is a mistake, not something to ignore.
+	var extra any
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{Msg: "more than one YAML document"}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns yaml.v3's multi-line errors into one line that names the key.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	msgs := []string{}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	first := strings.TrimSpace(msgs[0])
+	e := &Error{Msg: first}
+	if m := yamlLine.FindStringSubmatch(first); m != nil {
+		fmt.Sscanf(m[1], "%d", &e.Line)
+		e.Msg = m[2]
+	}
+	e.Msg = rewriteYAMLMsg(e.Msg)
+	if len(msgs) > 1 {
+		e.Msg += fmt.Sprintf(" (and %d more)", len(msgs)-1)
+	}
+	return e
+}
+
+var (
+	notFound  = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	cannotUnm = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+)
+
+func rewriteYAMLMsg(s string) string {
+	if m := notFound.FindStringSubmatch(s); m != nil {
+		return fmt.Sprintf("unknown key %q", m[1])
+	}
+	// Our own UnmarshalYAML errors carry "line N: " already.
+	if m := yamlLine.FindStringSubmatch(s); m != nil {
+		return m[2]
+	}
+	if m := cannotUnm.FindStringSubmatch(s); m != nil {
+		return fmt.Sprintf("wrong type: %s %q where %s is expected", m[1], m[2], goTypeWord(m[3]))
+	}
+	return s
+}
+
+func goTypeWord(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case t == "int" || t == "int64":
+		return "a number"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "config.") || strings.HasPrefix(t, "map"):
+		return "a mapping"
+	}
+	return t
+}

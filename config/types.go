@@ -1,0 +1,235 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Duration is a span written as Go durations ("36h", "90m") or calendar
+// units: "30d", "2w", "1y2m" (y = 365 days for ages; retention uses Calendar
+// to step real months and years).
+type Duration struct {
+	Years, Months, Days int
+	Clock               time.Duration
+	Text                string
+}
+
+var durPart = regexp.MustCompile(`(\d+)(y|mo|m|w|d|h|min|s)`)
+
+// ParseDuration parses "30d", "1y2m", "12h", "90d", "2w", "1h30min".
+// "m" means months (as in restic's keep-within); "min" means minutes.
+func ParseDuration(s string) (Duration, error) {
+	d := Duration{Text: s}
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return d, nil
+	}
+	rest := s
+	for rest != "" {
+		loc := durPart.FindStringSubmatchIndex(rest)
+		if loc == nil || loc[0] != 0 {
+			return Duration{}, fmt.Errorf("invalid duration %q (use e.g. 30d, 12h, 1y2m)", s)
+		}
+		n, err := strconv.Atoi(rest[loc[2]:loc[3]])
+		if err != nil || n > 100000 {
+			return Duration{}, fmt.Errorf("invalid duration %q", s)
+		}
+		switch rest[loc[4]:loc[5]] {
+		case "y":
+			d.Years += n
+		case "m", "mo":
+			d.Months += n
+		case "w":
+			d.Days += 7 * n
+		case "d":
+			d.Days += n
+		case "h":
+			d.Clock += time.Duration(n) * time.Hour
+		case "min":
+			d.Clock += time.Duration(n) * time.Minute
+		case "s":
+			d.Clock += time.Duration(n) * time.Second
+		}
+		rest = rest[loc[1]:]
+	}
+	return d, nil
+}
+
+// IsZero reports an unset duration.
+func (d Duration) IsZero() bool {
+	return d.Years == 0 && d.Months == 0 && d.Days == 0 && d.Clock == 0
+}
+
+// Before returns t minus the duration, stepping calendar units in t's zone.
+func (d Duration) Before(t time.Time) time.Time {
+	return t.AddDate(-d.Years, -d.Months, -d.Days).Add(-d.Clock)
+}
+
+// After returns t plus the duration, stepping calendar units in t's zone.
+func (d Duration) After(t time.Time) time.Time {
+	return t.AddDate(d.Years, d.Months, d.Days).Add(d.Clock)
+}
+
+// Approx converts to a time.Duration with 365-day years and 30-day months
+// (for timeouts and grace periods, where calendar precision does not matter).
+func (d Duration) Approx() time.Duration {
+	days := d.Years*365 + d.Months*30 + d.Days
+	return time.Duration(days)*24*time.Hour + d.Clock
+}
+
+func (d Duration) String() string { return d.Text }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: expected a duration like 30d", n.Line)
+	}
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*d = v
+	return nil
+}
+
+// Size is a byte count written as "16MiB", "64MB", "1GiB" or a plain number.
+type Size int64
+
+var sizeRe = regexp.MustCompile(`^(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?$`)
+
+// ParseSize parses a human byte size.
+func ParseSize(s string) (int64, error) {
+	m := sizeRe.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("invalid size %q (use e.g. 16MiB)", s)
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	mult := 1.0
+	u := strings.TrimSuffix(m[2], "B")
+	if u != "" {
+		base := 1000.0
+		if strings.HasSuffix(u, "i") {
+			base = 1024
+			u = strings.TrimSuffix(u, "i")
+		}
+		mult = math.Pow(base, float64(strings.Index("KMGT", u)+1))
+	}
+	v := f * mult
+	if v > math.MaxInt64/2 {
+		return 0, fmt.Errorf("size %q too large", s)
+	}
+	return int64(v), nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*s = Size(v)
+	return nil
+}
+
+// Rate is bytes per second, written "20MiB/s" (the "/s" is optional).
+type Rate int64
+
+// ParseRate parses "20MiB/s".
+func ParseRate(s string) (int64, error) {
+	return ParseSize(strings.TrimSuffix(strings.TrimSpace(s), "/s"))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseRate(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*r = Rate(v)
+	return nil
+}
+
+// StringOrList accepts either a single word ("all", "auto") or a list.
+type StringOrList []string
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *StringOrList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*s = []string{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var l []string
+		if err := n.Decode(&l); err != nil {
+			return err
+		}
+		*s = l
+		return nil
+	}
+	return fmt.Errorf("line %d: expected a word or a list", n.Line)
+}
+
+// Auto reports whether the value is unset or the word "auto".
+func (s StringOrList) Auto() bool { return len(s) == 0 || (len(s) == 1 && s[0] == "auto") }
+
+// All reports whether the value is the word "all".
+func (s StringOrList) All() bool { return len(s) == 1 && s[0] == "all" }
+
+// keyAtLine returns the dotted key path of the mapping entry on line (or
+// whose value starts there), for naming the key in a type error.
+func keyAtLine(data []byte, line int) string {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return ""
+	}
+	var found string
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if found != "" {
+			return
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if v.Kind == yaml.ScalarNode && (v.Line == line || k.Line == line) {
+					found = p
+					return
+				}
+				walk(v, p)
+				if found == "" && k.Line == line {
+					found = p
+					return
+				}
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if c.Kind == yaml.ScalarNode && c.Line == line {
+					found = p
+					return
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(&root, "")
+	return found
+}

@@ -1,0 +1,193 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// ExporterKinds lists every exporter kind the tool knows.
+var ExporterKinds = []string{"path", "csconfig", "topology", "lis", "userdata", "rgs", "persistentchat", "filestore", "sql", "command"}
+
+// CompressionLevels lists the accepted compression.level words.
+var CompressionLevels = []string{"fastest", "default", "better", "best"}
+
+var itemName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// ValidName reports whether s may name an item (it becomes part of an object key and a folder name).
+func ValidName(s string) bool { return itemName.MatchString(s) && !strings.Contains(s, "..") }
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func keyErr(key, format string, a ...any) error {
+	return &Error{Key: key, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Validate fills defaults and checks what the YAML types cannot.
+func (c *Config) Validate() error {
+	if c.Host == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return keyErr("host", "not set and the machine's name is unknown")
+		}
+		c.Host = h
+	}
+	if !ValidName(c.Host) {
+		return keyErr("host", "%q is not a valid host name (letters, digits, '.', '-', '_')", c.Host)
+	}
+	if c.Staging == "" {
+		c.Staging = filepath.Join(os.TempDir(), "lyncbackup-staging")
+	}
+	if len(c.Exporters) == 0 && c.Lync == nil {
+		return keyErr("exporters", "missing: list at least one exporter (or set lync.exporters)")
+	}
+	names := map[string]bool{}
+	for i, e := range c.Exporters {
+		key := fmt.Sprintf("exporters[%d]", i)
+		if e.Kind == "" {
+			return keyErr(key+".kind", "missing (one of %s)", strings.Join(ExporterKinds, ", "))
+		}
+		if !contains(ExporterKinds, e.Kind) {
+			return keyErr(key+".kind", "unknown kind %q (one of %s)", e.Kind, strings.Join(ExporterKinds, ", "))
+		}
+		if e.Name == "" {
+			e.Name = e.Kind
+			c.Exporters[i].Name = e.Kind
+		}
+		if !ValidName(e.Name) {
+			return keyErr(key+".name", "%q is not a valid item name (letters, digits, '.', '-', '_', at most 100)", e.Name)
+		}
+		if names[e.Name] {
+			return keyErr(key+".name", "%q is used by two exporters", e.Name)
+		}
+		names[e.Name] = true
+		switch e.Kind {
+		case "path":
+			if len(e.Paths) == 0 {
+				return keyErr(key+".paths", "missing: a path exporter needs at least one path")
+			}
+		case "command":
+			if len(e.Command) == 0 {
+				return keyErr(key+".command", "missing: the program and its arguments")
+			}
+		case "sql":
+			if len(e.Databases) == 0 {
+				return keyErr(key+".databases", "missing: at least one database")
+			}
+			if e.BackupDir == "" {
+				return keyErr(key+".backup_dir", "missing: a folder SQL Server writes and this tool reads")
+			}
+		case "persistentchat":
+			if e.Instance == "" && (c.Lync == nil || c.Lync.PersistentChatInstance == "") {
+				return keyErr(key+".instance", "missing: the SQL instance of the Persistent Chat database")
+			}
+		}
+	}
+	if c.Lync != nil {
+		if c.Lync.PowerShell == "" {
+			c.Lync.PowerShell = "powershell.exe"
+		}
+		if !c.Lync.Exporters.All() {
+			for _, k := range c.Lync.Exporters {
+				if !contains(ExporterKinds, k) || k == "path" || k == "command" {
+					return keyErr("lync.exporters", "unknown Lync exporter %q (all, or a list of csconfig, topology, lis, userdata, rgs, persistentchat, filestore)", k)
+				}
+			}
+		}
+		switch strings.ToLower(c.Lync.Product) {
+		case "", "2013", "2015", "2019", "se":
+		default:
+			return keyErr("lync.product", "unknown product %q (2013, 2015, 2019 or se)", c.Lync.Product)
+		}
+	}
+	if c.Compression.Level == "" {
+		c.Compression.Level = "default"
+	}
+	if !contains(CompressionLevels, c.Compression.Level) {
+		return keyErr("compression.level", "unknown level %q (fastest, default, better or best)", c.Compression.Level)
+	}
+	if c.Compression.Concurrency < 0 {
+		return keyErr("compression.concurrency", "must not be negative")
+	}
+	if len(c.Encryption.Recipients) == 0 && c.Encryption.RecipientsFile == "" {
+		return keyErr("encryption.recipients", "missing: at least one age or ssh public key (or encryption.recipients_file)")
+	}
+	if err := c.Destination.validate(); err != nil {
+		return err
+	}
+	if err := c.Retention.validate(); err != nil {
+		return err
+	}
+	switch c.Notify.On {
+	case "", "failure", "always":
+	default:
+		return keyErr("notify.on", "must be failure or always, not %q", c.Notify.On)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return keyErr("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+	return nil
+}
+
+func (d *Destination) validate() error {
+	if d.URL == "" {
+		return keyErr("destination.url", "missing (s3://bucket/prefix, azblob://container/prefix, https://ACCOUNT.blob.core.windows.net/container, or file:///path)")
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		return keyErr("destination.url", "not a URL: %v", err)
+	}
+	switch u.Scheme {
+	case "file", "s3", "azblob", "https", "http":
+	default:
+		return keyErr("destination.url", "unknown scheme %q (s3, azblob, https, file)", u.Scheme)
+	}
+	if d.ObjectLock != nil {
+		switch strings.ToUpper(d.ObjectLock.Mode) {
+		case "GOVERNANCE", "COMPLIANCE":
+			d.ObjectLock.Mode = strings.ToUpper(d.ObjectLock.Mode)
+		default:
+			return keyErr("destination.object_lock.mode", "must be GOVERNANCE or COMPLIANCE, not %q", d.ObjectLock.Mode)
+		}
+		if d.ObjectLock.Days < 1 {
+			return keyErr("destination.object_lock.days", "must be at least 1")
+		}
+	}
+	if d.Immutability != nil && d.Immutability.Days < 1 {
+		return keyErr("destination.immutability.days", "must be at least 1")
+	}
+	switch d.Checksum {
+	case "", "when_supported", "when_required":
+	default:
+		return keyErr("destination.checksum", "must be when_supported or when_required, not %q", d.Checksum)
+	}
+	if d.Concurrency < 0 {
+		return keyErr("destination.concurrency", "must not be negative")
+	}
+	if d.PartSize < 0 {
+		return keyErr("destination.part_size", "must not be negative")
+	}
+	return nil
+}
+
+func (r *Retention) validate() error {
+	for k, v := range map[string]int{"keep_last": r.KeepLast, "keep_hourly": r.KeepHourly, "keep_daily": r.KeepDaily,
+		"keep_weekly": r.KeepWeekly, "keep_monthly": r.KeepMonthly, "keep_yearly": r.KeepYearly} {
+		if v < 0 {
+			return keyErr("retention."+k, "must not be negative")
+		}
+	}
+	return nil
+}

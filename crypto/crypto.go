@@ -1,0 +1,177 @@
+// Package crypto is lyncbackup's one door to age: it parses recipients
+// (age X25519 and ssh-ed25519 / ssh-rsa public keys) and identities,
+// generates identities, and wraps writers and readers in age encryption.
+package crypto
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"filippo.io/age/agessh"
+)
+
+// Recipient is a parsed public key together with its text form.
+type Recipient struct {
+	Text string
+	age.Recipient
+}
+
+// ParseRecipient parses one public key: "age1…", "ssh-ed25519 …" or "ssh-rsa …".
+func ParseRecipient(s string) (Recipient, error) {
+	s = strings.TrimSpace(s)
+	short := s
+	if len(short) > 24 {
+		short = short[:24] + "…"
+	}
+	switch {
+	case strings.HasPrefix(s, "age1"):
+		r, err := age.ParseX25519Recipient(s)
+		if err != nil {
+			return Recipient{}, fmt.Errorf("recipient %q is not a valid age public key: %v", short, err)
+		}
+		return Recipient{Text: s, Recipient: r}, nil
+	case strings.HasPrefix(s, "ssh-"):
+		r, err := agessh.ParseRecipient(s)
+		if err != nil {
+			return Recipient{}, fmt.Errorf("recipient %q is not a valid ssh public key: %v", short, err)
+		}
+		// Keep only "type base64": the comment may carry a user name.
+		f := strings.Fields(s)
+		return Recipient{Text: f[0] + " " + f[1], Recipient: r}, nil
+	case strings.HasPrefix(s, "AGE-SECRET-KEY-"):
+		return Recipient{}, errors.New("recipient is an age identity (secret key), not a public key: put the age1… public key in the config")
+	}
+	return Recipient{}, fmt.Errorf("recipient %q is not a key (expected age1…, ssh-ed25519 or ssh-rsa)", short)
+}
+
+// ParseRecipients parses a list of keys plus the lines of a recipients file
+// (blank lines and # comments ignored). At least one recipient is required.
+func ParseRecipients(keys []string, file string) ([]Recipient, error) {
+	var out []Recipient
+	for _, k := range keys {
+		r, err := ParseRecipient(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read recipients file: %w", err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			r, err := ParseRecipient(line)
+			if err != nil {
+				return nil, fmt.Errorf("recipients file %s line %d: %v", file, i+1, err)
+			}
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no recipients: add an age or ssh public key to encryption.recipients")
+	}
+	return out, nil
+}
+
+// LoadIdentities reads an identity file: age identities (AGE-SECRET-KEY-1…,
+// as written by keygen or age-keygen) or an unencrypted OpenSSH private key.
+func LoadIdentities(path string) ([]age.Identity, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read identity file: %w", err)
+	}
+	if bytes.Contains(data, []byte("-----BEGIN")) {
+		id, err := agessh.ParseIdentity(data)
+		if err != nil {
+			return nil, fmt.Errorf("identity file %s: %v", path, err)
+		}
+		return []age.Identity{id}, nil
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("identity file %s: not an age identity file (%v)", path, firstLine(err.Error()))
+	}
+	return ids, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Encrypt wraps dst: what is written to the result is encrypted to the
+// recipients; Close flushes the last chunk (it does not close dst).
+func Encrypt(dst io.Writer, rs []Recipient) (io.WriteCloser, error) {
+	ars := make([]age.Recipient, len(rs))
+	for i, r := range rs {
+		ars[i] = r.Recipient
+	}
+	w, err := age.Encrypt(dst, ars...)
+	if err != nil {
+		return nil, fmt.Errorf("age encrypt: %w", err)
+	}
+	return w, nil
+}
+
+// ErrWrongIdentity is returned when none of the identities opens the file.
+var ErrWrongIdentity = errors.New("none of the identities can decrypt it (wrong identity file?)")
+
+// Decrypt wraps src in age decryption. A header no identity matches gives
+// ErrWrongIdentity; later authentication failures surface from Read.
+func Decrypt(src io.Reader, ids []age.Identity) (io.Reader, error) {
+	r, err := age.Decrypt(src, ids...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, ErrWrongIdentity
+		}
+		return nil, fmt.Errorf("age header: %v", firstLine(err.Error()))
+	}
+	return r, nil
+}
+
+// GenerateIdentity writes a new X25519 identity to path with mode 0600,
+// refusing to overwrite an existing file, and returns the public key.
+func GenerateIdentity(path string) (string, error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("identity file %s already exists (refusing to overwrite)", path)
+		}
+		return "", fmt.Errorf("create identity file: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	fmt.Fprintf(bw, "# created: %s\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(bw, "# public key: %s\n", id.Recipient())
+	fmt.Fprintf(bw, "%s\n", id)
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write identity file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write identity file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("write identity file: %w", err)
+	}
+	return id.Recipient().String(), nil
+}

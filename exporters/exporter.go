@@ -1,0 +1,169 @@
+// Package exporters turns the config into items to back up. It knows Lync /
+// Skype for Business (through PowerShell), SQL Server (through sqlcmd), file
+// stores, arbitrary commands and plain paths, and it knows the restore
+// step that brings each item back. It never touches storage.
+package exporters
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/lyncbackup/lyncbackup/config"
+)
+
+// Root is one file or tree of an item, stored under Name in the archive.
+type Root struct {
+	Path string
+	Name string
+}
+
+// Item is one unit that becomes one stored object.
+type Item struct {
+	Name  string // unique within the set; config.ValidName
+	Kind  string // the exporter kind that made it
+	Roots []Root
+	// Skip leaves matching entries out (e.g. Meeting.Active files).
+	Skip func(name string, fi fs.FileInfo) bool
+	// Tolerant: unreadable / vanishing / changing files become warnings.
+	Tolerant bool
+	// Meta is kept in the manifest for the restore plan (pool, instance…).
+	Meta map[string]string
+	// Cleanup runs after the item is stored (or failed), e.g. deleting a .bak.
+	Cleanup func() error
+}
+
+// Env is what every exporter may use.
+type Env struct {
+	// Staging is a fresh folder for this run; an exporter creates its own
+	// subfolder with a unique name inside it.
+	Staging string
+	Log     *slog.Logger
+}
+
+// Exporter produces items.
+type Exporter interface {
+	Name() string
+	Kind() string
+	// Export runs the export and returns its items. An error fails this
+	// exporter only; the others still run.
+	Export(ctx context.Context, env Env) ([]Item, error)
+}
+
+// Discovery is what the exporters found about the deployment; it goes into
+// the manifest and feeds the restore plan.
+type Discovery map[string]any
+
+// Build turns the config into exporters. Lync discovery (pools, file
+// stores) happens here for the lync shorthand; it may run PowerShell.
+func Build(ctx context.Context, cfg *config.Config, env Env) ([]Exporter, Discovery, error) {
+	var out []Exporter
+	disc := Discovery{}
+	for _, e := range cfg.Exporters {
+		ex, err := buildOne(ctx, cfg, e, env, disc)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, ex...)
+	}
+	if cfg.Lync != nil {
+		ex, err := buildLync(ctx, cfg, env, disc)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, ex...)
+	}
+	return out, disc, nil
+}
+
+// buildLyncHook lets the Lync exporters (their own file) plug in.
+var (
+	buildKind = map[string]func(ctx context.Context, cfg *config.Config, e config.Exporter, env Env, disc Discovery) ([]Exporter, error){}
+	buildLync = func(ctx context.Context, cfg *config.Config, env Env, disc Discovery) ([]Exporter, error) {
+		return nil, fmt.Errorf("lync exporters are not available in this build")
+	}
+)
+
+func buildOne(ctx context.Context, cfg *config.Config, e config.Exporter, env Env, disc Discovery) ([]Exporter, error) {
+	if e.Kind == "path" {
+		return []Exporter{&PathExporter{name: e.Name, paths: e.Paths, exclude: e.Exclude}}, nil
+	}
+	b, ok := buildKind[e.Kind]
+	if !ok {
+		return nil, fmt.Errorf("exporter %s: kind %q is not available in this build", e.Name, e.Kind)
+	}
+	return b(ctx, cfg, e, env, disc)
+}
+
+// PathExporter backs up files and folders as they are.
+type PathExporter struct {
+	name    string
+	paths   []string
+	exclude []string
+}
+
+// NewPath returns a path exporter (used by tests and the demo).
+func NewPath(name string, paths ...string) *PathExporter {
+	return &PathExporter{name: name, paths: paths}
+}
+
+func (p *PathExporter) Name() string { return p.name }
+func (p *PathExporter) Kind() string { return "path" }
+
+// Export checks that every path can be read; the files are streamed later.
+func (p *PathExporter) Export(ctx context.Context, env Env) ([]Item, error) {
+	roots, err := RootsFor(p.paths)
+	if err != nil {
+		return nil, err
+	}
+	it := Item{Name: p.name, Kind: "path", Roots: roots, Meta: map[string]string{}}
+	for i, r := range roots {
+		it.Meta[fmt.Sprintf("path.%d", i)] = r.Path
+	}
+	if len(p.exclude) > 0 {
+		it.Skip = GlobSkip(p.exclude)
+	}
+	return []Item{it}, nil
+}
+
+// RootsFor turns paths into roots named by their last element, made
+// unique ("config", "config-2"), after checking each can be read.
+func RootsFor(paths []string) ([]Root, error) {
+	used := map[string]int{}
+	var roots []Root
+	for _, p := range paths {
+		if err := checkReadable(p); err != nil {
+			return nil, err
+		}
+		base := filepath.Base(filepath.Clean(p))
+		if base == "." || base == string(filepath.Separator) || base == "" || strings.HasSuffix(base, ":\\") || strings.HasSuffix(base, ":") {
+			base = "root"
+		}
+		used[base]++
+		name := base
+		if n := used[base]; n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		roots = append(roots, Root{Path: p, Name: name})
+	}
+	return roots, nil
+}
+
+// GlobSkip matches exclude patterns against the base name and the archive path.
+func GlobSkip(patterns []string) func(string, fs.FileInfo) bool {
+	return func(name string, fi fs.FileInfo) bool {
+		base := filepath.Base(name)
+		for _, p := range patterns {
+			if ok, _ := filepath.Match(p, base); ok {
+				return true
+			}
+			if ok, _ := filepath.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+}

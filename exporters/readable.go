@@ -1,0 +1,47 @@
+package exporters
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// checkReadable fails with one clear sentence if p cannot be read.
+func checkReadable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("path %s does not exist", p)
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("path %s: permission denied", p)
+		}
+		return fmt.Errorf("path %s: %v", p, err)
+	}
+	if fi.IsDir() {
+		d, err := os.Open(p)
+		if err == nil {
+			_, err = d.ReadDir(1)
+			d.Close()
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("folder %s cannot be read: %v", p, unwrapPathErr(err))
+		}
+		return nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("file %s cannot be read: %v", p, unwrapPathErr(err))
+	}
+	return f.Close()
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,316 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/archive"
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// Version is the tool version written into manifests (set by cmd).
+var Version = "dev"
+
+// BackupJob is everything a backup run needs.
+type BackupJob struct {
+	Host        string
+	Store       upload.Store
+	Exporters   []exporters.Exporter
+	Discovery   exporters.Discovery
+	Recipients  []crypto.Recipient
+	Compression string
+	// ZstdConcurrency per item (0: automatic).
+	ZstdConcurrency int
+	// Parallel items packed and uploaded at once (0: 2).
+	Parallel int
+	// Staging is the work folder; the run makes its own subfolder inside.
+	Staging     string
+	KeepStaging bool
+	// Lock, when set, is applied to every object (retain until set time + days).
+	LockMode  string
+	LockDays  int
+	LegalHold bool
+	Progress  Progress
+	Log       *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// BackupResult is what a run did.
+type BackupResult struct {
+	Manifest *catalog.Manifest // nil when nothing was committed
+	// Partial is true when some exporters or items failed but others were committed.
+	Partial bool
+}
+
+// ErrNothingStored is returned when every exporter failed.
+var ErrNothingStored = errors.New("nothing was backed up")
+
+type itemResult struct {
+	item catalog.Item
+	err  error
+	exp  exporters.Exporter
+}
+
+// Backup runs the exporters and streams every item to the store, then
+// commits the manifest. Items that fail are recorded as failures: if some
+// items were stored the set is committed as partial.
+func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
+	now := job.Now
+	if now == nil {
+		now = time.Now
+	}
+	if job.Progress == nil {
+		job.Progress = NoProgress{}
+	}
+	if job.Log == nil {
+		job.Log = slog.New(slog.DiscardHandler)
+	}
+	par := job.Parallel
+	if par <= 0 {
+		par = 2
+	}
+	start := now().UTC()
+	setID := catalog.NewSetID(start)
+	m := &catalog.Manifest{
+		Format: catalog.FormatVersion, Tool: "lyncbackup " + Version, Host: job.Host, SetID: setID,
+		Start: start, Compression: job.Compression, Discovery: map[string]any(job.Discovery),
+	}
+	for _, r := range job.Recipients {
+		m.Recipients = append(m.Recipients, r.Text)
+	}
+	var putOpts upload.PutOptions
+	if job.LockDays > 0 {
+		putOpts.RetainUntil = start.AddDate(0, 0, job.LockDays)
+		putOpts.LegalHold = job.LegalHold
+		m.Lock = &catalog.Lock{Mode: job.LockMode, RetainUntil: putOpts.RetainUntil, LegalHold: job.LegalHold}
+	}
+
+	if err := os.MkdirAll(job.Staging, 0o700); err != nil {
+		return BackupResult{}, fmt.Errorf("create staging folder %s: %w", job.Staging, err)
+	}
+	runDir, err := os.MkdirTemp(job.Staging, "run-"+setID+"-")
+	if err != nil {
+		return BackupResult{}, fmt.Errorf("create staging folder: %w", err)
+	}
+	if !job.KeepStaging {
+		defer os.RemoveAll(runDir)
+	}
+	env := exporters.Env{Staging: runDir, Log: job.Log}
+
+	// Exporters run one after another (they share the Lync server); their
+	// items are packed and uploaded by par workers while the next export runs.
+	items := make(chan exporters.Item)
+	results := make(chan itemResult)
+	var failures []catalog.Failure
+	var fmu sync.Mutex
+	go func() {
+		defer close(items)
+		for _, ex := range job.Exporters {
+			if ctx.Err() != nil {
+				return
+			}
+			job.Log.Info("export", "exporter", ex.Name(), "kind", ex.Kind())
+			its, err := ex.Export(ctx, env)
+			if err != nil {
+				job.Log.Error("exporter failed", "exporter", ex.Name(), "err", err)
+				fmu.Lock()
+				failures = append(failures, catalog.Failure{Exporter: ex.Name(), Kind: ex.Kind(), Error: err.Error()})
+				fmu.Unlock()
+				// An exporter may return the items it did produce along with an error.
+			}
+			for _, it := range its {
+				select {
+				case items <- it:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range par {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range items {
+				ci, err := storeItem(ctx, job, setID, it, putOpts, runDir)
+				if it.Cleanup != nil {
+					if cerr := it.Cleanup(); cerr != nil {
+						job.Log.Warn("cleanup after item", "item", it.Name, "err", cerr)
+					}
+				}
+				results <- itemResult{item: ci, err: err}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+	seen := map[string]bool{}
+	var itemErrs []error
+	for r := range results {
+		if r.err != nil {
+			itemErrs = append(itemErrs, r.err)
+			fmu.Lock()
+			failures = append(failures, catalog.Failure{Exporter: r.item.Name, Kind: r.item.Kind, Error: r.err.Error()})
+			fmu.Unlock()
+			continue
+		}
+		if seen[r.item.Name] {
+			return BackupResult{}, fmt.Errorf("two items are named %q", r.item.Name)
+		}
+		seen[r.item.Name] = true
+		m.Items = append(m.Items, r.item)
+	}
+	if err := ctx.Err(); err != nil {
+		return BackupResult{}, fmt.Errorf("backup interrupted: %w (set %s left incomplete)", err, setID)
+	}
+	if len(m.Items) == 0 {
+		if len(failures) > 0 {
+			return BackupResult{}, fmt.Errorf("%w: %s", ErrNothingStored, failures[0].Error)
+		}
+		return BackupResult{}, ErrNothingStored
+	}
+	sortItems(m.Items)
+	m.Failures = failures
+	m.Status = catalog.StatusComplete
+	if len(failures) > 0 {
+		m.Status = catalog.StatusPartial
+	}
+	m.End = now().UTC()
+	if m.End.Before(m.Start) {
+		m.End = m.Start
+	}
+	cat := catalog.Catalog{Store: job.Store}
+	if err := cat.Commit(ctx, m, putOpts); err != nil {
+		return BackupResult{}, err
+	}
+	return BackupResult{Manifest: m, Partial: len(failures) > 0}, nil
+}
+
+func sortItems(items []catalog.Item) {
+	for i := 1; i < len(items); i++ {
+		for j := i; j > 0 && items[j].Name < items[j-1].Name; j-- {
+			items[j], items[j-1] = items[j-1], items[j]
+		}
+	}
+}
+
+// hashCounter hashes and counts what passes through to w.
+type hashCounter struct {
+	w    io.Writer
+	h    hash.Hash
+	n    int64
+	prog func(int64)
+}
+
+func (hc *hashCounter) Write(p []byte) (int, error) {
+	n, err := hc.w.Write(p)
+	hc.h.Write(p[:n])
+	hc.n += int64(n)
+	if hc.prog != nil {
+		hc.prog(int64(n))
+	}
+	return n, err
+}
+
+// storeItem streams one item: tar → zstd → age → (hash) → store.Put.
+func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.Item, opts upload.PutOptions, runDir string) (catalog.Item, error) {
+	key := catalog.ItemKey(job.Host, setID, it.Name)
+	ci := catalog.Item{Name: it.Name, Kind: it.Kind, Key: key, Meta: it.Meta}
+	if !catalog.ValidName(it.Name) {
+		return ci, fmt.Errorf("item name %q is not valid", it.Name)
+	}
+	job.Progress.ItemStart(it.Name, -1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	roots := make([]archive.Root, len(it.Roots))
+	for i, r := range it.Roots {
+		roots[i] = archive.Root{Path: r.Path, Name: r.Name}
+	}
+	hc := &hashCounter{w: pw, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
+	var st archive.Stats
+	prodErr := make(chan error, 1)
+	go func() {
+		err := func() error {
+			// Batch the small writes of age into larger pipe writes.
+			bw := bufio.NewWriterSize(hc, 1<<20)
+			enc, err := crypto.Encrypt(bw, job.Recipients)
+			if err != nil {
+				return err
+			}
+			zw, err := archive.Compress(enc, job.Compression, job.ZstdConcurrency)
+			if err != nil {
+				return err
+			}
+			st, err = archive.Write(ctx, zw, roots, archive.Options{
+				Skip: it.Skip, Tolerant: it.Tolerant, TempDir: runDir,
+				Progress: func(n int64) { job.Progress.Read(it.Name, n) },
+			})
+			if err != nil {
+				zw.Close()
+				return err
+			}
+			if err := zw.Close(); err != nil {
+				return fmt.Errorf("compress: %w", err)
+			}
+			if err := enc.Close(); err != nil {
+				return fmt.Errorf("encrypt: %w", err)
+			}
+			return bw.Flush()
+		}()
+		pw.CloseWithError(err)
+		prodErr <- err
+	}()
+	info, err := job.Store.Put(ctx, key, pr, opts)
+	if err != nil {
+		cancel()
+		pr.CloseWithError(err)
+		perr := <-prodErr
+		// The producer's own error (an unreadable file) explains more than
+		// the store's "pipe closed".
+		if perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, io.ErrClosedPipe) {
+			err = perr
+		}
+		err = fmt.Errorf("item %s: %w", it.Name, err)
+		job.Progress.ItemDone(it.Name, err)
+		return ci, err
+	}
+	if perr := <-prodErr; perr != nil {
+		// Cannot happen with a correct store (it would have seen the error),
+		// but never trust a Put that ended before the data did.
+		err := fmt.Errorf("item %s: %w", it.Name, perr)
+		job.Progress.ItemDone(it.Name, err)
+		return ci, err
+	}
+	if info.Size != 0 && info.Size != hc.n {
+		err := fmt.Errorf("item %s: store reports %d bytes, %d were sent", it.Name, info.Size, hc.n)
+		job.Progress.ItemDone(it.Name, err)
+		return ci, err
+	}
+	ci.PlainBytes = st.Bytes
+	ci.Files = st.Files
+	ci.StoredBytes = hc.n
+	ci.SHA256 = hex.EncodeToString(hc.h.Sum(nil))
+	ci.Warnings = st.Warnings
+	job.Log.Info("stored", "item", it.Name, "files", st.Files, "bytes", st.Bytes, "stored", hc.n, "warnings", len(st.Warnings))
+	job.Progress.ItemDone(it.Name, nil)
+	return ci, nil
+}
+
+// StagingDir returns the default staging folder under dir for a host.
+func StagingDir(dir, host string) string { return filepath.Join(dir, host) }

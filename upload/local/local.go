@@ -1,0 +1,310 @@
+// Package local is the file:// destination: a local folder or a mounted
+// SMB share. A Put writes to a temporary name beside the final one, fsyncs
+// it and renames it into place, so a crash never leaves a half object
+// under its final name.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+const tmpMarker = ".lbtmp-"
+
+// Store is a folder holding objects as files.
+type Store struct {
+	root string
+}
+
+// PathFromURL turns file:///path (or file://server/share/path on Windows) into a local path.
+func PathFromURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("destination URL: %v", err)
+	}
+	if u.Scheme != "file" {
+		return "", fmt.Errorf("destination URL %q: not a file:// URL", raw)
+	}
+	p := u.Path
+	if runtime.GOOS == "windows" {
+		switch {
+		case u.Host != "" && u.Host != "localhost":
+			p = `\\` + u.Host + filepath.FromSlash(p) // UNC share
+		case len(p) >= 3 && p[0] == '/' && p[2] == ':':
+			p = filepath.FromSlash(p[1:]) // /C:/x -> C:\x
+		default:
+			p = filepath.FromSlash(p)
+		}
+	} else if u.Host != "" && u.Host != "localhost" {
+		return "", fmt.Errorf("destination URL %q: file URLs with a host are only for Windows shares; mount the share and use file:///mount/point", raw)
+	}
+	if p == "" {
+		return "", fmt.Errorf("destination URL %q: no path", raw)
+	}
+	return p, nil
+}
+
+// Open returns a store rooted at dir, which must exist and be a folder.
+func Open(dir string) (*Store, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("destination folder %s does not exist", dir)
+		}
+		return nil, fmt.Errorf("destination folder %s: %v", dir, unwrap(err))
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("destination %s is not a folder", dir)
+	}
+	return &Store{root: dir}, nil
+}
+
+func unwrap(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (s *Store) String() string { return "file://" + filepath.ToSlash(s.root) }
+
+func (s *Store) path(key string) (string, error) {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") {
+		return "", fmt.Errorf("invalid key %q", key)
+	}
+	for _, p := range strings.Split(key, "/") {
+		if p == "" || p == "." || p == ".." {
+			return "", fmt.Errorf("invalid key %q", key)
+		}
+	}
+	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+}
+
+func randSuffix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Put implements upload.Store.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOptions) (upload.ObjectInfo, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return upload.ObjectInfo{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
+	}
+	tmp := p + tmpMarker + randSuffix()
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
+	}
+	fail := func(err error) (upload.ObjectInfo, error) {
+		f.Close()
+		os.Remove(tmp)
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	n, err := io.Copy(f, ctxReader{ctx, r})
+	if err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
+	}
+	syncDir(filepath.Dir(p))
+	return upload.ObjectInfo{Key: key, Size: n, ModTime: time.Now()}, nil
+}
+
+func syncDir(dir string) {
+	if runtime.GOOS == "windows" {
+		return // directories cannot be fsynced there; NTFS journals the rename
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// Get implements upload.Store.
+func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("get %s: %w", key, upload.ErrNotFound)
+		}
+		return nil, fmt.Errorf("get %s: %v", key, unwrap(err))
+	}
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("get %s: %v", key, err)
+		}
+	}
+	if length < 0 {
+		return f, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, length), f}, nil
+}
+
+// Stat implements upload.Store.
+func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return upload.ObjectInfo{}, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return upload.ObjectInfo{}, fmt.Errorf("stat %s: %w", key, upload.ErrNotFound)
+		}
+		return upload.ObjectInfo{}, fmt.Errorf("stat %s: %v", key, unwrap(err))
+	}
+	return upload.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// List implements upload.Store. Temporary files of unfinished Puts are not listed.
+func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
+	var keys []upload.ObjectInfo
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == s.root {
+				return err
+			}
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(s.root, p)
+		key := filepath.ToSlash(rel)
+		if d.IsDir() {
+			if p != s.root && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasPrefix(key, prefix) || strings.Contains(path.Base(key), tmpMarker) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		keys = append(keys, upload.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list %s: %v", prefix, unwrap(err))
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Key < keys[j].Key })
+	for _, k := range keys {
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete implements upload.Store; empty parent folders are removed too.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %v", key, unwrap(err))
+	}
+	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// AbortStale removes temporary files of Puts that never finished (a crash).
+func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
+	n := 0
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(s.root, p)
+		if !strings.HasPrefix(filepath.ToSlash(rel), prefix) || !strings.Contains(d.Name(), tmpMarker) {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil && fi.ModTime().Before(olderThan) {
+			if os.Remove(p) == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Probe implements upload.Prober.
+func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
+	rep := upload.ProbeReport{Exists: true, Versioning: "n/a", ObjectLock: "n/a"}
+	key := ".lyncbackup-probe-" + randSuffix()
+	data := "lyncbackup probe " + time.Now().UTC().Format(time.RFC3339)
+	if _, err := s.Put(ctx, key, strings.NewReader(data), upload.PutOptions{}); err != nil {
+		return rep, fmt.Errorf("folder %s is not writable: %w", s.root, err)
+	}
+	rep.Writable = true
+	rc, err := s.Get(ctx, key, 0, -1)
+	if err == nil {
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		rep.Readable = string(b) == data
+	}
+	if err := s.Delete(ctx, key); err == nil {
+		rep.Deletable = true
+	}
+	rep.Notes = append(rep.Notes, "local folders have no object lock: protect them with share permissions or use S3/Azure for immutability")
+	return rep, nil
+}

@@ -1,0 +1,109 @@
+// Package upload defines the storage interface every destination implements
+// (local folder, S3, Azure Blob) and the decorators that wrap any of them
+// (bandwidth limit, accounting). Backends implement the bare Store once;
+// optional capabilities are separate small interfaces checked with a type
+// assertion, as rclone does.
+package upload
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) when an object or container does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned (wrapped) when a delete is refused because the object
+// is under object lock, immutability or legal hold.
+var ErrLocked = errors.New("object is locked")
+
+// ErrArchived is returned (wrapped) by Get when the object sits in an offline
+// tier (S3 GLACIER / DEEP_ARCHIVE, Azure Archive) and must be thawed first.
+var ErrArchived = errors.New("object is in an archive tier")
+
+// Store is the one small interface every backend implements.
+// Keys are slash-separated and relative to the store's root (the URL prefix).
+type Store interface {
+	// Put streams r to key. The length is unknown in advance. The object
+	// must only become visible under key once it is complete: a failed or
+	// cancelled Put leaves nothing under key (and no pending upload).
+	Put(ctx context.Context, key string, r io.Reader, opts PutOptions) (ObjectInfo, error)
+	// Get returns a stream of the object from offset; length < 0 reads to the end.
+	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+	// Stat returns the object's metadata, or an error wrapping ErrNotFound.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// List calls fn for every object whose key starts with prefix, in
+	// lexical key order where the backend provides it.
+	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
+	// Delete removes the object (for versioned stores: every version of it).
+	// Deleting a missing object is not an error. A locked object yields ErrLocked.
+	Delete(ctx context.Context, key string) error
+	// String names the location for messages; it never contains secrets.
+	String() string
+}
+
+// PutOptions carry the per-object policy the caller wants applied.
+type PutOptions struct {
+	// RetainUntil, when non-zero, asks for object lock / immutability until then.
+	RetainUntil time.Time
+	// LegalHold asks for a legal hold on the object (if the backend supports it).
+	LegalHold bool
+	// ContentType is informative only.
+	ContentType string
+}
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+	// RetainUntil is the lock / immutability expiry the backend reports (zero: none known).
+	RetainUntil time.Time
+	LegalHold   bool
+	// Tier is the storage class / access tier, when the backend reports one.
+	Tier string
+	// Archived is true when the object must be thawed before it can be read.
+	Archived bool
+}
+
+// Locked reports whether the object may not be deleted at time now.
+func (o ObjectInfo) Locked(now time.Time) bool {
+	return o.LegalHold || (!o.RetainUntil.IsZero() && o.RetainUntil.After(now))
+}
+
+// Locker is implemented by stores that support object lock / immutability.
+type Locker interface {
+	// LockInfo returns the current retention of key (zero time: none).
+	LockInfo(ctx context.Context, key string) (retainUntil time.Time, legalHold bool, err error)
+	// ExtendLock sets the retention of key to until if that is later than
+	// the current one; it never shortens a lock.
+	ExtendLock(ctx context.Context, key string, until time.Time) error
+}
+
+// Thawer is implemented by stores with offline tiers.
+type Thawer interface {
+	// Thaw starts bringing key back online for days days. It returns a
+	// human sentence on what happens next (e.g. when to come back).
+	Thaw(ctx context.Context, key string, days int) (string, error)
+}
+
+// Janitor is implemented by stores that can have unfinished uploads
+// (S3 multipart uploads, uncommitted Azure blocks).
+type Janitor interface {
+	// AbortStale aborts unfinished uploads under prefix started before olderThan.
+	AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error)
+}
+
+// ProbeReport is what Prober finds out about a destination.
+type ProbeReport struct {
+	Exists, Writable, Readable, Deletable bool
+	Versioning, ObjectLock                string // "enabled", "disabled", "unknown", "n/a"
+	Notes                                 []string
+}
+
+// Prober is implemented by stores that can check themselves (lyncbackup check).
+type Prober interface {
+	Probe(ctx context.Context) (ProbeReport, error)
+}
