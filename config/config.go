@@ -93,9 +93,9 @@ type Destination struct {
 	PathStyle    bool        `yaml:"path_style"`
 	Profile      string      `yaml:"profile"`
 	StorageClass string      `yaml:"storage_class"`
-	SSE          string      `yaml:"sse"`        // "", "AES256", "aws:kms"
+	SSE          string      `yaml:"sse"` // "", "AES256", "aws:kms"
 	SSEKMSKeyID  string      `yaml:"sse_kms_key_id"`
-	Checksum     string      `yaml:"checksum"`   // when_supported (default) / when_required
+	Checksum     string      `yaml:"checksum"` // when_supported (default) / when_required
 	ObjectLock   *ObjectLock `yaml:"object_lock"`
 	// Azure
 	Account      string        `yaml:"account"`

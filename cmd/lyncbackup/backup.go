@@ -20,16 +20,16 @@ func init() {
 
 // backupSummary is the --json document of backup.
 type backupSummary struct {
-	OK       bool               `json:"ok"`
-	Status   string             `json:"status"`
-	Host     string             `json:"host"`
-	SetID    string             `json:"set_id,omitempty"`
-	Start    time.Time          `json:"start"`
-	Duration float64            `json:"duration_seconds"`
-	Items    []catalog.Item     `json:"items,omitempty"`
-	Failures []catalog.Failure  `json:"failures,omitempty"`
-	Error    string             `json:"error,omitempty"`
-	Prune    any                `json:"prune,omitempty"`
+	OK       bool              `json:"ok"`
+	Status   string            `json:"status"`
+	Host     string            `json:"host"`
+	SetID    string            `json:"set_id,omitempty"`
+	Start    time.Time         `json:"start"`
+	Duration float64           `json:"duration_seconds"`
+	Items    []catalog.Item    `json:"items,omitempty"`
+	Failures []catalog.Failure `json:"failures,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	Prune    any               `json:"prune,omitempty"`
 }
 
 // afterBackup hooks (retention, notifications, metrics) run after a backup.

@@ -73,7 +73,6 @@ func resolveSet(ctx context.Context, st upload.Store, host, spec string) (catalo
 	return catalog.Resolve(sets, host, spec)
 }
 
-
 func runRestore(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	a.addGlobal(fs)
