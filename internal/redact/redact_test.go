@@ -12,14 +12,14 @@ import (
 func TestPatterns(t *testing.T) {
 	r := New()
 	cases := map[string]string{
-		"https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&sig=AbC%2Bdef123%3D&se=2030": "AbC%2Bdef123%3D",
+		"https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&sig=AbC%2Bdef123%3D&se=2030":                       "AbC%2Bdef123%3D",
 		"DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==;EndpointSuffix=x": "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==",
-		"identity AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZKS5RSQ2 is bad":  "QYQSZQGPQYQSZQGPQYQSZQGP",
-		"dial smtp://user:hunter2hunter2@mail.example:587 failed":                                          "hunter2hunter2",
-		"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig":                                            "eyJhbGciOiJIUzI1NiJ9",
-		"key AKIAIOSFODNN7EXAMPLE used":                                                                     "AKIAIOSFODNN7EXAMPLE",
-		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----": "b3BlbnNzaC1rZXktdjEAAAA",
-		"https://x/presign?X-Amz-Signature=deadbeefcafe&X-Amz-Credential=AK%2F2024":                        "deadbeefcafe",
+		"identity AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZKS5RSQ2 is bad":              "QYQSZQGPQYQSZQGPQYQSZQGP",
+		"dial smtp://user:hunter2hunter2@mail.example:587 failed":                                                   "hunter2hunter2",
+		"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig":                                                    "eyJhbGciOiJIUzI1NiJ9",
+		"key AKIAIOSFODNN7EXAMPLE used":                                                                             "AKIAIOSFODNN7EXAMPLE",
+		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----":           "b3BlbnNzaC1rZXktdjEAAAA",
+		"https://x/presign?X-Amz-Signature=deadbeefcafe&X-Amz-Credential=AK%2F2024":                                 "deadbeefcafe",
 	}
 	for in, secret := range cases {
 		out := r.String(in)
