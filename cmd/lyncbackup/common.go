@@ -23,6 +23,8 @@ type globalFlags struct {
 	progress  string
 	logFormat string
 	logFile   string
+	// limitUpload overrides limits.upload ("20MiB/s").
+	limitUpload string
 }
 
 func (a *app) addGlobal(fs *flag.FlagSet) {
@@ -32,6 +34,7 @@ func (a *app) addGlobal(fs *flag.FlagSet) {
 	fs.StringVar(&a.g.progress, "progress", "auto", "progress display: never, auto or always")
 	fs.StringVar(&a.g.logFormat, "log-format", "", "log format: text or json")
 	fs.StringVar(&a.g.logFile, "log-file", "", "append logs to this file")
+	fs.StringVar(&a.g.limitUpload, "limit-upload", "", "upload bandwidth across all uploads, e.g. 20MiB/s (overrides limits.upload)")
 }
 
 // configPath resolves --config, then LYNCBACKUP_CONFIG, then ./lyncbackup.yaml.
@@ -46,7 +49,19 @@ func (a *app) configPath() string {
 }
 
 func (a *app) loadConfig() (*config.Config, error) {
-	return config.Load(a.configPath())
+	cfg, err := config.Load(a.configPath())
+	if err != nil {
+		return nil, err
+	}
+	learnSecrets(cfg)
+	if a.g.limitUpload != "" {
+		r, err := config.ParseRate(a.g.limitUpload)
+		if err != nil || r < 0 {
+			return nil, usagef("--limit-upload: invalid rate %q (use e.g. 20MiB/s)", a.g.limitUpload)
+		}
+		cfg.Limits.Upload = config.Rate(r)
+	}
+	return cfg, nil
 }
 
 // logger builds the run's logger; closeFn closes a log file.
@@ -71,10 +86,10 @@ func (a *app) logger(cfg *config.Config) (*slog.Logger, func(), error) {
 		if err != nil {
 			return nil, nil, usagef("log file %s: %v", file, err)
 		}
-		w = f
+		w = secrets.Writer(f)
 		closeFn = func() { f.Close() }
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: secrets.ReplaceAttr}
 	var h slog.Handler
 	switch format {
 	case "", "text":
@@ -92,7 +107,8 @@ func openStore(ctx context.Context, cfg *config.Config) (upload.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return st, nil
+	// One shared budget for every concurrent upload of the run.
+	return upload.Limit(st, int64(cfg.Limits.Upload)), nil
 }
 
 // printJSON writes v as the command's one JSON document.

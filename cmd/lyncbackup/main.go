@@ -69,7 +69,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	a := &app{stdout: secrets.Writer(stdout), stderr: newConsole(stderr)}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(stdout)
 		if len(args) == 0 {
@@ -100,6 +100,14 @@ func (a *app) exit(err error) int {
 	}
 	msg := oneLine(err.Error())
 	fmt.Fprintln(a.stderr, "lyncbackup: "+msg)
+	return exitCode(err)
+}
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
 	var ue usageError
 	var ce *config.Error
 	var pe partialError
