@@ -49,6 +49,12 @@ type Exporter struct {
 	// sql: where SQL Server writes the .bak and where the tool reads it
 	BackupDir string `yaml:"backup_dir"`
 	ReadDir   string `yaml:"read_dir"`
+	// sql: sqlcmd program (default lync.sqlcmd, else "sqlcmd"); Windows
+	// integrated auth unless User is set, then the password is read from the
+	// environment variable named by PasswordEnv (never the command line).
+	Sqlcmd      string `yaml:"sqlcmd"`
+	User        string `yaml:"user"`
+	PasswordEnv string `yaml:"password_env"`
 	// command
 	Command []string `yaml:"command"`
 	// every exporter
@@ -229,10 +235,15 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+var varRef = regexp.MustCompile(`\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // Expand replaces ${VAR} with the variable's value; a missing variable is an
-// error naming it and its line. "$${" escapes a literal "${".
+// error naming it and its line. "$${VAR}" stands for a literal "${VAR}".
+// Comments are left alone. The value is fitted to where the reference
+// stands, so that a secret is taken verbatim and can never add YAML:
+// inside "double quotes" it is escaped, inside 'single quotes' its quotes
+// are doubled, and in a plain scalar a value YAML would misread (a newline,
+// " #", ": ", a leading indicator) is an error asking to quote the reference.
 func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
 	var out bytes.Buffer
 	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
@@ -242,34 +253,111 @@ func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
 			code = line[:idx]
 		}
 		var firstErr error
-		expanded := varRef.ReplaceAllFunc(code, func(m []byte) []byte {
-			name := string(m[2 : len(m)-1])
-			v, ok := lookup(name)
-			if !ok && firstErr == nil {
-				firstErr = &Error{Line: i + 1, Msg: fmt.Sprintf("environment variable %s is not set", name)}
+		last := 0
+		for _, loc := range varRef.FindAllSubmatchIndex(code, -1) {
+			out.Write(code[last:loc[0]])
+			last = loc[1]
+			if code[loc[0]+1] == '$' { // "$${VAR}": the text "${VAR}"
+				out.Write(code[loc[0]+1 : loc[1]])
+				continue
 			}
-			return []byte(v)
-		})
+			name := string(code[loc[2]:loc[3]])
+			v, ok := lookup(name)
+			if !ok {
+				firstErr = &Error{Line: i + 1, Msg: fmt.Sprintf("environment variable %s is not set", name)}
+				break
+			}
+			fitted, err := fitValue(v, quoteAt(code, loc[0]))
+			if err != nil {
+				firstErr = &Error{Line: i + 1, Msg: fmt.Sprintf("environment variable %s: %v: write it in double quotes, \"${%s}\"", name, err, name)}
+				break
+			}
+			out.WriteString(fitted)
+		}
 		if firstErr != nil {
 			return nil, firstErr
 		}
-		out.Write(expanded)
+		out.Write(code[last:])
 		out.Write(line[len(code):])
 	}
 	return out.Bytes(), nil
 }
 
+// quoteAt reports the quote (0, '\'' or '"') open at position pos of line.
+func quoteAt(line []byte, pos int) byte {
+	var q byte
+	for i := 0; i < pos; i++ {
+		c := line[i]
+		switch {
+		case q == 0 && (c == '\'' || c == '"'):
+			q = c
+		case q == '"' && c == '\\':
+			i++
+		case q == '\'' && c == '\'' && i+1 < pos && line[i+1] == '\'':
+			i++
+		case c == q:
+			q = 0
+		}
+	}
+	return q
+}
+
+// fitValue escapes v for the quoting it lands in.
+func fitValue(v string, quote byte) (string, error) {
+	switch quote {
+	case '"':
+		var b strings.Builder
+		for _, r := range v {
+			switch {
+			case r == '"' || r == '\\':
+				b.WriteByte('\\')
+				b.WriteRune(r)
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\t':
+				b.WriteString(`\t`)
+			case r < 0x20 || r == 0x7f:
+				fmt.Fprintf(&b, `\x%02x`, r)
+			default:
+				b.WriteRune(r)
+			}
+		}
+		return b.String(), nil
+	case '\'':
+		if strings.ContainsAny(v, "\r\n") {
+			return "", errors.New("holds a line break")
+		}
+		return strings.ReplaceAll(v, "'", "''"), nil
+	}
+	switch {
+	case strings.ContainsAny(v, "\r\n"):
+		return "", errors.New("holds a line break")
+	case strings.Contains(v, " #") || strings.Contains(v, "\t#"):
+		return "", errors.New("holds \" #\", which YAML reads as a comment")
+	case strings.Contains(v, ": ") || strings.Contains(v, ":\t") || strings.HasSuffix(v, ":"):
+		return "", errors.New("holds \": \", which YAML reads as a key")
+	case v != "" && strings.ContainsRune("'\"[]{}&*!|>%@#`", rune(v[0])):
+		return "", fmt.Errorf("starts with %q, which YAML reads as syntax", v[:1])
+	}
+	return v, nil
+}
+
 // commentStart finds a YAML comment start outside quotes (" #" or at line start).
 func commentStart(line []byte) int {
-	inS, inD := false, false
-	for i, c := range line {
+	var q byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
 		switch {
-		case c == '\'' && !inD:
-			inS = !inS
-		case c == '"' && !inS:
-			inD = !inD
-		case c == '#' && !inS && !inD && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+		case q == 0 && c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
 			return i
+		case q == 0 && (c == '\'' || c == '"'):
+			q = c
+		case q == '"' && c == '\\':
+			i++
+		case q == '\'' && c == '\'' && i+1 < len(line) && line[i+1] == '\'':
+			i++
+		case c == q:
+			q = 0
 		}
 	}
 	return -1
@@ -300,6 +388,10 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 		return nil, &Error{Msg: "more than one YAML document"}
 	}
 	if err := c.Validate(); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) && ce.Line == 0 && ce.Key != "" {
+			ce.Line = lineOfKey(data, ce.Key)
+		}
 		return nil, err
 	}
 	return &c, nil

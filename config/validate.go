@@ -87,7 +87,16 @@ func (c *Config) Validate() error {
 			if e.BackupDir == "" {
 				return keyErr(key+".backup_dir", "missing: a folder SQL Server writes and this tool reads")
 			}
+			if e.User != "" && e.PasswordEnv == "" {
+				return keyErr(key+".password_env", "missing: the environment variable that holds the SQL login's password (it is never put on the command line)")
+			}
+			if e.PasswordEnv != "" && e.User == "" {
+				return keyErr(key+".user", "missing: the SQL login whose password is in %s (leave both out for Windows integrated auth)", e.PasswordEnv)
+			}
 		case "persistentchat":
+			if c.Lync != nil && (strings.EqualFold(c.Lync.Product, "2019") || strings.EqualFold(c.Lync.Product, "se")) {
+				return keyErr(key+".kind", "persistentchat: Persistent Chat was removed in Skype for Business Server %s (back up its database with a sql exporter if it is still around)", c.Lync.Product)
+			}
 			if e.Instance == "" && (c.Lync == nil || c.Lync.PersistentChatInstance == "") {
 				return keyErr(key+".instance", "missing: the SQL instance of the Persistent Chat database")
 			}
@@ -99,7 +108,7 @@ func (c *Config) Validate() error {
 		}
 		if !c.Lync.Exporters.All() {
 			for _, k := range c.Lync.Exporters {
-				if !contains(ExporterKinds, k) || k == "path" || k == "command" {
+				if !contains(ExporterKinds, k) || k == "path" || k == "command" || k == "sql" {
 					return keyErr("lync.exporters", "unknown Lync exporter %q (all, or a list of csconfig, topology, lis, userdata, rgs, persistentchat, filestore)", k)
 				}
 			}
@@ -108,6 +117,10 @@ func (c *Config) Validate() error {
 		case "", "2013", "2015", "2019", "se":
 		default:
 			return keyErr("lync.product", "unknown product %q (2013, 2015, 2019 or se)", c.Lync.Product)
+		}
+		c.Lync.Product = strings.ToLower(c.Lync.Product)
+		if (c.Lync.Product == "2019" || c.Lync.Product == "se") && !c.Lync.Exporters.All() && contains(c.Lync.Exporters, "persistentchat") {
+			return keyErr("lync.exporters", "persistentchat: Persistent Chat was removed in Skype for Business Server %s (back up its database with a sql exporter if it is still around)", c.Lync.Product)
 		}
 	}
 	if c.Compression.Level == "" {

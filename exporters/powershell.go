@@ -1,0 +1,261 @@
+package exporters
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// PowerShell runs scripts through Windows PowerShell the way the Lync
+// cmdlets need: no profile, no prompts, the script passed as
+// -EncodedCommand (base64 of UTF-16LE) so that nothing in it is ever
+// re-parsed by a command line.
+type PowerShell struct {
+	Exe string // powershell.exe (or a stand-in in tests)
+	// Module is the full path of the Lync / SfB module imported first.
+	Module string
+}
+
+// maxCapture bounds what is kept of a child's stdout / stderr.
+const maxCapture = 16 << 20
+
+// PSQuote returns s as a PowerShell single-quoted literal. Inside such a
+// literal only quote characters are special, and PowerShell treats the
+// typographic single quotes (U+2018..U+201B) as quotes too, so each of
+// them is doubled as well.
+func PSQuote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch r {
+		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
+			b.WriteRune(r)
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// checkPSValue refuses values no Lync name or path can hold (they would
+// be silently mangled by Windows APIs).
+func checkPSValue(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s is empty", what)
+	}
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return fmt.Errorf("%s %q is not valid text", what, s)
+	}
+	return nil
+}
+
+// Script wraps body into the house script: stop on every error, import
+// the module by path, and report a failure as one line on stderr with
+// exit code 1 (PowerShell's own exit code for -EncodedCommand says little).
+func (p PowerShell) Script(body string) string {
+	var b strings.Builder
+	b.WriteString("$ErrorActionPreference = 'Stop'\n")
+	b.WriteString("$ProgressPreference = 'SilentlyContinue'\n")
+	b.WriteString("try {\n")
+	if p.Module != "" {
+		b.WriteString("    Import-Module -Name " + PSQuote(p.Module) + " -DisableNameChecking -WarningAction SilentlyContinue\n")
+	}
+	for _, line := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+		b.WriteString("    " + line + "\n")
+	}
+	b.WriteString("} catch {\n")
+	b.WriteString("    [Console]::Error.WriteLine(($_.Exception.Message -replace '\\s+', ' ').Trim())\n")
+	b.WriteString("    exit 1\n")
+	b.WriteString("}\n")
+	b.WriteString("exit 0\n")
+	return b.String()
+}
+
+// EncodeCommand returns the -EncodedCommand argument for script.
+func EncodeCommand(script string) string {
+	u := utf16.Encode([]rune(script))
+	buf := make([]byte, 2*len(u))
+	for i, c := range u {
+		buf[2*i] = byte(c)
+		buf[2*i+1] = byte(c >> 8)
+	}
+	return base64.StdEncoding.EncodeToString(buf)
+}
+
+// DecodeCommand is EncodeCommand's inverse (used by the test stand-in).
+func DecodeCommand(arg string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(arg)
+	if err != nil {
+		return "", err
+	}
+	if len(raw)%2 != 0 {
+		return "", errors.New("odd length UTF-16")
+	}
+	u := make([]uint16, len(raw)/2)
+	for i := range u {
+		u[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
+	}
+	return string(utf16.Decode(u)), nil
+}
+
+// Args returns the PowerShell arguments for script.
+func (p PowerShell) Args(script string) []string {
+	return []string{"-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand", EncodeCommand(script)}
+}
+
+// Run runs body (wrapped by Script) with a timeout and returns stdout.
+// what names the work in errors ("Export-CsConfiguration").
+func (p PowerShell) Run(ctx context.Context, what string, timeout time.Duration, body string) ([]byte, error) {
+	if p.Exe == "" {
+		p.Exe = "powershell.exe"
+	}
+	return runProgram(ctx, what, timeout, p.Exe, p.Args(p.Script(body)), nil)
+}
+
+// runProgram runs exe with a timeout, killing its whole process tree on
+// timeout or cancellation, and turns a failure into one line that
+// carries the program's own stderr.
+func runProgram(ctx context.Context, what string, timeout time.Duration, exe string, args []string, env []string) ([]byte, error) {
+	if timeout <= 0 {
+		timeout = time.Hour
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, exe, args...)
+	if env != nil {
+		cmd.Env = env
+	}
+	setProcessGroup(cmd)
+	cmd.Cancel = func() error { return killTree(cmd) }
+	// Grandchildren may hold the pipes open after the kill; do not wait
+	// for them forever.
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr capBuffer
+	stdout.max, stderr.max = maxCapture, 64<<10
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = nil
+	err := cmd.Run()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: interrupted", what)
+		}
+		if cctx.Err() == context.DeadlineExceeded {
+			return nil, fmt.Errorf("%s: timed out after %s (process killed; raise the exporter's timeout if it needs longer)", what, timeout)
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			msg := stderrLine(stderr.Bytes())
+			if msg == "" {
+				msg = stderrLine(stdout.Bytes())
+			}
+			if msg == "" {
+				msg = "no error text"
+			}
+			return nil, fmt.Errorf("%s failed (exit %d): %s", what, ee.ExitCode(), msg)
+		}
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: program %s not found", what, exe)
+		}
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
+	return stdout.Bytes(), nil
+}
+
+// capBuffer keeps the first max bytes written and drops the rest.
+type capBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if room := c.max - c.Len(); room > 0 {
+		if len(p) > room {
+			c.Buffer.Write(p[:room])
+		} else {
+			c.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+var (
+	clixmlString = regexp.MustCompile(`(?s)<S S="Error">(.*?)</S>`)
+	clixmlEscape = regexp.MustCompile(`_x([0-9A-Fa-f]{4})_`)
+)
+
+// stderrLine turns a child's stderr into one trimmed line. Windows
+// PowerShell may wrap stderr into CLIXML ("#< CLIXML"); the error strings
+// are taken out of it.
+func stderrLine(b []byte) string {
+	s := DecodeText(b)
+	if strings.HasPrefix(strings.TrimSpace(s), "#< CLIXML") {
+		var parts []string
+		for _, m := range clixmlString.FindAllStringSubmatch(s, -1) {
+			t := clixmlEscape.ReplaceAllStringFunc(m[1], func(e string) string {
+				var r rune
+				fmt.Sscanf(e[2:6], "%x", &r)
+				return string(r)
+			})
+			parts = append(parts, html.UnescapeString(t))
+		}
+		s = strings.Join(parts, " ")
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	const maxLen = 600
+	if len(s) > maxLen {
+		cut := maxLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// DecodeText turns what Windows programs print into a Go string: UTF-8
+// with or without a BOM, or UTF-16 (LE or BE, with a BOM, or LE without
+// one as PowerShell writes when its output encoding is Unicode).
+func DecodeText(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
+		return string(b[3:])
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		return decodeUTF16(b[2:], false)
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		return decodeUTF16(b[2:], true)
+	case len(b) >= 4 && b[1] == 0 && b[3] == 0 && b[0] != 0:
+		return decodeUTF16(b, false)
+	case len(b) >= 4 && b[0] == 0 && b[2] == 0 && b[1] != 0:
+		return decodeUTF16(b, true)
+	}
+	if !utf8.Valid(b) {
+		return strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	return string(b)
+}
+
+func decodeUTF16(b []byte, bigEndian bool) string {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		if bigEndian {
+			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		} else {
+			u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+		}
+	}
+	return string(utf16.Decode(u))
+}
+
+var _ io.Writer = (*capBuffer)(nil)

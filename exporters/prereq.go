@@ -1,0 +1,236 @@
+package exporters
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/config"
+)
+
+// Prereq is one thing a backup needs on this machine, checked without
+// running any export (for `lyncbackup check`).
+type Prereq struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// lyncKinds are the exporters that run Lync cmdlets through PowerShell.
+var lyncKinds = []string{"csconfig", "topology", "lis", "userdata", "rgs", "persistentchat"}
+
+// AllLyncKinds is what `lync: {exporters: all}` may turn on.
+var AllLyncKinds = []string{"csconfig", "topology", "lis", "userdata", "rgs", "persistentchat", "filestore"}
+
+func isLyncKind(k string) bool { return containsStr(lyncKinds, k) }
+
+func containsStr(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// usesPowerShell reports whether the config runs any Lync cmdlet
+// (exports, or discovery for file stores).
+func usesPowerShell(cfg *config.Config) bool {
+	for _, e := range cfg.Exporters {
+		if isLyncKind(e.Kind) || (e.Kind == "filestore" && len(e.Paths) == 0) {
+			return true
+		}
+	}
+	return cfg.Lync != nil && len(cfg.Lync.Exporters) > 0
+}
+
+// PowerShellExe is the configured PowerShell program.
+func PowerShellExe(cfg *config.Config) string {
+	if cfg != nil && cfg.Lync != nil && cfg.Lync.PowerShell != "" {
+		return cfg.Lync.PowerShell
+	}
+	return "powershell.exe"
+}
+
+func sqlcmdExe(cfg *config.Config, e config.Exporter) string {
+	if e.Sqlcmd != "" {
+		return e.Sqlcmd
+	}
+	if cfg.Lync != nil && cfg.Lync.Sqlcmd != "" {
+		return cfg.Lync.Sqlcmd
+	}
+	return "sqlcmd"
+}
+
+func lyncProduct(cfg *config.Config) (product, module string) {
+	if cfg.Lync != nil {
+		return cfg.Lync.Product, cfg.Lync.Module
+	}
+	return "", ""
+}
+
+// Prerequisites checks, without exporting anything, what the configured
+// exporters need: programs on PATH, the Lync module, folders, secrets in
+// the environment. Nothing here needs Lync rights; CheckLync does.
+func Prerequisites(cfg *config.Config) []Prereq {
+	var out []Prereq
+	add := func(p Prereq) { out = append(out, p) }
+
+	add(checkStaging(cfg.Staging))
+
+	if usesPowerShell(cfg) {
+		exe := PowerShellExe(cfg)
+		if p, err := exec.LookPath(exe); err != nil {
+			add(Prereq{Name: "PowerShell", Detail: fmt.Sprintf("%s not found", exe), Fix: "set lync.powershell to the full path of powershell.exe"})
+		} else {
+			add(Prereq{Name: "PowerShell", OK: true, Detail: p})
+		}
+		product, override := lyncProduct(cfg)
+		path, prod, err := ModulePath(product, override)
+		switch {
+		case err != nil:
+			add(Prereq{Name: "Lync module", Detail: err.Error(), Fix: "run on a Front End / Standard Edition server, or set lync.module and lync.product"})
+		default:
+			p, _ := ProductByID(prod)
+			if _, serr := os.Stat(path); serr != nil {
+				add(Prereq{Name: "Lync module", Detail: fmt.Sprintf("%s: %v", path, unwrapPathErr(serr)), Fix: "set lync.module to the module's .psd1 path"})
+			} else {
+				add(Prereq{Name: "Lync module", OK: true, Detail: p.Name + ": " + path})
+			}
+			if !p.PersistentChat && wantsKind(cfg, "persistentchat", true) {
+				add(Prereq{Name: "Persistent Chat", Detail: p.Name + " has no Persistent Chat", Fix: "remove the persistentchat exporter (back up the mgc database with a sql exporter if it still exists)"})
+			}
+		}
+		add(Prereq{Name: "Lync rights", OK: true, Detail: "the account must be in RTCUniversalServerAdmins (and CsPersistentChatAdministrator for Persistent Chat); a scheduled task also needs \"Log on as a batch job\"; `lyncbackup check` proves it by running a cmdlet"})
+	}
+
+	for i, e := range cfg.Exporters {
+		key := fmt.Sprintf("exporters[%d] %s", i, e.Name)
+		switch e.Kind {
+		case "sql":
+			exe := sqlcmdExe(cfg, e)
+			if p, err := exec.LookPath(exe); err != nil {
+				add(Prereq{Name: key + ": sqlcmd", Detail: fmt.Sprintf("%s not found", exe), Fix: "install the SQL Server command line utilities or set sqlcmd: to its full path"})
+			} else {
+				add(Prereq{Name: key + ": sqlcmd", OK: true, Detail: p})
+			}
+			if e.PasswordEnv != "" {
+				if os.Getenv(e.PasswordEnv) == "" {
+					add(Prereq{Name: key + ": SQL password", Detail: fmt.Sprintf("environment variable %s is empty", e.PasswordEnv), Fix: "set it in the scheduled task's environment"})
+				} else {
+					add(Prereq{Name: key + ": SQL password", OK: true, Detail: "from " + e.PasswordEnv})
+				}
+			}
+			rd := e.ReadDir
+			if rd == "" {
+				rd = e.BackupDir
+			}
+			add(checkDirWritable(key+": backup folder", rd, "the folder (read_dir, or backup_dir when it is the same) must exist and be writable by SQL Server's service account and readable by this tool"))
+		case "command":
+			if len(e.Command) > 0 {
+				if p, err := exec.LookPath(e.Command[0]); err != nil {
+					add(Prereq{Name: key + ": program", Detail: fmt.Sprintf("%s not found", e.Command[0]), Fix: "give the program's full path"})
+				} else {
+					add(Prereq{Name: key + ": program", OK: true, Detail: p})
+				}
+			}
+		case "path", "filestore":
+			for _, p := range e.Paths {
+				if err := checkReadable(p); err != nil {
+					add(Prereq{Name: key, Detail: err.Error(), Fix: "check the path and this account's read access"})
+				} else {
+					add(Prereq{Name: key, OK: true, Detail: p + " readable"})
+				}
+			}
+		}
+	}
+	if cfg.Lync != nil {
+		for _, fs := range cfg.Lync.FileStores {
+			if fs == "auto" {
+				continue
+			}
+			if err := checkReadable(fs); err != nil {
+				add(Prereq{Name: "file store " + fs, Detail: err.Error(), Fix: "give this account read access to the share"})
+			} else {
+				add(Prereq{Name: "file store " + fs, OK: true, Detail: "readable"})
+			}
+		}
+	}
+	return out
+}
+
+// CheckLync proves that the account can load the module and read the
+// topology (it needs RTCUniversalServerAdmins rights for that).
+func CheckLync(ctx context.Context, cfg *config.Config) Prereq {
+	product, override := lyncProduct(cfg)
+	path, _, err := ModulePath(product, override)
+	if err != nil {
+		return Prereq{Name: "Lync cmdlets", Detail: err.Error(), Fix: "set lync.module and lync.product"}
+	}
+	ps := PowerShell{Exe: PowerShellExe(cfg), Module: path}
+	out, err := ps.Run(ctx, "Get-CsService -CentralManagement", 5*time.Minute, "[Console]::Out.Write([string]((Get-CsService -CentralManagement | Select-Object -First 1).PoolFqdn))")
+	if err != nil {
+		return Prereq{Name: "Lync cmdlets", Detail: err.Error(), Fix: "run as a member of RTCUniversalServerAdmins on a server with the Lync / SfB admin tools"}
+	}
+	return Prereq{Name: "Lync cmdlets", OK: true, Detail: "Central Management Store on " + strings.TrimSpace(DecodeText(out))}
+}
+
+// wantsKind reports whether the config turns on exporter kind k
+// (explicitly, or through lync.exporters; withAll counts "all").
+func wantsKind(cfg *config.Config, k string, withAll bool) bool {
+	for _, e := range cfg.Exporters {
+		if e.Kind == k {
+			return true
+		}
+	}
+	if cfg.Lync == nil {
+		return false
+	}
+	if cfg.Lync.Exporters.All() {
+		return withAll
+	}
+	return containsStr(cfg.Lync.Exporters, k)
+}
+
+func checkStaging(dir string) Prereq {
+	p := Prereq{Name: "staging folder"}
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "lyncbackup-staging")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		p.Detail, p.Fix = fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), "set staging: to a folder this account may write (on a disk with room for the largest export)"
+		return p
+	}
+	f, err := os.CreateTemp(dir, ".lyncbackup-check-*")
+	if err != nil {
+		p.Detail, p.Fix = fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), "give this account write access or choose another staging folder"
+		return p
+	}
+	f.Close()
+	os.Remove(f.Name())
+	p.OK, p.Detail = true, dir+" writable"
+	return p
+}
+
+func checkDirWritable(name, dir, fix string) Prereq {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		msg := "not a folder"
+		if err != nil {
+			msg = unwrapPathErr(err).Error()
+		}
+		return Prereq{Name: name, Detail: fmt.Sprintf("%s: %s", dir, msg), Fix: fix}
+	}
+	f, err := os.CreateTemp(dir, ".lyncbackup-check-*")
+	if err != nil {
+		return Prereq{Name: name, Detail: fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), Fix: fix}
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return Prereq{Name: name, OK: true, Detail: dir + " writable"}
+}
