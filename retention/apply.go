@@ -1,0 +1,408 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// Applier carries a policy out on a store.
+type Applier struct {
+	Store  upload.Store
+	Policy Policy
+	// DryRun decides and reports but changes nothing.
+	DryRun bool
+	// Host, when set, limits pruning to that host's sets.
+	Host string
+	// ExtendLocks extends the lock of every kept set even when its manifest
+	// records none (the config turns object lock / immutability on). Sets
+	// whose manifest records a lock are extended either way.
+	ExtendLocks bool
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+	// Parallel store calls (0: 8).
+	Parallel int
+}
+
+// Action is one change made (or, in a dry run, planned) on the store.
+type Action struct {
+	Op    string    `json:"op"` // delete, extend_lock, abort_uploads
+	Key   string    `json:"key,omitempty"`
+	Set   string    `json:"set,omitempty"` // host/id
+	Until time.Time `json:"until,omitzero"`
+	Count int       `json:"count,omitempty"`
+	Done  bool      `json:"done"`
+	Error string    `json:"error,omitempty"`
+}
+
+// Report is what a prune decided and did.
+type Report struct {
+	Destination string     `json:"destination"`
+	Policy      string     `json:"policy"`
+	DryRun      bool       `json:"dry_run"`
+	Empty       bool       `json:"empty_policy,omitempty"`
+	Note        string     `json:"note,omitempty"`
+	Decisions   []Decision `json:"decisions"`
+	Actions     []Action   `json:"actions"`
+	Errors      []string   `json:"errors"`
+	Kept        int        `json:"kept"`
+	Deleted     int        `json:"deleted"`
+	// FreedBytes counts the objects deleted (or, dry run, to be deleted).
+	FreedBytes     int64 `json:"freed_bytes"`
+	LocksExtended  int   `json:"locks_extended"`
+	UploadsAborted int   `json:"uploads_aborted"`
+}
+
+// ErrPartlyFailed is returned (wrapped) when some actions failed; the report
+// says which.
+var ErrPartlyFailed = errors.New("prune did not complete")
+
+// Run lists the sets, decides, and (unless DryRun) deletes and extends locks.
+// The report is returned even with an error.
+func (a *Applier) Run(ctx context.Context) (*Report, error) {
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	log := a.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t0 := now()
+	rep := &Report{Destination: a.Store.String(), Policy: a.Policy.String(), DryRun: a.DryRun,
+		Decisions: []Decision{}, Actions: []Action{}, Errors: []string{}}
+	cat := catalog.Catalog{Store: a.Store}
+	all, err := cat.List(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var sets []catalog.Set
+	for _, s := range all {
+		if a.Host == "" || s.Host == a.Host {
+			sets = append(sets, s)
+		}
+	}
+	metas := make([]SetMeta, len(sets))
+	byKey := map[string]*catalog.Set{}
+	for i := range sets {
+		metas[i] = meta(sets[i])
+		byKey[sets[i].Host+"/"+sets[i].ID] = &sets[i]
+	}
+	locker, _ := a.Store.(upload.Locker)
+
+	ds := Apply(a.Policy, metas, t0)
+	if locker != nil {
+		// List may not report locks: ask for every object of every set the
+		// policy would delete, then decide again. Locks only ever add keeps
+		// and never move a period bucket, so the second pass is exact.
+		asked := false
+		for _, d := range ds {
+			if d.Keep {
+				continue
+			}
+			asked = true
+			if err := a.fillLocks(ctx, locker, byKey[d.Host+"/"+d.ID]); err != nil {
+				return rep, err
+			}
+		}
+		if asked {
+			for i := range sets {
+				metas[i] = meta(sets[i])
+			}
+			ds = Apply(a.Policy, metas, t0)
+		}
+	}
+	rep.Decisions = ds
+	if rep.Empty = a.Policy.Empty(); rep.Empty {
+		rep.Note = "the retention policy is empty (no keep_* or keep_within): nothing is deleted"
+	}
+	if err := CheckNotAll(ds); err != nil {
+		return rep, err
+	}
+	for _, d := range ds {
+		if d.Keep {
+			rep.Kept++
+		} else {
+			rep.Deleted++
+			rep.FreedBytes += byKey[d.Host+"/"+d.ID].Size()
+		}
+	}
+
+	// Deletes: the manifest first (the set stops being restorable as a
+	// whole), then its objects. A crash in between leaves an incomplete set,
+	// which the next prune collects, never a manifest naming missing objects.
+	for _, d := range ds {
+		if d.Keep {
+			continue
+		}
+		s := byKey[d.Host+"/"+d.ID]
+		a.deleteSet(ctx, s, rep, log)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+
+	// Lock extension of what is kept.
+	if locker != nil && ctx.Err() == nil {
+		for _, d := range ds {
+			if !d.Keep || d.KeepUntil.IsZero() || (d.Status != StatusComplete && d.Status != StatusPartial) {
+				continue
+			}
+			s := byKey[d.Host+"/"+d.ID]
+			if !a.ExtendLocks && !hasLock(s) {
+				continue
+			}
+			a.extendSet(ctx, locker, s, d.KeepUntil.UTC(), rep, log)
+		}
+	}
+
+	// Stale unfinished uploads (S3 multipart, Azure blocks, temp files).
+	if j, ok := a.Store.(upload.Janitor); ok && !rep.Empty && ctx.Err() == nil {
+		act := Action{Op: "abort_uploads", Until: t0.Add(-a.Policy.grace()).UTC()}
+		prefix := ""
+		if a.Host != "" {
+			prefix = a.Host + "/"
+		}
+		if !a.DryRun {
+			n, err := j.AbortStale(ctx, prefix, t0.Add(-a.Policy.grace()))
+			act.Count, act.Done = n, err == nil
+			rep.UploadsAborted = n
+			if err != nil {
+				act.Error = err.Error()
+				rep.Errors = append(rep.Errors, "abort stale uploads: "+err.Error())
+			}
+		}
+		rep.Actions = append(rep.Actions, act)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("prune interrupted: %w", err)
+	}
+	if len(rep.Errors) > 0 {
+		return rep, fmt.Errorf("%w: %d error(s), first: %s", ErrPartlyFailed, len(rep.Errors), rep.Errors[0])
+	}
+	return rep, nil
+}
+
+// meta turns a listed set into what the policy needs.
+func meta(s catalog.Set) SetMeta {
+	m := SetMeta{Host: s.Host, ID: s.ID, Time: s.Time, Status: s.Status()}
+	for _, o := range s.Objects {
+		if o.ModTime.After(m.LastWrite) {
+			m.LastWrite = o.ModTime
+		}
+		if o.RetainUntil.After(m.RetainUntil) {
+			m.RetainUntil = o.RetainUntil
+		}
+		m.LegalHold = m.LegalHold || o.LegalHold
+	}
+	return m
+}
+
+func hasLock(s *catalog.Set) bool {
+	if s.Manifest != nil && s.Manifest.Lock != nil {
+		return true
+	}
+	for _, o := range s.Objects {
+		if !o.RetainUntil.IsZero() || o.LegalHold {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Applier) parallel() int {
+	if a.Parallel > 0 {
+		return a.Parallel
+	}
+	return 8
+}
+
+// each runs fn for every object of s, a few at a time, and returns the first error.
+func (a *Applier) each(ctx context.Context, objs []upload.ObjectInfo, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	sem := make(chan struct{}, a.parallel())
+	for i := range objs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+// fillLocks asks the store for the lock of every object of s whose listing
+// reported none.
+func (a *Applier) fillLocks(ctx context.Context, l upload.Locker, s *catalog.Set) error {
+	return a.each(ctx, s.Objects, func(i int) error {
+		o := &s.Objects[i]
+		if o.LegalHold || !o.RetainUntil.IsZero() {
+			return nil
+		}
+		until, hold, err := l.LockInfo(ctx, o.Key)
+		if err != nil {
+			if errors.Is(err, upload.ErrNotFound) {
+				return nil
+			}
+			return fmt.Errorf("read the lock of %s: %w", o.Key, err)
+		}
+		o.RetainUntil, o.LegalHold = until, hold
+		return nil
+	})
+}
+
+func (a *Applier) deleteSet(ctx context.Context, s *catalog.Set, rep *Report, log *slog.Logger) {
+	name := s.Host + "/" + s.ID
+	manifestKey := catalog.ManifestKey(s.Host, s.ID)
+	var objs []upload.ObjectInfo
+	hasManifest := false
+	for _, o := range s.Objects {
+		if o.Key == manifestKey {
+			hasManifest = true
+		} else {
+			objs = append(objs, o)
+		}
+	}
+	if hasManifest {
+		act := Action{Op: "delete", Key: manifestKey, Set: name}
+		if !a.DryRun {
+			if err := a.Store.Delete(ctx, manifestKey); err != nil {
+				act.Error = err.Error()
+				rep.Actions = append(rep.Actions, act)
+				rep.Errors = append(rep.Errors, fmt.Sprintf("delete set %s: %v", name, err))
+				// The manifest stays, so its objects must stay too.
+				return
+			}
+			act.Done = true
+			log.Info("deleted manifest", "set", name)
+		}
+		rep.Actions = append(rep.Actions, act)
+	}
+	acts := make([]Action, len(objs))
+	a.each(ctx, objs, func(i int) error {
+		acts[i] = Action{Op: "delete", Key: objs[i].Key, Set: name}
+		if a.DryRun {
+			return nil
+		}
+		if err := a.Store.Delete(ctx, objs[i].Key); err != nil {
+			acts[i].Error = err.Error()
+			return err
+		}
+		acts[i].Done = true
+		return nil
+	})
+	failed := 0
+	for _, act := range acts {
+		if act.Op == "" {
+			continue // cancelled before it started
+		}
+		if act.Error != "" {
+			failed++
+			if failed == 1 {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("delete set %s: %s (the set is now incomplete; the next prune collects it)", name, act.Error))
+			}
+		}
+		rep.Actions = append(rep.Actions, act)
+	}
+	if failed == 0 && !a.DryRun {
+		log.Info("deleted set", "set", name, "objects", len(objs))
+	}
+}
+
+func (a *Applier) extendSet(ctx context.Context, l upload.Locker, s *catalog.Set, until time.Time, rep *Report, log *slog.Logger) {
+	name := s.Host + "/" + s.ID
+	acts := make([]Action, len(s.Objects))
+	a.each(ctx, s.Objects, func(i int) error {
+		o := s.Objects[i]
+		if !o.RetainUntil.IsZero() && !o.RetainUntil.Before(until) {
+			return nil // already long enough (known from the listing)
+		}
+		cur, _, err := l.LockInfo(ctx, o.Key)
+		if err != nil && !errors.Is(err, upload.ErrNotFound) {
+			acts[i] = Action{Op: "extend_lock", Key: o.Key, Set: name, Until: until, Error: err.Error()}
+			return err
+		}
+		if err != nil || !cur.Before(until) {
+			return nil
+		}
+		acts[i] = Action{Op: "extend_lock", Key: o.Key, Set: name, Until: until}
+		if a.DryRun {
+			return nil
+		}
+		if err := l.ExtendLock(ctx, o.Key, until); err != nil {
+			acts[i].Error = err.Error()
+			return err
+		}
+		acts[i].Done = true
+		return nil
+	})
+	for _, act := range acts {
+		if act.Op == "" {
+			continue
+		}
+		if act.Error != "" {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("extend lock of %s: %s", act.Key, act.Error))
+		} else if act.Done {
+			rep.LocksExtended++
+		}
+		rep.Actions = append(rep.Actions, act)
+	}
+	if n := countDone(acts); n > 0 {
+		log.Info("extended lock", "set", name, "objects", n, "until", until.Format(time.RFC3339))
+	}
+}
+
+func countDone(acts []Action) int {
+	n := 0
+	for _, a := range acts {
+		if a.Done {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is one human line about the report.
+func (r *Report) Summary() string {
+	verb := "deleted"
+	if r.DryRun {
+		verb = "would delete"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d set(s) kept, %s %d", r.Kept, verb, r.Deleted)
+	if r.FreedBytes > 0 {
+		fmt.Fprintf(&b, " (%d bytes)", r.FreedBytes)
+	}
+	if r.LocksExtended > 0 {
+		fmt.Fprintf(&b, ", %d lock(s) extended", r.LocksExtended)
+	}
+	if r.UploadsAborted > 0 {
+		fmt.Fprintf(&b, ", %d stale upload(s) aborted", r.UploadsAborted)
+	}
+	return b.String()
+}

@@ -1,0 +1,385 @@
+// Package retention decides which backup sets to keep (a pure function of
+// the policy, the sets and the clock) and then carries the decision out on a
+// store: deletes (manifest first), lock extension, and garbage collection of
+// sets that never finished.
+package retention
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Span is a calendar duration ("90d", "1y2m"): calendar units are stepped in
+// the policy's time zone so that months and DST days come out right.
+type Span struct {
+	Years, Months, Days int
+	Clock               time.Duration
+	// Text is how the user wrote it, for reasons ("within 90d").
+	Text string
+}
+
+// IsZero reports an unset span.
+func (s Span) IsZero() bool { return s.Years == 0 && s.Months == 0 && s.Days == 0 && s.Clock == 0 }
+
+// after returns t plus the span, calendar units stepped in t's location.
+func (s Span) after(t time.Time) time.Time {
+	return t.AddDate(s.Years, s.Months, s.Days).Add(s.Clock)
+}
+
+// before returns t minus the span.
+func (s Span) before(t time.Time) time.Time {
+	return t.AddDate(-s.Years, -s.Months, -s.Days).Add(-s.Clock)
+}
+
+func (s Span) String() string {
+	if s.Text != "" {
+		return s.Text
+	}
+	var b strings.Builder
+	for _, p := range []struct {
+		n int
+		u string
+	}{{s.Years, "y"}, {s.Months, "m"}, {s.Days, "d"}} {
+		if p.n != 0 {
+			fmt.Fprintf(&b, "%d%s", p.n, p.u)
+		}
+	}
+	if s.Clock != 0 || b.Len() == 0 {
+		b.WriteString(s.Clock.String())
+	}
+	return b.String()
+}
+
+// Policy is what the admin asked for.
+type Policy struct {
+	// Keep the newest set of each of the last N periods that have a set
+	// (Last: the N newest sets). Zero: rule off.
+	Last, Hourly, Daily, Weekly, Monthly, Yearly int
+	// Within keeps every set newer than the host's newest set minus Within
+	// (restic's --keep-within: relative to the newest set, not to now, so a
+	// host that stopped backing up does not lose its history by waiting).
+	Within Span
+	// MinAge: nothing younger than this is ever deleted (a compliance floor).
+	MinAge Span
+	// Location is the time zone periods are computed in (nil: time.Local).
+	Location *time.Location
+	// CountPartial lets partial sets fill the period buckets.
+	CountPartial bool
+	// Grace is how long an incomplete set (no manifest) may be still being
+	// written; older ones are garbage. Zero: DefaultGrace.
+	Grace time.Duration
+}
+
+// DefaultGrace is the grace period for incomplete sets.
+const DefaultGrace = 24 * time.Hour
+
+// Empty reports a policy with no keep rule: it deletes nothing.
+func (p Policy) Empty() bool {
+	return p.Last == 0 && p.Hourly == 0 && p.Daily == 0 && p.Weekly == 0 && p.Monthly == 0 && p.Yearly == 0 && p.Within.IsZero()
+}
+
+func (p Policy) loc() *time.Location {
+	if p.Location == nil {
+		return time.Local
+	}
+	return p.Location
+}
+
+func (p Policy) grace() time.Duration {
+	if p.Grace <= 0 {
+		return DefaultGrace
+	}
+	return p.Grace
+}
+
+// String renders the policy for humans ("daily 14, weekly 8, min_age 30d, in Europe/Berlin").
+func (p Policy) String() string {
+	var parts []string
+	for _, r := range []struct {
+		n    int
+		name string
+	}{{p.Last, "last"}, {p.Hourly, "hourly"}, {p.Daily, "daily"}, {p.Weekly, "weekly"}, {p.Monthly, "monthly"}, {p.Yearly, "yearly"}} {
+		if r.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", r.name, r.n))
+		}
+	}
+	if !p.Within.IsZero() {
+		parts = append(parts, "within "+p.Within.String())
+	}
+	if !p.MinAge.IsZero() {
+		parts = append(parts, "min_age "+p.MinAge.String())
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "empty")
+	}
+	return strings.Join(parts, ", ") + " (periods in " + p.loc().String() + ")"
+}
+
+// Set statuses as SetMeta carries them (those of catalog.Set.Status).
+const (
+	StatusComplete   = "complete"
+	StatusPartial    = "partial"
+	StatusIncomplete = "incomplete"
+	StatusDamaged    = "damaged"
+)
+
+// SetMeta is what the policy needs to know about one set.
+type SetMeta struct {
+	Host   string
+	ID     string
+	Time   time.Time
+	Status string
+	// LastWrite is the newest object's modification time (zero: unknown);
+	// an incomplete set written to within the grace period is in progress.
+	LastWrite time.Time
+	// RetainUntil is the latest lock / immutability expiry of its objects,
+	// LegalHold whether any object is under legal hold.
+	RetainUntil time.Time
+	LegalHold   bool
+}
+
+func (s SetMeta) committed() bool { return s.Status == StatusComplete || s.Status == StatusPartial }
+
+// Decision is the verdict on one set.
+type Decision struct {
+	Host   string    `json:"host"`
+	ID     string    `json:"set_id"`
+	Time   time.Time `json:"time"`
+	Status string    `json:"status"`
+	Keep   bool      `json:"keep"`
+	// Reasons say which rules keep it ("daily 3/14", "min_age 30d",
+	// "locked until 2027-01-01", "newest") or why it goes.
+	Reasons []string `json:"reasons"`
+	// KeepUntil is the latest date a rule that keeps the set expects to
+	// keep it until (zero: no rule predicts one); locks are extended to it.
+	KeepUntil time.Time `json:"keep_until,omitzero"`
+}
+
+// Apply decides, for every set, keep or delete. It is pure: the same
+// policy, sets (in any order) and now always give the same decisions,
+// returned sorted by host, then time (oldest first), then id.
+func Apply(p Policy, sets []SetMeta, now time.Time) []Decision {
+	sorted := append([]SetMeta(nil), sets...)
+	sort.Slice(sorted, func(i, j int) bool { return less(sorted[i], sorted[j]) })
+	out := make([]Decision, 0, len(sorted))
+	for i := 0; i < len(sorted); {
+		j := i
+		for j < len(sorted) && sorted[j].Host == sorted[i].Host {
+			j++
+		}
+		out = append(out, applyHost(p, sorted[i:j], now)...)
+		i = j
+	}
+	return out
+}
+
+func less(a, b SetMeta) bool {
+	if a.Host != b.Host {
+		return a.Host < b.Host
+	}
+	if !a.Time.Equal(b.Time) {
+		return a.Time.Before(b.Time)
+	}
+	if a.ID != b.ID {
+		return a.ID < b.ID
+	}
+	return a.Status < b.Status
+}
+
+// rule is one period bucket rule.
+type rule struct {
+	name  string
+	count int
+	key   func(t time.Time) int // period of a local time
+	// until is the set's time plus count periods.
+	until func(t time.Time, n int) time.Time
+}
+
+func rules(p Policy) []rule {
+	return []rule{
+		{"last", p.Last, nil, nil},
+		{"hourly", p.Hourly, func(t time.Time) int {
+			return ((t.Year()*100+int(t.Month()))*100+t.Day())*100 + t.Hour()
+		}, func(t time.Time, n int) time.Time { return t.Add(time.Duration(n) * time.Hour) }},
+		// Days from the local calendar date, never from 24 h arithmetic:
+		// a 23 h or 25 h DST day is still exactly one day.
+		{"daily", p.Daily, func(t time.Time) int {
+			return (t.Year()*100+int(t.Month()))*100 + t.Day()
+		}, func(t time.Time, n int) time.Time { return t.AddDate(0, 0, n) }},
+		{"weekly", p.Weekly, func(t time.Time) int {
+			y, w := t.ISOWeek()
+			return y*100 + w
+		}, func(t time.Time, n int) time.Time { return t.AddDate(0, 0, 7*n) }},
+		{"monthly", p.Monthly, func(t time.Time) int {
+			return t.Year()*100 + int(t.Month())
+		}, func(t time.Time, n int) time.Time { return t.AddDate(0, n, 0) }},
+		{"yearly", p.Yearly, func(t time.Time) int { return t.Year() },
+			func(t time.Time, n int) time.Time { return t.AddDate(n, 0, 0) }},
+	}
+}
+
+// applyHost decides for one host's sets, sorted oldest first.
+func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
+	loc := p.loc()
+	ds := make([]Decision, len(sets))
+	for i, s := range sets {
+		ds[i] = Decision{Host: s.Host, ID: s.ID, Time: s.Time, Status: s.Status}
+	}
+	keep := func(i int, reason string, until time.Time) {
+		ds[i].Keep = true
+		ds[i].Reasons = append(ds[i].Reasons, reason)
+		if until.After(ds[i].KeepUntil) {
+			ds[i].KeepUntil = until
+		}
+	}
+
+	// The newest complete set, and the newest committed set (the reference
+	// for keep_within), ignoring sets dated in the future (clock skew).
+	newestComplete, newestCommitted := -1, -1
+	for i, s := range sets {
+		if s.Time.After(now) {
+			continue
+		}
+		if s.Status == StatusComplete {
+			newestComplete = i
+		}
+		if s.committed() {
+			newestCommitted = i
+		}
+	}
+
+	// Period buckets, newest first, over the sets that count.
+	counted := func(s SetMeta) bool {
+		return !s.Time.After(now) && (s.Status == StatusComplete || (p.CountPartial && s.Status == StatusPartial))
+	}
+	var order []int
+	for i := len(sets) - 1; i >= 0; i-- {
+		if counted(sets[i]) {
+			order = append(order, i)
+		}
+	}
+	for _, r := range rules(p) {
+		if r.count <= 0 {
+			continue
+		}
+		last, used := -1, 0
+		for n, i := range order {
+			t := sets[i].Time.In(loc)
+			val := n // keep_last: every set is its own period
+			if r.key != nil {
+				val = r.key(t)
+			}
+			var until time.Time
+			if used < r.count && val != last {
+				used++
+				last = val
+				if r.until != nil {
+					until = r.until(t, r.count)
+				}
+				keep(i, fmt.Sprintf("%s %d/%d", r.name, used, r.count), until)
+			} else if used < r.count && n == len(order)-1 {
+				// As restic: while periods are left over, also keep the
+				// oldest set, so the history reaches back as far as it can.
+				if r.until != nil {
+					until = r.until(t, r.count)
+				}
+				keep(i, fmt.Sprintf("oldest %s (%d/%d periods)", r.name, used, r.count), until)
+			}
+		}
+	}
+
+	for i, s := range sets {
+		if !p.Within.IsZero() && newestCommitted >= 0 && s.committed() && !s.Time.After(now) &&
+			s.Time.After(p.Within.before(sets[newestCommitted].Time.In(loc))) {
+			keep(i, "within "+p.Within.String(), p.Within.after(s.Time.In(loc)))
+		}
+		if i == newestComplete {
+			keep(i, "newest", time.Time{})
+		}
+		if s.Status == StatusPartial && !p.CountPartial && (newestComplete < 0 || newestComplete < i) {
+			keep(i, "partial kept until a newer complete set", time.Time{})
+		}
+		if s.Time.After(now) {
+			keep(i, "dated in the future", time.Time{})
+		}
+		if !p.MinAge.IsZero() && s.Time.After(p.MinAge.before(now.In(loc))) {
+			keep(i, "min_age "+p.MinAge.String(), p.MinAge.after(s.Time.In(loc)))
+		}
+		if s.LegalHold {
+			keep(i, "legal hold", time.Time{})
+		}
+		if s.RetainUntil.After(now) {
+			keep(i, "locked until "+s.RetainUntil.In(loc).Format("2006-01-02 15:04"), time.Time{})
+		}
+		switch s.Status {
+		case StatusDamaged:
+			keep(i, "manifest unreadable: left alone", time.Time{})
+		case StatusIncomplete:
+			last := s.Time
+			if s.LastWrite.After(last) {
+				last = s.LastWrite
+			}
+			if now.Sub(last) < p.grace() {
+				keep(i, "in progress", time.Time{})
+			}
+		}
+	}
+
+	if p.Empty() {
+		// An empty policy deletes nothing at all, not even garbage: it is
+		// almost certainly a forgotten config, not a wish.
+		for i := range ds {
+			if !ds[i].Keep {
+				keep(i, "empty policy", time.Time{})
+			}
+		}
+	}
+	for i := range ds {
+		if ds[i].Keep {
+			continue
+		}
+		switch sets[i].Status {
+		case StatusIncomplete:
+			ds[i].Reasons = []string{"incomplete (no manifest) past the grace period: garbage"}
+		case StatusPartial:
+			if p.CountPartial {
+				ds[i].Reasons = []string{"no rule keeps it"}
+			} else {
+				ds[i].Reasons = []string{"partial, superseded by a newer complete set"}
+			}
+		default:
+			ds[i].Reasons = []string{"no rule keeps it"}
+		}
+	}
+	return ds
+}
+
+// CheckNotAll refuses a plan that would delete every committed set of a
+// host. Apply never produces one (the newest complete set is always kept);
+// the applier checks again before it touches anything, so that a future
+// change to the rules cannot wipe a host.
+func CheckNotAll(ds []Decision) error {
+	committed := map[string]int{}
+	kept := map[string]int{}
+	for _, d := range ds {
+		if d.Status == StatusComplete || d.Status == StatusPartial {
+			committed[d.Host]++
+			if d.Keep {
+				kept[d.Host]++
+			}
+		}
+	}
+	var hosts []string
+	for h, n := range committed {
+		if n > 0 && kept[h] == 0 {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) > 0 {
+		sort.Strings(hosts)
+		return fmt.Errorf("refusing to prune: the policy would delete every set of host %s", strings.Join(hosts, ", "))
+	}
+	return nil
+}
