@@ -189,7 +189,9 @@ func TestTimeZoneDecidesPeriods(t *testing.T) {
 // ISO weeks: 2020-12-31 (Thu) and 2021-01-03 (Sun) are both week 53 of 2020.
 func TestISOWeeksAcrossYearEnd(t *testing.T) {
 	loc := time.UTC
-	at := func(y int, m time.Month, d int) SetMeta { return set("h", time.Date(y, m, d, 10, 0, 0, 0, loc), StatusComplete) }
+	at := func(y int, m time.Month, d int) SetMeta {
+		return set("h", time.Date(y, m, d, 10, 0, 0, 0, loc), StatusComplete)
+	}
 	s := []SetMeta{at(2020, 12, 20), at(2020, 12, 27), at(2020, 12, 28), at(2020, 12, 31), at(2021, 1, 3), at(2021, 1, 4)}
 	ds := Apply(Policy{Weekly: 3, Location: loc}, s, time.Date(2021, 1, 5, 0, 0, 0, 0, loc))
 	got := keptTimes(ds, loc)
