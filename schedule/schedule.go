@@ -1,0 +1,389 @@
+// Package schedule generates what registers a daily lyncbackup run with the
+// operating system's scheduler: Windows Task Scheduler XML and the
+// schtasks.exe command lines, or a systemd service + timer and a cron line.
+// Everything here is a pure function of Task, so it is tested by comparing
+// the exact output; cmd/lyncbackup runs the commands.
+package schedule
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+)
+
+// DefaultName is the task / unit name.
+const DefaultName = "lyncbackup"
+
+// Task is one daily backup run.
+type Task struct {
+	// Name of the scheduled task (Windows; may include a folder "\Backup\lyncbackup")
+	// or of the systemd units (Linux).
+	Name string
+	// Exe is the absolute path of the lyncbackup binary.
+	Exe string
+	// Config is the absolute path of the config file.
+	Config string
+	// Time is the daily start time, "HH:MM" (24 h, local time).
+	Time string
+	// User is the account the task runs as. Empty, "SYSTEM" or
+	// "NT AUTHORITY\SYSTEM" means LocalSystem (no password).
+	User string
+	// Args are extra arguments after "backup --config FILE".
+	Args []string
+}
+
+var timeRe = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):([0-5][0-9])$`)
+
+// Validate checks the task and fills defaults.
+func (t *Task) Validate() error {
+	if t.Name == "" {
+		t.Name = DefaultName
+	}
+	if strings.ContainsAny(t.Name, `/:*?"<>|`) {
+		return fmt.Errorf("task name %q may not contain / : * ? \" < > |", t.Name)
+	}
+	if t.Time == "" {
+		t.Time = "02:30"
+	}
+	m := timeRe.FindStringSubmatch(t.Time)
+	if m == nil {
+		return fmt.Errorf("--time %q: use HH:MM (24 h), e.g. 02:30", t.Time)
+	}
+	hh, _ := strconv.Atoi(m[1])
+	t.Time = fmt.Sprintf("%02d:%s", hh, m[2])
+	if t.Exe == "" || t.Config == "" {
+		return fmt.Errorf("the binary and the config need absolute paths")
+	}
+	return nil
+}
+
+// hourMinute returns the validated time's parts.
+func (t Task) hourMinute() (string, string) {
+	h, m, _ := strings.Cut(t.Time, ":")
+	return h, m
+}
+
+func (t Task) name() string {
+	if t.Name == "" {
+		return DefaultName
+	}
+	return t.Name
+}
+
+// IsSystem reports whether the task runs as LocalSystem.
+func (t Task) IsSystem() bool {
+	switch strings.ToUpper(strings.TrimSpace(t.User)) {
+	case "", "SYSTEM", `NT AUTHORITY\SYSTEM`, "LOCALSYSTEM", "S-1-5-18":
+		return true
+	}
+	return false
+}
+
+// CommandArgs are the arguments the scheduler passes to the binary.
+func (t Task) CommandArgs() []string {
+	return append([]string{"backup", "--config", t.Config}, t.Args...)
+}
+
+// ---- Windows ----
+
+// WindowsArgs returns the Windows command line for args, quoted the way
+// CommandLineToArgvW and the Go / MSVC runtimes split it back (the rules of
+// syscall.EscapeArg, which only exists when building for Windows).
+func WindowsArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = windowsQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+func windowsQuote(s string) string {
+	if s == "" {
+		return `""`
+	}
+	if !strings.ContainsAny(s, " \t\n\v\"") {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	slashes := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '\\':
+			slashes++
+		case '"':
+			// Double the backslashes before a quote, then escape it.
+			b.WriteString(strings.Repeat(`\`, slashes+1))
+			slashes = 0
+		default:
+			slashes = 0
+		}
+		b.WriteByte(c)
+	}
+	// Backslashes before the closing quote must be doubled.
+	b.WriteString(strings.Repeat(`\`, slashes))
+	b.WriteByte('"')
+	return b.String()
+}
+
+// taskXML mirrors the Task Scheduler 1.2 schema (the subset we set).
+type taskXML struct {
+	XMLName          xml.Name `xml:"Task"`
+	Version          string   `xml:"version,attr"`
+	Xmlns            string   `xml:"xmlns,attr"`
+	RegistrationInfo struct {
+		Description string `xml:"Description"`
+		Author      string `xml:"Author"`
+		URI         string `xml:"URI"`
+	} `xml:"RegistrationInfo"`
+	Triggers struct {
+		CalendarTrigger struct {
+			StartBoundary string `xml:"StartBoundary"`
+			Enabled       bool   `xml:"Enabled"`
+			ScheduleByDay struct {
+				DaysInterval int `xml:"DaysInterval"`
+			} `xml:"ScheduleByDay"`
+		} `xml:"CalendarTrigger"`
+	} `xml:"Triggers"`
+	Principals struct {
+		Principal struct {
+			ID        string `xml:"id,attr"`
+			UserID    string `xml:"UserId"`
+			LogonType string `xml:"LogonType"`
+			RunLevel  string `xml:"RunLevel"`
+		} `xml:"Principal"`
+	} `xml:"Principals"`
+	Settings struct {
+		MultipleInstancesPolicy    string `xml:"MultipleInstancesPolicy"`
+		DisallowStartIfOnBatteries bool   `xml:"DisallowStartIfOnBatteries"`
+		StopIfGoingOnBatteries     bool   `xml:"StopIfGoingOnBatteries"`
+		AllowHardTerminate         bool   `xml:"AllowHardTerminate"`
+		StartWhenAvailable         bool   `xml:"StartWhenAvailable"`
+		RunOnlyIfNetworkAvailable  bool   `xml:"RunOnlyIfNetworkAvailable"`
+		IdleSettings               struct {
+			StopOnIdleEnd bool `xml:"StopOnIdleEnd"`
+			RestartOnIdle bool `xml:"RestartOnIdle"`
+		} `xml:"IdleSettings"`
+		AllowStartOnDemand bool   `xml:"AllowStartOnDemand"`
+		Enabled            bool   `xml:"Enabled"`
+		Hidden             bool   `xml:"Hidden"`
+		RunOnlyIfIdle      bool   `xml:"RunOnlyIfIdle"`
+		WakeToRun          bool   `xml:"WakeToRun"`
+		ExecutionTimeLimit string `xml:"ExecutionTimeLimit"`
+		Priority           int    `xml:"Priority"`
+	} `xml:"Settings"`
+	Actions struct {
+		Context string `xml:"Context,attr"`
+		Exec    struct {
+			Command          string `xml:"Command"`
+			Arguments        string `xml:"Arguments"`
+			WorkingDirectory string `xml:"WorkingDirectory"`
+		} `xml:"Exec"`
+	} `xml:"Actions"`
+}
+
+// WindowsXML returns the Task Scheduler XML (as UTF-8 text; see
+// EncodeUTF16 for what schtasks.exe reads). The task runs daily at
+// t.Time, whether the user is logged on or not, with highest privileges;
+// a missed run starts when the machine is back; a run never overlaps the
+// previous one and is stopped after 23 hours.
+func WindowsXML(t Task) ([]byte, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	var x taskXML
+	x.Version = "1.2"
+	x.Xmlns = "http://schemas.microsoft.com/windows/2004/02/mit/task"
+	x.RegistrationInfo.Description = "lyncbackup: daily offsite backup of Lync Server / Skype for Business Server"
+	x.RegistrationInfo.Author = "lyncbackup"
+	uri := t.Name
+	if !strings.HasPrefix(uri, `\`) {
+		uri = `\` + uri
+	}
+	x.RegistrationInfo.URI = uri
+	h, m := t.hourMinute()
+	// A fixed date in the past: the trigger repeats daily from there.
+	x.Triggers.CalendarTrigger.StartBoundary = fmt.Sprintf("2024-01-01T%s:%s:00", h, m)
+	x.Triggers.CalendarTrigger.Enabled = true
+	x.Triggers.CalendarTrigger.ScheduleByDay.DaysInterval = 1
+	p := &x.Principals.Principal
+	p.ID = "Author"
+	if t.IsSystem() {
+		p.UserID = "S-1-5-18"
+		p.LogonType = "ServiceAccount"
+	} else {
+		p.UserID = t.User
+		// "Run whether user is logged on or not": the password is stored
+		// (schtasks /RP), so the task reaches network shares and SQL.
+		p.LogonType = "Password"
+	}
+	p.RunLevel = "HighestAvailable"
+	s := &x.Settings
+	s.MultipleInstancesPolicy = "IgnoreNew"
+	s.AllowHardTerminate = true
+	s.StartWhenAvailable = true
+	s.AllowStartOnDemand = true
+	s.Enabled = true
+	s.ExecutionTimeLimit = "PT23H"
+	s.Priority = 7
+	x.Actions.Context = "Author"
+	// Task Scheduler takes the program path as its own field; quotes are
+	// allowed and kept harmless, and they matter when the path has spaces.
+	x.Actions.Exec.Command = t.Exe
+	if strings.ContainsAny(t.Exe, " \t") {
+		x.Actions.Exec.Command = `"` + t.Exe + `"`
+	}
+	x.Actions.Exec.Arguments = WindowsArgs(t.CommandArgs())
+	x.Actions.Exec.WorkingDirectory = winDir(t.Config)
+	out, err := xml.MarshalIndent(x, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-16"?>` + "\n")
+	b.Write(out)
+	b.WriteString("\n")
+	return bytes.ReplaceAll(b.Bytes(), []byte("\n"), []byte("\r\n")), nil
+}
+
+// winDir is the folder of a Windows path (works on any GOOS).
+func winDir(p string) string {
+	i := strings.LastIndexAny(p, `\/`)
+	if i <= 0 {
+		return p
+	}
+	if i == 2 && p[1] == ':' { // C:\file
+		return p[:3]
+	}
+	return p[:i]
+}
+
+// EncodeUTF16 returns the XML as UTF-16LE with a byte-order mark, the
+// encoding schtasks.exe /XML expects (and that its declaration names).
+func EncodeUTF16(text []byte) []byte {
+	u := utf16.Encode([]rune(string(text)))
+	out := make([]byte, 2, 2+2*len(u))
+	out[0], out[1] = 0xFF, 0xFE
+	for _, c := range u {
+		out = append(out, byte(c), byte(c>>8))
+	}
+	return out
+}
+
+// DecodeUTF16 reverses EncodeUTF16 (for tests and "show").
+func DecodeUTF16(b []byte) ([]byte, error) {
+	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xFE || len(b)%2 != 0 {
+		return nil, fmt.Errorf("not UTF-16LE with a byte-order mark")
+	}
+	u := make([]uint16, 0, len(b)/2-1)
+	for i := 2; i < len(b); i += 2 {
+		u = append(u, uint16(b[i])|uint16(b[i+1])<<8)
+	}
+	return []byte(string(utf16.Decode(u))), nil
+}
+
+// SchtasksCreate is the argument vector (program first) that registers the
+// task from xmlPath. For an account other than SYSTEM, "/RP *" makes
+// schtasks ask for the password on the console (it is never on a command
+// line or in a file).
+func SchtasksCreate(t Task, xmlPath string) []string {
+	args := []string{"schtasks.exe", "/Create", "/TN", t.name(), "/XML", xmlPath, "/F"}
+	if !t.IsSystem() {
+		args = append(args, "/RU", t.User, "/RP", "*")
+	}
+	return args
+}
+
+// SchtasksQuery shows the registered task as XML.
+func SchtasksQuery(t Task) []string {
+	return []string{"schtasks.exe", "/Query", "/TN", t.name(), "/XML"}
+}
+
+// SchtasksDelete removes the task.
+func SchtasksDelete(t Task) []string {
+	return []string{"schtasks.exe", "/Delete", "/TN", t.name(), "/F"}
+}
+
+// ---- Linux ----
+
+// systemdQuote quotes one word for an Exec= line: double quotes with
+// backslash escapes, and "%" doubled (systemd specifiers).
+func systemdQuote(s string) string {
+	s = strings.ReplaceAll(s, "%", "%%")
+	if s != "" && !strings.ContainsAny(s, " \t\n\"'\\;$") {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`, "$", "$$")
+	return `"` + r.Replace(s) + `"`
+}
+
+// SystemdUnits returns the service and the timer unit files' names and text.
+func SystemdUnits(t Task) (serviceName, service, timerName, timer string, err error) {
+	if err := t.Validate(); err != nil {
+		return "", "", "", "", err
+	}
+	base := path.Base(strings.ReplaceAll(t.Name, `\`, "/"))
+	words := []string{systemdQuote(t.Exe)}
+	for _, a := range t.CommandArgs() {
+		words = append(words, systemdQuote(a))
+	}
+	var user string
+	if !t.IsSystem() {
+		user = "User=" + t.User + "\n"
+	}
+	serviceName, timerName = base+".service", base+".timer"
+	service = "[Unit]\n" +
+		"Description=lyncbackup daily offsite backup\n" +
+		"Wants=network-online.target\n" +
+		"After=network-online.target\n\n" +
+		"[Service]\n" +
+		"Type=oneshot\n" +
+		user +
+		"ExecStart=" + strings.Join(words, " ") + "\n" +
+		"Nice=10\n" +
+		"IOSchedulingClass=idle\n"
+	h, m := t.hourMinute()
+	timer = "[Unit]\n" +
+		"Description=Run lyncbackup daily at " + t.Time + "\n\n" +
+		"[Timer]\n" +
+		"OnCalendar=*-*-* " + h + ":" + m + ":00\n" +
+		"Persistent=true\n" +
+		"RandomizedDelaySec=0\n\n" +
+		"[Install]\n" +
+		"WantedBy=timers.target\n"
+	return serviceName, service, timerName, timer, nil
+}
+
+// shQuote quotes a word for /bin/sh.
+var shSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+func shQuote(s string) string {
+	if s != "" && shSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// CronLine returns a crontab line (user crontab format: no user field).
+// "%" is escaped: cron turns a bare one into a newline.
+func CronLine(t Task) (string, error) {
+	if err := t.Validate(); err != nil {
+		return "", err
+	}
+	h, m := t.hourMinute()
+	words := []string{shQuote(t.Exe)}
+	for _, a := range t.CommandArgs() {
+		words = append(words, shQuote(a))
+	}
+	words = append(words, "--quiet")
+	cmd := strings.ReplaceAll(strings.Join(words, " "), "%", `\%`)
+	hh, _ := strconv.Atoi(h)
+	mm, _ := strconv.Atoi(m)
+	return fmt.Sprintf("%d %d * * * %s", mm, hh, cmd), nil
+}

@@ -1,0 +1,258 @@
+package schedule
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./schedule -update once)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+var winSystem = Task{
+	Exe:    `C:\Program Files\lyncbackup\lyncbackup.exe`,
+	Config: `C:\ProgramData\lync backup\lyncbackup.yaml`,
+	Time:   "2:30",
+}
+
+var winUser = Task{
+	Name:   `\Backup\lyncbackup nightly`,
+	Exe:    `D:\Tools\lyncbackup.exe`,
+	Config: `D:\Tools\conf\lb.yaml`,
+	Time:   "23:05",
+	User:   `CONTOSO\svc-lyncbackup`,
+	Args:   []string{"--log-file", `D:\Logs\say "hi"\`, "--json"},
+}
+
+// parseTask parses the XML text (declared UTF-16, given here as UTF-8).
+func parseTask(t *testing.T, text []byte) taskXML {
+	t.Helper()
+	var x taskXML
+	dec := xml.NewDecoder(bytes.NewReader(text))
+	dec.CharsetReader = func(label string, r io.Reader) (io.Reader, error) {
+		if !strings.EqualFold(label, "UTF-16") {
+			t.Fatalf("declared encoding %q, want UTF-16", label)
+		}
+		return r, nil
+	}
+	if err := dec.Decode(&x); err != nil {
+		t.Fatalf("task XML does not parse: %v\n%s", err, text)
+	}
+	return x
+}
+
+func TestWindowsSystemTask(t *testing.T) {
+	text, err := WindowsXML(winSystem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "windows-system.xml", text)
+	x := parseTask(t, text)
+	if x.Xmlns != "http://schemas.microsoft.com/windows/2004/02/mit/task" || x.Version != "1.2" {
+		t.Errorf("namespace/version: %q %q", x.Xmlns, x.Version)
+	}
+	p := x.Principals.Principal
+	if p.UserID != "S-1-5-18" || p.LogonType != "ServiceAccount" || p.RunLevel != "HighestAvailable" {
+		t.Errorf("principal: %+v", p)
+	}
+	if got := x.Triggers.CalendarTrigger.StartBoundary; got != "2024-01-01T02:30:00" {
+		t.Errorf("StartBoundary %q", got)
+	}
+	if x.Triggers.CalendarTrigger.ScheduleByDay.DaysInterval != 1 {
+		t.Error("not daily")
+	}
+	e := x.Actions.Exec
+	if e.Command != `"C:\Program Files\lyncbackup\lyncbackup.exe"` {
+		t.Errorf("Command %q", e.Command)
+	}
+	if e.Arguments != `backup --config "C:\ProgramData\lync backup\lyncbackup.yaml"` {
+		t.Errorf("Arguments %q", e.Arguments)
+	}
+	if e.WorkingDirectory != `C:\ProgramData\lync backup` {
+		t.Errorf("WorkingDirectory %q", e.WorkingDirectory)
+	}
+	cmd := strings.Join(SchtasksCreate(winSystem, `C:\Temp\lb task.xml`), "|")
+	if cmd != `schtasks.exe|/Create|/TN|lyncbackup|/XML|C:\Temp\lb task.xml|/F` {
+		t.Errorf("create command %q", cmd)
+	}
+	if WindowsArgs(SchtasksCreate(winSystem, `C:\Temp\lb task.xml`)) != `schtasks.exe /Create /TN lyncbackup /XML "C:\Temp\lb task.xml" /F` {
+		t.Errorf("create command line %q", WindowsArgs(SchtasksCreate(winSystem, `C:\Temp\lb task.xml`)))
+	}
+}
+
+func TestWindowsUserTask(t *testing.T) {
+	text, err := WindowsXML(winUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "windows-user.xml", text)
+	x := parseTask(t, text)
+	p := x.Principals.Principal
+	if p.UserID != `CONTOSO\svc-lyncbackup` || p.LogonType != "Password" || p.RunLevel != "HighestAvailable" {
+		t.Errorf("principal: %+v", p)
+	}
+	if x.RegistrationInfo.URI != `\Backup\lyncbackup nightly` {
+		t.Errorf("URI %q", x.RegistrationInfo.URI)
+	}
+	// The arguments split back exactly as given.
+	got := splitWindows(x.Actions.Exec.Arguments)
+	want := winUser.CommandArgs()
+	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+		t.Errorf("arguments %q split back to %q, want %q", x.Actions.Exec.Arguments, got, want)
+	}
+	cmd := SchtasksCreate(winUser, `C:\Temp\t.xml`)
+	if strings.Join(cmd, "|") != `schtasks.exe|/Create|/TN|\Backup\lyncbackup nightly|/XML|C:\Temp\t.xml|/F|/RU|CONTOSO\svc-lyncbackup|/RP|*` {
+		t.Errorf("create %q", cmd)
+	}
+	if strings.Join(SchtasksDelete(winUser), "|") != `schtasks.exe|/Delete|/TN|\Backup\lyncbackup nightly|/F` {
+		t.Errorf("delete %q", SchtasksDelete(winUser))
+	}
+	if strings.Join(SchtasksQuery(winUser), "|") != `schtasks.exe|/Query|/TN|\Backup\lyncbackup nightly|/XML` {
+		t.Errorf("query %q", SchtasksQuery(winUser))
+	}
+}
+
+func TestUTF16RoundTrip(t *testing.T) {
+	text, _ := WindowsXML(winSystem)
+	enc := EncodeUTF16(text)
+	if enc[0] != 0xFF || enc[1] != 0xFE || enc[2] != '<' || enc[3] != 0 {
+		t.Fatalf("not UTF-16LE with BOM: % x", enc[:8])
+	}
+	dec, err := DecodeUTF16(enc)
+	if err != nil || !bytes.Equal(dec, text) {
+		t.Fatalf("round trip: %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, bad := range []string{"24:00", "2:3", "7", "02:60", "noon"} {
+		tk := winSystem
+		tk.Time = bad
+		if _, err := WindowsXML(tk); err == nil {
+			t.Errorf("time %q accepted", bad)
+		}
+	}
+	tk := winSystem
+	tk.Name = "a/b"
+	if _, err := WindowsXML(tk); err == nil {
+		t.Error("name with / accepted")
+	}
+}
+
+var linuxTask = Task{
+	Exe:    "/opt/lync backup/lyncbackup",
+	Config: "/etc/lyncbackup/100%.yaml",
+	Time:   "02:07",
+	User:   "backup",
+}
+
+func TestSystemdAndCron(t *testing.T) {
+	sn, svc, tn, tmr, err := SystemdUnits(linuxTask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sn != "lyncbackup.service" || tn != "lyncbackup.timer" {
+		t.Errorf("unit names %q %q", sn, tn)
+	}
+	golden(t, "lyncbackup.service", []byte(svc))
+	golden(t, "lyncbackup.timer", []byte(tmr))
+	if !strings.Contains(svc, `ExecStart="/opt/lync backup/lyncbackup" backup --config /etc/lyncbackup/100%%.yaml`+"\n") {
+		t.Errorf("ExecStart quoting:\n%s", svc)
+	}
+	if !strings.Contains(tmr, "OnCalendar=*-*-* 02:07:00\n") || !strings.Contains(tmr, "Persistent=true") {
+		t.Errorf("timer:\n%s", tmr)
+	}
+	cron, err := CronLine(linuxTask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "crontab.txt", []byte(cron+"\n"))
+	if cron != `7 2 * * * '/opt/lync backup/lyncbackup' backup --config /etc/lyncbackup/100\%.yaml --quiet` {
+		t.Errorf("cron %q", cron)
+	}
+}
+
+// splitWindows is the reference parser: the rules CommandLineToArgvW and
+// the MSVC runtime use for every argument after the program name.
+func splitWindows(s string) []string {
+	var args []string
+	var cur strings.Builder
+	inQ, have := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			n := 0
+			for i < len(s) && s[i] == '\\' {
+				n++
+				i++
+			}
+			if i < len(s) && s[i] == '"' {
+				cur.WriteString(strings.Repeat(`\`, n/2))
+				if n%2 == 1 {
+					cur.WriteByte('"')
+				} else {
+					inQ = !inQ
+				}
+			} else {
+				cur.WriteString(strings.Repeat(`\`, n))
+				i--
+			}
+			have = true
+		case c == '"':
+			inQ = !inQ
+			have = true
+		case (c == ' ' || c == '\t') && !inQ:
+			if have {
+				args = append(args, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteByte(c)
+			have = true
+		}
+	}
+	if have {
+		args = append(args, cur.String())
+	}
+	return args
+}
+
+func FuzzWindowsArgs(f *testing.F) {
+	f.Add("C:\\Program Files\\x", `a"b\`, "")
+	f.Add(`\\server\share\`, `\"`, "x y")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		for _, s := range []string{a, b, c} {
+			if strings.ContainsAny(s, "\x00\n\r\v") {
+				return
+			}
+		}
+		in := []string{a, b, c}
+		got := splitWindows(WindowsArgs(in))
+		if strings.Join(got, "\x00") != strings.Join(in, "\x00") || len(got) != 3 {
+			t.Fatalf("%q → %q → %q", in, WindowsArgs(in), got)
+		}
+	})
+}
