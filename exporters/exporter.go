@@ -58,36 +58,43 @@ type Exporter interface {
 type Discovery map[string]any
 
 // Build turns the config into exporters. Lync discovery (pools, file
-// stores) happens here for the lync shorthand; it may run PowerShell.
+// stores) happens here, once, when an exporter needs it; it runs
+// PowerShell. A config that cannot work (e.g. Persistent Chat on SfB
+// 2019) is a *config.Error; an exporter that cannot run here (module
+// missing, discovery failed) still comes back and fails when it runs, so
+// the others still produce a (partial) set.
 func Build(ctx context.Context, cfg *config.Config, env Env) ([]Exporter, Discovery, error) {
 	var out []Exporter
 	disc := Discovery{}
-	for _, e := range cfg.Exporters {
-		ex, err := buildOne(ctx, cfg, e, env, disc)
+	s := &session{cfg: cfg, env: env, disc: disc}
+	for i, e := range cfg.Exporters {
+		ex, err := buildOne(ctx, s, i, e)
 		if err != nil {
 			return nil, nil, err
 		}
 		out = append(out, ex...)
 	}
 	if cfg.Lync != nil {
-		ex, err := buildLync(ctx, cfg, env, disc)
+		ex, err := buildLync(ctx, s)
 		if err != nil {
 			return nil, nil, err
 		}
 		out = append(out, ex...)
 	}
+	s.record()
 	return out, disc, nil
 }
 
-// buildLyncHook lets the Lync exporters (their own file) plug in.
+// buildKind maps an exporter kind to its builder (each kind's own file
+// registers itself from init); buildLync expands the lync: shorthand.
 var (
-	buildKind = map[string]func(ctx context.Context, cfg *config.Config, e config.Exporter, env Env, disc Discovery) ([]Exporter, error){}
-	buildLync = func(ctx context.Context, cfg *config.Config, env Env, disc Discovery) ([]Exporter, error) {
+	buildKind = map[string]func(ctx context.Context, s *session, idx int, e config.Exporter) ([]Exporter, error){}
+	buildLync = func(ctx context.Context, s *session) ([]Exporter, error) {
 		return nil, fmt.Errorf("lync exporters are not available in this build")
 	}
 )
 
-func buildOne(ctx context.Context, cfg *config.Config, e config.Exporter, env Env, disc Discovery) ([]Exporter, error) {
+func buildOne(ctx context.Context, s *session, idx int, e config.Exporter) ([]Exporter, error) {
 	if e.Kind == "path" {
 		return []Exporter{&PathExporter{name: e.Name, paths: e.Paths, exclude: e.Exclude}}, nil
 	}
@@ -95,7 +102,7 @@ func buildOne(ctx context.Context, cfg *config.Config, e config.Exporter, env En
 	if !ok {
 		return nil, fmt.Errorf("exporter %s: kind %q is not available in this build", e.Name, e.Kind)
 	}
-	return b(ctx, cfg, e, env, disc)
+	return b(ctx, s, idx, e)
 }
 
 // PathExporter backs up files and folders as they are.

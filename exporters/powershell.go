@@ -121,13 +121,13 @@ func (p PowerShell) Run(ctx context.Context, what string, timeout time.Duration,
 	if p.Exe == "" {
 		p.Exe = "powershell.exe"
 	}
-	return runProgram(ctx, what, timeout, p.Exe, p.Args(p.Script(body)), nil)
+	return runProgram(ctx, what, timeout, p.Exe, p.Args(p.Script(body)), nil, maxCapture)
 }
 
 // runProgram runs exe with a timeout, killing its whole process tree on
 // timeout or cancellation, and turns a failure into one line that
 // carries the program's own stderr.
-func runProgram(ctx context.Context, what string, timeout time.Duration, exe string, args []string, env []string) ([]byte, error) {
+func runProgram(ctx context.Context, what string, timeout time.Duration, exe string, args []string, env []string, stdoutMax int) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = time.Hour
 	}
@@ -143,7 +143,7 @@ func runProgram(ctx context.Context, what string, timeout time.Duration, exe str
 	// for them forever.
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr capBuffer
-	stdout.max, stderr.max = maxCapture, 64<<10
+	stdout.max, stderr.max = stdoutMax, 64<<10
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = nil
 	err := cmd.Run()
