@@ -1,0 +1,371 @@
+package retention
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/local"
+)
+
+// craft stores a set with two items at time at (committed with status, or
+// left incomplete when status is "incomplete").
+func craft(t *testing.T, st upload.Store, host string, at time.Time, status string) string {
+	t.Helper()
+	ctx := context.Background()
+	id := catalog.NewSetID(at)
+	m := &catalog.Manifest{Format: catalog.FormatVersion, Tool: "test", Host: host, SetID: id, Start: at.UTC(), End: at.UTC(), Status: status}
+	for _, name := range []string{"config", "filestore"} {
+		data := []byte(fmt.Sprintf("%s %s %s", host, id, name))
+		key := catalog.ItemKey(host, id, name)
+		if _, err := st.Put(ctx, key, bytes.NewReader(data), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		m.Items = append(m.Items, catalog.Item{Name: name, Kind: "path", Key: key, StoredBytes: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+	}
+	if status == StatusIncomplete {
+		return id
+	}
+	if status == StatusPartial {
+		m.Failures = []catalog.Failure{{Exporter: "sql", Kind: "sql", Error: "boom"}}
+	}
+	if err := (&catalog.Catalog{Store: st}).Commit(ctx, m, upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func localStore(t *testing.T) (*local.Store, string) {
+	dir := t.TempDir()
+	st, err := local.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, dir
+}
+
+func statuses(t *testing.T, st upload.Store) map[string]string {
+	t.Helper()
+	sets, err := (&catalog.Catalog{Store: st}).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range sets {
+		out[s.ID] = s.Status()
+	}
+	return out
+}
+
+// recorder logs every Delete and can fail the ones matching failDelete.
+type recorder struct {
+	upload.Store
+	mu         sync.Mutex
+	deletes    []string
+	failDelete func(key string) bool
+}
+
+func (r *recorder) Delete(ctx context.Context, key string) error {
+	r.mu.Lock()
+	r.deletes = append(r.deletes, key)
+	fail := r.failDelete != nil && r.failDelete(key)
+	r.mu.Unlock()
+	if fail {
+		return errors.New("injected crash")
+	}
+	return r.Store.Delete(ctx, key)
+}
+
+func (r *recorder) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
+	return r.Store.(upload.Janitor).AbortStale(ctx, prefix, olderThan)
+}
+
+func TestApplierLocal(t *testing.T) {
+	st, dir := localStore(t)
+	loc := time.UTC
+	// Object mtimes are real, so the test's clock is too.
+	now := time.Now().UTC()
+	var ids []string
+	for d := 1; d <= 10; d++ {
+		ids = append(ids, craft(t, st, "fe01", now.AddDate(0, 0, d-11), StatusComplete))
+	}
+	other := craft(t, st, "fe02", now.AddDate(-1, 0, 0), StatusComplete)
+	garbage := craft(t, st, "fe01", now.AddDate(0, 0, -30), StatusIncomplete)
+	backdate(t, dir, now.AddDate(0, 0, -30))
+	// A temp file of a Put that crashed, old enough to be stale.
+	tmp := filepath.Join(dir, "fe01", "x.lbtmp-0123")
+	os.WriteFile(tmp, []byte("x"), 0o644)
+	old := now.Add(-48 * time.Hour)
+	os.Chtimes(tmp, old, old)
+
+	rec := &recorder{Store: st}
+	a := &Applier{Store: rec, Policy: Policy{Daily: 3, Location: loc}, Now: func() time.Time { return now }, DryRun: true}
+	rep, err := a.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.deletes) != 0 {
+		t.Fatalf("dry run deleted %v", rec.deletes)
+	}
+	if rep.Kept != 4 || rep.Deleted != 8 {
+		t.Fatalf("dry run: kept %d deleted %d, want 4 and 8: %+v", rep.Kept, rep.Deleted, rep.Decisions)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatal("dry run removed a temp file")
+	}
+
+	a.DryRun = false
+	rep, err = a.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := statuses(t, st)
+	for i, id := range ids {
+		_, present := got[id]
+		if want := i >= 7; present != want {
+			t.Errorf("set %d (%s): present %v, want %v", i, id, present, want)
+		}
+	}
+	if _, ok := got[other]; !ok {
+		t.Error("fe02's only set was deleted")
+	}
+	if _, ok := got[garbage]; ok {
+		t.Error("incomplete set past grace not collected")
+	}
+	if _, err := os.Stat(tmp); err == nil || rep.UploadsAborted != 1 {
+		t.Errorf("stale temp file not removed (aborted %d)", rep.UploadsAborted)
+	}
+	// The manifest goes before any object of its set.
+	seen := map[string]bool{}
+	for _, k := range rec.deletes {
+		set := k[:strings.LastIndex(k, "/")]
+		if strings.HasSuffix(k, "/"+catalog.ManifestName) {
+			if seen[set] {
+				t.Errorf("manifest %s deleted after an object of its set", k)
+			}
+		} else {
+			seen[set] = true
+		}
+	}
+	if len(rec.deletes) != 7*3+2 {
+		t.Errorf("%d deletes, want 23 (7 sets x 3 objects, 2 garbage objects): %v", len(rec.deletes), rec.deletes)
+	}
+	// Nothing left to do.
+	rep, err = a.Run(context.Background())
+	if err != nil || rep.Deleted != 0 {
+		t.Errorf("second prune: deleted %d, err %v", rep.Deleted, err)
+	}
+}
+
+// A crash between the manifest delete and the object deletes leaves an
+// incomplete set (never a manifest naming missing objects), and the next
+// prune collects it.
+func TestApplierCrashBetweenManifestAndObjects(t *testing.T) {
+	st, dir := localStore(t)
+	loc := time.UTC
+	now := time.Now().UTC()
+	victim := craft(t, st, "h", now.AddDate(0, 0, -29), StatusComplete)
+	keep := craft(t, st, "h", now.AddDate(0, 0, -1), StatusComplete)
+	backdate(t, dir, now.AddDate(0, 0, -29))
+	rec := &recorder{Store: st, failDelete: func(k string) bool { return strings.HasSuffix(k, catalog.ObjectSuffix) }}
+	a := &Applier{Store: rec, Policy: Policy{Last: 1, Location: loc}, Now: func() time.Time { return now }}
+	rep, err := a.Run(context.Background())
+	if !errors.Is(err, ErrPartlyFailed) || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], "incomplete") {
+		t.Fatalf("err %v, errors %v", err, rep.Errors)
+	}
+	if got := statuses(t, st); got[victim] != StatusIncomplete || got[keep] != StatusComplete {
+		t.Fatalf("after the crash: %v", got)
+	}
+	if _, err := catalog.Resolve(mustList(t, st), "h", victim); err == nil {
+		t.Fatal("the half-deleted set still resolves as restorable")
+	}
+	rec.failDelete = nil
+	rep, err = a.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(t, st); len(got) != 1 || got[keep] != StatusComplete {
+		t.Fatalf("after the next prune: %v (%+v)", got, rep.Decisions)
+	}
+}
+
+// A failed manifest delete leaves the whole set alone.
+func TestApplierManifestDeleteFails(t *testing.T) {
+	st, _ := localStore(t)
+	now := time.Now()
+	victim := craft(t, st, "h", now.AddDate(0, 0, -20), StatusComplete)
+	craft(t, st, "h", now.AddDate(0, 0, -1), StatusComplete)
+	rec := &recorder{Store: st, failDelete: func(k string) bool { return strings.HasSuffix(k, catalog.ManifestName) }}
+	a := &Applier{Store: rec, Policy: Policy{Last: 1}, Now: func() time.Time { return now }}
+	if _, err := a.Run(context.Background()); err == nil {
+		t.Fatal("no error")
+	}
+	if len(rec.deletes) != 1 || statuses(t, st)[victim] != StatusComplete {
+		t.Fatalf("deletes %v, status %v", rec.deletes, statuses(t, st)[victim])
+	}
+}
+
+func mustList(t *testing.T, st upload.Store) []catalog.Set {
+	sets, err := (&catalog.Catalog{Store: st}).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sets
+}
+
+// lockStore adds an in-memory object lock to a store, enforced on Delete,
+// and does not report locks in List (so the applier must ask LockInfo).
+type lockStore struct {
+	upload.Store
+	mu    sync.Mutex
+	until map[string]time.Time
+	hold  map[string]bool
+	calls int
+	now   time.Time
+}
+
+func (l *lockStore) LockInfo(ctx context.Context, key string) (time.Time, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	if _, err := l.Store.Stat(ctx, key); err != nil {
+		return time.Time{}, false, err
+	}
+	return l.until[key], l.hold[key], nil
+}
+
+func (l *lockStore) ExtendLock(ctx context.Context, key string, until time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until.After(l.until[key]) {
+		l.until[key] = until
+	}
+	return nil
+}
+
+func (l *lockStore) Delete(ctx context.Context, key string) error {
+	l.mu.Lock()
+	locked := l.hold[key] || l.until[key].After(l.now)
+	l.mu.Unlock()
+	if locked {
+		return fmt.Errorf("delete %s: %w", key, upload.ErrLocked)
+	}
+	return l.Store.Delete(ctx, key)
+}
+
+func (l *lockStore) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
+	return l.Store.List(ctx, prefix, fn)
+}
+
+func TestApplierLocks(t *testing.T) {
+	base, _ := localStore(t)
+	loc := time.UTC
+	now := time.Now().UTC()
+	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
+	var ids []string
+	for d := 1; d <= 6; d++ {
+		ids = append(ids, craft(t, base, "h", now.AddDate(0, 0, d-7), StatusComplete))
+	}
+	// ids[0]: one object locked for a year; ids[1]: legal hold on the manifest;
+	// ids[5] (newest): an existing lock longer than the policy asks.
+	lockedObj := catalog.ItemKey("h", ids[0], "filestore")
+	ls.until[lockedObj] = now.AddDate(1, 0, 0)
+	ls.hold[catalog.ManifestKey("h", ids[1])] = true
+	long := now.AddDate(5, 0, 0)
+	for _, n := range []string{"config", "filestore"} {
+		ls.until[catalog.ItemKey("h", ids[5], n)] = long
+	}
+	a := &Applier{Store: ls, Policy: Policy{Daily: 3, Location: loc}, Now: func() time.Time { return now }, ExtendLocks: true}
+	rep, err := a.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := statuses(t, base)
+	for i, id := range ids {
+		_, present := got[id]
+		want := i == 0 || i == 1 || i >= 3
+		if present != want {
+			t.Errorf("set %d: present %v, want %v (%v)", i, present, want, decisionFor(t, rep.Decisions, id).Reasons)
+		}
+	}
+	if r := decisionFor(t, rep.Decisions, ids[0]).Reasons; !slices.Contains(r, "locked until "+now.AddDate(1, 0, 0).Format("2006-01-02 15:04")) {
+		t.Errorf("locked set reasons %v", r)
+	}
+	if r := decisionFor(t, rep.Decisions, ids[1]).Reasons; !slices.Contains(r, "legal hold") {
+		t.Errorf("held set reasons %v", r)
+	}
+	// Kept dailies are locked until their time + 3 days, every object
+	// including the manifest; the longer lock is never shortened.
+	for i := 3; i <= 4; i++ {
+		want := setTime(t, ids[i]).AddDate(0, 0, 3)
+		for _, k := range []string{catalog.ManifestKey("h", ids[i]), catalog.ItemKey("h", ids[i], "config"), catalog.ItemKey("h", ids[i], "filestore")} {
+			if !ls.until[k].Equal(want) {
+				t.Errorf("%s locked until %v, want %v", k, ls.until[k], want)
+			}
+		}
+	}
+	if got := ls.until[catalog.ItemKey("h", ids[5], "config")]; !got.Equal(long) {
+		t.Errorf("a longer lock was shortened to %v", got)
+	}
+	if !ls.until[catalog.ManifestKey("h", ids[5])].Equal(setTime(t, ids[5]).AddDate(0, 0, 3)) {
+		t.Errorf("newest manifest lock %v", ls.until[catalog.ManifestKey("h", ids[5])])
+	}
+	if rep.LocksExtended != 7 {
+		t.Errorf("%d locks extended, want 7 (3+3 objects of two dailies, the newest's manifest)", rep.LocksExtended)
+	}
+	// Locked sets past their policy are not extended: they were not kept
+	// by a rule, only by the lock.
+	if !ls.until[catalog.ItemKey("h", ids[0], "config")].IsZero() {
+		t.Errorf("a set kept only by its lock got a lock extension")
+	}
+}
+
+// The Store interface is the only way in: a wrapper around a store that
+// fails to list makes Run fail with one error and touch nothing.
+func TestApplierListFails(t *testing.T) {
+	st, _ := localStore(t)
+	a := &Applier{Store: failList{st}, Policy: Policy{Last: 1}}
+	if _, err := a.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "list") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+type failList struct{ upload.Store }
+
+func (failList) List(context.Context, string, func(upload.ObjectInfo) error) error {
+	return io.ErrUnexpectedEOF
+}
+
+// backdate sets every file's mtime under dir (crafted sets look written then).
+func backdate(t *testing.T, dir string, at time.Time) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			os.Chtimes(p, at, at)
+		}
+		return nil
+	})
+}
+
+func setTime(t *testing.T, id string) time.Time {
+	t.Helper()
+	at, err := catalog.ParseSetID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
