@@ -58,3 +58,11 @@ func (c *commandExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 		Cleanup: func() error { return os.RemoveAll(dir) },
 	}}, nil
 }
+
+func init() {
+	restorers["command"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		return []Step{{Phase: 13, Title: fmt.Sprintf("Output of %s (%s)", it.Name, it.Meta["command"]), Notes: []string{
+			"Restored under " + filepath.Join(dir, it.Name, "output") + "; bring it back with your own procedure.",
+		}}}
+	}
+}

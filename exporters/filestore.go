@@ -103,3 +103,20 @@ func (f *fileStoreExporter) Export(ctx context.Context, env Env) ([]Item, error)
 		Meta:     meta,
 	}}, nil
 }
+
+func init() {
+	restorers["filestore"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		src := filepath.Join(dir, it.Name, it.Meta["share"])
+		dst := it.Meta["store"]
+		return []Step{{Phase: 2, Title: "Copy the file store back to " + dst, Run: true, Files: []string{src},
+			Commands: []string{
+				"robocopy " + PSQuote(src) + " " + PSQuote(dst) + " /E /COPY:DAT /R:2 /W:5 /NP",
+				"if ($LASTEXITCODE -ge 8) { throw \"robocopy failed with exit code $LASTEXITCODE\" }",
+			},
+			Notes: []string{
+				"To the same path and share name as before; create the share first if the server is new.",
+				"Enable-CsTopology (step with Import-CsConfiguration) resets its permissions.",
+			},
+			OnFailure: "Check that the share exists and this account may write to it; robocopy exit codes 0-7 are success."}}
+	}
+}

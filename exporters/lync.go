@@ -668,3 +668,63 @@ func buildLyncKind(ctx context.Context, s *session, idx int, e config.Exporter) 
 	}
 	return nil, fmt.Errorf("exporter %s: unknown kind %q", e.Name, e.Kind)
 }
+
+// --- restore: the step that brings each Lync item back ---
+
+func init() {
+	restorers["csconfig"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		f := itemFile(dir, it, it.Meta["file"])
+		return []Step{{Phase: 6, Title: "Import the configuration and enable the topology", Run: true, Files: []string{f},
+			Commands:  []string{"Import-CsConfiguration -FileName " + PSQuote(f), "Enable-CsTopology"},
+			Notes:     []string{"Enable-CsTopology also resets the file store permissions."},
+			OnFailure: "Check that the Central Management Store exists and this server points at it (steps 4-5)."}}
+	}
+	restorers["topology"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		return []Step{{Phase: 13, Title: "Topology (reference copy)", Notes: []string{
+			"Nothing to import: " + itemFile(dir, it, it.Meta["file"]) + " is the topology as it was, to compare with Topology Builder.",
+		}}}
+	}
+	restorers["lis"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		f := itemFile(dir, it, it.Meta["file"])
+		return []Step{{Phase: 10, Title: "Import the E9-1-1 Location Information Service configuration", Run: true, Files: []string{f},
+			Commands: []string{"Import-CsLisConfiguration -FileName " + PSQuote(f)}}}
+	}
+	restorers["userdata"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		f := itemFile(dir, it, it.Meta["file"])
+		pool := it.Meta["pool"]
+		var stop, start []string
+		var computers []string
+		for _, c := range strings.Split(it.Meta["computers"], ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				computers = append(computers, c)
+			}
+		}
+		if len(computers) == 0 {
+			stop, start = []string{"Stop-CsWindowsService"}, []string{"Start-CsWindowsService"}
+		}
+		for _, c := range computers {
+			stop = append(stop, "Stop-CsWindowsService -ComputerName "+PSQuote(c))
+			start = append(start, "Start-CsWindowsService -ComputerName "+PSQuote(c))
+		}
+		notes := []string{"The Front End services must be stopped on ALL servers of the pool during the import and started together afterwards."}
+		if len(computers) == 0 {
+			notes = append(notes, "The set does not list the pool's servers: stop and start the services on each of them.")
+		}
+		notes = append(notes, "Users who signed in meanwhile: Update-CsUserData -FileName <zip> -UserFilter <sip address>.")
+		cmds := append(append(stop, "Import-CsUserData -PoolFqdn "+PSQuote(pool)+" -FileName "+PSQuote(f)), start...)
+		return []Step{{Phase: 9, Title: "Import the user data of pool " + pool, Run: true, Files: []string{f}, Commands: cmds, Notes: notes,
+			OnFailure: "The Front End services of " + pool + " may still be stopped: start them with Start-CsWindowsService once the cause is fixed."}}
+	}
+	restorers["rgs"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		f := itemFile(dir, it, it.Meta["file"])
+		pool := it.Meta["pool"]
+		return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool, Run: true, Files: []string{f},
+			Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -FileName " + PSQuote(f)}}}
+	}
+	restorers["persistentchat"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		f := itemFile(dir, it, it.Meta["file"])
+		return []Step{{Phase: 12, Title: "Import the Persistent Chat content", Run: true, Files: []string{f},
+			Commands: []string{"Import-CsPersistentChatData -DBInstance " + PSQuote(it.Meta["instance"]) + " -FileName " + PSQuote(f)},
+			Notes:    []string{"Needs CsPersistentChatAdministrator rights; alternatively restore the mgc database from a SQL backup."}}}
+	}
+}

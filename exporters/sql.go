@@ -135,3 +135,18 @@ func withoutEnv(env []string, key string) []string {
 	}
 	return out
 }
+
+func init() {
+	restorers["sql"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+		f := itemFile(dir, it, it.Meta["file"])
+		db, inst := it.Meta["db"], it.Meta["instance"]
+		notes := []string{"Copy the .bak where SQL Server can read it first if this folder is not on the SQL server."}
+		switch strings.ToLower(db) {
+		case "lcslog", "lcscdr", "qoemetrics":
+			notes = append(notes, "Afterwards the user RTCComponentUniversalServices must hold the ServerRole role in "+db+".")
+		}
+		q := "RESTORE DATABASE " + SQLIdent(db) + " FROM DISK=" + SQLString(f) + " WITH CHECKSUM, REPLACE"
+		return []Step{{Phase: 12, Title: fmt.Sprintf("Restore SQL database %s on %s", db, inst),
+			Commands: []string{"sqlcmd -S " + PSQuote(inst) + " -E -b -x -Q " + PSQuote(q)}, Notes: notes}}
+	}
+}
