@@ -1,0 +1,199 @@
+// Package notify tells people how a run went: webhooks (a POST of the JSON
+// summary, or healthchecks-style pings: GET URL on success, URL/fail on
+// failure) and an SMTP e-mail with a readable HTML and text report.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/config"
+)
+
+// Report is what the run did, in the words of the e-mail.
+type Report struct {
+	Tool     string
+	Host     string
+	SetID    string
+	Status   string // complete, partial, failed
+	OK       bool
+	ExitCode int
+	Start    time.Time
+	Duration time.Duration
+	Items    []Item
+	Failures []Failure
+	Error    string
+	// Retention lists what the after-backup retention did, one line each.
+	Retention []string
+}
+
+// Item is one stored item.
+type Item struct {
+	Name, Kind  string
+	Files       int64
+	PlainBytes  int64
+	StoredBytes int64
+	Duration    time.Duration // 0 when unknown
+	Warnings    []string
+}
+
+// Failure is an exporter or item that failed.
+type Failure struct {
+	Exporter, Kind, Error string
+}
+
+// Options are the side inputs of Send.
+type Options struct {
+	// HTTP is the client for webhooks (default: 30 s timeout).
+	HTTP *http.Client
+	// TLS configures SMTP TLS (tests pass a pool trusting their own cert).
+	TLS *tls.Config
+	// Getenv reads the SMTP password (default os.Getenv).
+	Getenv func(string) string
+	// Redact scrubs every text that leaves the process (default: identity).
+	Redact func(string) string
+	Log    *slog.Logger
+	// Retry backoff base for webhooks (default 1 s; tests shorten it).
+	Backoff time.Duration
+}
+
+func (o *Options) fill() {
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Redact == nil {
+		o.Redact = func(s string) string { return s }
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Backoff == 0 {
+		o.Backoff = time.Second
+	}
+}
+
+// ShouldReport reports whether a run with this outcome is sent by the
+// POST webhooks and the e-mail under notify.on (default "failure").
+// A partial backup counts as a failure: someone has to look at it.
+func ShouldReport(on string, ok bool) bool {
+	return on == "always" || !ok
+}
+
+// Send delivers the report to every configured target and returns one
+// error per target that failed (each already redacted and naming the
+// target without its secret URL). summary is the run's JSON document.
+func Send(ctx context.Context, cfg config.Notify, rep Report, summary []byte, o Options) []error {
+	o.fill()
+	var errs []error
+	report := ShouldReport(cfg.On, rep.OK)
+	body := []byte(o.Redact(string(summary)))
+	for i, w := range cfg.Webhooks {
+		name := fmt.Sprintf("webhook %d (%s)", i+1, hostOf(w.URL))
+		var err error
+		switch {
+		case w.Ping:
+			// Pings go out on every run: a dead-man's-switch monitor
+			// alerts when the success ping is missing.
+			u := w.URL
+			if !rep.OK {
+				u = failURL(u)
+			}
+			err = o.do(ctx, http.MethodGet, u, nil)
+		case report:
+			err = o.do(ctx, http.MethodPost, w.URL, body)
+		default:
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s", name, o.Redact(err.Error())))
+			continue
+		}
+		o.Log.Info("notified", "target", name)
+	}
+	if cfg.Email != nil && report {
+		if err := SendMail(ctx, *cfg.Email, rep, o); err != nil {
+			errs = append(errs, fmt.Errorf("e-mail via %s: %s", cfg.Email.Server, o.Redact(err.Error())))
+		} else {
+			o.Log.Info("notified", "target", "e-mail to "+strings.Join(cfg.Email.To, ", "))
+		}
+	}
+	return errs
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "unparsable URL"
+	}
+	return u.Host
+}
+
+// failURL appends "/fail" to the URL's path (keeping any query).
+func failURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return strings.TrimRight(raw, "/") + "/fail"
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + "/fail"
+	if u.RawPath != "" {
+		u.RawPath = strings.TrimRight(u.RawPath, "/") + "/fail"
+	}
+	return u.String()
+}
+
+// do sends one request, retrying network errors, 429 and 5xx up to three
+// times. Errors never carry the URL (it is a secret token).
+func (o *Options) do(ctx context.Context, method, u string, body []byte) error {
+	var last error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(o.Backoff << (attempt - 1)):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+		if err != nil {
+			return errors.New("invalid URL")
+		}
+		req.Header.Set("User-Agent", "lyncbackup")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := o.HTTP.Do(req)
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			last = err
+			continue
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode < 300:
+			return nil
+		case resp.StatusCode == 429 || resp.StatusCode >= 500:
+			last = fmt.Errorf("HTTP %s", resp.Status)
+			continue
+		default:
+			return fmt.Errorf("HTTP %s", resp.Status)
+		}
+	}
+	return fmt.Errorf("%w (after 3 attempts)", last)
+}

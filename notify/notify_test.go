@@ -1,0 +1,270 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/internal/testsmtp"
+)
+
+type hit struct {
+	Method, Path, Query, Type string
+	Body                      []byte
+}
+
+func hookServer(t *testing.T, status func(path string) int) (*httptest.Server, func() []hit) {
+	var mu sync.Mutex
+	var hits []hit
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		hits = append(hits, hit{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Content-Type"), b})
+		mu.Unlock()
+		w.WriteHeader(status(r.URL.Path))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []hit { mu.Lock(); defer mu.Unlock(); return append([]hit(nil), hits...) }
+}
+
+func sampleReport(ok bool) Report {
+	r := Report{
+		Tool: "lyncbackup test", Host: "fe01", SetID: "20261125T020000Z-abcdef", Status: "complete", OK: ok,
+		Start: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC), Duration: 3*time.Minute + 12*time.Second,
+		Items: []Item{
+			{Name: "csconfig", Kind: "csconfig", Files: 1, PlainBytes: 2 << 20, StoredBytes: 700 << 10, Duration: 4 * time.Second},
+			{Name: "filestore-fs01", Kind: "filestore", Files: 1234, PlainBytes: 3 << 30, StoredBytes: 2 << 30, Duration: 3 * time.Minute,
+				Warnings: []string{`skipped <Meeting.Active> "x.lock": in use`}},
+		},
+		Retention: []string{"deleted set fe01/20261001T020000Z-111111 (done)", "extended lock of 3 objects"},
+	}
+	if !ok {
+		r.Status, r.ExitCode = "partial", 3
+		r.Failures = []Failure{{Exporter: "rgs", Kind: "rgs", Error: "Export-CsRgsConfiguration: access denied"}}
+	}
+	return r
+}
+
+func TestWebhooksAndPings(t *testing.T) {
+	srv, hits := hookServer(t, func(p string) int { return 200 })
+	cfg := config.Notify{On: "failure", Webhooks: []config.Webhook{
+		{URL: srv.URL + "/hook?token=abc"},
+		{URL: srv.URL + "/ping/uuid-1", Ping: true},
+	}}
+	summary := []byte(`{"ok":true,"host":"fe01"}`)
+	// Success with on: failure → only the ping, to the plain URL.
+	if errs := Send(context.Background(), cfg, sampleReport(true), summary, Options{}); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	h := hits()
+	if len(h) != 1 || h[0].Method != "GET" || h[0].Path != "/ping/uuid-1" {
+		t.Fatalf("success, on: failure: got %+v, want one GET /ping/uuid-1", h)
+	}
+	// Failure → POST of the summary and GET …/fail.
+	if errs := Send(context.Background(), cfg, sampleReport(false), []byte(`{"ok":false}`), Options{}); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	h = hits()[1:]
+	if len(h) != 2 {
+		t.Fatalf("failure: got %+v", h)
+	}
+	if h[0].Method != "POST" || h[0].Path != "/hook" || h[0].Query != "token=abc" || h[0].Type != "application/json" || string(h[0].Body) != `{"ok":false}` {
+		t.Errorf("POST: %+v", h[0])
+	}
+	if h[1].Method != "GET" || h[1].Path != "/ping/uuid-1/fail" {
+		t.Errorf("ping on failure: %+v", h[1])
+	}
+	// on: always posts on success too.
+	cfg.On = "always"
+	Send(context.Background(), cfg, sampleReport(true), summary, Options{})
+	h = hits()[3:]
+	if len(h) != 2 || h[0].Method != "POST" || string(h[0].Body) != string(summary) || h[1].Path != "/ping/uuid-1" {
+		t.Errorf("on: always: %+v", h)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(h[0].Body, &doc); err != nil {
+		t.Errorf("POST body is not JSON: %v", err)
+	}
+}
+
+func TestWebhookFailureRetriesAndHidesURL(t *testing.T) {
+	srv, hits := hookServer(t, func(p string) int { return 503 })
+	cfg := config.Notify{On: "always", Webhooks: []config.Webhook{{URL: srv.URL + "/T0/B0/SeCrEtPaTh?token=topsecret"}}}
+	errs := Send(context.Background(), cfg, sampleReport(true), []byte(`{}`), Options{Backoff: time.Millisecond})
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %v", errs)
+	}
+	if n := len(hits()); n != 3 {
+		t.Errorf("503 was tried %d times, want 3", n)
+	}
+	msg := errs[0].Error()
+	if strings.Contains(msg, "SeCrEtPaTh") || strings.Contains(msg, "topsecret") || !strings.Contains(msg, "503") || !strings.Contains(msg, "webhook 1 (127.0.0.1:") {
+		t.Errorf("error %q: must name the webhook and status, never its URL", msg)
+	}
+	// A 404 is not retried.
+	srv2, hits2 := hookServer(t, func(p string) int { return 404 })
+	cfg.Webhooks[0].URL = srv2.URL + "/x"
+	if errs := Send(context.Background(), cfg, sampleReport(true), []byte(`{}`), Options{Backoff: time.Millisecond}); len(errs) != 1 || len(hits2()) != 1 {
+		t.Errorf("404: errs %v, %d requests", errs, len(hits2()))
+	}
+}
+
+func TestFailURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://hc-ping.com/abc":        "https://hc-ping.com/abc/fail",
+		"https://hc-ping.com/abc/":       "https://hc-ping.com/abc/fail",
+		"https://x.example/p/key?rid=12": "https://x.example/p/key/fail?rid=12",
+	} {
+		if got := failURL(in); got != want {
+			t.Errorf("failURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// readMail parses the received message and returns its headers and the
+// decoded text and HTML parts.
+func readMail(t *testing.T, data []byte) (mail.Header, string, string) {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatalf("received message does not parse: %v", err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q: %v", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var text, html string
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Header.Get("Content-Transfer-Encoding") != "quoted-printable" {
+			t.Errorf("part encoding %q", p.Header.Get("Content-Transfer-Encoding"))
+		}
+		b, err := io.ReadAll(quotedprintable.NewReader(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		switch ct {
+		case "text/plain":
+			text = string(b)
+		case "text/html":
+			html = string(b)
+		}
+	}
+	if text == "" || html == "" {
+		t.Fatalf("want a text and an HTML part, got text %d bytes, html %d bytes", len(text), len(html))
+	}
+	return msg.Header, text, html
+}
+
+func TestMailSTARTTLSAuth(t *testing.T) {
+	srv := testsmtp.Start(t, "backup@contoso.com", "smtp-pa55-word")
+	yes := true
+	e := config.Email{Server: srv.Addr, From: "lyncbackup <backup@contoso.com>", To: []string{"ops@contoso.com", "lync@contoso.com"},
+		Username: "backup@contoso.com", PasswordEnv: "LB_TEST_SMTP_PASS", StartTLS: &yes}
+	env := map[string]string{"LB_TEST_SMTP_PASS": "smtp-pa55-word"}
+	o := Options{TLS: &tls.Config{RootCAs: srv.Pool}, Getenv: func(k string) string { return env[k] }}
+	rep := sampleReport(false)
+	if err := SendMail(context.Background(), e, rep, o); err != nil {
+		t.Fatal(err)
+	}
+	mails := srv.Mails()
+	if len(mails) != 1 {
+		t.Fatalf("%d messages received", len(mails))
+	}
+	m := mails[0]
+	if !m.TLS || !m.AuthSeen || m.User != "backup@contoso.com" {
+		t.Errorf("TLS %v auth %v user %q", m.TLS, m.AuthSeen, m.User)
+	}
+	if m.From != "backup@contoso.com" || strings.Join(m.To, ",") != "ops@contoso.com,lync@contoso.com" {
+		t.Errorf("envelope %q → %q", m.From, m.To)
+	}
+	h, text, html := readMail(t, m.Data)
+	subj, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
+	if err != nil || subj != "[lyncbackup] PARTIAL fe01" {
+		t.Errorf("Subject %q (%v)", subj, err)
+	}
+	if h.Get("To") != "ops@contoso.com, lync@contoso.com" || h.Get("Message-Id") == "" || h.Get("Date") == "" {
+		t.Errorf("headers: %v", h)
+	}
+	for _, want := range []string{"lyncbackup backup of fe01: PARTIAL", "20261125T020000Z-abcdef", "Duration:", "3m12s",
+		"filestore-fs01", "3.0 GiB", "2.0 GiB", "csconfig", "4s", "Export-CsRgsConfiguration: access denied",
+		`skipped <Meeting.Active> "x.lock": in use`, "deleted set fe01/20261001T020000Z-111111 (done)", "Exit code:"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text part lacks %q:\n%s", want, text)
+		}
+	}
+	for _, want := range []string{"<table", "<td>filestore-fs01</td>", "PARTIAL", "Export-CsRgsConfiguration: access denied",
+		"skipped &lt;Meeting.Active&gt; &#34;x.lock&#34;: in use", "<li>extended lock of 3 objects</li>", "3m12s"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML part lacks %q:\n%s", want, html)
+		}
+	}
+	if strings.Contains(html, "<Meeting.Active>") {
+		t.Error("HTML part does not escape item text")
+	}
+
+	// A wrong password fails, and the error does not carry it.
+	env["LB_TEST_SMTP_PASS"] = "wrong-pa55-word"
+	err = SendMail(context.Background(), e, rep, o)
+	if err == nil || strings.Contains(err.Error(), "wrong-pa55-word") {
+		t.Errorf("wrong password: %v", err)
+	}
+	// A missing password variable is a clear error.
+	delete(env, "LB_TEST_SMTP_PASS")
+	if err := SendMail(context.Background(), e, rep, o); err == nil || !strings.Contains(err.Error(), "LB_TEST_SMTP_PASS") {
+		t.Errorf("missing password env: %v", err)
+	}
+	// Without the test CA the self-signed certificate is refused.
+	env["LB_TEST_SMTP_PASS"] = "smtp-pa55-word"
+	o.TLS = nil
+	if err := SendMail(context.Background(), e, rep, o); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Errorf("untrusted certificate accepted: %v", err)
+	}
+	if n := len(srv.Mails()); n != 1 {
+		t.Errorf("%d messages after the failing attempts, want still 1", n)
+	}
+}
+
+func TestSendRoutesEmailByOn(t *testing.T) {
+	srv := testsmtp.Start(t, "", "")
+	no := false
+	cfg := config.Notify{Email: &config.Email{Server: srv.Addr, From: "a@b.c", To: []string{"d@e.f"}, StartTLS: &no}}
+	Send(context.Background(), cfg, sampleReport(true), nil, Options{})
+	if n := len(srv.Mails()); n != 0 {
+		t.Fatalf("on: failure (default) sent %d mails for a good run", n)
+	}
+	rep := sampleReport(true)
+	rep.OK, rep.Status, rep.Error, rep.Items = false, "failed", "destination: access denied", nil
+	if errs := Send(context.Background(), cfg, rep, nil, Options{}); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ms := srv.Mails()
+	if len(ms) != 1 {
+		t.Fatalf("failed run: %d mails", len(ms))
+	}
+	h, text, _ := readMail(t, ms[0].Data)
+	subj, _ := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
+	if subj != "[lyncbackup] FAILED fe01: destination: access denied" || !strings.Contains(text, "Error: destination: access denied") {
+		t.Errorf("subject %q\n%s", subj, text)
+	}
+}
