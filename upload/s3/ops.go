@@ -1,0 +1,388 @@
+package s3
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+var (
+	_ upload.Store   = (*Store)(nil)
+	_ upload.Locker  = (*Store)(nil)
+	_ upload.Thawer  = (*Store)(nil)
+	_ upload.Janitor = (*Store)(nil)
+	_ upload.Prober  = (*Store)(nil)
+)
+
+func tierOf(sc types.StorageClass) string {
+	if sc == "" {
+		return "STANDARD"
+	}
+	return string(sc)
+}
+
+// Stat implements upload.Store.
+func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	full, err := s.full(key)
+	if err != nil {
+		return upload.ObjectInfo{}, opErr("stat", key, err)
+	}
+	h, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
+	if err != nil {
+		if isNotFound(err) {
+			return upload.ObjectInfo{}, &opError{op: "stat", key: key, kind: upload.ErrNotFound, err: err, detail: "object not found"}
+		}
+		return upload.ObjectInfo{}, opErr("stat", key, err)
+	}
+	oi := upload.ObjectInfo{
+		Key: key, Size: aws.ToInt64(h.ContentLength), Tier: tierOf(h.StorageClass),
+		Archived:  archived(h.StorageClass, h.Restore),
+		LegalHold: h.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn,
+	}
+	if h.LastModified != nil {
+		oi.ModTime = h.LastModified.UTC()
+	}
+	if h.ObjectLockRetainUntilDate != nil {
+		oi.RetainUntil = h.ObjectLockRetainUntilDate.UTC()
+	}
+	return oi, nil
+}
+
+// List implements upload.Store. Keys are relative to the store's prefix.
+func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(s.opt.Bucket), Prefix: aws.String(s.root + prefix),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return opErr("list", s.root+prefix, err)
+		}
+		for _, o := range page.Contents {
+			k := strings.TrimPrefix(aws.ToString(o.Key), s.root)
+			if k == "" || strings.HasSuffix(k, "/") {
+				continue // folder markers some tools create
+			}
+			oi := upload.ObjectInfo{Key: k, Size: aws.ToInt64(o.Size), Tier: tierOf(types.StorageClass(o.StorageClass))}
+			oi.Archived = o.StorageClass == types.ObjectStorageClassGlacier || o.StorageClass == types.ObjectStorageClassDeepArchive
+			if o.LastModified != nil {
+				oi.ModTime = o.LastModified.UTC()
+			}
+			if err := fn(oi); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type version struct {
+	id     string
+	marker bool
+}
+
+// versions lists every version and delete marker of exactly full.
+func (s *Store) versions(ctx context.Context, full string) ([]version, error) {
+	var out []version
+	p := s3.NewListObjectVersionsPaginator(s.client, &s3.ListObjectVersionsInput{Bucket: aws.String(s.opt.Bucket), Prefix: aws.String(full)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range page.Versions {
+			if aws.ToString(v.Key) == full {
+				out = append(out, version{id: aws.ToString(v.VersionId)})
+			}
+		}
+		for _, m := range page.DeleteMarkers {
+			if aws.ToString(m.Key) == full {
+				out = append(out, version{id: aws.ToString(m.VersionId), marker: true})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Delete implements upload.Store: every version of key and every delete
+// marker goes, so a versioned (Object Lock) bucket gives the storage back.
+// Versions still under retention or legal hold make it fail with
+// upload.ErrLocked; unlocked ones are removed anyway.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	full, err := s.full(key)
+	if err != nil {
+		return opErr("delete", key, err)
+	}
+	vs, err := s.versions(ctx, full)
+	if err != nil {
+		switch errCode(err) {
+		case "NotImplemented", "MethodNotAllowed", "XNotImplemented":
+			// A store without versioning support: a plain delete is final.
+			_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
+			if err != nil && !isNotFound(err) {
+				return s.deleteErr(ctx, key, full, "", err)
+			}
+			return nil
+		}
+		return opErr("delete", key, fmt.Errorf("list versions: %w", err))
+	}
+	var firstErr error
+	for _, v := range vs {
+		in := &s3.DeleteObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)}
+		if v.id != "" {
+			in.VersionId = aws.String(v.id)
+		}
+		_, err := s.client.DeleteObject(ctx, in)
+		if err != nil && !isNotFound(err) && firstErr == nil {
+			firstErr = s.deleteErr(ctx, key, full, v.id, err)
+		}
+	}
+	return firstErr
+}
+
+// deleteErr turns a refused delete into ErrLocked when the version is
+// under retention or legal hold (stores answer AccessDenied or
+// InvalidRequest; the lock itself is the reliable sign).
+func (s *Store) deleteErr(ctx context.Context, key, full, versionID string, err error) error {
+	until, hold, _, lerr := s.lockInfo(ctx, full, versionID)
+	now := time.Now()
+	if lerr == nil && (hold || until.After(now)) {
+		what := "under legal hold"
+		if until.After(now) {
+			what = "retained until " + until.UTC().Format(time.RFC3339)
+			if hold {
+				what += " and under legal hold"
+			}
+		}
+		return &opError{op: "delete", key: key, kind: upload.ErrLocked, err: err, detail: "object is locked (" + what + ")"}
+	}
+	return opErr("delete", key, err)
+}
+
+func isNoLock(err error) bool {
+	switch errCode(err) {
+	case "NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError", "InvalidRequest", "NoSuchKey", "NotFound":
+		return true
+	}
+	return false
+}
+
+// lockInfo reads retention and legal hold of one version ("" = current).
+func (s *Store) lockInfo(ctx context.Context, full, versionID string) (until time.Time, hold bool, mode types.ObjectLockRetentionMode, err error) {
+	var vid *string
+	if versionID != "" {
+		vid = aws.String(versionID)
+	}
+	r, err := s.client.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), VersionId: vid})
+	switch {
+	case err == nil && r.Retention != nil:
+		if r.Retention.RetainUntilDate != nil {
+			until = r.Retention.RetainUntilDate.UTC()
+		}
+		mode = r.Retention.Mode
+	case err != nil && !isNoLock(err):
+		return until, hold, mode, err
+	}
+	lh, err := s.client.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), VersionId: vid})
+	switch {
+	case err == nil && lh.LegalHold != nil:
+		hold = lh.LegalHold.Status == types.ObjectLockLegalHoldStatusOn
+	case err != nil && !isNoLock(err):
+		return until, hold, mode, err
+	}
+	return until, hold, mode, nil
+}
+
+// LockInfo implements upload.Locker.
+func (s *Store) LockInfo(ctx context.Context, key string) (time.Time, bool, error) {
+	full, err := s.full(key)
+	if err != nil {
+		return time.Time{}, false, opErr("lock info", key, err)
+	}
+	until, hold, _, err := s.lockInfo(ctx, full, "")
+	if err != nil {
+		return time.Time{}, false, opErr("lock info", key, err)
+	}
+	return until, hold, nil
+}
+
+// ExtendLock implements upload.Locker: retention moves to until when that
+// is later than the current one, in the object's mode (or the configured
+// one); it is never shortened.
+func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) error {
+	full, err := s.full(key)
+	if err != nil {
+		return opErr("extend lock", key, err)
+	}
+	cur, _, mode, err := s.lockInfo(ctx, full, "")
+	if err != nil {
+		return opErr("extend lock", key, err)
+	}
+	if !until.After(cur) {
+		return nil
+	}
+	if mode == "" {
+		mode = types.ObjectLockRetentionMode(s.opt.LockMode)
+	}
+	_, err = s.client.PutObjectRetention(ctx, &s3.PutObjectRetentionInput{
+		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
+		Retention: &types.ObjectLockRetention{Mode: mode, RetainUntilDate: aws.Time(until.UTC())},
+	})
+	return opErr("extend lock", key, err)
+}
+
+// Thaw implements upload.Thawer: it asks S3 to restore a GLACIER or
+// DEEP_ARCHIVE object (Standard retrieval) and says when to come back.
+func (s *Store) Thaw(ctx context.Context, key string, days int) (string, error) {
+	full, err := s.full(key)
+	if err != nil {
+		return "", opErr("thaw", key, err)
+	}
+	if days < 1 {
+		days = 1
+	}
+	h, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
+	if err != nil {
+		if isNotFound(err) {
+			return "", &opError{op: "thaw", key: key, kind: upload.ErrNotFound, err: err, detail: "object not found"}
+		}
+		return "", opErr("thaw", key, err)
+	}
+	if !archived(h.StorageClass, h.Restore) {
+		if h.Restore != nil {
+			return fmt.Sprintf("%s is already restored and readable now", key), nil
+		}
+		return fmt.Sprintf("%s is in %s, not an archive tier: nothing to thaw", key, tierOf(h.StorageClass)), nil
+	}
+	wait := "3-5 hours"
+	if h.StorageClass == types.StorageClassDeepArchive {
+		wait = "up to 12 hours"
+	}
+	if h.Restore != nil && strings.Contains(*h.Restore, `ongoing-request="true"`) {
+		return fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait), nil
+	}
+	_, err = s.client.RestoreObject(ctx, &s3.RestoreObjectInput{
+		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
+		RestoreRequest: &types.RestoreRequest{Days: aws.Int32(int32(days)), GlacierJobParameters: &types.GlacierJobParameters{Tier: types.TierStandard}},
+	})
+	if err != nil {
+		if errCode(err) == "RestoreAlreadyInProgress" {
+			return fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait), nil
+		}
+		return "", opErr("thaw", key, err)
+	}
+	return fmt.Sprintf("%s: restore from %s started (Standard retrieval); come back in %s, the copy then stays readable for %d days", key, h.StorageClass, wait, days), nil
+}
+
+// AbortStale implements upload.Janitor: multipart uploads under prefix
+// started before olderThan are aborted (their parts are billed storage).
+func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
+	type mpu struct{ key, id string }
+	var stale []mpu
+	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.opt.Bucket), Prefix: aws.String(s.root + prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, opErr("list multipart uploads", s.root+prefix, err)
+		}
+		for _, u := range page.Uploads {
+			if u.Initiated != nil && u.Initiated.Before(olderThan) {
+				stale = append(stale, mpu{aws.ToString(u.Key), aws.ToString(u.UploadId)})
+			}
+		}
+	}
+	n := 0
+	for _, u := range stale {
+		if err := s.abort(ctx, u.key, aws.String(u.id)); err != nil {
+			return n, opErr("abort multipart upload", strings.TrimPrefix(u.key, s.root), err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Probe implements upload.Prober: the bucket must exist and take a write,
+// a read and a delete of a small object; versioning and Object Lock are
+// reported.
+func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
+	rep := upload.ProbeReport{Versioning: "unknown", ObjectLock: "unknown"}
+	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.opt.Bucket)}); err != nil {
+		if isNotFound(err) || errCode(err) == "NoSuchBucket" {
+			return rep, fmt.Errorf("s3 bucket %s does not exist (or is in another region)", s.opt.Bucket)
+		}
+		return rep, opErr("probe bucket", s.opt.Bucket, err)
+	}
+	rep.Exists = true
+	if v, err := s.client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(s.opt.Bucket)}); err == nil {
+		switch v.Status {
+		case types.BucketVersioningStatusEnabled:
+			rep.Versioning = "enabled"
+		case types.BucketVersioningStatusSuspended:
+			rep.Versioning = "suspended"
+		default:
+			rep.Versioning = "disabled"
+		}
+	} else {
+		rep.Notes = append(rep.Notes, "versioning status not readable: "+describe(err))
+	}
+	defaultRetention := false
+	lc, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.opt.Bucket)})
+	switch {
+	case err == nil && lc.ObjectLockConfiguration != nil && lc.ObjectLockConfiguration.ObjectLockEnabled == types.ObjectLockEnabledEnabled:
+		rep.ObjectLock = "enabled"
+		if r := lc.ObjectLockConfiguration.Rule; r != nil && r.DefaultRetention != nil {
+			defaultRetention = true
+			rep.Notes = append(rep.Notes, fmt.Sprintf("bucket default retention: %s %d days %d years", r.DefaultRetention.Mode, aws.ToInt32(r.DefaultRetention.Days), aws.ToInt32(r.DefaultRetention.Years)))
+		}
+	case err == nil || isNoLock(err):
+		rep.ObjectLock = "disabled"
+	default:
+		rep.Notes = append(rep.Notes, "object lock configuration not readable: "+describe(err))
+	}
+	if s.opt.SSE != "" {
+		rep.Notes = append(rep.Notes, "server-side encryption: "+s.opt.SSE)
+	}
+	if s.opt.StorageClass != "" {
+		rep.Notes = append(rep.Notes, "storage class: "+s.opt.StorageClass)
+	}
+
+	var rb [6]byte
+	rand.Read(rb[:])
+	key := ".lyncbackup-probe-" + hex.EncodeToString(rb[:])
+	data := "lyncbackup probe " + time.Now().UTC().Format(time.RFC3339)
+	if _, err := s.Put(ctx, key, strings.NewReader(data), upload.PutOptions{}); err != nil {
+		return rep, fmt.Errorf("%s is not writable: %w", s.String(), err)
+	}
+	rep.Writable = true
+	if rc, err := s.Get(ctx, key, 0, -1); err == nil {
+		b, rerr := io.ReadAll(rc)
+		rc.Close()
+		rep.Readable = rerr == nil && string(b) == data
+		if !rep.Readable {
+			rep.Notes = append(rep.Notes, "probe object read back wrong")
+		}
+	} else {
+		rep.Notes = append(rep.Notes, "probe read failed: "+describe(err))
+	}
+	if err := s.Delete(ctx, key); err == nil {
+		rep.Deletable = true
+	} else if errors.Is(err, upload.ErrLocked) && defaultRetention {
+		rep.Notes = append(rep.Notes, "probe object "+key+" is kept by the bucket's default retention; it goes once that expires")
+	} else {
+		rep.Notes = append(rep.Notes, "probe delete failed: "+describe(err))
+	}
+	sort.Strings(rep.Notes)
+	return rep, nil
+}

@@ -1,0 +1,439 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.StopVersityGW()
+	os.Exit(code)
+}
+
+// newStore opens a store on a fresh bucket of the test server, with
+// credentials from the environment (the SDK default chain).
+func newStore(t *testing.T, lock bool, tweak func(*Options)) (*Store, *testenv.S3Server, string) {
+	t.Helper()
+	srv := testenv.VersityGW(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, lock)
+	o := Options{Bucket: bucket, Prefix: "pfx/sub", Endpoint: srv.Endpoint, PathStyle: true, PartSize: MinPartSize}
+	if tweak != nil {
+		tweak(&o)
+	}
+	st, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return st, srv, bucket
+}
+
+// randStream is a deterministic, incompressible stream of n bytes.
+func randStream(seed uint64, n int64) io.Reader {
+	return io.LimitReader(rand.NewChaCha8(seedOf(seed)), n)
+}
+
+func seedOf(s uint64) [32]byte {
+	var b [32]byte
+	for i := range 8 {
+		b[i] = byte(s >> (8 * i))
+	}
+	return b
+}
+
+func randBytes(seed uint64, n int) []byte {
+	b, _ := io.ReadAll(randStream(seed, int64(n)))
+	return b
+}
+
+func readAll(t *testing.T, st upload.Store, key string, off, n int64) []byte {
+	t.Helper()
+	rc, err := st.Get(context.Background(), key, off, n)
+	if err != nil {
+		t.Fatalf("get %s: %v", key, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read %s: %v", key, err)
+	}
+	return b
+}
+
+func pending(t *testing.T, srv *testenv.S3Server, bucket string) int {
+	t.Helper()
+	n, err := srv.PendingUploads(context.Background(), bucket, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPutGetSizesAroundPartBoundaries(t *testing.T) {
+	st, srv, bucket := newStore(t, false, nil)
+	ctx := context.Background()
+	ps := int(MinPartSize)
+	for i, n := range []int{0, 1, 1000, ps - 1, ps, ps + 1, 3*ps + ps/2} {
+		key := fmt.Sprintf("host/set/item-%d.tar.zst.age", i)
+		data := randBytes(uint64(i), n)
+		info, err := st.Put(ctx, key, bytes.NewReader(data), upload.PutOptions{})
+		if err != nil {
+			t.Fatalf("put %d bytes: %v", n, err)
+		}
+		if info.Size != int64(n) || info.Key != key {
+			t.Fatalf("put info %+v, want size %d", info, n)
+		}
+		if got := readAll(t, st, key, 0, -1); !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes: read back %d bytes, differing", n, len(got))
+		}
+		if n > 10 {
+			off, l := int64(n/3), int64(n/2)
+			if got := readAll(t, st, key, off, l); !bytes.Equal(got, data[off:off+l]) {
+				t.Fatalf("%d bytes: range %d+%d differs", n, off, l)
+			}
+			if got := readAll(t, st, key, int64(n-5), 100); !bytes.Equal(got, data[n-5:]) {
+				t.Fatalf("%d bytes: tail range differs", n)
+			}
+		}
+		fi, err := st.Stat(ctx, key)
+		if err != nil || fi.Size != int64(n) || fi.Tier != "STANDARD" || fi.ModTime.IsZero() {
+			t.Fatalf("stat: %+v %v", fi, err)
+		}
+	}
+	// Objects land under the prefix, and List reports keys relative to it.
+	raw, err := srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("pfx/sub/host/set/item-6.tar.zst.age")})
+	if err != nil || aws.ToInt64(raw.ContentLength) != int64(3*ps+ps/2) {
+		t.Fatalf("object not under prefix: %v", err)
+	}
+	var keys []string
+	err = st.List(ctx, "host/", func(oi upload.ObjectInfo) error {
+		keys = append(keys, oi.Key)
+		if oi.ModTime.IsZero() || oi.Tier == "" {
+			t.Errorf("list entry %+v lacks time or tier", oi)
+		}
+		return nil
+	})
+	if err != nil || len(keys) != 7 || keys[0] != "host/set/item-0.tar.zst.age" {
+		t.Fatalf("list: %v %v", keys, err)
+	}
+	if pending(t, srv, bucket) != 0 {
+		t.Fatal("multipart uploads left behind")
+	}
+	if _, err := st.Stat(ctx, "host/set/missing"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("stat missing: %v", err)
+	}
+	if _, err := st.Get(ctx, "host/set/missing", 0, -1); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("get missing: %v", err)
+	}
+	if err := st.Delete(ctx, "host/set/missing"); err != nil {
+		t.Fatalf("delete missing: %v", err)
+	}
+	if err := st.Delete(ctx, "host/set/item-6.tar.zst.age"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, "host/set/item-6.tar.zst.age"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("stat after delete: %v", err)
+	}
+}
+
+// failingReader yields n bytes of data, then err.
+type failingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, f.err
+	}
+	if int64(len(p)) > f.n {
+		p = p[:f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n -= int64(n)
+	return n, err
+}
+
+func TestFailedPutLeavesNothing(t *testing.T) {
+	st, srv, bucket := newStore(t, false, nil)
+	ctx := context.Background()
+	boom := errors.New("exporter exploded")
+	_, err := st.Put(ctx, "h/s/broken", &failingReader{r: randStream(1, 1<<40), n: 3*MinPartSize + 7, err: boom}, upload.PutOptions{})
+	if !errors.Is(err, boom) {
+		t.Fatalf("put error %v does not wrap the reader's", err)
+	}
+	if _, err := st.Stat(ctx, "h/s/broken"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("failed put left an object: %v", err)
+	}
+	if n := pending(t, srv, bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left after a failed put", n)
+	}
+
+	// Cancelled while parts are in flight.
+	cctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	go func() {
+		io.CopyN(pw, randStream(2, 1<<40), 4*MinPartSize)
+		cancel()
+		io.Copy(pw, randStream(3, 1<<40)) // keeps producing until Put stops reading
+	}()
+	_, err = st.Put(cctx, "h/s/cancelled", pr, upload.PutOptions{})
+	pr.CloseWithError(errors.New("put returned"))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled put: %v", err)
+	}
+	if n := pending(t, srv, bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left after a cancelled put", n)
+	}
+	if _, err := st.Stat(ctx, "h/s/cancelled"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("cancelled put left an object: %v", err)
+	}
+}
+
+func TestManySmallItems(t *testing.T) {
+	st, _, _ := newStore(t, false, nil)
+	ctx := context.Background()
+	const items = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, items)
+	sem := make(chan struct{}, 8)
+	for i := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			data := randBytes(uint64(i), 100+i*37)
+			if _, err := st.Put(ctx, fmt.Sprintf("h/set/item-%04d", i), bytes.NewReader(data), upload.PutOptions{}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	n := 0
+	err := st.List(ctx, "h/set/", func(oi upload.ObjectInfo) error {
+		want := fmt.Sprintf("h/set/item-%04d", n)
+		if oi.Key != want || oi.Size != int64(100+n*37) {
+			return fmt.Errorf("entry %d: %+v, want %s", n, oi, want)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != items {
+		t.Fatalf("listed %d of %d: %v", n, items, err)
+	}
+	for _, i := range []int{0, 150, 299} {
+		if got := readAll(t, st, fmt.Sprintf("h/set/item-%04d", i), 0, -1); !bytes.Equal(got, randBytes(uint64(i), 100+i*37)) {
+			t.Fatalf("item %d differs", i)
+		}
+	}
+}
+
+func TestDeleteRemovesEveryVersion(t *testing.T) {
+	st, srv, bucket := newStore(t, false, nil)
+	ctx := context.Background()
+	if err := srv.EnableVersioning(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := st.Put(ctx, "h/s/v", bytes.NewReader(randBytes(uint64(i), 1000)), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A plain DELETE by someone else adds a delete marker on top.
+	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("pfx/sub/h/s/v")}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := st.versions(ctx, "pfx/sub/h/s/v")
+	if err != nil || len(vs) != 4 {
+		t.Fatalf("versions before delete: %v %v", vs, err)
+	}
+	if err := st.Delete(ctx, "h/s/v"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := srv.Client().ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String("pfx/sub/h/s/v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Versions)+len(out.DeleteMarkers) != 0 {
+		t.Fatalf("left behind: %d versions, %d delete markers", len(out.Versions), len(out.DeleteMarkers))
+	}
+}
+
+func TestObjectLockAppliedAndDeleteRefused(t *testing.T) {
+	for _, size := range []int{1000, 2*MinPartSize + 5} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			st, srv, bucket := newStore(t, true, func(o *Options) { o.LockMode = "GOVERNANCE" })
+			ctx := context.Background()
+			until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+			data := randBytes(7, size)
+			if _, err := st.Put(ctx, "h/s/locked", bytes.NewReader(data), upload.PutOptions{RetainUntil: until}); err != nil {
+				t.Fatal(err)
+			}
+			h, err := srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("pfx/sub/h/s/locked")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.ObjectLockMode != types.ObjectLockModeGovernance || h.ObjectLockRetainUntilDate == nil || !h.ObjectLockRetainUntilDate.Equal(until) {
+				t.Fatalf("object lock headers: mode %q until %v, want GOVERNANCE %v", h.ObjectLockMode, h.ObjectLockRetainUntilDate, until)
+			}
+			ru, hold, err := st.LockInfo(ctx, "h/s/locked")
+			if err != nil || !ru.Equal(until) || hold {
+				t.Fatalf("lock info: %v %v %v", ru, hold, err)
+			}
+			fi, err := st.Stat(ctx, "h/s/locked")
+			if err != nil || !fi.Locked(time.Now()) {
+				t.Fatalf("stat does not report the lock: %+v %v", fi, err)
+			}
+			err = st.Delete(ctx, "h/s/locked")
+			if !errors.Is(err, upload.ErrLocked) {
+				t.Fatalf("delete of a locked object: %v, want ErrLocked", err)
+			}
+			if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "h/s/locked") {
+				t.Fatalf("error is not one line naming the key: %q", err)
+			}
+			if got := readAll(t, st, "h/s/locked", 0, -1); !bytes.Equal(got, data) {
+				t.Fatal("locked object changed after refused delete")
+			}
+			// Extend never shortens.
+			if err := st.ExtendLock(ctx, "h/s/locked", until.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if ru, _, _ := st.LockInfo(ctx, "h/s/locked"); !ru.Equal(until) {
+				t.Fatalf("lock shortened to %v", ru)
+			}
+			later := until.Add(24 * time.Hour)
+			if err := st.ExtendLock(ctx, "h/s/locked", later); err != nil {
+				t.Fatal(err)
+			}
+			if ru, _, _ := st.LockInfo(ctx, "h/s/locked"); !ru.Equal(later) {
+				t.Fatalf("lock not extended: %v", ru)
+			}
+		})
+	}
+}
+
+func TestLegalHold(t *testing.T) {
+	st, srv, bucket := newStore(t, true, nil)
+	ctx := context.Background()
+	if _, err := st.Put(ctx, "h/s/held", strings.NewReader("evidence"), upload.PutOptions{LegalHold: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, hold, err := st.LockInfo(ctx, "h/s/held")
+	if err != nil || !hold {
+		t.Fatalf("legal hold not applied: %v %v", hold, err)
+	}
+	if err := st.Delete(ctx, "h/s/held"); !errors.Is(err, upload.ErrLocked) {
+		t.Fatalf("delete under legal hold: %v", err)
+	}
+	// Once the hold is lifted the object (every version) goes.
+	if _, err := srv.Client().PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{
+		Bucket: aws.String(bucket), Key: aws.String("pfx/sub/h/s/held"),
+		LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOff},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "h/s/held"); err != nil {
+		t.Fatalf("delete after hold lifted: %v", err)
+	}
+	out, err := srv.Client().ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String("pfx/sub/h/s/held")})
+	if err != nil || len(out.Versions)+len(out.DeleteMarkers) != 0 {
+		t.Fatalf("versions left: %v %v", out, err)
+	}
+}
+
+func TestAbortStale(t *testing.T) {
+	st, srv, bucket := newStore(t, false, nil)
+	ctx := context.Background()
+	c := srv.Client()
+	for _, k := range []string{"pfx/sub/h/s/a", "pfx/sub/h/s/b", "other/x"} {
+		if _, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := st.AbortStale(ctx, "h/", time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("aborted %d recent uploads: %v", n, err)
+	}
+	n, err := st.AbortStale(ctx, "h/", time.Now().Add(time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("aborted %d, want 2: %v", n, err)
+	}
+	if left, _ := srv.PendingUploads(ctx, bucket, "pfx/"); left != 0 {
+		t.Fatalf("%d uploads left under the prefix", left)
+	}
+	if other, _ := srv.PendingUploads(ctx, bucket, "other/"); other != 1 {
+		t.Fatalf("an upload outside the prefix was touched (%d left)", other)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	st, _, _ := newStore(t, false, nil)
+	rep, err := st.Probe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Exists || !rep.Writable || !rep.Readable || !rep.Deletable || rep.ObjectLock != "disabled" {
+		t.Fatalf("plain bucket: %+v", rep)
+	}
+	lst, _, _ := newStore(t, true, nil)
+	rep, err = lst.Probe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Writable || !rep.Deletable || rep.ObjectLock != "enabled" || rep.Versioning != "enabled" {
+		t.Fatalf("lock bucket: %+v", rep)
+	}
+	missing := &Store{opt: st.opt, client: st.client}
+	missing.opt.Bucket = "no-such-bucket-here"
+	if _, err := missing.Probe(context.Background()); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("probe of a missing bucket: %v", err)
+	}
+}
+
+// The SDK default chain is the only way in: a wrong secret fails with an
+// error that names the operation and never the secret.
+func TestWrongCredentialsErrorIsCleanAndSecretFree(t *testing.T) {
+	srv := testenv.VersityGW(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, false)
+	const secret = "totally-wrong-secret-value"
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	st, err := Open(context.Background(), Options{Bucket: bucket, Endpoint: srv.Endpoint, PathStyle: true, MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Put(context.Background(), "k", strings.NewReader("x"), upload.PutOptions{})
+	if err == nil {
+		t.Fatal("put with a wrong secret succeeded")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, secret) || strings.Contains(msg, srv.AccessKey) || strings.Contains(msg, "\n") ||
+		strings.Contains(msg, "RequestID") || !strings.HasPrefix(msg, "s3 put k: ") {
+		t.Fatalf("error %q leaks or is not one clean line", msg)
+	}
+}
+
+func sha(b []byte) [32]byte { return sha256.Sum256(b) }
