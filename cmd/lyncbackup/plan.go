@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/exporters"
+)
+
+// restore --plan / --run-imports: the restore plan of a set, from its
+// manifest alone (works with --from URL and no config).
+func init() {
+	registerRestoreFlags = func(fs *flag.FlagSet) func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
+		plan := fs.Bool("plan", false, "print the restore plan (Microsoft's order, with the Import-* commands filled in) instead of restoring")
+		run := fs.Bool("run-imports", false, "run the plan's Import-* steps (files already restored under --to), asking before each")
+		yes := fs.Bool("yes", false, "with --run-imports: do not ask before each step")
+		startAt := fs.Int("start-at", 1, "with --run-imports: begin at this step of the plan")
+		psExe := fs.String("powershell", "", "with --run-imports: PowerShell program (default: the config's lync.powershell, else powershell.exe)")
+		module := fs.String("module", "", "with --run-imports: Lync / SfB module path (default: probed, else the one recorded at backup)")
+		return func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
+			if !*plan && !*run {
+				return false, nil
+			}
+			abs, err := filepath.Abs(to)
+			if err != nil {
+				return true, usagef("--to %s: %v", to, err)
+			}
+			p := buildPlan(set, abs)
+			if *plan && !*run {
+				if a.g.json {
+					return true, a.printJSON(p)
+				}
+				return true, p.Write(a.stdout)
+			}
+			ri := runImports{a: a, plan: p, set: set, to: to, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin)}
+			ri.ps = exporters.PowerShell{Exe: *psExe, Module: *module}
+			if ri.ps.Exe == "" || ri.ps.Module == "" {
+				var override string
+				if cfg, err := a.loadConfig(); err == nil {
+					if ri.ps.Exe == "" {
+						ri.ps.Exe = exporters.PowerShellExe(cfg)
+					}
+					if cfg.Lync != nil {
+						override = cfg.Lync.Module
+					}
+				}
+				if ri.ps.Exe == "" {
+					ri.ps.Exe = "powershell.exe"
+				}
+				if ri.ps.Module == "" {
+					if m, _, err := exporters.ModulePath(p.Lync.Product, override); err == nil {
+						ri.ps.Module = m
+					} else if p.Lync.Module != "" {
+						ri.ps.Module = p.Lync.Module
+					} else {
+						return true, fmt.Errorf("cannot run the imports: %v (give --module PATH)", err)
+					}
+				}
+			}
+			return true, ri.run(ctx)
+		}
+	}
+}
+
+func buildPlan(set catalog.Set, dir string) exporters.Plan {
+	m := set.Manifest
+	items := make([]exporters.PlanItem, 0, len(m.Items))
+	for _, it := range m.Items {
+		items = append(items, exporters.PlanItem{Name: it.Name, Kind: it.Kind, Meta: it.Meta})
+	}
+	return exporters.BuildPlan(m.Host, m.SetID, m.Discovery, items, dir)
+}
+
+type runImports struct {
+	a       *app
+	plan    exporters.Plan
+	set     catalog.Set
+	to      string
+	yes     bool
+	startAt int
+	in      *bufio.Reader
+	ps      exporters.PowerShell
+}
+
+// stepTimeout bounds one import step (user data of a large pool is slow).
+const stepTimeout = 4 * time.Hour
+
+func (r *runImports) resume(n int) string {
+	return fmt.Sprintf("lyncbackup restore %s --to %s --run-imports --start-at %d", r.set.ID, r.to, n)
+}
+
+func (r *runImports) run(ctx context.Context) error {
+	w := r.a.stdout
+	steps := r.plan.Steps
+	if r.startAt < 1 || r.startAt > len(steps) {
+		return usagef("--start-at %d: the plan has steps 1 to %d", r.startAt, len(steps))
+	}
+	ran := 0
+	for i := r.startAt - 1; i < len(steps); i++ {
+		s := steps[i]
+		n := i + 1
+		if !s.Run {
+			fmt.Fprintf(w, "step %d [manual] %s\n", n, s.Title)
+			for _, c := range s.Commands {
+				fmt.Fprintf(w, "      %s\n", c)
+			}
+			for _, note := range s.Notes {
+				fmt.Fprintf(w, "      # %s\n", note)
+			}
+			if !r.yes {
+				ans, err := r.ask(fmt.Sprintf("Step %d is yours: done? [y]es / [q]uit: ", n))
+				if err != nil {
+					return err
+				}
+				if ans != "y" {
+					return fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.resume(n))
+				}
+			}
+			continue
+		}
+		for _, f := range s.Files {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("step %d (%s) needs %s, which is not there: restore the set first (lyncbackup restore %s --to %s --identity KEY), then: %s", n, s.Title, f, r.set.ID, r.to, r.resume(n))
+			}
+		}
+		fmt.Fprintf(w, "step %d [run] %s\n", n, s.Title)
+		for _, c := range s.Commands {
+			fmt.Fprintf(w, "      %s\n", c)
+		}
+		if !r.yes {
+			ans, err := r.ask(fmt.Sprintf("Run step %d? [y]es / [s]kip / [q]uit: ", n))
+			if err != nil {
+				return err
+			}
+			switch ans {
+			case "y":
+			case "s":
+				fmt.Fprintf(w, "step %d skipped\n", n)
+				continue
+			default:
+				return fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.resume(n))
+			}
+		}
+		if _, err := r.ps.Run(ctx, fmt.Sprintf("step %d", n), stepTimeout, strings.Join(s.Commands, "\n")); err != nil {
+			next := s.OnFailure
+			if next != "" {
+				next += " "
+			}
+			return fmt.Errorf("restore stopped at step %d (%s): %v. %sFix the cause, then continue with: %s", n, s.Title, err, next, r.resume(n))
+		}
+		ran++
+		fmt.Fprintf(w, "step %d done\n", n)
+	}
+	r.a.say("restore plan of %s/%s finished: %d step(s) run", r.set.Host, r.set.ID, ran)
+	return nil
+}
+
+// ask reads one answer (first letter, lower case) from stdin.
+func (r *runImports) ask(prompt string) (string, error) {
+	fmt.Fprint(r.a.stdout, prompt)
+	line, err := r.in.ReadString('\n')
+	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
+		return "", usagef("no answer on standard input (use --yes to run the steps without asking)")
+	}
+	line = strings.ToLower(strings.TrimSpace(line))
+	if line == "" {
+		return "", nil
+	}
+	return line[:1], nil
+}
