@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // ExporterKinds lists every exporter kind the tool knows.
@@ -200,6 +201,13 @@ func (r *Retention) validate() error {
 		"keep_weekly": r.KeepWeekly, "keep_monthly": r.KeepMonthly, "keep_yearly": r.KeepYearly} {
 		if v < 0 {
 			return keyErr("retention."+k, "must not be negative")
+		}
+	}
+	if r.TimeZone != "" {
+		// time/tzdata (imported by the retention package) makes this work on
+		// Windows, which has no zoneinfo files.
+		if _, err := time.LoadLocation(r.TimeZone); err != nil {
+			return keyErr("retention.timezone", "unknown time zone %q (use an IANA name like Europe/Berlin, or Local)", r.TimeZone)
 		}
 	}
 	return nil

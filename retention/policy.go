@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	// Time zones by name on Windows too (it has no zoneinfo files).
+	_ "time/tzdata"
 )
 
 // Span is a calendar duration ("90d", "1y2m"): calendar units are stepped in

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/destination"
+	"github.com/lyncbackup/lyncbackup/retention"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+func init() {
+	register(&command{name: "prune", summary: "apply the retention policy: delete old sets, extend the locks of kept ones", run: runPrune})
+	afterBackupHooks = append(afterBackupHooks, pruneAfterBackup)
+}
+
+// policyFlags override the config's retention section.
+type policyFlags struct {
+	fs                                           *flag.FlagSet
+	last, hourly, daily, weekly, monthly, yearly int
+	within, minAge, grace, timezone              string
+	countPartial                                 bool
+}
+
+func (p *policyFlags) add(fs *flag.FlagSet) {
+	p.fs = fs
+	fs.IntVar(&p.last, "keep-last", 0, "keep the N newest sets")
+	fs.IntVar(&p.hourly, "keep-hourly", 0, "keep the newest set of each of the last N hours that have one")
+	fs.IntVar(&p.daily, "keep-daily", 0, "keep the newest set of each of the last N days that have one")
+	fs.IntVar(&p.weekly, "keep-weekly", 0, "keep the newest set of each of the last N ISO weeks that have one")
+	fs.IntVar(&p.monthly, "keep-monthly", 0, "keep the newest set of each of the last N months that have one")
+	fs.IntVar(&p.yearly, "keep-yearly", 0, "keep the newest set of each of the last N years that have one")
+	fs.StringVar(&p.within, "keep-within", "", "keep every set within DURATION of the host's newest set (e.g. 90d, 1y2m)")
+	fs.StringVar(&p.minAge, "min-age", "", "never delete a set younger than DURATION (e.g. 30d)")
+	fs.StringVar(&p.grace, "grace", "", "incomplete sets older than DURATION are garbage (default 24h)")
+	fs.StringVar(&p.timezone, "timezone", "", "time zone of days, weeks, months and years (default: the machine's)")
+	fs.BoolVar(&p.countPartial, "count-partial", false, "let partial sets fill the period buckets")
+}
+
+// apply writes the flags that were given over r.
+func (p *policyFlags) apply(r *config.Retention) error {
+	var err error
+	p.fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		num := map[string]*int{"keep-last": &r.KeepLast, "keep-hourly": &r.KeepHourly, "keep-daily": &r.KeepDaily,
+			"keep-weekly": &r.KeepWeekly, "keep-monthly": &r.KeepMonthly, "keep-yearly": &r.KeepYearly}
+		dur := map[string]*config.Duration{"keep-within": &r.KeepWithin, "min-age": &r.MinAge, "grace": &r.Grace}
+		switch {
+		case num[f.Name] != nil:
+			v := map[string]int{"keep-last": p.last, "keep-hourly": p.hourly, "keep-daily": p.daily,
+				"keep-weekly": p.weekly, "keep-monthly": p.monthly, "keep-yearly": p.yearly}[f.Name]
+			if v < 0 {
+				err = usagef("--%s must not be negative", f.Name)
+				return
+			}
+			*num[f.Name] = v
+		case dur[f.Name] != nil:
+			d, derr := config.ParseDuration(f.Value.String())
+			if derr != nil {
+				err = usagef("--%s: %v", f.Name, derr)
+				return
+			}
+			*dur[f.Name] = d
+		case f.Name == "timezone":
+			r.TimeZone = p.timezone
+		case f.Name == "count-partial":
+			r.CountPartial = p.countPartial
+		}
+	})
+	return err
+}
+
+// policyOf turns the config's retention section into the engine's policy.
+func policyOf(r config.Retention) (retention.Policy, error) {
+	p := retention.Policy{
+		Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily, Weekly: r.KeepWeekly,
+		Monthly: r.KeepMonthly, Yearly: r.KeepYearly,
+		Within: span(r.KeepWithin), MinAge: span(r.MinAge), CountPartial: r.CountPartial,
+		Grace: r.Grace.Approx(), Location: time.Local,
+	}
+	if r.TimeZone != "" {
+		loc, err := time.LoadLocation(r.TimeZone)
+		if err != nil {
+			return p, usagef("retention.timezone: unknown time zone %q (use an IANA name like Europe/Berlin, or Local)", r.TimeZone)
+		}
+		p.Location = loc
+	}
+	return p, nil
+}
+
+func span(d config.Duration) retention.Span {
+	return retention.Span{Years: d.Years, Months: d.Months, Days: d.Days, Clock: d.Clock, Text: d.Text}
+}
+
+// lockOn reports whether the config turns object lock / immutability on.
+func lockOn(cfg *config.Config) bool {
+	return cfg != nil && (cfg.Destination.ObjectLock != nil || cfg.Destination.Immutability != nil)
+}
+
+func runPrune(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
+	a.addGlobal(fs)
+	dryRun := fs.Bool("dry-run", false, "decide and print, change nothing")
+	from := fs.String("from", "", "destination URL (instead of the config's; the policy then comes from the flags, or --config)")
+	host := fs.String("host", "", "prune only this host's sets")
+	var pf policyFlags
+	pf.add(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("prune takes no arguments (got %q)", strings.Join(pos, " "))
+	}
+	var cfg *config.Config
+	var st upload.Store
+	if *from == "" || a.g.config != "" {
+		cfg, err = a.loadConfig()
+		if err != nil {
+			if *from == "" {
+				return fmt.Errorf("%w (or give --from URL and --keep-* flags)", err)
+			}
+			return err
+		}
+	}
+	if *from != "" {
+		if st, err = destination.FromURL(ctx, *from); err != nil {
+			return err
+		}
+	} else if st, err = openStore(ctx, cfg); err != nil {
+		return err
+	}
+	var ret config.Retention
+	if cfg != nil {
+		ret = cfg.Retention
+	}
+	if err := pf.apply(&ret); err != nil {
+		return err
+	}
+	pol, err := policyOf(ret)
+	if err != nil {
+		return err
+	}
+	lg, closeLog, err := a.logger(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	ap := &retention.Applier{Store: st, Policy: pol, DryRun: *dryRun, Host: *host, ExtendLocks: lockOn(cfg), Log: lg}
+	rep, err := ap.Run(ctx)
+	if a.g.json {
+		a.printJSON(rep)
+		return err
+	}
+	if !a.g.quiet && rep != nil {
+		a.printPrune(rep, pol.Location)
+	}
+	return err
+}
+
+func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
+	if rep.DryRun {
+		fmt.Fprintln(a.stdout, "dry run: nothing is changed")
+	}
+	fmt.Fprintf(a.stdout, "policy: %s\n", rep.Policy)
+	if rep.Note != "" {
+		fmt.Fprintln(a.stdout, rep.Note)
+	}
+	if len(rep.Decisions) == 0 {
+		fmt.Fprintf(a.stdout, "no backup sets in %s\n", rep.Destination)
+		return
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(tw, "SET\tHOST\tTIME (%s)\tSTATUS\tACTION\tREASONS\n", loc)
+	for _, d := range rep.Decisions {
+		act := "keep"
+		if !d.Keep {
+			act = "delete"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Host, d.Time.In(loc).Format("2006-01-02 15:04"), d.Status, act, strings.Join(d.Reasons, ", "))
+	}
+	tw.Flush()
+	for _, e := range rep.Errors {
+		fmt.Fprintln(a.stdout, "error:", e)
+	}
+	fmt.Fprintln(a.stdout, rep.Summary())
+}
+
+// pruneSummary is what a backup's --json summary says about the prune after it.
+type pruneSummary struct {
+	Kept           int      `json:"kept"`
+	Deleted        []string `json:"deleted"`
+	FreedBytes     int64    `json:"freed_bytes"`
+	LocksExtended  int      `json:"locks_extended"`
+	UploadsAborted int      `json:"uploads_aborted"`
+	Note           string   `json:"note,omitempty"`
+	Errors         []string `json:"errors,omitempty"`
+}
+
+// pruneAfterBackup applies the policy after a fully successful backup when
+// retention.after_backup is on; never after a partial or failed one.
+func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error {
+	if !cfg.Retention.AfterBackup || !sum.OK || sum.Status != catalog.StatusComplete {
+		return nil
+	}
+	pol, err := policyOf(cfg.Retention)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("prune after backup: %w", err)
+	}
+	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOn(cfg), Log: slog.New(slog.DiscardHandler)}
+	rep, err := ap.Run(ctx)
+	ps := pruneSummary{Deleted: []string{}}
+	if rep != nil {
+		ps.Kept, ps.FreedBytes, ps.LocksExtended, ps.UploadsAborted, ps.Note = rep.Kept, rep.FreedBytes, rep.LocksExtended, rep.UploadsAborted, rep.Note
+		for _, d := range rep.Decisions {
+			if !d.Keep {
+				ps.Deleted = append(ps.Deleted, d.Host+"/"+d.ID)
+			}
+		}
+		ps.Errors = rep.Errors
+		a.say("prune: %s", rep.Summary())
+	}
+	if err != nil && (rep == nil || len(rep.Errors) == 0) {
+		ps.Errors = append(ps.Errors, err.Error())
+	}
+	sum.Prune = ps
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return fmt.Errorf("backup committed, but the prune after it failed: %w", err)
+	}
+	return nil
+}
