@@ -1,0 +1,43 @@
+package destination
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/azure"
+)
+
+func init() {
+	Register("azblob", openAzure)
+	Register("azblob-https", openAzure)
+}
+
+// openAzure maps destination.{url, account, endpoint, access_tier,
+// immutability.locked, part_size, concurrency} and the AZURE_STORAGE_*
+// environment to an Azure Blob store. Secrets only come from the
+// environment (or a SAS in an https URL) and never reach messages.
+func openAzure(ctx context.Context, d config.Destination, u *url.URL) (upload.Store, error) {
+	auth, err := azure.AuthFromEnv(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("azure credentials: %w", err)
+	}
+	loc, err := azure.ResolveLocation(d.URL, d.Account, d.Endpoint, auth)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := azure.ParseTier(d.AccessTier); err != nil {
+		return nil, fmt.Errorf("destination.access_tier: %w", err)
+	}
+	o := azure.Options{
+		Location: loc, Auth: auth, AccessTier: d.AccessTier,
+		BlockSize: int64(d.PartSize), Concurrency: d.Concurrency,
+	}
+	if im := d.Immutability; im != nil {
+		o.ImmutabilityLocked = im.Locked
+	}
+	return azure.Open(ctx, o)
+}

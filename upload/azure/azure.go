@@ -1,0 +1,594 @@
+// Package azure is the Azure Blob Storage destination: every object is a
+// block blob. Put streams an input of unknown length as blocks staged
+// concurrently and committed at the end (the blob only exists once the block
+// list is committed), Get reads ranges concurrently in order, and the
+// optional capabilities cover access tiers (Archive rehydration), version-level
+// immutability and legal holds, uncommitted-block cleanup and probing.
+package azure
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// Defaults for transfers.
+const (
+	DefaultBlockSize   = 16 << 20 // 16 MiB: 50,000 blocks before growth = 800 GB
+	DefaultConcurrency = 4
+	DefaultMaxRetries  = 10
+	// MaxBlocks is the service's limit of committed blocks per blob.
+	MaxBlocks = 50000
+	// maxBlockSize is the service's largest block (4000 MiB).
+	maxBlockSize = 4000 << 20
+	// blocksPerStep: the block size doubles every blocksPerStep blocks,
+	// so a stream never runs out of its 50,000 blocks (16 MiB base: ~4.7 TiB).
+	blocksPerStep = 10000
+)
+
+// Options configure a Store.
+type Options struct {
+	Location
+	Auth Auth
+	// AccessTier for new blobs: Hot, Cool, Cold or Archive ("" = account default).
+	AccessTier string
+	// ImmutabilityLocked makes the version-level policies set by Put
+	// (PutOptions.RetainUntil) and ExtendLock Locked instead of Unlocked.
+	ImmutabilityLocked bool
+	// BlockSize is the first block size of staged uploads and the range
+	// size of downloads (default 16 MiB); Concurrency the blocks/ranges in
+	// flight per object (default 4).
+	BlockSize   int64
+	Concurrency int
+	// MaxRetries per request for throttling (429, 503), 5xx, timeouts and
+	// connection resets (default 10); RetryDelay the first back-off (default 1s).
+	MaxRetries int
+	RetryDelay time.Duration
+	// TryTimeout bounds one attempt of one request (default: 2 minutes plus
+	// the time a block takes at 128 KiB/s), so a stalled connection is retried.
+	TryTimeout time.Duration
+	// Transport replaces the HTTP client (tests).
+	Transport policy.Transporter
+}
+
+// Store is a container (and a prefix in it) holding objects as block blobs.
+type Store struct {
+	cc          *container.Client
+	container   string
+	prefix      string // "" or "a/b/"
+	serviceURL  string
+	tier        *blob.AccessTier
+	locked      bool
+	blockSize   int64
+	concurrency int
+	maxBlocks   int
+	stepBlocks  int
+	authKind    string
+	secrets     []string
+	rangeTries  int
+}
+
+// ParseTier maps a config word to an access tier ("" = account default).
+func ParseTier(s string) (blob.AccessTier, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return "", nil
+	case "hot":
+		return blob.AccessTierHot, nil
+	case "cool":
+		return blob.AccessTierCool, nil
+	case "cold":
+		return blob.AccessTierCold, nil
+	case "archive":
+		return blob.AccessTierArchive, nil
+	}
+	return "", fmt.Errorf("access tier %q: must be Hot, Cool, Cold or Archive", s)
+}
+
+// Open builds a store. It does not contact the service (Probe does).
+func Open(ctx context.Context, o Options) (*Store, error) {
+	tier, err := ParseTier(o.AccessTier)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		container: o.Container, serviceURL: strings.TrimRight(o.ServiceURL, "/"),
+		locked: o.ImmutabilityLocked, blockSize: o.BlockSize, concurrency: o.Concurrency,
+		maxBlocks: MaxBlocks, stepBlocks: blocksPerStep, authKind: o.Auth.Kind, rangeTries: 5,
+	}
+	if tier != "" {
+		s.tier = &tier
+	}
+	if o.Prefix != "" {
+		s.prefix = strings.Trim(o.Prefix, "/") + "/"
+	}
+	if s.blockSize <= 0 {
+		s.blockSize = DefaultBlockSize
+	}
+	if s.blockSize > maxBlockSize {
+		return nil, fmt.Errorf("part_size %d is above Azure's largest block (4000 MiB)", s.blockSize)
+	}
+	if s.concurrency <= 0 {
+		s.concurrency = DefaultConcurrency
+	}
+	retries := o.MaxRetries
+	if retries == 0 {
+		retries = DefaultMaxRetries
+	}
+	delay := o.RetryDelay
+	if delay == 0 {
+		delay = time.Second
+	}
+	tryTimeout := o.TryTimeout
+	if tryTimeout == 0 {
+		tryTimeout = 2*time.Minute + time.Duration(s.blockSize/(128<<10))*time.Second
+	}
+	copts := azcore.ClientOptions{
+		Retry:     policy.RetryOptions{MaxRetries: int32(retries), RetryDelay: delay, MaxRetryDelay: 60 * time.Second, TryTimeout: tryTimeout},
+		Telemetry: policy.TelemetryOptions{ApplicationID: "lyncbackup"},
+		Transport: o.Transport,
+	}
+	if copts.Transport == nil {
+		copts.Transport = newHTTPClient(s.concurrency)
+	}
+	opts := &container.ClientOptions{ClientOptions: copts}
+	containerURL := s.serviceURL + "/" + o.Container
+	sas := o.SAS
+	if sas == "" && o.Auth.Key == "" {
+		sas = o.Auth.SAS
+	}
+	auth := o.Auth
+	switch {
+	case sas != "":
+		s.authKind = "SAS token"
+		if o.SAS != "" {
+			s.authKind = "SAS in the destination URL"
+		}
+		s.secrets = append(s.secrets, sas)
+		if un, err := url.QueryUnescape(sas); err == nil && un != sas {
+			s.secrets = append(s.secrets, un)
+		}
+		s.cc, err = container.NewClientWithNoCredential(containerURL+"?"+sas, opts)
+	case auth.Key != "":
+		if auth.Account == "" {
+			auth.Account = o.Account
+		}
+		s.secrets = append(s.secrets, auth.Key)
+		if s.authKind == "connection-string" {
+			s.authKind = "AZURE_STORAGE_CONNECTION_STRING"
+		} else {
+			s.authKind = "AZURE_STORAGE_ACCOUNT/AZURE_STORAGE_KEY"
+		}
+		var cred *container.SharedKeyCredential
+		cred, err = container.NewSharedKeyCredential(auth.Account, auth.Key)
+		if err != nil {
+			return nil, errors.New("azure: the account key is not valid base64")
+		}
+		s.cc, err = container.NewClientWithSharedKeyCredential(containerURL, cred, opts)
+	default:
+		tok := auth.Token
+		s.authKind = "DefaultAzureCredential (environment, managed identity, Azure CLI)"
+		if tok == nil {
+			tok, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: copts})
+			if err != nil {
+				return nil, fmt.Errorf("azure: no credentials: set AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, or sign in (az login / managed identity): %s", s.scrub(err.Error()))
+			}
+		}
+		s.cc, err = container.NewClient(containerURL, tok, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("azure: %s", s.scrub(err.Error()))
+	}
+	return s, nil
+}
+
+// newHTTPClient is a transport with dial / TLS / header time-outs so a dead
+// peer is noticed and the request retried, and enough idle connections for
+// the blocks in flight of a few parallel items.
+func newHTTPClient(conc int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = 30 * time.Second
+	tr.ResponseHeaderTimeout = 5 * time.Minute
+	tr.MaxIdleConnsPerHost = 4 * conc
+	tr.ExpectContinueTimeout = 2 * time.Second
+	return &http.Client{Transport: tr}
+}
+
+// String implements upload.Store: the location, never a secret.
+func (s *Store) String() string {
+	return s.serviceURL + "/" + s.container + "/" + strings.TrimSuffix(s.prefix, "/")
+}
+
+func (s *Store) serviceHost() string {
+	if u, err := url.Parse(s.serviceURL); err == nil {
+		return u.Host + u.Path
+	}
+	return "the storage account"
+}
+
+// BlockSize and Concurrency report the effective transfer settings.
+func (s *Store) BlockSize() int64  { return s.blockSize }
+func (s *Store) Concurrency() int  { return s.concurrency }
+func (s *Store) Container() string { return s.container }
+
+func (s *Store) name(key string) (string, error) {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") {
+		return "", fmt.Errorf("invalid key %q", key)
+	}
+	for _, p := range strings.Split(key, "/") {
+		if p == "" || p == "." || p == ".." {
+			return "", fmt.Errorf("invalid key %q", key)
+		}
+	}
+	return s.prefix + key, nil
+}
+
+func (s *Store) blob(key string) (*blockblob.Client, error) {
+	n, err := s.name(key)
+	if err != nil {
+		return nil, err
+	}
+	return s.cc.NewBlockBlobClient(n), nil
+}
+
+func infoFromProps(key string, p blob.GetPropertiesResponse) upload.ObjectInfo {
+	oi := upload.ObjectInfo{Key: key, Size: to0(p.ContentLength), LegalHold: p.LegalHold != nil && *p.LegalHold}
+	if p.LastModified != nil {
+		oi.ModTime = *p.LastModified
+	}
+	if p.ImmutabilityPolicyExpiresOn != nil && !isMutable(p.ImmutabilityPolicyMode) {
+		oi.RetainUntil = *p.ImmutabilityPolicyExpiresOn
+	}
+	if p.AccessTier != nil {
+		oi.Tier = *p.AccessTier
+	}
+	oi.Archived = strings.EqualFold(oi.Tier, string(blob.AccessTierArchive))
+	return oi
+}
+
+func isMutable(m *blob.ImmutabilityPolicyMode) bool {
+	return m != nil && *m == blob.ImmutabilityPolicyModeMutable
+}
+
+func to0(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// Stat implements upload.Store.
+func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	bb, err := s.blob(key)
+	if err != nil {
+		return upload.ObjectInfo{}, err
+	}
+	p, err := bb.GetProperties(ctx, nil)
+	if err != nil {
+		return upload.ObjectInfo{}, s.wrap("stat", key, err)
+	}
+	return infoFromProps(key, p), nil
+}
+
+// List implements upload.Store: a flat listing under the store's prefix,
+// in the service's (lexical) order, keys relative to the prefix.
+func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
+	pager := s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+		Prefix:  to.Ptr(s.prefix + prefix),
+		Include: container.ListBlobsInclude{ImmutabilityPolicy: true, LegalHold: true},
+	})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return s.wrap("list", prefix, err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if it.Name == nil || it.Properties == nil {
+				continue
+			}
+			key := strings.TrimPrefix(*it.Name, s.prefix)
+			p := it.Properties
+			oi := upload.ObjectInfo{Key: key, Size: to0(p.ContentLength), LegalHold: p.LegalHold != nil && *p.LegalHold}
+			if p.LastModified != nil {
+				oi.ModTime = *p.LastModified
+			}
+			if p.ImmutabilityPolicyExpiresOn != nil && !isMutable(p.ImmutabilityPolicyMode) {
+				oi.RetainUntil = *p.ImmutabilityPolicyExpiresOn
+			}
+			if p.AccessTier != nil {
+				oi.Tier = string(*p.AccessTier)
+			}
+			oi.Archived = oi.Tier == string(blob.AccessTierArchive)
+			if err := fn(oi); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Delete implements upload.Store: the blob and, on accounts with
+// versioning, every version of it. A blob whose properties say it is still
+// under an immutability policy or legal hold is refused without asking the
+// service; a refusal by the service maps to upload.ErrLocked too.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	bb, err := s.blob(key)
+	if err != nil {
+		return err
+	}
+	p, err := bb.GetProperties(ctx, nil)
+	switch {
+	case err == nil:
+		oi := infoFromProps(key, p)
+		if oi.Locked(time.Now()) {
+			return &Error{Op: "delete", Key: key, Msg: lockedText(oi), sentinel: upload.ErrLocked}
+		}
+		_, err = bb.Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
+		if err != nil && !hasCode(err, "BlobNotFound") {
+			return s.wrap("delete", key, err)
+		}
+	case hasCode(err, "BlobNotFound") || statusOf(err) == http.StatusNotFound:
+	default:
+		return s.wrap("delete", key, err)
+	}
+	return s.deleteVersions(ctx, key)
+}
+
+func lockedText(oi upload.ObjectInfo) string {
+	var parts []string
+	if !oi.RetainUntil.IsZero() {
+		parts = append(parts, "immutable until "+oi.RetainUntil.UTC().Format(time.RFC3339))
+	}
+	if oi.LegalHold {
+		parts = append(parts, "under legal hold")
+	}
+	return strings.Join(parts, " and ") + ": object is locked"
+}
+
+// deleteVersions removes previous versions left by versioning. Services
+// without versioning (Azurite) simply list none.
+func (s *Store) deleteVersions(ctx context.Context, key string) error {
+	name, _ := s.name(key)
+	pager := s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+		Prefix:  to.Ptr(name),
+		Include: container.ListBlobsInclude{Versions: true, ImmutabilityPolicy: true, LegalHold: true},
+	})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			if statusOf(err) == http.StatusBadRequest { // no versioning support: nothing to do
+				return nil
+			}
+			return s.wrap("delete (list versions)", key, err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if it.Name == nil || *it.Name != name || it.VersionID == nil || *it.VersionID == "" {
+				continue
+			}
+			bc, err := s.cc.NewBlobClient(name).WithVersionID(*it.VersionID)
+			if err != nil {
+				return s.wrap("delete", key, err)
+			}
+			if _, err := bc.Delete(ctx, nil); err != nil && !hasCode(err, "BlobNotFound") {
+				return s.wrap("delete version "+*it.VersionID+" of", key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// LockInfo implements upload.Locker from the blob's properties.
+func (s *Store) LockInfo(ctx context.Context, key string) (time.Time, bool, error) {
+	oi, err := s.Stat(ctx, key)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return oi.RetainUntil, oi.LegalHold, nil
+}
+
+// ExtendLock implements upload.Locker: it sets a version-level immutability
+// policy until until when that is later than the current one (never
+// shortening it). A Locked policy stays Locked.
+func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) error {
+	bb, err := s.blob(key)
+	if err != nil {
+		return err
+	}
+	p, err := bb.GetProperties(ctx, nil)
+	if err != nil {
+		return s.wrap("extend lock", key, err)
+	}
+	cur := infoFromProps(key, p).RetainUntil
+	if !cur.IsZero() && !until.After(cur) {
+		return nil
+	}
+	mode := blob.ImmutabilityPolicySettingUnlocked
+	if s.locked || (p.ImmutabilityPolicyMode != nil && *p.ImmutabilityPolicyMode == blob.ImmutabilityPolicyModeLocked) {
+		mode = blob.ImmutabilityPolicySettingLocked
+	}
+	if _, err := bb.SetImmutabilityPolicy(ctx, until.UTC(), &blob.SetImmutabilityPolicyOptions{Mode: &mode}); err != nil {
+		return s.wrap("extend lock", key, err)
+	}
+	return nil
+}
+
+// Thaw implements upload.Thawer: it starts rehydrating an Archive-tier
+// blob to the Cool tier at standard priority.
+func (s *Store) Thaw(ctx context.Context, key string, days int) (string, error) {
+	bb, err := s.blob(key)
+	if err != nil {
+		return "", err
+	}
+	p, err := bb.GetProperties(ctx, nil)
+	if err != nil {
+		return "", s.wrap("thaw", key, err)
+	}
+	if p.ArchiveStatus != nil && strings.HasPrefix(*p.ArchiveStatus, "rehydrate-pending") {
+		return fmt.Sprintf("rehydration already in progress (%s, %s priority); come back in a few hours (standard priority takes up to 15 hours)", *p.ArchiveStatus, strOr(p.RehydratePriority, "Standard")), nil
+	}
+	if p.AccessTier == nil || !strings.EqualFold(*p.AccessTier, string(blob.AccessTierArchive)) {
+		return fmt.Sprintf("online already (tier %s): nothing to thaw", strOr(p.AccessTier, "default")), nil
+	}
+	_, err = bb.SetTier(ctx, blob.AccessTierCool, &blob.SetTierOptions{RehydratePriority: to.Ptr(blob.RehydratePriorityStandard)})
+	if err != nil {
+		return "", s.wrap("thaw", key, err)
+	}
+	back := time.Now().Add(15 * time.Hour).UTC().Format("2006-01-02 15:04 UTC")
+	return fmt.Sprintf("rehydration from Archive to Cool started (standard priority, up to 15 hours): come back after %s; the blob then stays in Cool (Azure has no %d-day temporary copy: move it back to Archive yourself if wanted)", back, days), nil
+}
+
+func strOr(p *string, def string) string {
+	if p == nil || *p == "" {
+		return def
+	}
+	return *p
+}
+
+// AbortStale implements upload.Janitor. Staged but never committed blocks
+// of a failed upload are garbage-collected by Azure after 7 days; blobs
+// that consist only of such blocks (no committed data) and were last
+// touched before olderThan are deleted now. Uncommitted blocks attached to
+// a committed blob are left to the service's collection.
+func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
+	committed := map[string]bool{}
+	pager := s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(s.prefix + prefix)})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return 0, s.wrap("list", prefix, err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if it.Name != nil {
+				committed[*it.Name] = true
+			}
+		}
+	}
+	n := 0
+	pager = s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(s.prefix + prefix), Include: container.ListBlobsInclude{UncommittedBlobs: true}})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return n, s.wrap("list uncommitted", prefix, err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if it.Name == nil || committed[*it.Name] {
+				continue
+			}
+			var t time.Time
+			if it.Properties != nil && it.Properties.LastModified != nil {
+				t = *it.Properties.LastModified
+			} else if it.Properties != nil && it.Properties.CreationTime != nil {
+				t = *it.Properties.CreationTime
+			}
+			if t.IsZero() || !t.Before(olderThan) {
+				continue
+			}
+			if err := s.dropUncommitted(ctx, *it.Name); err != nil {
+				return n, s.wrap("abort stale upload", strings.TrimPrefix(*it.Name, s.prefix), err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// dropUncommitted deletes a blob that has only uncommitted blocks. It
+// re-checks that nothing was committed in the meantime.
+func (s *Store) dropUncommitted(ctx context.Context, name string) error {
+	bb := s.cc.NewBlockBlobClient(name)
+	if _, err := bb.GetProperties(ctx, nil); err == nil {
+		return nil // committed since the listing: not ours to touch
+	} else if !hasCode(err, "BlobNotFound") && statusOf(err) != http.StatusNotFound {
+		return err
+	}
+	_, err := bb.Delete(ctx, nil)
+	if err != nil && (hasCode(err, "BlobNotFound") || statusOf(err) == http.StatusNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Probe implements upload.Prober: container, write, read, delete rights and
+// what the container says about version-level immutability.
+func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
+	rep := upload.ProbeReport{Versioning: "unknown", ObjectLock: "unknown"}
+	cp, err := s.cc.GetProperties(ctx, nil)
+	if err != nil {
+		if hasCode(err, "ContainerNotFound") || statusOf(err) == http.StatusNotFound {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("container %q does not exist in %s (create it: az storage container create -n %s)", s.container, s.serviceHost(), s.container))
+			return rep, nil
+		}
+		if statusOf(err) != http.StatusForbidden {
+			return rep, s.wrap("probe", "", err)
+		}
+		// A SAS scoped to blobs may not read container properties: go on.
+		rep.Notes = append(rep.Notes, "cannot read the container's properties ("+s.wrap("probe", "", err).Error()+"); immutability support unknown")
+	} else {
+		rep.Exists = true
+		if cp.IsImmutableStorageWithVersioningEnabled != nil && *cp.IsImmutableStorageWithVersioningEnabled {
+			rep.ObjectLock, rep.Versioning = "enabled", "enabled"
+			rep.Notes = append(rep.Notes, "version-level immutability is enabled on the container: policies set by lyncbackup are enforced")
+		} else {
+			rep.ObjectLock = "disabled"
+			rep.Notes = append(rep.Notes, "version-level immutability is not enabled on the container: destination.immutability would be refused (enable it on the container or account; it needs blob versioning)")
+		}
+		if cp.HasImmutabilityPolicy != nil && *cp.HasImmutabilityPolicy {
+			rep.Notes = append(rep.Notes, "the container has a container-level immutability policy: every blob (even the probe) is undeletable until it expires")
+		}
+		if cp.HasLegalHold != nil && *cp.HasLegalHold {
+			rep.Notes = append(rep.Notes, "the container has a legal hold: nothing can be deleted")
+		}
+	}
+	key := ".lyncbackup-probe-" + randHex(6)
+	data := "lyncbackup probe " + time.Now().UTC().Format(time.RFC3339)
+	if _, err := s.put(ctx, key, strings.NewReader(data), upload.PutOptions{ContentType: "text/plain"}, nil); err != nil {
+		rep.Notes = append(rep.Notes, "write failed: "+err.Error())
+		return rep, nil
+	}
+	rep.Exists, rep.Writable = true, true
+	if rc, err := s.Get(ctx, key, 0, -1); err != nil {
+		rep.Notes = append(rep.Notes, "read failed: "+err.Error())
+	} else {
+		b := make([]byte, len(data)+1)
+		n, _ := io.ReadFull(rc, b)
+		rc.Close()
+		if string(b[:n]) == data {
+			rep.Readable = true
+		} else {
+			rep.Notes = append(rep.Notes, "read back different data than written")
+		}
+	}
+	if err := s.Delete(ctx, key); err != nil {
+		rep.Notes = append(rep.Notes, "delete failed: "+err.Error())
+	} else {
+		rep.Deletable = true
+	}
+	if s.tier != nil {
+		rep.Notes = append(rep.Notes, "new blobs go to the "+string(*s.tier)+" tier")
+	}
+	return rep, nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
