@@ -1,0 +1,200 @@
+// Package metrics writes a Prometheus textfile (for node_exporter's or
+// windows_exporter's textfile collector) describing the last backup run.
+// The file is replaced atomically, so a scrape never sees half of it.
+package metrics
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Run is what the last backup did.
+type Run struct {
+	Host     string
+	Status   string // complete, partial, failed
+	OK       bool   // complete (a partial run is not a success)
+	ExitCode int
+	Start    time.Time
+	End      time.Time
+	Items    []Item
+	// Failed names exporters or items that failed.
+	Failed []string
+}
+
+// Item is one stored item.
+type Item struct {
+	Name, Kind  string
+	Files       int64
+	PlainBytes  int64
+	StoredBytes int64
+	Warnings    int
+}
+
+const prefix = "lyncbackup_"
+
+// Text renders the metrics. lastSuccess is the end of the last successful
+// run (when this one failed, it is carried over from the previous file so
+// the "no good backup for N hours" alert keeps working).
+func Text(r Run, lastSuccess time.Time) []byte {
+	var b bytes.Buffer
+	host := labels("host", r.Host)
+	gauge := func(name, help string, lines ...string) {
+		fmt.Fprintf(&b, "# HELP %s%s %s\n# TYPE %s%s gauge\n", prefix, name, help, prefix, name)
+		for _, l := range lines {
+			b.WriteString(prefix + name + l + "\n")
+		}
+	}
+	num := func(v float64) string {
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			return strconv.FormatInt(int64(v), 10)
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return "0"
+		}
+		return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+	}
+	var plain, stored, files int64
+	for _, it := range r.Items {
+		plain += it.PlainBytes
+		stored += it.StoredBytes
+		files += it.Files
+	}
+	ok := 0
+	if r.OK {
+		ok = 1
+		lastSuccess = r.End
+	}
+	gauge("last_run_timestamp_seconds", "Unix time the last backup run ended.", host+" "+ts(r.End))
+	gauge("last_run_start_timestamp_seconds", "Unix time the last backup run started.", host+" "+ts(r.Start))
+	gauge("last_success_timestamp_seconds", "Unix time the last complete backup ended (0: none known).", host+" "+ts(lastSuccess))
+	gauge("last_run_duration_seconds", "Duration of the last backup run.", host+" "+strconv.FormatFloat(r.End.Sub(r.Start).Seconds(), 'f', 3, 64))
+	gauge("last_run_success", "1 if the last run stored a complete set, else 0.", host+" "+strconv.Itoa(ok))
+	gauge("last_run_exit_code", "Exit code of the last run (0 ok, 1 failure, 2 usage/config, 3 partial).", host+" "+strconv.Itoa(r.ExitCode))
+	var statusLines []string
+	for _, s := range []string{"complete", "partial", "failed"} {
+		v := 0
+		if r.Status == s {
+			v = 1
+		}
+		statusLines = append(statusLines, labels("host", r.Host, "status", s)+" "+strconv.Itoa(v))
+	}
+	gauge("last_run_status", "1 for the status of the last run.", statusLines...)
+	gauge("last_run_read_bytes", "Plaintext bytes read by the last run.", host+" "+num(float64(plain)))
+	gauge("last_run_stored_bytes", "Bytes stored (compressed, encrypted) by the last run.", host+" "+num(float64(stored)))
+	gauge("last_run_files", "Files archived by the last run.", host+" "+num(float64(files)))
+	gauge("last_run_items", "Items stored by the last run.", host+" "+strconv.Itoa(len(r.Items)))
+	gauge("last_run_failed_items", "Exporters or items that failed in the last run.", host+" "+strconv.Itoa(len(r.Failed)))
+
+	items := append([]Item(nil), r.Items...)
+	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+	failed := append([]string(nil), r.Failed...)
+	sort.Strings(failed)
+	var st, rb, sb, wl []string
+	for _, it := range items {
+		l := labels("host", r.Host, "item", it.Name, "kind", it.Kind)
+		st = append(st, l+" 1")
+		rb = append(rb, l+" "+num(float64(it.PlainBytes)))
+		sb = append(sb, l+" "+num(float64(it.StoredBytes)))
+		wl = append(wl, l+" "+strconv.Itoa(it.Warnings))
+	}
+	for _, f := range failed {
+		st = append(st, labels("host", r.Host, "item", f, "kind", "")+" 0")
+	}
+	if len(st) > 0 {
+		gauge("item_success", "1 if the item was stored by the last run, 0 if it failed.", st...)
+	}
+	if len(items) > 0 {
+		gauge("item_read_bytes", "Plaintext bytes of the item in the last run.", rb...)
+		gauge("item_stored_bytes", "Stored bytes of the item in the last run.", sb...)
+		gauge("item_warnings", "Warnings (skipped or changed files) of the item in the last run.", wl...)
+	}
+	return b.Bytes()
+}
+
+func labels(kv ...string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(kv[i])
+		b.WriteString(`="`)
+		b.WriteString(escape(kv[i+1]))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// escape applies the text format's label value escaping.
+func escape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s)
+}
+
+var successLine = regexp.MustCompile(`^` + prefix + `last_success_timestamp_seconds\{[^}]*\}\s+([0-9.eE+-]+)`)
+
+// previousSuccess reads last_success_timestamp_seconds from an existing file.
+func previousSuccess(path string) time.Time {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if m := successLine.FindStringSubmatch(sc.Text()); m != nil {
+			f, err := strconv.ParseFloat(m[1], 64)
+			if err != nil || f <= 0 {
+				return time.Time{}
+			}
+			return time.UnixMilli(int64(f * 1000))
+		}
+	}
+	return time.Time{}
+}
+
+// Write replaces the textfile at path with the metrics of r: written to a
+// temporary file in the same folder (whose name the collectors ignore: it
+// does not end in .prom), synced, then renamed over path.
+func Write(path string, r Run) error {
+	text := Text(r, previousSuccess(path))
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("metrics textfile: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	if _, err := f.Write(text); err != nil {
+		f.Close()
+		return fmt.Errorf("metrics textfile: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("metrics textfile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("metrics textfile: %w", err)
+	}
+	// Collectors run as another user: the file must be readable.
+	os.Chmod(tmp, 0o644)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("metrics textfile: %w", err)
+	}
+	return nil
+}
