@@ -1,13 +1,11 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"os"
@@ -209,23 +207,13 @@ func sortItems(items []catalog.Item) {
 	}
 }
 
-// hashCounter hashes and counts what passes through to w.
-type hashCounter struct {
-	w    io.Writer
-	h    hash.Hash
-	n    int64
-	prog func(int64)
-}
-
-func (hc *hashCounter) Write(p []byte) (int, error) {
-	n, err := hc.w.Write(p)
-	hc.h.Write(p[:n])
-	hc.n += int64(n)
-	if hc.prog != nil {
-		hc.prog(int64(n))
-	}
-	return n, err
-}
+// The packer may run ahead of the store by pipeChunks*pipeChunkSize bytes
+// per item: enough to cover a store's pause between two parts, small
+// against the 160 MiB budget with two items in flight.
+const (
+	pipeChunks    = 4
+	pipeChunkSize = 1 << 20
+)
 
 // storeItem streams one item: tar → zstd → age → (hash) → store.Put.
 func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.Item, opts upload.PutOptions, runDir string) (catalog.Item, error) {
@@ -237,19 +225,20 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	job.Progress.ItemStart(it.Name, -1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pr, pw := io.Pipe()
+	// The packer writes into a small buffer that the store drains, so the
+	// two run at once (see bufPipe); the store's side hashes exactly the
+	// bytes it consumed.
+	bp := newBufPipe(pipeChunks, pipeChunkSize)
 	roots := make([]archive.Root, len(it.Roots))
 	for i, r := range it.Roots {
 		roots[i] = archive.Root{Path: r.Path, Name: r.Name}
 	}
-	hc := &hashCounter{w: pw, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
+	hc := &hashReader{r: bp, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
 	var st archive.Stats
 	prodErr := make(chan error, 1)
 	go func() {
 		err := func() error {
-			// Batch the small writes of age into larger pipe writes.
-			bw := bufio.NewWriterSize(hc, 1<<20)
-			enc, err := crypto.Encrypt(bw, job.Recipients)
+			enc, err := crypto.Encrypt(bp, job.Recipients)
 			if err != nil {
 				return err
 			}
@@ -271,15 +260,17 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 			if err := enc.Close(); err != nil {
 				return fmt.Errorf("encrypt: %w", err)
 			}
-			return bw.Flush()
+			return nil
 		}()
-		pw.CloseWithError(err)
+		bp.CloseWrite(err)
 		prodErr <- err
 	}()
-	info, err := job.Store.Put(ctx, key, pr, opts)
+	info, err := job.Store.Put(ctx, key, hc, opts)
+	// A store that returns before the end of the stream must not leave the
+	// packer blocked on a full buffer.
+	bp.CloseRead(errors.New("the store stopped reading"))
 	if err != nil {
 		cancel()
-		pr.CloseWithError(err)
 		perr := <-prodErr
 		// The producer's own error (an unreadable file) explains more than
 		// the store's "pipe closed".

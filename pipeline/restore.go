@@ -171,7 +171,17 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		return fail(fmt.Errorf("download: %w", err))
 	}
 	defer rc.Close()
-	hr := &hashReader{r: rc, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
+	// Download ahead of the decoder (see bufPipe), so the network and the
+	// decrypt/decompress/write side work at once.
+	ra := newBufPipe(pipeChunks, pipeChunkSize)
+	raDone := make(chan struct{})
+	go func() {
+		defer close(raDone)
+		_, err := io.Copy(ra, rc)
+		ra.CloseWrite(err)
+	}()
+	defer func() { ra.CloseRead(nil); rc.Close(); <-raDone }()
+	hr := &hashReader{r: ra, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
 	checkStored := func() error {
 		if hr.n != it.StoredBytes {
 			return fmt.Errorf("stored object is %d bytes, the manifest says %d (truncated or swapped)", hr.n, it.StoredBytes)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -63,9 +64,31 @@ type app struct {
 func main() {
 	pipeline.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals()...)
+	stopProfile := startProfile()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// startProfile honours the hidden LYNCBACKUP_CPUPROFILE=FILE hook used by
+// the benchmarks (bench/run.sh --profile): a pprof CPU profile of the run.
+func startProfile() func() {
+	p := os.Getenv("LYNCBACKUP_CPUPROFILE")
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lyncbackup: LYNCBACKUP_CPUPROFILE:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "lyncbackup: LYNCBACKUP_CPUPROFILE:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
