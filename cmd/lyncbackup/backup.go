@@ -30,10 +30,21 @@ type backupSummary struct {
 	Failures []catalog.Failure `json:"failures,omitempty"`
 	Error    string            `json:"error,omitempty"`
 	Prune    any               `json:"prune,omitempty"`
+	// Totals of the stored items and the process exit code (0, 1, 2, 3).
+	Destination string `json:"destination,omitempty"`
+	PlainBytes  int64  `json:"plain_bytes"`
+	StoredBytes int64  `json:"stored_bytes"`
+	Files       int64  `json:"files"`
+	ExitCode    int    `json:"exit_code"`
 }
 
 // afterBackup hooks (retention, notifications, metrics) run after a backup.
 var afterBackupHooks []func(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error
+
+// reportHooks (notifications, metrics) run after afterBackupHooks, so they
+// see the final outcome including retention; err is the run's error. They
+// log their own failures and never change the exit code.
+var reportHooks []func(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary, err error, log *slog.Logger)
 
 func runBackup(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
@@ -67,6 +78,10 @@ func (a *app) backup(ctx context.Context, cfg *config.Config, keepStaging bool, 
 		if herr := h(ctx, a, cfg, sum); herr != nil && err == nil {
 			err = herr
 		}
+	}
+	sum.ExitCode = exitCode(err)
+	for _, h := range reportHooks {
+		h(ctx, a, cfg, sum, err, log)
 	}
 	if a.g.json {
 		a.printJSON(sum)
@@ -112,6 +127,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	m := res.Manifest
 	sum.SetID, sum.Items, sum.Failures, sum.Status = m.SetID, m.Items, m.Failures, m.Status
 	plain, stored, files := m.Totals()
+	sum.PlainBytes, sum.StoredBytes, sum.Files, sum.Destination = plain, stored, files, store.String()
 	a.say("set %s/%s %s: %d items, %d files, %s read, %s stored in %s",
 		m.Host, m.SetID, m.Status, len(m.Items), files, humanBytes(plain), humanBytes(stored), m.End.Sub(m.Start).Round(time.Millisecond))
 	for _, it := range m.Items {

@@ -31,7 +31,7 @@ func (a *app) addGlobal(fs *flag.FlagSet) {
 	fs.StringVar(&a.g.config, "config", "", "config file (default: $LYNCBACKUP_CONFIG, else ./lyncbackup.yaml)")
 	fs.BoolVar(&a.g.json, "json", false, "print one machine-readable JSON summary on stdout")
 	fs.BoolVar(&a.g.quiet, "quiet", false, "print only errors")
-	fs.StringVar(&a.g.progress, "progress", "auto", "progress display: never, auto or always")
+	fs.Func("progress", "progress display: never, auto (bars on a terminal, log lines otherwise) or always", setProgressMode(a))
 	fs.StringVar(&a.g.logFormat, "log-format", "", "log format: text or json")
 	fs.StringVar(&a.g.logFile, "log-file", "", "append logs to this file")
 	fs.StringVar(&a.g.limitUpload, "limit-upload", "", "upload bandwidth across all uploads, e.g. 20MiB/s (overrides limits.upload)")

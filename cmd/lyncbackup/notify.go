@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/metrics"
+	"github.com/lyncbackup/lyncbackup/notify"
+)
+
+// After every backup: the metrics textfile, then notifications. Both see
+// the final outcome (retention included). Their own failures are logged as
+// errors but do not change the exit code: a good backup whose e-mail
+// bounced is still a good backup, and the missing healthchecks ping or the
+// stale metrics timestamp is what alerts in that case.
+func init() {
+	reportHooks = append(reportHooks, writeMetrics, sendNotifications)
+}
+
+func writeMetrics(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary, runErr error, log *slog.Logger) {
+	if cfg.Metrics.Textfile == "" {
+		return
+	}
+	r := metrics.Run{
+		Host: cfg.Host, Status: sum.Status, OK: sum.OK, ExitCode: sum.ExitCode,
+		Start: sum.Start, End: sum.Start.Add(time.Duration(sum.Duration * float64(time.Second))),
+	}
+	if r.Status == "" {
+		r.Status = "failed"
+	}
+	for _, it := range sum.Items {
+		r.Items = append(r.Items, metrics.Item{Name: it.Name, Kind: it.Kind, Files: it.Files, PlainBytes: it.PlainBytes,
+			StoredBytes: it.StoredBytes, Warnings: len(it.Warnings)})
+	}
+	for _, f := range sum.Failures {
+		r.Failed = append(r.Failed, f.Exporter)
+	}
+	if err := metrics.Write(cfg.Metrics.Textfile, r); err != nil {
+		log.Error("metrics not written", "err", err)
+		return
+	}
+	log.Info("metrics written", "textfile", cfg.Metrics.Textfile)
+}
+
+func sendNotifications(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary, runErr error, log *slog.Logger) {
+	n := cfg.Notify
+	if len(n.Webhooks) == 0 && n.Email == nil {
+		return
+	}
+	rep := notify.Report{
+		Tool: "lyncbackup " + version, Host: cfg.Host, SetID: sum.SetID, Status: sum.Status, OK: sum.OK,
+		ExitCode: sum.ExitCode, Start: sum.Start, Duration: time.Duration(sum.Duration * float64(time.Second)),
+		Error: sum.Error, Retention: retentionLines(sum.Prune),
+	}
+	if rep.Status == "" {
+		rep.Status = "failed"
+	}
+	for _, it := range sum.Items {
+		rep.Items = append(rep.Items, notify.Item{Name: it.Name, Kind: it.Kind, Files: it.Files, PlainBytes: it.PlainBytes,
+			StoredBytes: it.StoredBytes, Warnings: it.Warnings, Duration: itemDurations.get(it.Name)})
+	}
+	for _, f := range sum.Failures {
+		rep.Failures = append(rep.Failures, notify.Failure{Exporter: f.Exporter, Kind: f.Kind, Error: f.Error})
+	}
+	body, err := json.Marshal(sum)
+	if err != nil {
+		log.Error("notification summary", "err", err)
+		return
+	}
+	// Send even when the run was interrupted: that is when it matters.
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+	defer cancel()
+	for _, e := range notify.Send(nctx, n, rep, body, notify.Options{Redact: secrets.String, Log: log}) {
+		log.Error("notification failed", "err", e)
+	}
+}
+
+// retentionLines describes what after-backup retention did, from the
+// prune report's JSON (actions, errors) and its Summary() when it has one.
+func retentionLines(p any) []string {
+	if p == nil {
+		return nil
+	}
+	var lines []string
+	if s, ok := p.(interface{ Summary() string }); ok {
+		if t := s.Summary(); t != "" {
+			lines = append(lines, t)
+		}
+	}
+	b, err := json.Marshal(p)
+	if err != nil || string(b) == "null" {
+		return lines
+	}
+	var r struct {
+		Actions []struct {
+			Op, Key, Set, Error string
+			Until               time.Time
+			Count               int
+			Done                bool
+		}
+		Errors []string
+	}
+	if json.Unmarshal(b, &r) != nil {
+		return append(lines, string(b))
+	}
+	for _, a := range r.Actions {
+		line := a.Op
+		switch {
+		case a.Set != "":
+			line += " " + a.Set
+		case a.Key != "":
+			line += " " + a.Key
+		}
+		if a.Count > 0 {
+			line += fmt.Sprintf(" (%d)", a.Count)
+		}
+		if !a.Until.IsZero() {
+			line += " until " + a.Until.UTC().Format("2006-01-02")
+		}
+		switch {
+		case a.Error != "":
+			line += ": FAILED: " + a.Error
+		case a.Done:
+			line += ": done"
+		default:
+			line += ": not done"
+		}
+		lines = append(lines, line)
+	}
+	for _, e := range r.Errors {
+		lines = append(lines, "error: "+e)
+	}
+	return lines
+}
