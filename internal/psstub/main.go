@@ -1,0 +1,289 @@
+// Command psstub stands in for powershell.exe in tests. It accepts only
+// the arguments lyncbackup's runner passes, decodes -EncodedCommand,
+// records the script (PSSTUB_DIR/calls/NNNN.ps1), checks its error
+// handling, and acts like the Lync cmdlet it calls: writes a realistic
+// export (a zip holding DocItemSet.xml, topology XML), prints discovery
+// JSON, or fails as PSSTUB_DIR/fixture.json asks (non-zero exit with
+// stderr text, a hang past the timeout, a missing module).
+package main
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/internal/psstub/psparse"
+)
+
+// Fixture drives the stand-in.
+type Fixture struct {
+	// DiscoveryFile is printed for the discovery script.
+	DiscoveryFile string `json:"discovery_file"`
+	// DiscoveryEncoding: utf8 (default), utf8bom or utf16le (with BOM).
+	DiscoveryEncoding string `json:"discovery_encoding"`
+	// Fail: when the script contains the key, print the value on stderr and exit 1.
+	Fail map[string]string `json:"fail"`
+	// Hang: when the script contains one of these, start a child and sleep.
+	Hang []string `json:"hang"`
+	// ModuleMissing: Import-Module fails.
+	ModuleMissing bool `json:"module_missing"`
+	// NoFile: succeed without writing the export.
+	NoFile []string `json:"no_file"`
+}
+
+func die(code int, format string, a ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", a...)
+	os.Exit(code)
+}
+
+func main() {
+	if os.Getenv("PSSTUB_CHILD") == "1" {
+		time.Sleep(time.Hour)
+		return
+	}
+	dir := os.Getenv("PSSTUB_DIR")
+	if dir == "" {
+		die(2, "psstub: PSSTUB_DIR is not set")
+	}
+	want := []string{"-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand"}
+	args := os.Args[1:]
+	if len(args) != len(want)+1 {
+		die(2, "psstub: unexpected arguments %q", args)
+	}
+	for i, w := range want {
+		if args[i] != w {
+			die(2, "psstub: argument %d is %q, want %q", i, args[i], w)
+		}
+	}
+	script, err := exporters.DecodeCommand(args[len(want)])
+	if err != nil {
+		die(2, "psstub: bad -EncodedCommand: %v", err)
+	}
+	var fx Fixture
+	if b, err := os.ReadFile(filepath.Join(dir, "fixture.json")); err == nil {
+		if err := json.Unmarshal(b, &fx); err != nil {
+			die(2, "psstub: fixture.json: %v", err)
+		}
+	}
+	record(dir, script)
+
+	// What a real run needs: errors stop the script and reach stderr.
+	code, _, ok := psparse.Split(script)
+	if !ok {
+		die(2, "psstub: unterminated string literal in script")
+	}
+	for _, need := range []string{"$ErrorActionPreference = 'Stop'", "try {", "} catch {", "[Console]::Error.WriteLine(", "exit 1"} {
+		if !strings.Contains(script, need) {
+			die(2, "psstub: script lacks %q", need)
+		}
+	}
+	if mod, ok := psparse.Param(script, "Name"); ok && strings.Contains(code, "Import-Module") {
+		if fx.ModuleMissing {
+			die(1, "The specified module '%s' was not loaded because no valid module file was found in any module directory.", mod)
+		}
+	}
+	for k, msg := range fx.Fail {
+		if strings.Contains(script, k) {
+			die(1, "%s", msg)
+		}
+	}
+	for _, k := range fx.Hang {
+		if strings.Contains(script, k) {
+			hang(dir)
+		}
+	}
+	noFile := false
+	for _, k := range fx.NoFile {
+		if strings.Contains(script, k) {
+			noFile = true
+		}
+	}
+
+	switch {
+	case strings.Contains(code, "Get-CsService -UserServer"):
+		discovery(fx)
+	case strings.Contains(code, "Get-CsTopology -AsXml"):
+		out, ok := psparse.FirstLiteralAfter(script, "WriteAllText(")
+		if !ok {
+			die(2, "psstub: topology script writes no file")
+		}
+		if !noFile {
+			writeNew(out, []byte(topologyXML))
+		}
+	case strings.Contains(code, "Export-Cs"):
+		exportCmdlet(script, code, noFile)
+	case strings.Contains(code, "Import-Cs"):
+		f, ok := psparse.Param(script, "FileName")
+		if !ok {
+			die(2, "psstub: Import without -FileName")
+		}
+		if _, err := os.Stat(f); err != nil {
+			die(1, "Cannot find path '%s' because it does not exist.", f)
+		}
+		if strings.Contains(code, "Import-CsRgsConfiguration") && !strings.Contains(code, "-OverwriteOwner") {
+			die(1, "A Response Group application with the same name already exists. Use -OverwriteOwner.")
+		}
+	}
+	os.Exit(0)
+}
+
+func record(dir, script string) {
+	calls := filepath.Join(dir, "calls")
+	os.MkdirAll(calls, 0o755)
+	for i := 1; ; i++ {
+		f, err := os.OpenFile(filepath.Join(calls, fmt.Sprintf("%04d.ps1", i)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			f.WriteString(script)
+			f.Close()
+			return
+		}
+		if !os.IsExist(err) {
+			die(2, "psstub: record: %v", err)
+		}
+	}
+}
+
+func hang(dir string) {
+	self, _ := os.Executable()
+	c := exec.Command(self)
+	c.Env = append(os.Environ(), "PSSTUB_CHILD=1")
+	c.Stdout, c.Stderr = os.Stdout, os.Stderr // hold the pipes, as a stuck helper would
+	if err := c.Start(); err == nil {
+		os.WriteFile(filepath.Join(dir, "child.pid"), []byte(strconv.Itoa(c.Process.Pid)), 0o644)
+	}
+	time.Sleep(time.Hour)
+	os.Exit(0)
+}
+
+func discovery(fx Fixture) {
+	if fx.DiscoveryFile == "" {
+		die(1, "psstub: no discovery fixture")
+	}
+	b, err := os.ReadFile(fx.DiscoveryFile)
+	if err != nil {
+		die(2, "psstub: %v", err)
+	}
+	switch fx.DiscoveryEncoding {
+	case "utf8bom":
+		b = append([]byte{0xEF, 0xBB, 0xBF}, b...)
+	case "utf16le":
+		u := utf16.Encode([]rune(string(b)))
+		out := []byte{0xFF, 0xFE}
+		for _, c := range u {
+			out = append(out, byte(c), byte(c>>8))
+		}
+		b = out
+	}
+	os.Stdout.Write(b)
+}
+
+// writeNew refuses an existing file, as the Lync export cmdlets do.
+func writeNew(path string, data []byte) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if os.IsExist(err) {
+			die(1, "The file '%s' already exists.", path)
+		}
+		die(1, "Could not find a part of the path '%s'.", path)
+	}
+	if _, err := f.Write(data); err != nil {
+		die(1, "%v", err)
+	}
+	f.Close()
+}
+
+func exportCmdlet(script, code string, noFile bool) {
+	out, ok := psparse.Param(script, "FileName")
+	if !ok {
+		die(2, "psstub: export without -FileName")
+	}
+	var cmdlet string
+	for _, c := range []string{"Export-CsConfiguration", "Export-CsLisConfiguration", "Export-CsUserData", "Export-CsRgsConfiguration", "Export-CsPersistentChatData"} {
+		if strings.Contains(code, c+" ") {
+			cmdlet = c
+		}
+	}
+	files := map[string]string{}
+	switch cmdlet {
+	case "Export-CsConfiguration":
+		files["DocItemSet.xml"] = docItemSet("urn:xds:Microsoft.Rtc.Management.Xds.2008:TopologyConfiguration", "Topology")
+		files["MetaData.xml"] = `<?xml version="1.0" encoding="utf-8"?><MetaData Version="6.0.0.0" />`
+	case "Export-CsLisConfiguration":
+		files["DocItemSet.xml"] = docItemSet("urn:lis:Microsoft.Rtc.Management.Lis.2010:LisLocation", "Location")
+	case "Export-CsUserData":
+		pool, ok := psparse.Param(script, "PoolFqdn")
+		if !ok {
+			die(2, "psstub: Export-CsUserData without -PoolFqdn")
+		}
+		files["DocItemSet.xml"] = docItemSet("urn:hcd:"+xmlEscape(pool), "HomedResource")
+		files["UserData.xml"] = `<?xml version="1.0" encoding="utf-8"?><HomedResources Pool="` + xmlEscape(pool) + `" />`
+	case "Export-CsRgsConfiguration":
+		if strings.Contains(code, "-RemoveExportedConfiguration") {
+			die(1, "psstub: -RemoveExportedConfiguration deletes the workflows: never pass it")
+		}
+		src, ok := psparse.Param(script, "Source")
+		if !ok || !strings.HasPrefix(src, "ApplicationServer:") {
+			die(1, "Cannot bind parameter 'Source': %q is not a service identity.", src)
+		}
+		files["DocItemSet.xml"] = docItemSet("urn:rgs:"+xmlEscape(src), "Workflow")
+	case "Export-CsPersistentChatData":
+		if _, ok := psparse.Param(script, "DBInstance"); !ok {
+			die(2, "psstub: Export-CsPersistentChatData without -DBInstance")
+		}
+		files["DocItemSet.xml"] = docItemSet("urn:mgc:chat", "Category")
+	default:
+		die(1, "psstub: unknown export cmdlet in script")
+	}
+	if noFile {
+		return
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if os.IsExist(err) {
+			die(1, "The file '%s' already exists.", out)
+		}
+		die(1, "Could not find a part of the path '%s'.", out)
+	}
+	zw := zip.NewWriter(f)
+	for _, name := range []string{"DocItemSet.xml", "MetaData.xml", "UserData.xml"} {
+		if body, ok := files[name]; ok {
+			w, _ := zw.Create(name)
+			w.Write([]byte(body))
+		}
+	}
+	if err := zw.Close(); err != nil {
+		die(1, "%v", err)
+	}
+	f.Close()
+}
+
+func xmlEscape(s string) string {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+	return r.Replace(s)
+}
+
+func docItemSet(name, kind string) string {
+	return `<?xml version="1.0" encoding="utf-8"?>
+<DocItemSet xmlns="urn:schema:Microsoft.Rtc.Management.Deploy.DocItemSet.2008" Version="1">
+  <DocItem Name="` + name + `" Version="1">
+    <Data><` + kind + ` xmlns="urn:schema:Microsoft.Rtc.Management.Settings.2008" /></Data>
+  </DocItem>
+</DocItemSet>
+`
+}
+
+const topologyXML = `<?xml version="1.0" encoding="utf-8"?>
+<Topology xmlns="urn:schema:Microsoft.Rtc.Management.Deploy.Topology.2008">
+  <InternalDomains AllowAllDomains="false" DefaultDomain="contoso.com"><InternalDomain Name="contoso.com" Authoritative="false" AllowSubDomains="false" /></InternalDomains>
+  <Sites><CentralSite SiteId="1"><Name>Redmond</Name></CentralSite></Sites>
+  <Clusters><Cluster RequiresReplication="true" RequiresSetup="true" Fqdn="pool01.contoso.com"><ClusterId SiteId="1" Number="1" /></Cluster></Clusters>
+</Topology>
+`
