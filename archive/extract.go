@@ -55,8 +55,9 @@ func CleanName(name string) (string, error) {
 	if strings.HasPrefix(name, "/") || strings.HasPrefix(name, "\\") || (len(name) > 1 && name[1] == ':') {
 		return "", &UnsafeError{name, "absolute path"}
 	}
-	if strings.Contains(name, "\\") {
-		// Backslash is a separator on Windows: "a\..\..\x" must not slip through.
+	if runtime.GOOS == "windows" && strings.Contains(name, "\\") {
+		// Backslash is a separator on Windows: "a\..\..\x" must not slip
+		// through. Elsewhere it is an ordinary character that Write stores.
 		return "", &UnsafeError{name, "backslash in name"}
 	}
 	for _, part := range strings.Split(name, "/") {
@@ -91,6 +92,11 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 	sums := map[string]string{} // name -> hex sha256 of what we read
 	var dirs []dirTime
 	var index map[string]string
+	// seen records every entry's kind by clean name, so that both modes
+	// (verify and extract) refuse the same archives: duplicates, entries
+	// below a file or through a symlink, and link chains leaving the root.
+	seen := map[string]byte{}
+	links := map[string]string{}
 	root := ""
 	if opt.Dir != "" {
 		abs, err := filepath.Abs(opt.Dir)
@@ -132,6 +138,9 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		if err != nil {
 			return st, err
 		}
+		if err := checkSeen(seen, name, hdr.Typeflag); err != nil {
+			return st, &UnsafeError{hdr.Name, err.Error()}
+		}
 		target := ""
 		if root != "" {
 			target = filepath.Join(root, filepath.FromSlash(name))
@@ -163,6 +172,7 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 			if err := checkLink(name, hdr.Linkname); err != nil {
 				return st, &UnsafeError{hdr.Name, err.Error()}
 			}
+			links[name] = hdr.Linkname
 			st.Links++
 			if target != "" {
 				if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -190,6 +200,17 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 	}
 	if index == nil {
 		return st, errors.New("read archive: no file index at the end (truncated, or not made by lyncbackup)")
+	}
+	// Each link was checked alone as it came; together, one link can climb
+	// out through another ("t" -> "a/s/../x" with "a/s" -> ".."). Resolve
+	// them all now and take back any that escape.
+	for name, target := range links {
+		if err := resolveInside(links, name, target); err != nil {
+			if root != "" {
+				os.Remove(filepath.Join(root, filepath.FromSlash(name)))
+			}
+			return st, &UnsafeError{name, err.Error()}
+		}
 	}
 	for name, sum := range sums {
 		want, ok := index[name]
@@ -326,6 +347,69 @@ func checkParents(root, target string) error {
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			return errors.New("path goes through a symlink")
 		}
+	}
+	return nil
+}
+
+// checkSeen refuses a name used twice (folders may repeat), and an entry
+// below a file or a symlink of the archive, then records the entry.
+func checkSeen(seen map[string]byte, name string, typ byte) error {
+	kind := byte('f')
+	if typ == tar.TypeDir {
+		kind = 'd'
+	} else if typ == tar.TypeSymlink {
+		kind = 'l'
+	}
+	if prev, ok := seen[name]; ok && (prev != 'd' || kind != 'd') {
+		return errors.New("appears twice")
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] != '/' {
+			continue
+		}
+		switch seen[name[:i]] {
+		case 'l':
+			return errors.New("path goes through a symlink")
+		case 'f':
+			return fmt.Errorf("%s is a file, not a folder", name[:i])
+		}
+	}
+	seen[name] = kind
+	return nil
+}
+
+// resolveInside follows target from the folder of link name, expanding the
+// archive's own links on the way as the OS would, and fails if the path
+// climbs above the root. A loop is left alone: the OS cannot follow it either.
+func resolveInside(links map[string]string, name, target string) error {
+	stack := strings.Split(path.Dir(name), "/")
+	if stack[0] == "." {
+		stack = stack[:0]
+	}
+	pending := strings.Split(filepath.ToSlash(target), "/")
+	for hops := 0; len(pending) > 0; {
+		c := pending[0]
+		pending = pending[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(stack) == 0 {
+				return fmt.Errorf("link %q points outside the restore folder", target)
+			}
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		stack = append(stack, c)
+		t, ok := links[strings.Join(stack, "/")]
+		if !ok {
+			continue
+		}
+		if hops++; hops > 255 {
+			return nil
+		}
+		stack = stack[:len(stack)-1]
+		pending = append(strings.Split(filepath.ToSlash(t), "/"), pending...)
 	}
 	return nil
 }

@@ -283,13 +283,13 @@ func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// quoteAt reports the quote (0, '\'' or '"') open at position pos of line.
+// quoteAt reports the quote (0, a single or a double quote) open at pos.
 func quoteAt(line []byte, pos int) byte {
 	var q byte
 	for i := 0; i < pos; i++ {
 		c := line[i]
 		switch {
-		case q == 0 && (c == '\'' || c == '"'):
+		case q == 0 && (c == '\'' || c == '"') && quoteCanOpen(line, i):
 			q = c
 		case q == '"' && c == '\\':
 			i++
@@ -300,6 +300,12 @@ func quoteAt(line []byte, pos int) byte {
 		}
 	}
 	return q
+}
+
+// quoteCanOpen: a quote starts a quoted scalar only where a scalar can
+// start ("it's" is plain text).
+func quoteCanOpen(line []byte, i int) bool {
+	return i == 0 || strings.IndexByte(" \t[{,", line[i-1]) >= 0
 }
 
 // fitValue escapes v for the quoting it lands in.
@@ -336,6 +342,8 @@ func fitValue(v string, quote byte) (string, error) {
 		return "", errors.New("holds \" #\", which YAML reads as a comment")
 	case strings.Contains(v, ": ") || strings.Contains(v, ":\t") || strings.HasSuffix(v, ":"):
 		return "", errors.New("holds \": \", which YAML reads as a key")
+	case v == "~" || strings.EqualFold(v, "null"):
+		return "", errors.New("reads as YAML's null")
 	case v != "" && strings.ContainsRune("'\"[]{}&*!|>%@#`", rune(v[0])):
 		return "", fmt.Errorf("starts with %q, which YAML reads as syntax", v[:1])
 	}
@@ -350,7 +358,7 @@ func commentStart(line []byte) int {
 		switch {
 		case q == 0 && c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
 			return i
-		case q == 0 && (c == '\'' || c == '"'):
+		case q == 0 && (c == '\'' || c == '"') && quoteCanOpen(line, i):
 			q = c
 		case q == '"' && c == '\\':
 			i++
@@ -378,7 +386,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 		}
 		e := yamlError(err)
 		if ce, ok := e.(*Error); ok && ce.Line > 0 && ce.Key == "" {
-			ce.Key = keyAtLine(data, ce.Line)
+			ce.Key = keyAtLine(data, ce.Line, rawYAMLMsg(err))
 		}
 		return nil, e
 	}
@@ -422,9 +430,28 @@ func yamlError(err error) error {
 }
 
 var (
-	notFound  = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	cannotUnm = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	notFound      = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	cannotUnm     = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	cannotUnmKind = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (\S+)$`)
+	quotedValue   = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
 )
+
+// rawYAMLMsg is the parser's first complaint without its "line N: " prefix.
+func rawYAMLMsg(err error) string {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimSpace(msg)
+	for {
+		m := yamlLine.FindStringSubmatch(msg)
+		if m == nil {
+			return msg
+		}
+		msg = m[2]
+	}
+}
 
 func rewriteYAMLMsg(s string) string {
 	if m := notFound.FindStringSubmatch(s); m != nil {
@@ -437,7 +464,20 @@ func rewriteYAMLMsg(s string) string {
 	if m := cannotUnm.FindStringSubmatch(s); m != nil {
 		return fmt.Sprintf("wrong type: %s %q where %s is expected", m[1], m[2], goTypeWord(m[3]))
 	}
+	if m := cannotUnmKind.FindStringSubmatch(s); m != nil {
+		return fmt.Sprintf("wrong type: %s where %s is expected", yamlKindWord(m[1]), goTypeWord(m[2]))
+	}
 	return s
+}
+
+func yamlKindWord(k string) string {
+	switch k {
+	case "map":
+		return "a mapping"
+	case "seq":
+		return "a list"
+	}
+	return k
 }
 
 func goTypeWord(t string) string {

@@ -20,7 +20,7 @@ type Duration struct {
 	Text                string
 }
 
-var durPart = regexp.MustCompile(`(\d+)(y|mo|m|w|d|h|min|s)`)
+var durPart = regexp.MustCompile(`(\d+)(y|mo|min|m|w|d|h|s)`)
 
 // ParseDuration parses "30d", "1y2m", "12h", "90d", "2w", "1h30min".
 // "m" means months (as in restic's keep-within); "min" means minutes.
@@ -184,19 +184,32 @@ func (s StringOrList) Auto() bool { return len(s) == 0 || (len(s) == 1 && s[0] =
 // All reports whether the value is the word "all".
 func (s StringOrList) All() bool { return len(s) == 1 && s[0] == "all" }
 
-// keyAtLine returns the dotted key path of the mapping entry on line (or
-// whose value starts there), for naming the key in a type error.
-func keyAtLine(data []byte, line int) string {
+// keyAtLine returns the dotted key path of the mapping entry the parser
+// complained about on line. Several entries can share a line (flow style),
+// so msg picks the right one: the unknown key's name, the offending value
+// (`cannot unmarshal !!str `x“, `invalid size "x"`) or the node kind.
+func keyAtLine(data []byte, line int, msg string) string {
 	var root yaml.Node
 	if yaml.Unmarshal(data, &root) != nil {
 		return ""
 	}
-	var found string
+	var keyHint, valHint, kindHint string
+	if m := notFound.FindStringSubmatch(msg); m != nil {
+		keyHint = m[1]
+	} else if m := cannotUnm.FindStringSubmatch(msg); m != nil {
+		valHint = m[2]
+	} else if m := cannotUnmKind.FindStringSubmatch(msg); m != nil {
+		kindHint = m[1]
+	} else if m := quotedValue.FindStringSubmatch(msg); m != nil {
+		valHint = m[1]
+	}
+	type cand struct {
+		path string
+		k, v *yaml.Node // k is nil for a list element
+	}
+	var cands []cand
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
-		if found != "" {
-			return
-		}
 		switch n.Kind {
 		case yaml.DocumentNode:
 			for _, c := range n.Content {
@@ -209,27 +222,76 @@ func keyAtLine(data []byte, line int) string {
 				if path != "" {
 					p = path + "." + k.Value
 				}
-				if v.Kind == yaml.ScalarNode && (v.Line == line || k.Line == line) {
-					found = p
-					return
+				if k.Line == line || v.Line == line {
+					cands = append(cands, cand{p, k, v})
 				}
 				walk(v, p)
-				if found == "" && k.Line == line {
-					found = p
-					return
-				}
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
 				p := fmt.Sprintf("%s[%d]", path, i)
-				if c.Kind == yaml.ScalarNode && c.Line == line {
-					found = p
-					return
+				if c.Line == line {
+					cands = append(cands, cand{p, nil, c})
 				}
 				walk(c, p)
 			}
 		}
 	}
 	walk(&root, "")
-	return found
+	kinds := map[string]yaml.Kind{"map": yaml.MappingNode, "seq": yaml.SequenceNode}
+	for i := len(cands) - 1; i >= 0; i-- { // deepest first: "a: {b: {c: 1}}"
+		c := cands[i]
+		switch {
+		case keyHint != "" && c.k != nil && c.k.Value == keyHint && c.k.Line == line,
+			valHint != "" && c.v.Kind == yaml.ScalarNode && c.v.Value == valHint && c.v.Line == line,
+			kindHint != "" && c.v.Kind == kinds[kindHint] && c.v.Line == line:
+			return c.path
+		}
+	}
+	for _, c := range cands {
+		if c.v.Kind == yaml.ScalarNode || (c.k != nil && c.k.Line == line) {
+			return c.path
+		}
+	}
+	return ""
+}
+
+var keyPart = regexp.MustCompile(`^([^.\[]+)((?:\[\d+\])*)`)
+
+// lineOfKey finds the line of a dotted key path ("exporters[1].paths") in
+// data; for a key that is missing it returns the line of the nearest
+// ancestor that is present (0 when none is).
+func lineOfKey(data []byte, key string) int {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
+		return 0
+	}
+	n := root.Content[0]
+	line := 0
+	for _, part := range strings.Split(key, ".") {
+		m := keyPart.FindStringSubmatch(part)
+		if m == nil || n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == m[1] {
+				line, next = n.Content[i].Line, n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+		for _, idx := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
+			i, _ := strconv.Atoi(idx)
+			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+		}
+	}
+	return line
 }

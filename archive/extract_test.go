@@ -1,0 +1,322 @@
+package archive
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// entry is one crafted tar entry; body is used for regular files.
+type entry struct {
+	name, link string
+	typ        byte
+	body       string
+	mode       int64
+}
+
+func reg(name, body string) entry         { return entry{name: name, typ: tar.TypeReg, body: body} }
+func dir(name string) entry               { return entry{name: name, typ: tar.TypeDir} }
+func symlink(name, target string) entry   { return entry{name: name, typ: tar.TypeSymlink, link: target} }
+func hardlink(name, target string) entry  { return entry{name: name, typ: tar.TypeLink, link: target} }
+func special(name string, typ byte) entry { return entry{name: name, typ: typ} }
+func sumOf(s string) string               { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+func indexOf(lines ...string) entry       { return reg(IndexName, strings.Join(lines, "")) }
+func idxLine(name, body string) string    { return indexLine(sumOf(body), name) }
+func mtime() time.Time                    { return time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC) }
+func fileEntries(es ...entry) []entry     { return es }
+func withIndex(es ...entry) []entry       { return append(es, autoIndex(es)) }
+func autoIndex(es []entry) entry {
+	var lines []string
+	for _, e := range es {
+		if e.typ == tar.TypeReg {
+			lines = append(lines, idxLine(e.name, e.body))
+		}
+	}
+	return indexOf(lines...)
+}
+
+// craft writes es as a PAX tar stream.
+func craft(t testing.TB, es []entry) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, e := range es {
+		mode := e.mode
+		if mode == 0 {
+			mode = 0o644
+			if e.typ == tar.TypeDir {
+				mode = 0o755
+			}
+		}
+		hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: mode, ModTime: mtime(), Format: tar.FormatPAX}
+		if e.typ == tar.TypeReg {
+			hdr.Size = int64(len(e.body))
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatalf("craft %q: %v", e.name, err)
+		}
+		if e.typ == tar.TypeReg {
+			io.WriteString(tw, e.body)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// listTree returns every path below dir (slash-separated, relative).
+func listTree(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == dir {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	return out
+}
+
+func TestExtractGood(t *testing.T) {
+	es := withIndex(dir("top/"), reg("top/a.txt", "hello"), reg("top/empty", ""), dir("top/sub/"),
+		reg("top/sub/b", "world"), symlink("top/link", "sub/b"), symlink("top/sub/up", "../a.txt"), dir("top/emptydir/"))
+	data := craft(t, es)
+	// Verify mode: nothing written, everything hashed.
+	st, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if st.Files != 3 || st.Dirs != 3 || st.Links != 2 || st.Bytes != 10 {
+		t.Fatalf("verify stats = %+v", st)
+	}
+	root := filepath.Join(t.TempDir(), "out")
+	var progress int64
+	st, err = Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root, Progress: func(n int64) { progress += n }})
+	if err != nil {
+		t.Fatalf("extract: %v", err)
+	}
+	if progress != 10 {
+		t.Errorf("progress counted %d bytes, want 10", progress)
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "top", "sub", "b"))
+	if string(got) != "world" {
+		t.Errorf("top/sub/b = %q", got)
+	}
+	if runtime.GOOS != "windows" {
+		if l, _ := os.Readlink(filepath.Join(root, "top", "link")); l != "sub/b" {
+			t.Errorf("link target %q", l)
+		}
+		fi, err := os.Stat(filepath.Join(root, "top", "a.txt"))
+		if err != nil || fi.Mode().Perm() != 0o644 || !fi.ModTime().Equal(mtime()) {
+			t.Errorf("a.txt: %v %v %v", err, fi.Mode(), fi.ModTime())
+		}
+		di, _ := os.Stat(filepath.Join(root, "top", "sub"))
+		if !di.ModTime().Equal(mtime()) {
+			t.Errorf("dir mtime %v, want %v", di.ModTime(), mtime())
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(root, "top", "emptydir")); err != nil || !fi.IsDir() {
+		t.Errorf("empty dir not restored: %v", err)
+	}
+	// Again into the same folder: refused without Force, accepted with it.
+	_, err = Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root})
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("second extract without force: %v", err)
+	}
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root, Force: true}); err != nil {
+		t.Fatalf("second extract with force: %v", err)
+	}
+}
+
+func TestExtractRefusesUnsafe(t *testing.T) {
+	cases := []struct {
+		name string
+		es   []entry
+		want string
+	}{
+		{"absolute", withIndex(reg("/etc/evil", "x")), "absolute"},
+		{"dotdot", withIndex(reg("a/../../evil", "x")), "'..'"},
+		{"dotdot-only", withIndex(reg("..", "x")), "'..'"},
+		{"drive", withIndex(reg("C:/evil", "x")), "absolute"},
+		{"file-below-file", withIndex(reg("a", "x"), reg("a/b", "y")), "is a file"},
+		{"dir-over-file", withIndex(reg("a", "x"), dir("a/")), "twice"},
+		{"link-abs", withIndex(symlink("l", "/etc/passwd")), "absolute"},
+		{"link-up", withIndex(symlink("a/l", "../../etc")), "outside"},
+		{"link-up-direct", withIndex(symlink("l", "..")), "outside"},
+		{"link-empty", withIndex(symlink("l", "")), "empty link"},
+		{"link-then-file", withIndex(symlink("l", "sub"), dir("sub/"), reg("l/x", "x")), "symlink"},
+		{"link-chain-escape", withIndex(symlink("a/b/s", "../.."), symlink("t", "a/b/s/../x")), "outside"},
+		{"link-chain-escape-reverse", withIndex(symlink("t", "a/b/s/../x"), symlink("a/b/s", "../..")), "outside"},
+		{"hardlink", withIndex(reg("a", "x"), hardlink("b", "a")), "hard links"},
+		{"chardev", withIndex(special("dev", tar.TypeChar)), "unsupported"},
+		{"blockdev", withIndex(special("dev", tar.TypeBlock)), "unsupported"},
+		{"fifo", withIndex(special("fifo", tar.TypeFifo)), "unsupported"},
+		{"duplicate", fileEntries(reg("a", "x"), reg("a", "y"), indexOf(idxLine("a", "y"))), "twice"},
+		{"duplicate-link-file", withIndex(symlink("a", "b"), reg("a", "y")), ""},
+		{"duplicate-link", withIndex(symlink("a", "b"), symlink("a", "c")), "twice"},
+		{"no-index", fileEntries(reg("a", "x")), "no file index"},
+		{"after-index", fileEntries(reg("a", "x"), indexOf(idxLine("a", "x")), reg("b", "y")), "after the index"},
+		{"hash-mismatch", fileEntries(reg("a", "x"), indexOf(idxLine("a", "other"))), "SHA-256 mismatch"},
+		{"not-in-index", fileEntries(reg("a", "x"), reg("b", "y"), indexOf(idxLine("a", "x"))), "not in the archive's index"},
+		{"missing-from-archive", fileEntries(reg("a", "x"), indexOf(idxLine("a", "x"), idxLine("b", "y"))), "missing from the archive"},
+		{"bad-index", fileEntries(reg("a", "x"), indexOf("garbage\n")), "malformed index"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			data := craft(t, c.es)
+			for _, mode := range []string{"verify", "extract"} {
+				opt := ExtractOptions{}
+				parent := t.TempDir()
+				if mode == "extract" {
+					opt.Dir = filepath.Join(parent, "root")
+				}
+				_, err := Extract(context.Background(), bytes.NewReader(data), opt)
+				if err == nil {
+					t.Fatalf("%s: accepted", mode)
+				}
+				if c.want != "" && !strings.Contains(err.Error(), c.want) {
+					t.Errorf("%s: error %q does not mention %q", mode, err, c.want)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("%s: multi-line error %q", mode, err)
+				}
+				// Nothing may appear beside the restore folder.
+				for _, p := range listTree(t, parent) {
+					if p != "root" && !strings.HasPrefix(p, "root/") {
+						t.Errorf("%s: wrote outside the restore folder: %s", mode, p)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestExtractUnsafeErrorType(t *testing.T) {
+	data := craft(t, withIndex(reg("../x", "x")))
+	_, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{})
+	var ue *UnsafeError
+	if !errors.As(err, &ue) || ue.Name != "../x" {
+		t.Fatalf("want *UnsafeError naming ../x, got %v", err)
+	}
+}
+
+func TestExtractForceDoesNotFollowLinks(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks need privileges on Windows")
+	}
+	parent := t.TempDir()
+	root := filepath.Join(parent, "root")
+	os.MkdirAll(root, 0o755)
+	outside := filepath.Join(parent, "outside")
+	os.WriteFile(outside, []byte("keep"), 0o644)
+	// A link planted in the restore folder must be replaced, not written through.
+	if err := os.Symlink(outside, filepath.Join(root, "a")); err != nil {
+		t.Fatal(err)
+	}
+	data := craft(t, withIndex(reg("a", "new")))
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "keep" {
+		t.Fatalf("wrote through a symlink: outside = %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "a")); string(b) != "new" {
+		t.Fatalf("a = %q", b)
+	}
+	// A planted link to a folder must not let a file land outside either.
+	if err := os.Symlink(parent, filepath.Join(root, "d")); err != nil {
+		t.Fatal(err)
+	}
+	data = craft(t, withIndex(reg("d/evil", "x")))
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root, Force: true}); err == nil {
+		t.Fatal("wrote through a planted folder link")
+	}
+	if _, err := os.Stat(filepath.Join(parent, "evil")); err == nil {
+		t.Fatal("file written outside the restore folder")
+	}
+}
+
+func TestExtractCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	data := craft(t, withIndex(reg("a", "x")))
+	if _, err := Extract(ctx, bytes.NewReader(data), ExtractOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestExtractTruncated(t *testing.T) {
+	data := craft(t, withIndex(reg("a", strings.Repeat("x", 5000))))
+	for _, n := range []int{10, 512, 1024, 3000, len(data) - 2048} {
+		if _, err := Extract(context.Background(), bytes.NewReader(data[:n]), ExtractOptions{}); err == nil {
+			t.Errorf("truncated at %d: accepted", n)
+		}
+	}
+}
+
+func TestCleanName(t *testing.T) {
+	good := map[string]string{"a": "a", "a/b/": "a/b", "./a": "a", "a//b": "a/b", "a/./b": "a/b", "ünïcödé/名前": "ünïcödé/名前"}
+	for in, want := range good {
+		got, err := CleanName(in)
+		if err != nil || got != want {
+			t.Errorf("CleanName(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", ".", "/", "/a", "\\a", "a/../b", "..", "../a", "c:", "C:/x", "a\x00"} {
+		if got, err := CleanName(bad); err == nil {
+			t.Errorf("CleanName(%q) = %q, want error", bad, got)
+		}
+	}
+}
+
+func TestIndexLineRoundTrip(t *testing.T) {
+	for _, name := range []string{"a", "with space", "back\\slash", "new\nline", "cr\rx", "ünï/名前", "  lead"} {
+		sum := sumOf(name)
+		line := indexLine(sum, name)
+		if !strings.HasSuffix(line, "\n") || strings.Count(line, "\n") != 1 {
+			t.Fatalf("indexLine(%q) = %q: not one line", name, line)
+		}
+		s, n, ok := parseIndexLine(strings.TrimSuffix(line, "\n"))
+		if !ok || s != sum || n != name {
+			t.Errorf("round trip %q: got %q %q %v", name, s, n, ok)
+		}
+	}
+	for _, bad := range []string{"", "short", strings.Repeat("z", 64) + "  a", strings.Repeat("a", 64) + " a"} {
+		if _, _, ok := parseIndexLine(bad); ok {
+			t.Errorf("parseIndexLine(%q) accepted", bad)
+		}
+	}
+}
+
+func TestExtractLinkChainsInside(t *testing.T) {
+	// Links through links that stay inside, and a loop, are fine.
+	es := withIndex(dir("a/"), dir("a/b/"), reg("a/b/f", "x"), symlink("a/b/s", ".."), symlink("t", "a/b/s/b/f"),
+		symlink("loop1", "loop2"), symlink("loop2", "loop1"), symlink("a/up", "../a/b"))
+	data := craft(t, es)
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{}); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: t.TempDir()}); err != nil {
+		t.Fatalf("extract: %v", err)
+	}
+}
+
+func TestCleanNameBackslash(t *testing.T) {
+	_, err := CleanName(`a\..\..\evil`)
+	if (runtime.GOOS == "windows") != (err != nil) {
+		t.Fatalf("GOOS %s: CleanName with backslashes: %v", runtime.GOOS, err)
+	}
+}

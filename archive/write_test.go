@@ -1,0 +1,222 @@
+package archive
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func writeTree(t *testing.T, root string) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "sub", "deeper"), 0o755))
+	must(os.MkdirAll(filepath.Join(root, "emptydir"), 0o750))
+	must(os.WriteFile(filepath.Join(root, "a.txt"), []byte("alpha"), 0o640))
+	must(os.WriteFile(filepath.Join(root, "empty"), nil, 0o600))
+	must(os.WriteFile(filepath.Join(root, "sub", "deeper", "b.bin"), bytes.Repeat([]byte{1, 2, 3}, 100000), 0o644))
+	must(os.WriteFile(filepath.Join(root, "back\\slash"), []byte("bs"), 0o644))
+	if runtime.GOOS != "windows" {
+		must(os.Symlink("sub/deeper/b.bin", filepath.Join(root, "link")))
+	}
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	must(os.Chtimes(filepath.Join(root, "a.txt"), old, old))
+}
+
+func TestWriteExtractRoundTrip(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	writeTree(t, src)
+	file := filepath.Join(t.TempDir(), "single.txt")
+	os.WriteFile(file, []byte("single"), 0o644)
+	var buf bytes.Buffer
+	var read int64
+	st, err := Write(context.Background(), &buf, []Root{{Path: src, Name: "tree"}, {Path: file, Name: "one/single.txt"}},
+		Options{Progress: func(n int64) { read += n }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBytes := int64(5 + 300000 + 2 + 6)
+	if st.Bytes != wantBytes || read != wantBytes || st.Files != 5 {
+		t.Fatalf("stats %+v read %d, want %d bytes in 5 files", st, read, wantBytes)
+	}
+	// The index is the last entry and is valid sha256sum input.
+	tr := tar.NewReader(bytes.NewReader(buf.Bytes()))
+	var last *tar.Header
+	var idx []byte
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = h
+		if h.Name == IndexName {
+			idx, _ = io.ReadAll(tr)
+		}
+	}
+	if last == nil || last.Name != IndexName {
+		t.Fatalf("last entry %v, want the index", last)
+	}
+	if !strings.Contains(string(idx), "  tree/a.txt\n") || !strings.Contains(string(idx), "\\"+sumOfFile(t, filepath.Join(src, "back\\slash"))+"  tree/back\\\\slash\n") {
+		t.Errorf("index:\n%s", idx)
+	}
+
+	out := t.TempDir()
+	if _, err := Extract(context.Background(), bytes.NewReader(buf.Bytes()), ExtractOptions{Dir: out}); err != nil {
+		t.Fatal(err)
+	}
+	compareTrees(t, src, filepath.Join(out, "tree"))
+	if b, _ := os.ReadFile(filepath.Join(out, "one", "single.txt")); string(b) != "single" {
+		t.Errorf("single file: %q", b)
+	}
+}
+
+func sumOfFile(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sumOf(string(b))
+}
+
+// compareTrees checks content, mode, mtime (files and dirs) and link targets.
+func compareTrees(t *testing.T, a, b string) {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(a, p)
+		q := filepath.Join(b, rel)
+		fa, _ := os.Lstat(p)
+		fb, err := os.Lstat(q)
+		if err != nil {
+			t.Errorf("%s missing: %v", rel, err)
+			return nil
+		}
+		n++
+		if fa.Mode() != fb.Mode() {
+			t.Errorf("%s: mode %v, want %v", rel, fb.Mode(), fa.Mode())
+		}
+		switch {
+		case fa.Mode()&fs.ModeSymlink != 0:
+			la, _ := os.Readlink(p)
+			lb, _ := os.Readlink(q)
+			if la != lb {
+				t.Errorf("%s: link %q, want %q", rel, lb, la)
+			}
+		case fa.Mode().IsRegular():
+			if !bytes.Equal(mustRead(t, p), mustRead(t, q)) {
+				t.Errorf("%s: content differs", rel)
+			}
+			fallthrough
+		default:
+			if !fa.ModTime().Equal(fb.ModTime()) {
+				t.Errorf("%s: mtime %v, want %v", rel, fb.ModTime(), fa.ModTime())
+			}
+		}
+		return nil
+	})
+	m := 0
+	filepath.WalkDir(b, func(string, fs.DirEntry, error) error { m++; return nil })
+	if m != n {
+		t.Errorf("restored tree has %d entries, source %d", m, n)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestWriteErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
+	cases := map[string][]Root{
+		"missing root":   {{Path: filepath.Join(dir, "nope"), Name: "x"}},
+		"duplicate name": {{Path: filepath.Join(dir, "f"), Name: "x"}, {Path: filepath.Join(dir, "f"), Name: "x"}},
+		"bad name":       {{Path: filepath.Join(dir, "f"), Name: ".."}},
+		"empty name":     {{Path: filepath.Join(dir, "f"), Name: ""}},
+	}
+	for name, roots := range cases {
+		if _, err := Write(context.Background(), io.Discard, roots, Options{TempDir: dir}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Write(ctx, io.Discard, []Root{{Path: dir, Name: "x"}}, Options{TempDir: dir}); err == nil {
+		t.Error("cancelled: accepted")
+	}
+	// The index spool never stays behind.
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("spool left behind: %v", ents)
+	}
+}
+
+func TestWriteSkipsSpecialFilesAndHonoursSkip(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no fifos on Windows")
+	}
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "keep"), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(src, "Meeting.Active"), []byte("m"), 0o644)
+	if err := syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	st, err := Write(context.Background(), &buf, []Root{{Path: src, Name: "t"}}, Options{
+		Skip: func(name string, fi fs.FileInfo) bool { return strings.HasSuffix(name, "/Meeting.Active") }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 1 || st.Skipped != 2 || len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "fifo") {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCompressLevels(t *testing.T) {
+	for _, lv := range CompressionLevelsForTest {
+		var buf bytes.Buffer
+		zw, err := Compress(&buf, lv, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw.Write(bytes.Repeat([]byte("abc"), 10000))
+		zw.Close()
+		zr, err := Decompress(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		zr.Close()
+		if err != nil || len(got) != 30000 {
+			t.Fatalf("%s: %d bytes, %v", lv, len(got), err)
+		}
+	}
+	if _, err := Compress(io.Discard, "ultra", 0); err == nil {
+		t.Error("unknown level accepted")
+	}
+}
+
+var CompressionLevelsForTest = []string{"fastest", "default", "better", "best", ""}

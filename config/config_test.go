@@ -1,0 +1,321 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `host: fe01.contoso.com
+exporters:
+  - {kind: path, name: certs, paths: ['/etc/ssl']}
+encryption: {recipients: [age1xyz]}
+destination: {url: 'file:///backups'}
+`
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+var noEnv = env(nil)
+
+func TestParseMinimalDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Host != "fe01.contoso.com" || c.Compression.Level != "default" || c.Staging == "" ||
+		len(c.Exporters) != 1 || c.Exporters[0].Paths[0] != "/etc/ssl" || c.Destination.URL != "file:///backups" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestParseFull(t *testing.T) {
+	data := `# a full config
+host: fe01.contoso.com
+staging: 'C:\LyncBackup\staging'
+exporters:
+  - kind: path
+    name: certs          # a comment with ${NOT_EXPANDED}
+    paths: ['C:\Certs', "D:\\IIS\\config"]
+    exclude: ['*.tmp']
+    timeout: 2h
+lync: {powershell: powershell.exe, exporters: all, pools: auto, filestores: [\\fs01\share]}
+compression: {level: better, concurrency: 2}
+encryption:
+  recipients: ["${RECIPIENT}"]
+  recipients_file: keys.txt
+destination:
+  url: s3://bucket/prefix
+  region: eu-west-1
+  endpoint: http://127.0.0.1:9000
+  path_style: true
+  object_lock: {mode: governance, days: 30}
+  part_size: 16MiB
+  concurrency: 4
+retention: {keep_daily: 14, keep_weekly: 8, keep_monthly: 12, min_age: 30d, keep_within: 1y2m, grace: 12h}
+limits: {upload: 20MiB/s}
+notify: {on: failure, webhooks: [{url: 'https://example.invalid/hook', ping: true}]}
+log: {format: json}
+`
+	c, err := Parse([]byte(data), env(map[string]string{"RECIPIENT": "age1abc"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Staging != `C:\LyncBackup\staging` || c.Exporters[0].Paths[1] != `D:\IIS\config` || c.Exporters[0].Timeout.Approx() != 2*time.Hour {
+		t.Errorf("paths/timeout: %+v", c.Exporters[0])
+	}
+	if !c.Lync.Exporters.All() || !c.Lync.Pools.Auto() || c.Lync.FileStores[0] != `\\fs01\share` {
+		t.Errorf("lync: %+v", c.Lync)
+	}
+	if c.Encryption.Recipients[0] != "age1abc" {
+		t.Errorf("recipient %q", c.Encryption.Recipients[0])
+	}
+	if c.Destination.ObjectLock.Mode != "GOVERNANCE" || c.Destination.PartSize != 16<<20 || !c.Destination.PathStyle {
+		t.Errorf("destination %+v", c.Destination)
+	}
+	if c.Retention.MinAge.Days != 30 || c.Retention.KeepWithin.Years != 1 || c.Retention.KeepWithin.Months != 2 || c.Retention.Grace.Clock != 12*time.Hour {
+		t.Errorf("retention %+v", c.Retention)
+	}
+	if c.Limits.Upload != 20<<20 {
+		t.Errorf("upload rate %d", c.Limits.Upload)
+	}
+}
+
+// TestParseErrors: every bad config is one *Error, one line, naming the key
+// (and the line where the file has one).
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name, data string
+		key        string
+		line       int
+		msg        string
+	}{
+		{"empty", "", "", 0, "empty"},
+		{"only comments", "# nothing\n", "", 0, "empty"},
+		{"malformed", "host: [unclosed\nexporters: x\n", "", 1, ""},
+		{"tab indent", "host: a\n\tstaging: b\n", "", 2, ""},
+		{"unknown top key", minimal + "colour: blue\n", "colour", 6, `unknown key "colour"`},
+		{"unknown nested key", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination:\n  url: file:///b\n  regoin: eu", 1), "destination.regoin", 7, `unknown key "regoin"`},
+		{"unknown exporter key", strings.Replace(minimal, "paths:", "pathz:", 1), "exporters[0].pathz", 3, `unknown key "pathz"`},
+		{"wrong type int", minimal + "compression: {concurrency: lots}\n", "compression.concurrency", 6, "wrong type"},
+		{"wrong type list", strings.Replace(minimal, "recipients: [age1xyz]", "recipients: {a: b}", 1), "encryption.recipients", 4, "wrong type"},
+		{"wrong type bool", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 'file:///b', path_style: maybe}", 1), "destination.path_style", 5, "wrong type"},
+		{"wrong type mapping", minimal + "retention: 5\n", "retention", 6, "wrong type"},
+		{"bad duration", minimal + "retention: {min_age: 30 days}\n", "retention.min_age", 6, "invalid duration"},
+		{"bad size", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 'file:///b', part_size: lots}", 1), "destination.part_size", 5, "invalid size"},
+		{"bad rate", minimal + "limits: {upload: fast}\n", "limits.upload", 6, "invalid size"},
+		{"missing exporters", "host: a\nencryption: {recipients: [age1x]}\ndestination: {url: 'file:///b'}\n", "exporters", 0, "missing"},
+		{"missing exporter kind", strings.Replace(minimal, "kind: path, ", "", 1), "exporters[0].kind", 3, "missing"},
+		{"unknown exporter kind", strings.Replace(minimal, "kind: path", "kind: ftp", 1), "exporters[0].kind", 3, `unknown kind "ftp"`},
+		{"missing paths", strings.Replace(minimal, ", paths: ['/etc/ssl']", "", 1), "exporters[0].paths", 3, "missing"},
+		{"bad item name", strings.Replace(minimal, "name: certs", "name: ../etc", 1), "exporters[0].name", 3, "not a valid item name"},
+		{"duplicate item name", strings.Replace(minimal, "  - {kind: path", "  - {kind: path, name: certs, paths: [/a]}\n  - {kind: path", 1), "exporters[1].name", 4, "used by two"},
+		{"missing recipients", strings.Replace(minimal, "encryption: {recipients: [age1xyz]}\n", "", 1), "encryption.recipients", 0, "missing"},
+		{"missing destination", strings.Replace(minimal, "destination: {url: 'file:///backups'}\n", "", 1), "destination.url", 0, "missing"},
+		{"bad scheme", strings.Replace(minimal, "file:///backups", "ftp://x/y", 1), "destination.url", 5, "unknown scheme"},
+		{"bad level", minimal + "compression: {level: ultra}\n", "compression.level", 6, "unknown level"},
+		{"bad lock mode", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: strict, days: 1}}", 1), "destination.object_lock.mode", 5, "GOVERNANCE"},
+		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
+		{"bad host", strings.Replace(minimal, "fe01.contoso.com", "fe 01", 1), "host", 1, "not a valid host"},
+		{"unset var", strings.Replace(minimal, "age1xyz", "${NOPE_NOT_SET}", 1), "", 4, "NOPE_NOT_SET is not set"},
+		{"two documents", minimal + "---\nhost: b\n", "", 0, "more than one"},
+		{"bad notify", minimal + "notify: {on: sometimes}\n", "notify.on", 6, "failure or always"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.data), noEnv)
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *config.Error, got %T %v", err, err)
+			}
+			if ce.Key != c.key {
+				t.Errorf("key %q, want %q (%v)", ce.Key, c.key, err)
+			}
+			if ce.Line != c.line {
+				t.Errorf("line %d, want %d (%v)", ce.Line, c.line, err)
+			}
+			if !strings.Contains(err.Error(), c.msg) {
+				t.Errorf("%q does not say %q", err, c.msg)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line: %q", err)
+			}
+			if c.key != "" && !strings.Contains(err.Error(), c.key) {
+				t.Errorf("%q does not name %s", err, c.key)
+			}
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := env(map[string]string{
+		"A": "alpha", "EMPTY": "", "Q": `pa"ss\wo'rd # x: y`, "NL": "line1\nline2", "HASH": "abc #def", "URL": "http://127.0.0.1:9000",
+		"STAR": "*x",
+	})
+	cases := []struct{ in, want, err string }{
+		{"k: ${A}\n", "k: alpha\n", ""},
+		{"k: x${A}y/${A}\n", "k: xalphay/alpha\n", ""},
+		{"k: ${EMPTY}\n", "k: \n", ""},
+		{"k: ${URL}\n", "k: http://127.0.0.1:9000\n", ""},
+		{"k: $${A}\n", "k: ${A}\n", ""},
+		{"k: $${UNSET}\n", "k: ${UNSET}\n", ""},
+		{"k: $A {A}\n", "k: $A {A}\n", ""},
+		{"# ${UNSET}\nk: v # ${UNSET}\n", "# ${UNSET}\nk: v # ${UNSET}\n", ""},
+		{"k: \"# ${A}\"\n", "k: \"# alpha\"\n", ""},
+		{"k: it's ${A} # ${UNSET}\n", "k: it's alpha # ${UNSET}\n", ""},
+		{`k: "${Q}"` + "\n", `k: "pa\"ss\\wo'rd # x: y"` + "\n", ""},
+		{`k: '${Q}'` + "\n", `k: 'pa"ss\wo''rd # x: y'` + "\n", ""},
+		{`k: "${NL}"` + "\n", `k: "line1\nline2"` + "\n", ""},
+		{"k: ${NL}\n", "", "line break"},
+		{"k: '${NL}'\n", "", "line break"},
+		{"k: ${HASH}\n", "", "comment"},
+		{"k: ${Q}\n", "", "double quotes"},
+		{"k: ${STAR}\n", "", "starts with"},
+		{"a: 1\nk: ${UNSET}\n", "", "line 2"},
+	}
+	for _, c := range cases {
+		got, err := Expand([]byte(c.in), vars)
+		if c.err != "" {
+			if err == nil {
+				t.Errorf("Expand(%q) = %q, want error %q", c.in, got, c.err)
+			} else if msg := err.Error(); !strings.Contains(msg, c.err) && !strings.Contains(strings.Replace(msg, "config:2:", "line 2", 1), c.err) {
+				t.Errorf("Expand(%q): %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != c.want {
+			t.Errorf("Expand(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	// Escaped values come back verbatim through the YAML parser.
+	for _, name := range []string{"Q", "NL", "HASH"} {
+		c, err := Parse([]byte(strings.Replace(minimal, "host: fe01.contoso.com", "host: fe01\nstaging: \"${"+name+"}\"", 1)), vars)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want, _ := vars(name); c.Staging != want {
+			t.Errorf("%s: staging %q, want %q", name, c.Staging, want)
+		}
+	}
+}
+
+func TestDurations(t *testing.T) {
+	cases := []struct {
+		in             string
+		y, mo, d       int
+		clock          time.Duration
+		approxDays     int
+		approxHoursRem int
+	}{
+		{"30d", 0, 0, 30, 0, 30, 0},
+		{"1y2m", 1, 2, 0, 0, 425, 0},
+		{"12h", 0, 0, 0, 12 * time.Hour, 0, 12},
+		{"2w", 0, 0, 14, 0, 14, 0},
+		{"1h30min", 0, 0, 0, 90 * time.Minute, 0, 1},
+		{"3mo", 0, 3, 0, 0, 90, 0},
+		{"0", 0, 0, 0, 0, 0, 0},
+		{"", 0, 0, 0, 0, 0, 0},
+	}
+	for _, c := range cases {
+		d, err := ParseDuration(c.in)
+		if err != nil {
+			t.Fatalf("%q: %v", c.in, err)
+		}
+		if d.Years != c.y || d.Months != c.mo || d.Days != c.d || d.Clock != c.clock {
+			t.Errorf("%q = %+v", c.in, d)
+		}
+		if got := d.Approx(); got.Truncate(24*time.Hour) != time.Duration(c.approxDays)*24*time.Hour {
+			t.Errorf("%q approx %v", c.in, got)
+		}
+	}
+	for _, bad := range []string{"30", "d", "30x", "1.5d", "-1d", "30 d", "1y 2m", "999999999999d", "12hours"} {
+		if d, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) = %+v, want error", bad, d)
+		}
+	}
+	d, _ := ParseDuration("1y2m")
+	base := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
+	if got := d.Before(base); !got.Equal(time.Date(2022, 12, 1, 0, 0, 0, 0, time.UTC)) { // Nov 31 normalises to Dec 1
+		t.Errorf("Before = %v", got)
+	}
+	if got := d.After(time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC)); !got.Equal(time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("After = %v", got)
+	}
+}
+
+func TestSizesAndRates(t *testing.T) {
+	cases := map[string]int64{"0": 0, "1024": 1024, "16MiB": 16 << 20, "64MB": 64e6, "1GiB": 1 << 30, "1.5KiB": 1536, "2 GB": 2e9, "5K": 5000, "3Ki": 3072, "7B": 7, "1TiB": 1 << 40}
+	for in, want := range cases {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-5MB", "5XB", "1e3", "99999999999TiB", "MiB"} {
+		if v, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want error", bad, v)
+		}
+	}
+	for in, want := range map[string]int64{"20MiB/s": 20 << 20, "20MiB": 20 << 20, "1000/s": 1000} {
+		got, err := ParseRate(in)
+		if err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := ParseRate("fast/s"); err == nil {
+		t.Error("bad rate accepted")
+	}
+}
+
+func TestStringOrList(t *testing.T) {
+	c, err := Parse([]byte(minimal+"lync: {exporters: [csconfig, topology], pools: auto, filestores: [a, b]}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Lync.Exporters.All() || len(c.Lync.Exporters) != 2 || !c.Lync.Pools.Auto() || c.Lync.FileStores.Auto() {
+		t.Fatalf("%+v", c.Lync)
+	}
+	if _, err := Parse([]byte(minimal+"lync: {pools: {a: b}}\n"), noEnv); err == nil {
+		t.Fatal("mapping accepted as a word or list")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(filepath.Join(dir, "missing.yaml"))
+	var ce *Error
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "not found") || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("missing file: %v", err)
+	}
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte(minimal+"bogus: 1\n"), 0o644)
+	_, err = Load(p)
+	if !errors.As(err, &ce) || ce.File != p || !strings.HasPrefix(err.Error(), "config "+p+":6: bogus: ") {
+		t.Fatalf("error %q should start with the file, line and key", err)
+	}
+	big := filepath.Join(dir, "big.yaml")
+	os.WriteFile(big, []byte(strings.Repeat("# padding\n", MaxSize/10+1)), 0o644)
+	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger") {
+		t.Fatalf("big file: %v", err)
+	}
+	if _, err := Load(dir); err == nil {
+		t.Fatal("a folder loaded as config")
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, ok := range []string{"a", "fe01.contoso.com", "sql-lync_db.1", strings.Repeat("a", 100)} {
+		if !ValidName(ok) {
+			t.Errorf("ValidName(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", ".hidden", "-x", "a/b", "a..b", "a b", strings.Repeat("a", 101), "ü"} {
+		if ValidName(bad) {
+			t.Errorf("ValidName(%q) = true", bad)
+		}
+	}
+}

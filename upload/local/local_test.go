@@ -1,0 +1,304 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+var _ upload.Store = (*Store)(nil)
+var _ upload.Janitor = (*Store)(nil)
+var _ upload.Prober = (*Store)(nil)
+
+func open(t *testing.T) (*Store, string) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
+// files lists every file below dir, temporary ones included.
+func files(t *testing.T, dir string) []string {
+	var out []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out
+}
+
+func get(t *testing.T, s *Store, key string, off, n int64) string {
+	t.Helper()
+	rc, err := s.Get(context.Background(), key, off, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPutGetStatDelete(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	info, err := s.Put(ctx, "h/set/a.tar.zst.age", strings.NewReader("0123456789"), upload.PutOptions{})
+	if err != nil || info.Size != 10 || info.Key != "h/set/a.tar.zst.age" {
+		t.Fatalf("Put = %+v, %v", info, err)
+	}
+	for _, c := range []struct {
+		off, n int64
+		want   string
+	}{{0, -1, "0123456789"}, {3, -1, "3456789"}, {3, 4, "3456"}, {0, 0, ""}, {9, 5, "9"}, {20, -1, ""}} {
+		if got := get(t, s, "h/set/a.tar.zst.age", c.off, c.n); got != c.want {
+			t.Errorf("Get(%d, %d) = %q, want %q", c.off, c.n, got, c.want)
+		}
+	}
+	st, err := s.Stat(ctx, "h/set/a.tar.zst.age")
+	if err != nil || st.Size != 10 {
+		t.Fatalf("Stat = %+v, %v", st, err)
+	}
+	// Overwrite replaces.
+	if _, err := s.Put(ctx, "h/set/a.tar.zst.age", strings.NewReader("new"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, s, "h/set/a.tar.zst.age", 0, -1); got != "new" {
+		t.Errorf("after overwrite: %q", got)
+	}
+	if _, err := s.Get(ctx, "h/set/missing", 0, -1); !errors.Is(err, upload.ErrNotFound) {
+		t.Errorf("Get missing: %v", err)
+	}
+	if _, err := s.Stat(ctx, "h/missing"); !errors.Is(err, upload.ErrNotFound) {
+		t.Errorf("Stat missing: %v", err)
+	}
+	s.Put(ctx, "h/keep", strings.NewReader("k"), upload.PutOptions{})
+	if err := s.Delete(ctx, "h/set/a.tar.zst.age"); err != nil {
+		t.Fatal(err)
+	}
+	// The emptied set folder is pruned; h stays (it holds "keep"); the root stays.
+	if _, err := os.Stat(filepath.Join(dir, "h", "set")); !os.IsNotExist(err) {
+		t.Errorf("empty folder not pruned: %v", err)
+	}
+	if err := s.Delete(ctx, "h/keep"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "h")); !os.IsNotExist(err) {
+		t.Errorf("empty host folder not pruned: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("root removed: %v", err)
+	}
+	if err := s.Delete(ctx, "h/never"); err != nil {
+		t.Errorf("Delete missing: %v", err)
+	}
+}
+
+func TestDeletePrunesWithTrailingSlashAndRelativeRoot(t *testing.T) {
+	dir := t.TempDir()
+	for _, root := range []string{dir + string(filepath.Separator), relTo(t, dir)} {
+		s, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := s.Put(ctx, "a/b/c", strings.NewReader("x"), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, "a/b/c"); err != nil {
+			t.Fatal(err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("root %q: left %v", root, ents)
+		}
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("root %q removed", root)
+		}
+	}
+}
+
+func relTo(t *testing.T, dir string) string {
+	wd, _ := os.Getwd()
+	rel, err := filepath.Rel(wd, dir)
+	if err != nil {
+		t.Skip("no relative path to the temp dir")
+	}
+	return rel
+}
+
+func TestInvalidKeys(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	for _, k := range []string{"", "/abs", "a/../../x", "..", "a//b", "./a", "a\\b", "a/"} {
+		if _, err := s.Put(ctx, k, strings.NewReader("x"), upload.PutOptions{}); err == nil {
+			t.Errorf("Put(%q) accepted", k)
+		}
+		if _, err := s.Get(ctx, k, 0, -1); err == nil {
+			t.Errorf("Get(%q) accepted", k)
+		}
+		if err := s.Delete(ctx, k); err == nil {
+			t.Errorf("Delete(%q) accepted", k)
+		}
+	}
+	if f := files(t, filepath.Dir(dir)); len(f) != 0 {
+		t.Errorf("files written: %v", f)
+	}
+}
+
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("source broke")
+	}
+	f.n--
+	return copy(p, "some data"), nil
+}
+
+func TestPutFailureLeavesNothing(t *testing.T) {
+	s, dir := open(t)
+	if _, err := s.Put(context.Background(), "h/set/a", &failingReader{n: 3}, upload.PutOptions{}); err == nil || !strings.Contains(err.Error(), "source broke") {
+		t.Fatalf("Put = %v", err)
+	}
+	if f := files(t, dir); len(f) != 0 {
+		t.Fatalf("left behind: %v", f)
+	}
+	// Cancelled mid-stream.
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("first part"))
+		cancel()
+		pw.Write([]byte("second part")) // unblocked by Put returning
+		pw.Close()
+	}()
+	_, err := s.Put(ctx, "h/set/b", pr, upload.PutOptions{})
+	pr.Close()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Put = %v", err)
+	}
+	if f := files(t, dir); len(f) != 0 {
+		t.Fatalf("left behind after cancel: %v", f)
+	}
+	// An existing object survives a failed overwrite.
+	s.Put(context.Background(), "h/set/c", strings.NewReader("good"), upload.PutOptions{})
+	s.Put(context.Background(), "h/set/c", &failingReader{n: 1}, upload.PutOptions{})
+	if got := get(t, s, "h/set/c", 0, -1); got != "good" {
+		t.Fatalf("failed overwrite damaged the object: %q", got)
+	}
+}
+
+func TestListOrderPrefixAndTemp(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	keys := []string{"h2/b", "h1/s2/x", "h1/s1/z", "h1/s1/a", "h10/a", "top"}
+	for _, k := range keys {
+		s.Put(ctx, k, strings.NewReader(k), upload.PutOptions{})
+	}
+	// A crashed Put's temporary file is invisible.
+	os.WriteFile(filepath.Join(dir, "h1", "s1", "m"+tmpMarker+"abc"), []byte("half"), 0o644)
+	list := func(prefix string) string {
+		var out []string
+		if err := s.List(ctx, prefix, func(o upload.ObjectInfo) error {
+			if o.Size != int64(len(o.Key)) {
+				t.Errorf("%s: size %d", o.Key, o.Size)
+			}
+			out = append(out, o.Key)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, " ")
+	}
+	cases := map[string]string{
+		"":        "h1/s1/a h1/s1/z h1/s2/x h10/a h2/b top",
+		"h1/":     "h1/s1/a h1/s1/z h1/s2/x",
+		"h1":      "h1/s1/a h1/s1/z h1/s2/x h10/a",
+		"h1/s1/":  "h1/s1/a h1/s1/z",
+		"h1/s1/z": "h1/s1/z",
+		"nope/":   "",
+	}
+	for prefix, want := range cases {
+		if got := list(prefix); got != want {
+			t.Errorf("List(%q) = %q, want %q", prefix, got, want)
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.List(ctx, "", func(upload.ObjectInfo) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("callback error: %v after %d", err, n)
+	}
+}
+
+func TestAbortStale(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	s.Put(ctx, "h/s/obj", strings.NewReader("x"), upload.PutOptions{})
+	old := filepath.Join(dir, "h", "s", "a"+tmpMarker+"old")
+	fresh := filepath.Join(dir, "h", "s", "b"+tmpMarker+"new")
+	other := filepath.Join(dir, "x", "c"+tmpMarker+"old")
+	os.MkdirAll(filepath.Dir(other), 0o755)
+	for _, p := range []string{old, fresh, other} {
+		os.WriteFile(p, []byte("half"), 0o644)
+	}
+	past := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(old, past, past)
+	os.Chtimes(other, past, past)
+	n, err := s.AbortStale(ctx, "h/", time.Now().Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("AbortStale = %d, %v", n, err)
+	}
+	got := strings.Join(files(t, dir), " ")
+	if want := "h/s/b" + tmpMarker + "new h/s/obj x/c" + tmpMarker + "old"; got != want {
+		t.Fatalf("left %q, want %q", got, want)
+	}
+}
+
+func TestOpenAndURL(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing: %v", err)
+	}
+	f := filepath.Join(dir, "file")
+	os.WriteFile(f, nil, 0o644)
+	if _, err := Open(f); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("file: %v", err)
+	}
+	if _, err := Open(filepath.Join(f, "sub")); err == nil {
+		t.Error("path below a file accepted")
+	}
+	if runtime.GOOS != "windows" {
+		for in, want := range map[string]string{"file:///srv/backups": "/srv/backups", "file://localhost/srv/b": "/srv/b", "file:///a%20b": "/a b"} {
+			if got, err := PathFromURL(in); err != nil || got != want {
+				t.Errorf("PathFromURL(%q) = %q, %v", in, got, err)
+			}
+		}
+		for _, bad := range []string{"file://server/share", "s3://b/p", "file://", "%zz"} {
+			if got, err := PathFromURL(bad); err == nil {
+				t.Errorf("PathFromURL(%q) = %q, want error", bad, got)
+			}
+		}
+	}
+	s, _ := Open(dir)
+	rep, err := s.Probe(context.Background())
+	if err != nil || !rep.Writable || !rep.Readable || !rep.Deletable {
+		t.Fatalf("Probe = %+v, %v", rep, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("probe left files: %v", ents)
+	}
+}
