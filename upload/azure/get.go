@@ -2,6 +2,7 @@ package azure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -146,6 +147,9 @@ func (r *rangeReader) fetch(c *chunk) {
 }
 
 func (r *rangeReader) Read(p []byte) (int, error) {
+	if r.closed {
+		return 0, errReadClosed
+	}
 	for {
 		if r.cur != nil {
 			if r.pos < len(r.cur.buf) {
@@ -180,6 +184,8 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 		r.cur, r.pos = c, 0
 	}
 }
+
+var errReadClosed = errors.New("azure: read after Close")
 
 // Close stops the transfers in flight and waits for them.
 func (r *rangeReader) Close() error {

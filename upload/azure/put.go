@@ -285,8 +285,20 @@ func (s *Store) committedIs(ctx context.Context, bb *blockblob.Client, ids []str
 func (s *Store) cleanupFailed(ctx context.Context, bb *blockblob.Client) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, err := bb.GetProperties(cctx, nil); err == nil || (!hasCode(err, "BlobNotFound") && statusOf(err) != http.StatusNotFound) {
-		return
+	// A block whose request was cut off client-side may still land on the
+	// server a moment later: delete, then check, a few times.
+	for attempt := 0; attempt < 5; attempt++ {
+		if _, err := bb.GetProperties(cctx, nil); err == nil || (!hasCode(err, "BlobNotFound") && statusOf(err) != http.StatusNotFound) {
+			return // committed (not ours to touch) or the service is unreachable
+		}
+		_, _ = bb.Delete(cctx, nil)
+		select {
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		case <-cctx.Done():
+			return
+		}
+		if _, err := bb.GetBlockList(cctx, blockblob.BlockListTypeUncommitted, nil); err != nil && (hasCode(err, "BlobNotFound") || statusOf(err) == http.StatusNotFound) {
+			return
+		}
 	}
-	_, _ = bb.Delete(cctx, nil)
 }
