@@ -1,0 +1,244 @@
+package azure
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+func startProxy(t *testing.T) (*faultproxy.Proxy, *testenv.AzureServer) {
+	t.Helper()
+	az := testenv.Azurite(t)
+	p, err := faultproxy.Start(strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.StallFor = 300 * time.Millisecond
+	t.Cleanup(func() { p.Close() })
+	return p, az
+}
+
+func isBlock(r *http.Request) bool     { return r.Method == "PUT" && r.URL.Query().Get("comp") == "block" }
+func isCommit(r *http.Request) bool    { return r.Method == "PUT" && r.URL.Query().Get("comp") == "blocklist" }
+func isBlobGet(r *http.Request) bool   { return r.Method == "GET" && r.URL.Query().Get("comp") == "" }
+func isPutBlob(r *http.Request) bool   { return r.Method == "PUT" && r.URL.Query().Get("comp") == "" }
+func isContainer(r *http.Request) bool { return r.URL.Query().Get("restype") == "container" }
+
+// Resets, 500s, 503s and stalls during upload and download are retried:
+// the data read back is identical.
+func TestTransfersSurviveFaults(t *testing.T) {
+	for _, f := range []struct {
+		name  string
+		fault faultproxy.Fault
+	}{{"reset", faultproxy.FaultReset}, {"500", faultproxy.Fault500}, {"503", faultproxy.Fault503}, {"stall", faultproxy.FaultStall}, {"cut-response", faultproxy.FaultResetResponse}} {
+		t.Run(f.name, func(t *testing.T) {
+			p, _ := startProxy(t)
+			e := newEnv(t, withProxy(p.URL))
+			ctx := context.Background()
+			var n atomic.Int64
+			p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+				if isBlock(r) || isCommit(r) || isPutBlob(r) || isBlobGet(r) {
+					if n.Add(1)%3 == 0 {
+						return f.fault
+					}
+				}
+				return faultproxy.FaultNone
+			})
+			data := randBytes(11, 12*int(e.store.blockSize)+77)
+			if _, err := e.store.Put(ctx, "f/big", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+				t.Fatalf("put: %v", err)
+			}
+			if _, err := e.store.Put(ctx, "f/small", strings.NewReader("small"), upload.PutOptions{}); err != nil {
+				t.Fatalf("put small: %v", err)
+			}
+			for i := 0; i < 3; i++ { // several reads so GETs meet the faults too
+				if got := get(t, e.store, "f/big", 0, -1); !bytes.Equal(got, data) {
+					t.Fatalf("read back differs (%d of %d bytes)", len(got), len(data))
+				}
+			}
+			if got := get(t, e.store, "f/small", 0, -1); string(got) != "small" {
+				t.Fatalf("small: %q", got)
+			}
+			if p.Injected() < 3 {
+				t.Fatalf("only %d faults injected", p.Injected())
+			}
+			t.Logf("%d faults injected", p.Injected())
+		})
+	}
+}
+
+// When blocks keep failing past the retries, Put fails and leaves neither a
+// committed blob nor uncommitted blocks.
+func TestPutFailsCleanlyUnderPersistentFaults(t *testing.T) {
+	p, _ := startProxy(t)
+	e := newEnv(t, withProxy(p.URL), func(o *Options) { o.MaxRetries = 2 })
+	var blocks atomic.Int64
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		if isBlock(r) && blocks.Add(1) > 4 {
+			return faultproxy.Fault500
+		}
+		return faultproxy.FaultNone
+	})
+	_, err := e.store.Put(context.Background(), "doomed", newRand(1, 20*e.store.blockSize), upload.PutOptions{})
+	if err == nil {
+		t.Fatal("Put succeeded through persistent 500s")
+	}
+	if !strings.Contains(err.Error(), "doomed") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %q: want one line naming the key", err)
+	}
+	t.Logf("error: %v", err)
+	p.SetRule(nil)
+	if _, err := e.store.Stat(context.Background(), "doomed"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("a failed Put left a blob: %v", err)
+	}
+	assertNoUncommitted(t, e)
+
+	// The commit itself failing for good: nothing visible either.
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		if isCommit(r) {
+			return faultproxy.Fault503
+		}
+		return faultproxy.FaultNone
+	})
+	if _, err := e.store.Put(context.Background(), "nocommit", newRand(2, 3*e.store.blockSize), upload.PutOptions{}); err == nil {
+		t.Fatal("Put succeeded without a commit")
+	}
+	p.SetRule(nil)
+	if _, err := e.store.Stat(context.Background(), "nocommit"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("a failed commit left a blob: %v", err)
+	}
+	assertNoUncommitted(t, e)
+}
+
+// A commit whose answer is lost is retried by the SDK; committing the same
+// (already committed) block list again succeeds, and the data is right.
+func TestCommitAnswerLost(t *testing.T) {
+	p, _ := startProxy(t)
+	e := newEnv(t, withProxy(p.URL))
+	var once atomic.Bool
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		if isCommit(r) && once.CompareAndSwap(false, true) {
+			return faultproxy.FaultResetResponse
+		}
+		return faultproxy.FaultNone
+	})
+	data := randBytes(3, 4*int(e.store.blockSize))
+	if _, err := e.store.Put(context.Background(), "k", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(get(t, e.store, "k", 0, -1), data) {
+		t.Fatal("data differs")
+	}
+}
+
+// A download whose range keeps failing ends in an error, not short data.
+func TestGetFailsLoudly(t *testing.T) {
+	p, _ := startProxy(t)
+	e := newEnv(t, withProxy(p.URL), func(o *Options) { o.MaxRetries = 1 })
+	data := randBytes(4, 6*int(e.store.blockSize))
+	if _, err := e.store.Put(context.Background(), "k", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		if isBlobGet(r) && strings.Contains(r.Header.Get("X-Ms-Range"), "bytes=196608-") {
+			return faultproxy.FaultResetResponse
+		}
+		return faultproxy.FaultNone
+	})
+	rc, err := e.store.Get(context.Background(), "k", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(rc)
+	rc.Close()
+	if err == nil {
+		t.Fatalf("read %d bytes and no error through a broken range", buf.Len())
+	}
+	if buf.Len() != 3*int(e.store.blockSize) || !bytes.Equal(buf.Bytes(), data[:buf.Len()]) {
+		t.Fatalf("got %d bytes before the error; want exactly the 3 good ranges", buf.Len())
+	}
+	t.Logf("error: %v", err)
+}
+
+// Secrets (account key, SAS signature) never appear in error text, even
+// from transport errors that quote the request URL.
+func TestErrorsCarryNoSecrets(t *testing.T) {
+	az := testenv.Azurite(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	sasURL, err := e.raw.GetSASURL(sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true, List: true}, time.Now().Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(sasURL)
+	sig := u.Query().Get("sig")
+	if sig == "" {
+		t.Fatal("no signature in the SAS")
+	}
+	open := func(serviceURL string, a Auth) *Store {
+		s, err := Open(ctx, Options{Location: Location{ServiceURL: serviceURL, Account: az.Account, Container: e.container}, Auth: a, RetryDelay: time.Millisecond, MaxRetries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sasStore := open(az.Endpoint, Auth{Kind: "sas", SAS: u.RawQuery})
+	if _, err := sasStore.Put(ctx, "via-sas", strings.NewReader("hello"), upload.PutOptions{}); err != nil {
+		t.Fatalf("put with a SAS: %v", err)
+	}
+	if got := get(t, sasStore, "via-sas", 0, -1); string(got) != "hello" {
+		t.Fatalf("get with a SAS: %q", got)
+	}
+	check := func(what string, err error, secrets ...string) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		msg := err.Error()
+		for _, s := range secrets {
+			if strings.Contains(msg, s) || strings.Contains(msg, url.QueryEscape(s)) {
+				t.Fatalf("%s: error leaks a secret: %s", what, msg)
+			}
+		}
+		if strings.Contains(msg, "\n") {
+			t.Fatalf("%s: multi-line error: %q", what, msg)
+		}
+		t.Logf("%s: %s", what, msg)
+	}
+	_, err = sasStore.Get(ctx, "missing", 0, -1)
+	if !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("missing via SAS: %v", err)
+	}
+	check("missing blob (SAS)", err, sig)
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String() + "/" + az.Account
+	ln.Close()
+	_, err = open(dead, Auth{Kind: "sas", SAS: u.RawQuery}).Put(ctx, "x", strings.NewReader("x"), upload.PutOptions{})
+	check("refused connection (SAS)", err, sig)
+
+	badKey := "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3OA=="
+	_, err = open(az.Endpoint, Auth{Kind: "shared-key", Account: az.Account, Key: badKey}).Stat(ctx, "x")
+	check("wrong key", err, badKey)
+	_, err = open(az.Endpoint, Auth{Kind: "shared-key", Account: az.Account, Key: badKey}).Put(ctx, "x", strings.NewReader("x"), upload.PutOptions{})
+	check("wrong key put", err, badKey)
+	if !strings.Contains(err.Error(), "credentials") {
+		t.Fatalf("auth failure does not point at the credentials: %v", err)
+	}
+	if s := sasStore.String(); strings.Contains(s, sig) || strings.Contains(s, "?") {
+		t.Fatalf("String() leaks the SAS: %s", s)
+	}
+}

@@ -1,0 +1,249 @@
+package azure
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// Azurite does not enforce immutability, so these tests check what the
+// store sends (headers seen by a proxy) and how it reacts when the server
+// reports a blob as immutable (a proxy that rewrites or answers requests).
+
+func immutabilityHeaders(h http.Header) (until, mode, hold string) {
+	return h.Get("X-Ms-Immutability-Policy-Until-Date"), h.Get("X-Ms-Immutability-Policy-Mode"), h.Get("X-Ms-Legal-Hold")
+}
+
+func TestPutSendsImmutabilityAndLegalHold(t *testing.T) {
+	az := testenv.Azurite(t)
+	p, err := faultproxy.Start(strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	until := time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, locked := range []bool{false, true} {
+		e := newEnv(t, withProxy(p.URL), func(o *Options) { o.ImmutabilityLocked = locked; o.AccessTier = "Cool" })
+		ctx := context.Background()
+		small := []byte("manifest")
+		big := randBytes(1, 3*int(e.store.blockSize))
+		if _, err := e.store.Put(ctx, "s/manifest.json", bytes.NewReader(small), upload.PutOptions{RetainUntil: until, LegalHold: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.Put(ctx, "s/item", bytes.NewReader(big), upload.PutOptions{RetainUntil: until}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.Put(ctx, "s/plain", bytes.NewReader(small), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wantMode := "Unlocked"
+		if locked {
+			wantMode = "Locked"
+		}
+		seen := map[string]bool{}
+		for _, r := range p.Requests() {
+			if r.Method != "PUT" || !strings.Contains(r.URL, "/"+e.container+"/") {
+				continue
+			}
+			r.URL, _ = url.PathUnescape(r.URL)
+			u, mode, hold := immutabilityHeaders(r.Header)
+			tier := r.Header.Get("X-Ms-Access-Tier")
+			switch {
+			case strings.HasSuffix(r.URL, "/s/manifest.json"): // Put Blob
+				seen["single"] = true
+				if u != "Mon, 01 Mar 2027 10:00:00 GMT" || mode != wantMode || hold != "true" || tier != "Cool" {
+					t.Errorf("Put Blob sent until=%q mode=%q hold=%q tier=%q", u, mode, hold, tier)
+				}
+			case strings.Contains(r.URL, "/s/item?comp=blocklist"):
+				seen["commit"] = true
+				if u != "Mon, 01 Mar 2027 10:00:00 GMT" || mode != wantMode || hold != "" || tier != "Cool" {
+					t.Errorf("Put Block List sent until=%q mode=%q hold=%q tier=%q", u, mode, hold, tier)
+				}
+			case strings.Contains(r.URL, "/s/item?"): // blocks carry no policy
+				seen["block"] = true
+				if u != "" || mode != "" || hold != "" {
+					t.Errorf("Put Block sent a policy: %q %q %q", u, mode, hold)
+				}
+			case strings.HasSuffix(r.URL, "/s/plain"):
+				seen["plain"] = true
+				if u != "" || mode != "" || hold != "" {
+					t.Errorf("a Put without RetainUntil sent a policy: %q %q %q", u, mode, hold)
+				}
+			}
+		}
+		if len(seen) != 4 {
+			t.Fatalf("locked=%v: saw %v", locked, seen)
+		}
+	}
+}
+
+// lockProxy sits in front of Azurite and pretends some blobs are immutable.
+type lockProxy struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	// HEAD answers for blob paths ending in these suffixes get these headers
+	heads map[string]http.Header
+	// requests to paths ending in these suffixes get this status + error code
+	refuse map[string]string
+	seen   []string // "METHOD path?query"
+	sets   []http.Header
+}
+
+func newLockProxy(t *testing.T, target string) *lockProxy {
+	tu, _ := url.Parse(target)
+	lp := &lockProxy{heads: map[string]http.Header{}, refuse: map[string]string{}}
+	rp := httputil.NewSingleHostReverseProxy(tu)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodHead {
+			return nil
+		}
+		lp.mu.Lock()
+		defer lp.mu.Unlock()
+		for suffix, h := range lp.heads {
+			if strings.HasSuffix(resp.Request.URL.Path, suffix) {
+				for k, v := range h {
+					resp.Header[k] = v
+				}
+			}
+		}
+		return nil
+	}
+	lp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lp.mu.Lock()
+		lp.seen = append(lp.seen, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+		var code string
+		for suffix, c := range lp.refuse {
+			if strings.HasSuffix(r.URL.Path, suffix) && r.Method == http.MethodDelete {
+				code = c
+			}
+		}
+		if r.URL.Query().Get("comp") == "immutabilityPolicies" {
+			lp.sets = append(lp.sets, r.Header.Clone())
+			lp.mu.Unlock()
+			w.Header().Set("x-ms-immutability-policy-until-date", r.Header.Get("x-ms-immutability-policy-until-date"))
+			w.Header().Set("x-ms-immutability-policy-mode", strings.ToLower(r.Header.Get("x-ms-immutability-policy-mode")))
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		lp.mu.Unlock()
+		if code != "" {
+			w.Header().Set("x-ms-error-code", code)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusConflict)
+			w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?><Error><Code>` + code + `</Code><Message>This operation is not permitted as the blob is immutable due to a policy.
+RequestId:1 Time:2026-01-01T00:00:00Z</Message></Error>`))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(lp.srv.Close)
+	return lp
+}
+
+func (lp *lockProxy) requests() []string {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return append([]string(nil), lp.seen...)
+}
+
+func TestImmutableBlobReactions(t *testing.T) {
+	az := testenv.Azurite(t)
+	lp := newLockProxy(t, strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	e := newEnv(t, withProxy(lp.srv.URL))
+	ctx := context.Background()
+	for _, k := range []string{"a/locked", "a/held", "a/expired", "a/refused", "a/free"} {
+		if _, err := e.store.Put(ctx, k, strings.NewReader(k), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	future := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
+	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	lp.mu.Lock()
+	lp.heads["/a/locked"] = http.Header{"X-Ms-Immutability-Policy-Until-Date": {future.Format(http.TimeFormat)}, "X-Ms-Immutability-Policy-Mode": {"unlocked"}}
+	lp.heads["/a/held"] = http.Header{"X-Ms-Legal-Hold": {"true"}}
+	lp.heads["/a/expired"] = http.Header{"X-Ms-Immutability-Policy-Until-Date": {past.Format(http.TimeFormat)}, "X-Ms-Immutability-Policy-Mode": {"unlocked"}}
+	lp.refuse["/a/refused"] = "BlobImmutableDueToPolicy"
+	lp.mu.Unlock()
+
+	until, hold, err := e.store.LockInfo(ctx, "a/locked")
+	if err != nil || !until.Equal(future) || hold {
+		t.Fatalf("LockInfo(locked) = %v %v %v, want %v", until, hold, err, future)
+	}
+	if _, hold, _ := e.store.LockInfo(ctx, "a/held"); !hold {
+		t.Fatal("LockInfo(held): no legal hold")
+	}
+	if st, _ := e.store.Stat(ctx, "a/locked"); !st.Locked(time.Now()) {
+		t.Fatalf("Stat of a locked blob: %+v", st)
+	}
+
+	for _, k := range []string{"a/locked", "a/held"} {
+		err := e.store.Delete(ctx, k)
+		if !errors.Is(err, upload.ErrLocked) {
+			t.Fatalf("Delete(%s) = %v, want ErrLocked", k, err)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error: %q", err)
+		}
+		t.Logf("Delete(%s): %v", k, err)
+		for _, r := range lp.requests() {
+			if strings.HasPrefix(r, "DELETE ") && strings.Contains(r, k) {
+				t.Fatalf("Delete(%s) called the service although the properties say locked", k)
+			}
+		}
+	}
+	err = e.store.Delete(ctx, "a/refused")
+	if !errors.Is(err, upload.ErrLocked) || !strings.Contains(err.Error(), "BlobImmutableDueToPolicy") || strings.Contains(err.Error(), "RequestId") {
+		t.Fatalf("Delete refused by the server = %v, want ErrLocked naming the code on one line", err)
+	}
+	if err := e.store.Delete(ctx, "a/expired"); err != nil {
+		t.Fatalf("Delete of an expired policy: %v", err)
+	}
+	if err := e.store.Delete(ctx, "a/free"); err != nil {
+		t.Fatal(err)
+	}
+
+	// ExtendLock: never shortens, extends with a policy (mode kept).
+	if err := e.store.ExtendLock(ctx, "a/locked", future.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(lp.sets) != 0 {
+		t.Fatal("ExtendLock to an earlier date sent a policy")
+	}
+	later := future.Add(10 * 24 * time.Hour)
+	if err := e.store.ExtendLock(ctx, "a/locked", later); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.ExtendLock(ctx, "a/held", later); err != nil { // no policy yet: sets one
+		t.Fatal(err)
+	}
+	if len(lp.sets) != 2 {
+		t.Fatalf("%d policies set, want 2", len(lp.sets))
+	}
+	for _, h := range lp.sets {
+		if u, mode, _ := immutabilityHeaders(h); u != later.Format(http.TimeFormat) || mode != "Unlocked" {
+			t.Fatalf("ExtendLock sent until=%q mode=%q", u, mode)
+		}
+	}
+	// A Locked policy stays Locked when extended.
+	lp.mu.Lock()
+	lp.heads["/a/locked"] = http.Header{"X-Ms-Immutability-Policy-Until-Date": {future.Format(http.TimeFormat)}, "X-Ms-Immutability-Policy-Mode": {"locked"}}
+	lp.mu.Unlock()
+	if err := e.store.ExtendLock(ctx, "a/locked", later); err != nil {
+		t.Fatal(err)
+	}
+	if _, mode, _ := immutabilityHeaders(lp.sets[2]); mode != "Locked" {
+		t.Fatalf("extending a Locked policy sent mode %q", mode)
+	}
+}
