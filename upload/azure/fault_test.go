@@ -30,8 +30,10 @@ func startProxy(t *testing.T) (*faultproxy.Proxy, *testenv.AzureServer) {
 	return p, az
 }
 
-func isBlock(r *http.Request) bool     { return r.Method == "PUT" && r.URL.Query().Get("comp") == "block" }
-func isCommit(r *http.Request) bool    { return r.Method == "PUT" && r.URL.Query().Get("comp") == "blocklist" }
+func isBlock(r *http.Request) bool { return r.Method == "PUT" && r.URL.Query().Get("comp") == "block" }
+func isCommit(r *http.Request) bool {
+	return r.Method == "PUT" && r.URL.Query().Get("comp") == "blocklist"
+}
 func isBlobGet(r *http.Request) bool   { return r.Method == "GET" && r.URL.Query().Get("comp") == "" }
 func isPutBlob(r *http.Request) bool   { return r.Method == "PUT" && r.URL.Query().Get("comp") == "" }
 func isContainer(r *http.Request) bool { return r.URL.Query().Get("restype") == "container" }
