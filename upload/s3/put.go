@@ -87,7 +87,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, po upload.PutO
 		return upload.ObjectInfo{}, opErr("put", key, err)
 	}
 	h := s.headers(po)
-	first := s.bufs.get(partSize(s.opt.PartSize, 1))
+	first := s.bufs.get(partSize(s.opt.PartSize, 1, s.growEvery))
 	n, rerr := io.ReadFull(r, *first)
 	switch {
 	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
@@ -180,7 +180,7 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, r io.Reader,
 				s.bufs.put(p.buf)
 				<-slots
 				if perr != nil {
-					cancel(opErr("put", key, fmt.Errorf("part %d: %w", p.num, perr)))
+					cancel(&opError{op: "put", key: key, err: perr, detail: fmt.Sprintf("part %d: %s", p.num, describe(perr))})
 					continue
 				}
 				mu.Lock()
@@ -220,7 +220,7 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, r io.Reader,
 			}
 			break
 		}
-		buf := s.bufs.get(partSize(s.opt.PartSize, int(num)))
+		buf := s.bufs.get(partSize(s.opt.PartSize, int(num), s.growEvery))
 		n, rerr := io.ReadFull(r, *buf)
 		total += int64(n)
 		if n > 0 {

@@ -242,6 +242,8 @@ type Store struct {
 	client *s3.Client
 	root   string // prefix + "/" or ""
 	bufs   bufPool
+	// growEvery parts the part size doubles (tests shrink it).
+	growEvery int
 }
 
 // Open validates o, loads the SDK configuration (default credential chain)
@@ -285,7 +287,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("s3: load AWS configuration: %v", err)
 	}
-	s := &Store{opt: o, root: o.Prefix}
+	s := &Store{opt: o, root: o.Prefix, growEvery: defaultGrowEvery}
 	if s.root != "" {
 		s.root += "/"
 	}
@@ -369,6 +371,9 @@ func (s *Store) full(key string) (string, error) {
 type bufPool struct {
 	mu    sync.Mutex
 	pools map[int64]*sync.Pool
+	// out counts the bytes of buffers handed out and not yet returned;
+	// peak is its maximum (what tests hold the memory bound against).
+	out, peak int64
 }
 
 func (b *bufPool) get(size int64) *[]byte {
@@ -381,13 +386,25 @@ func (b *bufPool) get(size int64) *[]byte {
 		p = &sync.Pool{New: func() any { s := make([]byte, size); return &s }}
 		b.pools[size] = p
 	}
+	b.out += size
+	b.peak = max(b.peak, b.out)
 	b.mu.Unlock()
 	return p.Get().(*[]byte)
+}
+
+// peakOut returns the high-water mark of buffer bytes out and resets it.
+func (b *bufPool) peakOut() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.peak
+	b.peak = b.out
+	return p
 }
 
 func (b *bufPool) put(buf *[]byte) {
 	b.mu.Lock()
 	p := b.pools[int64(cap(*buf))]
+	b.out -= int64(cap(*buf))
 	b.mu.Unlock()
 	if p != nil {
 		*buf = (*buf)[:cap(*buf)]

@@ -406,7 +406,7 @@ func TestProbe(t *testing.T) {
 	if !rep.Writable || !rep.Deletable || rep.ObjectLock != "enabled" || rep.Versioning != "enabled" {
 		t.Fatalf("lock bucket: %+v", rep)
 	}
-	missing := &Store{opt: st.opt, client: st.client}
+	missing := &Store{opt: st.opt, client: st.client, growEvery: st.growEvery}
 	missing.opt.Bucket = "no-such-bucket-here"
 	if _, err := missing.Probe(context.Background()); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("probe of a missing bucket: %v", err)

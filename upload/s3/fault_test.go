@@ -1,0 +1,280 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// proxied opens a store whose traffic goes through a fault-injecting proxy.
+func proxied(t *testing.T, lock bool, tweak func(*Options)) (*Store, *faultproxy.Proxy, *testenv.S3Server, string) {
+	t.Helper()
+	srv := testenv.VersityGW(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, lock)
+	p, err := faultproxy.Start(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	o := Options{Bucket: bucket, Prefix: "p", Endpoint: p.URL, PathStyle: true, PartSize: MinPartSize, StallTimeout: time.Second}
+	if tweak != nil {
+		tweak(&o)
+	}
+	st, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, p, srv, bucket
+}
+
+func isPart(r *http.Request) bool {
+	return r.Method == http.MethodPut && r.URL.Query().Has("partNumber")
+}
+
+// rotate injects faults in turn on every nth request that match.
+func rotate(nth int64, match func(*http.Request) bool, faults ...faultproxy.Fault) faultproxy.Rule {
+	var c atomic.Int64
+	return func(_ int64, r *http.Request) faultproxy.Fault {
+		if !match(r) {
+			return faultproxy.FaultNone
+		}
+		n := c.Add(1)
+		if n%nth != 0 {
+			return faultproxy.FaultNone
+		}
+		return faults[(n/nth)%int64(len(faults))]
+	}
+}
+
+// Resets mid-part, 500s, 503 SlowDown and stalls during upload and
+// download: the data comes back identical and nothing is left pending.
+func TestFaultsDuringUploadAndDownloadAreRetried(t *testing.T) {
+	st, p, srv, bucket := proxied(t, false, nil)
+	p.StallFor = 3 * time.Second
+	ctx := context.Background()
+	const size = 12*MinPartSize + 12345
+	data := randBytes(42, size)
+	p.SetRule(rotate(3, func(r *http.Request) bool { return r.Method == http.MethodPut },
+		faultproxy.FaultReset, faultproxy.Fault500, faultproxy.Fault503, faultproxy.FaultStall))
+	if _, err := st.Put(ctx, "h/s/big", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+		t.Fatalf("put through faults: %v", err)
+	}
+	upFaults := p.Injected()
+	if upFaults < 4 {
+		t.Fatalf("only %d faults injected during upload", upFaults)
+	}
+	if _, err := st.Put(ctx, "h/s/small", bytes.NewReader(data[:1000]), upload.PutOptions{}); err != nil {
+		t.Fatalf("small put through faults: %v", err)
+	}
+	if n := pending(t, srv, bucket); n != 0 {
+		t.Fatalf("%d multipart uploads pending", n)
+	}
+
+	p.SetRule(rotate(2, func(r *http.Request) bool { return r.Method == http.MethodGet },
+		faultproxy.FaultResetResponse, faultproxy.Fault503, faultproxy.FaultStall, faultproxy.Fault500))
+	got := readAll(t, st, "h/s/big", 0, -1)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes through faults, differing", len(got))
+	}
+	got = readAll(t, st, "h/s/big", MinPartSize+3, 3*MinPartSize)
+	if !bytes.Equal(got, data[MinPartSize+3:4*MinPartSize+3]) {
+		t.Fatal("range read through faults differs")
+	}
+	if p.Injected()-upFaults < 4 {
+		t.Fatalf("only %d faults injected during download", p.Injected()-upFaults)
+	}
+	// Every part carried its CRC32C.
+	parts := 0
+	for _, r := range p.Requests() {
+		u, _ := url.Parse(r.URL)
+		if r.Method == http.MethodPut && u.Query().Has("partNumber") {
+			parts++
+			if r.Header.Get("X-Amz-Checksum-Crc32c") == "" {
+				t.Fatalf("part without CRC32C: %s", r.URL)
+			}
+		}
+	}
+	if parts < 13 {
+		t.Fatalf("saw %d part uploads, want at least 13", parts)
+	}
+}
+
+// A store that keeps failing: Put gives up with one clean line, the
+// multipart upload is aborted and no object appears.
+func TestPersistentFailureAbortsCleanly(t *testing.T) {
+	st, p, srv, bucket := proxied(t, false, func(o *Options) { o.MaxAttempts = 3 })
+	p.SetRule(func(n int64, r *http.Request) faultproxy.Fault {
+		if isPart(r) && r.URL.Query().Get("partNumber") == "3" {
+			return faultproxy.Fault500
+		}
+		return faultproxy.FaultNone
+	})
+	_, err := st.Put(context.Background(), "h/s/doomed", randStream(5, 6*MinPartSize), upload.PutOptions{})
+	if err == nil {
+		t.Fatal("put succeeded although part 3 always fails")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "s3 put h/s/doomed: part 3: gave up after 3 attempts: ") || !strings.HasSuffix(msg, "(HTTP 500)") ||
+		strings.Contains(msg, "RequestID") || strings.Contains(msg, srv.SecretKey) {
+		t.Fatalf("error %q is not one clean line naming key and part", msg)
+	}
+	if n := pending(t, srv, bucket); n != 0 {
+		t.Fatalf("%d multipart uploads left after the failed put", n)
+	}
+	if _, err := st.Stat(context.Background(), "h/s/doomed"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("object exists after failed put: %v", err)
+	}
+}
+
+// checksum: when_required sends no checksum headers, except Content-MD5
+// for object-lock uploads (AWS requires one with lock headers).
+func TestChecksumWhenRequired(t *testing.T) {
+	for _, lock := range []bool{false, true} {
+		st, p, _, _ := proxied(t, lock, func(o *Options) { o.Checksum = "when_required" })
+		po := upload.PutOptions{}
+		if lock {
+			po.RetainUntil = time.Now().Add(time.Hour)
+		}
+		ctx := context.Background()
+		if _, err := st.Put(ctx, "h/s/one", strings.NewReader("small"), po); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Put(ctx, "h/s/multi", randStream(1, 2*MinPartSize+1), po); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range p.Requests() {
+			if r.Method != http.MethodPut {
+				continue
+			}
+			n++
+			for h := range r.Header {
+				if strings.HasPrefix(strings.ToLower(h), "x-amz-checksum-") || strings.EqualFold(h, "x-amz-sdk-checksum-algorithm") {
+					t.Errorf("lock=%v: %s sent with checksum: when_required", lock, h)
+				}
+			}
+			if md5 := r.Header.Get("Content-Md5"); (md5 != "") != lock {
+				t.Errorf("lock=%v: Content-MD5 %q on %s", lock, md5, r.URL)
+			}
+		}
+		if n < 4 {
+			t.Fatalf("saw only %d PUTs", n)
+		}
+	}
+}
+
+// AWS_CA_BUNDLE is set on these machines; with it the SDK must still talk
+// plain http to a loopback endpoint.
+func TestWorksWithCABundleSet(t *testing.T) {
+	srv := testenv.VersityGW(t)
+	srv.SetEnv(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	st, err := Open(context.Background(), Options{Bucket: srv.Bucket(t, false), Endpoint: srv.Endpoint, PathStyle: true})
+	if err != nil {
+		t.Fatalf("open with AWS_CA_BUNDLE set: %v", err)
+	}
+	if _, err := st.Put(context.Background(), "k", strings.NewReader("hello"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, st, "k", 0, -1); string(got) != "hello" {
+		t.Fatalf("read %q", got)
+	}
+}
+
+// VersityGW has no archive tiers, so a loopback proxy in front of it plays
+// S3's part: HEAD reports DEEP_ARCHIVE (or a finished restore), GET answers
+// InvalidObjectState, POST ?restore is accepted.
+func TestArchivedObjectsAndThaw(t *testing.T) {
+	srv := testenv.VersityGW(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, false)
+	target, _ := url.Parse(srv.Endpoint)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	var restored atomic.Bool
+	var restores atomic.Int32
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method == http.MethodHead && strings.Contains(resp.Request.URL.Path, "/cold") {
+			resp.Header.Set("X-Amz-Storage-Class", "DEEP_ARCHIVE")
+			if restored.Load() {
+				resp.Header.Set("X-Amz-Restore", `ongoing-request="false", expiry-date="Fri, 21 Dec 2040 00:00:00 GMT"`)
+			}
+		}
+		return nil
+	}
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cold := strings.Contains(r.URL.Path, "/cold")
+		switch {
+		case cold && r.Method == http.MethodPost && r.URL.Query().Has("restore"):
+			io.Copy(io.Discard, r.Body)
+			restores.Add(1)
+			w.WriteHeader(http.StatusAccepted)
+		case cold && r.Method == http.MethodGet && !restored.Load():
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>`)
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	defer fake.Close()
+	st, err := Open(context.Background(), Options{Bucket: bucket, Endpoint: fake.URL, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := st.Put(ctx, "h/s/cold", strings.NewReader("frozen data"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := st.Stat(ctx, "h/s/cold")
+	if err != nil || !fi.Archived || fi.Tier != "DEEP_ARCHIVE" {
+		t.Fatalf("stat: %+v %v", fi, err)
+	}
+	_, err = st.Get(ctx, "h/s/cold", 0, -1)
+	if !errors.Is(err, upload.ErrArchived) || !strings.Contains(err.Error(), "DEEP_ARCHIVE") || !strings.Contains(err.Error(), "--thaw") {
+		t.Fatalf("get of an archived object: %v", err)
+	}
+	msg, err := st.Thaw(ctx, "h/s/cold", 3)
+	if err != nil || restores.Load() != 1 || !strings.Contains(msg, "12 hours") || !strings.Contains(msg, "3 days") {
+		t.Fatalf("thaw: %q %v (%d restore requests)", msg, err, restores.Load())
+	}
+	restored.Store(true)
+	if got := readAll(t, st, "h/s/cold", 0, -1); string(got) != "frozen data" {
+		t.Fatalf("after thaw: %q", got)
+	}
+	if msg, err := st.Thaw(ctx, "h/s/cold", 3); err != nil || !strings.Contains(msg, "already restored") || restores.Load() != 1 {
+		t.Fatalf("second thaw: %q %v", msg, err)
+	}
+}

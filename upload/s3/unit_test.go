@@ -1,0 +1,157 @@
+package s3
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+func TestPartSizeGrowthReaches5TiB(t *testing.T) {
+	for _, base := range []int64{MinPartSize, 8 << 20, DefaultPartSize, 64 << 20, 1 << 30, MaxPartSize} {
+		if c := capacity(base, MaxParts, defaultGrowEvery); c < MaxObjectSize {
+			t.Errorf("first part %d MiB: 10,000 parts hold only %d GiB, less than 5 TiB", base>>20, c>>30)
+		}
+		prev := int64(0)
+		for n := 1; n <= MaxParts; n++ {
+			s := partSize(base, n, defaultGrowEvery)
+			if s < MinPartSize || s > MaxPartSize || s < prev {
+				t.Fatalf("first part %d: part %d is %d bytes (previous %d)", base, n, s, prev)
+			}
+			prev = s
+		}
+	}
+	// The default stays small for the objects a Lync backup makes.
+	if s := partSize(DefaultPartSize, 900, defaultGrowEvery); s != DefaultPartSize {
+		t.Fatalf("part 900 is %d, want the first part size", s)
+	}
+	if c := capacity(DefaultPartSize, 900, defaultGrowEvery); c < 14<<30 {
+		t.Fatalf("900 default parts hold %d GiB", c>>30)
+	}
+	if s := partSize(DefaultPartSize, 901, defaultGrowEvery); s != 2*DefaultPartSize {
+		t.Fatalf("part 901 is %d, want double", s)
+	}
+	if s := partSize(MinPartSize, 1_000_000, defaultGrowEvery); s != MaxPartSize {
+		t.Fatalf("part size not capped at 5 GiB: %d", s)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	ok := func(o Options) Options {
+		t.Helper()
+		if err := o.Validate(); err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+		return o
+	}
+	o := ok(Options{Bucket: "my-bucket", Prefix: "/a/b/"})
+	if o.PartSize != DefaultPartSize || o.Concurrency != DefaultConcurrency || o.Checksum != "when_supported" ||
+		o.LockMode != "GOVERNANCE" || o.Prefix != "a/b" || o.MaxAttempts != DefaultMaxAttempts || o.StallTimeout != DefaultStallTimeout {
+		t.Fatalf("defaults: %+v", o)
+	}
+	o = ok(Options{Bucket: "b.example", StorageClass: "deep_archive", SSE: "kms", SSEKMSKeyID: "arn:aws:kms:eu-west-1:1:key/x", LockMode: "compliance", PartSize: 64 << 20, Concurrency: 8, Checksum: "when_required"})
+	if o.StorageClass != "DEEP_ARCHIVE" || o.SSE != "aws:kms" || o.LockMode != "COMPLIANCE" {
+		t.Fatalf("normalised: %+v", o)
+	}
+	for _, sc := range StorageClasses {
+		ok(Options{Bucket: "bkt", StorageClass: sc})
+	}
+	if o := ok(Options{Bucket: "bkt", SSE: "AES256"}); o.SSE != "AES256" {
+		t.Fatal(o.SSE)
+	}
+	bad := []struct {
+		o    Options
+		want string
+	}{
+		{Options{}, "destination.url"},
+		{Options{Bucket: "a"}, "destination.url"},
+		{Options{Bucket: "bad bucket"}, "destination.url"},
+		{Options{Bucket: "bkt", Prefix: "a//b"}, "destination.url"},
+		{Options{Bucket: "bkt", StorageClass: "COLD"}, "destination.storage_class"},
+		{Options{Bucket: "bkt", StorageClass: "REDUCED_REDUNDANCY"}, "destination.storage_class"},
+		{Options{Bucket: "bkt", SSE: "aws:kms:dsse-x"}, "destination.sse"},
+		{Options{Bucket: "bkt", SSEKMSKeyID: "k"}, "destination.sse_kms_key_id"},
+		{Options{Bucket: "bkt", Checksum: "always"}, "destination.checksum"},
+		{Options{Bucket: "bkt", LockMode: "LEGAL"}, "destination.object_lock.mode"},
+		{Options{Bucket: "bkt", PartSize: 1 << 20}, "destination.part_size"},
+		{Options{Bucket: "bkt", PartSize: 6 << 30}, "destination.part_size"},
+		{Options{Bucket: "bkt", Concurrency: -1}, "destination.concurrency"},
+		{Options{Bucket: "bkt", Concurrency: 1000}, "destination.concurrency"},
+		{Options{Bucket: "bkt", Endpoint: "ftp://x"}, "destination.endpoint"},
+		{Options{Bucket: "bkt", Endpoint: "https://user:pw@host"}, "destination.endpoint"},
+	}
+	for _, b := range bad {
+		err := b.o.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), b.want+":") {
+			t.Errorf("%+v: error %v, want one naming %s", b.o, err, b.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("error leaks the endpoint's password: %v", err)
+		}
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	var o Options
+	if err := ParseURL("s3://bkt/some/prefix/?region=eu-west-1&endpoint=http://127.0.0.1:9000&path_style=true&profile=backup&checksum=when_required&storage_class=GLACIER_IR", &o); err != nil {
+		t.Fatal(err)
+	}
+	want := Options{Bucket: "bkt", Prefix: "some/prefix", Region: "eu-west-1", Endpoint: "http://127.0.0.1:9000", PathStyle: true, Profile: "backup", Checksum: "when_required", StorageClass: "GLACIER_IR"}
+	if o != want {
+		t.Fatalf("got %+v\nwant %+v", o, want)
+	}
+	// The config file wins over the query.
+	o = Options{Region: "us-west-2"}
+	if err := ParseURL("s3://bkt?region=eu-west-1", &o); err != nil || o.Region != "us-west-2" || o.Prefix != "" {
+		t.Fatalf("%+v %v", o, err)
+	}
+	for _, bad := range []string{"s3://bkt?secret=x", "s3://bkt?path_style=maybe", "azblob://c/p", "s3://AKIA:secret@bkt/p", "s3://bkt/%zz"} {
+		err := ParseURL(bad, &Options{})
+		if err == nil || !strings.HasPrefix(err.Error(), "destination.url") {
+			t.Errorf("%s: %v", bad, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") && !strings.Contains(bad, "?secret") {
+			t.Errorf("%s: error leaks the secret: %v", bad, err)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	s := &Store{root: "pre/"}
+	if k, err := s.full("host/set/item"); err != nil || k != "pre/host/set/item" {
+		t.Fatal(k, err)
+	}
+	for _, bad := range []string{"", "/abs", "a//b", "a/../b", "./a", strings.Repeat("x", 1100)} {
+		if _, err := s.full(bad); err == nil {
+			t.Errorf("key %q accepted", bad)
+		}
+	}
+}
+
+func TestDescribeIsOneCleanLine(t *testing.T) {
+	apiErr := &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 403}},
+			Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}},
+		RequestID: "REQ123456",
+	}}
+	err := opErr("put", "host/set/x", apiErr)
+	if got := err.Error(); got != "s3 put host/set/x: AccessDenied: Access Denied (HTTP 403)" {
+		t.Fatalf("got %q", got)
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		t.Fatal("opError does not unwrap to the API error")
+	}
+	retried := &smithy.OperationError{ServiceID: "S3", OperationName: "UploadPart", Err: &retry.MaxAttemptsError{Attempt: 10,
+		Err: &smithyhttp.RequestSendError{Err: &url.Error{Op: "Put", URL: "http://127.0.0.1:1/b/k?partNumber=1&X-Amz-Signature=abc", Err: errors.New("read: connection reset by peer")}}}}
+	got := opErr("put", "k", retried).Error()
+	if got != "s3 put k: gave up after 10 attempts: cannot reach the server: read: connection reset by peer" {
+		t.Fatalf("got %q", got)
+	}
+}
