@@ -194,6 +194,11 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 // meta turns a listed set into what the policy needs.
 func meta(s catalog.Set) SetMeta {
 	m := SetMeta{Host: s.Host, ID: s.ID, Time: s.Time, Status: s.Status()}
+	// The id has whole seconds; the manifest's start orders two sets begun
+	// in the same second (the id's random suffix would order them by chance).
+	if s.Manifest != nil && s.Manifest.Start.UTC().Truncate(time.Second).Equal(s.Time) {
+		m.Time = s.Manifest.Start.UTC()
+	}
 	for _, o := range s.Objects {
 		if o.ModTime.After(m.LastWrite) {
 			m.LastWrite = o.ModTime

@@ -26,6 +26,7 @@ import (
 func craft(t *testing.T, st upload.Store, host string, at time.Time, status string) string {
 	t.Helper()
 	ctx := context.Background()
+	at = at.Truncate(time.Second)
 	id := catalog.NewSetID(at)
 	m := &catalog.Manifest{Format: catalog.FormatVersion, Tool: "test", Host: host, SetID: id, Start: at.UTC(), End: at.UTC(), Status: status}
 	for _, name := range []string{"config", "filestore"} {

@@ -1,0 +1,467 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
+	"github.com/lyncbackup/lyncbackup/pipeline"
+	"github.com/lyncbackup/lyncbackup/retention"
+	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/local"
+)
+
+// forge makes real backup sets (tar | zstd | age, manifest last) with a fake
+// clock, so a test can have months of history without waiting for it.
+type forge struct {
+	t        *testing.T
+	store    upload.Store
+	host     string
+	src      string
+	staging  string
+	recips   []crypto.Recipient
+	pub      string
+	identity string
+	lockDays int
+}
+
+func newForge(t *testing.T, st upload.Store, host string) *forge {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "Topology.xml"), []byte("<Topology/>"), 0o644)
+	os.WriteFile(filepath.Join(src, "sub", "a.txt"), []byte(strings.Repeat("lync ", 100)), 0o644)
+	id := filepath.Join(dir, "identity.txt")
+	pub, err := crypto.GenerateIdentity(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recips, err := crypto.ParseRecipients([]string{pub}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &forge{t: t, store: st, host: host, src: src, staging: filepath.Join(dir, "staging"), recips: recips, pub: pub, identity: id}
+}
+
+// at commits one set started at the given time and returns its id.
+func (f *forge) at(when time.Time) string {
+	f.t.Helper()
+	job := pipeline.BackupJob{
+		Host: f.host, Store: f.store, Exporters: []exporters.Exporter{exporters.NewPath("files", f.src)},
+		Recipients: f.recips, Compression: "fastest", Parallel: 1, Staging: f.staging,
+		Now: func() time.Time { return when },
+	}
+	if f.lockDays > 0 {
+		job.LockMode, job.LockDays = "GOVERNANCE", f.lockDays
+	}
+	res, err := pipeline.Backup(context.Background(), job)
+	if err != nil {
+		f.t.Fatalf("forge set at %v: %v", when, err)
+	}
+	return res.Manifest.SetID
+}
+
+type listed struct {
+	Sets []struct {
+		Host   string `json:"host"`
+		SetID  string `json:"set_id"`
+		Status string `json:"status"`
+	} `json:"sets"`
+}
+
+// listSets runs the binary's list --json and returns id -> status.
+func listSets(t *testing.T, env []string, from string) map[string]string {
+	t.Helper()
+	r := testbin.MustRun(t, "", env, "list", "--json", "--from", from)
+	var l listed
+	if err := json.Unmarshal([]byte(r.Stdout), &l); err != nil {
+		t.Fatalf("list --json: %v\n%s", err, r.Stdout)
+	}
+	out := map[string]string{}
+	for _, s := range l.Sets {
+		out[s.SetID] = s.Status
+	}
+	return out
+}
+
+func fileURL(dir string) string { return "file://" + filepath.ToSlash(dir) }
+
+func localDest(t *testing.T) (*local.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "backups")
+	os.MkdirAll(dir, 0o755)
+	st, err := local.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, dir
+}
+
+// gfsHistory forges one set a day for 45 days and one a month for 13 months
+// before that, at an hour 12 h away from now so no set sits on a boundary.
+func gfsHistory(f *forge, loc *time.Location, now time.Time) []time.Time {
+	nl := now.In(loc)
+	hour := (nl.Hour() + 12) % 24
+	var times []time.Time
+	for d := 1; d <= 45; d++ {
+		day := nl.AddDate(0, 0, -d)
+		times = append(times, time.Date(day.Year(), day.Month(), day.Day(), hour, 0, 0, 0, loc))
+	}
+	for m := 2; m <= 14; m++ {
+		mo := time.Date(nl.Year(), nl.Month()-time.Month(m), 15, hour, 0, 0, 0, loc)
+		times = append(times, mo)
+	}
+	for _, at := range times {
+		f.at(at)
+	}
+	return times
+}
+
+// expectGFS computes by hand what keep_daily 7, keep_monthly 6, min_age 10d
+// keep of one-set-a-day history: the 7 newest sets, the newest set of each
+// of the 6 newest months, and everything younger than 10 days.
+func expectGFS(times []time.Time, loc *time.Location, now time.Time) map[int64]bool {
+	sorted := slices.Clone(times)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].After(sorted[j]) })
+	keep := map[int64]bool{}
+	for _, at := range sorted[:7] {
+		keep[at.Unix()] = true
+	}
+	months := map[int]bool{}
+	for _, at := range sorted {
+		l := at.In(loc)
+		k := l.Year()*100 + int(l.Month())
+		if !months[k] && len(months) < 6 {
+			months[k] = true
+			keep[at.Unix()] = true
+		}
+	}
+	for _, at := range sorted {
+		if at.After(now.In(loc).AddDate(0, 0, -10)) {
+			keep[at.Unix()] = true
+		}
+	}
+	return keep
+}
+
+func decodeReport(t *testing.T, out string) retention.Report {
+	t.Helper()
+	var rep retention.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("prune --json: %v\n%s", err, out)
+	}
+	return rep
+}
+
+func writeConfig(t *testing.T, dir string, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "lyncbackup.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func TestPruneLocalGFS(t *testing.T) {
+	st, dir := localDest(t)
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newForge(t, st, "fe01")
+	now := time.Now()
+	times := gfsHistory(f, loc, now)
+	other := newForge(t, st, "fe02")
+	otherID := other.at(now.AddDate(-2, 0, 0)) // another host's only, very old, set
+	want := expectGFS(times, loc, now)
+
+	cfg := writeConfig(t, t.TempDir(), `host: fe01
+exporters: [{kind: path, name: files, paths: [`+yamlQuote(f.src)+`]}]
+encryption: {recipients: [`+yamlQuote(f.pub)+`]}
+destination: {url: `+yamlQuote(fileURL(dir))+`}
+retention: {keep_daily: 7, keep_monthly: 6, min_age: 10d, timezone: Europe/Berlin}
+`)
+	before := listSets(t, nil, fileURL(dir))
+	if len(before) != len(times)+1 {
+		t.Fatalf("forged %d sets, list shows %d", len(times)+1, len(before))
+	}
+
+	// Dry run: the decisions, and nothing changes.
+	r := testbin.MustRun(t, "", nil, "prune", "--config", cfg, "--dry-run", "--json")
+	rep := decodeReport(t, r.Stdout)
+	if !rep.DryRun || len(rep.Decisions) != len(before) {
+		t.Fatalf("dry run report: dry_run=%v, %d decisions", rep.DryRun, len(rep.Decisions))
+	}
+	wantKept := 1 // fe02's newest
+	for _, d := range rep.Decisions {
+		if d.Host == "fe02" {
+			if !d.Keep || !slices.Contains(d.Reasons, "newest") {
+				t.Errorf("fe02's only set: keep=%v %v", d.Keep, d.Reasons)
+			}
+			continue
+		}
+		if d.Keep != want[d.Time.Unix()] {
+			t.Errorf("%s at %s: keep=%v %v, hand-worked answer %v", d.ID, d.Time.In(loc), d.Keep, d.Reasons, !d.Keep)
+		}
+	}
+	for _, k := range want {
+		if k {
+			wantKept++
+		}
+	}
+	if rep.Kept != wantKept || rep.Deleted != len(before)-wantKept {
+		t.Errorf("dry run: kept %d deleted %d, want %d and %d", rep.Kept, rep.Deleted, wantKept, len(before)-wantKept)
+	}
+	if after := listSets(t, nil, fileURL(dir)); len(after) != len(before) {
+		t.Fatalf("dry run changed the store: %d -> %d sets", len(before), len(after))
+	}
+
+	// The real prune, as a table.
+	r = testbin.MustRun(t, "", nil, "prune", "--config", cfg)
+	for _, s := range []string{"SET", "REASONS", "daily 1/7, monthly 1/6, newest", "monthly 6/6", "min_age 10d", "delete", "no rule keeps it", "Europe/Berlin"} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("prune output lacks %q:\n%s", s, r.Stdout)
+		}
+	}
+	after := listSets(t, nil, fileURL(dir))
+	if len(after) != wantKept {
+		t.Errorf("%d sets left, want %d", len(after), wantKept)
+	}
+	if after[otherID] != "complete" {
+		t.Error("fe02's set is gone")
+	}
+	for _, d := range rep.Decisions {
+		if _, ok := after[d.ID]; ok != d.Keep {
+			t.Errorf("%s: present after prune %v, decided keep %v", d.ID, ok, d.Keep)
+		}
+	}
+	// What is left restores: verify the oldest kept fe01 set and the newest.
+	var oldest string
+	for _, d := range rep.Decisions {
+		if d.Keep && d.Host == "fe01" && (oldest == "" || d.ID < oldest) {
+			oldest = d.ID
+		}
+	}
+	testbin.MustRun(t, "", nil, "verify", oldest, "--from", fileURL(dir), "--host", "fe01", "--identity", f.identity)
+	testbin.MustRun(t, "", nil, "verify", "latest", "--from", fileURL(dir), "--host", "fe01", "--identity", f.identity)
+	// Nothing is left behind of the deleted sets (no empty folders either).
+	entries, _ := os.ReadDir(filepath.Join(dir, "fe01"))
+	if len(entries) != wantKept-1 {
+		t.Errorf("%d folders under fe01, want %d", len(entries), wantKept-1)
+	}
+	// A second prune has nothing to do.
+	r = testbin.MustRun(t, "", nil, "prune", "--config", cfg)
+	if !strings.Contains(r.Stdout, "deleted 0") {
+		t.Errorf("second prune:\n%s", r.Stdout)
+	}
+}
+
+// Flags work without a config (--from), override it, and bad ones are one
+// clear line with exit 2.
+func TestPruneFlags(t *testing.T) {
+	st, dir := localDest(t)
+	f := newForge(t, st, "fe01")
+	now := time.Now()
+	var ids []string
+	for d := 5; d >= 1; d-- {
+		ids = append(ids, f.at(now.AddDate(0, 0, -d)))
+	}
+	from := fileURL(dir)
+
+	r := testbin.MustRun(t, "", nil, "prune", "--from", from)
+	if !strings.Contains(r.Stdout, "policy is empty") || !strings.Contains(r.Stdout, "deleted 0") {
+		t.Errorf("empty policy:\n%s", r.Stdout)
+	}
+	if n := len(listSets(t, nil, from)); n != 5 {
+		t.Fatalf("empty policy deleted sets: %d left", n)
+	}
+
+	for _, bad := range [][]string{
+		{"--keep-daily", "-1"},
+		{"--keep-within", "soon"},
+		{"--timezone", "Mars/Olympus"},
+		{"--keep-daily", "x"},
+		{"extra"},
+	} {
+		r := testbin.Run(t, "", nil, append([]string{"prune", "--from", from}, bad...)...)
+		if r.Code != 2 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.HasPrefix(r.Stderr, "lyncbackup: ") {
+			t.Errorf("prune %v: exit %d, stderr %q", bad, r.Code, r.Stderr)
+		}
+	}
+	if r := testbin.Run(t, t.TempDir(), nil, "prune"); r.Code != 2 || !strings.Contains(r.Stderr, "--from") {
+		t.Errorf("prune without config: exit %d, %q", r.Code, r.Stderr)
+	}
+
+	// Config says keep 4, the flag says 2: the flag wins.
+	cfg := writeConfig(t, t.TempDir(), `host: fe01
+exporters: [{kind: path, name: files, paths: [`+yamlQuote(f.src)+`]}]
+encryption: {recipients: [`+yamlQuote(f.pub)+`]}
+destination: {url: `+yamlQuote(from)+`}
+retention: {keep_last: 4}
+`)
+	r = testbin.MustRun(t, "", nil, "prune", "--config", cfg, "--keep-last", "2", "--json")
+	rep := decodeReport(t, r.Stdout)
+	if rep.Deleted != 3 || rep.Kept != 2 || !strings.HasPrefix(rep.Policy, "last 2") {
+		t.Errorf("--keep-last 2 over keep_last 4: kept %d deleted %d, policy %q", rep.Kept, rep.Deleted, rep.Policy)
+	}
+	got := listSets(t, nil, from)
+	if len(got) != 2 || got[ids[3]] == "" || got[ids[4]] == "" {
+		t.Errorf("left %v, want the two newest", got)
+	}
+}
+
+// failDeletes is a store whose object deletes fail (a crash after the
+// manifest went): what the next prune must clean up.
+type failDeletes struct{ upload.Store }
+
+func (f failDeletes) Delete(ctx context.Context, key string) error {
+	if strings.HasSuffix(key, catalog.ObjectSuffix) {
+		return errors.New("injected crash")
+	}
+	return f.Store.Delete(ctx, key)
+}
+
+func TestPruneCrashBetweenManifestAndObjects(t *testing.T) {
+	st, dir := localDest(t)
+	f := newForge(t, st, "fe01")
+	now := time.Now()
+	victim := f.at(now.AddDate(0, 0, -20))
+	keep := f.at(now.AddDate(0, 0, -1))
+	from := fileURL(dir)
+
+	ap := &retention.Applier{Store: failDeletes{st}, Policy: retention.Policy{Last: 1}}
+	if _, err := ap.Run(context.Background()); !errors.Is(err, retention.ErrPartlyFailed) {
+		t.Fatalf("injected crash: err %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fe01", victim, "files"+catalog.ObjectSuffix)); err != nil {
+		t.Fatalf("the crash should have left the objects: %v", err)
+	}
+	got := listSets(t, nil, from)
+	if got[victim] != "incomplete" || got[keep] != "complete" {
+		t.Fatalf("after the crash list says %v", got)
+	}
+	r := testbin.Run(t, "", nil, "verify", victim, "--from", from, "--host", "fe01")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "incomplete") {
+		t.Errorf("verify of the half-deleted set: exit %d, %q", r.Code, r.Stderr)
+	}
+
+	// Its objects were written just now (by the forge): within the grace
+	// period the set might still be being written, so it stays.
+	r = testbin.MustRun(t, "", nil, "prune", "--from", from, "--keep-last", "1")
+	if !strings.Contains(r.Stdout, "in progress") || listSets(t, nil, from)[victim] != "incomplete" {
+		t.Fatalf("within grace:\n%s", r.Stdout)
+	}
+	// A day and a bit later it is garbage.
+	old := now.Add(-25 * time.Hour)
+	filepath.WalkDir(filepath.Join(dir, "fe01", victim), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			os.Chtimes(p, old, old)
+		}
+		return nil
+	})
+	r = testbin.MustRun(t, "", nil, "prune", "--from", from, "--keep-last", "1")
+	if !strings.Contains(r.Stdout, "garbage") {
+		t.Errorf("past grace:\n%s", r.Stdout)
+	}
+	if got := listSets(t, nil, from); len(got) != 1 || got[keep] != "complete" {
+		t.Fatalf("after the collecting prune: %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fe01", victim)); !os.IsNotExist(err) {
+		t.Errorf("the collected set's folder is still there: %v", err)
+	}
+}
+
+type backupJSON struct {
+	OK     bool   `json:"ok"`
+	Status string `json:"status"`
+	SetID  string `json:"set_id"`
+	Prune  *struct {
+		Kept    int      `json:"kept"`
+		Deleted []string `json:"deleted"`
+		Errors  []string `json:"errors"`
+	} `json:"prune"`
+}
+
+// retention.after_backup prunes after a complete backup, never after a
+// partial one.
+func TestPruneAfterBackup(t *testing.T) {
+	st, dir := localDest(t)
+	f := newForge(t, st, "fe01")
+	now := time.Now()
+	old1 := f.at(now.AddDate(0, 0, -3))
+	old2 := f.at(now.AddDate(0, 0, -2))
+	extra := filepath.Join(t.TempDir(), "extra")
+	os.MkdirAll(extra, 0o755)
+	os.WriteFile(filepath.Join(extra, "x.txt"), []byte("x"), 0o644)
+	work := t.TempDir()
+	cfg := writeConfig(t, work, `host: fe01
+staging: `+yamlQuote(filepath.Join(work, "staging"))+`
+exporters:
+  - {kind: path, name: files, paths: [`+yamlQuote(f.src)+`]}
+  - {kind: path, name: extra, paths: [`+yamlQuote(extra)+`]}
+encryption: {recipients: [`+yamlQuote(f.pub)+`]}
+destination: {url: `+yamlQuote(fileURL(dir))+`}
+retention: {keep_last: 2, after_backup: true}
+`)
+	// A partial backup (one exporter fails): exit 3 and no prune.
+	os.RemoveAll(extra)
+	r := testbin.Run(t, "", nil, "backup", "--config", cfg, "--json", "--progress=never")
+	if r.Code != 3 {
+		t.Fatalf("partial backup: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var sum backupJSON
+	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil {
+		t.Fatalf("backup --json: %v\n%s", err, r.Stdout)
+	}
+	partial := sum.SetID
+	if sum.Status != "partial" || partial == "" {
+		t.Fatalf("backup with a missing path: status %q, set %q", sum.Status, partial)
+	}
+	if sum.Prune != nil {
+		t.Errorf("pruned after a partial backup: %+v", sum.Prune)
+	}
+	if got := listSets(t, nil, fileURL(dir)); len(got) != 3 {
+		t.Fatalf("after the partial backup %d sets, want 3 (nothing pruned)", len(got))
+	}
+
+	// A complete backup: the policy runs (keep_last 2 of complete sets).
+	os.MkdirAll(extra, 0o755)
+	os.WriteFile(filepath.Join(extra, "x.txt"), []byte("x"), 0o644)
+	r = testbin.MustRun(t, "", nil, "backup", "--config", cfg, "--json", "--progress=never")
+	sum = backupJSON{}
+	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil {
+		t.Fatalf("backup --json: %v\n%s", err, r.Stdout)
+	}
+	if !sum.OK || sum.Prune == nil {
+		t.Fatalf("complete backup: ok=%v prune=%+v", sum.OK, sum.Prune)
+	}
+	// keep_last 2 counts complete sets: the new one and old2. The partial
+	// set was kept only while no newer complete set existed.
+	sort.Strings(sum.Prune.Deleted)
+	want := []string{"fe01/" + old1, "fe01/" + partial}
+	sort.Strings(want)
+	if !slices.Equal(sum.Prune.Deleted, want) {
+		t.Errorf("deleted %v, want %v", sum.Prune.Deleted, want)
+	}
+	got := listSets(t, nil, fileURL(dir))
+	if _, ok := got[old1]; ok || got[old2] != "complete" || got[sum.SetID] != "complete" {
+		t.Errorf("after the complete backup: %v", got)
+	}
+	if len(got) != 2 {
+		t.Errorf("%d sets left, want 2: %v", len(got), got)
+	}
+}
