@@ -113,8 +113,12 @@ func (s *session) powershell() (PowerShell, Product, error) {
 func (s *session) uniqueName(base string) string {
 	if s.used == nil {
 		s.used = map[string]int{}
+		// Path exporters name their item themselves; every other kind
+		// names its items through here.
 		for _, e := range s.cfg.Exporters {
-			s.used[e.Name] = 1
+			if e.Kind == "path" {
+				s.used[e.Name] = 1
+			}
 		}
 	}
 	s.used[base]++
