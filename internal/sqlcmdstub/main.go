@@ -1,6 +1,6 @@
 // Command sqlcmdstub stands in for sqlcmd in tests. It accepts the
 // arguments lyncbackup passes, parses the BACKUP DATABASE statement the
-// way T-SQL quotes it ([db] with ]] and N'…' with ''), and writes a fake
+// way T-SQL quotes it ([db] with ]] and N'…' with ”), and writes a fake
 // .bak where SQL Server would. Env:
 //
 //	SQLCMDSTUB_DIR     calls.log (one JSON line per call) is written here

@@ -39,7 +39,7 @@ func Literal(s string) (val, rest string, ok bool) {
 }
 
 // Split returns the script's code with every single-quoted literal
-// replaced by '' and the literals' values in order. Double-quoted strings
+// replaced by ” and the literals' values in order. Double-quoted strings
 // are kept as code (lyncbackup puts no data in them).
 func Split(script string) (code string, literals []string, ok bool) {
 	var b strings.Builder
