@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
@@ -285,7 +286,14 @@ type barProgress struct {
 
 func newBarProgress(con *console) *barProgress {
 	bp := &barProgress{tracker: tracker{items: map[string]*itemState{}}, con: con}
-	bp.p = mpb.New(mpb.WithOutput(con.out), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
+	// The bars are written through the redacting writer, so tell the
+	// console writer which descriptor is the terminal (for its size and
+	// for redrawing in place); --progress=always forces the redraw codes.
+	cw := cupwriter.New(con.out, true)
+	if f, ok := con.raw.(*os.File); ok {
+		cw.SetTermFd(int(f.Fd()))
+	}
+	bp.p = mpb.New(mpb.WithConsoleWriter(cw), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 	// Log lines go above the bars while they are drawn.
 	con.setDetour(bp.p)
 	return bp

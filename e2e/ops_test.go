@@ -1,0 +1,407 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
+	"github.com/lyncbackup/lyncbackup/internal/testsmtp"
+)
+
+// opsEnv is a work folder with sample data, an identity and a config writer.
+type opsEnv struct {
+	t        *testing.T
+	dir      string
+	src      string
+	identity string
+	pub      string
+}
+
+func newOpsEnv(t *testing.T) *opsEnv {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(filepath.Join(src, "sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "Topology.xml"), []byte("<Topology/>"), 0o644)
+	os.WriteFile(filepath.Join(src, "sub", "a.txt"), bytes.Repeat([]byte("lync "), 2000), 0o644)
+	id := filepath.Join(dir, "identity.txt")
+	pub, err := crypto.GenerateIdentity(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &opsEnv{t: t, dir: dir, src: src, identity: id, pub: pub}
+}
+
+// config writes lyncbackup.yaml with the sample path exporter and extra YAML.
+func (e *opsEnv) config(extra string, paths ...string) string {
+	e.t.Helper()
+	if len(paths) == 0 {
+		paths = []string{e.src}
+	}
+	var ex strings.Builder
+	for i, p := range paths {
+		ex.WriteString("  - kind: path\n    name: item" + string(rune('a'+i)) + "\n    paths: [" + quoteYAML(p) + "]\n")
+	}
+	dest := filepath.Join(e.dir, "dest")
+	os.MkdirAll(dest, 0o755)
+	cfg := "host: fe01\nstaging: " + quoteYAML(filepath.Join(e.dir, "staging")) + "\nexporters:\n" + ex.String() +
+		"encryption:\n  recipients: [" + e.pub + "]\n" +
+		"destination:\n  url: " + quoteYAML("file://"+filepath.ToSlash(dest)) + "\n" + extra
+	p := filepath.Join(e.dir, "lyncbackup.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+func quoteYAML(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// oneJSON asserts out is exactly one JSON document and decodes it.
+func oneJSON(t *testing.T, out string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(out))
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("stdout is not a JSON document: %v\n%s", err, out)
+	}
+	var extra any
+	if err := dec.Decode(&extra); err != io.EOF {
+		t.Fatalf("stdout holds more than one JSON document:\n%s", out)
+	}
+	return doc
+}
+
+func TestOpsExitCodes(t *testing.T) {
+	e := newOpsEnv(t)
+	good := e.config("")
+	if r := testbin.Run(t, e.dir, nil, "backup", "--config", good, "--quiet"); r.Code != 0 {
+		t.Fatalf("good backup: exit %d, want 0\n%s", r.Code, r.Stderr)
+	}
+	missing := filepath.Join(e.dir, "no-such-folder")
+	partial := e.config("", e.src, missing)
+	r := testbin.Run(t, e.dir, nil, "backup", "--config", partial, "--quiet")
+	if r.Code != 3 || !strings.Contains(r.Stderr, "partial backup") {
+		t.Fatalf("partial backup: exit %d, want 3\n%s", r.Code, r.Stderr)
+	}
+	failed := e.config("", missing)
+	r = testbin.Run(t, e.dir, nil, "backup", "--config", failed, "--quiet")
+	if r.Code != 1 {
+		t.Fatalf("failed backup: exit %d, want 1\n%s", r.Code, r.Stderr)
+	}
+	for _, args := range [][]string{
+		{"backup", "--no-such-flag"},
+		{"backup", "--config", filepath.Join(e.dir, "absent.yaml")},
+		{"backup", "--config", good, "--progress", "sometimes"},
+		{"backup", "--config", good, "--limit-upload", "fast"},
+		{"nosuchcommand"},
+	} {
+		r := testbin.Run(t, e.dir, nil, args...)
+		if r.Code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, r.Code, r.Stderr)
+		}
+		if n := strings.Count(strings.TrimSpace(r.Stderr), "\n"); n != 0 || strings.Contains(r.Stderr, "goroutine") {
+			t.Errorf("%v: want one error line, got:\n%s", args, r.Stderr)
+		}
+	}
+	bad := filepath.Join(e.dir, "bad.yaml")
+	os.WriteFile(bad, []byte("host: x\nnot_a_key: 1\n"), 0o600)
+	if r := testbin.Run(t, e.dir, nil, "backup", "--config", bad); r.Code != 2 || !strings.Contains(r.Stderr, "not_a_key") {
+		t.Errorf("bad config: exit %d, want 2\n%s", r.Code, r.Stderr)
+	}
+}
+
+func TestOpsJSONSummaries(t *testing.T) {
+	e := newOpsEnv(t)
+	cfg := e.config("")
+	r := testbin.MustRun(t, e.dir, nil, "backup", "--config", cfg, "--json")
+	doc := oneJSON(t, r.Stdout)
+	for _, k := range []string{"ok", "status", "host", "set_id", "start", "duration_seconds", "items", "plain_bytes", "stored_bytes", "files", "exit_code", "destination"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("backup --json lacks %q: %s", k, r.Stdout)
+		}
+	}
+	if doc["ok"] != true || doc["status"] != "complete" || doc["exit_code"].(float64) != 0 || doc["plain_bytes"].(float64) < 10000 {
+		t.Errorf("backup summary: %s", r.Stdout)
+	}
+	oneJSON(t, testbin.MustRun(t, e.dir, nil, "list", "--config", cfg, "--json").Stdout)
+	v := oneJSON(t, testbin.MustRun(t, e.dir, nil, "verify", "--config", cfg, "--identity", e.identity, "--json").Stdout)
+	if v["ok"] != true {
+		t.Errorf("verify summary: %v", v)
+	}
+	c := oneJSON(t, testbin.MustRun(t, e.dir, nil, "check", "--config", cfg, "--json").Stdout)
+	if c["ok"] != true || len(c["checks"].([]any)) < 4 {
+		t.Errorf("check summary: %v", c)
+	}
+	// A partial backup still prints one complete document, with exit code 3.
+	r = testbin.Run(t, e.dir, nil, "backup", "--config", e.config("", e.src, filepath.Join(e.dir, "gone")), "--json")
+	doc = oneJSON(t, r.Stdout)
+	if r.Code != 3 || doc["status"] != "partial" || doc["exit_code"].(float64) != 3 || len(doc["failures"].([]any)) != 1 {
+		t.Errorf("partial --json (exit %d): %s", r.Code, r.Stdout)
+	}
+}
+
+func TestOpsCheckFails(t *testing.T) {
+	e := newOpsEnv(t)
+	cfg := e.config("notify:\n  email:\n    server: 127.0.0.1:1\n    from: a@b.c\n    to: [d@e.f]\n    username: u\n    password_env: LB_OPS_UNSET_PASSWORD\n")
+	os.Chmod(filepath.Join(e.dir, "dest"), 0o500)
+	defer os.Chmod(filepath.Join(e.dir, "dest"), 0o755)
+	r := testbin.Run(t, e.dir, nil, "check", "--config", cfg)
+	if r.Code != 1 {
+		t.Fatalf("check: exit %d, want 1\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if os.Geteuid() != 0 && !strings.Contains(r.Stdout, "[FAIL] destination") {
+		t.Errorf("unwritable destination not reported:\n%s", r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, "[FAIL] e-mail") || !strings.Contains(r.Stdout, "LB_OPS_UNSET_PASSWORD") || !strings.Contains(r.Stdout, "fix:") {
+		t.Errorf("e-mail password problem not reported with a fix:\n%s", r.Stdout)
+	}
+	if r := testbin.Run(t, e.dir, nil, "check", "--config", filepath.Join(e.dir, "absent.yaml"), "--json"); r.Code != 2 || oneJSON(t, r.Stdout)["ok"] != false {
+		t.Errorf("check of a missing config: exit %d\n%s", r.Code, r.Stdout)
+	}
+}
+
+func TestOpsProgressPlainLines(t *testing.T) {
+	e := newOpsEnv(t)
+	big := make([]byte, 4<<20)
+	rand.Read(big)
+	os.WriteFile(filepath.Join(e.src, "big.bin"), big, 0o644)
+	cfg := e.config("")
+	r := testbin.MustRun(t, e.dir, []string{"LYNCBACKUP_PROGRESS_INTERVAL=5ms"}, "backup", "--config", cfg)
+	for _, want := range []string{`msg="item started" item=itema`, `msg="item done" item=itema`, `msg=progress item=itema`} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	if strings.Contains(r.Stderr, "\x1b") || strings.Contains(r.Stdout, "\x1b") {
+		t.Errorf("escape codes without a terminal:\n%q", r.Stderr)
+	}
+	// --log-format json makes every stderr line a JSON object.
+	r = testbin.MustRun(t, e.dir, nil, "backup", "--config", cfg, "--log-format", "json")
+	for _, line := range strings.Split(strings.TrimSpace(r.Stderr), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+		}
+	}
+	// --quiet: nothing but errors.
+	if r := testbin.MustRun(t, e.dir, nil, "backup", "--config", cfg, "--quiet"); r.Stderr != "" || r.Stdout != "" {
+		t.Errorf("--quiet printed:\n%s%s", r.Stdout, r.Stderr)
+	}
+}
+
+func TestOpsProgressTerminal(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("pseudo-terminals are tested on Linux")
+	}
+	e := newOpsEnv(t)
+	big := make([]byte, 8<<20)
+	rand.Read(big)
+	os.WriteFile(filepath.Join(e.src, "big.bin"), big, 0o644)
+	cfg := e.config("")
+	run := func(args ...string) string {
+		cmd := exec.Command(testbin.Path(t), args...)
+		cmd.Dir = e.dir
+		cmd.Env = append(os.Environ(), "TERM=xterm")
+		f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 160})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		done := make(chan struct{})
+		go func() { io.Copy(&out, f); close(done) }()
+		werr := cmd.Wait()
+		f.Close()
+		<-done
+		if werr != nil {
+			t.Fatalf("%v: %v\n%s", args, werr, out.String())
+		}
+		return out.String()
+	}
+	// The upload limit stretches the run to ~2 s so the bars redraw
+	// (cursor movement) several times.
+	out := run("backup", "--config", cfg, "--limit-upload", "4MiB/s")
+	if !strings.Contains(out, "\x1b[") {
+		t.Errorf("no escape codes on a terminal:\n%q", out)
+	}
+	if !strings.Contains(out, "itema") || !strings.Contains(out, "stored") || !strings.Contains(out, "/s") {
+		t.Errorf("bar text (item, stored, rate) missing:\n%q", out)
+	}
+	if strings.Contains(out, `msg="item started"`) {
+		t.Errorf("plain progress lines on a terminal:\n%q", out)
+	}
+	// Restore knows the size: a bar with percentage and ETA.
+	out = run("restore", "--config", cfg, "--identity", e.identity, "--to", filepath.Join(e.dir, "restored"))
+	if !strings.Contains(out, "%") || !strings.Contains(out, "ETA") && !strings.Contains(out, "100 %") {
+		t.Errorf("restore bar lacks percentage/ETA:\n%q", out)
+	}
+	// --progress=never on a terminal: plain lines, no escape codes from bars.
+	out = run("backup", "--config", cfg, "--progress=never")
+	if !strings.Contains(out, `msg="item started"`) || strings.Contains(out, "\x1b[") {
+		t.Errorf("--progress=never:\n%q", out)
+	}
+}
+
+type opsHit struct {
+	method, path string
+	body         []byte
+}
+
+func TestOpsNotifyAndMetrics(t *testing.T) {
+	e := newOpsEnv(t)
+	var mu sync.Mutex
+	var hits []opsHit
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		hits = append(hits, opsHit{r.Method, r.URL.Path, b})
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	smtpSrv := testsmtp.Start(t, "lb@contoso.com", "mail-secret-42")
+	prom := filepath.Join(e.dir, "lyncbackup.prom")
+	notifyYAML := "notify:\n  on: always\n  webhooks:\n    - url: " + hook.URL + "/post\n    - url: " + hook.URL + "/ping/abc\n      ping: true\n" +
+		"  email:\n    server: " + smtpSrv.Addr + "\n    from: lb@contoso.com\n    to: [ops@contoso.com]\n    username: lb@contoso.com\n    password_env: LB_OPS_SMTP_PASS\n" +
+		"metrics:\n  textfile: " + quoteYAML(prom) + "\n"
+	env := []string{"LB_OPS_SMTP_PASS=mail-secret-42", "SSL_CERT_FILE=" + smtpSrv.CertFile}
+	r := testbin.MustRun(t, e.dir, env, "backup", "--config", e.config(notifyYAML), "--json")
+	sum := oneJSON(t, r.Stdout)
+	mu.Lock()
+	got := append([]opsHit(nil), hits...)
+	mu.Unlock()
+	if len(got) != 2 || got[0].method != "POST" || got[0].path != "/post" || got[1].method != "GET" || got[1].path != "/ping/abc" {
+		t.Fatalf("webhook requests: %+v\nstderr: %s", got, r.Stderr)
+	}
+	var posted map[string]any
+	if err := json.Unmarshal(got[0].body, &posted); err != nil || posted["set_id"] != sum["set_id"] || posted["ok"] != true {
+		t.Errorf("POSTed summary %s (err %v), want set %v", got[0].body, err, sum["set_id"])
+	}
+	mails := smtpSrv.Mails()
+	if len(mails) != 1 || !mails[0].TLS || !mails[0].AuthSeen {
+		t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if !strings.HasPrefix(subj, "[lyncbackup] COMPLETE fe01: 1 items") {
+		t.Errorf("subject %q", subj)
+	}
+	body, _ := io.ReadAll(msg.Body)
+	if !strings.Contains(string(body), "itema") || !strings.Contains(string(body), sum["set_id"].(string)) {
+		t.Errorf("mail body lacks the item or set:\n%s", body)
+	}
+	promFams := func() map[string]float64 {
+		data, err := os.ReadFile(prom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("metrics textfile: %v\n%s", err, data)
+		}
+		out := map[string]float64{}
+		for n, f := range fams {
+			if len(f.Metric) == 1 {
+				out[n] = f.Metric[0].GetGauge().GetValue()
+			}
+		}
+		return out
+	}
+	m := promFams()
+	if m["lyncbackup_last_run_success"] != 1 || m["lyncbackup_last_run_exit_code"] != 0 || m["lyncbackup_last_run_items"] != 1 ||
+		m["lyncbackup_last_run_stored_bytes"] != sum["stored_bytes"].(float64) || time.Since(time.Unix(int64(m["lyncbackup_last_success_timestamp_seconds"]), 0)) > time.Minute {
+		t.Errorf("metrics after a good run: %v", m)
+	}
+	firstSuccess := m["lyncbackup_last_success_timestamp_seconds"]
+
+	// A partial run: ping /fail, the success time carried over, exit code 3.
+	r = testbin.Run(t, e.dir, env, "backup", "--config", e.config(notifyYAML, e.src, filepath.Join(e.dir, "gone")))
+	if r.Code != 3 {
+		t.Fatalf("partial: exit %d\n%s", r.Code, r.Stderr)
+	}
+	mu.Lock()
+	last := hits[len(hits)-1]
+	mu.Unlock()
+	if last.method != "GET" || last.path != "/ping/abc/fail" {
+		t.Errorf("ping after a partial run: %+v", last)
+	}
+	m = promFams()
+	if m["lyncbackup_last_run_success"] != 0 || m["lyncbackup_last_run_exit_code"] != 3 || m["lyncbackup_last_success_timestamp_seconds"] != firstSuccess {
+		t.Errorf("metrics after a partial run: %v", m)
+	}
+	// A notification that cannot be delivered is logged; the backup stays good.
+	hook.Close()
+	r = testbin.Run(t, e.dir, env, "backup", "--config", e.config(notifyYAML))
+	if r.Code != 0 || !strings.Contains(r.Stderr, "notification failed") {
+		t.Errorf("unreachable webhook: exit %d, want 0 with a logged error\n%s", r.Code, r.Stderr)
+	}
+}
+
+func TestOpsScheduleDryRun(t *testing.T) {
+	e := newOpsEnv(t)
+	cfgDir := filepath.Join(e.dir, "conf dir")
+	os.MkdirAll(cfgDir, 0o755)
+	cfg := filepath.Join(cfgDir, "lb.yaml")
+	r := testbin.MustRun(t, e.dir, nil, "schedule", "install", "--dry-run", "--for", "windows", "--time", "3:15", "--user", `CONTOSO\svc-lb`, "--config", cfg)
+	xmlText, cmdPart, ok := strings.Cut(r.Stdout, "# then run:\n")
+	if !ok {
+		t.Fatalf("no command in:\n%s", r.Stdout)
+	}
+	xmlPath := filepath.Join(os.TempDir(), "lyncbackup-task.xml")
+	wantCmd := `schtasks.exe /Create /TN lyncbackup /XML ` + xmlPath + ` /F /RU CONTOSO\svc-lb /RP *` + "\n"
+	if cmdPart != wantCmd {
+		t.Errorf("command %q, want %q", cmdPart, wantCmd)
+	}
+	_, xmlText, _ = strings.Cut(xmlText, "\n") // drop the comment line
+	var task struct {
+		Start string `xml:"Triggers>CalendarTrigger>StartBoundary"`
+		User  string `xml:"Principals>Principal>UserId"`
+		Logon string `xml:"Principals>Principal>LogonType"`
+		Level string `xml:"Principals>Principal>RunLevel"`
+		Cmd   string `xml:"Actions>Exec>Command"`
+		Args  string `xml:"Actions>Exec>Arguments"`
+	}
+	dec := xml.NewDecoder(strings.NewReader(xmlText))
+	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	if err := dec.Decode(&task); err != nil {
+		t.Fatalf("task XML: %v\n%s", err, xmlText)
+	}
+	exe, _ := filepath.EvalSymlinks(testbin.Path(t))
+	if task.Start != "2024-01-01T03:15:00" || task.User != `CONTOSO\svc-lb` || task.Logon != "Password" || task.Level != "HighestAvailable" ||
+		task.Cmd != exe || task.Args != `backup --config "`+cfg+`"` {
+		t.Errorf("task: %+v (exe %s)", task, exe)
+	}
+	r = testbin.MustRun(t, e.dir, nil, "schedule", "show", "--for", "linux", "--time", "01:05", "--config", cfg)
+	if !strings.Contains(r.Stdout, "OnCalendar=*-*-* 01:05:00") || !strings.Contains(r.Stdout, `ExecStart=`+exe+` backup --config "`+cfg+`"`) ||
+		!strings.Contains(r.Stdout, "5 1 * * * "+exe+" backup --config '"+cfg+"' --quiet") {
+		t.Errorf("linux units/cron:\n%s", r.Stdout)
+	}
+	if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--for", "windows", "--config", cfg); runtime.GOOS != "windows" && r.Code != 2 {
+		t.Errorf("install --for windows off Windows: exit %d", r.Code)
+	}
+	if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--dry-run", "--time", "25:00", "--config", cfg); r.Code != 2 {
+		t.Errorf("bad --time: exit %d", r.Code)
+	}
+}
