@@ -26,6 +26,10 @@ type Recipient struct {
 // ParseRecipient parses one public key: "age1…", "ssh-ed25519 …" or "ssh-rsa …".
 func ParseRecipient(s string) (Recipient, error) {
 	s = strings.TrimSpace(s)
+	if strings.Contains(strings.ToUpper(s), "AGE-SECRET-KEY-") {
+		// Never echo any part of a secret key, wherever it sits in the string.
+		return Recipient{}, errors.New("recipient is an age identity (secret key), not a public key: put the age1… public key in the config")
+	}
 	short := s
 	if len(short) > 24 {
 		short = short[:24] + "…"
@@ -45,8 +49,6 @@ func ParseRecipient(s string) (Recipient, error) {
 		// Keep only "type base64": the comment may carry a user name.
 		f := strings.Fields(s)
 		return Recipient{Text: f[0] + " " + f[1], Recipient: r}, nil
-	case strings.HasPrefix(s, "AGE-SECRET-KEY-"):
-		return Recipient{}, errors.New("recipient is an age identity (secret key), not a public key: put the age1… public key in the config")
 	}
 	return Recipient{}, fmt.Errorf("recipient %q is not a key (expected age1…, ssh-ed25519 or ssh-rsa)", short)
 }

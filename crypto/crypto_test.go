@@ -1,0 +1,251 @@
+package crypto
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/pem"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"golang.org/x/crypto/ssh"
+)
+
+func sshKeys(t *testing.T, dir string) (edPub, rsaPub, edPrivFile string) {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edPub = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " admin@fe01"
+	blk, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edPrivFile = filepath.Join(dir, "id_ed25519")
+	os.WriteFile(edPrivFile, pem.EncodeToMemory(blk), 0o600)
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rp, _ := ssh.NewPublicKey(&rk.PublicKey)
+	rsaPub = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(rp)))
+	return
+}
+
+func roundTrip(t *testing.T, rs []Recipient, ids []age.Identity) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := Encrypt(&buf, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := bytes.Repeat([]byte("secret "), 20000)
+	w.Write(msg)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Decrypt(&buf, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("round trip: %d bytes, %v", len(got), err)
+	}
+}
+
+func TestGenerateIdentity(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "key.txt")
+	pub, err := GenerateIdentity(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pub, "age1") {
+		t.Fatalf("public key %q", pub)
+	}
+	if runtime.GOOS != "windows" {
+		if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+			t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+		}
+	}
+	before, _ := os.ReadFile(p)
+	if !strings.Contains(string(before), "# public key: "+pub) {
+		t.Errorf("file lacks the public key comment:\n%s", before)
+	}
+	if _, err := GenerateIdentity(p); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("overwrite: %v", err)
+	}
+	if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
+		t.Fatal("existing identity changed")
+	}
+	if _, err := GenerateIdentity(filepath.Join(dir, "missing", "key.txt")); err == nil {
+		t.Fatal("missing folder accepted")
+	}
+	ids, err := LoadIdentities(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseRecipient(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, []Recipient{r}, ids)
+}
+
+func TestRecipientsAndIdentities(t *testing.T) {
+	dir := t.TempDir()
+	edPub, rsaPub, edPriv := sshKeys(t, dir)
+	agePub, err := GenerateIdentity(filepath.Join(dir, "age.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseRecipient(edPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.Text, "admin") || strings.Count(r.Text, " ") != 1 {
+		t.Errorf("ssh recipient text keeps the comment: %q", r.Text)
+	}
+	if _, err := ParseRecipient(rsaPub); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "recipients.txt")
+	os.WriteFile(file, []byte("# team keys\n\n"+rsaPub+"\n  "+agePub+"  \r\n"), 0o644)
+	rs, err := ParseRecipients([]string{edPub}, file)
+	if err != nil || len(rs) != 3 {
+		t.Fatalf("ParseRecipients = %d, %v", len(rs), err)
+	}
+	sshIDs, err := LoadIdentities(edPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, rs, sshIDs)
+	ageIDs, _ := LoadIdentities(filepath.Join(dir, "age.txt"))
+	roundTrip(t, rs, ageIDs)
+
+	// The wrong identity is named as such.
+	other, _ := GenerateIdentity(filepath.Join(dir, "other.txt"))
+	or, _ := ParseRecipient(other)
+	var buf bytes.Buffer
+	w, _ := Encrypt(&buf, []Recipient{or})
+	w.Write([]byte("x"))
+	w.Close()
+	if _, err := Decrypt(bytes.NewReader(buf.Bytes()), ageIDs); !errors.Is(err, ErrWrongIdentity) {
+		t.Fatalf("wrong identity: %v", err)
+	}
+	if _, err := Decrypt(strings.NewReader("not age at all"), ageIDs); err == nil || errors.Is(err, ErrWrongIdentity) {
+		t.Fatalf("garbage: %v", err)
+	}
+}
+
+func TestBadRecipients(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	cases := map[string]string{
+		"":                  "not a key",
+		"hello":             "not a key",
+		"age1notakey":       "not a valid age public key",
+		"ssh-ed25519 AAAA":  "not a valid ssh public key",
+		"ssh-dss AAAAB3Nza": "not a valid ssh public key",
+		id.String():         "identity (secret key)",
+		"age1" + "x" + id.Recipient().String()[5:]: "not a valid age public key",
+	}
+	for in, want := range cases {
+		_, err := ParseRecipient(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRecipient(%q) = %v, want %q", in, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "AGE-SECRET-KEY") {
+			t.Errorf("error repeats the secret key: %v", err)
+		}
+	}
+	dir := t.TempDir()
+	if _, err := ParseRecipients(nil, ""); err == nil {
+		t.Error("no recipients accepted")
+	}
+	if _, err := ParseRecipients(nil, filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing recipients file accepted")
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte("# c\nage1bogus\n"), 0o644)
+	if _, err := ParseRecipients(nil, bad); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad recipients file: %v", err)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("# only comments\n"), 0o644)
+	if _, err := ParseRecipients(nil, empty); err == nil {
+		t.Error("recipients file without keys accepted")
+	}
+}
+
+func TestBadIdentities(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(data), 0o600)
+		return p
+	}
+	pub, _ := GenerateIdentity(filepath.Join(dir, "k"))
+	enc := write("enc", "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n")
+	for name, p := range map[string]string{
+		"missing":    filepath.Join(dir, "nope"),
+		"empty":      write("empty", ""),
+		"public key": write("pub", pub+"\n"),
+		"garbage":    write("garbage", "hello\n"),
+		"bad pem":    enc,
+	} {
+		ids, err := LoadIdentities(p)
+		if err == nil {
+			t.Errorf("%s: accepted %d identities", name, len(ids))
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: multi-line error %q", name, err)
+		}
+	}
+}
+
+// FuzzParseRecipient: never a panic; never echoes a secret key; what it
+// accepts round-trips through its text form.
+func FuzzParseRecipient(f *testing.F) {
+	id, _ := age.GenerateX25519Identity()
+	for _, s := range []string{id.Recipient().String(), id.String(), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINiDWO3VN/qXIT7HArQoZtp+fhWHGiTKVENwNBunXOLz c", "ssh-rsa AAAA", "age1", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRecipient(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "AGE-SECRET-KEY-1") && len(s) > 30 {
+				t.Fatalf("error echoes a secret: %v", err)
+			}
+			return
+		}
+		again, err := ParseRecipient(r.Text)
+		if err != nil || again.Text != r.Text {
+			t.Fatalf("text form %q does not round-trip: %v", r.Text, err)
+		}
+	})
+}
+
+// FuzzLoadIdentities: any identity file content gives identities or one error line.
+func FuzzLoadIdentities(f *testing.F) {
+	id, _ := age.GenerateX25519Identity()
+	f.Add("# created\n" + id.String() + "\n")
+	f.Add("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
+	f.Add("AGE-SECRET-KEY-1\n")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data string) {
+		p := filepath.Join(dir, "id")
+		os.WriteFile(p, []byte(data), 0o600)
+		ids, err := LoadIdentities(p)
+		if err == nil && len(ids) == 0 {
+			t.Fatal("no error and no identity")
+		}
+	})
+}
