@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -96,7 +97,7 @@ var (
 
 func buildOne(ctx context.Context, s *session, idx int, e config.Exporter) ([]Exporter, error) {
 	if e.Kind == "path" {
-		return []Exporter{&PathExporter{name: e.Name, paths: e.Paths, exclude: e.Exclude}}, nil
+		return []Exporter{&PathExporter{name: e.Name, paths: e.Paths, exclude: e.Exclude, split: e.Split}}, nil
 	}
 	b, ok := buildKind[e.Kind]
 	if !ok {
@@ -110,7 +111,11 @@ type PathExporter struct {
 	name    string
 	paths   []string
 	exclude []string
+	split   bool
 }
+
+// Split makes one item per top-level folder (see config.Exporter.Split).
+func (p *PathExporter) Split(on bool) *PathExporter { p.split = on; return p }
 
 // NewPath returns a path exporter (used by tests and the demo).
 func NewPath(name string, paths ...string) *PathExporter {
@@ -126,14 +131,86 @@ func (p *PathExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	it := Item{Name: p.name, Kind: "path", Roots: roots, Meta: map[string]string{}}
-	for i, r := range roots {
-		it.Meta[fmt.Sprintf("path.%d", i)] = r.Path
-	}
+	var skip func(string, fs.FileInfo) bool
 	if len(p.exclude) > 0 {
-		it.Skip = GlobSkip(p.exclude)
+		skip = GlobSkip(p.exclude)
 	}
-	return []Item{it}, nil
+	item := func(name string, roots []Root) Item {
+		it := Item{Name: name, Kind: "path", Roots: roots, Meta: map[string]string{}, Skip: skip}
+		for i, r := range roots {
+			it.Meta[fmt.Sprintf("path.%d", i)] = r.Path
+		}
+		return it
+	}
+	if !p.split {
+		return []Item{item(p.name, roots)}, nil
+	}
+	return p.splitItems(roots, skip, item)
+}
+
+// splitItems makes one item per top-level folder of each root, named
+// NAME-FOLDER; loose files and non-folder roots stay in the item NAME.
+// Archive paths are those of the unsplit item ("root/folder/..."), so
+// exclude patterns match the same and the items unpack into one tree.
+func (p *PathExporter) splitItems(roots []Root, skip func(string, fs.FileInfo) bool, item func(string, []Root) Item) ([]Item, error) {
+	var loose []Root
+	var items []Item
+	used := map[string]bool{p.name: true}
+	for _, r := range roots {
+		fi, err := os.Stat(r.Path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", r.Path, err)
+		}
+		if !fi.IsDir() {
+			loose = append(loose, r)
+			continue
+		}
+		ents, err := os.ReadDir(r.Path)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", r.Path, err)
+		}
+		for _, e := range ents {
+			child := Root{Path: filepath.Join(r.Path, e.Name()), Name: r.Name + "/" + e.Name()}
+			info, err := e.Info()
+			if err != nil {
+				loose = append(loose, child) // vanished or unreadable: the packer reports it
+				continue
+			}
+			if skip != nil && skip(child.Name, info) {
+				continue
+			}
+			if !info.IsDir() {
+				loose = append(loose, child)
+				continue
+			}
+			name := splitName(p.name, e.Name(), used)
+			items = append(items, item(name, []Root{child}))
+		}
+	}
+	if len(loose) > 0 || len(items) == 0 {
+		items = append([]Item{item(p.name, loose)}, items...)
+	}
+	return items, nil
+}
+
+// splitName is NAME-FOLDER made a valid, unused item name.
+func splitName(name, folder string, used map[string]bool) string {
+	b := []byte(name + "-")
+	for _, c := range []byte(folder) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b = append(b, c)
+		default:
+			b = append(b, '_')
+		}
+	}
+	base := string(b[:min(len(b), 90)])
+	n := base
+	for i := 2; used[n]; i++ {
+		n = fmt.Sprintf("%s-%d", base, i)
+	}
+	used[n] = true
+	return n
 }
 
 // RootsFor turns paths into roots named by their last element, made

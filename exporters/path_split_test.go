@@ -1,0 +1,82 @@
+package exporters
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/config"
+)
+
+func TestPathSplit(t *testing.T) {
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "corpus")
+	for _, f := range []string{"sql/LcsCDR.bak", "filestore/a/1.xml", "exports/x.zip", "top.txt", "meeting ü/m.txt", "skipme/y"} {
+		p := filepath.Join(tree, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	single := filepath.Join(dir, "alone.cfg")
+	os.WriteFile(single, []byte("x"), 0o644)
+
+	p := &PathExporter{name: "corpus", paths: []string{tree, single}, exclude: []string{"skipme"}, split: true}
+	items, err := p.Export(context.Background(), Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, it := range items {
+		if !config.ValidName(it.Name) {
+			t.Errorf("item name %q is not valid", it.Name)
+		}
+		for _, r := range it.Roots {
+			got[it.Name] = append(got[it.Name], r.Name+"="+filepath.ToSlash(strings.TrimPrefix(r.Path, dir)))
+		}
+	}
+	want := map[string][]string{
+		"corpus":            {"corpus/top.txt=/corpus/top.txt", "alone.cfg=/alone.cfg"},
+		"corpus-exports":    {"corpus/exports=/corpus/exports"},
+		"corpus-filestore":  {"corpus/filestore=/corpus/filestore"},
+		"corpus-meeting___": {"corpus/meeting ü=/corpus/meeting ü"},
+		"corpus-sql":        {"corpus/sql=/corpus/sql"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("split items:\n got %v\nwant %v", got, want)
+	}
+	if items[0].Name != "corpus" {
+		t.Errorf("the loose-file item should come first, got %q", items[0].Name)
+	}
+
+	// Without split: one item, as before.
+	p.split = false
+	items, err = p.Export(context.Background(), Env{})
+	if err != nil || len(items) != 1 || items[0].Name != "corpus" || len(items[0].Roots) != 2 {
+		t.Fatalf("unsplit: %v %+v", err, items)
+	}
+}
+
+func TestSplitNameCollisions(t *testing.T) {
+	used := map[string]bool{"c": true}
+	a, b := splitName("c", "a b", used), splitName("c", "a_b", used)
+	if a != "c-a_b" || b != "c-a_b-2" {
+		t.Fatalf("got %q and %q", a, b)
+	}
+	long := splitName("c", strings.Repeat("x", 300), used)
+	if !config.ValidName(long) {
+		t.Fatalf("%q is not a valid item name", long)
+	}
+}
+
+func TestSplitOnlyForPath(t *testing.T) {
+	_, err := config.Parse([]byte("host: h\nexporters:\n  - {kind: command, name: c, command: [x], split: true}\nencryption: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq]}\ndestination: {url: 'file:///tmp/x'}\n"), func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "only a path exporter can be split") {
+		t.Fatalf("split on a command exporter: got %v", err)
+	}
+}

@@ -1,0 +1,215 @@
+package exporters
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
+)
+
+type sqlCall struct {
+	Args        []string `json:"args"`
+	Instance    string   `json:"instance"`
+	DB          string   `json:"db"`
+	Path        string   `json:"path"`
+	Integrated  bool     `json:"integrated"`
+	User        string   `json:"user"`
+	PasswordEnv bool     `json:"password_env"`
+}
+
+func readSQLCalls(t *testing.T, dir string) []sqlCall {
+	f, err := os.Open(filepath.Join(dir, "calls.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []sqlCall
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var c sqlCall
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func parseCfg(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	full := "host: h\nencryption: {recipients: [x]}\ndestination: {url: 'file:///x'}\n" + yaml
+	cfg, err := config.Parse([]byte(full), os.LookupEnv)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// TestSQLBackup: one .bak per database written where SQL Server writes
+// (a Windows path mapped to read_dir), names quoted for T-SQL, integrated
+// auth by default, a failing database not stopping the others, and the
+// .bak deleted by Cleanup.
+func TestSQLBackup(t *testing.T) {
+	logDir, readDir, staging := t.TempDir(), filepath.Join(t.TempDir(), "Back'ups"), t.TempDir()
+	os.MkdirAll(readDir, 0o755)
+	t.Setenv("SQLCMDSTUB_DIR", logDir)
+	t.Setenv("SQLCMDSTUB_MAP", `\\sql01\Back'ups=>`+readDir)
+	t.Setenv("SQLCMDSTUB_FAIL", "QoEMetrics")
+	cfg := parseCfg(t, `exporters:
+  - kind: sql
+    name: mon
+    instance: 'sql01.contoso.com\mon'
+    databases: [LcsCDR, QoEMetrics, "Lcs]Log'; DROP DATABASE x; --"]
+    backup_dir: '\\sql01\Back''ups'
+    read_dir: '`+strings.ReplaceAll(readDir, "'", "''")+`'
+    sqlcmd: `+stubbin.Sqlcmd(t)+"\n")
+	exps, _, err := Build(context.Background(), cfg, Env{Staging: staging})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exps) != 3 {
+		t.Fatalf("%d exporters", len(exps))
+	}
+	var items []Item
+	var failed []string
+	for _, ex := range exps {
+		its, err := ex.Export(context.Background(), Env{Staging: staging})
+		if err != nil {
+			failed = append(failed, ex.Name()+": "+err.Error())
+		}
+		items = append(items, its...)
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0], "mon-sql01.contoso.com_mon-QoEMetrics: sqlcmd BACKUP DATABASE QoEMetrics on sql01.contoso.com\\mon failed (exit 1): Msg 911, Level 16") || !strings.Contains(failed[0], "BACKUP DATABASE is terminating abnormally.") {
+		t.Errorf("failures %v", failed)
+	}
+	if len(items) != 2 {
+		t.Fatalf("items %v", items)
+	}
+	calls := readSQLCalls(t, logDir)
+	if len(calls) != 3 {
+		t.Fatalf("calls %+v", calls)
+	}
+	evil := "Lcs]Log'; DROP DATABASE x; --"
+	if calls[2].DB != evil || !strings.HasPrefix(calls[2].Path, `\\sql01\Back'ups\lyncbackup-sql01.contoso.com_mon-Lcs_Log_DROP_DATABASE_x`) {
+		t.Errorf("quoted call %+v", calls[2])
+	}
+	for _, c := range calls {
+		if !c.Integrated || c.User != "" || c.Instance != `sql01.contoso.com\mon` {
+			t.Errorf("auth %+v", c)
+		}
+	}
+	it := items[1]
+	if it.Meta["db"] != evil || it.Meta["instance"] != `sql01.contoso.com\mon` || !config.ValidName(it.Name) {
+		t.Errorf("item %+v", it)
+	}
+	b, err := os.ReadFile(it.Roots[0].Path)
+	if err != nil || !strings.Contains(string(b), "fake SQL Server backup of ["+evil+"]") {
+		t.Fatalf("bak %q %v", b, err)
+	}
+	for _, it := range items {
+		if err := it.Cleanup(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ents, _ := os.ReadDir(readDir); len(ents) != 0 {
+		t.Errorf("%d .bak files left after cleanup", len(ents))
+	}
+}
+
+// TestSQLLogin: a SQL login's password travels in SQLCMDPASSWORD, never on
+// the command line; an empty variable fails before sqlcmd runs.
+func TestSQLLogin(t *testing.T) {
+	logDir, dir := t.TempDir(), t.TempDir()
+	t.Setenv("SQLCMDSTUB_DIR", logDir)
+	t.Setenv("SQLCMDSTUB_PASSWORD", "s3cret pa$$")
+	t.Setenv("LB_SQL_PW", "s3cret pa$$")
+	yaml := `exporters:
+  - kind: sql
+    instance: 'se01\rtc'
+    databases: [LcsLog]
+    backup_dir: '` + dir + `'
+    user: backup
+    password_env: LB_SQL_PW
+    sqlcmd: ` + stubbin.Sqlcmd(t) + "\n"
+	cfg := parseCfg(t, yaml)
+	exps, _, err := Build(context.Background(), cfg, Env{Staging: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	its, err := exps[0].Export(context.Background(), Env{})
+	if err != nil || len(its) != 1 {
+		t.Fatalf("%v %v", its, err)
+	}
+	c := readSQLCalls(t, logDir)[0]
+	if c.User != "backup" || c.Integrated || !c.PasswordEnv {
+		t.Errorf("call %+v", c)
+	}
+	for _, a := range c.Args {
+		if strings.Contains(a, "s3cret") {
+			t.Errorf("password on the command line: %q", c.Args)
+		}
+	}
+	its[0].Cleanup()
+	t.Setenv("LB_SQL_PW", "")
+	if _, err := exps[0].Export(context.Background(), Env{}); err == nil || !strings.Contains(err.Error(), "environment variable LB_SQL_PW (the password of SQL login backup) is empty") {
+		t.Errorf("empty password: %v", err)
+	}
+	// Half a login is a config error.
+	_, perr := config.Parse([]byte("encryption: {recipients: [x]}\ndestination: {url: 'file:///x'}\nexporters: [{kind: sql, databases: [a], backup_dir: x, user: u}]\n"), os.LookupEnv)
+	if perr == nil || !strings.Contains(perr.Error(), "password_env") {
+		t.Errorf("user without password_env: %v", perr)
+	}
+}
+
+func TestSQLQuoting(t *testing.T) {
+	if got := BackupQuery("a]b", `C:\x'y\f.bak`); got != `BACKUP DATABASE [a]]b] TO DISK=N'C:\x''y\f.bak' WITH COPY_ONLY, CHECKSUM, INIT` {
+		t.Errorf("query %s", got)
+	}
+	if joinServerPath(`C:\Backups\`, "f.bak") != `C:\Backups\f.bak` || joinServerPath("/var/opt/mssql/backup", "f.bak") != "/var/opt/mssql/backup/f.bak" {
+		t.Error("joinServerPath")
+	}
+}
+
+// TestCommandExporter: the program writes into {dir} / $LYNCBACKUP_OUTPUT_DIR;
+// a failure carries its stderr; a hang is killed at the timeout.
+func TestCommandExporter(t *testing.T) {
+	staging := t.TempDir()
+	cfg := parseCfg(t, `exporters:
+  - {kind: command, name: voice, command: [sh, -c, 'echo policy > "$0/a.xml" && echo more > "$LYNCBACKUP_OUTPUT_DIR/b.xml"', '{dir}']}
+  - {kind: command, name: broken, command: [sh, -c, 'echo "Export-Clixml : access denied" >&2; exit 4']}
+  - {kind: command, name: stuck, timeout: 1s, command: [sh, -c, 'sleep 600']}
+`)
+	exps, _, err := Build(context.Background(), cfg, Env{Staging: staging})
+	if err != nil {
+		t.Fatal(err)
+	}
+	its, err := exps[0].Export(context.Background(), Env{Staging: staging})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := its[0].Roots[0].Path
+	for _, f := range []string{"a.xml", "b.xml"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if !strings.HasPrefix(out, staging) || its[0].Roots[0].Name != "output" || its[0].Kind != "command" {
+		t.Errorf("item %+v", its[0])
+	}
+	its[0].Cleanup()
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("cleanup left the folder")
+	}
+	if _, err := exps[1].Export(context.Background(), Env{Staging: staging}); err == nil || err.Error() != "command broken (sh) failed (exit 4): Export-Clixml : access denied" {
+		t.Errorf("broken: %v", err)
+	}
+	if _, err := exps[2].Export(context.Background(), Env{Staging: staging}); err == nil || !strings.Contains(err.Error(), "timed out after 1s") {
+		t.Errorf("stuck: %v", err)
+	}
+}
