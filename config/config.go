@@ -41,6 +41,10 @@ type Exporter struct {
 	// path / filestore
 	Paths   []string `yaml:"paths"`
 	Exclude []string `yaml:"exclude"`
+	// path: one item per top-level folder of each path (loose files stay
+	// in the item named Name), so big trees are packed, uploaded and
+	// restored in parallel.
+	Split bool `yaml:"split"`
 	// userdata / rgs: explicit pools (else discovered)
 	Pools []string `yaml:"pools"`
 	// persistentchat / sql

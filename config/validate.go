@@ -72,6 +72,9 @@ func (c *Config) Validate() error {
 			return keyErr(key+".name", "%q is used by two exporters", e.Name)
 		}
 		names[e.Name] = true
+		if e.Split && e.Kind != "path" {
+			return keyErr(key+".split", "only a path exporter can be split")
+		}
 		switch e.Kind {
 		case "path":
 			if len(e.Paths) == 0 {
