@@ -405,3 +405,97 @@ func TestOpsScheduleDryRun(t *testing.T) {
 		t.Errorf("bad --time: exit %d", r.Code)
 	}
 }
+
+// TestOpsPlantedSecretsNeverLeak plants secrets where a careless tool would
+// print them (env, config, URLs, identity files, failing runs) and scans
+// stdout, stderr and the log file of real runs for them.
+func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
+	e := newOpsEnv(t)
+	idText, _ := os.ReadFile(e.identity)
+	var realKey string
+	for _, l := range strings.Split(string(idText), "\n") {
+		if strings.HasPrefix(l, "AGE-SECRET-KEY-1") {
+			realKey = l
+		}
+	}
+	secrets := map[string]string{
+		"aws":        "PLANTED-aws-secret-7f3a9",
+		"smtp":       "PLANTED-smtp-pass-55aa",
+		"hookpath":   "PLANTEDHOOKTOKEN9",
+		"hookquery":  "PLANTEDQUERYKEY8",
+		"sig":        "PLANTEDSIG123",
+		"token":      "PLANTED-token-in-config",
+		"accountkey": "PLANTEDACCOUNTKEY2",
+		"connstr":    "PLANTEDCONNSTRKEY",
+		"badage":     "AGE-SECRET-KEY-1PLANTEDXYZQQ",
+		"realage":    realKey,
+	}
+	smtpSrv := testsmtp.Start(t, "lb", "the-right-password")
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer hook.Close()
+	logFile := filepath.Join(e.dir, "lyncbackup.log")
+	env := []string{
+		"AWS_SECRET_ACCESS_KEY=" + secrets["aws"],
+		"LB_LEAK_SMTP=" + secrets["smtp"],
+		"LB_LEAK_TOKEN=" + secrets["token"],
+		"AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + secrets["connstr"],
+		"SSL_CERT_FILE=" + smtpSrv.CertFile,
+	}
+	notifyYAML := "notify:\n  on: always\n  webhooks:\n    - url: " + hook.URL + "/hook/" + secrets["hookpath"] + "?key=" + secrets["hookquery"] + "\n" +
+		"  email:\n    server: " + smtpSrv.Addr + "\n    from: a@b.c\n    to: [d@e.f]\n    username: lb\n    password_env: LB_LEAK_SMTP\n" +
+		"log:\n  file: " + quoteYAML(logFile) + "\n"
+	badPath := filepath.Join(e.dir, "AccountKey="+secrets["accountkey"]+";x")
+	cfg := e.config(notifyYAML, e.src, badPath)
+	badID := filepath.Join(e.dir, "bad-identity.txt")
+	os.WriteFile(badID, []byte(secrets["badage"]+"\n"), 0o600)
+
+	var all strings.Builder
+	run := func(wantCode int, args ...string) {
+		r := testbin.Run(t, e.dir, env, args...)
+		if wantCode >= 0 && r.Code != wantCode {
+			t.Errorf("%v: exit %d, want %d\n%s", args, r.Code, wantCode, r.Stderr)
+		}
+		all.WriteString(r.Stdout + "\n" + r.Stderr + "\n")
+	}
+	// A partial backup whose notifications all fail (webhook 500, SMTP auth refused).
+	run(3, "backup", "--config", cfg)
+	run(3, "backup", "--config", cfg, "--json", "--log-format", "json", "--log-file", logFile)
+	run(1, "check", "--config", cfg)
+	run(1, "check", "--config", cfg, "--json")
+	run(-1, "verify", "--config", cfg, "--identity", badID)
+	run(0, "verify", "--config", cfg, "--identity", e.identity, "--json")
+	run(0, "restore", "--config", cfg, "--identity", e.identity, "--to", filepath.Join(e.dir, "r"), "--json")
+	run(0, "list", "--config", cfg, "--json")
+	// A destination URL carrying a SAS-style signature that cannot be opened.
+	sasCfg := filepath.Join(e.dir, "sas.yaml")
+	os.WriteFile(sasCfg, []byte("host: fe01\nexporters:\n  - kind: path\n    name: a\n    paths: ["+quoteYAML(e.src)+"]\nencryption:\n  recipients: ["+e.pub+"]\n"+
+		"destination:\n  url: \"https://acct.blob.core.windows.net/c?sv=2022-11-02&sig="+secrets["sig"]+"\"\nlog:\n  file: "+quoteYAML(logFile)+"\n"), 0o600)
+	run(-1, "backup", "--config", sasCfg)
+	run(-1, "check", "--config", sasCfg, "--json")
+	// A secret from the environment expanded into a key that rejects it.
+	tokCfg := filepath.Join(e.dir, "tok.yaml")
+	os.WriteFile(tokCfg, []byte("host: fe01\nencryption:\n  recipients: ["+e.pub+"]\ndestination:\n  url: file:///tmp/x\n  concurrency: ${LB_LEAK_TOKEN}\n"), 0o600)
+	run(2, "backup", "--config", tokCfg)
+
+	logData, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all.Write(logData)
+	out := all.String()
+	// The scan is only meaningful if the runs did say something about these failures.
+	for _, want := range []string{"notification failed", "webhook 1 (127.0.0.1:", "AUTH", "[REDACTED]", "partial backup"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("runs never mention %q: the scan would prove nothing", want)
+		}
+	}
+	for what, s := range secrets {
+		if s == "" {
+			t.Fatalf("secret %s is empty", what)
+		}
+		if i := strings.Index(out, s); i >= 0 {
+			lo, hi := max(0, i-200), min(len(out), i+len(s)+100)
+			t.Errorf("planted secret %s (%q) leaked:\n…%s…", what, s, out[lo:hi])
+		}
+	}
+}
