@@ -12,10 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/retention"
 	"github.com/lyncbackup/lyncbackup/upload"
@@ -464,4 +471,191 @@ retention: {keep_last: 2, after_backup: true}
 	if len(got) != 2 {
 		t.Errorf("%d sets left, want 2: %v", len(got), got)
 	}
+}
+
+// crashThenCollect injects a crash between manifest and object deletes on
+// st: list calls the set incomplete, verify refuses it, a prune within the
+// grace period keeps it, and the next prune after grace collects it.
+func crashThenCollect(t *testing.T, st upload.Store, env []string, from string) {
+	t.Helper()
+	f := newForge(t, st, "crash")
+	now := time.Now()
+	victim := f.at(now.AddDate(0, 0, -20))
+	keep := f.at(now.AddDate(0, 0, -1))
+	ap := &retention.Applier{Store: failDeletes{st}, Policy: retention.Policy{Last: 1}, Host: "crash"}
+	if _, err := ap.Run(context.Background()); !errors.Is(err, retention.ErrPartlyFailed) {
+		t.Fatalf("injected crash: err %v", err)
+	}
+	got := listSets(t, env, from)
+	if got[victim] != "incomplete" || got[keep] != "complete" {
+		t.Fatalf("after the crash list says %v", got)
+	}
+	if r := testbin.Run(t, "", env, "verify", victim, "--from", from, "--host", "crash"); r.Code == 0 {
+		t.Errorf("verify of the half-deleted set passed")
+	}
+	// Its objects were just written: a prune with the default grace keeps it.
+	r := testbin.MustRun(t, "", env, "prune", "--from", from, "--host", "crash", "--keep-last", "1")
+	if !strings.Contains(r.Stdout, "in progress") {
+		t.Fatalf("within grace:\n%s", r.Stdout)
+	}
+	// After the grace period (here 1 s) it is garbage.
+	time.Sleep(1500 * time.Millisecond)
+	r = testbin.MustRun(t, "", env, "prune", "--from", from, "--host", "crash", "--keep-last", "1", "--grace", "1s")
+	if !strings.Contains(r.Stdout, "garbage") {
+		t.Errorf("past grace:\n%s", r.Stdout)
+	}
+	got = listSets(t, env, from)
+	if _, ok := got[victim]; ok || got[keep] != "complete" {
+		t.Fatalf("after the collecting prune: %v", got)
+	}
+	n := 0
+	st.List(context.Background(), "crash/"+victim+"/", func(upload.ObjectInfo) error { n++; return nil })
+	if n != 0 {
+		t.Errorf("%d objects of the collected set remain", n)
+	}
+}
+
+func TestPruneS3ObjectLock(t *testing.T) {
+	s := testenv.VersityGW(t)
+	s.SetEnv(t)
+	ctx := context.Background()
+	bucket := s.Bucket(t, true)
+	from := "s3://" + bucket + "/lb?region=" + s.Region + "&endpoint=" + s.Endpoint + "&path_style=true"
+	st, err := destination.Open(ctx, config.Destination{URL: "s3://" + bucket + "/lb", Endpoint: s.Endpoint, PathStyle: true, Region: s.Region,
+		ObjectLock: &config.ObjectLock{Mode: "GOVERNANCE", Days: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := s.Env()
+
+	// Ten daily sets: one locked for 400 days, one under legal hold, the
+	// newest with a 2-day lock (shorter than the policy's 3 days), the
+	// others unlocked (S3 refuses a retain-until in the past, so an expired
+	// lock cannot be forged).
+	f := newForge(t, st, "fe01")
+	now := time.Now()
+	ids := map[int]string{}
+	for d := 10; d >= 1; d-- {
+		switch d {
+		case 8:
+			f.lockDays = 400
+		case 1:
+			f.lockDays = 2
+		default:
+			f.lockDays = 0
+		}
+		ids[d] = f.at(now.AddDate(0, 0, -d).Add(-time.Hour))
+	}
+	holdKey := "lb/" + catalog.ManifestKey("fe01", ids[6])
+	if _, err := s.Client().PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: aws.String(bucket), Key: aws.String(holdKey),
+		LegalHold: &s3types.ObjectLockLegalHold{Status: s3types.ObjectLockLegalHoldStatusOn}}); err != nil {
+		t.Fatalf("legal hold: %v", err)
+	}
+	// A multipart upload nobody finished.
+	if _, err := s.Client().CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("lb/fe01/stale.tar.zst.age")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+
+	cfg := writeConfig(t, t.TempDir(), `host: fe01
+exporters: [{kind: path, name: files, paths: [`+yamlQuote(f.src)+`]}]
+encryption: {recipients: [`+yamlQuote(f.pub)+`]}
+destination:
+  url: `+yamlQuote("s3://"+bucket+"/lb")+`
+  endpoint: `+yamlQuote(s.Endpoint)+`
+  region: `+s.Region+`
+  path_style: true
+  object_lock: {mode: GOVERNANCE, days: 1}
+retention: {keep_daily: 3, timezone: UTC, grace: 1s}
+`)
+	r := testbin.MustRun(t, "", env, "prune", "--config", cfg)
+	lockedUntil := now.AddDate(0, 0, -8).Add(-time.Hour).AddDate(0, 0, 400).UTC().Format("2006-01-02")
+	for _, want := range []string{"locked until " + lockedUntil, "legal hold", "daily 1/3, newest"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	got := listSets(t, env, from)
+	for d, id := range ids {
+		want := d <= 3 || d == 6 || d == 8
+		if _, ok := got[id]; ok != want {
+			t.Errorf("day -%d: present %v, want %v", d, ok, want)
+		}
+		if want {
+			continue
+		}
+		// Deleted means every version is gone (an Object Lock bucket is versioned).
+		vs, err := s.Client().ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String("lb/fe01/" + id + "/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs.Versions)+len(vs.DeleteMarkers) != 0 {
+			t.Errorf("day -%d: %d versions and %d delete markers left", d, len(vs.Versions), len(vs.DeleteMarkers))
+		}
+	}
+	// The kept dailies are locked until their time + 3 days, every object
+	// including the manifest (day -3's date has passed: no lock needed);
+	// the newest's 2-day lock grew; the 400-day lock is not shortened.
+	retainOf := func(key string) time.Time {
+		out, err := s.Client().GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(bucket), Key: aws.String("lb/" + key)})
+		if err != nil || out.Retention == nil || out.Retention.RetainUntilDate == nil {
+			t.Fatalf("retention of %s: %v", key, err)
+		}
+		return *out.Retention.RetainUntilDate
+	}
+	for d := 1; d <= 2; d++ {
+		want := now.AddDate(0, 0, -d).Add(-time.Hour).AddDate(0, 0, 3)
+		for _, k := range []string{catalog.ManifestKey("fe01", ids[d]), catalog.ItemKey("fe01", ids[d], "files")} {
+			if got := retainOf(k); got.Sub(want).Abs() > 2*time.Second {
+				t.Errorf("%s locked until %v, want %v", k, got, want)
+			}
+		}
+	}
+	if got := retainOf(catalog.ItemKey("fe01", ids[8], "files")); got.Before(now.AddDate(0, 0, 390)) {
+		t.Errorf("the 400-day lock became %v", got)
+	}
+	if n, err := s.PendingUploads(ctx, bucket, "lb/"); err != nil || n != 0 {
+		t.Errorf("%d stale multipart uploads left (%v)", n, err)
+	}
+	testbin.MustRun(t, "", env, "verify", "latest", "--from", from, "--host", "fe01", "--identity", f.identity)
+
+	crashThenCollect(t, st, env, from)
+}
+
+func TestPruneAzurite(t *testing.T) {
+	a := testenv.Azurite(t)
+	a.SetEnv(t)
+	ctx := context.Background()
+	cont := a.Container(t)
+	from := "azblob://" + cont + "/lb"
+	st, err := destination.Open(ctx, config.Destination{URL: from})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := a.Env()
+	f := newForge(t, st, "fe01")
+	now := time.Now()
+	ids := map[int]string{}
+	for d := 6; d >= 1; d-- {
+		ids[d] = f.at(now.AddDate(0, 0, -d).Add(-time.Hour))
+	}
+	r := testbin.MustRun(t, "", env, "prune", "--from", from, "--keep-daily", "2", "--json")
+	rep := decodeReport(t, r.Stdout)
+	if rep.Kept != 2 || rep.Deleted != 4 || len(rep.Errors) != 0 {
+		t.Fatalf("kept %d deleted %d errors %v", rep.Kept, rep.Deleted, rep.Errors)
+	}
+	got := listSets(t, env, from)
+	for d, id := range ids {
+		if _, ok := got[id]; ok != (d <= 2) {
+			t.Errorf("day -%d: present %v", d, ok)
+		}
+	}
+	n := 0
+	st.List(ctx, "fe01/", func(upload.ObjectInfo) error { n++; return nil })
+	if n != 2*2 {
+		t.Errorf("%d blobs left under fe01/, want 4 (2 sets x item + manifest)", n)
+	}
+	testbin.MustRun(t, "", env, "verify", "latest", "--from", from, "--identity", f.identity, "--host", "fe01")
+
+	crashThenCollect(t, st, env, from)
 }

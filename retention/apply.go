@@ -153,7 +153,8 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	// Lock extension of what is kept.
 	if locker != nil && ctx.Err() == nil {
 		for _, d := range ds {
-			if !d.Keep || d.KeepUntil.IsZero() || (d.Status != StatusComplete && d.Status != StatusPartial) {
+			// A date already past needs no lock (and stores refuse one).
+			if !d.Keep || !d.KeepUntil.After(t0) || (d.Status != StatusComplete && d.Status != StatusPartial) {
 				continue
 			}
 			s := byKey[d.Host+"/"+d.ID]

@@ -279,7 +279,8 @@ func TestApplierLocks(t *testing.T) {
 	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
 	var ids []string
 	for d := 1; d <= 6; d++ {
-		ids = append(ids, craft(t, base, "h", now.AddDate(0, 0, d-7), StatusComplete))
+		// An hour later than whole days ago, so "time + 3 days" is still ahead.
+		ids = append(ids, craft(t, base, "h", now.AddDate(0, 0, d-7).Add(time.Hour), StatusComplete))
 	}
 	// ids[0]: one object locked for a year; ids[1]: legal hold on the manifest;
 	// ids[5] (newest): an existing lock longer than the policy asks.
