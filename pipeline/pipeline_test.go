@@ -1,0 +1,222 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/local"
+)
+
+type fixture struct {
+	dir     string
+	store   *local.Store
+	recips  []crypto.Recipient
+	ids     []age.Identity
+	staging string
+}
+
+func newFixture(t *testing.T) *fixture {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "dest"), 0o755)
+	st, err := local.Open(filepath.Join(dir, "dest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := crypto.GenerateIdentity(filepath.Join(dir, "key.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := crypto.ParseRecipients([]string{pub}, "")
+	ids, _ := crypto.LoadIdentities(filepath.Join(dir, "key.txt"))
+	return &fixture{dir: dir, store: st, recips: rs, ids: ids, staging: filepath.Join(dir, "staging")}
+}
+
+func (f *fixture) tree(t *testing.T, name string, files map[string]string) string {
+	root := filepath.Join(f.dir, name)
+	for p, body := range files {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func (f *fixture) job(exps ...exporters.Exporter) BackupJob {
+	return BackupJob{Host: "fe01", Store: f.store, Exporters: exps, Recipients: f.recips, Compression: "fastest", Staging: f.staging}
+}
+
+func (f *fixture) sets(t *testing.T) []catalog.Set {
+	sets, err := (&catalog.Catalog{Store: f.store}).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sets
+}
+
+func (f *fixture) storeFiles(t *testing.T) []string {
+	var out []string
+	filepath.Walk(filepath.Join(f.dir, "dest"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			out = append(out, filepath.Base(p))
+		}
+		return nil
+	})
+	return out
+}
+
+func TestBackupReadRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x.txt": "hello", "sub/y.txt": strings.Repeat("y", 100000)})
+	b := f.tree(t, "b", map[string]string{"z.txt": "zed"})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("bravo", b), exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if res.Partial || m.Status != catalog.StatusComplete || len(m.Items) != 2 || m.Items[0].Name != "alpha" {
+		t.Fatalf("manifest %+v", m)
+	}
+	if m.Items[0].Files != 2 || m.Items[0].PlainBytes != 100005 || m.Recipients[0] != f.recips[0].Text {
+		t.Errorf("item %+v", m.Items[0])
+	}
+	// The staging run folder is gone.
+	if ents, _ := os.ReadDir(f.staging); len(ents) != 0 {
+		t.Errorf("staging left: %v", ents)
+	}
+	sets := f.sets(t)
+	if len(sets) != 1 || !sets[0].Complete() {
+		t.Fatalf("sets %+v", sets)
+	}
+	// Verify without and with identities, then restore.
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m}); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: f.ids})
+	if err != nil || len(reps) != 2 || reps[0].Files != 2 {
+		t.Fatalf("verify: %+v %v", reps, err)
+	}
+	to := filepath.Join(f.dir, "restore")
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: f.ids, To: to, Items: []string{"alpha"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(to, "alpha", "a", "sub", "y.txt")); len(got) != 100000 {
+		t.Errorf("restored %d bytes", len(got))
+	}
+	if _, err := os.Stat(filepath.Join(to, "bravo")); err == nil {
+		t.Error("restored an item that was not asked for")
+	}
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: f.ids, To: to}); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("non-empty restore folder: %v", err)
+	}
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Items: []string{"charlie"}}); err == nil || !strings.Contains(err.Error(), "charlie") {
+		t.Errorf("unknown item: %v", err)
+	}
+}
+
+func TestBackupPartialAndNothing(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": "x"})
+	missing := filepath.Join(f.dir, "missing")
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("good", a), exporters.NewPath("bad", missing)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Partial || res.Manifest.Status != catalog.StatusPartial || len(res.Manifest.Failures) != 1 || res.Manifest.Failures[0].Exporter != "bad" {
+		t.Fatalf("partial: %+v", res.Manifest)
+	}
+	_, err = Backup(context.Background(), f.job(exporters.NewPath("bad", missing)))
+	if !errors.Is(err, ErrNothingStored) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("nothing stored: %v", err)
+	}
+	if sets := f.sets(t); len(sets) != 1 {
+		t.Fatalf("a failed backup committed a set: %+v", sets)
+	}
+}
+
+// slowStore holds an item's Put open until the run is cancelled.
+type slowStore struct {
+	upload.Store
+	started chan struct{}
+}
+
+func (s slowStore) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	if strings.HasSuffix(key, catalog.ObjectSuffix) {
+		buf := make([]byte, 4096)
+		io.ReadFull(r, buf)
+		close(s.started)
+		<-ctx.Done()
+	}
+	return s.Store.Put(ctx, key, r, o)
+}
+
+func TestBackupCancelledCommitsNothing(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data", 1<<20)})
+	ctx, cancel := context.WithCancel(context.Background())
+	job := f.job(exporters.NewPath("a", a))
+	started := make(chan struct{})
+	job.Store = slowStore{f.store, started}
+	go func() { <-started; cancel() }()
+	_, err := Backup(ctx, job)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("cancelled backup: %v", err)
+	}
+	if files := f.storeFiles(t); len(files) != 0 {
+		t.Fatalf("left in the store: %v", files)
+	}
+}
+
+func TestReadDamaged(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("a", 50000)})
+	b := f.tree(t, "b", map[string]string{"y": strings.Repeat("b", 70000)})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a), exporters.NewPath("bravo", b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	path := func(item string) string {
+		return filepath.Join(f.dir, "dest", filepath.FromSlash(catalog.ItemKey("fe01", m.SetID, item)))
+	}
+	orig, _ := os.ReadFile(path("bravo"))
+	other, _ := os.ReadFile(path("alpha"))
+	flipped := append([]byte{}, orig...)
+	flipped[len(flipped)/2] ^= 1
+	for name, data := range map[string][]byte{"truncated": orig[:len(orig)/2], "corrupted": flipped, "swapped": other, "empty": nil, "longer": append(append([]byte{}, orig...), 0)} {
+		os.WriteFile(path("bravo"), data, 0o644)
+		for _, ids := range [][]age.Identity{nil, f.ids} {
+			reps, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: ids})
+			if err == nil || !strings.HasPrefix(err.Error(), "bravo: ") {
+				t.Errorf("%s (identities %v): %v", name, ids != nil, err)
+			}
+			if len(reps) == 2 && (!reps[0].OK || reps[1].OK) {
+				t.Errorf("%s: reports %+v", name, reps)
+			}
+		}
+	}
+	os.Remove(path("bravo"))
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m}); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("missing object: %v", err)
+	}
+	os.WriteFile(path("bravo"), orig, 0o644)
+	// The wrong identity is said plainly.
+	otherKey := filepath.Join(f.dir, "other.txt")
+	crypto.GenerateIdentity(otherKey)
+	wrong, _ := crypto.LoadIdentities(otherKey)
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: wrong}); err == nil || !strings.Contains(err.Error(), "identit") {
+		t.Errorf("wrong identity: %v", err)
+	}
+}
