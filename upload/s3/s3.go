@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ type Options struct {
 
 	PartSize     int64 // first part size; grows for very long streams
 	Concurrency  int   // parts (upload) or chunks (download) in flight per object
-	MaxAttempts  int   // per request
+	MaxAttempts  int   // per request (0: $AWS_MAX_ATTEMPTS, else DefaultMaxAttempts)
 	StallTimeout time.Duration
 }
 
@@ -169,6 +170,10 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
+		// The SDK ignores AWS_MAX_ATTEMPTS once a retryer is given; honour it.
+		if n, err := strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 {
+			o.MaxAttempts = n
+		}
 	}
 	if o.StallTimeout <= 0 {
 		o.StallTimeout = DefaultStallTimeout
