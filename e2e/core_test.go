@@ -599,7 +599,8 @@ func TestCoreBadSources(t *testing.T) {
 		t.Skip("cannot make a read-only folder here (not root and chmod ignored, or no chattr/tmpfs)")
 	}
 	e.writeConfig(map[string][]string{"files": {src}}, "")
-	failsWith(t, e.run("backup"), 1, "files")
+	// The store's own error must surface, not the packer's broken pipe.
+	failsWith(t, e.run("backup"), 1, "item files: put ")
 	e.dest = dest
 }
 

@@ -268,13 +268,13 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	info, err := job.Store.Put(ctx, key, hc, opts)
 	// A store that returns before the end of the stream must not leave the
 	// packer blocked on a full buffer.
-	bp.CloseRead(errors.New("the store stopped reading"))
+	bp.CloseRead(errStoreStopped)
 	if err != nil {
 		cancel()
 		perr := <-prodErr
 		// The producer's own error (an unreadable file) explains more than
 		// the store's "pipe closed".
-		if perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, io.ErrClosedPipe) {
+		if perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, io.ErrClosedPipe) && !errors.Is(perr, errStoreStopped) {
 			err = perr
 		}
 		err = fmt.Errorf("item %s: %w", it.Name, err)
@@ -302,6 +302,10 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	job.Progress.ItemDone(it.Name, nil)
 	return ci, nil
 }
+
+// errStoreStopped is what the packer sees when the store gave up first; the
+// store's own error is the one worth reporting then.
+var errStoreStopped = errors.New("the store stopped reading")
 
 // StagingDir returns the default staging folder under dir for a host.
 func StagingDir(dir, host string) string { return filepath.Join(dir, host) }

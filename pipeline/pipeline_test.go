@@ -220,3 +220,22 @@ func TestReadDamaged(t *testing.T) {
 		t.Errorf("wrong identity: %v", err)
 	}
 }
+
+// failingStore refuses every object after reading a little of it.
+type failingStore struct{ upload.Store }
+
+func (s failingStore) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	io.ReadFull(r, make([]byte, 10))
+	return upload.ObjectInfo{}, errors.New("disk says no")
+}
+
+func TestBackupReportsTheStoreError(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data", 1<<20)})
+	job := f.job(exporters.NewPath("a", a))
+	job.Store = failingStore{f.store}
+	_, err := Backup(context.Background(), job)
+	if err == nil || !strings.Contains(err.Error(), "item a: disk says no") {
+		t.Fatalf("got %v, want the store's error", err)
+	}
+}
