@@ -207,6 +207,27 @@ type pruneSummary struct {
 	Errors         []string `json:"errors,omitempty"`
 }
 
+// Summary is the line notifications show (see retentionLines in notify.go).
+func (p pruneSummary) Summary() string {
+	s := fmt.Sprintf("%d set(s) kept, deleted %d", p.Kept, len(p.Deleted))
+	if p.FreedBytes > 0 {
+		s += " (" + humanBytes(p.FreedBytes) + ")"
+	}
+	if len(p.Deleted) > 0 {
+		s += ": " + strings.Join(p.Deleted, ", ")
+	}
+	if p.LocksExtended > 0 {
+		s += fmt.Sprintf("; %d lock(s) extended", p.LocksExtended)
+	}
+	if p.UploadsAborted > 0 {
+		s += fmt.Sprintf("; %d stale upload(s) aborted", p.UploadsAborted)
+	}
+	if p.Note != "" {
+		s += "; " + p.Note
+	}
+	return s
+}
+
 // pruneAfterBackup applies the policy after a fully successful backup when
 // retention.after_backup is on; never after a partial or failed one.
 func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error {
