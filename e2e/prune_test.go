@@ -116,13 +116,14 @@ func localDest(t *testing.T) (*local.Store, string) {
 	return st, dir
 }
 
-// gfsHistory forges one set a day for 45 days and one a month for 13 months
-// before that, at an hour 12 h away from now so no set sits on a boundary.
+// gfsHistory forges one set a day for 40 days and one a month (on the 15th)
+// for 13 months before that, at an hour 12 h away from now so no set sits
+// on a boundary. (The 15th two months back is always at least 44 days ago.)
 func gfsHistory(f *forge, loc *time.Location, now time.Time) []time.Time {
 	nl := now.In(loc)
 	hour := (nl.Hour() + 12) % 24
 	var times []time.Time
-	for d := 1; d <= 45; d++ {
+	for d := 1; d <= 40; d++ {
 		day := nl.AddDate(0, 0, -d)
 		times = append(times, time.Date(day.Year(), day.Month(), day.Day(), hour, 0, 0, 0, loc))
 	}
