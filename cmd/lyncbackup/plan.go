@@ -155,7 +155,7 @@ func (r *runImports) run(ctx context.Context) error {
 			if next != "" {
 				next += " "
 			}
-			return fmt.Errorf("restore stopped at step %d (%s): %v. %sFix the cause, then continue with: %s", n, s.Title, err, next, r.resume(n))
+			return fmt.Errorf("restore stopped at step %d (%s): %s. %sFix the cause, then continue with: %s", n, s.Title, strings.TrimRight(err.Error(), ". "), next, r.resume(n))
 		}
 		ran++
 		fmt.Fprintf(w, "step %d done\n", n)

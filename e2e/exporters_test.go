@@ -1,0 +1,273 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
+)
+
+var updateExporters = flag.Bool("update-exporters", false, "rewrite exporters/testdata/e2e-plan.golden")
+
+// lyncSite is a Skype for Business 2015 server as the binary sees it: a
+// module under %CommonProgramFiles%, the powershell and sqlcmd stand-ins,
+// a file store share and a SQL backup folder.
+type lyncSite struct {
+	dir, psDir, store, share, bak, id string
+	env                               []string
+}
+
+func newLyncSite(t *testing.T) *lyncSite {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-ins' shell commands are Unix")
+	}
+	s := &lyncSite{dir: t.TempDir()}
+	s.psDir = filepath.Join(s.dir, "ps")
+	s.store = filepath.Join(s.dir, "store")
+	s.share = filepath.Join(s.dir, "LyncShare")
+	s.bak = filepath.Join(s.dir, "sqlbak")
+	common := filepath.Join(s.dir, "Common Files")
+	mod := filepath.Join(common, "Skype for Business Server 2015", "Modules", "SkypeForBusiness", "SkypeForBusiness.psd1")
+	for _, d := range []string{s.psDir, s.store, filepath.Join(s.share, "1-WebServices-1", "m1"), s.bak, filepath.Dir(mod)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(mod, []byte("@{}"), 0o644)
+	os.WriteFile(filepath.Join(s.share, "1-WebServices-1", "m1", "Meeting.Active"), []byte("locked"), 0o644)
+	os.WriteFile(filepath.Join(s.share, "1-WebServices-1", "m1", "content.dat"), []byte("meeting content"), 0o644)
+	s.id = filepath.Join(s.dir, "id.txt")
+	pub, err := crypto.GenerateIdentity(s.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc, _ := filepath.Abs("../exporters/testdata/discovery/onepool.json")
+	s.fixture(t, map[string]any{"discovery_file": disc, "discovery_encoding": "utf16le"})
+	cfg := `host: fe01
+staging: ` + filepath.Join(s.dir, "staging") + `
+lync:
+  powershell: ` + stubbin.PowerShell(t) + `
+  exporters: all
+  filestores: ['` + s.share + `']
+exporters:
+  - {kind: sql, name: sql, instance: 'sql01.contoso.com\mon', databases: [LcsCDR, QoEMetrics], backup_dir: '` + s.bak + `', sqlcmd: ` + stubbin.Sqlcmd(t) + `}
+  - {kind: command, name: voice, command: [sh, -c, 'echo "<Policies/>" > {dir}/voice.xml']}
+encryption: {recipients: [` + pub + `]}
+destination: {url: 'file://` + filepath.ToSlash(s.store) + `'}
+`
+	if err := os.WriteFile(filepath.Join(s.dir, "lyncbackup.yaml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.env = []string{"PSSTUB_DIR=" + s.psDir, "CommonProgramFiles=" + common, "SQLCMDSTUB_DIR=" + s.dir}
+	return s
+}
+
+func (s *lyncSite) fixture(t *testing.T, fx map[string]any) {
+	b, _ := json.Marshal(fx)
+	if err := os.WriteFile(filepath.Join(s.psDir, "fixture.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(s.psDir, "calls"))
+}
+
+func (s *lyncSite) calls(t *testing.T) []string {
+	ents, _ := os.ReadDir(filepath.Join(s.psDir, "calls"))
+	var out []string
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(s.psDir, "calls", e.Name()))
+		out = append(out, string(b))
+	}
+	return out
+}
+
+type manifestJSON struct {
+	SetID  string `json:"set_id"`
+	Status string `json:"status"`
+	Items  []struct {
+		Name     string            `json:"name"`
+		Kind     string            `json:"kind"`
+		Files    int64             `json:"files"`
+		Meta     map[string]string `json:"meta"`
+		Warnings []string          `json:"warnings"`
+	} `json:"items"`
+	Failures []struct {
+		Exporter, Error string
+	} `json:"failures"`
+	Discovery map[string]any `json:"discovery"`
+}
+
+func (s *lyncSite) manifest(t *testing.T, setID string) manifestJSON {
+	b, err := os.ReadFile(filepath.Join(s.store, "fe01", setID, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifestJSON
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+var setIDRe = regexp.MustCompile(`\d{8}T\d{6}Z-[0-9a-f]{6}`)
+
+// TestLyncRoundTrip: backup with every exporter (stand-ins) → restore →
+// --plan matches the golden file → --run-imports runs the imports in order.
+func TestLyncRoundTrip(t *testing.T) {
+	s := newLyncSite(t)
+	r := testbin.Run(t, s.dir, s.env, "backup", "--json")
+	if r.Code != 0 {
+		t.Fatalf("backup: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	setID := setIDRe.FindString(r.Stdout)
+	m := s.manifest(t, setID)
+	var names []string
+	for _, it := range m.Items {
+		names = append(names, it.Name)
+	}
+	want := "csconfig filestore-" + strings.Join(strings.Split(strings.Trim(filepath.ToSlash(s.dir), "/"), "/")[:2], "-") + " lis persistentchat rgs-pool01.contoso.com sql-sql01.contoso.com_mon-LcsCDR sql-sql01.contoso.com_mon-QoEMetrics topology userdata-pool01.contoso.com voice"
+	if strings.Join(names, " ") != want {
+		t.Errorf("items\n%s\nwant\n%s", strings.Join(names, " "), want)
+	}
+	lync, _ := m.Discovery["lync"].(map[string]any)
+	if lync["product"] != "2015" || lync["config_store"] != `sql01.contoso.com\rtc` || lync["persistentchat_instance"] != `sql01.contoso.com\mgc` {
+		t.Errorf("discovery %v", m.Discovery)
+	}
+	// Staging and the SQL .bak files are gone once the set is committed.
+	if ents, _ := os.ReadDir(filepath.Join(s.dir, "staging", "fe01")); len(ents) != 0 {
+		t.Errorf("staging left behind: %v", ents)
+	}
+	if ents, _ := os.ReadDir(s.bak); len(ents) != 0 {
+		t.Errorf(".bak files left behind: %v", ents)
+	}
+
+	to := filepath.Join(s.dir, "restore")
+	testbin.MustRun(t, s.dir, s.env, "restore", setID, "--from", "file://"+s.store, "--to", to, "--identity", s.id)
+	for _, f := range []string{"csconfig/CsConfiguration.zip", "userdata-pool01.contoso.com/CsUserData-pool01.contoso.com.zip",
+		"sql-sql01.contoso.com_mon-LcsCDR/sql01.contoso.com_mon-LcsCDR.bak", "voice/output/voice.xml", "topology/Topology.xml"} {
+		if _, err := os.Stat(filepath.Join(to, f)); err != nil {
+			t.Errorf("restored %s: %v", f, err)
+		}
+	}
+	for _, it := range m.Items {
+		if it.Kind == "filestore" {
+			base := filepath.Join(to, it.Name, "LyncShare", "1-WebServices-1", "m1")
+			if _, err := os.Stat(filepath.Join(base, "content.dat")); err != nil {
+				t.Error(err)
+			}
+			if _, err := os.Stat(filepath.Join(base, "Meeting.Active")); !os.IsNotExist(err) {
+				t.Error("Meeting.Active was backed up")
+			}
+		}
+	}
+
+	// The plan needs only the manifest: no config here.
+	plan := testbin.MustRun(t, t.TempDir(), nil, "restore", setID, "--from", "file://"+s.store, "--to", to, "--plan").Stdout
+	norm := strings.ReplaceAll(strings.ReplaceAll(plan, s.dir, "$TMP"), setID, "$SETID")
+	for _, it := range m.Items {
+		if it.Kind == "filestore" { // named after the (temporary) share's path
+			norm = strings.ReplaceAll(norm, it.Name, "$FILESTORE")
+		}
+	}
+	golden := filepath.Join("..", "exporters", "testdata", "e2e-plan.golden")
+	if *updateExporters {
+		os.WriteFile(golden, []byte(norm), 0o644)
+	} else if w, err := os.ReadFile(golden); err != nil || string(w) != norm {
+		t.Errorf("plan differs from %s (go test ./e2e -run TestLyncRoundTrip -update-exporters):\n%s", golden, norm)
+	}
+
+	// --run-imports --yes: every [run] step through the stand-in, in order.
+	s.fixture(t, map[string]any{})
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("run-imports: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var seq []string
+	for _, c := range s.calls(t) {
+		for _, w := range []string{"robocopy", "Import-CsConfiguration", "Import-CsUserData", "Import-CsLisConfiguration", "Import-CsRgsConfiguration", "Import-CsPersistentChatData"} {
+			if strings.Contains(c, w+" ") {
+				seq = append(seq, w)
+			}
+		}
+		if strings.Contains(c, "Import-CsUserData") && !(strings.Index(c, "Stop-CsWindowsService -ComputerName 'fe03.contoso.com'") < strings.Index(c, "Import-CsUserData") &&
+			strings.Index(c, "Import-CsUserData") < strings.Index(c, "Start-CsWindowsService -ComputerName 'fe01.contoso.com'")) {
+			t.Errorf("services not stopped around Import-CsUserData:\n%s", c)
+		}
+	}
+	if got := strings.Join(seq, " "); got != "robocopy Import-CsConfiguration Import-CsUserData Import-CsLisConfiguration Import-CsRgsConfiguration Import-CsPersistentChatData" {
+		t.Errorf("imports ran as %s", got)
+	}
+
+	// A failing import stops the run and says how to go on.
+	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--yes")
+	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration : Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --to \S+ --run-imports --start-at (\d+)`).MatchString(r.Stderr) {
+		t.Errorf("failing import: exit %d\n%s", r.Code, r.Stderr)
+	}
+	if n := len(s.calls(t)); n != 4 { // file store, configuration, user data, then LIS fails
+		t.Errorf("%d steps ran before the failure, want 4", n)
+	}
+
+	// Without --yes it asks; "q" stops before anything runs.
+	s.fixture(t, map[string]any{})
+	cmd := exec.Command(testbin.Path(t), "restore", setID, "--to", to, "--run-imports")
+	cmd.Dir, cmd.Env, cmd.Stdin = s.dir, append(os.Environ(), s.env...), strings.NewReader("y\nq\n")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	if err == nil || !strings.Contains(so.String(), "Step 1 is yours: done? [y]es / [q]uit: ") || !strings.Contains(so.String(), "Run step 2? [y]es / [s]kip / [q]uit: ") ||
+		!strings.Contains(se.String(), "stopped before step 2") || len(s.calls(t)) != 0 {
+		t.Errorf("ask: %v\n%s\n%s", err, so.String(), se.String())
+	}
+}
+
+// TestLyncPartialSet: one failing pool export and one failing database
+// leave a committed partial set (exit 3) holding everything else.
+func TestLyncPartialSet(t *testing.T) {
+	s := newLyncSite(t)
+	disc, _ := filepath.Abs("../exporters/testdata/discovery/threepools.json")
+	s.fixture(t, map[string]any{"discovery_file": disc, "fail": map[string]string{
+		"-PoolFqdn 'pool02.contoso.com'": "Export-CsUserData : The pool pool02.contoso.com is not reachable.",
+	}})
+	s.env = append(s.env, "SQLCMDSTUB_FAIL=QoEMetrics")
+	r := testbin.Run(t, s.dir, s.env, "backup")
+	if r.Code != 3 {
+		t.Fatalf("exit %d, want 3\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, "partial backup: 2 exporter(s) failed") {
+		t.Errorf("stderr %s", r.Stderr)
+	}
+	m := s.manifest(t, setIDRe.FindString(r.Stdout))
+	if m.Status != "partial" || len(m.Failures) != 2 {
+		t.Fatalf("manifest %+v", m)
+	}
+	errs := m.Failures[0].Error + "\n" + m.Failures[1].Error
+	if !strings.Contains(errs, "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): Export-CsUserData : The pool pool02.contoso.com is not reachable.") ||
+		!strings.Contains(errs, "Database 'QoEMetrics' does not exist") {
+		t.Errorf("failures %s", errs)
+	}
+	got := map[string]bool{}
+	for _, it := range m.Items {
+		got[it.Name] = true
+	}
+	for _, w := range []string{"userdata-pool01.contoso.com", "userdata-pool03.dublin.contoso.com", "rgs-pool03.dublin.contoso.com", "sql-sql01.contoso.com_mon-LcsCDR", "csconfig"} {
+		if !got[w] {
+			t.Errorf("item %s missing (have %v)", w, got)
+		}
+	}
+	if got["userdata-pool02.contoso.com"] {
+		t.Error("the failed pool has an item")
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.dir, "staging", "fe01")); len(ents) != 0 {
+		t.Errorf("staging left behind after a partial run: %v", ents)
+	}
+}
