@@ -196,7 +196,7 @@ func TestS3ObjectLockOnEveryObject(t *testing.T) {
 	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 2, legal_hold: false}\n"
 	e.writeConfig()
 	before := time.Now().UTC()
-	set := e.backup()
+	e.backup()
 	keys := e.keys()
 	if len(keys) != 2 {
 		t.Fatalf("bucket holds %v", keys)
@@ -221,7 +221,30 @@ func TestS3ObjectLockOnEveryObject(t *testing.T) {
 		t.Fatal("locked version deleted")
 	}
 	e.restoreAndCompare("", nil)
-	_ = set
+	// check probes the bucket: writable, versioned, object lock on.
+	r := e.run(nil, "check", "--json")
+	var rep struct {
+		Checks []struct{ Name, Status, Detail string } `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, r.Stdout)
+	}
+	found := map[string]string{}
+	for _, c := range rep.Checks {
+		found[strings.Fields(c.Name)[0]+" "+c.Status] = c.Detail
+	}
+	if _, ok := found["destination ok"]; !ok {
+		t.Errorf("check did not probe the bucket successfully: %+v", rep.Checks)
+	}
+	if d, ok := found["object ok"]; !ok || !strings.Contains(d, "enabled") {
+		t.Errorf("check does not report object lock enabled: %+v", rep.Checks)
+	}
+	if d := found["versioning ok"]; d != "enabled" {
+		t.Errorf("check does not report versioning enabled: %+v", rep.Checks)
+	}
+	if n := len(e.keys()); n != 2 {
+		t.Errorf("check left %d objects (probe object not deleted?)", n)
+	}
 }
 
 // Transient faults (resets mid-part, 500, 503 SlowDown, stalls) on upload

@@ -75,6 +75,12 @@ func describe(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return prefix + "timed out"
 	}
+	if m := err.Error(); strings.Contains(m, "get credentials:") || strings.Contains(m, "failed to refresh cached credentials") {
+		if i := strings.Index(m, "failed to refresh cached credentials, "); i >= 0 {
+			m = m[i+len("failed to refresh cached credentials, "):]
+		}
+		return prefix + "no usable AWS credentials (the SDK's default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared config and credentials files or destination.profile, SSO, web identity, container or instance role): " + m
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		code, msg := ae.ErrorCode(), ae.ErrorMessage()

@@ -437,3 +437,22 @@ func TestWrongCredentialsErrorIsCleanAndSecretFree(t *testing.T) {
 }
 
 func sha(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// Without credentials in the chain the error says where they are looked for.
+func TestNoCredentialsExplains(t *testing.T) {
+	srv := testenv.VersityGW(t)
+	srv.SetEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	st, err := Open(context.Background(), Options{Bucket: srv.Bucket(t, false), Endpoint: srv.Endpoint, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Put(context.Background(), "k", strings.NewReader("x"), upload.PutOptions{})
+	if err == nil || !strings.HasPrefix(err.Error(), "s3 put k: no usable AWS credentials") || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("error without credentials: %v", err)
+	}
+	if _, err := Open(context.Background(), Options{Bucket: "bkt", Profile: "no-such-profile"}); err == nil || !strings.Contains(err.Error(), `"no-such-profile" not found`) {
+		t.Fatalf("missing profile: %v", err)
+	}
+}
