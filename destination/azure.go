@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/upload"
@@ -38,6 +39,19 @@ func openAzure(ctx context.Context, d config.Destination, u *url.URL) (upload.St
 	}
 	if im := d.Immutability; im != nil {
 		o.ImmutabilityLocked = im.Locked
+	}
+	// LYNCBACKUP_AZURE_MAX_RETRIES overrides the per-request retries
+	// (default 10), as AWS_MAX_ATTEMPTS does for S3: for tests and for
+	// operators who prefer failing fast.
+	if v := os.Getenv("LYNCBACKUP_AZURE_MAX_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("LYNCBACKUP_AZURE_MAX_RETRIES=%q: want a number of retries", v)
+		}
+		o.MaxRetries = n
+		if n == 0 {
+			o.MaxRetries = -1 // azcore: negative means no retries
+		}
 	}
 	return azure.Open(ctx, o)
 }
