@@ -31,6 +31,11 @@ func checkReadable(p string) error {
 		}
 		return nil
 	}
+	if !fi.Mode().IsRegular() {
+		// Opening a FIFO would block forever, and a device is never what
+		// an admin meant to back up.
+		return fmt.Errorf("path %s is not a regular file or folder (%s)", p, fi.Mode().Type())
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return fmt.Errorf("file %s cannot be read: %v", p, unwrapPathErr(err))
