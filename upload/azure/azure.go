@@ -408,6 +408,9 @@ func (s *Store) LockInfo(ctx context.Context, key string) (time.Time, bool, erro
 // policy until until when that is later than the current one (never
 // shortening it). A Locked policy stays Locked.
 func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) error {
+	if !until.After(time.Now()) {
+		return nil // a policy cannot expire in the past (the service refuses it)
+	}
 	bb, err := s.blob(key)
 	if err != nil {
 		return err
