@@ -211,7 +211,7 @@ func sortItems(items []catalog.Item) {
 // per item: enough to cover a store's pause between two parts, small
 // against the 160 MiB budget with two items in flight.
 const (
-	pipeChunks    = 4
+	pipeChunks    = 3
 	pipeChunkSize = 1 << 20
 )
 

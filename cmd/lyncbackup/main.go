@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -64,6 +65,13 @@ type app struct {
 func main() {
 	pipeline.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals()...)
+	if os.Getenv("GOGC") == "" {
+		// The heap is mostly a few large, pointer-free buffers (S3 parts,
+		// zstd windows), so collecting at +25% instead of +100% costs next
+		// to no CPU and keeps peak RSS near the live set: flat and within
+		// the 160 MiB budget with two items in flight (docs/BENCHMARKS.md).
+		debug.SetGCPercent(25)
+	}
 	stopProfile := startProfile()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stopProfile()
@@ -88,7 +96,17 @@ func startProfile() func() {
 		f.Close()
 		return func() {}
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		// LYNCBACKUP_MEMPROFILE=FILE: where the run allocated (allocs profile).
+		if mp := os.Getenv("LYNCBACKUP_MEMPROFILE"); mp != "" {
+			if mf, err := os.Create(mp); err == nil {
+				pprof.Lookup("allocs").WriteTo(mf, 0)
+				mf.Close()
+			}
+		}
+	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# bench/run.sh: lyncbackup against restic and the shell pipeline, on the
+# reference corpus, to a loopback VersityGW S3 server. See docs/BENCHMARKS.md.
+#
+#   bench/run.sh [--runs N] [--size MB] [--keep]   compare (default: 3 runs, 1024 MB)
+#   bench/run.sh --flat [--runs N]                 lyncbackup peak RSS at 256 MB and 4096 MB
+#
+# Contenders run alternately, run by run, each into a fresh bucket:
+#   lyncbackup backup | restic backup | tar|zstd -3 -T0|age|rclone rcat | tar|zstd|age >/dev/null
+#   then lyncbackup restore | restic restore of the set just written.
+# Medians of wall time, peak RSS (GNU time -v) and stored bytes go to a
+# markdown table, printed and written to $RESULTS (default $WORK/results.md).
+#
+# Environment:
+#   LYNCBACKUP_MKCORPUS  corpus generator (default: <repo>/../shared/bench/mkcorpus.py)
+#   LYNCBACKUP_BENCH_DIR work folder, needs ~3x corpus size free (default: $TMPDIR or /tmp, /lyncbackup-bench)
+#   RESULTS              results file
+#   LYNCBACKUP_CPUPROFILE_DIR  when set, lyncbackup writes a pprof CPU profile per run there
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+MKCORPUS=${LYNCBACKUP_MKCORPUS:-$REPO/../shared/bench/mkcorpus.py}
+WORK=${LYNCBACKUP_BENCH_DIR:-${TMPDIR:-/tmp}/lyncbackup-bench}
+RUNS=3
+SIZE_MB=1024
+MODE=compare
+KEEP=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runs) RUNS=$2; shift 2 ;;
+	--size) SIZE_MB=$2; shift 2 ;;
+	--flat) MODE=flat; shift ;;
+	--keep) KEEP=1; shift ;;
+	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+RESULTS=${RESULTS:-$WORK/results$([ $MODE = flat ] && echo -flat).md}
+
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed ($2)"; }
+
+need go "https://go.dev/dl"
+need python3 "apt-get install python3"
+need tar "apt-get install tar"
+need zstd "apt-get install zstd"
+need age "apt-get install age"
+need age-keygen "apt-get install age"
+need restic "apt-get install restic"
+need rclone "apt-get install rclone"
+[ -x /usr/bin/time ] || die "/usr/bin/time is not installed (apt-get install time)"
+[ -f "$MKCORPUS" ] || die "corpus generator $MKCORPUS not found (set LYNCBACKUP_MKCORPUS)"
+VGW=$(command -v versitygw || true)
+[ -n "$VGW" ] || VGW=$(go env GOPATH)/bin/versitygw
+[ -x "$VGW" ] || die "versitygw not found (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
+
+mkdir -p "$WORK/bin" "$WORK/times"
+echo "== building lyncbackup"
+(cd "$REPO" && go build -trimpath -o "$WORK/bin/lyncbackup" ./cmd/lyncbackup)
+LB=$WORK/bin/lyncbackup
+
+corpus() { # corpus SIZE_MB -> path (generated once, deterministic)
+	local dir=$WORK/corpus-$1
+	if [ ! -f "$dir.done" ]; then
+		rm -rf "$dir"
+		echo "== generating the $1 MB corpus in $dir" >&2
+		python3 "$MKCORPUS" "$dir" "$1" 1 >&2
+		touch "$dir.done"
+	fi
+	echo "$dir"
+}
+
+[ -f "$WORK/key.txt" ] || age-keygen -o "$WORK/key.txt" 2>/dev/null
+KEY=$(grep -o 'age1[0-9a-z]*' "$WORK/key.txt" | head -1)
+
+# --- the S3 server, loopback only --------------------------------------------
+ACCESS=benchaccess
+SECRET=benchsecret-$RANDOM$RANDOM
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+S3DIR=$WORK/s3
+rm -rf "$S3DIR"
+mkdir -p "$S3DIR"
+ROOT_ACCESS_KEY=$ACCESS ROOT_SECRET_KEY=$SECRET "$VGW" --port "127.0.0.1:$PORT" --quiet posix "$S3DIR" >"$WORK/versitygw.log" 2>&1 &
+VGW_PID=$!
+cleanup() {
+	kill "$VGW_PID" 2>/dev/null || true
+	wait "$VGW_PID" 2>/dev/null || true
+	if [ "$KEEP" = 0 ]; then rm -rf "$S3DIR" "$WORK/restore" "$WORK/staging" "$WORK/restic-cache"; fi
+}
+trap cleanup EXIT
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+	kill -0 "$VGW_PID" 2>/dev/null || die "versitygw exited: $(tail -3 "$WORK/versitygw.log")"
+	sleep 0.1
+done
+ENDPOINT=http://127.0.0.1:$PORT
+
+# Every client gets the credentials from the environment, as in production.
+# AWS_CA_BUNDLE is dropped: the server is plain http on loopback, and
+# rclone's SDK refuses to start with it set.
+unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
+export AWS_ACCESS_KEY_ID=$ACCESS AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
+export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENDPOINT=$ENDPOINT \
+	RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=$ACCESS RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=$SECRET \
+	RCLONE_CONFIG_BENCH_REGION=us-east-1 RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true
+export RESTIC_PASSWORD=bench-restic-password RESTIC_CACHE_DIR=$WORK/restic-cache
+mkbucket() { rclone mkdir "bench:$1" 2>/dev/null; }
+
+# stored BUCKET: bytes of the objects in a bucket (the posix backend keeps
+# each object as one file; its multipart scratch folder is left out).
+stored() { find "$S3DIR/$1" -path "$S3DIR/$1/.sgwtmp" -prune -o -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}'; }
+plain() { find "$1" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}'; }
+
+lbconfig() { # lbconfig BUCKET CORPUS -> config path
+	local cfg=$WORK/lyncbackup-$1.yaml
+	cat >"$cfg" <<EOF
+host: bench
+staging: $WORK/staging
+exporters:
+  # One item per top-level folder (exports, sql, filestore), as the Lync
+  # exporters make them: items are packed, uploaded and restored in parallel.
+  - {kind: path, name: corpus, paths: ['$2'], split: true}
+compression: {level: default}
+encryption:
+  recipients: [$KEY]
+destination:
+  url: s3://$1/sets
+  endpoint: $ENDPOINT
+  path_style: true
+  region: us-east-1
+  # Two items in flight x (concurrency+1) parts must fit the 160 MiB budget.
+  part_size: 8MiB
+  concurrency: 3
+EOF
+	echo "$cfg"
+}
+
+TSV=$WORK/results.tsv
+: >"$TSV"
+# measure NAME RUN PLAIN BUCKET CMD...: one timed run, appended to $TSV.
+measure() {
+	local name=$1 run=$2 plainb=$3 bucket=$4
+	shift 4
+	sync
+	local tf=$WORK/times/$name.$run
+	local t0 t1 rc=0
+	t0=$(date +%s.%N)
+	/usr/bin/time -v -o "$tf" "$@" >"$tf.out" 2>&1 || rc=$?
+	t1=$(date +%s.%N)
+	if [ $rc != 0 ]; then
+		cat "$tf.out" >&2
+		die "$name (run $run) failed with exit code $rc"
+	fi
+	local rss st=""
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+	[ -n "$bucket" ] && st=$(stored "$bucket")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$run" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')" \
+		"$rss" "$(awk -F': ' '/User time/ {print $2}' "$tf")" "$(awk -F': ' '/System time/ {print $2}' "$tf")" "$st" "$plainb" >>"$TSV"
+	printf '   %-20s run %s: %6.2f s  %6d MiB\n' "$name" "$run" "$(tail -1 "$TSV" | cut -f3)" $((rss / 1024))
+}
+
+lbenv() { # environment for one lyncbackup run (optional CPU profile)
+	if [ -n "${LYNCBACKUP_CPUPROFILE_DIR:-}" ]; then
+		mkdir -p "$LYNCBACKUP_CPUPROFILE_DIR"
+		echo "LYNCBACKUP_CPUPROFILE=$LYNCBACKUP_CPUPROFILE_DIR/$1.prof"
+	else
+		echo "LYNCBACKUP_CPUPROFILE="
+	fi
+}
+
+machine() {
+	echo "- machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+	echo "- tools: $("$LB" version), $(restic version | cut -d' ' -f1-2), $(rclone version | head -1), age $(age --version), zstd $(zstd --version | grep -o 'v[0-9.]*'), $("$VGW" --version 2>&1 | head -1), $(go version | cut -d' ' -f3)"
+	echo "- corpus: $2 ($1 MB, mkcorpus.py seed 1, $(find "$2" -type f | wc -l) files), hot in the page cache; S3: VersityGW posix on 127.0.0.1"
+}
+
+if [ $MODE = compare ]; then
+	C=$(corpus "$SIZE_MB")
+	P=$(plain "$C")
+	PARENT=$(dirname "$C")
+	NAME=$(basename "$C")
+	LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+	echo "== $RUNS runs on $C ($P bytes), load $LOAD0"
+	backups=(lyncbackup restic rclone floor)
+	for run in $(seq "$RUNS"); do
+		echo "== run $run"
+		# Rotate the order run by run, so that no contender always goes first.
+		for k in 0 1 2 3; do
+			c=${backups[$(((k + run - 1) % 4))]}
+			case $c in
+			lyncbackup)
+				mkbucket "lb-$run"
+				cfg=$(lbconfig "lb-$run" "$C")
+				measure "lyncbackup backup" "$run" "$P" "lb-$run" env "$(lbenv "backup-$run")" "$LB" backup --config "$cfg" ;;
+			restic)
+				rm -rf "$RESTIC_CACHE_DIR"
+				RESTIC_REPOSITORY=s3:$ENDPOINT/restic-$run restic init >/dev/null 2>&1 || die "restic init failed"
+				measure "restic backup" "$run" "$P" "restic-$run" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" restic backup --quiet "$C" ;;
+			rclone)
+				mkbucket "rclone-$run"
+				measure "tar|zstd|age|rclone" "$run" "$P" "rclone-$run" bash -o pipefail -c \
+					'tar -cf - -C "$1" "$2" | zstd -3 -T0 -q | age -r "$3" | rclone rcat --s3-upload-concurrency 4 --s3-chunk-size 16M "bench:$4/corpus.tar.zst.age"' \
+					_ "$PARENT" "$NAME" "$KEY" "rclone-$run" ;;
+			floor)
+				measure "tar|zstd|age (floor)" "$run" "$P" "" bash -o pipefail -c \
+					'tar -cf - -C "$1" "$2" | zstd -3 -T0 -q | age -r "$3" >/dev/null' _ "$PARENT" "$NAME" "$KEY" ;;
+			esac
+		done
+		# Restores of what this run stored, alternating which goes first.
+		restores=(lyncbackup restic)
+		for k in 0 1; do
+			c=${restores[$(((k + run - 1) % 2))]}
+			rm -rf "$WORK/restore"
+			mkdir -p "$WORK/restore"
+			case $c in
+			lyncbackup)
+				measure "lyncbackup restore" "$run" "$P" "" env "$(lbenv "restore-$run")" "$LB" restore --config "$WORK/lyncbackup-lb-$run.yaml" \
+					--identity "$WORK/key.txt" --to "$WORK/restore/lb" ;;
+			restic)
+				measure "restic restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" restic restore latest --target "$WORK/restore/restic" ;;
+			esac
+			got=$(plain "$WORK/restore")
+			[ "$got" = "$P" ] || die "$c restore wrote $got bytes, the corpus has $P"
+		done
+		rm -rf "$WORK/restore"
+	done
+	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+	{
+		echo "# lyncbackup benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+		echo
+		machine "$SIZE_MB" "$C"
+		echo "- load average (1/5/15 min) before: $LOAD0, after: $LOAD1; $RUNS runs, medians"
+		echo "- command: bench/run.sh --runs $RUNS --size $SIZE_MB"
+		echo
+		python3 "$REPO/bench/summarise.py" "$TSV"
+	} >"$RESULTS"
+else
+	# --flat: lyncbackup's peak RSS must not grow with the corpus.
+	: >"$TSV"
+	for size in 256 4096; do
+		C=$(corpus "$size")
+		P=$(plain "$C")
+		for run in $(seq "$RUNS"); do
+			mkbucket "flat-$size-$run"
+			cfg=$(lbconfig "flat-$size-$run" "$C")
+			measure "backup $size MB" "$run" "$P" "flat-$size-$run" "$LB" backup --config "$cfg"
+			rm -rf "$WORK/restore"
+			measure "restore $size MB" "$run" "$P" "" "$LB" restore --config "$cfg" --identity "$WORK/key.txt" --to "$WORK/restore/lb"
+			rm -rf "$WORK/restore" "${S3DIR:?}/flat-$size-$run"
+		done
+	done
+	{
+		echo "# lyncbackup peak RSS against corpus size, $(date -u +%Y-%m-%dT%H:%MZ)"
+		echo
+		machine 4096 "$WORK/corpus-4096"
+		echo "- load average: $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs, medians"
+		echo "- command: bench/run.sh --flat --runs $RUNS"
+		echo
+		python3 "$REPO/bench/summarise.py" --flat "$TSV"
+	} >"$RESULTS"
+fi
+echo
+cat "$RESULTS"
+echo
+echo "(written to $RESULTS)"
