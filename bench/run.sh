@@ -35,7 +35,9 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
-RESULTS=${RESULTS:-$WORK/results$([ $MODE = flat ] && echo -flat).md}
+SUFFIX=""
+[ $MODE = flat ] && SUFFIX=-flat
+RESULTS=${RESULTS:-$WORK/results$SUFFIX.md}
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed ($2)"; }
@@ -170,7 +172,7 @@ lbenv() { # environment for one lyncbackup run (optional CPU profile)
 
 machine() {
 	echo "- machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
-	echo "- tools: $("$LB" version), $(restic version | cut -d' ' -f1-2), $(rclone version | head -1), age $(age --version), zstd $(zstd --version | grep -o 'v[0-9.]*'), $("$VGW" --version 2>&1 | head -1), $(go version | cut -d' ' -f3)"
+	echo "- tools: $("$LB" version), $(restic version | cut -d' ' -f1-2), $(rclone version | head -1), age $(age --version), zstd $(zstd --version | grep -o 'v[0-9.]*'), versitygw $("$VGW" --version 2>&1 | tr -s ' ' | tr '\n' ' ' | cut -c1-60), $(go version | cut -d' ' -f3)"
 	echo "- corpus: $2 ($1 MB, mkcorpus.py seed 1, $(find "$2" -type f | wc -l) files), hot in the page cache; S3: VersityGW posix on 127.0.0.1"
 }
 

@@ -55,7 +55,7 @@ def compare(order, rows):
         ref = LB_RESTORE if "restore" in name else LB_BACKUP
         rat = ratio(rows, name, ref) if name != ref else 1.0
         out.append("| {} | {} | {:.2f} | {:.0f} | {:.0f} | {:.1f} | {} | {} |".format(
-            name, len(rows[name]), wall, plain / wall / 1e6, med([r["rss"] for r in rs]),
+            name.replace("|", "\\|"), len(rows[name]), wall, plain / wall / 1e6, med([r["rss"] for r in rs]),
             med([r["cpu"] for r in rs]), "{:.2f}".format(stored / 1e6) if stored else "n/a",
             "{:.2f}x".format(rat) if rat else "n/a"))
     out += ["", "Targets (ratio = contender wall / lyncbackup wall):", ""]
