@@ -1,11 +1,15 @@
 package s3
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -153,5 +157,47 @@ func TestDescribeIsOneCleanLine(t *testing.T) {
 	got := opErr("put", "k", retried).Error()
 	if got != "s3 put k: gave up after 10 attempts: cannot reach the server: read: connection reset by peer" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A server that stops answering, before the headers or in the middle of
+// the body, is cut by the watchdog with an error the retryer retries.
+func TestWatchdogCutsStalledRequests(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/body" {
+			w.Write(bytes.Repeat([]byte("x"), 1000))
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // before Close, which waits for the handlers
+	c := &watchClient{inner: srv.Client(), stall: 300 * time.Millisecond}
+
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/headers", bytes.NewReader(make([]byte, 100)))
+	req.ContentLength = 100
+	_, err := c.Do(req)
+	var se stallError
+	if !errors.As(err, &se) {
+		t.Fatalf("stall before headers: %v", err)
+	}
+	if retry.NewStandard().IsErrorRetryable(err) != true {
+		t.Fatal("the SDK retryer does not retry a stall")
+	}
+
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/body", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if n != 1000 || !errors.As(err, &se) {
+		t.Fatalf("stall mid-body: read %d bytes, %v", n, err)
 	}
 }
