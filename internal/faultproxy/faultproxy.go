@@ -5,6 +5,7 @@ package faultproxy
 
 import (
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -63,7 +64,8 @@ func Start(target string) (*Proxy, error) {
 	}
 	p := &Proxy{URL: "http://" + ln.Addr().String(), ln: ln, StallFor: 3 * time.Second}
 	rp := httputil.NewSingleHostReverseProxy(tu)
-	rp.ErrorLog = nil
+	// Injected faults make the proxy log "proxy error" lines: they are expected.
+	rp.ErrorLog = log.New(io.Discard, "", 0)
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := p.count.Add(1)
 		p.mu.Lock()
