@@ -228,11 +228,13 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 			}
 		}
 	}
-	// Directory times last: creating their children changed them.
+	// Directory modes and times last, deepest first: creating their
+	// children changed the times, and a read-only folder (0555) must stay
+	// writable until its children exist.
 	for i := len(dirs) - 1; i >= 0; i-- {
 		d := dirs[i]
 		if d.mode != 0 {
-			os.Chmod(d.path, d.mode|0o700)
+			os.Chmod(d.path, d.mode)
 		}
 		os.Chtimes(d.path, d.mt, d.mt)
 	}
