@@ -670,7 +670,14 @@ func TestCoreDamagedObjects(t *testing.T) {
 			defer os.WriteFile(bravo, orig, 0o644)
 			failsWith(t, e.run("verify", "latest"), 1, "bravo")
 			failsWith(t, e.run("verify", "latest", "--identity", e.key), 1, "bravo")
-			failsWith(t, e.run("restore", "latest", "--to", restoreTo(), "--identity", e.key, "--item", "bravo"), 1, "bravo")
+			to := restoreTo()
+			failsWith(t, e.run("restore", "latest", "--to", to, "--identity", e.key, "--item", "bravo"), 1, "bravo")
+			// Nothing that looks restored is left behind: no item folder,
+			// no partial folder (a swapped object decrypts cleanly and is
+			// only caught by the stored hash at its very end).
+			if ents, _ := os.ReadDir(to); len(ents) != 0 {
+				t.Fatalf("failed restore left %d entries in %s (first %q)", len(ents), to, ents[0].Name())
+			}
 			// The undamaged item still verifies on its own.
 			e.mustRun("verify", "latest", "--identity", e.key, "--item", "alpha")
 		})

@@ -217,9 +217,23 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 	}
 	defer zr.Close()
 	opt := archive.ExtractOptions{Force: job.Force, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
+	// A fresh item folder is written under a hidden partial name and only
+	// renamed into place once every file hash, the age authentication and
+	// the stored object's hash have all passed: a swapped or damaged
+	// object never leaves files that look restored. (Restoring with
+	// --force into an existing item folder writes in place.)
+	partial := ""
 	if job.To != "" {
-		opt.Dir = ItemDir(job.To, it.Name)
-		rep.Path = opt.Dir
+		rep.Path = ItemDir(job.To, it.Name)
+		opt.Dir = rep.Path
+		if _, err := os.Lstat(rep.Path); errors.Is(err, os.ErrNotExist) {
+			partial = filepath.Join(job.To, partialPrefix+it.Name)
+			if err := os.RemoveAll(partial); err != nil {
+				return fail(fmt.Errorf("clear %s: %w", partial, err))
+			}
+			opt.Dir = partial
+			defer os.RemoveAll(partial) // a no-op once renamed
+		}
 	}
 	st, err := archive.Extract(ctx, zr, opt)
 	if err != nil {
@@ -244,9 +258,17 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 	if err := checkStored(); err != nil {
 		return fail(err)
 	}
+	if partial != "" {
+		if err := os.Rename(partial, rep.Path); err != nil {
+			return fail(fmt.Errorf("move restored files into place: %w", err))
+		}
+	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
 	return rep
 }
+
+// partialPrefix names an item folder still being restored.
+const partialPrefix = ".lyncbackup-partial-"
 
 // drainCheck reads the rest of the stored object and checks its hash, so
 // that a corrupted object is reported as such rather than as a decode error.
