@@ -29,7 +29,7 @@ def load(path):
                 order.append(name)
             rows[name][run] = {
                 "wall": float(wall), "rss": int(rss) / 1024, "cpu": float(user or 0) + float(sys_ or 0),
-                "stored": int(stored) if stored else None, "plain": int(plain),
+                "stored": int(float(stored)) if stored else None, "plain": int(float(plain)),
             }
     return order, rows
 
