@@ -139,7 +139,7 @@ EOF
 	echo "$cfg"
 }
 
-TSV=$WORK/results.tsv
+TSV=$WORK/results$SUFFIX.tsv
 : >"$TSV"
 # measure NAME RUN PLAIN BUCKET CMD...: one timed run, appended to $TSV.
 measure() {
