@@ -31,15 +31,17 @@ import (
 
 // Defaults for transfers.
 const (
-	DefaultBlockSize   = 16 << 20 // 16 MiB: 50,000 blocks before growth = 800 GB
-	DefaultConcurrency = 4
+	// 8 MiB x 3 in flight, as for S3: two items at once stay well inside a
+	// 160 MiB process. 50,000 blocks before growth = 400 GB.
+	DefaultBlockSize   = 8 << 20
+	DefaultConcurrency = 3
 	DefaultMaxRetries  = 10
 	// MaxBlocks is the service's limit of committed blocks per blob.
 	MaxBlocks = 50000
 	// maxBlockSize is the service's largest block (4000 MiB).
 	maxBlockSize = 4000 << 20
 	// blocksPerStep: the block size doubles every blocksPerStep blocks,
-	// so a stream never runs out of its 50,000 blocks (16 MiB base: ~4.7 TiB).
+	// so a stream never runs out of its 50,000 blocks (8 MiB base: ~2.4 TiB; larger part_size for more).
 	blocksPerStep = 10000
 )
 
@@ -53,7 +55,7 @@ type Options struct {
 	// (PutOptions.RetainUntil) and ExtendLock Locked instead of Unlocked.
 	ImmutabilityLocked bool
 	// BlockSize is the first block size of staged uploads and the range
-	// size of downloads (default 16 MiB); Concurrency the blocks/ranges in
+	// size of downloads (default 8 MiB); Concurrency the blocks/ranges in
 	// flight per object (default 4).
 	BlockSize   int64
 	Concurrency int

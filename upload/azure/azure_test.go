@@ -223,7 +223,9 @@ func TestBlockSizeGrowsAndLimitIsClean(t *testing.T) {
 	for i := 0; i < MaxBlocks; i++ {
 		capacity += blockSizeFor(DefaultBlockSize, i, blocksPerStep)
 	}
-	if capacity < 4<<40 {
+	// 8 MiB blocks (the default since the memory budget was measured) hold
+	// ~2.4 TiB in 50,000 growing blocks; larger part_size raises it.
+	if capacity < 2<<40 {
 		t.Fatalf("50,000 blocks hold only %d bytes at the default size", capacity)
 	}
 	if got := blockSizeFor(3000<<20, 20000, blocksPerStep); got != maxBlockSize {

@@ -21,7 +21,7 @@ import (
 
 // blockSizeFor is the size of block i (0-based) of a staged upload: the
 // base size, doubled every step blocks (capped at the service maximum), so
-// that 50,000 blocks hold ~31,000 base blocks' worth (16 MiB: ~4.7 TiB).
+// that 50,000 blocks hold ~31,000 base blocks' worth (8 MiB: ~2.4 TiB).
 func blockSizeFor(base int64, i, step int) int64 {
 	sz := base
 	for k := i / step; k > 0 && sz < maxBlockSize; k-- {

@@ -3,8 +3,8 @@ package s3
 // defaultGrowEvery is how many parts are uploaded at one size before the size
 // doubles. With 900, any first part size from S3's 5 MiB minimum up holds
 // an object of 5 TiB within 10,000 parts (TestPartSizeGrowthReaches5TiB),
-// and at the 16 MiB default the parts stay 16 MiB up to 14 GiB and at most
-// 64 MiB up to 98 GiB: a Lync backup never sees big buffers.
+// and at the 8 MiB default the parts stay 8 MiB up to 7 GiB and at most
+// 64 MiB up to about 100 GiB: a Lync backup never sees big buffers.
 const defaultGrowEvery = 900
 
 // partSize is the size of part n (counting from 1) when the first part is

@@ -35,7 +35,7 @@ func TestPartSizeGrowthReaches5TiB(t *testing.T) {
 	if s := partSize(DefaultPartSize, 900, defaultGrowEvery); s != DefaultPartSize {
 		t.Fatalf("part 900 is %d, want the first part size", s)
 	}
-	if c := capacity(DefaultPartSize, 900, defaultGrowEvery); c < 14<<30 {
+	if c := capacity(DefaultPartSize, 900, defaultGrowEvery); c < 7<<30 {
 		t.Fatalf("900 default parts hold %d GiB", c>>30)
 	}
 	if s := partSize(DefaultPartSize, 901, defaultGrowEvery); s != 2*DefaultPartSize {
