@@ -130,11 +130,7 @@ destination:
   endpoint: $ENDPOINT
   path_style: true
   region: us-east-1
-  # Two items in flight x (concurrency+1) part buffers must fit the 160 MiB
-  # budget and stay flat; on loopback 5 MiB x 2 in flight is within 10% of
-  # the 16 MiB x 4 default (BenchmarkPut in upload/s3).
-  part_size: 5MiB
-  concurrency: 2
+  # part_size / concurrency: the defaults (8 MiB x 3 in flight), as a user gets them.
 EOF
 	echo "$cfg"
 }
