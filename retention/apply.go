@@ -96,7 +96,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		metas[i] = meta(sets[i])
 		byKey[sets[i].Host+"/"+sets[i].ID] = &sets[i]
 	}
-	locker, _ := a.Store.(upload.Locker)
+	locker, _ := upload.As[upload.Locker](a.Store)
 
 	ds := Apply(a.Policy, metas, t0)
 	if locker != nil {
@@ -166,7 +166,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	}
 
 	// Stale unfinished uploads (S3 multipart, Azure blocks, temp files).
-	if j, ok := a.Store.(upload.Janitor); ok && !rep.Empty && ctx.Err() == nil {
+	if j, ok := upload.As[upload.Janitor](a.Store); ok && !rep.Empty && ctx.Err() == nil {
 		act := Action{Op: "abort_uploads", Until: t0.Add(-a.Policy.grace()).UTC()}
 		prefix := ""
 		if a.Host != "" {

@@ -13,14 +13,13 @@ import (
 // not limited. bytesPerSec <= 0 returns s unchanged.
 //
 // The optional capabilities of s (Locker, Thawer, Janitor, Prober) stay
-// visible through the wrapper, so type assertions on the result behave as
-// they would on s.
+// reachable through the wrapper with As, which follows Unwrap.
 func Limit(s Store, bytesPerSec int64) Store {
 	if bytesPerSec <= 0 || s == nil {
 		return s
 	}
 	l := &limited{Store: s, lim: rate.NewLimiter(rate.Limit(bytesPerSec), limitBurst(bytesPerSec))}
-	return withCaps(l, s)
+	return l
 }
 
 // limitBurst is the largest chunk one Read may take at once: an eighth of a
@@ -68,107 +67,4 @@ func (lr *limitedReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// withCaps returns l dressed with whichever optional interfaces inner has.
-func withCaps(l *limited, inner Store) Store {
-	lk, isL := inner.(Locker)
-	th, isT := inner.(Thawer)
-	ja, isJ := inner.(Janitor)
-	pr, isP := inner.(Prober)
-	switch {
-	case isL && isT && isJ && isP:
-		return struct {
-			*limited
-			Locker
-			Thawer
-			Janitor
-			Prober
-		}{l, lk, th, ja, pr}
-	case isL && isT && isJ:
-		return struct {
-			*limited
-			Locker
-			Thawer
-			Janitor
-		}{l, lk, th, ja}
-	case isL && isT && isP:
-		return struct {
-			*limited
-			Locker
-			Thawer
-			Prober
-		}{l, lk, th, pr}
-	case isL && isJ && isP:
-		return struct {
-			*limited
-			Locker
-			Janitor
-			Prober
-		}{l, lk, ja, pr}
-	case isT && isJ && isP:
-		return struct {
-			*limited
-			Thawer
-			Janitor
-			Prober
-		}{l, th, ja, pr}
-	case isL && isT:
-		return struct {
-			*limited
-			Locker
-			Thawer
-		}{l, lk, th}
-	case isL && isJ:
-		return struct {
-			*limited
-			Locker
-			Janitor
-		}{l, lk, ja}
-	case isL && isP:
-		return struct {
-			*limited
-			Locker
-			Prober
-		}{l, lk, pr}
-	case isT && isJ:
-		return struct {
-			*limited
-			Thawer
-			Janitor
-		}{l, th, ja}
-	case isT && isP:
-		return struct {
-			*limited
-			Thawer
-			Prober
-		}{l, th, pr}
-	case isJ && isP:
-		return struct {
-			*limited
-			Janitor
-			Prober
-		}{l, ja, pr}
-	case isL:
-		return struct {
-			*limited
-			Locker
-		}{l, lk}
-	case isT:
-		return struct {
-			*limited
-			Thawer
-		}{l, th}
-	case isJ:
-		return struct {
-			*limited
-			Janitor
-		}{l, ja}
-	case isP:
-		return struct {
-			*limited
-			Prober
-		}{l, pr}
-	}
-	return l
 }

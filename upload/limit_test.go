@@ -80,9 +80,9 @@ func TestLimitKeepsCapabilities(t *testing.T) {
 	_, innerJ := any(inner).(upload.Janitor)
 	_, innerP := any(inner).(upload.Prober)
 	_, innerL := any(inner).(upload.Locker)
-	_, j := st.(upload.Janitor)
-	_, p := st.(upload.Prober)
-	_, l := st.(upload.Locker)
+	_, j := upload.As[upload.Janitor](st)
+	_, p := upload.As[upload.Prober](st)
+	_, l := upload.As[upload.Locker](st)
 	if j != innerJ || p != innerP || l != innerL {
 		t.Fatalf("capabilities changed: janitor %v→%v prober %v→%v locker %v→%v", innerJ, j, innerP, p, innerL, l)
 	}

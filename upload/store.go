@@ -107,3 +107,27 @@ type ProbeReport struct {
 type Prober interface {
 	Probe(ctx context.Context) (ProbeReport, error)
 }
+
+// Unwrapper is implemented by decorators (the bandwidth limit, test
+// wrappers) to expose the store they wrap.
+type Unwrapper interface {
+	Unwrap() Store
+}
+
+// As finds the optional capability T (Locker, Thawer, Janitor, Prober) on s
+// or on any store s wraps, so decorators stay transparent without having
+// to re-declare every combination of capabilities.
+func As[T any](s Store) (T, bool) {
+	for s != nil {
+		if t, ok := any(s).(T); ok {
+			return t, true
+		}
+		u, ok := s.(Unwrapper)
+		if !ok {
+			break
+		}
+		s = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

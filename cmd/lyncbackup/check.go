@@ -168,7 +168,7 @@ func checkDestination(ctx context.Context, cfg *config.Config, rep *checkReport)
 	}
 	name := "destination " + st.String()
 	var pr upload.ProbeReport
-	if p, ok := st.(upload.Prober); ok {
+	if p, ok := upload.As[upload.Prober](st); ok {
 		pr, err = p.Probe(pctx)
 	} else {
 		pr, err = probeGeneric(pctx, st)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/lyncbackup/lyncbackup/notify"
 	"io"
 	"log/slog"
 	"os"
@@ -131,15 +132,5 @@ var newProgress = func(a *app, log *slog.Logger) (pipeline.Progress, func()) {
 	return pipeline.NoProgress{}, func() {}
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// humanBytes formats a size with binary units (as the e-mail report does).
+func humanBytes(n int64) string { return notify.HumanBytes(n) }

@@ -145,7 +145,7 @@ var registerRestoreFlags = func(fs *flag.FlagSet) func(ctx context.Context, a *a
 }
 
 func thawSet(ctx context.Context, a *app, st upload.Store, set catalog.Set, items []string) error {
-	th, ok := st.(upload.Thawer)
+	th, ok := upload.As[upload.Thawer](st)
 	if !ok {
 		return errors.New("this destination has no archive tier: nothing to thaw")
 	}
