@@ -20,14 +20,11 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 )
@@ -53,11 +50,7 @@ var (
 	azSrv  *AzureServer
 	azErr  error
 	azSkip string
-	azMu   sync.Mutex
-	azCmd  *exec.Cmd
-	azDone chan error
-	azTmp  string
-	azLog  *os.File
+	az     = &server{name: "azurite-blob"}
 )
 
 // Azurite returns the test process's Azurite, starting it on first use. It
@@ -76,94 +69,28 @@ func Azurite(t testing.TB) *AzureServer {
 }
 
 // StopAzurite kills the server (if one was started) and removes its data.
-func StopAzurite() {
-	azMu.Lock()
-	defer azMu.Unlock()
-	if azCmd != nil && azCmd.Process != nil {
-		azCmd.Process.Kill()
-		<-azDone
-		azCmd = nil
-	}
-	if azLog != nil {
-		azLog.Close()
-		azLog = nil
-	}
-	if azTmp != "" {
-		os.RemoveAll(azTmp)
-		azTmp = ""
-	}
-}
+func StopAzurite() { az.stop() }
 
 func startAzurite() (*AzureServer, string, error) {
 	bin, err := exec.LookPath("azurite-blob")
 	if err != nil {
 		return nil, "azurite-blob not installed (not in PATH): run scripts/test.sh or `npm install -g azurite@3.35.0`", nil
 	}
-	tmp, err := os.MkdirTemp("", "lyncbackup-azurite-")
+	var data string
+	port, err := az.start("lyncbackup-azurite-", func(tmp string) error {
+		data = filepath.Join(tmp, "data")
+		return nil
+	}, func(port int) *exec.Cmd {
+		return exec.Command(bin, "--skipApiVersionCheck", "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", data, "--silent")
+	}, func(port int) string { return fmt.Sprintf("http://127.0.0.1:%d/%s?comp=list", port, AzuriteAccount) })
 	if err != nil {
 		return nil, "", err
 	}
-	logf, err := os.Create(filepath.Join(tmp, "azurite.log"))
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, "", err
-	}
-	data := filepath.Join(tmp, "data")
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		cmd := exec.Command(bin, "--skipApiVersionCheck", "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", data, "--silent")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		setPdeathsig(cmd)
-		if err := cmd.Start(); err != nil {
-			logf.Close()
-			os.RemoveAll(tmp)
-			return nil, "", err
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		endpoint := fmt.Sprintf("http://127.0.0.1:%d/%s", port, AzuriteAccount)
-		if err := waitAzurite(endpoint, exited, 60*time.Second); err != nil {
-			cmd.Process.Kill()
-			<-exited
-			lastErr = err
-			continue
-		}
-		azMu.Lock()
-		azCmd, azDone, azTmp, azLog = cmd, exited, tmp, logf
-		azMu.Unlock()
-		return &AzureServer{
-			Endpoint: endpoint, Account: AzuriteAccount, Key: AzuriteKey, Dir: data,
-			ConnectionString: "DefaultEndpointsProtocol=http;AccountName=" + AzuriteAccount + ";AccountKey=" + AzuriteKey + ";BlobEndpoint=" + endpoint + ";",
-		}, "", nil
-	}
-	log, _ := os.ReadFile(filepath.Join(tmp, "azurite.log"))
-	logf.Close()
-	os.RemoveAll(tmp)
-	return nil, "", fmt.Errorf("%v; log: %s", lastErr, tail(string(log), 2000))
-}
-
-// waitAzurite waits until the service answers anything over HTTP.
-func waitAzurite(endpoint string, exited <-chan error, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	c := &http.Client{Timeout: 2 * time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("azurite-blob exited: %v", err)
-		default:
-		}
-		if resp, err := c.Get(endpoint + "?comp=list"); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("azurite-blob did not answer on %s within %v", endpoint, limit)
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d/%s", port, AzuriteAccount)
+	return &AzureServer{
+		Endpoint: endpoint, Account: AzuriteAccount, Key: AzuriteKey, Dir: data,
+		ConnectionString: "DefaultEndpointsProtocol=http;AccountName=" + AzuriteAccount + ";AccountKey=" + AzuriteKey + ";BlobEndpoint=" + endpoint + ";",
+	}, "", nil
 }
 
 // Env is the environment a child process (the real binary) needs: the

@@ -34,21 +34,14 @@ package testenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -71,11 +64,7 @@ var (
 	vgwSrv  *S3Server
 	vgwErr  error
 	vgwSkip string
-	vgwMu   sync.Mutex
-	vgwCmd  *exec.Cmd
-	vgwDone chan error
-	vgwTmp  string
-	vgwLog  *os.File
+	vgw     = &server{name: "versitygw"}
 )
 
 // VersityGW returns the test process's VersityGW server, starting it on
@@ -95,23 +84,7 @@ func VersityGW(t testing.TB) *S3Server {
 
 // StopVersityGW kills the server (if one was started) and removes its data.
 // Call it from TestMain after m.Run.
-func StopVersityGW() {
-	vgwMu.Lock()
-	defer vgwMu.Unlock()
-	if vgwCmd != nil && vgwCmd.Process != nil {
-		vgwCmd.Process.Kill()
-		<-vgwDone
-		vgwCmd = nil
-	}
-	if vgwLog != nil {
-		vgwLog.Close()
-		vgwLog = nil
-	}
-	if vgwTmp != "" {
-		os.RemoveAll(vgwTmp)
-		vgwTmp = ""
-	}
-}
+func StopVersityGW() { vgw.stop() }
 
 // versityGWPath finds the binary in PATH or $(go env GOPATH)/bin.
 func versityGWPath() string {
@@ -141,107 +114,26 @@ func startVersityGW() (*S3Server, string, error) {
 	if bin == "" {
 		return nil, "versitygw not installed (not in PATH nor $(go env GOPATH)/bin): run scripts/test.sh or `go install github.com/versity/versitygw/cmd/versitygw@v1.8.0`", nil
 	}
-	tmp, err := os.MkdirTemp("", "lyncbackup-versitygw-")
-	if err != nil {
-		return nil, "", err
-	}
-	data, vers := filepath.Join(tmp, "data"), filepath.Join(tmp, "versions")
-	for _, d := range []string{data, vers} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			os.RemoveAll(tmp)
-			return nil, "", err
+	srv := &S3Server{AccessKey: "lyncbackuptest", SecretKey: "lyncbackuptest-secret-" + randHex(8), Region: "us-east-1"}
+	var vers string
+	port, err := vgw.start("lyncbackup-versitygw-", func(tmp string) error {
+		srv.DataDir, vers = filepath.Join(tmp, "data"), filepath.Join(tmp, "versions")
+		for _, d := range []string{srv.DataDir, vers} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return err
+			}
 		}
-	}
-	logf, err := os.Create(filepath.Join(tmp, "versitygw.log"))
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, "", err
-	}
-	srv := &S3Server{AccessKey: "lyncbackuptest", SecretKey: "lyncbackuptest-secret-" + randHex(8), Region: "us-east-1", DataDir: data}
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		cmd := exec.Command(bin, "--port", addr, "--quiet", "posix", "--versioning-dir", vers, data)
+		return nil
+	}, func(port int) *exec.Cmd {
+		cmd := exec.Command(bin, "--port", fmt.Sprintf("127.0.0.1:%d", port), "--quiet", "posix", "--versioning-dir", vers, srv.DataDir)
 		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+srv.AccessKey, "ROOT_SECRET_KEY="+srv.SecretKey, "VGW_REGION="+srv.Region)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		setPdeathsig(cmd)
-		if err := cmd.Start(); err != nil {
-			logf.Close()
-			os.RemoveAll(tmp)
-			return nil, "", err
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		if err := waitHTTP("http://"+addr+"/", exited, 30*time.Second); err != nil {
-			cmd.Process.Kill()
-			<-exited
-			lastErr = err
-			continue
-		}
-		vgwMu.Lock()
-		vgwCmd, vgwDone, vgwTmp, vgwLog = cmd, exited, tmp, logf
-		vgwMu.Unlock()
-		srv.Endpoint = "http://" + addr
-		return srv, "", nil
-	}
-	log, _ := os.ReadFile(filepath.Join(tmp, "versitygw.log"))
-	logf.Close()
-	os.RemoveAll(tmp)
-	return nil, "", fmt.Errorf("%v; log: %s", lastErr, tail(string(log), 2000))
-}
-
-// setPdeathsig asks Linux to kill the server when the test process dies
-// (the field only exists in syscall.SysProcAttr on Linux, hence reflection).
-func setPdeathsig(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{}
-	if f := reflect.ValueOf(cmd.SysProcAttr).Elem().FieldByName("Pdeathsig"); f.IsValid() && f.CanSet() {
-		f.SetInt(9) // SIGKILL
-	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+		return cmd
+	}, func(port int) string { return fmt.Sprintf("http://127.0.0.1:%d/", port) })
 	if err != nil {
-		return 0, err
+		return nil, "", err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func waitHTTP(url string, exited <-chan error, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	c := &http.Client{Timeout: 2 * time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("versitygw exited: %v", err)
-		default:
-		}
-		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("versitygw did not answer on %s within %v", url, limit)
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	srv.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
+	return srv, "", nil
 }
 
 // Env returns the environment a child process (the real binary) needs to
