@@ -26,20 +26,14 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
-	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 type azEnv struct {
-	t                  *testing.T
-	az                 *testenv.AzureServer
-	container          string
-	dir, src, key, pub string
-	config             string
-	env                []string
-	endpoint           string // destination.endpoint ("" = from the connection string)
-	destExtra          string
-	prefix, host       string
+	*remoteEnv
+	az        *testenv.AzureServer
+	container string
+	endpoint  string // destination.endpoint ("" = from the connection string)
 }
 
 // newAzEnv makes a source tree (a 20 MiB incompressible file, so the item
@@ -48,12 +42,7 @@ type azEnv struct {
 func newAzEnv(t *testing.T) *azEnv {
 	t.Helper()
 	az := testenv.Azurite(t)
-	dir := t.TempDir()
-	e := &azEnv{t: t, az: az, container: az.Container(t), dir: dir, src: filepath.Join(dir, "src"),
-		key: filepath.Join(dir, "key.txt"), config: filepath.Join(dir, "lyncbackup.yaml"),
-		prefix: "lync", host: "fe01.contoso.com"}
-	e.env = append(az.Env(), "LYNCBACKUP_CONFIG="+e.config)
-	e.pub = strings.TrimSpace(testbin.MustRun(t, dir, nil, "keygen", "-o", e.key).Stdout)
+	e := &azEnv{remoteEnv: newRemoteEnv(t, az.Env(), "filestore"), az: az, container: az.Container(t)}
 	os.MkdirAll(filepath.Join(e.src, "FileStore", "meeting-ü"), 0o755)
 	for i := range 30 {
 		os.WriteFile(filepath.Join(e.src, "FileStore", "meeting-ü", fmt.Sprintf("handout-%02d.txt", i)), []byte(strings.Repeat(fmt.Sprintf("line %d\n", i), 40+i)), 0o644)
@@ -77,38 +66,7 @@ func (e *azEnv) writeConfig() {
 	if e.endpoint != "" {
 		ep = "  endpoint: " + e.endpoint + "\n"
 	}
-	cfg := fmt.Sprintf(`host: %s
-staging: %s
-exporters:
-  - {kind: path, name: filestore, paths: [%s]}
-compression: {level: fastest}
-encryption: {recipients: [%s]}
-destination:
-  url: %s
-%s  part_size: 4MiB
-  concurrency: 3
-%s`, e.host, quoteYAML(filepath.Join(e.dir, "staging")), quoteYAML(e.src), e.pub, e.url(), ep, e.destExtra)
-	if err := os.WriteFile(e.config, []byte(cfg), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *azEnv) run(extraEnv []string, args ...string) testbin.Result {
-	e.t.Helper()
-	return testbin.Run(e.t, e.dir, append(append([]string(nil), e.env...), extraEnv...), args...)
-}
-
-func (e *azEnv) backup(extraEnv ...string) string {
-	e.t.Helper()
-	r := e.run(extraEnv, "backup", "--json", "--quiet")
-	var sum struct {
-		OK    bool   `json:"ok"`
-		SetID string `json:"set_id"`
-	}
-	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &sum) != nil || !sum.OK || sum.SetID == "" {
-		e.t.Fatalf("backup: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
-	}
-	return sum.SetID
+	e.writeConfigWith(e.url(), ep+"  part_size: 4MiB\n  concurrency: 3\n")
 }
 
 // blobs lists the container (raw, not through the tool); with uncommitted,
@@ -128,19 +86,6 @@ func (e *azEnv) blobs(uncommitted bool) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func (e *azEnv) restoreAndCompare(from string, extraEnv []string) {
-	e.t.Helper()
-	to := filepath.Join(e.dir, fmt.Sprintf("restore-%d", time.Now().UnixNano()))
-	args := []string{"restore", "latest", "--to", to, "--identity", e.key}
-	if from != "" {
-		args = append(args, "--from", from)
-	}
-	if r := e.run(extraEnv, args...); r.Code != 0 {
-		e.t.Fatalf("restore: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	compareTrees(e.t, e.src, filepath.Join(to, "filestore", "src"))
 }
 
 func TestAzureBackupListVerifyRestore(t *testing.T) {

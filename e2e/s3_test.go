@@ -26,7 +26,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
-	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
@@ -40,15 +39,11 @@ func TestMain(m *testing.M) {
 }
 
 type s3Env struct {
-	t                   *testing.T
-	srv                 *testenv.S3Server
-	bucket              string
-	dir, src, key, pub  string
-	config              string
-	env                 []string
-	endpoint            string // what the binary talks to (the server or a proxy)
-	destExtra           string // more destination keys
-	prefix, host, bulky string
+	*remoteEnv
+	srv      *testenv.S3Server
+	bucket   string
+	endpoint string // what the binary talks to (the server or a proxy)
+	bulky    string
 }
 
 // newS3Env makes a source tree (a 24 MiB incompressible file, so the item
@@ -56,12 +51,7 @@ type s3Env struct {
 func newS3Env(t *testing.T, lock bool) *s3Env {
 	t.Helper()
 	srv := testenv.VersityGW(t)
-	dir := t.TempDir()
-	e := &s3Env{t: t, srv: srv, bucket: srv.Bucket(t, lock), dir: dir, src: filepath.Join(dir, "src"),
-		key: filepath.Join(dir, "key.txt"), config: filepath.Join(dir, "lyncbackup.yaml"),
-		endpoint: srv.Endpoint, prefix: "lync", host: "fe01.contoso.com"}
-	e.env = append(srv.Env(), "LYNCBACKUP_CONFIG="+e.config)
-	e.pub = strings.TrimSpace(testbin.MustRun(t, dir, nil, "keygen", "-o", e.key).Stdout)
+	e := &s3Env{remoteEnv: newRemoteEnv(t, srv.Env(), "topology"), srv: srv, bucket: srv.Bucket(t, lock), endpoint: srv.Endpoint}
 	os.MkdirAll(filepath.Join(e.src, "Topology", "sub"), 0o755)
 	for i := range 40 {
 		os.WriteFile(filepath.Join(e.src, "Topology", "sub", fmt.Sprintf("cfg-%02d.xml", i)), []byte(strings.Repeat(fmt.Sprintf("<Setting n=%d/>", i), 50+i)), 0o644)
@@ -87,40 +77,7 @@ func (e *s3Env) fromURL() string {
 
 func (e *s3Env) writeConfig() {
 	e.t.Helper()
-	cfg := fmt.Sprintf(`host: %s
-staging: %s
-exporters:
-  - {kind: path, name: topology, paths: [%s]}
-compression: {level: fastest}
-encryption: {recipients: [%s]}
-destination:
-  url: %s
-  endpoint: %s
-  path_style: true
-  part_size: 5MiB
-  concurrency: 3
-%s`, e.host, quoteYAML(filepath.Join(e.dir, "staging")), quoteYAML(e.src), e.pub, e.url(), e.endpoint, e.destExtra)
-	if err := os.WriteFile(e.config, []byte(cfg), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *s3Env) run(extraEnv []string, args ...string) testbin.Result {
-	e.t.Helper()
-	return testbin.Run(e.t, e.dir, append(append([]string(nil), e.env...), extraEnv...), args...)
-}
-
-func (e *s3Env) backup() string {
-	e.t.Helper()
-	r := e.run(nil, "backup", "--json", "--quiet")
-	var sum struct {
-		OK    bool   `json:"ok"`
-		SetID string `json:"set_id"`
-	}
-	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &sum) != nil || !sum.OK || sum.SetID == "" {
-		e.t.Fatalf("backup: exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
-	}
-	return sum.SetID
+	e.writeConfigWith(e.url(), "  endpoint: "+e.endpoint+"\n  path_style: true\n  part_size: 5MiB\n  concurrency: 3\n")
 }
 
 // keys lists the bucket under the prefix (raw, not through the tool).
@@ -144,19 +101,6 @@ func (e *s3Env) pending() int {
 		e.t.Fatal(err)
 	}
 	return n
-}
-
-func (e *s3Env) restoreAndCompare(from string, extraEnv []string) {
-	e.t.Helper()
-	to := filepath.Join(e.dir, fmt.Sprintf("restore-%d", time.Now().UnixNano()))
-	args := []string{"restore", "latest", "--to", to, "--identity", e.key}
-	if from != "" {
-		args = append(args, "--from", from)
-	}
-	if r := e.run(extraEnv, args...); r.Code != 0 {
-		e.t.Fatalf("restore: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	compareTrees(e.t, e.src, filepath.Join(to, "topology", "src"))
 }
 
 func TestS3BackupListVerifyRestore(t *testing.T) {
