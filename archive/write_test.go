@@ -219,4 +219,4 @@ func TestCompressLevels(t *testing.T) {
 	}
 }
 
-var CompressionLevelsForTest = []string{"fastest", "default", "better", "best", ""}
+var CompressionLevelsForTest = []string{"auto", "fastest", "default", "better", "best", ""}

@@ -58,13 +58,16 @@ type Manifest struct {
 
 // Item is one stored object.
 type Item struct {
-	Name        string            `json:"name"`
-	Kind        string            `json:"kind"`
-	Key         string            `json:"key"` // relative to the store root
-	PlainBytes  int64             `json:"plain_bytes"`
-	StoredBytes int64             `json:"stored_bytes"`
-	Files       int64             `json:"files"`
-	SHA256      string            `json:"sha256"` // of the stored (encrypted) object
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Key         string `json:"key"` // relative to the store root
+	PlainBytes  int64  `json:"plain_bytes"`
+	StoredBytes int64  `json:"stored_bytes"`
+	Files       int64  `json:"files"`
+	SHA256      string `json:"sha256"` // of the stored (encrypted) object
+	// Compression is the zstd level the item was packed at (the set's
+	// level, or for "auto" the one chosen for this item).
+	Compression string            `json:"compression,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
 	Meta        map[string]string `json:"meta,omitempty"`
 }

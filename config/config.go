@@ -83,7 +83,9 @@ type Lync struct {
 
 // Compression selects the zstd level.
 type Compression struct {
-	Level string `yaml:"level"` // fastest / default / better / best
+	// Level: auto (default: per item, fastest or default from a trial of
+	// its first 4 MiB) / fastest / default / better / best.
+	Level string `yaml:"level"`
 	// Concurrency of the zstd encoder per item (0: automatic).
 	Concurrency int `yaml:"concurrency"`
 }

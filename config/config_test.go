@@ -27,7 +27,7 @@ func TestParseMinimalDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Host != "fe01.contoso.com" || c.Compression.Level != "default" || c.Staging == "" ||
+	if c.Host != "fe01.contoso.com" || c.Compression.Level != "auto" || c.Staging == "" ||
 		len(c.Exporters) != 1 || c.Exporters[0].Paths[0] != "/etc/ssl" || c.Destination.URL != "file:///backups" {
 		t.Fatalf("%+v", c)
 	}

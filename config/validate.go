@@ -14,7 +14,7 @@ import (
 var ExporterKinds = []string{"path", "csconfig", "topology", "lis", "userdata", "rgs", "persistentchat", "filestore", "sql", "command"}
 
 // CompressionLevels lists the accepted compression.level words.
-var CompressionLevels = []string{"fastest", "default", "better", "best"}
+var CompressionLevels = []string{"auto", "fastest", "default", "better", "best"}
 
 var itemName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
@@ -128,10 +128,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Compression.Level == "" {
-		c.Compression.Level = "default"
+		c.Compression.Level = "auto"
 	}
 	if !contains(CompressionLevels, c.Compression.Level) {
-		return keyErr("compression.level", "unknown level %q (fastest, default, better or best)", c.Compression.Level)
+		return keyErr("compression.level", "unknown level %q (auto, fastest, default, better or best)", c.Compression.Level)
 	}
 	if c.Compression.Concurrency < 0 {
 		return keyErr("compression.concurrency", "must not be negative")

@@ -234,6 +234,7 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	}
 	hc := &hashReader{r: pr, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
 	var st archive.Stats
+	var level string // the zstd level used (auto chooses per item)
 	prodErr := make(chan error, 1)
 	go func() {
 		err := func() error {
@@ -256,6 +257,7 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 			if err := zw.Close(); err != nil {
 				return fmt.Errorf("compress: %w", err)
 			}
+			level = zw.Level()
 			if err := enc.Close(); err != nil {
 				return fmt.Errorf("encrypt: %w", err)
 			}
@@ -296,8 +298,9 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	ci.Files = st.Files
 	ci.StoredBytes = hc.n
 	ci.SHA256 = hex.EncodeToString(hc.h.Sum(nil))
+	ci.Compression = level
 	ci.Warnings = st.Warnings
-	job.Log.Info("stored", "item", it.Name, "files", st.Files, "bytes", st.Bytes, "stored", hc.n, "warnings", len(st.Warnings))
+	job.Log.Info("stored", "item", it.Name, "files", st.Files, "bytes", st.Bytes, "stored", hc.n, "zstd", level, "warnings", len(st.Warnings))
 	job.Progress.ItemDone(it.Name, nil)
 	return ci, nil
 }
