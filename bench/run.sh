@@ -13,7 +13,7 @@
 #
 # Environment:
 #   LYNCBACKUP_MKCORPUS  corpus generator (default: <repo>/../shared/bench/mkcorpus.py)
-#   LYNCBACKUP_BENCH_DIR work folder, needs ~3x corpus size free (default: $TMPDIR or /tmp, /lyncbackup-bench)
+#   LYNCBACKUP_BENCH_DIR work folder, needs ~6x the corpus free (one run's sets and restores at a time) (default: $TMPDIR or /tmp, /lyncbackup-bench)
 #   RESULTS              results file
 #   LYNCBACKUP_CPUPROFILE_DIR  when set, lyncbackup writes a pprof CPU profile per run there
 set -euo pipefail
@@ -122,7 +122,7 @@ exporters:
   # One item per top-level folder (exports, sql, filestore), as the Lync
   # exporters make them: items are packed, uploaded and restored in parallel.
   - {kind: path, name: corpus, paths: ['$2'], split: true}
-compression: {level: default}
+# compression: the default (auto: per item, klauspost fastest or default from a trial)
 encryption:
   recipients: [$KEY]
 destination:
@@ -133,6 +133,13 @@ destination:
   # part_size / concurrency: the defaults (8 MiB x 3 in flight), as a user gets them.
 EOF
 	echo "$cfg"
+}
+
+# settle: wait until the last mass deletion is 35 s old (see the restores).
+DELETED_AT=0
+settle() {
+	local wait=$((DELETED_AT + 35 - $(date +%s)))
+	if [ "$wait" -gt 0 ]; then sleep "$wait"; fi
 }
 
 TSV=$WORK/results$SUFFIX.tsv
@@ -206,23 +213,34 @@ if [ $MODE = compare ]; then
 					'tar -cf - -C "$1" "$2" | zstd -3 -T0 -q | age -r "$3" >/dev/null' _ "$PARENT" "$NAME" "$KEY" ;;
 			esac
 		done
-		# Restores of what this run stored, alternating which goes first.
+		# Restores of what this run stored, alternating which goes first,
+		# each into a folder of its own. On ext4, creating files within ~30 s
+		# of deleting thousands makes every inode allocation scan the
+		# recently deleted ones (recently_deleted() in perf): the previous
+		# run's files were deleted at its end, and the restores wait until
+		# that is 35 s ago (the backups in between usually take longer).
+		settle
 		restores=(lyncbackup restic)
 		for k in 0 1; do
 			c=${restores[$(((k + run - 1) % 2))]}
-			rm -rf "$WORK/restore"
+			dest=$WORK/restore/run$run-$c
 			mkdir -p "$WORK/restore"
 			case $c in
 			lyncbackup)
 				measure "lyncbackup restore" "$run" "$P" "" env "$(lbenv "restore-$run")" "$LB" restore --config "$WORK/lyncbackup-lb-$run.yaml" \
-					--identity "$WORK/key.txt" --to "$WORK/restore/lb" ;;
+					--identity "$WORK/key.txt" --to "$dest" ;;
 			restic)
-				measure "restic restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" restic restore latest --target "$WORK/restore/restic" ;;
+				measure "restic restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" restic restore latest --target "$dest" ;;
 			esac
-			got=$(plain "$WORK/restore")
+			got=$(plain "$dest")
 			[ "$got" = "$P" ] || die "$c restore wrote $got bytes, the corpus has $P"
 		done
-		rm -rf "$WORK/restore"
+		# Keep the page cache from filling up run after run (with ~4.5 GB
+		# of stored sets and restores per run, the later runs paid for
+		# direct reclaim and compaction in kernel time): drop this run's
+		# sets and restores now.
+		rm -rf "$WORK/restore" "${S3DIR:?}/lb-$run" "$S3DIR/restic-$run" "$S3DIR/rclone-$run"
+		DELETED_AT=$(date +%s)
 	done
 	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 	{
@@ -244,9 +262,10 @@ else
 			mkbucket "flat-$size-$run"
 			cfg=$(lbconfig "flat-$size-$run" "$C")
 			measure "backup $size MB" "$run" "$P" "flat-$size-$run" "$LB" backup --config "$cfg"
-			rm -rf "$WORK/restore"
+			settle # see the compare loop
 			measure "restore $size MB" "$run" "$P" "" "$LB" restore --config "$cfg" --identity "$WORK/key.txt" --to "$WORK/restore/lb"
 			rm -rf "$WORK/restore" "${S3DIR:?}/flat-$size-$run"
+			DELETED_AT=$(date +%s)
 		done
 	done
 	{
