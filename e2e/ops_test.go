@@ -24,6 +24,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/internal/redact"
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testsmtp"
 )
@@ -428,6 +430,7 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		"accountkey": "PLANTEDACCOUNTKEY2",
 		"connstr":    "PLANTEDCONNSTRKEY",
 		"badage":     "AGE-SECRET-KEY-1PLANTEDXYZQQ",
+		"sqlpw":      "PLANTED-sql-login-pw-31c",
 		"realage":    realKey,
 	}
 	smtpSrv := testsmtp.Start(t, "lb", "the-right-password")
@@ -438,6 +441,8 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		"AWS_SECRET_ACCESS_KEY=" + secrets["aws"],
 		"LB_LEAK_SMTP=" + secrets["smtp"],
 		"LB_LEAK_TOKEN=" + secrets["token"],
+		// A SQL login's password in a variable whose name does not say so.
+		"LB_SQLPW=" + secrets["sqlpw"],
 		"AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + secrets["connstr"],
 		"SSL_CERT_FILE=" + smtpSrv.CertFile,
 	}
@@ -476,6 +481,20 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 	tokCfg := filepath.Join(e.dir, "tok.yaml")
 	os.WriteFile(tokCfg, []byte("host: fe01\nencryption:\n  recipients: ["+e.pub+"]\ndestination:\n  url: file:///tmp/x\n  concurrency: ${LB_LEAK_TOKEN}\n"), 0o600)
 	run(2, "backup", "--config", tokCfg)
+	// The SQL password turning up in an error (here: a path named after it)
+	// is masked because the sql exporter names its variable.
+	sqlCfg := filepath.Join(e.dir, "sql.yaml")
+	bak := filepath.Join(e.dir, "bak")
+	os.MkdirAll(bak, 0o755)
+	os.WriteFile(sqlCfg, []byte("host: fe01\nstaging: "+quoteYAML(filepath.Join(e.dir, "staging"))+"\nexporters:\n"+
+		"  - {kind: path, name: pw, paths: ["+quoteYAML(filepath.Join(e.dir, "missing-"+secrets["sqlpw"]))+"]}\n"+
+		"  - {kind: sql, name: sql, instance: sql01, databases: [LcsCDR], backup_dir: "+quoteYAML(bak)+", user: lb, password_env: LB_SQLPW, sqlcmd: "+quoteYAML(stubbin.Sqlcmd(t))+"}\n"+
+		"encryption:\n  recipients: ["+e.pub+"]\ndestination:\n  url: "+quoteYAML("file://"+filepath.ToSlash(filepath.Join(e.dir, "dest")))+"\n"), 0o600)
+	before := all.Len()
+	run(3, "backup", "--config", sqlCfg)
+	if got := all.String()[before:]; !strings.Contains(got, "missing-"+redact.Mask) {
+		t.Errorf("the SQL run does not report the path with the password masked:\n%s", got)
+	}
 
 	logData, err := os.ReadFile(logFile)
 	if err != nil {

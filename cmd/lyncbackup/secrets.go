@@ -32,6 +32,13 @@ func learnSecrets(cfg *config.Config) {
 	if e := cfg.Notify.Email; e != nil && e.PasswordEnv != "" {
 		secrets.Add(os.Getenv(e.PasswordEnv))
 	}
+	// SQL logins' passwords, whatever their variables are called (the
+	// name-based rule in AddEnv misses e.g. LYNC_SQL_PW).
+	for _, e := range cfg.Exporters {
+		if e.PasswordEnv != "" {
+			secrets.Add(os.Getenv(e.PasswordEnv))
+		}
+	}
 }
 
 // console is stderr: redacted, and while progress bars are drawn, routed
