@@ -64,11 +64,12 @@ func BenchmarkPack(b *testing.B) {
 	}
 }
 
-// BenchmarkZstd: archive.Compress at each configured level, with the
-// encoder's own concurrency (0 = GOMAXPROCS) and with one goroutine.
+// BenchmarkZstd: archive.Compress at each configured level (auto includes
+// its trial of the first 4 MiB), with the encoder's own concurrency
+// (0 = GOMAXPROCS) and with one goroutine.
 func BenchmarkZstd(b *testing.B) {
 	data := mixedData()
-	for _, level := range []string{"fastest", "default", "better", "best"} {
+	for _, level := range []string{"auto", "fastest", "default", "better", "best"} {
 		for _, conc := range []int{1, 0} {
 			name := level + "/conc=auto"
 			if conc == 1 {
