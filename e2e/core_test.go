@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -503,6 +504,26 @@ func TestCoreKilledBackup(t *testing.T) {
 	failsWith(t, e.run("verify", killed), 1, killed)
 	if _, err := os.Stat(filepath.Join(e.dir, "r2")); err == nil {
 		t.Error("restore of the killed set created its folder")
+	}
+
+	// The next good backup removes what the killed one left behind once it
+	// is older than the grace period (here 1 s), without any prune.
+	if _, err := os.Stat(streaming); err != nil {
+		t.Fatalf("the killed run's temporary file is gone before the next backup: %v", err)
+	}
+	os.Remove(filepath.Join(src, "random.bin"))
+	e.writeConfig(map[string][]string{"files": {src}}, "retention: {grace: 1s}\n")
+	time.Sleep(1100 * time.Millisecond)
+	r = e.mustRun("backup", "--json", "--quiet")
+	var sum struct {
+		OK             bool `json:"ok"`
+		UploadsAborted int  `json:"uploads_aborted"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil || !sum.OK || sum.UploadsAborted != 1 {
+		t.Errorf("backup after the killed one: %q (%v), want ok and uploads_aborted 1", r.Stdout, err)
+	}
+	if _, err := os.Stat(streaming); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the killed run's temporary file %s is still there: %v", streaming, err)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/pipeline"
+	"github.com/lyncbackup/lyncbackup/retention"
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 func init() {
@@ -38,6 +40,8 @@ type backupSummary struct {
 	StoredBytes int64  `json:"stored_bytes"`
 	Files       int64  `json:"files"`
 	ExitCode    int    `json:"exit_code"`
+	// UploadsAborted counts unfinished uploads of earlier runs cleaned up.
+	UploadsAborted int `json:"uploads_aborted,omitempty"`
 }
 
 // afterBackup hooks (retention, notifications, metrics) run after a backup.
@@ -128,6 +132,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		return err
 	}
 	m := res.Manifest
+	sum.UploadsAborted = sweepStale(ctx, cfg, store, lg)
 	sum.SetID, sum.Items, sum.Failures, sum.Status = m.SetID, m.Items, m.Failures, m.Status
 	plain, stored, files := m.Totals()
 	sum.PlainBytes, sum.StoredBytes, sum.Files, sum.Destination = plain, stored, files, store.String()
@@ -143,6 +148,30 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}
 	sum.OK = true
 	return nil
+}
+
+// sweepStale aborts this host's unfinished uploads older than the grace
+// period (retention.grace, default 24h): S3 multipart uploads, uncommitted
+// Azure blocks and local temporary files that a killed or failed run left
+// behind, so the next good backup cleans up after a bad one even where
+// prune is never run. The set is committed by then: a failure here is a
+// warning.
+func sweepStale(ctx context.Context, cfg *config.Config, store upload.Store, lg *slog.Logger) int {
+	j, ok := upload.As[upload.Janitor](store)
+	if !ok {
+		return 0
+	}
+	grace := cfg.Retention.Grace.Approx()
+	if grace <= 0 {
+		grace = retention.DefaultGrace
+	}
+	n, err := j.AbortStale(ctx, cfg.Host+"/", time.Now().Add(-grace))
+	if err != nil {
+		lg.Warn("could not abort unfinished uploads left by earlier runs", "err", err)
+	} else if n > 0 {
+		lg.Info("aborted unfinished uploads left by earlier runs", "count", n, "older_than", grace.String())
+	}
+	return n
 }
 
 // setMemoryBudget gives the Go runtime a soft memory limit sized to what a
