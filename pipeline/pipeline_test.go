@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"filippo.io/age"
@@ -237,5 +238,67 @@ func TestBackupReportsTheStoreError(t *testing.T) {
 	_, err := Backup(context.Background(), job)
 	if err == nil || !strings.Contains(err.Error(), "item a: disk says no") {
 		t.Fatalf("got %v, want the store's error", err)
+	}
+}
+
+// progressLog records the totals announced and the bytes counted per item.
+type progressLog struct {
+	mu                  sync.Mutex
+	total, read, stored map[string]int64
+}
+
+func newProgressLog() *progressLog {
+	return &progressLog{total: map[string]int64{}, read: map[string]int64{}, stored: map[string]int64{}}
+}
+
+func (p *progressLog) ItemStart(name string, total int64) {
+	p.mu.Lock()
+	p.total[name] = total
+	p.mu.Unlock()
+}
+
+func (p *progressLog) Read(name string, n int64) {
+	p.mu.Lock()
+	p.read[name] += n
+	p.mu.Unlock()
+}
+
+func (p *progressLog) Stored(name string, n int64) {
+	p.mu.Lock()
+	p.stored[name] += n
+	p.mu.Unlock()
+}
+
+func (p *progressLog) ItemDone(string, error) {}
+
+// TestReadProgress: restore counts towards the plaintext size; a verify
+// without identities (which only hashes the stored object) towards the
+// stored size, so its progress can reach 100%.
+func TestReadProgress(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x.txt": strings.Repeat("x", 300000), "y.txt": "why"})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := res.Manifest.Items[0]
+	for _, c := range []struct {
+		name        string
+		job         ReadJob
+		total, read int64
+	}{
+		{"verify without identities", ReadJob{Store: f.store, Manifest: res.Manifest}, it.StoredBytes, it.StoredBytes},
+		{"verify with identities", ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids}, it.PlainBytes, it.PlainBytes},
+		{"restore", ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: filepath.Join(f.dir, "r")}, it.PlainBytes, it.PlainBytes},
+	} {
+		p := newProgressLog()
+		c.job.Progress = p
+		if _, err := Read(context.Background(), c.job); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if p.total["alpha"] != c.total || p.read["alpha"] != c.read || p.stored["alpha"] != it.StoredBytes {
+			t.Errorf("%s: total %d read %d stored %d; want total %d read %d stored %d",
+				c.name, p.total["alpha"], p.read["alpha"], p.stored["alpha"], c.total, c.read, it.StoredBytes)
+		}
 	}
 }

@@ -151,7 +151,15 @@ func (hr *hashReader) Read(p []byte) (int, error) {
 
 func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport) {
 	rep = ItemReport{Name: it.Name, StoredBytes: it.StoredBytes}
-	job.Progress.ItemStart(it.Name, it.PlainBytes)
+	// A verify without identities checks the stored bytes only: its
+	// progress is counted in those (else the bar stays at 0% until the
+	// item ends).
+	storedOnly := job.Identities == nil
+	if storedOnly {
+		job.Progress.ItemStart(it.Name, it.StoredBytes)
+	} else {
+		job.Progress.ItemStart(it.Name, it.PlainBytes)
+	}
 	defer func() {
 		var err error
 		if !rep.OK {
@@ -181,7 +189,11 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		ra.CloseWrite(err)
 	}()
 	defer func() { ra.CloseRead(nil); rc.Close(); <-raDone }()
-	hr := &hashReader{r: ra, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
+	prog := func(n int64) { job.Progress.Stored(it.Name, n) }
+	if storedOnly {
+		prog = func(n int64) { job.Progress.Stored(it.Name, n); job.Progress.Read(it.Name, n) }
+	}
+	hr := &hashReader{r: ra, h: sha256.New(), prog: prog}
 	checkStored := func() error {
 		if hr.n != it.StoredBytes {
 			return fmt.Errorf("stored object is %d bytes, the manifest says %d (truncated or swapped)", hr.n, it.StoredBytes)
@@ -191,7 +203,7 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		}
 		return nil
 	}
-	if job.Identities == nil {
+	if storedOnly {
 		if _, err := io.Copy(io.Discard, hr); err != nil {
 			return fail(fmt.Errorf("download: %w", err))
 		}
