@@ -112,6 +112,14 @@ func TestParseManifest(t *testing.T) {
 		{"bad sha", mutate(func(m map[string]any) { item(m)["sha256"] = "xyz" }), "invalid sha256"},
 		{"upper sha", mutate(func(m map[string]any) { item(m)["sha256"] = strings.Repeat("AB", 32) }), "invalid sha256"},
 		{"negative size", mutate(func(m map[string]any) { item(m)["stored_bytes"] = -1 }), "negative"},
+		{"age prefix hash without length", mutate(func(m map[string]any) { item(m)["age_prefix_sha256"] = strings.Repeat("ab", 32) }), "invalid age prefix"},
+		{"age prefix length without hash", mutate(func(m map[string]any) { item(m)["age_prefix_bytes"] = 10 }), "invalid age prefix"},
+		{"age prefix longer than the object", mutate(func(m map[string]any) {
+			item(m)["age_prefix_sha256"], item(m)["age_prefix_bytes"] = strings.Repeat("ab", 32), 1<<40
+		}), "invalid age prefix"},
+		{"bad age prefix hash", mutate(func(m map[string]any) {
+			item(m)["age_prefix_sha256"], item(m)["age_prefix_bytes"] = "xyz", 10
+		}), "invalid age prefix"},
 		{"complete with failures", mutate(func(m map[string]any) {
 			m["failures"] = []any{map[string]any{"exporter": "x", "kind": "path", "error": "e"}}
 		}), "complete set with failures"},

@@ -65,6 +65,11 @@ type Item struct {
 	StoredBytes int64  `json:"stored_bytes"`
 	Files       int64  `json:"files"`
 	SHA256      string `json:"sha256"` // of the stored (encrypted) object
+	// AgePrefixSHA256 is the SHA-256 of the object's first AgePrefixBytes
+	// bytes: its age header and payload nonce. A restore checks these, and
+	// age authenticates every chunk after them (see pipeline.readItem).
+	AgePrefixSHA256 string `json:"age_prefix_sha256,omitempty"`
+	AgePrefixBytes  int64  `json:"age_prefix_bytes,omitempty"`
 	// Compression is the zstd level the item was packed at (the set's
 	// level, or for "auto" the one chosen for this item).
 	Compression string            `json:"compression,omitempty"`
@@ -202,6 +207,11 @@ func (m *Manifest) Validate() error {
 		}
 		if it.PlainBytes < 0 || it.StoredBytes < 0 || it.Files < 0 {
 			return fmt.Errorf("manifest: item %q: negative size", it.Name)
+		}
+		if it.AgePrefixSHA256 != "" || it.AgePrefixBytes != 0 {
+			if !hexRe.MatchString(it.AgePrefixSHA256) || it.AgePrefixBytes <= 0 || it.AgePrefixBytes > it.StoredBytes {
+				return fmt.Errorf("manifest: item %q: invalid age prefix", it.Name)
+			}
 		}
 	}
 	if m.Status == StatusComplete && len(m.Failures) > 0 {

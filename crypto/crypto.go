@@ -115,18 +115,88 @@ func firstLine(s string) string {
 	return s
 }
 
+// Writer encrypts what is written to it (see Encrypt).
+type Writer struct {
+	w      io.WriteCloser
+	prefix []byte
+}
+
+// Write encrypts p.
+func (w *Writer) Write(p []byte) (int, error) { return w.w.Write(p) }
+
+// Close flushes the last chunk; it does not close the destination.
+func (w *Writer) Close() error { return w.w.Close() }
+
+// Prefix returns the bytes age wrote ahead of the payload chunks: the
+// header (recipient stanzas and MAC) and the payload nonce. They fix the
+// file key and the payload key, so a reader holding an identity that
+// checks them against a trusted hash, and then gets every chunk
+// authenticated by age, has read exactly what was written (see
+// PrefixLen). Nil if they did not come whole before Encrypt returned.
+func (w *Writer) Prefix() []byte { return w.prefix }
+
 // Encrypt wraps dst: what is written to the result is encrypted to the
 // recipients; Close flushes the last chunk (it does not close dst).
-func Encrypt(dst io.Writer, rs []Recipient) (io.WriteCloser, error) {
+func Encrypt(dst io.Writer, rs []Recipient) (*Writer, error) {
 	ars := make([]age.Recipient, len(rs))
 	for i, r := range rs {
 		ars[i] = r.Recipient
 	}
-	w, err := age.Encrypt(dst, ars...)
+	tap := &prefixTap{w: dst, on: true}
+	w, err := age.Encrypt(tap, ars...)
 	if err != nil {
 		return nil, fmt.Errorf("age encrypt: %w", err)
 	}
-	return w, nil
+	// age writes the header and the nonce before it returns the stream
+	// writer; from here on the tap only passes the chunks through.
+	tap.on = false
+	prefix := tap.buf
+	if PrefixLen(prefix) != len(prefix) {
+		prefix = nil
+	}
+	return &Writer{w: w, prefix: prefix}, nil
+}
+
+// prefixTap passes writes through, keeping a copy while on.
+type prefixTap struct {
+	w   io.Writer
+	on  bool
+	buf []byte
+}
+
+func (t *prefixTap) Write(p []byte) (int, error) {
+	if t.on {
+		t.buf = append(t.buf, p...)
+	}
+	return t.w.Write(p)
+}
+
+// nonceSize is the size of age's payload nonce, right after the header.
+const nonceSize = 16
+
+// PrefixLen returns the length of the age header plus payload nonce at the
+// start of b, or -1 if b does not start with a whole one. The header is the
+// version line, the stanzas and the "--- MAC" line: stanza lines start
+// with "-> " and their bodies are base64, so the first line starting with
+// "---" is the MAC line.
+func PrefixLen(b []byte) int {
+	const intro = "age-encryption.org/v1\n"
+	if !bytes.HasPrefix(b, []byte(intro)) {
+		return -1
+	}
+	i := bytes.Index(b, []byte("\n---"))
+	if i < 0 {
+		return -1
+	}
+	j := bytes.IndexByte(b[i+1:], '\n')
+	if j < 0 {
+		return -1
+	}
+	n := i + 1 + j + 1 + nonceSize
+	if n > len(b) {
+		return -1
+	}
+	return n
 }
 
 // ErrWrongIdentity is returned when none of the identities opens the file.

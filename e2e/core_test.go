@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 )
 
@@ -674,25 +675,47 @@ func TestCoreDamagedObjects(t *testing.T) {
 	failsWith(t, e.run("restore", "latest", "--to", restoreTo(), "--identity", other), 1, "identit")
 	failsWith(t, e.run("verify", "latest", "--identity", other), 1, "identit")
 
-	damage := map[string]func() []byte{
-		"truncated": func() []byte { return orig[:len(orig)-1000] },
-		"corrupted": func() []byte {
+	// A restore checks the object's size, the SHA-256 of its age header and
+	// nonce, and age's authentication of every chunk; verify hashes it all.
+	// Each damage must be refused by all three, naming the cause.
+	other2 := e.backup() // the same data again: a new header, new keys
+	bravo2, _ := os.ReadFile(e.object(other2, "bravo"))
+	hdr := crypto.PrefixLen(orig)
+	if hdr <= 0 || crypto.PrefixLen(bravo2) != hdr {
+		t.Fatalf("age prefix lengths %d and %d", hdr, crypto.PrefixLen(bravo2))
+	}
+	damage := map[string]struct {
+		f       func() []byte
+		restore string // what the restore error says
+	}{
+		"truncated": {func() []byte { return orig[:len(orig)-1000] }, "truncated"},
+		"corrupted": {func() []byte {
 			b := append([]byte{}, orig...)
 			b[len(b)/2] ^= 0x40
 			return b
-		},
-		"swapped": func() []byte { b, _ := os.ReadFile(alpha); return b },
+		}, "damaged"},
+		"appended": {func() []byte { return append(append([]byte{}, orig...), "more"...) }, "the manifest says"},
+		"swapped":  {func() []byte { b, _ := os.ReadFile(alpha); return b }, "age header does not match"},
+		// The same item from another set: the same recipients and sizes.
+		"from another set": {func() []byte { return bravo2 }, "age header does not match"},
+		// This set's header and nonce over another set's chunks.
+		"header kept, chunks swapped": {func() []byte {
+			return append(append([]byte{}, orig[:hdr]...), bravo2[hdr:]...)
+		}, "damaged"},
+		"header swapped, chunks kept": {func() []byte {
+			return append(append([]byte{}, bravo2[:hdr]...), orig[hdr:]...)
+		}, "age header does not match"},
 	}
-	for name, f := range damage {
+	for name, d := range damage {
 		t.Run(name, func(t *testing.T) {
-			if err := os.WriteFile(bravo, f(), 0o644); err != nil {
+			if err := os.WriteFile(bravo, d.f(), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			defer os.WriteFile(bravo, orig, 0o644)
-			failsWith(t, e.run("verify", "latest"), 1, "bravo")
-			failsWith(t, e.run("verify", "latest", "--identity", e.key), 1, "bravo")
+			failsWith(t, e.run("verify", set), 1, "bravo")
+			failsWith(t, e.run("verify", set, "--identity", e.key), 1, "bravo")
 			to := restoreTo()
-			failsWith(t, e.run("restore", "latest", "--to", to, "--identity", e.key, "--item", "bravo"), 1, "bravo")
+			failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--item", "bravo"), 1, d.restore)
 			// Nothing that looks restored is left behind: no item folder,
 			// no partial folder (a swapped object decrypts cleanly and is
 			// only caught by the stored hash at its very end).
@@ -700,10 +723,10 @@ func TestCoreDamagedObjects(t *testing.T) {
 				t.Fatalf("failed restore left %d entries in %s (first %q)", len(ents), to, ents[0].Name())
 			}
 			// The undamaged item still verifies on its own.
-			e.mustRun("verify", "latest", "--identity", e.key, "--item", "alpha")
+			e.mustRun("verify", set, "--identity", e.key, "--item", "alpha")
 		})
 	}
-	e.mustRun("verify", "latest", "--identity", e.key)
+	e.mustRun("verify", set, "--identity", e.key)
 }
 
 // TestCoreKeygen: keygen writes mode 0600 and refuses to overwrite.

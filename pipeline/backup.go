@@ -234,7 +234,8 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	}
 	hc := &hashReader{r: pr, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
 	var st archive.Stats
-	var level string // the zstd level used (auto chooses per item)
+	var level string  // the zstd level used (auto chooses per item)
+	var prefix []byte // the age header and nonce
 	prodErr := make(chan error, 1)
 	go func() {
 		err := func() error {
@@ -242,6 +243,7 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 			if err != nil {
 				return err
 			}
+			prefix = enc.Prefix()
 			zw, err := archive.Compress(enc, job.Compression, job.ZstdConcurrency)
 			if err != nil {
 				return err
@@ -298,6 +300,10 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	ci.Files = st.Files
 	ci.StoredBytes = hc.n
 	ci.SHA256 = hex.EncodeToString(hc.h.Sum(nil))
+	if len(prefix) > 0 {
+		sum := sha256.Sum256(prefix)
+		ci.AgePrefixSHA256, ci.AgePrefixBytes = hex.EncodeToString(sum[:]), int64(len(prefix))
+	}
 	ci.Compression = level
 	ci.Warnings = st.Warnings
 	job.Log.Info("stored", "item", it.Name, "files", st.Files, "bytes", st.Bytes, "stored", hc.n, "zstd", level, "warnings", len(st.Warnings))

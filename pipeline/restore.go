@@ -131,17 +131,24 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 	return reports, nil
 }
 
-// hashReader hashes and counts what is read through it.
+// hashReader hashes and counts what is read through it; with limit > 0 it
+// hashes only the first limit bytes (and still counts them all).
 type hashReader struct {
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	prog func(int64)
+	r     io.Reader
+	h     hash.Hash
+	n     int64
+	limit int64
+	prog  func(int64)
 }
 
 func (hr *hashReader) Read(p []byte) (int, error) {
 	n, err := hr.r.Read(p)
-	hr.h.Write(p[:n])
+	switch {
+	case hr.limit <= 0:
+		hr.h.Write(p[:n])
+	case hr.n < hr.limit:
+		hr.h.Write(p[:min(int64(n), hr.limit-hr.n)])
+	}
 	hr.n += int64(n)
 	if hr.prog != nil && n > 0 {
 		hr.prog(int64(n))
@@ -193,10 +200,35 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 	if storedOnly {
 		prog = func(n int64) { job.Progress.Stored(it.Name, n); job.Progress.Read(it.Name, n) }
 	}
+	// What proves the stored object is the one the manifest names:
+	//   - a restore of an item whose manifest records the age prefix: the
+	//     object's size, the SHA-256 of its age header and payload nonce
+	//     (checked as soon as age has parsed them, before a file is
+	//     written), and age authenticating every chunk, with the final-chunk
+	//     mark, under the file and payload keys that prefix fixes. Only a
+	//     holder of an identity could make other chunks pass, so these admit
+	//     exactly the bytes written, without hashing the whole object a
+	//     second time (~15% of a restore's CPU, like restic, which also
+	//     relies on its authenticated encryption when it restores);
+	//   - a verify, and older manifests: the SHA-256 of the whole object.
+	// Every file is checked against the archive's SHA-256 index either way.
+	prefixOnly := job.To != "" && job.Identities != nil && it.AgePrefixBytes > 0
 	hr := &hashReader{r: ra, h: sha256.New(), prog: prog}
+	if prefixOnly {
+		hr.limit = it.AgePrefixBytes
+	}
+	checkPrefix := func() error {
+		if got := hex.EncodeToString(hr.h.Sum(nil)); got != it.AgePrefixSHA256 {
+			return errors.New("stored object's age header does not match the manifest (swapped or corrupted)")
+		}
+		return nil
+	}
 	checkStored := func() error {
 		if hr.n != it.StoredBytes {
-			return fmt.Errorf("stored object is %d bytes, the manifest says %d (truncated or swapped)", hr.n, it.StoredBytes)
+			return fmt.Errorf("stored object is %d bytes, the manifest says %d (truncated, extended or swapped)", hr.n, it.StoredBytes)
+		}
+		if prefixOnly {
+			return checkPrefix()
 		}
 		if got := hex.EncodeToString(hr.h.Sum(nil)); got != it.SHA256 {
 			return errors.New("stored object's SHA-256 does not match the manifest (corrupted or swapped)")
@@ -222,6 +254,12 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 			return fail(cerr)
 		}
 		return fail(fmt.Errorf("decrypt: %w", err))
+	}
+	// age has read its header and nonce (and a little more) by now.
+	if prefixOnly && hr.n >= hr.limit {
+		if err := checkPrefix(); err != nil {
+			return fail(err)
+		}
 	}
 	zr, err := archive.Decompress(dr)
 	if err != nil {
