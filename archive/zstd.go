@@ -7,11 +7,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Levels are the compression level words of the config. "auto" (the
-// default) picks fastest or default per stream from a trial (see Compress).
-var Levels = []string{"auto", "fastest", "default", "better", "best"}
-
-// Level names the fixed compression levels of the config.
+// Level names the fixed compression levels of the config ("auto", the
+// default, picks fastest or default per stream: see Compress).
 func Level(name string) (zstd.EncoderLevel, error) {
 	switch name {
 	case "fastest":
@@ -35,12 +32,12 @@ const AutoSample = 4 << 20
 // near tie the cheaper encoder wins.
 const autoMargin = 1000
 
-// DefaultWindow is the window of the default level: 4 MiB, as klauspost's
+// defaultWindow is the window of the default level: 4 MiB, as klauspost's
 // fastest level has, instead of its default 8 MiB. zstd -3 itself uses
 // 2 MiB; on the benchmark corpus's database dumps 4 MiB stores 1.5 KB more
 // per 300 MB than 8 MiB, and an encoder holds 10 MiB instead of 18 (two
 // items are packed at once, each with its encoder, under the memory budget).
-const DefaultWindow = 4 << 20
+const defaultWindow = 4 << 20
 
 // minTrial: streams shorter than this are compressed at the default level
 // without a trial.
@@ -48,11 +45,10 @@ const minTrial = 64 << 10
 
 // Compressor is a zstd encoder writing one frame to an io.Writer.
 type Compressor struct {
-	w     io.Writer
-	level string // the level asked for
-	conc  int
-	used  string // the level in use; "" while "auto" is still sampling
-	enc   *zstd.Encoder
+	w    io.Writer
+	conc int
+	used string // the level in use; "" while "auto" is still sampling
+	enc  *zstd.Encoder
 	// sample holds the first AutoSample bytes while "auto" decides.
 	sample []byte
 }
@@ -64,14 +60,13 @@ type Compressor struct {
 // with both klauspost's fastest (≈ zstd -1) and default (≈ zstd -3)
 // encoders, and continues the stream with the one that made them smaller
 // (the fastest one unless the default saves at least 0.1%; a stream under
-// 64 KiB gets the default without a trial). Text-like data
-// with random tokens (XML with ids) often comes out smaller at the fast
-// level, database pages smaller at the default one; either way the output
-// is one ordinary zstd frame.
+// 64 KiB gets the default without a trial). Text-like data with random
+// tokens (XML with ids) often comes out smaller at the fast level, database
+// pages smaller at the default one; either way the output is one ordinary
+// zstd frame.
 func Compress(w io.Writer, level string, concurrency int) (*Compressor, error) {
-	c := &Compressor{w: w, level: level, conc: concurrency}
+	c := &Compressor{w: w, conc: concurrency}
 	if level == "" || level == "auto" {
-		c.level = "auto"
 		c.sample = make([]byte, 0, AutoSample)
 		return c, nil
 	}
@@ -93,7 +88,7 @@ func (c *Compressor) start(level string) error {
 	// zstd -d reads frames without one.
 	opts := []zstd.EOption{zstd.WithEncoderLevel(lv), zstd.WithEncoderCRC(false)}
 	if lv == zstd.SpeedDefault {
-		opts = append(opts, zstd.WithWindowSize(DefaultWindow))
+		opts = append(opts, zstd.WithWindowSize(defaultWindow))
 	}
 	if c.conc > 0 {
 		opts = append(opts, zstd.WithEncoderConcurrency(c.conc))
@@ -167,7 +162,7 @@ func ChooseLevel(sample []byte) string {
 		// The real window (4 MiB at both levels); lower-memory buffers
 		// (the same output, slower, and 11 MiB of garbage instead of 18).
 		enc, err := zstd.NewWriter(&c, zstd.WithEncoderLevel(lv), zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false),
-			zstd.WithWindowSize(DefaultWindow), zstd.WithLowerEncoderMem(true))
+			zstd.WithWindowSize(defaultWindow), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			return "default"
 		}
