@@ -302,3 +302,65 @@ func TestReadProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreChecksTheRightThing: a restore of an item whose manifest
+// records the age prefix refuses a same-size object from another set by
+// its header, before writing a file; a manifest without the prefix (older
+// sets) falls back to the whole object's SHA-256; verify always hashes the
+// whole object.
+func TestRestoreChecksTheRightThing(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("same data ", 20000)})
+	first, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := first.Manifest.Items[0]
+	if it.AgePrefixBytes <= 0 || it.AgePrefixBytes >= it.StoredBytes || len(it.AgePrefixSHA256) != 64 {
+		t.Fatalf("item without a usable age prefix: %+v", it)
+	}
+	path := func(m *catalog.Manifest) string {
+		return filepath.Join(f.dir, "dest", filepath.FromSlash(m.Items[0].Key))
+	}
+	orig, _ := os.ReadFile(path(first.Manifest))
+	other, _ := os.ReadFile(path(second.Manifest))
+	if len(other) != len(orig) {
+		// The same data to the same recipients: only the keys differ.
+		t.Fatalf("the two objects differ in size (%d, %d)", len(orig), len(other))
+	}
+	os.WriteFile(path(first.Manifest), other, 0o644)
+	defer os.WriteFile(path(first.Manifest), orig, 0o644)
+
+	noPrefix := *first.Manifest
+	noPrefix.Items = []catalog.Item{it}
+	noPrefix.Items[0].AgePrefixSHA256, noPrefix.Items[0].AgePrefixBytes = "", 0
+	for _, c := range []struct {
+		name string
+		job  ReadJob
+		want string
+	}{
+		{"restore", ReadJob{Store: f.store, Manifest: first.Manifest, Identities: f.ids, To: filepath.Join(f.dir, "r1")}, "age header does not match"},
+		{"restore of an older manifest", ReadJob{Store: f.store, Manifest: &noPrefix, Identities: f.ids, To: filepath.Join(f.dir, "r2")}, "SHA-256 does not match"},
+		{"verify with identities", ReadJob{Store: f.store, Manifest: first.Manifest, Identities: f.ids}, "SHA-256 does not match"},
+		{"verify", ReadJob{Store: f.store, Manifest: first.Manifest}, "SHA-256 does not match"},
+	} {
+		p := newProgressLog()
+		c.job.Progress = p
+		_, err := Read(context.Background(), c.job)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+		if c.job.To != "" {
+			if ents, _ := os.ReadDir(c.job.To); len(ents) != 0 {
+				t.Errorf("%s left %d entries in the restore folder", c.name, len(ents))
+			}
+		}
+		if c.name == "restore" && p.read["alpha"] != 0 {
+			t.Errorf("restore wrote %d bytes before refusing the header", p.read["alpha"])
+		}
+	}
+}
