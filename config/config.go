@@ -210,8 +210,11 @@ func (e *Error) Error() string {
 		b.WriteString(e.Key + ": ")
 	}
 	b.WriteString(e.Msg)
-	return b.String()
+	// One line, whatever the message quotes (a YAML scalar can span lines).
+	return lineBreaks.Replace(b.String())
 }
+
+var lineBreaks = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`)
 
 // Load reads and validates the config file at path.
 func Load(path string) (*Config, error) {
@@ -348,10 +351,14 @@ func fitValue(v string, quote byte) (string, error) {
 		return "", errors.New("holds \" #\", which YAML reads as a comment")
 	case strings.Contains(v, ": ") || strings.Contains(v, ":\t") || strings.HasSuffix(v, ":"):
 		return "", errors.New("holds \": \", which YAML reads as a key")
-	case v == "~" || strings.EqualFold(v, "null"):
+	}
+	// YAML drops blanks around a plain scalar: judge what it will see.
+	t := strings.Trim(v, " \t")
+	switch {
+	case t == "~" || strings.EqualFold(t, "null"):
 		return "", errors.New("reads as YAML's null")
-	case v != "" && strings.ContainsRune("'\"[]{}&*!|>%@#`", rune(v[0])):
-		return "", fmt.Errorf("starts with %q, which YAML reads as syntax", v[:1])
+	case t != "" && strings.ContainsRune("'\"[]{}&*!|>%@#`", rune(t[0])):
+		return "", fmt.Errorf("starts with %q, which YAML reads as syntax", t[:1])
 	}
 	return v, nil
 }
@@ -411,7 +418,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	return &c, nil
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLine = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 
 // yamlError turns yaml.v3's multi-line errors into one line that names the key.
 func yamlError(err error) error {
@@ -437,7 +444,7 @@ func yamlError(err error) error {
 
 var (
 	notFound      = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	cannotUnm     = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	cannotUnm     = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
 	cannotUnmKind = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (\S+)$`)
 	quotedValue   = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
 )

@@ -124,6 +124,8 @@ func TestParseErrors(t *testing.T) {
 		{"unset var", strings.Replace(minimal, "age1xyz", "${NOPE_NOT_SET}", 1), "", 4, "NOPE_NOT_SET is not set"},
 		{"two documents", minimal + "---\nhost: b\n", "", 0, "more than one"},
 		{"bad notify", minimal + "notify: {on: sometimes}\n", "notify.on", 6, "failure or always"},
+		// A scalar over two lines is quoted in the message with \n, not a line break (found by FuzzParse).
+		{"multi-line scalar", "0\n\n0", "", 1, `wrong type: str "0\n0"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,7 +156,7 @@ func TestParseErrors(t *testing.T) {
 func TestExpand(t *testing.T) {
 	vars := env(map[string]string{
 		"A": "alpha", "EMPTY": "", "Q": `pa"ss\wo'rd # x: y`, "NL": "line1\nline2", "HASH": "abc #def", "URL": "http://127.0.0.1:9000",
-		"STAR": "*x",
+		"STAR": "*x", "BLANKTAG": " !0", "BLANKNULL": "  null ",
 	})
 	cases := []struct{ in, want, err string }{
 		{"k: ${A}\n", "k: alpha\n", ""},
@@ -175,6 +177,10 @@ func TestExpand(t *testing.T) {
 		{"k: ${HASH}\n", "", "comment"},
 		{"k: ${Q}\n", "", "double quotes"},
 		{"k: ${STAR}\n", "", "starts with"},
+		// YAML drops the blanks: a tag and a null in disguise (found by FuzzExpandQuoted).
+		{"k: ${BLANKTAG}\n", "", "starts with \"!\""},
+		{"k: ${BLANKNULL}\n", "", "null"},
+		{"k: \"${BLANKTAG}\"\n", "k: \" !0\"\n", ""},
 		{"a: 1\nk: ${UNSET}\n", "", "line 2"},
 	}
 	for _, c := range cases {
