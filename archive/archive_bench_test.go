@@ -165,6 +165,8 @@ func BenchmarkZstdOptions(b *testing.B) {
 		{"default/stream/win2M", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(2 << 20)}},
 		{"default/jobs/win16M", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithConcurrentBlocks(true), zstd.WithWindowSize(16 << 20)}},
 		{"default/jobs/alllit", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithConcurrentBlocks(true), zstd.WithAllLitEntropyCompression(true)}},
+		{"default/stream/rawlit", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(4 << 20), zstd.WithNoEntropyCompression(true)}},
+		{"default/stream/win4M", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(4 << 20)}},
 		{"fastest/jobs", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithConcurrentBlocks(true)}},
 		{"better/jobs", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithConcurrentBlocks(true)}},
 		{"better/jobs/win2M", []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithConcurrentBlocks(true), zstd.WithWindowSize(2 << 20)}},

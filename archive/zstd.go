@@ -43,43 +43,77 @@ const defaultWindow = 4 << 20
 // without a trial.
 const minTrial = 64 << 10
 
-// Compressor is a zstd encoder writing one frame to an io.Writer.
+// rawMargin: "auto" leaves literals raw (no Huffman coding) only when that
+// makes the sample at most 1/rawMargin (0.01%) larger.
+const rawMargin = 10000
+
+// Compressor is a zstd encoder writing to an io.Writer: one frame, or for
+// "auto" a second one if it changes how literals are coded midway (a zstd
+// stream may be several frames: zstd -d and every decoder read them as one).
 type Compressor struct {
 	w    io.Writer
 	conc int
-	used string // the level in use; "" while "auto" is still sampling
+	used Choice // what is in use; Level "" while "auto" is still sampling
 	enc  *zstd.Encoder
 	// sample holds the first AutoSample bytes while "auto" decides.
 	sample []byte
+	// watch, with raw literals, estimates what Huffman coding them would
+	// save; switched: raw literals were given up midway.
+	watch    *litWatch
+	switched bool
+}
+
+// Choice is an encoder configuration: a level of Level, and whether the
+// literals (the bytes no match covers) are stored raw instead of Huffman
+// coded. Raw literals only change how the encoder spends its time: the
+// output is an ordinary zstd frame either way.
+type Choice struct {
+	Level   string
+	RawLits bool
+}
+
+// String is the name recorded in the manifest: "default", "fastest", or
+// with raw literals "default-rawlit" / "fastest-rawlit".
+func (c Choice) String() string {
+	if c.RawLits {
+		return c.Level + "-rawlit"
+	}
+	return c.Level
 }
 
 // Compress wraps w in a zstd encoder at level. concurrency <= 0 lets zstd
-// pick. Close flushes the frame; it does not close w.
+// pick. Close flushes the stream; it does not close w.
 //
-// Level "" or "auto" holds back the first AutoSample bytes, compresses them
-// with both klauspost's fastest (≈ zstd -1) and default (≈ zstd -3)
-// encoders, and continues the stream with the one that made them smaller
-// (the fastest one unless the default saves at least 0.1%; a stream under
-// 64 KiB gets the default without a trial). Text-like data with random
-// tokens (XML with ids) often comes out smaller at the fast level, database
-// pages smaller at the default one; either way the output is one ordinary
-// zstd frame.
+// Level "" or "auto" holds back the first AutoSample bytes and chooses the
+// encoder on them (see Choose). Text-like data with random tokens (XML with
+// ids) often comes out smaller at the fast level, database pages smaller at
+// the default one. Database pages whose unmatched bytes are random gain
+// nothing from Huffman-coding them, which costs a third of the encoder's
+// time there: auto then stores literals raw, and keeps checking that choice
+// on every 8th block of its own output (see litWatch): where Huffman coding
+// would save more than 0.01%, the rest of the stream gets it, in a frame
+// of its own.
 func Compress(w io.Writer, level string, concurrency int) (*Compressor, error) {
 	c := &Compressor{w: w, conc: concurrency}
 	if level == "" || level == "auto" {
 		c.sample = make([]byte, 0, AutoSample)
 		return c, nil
 	}
-	if err := c.start(level); err != nil {
+	if _, err := Level(level); err != nil {
+		return nil, err
+	}
+	if err := c.start(Choice{Level: level}); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Compressor) start(level string) error {
-	lv, err := Level(level)
+// encoderOptions: the options of an encoder for ch (a trial one with
+// lower-memory buffers: the same output, slower, less garbage).
+func encoderOptions(ch Choice, trial bool) ([]zstd.EOption, error) {
+	lv, err := Level(ch.Level)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// No frame checksum (xxhash64 of the content): the archive's SHA-256
 	// index checks every file's content, age authenticates every byte of
@@ -90,48 +124,99 @@ func (c *Compressor) start(level string) error {
 	if lv == zstd.SpeedDefault {
 		opts = append(opts, zstd.WithWindowSize(defaultWindow))
 	}
-	if c.conc > 0 {
-		opts = append(opts, zstd.WithEncoderConcurrency(c.conc))
+	if ch.RawLits {
+		opts = append(opts, zstd.WithNoEntropyCompression(true))
 	}
-	enc, err := zstd.NewWriter(c.w, opts...)
+	if trial {
+		opts = append(opts, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	}
+	return opts, nil
+}
+
+func (c *Compressor) start(ch Choice) error {
+	opts, err := encoderOptions(ch, false)
 	if err != nil {
 		return err
 	}
-	c.enc, c.used = enc, level
+	if c.conc > 0 {
+		opts = append(opts, zstd.WithEncoderConcurrency(c.conc))
+	}
+	w := c.w
+	c.watch = nil
+	if ch.RawLits {
+		c.watch = newLitWatch(c.w)
+		w = c.watch
+	}
+	enc, err := zstd.NewWriter(w, opts...)
+	if err != nil {
+		return err
+	}
+	c.enc, c.used = enc, ch
 	return nil
 }
 
 // Write compresses p.
 func (c *Compressor) Write(p []byte) (int, error) {
-	if c.enc != nil {
-		return c.enc.Write(p)
+	if c.enc == nil {
+		n := min(len(p), cap(c.sample)-len(c.sample))
+		c.sample = append(c.sample, p[:n]...)
+		if len(c.sample) < cap(c.sample) {
+			return n, nil
+		}
+		if err := c.decide(); err != nil {
+			return n, err
+		}
+		m, err := c.write(p[n:])
+		return n + m, err
 	}
-	n := min(len(p), cap(c.sample)-len(c.sample))
-	c.sample = append(c.sample, p[:n]...)
-	if len(c.sample) < cap(c.sample) {
-		return n, nil
-	}
-	if err := c.decide(); err != nil {
-		return n, err
-	}
-	m, err := c.enc.Write(p[n:])
-	return n + m, err
+	return c.write(p)
 }
 
-// decide chooses the level for "auto" from the sample and starts the
-// encoder with the sample.
+func (c *Compressor) write(p []byte) (int, error) {
+	if c.watch == nil {
+		return c.enc.Write(p)
+	}
+	// In steps, so that a long write hears the watch in time.
+	var n int
+	for len(p) > 0 {
+		m, err := c.enc.Write(p[:min(len(p), watchStep)])
+		n, p = n+m, p[m:]
+		if err != nil {
+			return n, err
+		}
+		if c.watch.Huffman.Load() {
+			// End this frame; the rest of the stream is a frame of its own.
+			if err := c.enc.Close(); err != nil {
+				return n, err
+			}
+			c.switched = true
+			if err := c.start(Choice{Level: c.used.Level}); err != nil {
+				return n, err
+			}
+			m, err := c.enc.Write(p)
+			return n + m, err
+		}
+	}
+	return n, nil
+}
+
+// watchStep: writes with raw literals go to the encoder in steps of this
+// size at most (see write).
+const watchStep = 1 << 20
+
+// decide chooses the encoder for "auto" from the sample and starts it with
+// the sample.
 func (c *Compressor) decide() error {
-	level := ChooseLevel(c.sample)
-	if err := c.start(level); err != nil {
+	if err := c.start(Choose(c.sample)); err != nil {
 		return err
 	}
 	s := c.sample
 	c.sample = nil
-	_, err := c.enc.Write(s)
+	_, err := c.write(s)
 	return err
 }
 
-// Close ends the frame. It does not close the underlying writer.
+// Close ends the stream. It does not close the underlying writer.
 func (c *Compressor) Close() error {
 	if c.enc == nil {
 		if err := c.decide(); err != nil {
@@ -141,39 +226,60 @@ func (c *Compressor) Close() error {
 	return c.enc.Close()
 }
 
-// Level reports the level in use: the one asked for, or for "auto" the
-// one it chose ("" before the first AutoSample bytes or Close).
-func (c *Compressor) Level() string { return c.used }
+// Level reports the encoder in use as Choice.String names it: the level
+// asked for, or for "auto" the one it chose ("" before the first
+// AutoSample bytes or Close). A stream that went back to Huffman-coded
+// literals midway reports the level alone.
+func (c *Compressor) Level() string {
+	if c.switched {
+		return c.used.Level
+	}
+	return c.used.String()
+}
 
-// ChooseLevel returns "fastest" or "default": the encoder that compresses
-// sample smaller, the fastest one unless the default saves 0.1% or more.
+// Choose returns the encoder "auto" uses for a stream that starts with
+// sample: the fastest level unless the default one makes the sample 0.1%
+// smaller, with raw literals if Huffman-coding them saves at most 0.01%.
 // The trial encoders have the real window (a smaller one made the fastest
 // level look 0.2% worse than it was on the file store of the benchmark
 // corpus, and flipped the choice); they are made for the sample and
 // dropped: shared ones (EncodeAll) kept ~25 MiB of state alive for the
 // whole run, and the GC then ran against the backup's memory limit.
-func ChooseLevel(sample []byte) string {
+func Choose(sample []byte) Choice {
 	if len(sample) < minTrial {
-		return "default" // too little to judge, and too little to matter
+		return Choice{Level: "default"} // too little to judge, and too little to matter
 	}
-	var size [2]int64
-	for i, lv := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault} {
-		var c countWriter
-		// The real window (4 MiB at both levels); lower-memory buffers
-		// (the same output, slower, and 11 MiB of garbage instead of 18).
-		enc, err := zstd.NewWriter(&c, zstd.WithEncoderLevel(lv), zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false),
-			zstd.WithWindowSize(defaultWindow), zstd.WithLowerEncoderMem(true))
-		if err != nil {
-			return "default"
-		}
-		enc.Write(sample) // a countWriter never fails
-		enc.Close()
-		size[i] = c.n
+	fast, def := Choice{Level: "fastest"}, Choice{Level: "default"}
+	fs, ds := trialSize(sample, fast), trialSize(sample, def)
+	ch, size := fast, fs
+	if ds*autoMargin < fs*(autoMargin-1) {
+		ch, size = def, ds
 	}
-	if size[1]*autoMargin < size[0]*(autoMargin-1) {
-		return "default"
+	if size >= 0 && rawWithin(trialSize(sample, Choice{Level: ch.Level, RawLits: true}), size) {
+		ch.RawLits = true
 	}
-	return "fastest"
+	return ch
+}
+
+func rawWithin(raw, huff int64) bool {
+	return raw >= 0 && huff >= 0 && raw*rawMargin <= huff*(rawMargin+1)
+}
+
+// trialSize is the compressed size of sample with ch, or -1 if no encoder
+// could be made.
+func trialSize(sample []byte, ch Choice) int64 {
+	opts, err := encoderOptions(ch, true)
+	if err != nil {
+		return -1
+	}
+	var c countWriter
+	enc, err := zstd.NewWriter(&c, opts...)
+	if err != nil {
+		return -1
+	}
+	enc.Write(sample) // a countWriter never fails
+	enc.Close()
+	return c.n
 }
 
 type countWriter struct{ n int64 }

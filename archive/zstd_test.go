@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os/exec"
 	"testing"
 )
 
@@ -45,21 +46,21 @@ func randomBytes(n int, rng *rand.Rand) []byte {
 	return b.Bytes()
 }
 
-func TestChooseLevel(t *testing.T) {
+func TestChoose(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, c := range []struct {
 		name string
 		data []byte
 		want string
 	}{
-		{"database pages", bakLike(AutoSample, rng), "default"},
+		{"database pages (random fields: raw literals)", bakLike(AutoSample, rng), "default-rawlit"},
 		{"xml with random ids", xmlLike(AutoSample, rng), "fastest"},
-		{"incompressible (a tie: the cheaper one)", randomBytes(1<<20, rng), "fastest"},
+		{"incompressible (a tie: the cheaper one)", randomBytes(1<<20, rng), "fastest-rawlit"},
 		{"empty", nil, "default"},
 		{"too short to judge", xmlLike(minTrial-1, rng), "default"},
 	} {
-		if got := ChooseLevel(c.data); got != c.want {
-			t.Errorf("%s: ChooseLevel = %s, want %s", c.name, got, c.want)
+		if got := Choose(c.data).String(); got != c.want {
+			t.Errorf("%s: Choose = %s, want %s", c.name, got, c.want)
 		}
 	}
 }
@@ -80,10 +81,10 @@ func TestCompressAuto(t *testing.T) {
 		{"empty", nil, 1, "default"},
 		{"short: no trial", xml[:1000], 7, "default"},
 		{"just long enough for a trial", xml[:minTrial], 1000, "fastest"},
-		{"exactly the sample", bak[:AutoSample], 1 << 20, "default"},
+		{"exactly the sample", bak[:AutoSample], 1 << 20, "default-rawlit"},
 		{"one byte over", xml, AutoSample, "fastest"},
-		{"long, writes across the sample's end", bak, 3<<20 + 1, "default"},
-		{"long, one write", bak, len(bak), "default"},
+		{"long, writes across the sample's end", bak, 3<<20 + 1, "default-rawlit"},
+		{"long, one write", bak, len(bak), "default-rawlit"},
 	} {
 		var buf bytes.Buffer
 		zw, err := Compress(&buf, "auto", 0)
@@ -118,5 +119,76 @@ func TestCompressAuto(t *testing.T) {
 			t.Fatalf("%s: level %q, %v", lv, zw.Level(), err)
 		}
 		zw.Close()
+	}
+}
+
+// TestCompressAutoRecheck: raw literals chosen on a random-looking start
+// stay under watch; when text follows, the rest of the stream goes back to
+// Huffman-coded literals in a frame of its own, which our decoder and stock
+// zstd -d read as one stream. A stream that stays random-looking keeps raw
+// literals in one frame.
+func TestCompressAutoRecheck(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	bak := bakLike(AutoSample+3<<20, rng)
+	text := xmlLike(24<<20, rng)
+	mixed := append(append([]byte{}, bak...), text...)
+
+	compress := func(data []byte) ([]byte, string) {
+		t.Helper()
+		var buf bytes.Buffer
+		zw, err := Compress(&buf, "auto", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off < len(data); off += 100_000 {
+			if _, err := zw.Write(data[off:min(off+100_000, len(data))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		zr, err := Decompress(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer zr.Close()
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("round trip: %d bytes back of %d, %v", len(got), len(data), err)
+		}
+		return buf.Bytes(), zw.Level()
+	}
+	frames := func(b []byte) int { return bytes.Count(b, []byte{0x28, 0xb5, 0x2f, 0xfd}) }
+
+	same, lv := compress(bak)
+	if lv != "default-rawlit" || frames(same) != 1 {
+		t.Errorf("random-looking throughout: level %q, %d frames; want default-rawlit in 1", lv, frames(same))
+	}
+	out, lv := compress(mixed)
+	if lv != "default" {
+		t.Errorf("text after the sample: level %q, want default (raw literals given up)", lv)
+	}
+	if frames(out) != 2 {
+		t.Errorf("text after the sample: %d frames, want 2", frames(out))
+	}
+	// The text part costs what Huffman-coded literals make of it, but for
+	// what was written before the watch saw it: at most one window of
+	// sampled blocks (128 KiB each).
+	huff := trialSize(text, Choice{Level: "default"})
+	raw := trialSize(text, Choice{Level: "default", RawLits: true})
+	late := int64(watchWindow+1) * watchEvery << 17
+	extra := int64(len(out) - len(same))
+	if extra > huff+(raw-huff)*late/int64(len(text)) {
+		t.Errorf("text part stored in %d bytes; Huffman-coded alone %d, raw %d", extra, huff, raw)
+	}
+	t.Logf("text part: %d bytes; Huffman-coded alone %d, raw %d", extra, huff, raw)
+	if _, err := exec.LookPath("zstd"); err == nil {
+		cmd := exec.Command("zstd", "-d", "-q", "-c")
+		cmd.Stdin = bytes.NewReader(out)
+		got, err := cmd.Output()
+		if err != nil || !bytes.Equal(got, mixed) {
+			t.Errorf("zstd -d: %d bytes of %d, %v", len(got), len(mixed), err)
+		}
 	}
 }
