@@ -17,10 +17,11 @@ import (
 //
 // Every watchEvery-th compressed block with at least minWatchLits raw
 // literals is Huffman-coded with huff0 (as the encoder would have, with a
-// fresh table); after watchWindow sampled blocks, if the saving exceeds
-// 1/rawMargin of those blocks' size, Huffman is set, and stays set. The
-// watcher never fails the stream: on anything it does not expect it stops
-// watching.
+// fresh table). As soon as the samples of the current window (watchWindow
+// samples, then it starts again) would have saved more than 1/rawMargin of
+// those blocks' size, Huffman is set, and stays set: text after random
+// data is caught within a sample or two. The watcher never fails the
+// stream: on anything it does not expect it stops watching.
 type litWatch struct {
 	w       io.Writer
 	Huffman atomic.Bool
@@ -263,12 +264,12 @@ func (lw *litWatch) measure() {
 	lw.saved += int64(max(saved, 0))
 	lw.sampledBytes += int64(3 + lw.size)
 	lw.sampled++
-	if lw.sampled < watchWindow {
-		return
-	}
 	if lw.saved*rawMargin > lw.sampledBytes {
 		lw.Huffman.Store(true)
 		lw.off = true
+		return
 	}
-	lw.sampled, lw.saved, lw.sampledBytes = 0, 0, 0
+	if lw.sampled == watchWindow {
+		lw.sampled, lw.saved, lw.sampledBytes = 0, 0, 0
+	}
 }

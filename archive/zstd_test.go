@@ -173,11 +173,11 @@ func TestCompressAutoRecheck(t *testing.T) {
 		t.Errorf("text after the sample: %d frames, want 2", frames(out))
 	}
 	// The text part costs what Huffman-coded literals make of it, but for
-	// what was written before the watch saw it: at most one window of
-	// sampled blocks (128 KiB each).
+	// what was written before the watch saw it: up to two sampling
+	// intervals (of 128 KiB blocks) and one write step.
 	huff := trialSize(text, Choice{Level: "default"})
 	raw := trialSize(text, Choice{Level: "default", RawLits: true})
-	late := int64(watchWindow+1) * watchEvery << 17
+	late := int64(2*watchEvery)<<17 + watchStep
 	extra := int64(len(out) - len(same))
 	if extra > huff+(raw-huff)*late/int64(len(text)) {
 		t.Errorf("text part stored in %d bytes; Huffman-coded alone %d, raw %d", extra, huff, raw)
