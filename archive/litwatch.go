@@ -30,18 +30,19 @@ type litWatch struct {
 	need    int // checksum bytes still to pass
 	hdr     [18]byte
 	nhdr    int
-	fhd     byte // the frame header descriptor
-	last    bool // the current block is the frame's last
-	blocks  int  // compressed blocks seen
-	sample  bool // the current block's literals are being collected
-	lits    []byte
+	fhd     byte   // the frame header descriptor
+	last    bool   // the current block is the frame's last
+	blocks  int    // compressed blocks seen
+	lits    []byte // the sampled block's literals, litSize of them
 	litSize int
 	body    int // bytes of the current block's body still to pass
 	size    int // the current block's body size
 
+	// The current window: samples, bytes they would have saved, and the
+	// size of their blocks.
 	sampled, saved, sampledBytes int64
 	scratch                      huff0.Scratch
-	off                          bool
+	off                          bool // stopped watching (decided, or lost)
 }
 
 const (
@@ -136,8 +137,7 @@ func (lw *litWatch) parse(p []byte) error {
 			}
 			typ, size := lw.hdr[0]&3, litRegenerated(lw.hdr[:lw.nhdr])
 			lw.nhdr = 0
-			lw.sample = typ == 0 && size >= minWatchLits && size <= lw.body && lw.blocks%watchEvery == 0
-			if lw.sample {
+			if typ == 0 && size >= minWatchLits && size <= lw.body && lw.blocks%watchEvery == 0 {
 				lw.litSize, lw.lits = size, lw.lits[:0]
 				lw.st = stLits
 			} else {

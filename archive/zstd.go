@@ -58,9 +58,8 @@ type Compressor struct {
 	// sample holds the first AutoSample bytes while "auto" decides.
 	sample []byte
 	// watch, with raw literals, estimates what Huffman coding them would
-	// save; switched: raw literals were given up midway.
-	watch    *litWatch
-	switched bool
+	// save.
+	watch *litWatch
 }
 
 // Choice is an encoder configuration: a level of Level, and whether the
@@ -98,9 +97,6 @@ func Compress(w io.Writer, level string, concurrency int) (*Compressor, error) {
 	if level == "" || level == "auto" {
 		c.sample = make([]byte, 0, AutoSample)
 		return c, nil
-	}
-	if _, err := Level(level); err != nil {
-		return nil, err
 	}
 	if err := c.start(Choice{Level: level}); err != nil {
 		return nil, err
@@ -189,7 +185,6 @@ func (c *Compressor) write(p []byte) (int, error) {
 			if err := c.enc.Close(); err != nil {
 				return n, err
 			}
-			c.switched = true
 			if err := c.start(Choice{Level: c.used.Level}); err != nil {
 				return n, err
 			}
@@ -230,12 +225,7 @@ func (c *Compressor) Close() error {
 // asked for, or for "auto" the one it chose ("" before the first
 // AutoSample bytes or Close). A stream that went back to Huffman-coded
 // literals midway reports the level alone.
-func (c *Compressor) Level() string {
-	if c.switched {
-		return c.used.Level
-	}
-	return c.used.String()
-}
+func (c *Compressor) Level() string { return c.used.String() }
 
 // Choose returns the encoder "auto" uses for a stream that starts with
 // sample: the fastest level unless the default one makes the sample 0.1%
