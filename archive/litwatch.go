@@ -21,7 +21,8 @@ import (
 // samples, then it starts again) would have saved more than 1/rawMargin of
 // those blocks' size, Huffman is set, and stays set: text after random
 // data is caught within a sample or two. The watcher never fails the
-// stream: on anything it does not expect it stops watching.
+// stream: on anything it does not expect it stops watching and sets
+// Huffman (Huffman-coded literals are never the larger choice).
 type litWatch struct {
 	w       io.Writer
 	Huffman atomic.Bool
@@ -74,7 +75,9 @@ func newLitWatch(w io.Writer) *litWatch {
 func (lw *litWatch) Write(p []byte) (int, error) {
 	if !lw.off {
 		if err := lw.parse(p); err != nil {
+			// Lost: back to what the encoder does by default.
 			lw.off = true
+			lw.Huffman.Store(true)
 		}
 	}
 	return lw.w.Write(p)

@@ -81,9 +81,10 @@ func TestLitWatch(t *testing.T) {
 	if !watchAll(t, xml, func() int { return 1 << 20 }).Huffman.Load() {
 		t.Error("text: Huffman coding not asked for")
 	}
-	// Not zstd at all: it stops watching, and still passes everything on.
-	if lw := watchAll(t, []byte("PK\x03\x04 not a zstd stream"), func() int { return 3 }); !lw.off {
-		t.Error("not zstd: still watching")
+	// Not zstd at all: it stops watching, asks for Huffman coding (the
+	// safe side), and still passes everything on.
+	if lw := watchAll(t, []byte("PK\x03\x04 not a zstd stream"), func() int { return 3 }); !lw.off || !lw.Huffman.Load() {
+		t.Errorf("not zstd: off=%v huffman=%v, want both", lw.off, lw.Huffman.Load())
 	}
 }
 
