@@ -74,6 +74,9 @@ type writer struct {
 	st    Stats
 	index *bufio.Writer
 	names map[string]bool // top-level names, to refuse duplicates
+	// newest is the latest modification time of the entries packed: the
+	// index's own, so the same tree always packs to the same bytes.
+	newest time.Time
 }
 
 // Write packs roots into a tar stream on w. It does not close w.
@@ -100,7 +103,13 @@ func Write(ctx context.Context, w io.Writer, roots []Root, opt Options) (Stats, 
 	if _, err := idxFile.Seek(0, io.SeekStart); err != nil {
 		return pw.st, err
 	}
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: IndexName, Size: size, Mode: 0o644, ModTime: time.Now().Truncate(time.Second), Format: tar.FormatPAX}
+	// The index's time is its newest entry's, not the clock's: a second
+	// backup of the same tree packs to the same tar, byte for byte.
+	mtime := pw.newest.Truncate(time.Second)
+	if mtime.IsZero() {
+		mtime = time.Unix(0, 0)
+	}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: IndexName, Size: size, Mode: 0o644, ModTime: mtime, Format: tar.FormatPAX}
 	if err := pw.tw.WriteHeader(hdr); err != nil {
 		return pw.st, fmt.Errorf("write index: %w", err)
 	}
@@ -214,6 +223,9 @@ func (w *writer) header(fi fs.FileInfo, name, link string) error {
 	hdr.Uname, hdr.Gname = "", ""
 	hdr.Format = tar.FormatPAX
 	hdr.ModTime = fi.ModTime()
+	if hdr.ModTime.After(w.newest) {
+		w.newest = hdr.ModTime
+	}
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 	if err := w.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("pack %s: %w", name, err)

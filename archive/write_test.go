@@ -220,3 +220,46 @@ func TestCompressLevels(t *testing.T) {
 }
 
 var CompressionLevelsForTest = []string{"auto", "fastest", "default", "better", "best", ""}
+
+// TestWriteReproducible: the same tree packs to the same bytes whenever it
+// is packed; the index's time is its newest entry's, not the clock's.
+func TestWriteReproducible(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	writeTree(t, src)
+	// Symbolic links keep their own (creation) time, so the newest entry
+	// is made newer than now.
+	base := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	newest := time.Now().Add(48 * time.Hour).Truncate(time.Second)
+	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type()&fs.ModeSymlink == 0 {
+			os.Chtimes(p, base, base)
+		}
+		return nil
+	})
+	os.Chtimes(filepath.Join(src, "a.txt"), newest, newest)
+	pack := func() []byte {
+		var buf bytes.Buffer
+		if _, err := Write(context.Background(), &buf, []Root{{Path: src, Name: "tree"}}, Options{TempDir: t.TempDir()}); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	first := pack()
+	time.Sleep(1100 * time.Millisecond) // another second on the clock
+	if !bytes.Equal(first, pack()) {
+		t.Error("the same tree packed to different bytes a second later")
+	}
+	tr := tar.NewReader(bytes.NewReader(first))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no index entry: %v", err)
+		}
+		if h.Name == IndexName {
+			if !h.ModTime.Equal(newest) {
+				t.Errorf("index time %v, want the newest entry's %v", h.ModTime, newest)
+			}
+			break
+		}
+	}
+}
