@@ -245,7 +245,7 @@ func Choose(sample []byte) Choice {
 	if ds*autoMargin < fs*(autoMargin-1) {
 		ch, size = def, ds
 	}
-	if size >= 0 && rawWithin(trialSize(sample, Choice{Level: ch.Level, RawLits: true}), size) {
+	if rawWithin(trialSize(sample, Choice{Level: ch.Level, RawLits: true}), size) {
 		ch.RawLits = true
 	}
 	return ch

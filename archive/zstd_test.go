@@ -122,12 +122,12 @@ func TestCompressAuto(t *testing.T) {
 	}
 }
 
-// TestCompressAutoRecheck: raw literals chosen on a random-looking start
+// TestCompressAutoWatch: raw literals chosen on a random-looking start
 // stay under watch; when text follows, the rest of the stream goes back to
 // Huffman-coded literals in a frame of its own, which our decoder and stock
 // zstd -d read as one stream. A stream that stays random-looking keeps raw
 // literals in one frame.
-func TestCompressAutoRecheck(t *testing.T) {
+func TestCompressAutoWatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	bak := bakLike(AutoSample+3<<20, rng)
 	text := xmlLike(24<<20, rng)
