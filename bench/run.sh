@@ -2,12 +2,16 @@
 # bench/run.sh: lyncbackup against restic and the shell pipeline, on the
 # reference corpus, to a loopback VersityGW S3 server. See docs/BENCHMARKS.md.
 #
-#   bench/run.sh [--runs N] [--size MB] [--keep]   compare (default: 3 runs, 1024 MB)
-#   bench/run.sh --flat [--runs N]                 lyncbackup peak RSS at 256 MB and 4096 MB
+#   bench/run.sh [--runs N] [--size MB] [--seeds "1 2"] [--keep]
+#                                    compare (default: 3 runs, 1024 MB, corpus seeds 1 and 2)
+#   bench/run.sh --flat [--runs N]   lyncbackup peak RSS at 256 MB and 4096 MB
 #
 # Contenders run alternately, run by run, each into a fresh bucket:
 #   lyncbackup backup | restic backup | tar|zstd -3 -T0|age|rclone rcat | tar|zstd|age >/dev/null
 #   then lyncbackup restore | restic restore of the set just written.
+# restic is 0.18.1, built from the Go module proxy into the work folder
+# (go install github.com/restic/restic/cmd/restic@v0.18.1); RESTIC_OLD=PATH
+# (e.g. /usr/bin/restic, Debian's 0.14) adds it as an extra contender.
 # Medians of wall time, peak RSS (GNU time -v) and stored bytes go to a
 # markdown table, printed and written to $RESULTS (default $WORK/results.md).
 #
@@ -15,6 +19,8 @@
 #   LYNCBACKUP_MKCORPUS  corpus generator (default: <repo>/../shared/bench/mkcorpus.py)
 #   LYNCBACKUP_BENCH_DIR work folder, needs ~6x the corpus free (one run's sets and restores at a time) (default: $TMPDIR or /tmp, /lyncbackup-bench)
 #   RESULTS              results file
+#   RESTIC_VERSION       restic release to build (default v0.18.1)
+#   RESTIC_OLD           an older restic binary to run as an extra contender
 #   LYNCBACKUP_CPUPROFILE_DIR  when set, lyncbackup writes a pprof CPU profile per run there
 set -euo pipefail
 
@@ -23,15 +29,17 @@ MKCORPUS=${LYNCBACKUP_MKCORPUS:-$REPO/../shared/bench/mkcorpus.py}
 WORK=${LYNCBACKUP_BENCH_DIR:-${TMPDIR:-/tmp}/lyncbackup-bench}
 RUNS=3
 SIZE_MB=1024
+SEEDS="1 2"
 MODE=compare
 KEEP=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) RUNS=$2; shift 2 ;;
 	--size) SIZE_MB=$2; shift 2 ;;
+	--seeds) SEEDS=$2; shift 2 ;;
 	--flat) MODE=flat; shift ;;
 	--keep) KEEP=1; shift ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -48,7 +56,6 @@ need tar "apt-get install tar"
 need zstd "apt-get install zstd"
 need age "apt-get install age"
 need age-keygen "apt-get install age"
-need restic "apt-get install restic"
 need rclone "apt-get install rclone"
 [ -x /usr/bin/time ] || die "/usr/bin/time is not installed (apt-get install time)"
 [ -f "$MKCORPUS" ] || die "corpus generator $MKCORPUS not found (set LYNCBACKUP_MKCORPUS)"
@@ -60,13 +67,26 @@ mkdir -p "$WORK/bin" "$WORK/times"
 echo "== building lyncbackup"
 (cd "$REPO" && go build -trimpath -o "$WORK/bin/lyncbackup" ./cmd/lyncbackup)
 LB=$WORK/bin/lyncbackup
+RESTIC_VERSION=${RESTIC_VERSION:-v0.18.1}
+if [ ! -x "$WORK/bin/restic-$RESTIC_VERSION" ]; then
+	echo "== building restic $RESTIC_VERSION (Go module proxy)"
+	rm -rf "$WORK/gobin"
+	(cd / && GOFLAGS= GOBIN="$WORK/gobin" go install "github.com/restic/restic/cmd/restic@$RESTIC_VERSION") ||
+		die "go install github.com/restic/restic/cmd/restic@$RESTIC_VERSION failed"
+	mv "$WORK/gobin/restic" "$WORK/bin/restic-$RESTIC_VERSION"
+fi
+RESTIC=$WORK/bin/restic-$RESTIC_VERSION
+RESTIC_OLD=${RESTIC_OLD:-}
+[ -z "$RESTIC_OLD" ] || [ -x "$RESTIC_OLD" ] || die "RESTIC_OLD=$RESTIC_OLD is not an executable"
 
-corpus() { # corpus SIZE_MB -> path (generated once, deterministic)
+corpus() { # corpus SIZE_MB [SEED] -> path (generated once, deterministic)
+	local seed=${2:-1}
 	local dir=$WORK/corpus-$1
+	[ "$seed" = 1 ] || dir=$WORK/corpus-$1-seed$seed
 	if [ ! -f "$dir.done" ]; then
 		rm -rf "$dir"
-		echo "== generating the $1 MB corpus in $dir" >&2
-		python3 "$MKCORPUS" "$dir" "$1" 1 >&2
+		echo "== generating the $1 MB corpus (seed $seed) in $dir" >&2
+		python3 "$MKCORPUS" "$dir" "$1" "$seed" >&2
 		touch "$dir.done"
 	fi
 	echo "$dir"
@@ -177,32 +197,45 @@ lbenv() { # environment for one lyncbackup run (optional CPU profile)
 
 machine() {
 	echo "- machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
-	echo "- tools: $("$LB" version), $(restic version | cut -d' ' -f1-2), $(rclone version | head -1), age $(age --version), zstd $(zstd --version | grep -o 'v[0-9.]*'), versitygw $("$VGW" --version 2>&1 | tr -s ' ' | tr '\n' ' ' | cut -c1-60), $(go version | cut -d' ' -f3)"
-	echo "- corpus: $2 ($1 MB, mkcorpus.py seed 1, $(find "$2" -type f | wc -l) files), hot in the page cache; S3: VersityGW posix on 127.0.0.1"
+	echo "- tools: $("$LB" version), $("$RESTIC" version | cut -d' ' -f1-2)${RESTIC_OLD:+ (and $("$RESTIC_OLD" version | cut -d' ' -f1-2))}, $(rclone version | head -1), age $(age --version), zstd $(zstd --version | grep -o 'v[0-9.]*'), versitygw $("$VGW" --version 2>&1 | tr -s ' ' | tr '\n' ' ' | cut -c1-60), $(go version | cut -d' ' -f3)"
+	echo "- corpus: $2 ($1 MB, mkcorpus.py seed ${3:-1}, $(find "$2" -type f | wc -l) files), hot in the page cache; S3: VersityGW posix on 127.0.0.1"
 }
 
 if [ $MODE = compare ]; then
-	C=$(corpus "$SIZE_MB")
+	: >"$RESULTS"
+	backups=(lyncbackup restic rclone floor)
+	restores=(lyncbackup restic)
+	if [ -n "$RESTIC_OLD" ]; then backups+=(restic-old); restores+=(restic-old); fi
+	nb=${#backups[@]}
+	nr=${#restores[@]}
+	OLDV=""
+	[ -z "$RESTIC_OLD" ] || OLDV=$("$RESTIC_OLD" version | cut -d' ' -f2)
+	for seed in $SEEDS; do
+	C=$(corpus "$SIZE_MB" "$seed")
 	P=$(plain "$C")
 	PARENT=$(dirname "$C")
 	NAME=$(basename "$C")
 	LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-	echo "== $RUNS runs on $C ($P bytes), load $LOAD0"
-	backups=(lyncbackup restic rclone floor)
+	: >"$TSV"
+	echo "== seed $seed: $RUNS runs on $C ($P bytes), load $LOAD0"
 	for run in $(seq "$RUNS"); do
-		echo "== run $run"
+		echo "== seed $seed, run $run"
 		# Rotate the order run by run, so that no contender always goes first.
-		for k in 0 1 2 3; do
-			c=${backups[$(((k + run - 1) % 4))]}
+		for k in $(seq 0 $((nb - 1))); do
+			c=${backups[$(((k + run - 1) % nb))]}
 			case $c in
 			lyncbackup)
 				mkbucket "lb-$run"
 				cfg=$(lbconfig "lb-$run" "$C")
-				measure "lyncbackup backup" "$run" "$P" "lb-$run" env "$(lbenv "backup-$run")" "$LB" backup --config "$cfg" ;;
+				measure "lyncbackup backup" "$run" "$P" "lb-$run" env "$(lbenv "backup-$seed-$run")" "$LB" backup --config "$cfg" ;;
 			restic)
 				rm -rf "$RESTIC_CACHE_DIR"
-				RESTIC_REPOSITORY=s3:$ENDPOINT/restic-$run restic init >/dev/null 2>&1 || die "restic init failed"
-				measure "restic backup" "$run" "$P" "restic-$run" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" restic backup --quiet "$C" ;;
+				RESTIC_REPOSITORY=s3:$ENDPOINT/restic-$run "$RESTIC" init >/dev/null 2>&1 || die "restic init failed"
+				measure "restic backup" "$run" "$P" "restic-$run" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" "$RESTIC" backup --quiet "$C" ;;
+			restic-old)
+				rm -rf "$RESTIC_CACHE_DIR"
+				RESTIC_REPOSITORY=s3:$ENDPOINT/resticold-$run "$RESTIC_OLD" init >/dev/null 2>&1 || die "restic $OLDV init failed"
+				measure "restic $OLDV backup" "$run" "$P" "resticold-$run" env RESTIC_REPOSITORY="s3:$ENDPOINT/resticold-$run" "$RESTIC_OLD" backup --quiet "$C" ;;
 			rclone)
 				mkbucket "rclone-$run"
 				measure "tar|zstd|age|rclone" "$run" "$P" "rclone-$run" bash -o pipefail -c \
@@ -213,24 +246,25 @@ if [ $MODE = compare ]; then
 					'tar -cf - -C "$1" "$2" | zstd -3 -T0 -q | age -r "$3" >/dev/null' _ "$PARENT" "$NAME" "$KEY" ;;
 			esac
 		done
-		# Restores of what this run stored, alternating which goes first,
+		# Restores of what this run stored, rotating which goes first,
 		# each into a folder of its own. On ext4, creating files within ~30 s
 		# of deleting thousands makes every inode allocation scan the
 		# recently deleted ones (recently_deleted() in perf): the previous
 		# run's files were deleted at its end, and the restores wait until
 		# that is 35 s ago (the backups in between usually take longer).
 		settle
-		restores=(lyncbackup restic)
-		for k in 0 1; do
-			c=${restores[$(((k + run - 1) % 2))]}
+		for k in $(seq 0 $((nr - 1))); do
+			c=${restores[$(((k + run - 1) % nr))]}
 			dest=$WORK/restore/run$run-$c
 			mkdir -p "$WORK/restore"
 			case $c in
 			lyncbackup)
-				measure "lyncbackup restore" "$run" "$P" "" env "$(lbenv "restore-$run")" "$LB" restore --config "$WORK/lyncbackup-lb-$run.yaml" \
+				measure "lyncbackup restore" "$run" "$P" "" env "$(lbenv "restore-$seed-$run")" "$LB" restore --config "$WORK/lyncbackup-lb-$run.yaml" \
 					--identity "$WORK/key.txt" --to "$dest" ;;
 			restic)
-				measure "restic restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" restic restore latest --target "$dest" ;;
+				measure "restic restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" "$RESTIC" restore latest --target "$dest" ;;
+			restic-old)
+				measure "restic $OLDV restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/resticold-$run" "$RESTIC_OLD" restore latest --target "$dest" ;;
 			esac
 			got=$(plain "$dest")
 			[ "$got" = "$P" ] || die "$c restore wrote $got bytes, the corpus has $P"
@@ -239,19 +273,22 @@ if [ $MODE = compare ]; then
 		# of stored sets and restores per run, the later runs paid for
 		# direct reclaim and compaction in kernel time): drop this run's
 		# sets and restores now.
-		rm -rf "$WORK/restore" "${S3DIR:?}/lb-$run" "$S3DIR/restic-$run" "$S3DIR/rclone-$run"
+		rm -rf "$WORK/restore" "${S3DIR:?}/lb-$run" "$S3DIR/restic-$run" "$S3DIR/resticold-$run" "$S3DIR/rclone-$run"
 		DELETED_AT=$(date +%s)
 	done
 	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 	{
-		echo "# lyncbackup benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+		echo "# lyncbackup benchmark, corpus seed $seed, $(date -u +%Y-%m-%dT%H:%MZ)"
 		echo
-		machine "$SIZE_MB" "$C"
+		machine "$SIZE_MB" "$C" "$seed"
 		echo "- load average (1/5/15 min) before: $LOAD0, after: $LOAD1; $RUNS runs, medians"
-		echo "- command: bench/run.sh --runs $RUNS --size $SIZE_MB"
+		echo "- command: bench/run.sh --runs $RUNS --size $SIZE_MB --seeds \"$SEEDS\""
 		echo
 		python3 "$REPO/bench/summarise.py" "$TSV"
-	} >"$RESULTS"
+		echo
+	} >>"$RESULTS"
+	cp "$TSV" "$WORK/results-seed$seed.tsv"
+	done
 else
 	# --flat: lyncbackup's peak RSS must not grow with the corpus.
 	: >"$TSV"
