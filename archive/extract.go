@@ -22,8 +22,14 @@ import (
 type ExtractOptions struct {
 	// Dir receives the files. Empty: verify only (hash everything, write nothing).
 	Dir string
-	// Force allows overwriting existing files.
+	// Force allows overwriting existing files (restore itself always
+	// extracts into a fresh folder and uses Install instead).
 	Force bool
+	// With CapBytes, MaxBytes is the most file content the archive may
+	// hold (the manifest's plain_bytes): a file that would pass it stops
+	// the extraction with a *LimitError before any of it is written.
+	CapBytes bool
+	MaxBytes int64
 	// Progress is called with the count of file bytes handled since the last call.
 	Progress func(n int64)
 }
@@ -81,33 +87,57 @@ type dirTime struct {
 	mode fs.FileMode
 }
 
+type pendingLink struct {
+	name, target, path string // entry name, link target, where it goes
+}
+
+// LimitError stops an archive that holds more file content than its
+// manifest says (a decompression bomb, or not the object the manifest
+// names) before the excess is written.
+type LimitError struct {
+	Name  string // the entry that passed the limit
+	Limit int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("archive holds more than the manifest's %d bytes of files (stopped at %q): damaged, or not the object the manifest names", e.Limit, e.Name)
+}
+
+// maxTrailing is what may follow the end-of-archive blocks: zeros up to a
+// full tar record (Write adds none; other writers pad to 10240 bytes).
+const maxTrailing = 10240
+
 // Extract reads a tar stream (made by Write) from r. With opt.Dir set it
 // writes the files below Dir, refusing unsafe entries and existing files
-// (unless Force); without it, it only hashes. Either way every file's
-// SHA-256 is checked against the archive's index, and a missing index,
-// a file missing from it or a mismatch is an error naming the file.
+// (unless Force); without it, it only hashes. Either way every entry passes
+// the same Checker as Write's, every file's SHA-256 is checked against the
+// archive's index, and a missing index, a file missing from it or a
+// mismatch is an error naming the file. Links are created last, after
+// every file and folder, so nothing is ever written through one.
+//
+// r may be any stream of the archive's bytes (one object, or the
+// concatenated plaintexts of its chunks); Extract reads r only up to the
+// end of the archive and a tar record of zero padding, and refuses more.
 func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats, error) {
 	var st ExtractStats
 	tr := tar.NewReader(r)
+	chk := NewChecker()
 	sums := map[string]string{} // name -> hex sha256 of what we read
 	var dirs []dirTime
+	var links []pendingLink
 	var index map[string]string
-	// seen records every entry's kind by clean name, so that both modes
-	// (verify and extract) refuse the same archives: duplicates, entries
-	// below a file or through a symlink, and link chains leaving the root.
-	seen := map[string]byte{}
-	links := map[string]string{}
-	root := ""
+	var tg targets
 	if opt.Dir != "" {
 		abs, err := filepath.Abs(opt.Dir)
 		if err != nil {
 			return st, err
 		}
-		root = abs
-		if err := os.MkdirAll(root, 0o755); err != nil {
-			return st, fmt.Errorf("create %s: %w", root, err)
+		tg.root = abs
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return st, fmt.Errorf("create %s: %w", abs, err)
 		}
 	}
+	root := tg.root
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	for {
@@ -121,35 +151,31 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		if err != nil {
 			return st, fmt.Errorf("read archive: %w", err)
 		}
-		if index != nil {
-			return st, errors.New("read archive: entries after the index")
+		name, kind, err := chk.Entry(hdr)
+		if err != nil {
+			return st, err
 		}
-		if hdr.Name == IndexName && hdr.Typeflag == tar.TypeReg {
-			if hdr.Size > MaxIndexSize {
-				return st, errors.New("read archive: index too large")
-			}
+		switch kind {
+		case KindHeader:
+			continue
+		case KindIndex:
 			index, err = readIndex(tr)
 			if err != nil {
 				return st, err
 			}
 			continue
 		}
-		name, err := CleanName(hdr.Name)
-		if err != nil {
-			return st, err
-		}
-		if err := checkSeen(seen, name, hdr.Typeflag); err != nil {
-			return st, &UnsafeError{hdr.Name, err.Error()}
-		}
 		target := ""
 		if root != "" {
-			target = filepath.Join(root, filepath.FromSlash(name))
+			if target, err = tg.path(name); err != nil {
+				return st, &UnsafeError{hdr.Name, err.Error()}
+			}
 			if err := checkParents(root, target); err != nil {
 				return st, &UnsafeError{hdr.Name, err.Error()}
 			}
 		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
+		switch kind {
+		case KindDir:
 			st.Dirs++
 			if target != "" {
 				if err := os.MkdirAll(target, 0o755); err != nil {
@@ -157,9 +183,9 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 				}
 				dirs = append(dirs, dirTime{target, hdr.ModTime, fs.FileMode(hdr.Mode).Perm()})
 			}
-		case tar.TypeReg:
-			if _, dup := sums[name]; dup {
-				return st, &UnsafeError{hdr.Name, "appears twice"}
+		case KindFile:
+			if opt.CapBytes && hdr.Size > opt.MaxBytes-st.Bytes {
+				return st, &LimitError{name, opt.MaxBytes}
 			}
 			sum, err := extractFile(tr, hdr, target, opt, *bp)
 			if err != nil {
@@ -168,49 +194,16 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 			sums[name] = sum
 			st.Files++
 			st.Bytes += hdr.Size
-		case tar.TypeSymlink:
-			if err := checkLink(name, hdr.Linkname); err != nil {
-				return st, &UnsafeError{hdr.Name, err.Error()}
-			}
-			links[name] = hdr.Linkname
+		case KindLink:
+			links = append(links, pendingLink{name, hdr.Linkname, target})
 			st.Links++
-			if target != "" {
-				if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-					return st, fmt.Errorf("create %s: %w", filepath.Dir(target), err)
-				}
-				if opt.Force {
-					if fi, err := os.Lstat(target); err == nil && !fi.IsDir() {
-						os.Remove(target)
-					}
-				}
-				if err := os.Symlink(filepath.FromSlash(hdr.Linkname), target); err != nil {
-					if errors.Is(err, fs.ErrExist) {
-						return st, fmt.Errorf("restore %s: already exists (use --force to overwrite)", target)
-					}
-					if runtime.GOOS == "windows" {
-						st.Warnings = append(st.Warnings, fmt.Sprintf("%s: symlink not created (%v); it pointed to %s", target, err, hdr.Linkname))
-						continue
-					}
-					return st, fmt.Errorf("restore link %s: %w", target, err)
-				}
-			}
-		default:
-			return st, &UnsafeError{hdr.Name, fmt.Sprintf("unsupported entry type %q (devices, fifos and hard links are refused)", string(hdr.Typeflag))}
 		}
 	}
 	if index == nil {
 		return st, errors.New("read archive: no file index at the end (truncated, or not made by lyncbackup)")
 	}
-	// Each link was checked alone as it came; together, one link can climb
-	// out through another ("t" -> "a/s/../x" with "a/s" -> ".."). Resolve
-	// them all now and take back any that escape.
-	for name, target := range links {
-		if err := resolveInside(links, name, target); err != nil {
-			if root != "" {
-				os.Remove(filepath.Join(root, filepath.FromSlash(name)))
-			}
-			return st, &UnsafeError{name, err.Error()}
-		}
+	if err := checkTrailing(r); err != nil {
+		return st, err
 	}
 	for name, sum := range sums {
 		want, ok := index[name]
@@ -228,6 +221,37 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 			}
 		}
 	}
+	// Links only now: every file and folder exists, so none is written
+	// through a link, whatever it points to.
+	for _, l := range links {
+		if l.path == "" {
+			continue
+		}
+		if err := checkParents(root, l.path); err != nil {
+			return st, &UnsafeError{l.name, err.Error()}
+		}
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+			return st, fmt.Errorf("create %s: %w", filepath.Dir(l.path), err)
+		}
+		if opt.Force {
+			if fi, err := os.Lstat(l.path); err == nil {
+				if fi.IsDir() {
+					return st, fmt.Errorf("restore %s: a folder is in the way", l.path)
+				}
+				os.Remove(l.path)
+			}
+		}
+		if err := os.Symlink(filepath.FromSlash(l.target), l.path); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return st, fmt.Errorf("restore %s: already exists (use --force to overwrite)", l.path)
+			}
+			if runtime.GOOS == "windows" {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: symlink not created (%v); it pointed to %s", l.path, err, l.target))
+				continue
+			}
+			return st, fmt.Errorf("restore link %s: %w", l.path, err)
+		}
+	}
 	// Directory modes and times last, deepest first: creating their
 	// children changed the times, and a read-only folder (0555) must stay
 	// writable until its children exist.
@@ -239,6 +263,32 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		os.Chtimes(d.path, d.mt, d.mt)
 	}
 	return st, nil
+}
+
+// checkTrailing refuses data after the end of the archive beyond a tar
+// record of zeros: a stream that goes on (gigabytes of zeros behind a
+// small archive) is stopped instead of being read to its end.
+func checkTrailing(r io.Reader) error {
+	buf := make([]byte, 4096)
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		for _, b := range buf[:k] {
+			if b != 0 {
+				return errors.New("read archive: data after the end of the archive")
+			}
+		}
+		n += int64(k)
+		if n > maxTrailing {
+			return errors.New("read archive: data after the end of the archive")
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read archive: %w", err)
+		}
+	}
 }
 
 func readIndex(r io.Reader) (map[string]string, error) {
@@ -315,22 +365,6 @@ func (p progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// checkLink refuses a symlink whose target leaves the restore folder.
-func checkLink(name, target string) error {
-	if target == "" {
-		return errors.New("empty link target")
-	}
-	t := filepath.ToSlash(target)
-	if strings.HasPrefix(t, "/") || (len(t) > 1 && t[1] == ':') {
-		return fmt.Errorf("link to absolute path %q", target)
-	}
-	joined := path.Join(path.Dir(name), t)
-	if joined == ".." || strings.HasPrefix(joined, "../") {
-		return fmt.Errorf("link %q points outside the restore folder", target)
-	}
-	return nil
-}
-
 // checkParents refuses to create target through a symlink below root
 // (an earlier entry could have planted one).
 func checkParents(root, target string) error {
@@ -349,69 +383,6 @@ func checkParents(root, target string) error {
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			return errors.New("path goes through a symlink")
 		}
-	}
-	return nil
-}
-
-// checkSeen refuses a name used twice (folders may repeat), and an entry
-// below a file or a symlink of the archive, then records the entry.
-func checkSeen(seen map[string]byte, name string, typ byte) error {
-	kind := byte('f')
-	if typ == tar.TypeDir {
-		kind = 'd'
-	} else if typ == tar.TypeSymlink {
-		kind = 'l'
-	}
-	if prev, ok := seen[name]; ok && (prev != 'd' || kind != 'd') {
-		return errors.New("appears twice")
-	}
-	for i := 0; i < len(name); i++ {
-		if name[i] != '/' {
-			continue
-		}
-		switch seen[name[:i]] {
-		case 'l':
-			return errors.New("path goes through a symlink")
-		case 'f':
-			return fmt.Errorf("%s is a file, not a folder", name[:i])
-		}
-	}
-	seen[name] = kind
-	return nil
-}
-
-// resolveInside follows target from the folder of link name, expanding the
-// archive's own links on the way as the OS would, and fails if the path
-// climbs above the root. A loop is left alone: the OS cannot follow it either.
-func resolveInside(links map[string]string, name, target string) error {
-	stack := strings.Split(path.Dir(name), "/")
-	if stack[0] == "." {
-		stack = stack[:0]
-	}
-	pending := strings.Split(filepath.ToSlash(target), "/")
-	for hops := 0; len(pending) > 0; {
-		c := pending[0]
-		pending = pending[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			if len(stack) == 0 {
-				return fmt.Errorf("link %q points outside the restore folder", target)
-			}
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		stack = append(stack, c)
-		t, ok := links[strings.Join(stack, "/")]
-		if !ok {
-			continue
-		}
-		if hops++; hops > 255 {
-			return nil
-		}
-		stack = stack[:len(stack)-1]
-		pending = append(strings.Split(filepath.ToSlash(t), "/"), pending...)
 	}
 	return nil
 }

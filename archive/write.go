@@ -25,6 +25,9 @@ import (
 )
 
 // IndexName is the last entry of every archive: "SHA256  path" per file.
+// When one of the archive's own top-level names takes it, the index is
+// IndexName-2 (or -3, …) and the archive starts with a PAX global header
+// saying so (see Checker).
 const IndexName = ".lyncbackup-SHA256SUMS"
 
 // Root is one tree (or single file) to pack, stored under Name in the archive.
@@ -73,7 +76,9 @@ type writer struct {
 	opt   Options
 	st    Stats
 	index *bufio.Writer
-	names map[string]bool // top-level names, to refuse duplicates
+	names map[string]bool // root names, to refuse duplicates
+	// chk refuses what Extract would refuse, as the entries are packed.
+	chk *Checker
 	// newest is the latest modification time of the entries packed: the
 	// index's own, so the same tree always packs to the same bytes.
 	newest time.Time
@@ -87,7 +92,25 @@ func Write(ctx context.Context, w io.Writer, roots []Root, opt Options) (Stats, 
 	}
 	defer os.Remove(idxFile.Name())
 	defer idxFile.Close()
-	pw := &writer{ctx: ctx, tw: tar.NewWriter(w), opt: opt, index: bufio.NewWriter(idxFile), names: map[string]bool{}}
+	pw := &writer{ctx: ctx, tw: tar.NewWriter(w), opt: opt, index: bufio.NewWriter(idxFile), names: map[string]bool{}, chk: NewChecker()}
+	// The index must not take the name of anything the archive holds (a
+	// root that is itself a file named IndexName): it then gets another
+	// name, which a global header at the start announces to readers.
+	tops := map[string]bool{}
+	for _, r := range roots {
+		top, _, _ := strings.Cut(strings.Trim(path.Clean("/"+filepath.ToSlash(r.Name)), "/"), "/")
+		tops[top] = true
+	}
+	if idx := indexNameFor(tops); idx != IndexName {
+		g := &tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", Format: tar.FormatPAX,
+			PAXRecords: map[string]string{indexRecordKey: indexRecordPrefix + idx}}
+		if _, _, err := pw.chk.Entry(g); err != nil {
+			return pw.st, err
+		}
+		if err := pw.tw.WriteHeader(g); err != nil {
+			return pw.st, fmt.Errorf("write archive header: %w", err)
+		}
+	}
 	for _, r := range roots {
 		if err := pw.root(r); err != nil {
 			return pw.st, err
@@ -109,7 +132,10 @@ func Write(ctx context.Context, w io.Writer, roots []Root, opt Options) (Stats, 
 	if mtime.IsZero() {
 		mtime = time.Unix(0, 0)
 	}
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: IndexName, Size: size, Mode: 0o644, ModTime: mtime, Format: tar.FormatPAX}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: pw.chk.IndexEntryName(), Size: size, Mode: 0o644, ModTime: mtime, Format: tar.FormatPAX}
+	if _, _, err := pw.chk.Entry(hdr); err != nil {
+		return pw.st, err
+	}
 	if err := pw.tw.WriteHeader(hdr); err != nil {
 		return pw.st, fmt.Errorf("write index: %w", err)
 	}
@@ -160,7 +186,7 @@ func (w *writer) walk(p, name string, fi fs.FileInfo) error {
 	case fi.Mode().IsRegular():
 		return w.file(p, name, fi)
 	case fi.IsDir():
-		if err := w.header(fi, name+"/", ""); err != nil {
+		if err := w.header(p, fi, name+"/", ""); err != nil {
 			return err
 		}
 		w.st.Dirs++
@@ -201,7 +227,7 @@ func (w *writer) walk(p, name string, fi fs.FileInfo) error {
 			}
 			return fmt.Errorf("read link %s: %w", p, unwrapPath(err))
 		}
-		if err := w.header(fi, name, filepath.ToSlash(target)); err != nil {
+		if err := w.header(p, fi, name, filepath.ToSlash(target)); err != nil {
 			return err
 		}
 		w.st.Links++
@@ -213,7 +239,7 @@ func (w *writer) walk(p, name string, fi fs.FileInfo) error {
 	}
 }
 
-func (w *writer) header(fi fs.FileInfo, name, link string) error {
+func (w *writer) header(p string, fi fs.FileInfo, name, link string) error {
 	hdr, err := tar.FileInfoHeader(fi, link)
 	if err != nil {
 		return fmt.Errorf("pack %s: %w", name, err)
@@ -227,6 +253,11 @@ func (w *writer) header(fi fs.FileInfo, name, link string) error {
 		w.newest = hdr.ModTime
 	}
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	// What a restore would refuse is an error here, not a set that lists
+	// as complete and cannot be restored.
+	if _, _, err := w.chk.Entry(hdr); err != nil {
+		return fmt.Errorf("pack %s: %w", p, err)
+	}
 	if err := w.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("pack %s: %w", name, err)
 	}
@@ -247,7 +278,7 @@ func (w *writer) file(p, name string, fi fs.FileInfo) error {
 		return fmt.Errorf("open %s: %w", p, unwrapPath(err))
 	}
 	defer f.Close()
-	if err := w.header(fi, name, ""); err != nil {
+	if err := w.header(p, fi, name, ""); err != nil {
 		return err
 	}
 	h := sha256.New()

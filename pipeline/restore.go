@@ -266,24 +266,38 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		return fail(fmt.Errorf("decompress: %w", err))
 	}
 	defer zr.Close()
-	opt := archive.ExtractOptions{Force: job.Force, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
-	// A fresh item folder is written under a hidden partial name and only
-	// renamed into place once every file hash, the age authentication and
-	// the stored object's hash have all passed: a swapped or damaged
-	// object never leaves files that look restored. (Restoring with
-	// --force into an existing item folder writes in place.)
+	// The manifest's plain_bytes caps the file content written: an object
+	// that expands beyond it (a decompression bomb) stops at once.
+	opt := archive.ExtractOptions{CapBytes: true, MaxBytes: it.PlainBytes, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
+	// Every item is written into a fresh hidden folder beside its place
+	// and moved into place only once every file hash, the age
+	// authentication and the stored object's hash have all passed: a
+	// swapped or damaged object never leaves files that look restored,
+	// and with --force never touches an earlier restore. Nothing under
+	// --to is followed through a link (see archive.Install).
 	partial := ""
 	if job.To != "" {
 		rep.Path = ItemDir(job.To, it.Name)
-		opt.Dir = rep.Path
-		if _, err := os.Lstat(rep.Path); errors.Is(err, os.ErrNotExist) {
-			partial = filepath.Join(job.To, partialPrefix+it.Name)
-			if err := os.RemoveAll(partial); err != nil {
-				return fail(fmt.Errorf("clear %s: %w", partial, err))
+		if fi, err := os.Lstat(rep.Path); err == nil {
+			if fi.Mode()&os.ModeSymlink != 0 {
+				return fail(fmt.Errorf("restore into %s: it is a symlink, and a restore never writes through one (remove it, or restore elsewhere)", rep.Path))
 			}
-			opt.Dir = partial
-			defer os.RemoveAll(partial) // a no-op once renamed
+			if !fi.IsDir() {
+				return fail(fmt.Errorf("restore into %s: it is a file, not a folder (move it away first)", rep.Path))
+			}
 		}
+		partial = filepath.Join(job.To, partialPrefix+it.Name)
+		if err := os.RemoveAll(partial); err != nil {
+			return fail(fmt.Errorf("clear %s: %w", partial, err))
+		}
+		opt.Dir = partial
+		defer func() {
+			// Kept only when moving into place failed half-way: it then
+			// holds the restored files that did not move yet.
+			if partial != "" {
+				os.RemoveAll(partial)
+			}
+		}()
 	}
 	st, err := archive.Extract(ctx, zr, opt)
 	if err != nil {
@@ -309,9 +323,15 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		return fail(err)
 	}
 	if partial != "" {
-		if err := os.Rename(partial, rep.Path); err != nil {
-			return fail(fmt.Errorf("move restored files into place: %w", err))
+		if err := archive.Install(partial, rep.Path); err != nil {
+			var ie *archive.InstallError
+			if errors.As(err, &ie) && ie.Moved {
+				err = fmt.Errorf("%w (part of the item is in place; the rest is in %s)", err, partial)
+				partial = ""
+			}
+			return fail(err)
 		}
+		partial = ""
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
 	return rep
@@ -331,7 +351,8 @@ func drainCheck(hr *hashReader, check func() error) error {
 
 func describeReadErr(err error) error {
 	var ue *archive.UnsafeError
-	if errors.As(err, &ue) {
+	var le *archive.LimitError
+	if errors.As(err, &ue) || errors.As(err, &le) {
 		return err
 	}
 	return fmt.Errorf("decrypt/decompress: %w (object damaged or truncated)", err)

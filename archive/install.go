@@ -1,0 +1,126 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// InstallError is a failure of Install. Moved says whether some restored
+// entries were already in place when it failed (the rest are still in the
+// source folder, which must then be kept).
+type InstallError struct {
+	Err   error
+	Moved bool
+}
+
+func (e *InstallError) Error() string { return e.Err.Error() }
+func (e *InstallError) Unwrap() error { return e.Err }
+
+type move struct{ from, to string }
+
+// Install moves a tree that Extract wrote into a fresh folder src, and
+// checked, to dst. A dst that does not exist is one rename. An existing
+// dst (a restore with --force over an earlier one) is merged into: each
+// file and link of src replaces the entry of the same name (a link is
+// replaced, never followed), folders are merged, and what dst holds beside
+// them stays. Nothing below dst is followed through a link: dst itself, or
+// a folder of dst where src has a folder, being a link is a conflict. All
+// conflicts are found before anything moves, so a refused Install leaves
+// dst as it was.
+func Install(src, dst string) error {
+	fi, err := os.Lstat(dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Rename(src, dst); err != nil {
+			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err)}
+		}
+		return nil
+	}
+	if err != nil {
+		return &InstallError{Err: fmt.Errorf("restore into %s: %w", dst, err)}
+	}
+	if err := folderInTheWay(dst, fi); err != nil {
+		return &InstallError{Err: err}
+	}
+	var moves []move
+	var dirs []move // folders present on both sides, parents first
+	if err := planInstall(src, dst, &moves, &dirs); err != nil {
+		return &InstallError{Err: err}
+	}
+	// Folders that src made read-only must let their entries go, and the
+	// matching folders of dst take them; their modes are set again below.
+	for _, d := range dirs {
+		if sfi, err := os.Lstat(d.from); err == nil {
+			os.Chmod(d.from, sfi.Mode().Perm()|0o700)
+		}
+		if dfi, err := os.Lstat(d.to); err == nil && dfi.Mode().Perm()&0o200 == 0 {
+			os.Chmod(d.to, dfi.Mode().Perm()|0o200)
+		}
+	}
+	for i, m := range moves {
+		// Checked again right before the move: the folder it goes into is
+		// still a folder, not a link planted since the plan.
+		parent := filepath.Dir(m.to)
+		if pfi, err := os.Lstat(parent); err != nil || !pfi.IsDir() {
+			return &InstallError{Err: fmt.Errorf("restore into %s: no longer a folder (changed during the restore)", parent), Moved: i > 0}
+		}
+		if err := os.Rename(m.from, m.to); err != nil {
+			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err), Moved: i > 0}
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if sfi, err := os.Lstat(dirs[i].from); err == nil {
+			os.Chmod(dirs[i].to, sfi.Mode().Perm())
+			os.Chtimes(dirs[i].to, sfi.ModTime(), sfi.ModTime())
+		}
+	}
+	os.RemoveAll(src) // only emptied folders are left
+	return nil
+}
+
+// folderInTheWay refuses a dst entry that is not a real folder where the
+// restore needs one.
+func folderInTheWay(p string, fi fs.FileInfo) error {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("restore into %s: it is a symlink, and a restore never writes through one (remove it, or restore elsewhere)", p)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("restore into %s: it is a file, and the backup has a folder there (move it away first)", p)
+	}
+	return nil
+}
+
+func planInstall(src, dst string, moves, dirs *[]move) error {
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", src, err)
+	}
+	for _, e := range ents {
+		s, d := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		dfi, err := os.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			*moves = append(*moves, move{s, d})
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("restore into %s: %w", d, err)
+		}
+		if e.IsDir() {
+			if err := folderInTheWay(d, dfi); err != nil {
+				return err
+			}
+			*dirs = append(*dirs, move{s, d})
+			if err := planInstall(s, d, moves, dirs); err != nil {
+				return err
+			}
+			continue
+		}
+		if dfi.IsDir() {
+			return fmt.Errorf("restore %s: a folder is in the way (move it away first)", d)
+		}
+		*moves = append(*moves, move{s, d})
+	}
+	return nil
+}
