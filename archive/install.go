@@ -19,7 +19,10 @@ type InstallError struct {
 func (e *InstallError) Error() string { return e.Err.Error() }
 func (e *InstallError) Unwrap() error { return e.Err }
 
-type move struct{ from, to string }
+type move struct {
+	from, to string
+	fi       fs.FileInfo // a folder's, taken before anything moved
+}
 
 // Install moves a tree that Extract wrote into a fresh folder src, and
 // checked, to dst. A dst that does not exist is one rename. An existing
@@ -52,9 +55,7 @@ func Install(src, dst string) error {
 	// Folders that src made read-only must let their entries go, and the
 	// matching folders of dst take them; their modes are set again below.
 	for _, d := range dirs {
-		if sfi, err := os.Lstat(d.from); err == nil {
-			os.Chmod(d.from, sfi.Mode().Perm()|0o700)
-		}
+		os.Chmod(d.from, d.fi.Mode().Perm()|0o700)
 		if dfi, err := os.Lstat(d.to); err == nil && dfi.Mode().Perm()&0o200 == 0 {
 			os.Chmod(d.to, dfi.Mode().Perm()|0o200)
 		}
@@ -70,11 +71,11 @@ func Install(src, dst string) error {
 			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err), Moved: i > 0}
 		}
 	}
+	// Modes and times of the merged folders as restored, deepest first
+	// (the moves changed them).
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if sfi, err := os.Lstat(dirs[i].from); err == nil {
-			os.Chmod(dirs[i].to, sfi.Mode().Perm())
-			os.Chtimes(dirs[i].to, sfi.ModTime(), sfi.ModTime())
-		}
+		os.Chmod(dirs[i].to, dirs[i].fi.Mode().Perm())
+		os.Chtimes(dirs[i].to, dirs[i].fi.ModTime(), dirs[i].fi.ModTime())
 	}
 	os.RemoveAll(src) // only emptied folders are left
 	return nil
@@ -101,7 +102,7 @@ func planInstall(src, dst string, moves, dirs *[]move) error {
 		s, d := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
 		dfi, err := os.Lstat(d)
 		if errors.Is(err, fs.ErrNotExist) {
-			*moves = append(*moves, move{s, d})
+			*moves = append(*moves, move{from: s, to: d})
 			continue
 		}
 		if err != nil {
@@ -111,7 +112,11 @@ func planInstall(src, dst string, moves, dirs *[]move) error {
 			if err := folderInTheWay(d, dfi); err != nil {
 				return err
 			}
-			*dirs = append(*dirs, move{s, d})
+			sfi, err := e.Info()
+			if err != nil {
+				return fmt.Errorf("read %s: %w", s, err)
+			}
+			*dirs = append(*dirs, move{from: s, to: d, fi: sfi})
 			if err := planInstall(s, d, moves, dirs); err != nil {
 				return err
 			}
@@ -120,7 +125,7 @@ func planInstall(src, dst string, moves, dirs *[]move) error {
 		if dfi.IsDir() {
 			return fmt.Errorf("restore %s: a folder is in the way (move it away first)", d)
 		}
-		*moves = append(*moves, move{s, d})
+		*moves = append(*moves, move{from: s, to: d})
 	}
 	return nil
 }
