@@ -48,8 +48,11 @@ type Exporter struct {
 	// userdata / rgs: explicit pools (else discovered)
 	Pools []string `yaml:"pools"`
 	// persistentchat / sql
-	Instance  string   `yaml:"instance"`
-	Databases []string `yaml:"databases"`
+	Instance string `yaml:"instance"`
+	// sql: database names, or "auto": the Monitoring (LcsCDR, QoEMetrics)
+	// and Archiving (LcsLog) databases Get-CsService finds, each on its
+	// own SQL instance.
+	Databases StringOrList `yaml:"databases"`
 	// sql: where SQL Server writes the .bak and where the tool reads it
 	BackupDir string `yaml:"backup_dir"`
 	ReadDir   string `yaml:"read_dir"`
@@ -59,6 +62,11 @@ type Exporter struct {
 	Sqlcmd      string `yaml:"sqlcmd"`
 	User        string `yaml:"user"`
 	PasswordEnv string `yaml:"password_env"`
+	// sql: sqlcmd -C (trust the server certificate: the self-signed
+	// certificates common on Lync back ends, refused by ODBC Driver 18)
+	// and -N (encrypt the connection).
+	TrustServerCertificate bool `yaml:"trust_server_certificate"`
+	Encrypt                bool `yaml:"encrypt"`
 	// command
 	Command []string `yaml:"command"`
 	// every exporter

@@ -86,7 +86,10 @@ func (c *Config) Validate() error {
 			}
 		case "sql":
 			if len(e.Databases) == 0 {
-				return keyErr(key+".databases", "missing: at least one database")
+				return keyErr(key+".databases", "missing: at least one database, or auto (the Monitoring and Archiving databases Get-CsService finds)")
+			}
+			if e.Databases.Auto() && c.Lync == nil {
+				return keyErr(key+".databases", "auto finds the Monitoring and Archiving databases through the Lync cmdlets: add a lync: section (or list the databases)")
 			}
 			if e.BackupDir == "" {
 				return keyErr(key+".backup_dir", "missing: a folder SQL Server writes and this tool reads")

@@ -60,7 +60,8 @@ func (c *commandExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 }
 
 func init() {
-	restorers["command"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+	restorers["command"] = func(it PlanItem, pc *planCtx) []Step {
+		dir := pc.dir
 		return []Step{{Phase: 13, Title: fmt.Sprintf("Output of %s (%s)", it.Name, it.Meta["command"]), Notes: []string{
 			"Restored under " + filepath.Join(dir, it.Name, "output") + "; bring it back with your own procedure.",
 		}}}

@@ -105,17 +105,26 @@ func (f *fileStoreExporter) Export(ctx context.Context, env Env) ([]Item, error)
 }
 
 func init() {
-	restorers["filestore"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
-		src := filepath.Join(dir, it.Name, it.Meta["share"])
+	restorers["filestore"] = func(it PlanItem, pc *planCtx) []Step {
+		src := filepath.Join(pc.dir, it.Name, it.Meta["share"])
 		dst := it.Meta["store"]
+		// /XO: a file that is newer on the share (it survived, or changed
+		// since the backup) is never replaced, unless asked.
+		opts := "/E /COPY:DAT /XO /R:2 /W:5 /NP"
+		keep := "Files newer on the share than in the backup are kept (robocopy /XO); --overwrite-newer replaces them."
+		if pc.opt.OverwriteNewer {
+			opts = "/E /COPY:DAT /R:2 /W:5 /NP"
+			keep = "Asked with --overwrite-newer: files on the share are replaced by the backup's, newer or not."
+		}
 		return []Step{{Phase: 2, Title: "Copy the file store back to " + dst, Run: true, Files: []string{src},
 			Commands: []string{
-				"robocopy " + PSQuote(src) + " " + PSQuote(dst) + " /E /COPY:DAT /R:2 /W:5 /NP",
+				"robocopy " + PSQuote(src) + " " + PSQuote(dst) + " " + opts,
 				"if ($LASTEXITCODE -ge 8) { throw \"robocopy failed with exit code $LASTEXITCODE\" }",
 			},
 			Notes: []string{
 				"To the same path and share name as before; create the share first if the server is new.",
-				"Enable-CsTopology (step with Import-CsConfiguration) resets its permissions.",
+				keep,
+				"Enable-CsTopology resets its permissions.",
 			},
 			OnFailure: "Check that the share exists and this account may write to it; robocopy exit codes 0-7 are success."}}
 	}

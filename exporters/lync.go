@@ -35,16 +35,42 @@ type LyncInfo struct {
 	ProductName string `json:"product_name,omitempty"`
 	Module      string `json:"module,omitempty"`
 	// ConfigStore is the SQL location of the Central Management Store
-	// ("sql.fqdn\instance"), for Install-CsDatabase at restore.
-	ConfigStore            string          `json:"config_store,omitempty"`
-	Pools                  []PoolInfo      `json:"pools,omitempty"`
-	RgsPools               []PoolInfo      `json:"rgs_pools,omitempty"`
-	FileStores             []FileStoreInfo `json:"filestores,omitempty"`
-	PersistentChatInstance string          `json:"persistentchat_instance,omitempty"`
+	// ("sql.fqdn\instance", or "sql.fqdn" for a default instance), for
+	// Install-CsDatabase / Set-CsConfigurationStoreLocation at restore;
+	// ConfigStoreMirror is its mirror, where there is one.
+	ConfigStore       string          `json:"config_store,omitempty"`
+	ConfigStoreMirror string          `json:"config_store_mirror,omitempty"`
+	Pools             []PoolInfo      `json:"pools,omitempty"`
+	RgsPools          []PoolInfo      `json:"rgs_pools,omitempty"`
+	FileStores        []FileStoreInfo `json:"filestores,omitempty"`
+	// PersistentChatInstance is the first Persistent Chat database
+	// (sets made before PersistentChat existed hold only this).
+	PersistentChatInstance string `json:"persistentchat_instance,omitempty"`
+	// PersistentChat lists every Persistent Chat pool and its database.
+	PersistentChat []ChatPoolInfo `json:"persistentchat,omitempty"`
+	// SQLStores are the Monitoring and Archiving databases deployed, and
+	// whether a sql exporter of this config backs each up.
+	SQLStores []SQLStoreInfo `json:"sql_stores,omitempty"`
 	// Sources says, per list, "discovered" or "config".
 	Sources map[string]string `json:"sources,omitempty"`
 	Notes   []string          `json:"notes,omitempty"`
 	Error   string            `json:"error,omitempty"`
+}
+
+// ChatPoolInfo is one Persistent Chat pool and the SQL instance of its
+// database (-DBInstance of Export-CsPersistentChatData).
+type ChatPoolInfo struct {
+	Pool     string `json:"pool"`
+	Instance string `json:"instance"`
+}
+
+// SQLStoreInfo is a Monitoring or Archiving store.
+type SQLStoreInfo struct {
+	Role      string   `json:"role"` // MonitoringDatabase / ArchivingDatabase
+	Instance  string   `json:"instance"`
+	Databases []string `json:"databases"`
+	// Uncovered lists the databases no sql exporter backs up.
+	Uncovered []string `json:"uncovered,omitempty"`
 }
 
 // PoolInfo is a pool (or Standard Edition server).
@@ -80,6 +106,8 @@ type session struct {
 	discovered *psDiscovery
 
 	used map[string]int
+	// covered: "instance|db" backed up by a sql exporter.
+	covered map[string]bool
 }
 
 func (s *session) lyncInfo() *LyncInfo {
@@ -137,6 +165,7 @@ func (s *session) uniqueName(base string) string {
 
 // record puts what was found into the Discovery (→ manifest).
 func (s *session) record() {
+	s.checkCoverage()
 	if s.info != nil {
 		s.disc["lync"] = s.info
 	}
@@ -180,39 +209,144 @@ func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// flexString reads a JSON string or number (Version is an integer in
+// Microsoft's objects; the script may pass it through as either).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		*f = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*f = flexString(v)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*f = flexString(n.String())
+	return nil
+}
+
+// psService is one object of Get-CsService, with the properties of
+// Microsoft's service objects that discovery reads (values as strings):
+// Identity ("Role:FQDN"), PoolFqdn, SiteId, Version (5 = Lync Server 2010,
+// 6 = 2013, 7 = 2015, 8 = 2019), SqlInstanceName on database services,
+// UncPath on file stores, PersistentChatDatabase on Persistent Chat
+// servers; Computers comes from Get-CsPool.
 type psService struct {
-	Identity             string            `json:"Identity"`
-	PoolFqdn             string            `json:"PoolFqdn"`
-	SiteID               string            `json:"SiteId"`
-	UncPath              string            `json:"UncPath"`
-	Computers            oneOrMany[string] `json:"Computers"`
-	DependentServiceList oneOrMany[string] `json:"DependentServiceList"`
+	Identity               string            `json:"Identity"`
+	PoolFqdn               string            `json:"PoolFqdn"`
+	SiteID                 string            `json:"SiteId"`
+	Version                flexString        `json:"Version"`
+	SQLInstanceName        string            `json:"SqlInstanceName"`
+	UncPath                string            `json:"UncPath"`
+	PersistentChatDatabase string            `json:"PersistentChatDatabase"`
+	Computers              oneOrMany[string] `json:"Computers"`
+	DependentServiceList   oneOrMany[string] `json:"DependentServiceList"`
+}
+
+// fqdn is the service's pool FQDN (else the FQDN part of its identity).
+func (sv psService) fqdn() string {
+	if f := strings.TrimSpace(sv.PoolFqdn); f != "" {
+		return f
+	}
+	return strings.TrimSpace(sv.Identity[strings.Index(sv.Identity, ":")+1:])
+}
+
+// sqlInstance is "fqdn\instance", or "fqdn" for a default instance.
+func (sv psService) sqlInstance() string {
+	f := sv.fqdn()
+	if i := strings.TrimSpace(sv.SQLInstanceName); i != "" && f != "" {
+		return f + `\` + i
+	}
+	return f
+}
+
+// legacy reports a Lync Server 2010 (or older) service.
+func (sv psService) legacy() bool {
+	v := strings.TrimSpace(string(sv.Version))
+	if v == "" {
+		return false
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n > 0 && n < 6
+}
+
+// psStoreLocation is Get-CsConfigurationStoreLocation's object: 2013 and
+// later report BackEndServer and MirrorBackEndServer ("fqdn\\instance");
+// the script passes a bare string (the reference's documented output
+// type) as BackEndServer.
+type psStoreLocation struct {
+	BackEndServer       string `json:"BackEndServer"`
+	MirrorBackEndServer string `json:"MirrorBackEndServer"`
 }
 
 type psDiscovery struct {
-	UserServer             oneOrMany[psService] `json:"UserServer"`
-	ApplicationServer      oneOrMany[psService] `json:"ApplicationServer"`
-	FileStore              oneOrMany[psService] `json:"FileStore"`
-	ConfigStore            string               `json:"ConfigStore"`
-	PersistentChatDatabase oneOrMany[string]    `json:"PersistentChatDatabase"`
+	UserServer                 oneOrMany[psService]       `json:"UserServer"`
+	ApplicationServer          oneOrMany[psService]       `json:"ApplicationServer"`
+	FileStore                  oneOrMany[psService]       `json:"FileStore"`
+	ConfigurationStoreLocation oneOrMany[psStoreLocation] `json:"ConfigurationStoreLocation"`
+	CentralManagementDatabase  oneOrMany[psService]       `json:"CentralManagementDatabase"`
+	PersistentChatServer       oneOrMany[psService]       `json:"PersistentChatServer"`
+	PersistentChatDatabase     oneOrMany[psService]       `json:"PersistentChatDatabase"`
+	MonitoringDatabase         oneOrMany[psService]       `json:"MonitoringDatabase"`
+	ArchivingDatabase          oneOrMany[psService]       `json:"ArchivingDatabase"`
 }
 
+// The discovery script passes Microsoft's objects through, reduced to the
+// properties discovery reads (ConvertTo-Json cannot serialize the
+// originals): the interpretation is in Go, where it is tested.
 const discoveryScript = `try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding -ArgumentList $false } catch { }
-function Get-LbPool($s) {
-    $computers = @()
-    try { $computers = @((Get-CsPool -Identity $s.PoolFqdn).Computers | ForEach-Object { [string]$_ }) } catch { }
-    [pscustomobject]@{ Identity = [string]$s.Identity; PoolFqdn = [string]$s.PoolFqdn; SiteId = [string]$s.SiteId; Computers = $computers }
+function ConvertTo-LbService($s, [switch]$Pool) {
+    $o = [ordered]@{}
+    foreach ($p in 'Identity', 'PoolFqdn', 'SiteId', 'Version', 'SqlInstanceName', 'UncPath', 'PersistentChatDatabase') {
+        if ($null -ne $s.PSObject.Properties[$p] -and $null -ne $s.$p) { $o[$p] = [string]$s.$p }
+    }
+    if ($null -ne $s.PSObject.Properties['DependentServiceList']) { $o['DependentServiceList'] = @($s.DependentServiceList | ForEach-Object { [string]$_ }) }
+    if ($Pool) {
+        $o['Computers'] = @()
+        try { $o['Computers'] = @((Get-CsPool -Identity $s.PoolFqdn).Computers | ForEach-Object { [string]$_ }) } catch { }
+    }
+    [pscustomobject]$o
 }
-$store = ''
-try { $store = [string](Get-CsConfigurationStoreLocation) } catch { }
-$chat = @()
-try { $chat = @(Get-CsService -PersistentChatServer | ForEach-Object { [string]$_.PersistentChatDatabase }) } catch { }
+function Get-LbService([string]$Role, [switch]$Optional, [switch]$Pool) {
+    $a = @{ $Role = $true }
+    if ($Optional) {
+        try { return @(Get-CsService @a | ForEach-Object { ConvertTo-LbService $_ -Pool:$Pool }) } catch { return @() }
+    }
+    @(Get-CsService @a | ForEach-Object { ConvertTo-LbService $_ -Pool:$Pool })
+}
+$store = @()
+try {
+    $store = @(Get-CsConfigurationStoreLocation | ForEach-Object {
+        if ($null -ne $_.PSObject.Properties['BackEndServer']) { [pscustomobject]@{ BackEndServer = [string]$_.BackEndServer; MirrorBackEndServer = [string]$_.MirrorBackEndServer } }
+        else { [pscustomobject]@{ BackEndServer = [string]$_; MirrorBackEndServer = '' } }
+    })
+} catch { }
 $result = [pscustomobject]@{
-    UserServer = @(Get-CsService -UserServer | ForEach-Object { Get-LbPool $_ })
-    ApplicationServer = @(Get-CsService -ApplicationServer | ForEach-Object { Get-LbPool $_ })
-    FileStore = @(Get-CsService -FileStore | ForEach-Object { [pscustomobject]@{ Identity = [string]$_.Identity; PoolFqdn = [string]$_.PoolFqdn; SiteId = [string]$_.SiteId; UncPath = [string]$_.UncPath; DependentServiceList = @($_.DependentServiceList | ForEach-Object { [string]$_ }) } })
-    ConfigStore = $store
-    PersistentChatDatabase = $chat
+    UserServer = Get-LbService UserServer -Pool
+    ApplicationServer = Get-LbService ApplicationServer -Pool
+    FileStore = Get-LbService FileStore
+    ConfigurationStoreLocation = $store
+    CentralManagementDatabase = Get-LbService CentralManagementDatabase -Optional
+    PersistentChatServer = Get-LbService PersistentChatServer -Optional
+    PersistentChatDatabase = Get-LbService PersistentChatDatabase -Optional
+    MonitoringDatabase = Get-LbService MonitoringDatabase -Optional
+    ArchivingDatabase = Get-LbService ArchivingDatabase -Optional
 }
 [Console]::Out.Write((ConvertTo-Json -InputObject $result -Depth 4 -Compress))`
 
@@ -274,29 +408,95 @@ func (s *session) discover(ctx context.Context) (*psDiscovery, error) {
 		s.lyncInfo().Error = err.Error()
 		return nil, err
 	}
-	d := s.discovered
-	info := s.lyncInfo()
-	info.ConfigStore = strings.TrimSpace(d.ConfigStore)
-	for _, c := range d.PersistentChatDatabase {
-		if c = strings.TrimSpace(c); c != "" && info.PersistentChatInstance == "" {
-			info.PersistentChatInstance = strings.TrimPrefix(c, "PersistentChatStore:")
-		}
-	}
-	return d, nil
+	s.discovered.interpret(s.lyncInfo())
+	return s.discovered, nil
 }
 
-func poolsOf(l []psService) []PoolInfo {
+// interpret fills the Central Management Store, Persistent Chat and
+// Monitoring / Archiving facts in from discovery.
+func (d *psDiscovery) interpret(info *LyncInfo) {
+	// The CMS: Get-CsConfigurationStoreLocation's BackEndServer (and its
+	// mirror), else the CentralManagementDatabase service.
+	for _, l := range d.ConfigurationStoreLocation {
+		if b := strings.TrimSpace(l.BackEndServer); b != "" && info.ConfigStore == "" {
+			info.ConfigStore = b
+			info.ConfigStoreMirror = strings.TrimSpace(l.MirrorBackEndServer)
+		}
+	}
+	if info.ConfigStore == "" {
+		for _, sv := range d.CentralManagementDatabase {
+			if i := sv.sqlInstance(); i != "" {
+				info.ConfigStore = i
+				break
+			}
+		}
+	}
+	// Persistent Chat: each pool's PersistentChatDatabase names a database
+	// service ("PersistentChatStore:FQDN"); its PoolFqdn and
+	// SqlInstanceName make -DBInstance.
+	dbs := map[string]psService{}
+	for _, db := range d.PersistentChatDatabase {
+		dbs[strings.ToLower(strings.TrimSpace(db.Identity))] = db
+	}
+	seen := map[string]bool{}
+	for _, sv := range d.PersistentChatServer {
+		pool := sv.fqdn()
+		if sv.legacy() {
+			info.Notes = append(info.Notes, fmt.Sprintf("Persistent Chat pool %s is Lync Server 2010 (Version %s): not exported (Export-CsPersistentChatData supports 2013 and later)", pool, sv.Version))
+			continue
+		}
+		ref := strings.ToLower(strings.TrimSpace(sv.PersistentChatDatabase))
+		db, ok := dbs[ref]
+		if !ok {
+			info.Notes = append(info.Notes, fmt.Sprintf("Persistent Chat pool %s: its database %q is not among Get-CsService -PersistentChatDatabase: not exported (set lync.persistentchat_instance)", pool, sv.PersistentChatDatabase))
+			continue
+		}
+		inst := db.sqlInstance()
+		if inst == "" || seen[strings.ToLower(inst)] {
+			continue
+		}
+		seen[strings.ToLower(inst)] = true
+		info.PersistentChat = append(info.PersistentChat, ChatPoolInfo{Pool: pool, Instance: inst})
+	}
+	if len(info.PersistentChat) > 0 && info.PersistentChatInstance == "" {
+		info.PersistentChatInstance = info.PersistentChat[0].Instance
+	}
+	// Monitoring and Archiving stores.
+	info.SQLStores = nil
+	for _, c := range []struct {
+		role string
+		l    []psService
+		dbs  []string
+	}{{"MonitoringDatabase", d.MonitoringDatabase, []string{"LcsCDR", "QoEMetrics"}}, {"ArchivingDatabase", d.ArchivingDatabase, []string{"LcsLog"}}} {
+		for _, sv := range c.l {
+			if sv.legacy() {
+				continue
+			}
+			if inst := sv.sqlInstance(); inst != "" {
+				info.SQLStores = append(info.SQLStores, SQLStoreInfo{Role: c.role, Instance: inst, Databases: c.dbs})
+			}
+		}
+	}
+}
+
+// poolsOf returns the pools of services; pools of Lync Server 2010 are
+// left out with a note (the Export-/Import-Cs* cmdlets support 2013 and
+// later, so exporting them would fail every night during a migration).
+func poolsOf(l []psService, info *LyncInfo, what string) []PoolInfo {
 	var out []PoolInfo
 	seen := map[string]bool{}
 	for _, sv := range l {
-		f := strings.TrimSpace(sv.PoolFqdn)
-		if f == "" {
-			f = strings.TrimSpace(sv.Identity[strings.Index(sv.Identity, ":")+1:])
-		}
+		f := sv.fqdn()
 		if f == "" || seen[strings.ToLower(f)] {
 			continue
 		}
 		seen[strings.ToLower(f)] = true
+		if sv.legacy() {
+			if info != nil {
+				info.Notes = append(info.Notes, fmt.Sprintf("pool %s is Lync Server 2010 (Version %s): its %s is not exported (the cmdlets support 2013 and later; back it up with the 2010 tools until it is migrated)", f, sv.Version, what))
+			}
+			continue
+		}
 		out = append(out, PoolInfo{Fqdn: f, Site: strings.TrimPrefix(sv.SiteID, "Site:"), Computers: sv.Computers})
 	}
 	return out
@@ -331,7 +531,7 @@ func (s *session) pools(ctx context.Context, which string, explicit []string) ([
 				all = d.UserServer
 			}
 			for i := range out {
-				for _, p := range poolsOf(all) {
+				for _, p := range poolsOf(all, nil, "") {
 					if strings.EqualFold(p.Fqdn, out[i].Fqdn) {
 						out[i].Site, out[i].Computers = p.Site, p.Computers
 					}
@@ -344,9 +544,9 @@ func (s *session) pools(ctx context.Context, which string, explicit []string) ([
 			return nil, err
 		}
 		if which == "rgs_pools" {
-			out = poolsOf(d.ApplicationServer)
+			out = poolsOf(d.ApplicationServer, info, "Response Group configuration")
 		} else {
-			out = poolsOf(d.UserServer)
+			out = poolsOf(d.UserServer, info, "user data")
 		}
 		info.Sources[which] = "discovered"
 	}
@@ -537,12 +737,10 @@ func buildLyncShorthand(ctx context.Context, s *session) ([]Exporter, error) {
 				s.lyncInfo().Notes = append(s.lyncInfo().Notes, prod.Name+" has no Persistent Chat: not exported")
 				continue
 			}
-			inst := lc.PersistentChatInstance
-			if inst == "" && err == nil {
+			if lc.PersistentChatInstance == "" && err == nil {
 				s.discover(ctx)
-				inst = s.lyncInfo().PersistentChatInstance
 			}
-			if inst == "" {
+			if lc.PersistentChatInstance == "" && len(s.lyncInfo().PersistentChat) == 0 {
 				s.lyncInfo().Notes = append(s.lyncInfo().Notes, "no Persistent Chat database found: not exported")
 				continue
 			}
@@ -595,24 +793,46 @@ func buildLyncKind(ctx context.Context, s *session, idx int, e config.Exporter) 
 		if !prod.PersistentChat {
 			return nil, &config.Error{Key: key + ".kind", Msg: fmt.Sprintf("persistentchat: %s has no Persistent Chat (it was removed in 2019); back up the mgc database with a sql exporter if it still exists", prod.Name)}
 		}
+		// An instance in the config is one export; else one per
+		// Persistent Chat pool found (each has its own database).
+		var chats []ChatPoolInfo
 		inst := e.Instance
 		if inst == "" && s.cfg.Lync != nil {
 			inst = s.cfg.Lync.PersistentChatInstance
 		}
-		if inst == "" {
+		if inst != "" {
+			chats = []ChatPoolInfo{{Instance: inst}}
+			s.lyncInfo().Sources["persistentchat"] = "config"
+		} else {
 			s.discover(ctx)
-			inst = s.lyncInfo().PersistentChatInstance
+			chats = s.lyncInfo().PersistentChat
+			s.lyncInfo().Sources["persistentchat"] = "discovered"
 		}
-		if inst == "" {
-			return nil, &config.Error{Key: key + ".instance", Msg: "missing: the SQL instance of the Persistent Chat database (e.g. sql01.contoso.com\\mgc)"}
+		if len(chats) == 0 {
+			return nil, &config.Error{Key: key + ".instance", Msg: "missing: the SQL instance of the Persistent Chat database (e.g. sql01.contoso.com\\mgc); Get-CsService -PersistentChatDatabase found none"}
 		}
-		if err := checkPSValue("persistentchat instance", inst); err != nil {
-			return nil, &config.Error{Key: key + ".instance", Msg: err.Error()}
+		var out []Exporter
+		for _, c := range chats {
+			c := c
+			if err := checkPSValue("persistentchat instance", c.Instance); err != nil {
+				return nil, &config.Error{Key: key + ".instance", Msg: err.Error()}
+			}
+			name, file := e.Name, "CsPersistentChatData.zip"
+			meta := map[string]string{"instance": c.Instance}
+			if c.Pool != "" {
+				name = e.Name + "-" + safeName(c.Pool)
+				file = "CsPersistentChatData-" + safeName(c.Pool) + ".zip"
+				meta["pool"] = c.Pool
+			}
+			if s.lyncInfo().PersistentChatInstance == "" {
+				s.lyncInfo().PersistentChatInstance = c.Instance
+			}
+			out = append(out, &psExporter{s: s, name: s.uniqueName(name), kind: e.Kind, file: file, what: "Export-CsPersistentChatData (" + c.Instance + ")", timeout: to, meta: meta,
+				body: func(o string) string {
+					return "Export-CsPersistentChatData -DBInstance " + PSQuote(c.Instance) + " -FileName " + PSQuote(o)
+				}})
 		}
-		s.lyncInfo().PersistentChatInstance = inst
-		return one("CsPersistentChatData.zip", "Export-CsPersistentChatData", func(out string) string {
-			return "Export-CsPersistentChatData -DBInstance " + PSQuote(inst) + " -FileName " + PSQuote(out)
-		}, map[string]string{"instance": inst}), nil
+		return out, nil
 	case "userdata", "rgs":
 		which := "pools"
 		if e.Kind == "rgs" {
@@ -675,60 +895,109 @@ func buildLyncKind(ctx context.Context, s *session, idx int, e config.Exporter) 
 
 // --- restore: the step that brings each Lync item back ---
 
-func init() {
-	restorers["csconfig"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
-		f := itemFile(dir, it, it.Meta["file"])
-		return []Step{{Phase: 6, Title: "Import the configuration and enable the topology", Run: true, Files: []string{f},
-			Commands:  []string{"Import-CsConfiguration -FileName " + PSQuote(f), "Enable-CsTopology"},
-			Notes:     []string{"Enable-CsTopology also resets the file store permissions."},
-			OnFailure: "Check that the Central Management Store exists and this server points at it (steps 4-5)."}}
+// frontEndStop stops the Front End services of every server of a pool.
+func frontEndStop(computers []string) []string {
+	if len(computers) == 0 {
+		return []string{"Stop-CsWindowsService -Force"}
 	}
-	restorers["topology"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+	var out []string
+	for _, c := range computers {
+		out = append(out, "Stop-CsWindowsService -ComputerName "+PSQuote(c)+" -Force")
+	}
+	return out
+}
+
+// frontEndStart starts them together: Start-CsPool on 2015 / 2019; on
+// 2013 (which has no Start-CsPool) Start-CsWindowsService -NoWait on each
+// server, then wait until every Front End service (RTCSRV) runs.
+func frontEndStart(product, pool string, computers []string) []string {
+	switch product {
+	case "2015", "2019", "se":
+		return []string{"Start-CsPool -PoolFqdn " + PSQuote(pool) + " -Force"}
+	}
+	var out, quoted []string
+	if len(computers) == 0 {
+		out = []string{"Start-CsWindowsService -NoWait"}
+		quoted = []string{"$env:COMPUTERNAME"}
+	}
+	for _, c := range computers {
+		out = append(out, "Start-CsWindowsService -ComputerName "+PSQuote(c)+" -NoWait")
+		quoted = append(quoted, PSQuote(c))
+	}
+	out = append(out, "$deadline = (Get-Date).AddMinutes(60); foreach ($c in @("+strings.Join(quoted, ", ")+")) { while ((Get-CsWindowsService -Name RTCSRV -ComputerName $c).Status -ne 'Running') { if ((Get-Date) -gt $deadline) { throw \"the Front End service of $c did not start within 60 minutes\" }; Start-Sleep -Seconds 15 } }")
+	return out
+}
+
+func itemProduct(it PlanItem, pc *planCtx) string {
+	if p := it.Meta["product"]; p != "" {
+		return p
+	}
+	return pc.info.Product
+}
+
+func init() {
+	restorers["csconfig"] = func(it PlanItem, pc *planCtx) []Step {
+		f := itemFile(pc.dir, it, it.Meta["file"])
+		return []Step{{Phase: 6, Title: "Import the configuration and enable the topology", Run: true, Files: []string{f},
+			Commands:  []string{"Import-CsConfiguration -FileName " + PSQuote(f) + " -Force", "Enable-CsTopology"},
+			Notes:     []string{"Enable-CsTopology also resets the file store permissions."},
+			OnFailure: "Check that the Central Management store exists and this server points at it (the two steps before)."}}
+	}
+	restorers["topology"] = func(it PlanItem, pc *planCtx) []Step {
 		return []Step{{Phase: 13, Title: "Topology (reference copy)", Notes: []string{
-			"Nothing to import: " + itemFile(dir, it, it.Meta["file"]) + " is the topology as it was, to compare with Topology Builder.",
+			"Nothing to import: " + itemFile(pc.dir, it, it.Meta["file"]) + " is the topology as it was, to compare with Topology Builder.",
 		}}}
 	}
-	restorers["lis"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
-		f := itemFile(dir, it, it.Meta["file"])
+	restorers["lis"] = func(it PlanItem, pc *planCtx) []Step {
+		f := itemFile(pc.dir, it, it.Meta["file"])
+		// Import-CsLisConfiguration has no -Force (and asks nothing).
 		return []Step{{Phase: 10, Title: "Import the E9-1-1 Location Information Service configuration", Run: true, Files: []string{f},
 			Commands: []string{"Import-CsLisConfiguration -FileName " + PSQuote(f)}}}
 	}
-	restorers["userdata"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
-		f := itemFile(dir, it, it.Meta["file"])
+	restorers["userdata"] = func(it PlanItem, pc *planCtx) []Step {
+		f := itemFile(pc.dir, it, it.Meta["file"])
 		pool := it.Meta["pool"]
-		var stop, start []string
 		var computers []string
 		for _, c := range strings.Split(it.Meta["computers"], ",") {
 			if c = strings.TrimSpace(c); c != "" {
 				computers = append(computers, c)
 			}
 		}
-		if len(computers) == 0 {
-			stop, start = []string{"Stop-CsWindowsService"}, []string{"Start-CsWindowsService"}
-		}
-		for _, c := range computers {
-			stop = append(stop, "Stop-CsWindowsService -ComputerName "+PSQuote(c))
-			start = append(start, "Start-CsWindowsService -ComputerName "+PSQuote(c))
-		}
+		product := itemProduct(it, pc)
+		cmds := frontEndStop(computers)
+		cmds = append(cmds, "Import-CsUserData -PoolFqdn "+PSQuote(pool)+" -FileName "+PSQuote(f)+" -Force")
+		cmds = append(cmds, frontEndStart(product, pool, computers)...)
 		notes := []string{"The Front End services must be stopped on ALL servers of the pool during the import and started together afterwards."}
 		if len(computers) == 0 {
-			notes = append(notes, "The set does not list the pool's servers: stop and start the services on each of them.")
+			notes = append(notes, "The set does not list the pool's servers: stop the services on each of them before this step.")
 		}
 		notes = append(notes, "Users who signed in meanwhile: Update-CsUserData -FileName <zip> -UserFilter <sip address>.")
-		cmds := append(append(stop, "Import-CsUserData -PoolFqdn "+PSQuote(pool)+" -FileName "+PSQuote(f)), start...)
+		if pc.opt.Scenario == "pool" {
+			notes = append(notes, "Only when the pool's back-end databases were lost: a back end that survived still holds the user data, and importing the backup over it loses what changed since (skip the step).")
+		}
+		start := "Start-CsPool -PoolFqdn " + PSQuote(pool)
+		if product != "2015" && product != "2019" && product != "se" {
+			start = "Start-CsWindowsService on each of its servers"
+		}
 		return []Step{{Phase: 9, Title: "Import the user data of pool " + pool, Run: true, Files: []string{f}, Commands: cmds, Notes: notes,
-			OnFailure: "The Front End services of " + pool + " may still be stopped: start them with Start-CsWindowsService once the cause is fixed."}}
+			OnFailure: "The Front End services of " + pool + " may still be stopped: start them (" + start + ") once the cause is fixed."}}
 	}
-	restorers["rgs"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
-		f := itemFile(dir, it, it.Meta["file"])
+	restorers["rgs"] = func(it PlanItem, pc *planCtx) []Step {
+		f := itemFile(pc.dir, it, it.Meta["file"])
 		pool := it.Meta["pool"]
 		return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool, Run: true, Files: []string{f},
-			Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -FileName " + PSQuote(f)}}}
+			Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -FileName " + PSQuote(f) + " -Force"}}}
 	}
-	restorers["persistentchat"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
-		f := itemFile(dir, it, it.Meta["file"])
-		return []Step{{Phase: 12, Title: "Import the Persistent Chat content", Run: true, Files: []string{f},
-			Commands: []string{"Import-CsPersistentChatData -DBInstance " + PSQuote(it.Meta["instance"]) + " -FileName " + PSQuote(f)},
+	restorers["persistentchat"] = func(it PlanItem, pc *planCtx) []Step {
+		f := itemFile(pc.dir, it, it.Meta["file"])
+		title := "Import the Persistent Chat content"
+		if p := it.Meta["pool"]; p != "" {
+			title += " of pool " + p
+		}
+		// Import-CsPersistentChatData has no -Force; -Confirm:$false
+		// answers its confirmation.
+		return []Step{{Phase: 12, Title: title, Run: true, Files: []string{f},
+			Commands: []string{"Import-CsPersistentChatData -DBInstance " + PSQuote(it.Meta["instance"]) + " -FileName " + PSQuote(f) + " -Confirm:$false"},
 			Notes:    []string{"Needs CsPersistentChatAdministrator rights; alternatively restore the mgc database from a SQL backup."}}}
 	}
 }

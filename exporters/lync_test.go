@@ -116,12 +116,16 @@ func (h *lyncHarness) normalize(s string) string {
 // goldenName names a recorded script by what it does.
 func goldenName(script string) string {
 	code, _, _ := psparse.Split(script)
-	for _, c := range []string{"Export-CsConfiguration", "Export-CsLisConfiguration", "Export-CsPersistentChatData"} {
+	for _, c := range []string{"Export-CsConfiguration", "Export-CsLisConfiguration"} {
 		if strings.Contains(code, c) {
 			return c
 		}
 	}
-	if strings.Contains(code, "Get-CsService -UserServer") {
+	if strings.Contains(code, "Export-CsPersistentChatData") {
+		p, _ := psparse.Param(script, "DBInstance")
+		return "Export-CsPersistentChatData-" + safeName(p)
+	}
+	if strings.Contains(code, "Get-LbService UserServer") {
 		return "discovery"
 	}
 	if strings.Contains(code, "Get-CsTopology") {
@@ -156,6 +160,28 @@ func checkGolden(t *testing.T, path string, got string) {
 	}
 }
 
+// checkNoStaleGoldens fails on a golden file no test produced (a script
+// that is no longer generated would otherwise stay, unchecked); with
+// -update it deletes it.
+func checkNoStaleGoldens(t *testing.T, dir string, used map[string]bool, ext string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		name := strings.TrimSuffix(e.Name(), ext)
+		if used[name] {
+			continue
+		}
+		if *update {
+			os.Remove(filepath.Join(dir, e.Name()))
+			continue
+		}
+		t.Errorf("golden %s is not produced by any case: delete it (go test ./exporters -update)", filepath.Join(dir, e.Name()))
+	}
+}
+
 // TestLyncScriptsGolden runs `lync: {exporters: all}` against each
 // product and compares every script with its golden file.
 func TestLyncScriptsGolden(t *testing.T) {
@@ -175,7 +201,7 @@ func TestLyncScriptsGolden(t *testing.T) {
 				names = append(names, it.Name)
 			}
 			sort.Strings(names)
-			want := []string{"csconfig", "lis", "persistentchat", "rgs-pool01.contoso.com", "topology", "userdata-pool01.contoso.com"}
+			want := []string{"csconfig", "lis", "persistentchat-pchat01.contoso.com", "rgs-pool01.contoso.com", "topology", "userdata-pool01.contoso.com"}
 			if product == "2019" {
 				want = []string{"csconfig", "lis", "rgs-pool01.contoso.com", "topology", "userdata-pool01.contoso.com"}
 			}
@@ -188,7 +214,7 @@ func TestLyncScriptsGolden(t *testing.T) {
 					t.Errorf("item %s missing from %v", w, names)
 				}
 			}
-			if product == "2019" && containsStr(names, "persistentchat") {
+			if product == "2019" && containsStr(names, "persistentchat-pchat01.contoso.com") {
 				t.Errorf("2019 has no Persistent Chat, got %v", names)
 			}
 			info := disc["lync"].(*LyncInfo)
@@ -204,6 +230,7 @@ func TestLyncScriptsGolden(t *testing.T) {
 				seen[name] = true
 				checkGolden(t, filepath.Join("testdata", "ps", product, name+".ps1"), h.normalize(s))
 			}
+			checkNoStaleGoldens(t, filepath.Join("testdata", "ps", product), seen, ".ps1")
 			// Every Lync export is a zip holding DocItemSet.xml.
 			for _, it := range items {
 				if it.Kind == "filestore" || it.Kind == "topology" {
@@ -321,7 +348,7 @@ func TestParseDiscoveryQuirks(t *testing.T) {
 }
 
 func FuzzParseDiscovery(f *testing.F) {
-	for _, n := range []string{"se.json", "onepool.json", "threepools.json"} {
+	for _, n := range []string{"se.json", "onepool.json", "threepools.json", "migration.json"} {
 		b, _ := os.ReadFile(filepath.Join("testdata", "discovery", n))
 		f.Add(b)
 	}
@@ -332,7 +359,8 @@ func FuzzParseDiscovery(f *testing.F) {
 			t.Fatal("nil result without error")
 		}
 		if err == nil {
-			poolsOf(d.UserServer)
+			poolsOf(d.UserServer, &LyncInfo{}, "user data")
+			d.interpret(&LyncInfo{})
 		}
 	})
 }

@@ -39,12 +39,90 @@ type Step struct {
 type Plan struct {
 	Host, SetID string
 	Dir         string // restore folder (items under Dir/<item>/)
-	Lync        LyncInfo
-	Steps       []Step
+	Scenario    string
+	// Options are the choices the plan was made with (after defaults).
+	Options PlanOptions `json:"options"`
+	Lync    LyncInfo
+	Steps   []Step
+}
+
+// Scenario is one of Microsoft's restore procedures, by what was lost.
+type Scenario struct {
+	ID, Title, Procedure string
+}
+
+// Scenarios are the losses a plan can be made for (restore --scenario).
+var Scenarios = []Scenario{
+	{"cms", "the server hosting the Central Management store (Standard Edition, or the back end of the pool that holds it)", "Restoring the server hosting the Central Management store"},
+	{"standard", "a Standard Edition server that does not host the Central Management store", "Restoring a Standard Edition server"},
+	{"pool", "the back end or the front ends of an Enterprise pool that does not host the Central Management store", "Restoring an Enterprise Edition back-end server / member server"},
+	{"filestore", "a file store (the share and its files)", "Restoring a file store"},
+	{"sql", "Monitoring, Archiving or Persistent Chat databases", "Restoring monitoring or archiving data"},
+}
+
+// ScenarioByID returns the scenario with that id.
+func ScenarioByID(id string) (Scenario, bool) {
+	for _, sc := range Scenarios {
+		if sc.ID == strings.ToLower(strings.TrimSpace(id)) {
+			return sc, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// ScenarioIDs lists the ids: "cms, standard, pool, filestore or sql".
+func ScenarioIDs() string {
+	var ids []string
+	for _, sc := range Scenarios {
+		ids = append(ids, sc.ID)
+	}
+	return strings.Join(ids[:len(ids)-1], ", ") + " or " + ids[len(ids)-1]
+}
+
+// ScenarioMenu is the question asked when restore --plan has no --scenario
+// on a terminal.
+func ScenarioMenu() string {
+	var b strings.Builder
+	b.WriteString("What was lost? Each loss has its own procedure:\n")
+	for i, sc := range Scenarios {
+		fmt.Fprintf(&b, "  %d. %-9s %s\n", i+1, sc.ID, sc.Title)
+	}
+	fmt.Fprintf(&b, "Answer 1-%d (or the name): ", len(Scenarios))
+	return b.String()
+}
+
+// ParseScenarioAnswer reads an answer to ScenarioMenu.
+func ParseScenarioAnswer(ans string) (string, error) {
+	ans = strings.TrimSpace(ans)
+	for i, sc := range Scenarios {
+		if ans == fmt.Sprint(i+1) || strings.EqualFold(ans, sc.ID) {
+			return sc.ID, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not a scenario (%s)", ans, ScenarioIDs())
+}
+
+// PlanOptions choose the plan.
+type PlanOptions struct {
+	// Scenario: cms, standard, pool, filestore or sql (required).
+	Scenario string
+	// Pools: for standard / pool, the pool (or Standard Edition server)
+	// that was lost; may be left out when the set holds one.
+	Pools []string
+	// OverwriteNewer: the file store copy-back replaces files that are
+	// newer on the share (default: robocopy /XO keeps them).
+	OverwriteNewer bool
+}
+
+// planCtx is what a restorer needs.
+type planCtx struct {
+	dir  string
+	info *LyncInfo
+	opt  PlanOptions
 }
 
 // restorers map an item kind to the steps that bring it back.
-var restorers = map[string]func(it PlanItem, dir string, info *LyncInfo) []Step{}
+var restorers = map[string]func(it PlanItem, pc *planCtx) []Step{}
 
 // itemFile is where an item's file lands under the restore folder.
 func itemFile(dir string, it PlanItem, name string) string {
@@ -62,62 +140,235 @@ func LyncInfoFrom(disc map[string]any) LyncInfo {
 	return info
 }
 
-// BuildPlan returns the restore plan for a set's items restored under dir.
-func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir string) Plan {
-	info := LyncInfoFrom(disc)
-	p := Plan{Host: host, SetID: setID, Dir: dir, Lync: info}
-	has := map[string]bool{}
+// PlanPools are the pools a set holds user data or Response Groups of.
+func PlanPools(items []PlanItem) []string {
+	var out []string
 	for _, it := range items {
-		has[it.Kind] = true
-	}
-	sqlFqdn, sqlInst := "<SQL server FQDN>", "<instance>"
-	if cs := info.ConfigStore; cs != "" {
-		sqlFqdn, sqlInst = cs, "<default instance: leave -SqlInstanceName out>"
-		if i := strings.Index(cs, `\`); i >= 0 {
-			sqlFqdn, sqlInst = cs[:i], cs[i+1:]
+		if (it.Kind == "userdata" || it.Kind == "rgs") && it.Meta["pool"] != "" && !containsFold(out, it.Meta["pool"]) {
+			out = append(out, it.Meta["pool"])
 		}
 	}
-	steps := []Step{
-		{Phase: 1, Title: "Prepare the server (not in this backup)", Notes: []string{
-			"Same FQDN, same domain, same DNS records and the same file store paths as before.",
-			"Certificates restored (exported with private keys) or re-enrolled from your CA.",
-			"Not backed up by lyncbackup, restore them first: AD DS, the CA and certificates, DNS, DHCP, PSTN gateway configuration, load balancer, firewall and IIS settings, Exchange (unified contact store).",
-		}},
-		{Phase: 3, Title: "SQL Server with the same instance names (not in this backup)", Notes: []string{
-			"Enterprise Edition: install the back-end SQL Server with the instance names of the topology.",
-			"Standard Edition: run \"Prepare first Standard Edition server\" in the Deployment Wizard (it installs the local RTC instance).",
-		}},
-		{Phase: 4, Title: "Create the Central Management Store database", Commands: []string{
-			"Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn " + PSQuote(sqlFqdn) + " -SqlInstanceName " + PSQuote(sqlInst),
-		}, Notes: []string{"Run it yourself: -Clean recreates the database."}},
-		{Phase: 5, Title: "Point the deployment at it", Commands: []string{
-			"Set-CsConfigurationStoreLocation -SqlServerFqdn " + PSQuote(sqlFqdn) + " -SqlInstanceName " + PSQuote(sqlInst),
-		}},
-		{Phase: 7, Title: "(Enterprise Edition) create the other databases", Notes: []string{
-			"Publish the topology in Topology Builder, or Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <FQDN> for each back end.",
-		}},
-		{Phase: 8, Title: "Deployment Wizard steps 1-4 on every server", Notes: []string{
-			"Install Local Configuration Store, Setup or Remove Components, Request/Install or Assign Certificates, Start Services.",
-		}},
+	return out
+}
+
+func containsFold(l []string, s string) bool {
+	for _, x := range l {
+		if strings.EqualFold(x, s) {
+			return true
+		}
 	}
-	if info.ConfigStore == "" {
-		steps[2].Notes = append(steps[2].Notes, "The set does not record the Central Management Store's SQL location: fill in the server and instance.")
+	return false
+}
+
+// splitInstance splits "fqdn\instance" ("" instance: the default one).
+func splitInstance(s string) (string, string) {
+	if i := strings.Index(s, `\`); i >= 0 {
+		return s[:i], s[i+1:]
 	}
-	if !has["csconfig"] {
-		steps = append(steps, Step{Phase: 6, Title: "Import the configuration (NOT IN THIS SET)", Notes: []string{
-			"This set holds no CsConfiguration export: use another set's, then Import-CsConfiguration -FileName <zip> and Enable-CsTopology.",
-		}})
+	return s, ""
+}
+
+// sqlParams are -SqlServerFqdn F [-SqlInstanceName I] (no instance
+// parameter for a default instance).
+func sqlParams(prefix, loc string) string {
+	f, i := splitInstance(loc)
+	out := "-" + prefix + "SqlServerFqdn " + PSQuote(f)
+	if i != "" {
+		out += " -" + prefix + "SqlInstanceName " + PSQuote(i)
 	}
+	return out
+}
+
+// PlanError is a plan that cannot be made as asked (a usage error).
+type PlanError struct{ Msg string }
+
+func (e *PlanError) Error() string { return e.Msg }
+
+// BuildPlan returns the restore plan for a set's items restored under dir,
+// for the loss opt.Scenario names: Microsoft's procedure for that loss,
+// with the set's values filled in, and only the steps it needs.
+func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir string, opt PlanOptions) (Plan, error) {
+	info := LyncInfoFrom(disc)
+	sc, ok := ScenarioByID(opt.Scenario)
+	if !ok {
+		return Plan{}, &PlanError{fmt.Sprintf("unknown scenario %q: what was lost? (%s)", opt.Scenario, ScenarioIDs())}
+	}
+	opt.Scenario = sc.ID
+	p := Plan{Host: host, SetID: setID, Dir: dir, Lync: info, Scenario: sc.ID}
+	pc := &planCtx{dir: dir, info: &info, opt: opt}
+
+	// standard / pool: the pool that was lost.
+	if sc.ID == "standard" || sc.ID == "pool" {
+		pools := PlanPools(items)
+		for _, want := range opt.Pools {
+			if !containsFold(pools, want) {
+				return Plan{}, &PlanError{fmt.Sprintf("--pool %s: the set holds no user data or Response Groups of that pool (it has: %s)", want, orNone(pools))}
+			}
+		}
+		if len(opt.Pools) == 0 {
+			if len(pools) != 1 {
+				return Plan{}, &PlanError{fmt.Sprintf("--scenario %s: name the pool that was lost with --pool (the set has: %s)", sc.ID, orNone(pools))}
+			}
+			pc.opt.Pools = pools
+		}
+	}
+
+	var steps []Step
+	var left []string
+	has := map[string]bool{}
 	for _, it := range items {
+		if !inScenario(pc, it) {
+			left = append(left, it.Name)
+			continue
+		}
+		has[it.Kind] = true
 		if r := restorers[it.Kind]; r != nil {
-			steps = append(steps, r(it, dir, &info)...)
+			steps = append(steps, r(it, pc)...)
 		} else {
 			steps = append(steps, Step{Phase: 13, Title: fmt.Sprintf("Item %s (%s)", it.Name, it.Kind), Notes: []string{"Restored under " + filepath.Join(dir, it.Name) + "; bring it back by hand."}})
 		}
 	}
+	steps = append(steps, scenarioSteps(pc, has)...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Phase < steps[j].Phase })
+	if len(left) > 0 {
+		steps = append(steps, Step{Phase: 14, Title: "Not part of this procedure", Notes: []string{
+			"The set also holds " + strings.Join(left, ", ") + ": they belong to other losses (see restore --plan --scenario cms for the complete list).",
+		}})
+	}
 	p.Steps = steps
-	return p
+	p.Options = pc.opt
+	return p, nil
+}
+
+func orNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}
+
+// inScenario reports whether an item's restore belongs to the loss.
+func inScenario(pc *planCtx, it PlanItem) bool {
+	switch pc.opt.Scenario {
+	case "cms":
+		return true
+	case "filestore":
+		return it.Kind == "filestore"
+	case "sql":
+		return it.Kind == "sql" || it.Kind == "persistentchat"
+	case "standard", "pool":
+		switch it.Kind {
+		case "userdata", "rgs":
+			return containsFold(pc.opt.Pools, it.Meta["pool"])
+		case "filestore":
+			// A Standard Edition server's own file store.
+			if pc.opt.Scenario != "standard" {
+				return false
+			}
+			host := strings.TrimPrefix(it.Meta["store"], `\\`)
+			if i := strings.IndexAny(host, `\/`); i >= 0 {
+				host = host[:i]
+			}
+			return containsFold(pc.opt.Pools, host)
+		}
+	}
+	return false
+}
+
+// prepareStep is Microsoft's first step: the server as it was.
+func prepareStep() Step {
+	return Step{Phase: 1, Title: "Prepare the server (not in this backup)", Notes: []string{
+		"Same FQDN, same domain, same DNS records and the same file store paths as before.",
+		"Certificates restored (exported with private keys) or re-enrolled from your CA.",
+		"Not backed up by lyncbackup, restore them first: AD DS, the CA and certificates, DNS, DHCP, PSTN gateway configuration, load balancer, firewall and IIS settings, Exchange (unified contact store).",
+	}}
+}
+
+func deploymentWizardStep(where string) Step {
+	return Step{Phase: 8, Title: "Deployment Wizard steps 1-4 on " + where, Notes: []string{
+		"Install Local Configuration Store, Setup or Remove Components, Request/Install or Assign Certificates, Start Services.",
+	}}
+}
+
+// scenarioSteps are the steps of the procedure that no item brings.
+func scenarioSteps(pc *planCtx, has map[string]bool) []Step {
+	info := pc.info
+	switch pc.opt.Scenario {
+	case "cms":
+		loc := info.ConfigStore
+		if loc == "" {
+			loc = `<SQL server FQDN>\<instance>`
+		}
+		set := "Set-CsConfigurationStoreLocation " + sqlParams("", loc)
+		if info.ConfigStoreMirror != "" {
+			set += " " + sqlParams("Mirror", info.ConfigStoreMirror)
+		}
+		set += " -Force"
+		install := Step{Phase: 4, Title: "Create the Central Management store database", Commands: []string{
+			"Install-CsDatabase -CentralManagementDatabase -Clean " + sqlParams("", loc) + " -Force",
+		}, Notes: []string{"Run it yourself: -Clean recreates the database."}}
+		if info.ConfigStore == "" {
+			install.Notes = append(install.Notes, "The set does not record the Central Management store's SQL location: fill in the server and instance (leave -SqlInstanceName out for a default instance).")
+		}
+		point := Step{Phase: 5, Title: "Point the deployment at it", Commands: []string{set}}
+		if info.ConfigStoreMirror != "" {
+			point.Notes = append(point.Notes, "The store was mirrored on "+info.ConfigStoreMirror+": re-create the mirror database (Install-CsMirrorDatabase, or publish the topology) before relying on it.")
+		}
+		steps := []Step{prepareStep(),
+			{Phase: 3, Title: "SQL Server with the same instance names (not in this backup)", Notes: []string{
+				"Enterprise Edition: install the back-end SQL Server with the instance names of the topology.",
+				"Standard Edition: run \"Prepare first Standard Edition server\" in the Deployment Wizard (it installs the local RTC instance).",
+			}},
+			install, point,
+			{Phase: 7, Title: "(Enterprise Edition) create the other databases", Notes: []string{
+				"Publish the topology in Topology Builder, or Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> for each back end.",
+			}},
+			deploymentWizardStep("every server"),
+		}
+		if !has["csconfig"] {
+			steps = append(steps, Step{Phase: 6, Title: "Import the configuration (NOT IN THIS SET)", Notes: []string{
+				"This set holds no CsConfiguration export: use another set's, then Import-CsConfiguration -FileName <zip> -Force and Enable-CsTopology.",
+			}})
+		}
+		return steps
+	case "standard":
+		return []Step{prepareStep(),
+			{Phase: 3, Title: "Recreate the server's databases from the topology (no Central Management store steps)", Notes: []string{
+				"Do not import any configuration: the Central Management store survived and holds the topology.",
+				"Install the administrative tools, then in Topology Builder: Download Topology from existing deployment, and Publish Topology (it creates the databases of " + strings.Join(pc.opt.Pools, ", ") + " in its local RTC instance).",
+			}},
+			deploymentWizardStep(strings.Join(pc.opt.Pools, ", ")),
+		}
+	case "pool":
+		return []Step{
+			{Phase: 3, Title: "Back end: recreate the pool's databases (no Central Management store steps)", Notes: []string{
+				"Only when the back-end SQL Server was lost: install SQL Server with the instance name the topology has, then publish the topology in Topology Builder or run Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> (add -SqlInstanceName for a named instance).",
+				"Do not import any configuration: the Central Management store survived and holds the topology.",
+			}},
+			deploymentWizardStep("each rebuilt front end of " + strings.Join(pc.opt.Pools, ", ") + " (same FQDN, certificates)"),
+		}
+	case "filestore":
+		var steps []Step
+		if has["filestore"] {
+			steps = append(steps, Step{Phase: 6, Title: "Reset the file store permissions", Run: true, Commands: []string{"Enable-CsTopology"},
+				Notes: []string{"Enable-CsTopology sets the permissions the services need on every file store of the topology."}})
+		} else {
+			steps = append(steps, Step{Phase: 13, Title: "No file store in this set", Notes: []string{"This set holds no filestore item: use a set made with the filestore exporter."}})
+		}
+		return steps
+	case "sql":
+		var steps []Step
+		if !has["sql"] && !has["persistentchat"] {
+			steps = append(steps, Step{Phase: 13, Title: "No database backup in this set", Notes: []string{"This set holds no sql or persistentchat item: add a sql exporter (databases: auto finds the Monitoring and Archiving databases)."}})
+		}
+		for _, st := range info.SQLStores {
+			if len(st.Uncovered) > 0 {
+				steps = append(steps, Step{Phase: 13, Title: "Not in this set: " + strings.Join(st.Uncovered, ", ") + " on " + st.Instance, Notes: []string{UncoveredNote(st)}})
+			}
+		}
+		return steps
+	}
+	return nil
 }
 
 // Write prints the plan as text.
@@ -128,11 +379,17 @@ func (p Plan) Write(w io.Writer) error {
 		prod = "product not recorded"
 	}
 	fmt.Fprintf(&b, "Restore plan for %s/%s (%s)\n", p.Host, p.SetID, prod)
+	if sc, ok := ScenarioByID(p.Scenario); ok {
+		fmt.Fprintf(&b, "Lost: %s.\nMicrosoft's procedure: %q.\n", sc.Title, sc.Procedure)
+	}
 	fmt.Fprintf(&b, "Files restored under %s (each item in its own folder).\n", p.Dir)
 	fmt.Fprintf(&b, "Run in the Lync / Skype for Business Server Management Shell, in this order. [run] steps are\n")
 	fmt.Fprintf(&b, "what `restore --run-imports` runs for you; [manual] steps are yours.\n")
 	if p.Lync.Error != "" {
 		fmt.Fprintf(&b, "Discovery at backup time failed: %s\n", p.Lync.Error)
+	}
+	for _, n := range p.Lync.Notes {
+		fmt.Fprintf(&b, "Note from the backup: %s\n", n)
 	}
 	for i, s := range p.Steps {
 		tag := "manual"
@@ -152,7 +409,8 @@ func (p Plan) Write(w io.Writer) error {
 }
 
 func init() {
-	restorers["path"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
+	restorers["path"] = func(it PlanItem, pc *planCtx) []Step {
+		dir := pc.dir
 		var notes []string
 		keys := make([]string, 0, len(it.Meta))
 		for k := range it.Meta {

@@ -1,17 +1,24 @@
 package exporters
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 )
 
-// planFor backs up a deployment with the stand-in and returns the plan
-// built from what the manifest would hold (Discovery through JSON).
-func planFor(t *testing.T, fixtureFile, product string) Plan {
+// backupFor backs up a deployment with the stand-in and returns the items
+// and the discovery the manifest would hold (through JSON).
+func backupFor(t *testing.T, fixtureFile, product string) (*lyncHarness, []PlanItem, map[string]any) {
+	t.Helper()
 	h := newHarness(t, product, fixture{DiscoveryFile: "testdata/discovery/" + fixtureFile})
 	items, errs, disc := h.run(h.config("lync: {powershell: $PS, exporters: all}\n"))
 	// File stores: discovered UNC paths do not exist here; only their plan matters.
@@ -35,25 +42,61 @@ func planFor(t *testing.T, fixtureFile, product string) Plan {
 		pitems = append(pitems, PlanItem{Name: "filestore-" + fileStoreSlug(fs.UncPath), Kind: "filestore", Meta: map[string]string{"store": fs.UncPath, "share": shareName(fs.UncPath)}})
 	}
 	pitems = append(pitems,
-		PlanItem{Name: "sql-sql01-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sql01.contoso.com\mon`, "db": "LcsCDR", "file": "sql01.contoso.com_mon-LcsCDR.bak"}},
+		PlanItem{Name: "sql-sql01-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sql01.contoso.com\mon`, "db": "LcsCDR", "file": "sql01.contoso.com_mon-LcsCDR.bak",
+			"files": "LcsCDR|D:\\SQLData\\LcsCDR.mdf\nLcsCDR_log|E:\\SQLLogs\\LcsCDR_log.ldf", "trust_server_certificate": "true"}},
+		PlanItem{Name: "sql-sql01-QoEMetrics", Kind: "sql", Meta: map[string]string{"instance": `sql01.contoso.com\mon`, "db": "QoEMetrics", "file": "sql01.contoso.com_mon-QoEMetrics.bak"}},
 		PlanItem{Name: "voice", Kind: "command", Meta: map[string]string{"command": "powershell.exe"}},
 		PlanItem{Name: "certs", Kind: "path", Meta: map[string]string{"path.0": `C:\certs`}},
 	)
 	sort.Slice(pitems, func(i, j int) bool { return pitems[i].Name < pitems[j].Name })
-	return BuildPlan("fe01", "20261125T151203Z-a1b2c3", manifestDisc, pitems, "/restore")
+	return h, pitems, manifestDisc
+}
+
+type planCase struct {
+	fixture, product, scenario string
+	pools                      []string
+}
+
+func (c planCase) golden() string {
+	n := strings.TrimSuffix(c.fixture, ".json") + "-" + c.product + "-" + c.scenario
+	if len(c.pools) > 0 {
+		n += "-" + strings.Join(c.pools, "-")
+	}
+	return n
+}
+
+var planCases = []planCase{
+	{"migration.json", "2015", "cms", nil},
+	{"migration.json", "2015", "standard", []string{"pool02.contoso.com"}},
+	{"migration.json", "2015", "pool", []string{"pool01.contoso.com"}},
+	{"migration.json", "2015", "filestore", nil},
+	{"migration.json", "2015", "sql", nil},
+	{"se.json", "2019", "cms", nil},
+	{"se.json", "2019", "standard", nil},
+	{"onepool.json", "2013", "cms", nil},
+	{"onepool.json", "2013", "pool", nil},
+	{"threepools.json", "2015", "cms", nil},
 }
 
 func TestRestorePlanGolden(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("golden plans hold Unix paths")
 	}
-	for _, c := range []struct{ fixture, product string }{{"threepools.json", "2015"}, {"se.json", "2019"}, {"onepool.json", "2013"}} {
-		t.Run(c.fixture, func(t *testing.T) {
-			p := planFor(t, c.fixture, c.product)
+	used := map[string]bool{}
+	for _, c := range planCases {
+		t.Run(c.golden(), func(t *testing.T) {
+			_, items, disc := backupFor(t, c.fixture, c.product)
+			p, err := BuildPlan("fe01", "20261125T151203Z-a1b2c3", disc, items, "/restore", PlanOptions{Scenario: c.scenario, Pools: c.pools})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var b strings.Builder
 			p.Write(&b)
-			got := strings.ReplaceAll(b.String(), filepath.Dir(p.Lync.Module), "$MODULEDIR")
-			checkGolden(t, filepath.Join("testdata", "plan", strings.TrimSuffix(c.fixture, ".json")+"-"+c.product+".txt"), got)
+			checkGolden(t, filepath.Join("testdata", "plan", c.golden()+".txt"), b.String())
+			used[c.golden()] = true
+			if c.scenario != "cms" {
+				return
+			}
 			// Microsoft's order: configuration before user data, user data
 			// before LIS, LIS before RGS; the file store before all imports.
 			order := map[string]int{}
@@ -74,16 +117,226 @@ func TestRestorePlanGolden(t *testing.T) {
 			}
 		})
 	}
+	if !t.Failed() {
+		checkNoStaleGoldens(t, filepath.Join("testdata", "plan"), used, ".txt")
+	}
+}
+
+// planText builds a plan and returns it as text.
+func planText(t *testing.T, disc map[string]any, items []PlanItem, opt PlanOptions) (Plan, string) {
+	t.Helper()
+	p, err := BuildPlan("fe01", "id", disc, items, "/restore", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	p.Write(&b)
+	return p, b.String()
+}
+
+func commandsOf(p Plan, runOnly bool) string {
+	var out []string
+	for _, s := range p.Steps {
+		if runOnly && !s.Run {
+			continue
+		}
+		out = append(out, s.Commands...)
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestPlanFitsTheLoss: each scenario holds its procedure's steps and none
+// of another's; above all, only cms imports configuration over the CMS.
+func TestPlanFitsTheLoss(t *testing.T) {
+	_, items, disc := backupFor(t, "migration.json", "2015")
+	cases := []struct {
+		opt       PlanOptions
+		want, not []string
+	}{
+		{PlanOptions{Scenario: "cms"}, []string{
+			"Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -Force",
+			"Set-CsConfigurationStoreLocation -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -MirrorSqlServerFqdn 'sqlbe02.contoso.com' -MirrorSqlInstanceName 'rtc' -Force",
+			"Import-CsConfiguration -FileName '/restore/csconfig/CsConfiguration.zip' -Force",
+			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Import-CsPersistentChatData -DBInstance 'sqlpc02.dublin.contoso.com'",
+		}, nil},
+		{PlanOptions{Scenario: "standard", Pools: []string{"pool02.contoso.com"}}, []string{"Download Topology from existing deployment", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Start-CsPool -PoolFqdn 'pool02.contoso.com' -Force"},
+			[]string{"Install-CsDatabase -CentralManagementDatabase", "Set-CsConfigurationStoreLocation", "Import-CsConfiguration", "Import-CsLisConfiguration", "pool01.contoso.com'", "robocopy", "RESTORE DATABASE"}},
+		{PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}}, []string{"Install-CsDatabase -ConfiguredDatabases", "Stop-CsWindowsService -ComputerName 'fe01.contoso.com' -Force", "Import-CsUserData -PoolFqdn 'pool01.contoso.com'", "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com'"},
+			[]string{"-CentralManagementDatabase", "Set-CsConfigurationStoreLocation", "Import-CsConfiguration", "Import-CsLisConfiguration", "pool02.contoso.com'", "robocopy"}},
+		{PlanOptions{Scenario: "filestore"}, []string{"robocopy '/restore/filestore-fs01.contoso.com-LyncShare/LyncShare' '\\\\fs01.contoso.com\\LyncShare' /E /COPY:DAT /XO ", "Enable-CsTopology"},
+			[]string{"Import-Cs", "Install-CsDatabase", "Stop-CsWindowsService", "RESTORE"}},
+		{PlanOptions{Scenario: "filestore", OverwriteNewer: true}, []string{"/E /COPY:DAT /R:2"}, []string{"/XO"}},
+		{PlanOptions{Scenario: "sql"}, []string{"SET SINGLE_USER WITH ROLLBACK IMMEDIATE", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''/restore/sql-sql01-QoEMetrics", "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"},
+			[]string{"Import-CsConfiguration", "Import-CsUserData", "robocopy", "Install-CsDatabase"}},
+	}
+	for _, c := range cases {
+		p, text := planText(t, disc, items, c.opt)
+		all := commandsOf(p, false)
+		for _, w := range c.want {
+			if !strings.Contains(all+"\n"+text, w) {
+				t.Errorf("%s: plan lacks %q:\n%s", c.opt.Scenario, w, text)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(all, n) {
+				t.Errorf("%s: plan has %q:\n%s", c.opt.Scenario, n, text)
+			}
+		}
+	}
+	// Monitoring and Archiving deployed on other instances than the set's
+	// sql items cover: the sql plan says so.
+	_, text := planText(t, disc, items, PlanOptions{Scenario: "sql"})
+	for _, w := range []string{"Not in this set: LcsCDR, QoEMetrics on sqlmon01.contoso.com\\mon", "Not in this set: LcsLog on sqlarch01.contoso.com\\arch"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("sql plan lacks %q:\n%s", w, text)
+		}
+	}
+}
+
+func TestPlanOptionErrors(t *testing.T) {
+	_, items, disc := backupFor(t, "migration.json", "2015")
+	for _, c := range []struct {
+		opt  PlanOptions
+		want string
+	}{
+		{PlanOptions{}, `unknown scenario "": what was lost? (cms, standard, pool, filestore or sql)`},
+		{PlanOptions{Scenario: "everything"}, `unknown scenario "everything"`},
+		{PlanOptions{Scenario: "pool"}, "--scenario pool: name the pool that was lost with --pool (the set has: pool01.contoso.com, pool02.contoso.com)"},
+		{PlanOptions{Scenario: "standard", Pools: []string{"lyncpool10.contoso.com"}}, "--pool lyncpool10.contoso.com: the set holds no user data or Response Groups of that pool"},
+	} {
+		_, err := BuildPlan("h", "id", disc, items, "/r", c.opt)
+		var pe *PlanError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.opt, err, c.want)
+		}
+	}
+	if id, err := ParseScenarioAnswer(" 4\n"); err != nil || id != "filestore" {
+		t.Errorf("answer 4: %s %v", id, err)
+	}
+	if id, err := ParseScenarioAnswer("SQL"); err != nil || id != "sql" {
+		t.Errorf("answer SQL: %s %v", id, err)
+	}
+	if _, err := ParseScenarioAnswer("6"); err == nil {
+		t.Error("answer 6 accepted")
+	}
+}
+
+// TestDefaultInstanceLeavesOutSqlInstanceName: threepools' CMS is on a
+// default instance (from Get-CsService -CentralManagementDatabase).
+func TestDefaultInstanceLeavesOutSqlInstanceName(t *testing.T) {
+	_, items, disc := backupFor(t, "threepools.json", "2015")
+	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms"})
+	all := commandsOf(p, false)
+	if !strings.Contains(all, "Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sql01.contoso.com' -Force") ||
+		!strings.Contains(all, "Set-CsConfigurationStoreLocation -SqlServerFqdn 'sql01.contoso.com' -Force") {
+		t.Errorf("plan:\n%s", text)
+	}
+	for _, c := range strings.Split(all, "\n") {
+		if (strings.HasPrefix(c, "Install-CsDatabase") || strings.HasPrefix(c, "Set-CsConfigurationStoreLocation")) && (strings.Contains(c, "SqlInstanceName") || strings.Contains(c, "<")) {
+			t.Errorf("instance parameter or placeholder: %s", c)
+		}
+	}
+}
+
+// TestPlanStepsRunThroughStandIn runs every [run] step of every scenario
+// through the PowerShell stand-in, which refuses what the real cmdlets
+// refuse: Start-CsPool on 2013, -Force where the cmdlet has none, an
+// import that would prompt in a non-interactive session.
+func TestPlanStepsRunThroughStandIn(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in's paths are Unix")
+	}
+	for _, c := range planCases {
+		t.Run(c.golden(), func(t *testing.T) {
+			h, items, disc := backupFor(t, c.fixture, c.product)
+			dir := t.TempDir()
+			p, err := BuildPlan("fe01", "id", disc, items, dir, PlanOptions{Scenario: c.scenario, Pools: c.pools})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prod, _ := ProductByID(c.product)
+			ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
+			os.WriteFile(filepath.Join(h.psDir, "fixture.json"), []byte("{}"), 0o644)
+			ran := 0
+			for _, s := range p.Steps {
+				if !s.Run {
+					continue
+				}
+				for _, f := range s.Files { // the restored files
+					os.MkdirAll(filepath.Dir(f), 0o755)
+					os.WriteFile(f, []byte("x"), 0o644)
+				}
+				if strings.HasPrefix(s.Commands[0], "robocopy") {
+					continue // its destination is a UNC path; TestFileStoreCopyBackKeepsNewer runs it
+				}
+				if _, err := ps.Run(context.Background(), s.Title, 0, strings.Join(s.Commands, "\n")); err != nil {
+					t.Errorf("step %q: %v", s.Title, err)
+				}
+				ran++
+			}
+			if ran == 0 && c.scenario != "filestore" {
+				t.Errorf("no step ran")
+			}
+		})
+	}
+}
+
+// TestFileStoreCopyBackKeepsNewer runs the file store step through the
+// stand-in's robocopy: a file newer on the surviving share is kept, an
+// older one is brought back; with --overwrite-newer both are replaced.
+func TestFileStoreCopyBackKeepsNewer(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in's paths are Unix")
+	}
+	for _, overwrite := range []bool{false, true} {
+		newHarness(t, "2015", fixture{})
+		dir, share := t.TempDir(), t.TempDir()
+		it := PlanItem{Name: "filestore-x", Kind: "filestore", Meta: map[string]string{"store": share, "share": "LyncShare"}}
+		src := filepath.Join(dir, "filestore-x", "LyncShare", "1-WebServices-1")
+		os.MkdirAll(src, 0o755)
+		os.MkdirAll(filepath.Join(share, "1-WebServices-1"), 0o755)
+		for _, f := range []string{"newer-on-share.dat", "older-on-share.dat", "gone.dat"} {
+			os.WriteFile(filepath.Join(src, f), []byte("from backup"), 0o644)
+		}
+		for f, tm := range map[string][2]string{"newer-on-share.dat": {"2026-11-01T00:00:00Z", "2026-11-20T00:00:00Z"}, "older-on-share.dat": {"2026-11-20T00:00:00Z", "2026-11-01T00:00:00Z"}} {
+			os.WriteFile(filepath.Join(share, "1-WebServices-1", f), []byte("on share"), 0o644)
+			os.Chtimes(filepath.Join(src, f), mustTime(t, tm[0]), mustTime(t, tm[0]))
+			os.Chtimes(filepath.Join(share, "1-WebServices-1", f), mustTime(t, tm[1]), mustTime(t, tm[1]))
+		}
+		steps := restorers["filestore"](it, &planCtx{dir: dir, info: &LyncInfo{}, opt: PlanOptions{Scenario: "filestore", OverwriteNewer: overwrite}})
+		prod, _ := ProductByID("2015")
+		ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
+		if _, err := ps.Run(context.Background(), "copy back", 0, strings.Join(steps[0].Commands, "\n")); err != nil {
+			t.Fatal(err)
+		}
+		read := func(f string) string {
+			b, _ := os.ReadFile(filepath.Join(share, "1-WebServices-1", f))
+			return string(b)
+		}
+		wantNewer := "on share"
+		if overwrite {
+			wantNewer = "from backup"
+		}
+		if got := read("newer-on-share.dat"); got != wantNewer {
+			t.Errorf("overwrite=%v: the file newer on the share holds %q, want %q", overwrite, got, wantNewer)
+		}
+		if read("older-on-share.dat") != "from backup" || read("gone.dat") != "from backup" {
+			t.Errorf("overwrite=%v: older / missing files not brought back: %q %q", overwrite, read("older-on-share.dat"), read("gone.dat"))
+		}
+	}
 }
 
 // TestRestorePlanWithoutDiscovery: a set made without Lync (or whose
 // discovery failed) still gets a plan with placeholders.
 func TestRestorePlanWithoutDiscovery(t *testing.T) {
-	p := BuildPlan("h", "id", nil, []PlanItem{{Name: "files", Kind: "path"}, {Name: "x", Kind: "future-kind"}}, "/r")
+	p, err := BuildPlan("h", "id", nil, []PlanItem{{Name: "files", Kind: "path"}, {Name: "x", Kind: "future-kind"}}, "/r", PlanOptions{Scenario: "cms"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
 	p.Write(&b)
 	s := b.String()
-	for _, want := range []string{"product not recorded", "-SqlServerFqdn '<SQL server FQDN>'", "NOT IN THIS SET", "Copy the files back from /r/files", "Item x (future-kind)"} {
+	for _, want := range []string{"product not recorded", `-SqlServerFqdn '<SQL server FQDN>' -SqlInstanceName '<instance>'`, "NOT IN THIS SET", "Copy the files back from /r/files", "Item x (future-kind)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("plan lacks %q:\n%s", want, s)
 		}
@@ -93,4 +346,13 @@ func TestRestorePlanWithoutDiscovery(t *testing.T) {
 			t.Errorf("step %q would run without an export", st.Title)
 		}
 	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
 }

@@ -24,6 +24,7 @@ type sqlExporter struct {
 	backupDir, readDir string
 	exe                string
 	user, passwordEnv  string
+	trustCert, encrypt bool
 	timeout            time.Duration
 }
 
@@ -42,18 +43,91 @@ func buildSQL(ctx context.Context, s *session, idx int, e config.Exporter) ([]Ex
 	if rd == "" {
 		rd = e.BackupDir
 	}
-	var out []Exporter
-	for _, db := range e.Databases {
-		if err := checkPSValue("database name", db); err != nil || len(db) > 128 {
-			return nil, &config.Error{Key: key + ".databases", Msg: fmt.Sprintf("%q is not a SQL Server database name", db)}
+	type target struct{ instance, db string }
+	var targets []target
+	if e.Databases.Auto() {
+		// The Monitoring and Archiving databases the topology has.
+		if _, err := s.discover(ctx); err != nil {
+			return []Exporter{&failExporter{name: e.Name, kind: "sql", err: fmt.Errorf("sql databases: auto: %w", err)}}, nil
 		}
+		for _, st := range s.lyncInfo().SQLStores {
+			for _, db := range st.Databases {
+				targets = append(targets, target{st.Instance, db})
+			}
+		}
+		if len(targets) == 0 {
+			s.lyncInfo().Notes = append(s.lyncInfo().Notes, fmt.Sprintf("exporter %s (databases: auto): Get-CsService finds no Monitoring or Archiving database: nothing to back up", e.Name))
+		}
+	} else {
+		for _, db := range e.Databases {
+			targets = append(targets, target{inst, db})
+		}
+	}
+	var out []Exporter
+	for _, t := range targets {
+		if err := checkPSValue("instance", t.instance); err != nil {
+			return nil, &config.Error{Key: key + ".instance", Msg: err.Error()}
+		}
+		if err := checkPSValue("database name", t.db); err != nil || len(t.db) > 128 {
+			return nil, &config.Error{Key: key + ".databases", Msg: fmt.Sprintf("%q is not a SQL Server database name", t.db)}
+		}
+		s.cover(t.instance, t.db)
 		out = append(out, &sqlExporter{
-			name: s.uniqueName(e.Name + "-" + safeName(inst) + "-" + safeName(db)), instance: inst, db: db,
+			name: s.uniqueName(e.Name + "-" + safeName(t.instance) + "-" + safeName(t.db)), instance: t.instance, db: t.db,
 			backupDir: e.BackupDir, readDir: rd, exe: sqlcmdExe(s.cfg, e), user: e.User, passwordEnv: e.PasswordEnv,
+			trustCert: e.TrustServerCertificate, encrypt: e.Encrypt,
 			timeout: s.timeout("sql", e),
 		})
 	}
 	return out, nil
+}
+
+// sqlKey normalises "fqdn\instance" for comparing: lower case, the host's
+// first label only (sql01 and sql01.contoso.com are the same server), "."
+// and "(local)" kept as they are.
+func sqlKey(instance, db string) string {
+	h, i, _ := strings.Cut(strings.ToLower(strings.TrimSpace(instance)), `\`)
+	if j := strings.Index(h, "."); j > 0 {
+		h = h[:j]
+	}
+	return h + `\` + i + "|" + strings.ToLower(db)
+}
+
+// cover records that a sql exporter backs up db on instance.
+func (s *session) cover(instance, db string) {
+	if s.covered == nil {
+		s.covered = map[string]bool{}
+	}
+	s.covered[sqlKey(instance, db)] = true
+}
+
+// checkCoverage notes the Monitoring / Archiving databases deployed but
+// not backed up by any sql exporter of this config.
+func (s *session) checkCoverage() {
+	if s.info == nil {
+		return
+	}
+	for i := range s.info.SQLStores {
+		st := &s.info.SQLStores[i]
+		st.Uncovered = nil
+		for _, db := range st.Databases {
+			if !s.covered[sqlKey(st.Instance, db)] {
+				st.Uncovered = append(st.Uncovered, db)
+			}
+		}
+		if len(st.Uncovered) > 0 {
+			s.info.Notes = append(s.info.Notes, UncoveredNote(*st))
+		}
+	}
+}
+
+// UncoveredNote says which deployed databases no sql exporter backs up.
+func UncoveredNote(st SQLStoreInfo) string {
+	what := "Monitoring"
+	if st.Role == "ArchivingDatabase" {
+		what = "Archiving"
+	}
+	return fmt.Sprintf("%s database(s) %s on %s are deployed but not backed up: add a sql exporter with databases: auto (or list them)", what, strings.Join(st.Uncovered, ", "), st.Instance)
 }
 
 func (x *sqlExporter) Name() string { return x.name }
@@ -90,7 +164,19 @@ func (x *sqlExporter) sqlcmdArgs(query string) []string {
 	} else {
 		args = append(args, "-E")
 	}
-	return append(args, "-Q", query)
+	return append(append(args, x.tlsArgs()...), "-Q", query)
+}
+
+// tlsArgs are sqlcmd's -N (encrypt) and -C (trust the server certificate).
+func (x *sqlExporter) tlsArgs() []string {
+	var a []string
+	if x.encrypt {
+		a = append(a, "-N")
+	}
+	if x.trustCert {
+		a = append(a, "-C")
+	}
+	return a
 }
 
 func (x *sqlExporter) Export(ctx context.Context, env Env) ([]Item, error) {
@@ -119,11 +205,52 @@ func (x *sqlExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 		return nil, fmt.Errorf("%s: SQL Server reported success, but %s is not readable here (backup_dir %s and read_dir %s must be the same folder, seen from SQL Server and from this machine)", what, localPath, x.backupDir, x.readDir)
 	}
 	root := safeName(x.instance) + "-" + safeName(x.db) + ".bak"
+	meta := map[string]string{"instance": x.instance, "db": x.db, "file": root}
+	if x.trustCert {
+		meta["trust_server_certificate"] = "true"
+	}
+	if x.encrypt {
+		meta["encrypt"] = "true"
+	}
+	// The database's files and where they were, for RESTORE … WITH MOVE on
+	// a server whose paths differ; best effort (the plan says how to list
+	// them from the .bak when this is missing).
+	if out, err := runProgram(ctx, what+" (file list)", 2*time.Minute, x.exe, x.filesArgs(), cmdEnv, 64<<10); err == nil {
+		if f := parseFileList(DecodeText(out)); f != "" {
+			meta["files"] = f
+		}
+	}
 	return []Item{{
 		Name: x.name, Kind: "sql", Roots: []Root{{Path: localPath, Name: root}},
-		Meta:    map[string]string{"instance": x.instance, "db": x.db, "file": root},
+		Meta:    meta,
 		Cleanup: func() error { return os.Remove(localPath) },
 	}}, nil
+}
+
+// FileListQuery lists a database's logical file names and paths.
+func FileListQuery(db string) string {
+	return "SET NOCOUNT ON; SELECT name + N'|' + physical_name FROM sys.master_files WHERE database_id = DB_ID(" + SQLString(db) + ")"
+}
+
+func (x *sqlExporter) filesArgs() []string {
+	args := x.sqlcmdArgs(FileListQuery(x.db))
+	// -h -1: no column header; -W: no padding.
+	return append(args[:len(args)-2:len(args)-2], "-h", "-1", "-W", "-Q", args[len(args)-1])
+}
+
+// parseFileList keeps the "logical|physical" lines of sqlcmd's output,
+// one per line.
+func parseFileList(out string) string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		name, path, ok := strings.Cut(l, "|")
+		if !ok || name == "" || path == "" || strings.ContainsAny(l, "\x00") {
+			continue
+		}
+		lines = append(lines, name+"|"+path)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func withoutEnv(env []string, key string) []string {
@@ -137,16 +264,49 @@ func withoutEnv(env []string, key string) []string {
 }
 
 func init() {
-	restorers["sql"] = func(it PlanItem, dir string, _ *LyncInfo) []Step {
-		f := itemFile(dir, it, it.Meta["file"])
+	restorers["sql"] = func(it PlanItem, pc *planCtx) []Step {
+		f := itemFile(pc.dir, it, it.Meta["file"])
 		db, inst := it.Meta["db"], it.Meta["instance"]
+		sqlcmd := "sqlcmd -S " + PSQuote(inst) + " -E -b -x"
+		if it.Meta["encrypt"] == "true" {
+			sqlcmd += " -N"
+		}
+		if it.Meta["trust_server_certificate"] == "true" {
+			sqlcmd += " -C"
+		}
+		q := func(t string) string { return sqlcmd + " -Q " + PSQuote(t) }
 		notes := []string{"Copy the .bak where SQL Server can read it first if this folder is not on the SQL server."}
 		switch strings.ToLower(db) {
 		case "lcslog", "lcscdr", "qoemetrics":
-			notes = append(notes, "Afterwards the user RTCComponentUniversalServices must hold the ServerRole role in "+db+".")
+			notes = append(notes, "First stop what writes to "+db+" (Stop-CsWindowsService on the servers whose Monitoring / Archiving goes to "+inst+"); SINGLE_USER WITH ROLLBACK IMMEDIATE then gives the restore exclusive access.")
+		case "mgc":
+			notes = append(notes, "First stop the Persistent Chat services (Stop-CsWindowsService -Name RTCCHAT on each Persistent Chat server).")
+		default:
+			notes = append(notes, "First stop the services that use "+db+"; SINGLE_USER WITH ROLLBACK IMMEDIATE then gives the restore exclusive access.")
 		}
-		q := "RESTORE DATABASE " + SQLIdent(db) + " FROM DISK=" + SQLString(f) + " WITH CHECKSUM, REPLACE"
-		return []Step{{Phase: 12, Title: fmt.Sprintf("Restore SQL database %s on %s", db, inst),
-			Commands: []string{"sqlcmd -S " + PSQuote(inst) + " -E -b -x -Q " + PSQuote(q)}, Notes: notes}}
+		restore := "RESTORE DATABASE " + SQLIdent(db) + " FROM DISK=" + SQLString(f) + " WITH CHECKSUM, REPLACE"
+		var cmds []string
+		if files := strings.TrimSpace(it.Meta["files"]); files != "" {
+			for _, l := range strings.Split(files, "\n") {
+				name, path, _ := strings.Cut(l, "|")
+				restore += ", MOVE " + SQLString(name) + " TO " + SQLString(path)
+			}
+			notes = append(notes, "WITH MOVE puts each file where it was; change the paths if this server's data and log folders differ.")
+		} else {
+			cmds = append(cmds, q("RESTORE FILELISTONLY FROM DISK="+SQLString(f)))
+			notes = append(notes, "The set does not record the database's files: when this server's data and log folders differ from the old one's, add MOVE N'<logical name>' TO N'<new path>' for each file RESTORE FILELISTONLY lists.")
+		}
+		cmds = append(cmds,
+			q("IF DB_ID("+SQLString(db)+") IS NOT NULL ALTER DATABASE "+SQLIdent(db)+" SET SINGLE_USER WITH ROLLBACK IMMEDIATE"),
+			q(restore),
+			q("ALTER DATABASE "+SQLIdent(db)+" SET MULTI_USER"),
+		)
+		switch strings.ToLower(db) {
+		case "lcslog", "lcscdr", "qoemetrics":
+			notes = append(notes, "Afterwards the user RTCComponentUniversalServices must hold the ServerRole role in "+db+"; then start the services again.")
+		default:
+			notes = append(notes, "Then start the services again.")
+		}
+		return []Step{{Phase: 12, Title: fmt.Sprintf("Restore SQL database %s on %s", db, inst), Commands: cmds, Notes: notes}}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"golang.org/x/term"
 )
 
 // restore --plan / --run-imports: the restore plan of a set, from its
@@ -26,6 +27,10 @@ func init() {
 		startAt := fs.Int("start-at", 1, "with --run-imports: begin at this step of the plan")
 		psExe := fs.String("powershell", "", "with --run-imports: PowerShell program (default: the config's lync.powershell, else powershell.exe)")
 		module := fs.String("module", "", "with --run-imports: Lync / SfB module path (default: probed, else the one recorded at backup)")
+		scenario := fs.String("scenario", "", "with --plan / --run-imports: what was lost: "+exporters.ScenarioIDs()+" (asked on a terminal)")
+		var pools multiFlag
+		fs.Var(&pools, "pool", "with --scenario standard|pool: the pool (or Standard Edition server) that was lost (repeatable)")
+		overwrite := fs.Bool("overwrite-newer", false, "with --plan / --run-imports: the file store copy-back replaces files that are newer on the share")
 		return func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
 			if !*plan && !*run {
 				return false, nil
@@ -34,7 +39,14 @@ func init() {
 			if err != nil {
 				return true, usagef("--to %s: %v", to, err)
 			}
-			p := buildPlan(set, abs)
+			sc, err := askScenario(a, *scenario)
+			if err != nil {
+				return true, err
+			}
+			p, err := buildPlan(set, abs, exporters.PlanOptions{Scenario: sc, Pools: pools, OverwriteNewer: *overwrite})
+			if err != nil {
+				return true, err
+			}
 			if *plan && !*run {
 				if a.g.json {
 					return true, a.printJSON(p)
@@ -71,13 +83,40 @@ func init() {
 	}
 }
 
-func buildPlan(set catalog.Set, dir string) exporters.Plan {
+// askScenario returns --scenario, or asks on a terminal; without a
+// terminal a missing --scenario is a usage error (a plan for the wrong
+// loss imports old data over live servers).
+func askScenario(a *app, flagValue string) (string, error) {
+	if flagValue != "" {
+		if _, ok := exporters.ScenarioByID(flagValue); !ok {
+			return "", usagef("--scenario %q: what was lost? %s", flagValue, exporters.ScenarioIDs())
+		}
+		return flagValue, nil
+	}
+	if !term.IsTerminal(int(os.Stdin.Fd())) {
+		return "", usagef("restore --plan / --run-imports needs --scenario: what was lost? %s (each loss has its own procedure)", exporters.ScenarioIDs())
+	}
+	fmt.Fprint(a.stdout, exporters.ScenarioMenu())
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	sc, err := exporters.ParseScenarioAnswer(line)
+	if err != nil {
+		return "", usageError{err}
+	}
+	return sc, nil
+}
+
+func buildPlan(set catalog.Set, dir string, opt exporters.PlanOptions) (exporters.Plan, error) {
 	m := set.Manifest
 	items := make([]exporters.PlanItem, 0, len(m.Items))
 	for _, it := range m.Items {
 		items = append(items, exporters.PlanItem{Name: it.Name, Kind: it.Kind, Meta: it.Meta})
 	}
-	return exporters.BuildPlan(m.Host, m.SetID, m.Discovery, items, dir)
+	p, err := exporters.BuildPlan(m.Host, m.SetID, m.Discovery, items, dir, opt)
+	var pe *exporters.PlanError
+	if errors.As(err, &pe) {
+		return p, usageError{err}
+	}
+	return p, err
 }
 
 type runImports struct {
@@ -95,7 +134,14 @@ type runImports struct {
 const stepTimeout = 4 * time.Hour
 
 func (r *runImports) resume(n int) string {
-	return fmt.Sprintf("lyncbackup restore %s --to %s --run-imports --start-at %d", r.set.ID, r.to, n)
+	var extra string
+	if len(r.plan.Options.Pools) > 0 && (r.plan.Scenario == "standard" || r.plan.Scenario == "pool") {
+		extra += " --pool " + strings.Join(r.plan.Options.Pools, " --pool ")
+	}
+	if r.plan.Options.OverwriteNewer {
+		extra += " --overwrite-newer"
+	}
+	return fmt.Sprintf("lyncbackup restore %s --to %s --run-imports --scenario %s%s --start-at %d", r.set.ID, r.to, r.plan.Scenario, extra, n)
 }
 
 func (r *runImports) run(ctx context.Context) error {

@@ -108,7 +108,7 @@ func main() {
 	}
 
 	switch {
-	case strings.Contains(code, "Get-CsService -UserServer"):
+	case strings.Contains(code, "Get-LbService UserServer"):
 		discovery(fx)
 	case strings.Contains(code, "Get-CsTopology -AsXml"):
 		out, ok := psparse.FirstLiteralAfter(script, "WriteAllText(")
@@ -120,19 +120,114 @@ func main() {
 		}
 	case strings.Contains(code, "Export-Cs"):
 		exportCmdlet(script, code, noFile)
+	case strings.Contains(code, "robocopy "):
+		robocopy(script)
 	case strings.Contains(code, "Import-Cs"):
-		f, ok := psparse.Param(script, "FileName")
-		if !ok {
-			die(2, "psstub: Import without -FileName")
-		}
-		if _, err := os.Stat(f); err != nil {
-			die(1, "Cannot find path '%s' because it does not exist.", f)
-		}
-		if strings.Contains(code, "Import-CsRgsConfiguration") && !strings.Contains(code, "-OverwriteOwner") {
-			die(1, "A Response Group application with the same name already exists. Use -OverwriteOwner.")
-		}
+		restoreStep(script, code)
 	}
 	os.Exit(0)
+}
+
+// product is the Lync / SfB version whose module the script imports.
+func product(script string) string {
+	mod, _ := psparse.Param(script, "Name")
+	for _, p := range []string{"2013", "2015", "2019"} {
+		if strings.Contains(mod, "Server "+p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// cmdletLine returns the code line that calls cmdlet ("" if none).
+func cmdletLine(code, cmdlet string) string {
+	for _, l := range strings.Split(code, "\n") {
+		if strings.Contains(l, cmdlet+" ") {
+			return l
+		}
+	}
+	return ""
+}
+
+// restoreStep acts like the cmdlets of a restore step: their parameters
+// as Microsoft's reference lists them, and the prompts a non-interactive
+// session cannot answer.
+func restoreStep(script, code string) {
+	const nonInteractive = "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."
+	if strings.Contains(code, "Start-CsPool") && product(script) == "2013" {
+		die(1, "The term 'Start-CsPool' is not recognized as the name of a cmdlet, function, script file, or operable program.")
+	}
+	for _, c := range []string{"Import-CsLisConfiguration", "Import-CsPersistentChatData"} {
+		if l := cmdletLine(code, c); l != "" && strings.Contains(l, "-Force") {
+			die(1, "%s : A parameter cannot be found that matches parameter name 'Force'.", c)
+		}
+	}
+	// Import-CsConfiguration and Import-CsUserData prompt on non-fatal
+	// errors unless -Force; Import-CsPersistentChatData asks to confirm.
+	for c, need := range map[string]string{"Import-CsConfiguration": "-Force", "Import-CsUserData": "-Force", "Import-CsPersistentChatData": "-Confirm:$false"} {
+		if l := cmdletLine(code, c); l != "" && !strings.Contains(l, need) {
+			die(1, "%s : %s", c, nonInteractive)
+		}
+	}
+	f, ok := psparse.Param(script, "FileName")
+	if !ok {
+		die(2, "psstub: Import without -FileName")
+	}
+	if _, err := os.Stat(f); err != nil {
+		die(1, "Cannot find path '%s' because it does not exist.", f)
+	}
+	if strings.Contains(code, "Import-CsRgsConfiguration") && !strings.Contains(code, "-OverwriteOwner") {
+		die(1, "A Response Group application with the same name already exists. Use -OverwriteOwner.")
+	}
+}
+
+// robocopy copies the tree as robocopy SRC DST /E does; with /XO a file
+// that is newer at the destination is left alone.
+func robocopy(script string) {
+	_, lits, _ := psparse.Split(script)
+	code, _, _ := psparse.Split(script)
+	line := cmdletLine(code, "robocopy")
+	if len(lits) < 2 || line == "" {
+		die(2, "psstub: robocopy without source and destination")
+	}
+	var src, dst string
+	// The literals of the robocopy line: the first two after the module path.
+	for i, l := range lits {
+		if strings.HasSuffix(l, ".psd1") && i+2 < len(lits) {
+			src, dst = lits[i+1], lits[i+2]
+		}
+	}
+	if src == "" {
+		src, dst = lits[0], lits[1]
+	}
+	xo := strings.Contains(line, "/XO")
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if xo {
+			if st, err := os.Stat(to); err == nil && st.ModTime().After(fi.ModTime()) {
+				return nil
+			}
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			return err
+		}
+		return os.Chtimes(to, fi.ModTime(), fi.ModTime())
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ERROR : %v\n", err)
+		os.Exit(16) // robocopy: fatal error
+	}
 }
 
 func record(dir, script string) {

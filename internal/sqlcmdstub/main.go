@@ -7,6 +7,8 @@
 //	SQLCMDSTUB_MAP     "SERVERPREFIX=>LOCALPREFIX": where the server path lands here
 //	SQLCMDSTUB_FAIL    comma-separated databases that fail (Msg 911)
 //	SQLCMDSTUB_PASSWORD the password a SQL login must have (SQLCMDPASSWORD)
+//	SQLCMDSTUB_SELF_SIGNED=1  the server's certificate is self-signed: as
+//	                   sqlcmd on ODBC Driver 18, refuse the login without -C
 package main
 
 import (
@@ -17,6 +19,8 @@ import (
 	"regexp"
 	"strings"
 )
+
+var filesRe = regexp.MustCompile(`^SET NOCOUNT ON; SELECT name \+ N'\|' \+ physical_name FROM sys.master_files WHERE database_id = DB_ID\(N'((?:[^']|'')+)'\)$`)
 
 var backupRe = regexp.MustCompile(`^BACKUP DATABASE \[((?:[^\]]|\]\])+)\] TO DISK=N'((?:[^']|'')+)' WITH COPY_ONLY, CHECKSUM, INIT$`)
 
@@ -52,7 +56,7 @@ func main() {
 		switch a {
 		case "-S":
 			c.Instance = next()
-		case "-d", "-l":
+		case "-d", "-l", "-h":
 			next()
 		case "-U":
 			c.User = next()
@@ -60,7 +64,7 @@ func main() {
 			query = next()
 		case "-E":
 			c.Integrated = true
-		case "-b", "-r1", "-x":
+		case "-b", "-r1", "-x", "-W", "-C", "-N":
 			flags[a] = true
 		default:
 			die("Sqlcmd: '%s': Unknown Option.", a)
@@ -70,6 +74,9 @@ func main() {
 		if !flags[f] {
 			die("sqlcmdstub: lyncbackup must pass %s", f)
 		}
+	}
+	if os.Getenv("SQLCMDSTUB_SELF_SIGNED") == "1" && !flags["-C"] {
+		die("Sqlcmd: Error: Microsoft ODBC Driver 18 for SQL Server : SSL Provider: The certificate chain was issued by an authority that is not trusted.\nSqlcmd: Error: Microsoft ODBC Driver 18 for SQL Server : Client unable to establish connection.")
 	}
 	pw := os.Getenv("SQLCMDPASSWORD")
 	c.PasswordEnv = pw != ""
@@ -84,6 +91,15 @@ func main() {
 		}
 	} else if !c.Integrated {
 		die("sqlcmdstub: neither -E nor -U")
+	}
+	if m := filesRe.FindStringSubmatch(query); m != nil {
+		// The database's files, as sys.master_files lists them.
+		db := strings.ReplaceAll(m[1], "''", "'")
+		if !flags["-W"] {
+			die("sqlcmdstub: a file list without -W is padded")
+		}
+		fmt.Printf("%s|D:\\SQLData\\%s.mdf\n%s_log|E:\\SQLLogs\\%s_log.ldf\n", db, db, db, db)
+		return
 	}
 	m := backupRe.FindStringSubmatch(query)
 	if m == nil {
