@@ -104,8 +104,8 @@ func (c *Config) Validate() error {
 			if c.Lync != nil && (strings.EqualFold(c.Lync.Product, "2019") || strings.EqualFold(c.Lync.Product, "se")) {
 				return keyErr(key+".kind", "persistentchat: Persistent Chat was removed in Skype for Business Server %s (back up its database with a sql exporter if it is still around)", c.Lync.Product)
 			}
-			if e.Instance == "" && (c.Lync == nil || c.Lync.PersistentChatInstance == "") {
-				return keyErr(key+".instance", "missing: the SQL instance of the Persistent Chat database")
+			if e.Instance == "" && c.Lync == nil {
+				return keyErr(key+".instance", "missing: the SQL instance of the Persistent Chat database (or a lync: section, to find every Persistent Chat pool's database)")
 			}
 		}
 	}

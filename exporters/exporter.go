@@ -65,25 +65,33 @@ type Discovery map[string]any
 // missing, discovery failed) still comes back and fails when it runs, so
 // the others still produce a (partial) set.
 func Build(ctx context.Context, cfg *config.Config, env Env) ([]Exporter, Discovery, error) {
+	s := &session{cfg: cfg, env: env, disc: Discovery{}}
+	out, err := s.build(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, s.disc, nil
+}
+
+func (s *session) build(ctx context.Context) ([]Exporter, error) {
 	var out []Exporter
-	disc := Discovery{}
-	s := &session{cfg: cfg, env: env, disc: disc}
+	cfg := s.cfg
 	for i, e := range cfg.Exporters {
 		ex, err := buildOne(ctx, s, i, e)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		out = append(out, ex...)
 	}
 	if cfg.Lync != nil {
 		ex, err := buildLync(ctx, s)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		out = append(out, ex...)
 	}
 	s.record()
-	return out, disc, nil
+	return out, nil
 }
 
 // buildKind maps an exporter kind to its builder (each kind's own file

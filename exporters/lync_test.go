@@ -586,3 +586,94 @@ func TestEncodeCommandRoundTrip(t *testing.T) {
 		t.Errorf("round trip %q %v", got, err)
 	}
 }
+
+// TestMigrationDiscovery reads a deployment in the middle of a migration,
+// as Get-CsService and Get-CsConfigurationStoreLocation describe it: a
+// Lync 2010 pool (left out with a note, so the set is not partial), a
+// mirrored Central Management store on a named instance, two Persistent
+// Chat pools (one database on a default instance), and Monitoring and
+// Archiving databases no sql exporter covers.
+func TestMigrationDiscovery(t *testing.T) {
+	h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/migration.json", DiscoveryEncoding: "utf16le"})
+	cfg := h.config("lync: {powershell: $PS, exporters: all, filestores: [" + t.TempDir() + "]}\n")
+	items, errs, disc := h.run(cfg)
+	if len(errs) > 0 {
+		t.Fatalf("exporters failed (a Lync 2010 pool must not be exported): %v", errs)
+	}
+	var names []string
+	for _, it := range items {
+		names = append(names, it.Name)
+	}
+	got := strings.Join(names, " ")
+	for _, w := range []string{"userdata-pool01.contoso.com", "userdata-pool02.contoso.com", "rgs-pool01.contoso.com", "persistentchat-pchat01.contoso.com", "persistentchat-pchat02.dublin.contoso.com"} {
+		if !containsStr(names, w) {
+			t.Errorf("item %s missing from %s", w, got)
+		}
+	}
+	if strings.Contains(got, "lyncpool10") {
+		t.Errorf("the Lync 2010 pool was exported: %s", got)
+	}
+	dbInstances := map[string]string{}
+	for _, s := range h.calls() {
+		if p, ok := psparse.Param(s, "DBInstance"); ok {
+			dbInstances[p] = s
+		}
+	}
+	if len(dbInstances) != 2 || dbInstances[`sqlpc01.contoso.com\pchat`] == "" || dbInstances["sqlpc02.dublin.contoso.com"] == "" {
+		t.Errorf("-DBInstance values %v, want sqlpc01.contoso.com\\pchat and sqlpc02.dublin.contoso.com", keys(dbInstances))
+	}
+	info := disc["lync"].(*LyncInfo)
+	if info.ConfigStore != `sqlbe01.contoso.com\rtc` || info.ConfigStoreMirror != `sqlbe02.contoso.com\rtc` {
+		t.Errorf("CMS %q mirror %q", info.ConfigStore, info.ConfigStoreMirror)
+	}
+	notes := strings.Join(info.Notes, "\n")
+	for _, w := range []string{
+		"pool lyncpool10.contoso.com is Lync Server 2010 (Version 5): its user data is not exported",
+		"pool lyncpool10.contoso.com is Lync Server 2010 (Version 5): its Response Group configuration is not exported",
+		`Monitoring database(s) LcsCDR, QoEMetrics on sqlmon01.contoso.com\mon are deployed but not backed up: add a sql exporter with databases: auto`,
+		`Archiving database(s) LcsLog on sqlarch01.contoso.com\arch are deployed but not backed up`,
+	} {
+		if !strings.Contains(notes, w) {
+			t.Errorf("notes lack %q:\n%s", w, notes)
+		}
+	}
+	if len(info.SQLStores) != 2 || strings.Join(info.SQLStores[0].Uncovered, ",") != "LcsCDR,QoEMetrics" {
+		t.Errorf("sql stores %+v", info.SQLStores)
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestStoreLocationFallbacks: a bare string from
+// Get-CsConfigurationStoreLocation, and no store location at all (the CMS
+// database service then names server and instance).
+func TestStoreLocationFallbacks(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"UserServer":[],"ConfigurationStoreLocation":{"BackEndServer":"sql09.contoso.com\\rtc","MirrorBackEndServer":null}}`:                                         `sql09.contoso.com\rtc|`,
+		`{"UserServer":[],"ConfigurationStoreLocation":[],"CentralManagementDatabase":{"Identity":"ConfigurationDatabase:sql09.contoso.com","SqlInstanceName":"cms"}}`: `sql09.contoso.com\cms|`,
+		`{"UserServer":[],"CentralManagementDatabase":{"Identity":"ConfigurationDatabase:sql09.contoso.com","PoolFqdn":"sql09.contoso.com","SqlInstanceName":""}}`:     `sql09.contoso.com|`,
+		`{"UserServer":[{"PoolFqdn":"p.contoso.com","Version":5}],"ConfigurationStoreLocation":{"BackEndServer":"a\\x","MirrorBackEndServer":"b\\x"}}`:                 `a\x|b\x`,
+	} {
+		d, err := parseDiscovery([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		var info LyncInfo
+		d.interpret(&info)
+		if got := info.ConfigStore + "|" + info.ConfigStoreMirror; got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+		if strings.Contains(in, `"Version":5`) {
+			if pools := poolsOf(d.UserServer, &info, "user data"); len(pools) != 0 || len(info.Notes) != 1 {
+				t.Errorf("a Version 5 (number) pool: %v %v", pools, info.Notes)
+			}
+		}
+	}
+}

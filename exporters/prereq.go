@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
 )
@@ -15,8 +13,10 @@ import (
 // Prereq is one thing a backup needs on this machine, checked without
 // running any export (for `lyncbackup check`).
 type Prereq struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	// Warn: not a failure, but something to look at.
+	Warn   bool   `json:"warn,omitempty"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
 }
@@ -48,6 +48,10 @@ func usesPowerShell(cfg *config.Config) bool {
 	}
 	return cfg.Lync != nil && len(cfg.Lync.Exporters) > 0
 }
+
+// UsesLync reports whether the config runs Lync cmdlets (which need a
+// member of RTCUniversalServerAdmins: SYSTEM cannot run them).
+func UsesLync(cfg *config.Config) bool { return usesPowerShell(cfg) }
 
 // PowerShellExe is the configured PowerShell program.
 func PowerShellExe(cfg *config.Config) string {
@@ -165,19 +169,47 @@ func Prerequisites(cfg *config.Config) []Prereq {
 }
 
 // CheckLync proves that the account can load the module and read the
-// topology (it needs RTCUniversalServerAdmins rights for that).
-func CheckLync(ctx context.Context, cfg *config.Config) Prereq {
+// topology (it needs RTCUniversalServerAdmins rights for that): it runs
+// the discovery a backup runs, and reports what the backup would leave
+// out (Lync 2010 pools, Monitoring / Archiving databases no sql exporter
+// covers) as warnings.
+func CheckLync(ctx context.Context, cfg *config.Config) []Prereq {
 	product, override := lyncProduct(cfg)
-	path, _, err := ModulePath(product, override)
-	if err != nil {
-		return Prereq{Name: "Lync cmdlets", Detail: err.Error(), Fix: "set lync.module and lync.product"}
+	if _, _, err := ModulePath(product, override); err != nil {
+		return []Prereq{{Name: "Lync cmdlets", Detail: err.Error(), Fix: "set lync.module and lync.product"}}
 	}
-	ps := PowerShell{Exe: PowerShellExe(cfg), Module: path}
-	out, err := ps.Run(ctx, "Get-CsService -CentralManagement", 5*time.Minute, "[Console]::Out.Write([string]((Get-CsService -CentralManagement | Select-Object -First 1).PoolFqdn))")
+	// Build as a backup would (nothing runs: exporters only run in
+	// Export); discovery runs once, also when no exporter needed it.
+	s := &session{cfg: cfg, env: Env{Staging: cfg.Staging}, disc: Discovery{}}
+	exps, err := s.build(ctx)
 	if err != nil {
-		return Prereq{Name: "Lync cmdlets", Detail: err.Error(), Fix: "run as a member of RTCUniversalServerAdmins on a server with the Lync / SfB admin tools"}
+		return []Prereq{{Name: "Lync exporters", Detail: err.Error(), Fix: "fix the key named above"}}
 	}
-	return Prereq{Name: "Lync cmdlets", OK: true, Detail: "Central Management Store on " + strings.TrimSpace(DecodeText(out))}
+	ran := s.discDone
+	if _, err := s.discover(ctx); err != nil {
+		return []Prereq{{Name: "Lync cmdlets", Detail: err.Error(), Fix: "run as a member of RTCUniversalServerAdmins on a server with the Lync / SfB admin tools"}}
+	}
+	if !ran {
+		s.checkCoverage()
+	}
+	info := s.lyncInfo()
+	detail := "Central Management store on " + orUnknownStr(info.ConfigStore)
+	if info.ConfigStoreMirror != "" {
+		detail += " (mirror " + info.ConfigStoreMirror + ")"
+	}
+	detail += fmt.Sprintf("; %d exporter(s) to run", len(exps))
+	out := []Prereq{{Name: "Lync cmdlets", OK: true, Detail: detail}}
+	for _, n := range info.Notes {
+		out = append(out, Prereq{Name: "Lync discovery", Warn: true, Detail: n})
+	}
+	return out
+}
+
+func orUnknownStr(s string) string {
+	if s == "" {
+		return "(not found)"
+	}
+	return s
 }
 
 // wantsKind reports whether the config turns on exporter kind k

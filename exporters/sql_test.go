@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,5 +212,79 @@ func TestCommandExporter(t *testing.T) {
 	}
 	if _, err := exps[2].Export(context.Background(), Env{Staging: staging}); err == nil || !strings.Contains(err.Error(), "timed out after 1s") {
 		t.Errorf("stuck: %v", err)
+	}
+}
+
+// TestSQLDatabasesAuto: databases: auto backs up the Monitoring and
+// Archiving databases Get-CsService finds, each on its own instance, over
+// an encrypted connection to a server with a self-signed certificate
+// (-N -C); the manifest then warns of nothing, and each item records its
+// files for RESTORE … WITH MOVE.
+func TestSQLDatabasesAuto(t *testing.T) {
+	for _, trust := range []bool{true, false} {
+		h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/migration.json"})
+		logDir, bak := t.TempDir(), t.TempDir()
+		t.Setenv("SQLCMDSTUB_DIR", logDir)
+		t.Setenv("SQLCMDSTUB_SELF_SIGNED", "1")
+		cfg := h.config(fmt.Sprintf("lync: {powershell: $PS, exporters: [csconfig]}\nexporters:\n  - {kind: sql, name: sql, databases: auto, backup_dir: '%s', sqlcmd: %s, encrypt: true, trust_server_certificate: %v}\n", bak, stubbin.Sqlcmd(t), trust))
+		items, errs, disc := h.run(cfg)
+		info := disc["lync"].(*LyncInfo)
+		if !trust {
+			// ODBC Driver 18 refuses the certificate without -C: the error says so.
+			if len(errs) != 3 || !strings.Contains(errs["sql-sqlmon01.contoso.com_mon-LcsCDR"].Error(), "The certificate chain was issued by an authority that is not trusted") {
+				t.Errorf("without -C: %v", errs)
+			}
+			continue
+		}
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		got := map[string]Item{}
+		for _, it := range items {
+			if it.Kind == "sql" {
+				got[it.Meta["instance"]+"|"+it.Meta["db"]] = it
+			}
+		}
+		for _, w := range []string{`sqlmon01.contoso.com\mon|LcsCDR`, `sqlmon01.contoso.com\mon|QoEMetrics`, `sqlarch01.contoso.com\arch|LcsLog`} {
+			it, ok := got[w]
+			if !ok {
+				t.Errorf("no item for %s (have %v)", w, got)
+				continue
+			}
+			db := it.Meta["db"]
+			if it.Meta["files"] != db+`|D:\SQLData\`+db+".mdf\n"+db+`_log|E:\SQLLogs\`+db+"_log.ldf" || it.Meta["trust_server_certificate"] != "true" || it.Meta["encrypt"] != "true" {
+				t.Errorf("%s meta %q", w, it.Meta)
+			}
+		}
+		for _, c := range readSQLCalls(t, logDir) {
+			args := strings.Join(c.Args, " ")
+			if !strings.Contains(args, " -N -C -Q ") {
+				t.Errorf("sqlcmd %s: no -N -C", args)
+			}
+		}
+		for _, st := range info.SQLStores {
+			if len(st.Uncovered) > 0 {
+				t.Errorf("covered databases reported uncovered: %+v", st)
+			}
+		}
+		if strings.Contains(strings.Join(info.Notes, "\n"), "not backed up") {
+			t.Errorf("notes %v", info.Notes)
+		}
+	}
+}
+
+// TestSQLCoverageByName: a sql exporter naming the server by its short
+// name still covers the database discovery reports by FQDN; one it leaves
+// out is reported.
+func TestSQLCoverageByName(t *testing.T) {
+	h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/migration.json"})
+	cfg := h.config(fmt.Sprintf("lync: {powershell: $PS, exporters: [csconfig]}\nexporters:\n  - {kind: sql, name: sql, instance: 'SQLMON01\\MON', databases: [lcscdr], backup_dir: '%s'}\n", t.TempDir()))
+	_, disc, err := Build(context.Background(), cfg, Env{Staging: h.staging})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := disc["lync"].(*LyncInfo)
+	if len(info.SQLStores) != 2 || strings.Join(info.SQLStores[0].Uncovered, ",") != "QoEMetrics" || strings.Join(info.SQLStores[1].Uncovered, ",") != "LcsLog" {
+		t.Errorf("stores %+v", info.SQLStores)
 	}
 }

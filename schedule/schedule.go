@@ -8,6 +8,7 @@ package schedule
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -60,6 +61,40 @@ func (t *Task) Validate() error {
 		return fmt.Errorf("the binary and the config need absolute paths")
 	}
 	return nil
+}
+
+// ErrSystemAccount is CheckAccount's refusal.
+var ErrSystemAccount = errors.New("the Lync exports need a domain account in RTCUniversalServerAdmins (and CsPersistentChatAdministrator for Persistent Chat) with \"Log on as a batch job\"; SYSTEM reaches the network as the computer account, so every nightly export would fail: give --user DOMAIN\\svc (schtasks asks for its password)")
+
+// CheckAccount refuses LocalSystem for a task whose backup runs the Lync
+// cmdlets (lync: the config has Lync exporters).
+func (t Task) CheckAccount(lync bool) error {
+	if lync && t.IsSystem() {
+		return ErrSystemAccount
+	}
+	return nil
+}
+
+// TaskUserID reads the account (Principal/UserId) out of a task's XML as
+// schtasks /Query /XML prints it (UTF-16 with a byte-order mark, or UTF-8).
+func TaskUserID(b []byte) (string, error) {
+	if len(b) >= 2 && b[0] == 0xFF && b[1] == 0xFE {
+		d, err := DecodeUTF16(b)
+		if err != nil {
+			return "", err
+		}
+		b = d
+	}
+	// encoding/xml refuses a declaration naming UTF-16 for text that is
+	// now UTF-8: drop the declaration.
+	if i := bytes.Index(b, []byte("?>")); bytes.HasPrefix(bytes.TrimSpace(b), []byte("<?xml")) && i >= 0 {
+		b = b[i+2:]
+	}
+	var x taskXML
+	if err := xml.Unmarshal(b, &x); err != nil {
+		return "", fmt.Errorf("task XML: %w", err)
+	}
+	return strings.TrimSpace(x.Principals.Principal.UserID), nil
 }
 
 // hourMinute returns the validated time's parts.

@@ -256,3 +256,34 @@ func FuzzWindowsArgs(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckAccount(t *testing.T) {
+	for _, u := range []string{"", "SYSTEM", `NT AUTHORITY\SYSTEM`, "S-1-5-18", "localsystem"} {
+		tk := Task{User: u}
+		if err := tk.CheckAccount(true); err == nil || !strings.Contains(err.Error(), "give --user DOMAIN\\svc") {
+			t.Errorf("%q with Lync: %v", u, err)
+		}
+		if err := tk.CheckAccount(false); err != nil {
+			t.Errorf("%q without Lync: %v", u, err)
+		}
+	}
+	if err := (Task{User: `CONTOSO\svc-lb`}).CheckAccount(true); err != nil {
+		t.Errorf("named account: %v", err)
+	}
+}
+
+func TestTaskUserID(t *testing.T) {
+	tk := Task{Name: "lyncbackup", Exe: `C:\lb\lyncbackup.exe`, Config: `C:\lb\lb.yaml`, User: `CONTOSO\svc-lb`}
+	x, err := WindowsXML(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"utf16": EncodeUTF16(x), "utf8": []byte(strings.Replace(string(x), "UTF-16", "UTF-8", 1))} {
+		if u, err := TaskUserID(b); err != nil || u != `CONTOSO\svc-lb` {
+			t.Errorf("%s: %q %v", name, u, err)
+		}
+	}
+	if _, err := TaskUserID([]byte("ERROR: The system cannot find the file specified.")); err == nil {
+		t.Error("schtasks' error text parsed as a task")
+	}
+}

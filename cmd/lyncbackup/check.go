@@ -8,13 +8,16 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/schedule"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -95,13 +98,14 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 	}
 	if usesLync && psOK && !skipLync {
 		lctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-		p := exporters.CheckLync(lctx, cfg)
+		ps := exporters.CheckLync(lctx, cfg)
 		cancel()
-		st := "ok"
-		if !p.OK {
-			st = "fail"
-		}
-		rep.add(p.Name, st, p.Detail, p.Fix)
+		addPrereqs(rep, ps)
+	}
+	if exporters.UsesLync(cfg) {
+		// The groups of this account's token, and whether the task runs as it.
+		taskUser, _ := installedTaskUser(ctx)
+		addPrereqs(rep, exporters.AccountChecks(exporters.CurrentAccount(), exporters.NeedsChatAdmin(cfg), taskUser))
 	}
 
 	checkDestination(ctx, cfg, rep)
@@ -156,6 +160,35 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 			rep.add("e-mail", "ok", "report to "+strings.Join(e.To, ", ")+" via "+e.Server+" on "+on, "")
 		}
 	}
+}
+
+func addPrereqs(rep *checkReport, ps []exporters.Prereq) {
+	for _, p := range ps {
+		st := "ok"
+		switch {
+		case !p.OK && !p.Warn:
+			st = "fail"
+		case p.Warn:
+			st = "warn"
+		}
+		rep.add(p.Name, st, p.Detail, p.Fix)
+	}
+}
+
+// installedTaskUser is the account of the installed scheduled task
+// (Windows; "" elsewhere or when none is installed).
+func installedTaskUser(ctx context.Context) (string, error) {
+	if runtime.GOOS != "windows" {
+		return "", nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	argv := schedule.SchtasksQuery(schedule.Task{Name: schedule.DefaultName})
+	out, err := exec.CommandContext(qctx, argv[0], argv[1:]...).Output()
+	if err != nil {
+		return "", err
+	}
+	return schedule.TaskUserID(out)
 }
 
 func checkDestination(ctx context.Context, cfg *config.Config, rep *checkReport) {

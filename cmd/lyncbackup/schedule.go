@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/schedule"
 )
 
@@ -22,7 +23,7 @@ func runSchedule(ctx context.Context, a *app, args []string) error {
 	a.addGlobal(fs)
 	dry := fs.Bool("dry-run", false, "print what would be done, change nothing")
 	at := fs.String("time", "02:30", "daily start time, HH:MM (24 h, local time)")
-	user := fs.String("user", "SYSTEM", `account the task runs as: SYSTEM, or DOMAIN\user (schtasks asks for its password)`)
+	user := fs.String("user", "SYSTEM", `account the task runs as: DOMAIN\user (schtasks asks for its password; required with Lync exporters), or SYSTEM`)
 	name := fs.String("name", schedule.DefaultName, "task name (Windows) or unit name (Linux)")
 	target := fs.String("for", runtime.GOOS, "generate for this OS: windows or linux")
 	pos, err := parseArgs(fs, args)
@@ -56,11 +57,24 @@ func runSchedule(ctx context.Context, a *app, args []string) error {
 	if *target == "windows" && runtime.GOOS != "windows" && !*dry && action != "show" {
 		return usagef("schedule %s --for windows runs schtasks.exe and only works on Windows (use --dry-run to see what it would do)", action)
 	}
+	if action == "install" && *dry && *target == "windows" {
+		// The account check also holds for a dry run (when the config loads).
+		if cfg, err := a.loadConfig(); err == nil {
+			if err := t.CheckAccount(exporters.UsesLync(cfg)); err != nil {
+				return usageError{err}
+			}
+		}
+	}
 	if action == "install" && !*dry {
 		// Scheduling a config that does not load would fail every night.
 		cfg, err := a.loadConfig()
 		if err != nil {
 			return err
+		}
+		if *target == "windows" {
+			if err := t.CheckAccount(exporters.UsesLync(cfg)); err != nil {
+				return usageError{err}
+			}
 		}
 		if cfg.Log.File == "" && *target == "windows" {
 			fmt.Fprintln(a.stderr, "lyncbackup: note: a scheduled task's output is discarded; set log.file in the config to keep the logs")

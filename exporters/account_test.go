@@ -1,0 +1,73 @@
+package exporters
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestAccountChecks(t *testing.T) {
+	admin := Account{User: `CONTOSO\svc-lb`, Groups: []TokenGroup{{Name: `CONTOSO\Domain Users`}, {Name: `CONTOSO\RTCUniversalServerAdmins`}}}
+	byName := func(ps []Prereq) map[string]Prereq {
+		m := map[string]Prereq{}
+		for _, p := range ps {
+			m[p.Name] = p
+		}
+		return m
+	}
+	cases := []struct {
+		name     string
+		acct     Account
+		chat     bool
+		task     string
+		ok, warn []string
+		fail     []string
+	}{
+		{"admin, same task account", admin, false, `contoso.com\SVC-LB`, []string{"group RTCUniversalServerAdmins", "task account"}, nil, nil},
+		{"chat needed but missing", admin, true, `CONTOSO\svc-lb`, []string{"group RTCUniversalServerAdmins"}, nil, []string{"group CsPersistentChatAdministrator"}},
+		{"not a member", Account{User: `CONTOSO\jdoe`, Groups: []TokenGroup{{Name: `CONTOSO\Domain Users`}}}, false, "", []string{"task account"}, nil, []string{"group RTCUniversalServerAdmins"}},
+		{"UAC deny-only", Account{User: `CONTOSO\adm`, Groups: []TokenGroup{{Name: `CONTOSO\RTCUniversalServerAdmins`, DenyOnly: true}}}, false, "", nil, nil, []string{"group RTCUniversalServerAdmins"}},
+		{"task as SYSTEM", admin, false, "S-1-5-18", []string{"group RTCUniversalServerAdmins"}, []string{"task account"}, nil},
+		{"task as another account", admin, false, `CONTOSO\other`, []string{"group RTCUniversalServerAdmins"}, []string{"task account"}, nil},
+	}
+	for _, c := range cases {
+		got := byName(AccountChecks(c.acct, c.chat, c.task))
+		for _, n := range c.ok {
+			if p := got[n]; !p.OK || p.Warn {
+				t.Errorf("%s: %s = %+v, want ok", c.name, n, p)
+			}
+		}
+		for _, n := range c.warn {
+			if p := got[n]; !p.Warn || p.Fix == "" {
+				t.Errorf("%s: %s = %+v, want a warning with a fix", c.name, n, p)
+			}
+		}
+		for _, n := range c.fail {
+			if p, found := got[n]; !found || p.OK || p.Warn || p.Fix == "" {
+				t.Errorf("%s: %s = %+v, want a failure with a fix", c.name, n, p)
+			}
+		}
+	}
+	if p := byName(AccountChecks(admin, false, `CONTOSO\other`))["task account"]; !strings.Contains(p.Detail, `this check runs as CONTOSO\svc-lb, the scheduled task as CONTOSO\other`) {
+		t.Errorf("detail %q", p.Detail)
+	}
+	na := AccountChecks(Account{NA: "not Windows"}, true, "")
+	if len(na) != 1 || !na[0].OK || na[0].Detail != "not applicable: not Windows" {
+		t.Errorf("not applicable: %+v", na)
+	}
+}
+
+// TestCurrentAccountHere: off Windows the groups cannot be read and the
+// check says so; on Windows the token names a user.
+func TestCurrentAccountHere(t *testing.T) {
+	a := CurrentAccount()
+	if runtime.GOOS == "windows" {
+		if a.User == "" || a.NA != "" {
+			t.Errorf("account %+v", a)
+		}
+		return
+	}
+	if !strings.Contains(a.NA, "Windows token") || !strings.Contains(a.NA, runtime.GOOS) {
+		t.Errorf("NA %q", a.NA)
+	}
+}
