@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
@@ -134,7 +136,7 @@ func TestLyncRoundTrip(t *testing.T) {
 	for _, it := range m.Items {
 		names = append(names, it.Name)
 	}
-	want := "csconfig filestore-" + strings.Join(strings.Split(strings.Trim(filepath.ToSlash(s.dir), "/"), "/")[:2], "-") + " lis persistentchat rgs-pool01.contoso.com sql-sql01.contoso.com_mon-LcsCDR sql-sql01.contoso.com_mon-QoEMetrics topology userdata-pool01.contoso.com voice"
+	want := "csconfig filestore-" + strings.Join(strings.Split(strings.Trim(filepath.ToSlash(s.dir), "/"), "/")[:2], "-") + " lis persistentchat-pchat01.contoso.com rgs-pool01.contoso.com sql-sql01.contoso.com_mon-LcsCDR sql-sql01.contoso.com_mon-QoEMetrics topology userdata-pool01.contoso.com voice"
 	if strings.Join(names, " ") != want {
 		t.Errorf("items\n%s\nwant\n%s", strings.Join(names, " "), want)
 	}
@@ -170,8 +172,18 @@ func TestLyncRoundTrip(t *testing.T) {
 		}
 	}
 
+	// Without a terminal the loss must be named: a plan for the wrong
+	// loss imports old data over live servers.
+	if r := testbin.Run(t, t.TempDir(), nil, "restore", setID, "--from", "file://"+s.store, "--to", to, "--plan"); r.Code != 2 ||
+		!strings.Contains(r.Stderr, "restore --plan / --run-imports needs --scenario: what was lost? cms, standard, pool, filestore or sql") {
+		t.Errorf("--plan without --scenario: exit %d\n%s", r.Code, r.Stderr)
+	}
+	before := len(s.calls(t))
+	if r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--yes"); r.Code != 2 || len(s.calls(t)) != before {
+		t.Errorf("--run-imports without --scenario: exit %d, %d PowerShell calls\n%s", r.Code, len(s.calls(t))-before, r.Stderr)
+	}
 	// The plan needs only the manifest: no config here.
-	plan := testbin.MustRun(t, t.TempDir(), nil, "restore", setID, "--from", "file://"+s.store, "--to", to, "--plan").Stdout
+	plan := testbin.MustRun(t, t.TempDir(), nil, "restore", setID, "--from", "file://"+s.store, "--to", to, "--plan", "--scenario", "cms").Stdout
 	norm := strings.ReplaceAll(strings.ReplaceAll(plan, s.dir, "$TMP"), setID, "$SETID")
 	for _, it := range m.Items {
 		if it.Kind == "filestore" { // named after the (temporary) share's path
@@ -187,7 +199,7 @@ func TestLyncRoundTrip(t *testing.T) {
 
 	// --run-imports --yes: every [run] step through the stand-in, in order.
 	s.fixture(t, map[string]any{})
-	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--yes")
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
 	if r.Code != 0 {
 		t.Fatalf("run-imports: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
@@ -199,7 +211,7 @@ func TestLyncRoundTrip(t *testing.T) {
 			}
 		}
 		if strings.Contains(c, "Import-CsUserData") && !(strings.Index(c, "Stop-CsWindowsService -ComputerName 'fe03.contoso.com'") < strings.Index(c, "Import-CsUserData") &&
-			strings.Index(c, "Import-CsUserData") < strings.Index(c, "Start-CsWindowsService -ComputerName 'fe01.contoso.com'")) {
+			strings.Index(c, "Import-CsUserData") < strings.Index(c, "Start-CsPool -PoolFqdn 'pool01.contoso.com' -Force")) {
 			t.Errorf("services not stopped around Import-CsUserData:\n%s", c)
 		}
 	}
@@ -209,8 +221,8 @@ func TestLyncRoundTrip(t *testing.T) {
 
 	// A failing import stops the run and says how to go on.
 	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
-	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--yes")
-	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration : Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --to \S+ --run-imports --start-at (\d+)`).MatchString(r.Stderr) {
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
+	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration : Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --to \S+ --run-imports --scenario cms --start-at (\d+)`).MatchString(r.Stderr) {
 		t.Errorf("failing import: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if n := len(s.calls(t)); n != 4 { // file store, configuration, user data, then LIS fails
@@ -219,7 +231,7 @@ func TestLyncRoundTrip(t *testing.T) {
 
 	// Without --yes it asks; "q" stops before anything runs.
 	s.fixture(t, map[string]any{})
-	cmd := exec.Command(testbin.Path(t), "restore", setID, "--to", to, "--run-imports")
+	cmd := exec.Command(testbin.Path(t), "restore", setID, "--to", to, "--run-imports", "--scenario", "cms")
 	cmd.Dir, cmd.Env, cmd.Stdin = s.dir, append(os.Environ(), s.env...), strings.NewReader("y\nq\n")
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
@@ -269,5 +281,195 @@ func TestLyncPartialSet(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(s.dir, "staging", "fe01")); len(ents) != 0 {
 		t.Errorf("staging left behind after a partial run: %v", ents)
+	}
+}
+
+// backupAndRestore backs the site up and restores the set under to.
+func (s *lyncSite) backupAndRestore(t *testing.T, to string) string {
+	t.Helper()
+	r := testbin.Run(t, s.dir, s.env, "backup", "--json")
+	if r.Code != 0 {
+		t.Fatalf("backup: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	setID := setIDRe.FindString(r.Stdout)
+	testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--identity", s.id)
+	return setID
+}
+
+// importsRun lists the restore cmdlets the stand-in received, in order.
+func (s *lyncSite) importsRun(t *testing.T) []string {
+	var seq []string
+	for _, c := range s.calls(t) {
+		for _, w := range []string{"robocopy", "Import-CsConfiguration", "Import-CsUserData", "Import-CsLisConfiguration", "Import-CsRgsConfiguration", "Import-CsPersistentChatData", "Enable-CsTopology", "Install-CsDatabase", "Set-CsConfigurationStoreLocation"} {
+			if strings.Contains(c, w+" ") || strings.HasSuffix(strings.TrimSpace(c), w) || strings.Contains(c, w+"\n") {
+				seq = append(seq, w)
+			}
+		}
+	}
+	return seq
+}
+
+// TestLyncScenarioFileStore: the file store loss copies the share back and
+// resets its permissions, nothing else; a file changed on the surviving
+// share since the backup is kept, a lost one comes back; --overwrite-newer
+// replaces the newer one too.
+func TestLyncScenarioFileStore(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	meeting := filepath.Join(s.share, "1-WebServices-1", "m1")
+	os.Remove(filepath.Join(meeting, "content.dat"))
+	os.WriteFile(filepath.Join(meeting, "agenda.dat"), []byte("changed after the backup"), 0o644)
+	s.fixture(t, map[string]any{})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "filestore", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if got := strings.Join(s.importsRun(t), " "); got != "robocopy Enable-CsTopology" {
+		t.Errorf("the file store scenario ran %q, want robocopy then Enable-CsTopology only", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(meeting, "content.dat")); err != nil || string(b) != "meeting content" {
+		t.Errorf("lost file not brought back: %q %v", b, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(meeting, "agenda.dat")); string(b) != "changed after the backup" {
+		t.Errorf("a file only on the share was touched: %q", b)
+	}
+}
+
+// TestLyncScenarioKeepsNewerOnShare: a file newer on the share than in the
+// set survives the copy-back unless --overwrite-newer.
+func TestLyncScenarioKeepsNewerOnShare(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	f := filepath.Join(s.share, "1-WebServices-1", "m1", "content.dat")
+	for _, c := range []struct {
+		overwrite bool
+		want      string
+	}{{false, "edited after the backup"}, {true, "meeting content"}} {
+		os.WriteFile(f, []byte("edited after the backup"), 0o644)
+		future := time.Now().Add(time.Hour)
+		os.Chtimes(f, future, future)
+		args := []string{"restore", setID, "--to", to, "--run-imports", "--scenario", "filestore", "--yes"}
+		if c.overwrite {
+			args = append(args, "--overwrite-newer")
+		}
+		testbin.MustRun(t, s.dir, s.env, args...)
+		if b, _ := os.ReadFile(f); string(b) != c.want {
+			t.Errorf("overwrite-newer=%v: share holds %q, want %q", c.overwrite, b, c.want)
+		}
+	}
+}
+
+// TestLyncScenarioPool: --scenario pool runs the user data and Response
+// Groups of that pool only: no configuration import over the live CMS, no
+// LIS, no file store.
+func TestLyncScenarioPool(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	s.fixture(t, map[string]any{})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if got := strings.Join(s.importsRun(t), " "); got != "Import-CsUserData Import-CsRgsConfiguration" {
+		t.Errorf("the pool scenario ran %q", got)
+	}
+	if r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--pool", "pool09.contoso.com"); r.Code != 2 ||
+		!strings.Contains(r.Stderr, "--pool pool09.contoso.com: the set holds no user data or Response Groups of that pool (it has: pool01.contoso.com)") {
+		t.Errorf("unknown pool: exit %d\n%s", r.Code, r.Stderr)
+	}
+}
+
+// TestLyncAccountAndCoverage: the scheduled task refuses SYSTEM for a
+// Lync config; check reports the account (not applicable off Windows) and
+// what discovery found that the config leaves out.
+func TestLyncAccountAndCoverage(t *testing.T) {
+	s := newLyncSite(t)
+	cfg := filepath.Join(s.dir, "lyncbackup.yaml")
+	r := testbin.Run(t, s.dir, s.env, "schedule", "install", "--dry-run", "--for", "windows", "--config", cfg)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "SYSTEM reaches the network as the computer account") || !strings.Contains(r.Stderr, `give --user DOMAIN\svc`) {
+		t.Errorf("SYSTEM with Lync exporters: exit %d\n%s", r.Code, r.Stderr)
+	}
+	r = testbin.MustRun(t, s.dir, s.env, "schedule", "install", "--dry-run", "--for", "windows", "--user", `CONTOSO\svc-lb`, "--config", cfg)
+	if !strings.Contains(r.Stdout, `/RU CONTOSO\svc-lb /RP *`) {
+		t.Errorf("named account:\n%s", r.Stdout)
+	}
+	disc, _ := filepath.Abs("../exporters/testdata/discovery/migration.json")
+	s.fixture(t, map[string]any{"discovery_file": disc})
+	r = testbin.Run(t, s.dir, s.env, "check", "--config", cfg)
+	for _, w := range []string{
+		`[ OK ] Lync cmdlets: Central Management store on sqlbe01.contoso.com\rtc (mirror sqlbe02.contoso.com\rtc)`,
+		"[WARN] Lync discovery: pool lyncpool10.contoso.com is Lync Server 2010 (Version 5): its user data is not exported",
+		`[WARN] Lync discovery: Monitoring database(s) LcsCDR, QoEMetrics on sqlmon01.contoso.com\mon are deployed but not backed up: add a sql exporter with databases: auto`,
+		`[WARN] Lync discovery: Archiving database(s) LcsLog on sqlarch01.contoso.com\arch are deployed but not backed up`,
+		"[ OK ] Lync groups: not applicable: Lync group membership is read from a Windows token; this is " + runtime.GOOS,
+	} {
+		if !strings.Contains(r.Stdout, w) {
+			t.Errorf("check output lacks %q:\n%s", w, r.Stdout)
+		}
+	}
+}
+
+// TestReadmeRestorePlans: README's restore section shows the plan of each
+// scenario as the binary prints it for a test deployment in the middle of
+// a migration (go test ./e2e -run TestReadmeRestorePlans -update-exporters
+// rewrites them).
+func TestReadmeRestorePlans(t *testing.T) {
+	s := newLyncSite(t)
+	disc, _ := filepath.Abs("../exporters/testdata/discovery/migration.json")
+	s.fixture(t, map[string]any{"discovery_file": disc})
+	// The Monitoring and Archiving databases discovery finds, over TLS to a
+	// self-signed back end.
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	auto := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon', databases: [LcsCDR, QoEMetrics]`, `databases: auto, encrypt: true, trust_server_certificate: true`, 1)
+	if auto == string(cfg) {
+		t.Fatal("the site's sql exporter changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(auto), 0o600)
+	r := testbin.Run(t, s.dir, append(s.env, "SQLCMDSTUB_SELF_SIGNED=1"), "backup", "--json")
+	if r.Code != 0 {
+		t.Fatalf("backup: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	setID := setIDRe.FindString(r.Stdout)
+	m := s.manifest(t, setID)
+	if lync, _ := m.Discovery["lync"].(map[string]any); strings.Contains(fmt.Sprint(lync["notes"]), "not backed up") {
+		t.Errorf("databases: auto left databases out: %v", lync["notes"])
+	}
+	readmePath := filepath.Join("..", "README.md")
+	b, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, c := range []struct{ scenario, pool string }{{"cms", ""}, {"standard", "pool02.contoso.com"}, {"pool", "pool01.contoso.com"}, {"filestore", ""}, {"sql", ""}} {
+		args := []string{"restore", setID, "--from", "file://" + s.store, "--to", "/restore", "--plan", "--scenario", c.scenario}
+		if c.pool != "" {
+			args = append(args, "--pool", c.pool)
+		}
+		plan := testbin.MustRun(t, t.TempDir(), nil, args...).Stdout
+		plan = strings.ReplaceAll(plan, setID, "20261125T020000Z-5e7a1c")
+		for _, it := range m.Items {
+			if it.Kind == "filestore" {
+				plan = strings.ReplaceAll(plan, it.Name, "filestore-LyncShare")
+			}
+		}
+		plan = strings.ReplaceAll(plan, s.dir, "/srv")
+		begin, end := "<!-- plan:"+c.scenario+" -->\n```text\n", "```\n<!-- /plan:"+c.scenario+" -->"
+		i, j := strings.Index(readme, begin), strings.Index(readme, end)
+		if i < 0 || j < i {
+			t.Errorf("README lacks the %s plan between %q and %q", c.scenario, begin, end)
+			continue
+		}
+		if *updateExporters {
+			readme = readme[:i+len(begin)] + plan + readme[j:]
+		} else if readme[i+len(begin):j] != plan {
+			t.Errorf("README's %s plan differs from the binary's (go test ./e2e -run TestReadmeRestorePlans -update-exporters):\n%s", c.scenario, plan)
+		}
+	}
+	if *updateExporters {
+		os.WriteFile(readmePath, []byte(readme), 0o644)
 	}
 }
