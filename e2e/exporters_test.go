@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
@@ -471,5 +473,39 @@ func TestReadmeRestorePlans(t *testing.T) {
 	}
 	if *updateExporters {
 		os.WriteFile(readmePath, []byte(readme), 0o644)
+	}
+}
+
+// TestLyncScenarioAsked: on a terminal without --scenario, restore --plan
+// asks what was lost and prints that loss's plan.
+func TestLyncScenarioAsked(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	cmd := exec.Command(testbin.Path(t), "restore", setID, "--from", "file://"+s.store, "--to", to, "--plan")
+	cmd.Dir, cmd.Env = s.dir, append(os.Environ(), "TERM=xterm")
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&out, f); close(done) }()
+	f.Write([]byte("4\n")) // read once the prompt is printed: the terminal buffers the line
+	werr := cmd.Wait()
+	f.Close()
+	<-done
+	text := strings.ReplaceAll(out.String(), "\r\n", "\n")
+	if werr != nil {
+		t.Fatalf("%v\n%s", werr, text)
+	}
+	for _, w := range []string{"What was lost? Each loss has its own procedure:\n  1. cms", "  4. filestore", "Answer 1-5 (or the name): ",
+		`Microsoft's procedure: "Restoring a file store".`, "/XO"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("output lacks %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "Import-CsConfiguration") {
+		t.Errorf("the file store plan imports configuration:\n%s", text)
 	}
 }
