@@ -124,6 +124,7 @@ func TestParseErrors(t *testing.T) {
 		{"unset var", strings.Replace(minimal, "age1xyz", "${NOPE_NOT_SET}", 1), "", 4, "NOPE_NOT_SET is not set"},
 		{"two documents", minimal + "---\nhost: b\n", "", 0, "more than one"},
 		{"bad notify", minimal + "notify: {on: sometimes}\n", "notify.on", 6, "failure or always"},
+		{"sql auto without lync", strings.Replace(minimal, "encryption:", "  - {kind: sql, databases: auto, backup_dir: 'D:\\Bak'}\nencryption:", 1), "exporters[1].databases", 4, "auto finds the Monitoring and Archiving databases through the Lync cmdlets"},
 		// A scalar over two lines is quoted in the message with \n, not a line break (found by FuzzParse).
 		{"multi-line scalar", "0\n\n0", "", 1, `wrong type: str "0\n0"`},
 	}
