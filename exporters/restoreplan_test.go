@@ -149,6 +149,7 @@ func commandsOf(p Plan, runOnly bool) string {
 // of another's; above all, only cms imports configuration over the CMS.
 func TestPlanFitsTheLoss(t *testing.T) {
 	_, items, disc := backupFor(t, "migration.json", "2015")
+	r := filepath.FromSlash // restored paths are this system's
 	cases := []struct {
 		opt       PlanOptions
 		want, not []string
@@ -156,17 +157,17 @@ func TestPlanFitsTheLoss(t *testing.T) {
 		{PlanOptions{Scenario: "cms"}, []string{
 			"Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -Force",
 			"Set-CsConfigurationStoreLocation -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -MirrorSqlServerFqdn 'sqlbe02.contoso.com' -MirrorSqlInstanceName 'rtc' -Force",
-			"Import-CsConfiguration -FileName '/restore/csconfig/CsConfiguration.zip' -Force",
+			"Import-CsConfiguration -FileName '" + r("/restore/csconfig/CsConfiguration.zip") + "' -Force",
 			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Import-CsPersistentChatData -DBInstance 'sqlpc02.dublin.contoso.com'",
 		}, nil},
 		{PlanOptions{Scenario: "standard", Pools: []string{"pool02.contoso.com"}}, []string{"Download Topology from existing deployment", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Start-CsPool -PoolFqdn 'pool02.contoso.com' -Force"},
 			[]string{"Install-CsDatabase -CentralManagementDatabase", "Set-CsConfigurationStoreLocation", "Import-CsConfiguration", "Import-CsLisConfiguration", "pool01.contoso.com'", "robocopy", "RESTORE DATABASE"}},
 		{PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}}, []string{"Install-CsDatabase -ConfiguredDatabases", "Stop-CsWindowsService -ComputerName 'fe01.contoso.com' -Force", "Import-CsUserData -PoolFqdn 'pool01.contoso.com'", "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com'"},
 			[]string{"-CentralManagementDatabase", "Set-CsConfigurationStoreLocation", "Import-CsConfiguration", "Import-CsLisConfiguration", "pool02.contoso.com'", "robocopy"}},
-		{PlanOptions{Scenario: "filestore"}, []string{"robocopy '/restore/filestore-fs01.contoso.com-LyncShare/LyncShare' '\\\\fs01.contoso.com\\LyncShare' /E /COPY:DAT /XO ", "Enable-CsTopology"},
+		{PlanOptions{Scenario: "filestore"}, []string{"robocopy '" + r("/restore/filestore-fs01.contoso.com-LyncShare/LyncShare") + "' '\\\\fs01.contoso.com\\LyncShare' /E /COPY:DAT /XO ", "Enable-CsTopology"},
 			[]string{"Import-Cs", "Install-CsDatabase", "Stop-CsWindowsService", "RESTORE"}},
 		{PlanOptions{Scenario: "filestore", OverwriteNewer: true}, []string{"/E /COPY:DAT /R:2"}, []string{"/XO"}},
-		{PlanOptions{Scenario: "sql"}, []string{"SET SINGLE_USER WITH ROLLBACK IMMEDIATE", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''/restore/sql-sql01-QoEMetrics", "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"},
+		{PlanOptions{Scenario: "sql"}, []string{"SET SINGLE_USER WITH ROLLBACK IMMEDIATE", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''" + r("/restore/sql-sql01-QoEMetrics"), "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"},
 			[]string{"Import-CsConfiguration", "Import-CsUserData", "robocopy", "Install-CsDatabase"}},
 	}
 	for _, c := range cases {
