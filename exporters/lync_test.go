@@ -2,10 +2,12 @@ package exporters
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -649,6 +651,22 @@ func keys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestDiscoveryNotesLogged: what a set leaves out is a warning in the
+// run's log as well as a note in the manifest.
+func TestDiscoveryNotesLogged(t *testing.T) {
+	h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/migration.json"})
+	var buf bytes.Buffer
+	cfg := h.config("lync: {powershell: $PS, exporters: [userdata]}\n")
+	if _, _, err := Build(context.Background(), cfg, Env{Staging: h.staging, Log: slog.New(slog.NewTextHandler(&buf, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"level=WARN", "lync discovery: pool lyncpool10.contoso.com is Lync Server 2010", "LcsLog on sqlarch01.contoso.com\\\\arch are deployed but not backed up"} {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("log lacks %q:\n%s", w, buf.String())
+		}
+	}
 }
 
 // TestStoreLocationFallbacks: a bare string from
