@@ -166,6 +166,13 @@ func (s *session) uniqueName(base string) string {
 // record puts what was found into the Discovery (→ manifest).
 func (s *session) record() {
 	s.checkCoverage()
+	if s.info != nil && s.env.Log != nil {
+		// What the set leaves out is said in the run's log too, not only
+		// in the manifest.
+		for _, n := range s.info.Notes {
+			s.env.Log.Warn("lync discovery: " + n)
+		}
+	}
 	if s.info != nil {
 		s.disc["lync"] = s.info
 	}
