@@ -41,6 +41,33 @@ type ExtractStats struct {
 	Warnings           []string
 }
 
+// WriteError is a failure to write into the restore folder (disk full, no
+// permission, read-only file system): a cause on this machine, never a
+// sign that the archive is damaged. Extract returns it for every write.
+type WriteError struct {
+	Op, Path string
+	Err      error
+}
+
+func (e *WriteError) Error() string { return e.Op + " " + e.Path + ": " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// fileWriter marks the errors of writes to a restored file as WriteErrors,
+// where they happen, so they are never taken for errors of the stream
+// being copied.
+type fileWriter struct {
+	f    *os.File
+	path string
+}
+
+func (w fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = &WriteError{"write", w.path, err}
+	}
+	return n, err
+}
+
 // UnsafeError reports an archive entry refused for safety.
 type UnsafeError struct{ Name, Why string }
 
@@ -134,7 +161,7 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		}
 		tg.root = abs
 		if err := os.MkdirAll(abs, 0o755); err != nil {
-			return st, fmt.Errorf("create %s: %w", abs, err)
+			return st, &WriteError{"create", abs, err}
 		}
 	}
 	root := tg.root
@@ -179,7 +206,7 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 			st.Dirs++
 			if target != "" {
 				if err := os.MkdirAll(target, 0o755); err != nil {
-					return st, fmt.Errorf("create %s: %w", target, err)
+					return st, &WriteError{"create", target, err}
 				}
 				dirs = append(dirs, dirTime{target, hdr.ModTime, fs.FileMode(hdr.Mode).Perm()})
 			}
@@ -231,7 +258,7 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 			return st, &UnsafeError{l.name, err.Error()}
 		}
 		if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
-			return st, fmt.Errorf("create %s: %w", filepath.Dir(l.path), err)
+			return st, &WriteError{"create", filepath.Dir(l.path), err}
 		}
 		if opt.Force {
 			if fi, err := os.Lstat(l.path); err == nil {
@@ -249,7 +276,7 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: symlink not created (%v); it pointed to %s", l.path, err, l.target))
 				continue
 			}
-			return st, fmt.Errorf("restore link %s: %w", l.path, err)
+			return st, &WriteError{"restore link", l.path, err}
 		}
 	}
 	// Directory modes and times last, deepest first: creating their
@@ -314,7 +341,7 @@ func extractFile(tr *tar.Reader, hdr *tar.Header, target string, opt ExtractOpti
 	var f *os.File
 	if target != "" {
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return "", fmt.Errorf("create %s: %w", filepath.Dir(target), err)
+			return "", &WriteError{"create", filepath.Dir(target), err}
 		}
 		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 		if opt.Force {
@@ -332,21 +359,24 @@ func extractFile(tr *tar.Reader, hdr *tar.Header, target string, opt ExtractOpti
 			if errors.Is(err, fs.ErrExist) {
 				return "", fmt.Errorf("restore %s: already exists (use --force to overwrite)", target)
 			}
-			return "", fmt.Errorf("restore %s: %w", target, err)
+			return "", &WriteError{"restore", target, err}
 		}
 		defer f.Close()
-		w = io.MultiWriter(f, h)
+		w = io.MultiWriter(fileWriter{f, target}, h)
 	}
 	var pw io.Writer = w
 	if opt.Progress != nil {
 		pw = progressWriter{w, opt.Progress}
 	}
 	if _, err := io.CopyBuffer(pw, tr, buf); err != nil {
+		if we := (*WriteError)(nil); errors.As(err, &we) {
+			return "", err
+		}
 		return "", fmt.Errorf("read archive at %s: %w", hdr.Name, err)
 	}
 	if f != nil {
 		if err := f.Close(); err != nil {
-			return "", fmt.Errorf("restore %s: %w", target, err)
+			return "", &WriteError{"restore", target, err}
 		}
 		os.Chmod(target, fs.FileMode(hdr.Mode).Perm())
 		os.Chtimes(target, hdr.ModTime, hdr.ModTime)

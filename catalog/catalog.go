@@ -171,18 +171,51 @@ func Hosts(sets []Set) []string {
 	return hosts
 }
 
+// Skipped is a set that "latest" passed over, and why.
+type Skipped struct {
+	SetID  string `json:"set_id"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// skipReason says why a set is not the newest complete one.
+func skipReason(s Set) string {
+	switch {
+	case s.ManifestErr != nil:
+		return "damaged manifest: " + s.ManifestErr.Error()
+	case s.Manifest == nil:
+		return "incomplete: no manifest (a backup still running, or one that never finished)"
+	case s.Manifest.Status == StatusPartial:
+		n := len(s.Manifest.Failures)
+		if n > 0 {
+			return fmt.Sprintf("partial: %d exporter(s) failed, first: %s", n, s.Manifest.Failures[0].Error)
+		}
+		return "partial"
+	}
+	return s.Status()
+}
+
 // Resolve finds a committed set by id (or "latest", or a unique id prefix)
 // for host. An empty host is accepted when the store holds only one host.
 func Resolve(sets []Set, host, spec string) (Set, error) {
+	s, _, err := ResolveSkipping(sets, host, spec)
+	return s, err
+}
+
+// ResolveSkipping is Resolve that also returns, for "latest", every newer
+// set it passed over (newest first) with the reason: "latest" is the newest
+// complete set, never a partial, damaged or incomplete one. A set named by
+// id may be partial (its items are whole and restorable).
+func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 	if host == "" {
 		hosts := Hosts(sets)
 		switch len(hosts) {
 		case 0:
-			return Set{}, errors.New("the destination holds no backup sets")
+			return Set{}, nil, errors.New("the destination holds no backup sets")
 		case 1:
 			host = hosts[0]
 		default:
-			return Set{}, fmt.Errorf("the destination holds sets of several hosts (%s): choose one with --host", strings.Join(hosts, ", "))
+			return Set{}, nil, fmt.Errorf("the destination holds sets of several hosts (%s): choose one with --host", strings.Join(hosts, ", "))
 		}
 	}
 	var match []Set
@@ -195,25 +228,31 @@ func Resolve(sets []Set, host, spec string) (Set, error) {
 		}
 	}
 	if spec == "" || spec == "latest" {
+		var skipped []Skipped
 		for i := len(match) - 1; i >= 0; i-- {
-			if match[i].Complete() {
-				return match[i], nil
+			s := match[i]
+			if s.Manifest != nil && s.Manifest.Status == StatusComplete {
+				return s, skipped, nil
 			}
+			skipped = append(skipped, Skipped{SetID: s.ID, Status: s.Status(), Reason: skipReason(s)})
 		}
-		return Set{}, fmt.Errorf("host %s has no complete backup set", host)
+		if len(skipped) > 0 {
+			return Set{}, skipped, fmt.Errorf("host %s has no complete backup set (newest: %s, %s; name a set by id to use it anyway)", host, skipped[0].SetID, skipped[0].Reason)
+		}
+		return Set{}, nil, fmt.Errorf("host %s has no complete backup set", host)
 	}
 	switch {
 	case len(match) == 0:
-		return Set{}, fmt.Errorf("no set %q for host %s", spec, host)
+		return Set{}, nil, fmt.Errorf("no set %q for host %s", spec, host)
 	case len(match) > 1:
-		return Set{}, fmt.Errorf("set %q is ambiguous for host %s", spec, host)
+		return Set{}, nil, fmt.Errorf("set %q is ambiguous for host %s", spec, host)
 	}
 	s := match[0]
 	if s.ManifestErr != nil {
-		return Set{}, s.ManifestErr
+		return Set{}, nil, s.ManifestErr
 	}
 	if !s.Complete() {
-		return Set{}, fmt.Errorf("set %s of host %s is incomplete (no manifest: the backup never finished) and cannot be restored", s.ID, host)
+		return Set{}, nil, fmt.Errorf("set %s of host %s is incomplete (no manifest: the backup never finished) and cannot be restored", s.ID, host)
 	}
-	return s, nil
+	return s, nil, nil
 }

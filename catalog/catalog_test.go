@@ -123,6 +123,9 @@ func TestParseManifest(t *testing.T) {
 		{"complete with failures", mutate(func(m map[string]any) {
 			m["failures"] = []any{map[string]any{"exporter": "x", "kind": "path", "error": "e"}}
 		}), "complete set with failures"},
+		{"no items", mutate(func(m map[string]any) { m["items"] = []any{} }), "no items"},
+		{"null items", mutate(func(m map[string]any) { m["items"] = nil }), "no items"},
+		{"items left out", mutate(func(m map[string]any) { delete(m, "items") }), "no items"},
 		{"too big", append(append([]byte{}, data[:len(data)-1]...), append([]byte(`,"discovery":{"x":"`+strings.Repeat("a", MaxManifestSize)), []byte(`"}}`)...)...), "larger"},
 	}
 	for _, c := range cases {
@@ -248,6 +251,22 @@ func TestListAndResolve(t *testing.T) {
 		if err != nil || s.ID != r.wantID || s.Manifest == nil {
 			t.Errorf("Resolve(%q, %q) = %s, %v; want %s", r.host, r.spec, s.ID, err, r.wantID)
 		}
+	}
+	// latest passes over the newer damaged and incomplete sets and names them.
+	if s, sk, err := ResolveSkipping(sets, "fe01", "latest"); err != nil || s.ID != ids[2] || len(sk) != 2 ||
+		sk[0].SetID != ids[4] || sk[0].Status != "incomplete" || sk[1].SetID != ids[3] || sk[1].Status != "damaged" ||
+		!strings.Contains(sk[1].Reason, "damaged manifest") {
+		t.Errorf("ResolveSkipping(latest) = %s, %+v, %v", s.ID, sk, err)
+	}
+	// A partial set is never "latest": the older complete one is, and the
+	// partial one is named with its first failure.
+	p := sets[:2]
+	if s, sk, err := ResolveSkipping(p, "fe01", "latest"); err != nil || s.ID != ids[0] || len(sk) != 1 ||
+		sk[0].SetID != ids[1] || sk[0].Status != "partial" || !strings.Contains(sk[0].Reason, "1 exporter(s) failed, first: x") {
+		t.Errorf("ResolveSkipping(latest) over a partial set = %s, %+v, %v", s.ID, sk, err)
+	}
+	if _, sk, err := ResolveSkipping(sets[1:2], "fe01", "latest"); err == nil || !strings.Contains(err.Error(), "no complete backup set (newest: "+ids[1]+", partial") || len(sk) != 1 {
+		t.Errorf("only a partial set: %+v, %v", sk, err)
 	}
 	// Only one host: the host may be left out.
 	only := sets[:5]

@@ -190,6 +190,13 @@ func (m *Manifest) Validate() error {
 	if m.End.Before(m.Start) {
 		return errors.New("manifest: ends before it starts")
 	}
+	// A backup never commits a set without items (it fails instead), so a
+	// manifest with none is damaged: trusting it would make an empty set
+	// the newest good one, restore nothing and let prune thin out the sets
+	// that do hold data.
+	if len(m.Items) == 0 {
+		return errors.New("manifest: no items (a committed set always holds at least one)")
+	}
 	seen := map[string]bool{}
 	for i, it := range m.Items {
 		if !ValidName(it.Name) {

@@ -86,7 +86,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	set, err := resolveSet(ctx, st, cfg.Host, "latest")
+	set, _, err := a.resolveSet(ctx, st, cfg.Host, "latest")
 	if err != nil {
 		return err
 	}

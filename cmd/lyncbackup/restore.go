@@ -63,14 +63,21 @@ func (a *app) openForRead(ctx context.Context, s *setFlags) (upload.Store, strin
 	return st, host, nil
 }
 
-// resolveSet finds SET (or latest) in the store.
-func resolveSet(ctx context.Context, st upload.Store, host, spec string) (catalog.Set, error) {
+// resolveSet finds SET (or latest) in the store; for latest it also returns
+// the newer sets it passed over, and says so on stderr (never silently).
+func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string) (catalog.Set, []catalog.Skipped, error) {
 	cat := catalog.Catalog{Store: st}
 	sets, err := cat.List(ctx)
 	if err != nil {
-		return catalog.Set{}, err
+		return catalog.Set{}, nil, err
 	}
-	return catalog.Resolve(sets, host, spec)
+	set, skipped, err := catalog.ResolveSkipping(sets, host, spec)
+	if err == nil {
+		for _, s := range skipped {
+			fmt.Fprintf(a.stderr, "lyncbackup: warning: latest is %s; skipped newer set %s (%s)\n", set.ID, s.SetID, s.Reason)
+		}
+	}
+	return set, skipped, err
 }
 
 func runRestore(ctx context.Context, a *app, args []string) error {
@@ -100,7 +107,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	set, err := resolveSet(ctx, st, host, spec)
+	set, skipped, err := a.resolveSet(ctx, st, host, spec)
 	if err != nil {
 		return err
 	}
@@ -124,7 +131,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	})
 	stop()
 	if a.g.json {
-		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "items": reports, "error": errString(err)})
+		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "skipped": skipped, "items": reports, "error": errString(err)})
 	}
 	if err != nil {
 		return fmt.Errorf("restore %s/%s: %w", set.Host, set.ID, err)
@@ -198,9 +205,20 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	set, err := resolveSet(ctx, st, host, spec)
+	set, skipped, err := a.resolveSet(ctx, st, host, spec)
 	if err != nil {
 		return err
+	}
+	// latest answers "is my newest backup good?": a newer set whose
+	// manifest is damaged means it is not, whatever an older set says.
+	for _, s := range skipped {
+		if s.Status == "damaged" {
+			err := fmt.Errorf("verify latest: the newest set %s/%s is damaged: %s (the newest complete set is %s: verify it by id)", set.Host, s.SetID, s.Reason, set.ID)
+			if a.g.json {
+				a.printJSON(map[string]any{"ok": false, "set_id": s.SetID, "host": set.Host, "skipped": skipped, "error": err.Error()})
+			}
+			return err
+		}
 	}
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
 	mode := "stored objects (size and SHA-256)"
@@ -217,7 +235,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	reports, err := pipeline.Read(ctx, job)
 	stop()
 	if a.g.json {
-		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "mode": mode, "items": reports, "error": errString(err)})
+		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "mode": mode, "skipped": skipped, "items": reports, "error": errString(err)})
 	}
 	if err != nil {
 		return fmt.Errorf("verify %s/%s: %w", set.Host, set.ID, err)
