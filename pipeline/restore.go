@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
@@ -131,23 +132,24 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 	return reports, nil
 }
 
-// hashReader hashes and counts what is read through it; with limit > 0 it
-// hashes only the first limit bytes (and still counts them all).
+// hashReader counts what is read through it, hashes the first plimit
+// bytes into ph (the age prefix) and, when h is set, every byte into h.
 type hashReader struct {
-	r     io.Reader
-	h     hash.Hash
-	n     int64
-	limit int64
-	prog  func(int64)
+	r      io.Reader
+	h      hash.Hash // nil: the whole object is not hashed
+	ph     hash.Hash // nil: no prefix recorded in the manifest
+	plimit int64
+	n      int64
+	prog   func(int64)
 }
 
 func (hr *hashReader) Read(p []byte) (int, error) {
 	n, err := hr.r.Read(p)
-	switch {
-	case hr.limit <= 0:
+	if hr.h != nil {
 		hr.h.Write(p[:n])
-	case hr.n < hr.limit:
-		hr.h.Write(p[:min(int64(n), hr.limit-hr.n)])
+	}
+	if hr.ph != nil && hr.n < hr.plimit {
+		hr.ph.Write(p[:min(int64(n), hr.plimit-hr.n)])
 	}
 	hr.n += int64(n)
 	if hr.prog != nil && n > 0 {
@@ -155,6 +157,95 @@ func (hr *hashReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// observed is what reading one stored object found, for checkItem.
+type observed struct {
+	storedBytes int64
+	prefix      string // hex SHA-256 of the age prefix ("": not read)
+	sha256      string // hex SHA-256 of the whole object ("": not hashed)
+	// decoded: the object was decrypted and unpacked, so files and
+	// plainBytes were counted.
+	decoded           bool
+	files, plainBytes int64
+}
+
+// checkItem is the one list of what the manifest promises about an item,
+// shared by restore and verify (with or without an identity): each checks
+// everything it has observed. Every file's own SHA-256 is checked by the
+// archive reader against the archive's index.
+func checkItem(it catalog.Item, o observed) error {
+	if o.storedBytes != it.StoredBytes {
+		return fmt.Errorf("stored object is %d bytes, the manifest says %d (truncated, extended or swapped)", o.storedBytes, it.StoredBytes)
+	}
+	if o.sha256 != "" && o.sha256 != it.SHA256 {
+		return errors.New("stored object's SHA-256 does not match the manifest (corrupted or swapped)")
+	}
+	if err := checkPrefix(it, o.prefix); err != nil {
+		return err
+	}
+	if o.decoded {
+		if o.files != it.Files {
+			return fmt.Errorf("the object holds %d files, the manifest says %d (manifest or object altered)", o.files, it.Files)
+		}
+		if o.plainBytes != it.PlainBytes {
+			return fmt.Errorf("the object holds %d bytes of files, the manifest says %d (manifest or object altered)", o.plainBytes, it.PlainBytes)
+		}
+	}
+	return nil
+}
+
+// checkPrefix compares the SHA-256 of the object's age header and nonce
+// with the manifest's, where the manifest records one.
+func checkPrefix(it catalog.Item, got string) error {
+	if it.AgePrefixBytes > 0 && got != it.AgePrefixSHA256 {
+		return errors.New("stored object's age header does not match the manifest (swapped or corrupted)")
+	}
+	return nil
+}
+
+// errRecorder keeps the first error (other than EOF) its reader returned,
+// so that a failure can be traced to the stage where it happened.
+type errRecorder struct {
+	r   io.Reader
+	mu  sync.Mutex
+	err error
+}
+
+func (e *errRecorder) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.mu.Lock()
+		if e.err == nil {
+			e.err = err
+		}
+		e.mu.Unlock()
+	}
+	return n, err
+}
+
+func (e *errRecorder) failed() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// ctxReader stops a copy once ctx is done (not every store's reader
+// watches the context).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// ErrInterrupted marks a restore or verify stopped by a signal (Ctrl-C) or
+// a cancelled context: it says nothing about the stored objects.
+var ErrInterrupted = errors.New("interrupted")
 
 func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport) {
 	rep = ItemReport{Name: it.Name, StoredBytes: it.StoredBytes}
@@ -183,16 +274,28 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		if errors.Is(err, upload.ErrArchived) {
 			return fail(fmt.Errorf("%w (run restore with --thaw to start bringing it back)", err))
 		}
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("%w before the download started", ErrInterrupted))
+		}
 		return fail(fmt.Errorf("download: %w", err))
 	}
 	defer rc.Close()
+	// A Ctrl-C stops a download that waits on the network (or on a slow
+	// share) at once: not every store's reader watches the context.
+	defer context.AfterFunc(ctx, func() { rc.Close() })()
+	// Each stage's errors are recorded where they happen: the download
+	// (network, store), the decoder (age, zstd: the object itself) and,
+	// inside the archive reader, the writes to the restore folder
+	// (archive.WriteError). A failure is then reported by its real cause:
+	// a full disk or a Ctrl-C is never called a damaged object.
+	dl := &errRecorder{r: ctxReader{ctx, rc}}
 	// Download ahead of the decoder (see bufPipe), so the network and the
 	// decrypt/decompress/write side work at once.
 	ra := newBufPipe(pipeChunks, pipeChunkSize)
 	raDone := make(chan struct{})
 	go func() {
 		defer close(raDone)
-		_, err := io.Copy(ra, rc)
+		_, err := io.Copy(ra, dl)
 		ra.CloseWrite(err)
 	}()
 	defer func() { ra.CloseRead(nil); rc.Close(); <-raDone }()
@@ -210,34 +313,69 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 	//     exactly the bytes written, without hashing the whole object a
 	//     second time (~15% of a restore's CPU, like restic, which also
 	//     relies on its authenticated encryption when it restores);
-	//   - a verify, and older manifests: the SHA-256 of the whole object.
-	// Every file is checked against the archive's SHA-256 index either way.
+	//   - a verify, and older manifests: the SHA-256 of the whole object,
+	//     and the age prefix too where the manifest records it.
+	// Every file is checked against the archive's SHA-256 index, and its
+	// count and bytes against the manifest, whenever the object is decoded.
+	// checkItem holds the list; restore and verify share it.
 	prefixOnly := job.To != "" && job.Identities != nil && it.AgePrefixBytes > 0
-	hr := &hashReader{r: ra, h: sha256.New(), prog: prog}
-	if prefixOnly {
-		hr.limit = it.AgePrefixBytes
+	hr := &hashReader{r: ra, prog: prog}
+	if !prefixOnly {
+		hr.h = sha256.New()
 	}
-	checkPrefix := func() error {
-		if got := hex.EncodeToString(hr.h.Sum(nil)); got != it.AgePrefixSHA256 {
-			return errors.New("stored object's age header does not match the manifest (swapped or corrupted)")
-		}
-		return nil
+	if it.AgePrefixBytes > 0 {
+		hr.ph, hr.plimit = sha256.New(), it.AgePrefixBytes
 	}
-	checkStored := func() error {
-		if hr.n != it.StoredBytes {
-			return fmt.Errorf("stored object is %d bytes, the manifest says %d (truncated, extended or swapped)", hr.n, it.StoredBytes)
+	obs := func() observed {
+		o := observed{storedBytes: hr.n}
+		if hr.ph != nil && hr.n >= hr.plimit {
+			o.prefix = hex.EncodeToString(hr.ph.Sum(nil))
 		}
-		if prefixOnly {
-			return checkPrefix()
+		if hr.h != nil {
+			o.sha256 = hex.EncodeToString(hr.h.Sum(nil))
 		}
-		if got := hex.EncodeToString(hr.h.Sum(nil)); got != it.SHA256 {
-			return errors.New("stored object's SHA-256 does not match the manifest (corrupted or swapped)")
+		return o
+	}
+	checkStored := func() error { return checkItem(it, obs()) }
+	// zr decodes in a goroutine of its own that reads ahead from the
+	// object: it is stopped before the rest of the object is drained.
+	var zr *zstd.Decoder
+	drain := func() error {
+		if zr != nil {
+			zr.Close()
 		}
-		return nil
+		return drainCheck(hr, checkStored)
+	}
+	// cause names a failure of the pipe by where it happened.
+	cause := func(err error, dec *errRecorder) error {
+		var we *archive.WriteError
+		var ue *archive.UnsafeError
+		var le *archive.LimitError
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w: %d of %d stored bytes read (nothing of this item was moved into place)", ErrInterrupted, hr.n, it.StoredBytes)
+		case errors.As(err, &we):
+			return fmt.Errorf("restore folder: %w", we)
+		case dl.failed() != nil:
+			return fmt.Errorf("download: %w", dl.failed())
+		case errors.As(err, &ue), errors.As(err, &le):
+			return err
+		case dec != nil && dec.failed() != nil:
+			// The decoder failed on the bytes themselves: the object is
+			// damaged. The stored size and hashes name how, when they can.
+			if cerr := drain(); cerr != nil {
+				return cerr
+			}
+			return fmt.Errorf("decrypt/decompress: %w (object damaged or truncated)", err)
+		}
+		if cerr := drain(); cerr != nil {
+			return cerr
+		}
+		return err
 	}
 	if storedOnly {
 		if _, err := io.Copy(io.Discard, hr); err != nil {
-			return fail(fmt.Errorf("download: %w", err))
+			return fail(cause(err, nil))
 		}
 		if err := checkStored(); err != nil {
 			return fail(err)
@@ -250,22 +388,27 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		if errors.Is(err, crypto.ErrWrongIdentity) {
 			return fail(err)
 		}
+		if ctx.Err() != nil || dl.failed() != nil {
+			return fail(cause(err, nil))
+		}
 		if cerr := drainCheck(hr, checkStored); cerr != nil {
 			return fail(cerr)
 		}
 		return fail(fmt.Errorf("decrypt: %w", err))
 	}
-	// age has read its header and nonce (and a little more) by now.
-	if prefixOnly && hr.n >= hr.limit {
-		if err := checkPrefix(); err != nil {
+	// age has read its header and nonce (and a little more) by now: a
+	// restore refuses a swapped object before it writes a file.
+	if job.To != "" && hr.ph != nil && hr.n >= hr.plimit {
+		if err := checkPrefix(it, obs().prefix); err != nil {
 			return fail(err)
 		}
 	}
-	zr, err := archive.Decompress(dr)
+	zr, err = archive.Decompress(dr)
 	if err != nil {
 		return fail(fmt.Errorf("decompress: %w", err))
 	}
 	defer zr.Close()
+	dec := &errRecorder{r: zr}
 	// The manifest's plain_bytes caps the file content written: an object
 	// that expands beyond it (a decompression bomb) stops at once.
 	opt := archive.ExtractOptions{CapBytes: true, MaxBytes: it.PlainBytes, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
@@ -299,27 +442,24 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 			}
 		}()
 	}
-	st, err := archive.Extract(ctx, zr, opt)
+	st, err := archive.Extract(ctx, dec, opt)
 	if err != nil {
-		// A damaged object usually shows first as an age or zstd error;
-		// the stored hash names the cause better when it is available.
-		if cerr := drainCheck(hr, checkStored); cerr != nil {
-			return fail(cerr)
-		}
-		return fail(describeReadErr(err))
+		return fail(cause(err, dec))
 	}
 	// Read to the very end: the last age chunk authenticates the stream,
 	// and the stored hash covers every byte.
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return fail(describeReadErr(err))
+	if _, err := io.Copy(io.Discard, dec); err != nil {
+		return fail(cause(err, dec))
 	}
 	if _, err := io.Copy(io.Discard, dr); err != nil {
-		return fail(describeReadErr(err))
+		return fail(cause(err, &errRecorder{err: err}))
 	}
 	if _, err := io.Copy(io.Discard, hr); err != nil {
-		return fail(fmt.Errorf("download: %w", err))
+		return fail(cause(err, nil))
 	}
-	if err := checkStored(); err != nil {
+	o := obs()
+	o.decoded, o.files, o.plainBytes = true, st.Files, st.Bytes
+	if err := checkItem(it, o); err != nil {
 		return fail(err)
 	}
 	if partial != "" {
@@ -347,13 +487,4 @@ func drainCheck(hr *hashReader, check func() error) error {
 		return nil
 	}
 	return check()
-}
-
-func describeReadErr(err error) error {
-	var ue *archive.UnsafeError
-	var le *archive.LimitError
-	if errors.As(err, &ue) || errors.As(err, &le) {
-		return err
-	}
-	return fmt.Errorf("decrypt/decompress: %w (object damaged or truncated)", err)
 }

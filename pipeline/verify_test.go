@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/exporters"
+)
+
+// TestVerifyChecksWhatRestoreChecks: a manifest that lies about one of the
+// things restore checks (the age prefix's SHA-256, the files' count or
+// bytes) fails verify too. Without an identity, verify cannot count files
+// or bytes (they are encrypted): it checks everything it can see.
+func TestVerifyChecksWhatRestoreChecks(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data ", 5000), "d/y": "why"})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		lie      func(it *catalog.Item)
+		want     string
+		storedOK bool // verify without an identity cannot see it
+	}{
+		{"age prefix", func(it *catalog.Item) { it.AgePrefixSHA256 = strings.Repeat("0", 64) }, "age header does not match", false},
+		{"files", func(it *catalog.Item) { it.Files++ }, "holds 2 files, the manifest says 3", true},
+		{"plain bytes", func(it *catalog.Item) { it.PlainBytes-- }, "the manifest says", true},
+	} {
+		m := *res.Manifest
+		m.Items = append([]catalog.Item(nil), m.Items...)
+		c.lie(&m.Items[0])
+		to := filepath.Join(f.dir, "r-"+strings.ReplaceAll(c.name, " ", "-"))
+		for _, job := range []struct {
+			name string
+			job  ReadJob
+			ok   bool
+		}{
+			{"verify", ReadJob{Store: f.store, Manifest: &m}, c.storedOK},
+			{"verify --identity", ReadJob{Store: f.store, Manifest: &m, Identities: f.ids}, false},
+			{"restore", ReadJob{Store: f.store, Manifest: &m, Identities: f.ids, To: to}, false},
+		} {
+			_, err := Read(context.Background(), job.job)
+			if job.ok {
+				if err != nil {
+					t.Errorf("%s, manifest lies about %s: %v", job.name, c.name, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s, manifest lies about %s: %v, want %q", job.name, c.name, err, c.want)
+			}
+		}
+		if ents, _ := os.ReadDir(to); len(ents) != 0 {
+			t.Errorf("%s: a refused restore left %d entries", c.name, len(ents))
+		}
+	}
+	// The truth passes all three.
+	for _, job := range []ReadJob{
+		{Store: f.store, Manifest: res.Manifest},
+		{Store: f.store, Manifest: res.Manifest, Identities: f.ids},
+		{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: filepath.Join(f.dir, "r-ok")},
+	} {
+		if _, err := Read(context.Background(), job); err != nil {
+			t.Errorf("%+v: %v", job.To, err)
+		}
+	}
+}
+
+// TestCheckItem: the shared list of checks, one lie at a time.
+func TestCheckItem(t *testing.T) {
+	it := catalog.Item{StoredBytes: 100, SHA256: strings.Repeat("a", 64), AgePrefixSHA256: strings.Repeat("b", 64), AgePrefixBytes: 10, Files: 2, PlainBytes: 50}
+	good := observed{storedBytes: 100, sha256: it.SHA256, prefix: it.AgePrefixSHA256, decoded: true, files: 2, plainBytes: 50}
+	if err := checkItem(it, good); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]observed{
+		"size":   {storedBytes: 99, sha256: it.SHA256, prefix: it.AgePrefixSHA256},
+		"sha":    {storedBytes: 100, sha256: strings.Repeat("c", 64), prefix: it.AgePrefixSHA256},
+		"prefix": {storedBytes: 100, sha256: it.SHA256, prefix: strings.Repeat("c", 64)},
+		"unread": {storedBytes: 100, sha256: it.SHA256},
+		"files":  {storedBytes: 100, sha256: it.SHA256, prefix: it.AgePrefixSHA256, decoded: true, files: 3, plainBytes: 50},
+		"bytes":  {storedBytes: 100, sha256: it.SHA256, prefix: it.AgePrefixSHA256, decoded: true, files: 2, plainBytes: 51},
+	} {
+		if err := checkItem(it, o); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestReadCauses: a cancelled restore is "interrupted", a write that fails
+// in the restore folder names the folder; neither calls the object damaged.
+func TestReadCauses(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data ", 5000)})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, job := range []ReadJob{
+		{Store: f.store, Manifest: res.Manifest},
+		{Store: f.store, Manifest: res.Manifest, Identities: f.ids},
+		{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: filepath.Join(f.dir, "r1")},
+	} {
+		_, err := Read(ctx, job)
+		if err == nil || !strings.Contains(err.Error(), "interrupted") || strings.Contains(err.Error(), "damaged") || strings.Contains(err.Error(), "manifest") {
+			t.Errorf("cancelled %q: %v", job.To, err)
+		}
+	}
+}
