@@ -24,14 +24,14 @@ func init() {
 func openAzure(ctx context.Context, d config.Destination, u *url.URL) (upload.Store, error) {
 	auth, err := azure.AuthFromEnv(os.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("azure credentials: %w", err)
+		return nil, configErr(fmt.Errorf("azure credentials: %w", err))
 	}
 	loc, err := azure.ResolveLocation(d.URL, d.Account, d.Endpoint, auth)
 	if err != nil {
-		return nil, err
+		return nil, configErr(err)
 	}
 	if _, err := azure.ParseTier(d.AccessTier); err != nil {
-		return nil, fmt.Errorf("destination.access_tier: %w", err)
+		return nil, configErr(fmt.Errorf("destination.access_tier: %w", err))
 	}
 	o := azure.Options{
 		Location: loc, Auth: auth, AccessTier: d.AccessTier,
@@ -46,7 +46,7 @@ func openAzure(ctx context.Context, d config.Destination, u *url.URL) (upload.St
 	if v := os.Getenv("LYNCBACKUP_AZURE_MAX_RETRIES"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("LYNCBACKUP_AZURE_MAX_RETRIES=%q: want a number of retries", v)
+			return nil, configErr(fmt.Errorf("LYNCBACKUP_AZURE_MAX_RETRIES=%q: want a number of retries", v))
 		}
 		o.MaxRetries = n
 		if n == 0 {

@@ -5,6 +5,7 @@ package destination
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -14,6 +15,25 @@ import (
 	"github.com/lyncbackup/lyncbackup/upload/local"
 )
 
+// ConfigError is a destination that cannot work as written: a URL that
+// does not parse, an unknown scheme, a bad bucket or container name, a bad
+// option. It is a usage or config error (exit 2), not a failure of a store.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configErr marks err as a ConfigError (nil stays nil).
+func configErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if ce := (*ConfigError)(nil); errors.As(err, &ce) {
+		return err
+	}
+	return &ConfigError{err}
+}
+
 // Opener builds a store for a parsed destination URL.
 type Opener func(ctx context.Context, d config.Destination, u *url.URL) (upload.Store, error)
 
@@ -21,7 +41,7 @@ var openers = map[string]Opener{
 	"file": func(ctx context.Context, d config.Destination, u *url.URL) (upload.Store, error) {
 		p, err := local.PathFromURL(d.URL)
 		if err != nil {
-			return nil, err
+			return nil, configErr(err)
 		}
 		return local.Open(p)
 	},
@@ -34,7 +54,7 @@ func Register(scheme string, o Opener) { openers[scheme] = o }
 func Open(ctx context.Context, d config.Destination) (upload.Store, error) {
 	u, err := url.Parse(d.URL)
 	if err != nil {
-		return nil, fmt.Errorf("destination URL: %v", err)
+		return nil, configErr(fmt.Errorf("destination URL %q: %v", redact(d.URL), unwrapURL(err)))
 	}
 	scheme := u.Scheme
 	if (scheme == "https" || scheme == "http") && strings.Contains(u.Host, ".blob.") {
@@ -42,16 +62,25 @@ func Open(ctx context.Context, d config.Destination) (upload.Store, error) {
 	}
 	o, ok := openers[scheme]
 	if !ok {
-		return nil, fmt.Errorf("destination URL %q: scheme %q is not supported (file, s3, azblob, https://ACCOUNT.blob.core.windows.net)", redact(d.URL), u.Scheme)
+		return nil, configErr(fmt.Errorf("destination URL %q: scheme %q is not supported (file, s3, azblob, https://ACCOUNT.blob.core.windows.net)", redact(d.URL), u.Scheme))
 	}
 	return o(ctx, d, u)
+}
+
+// unwrapURL drops url.Error's repetition of the URL.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // redact drops a URL's query (SAS tokens) and user info.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "(unparsable URL)"
+		return "(unparsable)"
 	}
 	u.RawQuery = ""
 	u.User = nil

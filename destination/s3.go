@@ -33,7 +33,7 @@ func s3Options(d config.Destination) (s3.Options, error) {
 func openS3(ctx context.Context, d config.Destination, _ *url.URL) (upload.Store, error) {
 	o, err := s3Options(d)
 	if err != nil {
-		return nil, err
+		return nil, configErr(err)
 	}
 	return s3.Open(ctx, o)
 }

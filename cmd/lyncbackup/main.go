@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 )
 
@@ -152,10 +153,11 @@ func exitCode(err error) int {
 	var ue usageError
 	var ce *config.Error
 	var pe partialError
+	var de *destination.ConfigError
 	switch {
 	case errors.As(err, &pe):
 		return exitPartial
-	case errors.As(err, &ue), errors.As(err, &ce):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &de):
 		return exitUsage
 	}
 	return exitFailure

@@ -44,6 +44,9 @@ func PathFromURL(raw string) (string, error) {
 	if runtime.GOOS == "windows" {
 		switch {
 		case u.Host != "" && u.Host != "localhost":
+			if strings.Trim(p, "/") == "" {
+				return "", fmt.Errorf("destination URL %q: a share needs its name (file://server/share/path); a local folder is file:///C:/path", raw)
+			}
 			p = `\\` + u.Host + filepath.FromSlash(p) // UNC share
 		case len(p) >= 3 && p[0] == '/' && p[2] == ':':
 			p = filepath.FromSlash(p[1:]) // /C:/x -> C:\x
@@ -51,10 +54,10 @@ func PathFromURL(raw string) (string, error) {
 			p = filepath.FromSlash(p)
 		}
 	} else if u.Host != "" && u.Host != "localhost" {
-		return "", fmt.Errorf("destination URL %q: file URLs with a host are only for Windows shares; mount the share and use file:///mount/point", raw)
+		return "", fmt.Errorf("destination URL %q: %q would be a server (file URLs with a host are only for Windows shares); a folder is file:///absolute/path, a share is mounted and named file:///mount/point", raw, u.Host)
 	}
 	if p == "" {
-		return "", fmt.Errorf("destination URL %q: no path", raw)
+		return "", fmt.Errorf("destination URL %q: no absolute path (a folder is file:///absolute/path)", raw)
 	}
 	return p, nil
 }
