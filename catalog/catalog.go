@@ -182,7 +182,7 @@ type Skipped struct {
 func skipReason(s Set) string {
 	switch {
 	case s.ManifestErr != nil:
-		return "damaged manifest: " + s.ManifestErr.Error()
+		return "damaged manifest: " + strings.TrimPrefix(s.ManifestErr.Error(), "set "+s.Host+"/"+s.ID+": ")
 	case s.Manifest == nil:
 		return "incomplete: no manifest (a backup still running, or one that never finished)"
 	case s.Manifest.Status == StatusPartial:

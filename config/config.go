@@ -69,6 +69,10 @@ type Exporter struct {
 	Encrypt                bool `yaml:"encrypt"`
 	// command
 	Command []string `yaml:"command"`
+	// path / filestore: what a file that cannot be read does: "warn"
+	// (default: it is skipped, named in the log, the manifest and --json,
+	// and the rest of the item is stored) or "fail" (the item fails).
+	OnUnreadable string `yaml:"on_unreadable"`
 	// every exporter
 	Timeout Duration `yaml:"timeout"`
 }

@@ -72,6 +72,14 @@ func (c *Config) Validate() error {
 			return keyErr(key+".name", "%q is used by two exporters", e.Name)
 		}
 		names[e.Name] = true
+		switch e.OnUnreadable {
+		case "", "warn", "fail":
+		default:
+			return keyErr(key+".on_unreadable", "must be warn or fail, not %q", e.OnUnreadable)
+		}
+		if e.OnUnreadable != "" && e.Kind != "path" && e.Kind != "filestore" {
+			return keyErr(key+".on_unreadable", "only a path or filestore exporter reads files itself")
+		}
 		if e.Split && e.Kind != "path" {
 			return keyErr(key+".split", "only a path exporter can be split")
 		}

@@ -6,6 +6,7 @@ package exporters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -105,7 +106,7 @@ var (
 
 func buildOne(ctx context.Context, s *session, idx int, e config.Exporter) ([]Exporter, error) {
 	if e.Kind == "path" {
-		return []Exporter{&PathExporter{name: e.Name, paths: e.Paths, exclude: e.Exclude, split: e.Split}}, nil
+		return []Exporter{&PathExporter{name: e.Name, paths: e.Paths, exclude: e.Exclude, split: e.Split, strict: e.OnUnreadable == "fail"}}, nil
 	}
 	b, ok := buildKind[e.Kind]
 	if !ok {
@@ -120,7 +121,14 @@ type PathExporter struct {
 	paths   []string
 	exclude []string
 	split   bool
+	// strict (on_unreadable: fail): a file that cannot be read fails the
+	// item. By default it is skipped with a warning naming it, as restic
+	// does, so that one always-locked file does not fail every night.
+	strict bool
 }
+
+// Strict sets on_unreadable: fail (see config.Exporter.OnUnreadable).
+func (p *PathExporter) Strict(on bool) *PathExporter { p.strict = on; return p }
 
 // Split makes one item per top-level folder (see config.Exporter.Split).
 func (p *PathExporter) Split(on bool) *PathExporter { p.split = on; return p }
@@ -133,9 +141,12 @@ func NewPath(name string, paths ...string) *PathExporter {
 func (p *PathExporter) Name() string { return p.name }
 func (p *PathExporter) Kind() string { return "path" }
 
-// Export checks that every path can be read; the files are streamed later.
+// Export checks the paths; the files are streamed later. A path that
+// does not exist is an error (a typo in the config, not a locked file);
+// by default one that exists but cannot be read is left to the packer,
+// which skips it with a warning, unless no path at all can be read.
 func (p *PathExporter) Export(ctx context.Context, env Env) ([]Item, error) {
-	roots, err := RootsFor(p.paths)
+	roots, err := rootsFor(p.paths, !p.strict)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +155,7 @@ func (p *PathExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 		skip = GlobSkip(p.exclude)
 	}
 	item := func(name string, roots []Root) Item {
-		it := Item{Name: name, Kind: "path", Roots: roots, Meta: map[string]string{}, Skip: skip}
+		it := Item{Name: name, Kind: "path", Roots: roots, Meta: map[string]string{}, Skip: skip, Tolerant: !p.strict}
 		for i, r := range roots {
 			it.Meta[fmt.Sprintf("path.%d", i)] = r.Path
 		}
@@ -175,6 +186,10 @@ func (p *PathExporter) splitItems(roots []Root, skip func(string, fs.FileInfo) b
 		}
 		ents, err := os.ReadDir(r.Path)
 		if err != nil {
+			if !p.strict {
+				loose = append(loose, r) // the packer names it in a warning
+				continue
+			}
 			return nil, fmt.Errorf("list %s: %w", r.Path, err)
 		}
 		for _, e := range ents {
@@ -223,12 +238,21 @@ func splitName(name, folder string, used map[string]bool) string {
 
 // RootsFor turns paths into roots named by their last element, made
 // unique ("config", "config-2"), after checking each can be read.
-func RootsFor(paths []string) ([]Root, error) {
+func RootsFor(paths []string) ([]Root, error) { return rootsFor(paths, false) }
+
+// rootsFor is RootsFor; with tolerant, a path that exists but cannot be
+// read is kept (the packer skips it with a warning naming it) as long as
+// at least one path can be read.
+func rootsFor(paths []string, tolerant bool) ([]Root, error) {
 	used := map[string]int{}
 	var roots []Root
+	var unreadable []error
 	for _, p := range paths {
 		if err := checkReadable(p); err != nil {
-			return nil, err
+			if !tolerant || !errors.Is(err, errUnreadable) {
+				return nil, err
+			}
+			unreadable = append(unreadable, err)
 		}
 		base := filepath.Base(filepath.Clean(p))
 		if base == "." || base == string(filepath.Separator) || base == "" || strings.HasSuffix(base, ":\\") || strings.HasSuffix(base, ":") {
@@ -240,6 +264,9 @@ func RootsFor(paths []string) ([]Root, error) {
 			name = fmt.Sprintf("%s-%d", base, n)
 		}
 		roots = append(roots, Root{Path: p, Name: name})
+	}
+	if len(unreadable) == len(paths) && len(paths) > 0 {
+		return nil, fmt.Errorf("no path can be read: %w", errors.Join(unreadable...))
 	}
 	return roots, nil
 }

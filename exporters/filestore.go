@@ -20,6 +20,8 @@ type fileStoreExporter struct {
 	store   FileStoreInfo
 	exclude []string
 	timeout time.Duration
+	// strict: on_unreadable: fail (a file in use fails the item).
+	strict bool
 }
 
 func newFileStore(s *session, e config.Exporter, st FileStoreInfo, to time.Duration) Exporter {
@@ -28,6 +30,7 @@ func newFileStore(s *session, e config.Exporter, st FileStoreInfo, to time.Durat
 		store:   st,
 		exclude: e.Exclude,
 		timeout: to,
+		strict:  e.OnUnreadable == "fail",
 	}
 }
 
@@ -99,7 +102,7 @@ func (f *fileStoreExporter) Export(ctx context.Context, env Env) ([]Item, error)
 			}
 			return userSkip != nil && userSkip(name, fi)
 		},
-		Tolerant: true,
+		Tolerant: !f.strict,
 		Meta:     meta,
 	}}, nil
 }

@@ -8,6 +8,15 @@ import (
 	"os"
 )
 
+// errUnreadable marks a path that exists but cannot be read (permission,
+// a lock): on_unreadable decides what that does.
+var errUnreadable = errors.New("cannot be read")
+
+type unreadableError struct{ msg string }
+
+func (e unreadableError) Error() string        { return e.msg }
+func (e unreadableError) Is(target error) bool { return target == errUnreadable }
+
 // checkReadable fails with one clear sentence if p cannot be read.
 func checkReadable(p string) error {
 	fi, err := os.Stat(p)
@@ -16,7 +25,7 @@ func checkReadable(p string) error {
 			return fmt.Errorf("path %s does not exist", p)
 		}
 		if errors.Is(err, fs.ErrPermission) {
-			return fmt.Errorf("path %s: permission denied", p)
+			return unreadableError{fmt.Sprintf("path %s: permission denied", p)}
 		}
 		return fmt.Errorf("path %s: %v", p, err)
 	}
@@ -27,7 +36,7 @@ func checkReadable(p string) error {
 			d.Close()
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("folder %s cannot be read: %v", p, unwrapPathErr(err))
+			return unreadableError{fmt.Sprintf("folder %s cannot be read: %v", p, unwrapPathErr(err))}
 		}
 		return nil
 	}
@@ -38,7 +47,7 @@ func checkReadable(p string) error {
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return fmt.Errorf("file %s cannot be read: %v", p, unwrapPathErr(err))
+		return unreadableError{fmt.Sprintf("file %s cannot be read: %v", p, unwrapPathErr(err))}
 	}
 	return f.Close()
 }

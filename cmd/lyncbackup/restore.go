@@ -64,20 +64,22 @@ func (a *app) openForRead(ctx context.Context, s *setFlags) (upload.Store, strin
 }
 
 // resolveSet finds SET (or latest) in the store; for latest it also returns
-// the newer sets it passed over, and says so on stderr (never silently).
+// the newer sets it passed over (see sayskipped).
 func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string) (catalog.Set, []catalog.Skipped, error) {
 	cat := catalog.Catalog{Store: st}
 	sets, err := cat.List(ctx)
 	if err != nil {
 		return catalog.Set{}, nil, err
 	}
-	set, skipped, err := catalog.ResolveSkipping(sets, host, spec)
-	if err == nil {
-		for _, s := range skipped {
-			fmt.Fprintf(a.stderr, "lyncbackup: warning: latest is %s; skipped newer set %s (%s)\n", set.ID, s.SetID, s.Reason)
-		}
+	return catalog.ResolveSkipping(sets, host, spec)
+}
+
+// saySkipped names on stderr, even with --quiet or --json, every newer set
+// "latest" passed over: it never silently means an older set.
+func (a *app) saySkipped(set catalog.Set, skipped []catalog.Skipped) {
+	for _, s := range skipped {
+		fmt.Fprintf(a.stderr, "lyncbackup: warning: latest is %s; skipped newer set %s (%s)\n", set.ID, s.SetID, s.Reason)
 	}
-	return set, skipped, err
 }
 
 func runRestore(ctx context.Context, a *app, args []string) error {
@@ -111,6 +113,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	a.saySkipped(set, skipped)
 	if handled, err := extra(ctx, a, set, *to); handled {
 		return err
 	}
@@ -213,13 +216,14 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	// manifest is damaged means it is not, whatever an older set says.
 	for _, s := range skipped {
 		if s.Status == "damaged" {
-			err := fmt.Errorf("verify latest: the newest set %s/%s is damaged: %s (the newest complete set is %s: verify it by id)", set.Host, s.SetID, s.Reason, set.ID)
+			err := fmt.Errorf("verify latest: the newest set %s/%s is damaged (%s); the newest complete set is %s: verify it by id", set.Host, s.SetID, strings.TrimPrefix(s.Reason, "damaged manifest: "), set.ID)
 			if a.g.json {
 				a.printJSON(map[string]any{"ok": false, "set_id": s.SetID, "host": set.Host, "skipped": skipped, "error": err.Error()})
 			}
 			return err
 		}
 	}
+	a.saySkipped(set, skipped)
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
 	mode := "stored objects (size and SHA-256)"
 	if sf.identity != "" {
