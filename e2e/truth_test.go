@@ -111,12 +111,13 @@ func TestTruthEmptyManifestIsDamaged(t *testing.T) {
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "a.txt"), []byte("precious"), 0o644)
 	e.writeConfig(map[string][]string{"files": {src}}, "")
-	old := e.backup()
-	good := e.backup()
-	e.moveSet(good, later(t, old, 1, "000000"))
-	good = later(t, old, 1, "000000")
-	empty := e.forgeNewer(good, 1, func(m map[string]any) { m["items"] = []any{} })
-	null := e.forgeNewer(good, 2, func(m map[string]any) { m["items"] = nil })
+	// Dated back (prune keeps sets dated in the future), in a known order.
+	old, good := e.backup(), e.backup()
+	e.moveSet(old, later(t, old, -600, "000000"))
+	e.moveSet(good, later(t, good, -300, "000000"))
+	old, good = later(t, old, -600, "000000"), later(t, good, -300, "000000")
+	empty := e.forgeNewer(good, 60, func(m map[string]any) { m["items"] = []any{} })
+	null := e.forgeNewer(good, 120, func(m map[string]any) { m["items"] = nil })
 
 	sets := e.list()
 	for _, id := range []string{empty, null} {
@@ -135,10 +136,10 @@ func TestTruthEmptyManifestIsDamaged(t *testing.T) {
 		t.Errorf("restore latest does not name what it skipped:\n%s", r.Stderr)
 	}
 	// keep_last 1: the newest good set is kept, the empty ones are left alone.
-	e.mustRun("prune", "--keep-last", "1")
+	pr := e.mustRun("prune", "--keep-last", "1")
 	sets = e.list()
 	if statusOf(sets, good) != "complete" || statusOf(sets, old) != "(gone)" || statusOf(sets, empty) != "damaged" {
-		t.Errorf("after prune --keep-last 1: %+v", sets)
+		t.Errorf("after prune --keep-last 1: %+v\n%s\n%s", sets, pr.Stdout, pr.Stderr)
 	}
 	e.mustRun("verify", good, "--identity", e.key)
 }
@@ -173,6 +174,8 @@ func TestTruthLatest(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "a.txt"), []byte("v1"), 0o644)
 	e.writeConfig(map[string][]string{"files": {src}}, "")
 	good := e.backup()
+	e.moveSet(good, later(t, good, -300, "000000"))
+	good = later(t, good, -300, "000000")
 	// A partial set: the second exporter's path is gone.
 	os.WriteFile(filepath.Join(src, "a.txt"), []byte("v2"), 0o644)
 	e.writeConfig(map[string][]string{"files": {src}, "gone": {filepath.Join(e.dir, "no-such")}}, "")
@@ -180,7 +183,7 @@ func TestTruthLatest(t *testing.T) {
 	if r.Code != 3 {
 		t.Fatalf("partial backup: exit %d\n%s", r.Code, r.Stderr)
 	}
-	partial := later(t, good, 1, "000000")
+	partial := later(t, good, 60, "000000")
 	e.moveSet(parseTruth(t, r.Stdout).SetID, partial)
 
 	out := filepath.Join(e.dir, "out1")
@@ -205,7 +208,7 @@ func TestTruthLatest(t *testing.T) {
 	}
 
 	// The newest set's manifest is damaged.
-	damaged := e.forgeNewer(partial, 1, func(m map[string]any) { m["status"] = "finished" })
+	damaged := e.forgeNewer(partial, 60, func(m map[string]any) { m["status"] = "finished" })
 	r = e.run("verify", "latest", "--json")
 	failsWith(t, testbin.Result{Code: r.Code, Stderr: r.Stderr}, 1, "newest set", damaged, "damaged")
 	if s := parseTruth(t, r.Stdout); s.OK || s.SetID != damaged || len(s.Skipped) != 2 {
