@@ -49,7 +49,13 @@ type WriteError struct {
 	Err      error
 }
 
-func (e *WriteError) Error() string { return e.Op + " " + e.Path + ": " + e.Err.Error() }
+func (e *WriteError) Error() string {
+	err := e.Err
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == e.Path {
+		err = pe.Err // not the path twice
+	}
+	return e.Op + " " + e.Path + ": " + err.Error()
+}
 func (e *WriteError) Unwrap() error { return e.Err }
 
 // fileWriter marks the errors of writes to a restored file as WriteErrors,
