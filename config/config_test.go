@@ -111,6 +111,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing exporters", "host: a\nencryption: {recipients: [age1x]}\ndestination: {url: 'file:///b'}\n", "exporters", 0, "missing"},
 		{"missing exporter kind", strings.Replace(minimal, "kind: path, ", "", 1), "exporters[0].kind", 3, "missing"},
 		{"unknown exporter kind", strings.Replace(minimal, "kind: path", "kind: ftp", 1), "exporters[0].kind", 3, `unknown kind "ftp"`},
+		{"bad on_unreadable", strings.Replace(minimal, "kind: path, ", "kind: path, on_unreadable: skip, ", 1), "exporters[0].on_unreadable", 3, "warn or fail"},
+		{"on_unreadable on a command", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: command, name: c, command: [x], on_unreadable: fail", 1), "exporters[0].on_unreadable", 3, "only a path or filestore"},
 		{"missing paths", strings.Replace(minimal, ", paths: ['/etc/ssl']", "", 1), "exporters[0].paths", 3, "missing"},
 		{"bad item name", strings.Replace(minimal, "name: certs", "name: ../etc", 1), "exporters[0].name", 3, "not a valid item name"},
 		{"duplicate item name", strings.Replace(minimal, "  - {kind: path", "  - {kind: path, name: certs, paths: [/a]}\n  - {kind: path", 1), "exporters[1].name", 4, "used by two"},

@@ -163,3 +163,30 @@ func TestFileStoreUnreachable(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestOnUnreadable: path and file store exporters skip unreadable files
+// with a warning by default (Tolerant items) and fail with
+// on_unreadable: fail, the same way.
+func TestOnUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		opt      string
+		tolerant bool
+	}{{"", true}, {", on_unreadable: warn", true}, {", on_unreadable: fail", false}} {
+		cfg, err := config.Parse([]byte("host: fs\nencryption: {recipients: [x]}\ndestination: {url: 'file:///x'}\nexporters:\n"+
+			"  - {kind: filestore, paths: ['"+dir+"']"+c.opt+"}\n  - {kind: path, paths: ['"+dir+"']"+c.opt+"}\n"), os.LookupEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exps, _, err := exporters.Build(context.Background(), cfg, exporters.Env{Staging: t.TempDir()})
+		if err != nil || len(exps) != 2 {
+			t.Fatalf("%v %v", exps, err)
+		}
+		for _, ex := range exps {
+			its, err := ex.Export(context.Background(), exporters.Env{})
+			if err != nil || len(its) != 1 || its[0].Tolerant != c.tolerant {
+				t.Errorf("%s%s: items %+v, %v; want tolerant %v", ex.Kind(), c.opt, its, err, c.tolerant)
+			}
+		}
+	}
+}
