@@ -315,6 +315,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"format": 2}`))
 	f.Add([]byte(`{"format": 1, "host": "h", "set_id": "20261125T151203Z-a1b2c3", "status": "complete", "items": [{"name": "a", "key": "h/20261125T151203Z-a1b2c3/a.tar.zst.age", "sha256": "` + strings.Repeat("0", 64) + `"}]}`))
 	f.Add([]byte(`{"format": 1e400}`))
+	f.Add([]byte(`{"format": 1, "host": "h", "set_id": "20261125T151203Z-a1b2c3", "status": "complete", "items": null}`))
 	f.Add([]byte(`{"format": 1, "discovery": {"a": [1, {"b": null}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(bytes.NewReader(data))
@@ -326,6 +327,9 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		if err := m.Validate(); err != nil {
 			t.Fatalf("accepted an invalid manifest: %v", err)
+		}
+		if len(m.Items) == 0 {
+			t.Fatal("accepted a manifest with no items")
 		}
 		for _, it := range m.Items {
 			if !strings.HasPrefix(it.Key, SetPrefix(m.Host, m.SetID)) || strings.Contains(it.Key, "..") {
