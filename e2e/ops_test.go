@@ -468,9 +468,23 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 	run(1, "check", "--config", cfg)
 	run(1, "check", "--config", cfg, "--json")
 	run(-1, "verify", "--config", cfg, "--identity", badID)
-	run(0, "verify", "--config", cfg, "--identity", e.identity, "--json")
-	run(0, "restore", "--config", cfg, "--identity", e.identity, "--to", filepath.Join(e.dir, "r"), "--json")
+	// latest is never a partial set: both refuse, naming it and its failure.
+	run(1, "verify", "--config", cfg, "--identity", e.identity, "--json")
+	run(1, "restore", "--config", cfg, "--identity", e.identity, "--to", filepath.Join(e.dir, "r"), "--json")
 	run(0, "list", "--config", cfg, "--json")
+	// By id, a partial set verifies and restores.
+	var listed struct {
+		Sets []struct {
+			SetID string `json:"set_id"`
+		} `json:"sets"`
+	}
+	lr := testbin.MustRun(t, e.dir, env, "list", "--config", cfg, "--json")
+	if err := json.Unmarshal([]byte(lr.Stdout), &listed); err != nil || len(listed.Sets) == 0 {
+		t.Fatalf("list --json %q: %v", lr.Stdout, err)
+	}
+	partial := listed.Sets[len(listed.Sets)-1].SetID
+	run(0, "verify", partial, "--config", cfg, "--identity", e.identity, "--json")
+	run(0, "restore", partial, "--config", cfg, "--identity", e.identity, "--to", filepath.Join(e.dir, "r"), "--json")
 	// A destination URL carrying a SAS-style signature that cannot be opened.
 	sasCfg := filepath.Join(e.dir, "sas.yaml")
 	os.WriteFile(sasCfg, []byte("host: fe01\nexporters:\n  - kind: path\n    name: a\n    paths: ["+quoteYAML(e.src)+"]\nencryption:\n  recipients: ["+e.pub+"]\n"+
