@@ -246,7 +246,7 @@ func TestTruthVerifyChecksTheManifest(t *testing.T) {
 	}{
 		{"age prefix", func(m map[string]any) { item(m)["age_prefix_sha256"] = strings.Repeat("0", 64) }, "age header does not match", false},
 		{"files", func(m map[string]any) { item(m)["files"] = 7.0 }, "the manifest says 7", true},
-		{"plain bytes", func(m map[string]any) { item(m)["plain_bytes"] = 9999.0 }, "the manifest says 9999", true},
+		{"plain bytes", func(m map[string]any) { item(m)["plain_bytes"] = 10001.0 }, "the manifest says 10001", true},
 	} {
 		e.editManifest(set, c.lie)
 		if c.plainSeen {
