@@ -66,7 +66,7 @@ func TestLargeStreamManyGrowingParts(t *testing.T) {
 		info, err = st.Put(ctx, "h/s/huge", io.TeeReader(randStream(99, size), want), upload.PutOptions{})
 	})
 	upTime := time.Since(start)
-	upOut := st.bufs.peakOut()
+	upOut := st.bufs.PeakOut()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestLargeStreamManyGrowingParts(t *testing.T) {
 	runtime.GC() // twice: sync.Pool keeps buffers for one cycle
 	var downBase runtime.MemStats
 	runtime.ReadMemStats(&downBase)
-	st.bufs.peakOut()
+	st.bufs.PeakOut()
 	got := sha256.New()
 	var n int64
 	start = time.Now()
@@ -95,7 +95,7 @@ func TestLargeStreamManyGrowingParts(t *testing.T) {
 		rc.Close()
 	})
 	downTime := time.Since(start)
-	downOut := st.bufs.peakOut()
+	downOut := st.bufs.PeakOut()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
 
 var (
@@ -305,7 +306,10 @@ func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Ti
 	}
 	n := 0
 	for _, u := range stale {
-		if err := s.abort(ctx, u.key, aws.String(u.id)); err != nil {
+		if err := ctx.Err(); err != nil {
+			return n, opErr("abort multipart upload", prefix, err)
+		}
+		if err := parts.AbortUntilGone(ctx, &multipart{s: s, key: u.key, full: u.key, id: aws.String(u.id)}); err != nil {
 			return n, opErr("abort multipart upload", strings.TrimPrefix(u.key, s.root), err)
 		}
 		n++

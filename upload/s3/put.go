@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"hash/crc32"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -79,26 +81,36 @@ func md5B64(b []byte) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// Put implements upload.Store. It reads the first part; a stream that ends
-// within it goes as one PutObject, anything longer as a multipart upload
-// whose parts are sent concurrently while the stream is still being read.
+// limits are S3's part rules for the shared part pipeline.
+func (s *Store) limits() parts.Limits {
+	return parts.Limits{PartSize: s.opt.PartSize, GrowEvery: s.growEvery, MaxPartSize: MaxPartSize,
+		MaxParts: MaxParts, Concurrency: s.opt.Concurrency, Unit: "parts"}
+}
+
+// Put implements upload.Store. A stream that ends within the first part
+// goes as one PutObject, anything longer as a multipart upload whose parts
+// are sent concurrently while the stream is still being read (upload/parts:
+// memory is (Concurrency+1) part buffers; a failed upload is aborted until
+// gone).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, po upload.PutOptions) (upload.ObjectInfo, error) {
 	full, err := s.full(key)
 	if err != nil {
 		return upload.ObjectInfo{}, opErr("put", key, err)
 	}
-	h := s.headers(po)
-	first := s.bufs.get(partSize(s.opt.PartSize, 1, s.growEvery))
-	n, rerr := io.ReadFull(r, *first)
-	switch {
-	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-		defer s.bufs.put(first)
-		return s.putSingle(ctx, key, full, (*first)[:n], h, po)
-	case rerr != nil:
-		s.bufs.put(first)
-		return upload.ObjectInfo{}, fmt.Errorf("put %s: read input: %w", key, rerr)
+	t := &target{s: s, key: key, full: full, h: s.headers(po), po: po}
+	total, err := parts.Put(ctx, r, &s.bufs, s.limits(), t)
+	if err != nil {
+		var pe *parts.Error
+		if errors.As(err, &pe) {
+			return upload.ObjectInfo{}, opErr("put", key, err)
+		}
+		return upload.ObjectInfo{}, err
 	}
-	return s.putMultipart(ctx, key, full, r, first, h, po)
+	out := s.info(key, total, po)
+	if t.mod != nil {
+		out.ModTime = t.mod.UTC()
+	}
+	return out, nil
 }
 
 func (s *Store) info(key string, size int64, po upload.PutOptions) upload.ObjectInfo {
@@ -109,9 +121,19 @@ func (s *Store) info(key string, size int64, po upload.PutOptions) upload.Object
 	return upload.ObjectInfo{Key: key, Size: size, ModTime: time.Now().UTC(), RetainUntil: po.RetainUntil, LegalHold: po.LegalHold, Tier: tier}
 }
 
-func (s *Store) putSingle(ctx context.Context, key, full string, data []byte, h objectHeaders, po upload.PutOptions) (upload.ObjectInfo, error) {
+// target is one object being written: S3's side of parts.Target.
+type target struct {
+	s         *Store
+	key, full string
+	h         objectHeaders
+	po        upload.PutOptions
+	mod       *time.Time // LastModified of the committed multipart object
+}
+
+func (t *target) Single(ctx context.Context, data []byte) error {
+	s, h := t.s, t.h
 	in := &s3.PutObjectInput{
-		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
+		Bucket: aws.String(s.opt.Bucket), Key: aws.String(t.full),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
 		ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, StorageClass: h.class,
 		ObjectLockMode: h.lockMode, ObjectLockRetainUntilDate: h.retainUntil, ObjectLockLegalHoldStatus: h.legalHold,
@@ -125,23 +147,15 @@ func (s *Store) putSingle(ctx context.Context, key, full string, data []byte, h 
 		in.ContentMD5 = aws.String(md5B64(data))
 	}
 	if _, err := s.client.PutObject(ctx, in, unsignedIfChecked(h)...); err != nil {
-		return upload.ObjectInfo{}, opErr("put", key, err)
+		return opErr("put", t.key, err)
 	}
-	return s.info(key, int64(len(data)), po), nil
+	return nil
 }
 
-type part struct {
-	num  int32
-	buf  *[]byte
-	data []byte
-}
-
-// putMultipart uploads first (full) and the rest of r as parts. At most
-// Concurrency parts are being sent while one more is being filled, so the
-// memory held is (Concurrency+1) part buffers.
-func (s *Store) putMultipart(ctx context.Context, key, full string, r io.Reader, first *[]byte, h objectHeaders, po upload.PutOptions) (info upload.ObjectInfo, err error) {
+func (t *target) Begin(ctx context.Context) (parts.Upload, error) {
+	s, h := t.s, t.h
 	cin := &s3.CreateMultipartUploadInput{
-		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
+		Bucket: aws.String(s.opt.Bucket), Key: aws.String(t.full),
 		ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, StorageClass: h.class,
 		ObjectLockMode: h.lockMode, ObjectLockRetainUntilDate: h.retainUntil, ObjectLockLegalHoldStatus: h.legalHold,
 		ContentType: h.contentType,
@@ -151,195 +165,104 @@ func (s *Store) putMultipart(ctx context.Context, key, full string, r io.Reader,
 	}
 	cout, err := s.client.CreateMultipartUpload(ctx, cin)
 	if err != nil {
-		s.bufs.put(first)
-		return info, opErr("put", key, err)
+		return nil, opErr("put", t.key, err)
 	}
-	uploadID := cout.UploadId
-	defer func() {
-		if err != nil {
-			if aerr := s.abort(ctx, full, uploadID); aerr != nil {
-				err = fmt.Errorf("%w (and aborting the multipart upload failed: %s; `prune` will retry)", err, describe(aerr))
-			}
-		}
-	}()
-
-	pctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	slots := make(chan struct{}, s.opt.Concurrency+1)
-	work := make(chan part)
-	var (
-		mu        sync.Mutex
-		completed []types.CompletedPart
-		wg        sync.WaitGroup
-	)
-	for range s.opt.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range work {
-				cp, perr := s.uploadPart(pctx, full, uploadID, p, h)
-				s.bufs.put(p.buf)
-				<-slots
-				if perr != nil {
-					cancel(&opError{op: "put", key: key, err: perr, detail: fmt.Sprintf("part %d: %s", p.num, describe(perr))})
-					continue
-				}
-				mu.Lock()
-				completed = append(completed, cp)
-				mu.Unlock()
-			}
-		}()
-	}
-	send := func(p part) bool {
-		select {
-		case work <- p:
-			return true
-		case <-pctx.Done():
-			s.bufs.put(p.buf)
-			<-slots
-			return false
-		}
-	}
-
-	// The producer: the caller's goroutine reads the stream part by part.
-	total := int64(len(*first))
-	slots <- struct{}{}
-	ok := send(part{num: 1, buf: first, data: *first})
-	var readErr error
-	for num := int32(2); ok; num++ {
-		select {
-		case slots <- struct{}{}:
-		case <-pctx.Done():
-			ok = false
-			continue
-		}
-		if num > MaxParts {
-			<-slots
-			var one [1]byte
-			if n, _ := io.ReadFull(r, one[:]); n > 0 {
-				readErr = fmt.Errorf("stream is larger than S3's limit of %d parts (%d bytes so far)", MaxParts, total)
-			}
-			break
-		}
-		buf := s.bufs.get(partSize(s.opt.PartSize, int(num), s.growEvery))
-		n, rerr := io.ReadFull(r, *buf)
-		total += int64(n)
-		if n > 0 {
-			ok = send(part{num: num, buf: buf, data: (*buf)[:n]})
-		} else {
-			s.bufs.put(buf)
-			<-slots
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			readErr = fmt.Errorf("read input: %w", rerr)
-			break
-		}
-	}
-	close(work)
-	wg.Wait()
-	if readErr != nil {
-		return info, fmt.Errorf("put %s: %w", key, readErr)
-	}
-	if cerr := context.Cause(pctx); cerr != nil {
-		if ctx.Err() != nil {
-			return info, opErr("put", key, ctx.Err())
-		}
-		return info, cerr
-	}
-
-	sort.Slice(completed, func(i, j int) bool { return *completed[i].PartNumber < *completed[j].PartNumber })
-	for i, cp := range completed {
-		if int(*cp.PartNumber) != i+1 {
-			return info, opErr("put", key, fmt.Errorf("part %d missing", i+1))
-		}
-	}
-	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), UploadId: uploadID,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
-	})
-	if err != nil && errCode(err) != "NoSuchUpload" {
-		return info, opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
-	}
-	// NoSuchUpload after a retried Complete: the first attempt may have
-	// completed it. The size check below tells.
-	head, herr := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
-	if herr != nil {
-		if err != nil {
-			return info, opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
-		}
-		return info, opErr("put", key, fmt.Errorf("check after upload: %w", herr))
-	}
-	if got := aws.ToInt64(head.ContentLength); got != total {
-		if err != nil {
-			return info, opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
-		}
-		return info, opErr("put", key, fmt.Errorf("stored object has %d bytes, %d were sent", got, total))
-	}
-	err = nil
-	out := s.info(key, total, po)
-	if head.LastModified != nil {
-		out.ModTime = head.LastModified.UTC()
-	}
-	return out, nil
+	return &multipart{s: s, t: t, key: t.key, full: t.full, id: cout.UploadId}, nil
 }
 
-func (s *Store) uploadPart(ctx context.Context, full string, uploadID *string, p part, h objectHeaders) (types.CompletedPart, error) {
+// multipart is one multipart upload: S3's side of parts.Upload. t is nil
+// for the stale uploads AbortStale removes.
+type multipart struct {
+	s         *Store
+	t         *target
+	key, full string
+	id        *string
+	mu        sync.Mutex
+	completed []types.CompletedPart
+}
+
+func (m *multipart) Stage(ctx context.Context, n int, data []byte) error {
+	s, h := m.s, m.t.h
 	in := &s3.UploadPartInput{
-		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), UploadId: uploadID,
-		PartNumber: aws.Int32(p.num), Body: bytes.NewReader(p.data), ContentLength: aws.Int64(int64(len(p.data))),
+		Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full), UploadId: m.id,
+		PartNumber: aws.Int32(int32(n)), Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
 	}
-	cp := types.CompletedPart{PartNumber: aws.Int32(p.num)}
+	cp := types.CompletedPart{PartNumber: aws.Int32(int32(n))}
 	if h.crc32c {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
-		in.ChecksumCRC32C = aws.String(crc32cB64(p.data))
+		in.ChecksumCRC32C = aws.String(crc32cB64(data))
 		cp.ChecksumCRC32C = in.ChecksumCRC32C
 	}
 	if h.md5_ {
-		in.ContentMD5 = aws.String(md5B64(p.data))
+		in.ContentMD5 = aws.String(md5B64(data))
 	}
 	out, err := s.client.UploadPart(ctx, in, unsignedIfChecked(h)...)
 	if err != nil {
-		return cp, err
+		return &opError{op: "put", key: m.key, err: err, detail: fmt.Sprintf("part %d: %s", n, describe(err))}
 	}
 	cp.ETag = out.ETag
-	return cp, nil
+	m.mu.Lock()
+	m.completed = append(m.completed, cp)
+	m.mu.Unlock()
+	return nil
 }
 
-// abort cancels a multipart upload with a context of its own: the caller's
-// may be the very reason the upload failed.
-func (s *Store) abort(ctx context.Context, full string, uploadID *string) error {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	// A part whose request we cut may still be landing on the server and
-	// bring the upload back after the abort (AWS documents this too), so
-	// abort until the upload is really gone.
-	var err error
-	for attempt := range 6 {
-		_, err = s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
-			Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), UploadId: uploadID,
-		})
-		if err != nil && errCode(err) != "NoSuchUpload" {
-			return err
-		}
-		select {
-		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
-		case <-actx.Done():
-			return actx.Err()
-		}
-		_, lerr := s.client.ListParts(actx, &s3.ListPartsInput{
-			Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), UploadId: uploadID, MaxParts: aws.Int32(1),
-		})
-		if lerr != nil && errCode(lerr) == "NoSuchUpload" {
-			return nil
-		}
-		if lerr != nil {
-			return nil // cannot tell; the abort itself succeeded
+func (m *multipart) Commit(ctx context.Context, n int, total int64) error {
+	s, key := m.s, m.key
+	completed := m.completed
+	sort.Slice(completed, func(i, j int) bool { return *completed[i].PartNumber < *completed[j].PartNumber })
+	if len(completed) != n {
+		return opErr("put", key, fmt.Errorf("%d of %d parts uploaded", len(completed), n))
+	}
+	for i, cp := range completed {
+		if int(*cp.PartNumber) != i+1 {
+			return opErr("put", key, fmt.Errorf("part %d missing", i+1))
 		}
 	}
-	return fmt.Errorf("multipart upload still present after repeated aborts")
+	_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full), UploadId: m.id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
+	})
+	if err != nil && errCode(err) != "NoSuchUpload" {
+		return opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
+	}
+	// NoSuchUpload after a retried Complete: the first attempt may have
+	// completed it. The size check below tells.
+	head, herr := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full)})
+	if herr != nil {
+		if err != nil {
+			return opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
+		}
+		return opErr("put", key, fmt.Errorf("check after upload: %w", herr))
+	}
+	if got := aws.ToInt64(head.ContentLength); got != total {
+		if err != nil {
+			return opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
+		}
+		return opErr("put", key, fmt.Errorf("stored object has %d bytes, %d were sent", got, total))
+	}
+	m.t.mod = head.LastModified
+	return nil
+}
+
+func (m *multipart) Abort(ctx context.Context) error {
+	_, err := m.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(m.s.opt.Bucket), Key: aws.String(m.full), UploadId: m.id,
+	})
+	if err != nil && errCode(err) != "NoSuchUpload" {
+		return errors.New(describe(err))
+	}
+	return nil
+}
+
+func (m *multipart) Gone(ctx context.Context) (bool, error) {
+	_, err := m.s.client.ListParts(ctx, &s3.ListPartsInput{
+		Bucket: aws.String(m.s.opt.Bucket), Key: aws.String(m.full), UploadId: m.id, MaxParts: aws.Int32(1),
+	})
+	if err != nil && errCode(err) == "NoSuchUpload" {
+		return true, nil
+	}
+	return false, err
 }
 
 // unsignedIfChecked skips SigV4's SHA-256 of the body when the body already

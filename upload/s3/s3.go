@@ -27,7 +27,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +36,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
 
 // Defaults and S3's limits.
@@ -242,12 +243,20 @@ func ParseURL(raw string, o *Options) error {
 	return nil
 }
 
+// defaultGrowEvery is how many parts are uploaded at one size before the size
+// doubles (parts.Size). With 900, any first part size from S3's 5 MiB
+// minimum up holds an object of 5 TiB within 10,000 parts
+// (TestPartSizeGrowthReaches5TiB), and at the 8 MiB default the parts stay
+// 8 MiB up to 7 GiB and at most 64 MiB up to about 100 GiB: a Lync backup
+// never sees big buffers.
+const defaultGrowEvery = 900
+
 // Store is an S3 bucket (and prefix) holding objects.
 type Store struct {
 	opt    Options
 	client *s3.Client
 	root   string // prefix + "/" or ""
-	bufs   bufPool
+	bufs   parts.Pool
 	// growEvery parts the part size doubles (tests shrink it).
 	growEvery int
 }
@@ -356,9 +365,6 @@ func (s *Store) String() string {
 	return "s3://" + s.opt.Bucket + "/" + s.opt.Prefix
 }
 
-// Options returns the effective options (defaults filled in, region resolved).
-func (s *Store) Options() Options { return s.opt }
-
 // full maps a store key to the bucket's key.
 func (s *Store) full(key string) (string, error) {
 	if key == "" || strings.HasPrefix(key, "/") || len(s.root)+len(key) > 1024 {
@@ -370,58 +376,4 @@ func (s *Store) full(key string) (string, error) {
 		}
 	}
 	return s.root + key, nil
-}
-
-// bufPool recycles part and chunk buffers by size: a long backup allocates
-// its (concurrency+1) part buffers once, not once per part. A plain free
-// list, not a sync.Pool: the pool's per-GC victim cache let idle buffers
-// be dropped and reallocated, and peak RSS crept up with the data.
-type bufPool struct {
-	mu   sync.Mutex
-	free map[int64][]*[]byte
-	// out counts the bytes of buffers handed out and not yet returned;
-	// peak is its maximum (what tests hold the memory bound against).
-	out, peak int64
-}
-
-func (b *bufPool) get(size int64) *[]byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.out += size
-	b.peak = max(b.peak, b.out)
-	if l := b.free[size]; len(l) > 0 {
-		buf := l[len(l)-1]
-		b.free[size] = l[:len(l)-1]
-		return buf
-	}
-	s := make([]byte, size)
-	return &s
-}
-
-// peakOut returns the high-water mark of buffer bytes out and resets it.
-func (b *bufPool) peakOut() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p := b.peak
-	b.peak = b.out
-	return p
-}
-
-func (b *bufPool) put(buf *[]byte) {
-	size := int64(cap(*buf))
-	*buf = (*buf)[:size]
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.out -= size
-	if b.free == nil {
-		b.free = map[int64][]*[]byte{}
-	}
-	// Only the current size is worth keeping: after the part size grew,
-	// the smaller buffers are never asked for again.
-	for sz := range b.free {
-		if sz < size {
-			delete(b.free, sz)
-		}
-	}
-	b.free[size] = append(b.free[size], buf)
 }

@@ -15,16 +15,18 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
 
 func TestPartSizeGrowthReaches5TiB(t *testing.T) {
 	for _, base := range []int64{MinPartSize, 8 << 20, DefaultPartSize, 64 << 20, 1 << 30, MaxPartSize} {
-		if c := capacity(base, MaxParts, defaultGrowEvery); c < MaxObjectSize {
+		if c := parts.Capacity(base, MaxParts, defaultGrowEvery, MaxPartSize); c < MaxObjectSize {
 			t.Errorf("first part %d MiB: 10,000 parts hold only %d GiB, less than 5 TiB", base>>20, c>>30)
 		}
 		prev := int64(0)
 		for n := 1; n <= MaxParts; n++ {
-			s := partSize(base, n, defaultGrowEvery)
+			s := parts.Size(base, n, defaultGrowEvery, MaxPartSize)
 			if s < MinPartSize || s > MaxPartSize || s < prev {
 				t.Fatalf("first part %d: part %d is %d bytes (previous %d)", base, n, s, prev)
 			}
@@ -32,16 +34,16 @@ func TestPartSizeGrowthReaches5TiB(t *testing.T) {
 		}
 	}
 	// The default stays small for the objects a Lync backup makes.
-	if s := partSize(DefaultPartSize, 900, defaultGrowEvery); s != DefaultPartSize {
+	if s := parts.Size(DefaultPartSize, 900, defaultGrowEvery, MaxPartSize); s != DefaultPartSize {
 		t.Fatalf("part 900 is %d, want the first part size", s)
 	}
-	if c := capacity(DefaultPartSize, 900, defaultGrowEvery); c < 7<<30 {
+	if c := parts.Capacity(DefaultPartSize, 900, defaultGrowEvery, MaxPartSize); c < 7<<30 {
 		t.Fatalf("900 default parts hold %d GiB", c>>30)
 	}
-	if s := partSize(DefaultPartSize, 901, defaultGrowEvery); s != 2*DefaultPartSize {
+	if s := parts.Size(DefaultPartSize, 901, defaultGrowEvery, MaxPartSize); s != 2*DefaultPartSize {
 		t.Fatalf("part 901 is %d, want double", s)
 	}
-	if s := partSize(MinPartSize, 1_000_000, defaultGrowEvery); s != MaxPartSize {
+	if s := parts.Size(MinPartSize, 1_000_000, defaultGrowEvery, MaxPartSize); s != MaxPartSize {
 		t.Fatalf("part size not capped at 5 GiB: %d", s)
 	}
 }
