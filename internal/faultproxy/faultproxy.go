@@ -25,6 +25,7 @@ const (
 	Fault503                 // answer 503 SlowDown without forwarding
 	FaultStall               // hold the request for StallFor, then forward it
 	FaultResetResponse       // forward, then drop the connection mid-response body
+	FaultShortResponse       // forward, pass 32 KiB of the response body, then close cleanly (FIN): the client surely got those bytes
 )
 
 // Rule picks a fault for the n-th request (n counts from 1) seen by the proxy.
@@ -42,6 +43,7 @@ type Proxy struct {
 	rule    Rule
 	seen    []Seen
 	injects atomic.Int64
+	gaveUp  atomic.Int64
 }
 
 // Seen records a request that passed the proxy (method, path, query and headers).
@@ -100,11 +102,16 @@ func Start(target string) (*Proxy, error) {
 			select {
 			case <-time.After(p.StallFor):
 			case <-r.Context().Done():
+				p.gaveUp.Add(1)
 				return
 			}
 		case FaultResetResponse:
 			rp.ModifyResponse = nil
 			rw := &cutWriter{ResponseWriter: w, limit: 32 << 10}
+			rp.ServeHTTP(rw, r)
+			return
+		case FaultShortResponse:
+			rw := &cutWriter{ResponseWriter: w, limit: 32 << 10, clean: true}
 			rp.ServeHTTP(rw, r)
 			return
 		}
@@ -131,13 +138,21 @@ func (p *Proxy) Requests() []Seen {
 // Injected counts the faults injected so far.
 func (p *Proxy) Injected() int64 { return p.injects.Load() }
 
+// Abandoned counts stalled requests whose client gave up (cancelled or
+// timed out) before the stall ended.
+func (p *Proxy) Abandoned() int64 { return p.gaveUp.Load() }
+
 // Close stops the proxy.
 func (p *Proxy) Close() error { return p.srv.Close() }
 
-func hijackClose(w http.ResponseWriter) {
+func hijackClose(w http.ResponseWriter) { hijack(w, false) }
+
+func hijack(w http.ResponseWriter, clean bool) {
 	if hj, ok := w.(http.Hijacker); ok {
-		if c, _, err := hj.Hijack(); err == nil {
-			if tc, ok := c.(*net.TCPConn); ok {
+		if c, bw, err := hj.Hijack(); err == nil {
+			if clean {
+				bw.Flush()
+			} else if tc, ok := c.(*net.TCPConn); ok {
 				tc.SetLinger(0) // RST, not FIN
 			}
 			c.Close()
@@ -147,11 +162,13 @@ func hijackClose(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
-// cutWriter passes limit bytes of the response body, then drops the connection.
+// cutWriter passes limit bytes of the response body, then drops the
+// connection (clean: closes it with a FIN after the bytes passed).
 type cutWriter struct {
 	http.ResponseWriter
 	limit int64
 	n     int64
+	clean bool
 }
 
 func (c *cutWriter) Write(b []byte) (int, error) {
@@ -159,7 +176,7 @@ func (c *cutWriter) Write(b []byte) (int, error) {
 		if f, ok := c.ResponseWriter.(http.Flusher); ok {
 			f.Flush()
 		}
-		hijackClose(c.ResponseWriter)
+		hijack(c.ResponseWriter, c.clean)
 		return 0, io.ErrClosedPipe
 	}
 	c.n += int64(len(b))

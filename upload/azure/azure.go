@@ -27,6 +27,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
 
 // Defaults for transfers.
@@ -84,7 +85,8 @@ type Store struct {
 	stepBlocks  int
 	authKind    string
 	secrets     []string
-	rangeTries  int
+	rangeTries  int // body failures in a row, without progress, before a range gives up
+	bufs        *parts.Pool
 }
 
 // ParseTier maps a config word to an access tier ("" = account default).
@@ -113,7 +115,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{
 		container: o.Container, serviceURL: strings.TrimRight(o.ServiceURL, "/"),
 		locked: o.ImmutabilityLocked, blockSize: o.BlockSize, concurrency: o.Concurrency,
-		maxBlocks: MaxBlocks, stepBlocks: blocksPerStep, authKind: o.Auth.Kind, rangeTries: 5,
+		maxBlocks: MaxBlocks, stepBlocks: blocksPerStep, authKind: o.Auth.Kind, rangeTries: 5, bufs: &parts.Pool{},
 	}
 	if tier != "" {
 		s.tier = &tier
@@ -225,11 +227,6 @@ func (s *Store) serviceHost() string {
 	}
 	return "the storage account"
 }
-
-// BlockSize and Concurrency report the effective transfer settings.
-func (s *Store) BlockSize() int64  { return s.blockSize }
-func (s *Store) Concurrency() int  { return s.concurrency }
-func (s *Store) Container() string { return s.container }
 
 func (s *Store) name(key string) (string, error) {
 	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") {

@@ -5,11 +5,11 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
@@ -17,18 +17,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
-
-// blockSizeFor is the size of block i (0-based) of a staged upload: the
-// base size, doubled every step blocks (capped at the service maximum), so
-// that 50,000 blocks hold ~31,000 base blocks' worth (8 MiB: ~2.4 TiB).
-func blockSizeFor(base int64, i, step int) int64 {
-	sz := base
-	for k := i / step; k > 0 && sz < maxBlockSize; k-- {
-		sz *= 2
-	}
-	return min(sz, maxBlockSize)
-}
 
 // blockID is fixed-length (all ids of a blob must have the same length):
 // base64 of "<12 hex nonce>-<10 digit index>". The nonce keeps blocks of
@@ -37,51 +27,12 @@ func blockID(nonce string, i int) string {
 	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "%s-%010d", nonce, i))
 }
 
-// bufPool hands out at most max buffers; only one goroutine (the reader)
-// calls get, any goroutine calls put. Buffers smaller than the size asked
-// for (after the block size grew) are dropped and replaced.
-type bufPool struct {
-	max, n int
-	free   chan []byte
-}
-
-func newBufPool(max int) *bufPool { return &bufPool{max: max, free: make(chan []byte, max)} }
-
-func (p *bufPool) get(ctx context.Context, size int64) ([]byte, error) {
-	for {
-		select {
-		case b := <-p.free:
-			if int64(cap(b)) >= size {
-				return b[:size], nil
-			}
-			p.n-- // too small now: let the GC have it
-			continue
-		default:
-		}
-		if p.n < p.max {
-			p.n++
-			return make([]byte, size), nil
-		}
-		select {
-		case b := <-p.free:
-			if int64(cap(b)) >= size {
-				return b[:size], nil
-			}
-			p.n--
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
-func (p *bufPool) put(b []byte) { p.free <- b }
-
 // Put implements upload.Store. A stream that fits in one block is sent with
-// one Put Blob; a longer one is staged as blocks (Concurrency in flight,
-// each with its Content-MD5, which the service checks) and appears only
-// when the block list is committed, with the tier, immutability policy and
-// legal hold applied atomically at commit. Memory: at most Concurrency+1
-// block buffers (reused) per Put.
+// one Put Blob; a longer one is staged as blocks through upload/parts
+// (Concurrency in flight, each with its Content-MD5, which the service
+// checks) and appears only when the block list is committed, with the tier,
+// immutability policy and legal hold applied atomically at commit. Memory:
+// at most Concurrency+1 block buffers (reused) per Put.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts upload.PutOptions) (upload.ObjectInfo, error) {
 	return s.put(ctx, key, r, opts, s.tier)
 }
@@ -112,28 +63,110 @@ func (s *Store) commitOptions(opts upload.PutOptions, tier *blob.AccessTier) com
 	return c
 }
 
+// limits are Azure's block rules for the shared part pipeline.
+func (s *Store) limits() parts.Limits {
+	return parts.Limits{PartSize: s.blockSize, GrowEvery: s.stepBlocks, MaxPartSize: maxBlockSize,
+		MaxParts: s.maxBlocks, Concurrency: s.concurrency, Unit: "blocks"}
+}
+
 func (s *Store) put(ctx context.Context, key string, r io.Reader, opts upload.PutOptions, tier *blob.AccessTier) (upload.ObjectInfo, error) {
 	bb, err := s.blob(key)
 	if err != nil {
 		return upload.ObjectInfo{}, err
 	}
-	co := s.commitOptions(opts, tier)
-	pool := newBufPool(s.concurrency + 1)
-	first, err := pool.get(ctx, s.blockSize)
+	t := &target{s: s, bb: bb, key: key, co: s.commitOptions(opts, tier)}
+	total, err := parts.Put(ctx, r, s.bufs, s.limits(), t)
 	if err != nil {
-		return upload.ObjectInfo{}, s.wrap("put", key, err)
+		var pe *parts.Error
+		if errors.As(err, &pe) {
+			if errors.Is(pe.Err, context.Canceled) || errors.Is(pe.Err, context.DeadlineExceeded) {
+				return upload.ObjectInfo{}, s.wrap("put", key, pe.Err)
+			}
+			// The input's own error stays reachable (errors.Is/As).
+			return upload.ObjectInfo{}, fmt.Errorf("azure: put %s: %w", key, err)
+		}
+		return upload.ObjectInfo{}, err
 	}
-	n, rerr := io.ReadFull(r, first)
-	switch {
-	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-		return s.putSingle(ctx, bb, key, first[:n], co)
-	case rerr != nil:
-		return upload.ObjectInfo{}, fmt.Errorf("put %s: read: %w", key, rerr)
-	}
-	return s.putBlocks(ctx, bb, key, r, first, pool, co)
+	return s.infoAfterPut(key, total, t.mod, t.co), nil
 }
 
-func (s *Store) putSingle(ctx context.Context, bb *blockblob.Client, key string, data []byte, co commitOpts) (upload.ObjectInfo, error) {
+// target is one blob being written: Azure's side of parts.Target and
+// parts.Upload (a block upload needs no call to begin).
+type target struct {
+	s     *Store
+	bb    *blockblob.Client
+	key   string
+	co    commitOpts
+	nonce string
+	mod   *time.Time
+}
+
+func (t *target) Single(ctx context.Context, data []byte) error {
+	mod, err := t.s.putSingle(ctx, t.bb, t.key, data, t.co)
+	t.mod = mod
+	return err
+}
+
+func (t *target) Begin(context.Context) (parts.Upload, error) {
+	t.nonce = randHex(6)
+	return t, nil
+}
+
+func (t *target) Stage(ctx context.Context, n int, data []byte) error {
+	sum := md5.Sum(data)
+	_, err := t.bb.StageBlock(ctx, blockID(t.nonce, n-1), streaming.NopCloser(bytes.NewReader(data)), &blockblob.StageBlockOptions{
+		TransactionalValidation: blob.TransferValidationTypeMD5(sum[:]),
+	})
+	if err != nil {
+		return t.s.wrap(fmt.Sprintf("put (block %d)", n-1), t.key, err)
+	}
+	return nil
+}
+
+func (t *target) Commit(ctx context.Context, n int, _ int64) error {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = blockID(t.nonce, i)
+	}
+	resp, err := t.bb.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
+		Tier: t.co.tier, HTTPHeaders: t.co.headers, LegalHold: t.co.legalHold,
+		ImmutabilityPolicyMode: t.co.mode, ImmutabilityPolicyExpiryTime: t.co.until,
+	})
+	if err != nil {
+		// The commit may have landed and only its answer been lost (a retry
+		// is then refused, e.g. on an immutable blob): our nonce'd block
+		// list being the committed one proves it.
+		if ctx.Err() == nil && t.s.committedIs(ctx, t.bb, ids) {
+			return nil
+		}
+		return t.s.wrap("put (commit)", t.key, err)
+	}
+	t.mod = resp.LastModified
+	return nil
+}
+
+// Abort drops the uncommitted blocks when no committed blob holds the name
+// (a committed one is never touched; its stray blocks expire after 7 days,
+// and AbortStale gets the rest).
+func (t *target) Abort(ctx context.Context) error {
+	if _, err := t.bb.GetProperties(ctx, nil); err == nil {
+		return parts.ErrNothingToAbort
+	} else if !hasCode(err, "BlobNotFound") && statusOf(err) != http.StatusNotFound {
+		return t.s.wrap("remove staged blocks", t.key, err)
+	}
+	_, _ = t.bb.Delete(ctx, nil)
+	return nil
+}
+
+func (t *target) Gone(ctx context.Context) (bool, error) {
+	_, err := t.bb.GetBlockList(ctx, blockblob.BlockListTypeUncommitted, nil)
+	if err != nil && (hasCode(err, "BlobNotFound") || statusOf(err) == http.StatusNotFound) {
+		return true, nil
+	}
+	return false, err
+}
+
+func (s *Store) putSingle(ctx context.Context, bb *blockblob.Client, key string, data []byte, co commitOpts) (*time.Time, error) {
 	sum := md5.Sum(data)
 	resp, err := bb.Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
 		Tier: co.tier, HTTPHeaders: co.headers, LegalHold: co.legalHold,
@@ -145,12 +178,12 @@ func (s *Store) putSingle(ctx context.Context, bb *blockblob.Client, key string,
 		// immutable blob: it is ours if size and MD5 match.
 		if ctx.Err() == nil && hasCode(err, "BlobImmutableDueToPolicy", "BlobImmutableDueToLegalHold") {
 			if p, perr := bb.GetProperties(ctx, nil); perr == nil && to0(p.ContentLength) == int64(len(data)) && bytes.Equal(p.ContentMD5, sum[:]) {
-				return s.infoAfterPut(key, int64(len(data)), p.LastModified, co), nil
+				return p.LastModified, nil
 			}
 		}
-		return upload.ObjectInfo{}, s.wrap("put", key, err)
+		return nil, s.wrap("put", key, err)
 	}
-	return s.infoAfterPut(key, int64(len(data)), resp.LastModified, co), nil
+	return resp.LastModified, nil
 }
 
 func (s *Store) infoAfterPut(key string, size int64, mod *time.Time, co commitOpts) upload.ObjectInfo {
@@ -168,101 +201,6 @@ func (s *Store) infoAfterPut(key string, size int64, mod *time.Time, co commitOp
 	return oi
 }
 
-func (s *Store) putBlocks(ctx context.Context, bb *blockblob.Client, key string, r io.Reader, first []byte, pool *bufPool, co commitOpts) (upload.ObjectInfo, error) {
-	ctx2, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	nonce := randHex(6)
-	var (
-		ids   []string
-		total int64
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, s.concurrency)
-		fail  = func(err error) { cancel(err) }
-	)
-	stage := func(i int, id string, b []byte) {
-		defer wg.Done()
-		defer func() { <-sem }()
-		defer pool.put(b)
-		sum := md5.Sum(b)
-		_, err := bb.StageBlock(ctx2, id, streaming.NopCloser(bytes.NewReader(b)), &blockblob.StageBlockOptions{
-			TransactionalValidation: blob.TransferValidationTypeMD5(sum[:]),
-		})
-		if err != nil {
-			fail(s.wrap(fmt.Sprintf("put (block %d)", i), key, err))
-		}
-	}
-	var readErr error
-	buf, last := first, false
-	for i := 0; ; {
-		// buf holds block i (not empty).
-		if i >= s.maxBlocks {
-			pool.put(buf)
-			readErr = fmt.Errorf("put %s: stream longer than %d blocks (%d bytes so far): raise destination.part_size", key, s.maxBlocks, total)
-			fail(readErr)
-			break
-		}
-		id := blockID(nonce, i)
-		ids = append(ids, id)
-		total += int64(len(buf))
-		select {
-		case sem <- struct{}{}:
-		case <-ctx2.Done():
-			pool.put(buf)
-		}
-		if ctx2.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go stage(i, id, buf)
-		if last {
-			break
-		}
-		i++
-		var err error
-		if buf, err = pool.get(ctx2, blockSizeFor(s.blockSize, i, s.stepBlocks)); err != nil {
-			break
-		}
-		n, rerr := io.ReadFull(r, buf)
-		switch {
-		case rerr == io.EOF:
-			pool.put(buf)
-		case rerr == io.ErrUnexpectedEOF:
-			buf, last = buf[:n], true
-			continue
-		case rerr != nil:
-			pool.put(buf)
-			readErr = fmt.Errorf("put %s: read: %w", key, rerr)
-			fail(readErr)
-		default:
-			continue
-		}
-		break
-	}
-	wg.Wait()
-	if err := context.Cause(ctx2); err != nil {
-		s.cleanupFailed(ctx, bb)
-		if readErr != nil {
-			return upload.ObjectInfo{}, readErr
-		}
-		return upload.ObjectInfo{}, s.wrap("put", key, err)
-	}
-	resp, err := bb.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
-		Tier: co.tier, HTTPHeaders: co.headers, LegalHold: co.legalHold,
-		ImmutabilityPolicyMode: co.mode, ImmutabilityPolicyExpiryTime: co.until,
-	})
-	if err != nil {
-		// The commit may have landed and only its answer been lost (a retry
-		// is then refused, e.g. on an immutable blob): our nonce'd block
-		// list being the committed one proves it.
-		if ctx.Err() == nil && s.committedIs(ctx, bb, ids) {
-			return s.infoAfterPut(key, total, nil, co), nil
-		}
-		s.cleanupFailed(ctx, bb)
-		return upload.ObjectInfo{}, s.wrap("put (commit)", key, err)
-	}
-	return s.infoAfterPut(key, total, resp.LastModified, co), nil
-}
-
 func (s *Store) committedIs(ctx context.Context, bb *blockblob.Client, ids []string) bool {
 	bl, err := bb.GetBlockList(ctx, blockblob.BlockListTypeCommitted, nil)
 	if err != nil || len(bl.CommittedBlocks) != len(ids) {
@@ -276,29 +214,4 @@ func (s *Store) committedIs(ctx context.Context, bb *blockblob.Client, ids []str
 		got = append(got, *b.Name)
 	}
 	return slices.Equal(got, ids)
-}
-
-// cleanupFailed drops the uncommitted blocks of a failed upload when no
-// committed blob exists under the name (a committed one is never touched;
-// its stray blocks expire after 7 days, and AbortStale gets the rest). It
-// runs even when ctx was cancelled, with its own short deadline.
-func (s *Store) cleanupFailed(ctx context.Context, bb *blockblob.Client) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	// A block whose request was cut off client-side may still land on the
-	// server a moment later: delete, then check, a few times.
-	for attempt := 0; attempt < 5; attempt++ {
-		if _, err := bb.GetProperties(cctx, nil); err == nil || (!hasCode(err, "BlobNotFound") && statusOf(err) != http.StatusNotFound) {
-			return // committed (not ours to touch) or the service is unreachable
-		}
-		_, _ = bb.Delete(cctx, nil)
-		select {
-		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
-		case <-cctx.Done():
-			return
-		}
-		if _, err := bb.GetBlockList(cctx, blockblob.BlockListTypeUncommitted, nil); err != nil && (hasCode(err, "BlobNotFound") || statusOf(err) == http.StatusNotFound) {
-			return
-		}
-	}
 }
