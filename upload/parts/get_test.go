@@ -178,6 +178,9 @@ func TestReaderFailureCancelsSiblings(t *testing.T) {
 	var running atomic.Int32
 	o.fault = func(ctx context.Context, _ int, off int64, n int) (int, error) {
 		if off == 2000 {
+			for running.Load() < 2 { // fail once both siblings are hanging
+				runtime.Gosched()
+			}
 			return 0, Permanent(boom)
 		}
 		running.Add(1)
@@ -186,12 +189,16 @@ func TestReaderFailureCancelsSiblings(t *testing.T) {
 		return 0, ctx.Err()
 	}
 	rc := NewReader(context.Background(), &Pool{}, noWait, 0, 3000, o.fetch)
-	_, err := rc.Read(make([]byte, 10))
-	if err != boom {
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := rc.Read(make([]byte, 10))
+		readErr <- err
+	}()
+	// Not closed: the hanging siblings must end all the same.
+	waitFor(t, func() bool { return running.Load() == 0 && len(readErr) == 1 })
+	if err := <-readErr; err != boom {
 		t.Fatalf("read: %v, want the failing range's error", err)
 	}
-	// Not closed yet: the hanging siblings must end all the same.
-	waitFor(t, func() bool { return running.Load() == 0 })
 	rc.Close()
 	if _, err := rc.Read(make([]byte, 10)); err == nil {
 		t.Fatal("read after close succeeded")
