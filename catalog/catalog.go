@@ -30,7 +30,10 @@ type Set struct {
 	Objects     []upload.ObjectInfo
 }
 
-// Complete reports whether the set is committed and readable.
+// Complete reports whether the set was committed: its manifest was found
+// and parsed. A partial set (committed with failed items) counts too, see
+// Status; nothing here says the set's objects are still intact (verify
+// reads them).
 func (s Set) Complete() bool { return s.Manifest != nil }
 
 // Status is "complete", "partial" (committed with failures), "incomplete"

@@ -1,6 +1,7 @@
 // Package destination maps the config's destination section to a concrete
-// upload.Store (local, S3, Azure) and applies the generic decorators.
-// Each backend registers itself from its own file in this package.
+// upload.Store (local, S3, Azure). Each backend registers itself from its
+// own file in this package; decorators (the bandwidth limit) are applied by
+// the caller.
 package destination
 
 import (

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -203,8 +201,8 @@ func checkDestination(ctx context.Context, cfg *config.Config, rep *checkReport)
 	var pr upload.ProbeReport
 	if p, ok := upload.As[upload.Prober](st); ok {
 		pr, err = p.Probe(pctx)
-	} else {
-		pr, err = probeGeneric(pctx, st)
+	} else { // every backend probes; a new one must too
+		err = fmt.Errorf("%s cannot be probed", st)
 	}
 	if err != nil {
 		rep.add(name, "fail", err.Error(), "check that the bucket/container/folder exists and this account may write, read and delete in it")
@@ -254,27 +252,6 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// probeGeneric writes, reads and deletes a small object through the Store
-// interface when the backend has no Probe of its own.
-func probeGeneric(ctx context.Context, st upload.Store) (upload.ProbeReport, error) {
-	rep := upload.ProbeReport{Exists: true, Versioning: "unknown", ObjectLock: "unknown"}
-	key := fmt.Sprintf(".lyncbackup-check-%d", time.Now().UnixNano())
-	data := "lyncbackup check"
-	if _, err := st.Put(ctx, key, strings.NewReader(data), upload.PutOptions{}); err != nil {
-		return rep, fmt.Errorf("write a test object: %w", err)
-	}
-	rep.Writable = true
-	if rc, err := st.Get(ctx, key, 0, -1); err == nil {
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		rep.Readable = string(b) == data
-	}
-	if err := st.Delete(ctx, key); err == nil || errors.Is(err, upload.ErrNotFound) {
-		rep.Deletable = true
-	}
-	return rep, nil
 }
 
 func checkWritableDir(rep *checkReport, name, file, fix string) {
