@@ -29,6 +29,9 @@ const tmpMarker = ".lbtmp-"
 // Store is a folder holding objects as files.
 type Store struct {
 	root string
+	// walk is filepath.WalkDir; tests inject the read errors a root-run
+	// test cannot provoke with permissions.
+	walk func(root string, fn fs.WalkDirFunc) error
 }
 
 // PathFromURL turns file:///path (or file://server/share/path on Windows) into a local path.
@@ -74,7 +77,7 @@ func Open(dir string) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("destination %s is not a folder", dir)
 	}
-	return &Store{root: dir}, nil
+	return &Store{root: dir, walk: filepath.WalkDir}, nil
 }
 
 func unwrap(err error) error {
@@ -215,18 +218,24 @@ func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error)
 // List implements upload.Store. Temporary files of unfinished Puts are not listed.
 func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
 	var keys []upload.ObjectInfo
-	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+	err := s.walk(s.root, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(s.root, p)
+		key := filepath.ToSlash(rel)
 		if err != nil {
+			// Gone since its folder was read (a concurrent delete): it is
+			// not there. Anything else (an unreadable set folder) must not
+			// make sets silently disappear from list and prune.
+			if p != s.root && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			if p == s.root {
 				return err
 			}
-			return nil
+			return fmt.Errorf("cannot read %s: %v", key, unwrap(err))
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(s.root, p)
-		key := filepath.ToSlash(rel)
 		if d.IsDir() {
 			if p != s.root && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
 				return filepath.SkipDir
@@ -237,8 +246,11 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 			return nil
 		}
 		fi, err := d.Info()
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %v", key, unwrap(err))
 		}
 		keys = append(keys, upload.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
 		return nil
@@ -275,9 +287,12 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // AbortStale removes temporary files of Puts that never finished (a crash).
 func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
 	n := 0
-	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+	err := s.walk(s.root, func(p string, d fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
 		if err != nil || d.IsDir() {
-			return nil
+			return nil // best effort: what cannot be read now is tried next time
 		}
 		rel, _ := filepath.Rel(s.root, p)
 		if !strings.HasPrefix(filepath.ToSlash(rel), prefix) || !strings.Contains(d.Name(), tmpMarker) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -300,5 +302,76 @@ func TestOpenAndURL(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("probe left files: %v", ents)
+	}
+}
+
+// failingWalk is filepath.WalkDir with the read of folder bad failing as an
+// unreadable folder's does (WalkDir's second call with the error), which a
+// test running as root or on Windows cannot provoke with permissions.
+func failingWalk(bad string, err error) func(string, fs.WalkDirFunc) error {
+	return func(root string, fn fs.WalkDirFunc) error {
+		return filepath.WalkDir(root, func(p string, d fs.DirEntry, werr error) error {
+			if p != bad || werr != nil || !d.IsDir() {
+				return fn(p, d, werr)
+			}
+			if r := fn(p, d, nil); r != nil {
+				return r
+			}
+			if r := fn(p, d, &fs.PathError{Op: "open", Path: p, Err: err}); r != nil {
+				return r
+			}
+			return filepath.SkipDir
+		})
+	}
+}
+
+// An unreadable set folder is an error of List, not a set that silently
+// vanishes from list and from prune's decisions; a file deleted while the
+// walk runs is simply not listed.
+func TestListReportsUnreadableFolders(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	for _, k := range []string{"h/a/x", "h/b/y", "h/c/z"} {
+		if _, err := s.Put(ctx, k, strings.NewReader(k), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.walk = failingWalk(filepath.Join(dir, "h", "b"), fs.ErrPermission)
+	err := s.List(ctx, "h/", func(upload.ObjectInfo) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "h/b") || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("list over an unreadable set folder: %v", err)
+	}
+	// Outside the prefix the folder is never read: no error.
+	if err := s.List(ctx, "h/a/", func(upload.ObjectInfo) error { return nil }); err != nil {
+		t.Fatalf("list of another prefix: %v", err)
+	}
+	s.walk = failingWalk(filepath.Join(dir, "h", "b"), fs.ErrNotExist)
+	var keys []string
+	if err := s.List(ctx, "h/", func(o upload.ObjectInfo) error { keys = append(keys, o.Key); return nil }); err != nil {
+		t.Fatalf("list with a folder deleted meanwhile: %v", err)
+	}
+	if strings.Join(keys, " ") != "h/a/x h/c/z" {
+		t.Fatalf("keys %v", keys)
+	}
+}
+
+// AbortStale stops when its context is cancelled.
+func TestAbortStaleHonoursContext(t *testing.T) {
+	s, dir := open(t)
+	for i := range 3 {
+		p := filepath.Join(dir, "h", "s", "obj"+tmpMarker+strconv.Itoa(i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("x"), 0o644)
+		old := time.Now().Add(-48 * time.Hour)
+		os.Chtimes(p, old, old)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n, err := s.AbortStale(ctx, "h/", time.Now().Add(-24*time.Hour))
+	if !errors.Is(err, context.Canceled) || n != 0 {
+		t.Fatalf("cancelled AbortStale = %d, %v", n, err)
+	}
+	if n, err := s.AbortStale(context.Background(), "h/", time.Now().Add(-24*time.Hour)); err != nil || n != 3 {
+		t.Fatalf("AbortStale = %d, %v", n, err)
 	}
 }
