@@ -25,6 +25,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 // coreEnv is one scratch world: an identity, a destination and a config.
@@ -366,7 +367,7 @@ func TestCoreRoundTrip(t *testing.T) {
 func TestCoreStockTools(t *testing.T) {
 	for _, tool := range []string{"age", "zstd", "tar", "sha256sum"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (scripts/test.sh installs it): %v", tool, err)
+			testenv.Unavailable(t, fmt.Sprintf("%s not installed (scripts/test.sh installs it): %v", tool, err))
 		}
 	}
 	e := newCoreEnv(t)

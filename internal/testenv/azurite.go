@@ -53,14 +53,14 @@ var (
 	az     = &server{name: "azurite-blob"}
 )
 
-// Azurite returns the test process's Azurite, starting it on first use. It
-// skips the test when azurite-blob is not installed and fails it when the
-// server cannot be started.
+// Azurite returns the test process's Azurite, starting it on first use.
+// When azurite-blob is not installed it skips the test, or fails it when
+// Required; it fails it when the server cannot be started.
 func Azurite(t testing.TB) *AzureServer {
 	t.Helper()
 	azOnce.Do(func() { azSrv, azSkip, azErr = startAzurite() })
 	if azSkip != "" {
-		t.Skip(azSkip)
+		Unavailable(t, azSkip)
 	}
 	if azErr != nil {
 		t.Fatalf("start azurite: %v", azErr)

@@ -12,8 +12,36 @@ import (
 	"reflect"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
+
+// RequireEnv names the variable that turns a missing server or tool into
+// a failure: scripts/test.sh (and so CI and README's test command) sets it
+// to 1; with it unset, CI=... in the environment means 1 too. A developer
+// who wants the S3 / Azure tests skipped runs with it set to 0.
+const RequireEnv = "LYNCBACKUP_REQUIRE_SERVERS"
+
+// Required reports whether missing servers and tools fail the tests.
+func Required() bool {
+	switch v := os.Getenv(RequireEnv); v {
+	case "":
+		return os.Getenv("CI") != ""
+	default:
+		return v != "0" && v != "false"
+	}
+}
+
+// Unavailable skips t because what is named in why is missing, or fails it
+// when Required: a run that should cover S3 and Azure must not pass without
+// them.
+func Unavailable(t testing.TB, why string) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("%s (%s=1: missing servers and tools fail the run; set it to 0 to skip instead)", why, RequireEnv)
+	}
+	t.Skip(why)
+}
 
 // server is one child process that serves HTTP on a free loopback port:
 // started once per test process, logging into its own temporary folder,

@@ -68,13 +68,13 @@ var (
 )
 
 // VersityGW returns the test process's VersityGW server, starting it on
-// first use. It skips the test when the versitygw binary is not installed
-// and fails it when the server cannot be started.
+// first use. When the versitygw binary is not installed it skips the test,
+// or fails it when Required; it fails it when the server cannot be started.
 func VersityGW(t testing.TB) *S3Server {
 	t.Helper()
 	vgwOnce.Do(func() { vgwSrv, vgwSkip, vgwErr = startVersityGW() })
 	if vgwSkip != "" {
-		t.Skip(vgwSkip)
+		Unavailable(t, vgwSkip)
 	}
 	if vgwErr != nil {
 		t.Fatalf("start versitygw: %v", vgwErr)
