@@ -410,7 +410,13 @@ func TestOpsScheduleDryRun(t *testing.T) {
 
 // TestOpsPlantedSecretsNeverLeak plants secrets where a careless tool would
 // print them (env, config, URLs, identity files, failing runs) and scans
-// stdout, stderr and the log file of real runs for them.
+// stdout, stderr and the log file of real runs for them. Scanning alone
+// proves little (most secrets are never printed in the first place), so
+// every secret is also driven to a place that does print it — a webhook
+// whose error status quotes the request path, an SMTP server whose refusal
+// quotes the password, a missing path named after the secret — and the mask
+// must stand there. With redaction turned off each of those sub-tests fails
+// (docs/TESTING.md).
 func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 	e := newOpsEnv(t)
 	idText, _ := os.ReadFile(e.identity)
@@ -434,7 +440,19 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		"realage":    realKey,
 	}
 	smtpSrv := testsmtp.Start(t, "lb", "the-right-password")
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	smtpSrv.EchoCredentials = true // the refusal quotes the password
+	// The webhook refuses with a status line that quotes the request URI
+	// (path token and query key), which the tool prints as the error.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 500 rejected " + r.URL.RequestURI() + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		buf.Flush()
+	}))
 	defer hook.Close()
 	logFile := filepath.Join(e.dir, "lyncbackup.log")
 	env := []string{
@@ -450,7 +468,14 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		"  email:\n    server: " + smtpSrv.Addr + "\n    from: a@b.c\n    to: [d@e.f]\n    username: lb\n    password_env: LB_LEAK_SMTP\n" +
 		"log:\n  file: " + quoteYAML(logFile) + "\n"
 	badPath := filepath.Join(e.dir, "AccountKey="+secrets["accountkey"]+";x")
-	cfg := e.config(notifyYAML, e.src, badPath)
+	// Missing paths named after a secret: the partial backup's error lines
+	// print them, so the mask must stand where each secret would be. The
+	// token comes in through ${VAR} expansion, as a careless config would.
+	missing := func(name, secret string) string { return filepath.Join(e.dir, "missing-"+name+"-"+secret) }
+	cfg := e.config(notifyYAML, e.src, badPath,
+		missing("aws", secrets["aws"]), missing("token", "${LB_LEAK_TOKEN}"),
+		missing("connstr", secrets["connstr"]), missing("sig", "sig="+secrets["sig"]),
+		missing("badage", secrets["badage"]), missing("realage", secrets["realage"]))
 	badID := filepath.Join(e.dir, "bad-identity.txt")
 	os.WriteFile(badID, []byte(secrets["badage"]+"\n"), 0o600)
 
@@ -521,6 +546,29 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("runs never mention %q: the scan would prove nothing", want)
 		}
+	}
+	// Each secret at the place that prints it: the mask is there.
+	for what, mark := range map[string]string{
+		"aws":        "missing-aws-" + redact.Mask,
+		"token":      "missing-token-" + redact.Mask,
+		"connstr":    "missing-connstr-" + redact.Mask,
+		"sig":        "missing-sig-sig=" + redact.Mask,
+		"badage":     "missing-badage-" + redact.Mask,
+		"realage":    "missing-realage-" + redact.Mask,
+		"accountkey": "AccountKey=" + redact.Mask + ";x",
+		"sqlpw":      "missing-" + redact.Mask,
+		"hookpath":   "HTTP 500 rejected " + redact.Mask,
+		"hookquery":  "HTTP 500 rejected " + redact.Mask,
+		"smtp":       "lb / " + redact.Mask,
+	} {
+		t.Run(what, func(t *testing.T) {
+			if !strings.Contains(out, mark) {
+				t.Errorf("%q not printed where %s would be (runs and log file:)\n%s", mark, what, out)
+			}
+			if strings.Contains(out, secrets[what]) {
+				t.Errorf("%s printed in the clear", what)
+			}
+		})
 	}
 	for what, s := range secrets {
 		if s == "" {

@@ -102,6 +102,14 @@ func forms(v string) []string {
 		out = append(out, string(b[1:len(b)-1]))
 	}
 	out = append(out, url.QueryEscape(v), url.PathEscape(v))
+	// A connection string's key (or SAS) leaks on its own too, e.g. in a
+	// message about the key that quotes only it.
+	for _, part := range strings.Split(v, ";") {
+		if k, val, ok := strings.Cut(part, "="); ok && len(val) >= minLen &&
+			(strings.EqualFold(k, "AccountKey") || strings.EqualFold(k, "SharedAccessSignature")) {
+			out = append(out, val)
+		}
+	}
 	// Multi-line secrets (a PEM key) also leak line by line.
 	for _, line := range strings.Split(v, "\n") {
 		if line = strings.TrimSpace(line); len(line) >= 16 {

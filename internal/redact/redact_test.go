@@ -93,3 +93,12 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+// A connection string's account key is masked even where it appears alone.
+func TestConnectionStringKeyAlone(t *testing.T) {
+	r := New()
+	r.AddEnv([]string{"AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=x;AccountKey=c2VjcmV0a2V5PQ=="})
+	if got := r.String("key c2VjcmV0a2V5PQ== refused"); got != "key "+Mask+" refused" {
+		t.Fatalf("got %q", got)
+	}
+}

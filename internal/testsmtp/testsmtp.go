@@ -45,6 +45,10 @@ type Server struct {
 	Pool     *x509.CertPool
 	User     string
 	Pass     string
+	// EchoCredentials makes a refused login's reply quote the username and
+	// password it was given, as careless servers do: what the client prints
+	// of the reply must then be redacted.
+	EchoCredentials bool
 
 	mu    sync.Mutex
 	mails []Mail
@@ -106,6 +110,9 @@ func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		if username != s.s.User || password != s.s.Pass {
+			if s.s.EchoCredentials {
+				return errors.New("invalid username or password: " + username + " / " + password)
+			}
 			return errors.New("invalid username or password")
 		}
 		s.user, s.auth = username, true
