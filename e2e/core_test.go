@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -718,10 +719,29 @@ func TestCoreDamagedObjects(t *testing.T) {
 			to := restoreTo()
 			failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--item", "bravo"), 1, d.restore)
 			// Nothing that looks restored is left behind: no item folder,
-			// no partial folder (a swapped object decrypts cleanly and is
-			// only caught by the stored hash at its very end).
+			// no partial folder.
 			if ents, _ := os.ReadDir(to); len(ents) != 0 {
 				t.Fatalf("failed restore left %d entries in %s (first %q)", len(ents), to, ents[0].Name())
+			}
+			// A swapped object decrypts cleanly (it is a valid age file for
+			// our key), so only the check of its age header against the
+			// manifest, made before the first file is written, keeps its
+			// files out. --force into an existing item folder writes in
+			// place, where an extraction would show: the folder must be
+			// exactly as it was.
+			if d.restore == "age header does not match" {
+				to := restoreTo()
+				os.WriteFile(bravo, orig, 0o644)
+				e.mustRun("restore", set, "--to", to, "--identity", e.key, "--item", "bravo")
+				before := treeOf(t, to)
+				if len(before) == 0 {
+					t.Fatal("the good restore wrote nothing")
+				}
+				os.WriteFile(bravo, d.f(), 0o644)
+				failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--item", "bravo", "--force"), 1, d.restore)
+				if after := treeOf(t, to); !maps.Equal(before, after) {
+					t.Fatalf("a refused restore --force changed the item folder: %d files before, %d after", len(before), len(after))
+				}
 			}
 			// The undamaged item still verifies on its own.
 			e.mustRun("verify", set, "--identity", e.key, "--item", "alpha")
@@ -752,4 +772,19 @@ func TestCoreKeygen(t *testing.T) {
 		t.Fatal("keygen overwrote the identity")
 	}
 	failsWith(t, testbin.Run(t, dir, nil, "keygen"), 2, "-o FILE")
+}
+
+// treeOf maps every regular file below dir (slash paths) to its content.
+func treeOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			out[filepath.ToSlash(rel)] = string(b)
+		}
+		return nil
+	})
+	return out
 }
