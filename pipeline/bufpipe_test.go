@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -77,7 +78,16 @@ func TestBufPipeCloseReadUnblocksWriter(t *testing.T) {
 		_, err := p.Write(make([]byte, 1<<20))
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	// Wait until the writer holds every chunk (one queued, one being
+	// filled): from there it can only block on the full pipe, so CloseRead
+	// meets a writer that is in (or on its way into) the blocking send.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(p.full) < cap(p.full) || len(p.free) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("writer never filled the pipe")
+		}
+		runtime.Gosched()
+	}
 	p.CloseRead(stop)
 	select {
 	case err := <-done:
