@@ -427,6 +427,37 @@ func randomPolicy(r *rand.Rand, loc *time.Location) Policy {
 	return p
 }
 
+// periodOf names the period of a local time for a bucket rule, computed
+// apart from the production key functions (calendar text, and weeks by
+// the date of their Monday), so that a wrong key cannot agree with itself.
+func periodOf(rule string, t time.Time) string {
+	switch rule {
+	case "hourly":
+		return t.Format("2006-01-02T15")
+	case "daily":
+		return t.Format("2006-01-02")
+	case "weekly":
+		day := time.Date(t.Year(), t.Month(), t.Day(), 12, 0, 0, 0, time.UTC)
+		return day.AddDate(0, 0, -(int(day.Weekday())+6)%7).Format("2006-01-02")
+	case "monthly":
+		return t.Format("2006-01")
+	case "yearly":
+		return t.Format("2006")
+	}
+	panic("no period for rule " + rule)
+}
+
+func TestPeriodOfIsoWeeks(t *testing.T) {
+	for _, c := range []struct{ day, monday string }{
+		{"2024-12-30", "2024-12-30"}, {"2025-01-05", "2024-12-30"}, {"2021-01-03", "2020-12-28"}, {"2026-11-29", "2026-11-23"},
+	} {
+		d, _ := time.Parse("2006-01-02", c.day)
+		if got := periodOf("weekly", d); got != c.monday {
+			t.Errorf("%s: week of %s, want %s", c.day, got, c.monday)
+		}
+	}
+}
+
 // oracle computes, independently of Apply, which sets one bucket rule keeps:
 // the newest counted set of each of the N newest periods, plus the oldest
 // counted set while fewer than N periods exist.
@@ -438,12 +469,12 @@ func oracle(p Policy, r rule, sets []SetMeta, now time.Time) map[string]bool {
 		}
 	}
 	sort.Slice(counted, func(i, j int) bool { return less(counted[j], counted[i]) }) // newest first
-	newestOf := map[int]SetMeta{}
-	var periods []int
+	newestOf := map[string]SetMeta{}
+	var periods []string
 	for i, s := range counted {
-		k := i
-		if r.key != nil {
-			k = r.key(s.Time.In(p.loc()))
+		k := fmt.Sprint(i) // "last": every set is its own period
+		if r.name != "last" {
+			k = periodOf(r.name, s.Time.In(p.loc()))
 		}
 		if _, ok := newestOf[k]; !ok {
 			newestOf[k] = s
