@@ -146,6 +146,7 @@ func goldenName(script string) string {
 
 func checkGolden(t *testing.T, path string, got string) {
 	t.Helper()
+	goldens.Use(path)
 	if *update {
 		os.MkdirAll(filepath.Dir(path), 0o755)
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -16,6 +16,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	p := filepath.Join("testdata", name)
+	goldens.Use(p)
 	if *update {
 		if err := os.WriteFile(p, got, 0o644); err != nil {
 			t.Fatal(err)
