@@ -725,22 +725,19 @@ func TestCoreDamagedObjects(t *testing.T) {
 			}
 			// A swapped object decrypts cleanly (it is a valid age file for
 			// our key), so only the check of its age header against the
-			// manifest, made before the first file is written, keeps its
-			// files out. --force into an existing item folder writes in
-			// place, where an extraction would show: the folder must be
-			// exactly as it was.
+			// manifest, made before anything is written under --to, keeps
+			// its files out. The restore clears and fills a hidden partial
+			// folder once it starts writing: a stale one planted there must
+			// be left exactly as it was (--force: the folder is not empty).
 			if d.restore == "age header does not match" {
 				to := restoreTo()
-				os.WriteFile(bravo, orig, 0o644)
-				e.mustRun("restore", set, "--to", to, "--identity", e.key, "--item", "bravo")
+				stale := filepath.Join(to, ".lyncbackup-partial-bravo")
+				os.MkdirAll(stale, 0o755)
+				os.WriteFile(filepath.Join(stale, "sentinel"), []byte("untouched"), 0o644)
 				before := treeOf(t, to)
-				if len(before) == 0 {
-					t.Fatal("the good restore wrote nothing")
-				}
-				os.WriteFile(bravo, d.f(), 0o644)
 				failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--item", "bravo", "--force"), 1, d.restore)
 				if after := treeOf(t, to); !maps.Equal(before, after) {
-					t.Fatalf("a refused restore --force changed the item folder: %d files before, %d after", len(before), len(after))
+					t.Fatalf("the refused restore wrote under --to before refusing: %d files before, %d after", len(before), len(after))
 				}
 			}
 			// The undamaged item still verifies on its own.
