@@ -106,12 +106,25 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	if err := os.MkdirAll(job.Staging, 0o700); err != nil {
 		return BackupResult{}, fmt.Errorf("create staging folder %s: %w", job.Staging, err)
 	}
+	removeDeadRuns(job.Staging, job.Log)
 	runDir, err := os.MkdirTemp(job.Staging, "run-"+setID+"-")
 	if err != nil {
 		return BackupResult{}, fmt.Errorf("create staging folder: %w", err)
 	}
+	owner, err := ownRun(runDir)
+	if err != nil {
+		os.RemoveAll(runDir)
+		return BackupResult{}, fmt.Errorf("create staging folder: %w", err)
+	}
 	if !job.KeepStaging {
 		defer os.RemoveAll(runDir)
+	}
+	// Released before the folder is removed (Windows cannot remove an open
+	// file). A folder kept on purpose is marked so that no later run takes
+	// it for a dead run's.
+	defer owner.release()
+	if job.KeepStaging {
+		defer os.WriteFile(filepath.Join(runDir, keptName), []byte("backup --keep-staging\n"), 0o600)
 	}
 
 	// The lease is the set's first object: from now on every other process
