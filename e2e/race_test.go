@@ -77,8 +77,10 @@ var raceBackends = []raceBackend{
 }
 
 // forEachBackend runs fn on a fresh raceEnv of every backend.
-func forEachBackend(t *testing.T, fn func(t *testing.T, e *raceEnv)) {
-	for _, b := range raceBackends {
+func forEachBackend(t *testing.T, fn func(t *testing.T, e *raceEnv)) { forBackends(t, raceBackends, fn) }
+
+func forBackends(t *testing.T, backends []raceBackend, fn func(t *testing.T, e *raceEnv)) {
+	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			url, extra, env, st, root := b.open(t)
 			dir := t.TempDir()
@@ -357,6 +359,25 @@ func TestRaceKilledBackupCollected(t *testing.T) {
 		if e.local != "" {
 			if _, err := os.Stat(filepath.Join(e.local, raceHost, id)); !os.IsNotExist(err) {
 				t.Errorf("the set's folder remains (%v)", err)
+			}
+		}
+	})
+}
+
+// Empty set folders (left on file:// by failed or killed runs of earlier
+// versions) are removed by list and by prune.
+func TestLocalEmptySetFoldersRemoved(t *testing.T) {
+	forBackends(t, raceBackends[:1], func(t *testing.T, e *raceEnv) {
+		empty := filepath.Join(e.local, raceHost, catalog.NewSetID(time.Now().Add(-time.Hour)))
+		for _, cmd := range [][]string{{"list"}, {"prune", "--keep-last", "1"}} {
+			if err := os.MkdirAll(empty, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if r := e.run(cmd...); r.Code != 0 {
+				t.Fatalf("%v: exit %d\n%s%s", cmd, r.Code, r.Stdout, r.Stderr)
+			}
+			if _, err := os.Stat(filepath.Join(e.local, raceHost)); !os.IsNotExist(err) {
+				t.Errorf("after %v the empty set folder (and its host folder) remain (%v)", cmd, err)
 			}
 		}
 	})
