@@ -77,7 +77,9 @@ var raceBackends = []raceBackend{
 }
 
 // forEachBackend runs fn on a fresh raceEnv of every backend.
-func forEachBackend(t *testing.T, fn func(t *testing.T, e *raceEnv)) { forBackends(t, raceBackends, fn) }
+func forEachBackend(t *testing.T, fn func(t *testing.T, e *raceEnv)) {
+	forBackends(t, raceBackends, fn)
+}
 
 func forBackends(t *testing.T, backends []raceBackend, fn func(t *testing.T, e *raceEnv)) {
 	for _, b := range backends {
