@@ -31,7 +31,8 @@ func ownRun(dir string) (*runOwner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := lockFile(f); err != nil || !ok {
+	// Waits: a starting run's cleaner may hold it for a moment (below).
+	if ok, err := lockFile(f, true); err != nil || !ok {
 		f.Close()
 		if err == nil {
 			err = fmt.Errorf("%s is locked by another process", f.Name())
@@ -89,7 +90,7 @@ func deadRun(dir string) bool {
 		return err == nil && time.Since(fi.ModTime()) > legacyStaleAfter
 	}
 	defer f.Close()
-	ok, err := lockFile(f)
+	ok, err := lockFile(f, false)
 	if err != nil || !ok {
 		return false // held: the run is alive
 	}
