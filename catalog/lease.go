@@ -116,14 +116,37 @@ func (l LeaseInfo) LastRefresh() time.Time {
 	return last
 }
 
-// Live reports whether the lease's holder may still be writing at now.
-func (l LeaseInfo) Live(now time.Time) bool { return now.Before(l.Expires()) }
+// Live reports whether the lease's holder may still be writing at now: the
+// lease has not expired, and, when it was written on this machine, its
+// process still exists (as restic decides about its locks: a backup killed
+// here is known dead at once; one on another machine only by its lease's
+// age).
+func (l LeaseInfo) Live(now time.Time) bool {
+	if !now.Before(l.Expires()) {
+		return false
+	}
+	return !l.holderGone()
+}
+
+func (l LeaseInfo) holderGone() bool {
+	if l.Err != nil || l.Lease.Machine == "" || l.Lease.PID <= 0 {
+		return false
+	}
+	here, err := os.Hostname()
+	if err != nil || here != l.Lease.Machine || l.Lease.PID == os.Getpid() {
+		return false
+	}
+	return processGone(l.Lease.PID)
+}
 
 // Describe is one human phrase about the lease ("pid 4242 on fe01,
 // refreshed 3s ago").
 func (l LeaseInfo) Describe(now time.Time) string {
 	if l.Err != nil {
 		return fmt.Sprintf("unreadable lease (%v), written %s ago", l.Err, now.Sub(l.ModTime).Round(time.Second))
+	}
+	if l.holderGone() {
+		return fmt.Sprintf("lease of pid %d on %s, which has ended", l.Lease.PID, l.Lease.Machine)
 	}
 	who := fmt.Sprintf("pid %d", l.Lease.PID)
 	if l.Lease.Machine != "" {

@@ -3,6 +3,8 @@ package catalog
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -40,6 +42,25 @@ func TestLeaseLiveness(t *testing.T) {
 		if got := LeaseTTL(grace); got != want {
 			t.Errorf("LeaseTTL(%v) = %v, want %v", grace, got, want)
 		}
+	}
+	// Written on this machine: a process that has ended holds nothing, even
+	// within the TTL; a running one (this test) does.
+	here, _ := os.Hostname()
+	ended := exec.Command(os.Args[0], "-test.run=^$")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := LeaseInfo{Key: key, ModTime: time.Now(), Lease: Lease{Refreshed: time.Now(), TTL: Duration(time.Minute), PID: ended.Process.Pid, Machine: here}}
+	if fresh.Live(time.Now()) {
+		t.Error("the lease of an ended process on this machine is live")
+	}
+	fresh.Lease.PID = os.Getpid()
+	if !fresh.Live(time.Now()) {
+		t.Error("the lease of a running process on this machine is not live")
+	}
+	fresh.Lease.PID, fresh.Lease.Machine = ended.Process.Pid, "elsewhere"
+	if !fresh.Live(time.Now()) {
+		t.Error("the lease of another machine's process is not live within its TTL")
 	}
 	if !IsLeaseKey(key) || IsLeaseKey("fe01/"+NewSetID(t0)+"/lease.json.tar.zst.age") || IsLeaseKey("fe01/x/lease.json") {
 		t.Error("IsLeaseKey")

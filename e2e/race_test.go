@@ -326,34 +326,25 @@ func TestRaceObjectDeletedBeforeCommit(t *testing.T) {
 	})
 }
 
-// A killed backup: its lease keeps prune away while it may still be live,
-// then goes stale, and the next prune after the grace period collects the
-// set, leaving nothing (file://: not even the folder).
+// A killed backup: while it ran its lease named its process; once it is
+// killed (known dead at once on the same machine) its set is collected
+// after the grace period, leaving nothing (file://: not even the folder).
 func TestRaceKilledBackupCollected(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *raceEnv) {
 		fp := fptest.Listen(t)
 		b, id := e.pausedBackup(fp, "item-stored")
 		h := fp.Wait("item-stored", "alpha")
+		l := e.lease(id)
+		if l.PID != b.cmd.Process.Pid || l.SetID != id || l.Host != raceHost || l.Tool == "" || l.Refreshed.IsZero() {
+			t.Fatalf("the running backup's lease: %+v (pid %d)", l, b.cmd.Process.Pid)
+		}
 		b.cmd.Process.Kill() // SIGKILL: no cleanup runs
 		b.wait(t)
 		h.Release()
+		ageObjects()
 		out := e.prune()
-		if !strings.Contains(out, "in progress (lease") || !e.exists(catalog.ItemKey(raceHost, id, "alpha")) {
-			t.Fatalf("prune right after the kill did not keep the set for its live lease:\n%s", out)
-		}
-		// Wait for the lease to expire, as it would after a crash.
-		rc, err := e.store.Get(context.Background(), catalog.LeaseKey(raceHost, id), 0, -1)
-		if err != nil {
-			t.Fatalf("the killed backup's lease: %v", err)
-		}
-		var l catalog.Lease
-		json.NewDecoder(rc).Decode(&l)
-		rc.Close()
-		info := catalog.LeaseInfo{Lease: l, ModTime: l.Refreshed}
-		time.Sleep(time.Until(info.Expires()) + 1500*time.Millisecond)
-		out = e.prune()
 		if !strings.Contains(out, "garbage") {
-			t.Errorf("prune after the lease went stale:\n%s", out)
+			t.Errorf("prune after the kill and the grace period:\n%s", out)
 		}
 		if keys := e.setKeys(id); len(keys) != 0 {
 			t.Fatalf("the killed backup's objects remain: %v", keys)
@@ -364,6 +355,55 @@ func TestRaceKilledBackupCollected(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The lease of a backup on another machine (whose process this one cannot
+// see) keeps its set until the lease goes stale; then the set is collected
+// after the grace period.
+func TestRaceRemoteLeaseGoesStale(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *raceEnv) {
+		ctx := context.Background()
+		now := time.Now()
+		id := catalog.NewSetID(now)
+		l := catalog.Lease{Host: raceHost, SetID: id, PID: 4242, Start: now, Refreshed: now, TTL: catalog.Duration(catalog.MinLeaseTTL), Tool: "lyncbackup test", Machine: "elsewhere.contoso.com"}
+		b, _ := json.Marshal(l)
+		for key, data := range map[string][]byte{catalog.LeaseKey(raceHost, id): b, catalog.ItemKey(raceHost, id, "alpha"): bytes.Repeat([]byte{1}, 1000)} {
+			if _, err := e.store.Put(ctx, key, bytes.NewReader(data), upload.PutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ageObjects()
+		out := e.prune()
+		if !strings.Contains(out, "in progress (lease of pid 4242 on elsewhere.contoso.com") || !e.exists(catalog.ItemKey(raceHost, id, "alpha")) {
+			t.Fatalf("prune did not keep the set of a live lease:\n%s", out)
+		}
+		// The lease is not refreshed: it goes stale (time passing is what
+		// is tested), and the set is garbage once the grace period is over.
+		info := catalog.LeaseInfo{Lease: l, ModTime: now}
+		time.Sleep(time.Until(info.Expires()) + 1500*time.Millisecond)
+		out = e.prune()
+		if !strings.Contains(out, "garbage") {
+			t.Errorf("prune after the lease went stale:\n%s", out)
+		}
+		if keys := e.setKeys(id); len(keys) != 0 {
+			t.Fatalf("objects of the stale set remain: %v", keys)
+		}
+	})
+}
+
+// lease reads a set's lease.
+func (e *raceEnv) lease(id string) catalog.Lease {
+	e.t.Helper()
+	rc, err := e.store.Get(context.Background(), catalog.LeaseKey(raceHost, id), 0, -1)
+	if err != nil {
+		e.t.Fatalf("the lease of %s: %v", id, err)
+	}
+	defer rc.Close()
+	var l catalog.Lease
+	if err := json.NewDecoder(rc).Decode(&l); err != nil {
+		e.t.Fatalf("the lease of %s: %v", id, err)
+	}
+	return l
 }
 
 // Empty set folders (left on file:// by failed or killed runs of earlier
