@@ -27,7 +27,18 @@ type Set struct {
 	Manifest *Manifest
 	// ManifestErr is set when a manifest exists but cannot be trusted.
 	ManifestErr error
-	Objects     []upload.ObjectInfo
+	// Objects are every object of the set folder, the lease included.
+	Objects []upload.ObjectInfo
+	// Lease is the set's lease object when it has one and no manifest: a
+	// backup that is running, or was killed, or failed before it could
+	// release it. Whether it is still live is Lease.Live(now).
+	Lease *LeaseInfo
+}
+
+// InProgress reports whether the set is uncommitted and its writer's lease
+// is live at now: a backup is still writing it.
+func (s Set) InProgress(now time.Time) bool {
+	return s.Manifest == nil && s.ManifestErr == nil && s.Lease != nil && s.Lease.Live(now)
 }
 
 // Complete reports whether the set was committed: its manifest was found
@@ -130,10 +141,27 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 	for i := range sets {
 		s := &sets[i]
 		has := false
-		for _, o := range s.Objects {
+		var lease *upload.ObjectInfo
+		for j, o := range s.Objects {
 			if strings.HasSuffix(o.Key, "/"+ManifestName) {
 				has = true
 			}
+			if strings.HasSuffix(o.Key, "/"+LeaseName) {
+				lease = &s.Objects[j]
+			}
+		}
+		if !has && lease != nil {
+			// Only an uncommitted set's lease matters (a committed set's is
+			// a leftover of a run that died between commit and release).
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				li := ReadLease(ctx, c.Store, *lease)
+				s.Lease = &li
+			}()
+			continue
 		}
 		if !has {
 			continue

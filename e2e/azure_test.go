@@ -184,6 +184,9 @@ func TestAzureImmutabilityOnEveryObject(t *testing.T) {
 			continue // staged blocks carry no policy; the commit does
 		}
 		name := path[strings.LastIndex(path, "/")+1:]
+		if name == "lease.json" {
+			continue // the run's lease is rewritten and deleted: never locked
+		}
 		objects[name] = true
 		until, err := http.ParseTime(r.Header.Get("X-Ms-Immutability-Policy-Until-Date"))
 		if err != nil || until.Before(before.Add(47*time.Hour)) || until.After(time.Now().Add(49*time.Hour)) {

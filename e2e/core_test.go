@@ -623,8 +623,9 @@ func TestCoreBadSources(t *testing.T) {
 		t.Skip("cannot make a read-only folder here (not root and chmod ignored, or no chattr/tmpfs)")
 	}
 	e.writeConfig(map[string][]string{"files": {src}}, "")
-	// The store's own error must surface, not the packer's broken pipe.
-	failsWith(t, e.run("backup"), 1, "item files: put ")
+	// The store's own error must surface (at the run's first object, its
+	// lease), not the packer's broken pipe.
+	failsWith(t, e.run("backup"), 1, "write the lease of set", "put ")
 	e.dest = dest
 }
 

@@ -133,12 +133,16 @@ func runProgram(ctx context.Context, what string, timeout time.Duration, exe str
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, exe, args...)
+	cmd, err := treeCommand(cctx, exe, args)
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: program %s not found", what, exe)
+		}
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
 	if env != nil {
 		cmd.Env = env
 	}
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return killTree(cmd) }
 	// Grandchildren may hold the pipes open after the kill; do not wait
 	// for them forever.
 	cmd.WaitDelay = 5 * time.Second
@@ -146,7 +150,7 @@ func runProgram(ctx context.Context, what string, timeout time.Duration, exe str
 	stdout.max, stderr.max = stdoutMax, 64<<10
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = nil
-	err := cmd.Run()
+	err = runTree(cmd)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: interrupted", what)

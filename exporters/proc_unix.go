@@ -3,14 +3,87 @@
 package exporters
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 )
 
-// setProcessGroup puts the child in its own process group so that a
-// timeout kills everything it started.
-func setProcessGroup(cmd *exec.Cmd) {
+// A program an exporter runs (PowerShell, sqlcmd, a command exporter's
+// program) must not outlive lyncbackup, even when lyncbackup is killed
+// with SIGKILL and nothing of it runs any more. So it is started through a
+// small reaper — this same binary, re-executed with reaperEnv set — that
+// puts the program in a process group of its own and kills that whole
+// group when lyncbackup ends (its end of a pipe closes, and on Linux the
+// reaper also gets SIGTERM as parent-death signal), when lyncbackup asks
+// (it closes the pipe: timeout, Ctrl-C) and when the program exits
+// (helpers it left behind). The program itself gets SIGKILL as
+// parent-death signal on Linux, should the reaper die first. A descendant
+// that moves itself into another process group or session escapes.
+const reaperEnv = "LYNCBACKUP_EXPORTER_REAPER"
+
+func init() {
+	if os.Getenv(reaperEnv) == "1" {
+		os.Exit(reaperMain(os.Args[1:]))
+	}
+}
+
+// treeCmd is a program prepared to run as a tree that dies with us.
+type treeCmd struct {
+	*exec.Cmd
+	reaper bool // started through the reaper
+}
+
+// treeCommand prepares exe with args for runTree.
+func treeCommand(ctx context.Context, exe string, args []string) (*treeCmd, error) {
+	path, err := exec.LookPath(exe)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		// No reaper: the program still dies with its process group on a
+		// timeout, and on Linux with lyncbackup.
+		cmd := exec.CommandContext(ctx, path, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		setPdeathsig(cmd.SysProcAttr, syscall.SIGKILL)
+		cmd.Cancel = func() error { return killTree(cmd) }
+		return &treeCmd{Cmd: cmd}, nil
+	}
+	cmd := exec.CommandContext(ctx, self, append([]string{path}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setPdeathsig(cmd.SysProcAttr, syscall.SIGTERM)
+	return &treeCmd{Cmd: cmd, reaper: true}, nil
+}
+
+// runTree runs cmd (from treeCommand) to its end; however it ends, nothing
+// it started is left running.
+func runTree(tc *treeCmd) error {
+	cmd := tc.Cmd
+	if !tc.reaper {
+		return cmd.Run()
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cmd.ExtraFiles = []*os.File{r}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, reaperEnv+"=1")
+	// Closing our end is the reaper's order to kill the program's group;
+	// should the reaper not end, exec kills it after WaitDelay.
+	cmd.Cancel = func() error { return w.Close() }
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		return err
+	}
+	return cmd.Wait()
 }
 
 // killTree kills the child's whole process group.
@@ -22,4 +95,67 @@ func killTree(cmd *exec.Cmd) error {
 		return cmd.Process.Kill()
 	}
 	return nil
+}
+
+// reaperMain runs args[0] with args[1:] (stdin, stdout, stderr passed
+// through) and exits as it did; see reaperEnv.
+func reaperMain(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "lyncbackup reaper: no program")
+		return 127
+	}
+	ctl := os.NewFile(3, "reaper-control")
+	syscall.CloseOnExec(3)
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if kv != reaperEnv+"=1" {
+			env = append(env, kv)
+		}
+	}
+	// Signals before the start, so that none is lost in between.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setPdeathsig(cmd.SysProcAttr, syscall.SIGKILL)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "start %s: %v\n", args[0], err)
+		return 127
+	}
+	pgid := cmd.Process.Pid
+	kill := func() { syscall.Kill(-pgid, syscall.SIGKILL) }
+	go func() {
+		// EOF (or an error) means lyncbackup is gone or wants the end.
+		buf := make([]byte, 1)
+		if ctl != nil {
+			for {
+				if _, err := ctl.Read(buf); err != nil {
+					break
+				}
+			}
+		}
+		kill()
+	}()
+	go func() {
+		for range sigs {
+			kill()
+		}
+	}()
+	err := cmd.Wait()
+	kill() // whatever the program left running in its group
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			signal.Reset(ws.Signal())
+			syscall.Kill(os.Getpid(), ws.Signal())
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	fmt.Fprintf(os.Stderr, "wait for %s: %v\n", args[0], err)
+	return 127
 }

@@ -3,25 +3,113 @@
 package exporters
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 )
 
-// createNewProcessGroup keeps Ctrl+C of the console from reaching the
-// child: cancellation goes through killTree only.
-const createNewProcessGroup = 0x00000200
+// A program an exporter runs must not outlive lyncbackup, even when
+// lyncbackup is killed (TerminateProcess) and nothing of it runs any more.
+// The program is started suspended, put into a job object that kills
+// every process in it when its last handle closes
+// (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE) and then resumed, so that all it
+// starts is in the job from its first instruction on. Only lyncbackup holds
+// the job's handle: however lyncbackup ends, Windows closes it and the
+// whole tree ends. A timeout or Ctrl-C terminates the job; after a normal
+// exit the handle is closed, which ends helpers the program left behind.
+//
+// Untested on Windows by its author (it builds with GOOS=windows); where a
+// job cannot be made or assigned, killTree's taskkill /T is the fallback.
 
-func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: createNewProcessGroup}
+// createNewProcessGroup keeps Ctrl+C of the console from reaching the
+// child: cancellation goes through the job (or killTree) only.
+const (
+	createNewProcessGroup = 0x00000200
+	createSuspended       = 0x00000004
+)
+
+var ntResumeProcess = windows.NewLazySystemDLL("ntdll.dll").NewProc("NtResumeProcess")
+
+// treeCmd is a program prepared to run as a tree that dies with us.
+type treeCmd struct {
+	*exec.Cmd
 }
 
-// killTree ends the child and every process it started (PowerShell
-// cmdlets may start helpers), with taskkill /T, then kills the child
-// itself in case taskkill is unavailable.
+// treeCommand prepares exe with args for runTree.
+func treeCommand(ctx context.Context, exe string, args []string) (*treeCmd, error) {
+	path, err := exec.LookPath(exe)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: createNewProcessGroup | createSuspended}
+	return &treeCmd{Cmd: cmd}, nil
+}
+
+// newKillOnCloseJob makes a job object that kills its processes when its
+// last handle closes.
+func newKillOnCloseJob() (windows.Handle, error) {
+	job, err := windows.CreateJobObject(nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	info := windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION{}
+	info.BasicLimitInformation.LimitFlags = windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+	if _, err := windows.SetInformationJobObject(job, windows.JobObjectExtendedLimitInformation,
+		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info))); err != nil {
+		windows.CloseHandle(job)
+		return 0, err
+	}
+	return job, nil
+}
+
+// runTree runs cmd (from treeCommand) to its end; however it ends, nothing
+// it started is left running.
+func runTree(tc *treeCmd) error {
+	cmd := tc.Cmd
+	job, jerr := newKillOnCloseJob()
+	if jerr == nil {
+		defer windows.CloseHandle(job) // ends whatever is left in the job
+		cmd.Cancel = func() error {
+			if err := windows.TerminateJobObject(job, 1); err != nil {
+				return killTree(cmd)
+			}
+			return nil
+		}
+	} else {
+		cmd.Cancel = func() error { return killTree(cmd) }
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	h, err := windows.OpenProcess(windows.PROCESS_SET_QUOTA|windows.PROCESS_TERMINATE|windows.PROCESS_SUSPEND_RESUME|windows.PROCESS_QUERY_LIMITED_INFORMATION,
+		false, uint32(cmd.Process.Pid))
+	if err == nil {
+		if jerr == nil {
+			if aerr := windows.AssignProcessToJobObject(job, h); aerr != nil {
+				// Not in the job (an old Windows refusing nested jobs):
+				// taskkill /T on cancel is all that is left.
+				cmd.Cancel = func() error { return killTree(cmd) }
+			}
+		}
+		ntResumeProcess.Call(uintptr(h))
+		windows.CloseHandle(h)
+	} else {
+		// Cannot resume a suspended process we cannot open: end it.
+		cmd.Process.Kill()
+	}
+	return cmd.Wait()
+}
+
+// killTree ends the child and every process it started, with taskkill /T,
+// then kills the child itself in case taskkill is unavailable.
 func killTree(cmd *exec.Cmd) error {
 	if cmd.Process == nil {
 		return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/internal/faultpoint"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -46,6 +47,10 @@ type BackupJob struct {
 	Log       *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// LeaseTTL is how long the run's lease stays live without a refresh
+	// (it is refreshed every LeaseTTL/4); 0 means catalog.MaxLeaseTTL. Use
+	// catalog.LeaseTTL(grace).
+	LeaseTTL time.Duration
 }
 
 // BackupResult is what a run did.
@@ -101,13 +106,43 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	if err := os.MkdirAll(job.Staging, 0o700); err != nil {
 		return BackupResult{}, fmt.Errorf("create staging folder %s: %w", job.Staging, err)
 	}
+	removeDeadRuns(job.Staging, job.Log)
 	runDir, err := os.MkdirTemp(job.Staging, "run-"+setID+"-")
 	if err != nil {
+		return BackupResult{}, fmt.Errorf("create staging folder: %w", err)
+	}
+	owner, err := ownRun(runDir)
+	if err != nil {
+		os.RemoveAll(runDir)
 		return BackupResult{}, fmt.Errorf("create staging folder: %w", err)
 	}
 	if !job.KeepStaging {
 		defer os.RemoveAll(runDir)
 	}
+	// Released before the folder is removed (Windows cannot remove an open
+	// file). A folder kept on purpose is marked so that no later run takes
+	// it for a dead run's.
+	defer owner.release()
+	if job.KeepStaging {
+		defer os.WriteFile(filepath.Join(runDir, keptName), []byte("backup --keep-staging\n"), 0o600)
+	}
+
+	// The lease is the set's first object: from now on every other process
+	// sees that this set is being written, however long the run takes.
+	lease, err := catalog.Acquire(ctx, job.Store, job.Host, setID, start, job.LeaseTTL, m.Tool, job.Log)
+	if err != nil {
+		return BackupResult{}, err
+	}
+	defer func() {
+		// Released on every path: a failed run's set is then an ordinary
+		// incomplete set that prune collects after the grace period.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := lease.Release(rctx); err != nil {
+			job.Log.Warn("could not delete the backup's lease (prune deletes it with the set)", "err", err)
+		}
+	}()
+	faultpoint.Reach(ctx, "lease-written", setID)
 	env := exporters.Env{Staging: runDir, Log: job.Log}
 
 	// Exporters run one after another (they share the Lync server); their
@@ -147,6 +182,9 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 			defer wg.Done()
 			for it := range items {
 				ci, err := storeItem(ctx, job, setID, it, putOpts, runDir)
+				if err == nil {
+					faultpoint.Reach(ctx, "item-stored", it.Name)
+				}
 				if it.Cleanup != nil {
 					if cerr := it.Cleanup(); cerr != nil {
 						job.Log.Warn("cleanup after item", "item", it.Name, "err", cerr)
@@ -192,11 +230,41 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	if m.End.Before(m.Start) {
 		m.End = m.Start
 	}
+	faultpoint.Reach(ctx, "before-check", setID)
+	if err := checkStored(ctx, job.Store, m); err != nil {
+		return BackupResult{}, err
+	}
+	faultpoint.Reach(ctx, "before-commit", setID)
 	cat := catalog.Catalog{Store: job.Store}
 	if err := cat.Commit(ctx, m, putOpts); err != nil {
 		return BackupResult{}, err
 	}
 	return BackupResult{Manifest: m, Partial: len(failures) > 0}, nil
+}
+
+// checkStored lists the set's folder and refuses to commit a manifest that
+// would name an object that is gone or not the size written: whatever
+// removed it (a prune that took the run for dead, a person), the set would
+// not restore, and an incomplete set is honest where a damaged one is not.
+func checkStored(ctx context.Context, st upload.Store, m *catalog.Manifest) error {
+	found := map[string]int64{}
+	err := st.List(ctx, catalog.SetPrefix(m.Host, m.SetID), func(o upload.ObjectInfo) error {
+		found[o.Key] = o.Size
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("check the stored objects of set %s before commit: %w", m.SetID, err)
+	}
+	for _, it := range m.Items {
+		size, ok := found[it.Key]
+		switch {
+		case !ok:
+			return fmt.Errorf("object %s of item %s vanished before the commit (deleted by a prune or another process?): set %s not committed", it.Key, it.Name, m.SetID)
+		case size != it.StoredBytes:
+			return fmt.Errorf("object %s of item %s is %d bytes, %d were written (changed by another process?): set %s not committed", it.Key, it.Name, size, it.StoredBytes, m.SetID)
+		}
+	}
+	return nil
 }
 
 func sortItems(items []catalog.Item) {

@@ -93,7 +93,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	metas := make([]SetMeta, len(sets))
 	byKey := map[string]*catalog.Set{}
 	for i := range sets {
-		metas[i] = meta(sets[i])
+		metas[i] = meta(sets[i], t0)
 		byKey[sets[i].Host+"/"+sets[i].ID] = &sets[i]
 	}
 	locker, _ := upload.As[upload.Locker](a.Store)
@@ -115,7 +115,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		}
 		if asked {
 			for i := range sets {
-				metas[i] = meta(sets[i])
+				metas[i] = meta(sets[i], t0)
 			}
 			ds = Apply(a.Policy, metas, t0)
 		}
@@ -165,15 +165,17 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 
-	// Stale unfinished uploads (S3 multipart, Azure blocks, temp files).
+	// Stale unfinished uploads (S3 multipart, Azure blocks, temp files),
+	// sparing those of backups still running.
 	if j, ok := upload.As[upload.Janitor](a.Store); ok && !rep.Empty && ctx.Err() == nil {
-		act := Action{Op: "abort_uploads", Until: t0.Add(-a.Policy.grace()).UTC()}
 		prefix := ""
 		if a.Host != "" {
 			prefix = a.Host + "/"
 		}
+		cutoff := StaleCutoff(t0, a.Policy.grace(), liveLeases(sets, t0))
+		act := Action{Op: "abort_uploads", Until: cutoff.UTC()}
 		if !a.DryRun {
-			n, err := j.AbortStale(ctx, prefix, t0.Add(-a.Policy.grace()))
+			n, err := j.AbortStale(ctx, prefix, cutoff)
 			act.Count, act.Done = n, err == nil
 			rep.UploadsAborted = n
 			if err != nil {
@@ -193,8 +195,11 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 }
 
 // meta turns a listed set into what the policy needs.
-func meta(s catalog.Set) SetMeta {
+func meta(s catalog.Set, now time.Time) SetMeta {
 	m := SetMeta{Host: s.Host, ID: s.ID, Time: s.Time, Status: s.Status()}
+	if s.InProgress(now) {
+		m.Running = s.Lease.Describe(now)
+	}
 	// The id has whole seconds; the manifest's start orders two sets begun
 	// in the same second (the id's random suffix would order them by chance).
 	if s.Manifest != nil && s.Manifest.Start.UTC().Truncate(time.Second).Equal(s.Time) {
@@ -210,6 +215,46 @@ func meta(s catalog.Set) SetMeta {
 		m.LegalHold = m.LegalHold || o.LegalHold
 	}
 	return m
+}
+
+// StaleCutoff is the time before which an unfinished upload (S3 multipart,
+// uncommitted Azure blocks, a temporary file) is abandoned: grace before
+// now, but never after the start of a backup still running (less the clock
+// skew allowed), since that backup may have begun any of its uploads since.
+func StaleCutoff(now time.Time, grace time.Duration, live []catalog.LeaseInfo) time.Time {
+	cutoff := now.Add(-grace)
+	for _, l := range live {
+		if c := l.Started().Add(-catalog.ClockSkew); c.Before(cutoff) {
+			cutoff = c
+		}
+	}
+	return cutoff
+}
+
+// AbortStale aborts the unfinished uploads under prefix older than grace,
+// sparing those of the backups still running (see StaleCutoff). Stores
+// without unfinished uploads return 0.
+func AbortStale(ctx context.Context, st upload.Store, prefix string, grace time.Duration, now time.Time) (int, error) {
+	j, ok := upload.As[upload.Janitor](st)
+	if !ok {
+		return 0, nil
+	}
+	cat := catalog.Catalog{Store: st}
+	live, err := cat.LiveLeases(ctx, prefix, now)
+	if err != nil {
+		return 0, err
+	}
+	return j.AbortStale(ctx, prefix, StaleCutoff(now, grace, live))
+}
+
+func liveLeases(sets []catalog.Set, now time.Time) []catalog.LeaseInfo {
+	var live []catalog.LeaseInfo
+	for _, s := range sets {
+		if s.InProgress(now) {
+			live = append(live, *s.Lease)
+		}
+	}
+	return live
 }
 
 func hasLock(s *catalog.Set) bool {
@@ -345,6 +390,9 @@ func (a *Applier) extendSet(ctx context.Context, l upload.Locker, s *catalog.Set
 	acts := make([]Action, len(s.Objects))
 	a.each(ctx, s.Objects, func(i int) error {
 		o := s.Objects[i]
+		if catalog.IsLeaseKey(o.Key) {
+			return nil // a leftover lease is deleted with the set, never locked
+		}
 		if !o.RetainUntil.IsZero() && !o.RetainUntil.Before(until) {
 			return nil // already long enough (known from the listing)
 		}

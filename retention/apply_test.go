@@ -371,3 +371,30 @@ func setTime(t *testing.T, id string) time.Time {
 	}
 	return at
 }
+
+// An incomplete set whose lease is live is kept whatever its age; the
+// stale-upload cutoff never passes the start of a running backup.
+func TestRunningBackupSpared(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	old := now.Add(-48 * time.Hour)
+	sets := []SetMeta{
+		{Host: "h", ID: catalog.NewSetID(old), Time: old, Status: StatusIncomplete, LastWrite: old, Running: "lease of pid 7"},
+		{Host: "h", ID: catalog.NewSetID(old.Add(time.Hour)), Time: old.Add(time.Hour), Status: StatusIncomplete, LastWrite: old.Add(time.Hour)},
+		{Host: "h", ID: catalog.NewSetID(now.Add(-time.Hour)), Time: now.Add(-time.Hour), Status: StatusComplete},
+	}
+	ds := Apply(Policy{Last: 1, Grace: time.Second}, sets, now)
+	if !ds[0].Keep || !strings.Contains(strings.Join(ds[0].Reasons, ","), "in progress (lease of pid 7)") {
+		t.Errorf("running set: %+v", ds[0])
+	}
+	if ds[1].Keep {
+		t.Errorf("abandoned set kept: %+v", ds[1])
+	}
+	start := now.Add(-30 * time.Hour)
+	live := []catalog.LeaseInfo{{Key: catalog.LeaseKey("h", catalog.NewSetID(start)), ModTime: now, Lease: catalog.Lease{Start: start, Refreshed: now, TTL: catalog.Duration(time.Minute)}}}
+	if got := StaleCutoff(now, 24*time.Hour, live); !got.Equal(start.Add(-catalog.ClockSkew)) {
+		t.Errorf("cutoff with a running backup %v, want %v", got, start.Add(-catalog.ClockSkew))
+	}
+	if got := StaleCutoff(now, 24*time.Hour, nil); !got.Equal(now.Add(-24 * time.Hour)) {
+		t.Errorf("cutoff %v", got)
+	}
+}

@@ -140,6 +140,10 @@ type SetMeta struct {
 	// LegalHold whether any object is under legal hold.
 	RetainUntil time.Time
 	LegalHold   bool
+	// Running, when not empty, says that a backup still holds a live lease
+	// on this uncommitted set (and whose): it is being written, whatever
+	// the age of its objects.
+	Running string
 }
 
 func (s SetMeta) committed() bool { return s.Status == StatusComplete || s.Status == StatusPartial }
@@ -319,6 +323,10 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 		case StatusDamaged:
 			keep(i, "manifest unreadable: left alone", time.Time{})
 		case StatusIncomplete:
+			if s.Running != "" {
+				keep(i, "in progress ("+s.Running+")", time.Time{})
+				break
+			}
 			last := s.Time
 			if s.LastWrite.After(last) {
 				last = s.LastWrite

@@ -115,7 +115,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		Host: cfg.Host, Store: store, Exporters: exps, Discovery: disc, Recipients: recips,
 		Compression: cfg.Compression.Level, ZstdConcurrency: cfg.Compression.Concurrency,
 		Parallel: parallel, Staging: pipeline.StagingDir(cfg.Staging, cfg.Host), KeepStaging: keepStaging,
-		Progress: prog, Log: lg,
+		Progress: prog, Log: lg, LeaseTTL: catalog.LeaseTTL(graceOf(cfg)),
 	}
 	if ol := cfg.Destination.ObjectLock; ol != nil {
 		job.LockMode, job.LockDays, job.LegalHold = ol.Mode, ol.Days, ol.LegalHold
@@ -157,21 +157,22 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 // prune is never run. The set is committed by then: a failure here is a
 // warning.
 func sweepStale(ctx context.Context, cfg *config.Config, store upload.Store, lg *slog.Logger) int {
-	j, ok := upload.As[upload.Janitor](store)
-	if !ok {
-		return 0
-	}
-	grace := cfg.Retention.Grace.Approx()
-	if grace <= 0 {
-		grace = retention.DefaultGrace
-	}
-	n, err := j.AbortStale(ctx, cfg.Host+"/", time.Now().Add(-grace))
+	grace := graceOf(cfg)
+	n, err := retention.AbortStale(ctx, store, cfg.Host+"/", grace, time.Now())
 	if err != nil {
 		lg.Warn("could not abort unfinished uploads left by earlier runs", "err", err)
 	} else if n > 0 {
 		lg.Info("aborted unfinished uploads left by earlier runs", "count", n, "older_than", grace.String())
 	}
 	return n
+}
+
+// graceOf is the grace period of incomplete sets (retention.grace, default 24h).
+func graceOf(cfg *config.Config) time.Duration {
+	if g := cfg.Retention.Grace.Approx(); g > 0 {
+		return g
+	}
+	return retention.DefaultGrace
 }
 
 // setMemoryBudget gives the Go runtime a soft memory limit sized to what a

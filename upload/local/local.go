@@ -114,17 +114,25 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 	if err != nil {
 		return upload.ObjectInfo{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
-	}
 	tmp := p + tmpMarker + randSuffix()
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	var f *os.File
+	// List removes empty folders: one may vanish between MkdirAll and the
+	// create, so try again (the new file then keeps it).
+	for try := 0; ; try++ {
+		if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+			f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		}
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || try == 3 {
+			break
+		}
+	}
 	if err != nil {
 		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
 	}
 	fail := func(err error) (upload.ObjectInfo, error) {
 		f.Close()
 		os.Remove(tmp)
+		s.removeEmptyParents(p)
 		return upload.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	// 1 MiB writes: io.Copy's 32 KiB chunks cost ~2 s of write syscalls
@@ -216,8 +224,13 @@ func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error)
 }
 
 // List implements upload.Store. Temporary files of unfinished Puts are not listed.
+//
+// Empty folders it walks through are removed: a set folder left empty by a
+// failed or killed run (or by a crash between a delete and its folder's
+// removal) holds nothing and would otherwise stay for ever.
 func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
 	var keys []upload.ObjectInfo
+	var dirs []string
 	err := s.walk(s.root, func(p string, d fs.DirEntry, err error) error {
 		rel, _ := filepath.Rel(s.root, p)
 		key := filepath.ToSlash(rel)
@@ -240,6 +253,9 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 			if p != s.root && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
 				return filepath.SkipDir
 			}
+			if p != s.root {
+				dirs = append(dirs, p)
+			}
 			return nil
 		}
 		if !strings.HasPrefix(key, prefix) || strings.Contains(path.Base(key), tmpMarker) {
@@ -257,6 +273,11 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 	})
 	if err != nil {
 		return fmt.Errorf("list %s: %v", prefix, unwrap(err))
+	}
+	// Deepest first, so that a host folder emptied by its last set goes
+	// too; a folder that is not empty (or read-only) stays, silently.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Key < keys[j].Key })
 	for _, k := range keys {
@@ -276,12 +297,18 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %v", key, unwrap(err))
 	}
+	s.removeEmptyParents(p)
+	return nil
+}
+
+// removeEmptyParents removes the folders above p that are empty, up to
+// (not including) the root.
+func (s *Store) removeEmptyParents(p string) {
 	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {
 			break
 		}
 	}
-	return nil
 }
 
 // AbortStale removes temporary files of Puts that never finished (a crash).

@@ -196,6 +196,10 @@ func TestPutFailureLeavesNothing(t *testing.T) {
 	if f := files(t, dir); len(f) != 0 {
 		t.Fatalf("left behind after cancel: %v", f)
 	}
+	// Not even the folders the Put made.
+	if _, err := os.Stat(filepath.Join(dir, "h")); !os.IsNotExist(err) {
+		t.Fatalf("a failed Put left its folder (%v)", err)
+	}
 	// An existing object survives a failed overwrite.
 	s.Put(context.Background(), "h/set/c", strings.NewReader("good"), upload.PutOptions{})
 	s.Put(context.Background(), "h/set/c", &failingReader{n: 1}, upload.PutOptions{})
@@ -373,5 +377,34 @@ func TestAbortStaleHonoursContext(t *testing.T) {
 	}
 	if n, err := s.AbortStale(context.Background(), "h/", time.Now().Add(-24*time.Hour)); err != nil || n != 3 {
 		t.Fatalf("AbortStale = %d, %v", n, err)
+	}
+}
+
+// List removes the empty folders it walks through (a failed or killed run's
+// set folder), deepest first, and nothing else.
+func TestListRemovesEmptyFolders(t *testing.T) {
+	s, dir := open(t)
+	for _, d := range []string{"fe01/20261125T020000Z-a1b2c3", "fe02/20261126T020000Z-d4e5f6", "fe01/x/y/z"} {
+		os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755)
+	}
+	s.Put(context.Background(), "fe01/20261127T020000Z-000000/manifest.json", strings.NewReader("{}"), upload.PutOptions{})
+	n := 0
+	if err := s.List(context.Background(), "", func(upload.ObjectInfo) error { n++; return nil }); err != nil || n != 1 {
+		t.Fatalf("List: %d objects, %v", n, err)
+	}
+	for _, d := range []string{"fe01/20261125T020000Z-a1b2c3", "fe02", "fe01/x"} {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(d))); !os.IsNotExist(err) {
+			t.Errorf("empty folder %s remains (%v)", d, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fe01", "20261127T020000Z-000000", "manifest.json")); err != nil {
+		t.Errorf("the object went: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("the root went: %v", err)
+	}
+	// A Put into a folder that List just removed still succeeds.
+	if _, err := s.Put(context.Background(), "fe02/20261126T020000Z-d4e5f6/lease.json", strings.NewReader("{}"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,102 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/local"
+)
+
+func TestLeaseLiveness(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 2, 0, 0, 0, time.UTC)
+	key := LeaseKey("fe01", NewSetID(t0))
+	l := LeaseInfo{Key: key, ModTime: t0, Lease: Lease{Refreshed: t0, TTL: Duration(5 * time.Second), Start: t0}}
+	// TTL plus a skew allowance of one more TTL (short leases).
+	if !l.Live(t0.Add(9*time.Second)) || l.Live(t0.Add(10*time.Second)) {
+		t.Errorf("5s lease: expires %v", l.Expires())
+	}
+	// The later of the two clocks counts: a store clock ahead keeps it live.
+	l.ModTime = t0.Add(time.Minute)
+	if !l.Live(t0.Add(65 * time.Second)) {
+		t.Error("the store's later modification time was ignored")
+	}
+	// A long lease gets at most ClockSkew of allowance.
+	long := LeaseInfo{Key: key, ModTime: t0, Lease: Lease{Refreshed: t0, TTL: Duration(MaxLeaseTTL)}}
+	if got := long.Expires(); !got.Equal(t0.Add(MaxLeaseTTL + ClockSkew)) {
+		t.Errorf("10m lease expires %v", got)
+	}
+	// An unreadable lease is live for MaxLeaseTTL after it was written.
+	bad := LeaseInfo{Key: key, ModTime: t0, Err: errors.New("garbled")}
+	if !bad.Live(t0.Add(MaxLeaseTTL)) || bad.Live(t0.Add(MaxLeaseTTL+ClockSkew)) {
+		t.Errorf("unreadable lease expires %v", bad.Expires())
+	}
+	if got := bad.Started(); !got.Equal(t0) {
+		t.Errorf("unreadable lease started %v, want the set id's time", got)
+	}
+	for grace, want := range map[time.Duration]time.Duration{0: MaxLeaseTTL, time.Second: MinLeaseTTL, time.Minute: time.Minute, 24 * time.Hour: MaxLeaseTTL} {
+		if got := LeaseTTL(grace); got != want {
+			t.Errorf("LeaseTTL(%v) = %v, want %v", grace, got, want)
+		}
+	}
+	// Written on this machine: a process that has ended holds nothing, even
+	// within the TTL; a running one (this test) does.
+	here, _ := os.Hostname()
+	ended := exec.Command(os.Args[0], "-test.run=^$")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := LeaseInfo{Key: key, ModTime: time.Now(), Lease: Lease{Refreshed: time.Now(), TTL: Duration(time.Minute), PID: ended.Process.Pid, Machine: here}}
+	if fresh.Live(time.Now()) {
+		t.Error("the lease of an ended process on this machine is live")
+	}
+	fresh.Lease.PID = os.Getpid()
+	if !fresh.Live(time.Now()) {
+		t.Error("the lease of a running process on this machine is not live")
+	}
+	fresh.Lease.PID, fresh.Lease.Machine = ended.Process.Pid, "elsewhere"
+	if !fresh.Live(time.Now()) {
+		t.Error("the lease of another machine's process is not live within its TTL")
+	}
+	if !IsLeaseKey(key) || IsLeaseKey("fe01/"+NewSetID(t0)+"/lease.json.tar.zst.age") || IsLeaseKey("fe01/x/lease.json") {
+		t.Error("IsLeaseKey")
+	}
+}
+
+// A held lease is in the store, listed live, makes its set InProgress, and
+// is gone after Release.
+func TestLeaseHolder(t *testing.T) {
+	st, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	id := NewSetID(now)
+	h, err := Acquire(ctx, st, "fe01", id, now, time.Minute, "lyncbackup test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := Catalog{Store: st}
+	live, err := cat.LiveLeases(ctx, "", time.Now())
+	if err != nil || len(live) != 1 || live[0].Lease.SetID != id || live[0].Lease.PID == 0 || live[0].Err != nil {
+		t.Fatalf("live leases %+v, %v", live, err)
+	}
+	sets, err := cat.List(ctx)
+	if err != nil || len(sets) != 1 || !sets[0].InProgress(time.Now()) || sets[0].Status() != "incomplete" {
+		t.Fatalf("sets %+v, %v", sets, err)
+	}
+	if sets[0].InProgress(time.Now().Add(3 * time.Minute)) {
+		t.Error("still in progress after TTL + skew")
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, LeaseKey("fe01", id)); !errors.Is(err, upload.ErrNotFound) {
+		t.Errorf("lease after release: %v", err)
+	}
+}

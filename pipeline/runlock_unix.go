@@ -1,0 +1,24 @@
+//go:build !windows
+
+package pipeline
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive lock on f, waiting for it when wait is set;
+// false when another process holds it. The kernel drops it when the
+// process ends.
+func lockFile(f *os.File, wait bool) (bool, error) {
+	how := syscall.LOCK_EX
+	if !wait {
+		how |= syscall.LOCK_NB
+	}
+	err := syscall.Flock(int(f.Fd()), how)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	}
+	return err == nil, err
+}
