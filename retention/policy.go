@@ -116,7 +116,7 @@ func (p Policy) String() string {
 	if len(parts) == 0 {
 		parts = append(parts, "empty")
 	}
-	return strings.Join(parts, ", ") + " (periods in " + p.loc().String() + ")"
+	return strings.Join(parts, ", ") + " (periods in " + ZoneName(p.loc()) + ")"
 }
 
 // Set statuses as SetMeta carries them (those of catalog.Set.Status).

@@ -80,28 +80,6 @@ func (p *policyFlags) apply(r *config.Retention) error {
 	return err
 }
 
-// policyOf turns the config's retention section into the engine's policy.
-func policyOf(r config.Retention) (retention.Policy, error) {
-	p := retention.Policy{
-		Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily, Weekly: r.KeepWeekly,
-		Monthly: r.KeepMonthly, Yearly: r.KeepYearly,
-		Within: span(r.KeepWithin), MinAge: span(r.MinAge), CountPartial: r.CountPartial,
-		Grace: r.Grace.Approx(), Location: time.Local,
-	}
-	if r.TimeZone != "" {
-		loc, err := time.LoadLocation(r.TimeZone)
-		if err != nil {
-			return p, usagef("retention.timezone: unknown time zone %q (use an IANA name like Europe/Berlin, or Local)", r.TimeZone)
-		}
-		p.Location = loc
-	}
-	return p, nil
-}
-
-func span(d config.Duration) retention.Span {
-	return retention.Span{Years: d.Years, Months: d.Months, Days: d.Days, Clock: d.Clock, Text: d.Text}
-}
-
 // lockOn reports whether the config turns object lock / immutability on.
 func lockOn(cfg *config.Config) bool {
 	return cfg != nil && (cfg.Destination.ObjectLock != nil || cfg.Destination.Immutability != nil)
@@ -147,7 +125,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	if err := pf.apply(&ret); err != nil {
 		return err
 	}
-	pol, err := policyOf(ret)
+	pol, err := retention.FromConfig(ret)
 	if err != nil {
 		return err
 	}
@@ -181,7 +159,7 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 		return
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintf(tw, "SET\tHOST\tTIME (%s)\tSTATUS\tACTION\tREASONS\n", loc)
+	fmt.Fprintf(tw, "SET\tHOST\tTIME (%s)\tSTATUS\tACTION\tREASONS\n", retention.ZoneName(loc))
 	for _, d := range rep.Decisions {
 		act := "keep"
 		if !d.Keep {
@@ -234,7 +212,7 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 	if !cfg.Retention.AfterBackup || !sum.OK || sum.Status != catalog.StatusComplete {
 		return nil
 	}
-	pol, err := policyOf(cfg.Retention)
+	pol, err := retention.FromConfig(cfg.Retention)
 	if err != nil {
 		return err
 	}
