@@ -58,6 +58,9 @@ type BackupResult struct {
 	Manifest *catalog.Manifest // nil when nothing was committed
 	// Partial is true when some exporters or items failed but others were committed.
 	Partial bool
+	// Durations is how long each item took to pack and upload, by item
+	// name, failed items included (for the report and the metrics).
+	Durations map[string]time.Duration
 }
 
 // ErrNothingStored is returned when every exporter failed.
@@ -67,6 +70,7 @@ type itemResult struct {
 	item catalog.Item
 	err  error
 	exp  exporters.Exporter
+	took time.Duration
 }
 
 // Backup runs the exporters and streams every item to the store, then
@@ -181,7 +185,9 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 		go func() {
 			defer wg.Done()
 			for it := range items {
+				t0 := time.Now()
 				ci, err := storeItem(ctx, job, setID, it, putOpts, runDir)
+				took := time.Since(t0)
 				if err == nil {
 					faultpoint.Reach(ctx, "item-stored", it.Name)
 				}
@@ -190,14 +196,16 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 						job.Log.Warn("cleanup after item", "item", it.Name, "err", cerr)
 					}
 				}
-				results <- itemResult{item: ci, err: err}
+				results <- itemResult{item: ci, err: err, took: took}
 			}
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
 	seen := map[string]bool{}
+	durations := map[string]time.Duration{}
 	var itemErrs []error
 	for r := range results {
+		durations[r.item.Name] = r.took
 		if r.err != nil {
 			itemErrs = append(itemErrs, r.err)
 			fmu.Lock()
@@ -239,7 +247,7 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	if err := cat.Commit(ctx, m, putOpts); err != nil {
 		return BackupResult{}, err
 	}
-	return BackupResult{Manifest: m, Partial: len(failures) > 0}, nil
+	return BackupResult{Manifest: m, Partial: len(failures) > 0, Durations: durations}, nil
 }
 
 // checkStored lists the set's folder and refuses to commit a manifest that

@@ -93,6 +93,15 @@ func TestBackupReadRoundTrip(t *testing.T) {
 	if m.Items[0].Files != 2 || m.Items[0].PlainBytes != 100005 || m.Recipients[0] != f.recips[0].Text {
 		t.Errorf("item %+v", m.Items[0])
 	}
+	// Each item's duration travels in the result (the e-mail report reads it).
+	if len(res.Durations) != len(m.Items) {
+		t.Errorf("durations %v for %d items", res.Durations, len(m.Items))
+	}
+	for _, it := range m.Items {
+		if res.Durations[it.Name] <= 0 {
+			t.Errorf("item %s: duration %v", it.Name, res.Durations[it.Name])
+		}
+	}
 	// The staging run folder is gone.
 	if ents, _ := os.ReadDir(f.staging); len(ents) != 0 {
 		t.Errorf("staging left: %v", ents)

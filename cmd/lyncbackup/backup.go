@@ -19,21 +19,26 @@ import (
 )
 
 func init() {
-	register(&command{name: "backup", summary: "run the exporters and store a new backup set", run: runBackup})
+	register(&command{name: "backup", summary: "run the exporters and store a new backup set",
+		usage: "backup [--config FILE] [--parallel N] [--keep-staging] [flags]", flags: globalFlagNames, run: runBackup})
 }
 
-// backupSummary is the --json document of backup.
+// backupSummary is the --json document of backup (schema: README).
 type backupSummary struct {
-	OK       bool              `json:"ok"`
-	Status   string            `json:"status"`
-	Host     string            `json:"host"`
-	SetID    string            `json:"set_id,omitempty"`
-	Start    time.Time         `json:"start"`
-	Duration float64           `json:"duration_seconds"`
-	Items    []catalog.Item    `json:"items,omitempty"`
-	Failures []catalog.Failure `json:"failures,omitempty"`
+	OK       bool      `json:"ok"`
+	Status   string    `json:"status"`
+	Tool     string    `json:"tool"`
+	Version  string    `json:"version"`
+	Host     string    `json:"host"`
+	SetID    string    `json:"set_id,omitempty"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Duration float64   `json:"duration_seconds"`
+	// Items and Failures are arrays, empty rather than absent.
+	Items    []summaryItem     `json:"items"`
+	Failures []catalog.Failure `json:"failures"`
 	Error    string            `json:"error,omitempty"`
-	Prune    any               `json:"prune,omitempty"`
+	Prune    *pruneSummary     `json:"prune,omitempty"`
 	// Totals of the stored items and the process exit code (0, 1, 2, 3).
 	Destination string `json:"destination,omitempty"`
 	PlainBytes  int64  `json:"plain_bytes"`
@@ -41,7 +46,23 @@ type backupSummary struct {
 	Files       int64  `json:"files"`
 	ExitCode    int    `json:"exit_code"`
 	// UploadsAborted counts unfinished uploads of earlier runs cleaned up.
-	UploadsAborted int `json:"uploads_aborted,omitempty"`
+	UploadsAborted int `json:"uploads_aborted"`
+}
+
+// summaryItem is a stored item and how long it took.
+type summaryItem struct {
+	catalog.Item
+	Seconds float64 `json:"duration_seconds"`
+}
+
+// itemDuration is how long item name took in this run (0 if unknown).
+func (s *backupSummary) itemDuration(name string) time.Duration {
+	for _, it := range s.Items {
+		if it.Name == name {
+			return time.Duration(it.Seconds * float64(time.Second))
+		}
+	}
+	return 0
 }
 
 // afterBackup hooks (retention, notifications, metrics) run after a backup.
@@ -57,7 +78,7 @@ func runBackup(ctx context.Context, a *app, args []string) error {
 	a.addGlobal(fs)
 	keepStaging := fs.Bool("keep-staging", false, "keep the staging folder after the run")
 	parallel := fs.Int("parallel", 0, "items packed and uploaded at once (default 2)")
-	if _, err := parseArgs(fs, args); err != nil {
+	if _, err := a.parseArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := a.loadConfig()
@@ -68,24 +89,27 @@ func runBackup(ctx context.Context, a *app, args []string) error {
 }
 
 func (a *app) backup(ctx context.Context, cfg *config.Config, keepStaging bool, parallel int) error {
-	log, closeLog, err := a.logger(cfg)
+	log, _, err := a.logger(cfg)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
 	start := time.Now()
-	sum := &backupSummary{Host: cfg.Host, Start: start.UTC(), Status: "failed"}
+	sum := &backupSummary{Host: cfg.Host, Start: start.UTC(), Status: "failed", Tool: "lyncbackup", Version: version,
+		Items: []summaryItem{}, Failures: []catalog.Failure{}}
+	log.Info("backup started", "host", cfg.Host, "destination", cfg.Destination.URL, "exporters", len(cfg.Exporters))
 	err = a.doBackup(ctx, cfg, log, keepStaging, parallel, sum)
-	sum.Duration = time.Since(start).Seconds()
 	if err != nil {
-		sum.Error = err.Error()
+		sum.Error = oneLine(err.Error())
 	}
 	for _, h := range afterBackupHooks {
 		if herr := h(ctx, a, cfg, sum); herr != nil && err == nil {
 			err = herr
+			sum.Error = oneLine(err.Error())
 		}
 	}
-	sum.ExitCode = exitCode(err)
+	end := time.Now()
+	sum.End, sum.Duration = end.UTC(), end.Sub(start).Seconds()
+	sum.ExitCode = a.code(err)
 	for _, h := range reportHooks {
 		h(ctx, a, cfg, sum, err, log)
 	}
@@ -110,7 +134,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		return err
 	}
 	setMemoryBudget(cfg, parallel)
-	prog, stopProg := newProgress(a, lg)
+	prog := newProgress(a, lg)
 	job := pipeline.BackupJob{
 		Host: cfg.Host, Store: store, Exporters: exps, Discovery: disc, Recipients: recips,
 		Compression: cfg.Compression.Level, ZstdConcurrency: cfg.Compression.Concurrency,
@@ -127,13 +151,23 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		}
 	}
 	res, err := pipeline.Backup(ctx, job)
-	stopProg()
+	prog.Stop()
 	if err != nil {
 		return err
 	}
 	m := res.Manifest
+	sum.SetID, sum.Status = m.SetID, m.Status
+	for _, it := range m.Items {
+		sum.Items = append(sum.Items, summaryItem{Item: it, Seconds: res.Durations[it.Name].Seconds()})
+	}
+	if m.Failures != nil {
+		sum.Failures = m.Failures
+	}
+	lg.Info("set committed", "set_id", m.SetID, "status", m.Status, "items", len(m.Items), "failures", len(m.Failures))
+	for _, f := range m.Failures {
+		lg.Error("not in the set", "exporter", f.Exporter, "kind", f.Kind, "err", f.Error)
+	}
 	sum.UploadsAborted = sweepStale(ctx, cfg, store, lg)
-	sum.SetID, sum.Items, sum.Failures, sum.Status = m.SetID, m.Items, m.Failures, m.Status
 	plain, stored, files := m.Totals()
 	sum.PlainBytes, sum.StoredBytes, sum.Files, sum.Destination = plain, stored, files, store.String()
 	a.say("set %s/%s %s: %d items, %d files, %s read, %s stored in %s",

@@ -20,7 +20,8 @@ import (
 )
 
 func init() {
-	register(&command{name: "check", summary: "check the config, keys, exporter prerequisites and the destination; print what to fix", run: runCheck})
+	register(&command{name: "check", summary: "check the config, keys, exporter prerequisites and the destination; print what to fix",
+		usage: "check [--config FILE] [--skip-lync] [flags]", flags: flagsCommon, run: runCheck})
 }
 
 // checkResult is one line of the checklist.
@@ -48,7 +49,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	a.addGlobal(fs)
 	skipLync := fs.Bool("skip-lync", false, "do not run PowerShell to prove the account can read the Lync topology")
-	if _, err := parseArgs(fs, args); err != nil {
+	if _, err := a.parseArgs(fs, args); err != nil {
 		return err
 	}
 	rep := &checkReport{OK: true, Config: a.configPath()}

@@ -3,20 +3,42 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"github.com/lyncbackup/lyncbackup/notify"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/destination"
-	"github.com/lyncbackup/lyncbackup/pipeline"
+	"github.com/lyncbackup/lyncbackup/progress"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
-// globalFlags are accepted by every command.
+// app carries what every command shares.
+type app struct {
+	ctx            context.Context // the signal context (Ctrl-C, SIGTERM)
+	stdout, stderr io.Writer
+	g              globalFlags
+	cmd            *command
+	started        time.Time
+	// cfg is the loaded config, once loadConfig succeeded.
+	cfg *config.Config
+	// wantJSON: --json appeared among the arguments (even if parsing
+	// failed before reaching it): errors are then answered in JSON too.
+	wantJSON bool
+	jsonDone bool // the command's one JSON document is printed
+
+	log                *slog.Logger
+	logFile            *os.File // nil when logging to the console
+	logPath, logFormat string   // what log was opened for
+}
+
+// globalFlags are the flags shared by the commands; each command lists
+// those that apply to it (command.flags) and refuses the others.
 type globalFlags struct {
 	config    string
 	json      bool
@@ -28,14 +50,121 @@ type globalFlags struct {
 	limitUpload string
 }
 
+// The global flags, and the sets commands take.
+const (
+	flagConfig      = "config"
+	flagJSON        = "json"
+	flagQuiet       = "quiet"
+	flagProgress    = "progress"
+	flagLogFormat   = "log-format"
+	flagLogFile     = "log-file"
+	flagLimitUpload = "limit-upload"
+)
+
+var (
+	globalFlagNames = []string{flagConfig, flagJSON, flagQuiet, flagProgress, flagLogFormat, flagLogFile, flagLimitUpload}
+	// flagsCommon: commands that read a config and log their run.
+	flagsCommon = []string{flagConfig, flagJSON, flagQuiet, flagLogFormat, flagLogFile}
+	// flagsTransfer: commands that move data and show progress.
+	flagsTransfer = []string{flagConfig, flagJSON, flagQuiet, flagProgress, flagLogFormat, flagLogFile}
+)
+
+// notApplicable marks a refused flag's usage text (printHelp hides them).
+const notApplicable = "(does not apply to "
+
+// takes reports whether the running command accepts global flag name.
+func (a *app) takes(name string) bool {
+	if a.cmd == nil {
+		return false
+	}
+	for _, f := range a.cmd.flags {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *app) addGlobal(fs *flag.FlagSet) {
-	fs.StringVar(&a.g.config, "config", "", "config file (default: $LYNCBACKUP_CONFIG, else ./lyncbackup.yaml)")
-	fs.BoolVar(&a.g.json, "json", false, "print one machine-readable JSON summary on stdout")
-	fs.BoolVar(&a.g.quiet, "quiet", false, "print only errors")
-	fs.Func("progress", "progress display: never, auto (bars on a terminal, log lines otherwise) or always", setProgressMode(a))
-	fs.StringVar(&a.g.logFormat, "log-format", "", "log format: text or json")
-	fs.StringVar(&a.g.logFile, "log-file", "", "append logs to this file")
-	fs.StringVar(&a.g.limitUpload, "limit-upload", "", "upload bandwidth across all uploads, e.g. 20MiB/s (overrides limits.upload)")
+	if c, ok := commands[fs.Name()]; ok && a.cmd == nil {
+		a.cmd = c
+	}
+	c := commands[fs.Name()]
+	applies := func(name string) bool {
+		if c == nil {
+			return true
+		}
+		for _, f := range c.flags {
+			if f == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range globalFlagNames {
+		if !applies(name) {
+			refuse := func(string) error { return fmt.Errorf("--%s does not apply to %s", name, fs.Name()) }
+			if name == flagJSON || name == flagQuiet {
+				fs.BoolFunc(name, notApplicable+fs.Name()+")", refuse)
+			} else {
+				fs.Func(name, notApplicable+fs.Name()+")", refuse)
+			}
+			continue
+		}
+		switch name {
+		case flagConfig:
+			fs.StringVar(&a.g.config, name, "", "config file (default: $LYNCBACKUP_CONFIG, else ./lyncbackup.yaml)")
+		case flagJSON:
+			fs.BoolVar(&a.g.json, name, false, "print one machine-readable JSON document on stdout, also on failure (schema: README)")
+		case flagQuiet:
+			fs.BoolVar(&a.g.quiet, name, false, "print only errors (the log file still records everything)")
+		case flagProgress:
+			fs.Func(name, "progress display: never, auto (bars on a terminal, log lines otherwise) or always", setProgressMode(a))
+		case flagLogFormat:
+			fs.Func(name, "log format: text or json (default: log.format, else text); json makes every stderr and log line JSON", func(v string) error {
+				if v != "text" && v != "json" {
+					return fmt.Errorf("must be text or json, not %q", v)
+				}
+				a.g.logFormat = v
+				return nil
+			})
+		case flagLogFile:
+			fs.StringVar(&a.g.logFile, name, "", "append this run's record to FILE (default: log.file)")
+		case flagLimitUpload:
+			fs.StringVar(&a.g.limitUpload, name, "", "upload bandwidth across all uploads, e.g. 20MiB/s (overrides limits.upload)")
+		}
+	}
+}
+
+// printHelp is a command's -h: its usage line, summary and flags (not
+// those it refuses).
+func (a *app) printHelp(w io.Writer, fs *flag.FlagSet) {
+	c := commands[fs.Name()]
+	if c != nil {
+		u := c.usage
+		if u == "" {
+			u = c.name + " [flags]"
+		}
+		fmt.Fprintf(w, "Usage: lyncbackup %s\n\n%s\n\nFlags:\n", u, c.summary)
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Usage, notApplicable) {
+			return
+		}
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintln(w, line)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "    \t%s\n", strings.ReplaceAll(usage, "\n", "\n    \t"))
+	})
+	if c != nil && c.notes != "" {
+		fmt.Fprintf(w, "\n%s\n", c.notes)
+	}
 }
 
 // configPath resolves --config, then LYNCBACKUP_CONFIG, then ./lyncbackup.yaml.
@@ -62,33 +191,51 @@ func (a *app) loadConfig() (*config.Config, error) {
 		}
 		cfg.Limits.Upload = config.Rate(r)
 	}
+	a.cfg = cfg
+	if err := a.openLog(); err != nil {
+		return nil, err
+	}
+	if a.logFile != nil {
+		a.log.Info("config loaded", "config", a.configPath(), "host", cfg.Host, "destination", cfg.Destination.URL)
+	}
 	return cfg, nil
 }
 
-// logger builds the run's logger; closeFn closes a log file.
-func (a *app) logger(cfg *config.Config) (*slog.Logger, func(), error) {
-	format, file := a.g.logFormat, a.g.logFile
-	if cfg != nil {
+// logTarget is the log's format and file: the flags, else the config's.
+func (a *app) logTarget() (format, file string) {
+	format, file = a.g.logFormat, a.g.logFile
+	if a.cfg != nil {
 		if format == "" {
-			format = cfg.Log.Format
+			format = a.cfg.Log.Format
 		}
 		if file == "" {
-			file = cfg.Log.File
+			file = a.cfg.Log.File
 		}
 	}
-	var w io.Writer = a.stderr
-	closeFn := func() {}
-	level := slog.LevelInfo
-	if a.g.quiet {
-		level = slog.LevelError
+	return format, file
+}
+
+// openLog opens the run's log for the flags (and the config, once loaded):
+// the log file when one is named, else the console. It reopens when the
+// config names a file the flags did not. A log file gets the run's start
+// line (command, version, config, host), and finish writes its end.
+func (a *app) openLog() error {
+	format, file := a.logTarget()
+	if a.log != nil && format == a.logFormat && file == a.logPath {
+		return nil
 	}
+	level := slog.LevelInfo
+	var w io.Writer = a.stderr
+	var f *os.File
 	if file != "" {
-		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		var err error
+		f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 		if err != nil {
-			return nil, nil, usagef("log file %s: %v", file, err)
+			return usagef("log file %s: %v", file, unwrapPath(err))
 		}
 		w = secrets.Writer(f)
-		closeFn = func() { f.Close() }
+	} else if a.g.quiet {
+		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: secrets.ReplaceAttr}
 	var h slog.Handler
@@ -98,9 +245,118 @@ func (a *app) logger(cfg *config.Config) (*slog.Logger, func(), error) {
 	case "json":
 		h = slog.NewJSONHandler(w, opts)
 	default:
-		return nil, nil, usagef("--log-format must be text or json, not %q", format)
+		if f != nil {
+			f.Close()
+		}
+		return &config.Error{Key: "log.format", Msg: fmt.Sprintf("must be text or json, not %q", format)}
 	}
-	return slog.New(h), closeFn, nil
+	if a.logFile != nil {
+		a.logFile.Close()
+	}
+	a.log, a.logFile, a.logPath, a.logFormat = slog.New(h), f, file, format
+	if f != nil {
+		host := ""
+		if a.cfg != nil {
+			host = a.cfg.Host
+		} else if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+		args := []any{"command", a.cmdName(), "version", version, "host", host, "pid", os.Getpid()}
+		if a.takes(flagConfig) {
+			args = append(args, "config", a.configPath())
+		}
+		a.log.Info("run started", args...)
+	}
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (a *app) cmdName() string {
+	if a.cmd == nil {
+		return ""
+	}
+	return a.cmd.name
+}
+
+// runLog is the run's logger (the console's when the log cannot open:
+// that error is reported by the command itself).
+func (a *app) runLog() *slog.Logger {
+	if a.log == nil {
+		if err := a.openLog(); err != nil || a.log == nil {
+			return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{ReplaceAttr: secrets.ReplaceAttr}))
+		}
+	}
+	return a.log
+}
+
+// logger is kept for the commands' call sites: the run's logger.
+func (a *app) logger(cfg *config.Config) (*slog.Logger, func(), error) {
+	if cfg != nil && a.cfg == nil {
+		a.cfg = cfg
+	}
+	if err := a.openLog(); err != nil {
+		return nil, nil, err
+	}
+	return a.log, func() {}, nil
+}
+
+// failDoc is the --json document of a run that failed before its command
+// could say more.
+type failDoc struct {
+	OK       bool   `json:"ok"`
+	Command  string `json:"command"`
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error"`
+}
+
+// finish ends the run: the --json document if the command printed none,
+// the log file's last line (outcome and exit code), the one error line on
+// stderr (a JSON object with --log-format json), and the exit code.
+func (a *app) finish(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	code := a.code(err)
+	msg := ""
+	if err != nil {
+		msg = oneLine(err.Error())
+	}
+	if err != nil && (a.g.json || a.wantJSON) && !a.jsonDone && a.takes(flagJSON) {
+		a.printJSON(failDoc{Command: a.cmdName(), ExitCode: code, Error: msg})
+	}
+	if a.log == nil && a.takes(flagLogFile) {
+		a.openLog() // a failure here is the command's own error already
+	}
+	if a.logFile != nil {
+		args := []any{"command", a.cmdName(), "exit_code", code, "seconds", float64(time.Since(a.started).Milliseconds()) / 1000}
+		switch {
+		case err == nil:
+			a.log.Info("run finished", args...)
+		case code == exitInterrupted:
+			a.log.Warn("run interrupted", append(args, "err", msg)...)
+		default:
+			a.log.Error("run failed", append(args, "err", msg)...)
+		}
+		a.logFile.Close()
+		a.logFile = nil
+	}
+	if err != nil {
+		format, _ := a.logTarget()
+		if format == "json" {
+			h := slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{ReplaceAttr: secrets.ReplaceAttr})
+			slog.New(h).Error("lyncbackup: "+msg, "command", a.cmdName(), "exit_code", code)
+		} else {
+			fmt.Fprintln(a.stderr, "lyncbackup: "+msg)
+		}
+	}
+	return code
 }
 
 func openStore(ctx context.Context, cfg *config.Config) (upload.Store, error) {
@@ -112,8 +368,13 @@ func openStore(ctx context.Context, cfg *config.Config) (upload.Store, error) {
 	return upload.Limit(st, int64(cfg.Limits.Upload)), nil
 }
 
-// printJSON writes v as the command's one JSON document.
+// printJSON writes v as the command's one JSON document (later calls
+// print nothing: one document per run).
 func (a *app) printJSON(v any) error {
+	if a.jsonDone {
+		return nil
+	}
+	a.jsonDone = true
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
@@ -128,9 +389,7 @@ func (a *app) say(format string, args ...any) {
 }
 
 // newProgress returns the display for a run (see progress.go).
-var newProgress = func(a *app, log *slog.Logger) (pipeline.Progress, func()) {
-	return pipeline.NoProgress{}, func() {}
-}
+var newProgress = func(a *app, log *slog.Logger) progress.Display { return progress.NewQuiet() }
 
 // humanBytes formats a size with binary units (as the e-mail report does).
-func humanBytes(n int64) string { return notify.HumanBytes(n) }
+func humanBytes(n int64) string { return progress.HumanBytes(n) }

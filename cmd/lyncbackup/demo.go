@@ -16,14 +16,15 @@ import (
 )
 
 func init() {
-	register(&command{name: "demo", summary: "back up the sample tree to a local folder with a throwaway key, then list and verify it", run: runDemo})
+	register(&command{name: "demo", summary: "back up the sample tree to a local folder with a throwaway key, then list and verify it",
+		usage: "demo [--dir DIR] [flags]", flags: []string{flagJSON, flagQuiet, flagProgress, flagLogFormat, flagLogFile}, run: runDemo})
 }
 
 func runDemo(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	a.addGlobal(fs)
 	dir := fs.String("dir", "lyncbackup-demo", "work folder for the demo (key, staging, backups, restore)")
-	if _, err := parseArgs(fs, args); err != nil {
+	if _, err := a.parseArgs(fs, args); err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(*dir)

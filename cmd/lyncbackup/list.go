@@ -12,8 +12,10 @@ import (
 )
 
 func init() {
-	register(&command{name: "list", summary: "list the backup sets in the destination", run: runList})
-	register(&command{name: "keygen", summary: "write a new age identity file and print its public key", run: runKeygen})
+	register(&command{name: "list", summary: "list the backup sets in the destination",
+		usage: "list [--config FILE | --from URL] [--host HOST] [flags]", flags: flagsCommon, run: runList})
+	register(&command{name: "keygen", summary: "write a new age identity file and print its public key",
+		usage: "keygen -o FILE [--json]", flags: []string{flagJSON, flagQuiet}, run: runKeygen})
 }
 
 type listEntry struct {
@@ -34,7 +36,7 @@ func runList(ctx context.Context, a *app, args []string) error {
 	var sf setFlags
 	fs.StringVar(&sf.from, "from", "", "destination URL (instead of a config file)")
 	fs.StringVar(&sf.host, "host", "", "only this host's sets")
-	if _, err := parseArgs(fs, args); err != nil {
+	if _, err := a.parseArgs(fs, args); err != nil {
 		return err
 	}
 	hostFilter := sf.host
@@ -82,10 +84,19 @@ func runList(ctx context.Context, a *app, args []string) error {
 	return tw.Flush()
 }
 
+// keygenDoc is keygen's --json document.
+type keygenDoc struct {
+	OK           bool   `json:"ok"`
+	ExitCode     int    `json:"exit_code"`
+	IdentityFile string `json:"identity_file"`
+	PublicKey    string `json:"public_key"`
+}
+
 func runKeygen(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	a.addGlobal(fs)
 	out := fs.String("o", "", "identity file to write (mode 0600; refuses to overwrite)")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -99,7 +110,12 @@ func runKeygen(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "identity written to %s: keep it offline and safe; without it no backup can be restored\n", *out)
+	if a.g.json {
+		return a.printJSON(keygenDoc{OK: true, IdentityFile: *out, PublicKey: pub})
+	}
+	if !a.g.quiet {
+		fmt.Fprintf(a.stderr, "identity written to %s: keep it offline and safe; without it no backup can be restored\n", *out)
+	}
 	fmt.Fprintln(a.stdout, pub)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/destination"
@@ -30,6 +31,8 @@ const (
 	exitFailure = 1
 	exitUsage   = 2
 	exitPartial = 3
+	// exitInterrupted: Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+	exitInterrupted = 130
 )
 
 // usageError marks bad flags or config: exit 2.
@@ -50,18 +53,20 @@ func (p partialError) Unwrap() error { return p.err }
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, a *app, args []string) error
+	// usage is the line after "lyncbackup " in -h: arguments and the
+	// essential flags ("restore [SET|latest] --to DIR --identity FILE").
+	usage string
+	// flags lists the global flags that apply (see globalFlagNames); the
+	// others are refused with exit 2.
+	flags []string
+	run   func(ctx context.Context, a *app, args []string) error
+	// notes close the -h text (semantics worth stating).
+	notes string
 }
 
 var commands = map[string]*command{}
 
 func register(c *command) { commands[c.name] = c }
-
-// app carries what every command shares.
-type app struct {
-	stdout, stderr io.Writer
-	g              globalFlags
-}
 
 func main() {
 	pipeline.Version = version
@@ -111,38 +116,59 @@ func startProfile() func() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: secrets.Writer(stdout), stderr: newConsole(stderr)}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	a := &app{ctx: ctx, stdout: secrets.Writer(stdout), stderr: newConsole(stderr), started: time.Now()}
+	if len(args) == 0 {
 		printUsage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+		return exitUsage
 	}
-	if args[0] == "version" || args[0] == "--version" {
-		fmt.Fprintln(stdout, "lyncbackup", version)
+	switch args[0] {
+	case "help", "-h", "--help", "-help":
+		if len(args) > 1 {
+			c, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(stderr, "lyncbackup: unknown command %q (run 'lyncbackup help')\n", args[1])
+				return exitUsage
+			}
+			a.cmd = c
+			c.run(ctx, a, []string{"-h"})
+			return exitOK
+		}
+		printUsage(stdout)
 		return exitOK
+	case "version", "--version", "-version":
+		return runVersion(a, args[1:])
 	}
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "lyncbackup: unknown command %q (run 'lyncbackup help')\n", args[0])
 		return exitUsage
 	}
+	a.cmd = c
+	for _, arg := range args[1:] {
+		if arg == "--" {
+			break
+		}
+		if arg == "--json" || arg == "-json" || arg == "--json=true" || arg == "-json=true" {
+			a.wantJSON = true
+		}
+	}
 	err := c.run(ctx, a, args[1:])
-	return a.exit(err)
+	return a.finish(err)
 }
 
-// exit prints err as one line and maps it to an exit code.
-func (a *app) exit(err error) int {
-	if err == nil {
-		return exitOK
+// runVersion prints the version (with --json, as a document).
+func runVersion(a *app, args []string) int {
+	for _, arg := range args {
+		if arg == "--json" || arg == "-json" {
+			a.g.json = true
+			a.printJSON(map[string]any{"ok": true, "exit_code": 0, "version": version, "tool": "lyncbackup"})
+			return exitOK
+		}
+		fmt.Fprintf(a.stderr, "lyncbackup: version takes no arguments but --json (got %q)\n", arg)
+		return exitUsage
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	msg := oneLine(err.Error())
-	fmt.Fprintln(a.stderr, "lyncbackup: "+msg)
-	return exitCode(err)
+	fmt.Fprintln(a.stdout, "lyncbackup", version)
+	return exitOK
 }
 
 // exitCode maps an error to the process exit code.
@@ -163,6 +189,15 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
+// code is exitCode, and 130 for a run the user interrupted (Ctrl-C,
+// SIGTERM), as shells report a process killed by SIGINT.
+func (a *app) code(err error) int {
+	if err != nil && !errors.Is(err, flag.ErrHelp) && a.ctx != nil && a.ctx.Err() != nil {
+		return exitInterrupted
+	}
+	return exitCode(err)
+}
+
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.ReplaceAll(s, "\r\n", " | ")
@@ -171,7 +206,7 @@ func oneLine(s string) string {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "lyncbackup: offsite backup of Lync Server 2013 / Skype for Business Server as tar | zstd | age")
-	fmt.Fprintln(w, "\nUsage: lyncbackup COMMAND [flags]\n\nCommands:")
+	fmt.Fprintln(w, "\nUsage: lyncbackup COMMAND [ARGS] [flags]\n\nCommands:")
 	var names []string
 	for n := range commands {
 		names = append(names, n)
@@ -180,28 +215,42 @@ func printUsage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'lyncbackup COMMAND -h' for a command's flags.")
+	fmt.Fprintf(w, "  %-10s %s\n", "help", "show this list, or with COMMAND that command's usage and flags")
+	fmt.Fprintf(w, "  %-10s %s\n", "version", "print the version")
+	fmt.Fprintln(w, "\nRun 'lyncbackup help COMMAND' (or 'lyncbackup COMMAND -h') for a command's usage and flags.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 partial backup, 130 interrupted.")
 }
 
 // parseArgs parses flags that may stand before or after positional
 // arguments ("restore SET --to DIR") and returns the positionals.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+// The log opens as soon as the flags are known, so that a run that fails
+// on its config is still recorded in --log-file.
+func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(os.Stdout)
-				fs.PrintDefaults()
+				a.printHelp(os.Stdout, fs)
 				return nil, flag.ErrHelp
+			}
+			// "invalid value … for flag -x: --x does not apply to list" → the cause.
+			if i := strings.Index(err.Error(), ": --"); i >= 0 && strings.Contains(err.Error(), "does not apply to") {
+				return nil, usagef("%s", err.Error()[i+2:])
 			}
 			return nil, usageError{err}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
+			if err := a.openLog(); err != nil {
+				return pos, err
+			}
 			return pos, nil
 		}
 		if args[0] == "--" {
+			if err := a.openLog(); err != nil {
+				return pos, err
+			}
 			return append(pos, args[1:]...), nil
 		}
 		pos = append(pos, args[0])

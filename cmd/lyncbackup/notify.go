@@ -61,7 +61,7 @@ func sendNotifications(ctx context.Context, a *app, cfg *config.Config, sum *bac
 	}
 	for _, it := range sum.Items {
 		rep.Items = append(rep.Items, notify.Item{Name: it.Name, Kind: it.Kind, Files: it.Files, PlainBytes: it.PlainBytes,
-			StoredBytes: it.StoredBytes, Warnings: it.Warnings, Duration: itemDurations.get(it.Name)})
+			StoredBytes: it.StoredBytes, Warnings: it.Warnings, Duration: sum.itemDuration(it.Name)})
 	}
 	for _, f := range sum.Failures {
 		rep.Failures = append(rep.Failures, notify.Failure{Exporter: f.Exporter, Kind: f.Kind, Error: f.Error})
@@ -81,10 +81,11 @@ func sendNotifications(ctx context.Context, a *app, cfg *config.Config, sum *bac
 
 // retentionLines describes what after-backup retention did, from the
 // prune report's JSON (actions, errors) and its Summary() when it has one.
-func retentionLines(p any) []string {
-	if p == nil {
+func retentionLines(ps *pruneSummary) []string {
+	if ps == nil {
 		return nil
 	}
+	var p any = *ps
 	var lines []string
 	if s, ok := p.(interface{ Summary() string }); ok {
 		if t := s.Summary(); t != "" {

@@ -18,9 +18,17 @@ import (
 )
 
 func init() {
-	register(&command{name: "prune", summary: "apply the retention policy: delete old sets, extend the locks of kept ones", run: runPrune})
+	register(&command{name: "prune", summary: "apply the retention policy: delete old sets, extend the locks of kept ones",
+		usage: "prune [--dry-run] [--keep-daily N ...] [--from URL] [--host HOST] [flags]", flags: flagsCommon, notes: pruneNotes, run: runPrune})
 	afterBackupHooks = append(afterBackupHooks, pruneAfterBackup)
 }
+
+// pruneNotes close prune -h: how the flags combine with the config.
+const pruneNotes = `Policy: the config's retention section, with each --keep-*, --min-age, --grace,
+--timezone or --count-partial flag given replacing that one key; the keys not
+given keep the config's values (--keep-daily 1 changes keep_daily only). With
+--from URL and no --config, the policy is the flags alone. Periods (days, weeks,
+months, years) are counted in retention.timezone, else this machine's zone.`
 
 // policyFlags override the config's retention section.
 type policyFlags struct {
@@ -93,7 +101,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	host := fs.String("host", "", "prune only this host's sets")
 	var pf policyFlags
 	pf.add(fs)
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -236,7 +244,7 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 	if err != nil && (rep == nil || len(rep.Errors) == 0) {
 		ps.Errors = append(ps.Errors, err.Error())
 	}
-	sum.Prune = ps
+	sum.Prune = &ps
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return err

@@ -15,8 +15,10 @@ import (
 )
 
 func init() {
-	register(&command{name: "restore", summary: "restore a set (or one item) into a folder", run: runRestore})
-	register(&command{name: "verify", summary: "check a set's objects (and with --identity, every file)", run: runVerify})
+	register(&command{name: "restore", summary: "restore a set (or one item) into a folder",
+		usage: "restore [SET|latest] --to DIR --identity FILE [--item NAME]... [--from URL] [--force] [flags]", flags: flagsTransfer, run: runRestore})
+	register(&command{name: "verify", summary: "check a set's objects (and with --identity, every file)",
+		usage: "verify [SET|latest] [--identity FILE] [--item NAME]... [--from URL] [flags]", flags: flagsTransfer, run: runVerify})
 }
 
 type multiFlag []string
@@ -91,7 +93,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	force := fs.Bool("force", false, "restore into a non-empty folder, overwriting files")
 	thaw := fs.Bool("thaw", false, "start bringing archive-tier objects back online")
 	extra := registerRestoreFlags(fs)
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -127,12 +129,12 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	prog, stop := newProgress(a, nil)
+	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
 		Parallel: sf.parallel, Progress: prog,
 	})
-	stop()
+	prog.Stop()
 	if a.g.json {
 		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "skipped": skipped, "items": reports, "error": errString(err)})
 	}
@@ -193,7 +195,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	a.addGlobal(fs)
 	var sf setFlags
 	sf.add(fs)
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -234,10 +236,10 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		job.Identities = ids
 		mode = "stored objects and every file (decrypted, decompressed, hashed)"
 	}
-	prog, stop := newProgress(a, nil)
+	prog := newProgress(a, nil)
 	job.Progress = prog
 	reports, err := pipeline.Read(ctx, job)
-	stop()
+	prog.Stop()
 	if a.g.json {
 		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "mode": mode, "skipped": skipped, "items": reports, "error": errString(err)})
 	}

@@ -15,7 +15,8 @@ import (
 )
 
 func init() {
-	register(&command{name: "schedule", summary: "install, show or remove the daily scheduled backup (Windows Task Scheduler; systemd/cron text on Linux)", run: runSchedule})
+	register(&command{name: "schedule", summary: "install, show or remove the daily scheduled backup (Windows Task Scheduler; systemd/cron text on Linux)",
+		usage: "schedule install|show|remove [--time HH:MM] [--user ACCOUNT] [--for windows|linux] [--dry-run] [-- BACKUP FLAGS]", flags: flagsCommon, run: runSchedule})
 }
 
 func runSchedule(ctx context.Context, a *app, args []string) error {
@@ -26,7 +27,7 @@ func runSchedule(ctx context.Context, a *app, args []string) error {
 	user := fs.String("user", "SYSTEM", `account the task runs as: DOMAIN\user (schtasks asks for its password; required with Lync exporters), or SYSTEM`)
 	name := fs.String("name", schedule.DefaultName, "task name (Windows) or unit name (Linux)")
 	target := fs.String("for", runtime.GOOS, "generate for this OS: windows or linux")
-	pos, err := parseArgs(fs, args)
+	pos, err := a.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
