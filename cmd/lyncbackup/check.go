@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"net/url"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +15,10 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/notify"
 	"github.com/lyncbackup/lyncbackup/schedule"
-	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 func init() {
@@ -24,62 +26,90 @@ func init() {
 		usage: "check [--config FILE] [--skip-lync] [flags]", flags: flagsCommon, run: runCheck})
 }
 
-// checkResult is one line of the checklist.
+// checkResult is one line of the checklist. ID is stable for scripts
+// ("config", "encryption.recipients", "destination.access", …).
 type checkResult struct {
+	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Status string `json:"status"` // ok, warn, fail
 	Detail string `json:"detail,omitempty"`
 	Fix    string `json:"fix,omitempty"`
+	// configError: the cause is the config itself (exit 2, as backup).
+	configError bool
 }
 
 type checkReport struct {
-	OK     bool          `json:"ok"`
-	Config string        `json:"config"`
-	Checks []checkResult `json:"checks"`
+	OK       bool          `json:"ok"`
+	ExitCode int           `json:"exit_code"`
+	Config   string        `json:"config"`
+	Checks   []checkResult `json:"checks"`
+	Error    string        `json:"error,omitempty"`
+	ids      map[string]int
 }
 
-func (r *checkReport) add(name, status, detail, fix string) {
-	r.Checks = append(r.Checks, checkResult{Name: name, Status: status, Detail: detail, Fix: fix})
+func (r *checkReport) add(id, name, status, detail, fix string) *checkResult {
+	if r.ids == nil {
+		r.ids = map[string]int{}
+	}
+	// Ids stay unique: a second "destination.note" is "destination.note.2".
+	r.ids[id]++
+	if n := r.ids[id]; n > 1 {
+		id = fmt.Sprintf("%s.%d", id, n)
+	}
+	r.Checks = append(r.Checks, checkResult{ID: id, Name: name, Status: status, Detail: detail, Fix: fix})
 	if status == "fail" {
 		r.OK = false
 	}
+	return &r.Checks[len(r.Checks)-1]
 }
 
 func runCheck(ctx context.Context, a *app, args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	a.addGlobal(fs)
-	skipLync := fs.Bool("skip-lync", false, "do not run PowerShell to prove the account can read the Lync topology")
-	if _, err := a.parseArgs(fs, args); err != nil {
+	fset := flag.NewFlagSet("check", flag.ContinueOnError)
+	a.addGlobal(fset)
+	skipLync := fset.Bool("skip-lync", false, "do not run PowerShell to prove the account can read the Lync topology")
+	if _, err := a.parseArgs(fset, args); err != nil {
 		return err
 	}
-	rep := &checkReport{OK: true, Config: a.configPath()}
+	rep := &checkReport{OK: true, Config: a.configPath(), Checks: []checkResult{}}
 	cfg, err := a.loadConfig()
 	if err != nil {
-		rep.add("config", "fail", err.Error(), "fix the key named above (see examples/ for a complete file)")
+		fix := "fix the key named above (see examples/lyncbackup.example.yaml for a complete file)"
+		if _, serr := os.Stat(a.configPath()); errors.Is(serr, fs.ErrNotExist) {
+			fix = "create the config file (start from examples/lyncbackup.example.yaml), or point --config or LYNCBACKUP_CONFIG at it"
+		}
+		rep.add("config", "config", "fail", err.Error(), fix)
+		rep.ExitCode, rep.Error = a.code(err), oneLine(err.Error())
 		a.printCheck(rep)
 		return err // a config error: exit 2
 	}
-	rep.add("config", "ok", a.configPath(), "")
+	rep.add("config", "config", "ok", a.configPath(), "")
 	checkAll(ctx, a, cfg, rep, *skipLync)
-	a.printCheck(rep)
-	if !rep.OK {
-		n := 0
-		for _, c := range rep.Checks {
-			if c.Status == "fail" {
-				n++
-			}
+	var fails []string
+	usage := false
+	for _, c := range rep.Checks {
+		if c.Status == "fail" {
+			fails = append(fails, c.Name)
+			usage = usage || c.configError
 		}
-		return fmt.Errorf("check: %d problem(s) to fix before the next backup", n)
 	}
-	return nil
+	if len(fails) > 0 {
+		err = fmt.Errorf("check: %d problem(s) to fix before the next backup (%s)", len(fails), strings.Join(fails, ", "))
+		if usage {
+			// The same cause makes backup exit 2: so does check.
+			err = usageError{err}
+		}
+		rep.ExitCode, rep.Error = a.code(err), oneLine(err.Error())
+	}
+	a.printCheck(rep)
+	return err
 }
 
 func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport, skipLync bool) {
 	// Recipients.
 	if recips, err := crypto.ParseRecipients(cfg.Encryption.Recipients, cfg.Encryption.RecipientsFile); err != nil {
-		rep.add("encryption recipients", "fail", err.Error(), "list age public keys (age1…) or ssh public keys under encryption.recipients")
+		rep.add("encryption.recipients", "encryption recipients", "fail", err.Error(), "list age public keys (age1…) or ssh public keys under encryption.recipients").configError = true
 	} else {
-		rep.add("encryption recipients", "ok", fmt.Sprintf("%d recipient(s); keep the matching identity offline, away from this server", len(recips)), "")
+		rep.add("encryption.recipients", "encryption recipients", "ok", fmt.Sprintf("%d recipient(s); keep the matching identity offline, away from this server", len(recips)), "")
 	}
 
 	// Exporters (and the staging folder).
@@ -93,75 +123,49 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 				psOK = false
 			}
 		}
-		rep.add(p.Name, st, p.Detail, p.Fix)
+		rep.add("prerequisite."+slug(p.Name), p.Name, st, p.Detail, p.Fix)
 	}
 	if usesLync && psOK && !skipLync {
 		lctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		ps := exporters.CheckLync(lctx, cfg)
 		cancel()
-		addPrereqs(rep, ps)
+		addPrereqs(rep, "lync.", ps)
 	}
 	if exporters.UsesLync(cfg) {
 		// The groups of this account's token, and whether the task runs as it.
 		taskUser, _ := installedTaskUser(ctx)
-		addPrereqs(rep, exporters.AccountChecks(exporters.CurrentAccount(), exporters.NeedsChatAdmin(cfg), taskUser))
+		addPrereqs(rep, "account.", exporters.AccountChecks(exporters.CurrentAccount(), exporters.NeedsChatAdmin(cfg), taskUser))
 	}
 
-	checkDestination(ctx, cfg, rep)
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	for _, f := range destination.Check(pctx, cfg.Destination) {
+		rep.add(f.ID, f.Name, f.Status, f.Detail, f.Fix)
+	}
+	cancel()
 
 	// Where the run writes its side outputs.
 	if f := cfg.Metrics.Textfile; f != "" {
-		checkWritableDir(rep, "metrics textfile", f, "metrics.textfile must be in an existing folder this account can write (the exporter's textfile directory)")
+		checkWritableDir(rep, "metrics.textfile", "metrics textfile", f, "metrics.textfile must be in an existing folder this account can write (the exporter's textfile directory)")
 	}
 	logFile := a.g.logFile
 	if logFile == "" {
 		logFile = cfg.Log.File
 	}
 	if logFile != "" {
-		checkWritableDir(rep, "log file", logFile, "log.file must be in an existing folder this account can write")
+		checkWritableDir(rep, "log.file", "log file", logFile, "log.file must be in an existing folder this account can write")
 	}
 	if cfg.Limits.Upload > 0 {
-		rep.add("upload limit", "ok", humanBytes(int64(cfg.Limits.Upload))+"/s across all uploads", "")
+		rep.add("limits.upload", "upload limit", "ok", humanBytes(int64(cfg.Limits.Upload))+"/s across all uploads", "")
 	}
 
 	// Notifications.
-	for i, w := range cfg.Notify.Webhooks {
-		name := fmt.Sprintf("webhook %d", i+1)
-		u, err := url.Parse(w.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			rep.add(name, "fail", "not an http(s) URL", "notify.webhooks[].url must be https://…")
-			continue
-		}
-		kind := "POST of the JSON summary"
-		if w.Ping {
-			kind = "ping (GET, /fail on failure)"
-		}
-		st, fix := "ok", ""
-		if u.Scheme == "http" {
-			st, fix = "warn", "use https: the URL and the summary cross the network in clear"
-		}
-		rep.add(name, st, kind+" to "+u.Host, fix)
-	}
-	if e := cfg.Notify.Email; e != nil {
-		switch {
-		case e.Server == "" || e.From == "" || len(e.To) == 0:
-			rep.add("e-mail", "fail", "server, from and to are required", "fill notify.email.server (host:port), from and to")
-		case e.Username != "" && (e.PasswordEnv == "" || os.Getenv(e.PasswordEnv) == ""):
-			rep.add("e-mail", "fail", fmt.Sprintf("the password variable %q is not set in this environment", e.PasswordEnv),
-				"set notify.email.password_env and define that variable for the account the task runs as")
-		case e.StartTLS != nil && !*e.StartTLS:
-			rep.add("e-mail", "warn", "report to "+strings.Join(e.To, ", ")+" via "+e.Server+" without STARTTLS", "enable starttls unless the relay is on this machine")
-		default:
-			on := cfg.Notify.On
-			if on == "" {
-				on = "failure"
-			}
-			rep.add("e-mail", "ok", "report to "+strings.Join(e.To, ", ")+" via "+e.Server+" on "+on, "")
-		}
+	for _, f := range notify.Check(cfg.Notify, os.Getenv) {
+		rep.add(f.ID, f.Name, f.Status, f.Detail, f.Fix)
 	}
 }
 
-func addPrereqs(rep *checkReport, ps []exporters.Prereq) {
+// addPrereqs adds exporter prerequisites, their ids under prefix.
+func addPrereqs(rep *checkReport, prefix string, ps []exporters.Prereq) {
 	for _, p := range ps {
 		st := "ok"
 		switch {
@@ -170,7 +174,7 @@ func addPrereqs(rep *checkReport, ps []exporters.Prereq) {
 		case p.Warn:
 			st = "warn"
 		}
-		rep.add(p.Name, st, p.Detail, p.Fix)
+		rep.add(prefix+slug(p.Name), p.Name, st, p.Detail, p.Fix)
 	}
 }
 
@@ -190,81 +194,30 @@ func installedTaskUser(ctx context.Context) (string, error) {
 	return schedule.TaskUserID(out)
 }
 
-func checkDestination(ctx context.Context, cfg *config.Config, rep *checkReport) {
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	st, err := openStore(pctx, cfg)
-	if err != nil {
-		rep.add("destination", "fail", err.Error(), "check destination.url and the credentials in this account's environment")
-		return
-	}
-	name := "destination " + st.String()
-	var pr upload.ProbeReport
-	if p, ok := upload.As[upload.Prober](st); ok {
-		pr, err = p.Probe(pctx)
-	} else { // every backend probes; a new one must too
-		err = fmt.Errorf("%s cannot be probed", st)
-	}
-	if err != nil {
-		rep.add(name, "fail", err.Error(), "check that the bucket/container/folder exists and this account may write, read and delete in it")
-		return
-	}
-	var missing []string
-	for _, c := range []struct {
-		ok   bool
-		what string
-	}{{pr.Writable, "write"}, {pr.Readable, "read"}, {pr.Deletable, "delete"}} {
-		if !c.ok {
-			missing = append(missing, c.what)
+// slug makes a stable id part of a name ("staging folder" → "staging_folder").
+func slug(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "_"):
+			b.WriteByte('_')
 		}
 	}
-	if len(missing) > 0 {
-		rep.add(name, "fail", "cannot "+strings.Join(missing, ", ")+" a test object", "grant this account write, read and delete (delete is needed for pruning)")
-	} else {
-		rep.add(name, "ok", "wrote, read back and deleted a test object", "")
-	}
-	wantLock := cfg.Destination.ObjectLock != nil || cfg.Destination.Immutability != nil
-	switch {
-	case wantLock && pr.ObjectLock == "disabled":
-		rep.add("object lock / immutability", "fail", "configured, but the destination does not support it",
-			"create the bucket with Object Lock enabled (S3) or enable version-level immutability on the container (Azure)")
-	case wantLock && pr.ObjectLock == "enabled":
-		rep.add("object lock / immutability", "ok", "enabled on the destination", "")
-	case wantLock:
-		rep.add("object lock / immutability", "warn", "configured; the destination reports "+orUnknown(pr.ObjectLock), "verify it in the provider's console")
-	case pr.ObjectLock == "enabled":
-		rep.add("object lock / immutability", "ok", "enabled on the destination (not requested in the config)", "")
-	case pr.ObjectLock == "n/a":
-		// The backend's own note says what protects it instead.
-	default:
-		rep.add("object lock / immutability", "warn", "not used: a stolen credential can delete the backups",
-			"consider destination.object_lock (S3) or destination.immutability (Azure)")
-	}
-	if pr.Versioning != "" && pr.Versioning != "n/a" {
-		rep.add("versioning", "ok", pr.Versioning, "")
-	}
-	for _, n := range pr.Notes {
-		rep.add("destination note", "warn", n, "")
-	}
+	return strings.TrimSuffix(b.String(), "_")
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
-}
-
-func checkWritableDir(rep *checkReport, name, file, fix string) {
+func checkWritableDir(rep *checkReport, id, name, file, fix string) {
 	dir := filepath.Dir(file)
 	f, err := os.CreateTemp(dir, ".lyncbackup-check-*")
 	if err != nil {
-		rep.add(name, "fail", fmt.Sprintf("cannot write in %s: %v", dir, err), fix)
+		rep.add(id, name, "fail", fmt.Sprintf("cannot write in %s: %v", dir, unwrapPath(err)), fix)
 		return
 	}
 	f.Close()
 	os.Remove(f.Name())
-	rep.add(name, "ok", file, "")
+	rep.add(id, name, "ok", file, "")
 }
 
 func (a *app) printCheck(rep *checkReport) {

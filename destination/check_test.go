@@ -1,0 +1,84 @@
+package destination
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+func find(fs []Finding, id string) (Finding, bool) {
+	for _, f := range fs {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
+func TestAssessMissingContainerIsNotAPermissionProblem(t *testing.T) {
+	pr := upload.ProbeReport{Versioning: "unknown", ObjectLock: "unknown",
+		Notes: []string{`container "backups" does not exist in acct.blob.core.windows.net (create it: az storage container create -n backups)`}}
+	fs := Assess("azblob://acct/backups", pr, nil, false)
+	f, ok := find(fs, IDAccess)
+	if !ok || f.Status != "fail" {
+		t.Fatalf("findings %+v", fs)
+	}
+	if !strings.Contains(f.Detail, "does not exist") || !strings.Contains(f.Detail, "az storage container create") {
+		t.Errorf("detail does not name the cause: %q", f.Detail)
+	}
+	if strings.Contains(f.Fix, "grant") || !strings.Contains(f.Fix, "create") {
+		t.Errorf("fix does not fit a missing container: %q", f.Fix)
+	}
+	if _, ok := find(fs, IDObjectLock); ok {
+		t.Errorf("lock advice for a destination that is not there: %+v", fs)
+	}
+}
+
+func TestAssessMissingRights(t *testing.T) {
+	pr := upload.ProbeReport{Exists: true, Writable: true, Readable: true, ObjectLock: "disabled", Notes: []string{"probe delete failed: AccessDenied"}}
+	fs := Assess("s3://b", pr, nil, false)
+	f, _ := find(fs, IDAccess)
+	if f.Status != "fail" || !strings.Contains(f.Detail, "cannot delete") || !strings.Contains(f.Detail, "AccessDenied") || !strings.Contains(f.Fix, "grant this account delete") {
+		t.Fatalf("access finding %+v", f)
+	}
+	if l, _ := find(fs, IDObjectLock); l.Status != "warn" {
+		t.Errorf("no lock warning: %+v", fs)
+	}
+	fs = Assess("s3://b", upload.ProbeReport{Exists: true, Writable: true, Readable: true, Deletable: true, ObjectLock: "disabled"}, nil, true)
+	if l, _ := find(fs, IDObjectLock); l.Status != "fail" {
+		t.Errorf("lock asked but unsupported: %+v", fs)
+	}
+	if f, _ := find(fs, IDAccess); f.Status != "ok" {
+		t.Errorf("access %+v", f)
+	}
+}
+
+func TestCheckMissingLocalFolderSaysCreateIt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "absent")
+	fs := Check(context.Background(), config.Destination{URL: "file://" + filepath.ToSlash(dir)})
+	f, _ := find(fs, IDAccess)
+	if f.Status != "fail" || !strings.Contains(f.Detail, "does not exist") || !strings.Contains(f.Fix, "create") || strings.Contains(f.Fix, "credential") {
+		t.Fatalf("finding %+v", f)
+	}
+}
+
+func TestOpenFindingFixes(t *testing.T) {
+	for _, c := range []struct {
+		err  string
+		want string
+	}{
+		{"s3 bucket b does not exist (or is in another region)", "create"},
+		{`destination URL "ftp://x": scheme "ftp" is not supported`, "correct destination.url"},
+		{"operation error S3: HeadBucket, StatusCode: 403, Forbidden", "credentials"},
+		{"folder /x is not writable: permission denied", "grant"},
+	} {
+		if f := openFinding("u", errors.New(c.err)); !strings.Contains(f.Fix, c.want) {
+			t.Errorf("%q: fix %q, want it to say %q", c.err, f.Fix, c.want)
+		}
+	}
+}
