@@ -26,8 +26,26 @@ type Run struct {
 	Start    time.Time
 	End      time.Time
 	Items    []Item
-	// Failed names exporters or items that failed.
+	// Failed names exporters or items that failed (kind unknown); prefer
+	// Failures, which carry the kind.
 	Failed []string
+	// Failures are the exporters or items that failed, with their kind.
+	Failures []Failure
+	// Prune is what the prune after the backup did (nil: none ran).
+	Prune *Prune
+	// Sets counts the complete sets per host in the destination after the
+	// run (nil: not counted).
+	Sets map[string]int
+}
+
+// Failure is an exporter or item that failed.
+type Failure struct{ Name, Kind string }
+
+// Prune is what a prune decided and did.
+type Prune struct {
+	Kept, Deleted int
+	FreedBytes    int64
+	Errors        int
 }
 
 // Item is one stored item.
@@ -95,12 +113,33 @@ func Text(r Run, lastSuccess time.Time) []byte {
 	gauge("last_run_stored_bytes", "Bytes stored (compressed, encrypted) by the last run.", host+" "+num(float64(stored)))
 	gauge("last_run_files", "Files archived by the last run.", host+" "+num(float64(files)))
 	gauge("last_run_items", "Items stored by the last run.", host+" "+strconv.Itoa(len(r.Items)))
-	gauge("last_run_failed_items", "Exporters or items that failed in the last run.", host+" "+strconv.Itoa(len(r.Failed)))
+	fails := append([]Failure(nil), r.Failures...)
+	for _, f := range r.Failed {
+		fails = append(fails, Failure{Name: f})
+	}
+	sort.Slice(fails, func(i, j int) bool { return fails[i].Name < fails[j].Name })
+	gauge("last_run_failed_items", "Exporters or items that failed in the last run.", host+" "+strconv.Itoa(len(fails)))
+	if p := r.Prune; p != nil {
+		gauge("last_prune_kept_sets", "Sets the prune after the last run kept.", host+" "+strconv.Itoa(p.Kept))
+		gauge("last_prune_deleted_sets", "Sets the prune after the last run deleted.", host+" "+strconv.Itoa(p.Deleted))
+		gauge("last_prune_freed_bytes", "Bytes the prune after the last run deleted.", host+" "+num(float64(p.FreedBytes)))
+		gauge("last_prune_errors", "Actions of the prune after the last run that failed.", host+" "+strconv.Itoa(p.Errors))
+	}
+	if len(r.Sets) > 0 {
+		hosts := make([]string, 0, len(r.Sets))
+		for h := range r.Sets {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		var lines []string
+		for _, h := range hosts {
+			lines = append(lines, labels("host", h)+" "+strconv.Itoa(r.Sets[h]))
+		}
+		gauge("complete_sets", "Complete backup sets in the destination, per host, after the last run.", lines...)
+	}
 
 	items := append([]Item(nil), r.Items...)
 	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
-	failed := append([]string(nil), r.Failed...)
-	sort.Strings(failed)
 	var st, rb, sb, wl []string
 	for _, it := range items {
 		l := labels("host", r.Host, "item", it.Name, "kind", it.Kind)
@@ -109,8 +148,8 @@ func Text(r Run, lastSuccess time.Time) []byte {
 		sb = append(sb, l+" "+num(float64(it.StoredBytes)))
 		wl = append(wl, l+" "+strconv.Itoa(it.Warnings))
 	}
-	for _, f := range failed {
-		st = append(st, labels("host", r.Host, "item", f, "kind", "")+" 0")
+	for _, f := range fails {
+		st = append(st, labels("host", r.Host, "item", f.Name, "kind", f.Kind)+" 0")
 	}
 	if len(st) > 0 {
 		gauge("item_success", "1 if the item was stored by the last run, 0 if it failed.", st...)
@@ -165,11 +204,44 @@ func previousSuccess(path string) time.Time {
 	return time.Time{}
 }
 
+// Verify is a successful verify.
+type Verify struct {
+	Host    string
+	Mode    string    // stored or full
+	SetTime time.Time // when the verified set was taken
+	End     time.Time
+}
+
+// VerifyText renders the last successful verify.
+func VerifyText(v Verify) []byte {
+	l := labels("host", v.Host, "mode", v.Mode)
+	return []byte(fmt.Sprintf("# HELP %[1]slast_verify_success_timestamp_seconds Unix time the last successful verify ended.\n"+
+		"# TYPE %[1]slast_verify_success_timestamp_seconds gauge\n%[1]slast_verify_success_timestamp_seconds%[2]s %.3[3]f\n"+
+		"# HELP %[1]slast_verify_set_timestamp_seconds Unix time the set checked by the last successful verify was taken.\n"+
+		"# TYPE %[1]slast_verify_set_timestamp_seconds gauge\n%[1]slast_verify_set_timestamp_seconds%[2]s %.3[4]f\n",
+		prefix, l, float64(v.End.UnixMilli())/1000, float64(v.SetTime.UnixMilli())/1000))
+}
+
+// VerifyPath is the textfile of verify beside the backup's textfile
+// (lyncbackup.prom → lyncbackup_verify.prom): its own file, so a backup
+// rewriting its own does not erase when the last verify was.
+func VerifyPath(textfile string) string {
+	return strings.TrimSuffix(textfile, ".prom") + "_verify.prom"
+}
+
+// WriteVerify writes the verify textfile beside textfile (see VerifyPath).
+func WriteVerify(textfile string, v Verify) error {
+	return writeAtomic(VerifyPath(textfile), VerifyText(v))
+}
+
 // Write replaces the textfile at path with the metrics of r: written to a
 // temporary file in the same folder (whose name the collectors ignore: it
 // does not end in .prom), synced, then renamed over path.
 func Write(path string, r Run) error {
-	text := Text(r, previousSuccess(path))
+	return writeAtomic(path, Text(r, previousSuccess(path)))
+}
+
+func writeAtomic(path string, text []byte) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

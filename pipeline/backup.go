@@ -300,6 +300,7 @@ func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.It
 	job.Progress.ItemStart(it.Name, -1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sizeItem(ctx, job.Progress, it)
 	// The store's side of the pipe hashes exactly the bytes it consumed.
 	// A plain io.Pipe: the stores buffer their parts themselves (S3, Azure),
 	// and a buffered pipe here measured slower on S3 (one more copy).

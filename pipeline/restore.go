@@ -100,6 +100,17 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 			return nil, err
 		}
 	}
+	if pl, ok := job.Progress.(Planner); ok {
+		var total int64
+		for _, it := range items {
+			if job.Identities == nil {
+				total += it.StoredBytes // a verify without a key counts stored bytes
+			} else {
+				total += it.PlainBytes
+			}
+		}
+		pl.Plan(len(items), total)
+	}
 	par := job.Parallel
 	if par <= 0 {
 		par = 2

@@ -30,6 +30,14 @@ type listEntry struct {
 	Error       string    `json:"error,omitempty"`
 }
 
+// listDoc is list's --json document.
+type listDoc struct {
+	OK          bool        `json:"ok"`
+	ExitCode    int         `json:"exit_code"`
+	Destination string      `json:"destination"`
+	Sets        []listEntry `json:"sets"`
+}
+
 func runList(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	a.addGlobal(fs)
@@ -69,7 +77,7 @@ func runList(ctx context.Context, a *app, args []string) error {
 		if out == nil {
 			out = []listEntry{}
 		}
-		return a.printJSON(map[string]any{"destination": st.String(), "sets": out})
+		return a.printJSON(listDoc{OK: true, Destination: st.String(), Sets: out})
 	}
 	if len(out) == 0 {
 		a.say("no backup sets in %s", st)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/metrics"
 	"github.com/lyncbackup/lyncbackup/notify"
@@ -37,13 +38,50 @@ func writeMetrics(ctx context.Context, a *app, cfg *config.Config, sum *backupSu
 			StoredBytes: it.StoredBytes, Warnings: len(it.Warnings)})
 	}
 	for _, f := range sum.Failures {
-		r.Failed = append(r.Failed, f.Exporter)
+		r.Failures = append(r.Failures, metrics.Failure{Name: f.Exporter, Kind: f.Kind})
 	}
+	if p := sum.Prune; p != nil {
+		r.Prune = &metrics.Prune{Kept: p.Kept, Deleted: len(p.Deleted), FreedBytes: p.FreedBytes, Errors: len(p.Errors)}
+	}
+	r.Sets = completeSets(ctx, cfg, log)
 	if err := metrics.Write(cfg.Metrics.Textfile, r); err != nil {
 		log.Error("metrics not written", "err", err)
 		return
 	}
 	log.Info("metrics written", "textfile", cfg.Metrics.Textfile)
+}
+
+// completeSets counts the complete sets per host in the destination (nil
+// when it cannot be listed: the metric is then left out, not zero).
+func completeSets(ctx context.Context, cfg *config.Config, log *slog.Logger) map[string]int {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil
+	}
+	sets, err := (&catalog.Catalog{Store: st}).List(context.WithoutCancel(ctx))
+	if err != nil {
+		log.Warn("metrics: cannot count the sets", "err", err)
+		return nil
+	}
+	n := map[string]int{}
+	for _, s := range sets {
+		if s.Status() == catalog.StatusComplete {
+			n[s.Host]++
+		}
+	}
+	return n
+}
+
+// recordVerify writes the time of this successful verify beside the
+// metrics textfile, when the config names one.
+func (a *app) recordVerify(set catalog.Set, mode string) {
+	if a.cfg == nil || a.cfg.Metrics.Textfile == "" {
+		return
+	}
+	v := metrics.Verify{Host: set.Host, Mode: mode, SetTime: set.Time, End: time.Now()}
+	if err := metrics.WriteVerify(a.cfg.Metrics.Textfile, v); err != nil {
+		a.runLog().Error("verify metrics not written", "err", err)
+	}
 }
 
 func sendNotifications(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary, runErr error, log *slog.Logger) {

@@ -144,14 +144,78 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	defer closeLog()
 	ap := &retention.Applier{Store: st, Policy: pol, DryRun: *dryRun, Host: *host, ExtendLocks: lockOn(cfg), Log: lg}
 	rep, err := ap.Run(ctx)
+	logDecisions(lg, rep)
 	if a.g.json {
-		a.printJSON(rep)
+		a.printJSON(a.pruneDoc(rep, pol, err))
 		return err
 	}
 	if !a.g.quiet && rep != nil {
 		a.printPrune(rep, pol.Location)
 	}
 	return err
+}
+
+// logDecisions records each keep / delete decision and the outcome.
+func logDecisions(lg *slog.Logger, rep *retention.Report) {
+	if rep == nil {
+		return
+	}
+	for _, d := range rep.Decisions {
+		act := "keep"
+		if !d.Keep {
+			act = "delete"
+		}
+		lg.Info("prune decision", "set", d.Host+"/"+d.ID, "status", d.Status, "action", act, "reasons", strings.Join(d.Reasons, ", "))
+	}
+	for _, e := range rep.Errors {
+		lg.Error("prune action failed", "err", e)
+	}
+	lg.Info("prune result", "dry_run", rep.DryRun, "kept", rep.Kept, "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes,
+		"locks_extended", rep.LocksExtended, "uploads_aborted", rep.UploadsAborted, "errors", len(rep.Errors))
+}
+
+// pruneDoc is prune's --json document: the report, with the policy as
+// machine values ("policy") beside its text ("policy_text").
+type pruneDoc struct {
+	OK       bool `json:"ok"`
+	ExitCode int  `json:"exit_code"`
+	*retention.Report
+	Policy     policyDoc `json:"policy"`
+	PolicyText string    `json:"policy_text"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// policyDoc is a retention policy in machine values.
+type policyDoc struct {
+	KeepLast     int     `json:"keep_last"`
+	KeepHourly   int     `json:"keep_hourly"`
+	KeepDaily    int     `json:"keep_daily"`
+	KeepWeekly   int     `json:"keep_weekly"`
+	KeepMonthly  int     `json:"keep_monthly"`
+	KeepYearly   int     `json:"keep_yearly"`
+	KeepWithin   string  `json:"keep_within,omitempty"`
+	MinAge       string  `json:"min_age,omitempty"`
+	GraceSeconds float64 `json:"grace_seconds"`
+	TimeZone     string  `json:"timezone"`
+	CountPartial bool    `json:"count_partial"`
+}
+
+func (a *app) pruneDoc(rep *retention.Report, pol retention.Policy, err error) pruneDoc {
+	if rep == nil {
+		rep = &retention.Report{Decisions: []retention.Decision{}, Actions: []retention.Action{}, Errors: []string{}}
+	}
+	grace := pol.Grace
+	if grace <= 0 {
+		grace = retention.DefaultGrace
+	}
+	d := pruneDoc{OK: err == nil, ExitCode: a.code(err), Report: rep, PolicyText: pol.String(), Policy: policyDoc{
+		KeepLast: pol.Last, KeepHourly: pol.Hourly, KeepDaily: pol.Daily, KeepWeekly: pol.Weekly, KeepMonthly: pol.Monthly,
+		KeepYearly: pol.Yearly, KeepWithin: pol.Within.Text, MinAge: pol.MinAge.Text, GraceSeconds: grace.Seconds(),
+		TimeZone: retention.ZoneName(pol.Location), CountPartial: pol.CountPartial}}
+	if err != nil {
+		d.Error = oneLine(err.Error())
+	}
+	return d
 }
 
 func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
@@ -228,8 +292,11 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 	if err != nil {
 		return fmt.Errorf("prune after backup: %w", err)
 	}
-	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOn(cfg), Log: slog.New(slog.DiscardHandler)}
+	lg := a.runLog()
+	lg.Info("prune after backup", "policy", pol.String())
+	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOn(cfg), Log: lg}
 	rep, err := ap.Run(ctx)
+	logDecisions(lg, rep)
 	ps := pruneSummary{Deleted: []string{}}
 	if rep != nil {
 		ps.Kept, ps.FreedBytes, ps.LocksExtended, ps.UploadsAborted, ps.Note = rep.Kept, rep.FreedBytes, rep.LocksExtended, rep.UploadsAborted, rep.Note

@@ -135,11 +135,14 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		Parallel: sf.parallel, Progress: prog,
 	})
 	prog.Stop()
+	if err != nil {
+		err = fmt.Errorf("restore %s/%s: %w", set.Host, set.ID, err)
+	}
 	if a.g.json {
-		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "skipped": skipped, "items": reports, "error": errString(err)})
+		a.printJSON(a.readDoc(set, skipped, "", reports, err, *to))
 	}
 	if err != nil {
-		return fmt.Errorf("restore %s/%s: %w", set.Host, set.ID, err)
+		return err
 	}
 	var files, bytes int64
 	for _, r := range reports {
@@ -183,11 +186,42 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-func errString(err error) string {
-	if err == nil {
-		return ""
+// readDoc is the --json document of restore and verify (schema: README).
+type readDoc struct {
+	OK       bool   `json:"ok"`
+	ExitCode int    `json:"exit_code"`
+	Host     string `json:"host"`
+	SetID    string `json:"set_id"`
+	// Mode (verify): "stored" checks the stored objects' size and SHA-256,
+	// "full" also decrypts, decompresses and hashes every file.
+	Mode string `json:"mode,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Skipped: for latest, the newer sets passed over and why.
+	Skipped     []catalog.Skipped     `json:"skipped"`
+	Items       []pipeline.ItemReport `json:"items"`
+	Files       int64                 `json:"files"`
+	PlainBytes  int64                 `json:"plain_bytes"`
+	StoredBytes int64                 `json:"stored_bytes"`
+	Error       string                `json:"error,omitempty"`
+}
+
+func (a *app) readDoc(set catalog.Set, skipped []catalog.Skipped, mode string, reports []pipeline.ItemReport, err error, to string) readDoc {
+	d := readDoc{OK: err == nil, ExitCode: a.code(err), Host: set.Host, SetID: set.ID, Mode: mode, To: to, Items: reports, Skipped: skipped}
+	if d.Skipped == nil {
+		d.Skipped = []catalog.Skipped{}
 	}
-	return err.Error()
+	if d.Items == nil {
+		d.Items = []pipeline.ItemReport{}
+	}
+	for _, r := range reports {
+		d.Files += r.Files
+		d.PlainBytes += r.PlainBytes
+		d.StoredBytes += r.StoredBytes
+	}
+	if err != nil {
+		d.Error = oneLine(err.Error())
+	}
+	return d
 }
 
 func runVerify(ctx context.Context, a *app, args []string) error {
@@ -220,32 +254,40 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		if s.Status == "damaged" {
 			err := fmt.Errorf("verify latest: the newest set %s/%s is damaged (%s); the newest complete set is %s: verify it by id", set.Host, s.SetID, strings.TrimPrefix(s.Reason, "damaged manifest: "), set.ID)
 			if a.g.json {
-				a.printJSON(map[string]any{"ok": false, "set_id": s.SetID, "host": set.Host, "skipped": skipped, "error": err.Error()})
+				d := a.readDoc(set, skipped, "", nil, err, "")
+				d.SetID = s.SetID
+				a.printJSON(d)
 			}
 			return err
 		}
 	}
 	a.saySkipped(set, skipped)
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
-	mode := "stored objects (size and SHA-256)"
+	mode, modeText := "stored", "stored objects (size and SHA-256)"
 	if sf.identity != "" {
 		ids, err := crypto.LoadIdentities(sf.identity)
 		if err != nil {
 			return usageError{err}
 		}
 		job.Identities = ids
-		mode = "stored objects and every file (decrypted, decompressed, hashed)"
+		mode, modeText = "full", "stored objects and every file (decrypted, decompressed, hashed)"
 	}
 	prog := newProgress(a, nil)
 	job.Progress = prog
 	reports, err := pipeline.Read(ctx, job)
 	prog.Stop()
+	if err != nil {
+		err = fmt.Errorf("verify %s/%s: %w", set.Host, set.ID, err)
+	}
+	if err == nil {
+		a.recordVerify(set, mode)
+	}
 	if a.g.json {
-		a.printJSON(map[string]any{"ok": err == nil, "set_id": set.ID, "host": set.Host, "mode": mode, "skipped": skipped, "items": reports, "error": errString(err)})
+		a.printJSON(a.readDoc(set, skipped, mode, reports, err, ""))
 	}
 	if err != nil {
-		return fmt.Errorf("verify %s/%s: %w", set.Host, set.ID, err)
+		return err
 	}
-	a.say("verified set %s/%s: %d items OK (%s)", set.Host, set.ID, len(reports), mode)
+	a.say("verified set %s/%s: %d items OK (%s)", set.Host, set.ID, len(reports), modeText)
 	return nil
 }
