@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
@@ -49,10 +50,34 @@ type backupSummary struct {
 	UploadsAborted int `json:"uploads_aborted"`
 }
 
-// summaryItem is a stored item and how long it took.
+// summaryItem is a stored item and how long it took. The manifest's
+// "path.0", "path.1"… meta keys become the array "paths".
 type summaryItem struct {
 	catalog.Item
-	Seconds float64 `json:"duration_seconds"`
+	Meta    map[string]string `json:"meta,omitempty"`
+	Paths   []string          `json:"paths,omitempty"`
+	Seconds float64           `json:"duration_seconds"`
+}
+
+func newSummaryItem(it catalog.Item, took time.Duration) summaryItem {
+	si := summaryItem{Item: it, Seconds: took.Seconds()}
+	for i := 0; ; i++ {
+		p, ok := it.Meta[fmt.Sprintf("path.%d", i)]
+		if !ok {
+			break
+		}
+		si.Paths = append(si.Paths, p)
+	}
+	for k, v := range it.Meta {
+		if strings.HasPrefix(k, "path.") && len(si.Paths) > 0 {
+			continue
+		}
+		if si.Meta == nil {
+			si.Meta = map[string]string{}
+		}
+		si.Meta[k] = v
+	}
+	return si
 }
 
 // itemDuration is how long item name took in this run (0 if unknown).
@@ -158,7 +183,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	m := res.Manifest
 	sum.SetID, sum.Status = m.SetID, m.Status
 	for _, it := range m.Items {
-		sum.Items = append(sum.Items, summaryItem{Item: it, Seconds: res.Durations[it.Name].Seconds()})
+		sum.Items = append(sum.Items, newSummaryItem(it, res.Durations[it.Name]))
 	}
 	if m.Failures != nil {
 		sum.Failures = m.Failures

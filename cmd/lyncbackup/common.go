@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -196,7 +197,7 @@ func (a *app) loadConfig() (*config.Config, error) {
 		return nil, err
 	}
 	if a.logFile != nil {
-		a.log.Info("config loaded", "config", a.configPath(), "host", cfg.Host, "destination", cfg.Destination.URL)
+		a.log.Info("config loaded", "host", cfg.Host, "destination", cfg.Destination.URL)
 	}
 	return cfg, nil
 }
@@ -263,7 +264,11 @@ func (a *app) openLog() error {
 		}
 		args := []any{"command", a.cmdName(), "version", version, "host", host, "pid", os.Getpid()}
 		if a.takes(flagConfig) {
-			args = append(args, "config", a.configPath())
+			p := a.configPath()
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
+			args = append(args, "config", p)
 		}
 		a.log.Info("run started", args...)
 	}
@@ -341,6 +346,8 @@ func (a *app) finish(err error) int {
 			a.log.Info("run finished", args...)
 		case code == exitInterrupted:
 			a.log.Warn("run interrupted", append(args, "err", msg)...)
+		case code == exitPartial:
+			a.log.Warn("run partial", append(args, "err", msg)...)
 		default:
 			a.log.Error("run failed", append(args, "err", msg)...)
 		}

@@ -31,6 +31,12 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	// --json: the steps run quietly and the demo prints one document.
+	asJSON, quiet := a.g.json, a.g.quiet
+	if asJSON {
+		a.g.json, a.g.quiet = false, true
+		defer func() { a.g.json, a.g.quiet = asJSON, quiet }()
+	}
 	if err := os.MkdirAll(filepath.Join(abs, "backups"), 0o755); err != nil {
 		return fmt.Errorf("demo folder: %w", err)
 	}
@@ -99,6 +105,11 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.say("\n== restored into %s\n\nWith stock tools, any object restores as:\n  age -d -i %s OBJECT.tar.zst.age | zstd -d | tar -xf -", restoreDir, keyFile)
+	if asJSON {
+		a.g.json = true
+		return a.printJSON(map[string]any{"ok": true, "exit_code": 0, "dir": abs, "destination": cfg.Destination.URL,
+			"identity_file": keyFile, "host": set.Host, "set_id": set.ID, "restore_dir": restoreDir})
+	}
 	return nil
 }
 

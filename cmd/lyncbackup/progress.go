@@ -34,11 +34,15 @@ func setProgressMode(a *app) func(string) error {
 // (or --progress=always), else plain log lines at progressInterval plus one
 // line per item start and end; nothing with --quiet.
 func makeProgress(a *app, lg *slog.Logger) progress.Display {
-	if a.g.quiet {
-		return progress.NewQuiet()
-	}
 	if lg == nil {
 		lg = a.runLog()
+	}
+	if a.g.quiet {
+		if a.logFile != nil {
+			// Nothing on the console, but the log file records each item.
+			return progress.NewLog(lg, progressInterval)
+		}
+		return progress.NewQuiet()
 	}
 	mode := a.g.progress
 	if mode == "" {

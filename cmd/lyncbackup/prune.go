@@ -281,7 +281,11 @@ func (p pruneSummary) Summary() string {
 // pruneAfterBackup applies the policy after a fully successful backup when
 // retention.after_backup is on; never after a partial or failed one.
 func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error {
-	if !cfg.Retention.AfterBackup || !sum.OK || sum.Status != catalog.StatusComplete {
+	if !cfg.Retention.AfterBackup {
+		return nil
+	}
+	if !sum.OK || sum.Status != catalog.StatusComplete {
+		a.runLog().Warn("prune after backup skipped: the backup is not complete", "status", sum.Status)
 		return nil
 	}
 	pol, err := retention.FromConfig(cfg.Retention)

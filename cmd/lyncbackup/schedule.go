@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -81,13 +82,27 @@ func runSchedule(ctx context.Context, a *app, args []string) error {
 			fmt.Fprintln(a.stderr, "lyncbackup: note: a scheduled task's output is discarded; set log.file in the config to keep the logs")
 		}
 	}
-	switch *target {
-	case "windows":
-		return scheduleWindows(ctx, a, t, action, *dry)
-	case "linux":
-		return scheduleLinux(a, t, action)
+	if *target != "windows" && *target != "linux" {
+		return usagef("--for must be windows or linux, not %q", *target)
 	}
-	return usagef("--for must be windows or linux, not %q", *target)
+	// --json: what the action prints becomes the document's "output".
+	var out bytes.Buffer
+	stdout := a.stdout
+	if a.g.json {
+		a.stdout = secrets.Writer(&out)
+		defer func() { a.stdout = stdout }()
+	}
+	if *target == "windows" {
+		err = scheduleWindows(ctx, a, t, action, *dry)
+	} else {
+		err = scheduleLinux(a, t, action)
+	}
+	if err == nil && a.g.json {
+		a.stdout = stdout
+		return a.printJSON(map[string]any{"ok": true, "exit_code": 0, "action": action, "for": *target, "dry_run": *dry,
+			"name": t.Name, "time": t.Time, "user": t.User, "output": out.String()})
+	}
+	return err
 }
 
 func scheduleWindows(ctx context.Context, a *app, t schedule.Task, action string, dry bool) error {
