@@ -253,7 +253,7 @@ func TestOpsProgressTerminal(t *testing.T) {
 	}
 	// Restore knows the size: a bar with percentage and ETA.
 	out = run("restore", "--config", cfg, "--identity", e.identity, "--to", filepath.Join(e.dir, "restored"))
-	if !strings.Contains(out, "%") || !strings.Contains(out, "ETA") && !strings.Contains(out, "100 %") {
+	if !strings.Contains(out, "%") || !strings.Contains(out, "ETA") && !strings.Contains(out, "100%") {
 		t.Errorf("restore bar lacks percentage/ETA:\n%q", out)
 	}
 	// --progress=never on a terminal: plain lines, no escape codes from bars.

@@ -164,12 +164,23 @@ func expectGFS(times []time.Time, loc *time.Location, now time.Time) map[int64]b
 	return keep
 }
 
+// decodeReport reads prune --json: the report, with "policy" in machine
+// values and its text in "policy_text" (returned as Report.Policy).
 func decodeReport(t *testing.T, out string) retention.Report {
 	t.Helper()
-	var rep retention.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	var doc struct {
+		retention.Report
+		Policy     map[string]any `json:"policy"`
+		PolicyText string         `json:"policy_text"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("prune --json: %v\n%s", err, out)
 	}
+	if doc.Policy == nil || doc.PolicyText == "" {
+		t.Fatalf("prune --json without policy / policy_text:\n%s", out)
+	}
+	rep := doc.Report
+	rep.Policy = doc.PolicyText
 	return rep
 }
 

@@ -160,38 +160,15 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}
 	setMemoryBudget(cfg, parallel)
 	prog := newProgress(a, lg)
-	job := pipeline.BackupJob{
-		Host: cfg.Host, Store: store, Exporters: exps, Discovery: disc, Recipients: recips,
-		Compression: cfg.Compression.Level, ZstdConcurrency: cfg.Compression.Concurrency,
-		Parallel: parallel, Staging: pipeline.StagingDir(cfg.Staging, cfg.Host), KeepStaging: keepStaging,
-		Progress: prog, Log: lg, LeaseTTL: catalog.LeaseTTL(graceOf(cfg)),
-	}
-	if ol := cfg.Destination.ObjectLock; ol != nil {
-		job.LockMode, job.LockDays, job.LegalHold = ol.Mode, ol.Days, ol.LegalHold
-	}
-	if im := cfg.Destination.Immutability; im != nil {
-		job.LockMode, job.LockDays, job.LegalHold = "unlocked", im.Days, im.LegalHold
-		if im.Locked {
-			job.LockMode = "locked"
-		}
-	}
+	job := backupJob(cfg, store, exps, disc, recips, keepStaging, parallel)
+	job.Progress, job.Log = prog, lg
 	res, err := pipeline.Backup(ctx, job)
 	prog.Stop()
 	if err != nil {
 		return err
 	}
 	m := res.Manifest
-	sum.SetID, sum.Status = m.SetID, m.Status
-	for _, it := range m.Items {
-		sum.Items = append(sum.Items, newSummaryItem(it, res.Durations[it.Name]))
-	}
-	if m.Failures != nil {
-		sum.Failures = m.Failures
-	}
-	lg.Info("set committed", "set_id", m.SetID, "status", m.Status, "items", len(m.Items), "failures", len(m.Failures))
-	for _, f := range m.Failures {
-		lg.Error("not in the set", "exporter", f.Exporter, "kind", f.Kind, "err", f.Error)
-	}
+	recordResult(sum, res, lg)
 	sum.UploadsAborted = sweepStale(ctx, cfg, store, lg)
 	plain, stored, files := m.Totals()
 	sum.PlainBytes, sum.StoredBytes, sum.Files, sum.Destination = plain, stored, files, store.String()
@@ -207,6 +184,44 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}
 	sum.OK = true
 	return nil
+}
+
+// backupJob is the pipeline's job for cfg (the lock or immutability asked
+// for included); the caller adds the progress display and the logger.
+func backupJob(cfg *config.Config, store upload.Store, exps []exporters.Exporter, disc exporters.Discovery, recips []crypto.Recipient, keepStaging bool, parallel int) pipeline.BackupJob {
+	job := pipeline.BackupJob{
+		Host: cfg.Host, Store: store, Exporters: exps, Discovery: disc, Recipients: recips,
+		Compression: cfg.Compression.Level, ZstdConcurrency: cfg.Compression.Concurrency,
+		Parallel: parallel, Staging: pipeline.StagingDir(cfg.Staging, cfg.Host), KeepStaging: keepStaging,
+		LeaseTTL: catalog.LeaseTTL(graceOf(cfg)),
+	}
+	if ol := cfg.Destination.ObjectLock; ol != nil {
+		job.LockMode, job.LockDays, job.LegalHold = ol.Mode, ol.Days, ol.LegalHold
+	}
+	if im := cfg.Destination.Immutability; im != nil {
+		job.LockMode, job.LockDays, job.LegalHold = "unlocked", im.Days, im.LegalHold
+		if im.Locked {
+			job.LockMode = "locked"
+		}
+	}
+	return job
+}
+
+// recordResult puts the committed set into the summary and the log: its id
+// and status, each item with its duration, each failure and why.
+func recordResult(sum *backupSummary, res pipeline.BackupResult, lg *slog.Logger) {
+	m := res.Manifest
+	sum.SetID, sum.Status = m.SetID, m.Status
+	for _, it := range m.Items {
+		sum.Items = append(sum.Items, newSummaryItem(it, res.Durations[it.Name]))
+	}
+	if m.Failures != nil {
+		sum.Failures = m.Failures
+	}
+	lg.Info("set committed", "set_id", m.SetID, "status", m.Status, "items", len(m.Items), "failures", len(m.Failures))
+	for _, f := range m.Failures {
+		lg.Error("not in the set", "exporter", f.Exporter, "kind", f.Kind, "err", f.Error)
+	}
 }
 
 // sweepStale aborts this host's unfinished uploads older than the grace

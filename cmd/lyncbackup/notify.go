@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -117,60 +116,14 @@ func sendNotifications(ctx context.Context, a *app, cfg *config.Config, sum *bac
 	}
 }
 
-// retentionLines describes what after-backup retention did, from the
-// prune report's JSON (actions, errors) and its Summary() when it has one.
+// retentionLines describes what after-backup retention did: its summary
+// line, then each error.
 func retentionLines(ps *pruneSummary) []string {
 	if ps == nil {
 		return nil
 	}
-	var p any = *ps
-	var lines []string
-	if s, ok := p.(interface{ Summary() string }); ok {
-		if t := s.Summary(); t != "" {
-			lines = append(lines, t)
-		}
-	}
-	b, err := json.Marshal(p)
-	if err != nil || string(b) == "null" {
-		return lines
-	}
-	var r struct {
-		Actions []struct {
-			Op, Key, Set, Error string
-			Until               time.Time
-			Count               int
-			Done                bool
-		}
-		Errors []string
-	}
-	if json.Unmarshal(b, &r) != nil {
-		return append(lines, string(b))
-	}
-	for _, a := range r.Actions {
-		line := a.Op
-		switch {
-		case a.Set != "":
-			line += " " + a.Set
-		case a.Key != "":
-			line += " " + a.Key
-		}
-		if a.Count > 0 {
-			line += fmt.Sprintf(" (%d)", a.Count)
-		}
-		if !a.Until.IsZero() {
-			line += " until " + a.Until.UTC().Format("2006-01-02")
-		}
-		switch {
-		case a.Error != "":
-			line += ": FAILED: " + a.Error
-		case a.Done:
-			line += ": done"
-		default:
-			line += ": not done"
-		}
-		lines = append(lines, line)
-	}
-	for _, e := range r.Errors {
+	lines := []string{ps.Summary()}
+	for _, e := range ps.Errors {
 		lines = append(lines, "error: "+e)
 	}
 	return lines

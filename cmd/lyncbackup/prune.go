@@ -108,22 +108,8 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("prune takes no arguments (got %q)", strings.Join(pos, " "))
 	}
-	var cfg *config.Config
-	var st upload.Store
-	if *from == "" || a.g.config != "" {
-		cfg, err = a.loadConfig()
-		if err != nil {
-			if *from == "" {
-				return fmt.Errorf("%w (or give --from URL and --keep-* flags)", err)
-			}
-			return err
-		}
-	}
-	if *from != "" {
-		if st, err = destination.FromURL(ctx, *from); err != nil {
-			return err
-		}
-	} else if st, err = openStore(ctx, cfg); err != nil {
+	cfg, st, err := a.pruneTarget(ctx, *from)
+	if err != nil {
 		return err
 	}
 	var ret config.Retention
@@ -153,6 +139,27 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 		a.printPrune(rep, pol.Location)
 	}
 	return err
+}
+
+// pruneTarget is the config (nil with --from and no --config) and the store
+// prune works on.
+func (a *app) pruneTarget(ctx context.Context, from string) (*config.Config, upload.Store, error) {
+	var cfg *config.Config
+	if from == "" || a.g.config != "" {
+		var err error
+		if cfg, err = a.loadConfig(); err != nil {
+			if from == "" {
+				return nil, nil, fmt.Errorf("%w (or give --from URL and --keep-* flags)", err)
+			}
+			return nil, nil, err
+		}
+	}
+	if from != "" {
+		st, err := destination.FromURL(ctx, from)
+		return cfg, st, err
+	}
+	st, err := openStore(ctx, cfg)
+	return cfg, st, err
 }
 
 // logDecisions records each keep / delete decision and the outcome.
