@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/config"
+)
+
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{flag.ErrHelp, 0},
+		{errors.New("boom"), 1},
+		{usagef("bad flag"), 2},
+		{fmt.Errorf("wrapped: %w", &config.Error{Key: "host", Msg: "missing"}), 2},
+		{partialError{errors.New("one exporter failed")}, 3},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	a := &app{ctx: ctx}
+	if got := a.code(errors.New("backup interrupted: context canceled")); got != exitInterrupted {
+		t.Errorf("interrupted run: code %d, want 130", got)
+	}
+	if got := a.code(nil); got != 0 {
+		t.Errorf("interrupted but successful run: code %d", got)
+	}
+}
+
+// TestEveryCommandAnswersJSON runs each command in-process with a bad
+// flag: exit 2, one JSON document, and the stderr line names the flag.
+func TestEveryCommandAnswersJSON(t *testing.T) {
+	for name := range commands {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{name, "--json", "--no-such-flag"}, &out, &errb)
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2", name, code)
+			continue
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil || doc["ok"] != false || doc["exit_code"] != float64(2) {
+			t.Errorf("%s: stdout %q (%v)", name, out.String(), err)
+		}
+		if !strings.Contains(errb.String(), "no-such-flag") {
+			t.Errorf("%s: stderr %q", name, errb.String())
+		}
+	}
+}
+
+func TestRefusedFlagsSayWhy(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"list", "--limit-upload", "1MiB/s"}, &out, &errb); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if got := strings.TrimSpace(errb.String()); got != "lyncbackup: --limit-upload does not apply to list" {
+		t.Errorf("stderr %q", got)
+	}
+}
