@@ -24,6 +24,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 func readLog(t *testing.T, p string) string {
@@ -391,4 +392,23 @@ func TestRecordCtrlCOnTerminal(t *testing.T) {
 		}
 	}
 	wantAll(t, "log of an interrupted run", readLog(t, logp), `msg="run interrupted" command=backup exit_code=130`)
+}
+
+// TestRecordCheckMissingAzureContainer: a container that does not exist is
+// reported as that, with "create it", not as missing rights.
+func TestRecordCheckMissingAzureContainer(t *testing.T) {
+	az := testenv.Azurite(t)
+	e := &azEnv{remoteEnv: newRemoteEnv(t, az.Env(), "filestore"), az: az, container: "no-such-container"}
+	os.MkdirAll(e.src, 0o755)
+	// The connection string of az.Env() points at Azurite on 127.0.0.1.
+	e.writeConfig()
+	r := e.run(nil, "check", "--skip-lync")
+	if r.Code != 1 {
+		t.Fatalf("check: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	wantAll(t, "check of a missing container", r.Stdout, `[FAIL] destination `, `container "no-such-container" does not exist`,
+		"fix: create the bucket or container")
+	if strings.Contains(r.Stdout, "grant this account") || strings.Contains(r.Stdout, "cannot write, read, delete") {
+		t.Errorf("a missing container reported as missing rights:\n%s", r.Stdout)
+	}
 }
