@@ -129,6 +129,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	a.runLog().Info("restore started", "set", set.Host+"/"+set.ID, "to", *to, "items", len(set.Manifest.Items))
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
@@ -272,6 +273,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		job.Identities = ids
 		mode, modeText = "full", "stored objects and every file (decrypted, decompressed, hashed)"
 	}
+	a.runLog().Info("verify started", "set", set.Host+"/"+set.ID, "mode", mode)
 	prog := newProgress(a, nil)
 	job.Progress = prog
 	reports, err := pipeline.Read(ctx, job)
