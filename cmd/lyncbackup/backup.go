@@ -249,26 +249,11 @@ func graceOf(cfg *config.Config) time.Duration {
 	return retention.DefaultGrace
 }
 
-// setMemoryBudget gives the Go runtime a soft memory limit sized to what a
-// backup holds by design: the part buffers of the items in flight plus
-// 48 MiB for the zstd encoders (4 MiB windows), age and the rest (112 MiB
-// with the defaults). Without it the heap before a collection grows with
-// the run (measured: peak RSS 126 MiB for 256 MiB of data, 155 MiB for
-// 4 GiB); with it the peak stays flat (118 -> 127 MiB, bench/run.sh --flat). 108 MiB made
-// the GC work harder (+6% CPU on 4 GiB). GOMEMLIMIT, when set, wins.
+// setMemoryBudget gives the Go runtime the soft memory limit a backup
+// needs by design (pipeline.MemoryBudget); GOMEMLIMIT, when set, wins.
 func setMemoryBudget(cfg *config.Config, parallel int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	if parallel <= 0 {
-		parallel = 2
-	}
-	part, conc := int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency)
-	if part <= 0 {
-		part = 8 << 20
-	}
-	if conc <= 0 {
-		conc = 3
-	}
-	debug.SetMemoryLimit(48<<20 + int64(parallel)*(conc+1)*part)
+	debug.SetMemoryLimit(pipeline.MemoryBudget(parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency)))
 }
