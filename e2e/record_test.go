@@ -412,3 +412,23 @@ func TestRecordCheckMissingAzureContainer(t *testing.T) {
 		t.Errorf("a missing container reported as missing rights:\n%s", r.Stdout)
 	}
 }
+
+// TestRecordMetricsThroughTheBinary: the backup's textfile counts the
+// complete sets and keeps a failed exporter's kind; a successful verify
+// writes its time beside it, and the next backup does not erase it.
+func TestRecordMetricsThroughTheBinary(t *testing.T) {
+	e := newOpsEnv(t)
+	prom := filepath.Join(e.dir, "lyncbackup.prom")
+	cfg := e.config("metrics:\n  textfile: "+quoteYAML(prom)+"\n", e.src, filepath.Join(e.dir, "gone"))
+	if r := testbin.Run(t, e.dir, nil, "backup", "--config", cfg); r.Code != 3 {
+		t.Fatalf("backup exit %d\n%s", r.Code, r.Stderr)
+	}
+	wantAll(t, "metrics of a partial run", readLog(t, prom), `lyncbackup_item_success{host="fe01",item="itemb",kind="path"} 0`)
+	cfg = e.config("metrics:\n  textfile: " + quoteYAML(prom) + "\n")
+	testbin.MustRun(t, e.dir, nil, "backup", "--config", cfg)
+	testbin.MustRun(t, e.dir, nil, "verify", "--config", cfg, "--identity", e.identity)
+	testbin.MustRun(t, e.dir, nil, "backup", "--config", cfg)
+	wantAll(t, "metrics", readLog(t, prom), `lyncbackup_complete_sets{host="fe01"} 2`)
+	wantAll(t, "verify metrics", readLog(t, filepath.Join(e.dir, "lyncbackup_verify.prom")),
+		`lyncbackup_last_verify_success_timestamp_seconds{host="fe01",mode="full"} `)
+}
