@@ -16,17 +16,33 @@ import (
 	"time"
 )
 
-// FormatVersion is the manifest format this build writes and reads.
-const FormatVersion = 1
+// FormatVersion is the newest manifest format this build writes and reads:
+// 1 when every item is one archive object, 2 when a set has chunked items
+// (see docs/FORMAT.md). A set is written with the lowest format that
+// describes it, so sets without chunks stay readable by older builds.
+const FormatVersion = 2
 
-// MaxManifestSize bounds what ParseManifest accepts.
-const MaxManifestSize = 16 << 20
+// FormatArchive is the format of a set whose items are all archive objects.
+const FormatArchive = 1
+
+// MaxManifestSize bounds what ParseManifest accepts (a chunked item lists
+// one entry per ~2 MiB of its tar stream).
+const MaxManifestSize = 64 << 20
 
 // ManifestName is the object that commits a set.
 const ManifestName = "manifest.json"
 
 // ObjectSuffix ends every item object's key.
 const ObjectSuffix = ".tar.zst.age"
+
+// ChunksSuffix ends the key of a chunked item's chunk list.
+const ChunksSuffix = ".chunks"
+
+// LayoutChunked marks an item stored as content-defined chunks.
+const LayoutChunked = "chunked"
+
+// ChunkSuffix ends every chunk object's key.
+const ChunkSuffix = ".zst.age"
 
 // Status values of a committed set.
 const (
@@ -75,6 +91,21 @@ type Item struct {
 	Compression string            `json:"compression,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
 	Meta        map[string]string `json:"meta,omitempty"`
+	// Layout is empty for one archive object per item, LayoutChunked for
+	// an item whose tar stream is the concatenation of Chunks.
+	Layout string  `json:"layout,omitempty"`
+	Chunks []Chunk `json:"chunks,omitempty"`
+}
+
+// Chunked reports whether the item is stored as chunks.
+func (it Item) Chunked() bool { return it.Layout == LayoutChunked }
+
+// Chunk is one chunk of a chunked item, in stream order.
+type Chunk struct {
+	Key         string `json:"key"`
+	PlainBytes  int64  `json:"plain_bytes"`
+	StoredBytes int64  `json:"stored_bytes"`
+	SHA256      string `json:"sha256"` // of the stored (encrypted) object
 }
 
 // Failure records an exporter that did not produce its items.
@@ -95,6 +126,7 @@ var (
 	setIDRe = regexp.MustCompile(`^(\d{8}T\d{6}Z)-([0-9a-f]{6})$`)
 	nameRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	hexRe   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	chunkRe = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]{0,99})/chunks/([0-9a-f]{2})/([0-9a-f]{64})\.zst\.age$`)
 )
 
 const setIDTime = "20060102T150405Z"
@@ -124,6 +156,24 @@ func SetPrefix(host, id string) string { return host + "/" + id + "/" }
 
 // ItemKey is the object key of one item.
 func ItemKey(host, id, item string) string { return SetPrefix(host, id) + item + ObjectSuffix }
+
+// ChunksKey is the key of a chunked item's chunk list.
+func ChunksKey(host, id, item string) string { return SetPrefix(host, id) + item + ChunksSuffix }
+
+// ChunkPrefix is the folder holding a host's chunks.
+func ChunkPrefix(host string) string { return host + "/chunks/" }
+
+// ChunkKey is the object key of the chunk with the given id (64 hex digits).
+func ChunkKey(host, id string) string { return ChunkPrefix(host) + id[:2] + "/" + id + ChunkSuffix }
+
+// ParseChunkKey checks that key is a chunk key of host and returns its id.
+func ParseChunkKey(host, key string) (string, bool) {
+	m := chunkRe.FindStringSubmatch(key)
+	if m == nil || m[1] != host || m[2] != m[3][:2] {
+		return "", false
+	}
+	return m[3], true
+}
 
 // ManifestKey is the key whose presence commits the set.
 func ManifestKey(host, id string) string { return SetPrefix(host, id) + ManifestName }
@@ -175,8 +225,8 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 
 // Validate checks every field another part of the tool will trust.
 func (m *Manifest) Validate() error {
-	if m.Format != FormatVersion {
-		return fmt.Errorf("manifest: format %d, want %d", m.Format, FormatVersion)
+	if m.Format != FormatArchive && m.Format != FormatVersion {
+		return fmt.Errorf("manifest: format %d, want %d or %d", m.Format, FormatArchive, FormatVersion)
 	}
 	if !ValidName(m.Host) {
 		return fmt.Errorf("manifest: invalid host %q", m.Host)
@@ -206,8 +256,45 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("manifest: item %q appears twice", it.Name)
 		}
 		seen[it.Name] = true
-		if it.Key != ItemKey(m.Host, m.SetID, it.Name) {
-			return fmt.Errorf("manifest: item %q: key %q is outside its set", it.Name, it.Key)
+		switch it.Layout {
+		case "":
+			if it.Key != ItemKey(m.Host, m.SetID, it.Name) {
+				return fmt.Errorf("manifest: item %q: key %q is outside its set", it.Name, it.Key)
+			}
+			if len(it.Chunks) > 0 {
+				return fmt.Errorf("manifest: item %q: chunks listed for an archive item", it.Name)
+			}
+		case LayoutChunked:
+			if m.Format < 2 {
+				return fmt.Errorf("manifest: item %q: chunked item in a format %d manifest", it.Name, m.Format)
+			}
+			if it.Key != ChunksKey(m.Host, m.SetID, it.Name) {
+				return fmt.Errorf("manifest: item %q: key %q is outside its set", it.Name, it.Key)
+			}
+			if it.AgePrefixBytes != 0 || it.AgePrefixSHA256 != "" {
+				return fmt.Errorf("manifest: item %q: age prefix on a chunked item", it.Name)
+			}
+			if len(it.Chunks) == 0 {
+				return fmt.Errorf("manifest: item %q: chunked item without chunks", it.Name)
+			}
+			var stored int64
+			for j, c := range it.Chunks {
+				if _, ok := ParseChunkKey(m.Host, c.Key); !ok {
+					return fmt.Errorf("manifest: item %q: chunk %d: invalid key %q", it.Name, j, c.Key)
+				}
+				if !hexRe.MatchString(c.SHA256) {
+					return fmt.Errorf("manifest: item %q: chunk %d: invalid sha256", it.Name, j)
+				}
+				if c.PlainBytes <= 0 || c.StoredBytes <= 0 {
+					return fmt.Errorf("manifest: item %q: chunk %d: invalid size", it.Name, j)
+				}
+				stored += c.StoredBytes
+			}
+			if stored != it.StoredBytes {
+				return fmt.Errorf("manifest: item %q: stored bytes %d are not the sum of its chunks (%d)", it.Name, it.StoredBytes, stored)
+			}
+		default:
+			return fmt.Errorf("manifest: item %q: unknown layout %q", it.Name, it.Layout)
 		}
 		if !hexRe.MatchString(it.SHA256) {
 			return fmt.Errorf("manifest: item %q: invalid sha256", it.Name)
@@ -245,4 +332,25 @@ func (m *Manifest) Totals() (plain, stored, files int64) {
 		files += it.Files
 	}
 	return
+}
+
+// ChunkList renders the chunk list object of a chunked item: its chunk
+// keys in order, one per line.
+func ChunkList(chunks []Chunk) []byte {
+	var b bytes.Buffer
+	for _, c := range chunks {
+		b.WriteString(c.Key)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// HasChunks reports whether any item of m is chunked.
+func (m *Manifest) HasChunks() bool {
+	for _, it := range m.Items {
+		if it.Chunked() {
+			return true
+		}
+	}
+	return false
 }

@@ -22,6 +22,10 @@ const MaxSize = 1 << 20
 type Config struct {
 	Host        string      `yaml:"host"`
 	Staging     string      `yaml:"staging"`
+	// Format is "chunked" (content-defined chunks shared between sets) or
+	// "archive" (one object per item); see docs/FORMAT.md. Default:
+	// chunked, archive for a destination in an offline tier.
+	Format string `yaml:"format"`
 	Exporters   []Exporter  `yaml:"exporters"`
 	Lync        *Lync       `yaml:"lync"`
 	Compression Compression `yaml:"compression"`

@@ -49,6 +49,18 @@ func (c *Config) Validate() error {
 	if c.Staging == "" {
 		c.Staging = filepath.Join(os.TempDir(), "lyncbackup-staging")
 	}
+	switch c.Format {
+	case "":
+		// Chunks save a full copy per set; but in an offline tier every
+		// chunk of a restore would have to be thawed on its own.
+		c.Format = "chunked"
+		if OfflineTier(c.Destination) {
+			c.Format = "archive"
+		}
+	case "chunked", "archive":
+	default:
+		return keyErr("format", "unknown format %q (chunked or archive)", c.Format)
+	}
 	if len(c.Exporters) == 0 && c.Lync == nil {
 		return keyErr("exporters", "missing: list at least one exporter (or set lync.exporters)")
 	}
@@ -225,4 +237,14 @@ func (r *Retention) validate() error {
 		}
 	}
 	return nil
+}
+
+// OfflineTier reports whether the destination writes to a tier that must
+// be thawed before reading (S3 GLACIER / DEEP_ARCHIVE, Azure Archive).
+func OfflineTier(d Destination) bool {
+	switch strings.ToUpper(d.StorageClass) {
+	case "GLACIER", "DEEP_ARCHIVE":
+		return true
+	}
+	return strings.EqualFold(d.AccessTier, "archive")
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/internal/faultpoint"
@@ -51,7 +53,21 @@ type BackupJob struct {
 	// (it is refreshed every LeaseTTL/4); 0 means catalog.MaxLeaseTTL. Use
 	// catalog.LeaseTTL(grace).
 	LeaseTTL time.Duration
+	// Format is FormatChunked or FormatArchive ("" means archive).
+	Format string
+	// ChunkKey names and cuts chunks (required for FormatChunked).
+	ChunkKey *chunk.Key
+	// ChunkOptions tune the markers that keep prune off this run's chunks.
+	ChunkOptions chunk.Options
+	// ChunkParallel chunks stored at once (0: 4).
+	ChunkParallel int
 }
+
+// Formats a backup can write (docs/FORMAT.md).
+const (
+	FormatChunked = "chunked"
+	FormatArchive = "archive"
+)
 
 // BackupResult is what a run did.
 type BackupResult struct {
@@ -61,6 +77,8 @@ type BackupResult struct {
 	// Durations is how long each item took to pack and upload, by item
 	// name, failed items included (for the report and the metrics).
 	Durations map[string]time.Duration
+	// Chunk counters of a chunked run.
+	NewChunks, ReusedChunks, UploadedBytes int64
 }
 
 // ErrNothingStored is returned when every exporter failed.
@@ -93,8 +111,9 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	}
 	start := now().UTC()
 	setID := catalog.NewSetID(start)
+	commitCheck := func() error { return nil }
 	m := &catalog.Manifest{
-		Format: catalog.FormatVersion, Tool: "lyncbackup " + Version, Host: job.Host, SetID: setID,
+		Format: catalog.FormatArchive, Tool: "lyncbackup " + Version, Host: job.Host, SetID: setID,
 		Start: start, Compression: job.Compression, Discovery: map[string]any(job.Discovery),
 	}
 	for _, r := range job.Recipients {
@@ -149,6 +168,33 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	faultpoint.Reach(ctx, "lease-written", setID)
 	env := exporters.Env{Staging: runDir, Log: job.Log}
 
+	var cw *chunk.Writer
+	if job.Format == FormatChunked {
+		if job.ChunkKey == nil {
+			return BackupResult{}, errors.New("chunked backup without a chunk key")
+		}
+		// The marker first: from here on a prune leaves this host's chunks
+		// alone, or this run waits for the prune to end before it looks at
+		// which chunks exist.
+		mark, err := chunk.BeginBackup(ctx, job.Store, job.Host, setID, job.ChunkOptions)
+		if err != nil {
+			return BackupResult{}, err
+		}
+		defer mark.Release(ctx)
+		known, err := knownChunks(ctx, job.Store, job.Host)
+		if err != nil {
+			return BackupResult{}, err
+		}
+		cw = &chunk.Writer{Store: job.Store, Host: job.Host, Key: job.ChunkKey, Recipients: job.Recipients,
+			Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel}
+		defer func() {
+			job.Log.Info("chunks", "new", cw.NewChunks.Load(), "reused", cw.ReusedChunks.Load(), "uploaded", cw.UploadedBytes.Load())
+		}()
+		// Commit only while the marker is fresh: a run whose marker went
+		// stale may have had its chunks swept.
+		commitCheck = mark.Healthy
+	}
+
 	// Exporters run one after another (they share the Lync server); their
 	// items are packed and uploaded by par workers while the next export runs.
 	items := make(chan exporters.Item)
@@ -186,7 +232,13 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 			defer wg.Done()
 			for it := range items {
 				t0 := time.Now()
-				ci, err := storeItem(ctx, job, setID, it, putOpts, runDir)
+				var ci catalog.Item
+				var err error
+				if cw != nil {
+					ci, err = storeChunkedItem(ctx, job, cw, setID, it, putOpts, runDir)
+				} else {
+					ci, err = storeItem(ctx, job, setID, it, putOpts, runDir)
+				}
 				took := time.Since(t0)
 				if err == nil {
 					faultpoint.Reach(ctx, "item-stored", it.Name)
@@ -238,7 +290,13 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	if m.End.Before(m.Start) {
 		m.End = m.Start
 	}
+	if m.HasChunks() {
+		m.Format = catalog.FormatVersion
+	}
 	faultpoint.Reach(ctx, "before-check", setID)
+	if err := commitCheck(); err != nil {
+		return BackupResult{}, fmt.Errorf("set %s not committed: %w", setID, err)
+	}
 	if err := checkStored(ctx, job.Store, m); err != nil {
 		return BackupResult{}, err
 	}
@@ -247,7 +305,11 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	if err := cat.Commit(ctx, m, putOpts); err != nil {
 		return BackupResult{}, err
 	}
-	return BackupResult{Manifest: m, Partial: len(failures) > 0, Durations: durations}, nil
+	res := BackupResult{Manifest: m, Partial: len(failures) > 0, Durations: durations}
+	if cw != nil {
+		res.NewChunks, res.ReusedChunks, res.UploadedBytes = cw.NewChunks.Load(), cw.ReusedChunks.Load(), cw.UploadedBytes.Load()
+	}
+	return res, nil
 }
 
 // checkStored lists the set's folder and refuses to commit a manifest that
@@ -263,13 +325,35 @@ func checkStored(ctx context.Context, st upload.Store, m *catalog.Manifest) erro
 	if err != nil {
 		return fmt.Errorf("check the stored objects of set %s before commit: %w", m.SetID, err)
 	}
+	chunks := map[string]int64{}
+	if m.HasChunks() {
+		// One listing of the host's chunks: every chunk the manifest names
+		// must be there, whatever removed one (the markers keep prunes
+		// off; a person or another tool may not).
+		err := st.List(ctx, catalog.ChunkPrefix(m.Host), func(o upload.ObjectInfo) error {
+			chunks[o.Key] = o.Size
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("check the chunks of set %s before commit: %w", m.SetID, err)
+		}
+	}
 	for _, it := range m.Items {
+		want := it.StoredBytes
+		if it.Chunked() {
+			want = int64(len(catalog.ChunkList(it.Chunks)))
+			for _, c := range it.Chunks {
+				if size, ok := chunks[c.Key]; !ok || size != c.StoredBytes {
+					return fmt.Errorf("chunk %s of item %s is missing or not the size recorded before the commit (deleted or changed by another process?): set %s not committed", c.Key, it.Name, m.SetID)
+				}
+			}
+		}
 		size, ok := found[it.Key]
 		switch {
 		case !ok:
 			return fmt.Errorf("object %s of item %s vanished before the commit (deleted by a prune or another process?): set %s not committed", it.Key, it.Name, m.SetID)
-		case size != it.StoredBytes:
-			return fmt.Errorf("object %s of item %s is %d bytes, %d were written (changed by another process?): set %s not committed", it.Key, it.Name, size, it.StoredBytes, m.SetID)
+		case size != want:
+			return fmt.Errorf("object %s of item %s is %d bytes, %d were written (changed by another process?): set %s not committed", it.Key, it.Name, size, want, m.SetID)
 		}
 	}
 	return nil
@@ -394,3 +478,84 @@ var errStoreStopped = errors.New("the store stopped reading")
 
 // StagingDir returns the default staging folder under dir for a host.
 func StagingDir(dir, host string) string { return filepath.Join(dir, host) }
+
+// knownChunks reads the host's committed manifests and lists its chunks once.
+func knownChunks(ctx context.Context, st upload.Store, host string) (map[string]chunk.Known, error) {
+	sets, err := (&catalog.Catalog{Store: st}).List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ms []*catalog.Manifest
+	for _, s := range sets {
+		if s.Host == host && s.Manifest != nil {
+			ms = append(ms, s.Manifest)
+		}
+	}
+	return chunk.Discover(ctx, st, host, ms)
+}
+
+// storeChunkedItem streams one item: tar → chunker → per new chunk zstd →
+// age → store.Put, then the item's chunk list (docs/FORMAT.md).
+func storeChunkedItem(ctx context.Context, job BackupJob, cw *chunk.Writer, setID string, it exporters.Item, opts upload.PutOptions, runDir string) (catalog.Item, error) {
+	key := catalog.ChunksKey(job.Host, setID, it.Name)
+	ci := catalog.Item{Name: it.Name, Kind: it.Kind, Key: key, Meta: it.Meta, Layout: catalog.LayoutChunked}
+	if !catalog.ValidName(it.Name) {
+		return ci, fmt.Errorf("item name %q is not valid", it.Name)
+	}
+	job.Progress.ItemStart(it.Name, -1)
+	fail := func(err error) (catalog.Item, error) {
+		err = fmt.Errorf("item %s: %w", it.Name, err)
+		job.Progress.ItemDone(it.Name, err)
+		return ci, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	roots := make([]archive.Root, len(it.Roots))
+	for i, r := range it.Roots {
+		roots[i] = archive.Root{Path: r.Path, Name: r.Name}
+	}
+	pr, pw := io.Pipe()
+	var st archive.Stats
+	prodErr := make(chan error, 1)
+	go func() {
+		var err error
+		st, err = archive.Write(ctx, pw, roots, archive.Options{
+			Skip: it.Skip, Tolerant: it.Tolerant, TempDir: runDir,
+			Progress: func(n int64) { job.Progress.Read(it.Name, n) },
+		})
+		pw.CloseWithError(err)
+		prodErr <- err
+	}()
+	ws, err := cw.Write(ctx, pr, func(n int64) { job.Progress.Stored(it.Name, n) })
+	pr.CloseWithError(errStoreStopped)
+	if err != nil {
+		cancel()
+		if perr := <-prodErr; perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, errStoreStopped) {
+			err = perr
+		}
+		return fail(err)
+	}
+	if perr := <-prodErr; perr != nil {
+		return fail(perr)
+	}
+	list := catalog.ChunkList(ws.Chunks)
+	lopts := opts
+	lopts.ContentType = "text/plain"
+	info, err := job.Store.Put(ctx, key, bytes.NewReader(list), lopts)
+	if err != nil {
+		return fail(fmt.Errorf("upload chunk list: %w", err))
+	}
+	if info.Size != 0 && info.Size != int64(len(list)) {
+		return fail(fmt.Errorf("upload chunk list: store reports %d bytes, %d were sent", info.Size, len(list)))
+	}
+	sum := sha256.Sum256(list)
+	ci.SHA256 = hex.EncodeToString(sum[:])
+	ci.Chunks = ws.Chunks
+	for _, c := range ws.Chunks {
+		ci.StoredBytes += c.StoredBytes
+	}
+	ci.PlainBytes, ci.Files, ci.Warnings, ci.Compression = st.Bytes, st.Files, st.Warnings, ws.Level
+	job.Log.Info("stored", "item", it.Name, "files", st.Files, "bytes", st.Bytes, "chunks", len(ws.Chunks), "zstd", ws.Level, "warnings", len(st.Warnings))
+	job.Progress.ItemDone(it.Name, nil)
+	return ci, nil
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
@@ -34,6 +35,8 @@ type ReadJob struct {
 	Force    bool
 	Parallel int // items at once (0: 2)
 	Progress Progress
+	// Checks remembers the chunks checked in this run (nil: one per Read).
+	Checks *chunk.Checks
 }
 
 // ItemReport is the outcome for one item.
@@ -114,6 +117,9 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 	par := job.Parallel
 	if par <= 0 {
 		par = 2
+	}
+	if job.Checks == nil {
+		job.Checks = &chunk.Checks{}
 	}
 	reports := make([]ItemReport, len(items))
 	sem := make(chan struct{}, par)
@@ -279,6 +285,9 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 	fail := func(err error) ItemReport {
 		rep.Error = err.Error()
 		return rep
+	}
+	if it.Chunked() {
+		return readChunkedItem(ctx, job, it, rep, storedOnly)
 	}
 	rc, err := job.Store.Get(ctx, it.Key, 0, -1)
 	if err != nil {

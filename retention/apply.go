@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -30,6 +31,8 @@ type Applier struct {
 	Log *slog.Logger
 	// Parallel store calls (0: 8).
 	Parallel int
+	// ChunkOptions tune the markers the chunk sweep writes (tests).
+	ChunkOptions chunk.Options
 }
 
 // Action is one change made (or, in a dry run, planned) on the store.
@@ -59,6 +62,10 @@ type Report struct {
 	FreedBytes     int64 `json:"freed_bytes"`
 	LocksExtended  int   `json:"locks_extended"`
 	UploadsAborted int   `json:"uploads_aborted"`
+	// ChunksDeleted counts chunks no remaining set uses (deleted, or to be).
+	ChunksDeleted int `json:"chunks_deleted"`
+	// Notes say what was left for a later prune and why.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ErrPartlyFailed is returned (wrapped) when some actions failed; the report
@@ -148,6 +155,11 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+
+	// Chunks no remaining set uses; locks of the chunks kept sets use.
+	if ctx.Err() == nil && !rep.Empty {
+		a.sweepChunks(ctx, t0, ds, byKey, locker, rep, log)
 	}
 
 	// Lock extension of what is kept.
@@ -454,6 +466,9 @@ func (r *Report) Summary() string {
 	}
 	if r.LocksExtended > 0 {
 		fmt.Fprintf(&b, ", %d lock(s) extended", r.LocksExtended)
+	}
+	if r.ChunksDeleted > 0 {
+		fmt.Fprintf(&b, ", %d chunk(s) no set uses %s", r.ChunksDeleted, map[bool]string{true: "to delete", false: "deleted"}[r.DryRun])
 	}
 	if r.UploadsAborted > 0 {
 		fmt.Fprintf(&b, ", %d stale upload(s) aborted", r.UploadsAborted)

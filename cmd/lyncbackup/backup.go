@@ -12,6 +12,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/pipeline"
@@ -162,6 +163,15 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	prog := newProgress(a, lg)
 	job := backupJob(cfg, store, exps, disc, recips, keepStaging, parallel)
 	job.Progress, job.Log = prog, lg
+	job.Format = cfg.Format
+	if cfg.Format == pipeline.FormatChunked {
+		key, err := chunk.LoadOrCreateKey(chunk.KeyFile(cfg.Staging, cfg.Host))
+		if err != nil {
+			prog.Stop()
+			return err
+		}
+		job.ChunkKey = key
+	}
 	res, err := pipeline.Backup(ctx, job)
 	prog.Stop()
 	if err != nil {

@@ -1,0 +1,233 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// Markers tell backups and prunes of one host about each other (see
+// docs/FORMAT.md, "Prune and concurrent backups"). Each side writes its own
+// marker before it lists the other side's, so that for any interleaving at
+// least one of them sees the other.
+const (
+	// RefreshEvery is how often a running backup or prune rewrites its marker.
+	RefreshEvery = 5 * time.Minute
+	// StaleAfter is how long a marker may go unrewritten before it counts
+	// as left by a crashed run.
+	StaleAfter = 30 * time.Minute
+	// PruneWait is how long a backup waits for a running prune to finish.
+	PruneWait = 2 * time.Hour
+)
+
+// LockPrefix is the folder of a host's markers.
+func LockPrefix(host string) string { return host + "/chunk-locks/" }
+
+const (
+	backupMark = "backup-"
+	pruneMark  = "prune-"
+)
+
+// Marker is a running run's marker object, rewritten in the background.
+type Marker struct {
+	st   upload.Store
+	Key  string
+	body []byte
+	now  func() time.Time
+
+	mu       sync.Mutex
+	lastOK   time.Time
+	stop     chan struct{}
+	finished chan struct{}
+}
+
+// Clock and waiting, replaceable by tests.
+type Options struct {
+	Now func() time.Time
+	// Wait is called between two looks at the other side's markers; nil
+	// waits with a growing delay (5 s … 1 min). It returns ctx's error if
+	// the run is cancelled.
+	Wait func(ctx context.Context, attempt int) error
+	// MaxWait bounds how long a backup waits for a prune (0: PruneWait).
+	MaxWait time.Duration
+	// NoRefresh turns the background rewriting off (tests).
+	NoRefresh bool
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func defaultWait(ctx context.Context, attempt int) error {
+	d := min(time.Duration(attempt+1)*5*time.Second, time.Minute)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func startMarker(ctx context.Context, st upload.Store, key, kind string, o Options) (*Marker, error) {
+	hn, _ := os.Hostname()
+	body, _ := json.Marshal(map[string]any{"kind": kind, "machine": hn, "pid": os.Getpid(), "started": o.now().UTC()})
+	m := &Marker{st: st, Key: key, body: body, now: o.now, stop: make(chan struct{}), finished: make(chan struct{})}
+	if err := m.write(ctx); err != nil {
+		return nil, fmt.Errorf("write marker %s: %w", key, err)
+	}
+	if o.NoRefresh {
+		close(m.finished)
+		return m, nil
+	}
+	go func() {
+		defer close(m.finished)
+		t := time.NewTicker(RefreshEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				m.write(ctx) // a failure shows in Healthy
+			case <-m.stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return m, nil
+}
+
+func (m *Marker) write(ctx context.Context) error {
+	t := m.now()
+	_, err := m.st.Put(ctx, m.Key, bytes.NewReader(m.body), upload.PutOptions{ContentType: "application/json"})
+	if err == nil {
+		m.mu.Lock()
+		m.lastOK = t
+		m.mu.Unlock()
+	}
+	return err
+}
+
+// Healthy reports whether the marker has been rewritten recently enough
+// that no other run can have taken it for stale (with a 5-minute margin).
+func (m *Marker) Healthy() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if age := m.now().Sub(m.lastOK); age > StaleAfter-5*time.Minute {
+		return fmt.Errorf("marker %s was last written %s ago (store unreachable?): a prune may have taken this run for crashed", m.Key, age.Round(time.Second))
+	}
+	return nil
+}
+
+// Release stops the rewriting and deletes the marker.
+func (m *Marker) Release(ctx context.Context) error {
+	select {
+	case <-m.stop:
+	default:
+		close(m.stop)
+	}
+	<-m.finished
+	return m.st.Delete(context.WithoutCancel(ctx), m.Key)
+}
+
+// markers lists a host's markers of one kind, split into live and stale.
+func markers(ctx context.Context, st upload.Store, host, kind string, now time.Time) (live, stale []upload.ObjectInfo, err error) {
+	err = st.List(ctx, LockPrefix(host)+kind, func(o upload.ObjectInfo) error {
+		if now.Sub(o.ModTime) > StaleAfter {
+			stale = append(stale, o)
+		} else {
+			live = append(live, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list markers of %s: %w", host, err)
+	}
+	return live, stale, nil
+}
+
+// BeginBackup writes the marker of a chunked backup of host, then waits
+// while a prune of host is running (one that started before the marker
+// was written may not have seen it). Only after it returns may the backup
+// list the chunks it reuses. The caller releases the marker after the
+// manifest is committed, or after the run fails.
+func BeginBackup(ctx context.Context, st upload.Store, host, setID string, o Options) (*Marker, error) {
+	m, err := startMarker(ctx, st, LockPrefix(host)+backupMark+setID, "backup", o)
+	if err != nil {
+		return nil, err
+	}
+	wait := o.Wait
+	if wait == nil {
+		wait = defaultWait
+	}
+	maxWait := o.MaxWait
+	if maxWait <= 0 {
+		maxWait = PruneWait
+	}
+	t0 := o.now()
+	for attempt := 0; ; attempt++ {
+		live, _, err := markers(ctx, st, host, pruneMark, o.now())
+		if err != nil {
+			m.Release(ctx)
+			return nil, err
+		}
+		if len(live) == 0 {
+			return m, nil
+		}
+		if o.now().Sub(t0) >= maxWait {
+			m.Release(ctx)
+			return nil, fmt.Errorf("a prune of host %s is running (marker %s, written %s) and did not finish within %s: run the backup again when it has",
+				host, live[0].Key, live[0].ModTime.UTC().Format(time.RFC3339), maxWait)
+		}
+		if err := wait(ctx, attempt); err != nil {
+			m.Release(ctx)
+			return nil, err
+		}
+	}
+}
+
+// ErrBackupRunning is returned by BeginSweep when a backup of the host runs.
+var ErrBackupRunning = errors.New("a backup of this host is running")
+
+// BeginSweep writes a prune marker for host, then looks for running
+// backups. With one running it releases its marker and returns
+// ErrBackupRunning (naming the backup): the chunks stay for the next prune.
+// It also returns the stale markers (crashed runs) for the sweep to delete.
+func BeginSweep(ctx context.Context, st upload.Store, host string, o Options) (*Marker, []upload.ObjectInfo, error) {
+	var r [6]byte
+	rand.Read(r[:])
+	m, err := startMarker(ctx, st, LockPrefix(host)+pruneMark+o.now().UTC().Format("20060102T150405Z")+"-"+hex.EncodeToString(r[:]), "prune", o)
+	if err != nil {
+		return nil, nil, err
+	}
+	live, staleB, err := markers(ctx, st, host, backupMark, o.now())
+	if err != nil {
+		m.Release(ctx)
+		return nil, nil, err
+	}
+	if len(live) > 0 {
+		m.Release(ctx)
+		return nil, nil, fmt.Errorf("%w (%s)", ErrBackupRunning, strings.TrimPrefix(live[0].Key, LockPrefix(host)))
+	}
+	_, staleP, err := markers(ctx, st, host, pruneMark, o.now())
+	if err != nil {
+		m.Release(ctx)
+		return nil, nil, err
+	}
+	return m, append(staleB, staleP...), nil
+}

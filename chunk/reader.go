@@ -1,0 +1,192 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// Fetch downloads one chunk object and checks it against its entry: size
+// and SHA-256 of the stored bytes. It returns the stored bytes.
+func Fetch(ctx context.Context, st upload.Store, c catalog.Chunk) ([]byte, error) {
+	rc, err := st.Get(ctx, c.Key, 0, -1)
+	if err != nil {
+		if errors.Is(err, upload.ErrArchived) {
+			return nil, fmt.Errorf("chunk %s: %w (run restore with --thaw to start bringing it back)", c.Key, err)
+		}
+		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, c.StoredBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
+	}
+	if int64(len(data)) != c.StoredBytes {
+		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(len(data), c.StoredBytes), c.StoredBytes)
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != c.SHA256 {
+		return nil, fmt.Errorf("chunk %s: SHA-256 does not match the manifest (corrupted or swapped)", c.Key)
+	}
+	return data, nil
+}
+
+func sizeText(n int, want int64) string {
+	if int64(n) > want {
+		return fmt.Sprintf("more than %d", want)
+	}
+	return fmt.Sprint(n)
+}
+
+// decoder decodes whole chunks; DecodeAll is safe for concurrent use.
+var decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil, zstd.WithDecoderConcurrency(4), zstd.WithDecoderMaxMemory(MaxSize),
+		zstd.WithDecoderMaxWindow(1<<27), zstd.IgnoreChecksum(true))
+})
+
+// Open decrypts and decompresses one stored chunk and checks its size.
+func Open(stored []byte, c catalog.Chunk, ids []age.Identity) ([]byte, error) {
+	dr, err := crypto.Decrypt(bytes.NewReader(stored), ids)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: %w", c.Key, err)
+	}
+	z, err := io.ReadAll(dr)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: decrypt: %w (object damaged)", c.Key, err)
+	}
+	dec, err := decoder()
+	if err != nil {
+		return nil, err
+	}
+	plain, err := dec.DecodeAll(z, make([]byte, 0, c.PlainBytes))
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: decompress: %w", c.Key, err)
+	}
+	if int64(len(plain)) != c.PlainBytes {
+		return nil, fmt.Errorf("chunk %s holds %d bytes, the manifest says %d", c.Key, len(plain), c.PlainBytes)
+	}
+	return plain, nil
+}
+
+// Stream returns the plaintext of a chunked item: its chunks fetched
+// ahead at once (up to ahead+2 in memory), checked, decrypted and
+// decompressed, and concatenated in order. The first failure ends the
+// stream with its error. stored reports stored bytes fetched (may be nil).
+// Close stops the fetches.
+func Stream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []age.Identity, ahead int, stored func(int64)) io.ReadCloser {
+	if ahead <= 0 {
+		ahead = 4
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	type result struct {
+		data []byte
+		err  error
+	}
+	slots := make(chan chan result, ahead)
+	go func() {
+		defer close(slots)
+		for _, c := range chunks {
+			res := make(chan result, 1)
+			select {
+			case slots <- res:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				data, err := Fetch(ctx, st, c)
+				if err == nil {
+					if stored != nil {
+						stored(c.StoredBytes)
+					}
+					data, err = Open(data, c, ids)
+				}
+				res <- result{data, err}
+			}()
+		}
+	}()
+	go func() {
+		for res := range slots {
+			r := <-res
+			if r.err == nil {
+				_, r.err = pw.Write(r.data)
+			}
+			if r.err != nil {
+				pw.CloseWithError(r.err)
+				cancel()
+				for range slots {
+				}
+				return
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		pw.Close()
+	}()
+	return &stream{PipeReader: pr, cancel: cancel}
+}
+
+type stream struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+}
+
+func (s *stream) Close() error {
+	s.cancel()
+	return s.PipeReader.CloseWithError(errors.New("stream closed"))
+}
+
+// Checks remembers which chunks a run has checked (size and SHA-256), so
+// that a verify reads each chunk once however many items use it.
+type Checks struct {
+	mu   sync.Mutex
+	done map[string]*check
+}
+
+type check struct {
+	once sync.Once
+	err  error
+}
+
+// Check verifies c once per Checks; later calls return the first result.
+func (cs *Checks) Check(ctx context.Context, st upload.Store, c catalog.Chunk, stored func(int64)) error {
+	cs.mu.Lock()
+	if cs.done == nil {
+		cs.done = map[string]*check{}
+	}
+	k := c.Key + " " + c.SHA256
+	ck, ok := cs.done[k]
+	if !ok {
+		ck = &check{}
+		cs.done[k] = ck
+	}
+	cs.mu.Unlock()
+	ck.once.Do(func() {
+		_, ck.err = Fetch(ctx, st, c)
+		if ck.err == nil && stored != nil {
+			stored(c.StoredBytes)
+		}
+	})
+	return ck.err
+}
+
+// Len is the number of distinct chunks checked.
+func (cs *Checks) Len() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.done)
+}

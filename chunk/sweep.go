@@ -1,0 +1,164 @@
+package chunk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// errFound stops a listing at its first object.
+var errFound = errors.New("found")
+
+// HasChunks reports whether host has any chunk object (one short listing).
+func HasChunks(ctx context.Context, st upload.Store, host string) (bool, error) {
+	err := st.List(ctx, catalog.ChunkPrefix(host), func(upload.ObjectInfo) error { return errFound })
+	if errors.Is(err, errFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("list chunks of %s: %w", host, err)
+	}
+	return false, nil
+}
+
+// Referenced returns every chunk key that the sets of host name. A set
+// whose manifest cannot be read stops the sweep: it may name any chunk.
+// Sets without a manifest (incomplete) name nothing that must be kept:
+// running backups are protected by their markers, not by their objects.
+func Referenced(host string, sets []catalog.Set) (map[string]bool, error) {
+	ref := map[string]bool{}
+	for _, s := range sets {
+		if s.Host != host {
+			continue
+		}
+		if s.ManifestErr != nil {
+			return nil, fmt.Errorf("set %s/%s has a damaged manifest, which may name any chunk: chunks of %s are not swept until it is repaired or deleted (%v)", s.Host, s.ID, host, s.ManifestErr)
+		}
+		if s.Manifest == nil {
+			continue
+		}
+		for _, it := range s.Manifest.Items {
+			for _, c := range it.Chunks {
+				ref[c.Key] = true
+			}
+		}
+	}
+	return ref, nil
+}
+
+// SweepResult is what a sweep did (or, dry run, would do).
+type SweepResult struct {
+	Deleted []upload.ObjectInfo
+	// Locked counts unreferenced chunks still under lock (left for later).
+	Locked int
+	// Remaining are the chunk objects left, by key.
+	Remaining map[string]upload.ObjectInfo
+	Errors    []error
+}
+
+// Sweep lists host's chunks and deletes those not in referenced, plus the
+// stale markers given. Call it between BeginSweep and the marker's Release.
+func Sweep(ctx context.Context, st upload.Store, host string, referenced map[string]bool, stale []upload.ObjectInfo, dryRun bool, parallel int) (SweepResult, error) {
+	res := SweepResult{Remaining: map[string]upload.ObjectInfo{}}
+	var cand []upload.ObjectInfo
+	err := st.List(ctx, catalog.ChunkPrefix(host), func(o upload.ObjectInfo) error {
+		if _, ok := catalog.ParseChunkKey(host, o.Key); !ok {
+			return nil // not ours to judge
+		}
+		if referenced[o.Key] {
+			res.Remaining[o.Key] = o
+		} else {
+			cand = append(cand, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("list chunks of %s: %w", host, err)
+	}
+	if dryRun {
+		res.Deleted = cand
+		return res, nil
+	}
+	var mu sync.Mutex
+	each(ctx, append(cand, stale...), parallel, func(o upload.ObjectInfo) {
+		err := st.Delete(ctx, o.Key)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			if _, ok := catalog.ParseChunkKey(host, o.Key); ok {
+				res.Deleted = append(res.Deleted, o)
+			}
+		case errors.Is(err, upload.ErrLocked):
+			res.Locked++
+			res.Remaining[o.Key] = o
+		default:
+			res.Errors = append(res.Errors, fmt.Errorf("delete %s: %w", o.Key, err))
+			res.Remaining[o.Key] = o
+		}
+	})
+	return res, ctx.Err()
+}
+
+// ExtendLocks makes every chunk in need locked at least until its time,
+// asking the store only for chunks whose listed lock is shorter (or
+// unknown). It returns the keys extended.
+func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time, listed map[string]upload.ObjectInfo, dryRun bool, parallel int) ([]string, []error) {
+	var todo []upload.ObjectInfo
+	for k, until := range need {
+		o, ok := listed[k]
+		if !ok {
+			continue
+		}
+		if !o.RetainUntil.IsZero() && !o.RetainUntil.Before(until) {
+			continue
+		}
+		todo = append(todo, upload.ObjectInfo{Key: k, RetainUntil: until})
+	}
+	var mu sync.Mutex
+	var done []string
+	var errs []error
+	each(ctx, todo, parallel, func(o upload.ObjectInfo) {
+		cur, _, err := l.LockInfo(ctx, o.Key)
+		if err == nil && !cur.Before(o.RetainUntil) {
+			return
+		}
+		if err == nil && !dryRun {
+			err = l.ExtendLock(ctx, o.Key, o.RetainUntil)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("extend lock of %s: %w", o.Key, err))
+			return
+		}
+		done = append(done, o.Key)
+	})
+	return done, errs
+}
+
+func each(ctx context.Context, objs []upload.ObjectInfo, parallel int, fn func(upload.ObjectInfo)) {
+	if parallel <= 0 {
+		parallel = 8
+	}
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, o := range objs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(o)
+		}()
+	}
+	wg.Wait()
+}

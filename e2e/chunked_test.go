@@ -1,0 +1,241 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+)
+
+const chunkHost = "fe01.contoso.com"
+
+// randomFile writes n pseudo-random (incompressible) bytes from seed.
+func randomFile(t *testing.T, path string, n int, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *coreEnv) manifest(set string) *catalog.Manifest {
+	e.t.Helper()
+	f, err := os.Open(filepath.Join(e.dest, chunkHost, set, "manifest.json"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := catalog.ParseManifest(f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// chunkObjects lists the chunk objects in the destination.
+func (e *coreEnv) chunkObjects() map[string]bool {
+	e.t.Helper()
+	out := map[string]bool{}
+	root := filepath.Join(e.dest, chunkHost, "chunks")
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && strings.HasSuffix(p, ".zst.age") {
+			rel, _ := filepath.Rel(e.dest, p)
+			out[filepath.ToSlash(rel)] = true
+		}
+		return nil
+	})
+	return out
+}
+
+func chunkKeys(m *catalog.Manifest) map[string]bool {
+	out := map[string]bool{}
+	for _, it := range m.Items {
+		for _, c := range it.Chunks {
+			out[c.Key] = true
+		}
+	}
+	return out
+}
+
+// TestChunkedStockTools: a chunked item (the default format) restores with
+// nothing but the shell loop of docs/FORMAT.md over its .chunks list, and
+// with lyncbackup restore; verify and verify --identity pass.
+func TestChunkedStockTools(t *testing.T) {
+	for _, tool := range []string{"age", "zstd", "tar", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/test.sh installs it): %v", tool, err)
+		}
+	}
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(filepath.Join(src, "sub"), 0o755)
+	randomFile(t, filepath.Join(src, "sub", "meeting.bin"), 6<<20, 1)
+	os.WriteFile(filepath.Join(src, "Topology.xml"), bytes.Repeat([]byte("<Site name='x'/>\n"), 200000), 0o644)
+	os.WriteFile(filepath.Join(src, "sub", "caf\u00e9 & co.txt"), []byte("x"), 0o644)
+	e.writeConfig(map[string][]string{"csconfig": {src}}, "")
+	set := e.backup()
+	m := e.manifest(set)
+	it, _ := m.Item("csconfig")
+	if m.Format != 2 || !it.Chunked() || len(it.Chunks) < 3 {
+		t.Fatalf("format %d, item layout %q with %d chunks: want a format 2 set with a chunked item of several chunks", m.Format, it.Layout, len(it.Chunks))
+	}
+	if _, err := os.Stat(filepath.Join(e.dest, chunkHost, set, "csconfig.tar.zst.age")); err == nil {
+		t.Error("a chunked item also left an archive object")
+	}
+
+	x := filepath.Join(e.dir, "x")
+	os.MkdirAll(x, 0o755)
+	list := filepath.Join(chunkHost, set, "csconfig.chunks")
+	loop := `while read k; do age -d -i ` + coreQuote(e.key) + ` "$k" | zstd -d; done < ` + coreQuote(list) + ` | tar -xf - -C ` + coreQuote(x)
+	cmd := exec.Command("bash", "-o", "pipefail", "-c", loop)
+	cmd.Dir = e.dest
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", loop, err, out)
+	}
+	compareTrees(t, src, filepath.Join(x, "src"))
+	if _, err := os.Stat(filepath.Join(x, ".lyncbackup-SHA256SUMS")); err != nil {
+		t.Errorf("the stock-tools restore lacks the archive index: %v", err)
+	}
+
+	e.mustRun("verify", "latest")
+	e.mustRun("verify", set, "--identity", e.key)
+	to := filepath.Join(e.dir, "restore")
+	e.mustRun("restore", "latest", "--to", to, "--identity", e.key)
+	compareTrees(t, src, filepath.Join(to, "csconfig", "src"))
+}
+
+// TestChunkedDedupAndPrune: a second night with one small change uploads
+// only the chunks around it; every set restores on its own; prune of the
+// first set deletes exactly the chunks only it used; a damaged chunk is
+// named by verify and restore.
+func TestChunkedDedupAndPrune(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	randomFile(t, filepath.Join(src, "LyncDB.bak"), 40<<20, 2)
+	randomFile(t, filepath.Join(src, "old-meeting.bin"), 3<<20, 3)
+	e.writeConfig(map[string][]string{"sql": {src}}, "retention: {keep_last: 1}\n")
+	set1 := e.backup()
+	before := e.chunkObjects()
+	m1 := e.manifest(set1)
+
+	// Night 2: a few records change in the middle of the dump, a meeting goes.
+	db := filepath.Join(src, "LyncDB.bak")
+	b, _ := os.ReadFile(db)
+	copy(b[20<<20:], []byte("changed records"))
+	os.WriteFile(db, b, 0o644)
+	os.Remove(filepath.Join(src, "old-meeting.bin"))
+	set2 := e.backup()
+	m2 := e.manifest(set2)
+	after := e.chunkObjects()
+	added := len(after) - len(before)
+	// The chunk holding the change (two if it straddles a cut), and at the
+	// end of the tar stream the chunks around the deleted file and the index.
+	if added < 1 || added > 5 || added*2 > len(before) {
+		t.Errorf("night 2 added %d chunk objects to %d: want the few around the changes", added, len(before))
+	}
+	k1, k2 := chunkKeys(m1), chunkKeys(m2)
+	var only1 []string
+	for k := range k1 {
+		if !k2[k] {
+			only1 = append(only1, k)
+		}
+	}
+	if len(only1) == 0 {
+		t.Fatal("set 1 has no chunk of its own: the test cannot see the sweep")
+	}
+
+	// Both sets restore on their own.
+	for _, s := range []string{set1, set2} {
+		to := filepath.Join(e.dir, "r-"+s)
+		e.mustRun("restore", s, "--to", to, "--identity", e.key)
+	}
+	if !sameContent(t, db, filepath.Join(e.dir, "r-"+set2, "sql", "src", "LyncDB.bak")) {
+		t.Error("set 2 restores a different dump")
+	}
+
+	// prune keeps set 2 and deletes set 1's own chunks, nothing else.
+	r := e.mustRun("prune", "--json")
+	var rep struct {
+		Deleted       int `json:"deleted"`
+		ChunksDeleted int `json:"chunks_deleted"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("prune --json: %v\n%s", err, r.Stdout)
+	}
+	left := e.chunkObjects()
+	for _, k := range only1 {
+		if left[k] {
+			t.Errorf("chunk %s only the forgotten set used survived prune", k)
+		}
+	}
+	for k := range k2 {
+		if !left[k] {
+			t.Errorf("chunk %s of the kept set was deleted", k)
+		}
+	}
+	if len(left) != len(k2) {
+		t.Errorf("%d chunk objects left, the kept set uses %d", len(left), len(k2))
+	}
+	if rep.Deleted != 1 || rep.ChunksDeleted != len(only1) {
+		t.Errorf("prune report: %d sets and %d chunks deleted, want 1 and %d", rep.Deleted, rep.ChunksDeleted, len(only1))
+	}
+	e.mustRun("verify", "latest")
+	e.mustRun("restore", "latest", "--to", filepath.Join(e.dir, "r3"), "--identity", e.key)
+
+	// A damaged chunk: verify names it; restore fails and leaves no item folder.
+	var victim string
+	for k := range k2 {
+		victim = k
+		break
+	}
+	p := filepath.Join(e.dest, filepath.FromSlash(victim))
+	vb, _ := os.ReadFile(p)
+	vb[len(vb)/2] ^= 1
+	os.WriteFile(p, vb, 0o644)
+	failsWith(t, e.run("verify", "latest"), 1, victim, "SHA-256")
+	to := filepath.Join(e.dir, "r4")
+	failsWith(t, e.run("restore", "latest", "--to", to, "--identity", e.key), 1, victim)
+	if _, err := os.Stat(filepath.Join(to, "sql")); err == nil {
+		t.Error("a failed restore left an item folder")
+	}
+}
+
+// TestChunkedArchiveFormat: format: archive keeps one object per item,
+// and a store holding sets of both formats lists, verifies and restores both.
+func TestChunkedArchiveFormat(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	randomFile(t, filepath.Join(src, "a.bin"), 1<<20, 4)
+	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\n")
+	old := e.backup()
+	m := e.manifest(old)
+	if it, _ := m.Item("files"); m.Format != 1 || it.Chunked() {
+		t.Fatalf("format: archive wrote format %d, layout %q", m.Format, it.Layout)
+	}
+	if _, err := os.Stat(e.object(old, "files")); err != nil {
+		t.Fatal(err)
+	}
+	e.writeConfig(map[string][]string{"files": {src}}, "")
+	e.backup()
+	if sets := e.list(); len(sets) != 2 {
+		t.Fatalf("list: %+v", sets)
+	}
+	e.mustRun("verify", old)
+	e.mustRun("verify", "latest", "--identity", e.key)
+	e.mustRun("restore", old, "--to", filepath.Join(e.dir, "r1"), "--identity", e.key)
+	compareTrees(t, src, filepath.Join(e.dir, "r1", "files", "src"))
+	e.mustRun("restore", "latest", "--to", filepath.Join(e.dir, "r2"), "--identity", e.key)
+	compareTrees(t, src, filepath.Join(e.dir, "r2", "files", "src"))
+}
