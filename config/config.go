@@ -20,12 +20,12 @@ const MaxSize = 1 << 20
 
 // Config is the whole file.
 type Config struct {
-	Host        string      `yaml:"host"`
-	Staging     string      `yaml:"staging"`
+	Host    string `yaml:"host"`
+	Staging string `yaml:"staging"`
 	// Format is "chunked" (content-defined chunks shared between sets) or
 	// "archive" (one object per item); see docs/FORMAT.md. Default:
 	// chunked, archive for a destination in an offline tier.
-	Format string `yaml:"format"`
+	Format      string      `yaml:"format"`
 	Exporters   []Exporter  `yaml:"exporters"`
 	Lync        *Lync       `yaml:"lync"`
 	Compression Compression `yaml:"compression"`

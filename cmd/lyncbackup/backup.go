@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
-	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/chunk"
+	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/pipeline"
