@@ -89,7 +89,7 @@ func TestParseManifest(t *testing.T) {
 		{"empty", nil, "not valid JSON"},
 		{"not json", []byte("{"), "not valid JSON"},
 		{"array", []byte("[]"), "not valid JSON"},
-		{"newer", mutate(func(m map[string]any) { m["format"] = 2 }), "upgrade lyncbackup"},
+		{"newer", mutate(func(m map[string]any) { m["format"] = 3 }), "upgrade lyncbackup"},
 		{"much newer", mutate(func(m map[string]any) { m["format"] = 99; m["new_field"] = true }), "upgrade lyncbackup"},
 		{"no format", mutate(func(m map[string]any) { delete(m, "format") }), "no format"},
 		{"zero format", mutate(func(m map[string]any) { m["format"] = 0 }), "no format"},
@@ -316,6 +316,9 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"format": 1, "host": "h", "set_id": "20261125T151203Z-a1b2c3", "status": "complete", "items": [{"name": "a", "key": "h/20261125T151203Z-a1b2c3/a.tar.zst.age", "sha256": "` + strings.Repeat("0", 64) + `"}]}`))
 	f.Add([]byte(`{"format": 1e400}`))
 	f.Add([]byte(`{"format": 1, "host": "h", "set_id": "20261125T151203Z-a1b2c3", "status": "complete", "items": null}`))
+	if b, err := chunkedManifest().Marshal(); err == nil {
+		f.Add(b)
+	}
 	f.Add([]byte(`{"format": 1, "discovery": {"a": [1, {"b": null}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(bytes.NewReader(data))

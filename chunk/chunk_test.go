@@ -1,0 +1,494 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/local"
+)
+
+const host = "fe01"
+
+// counting wraps a store and counts its calls.
+type counting struct {
+	upload.Store
+	puts, gets, lists, stats atomic.Int64
+}
+
+func (c *counting) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	c.puts.Add(1)
+	return c.Store.Put(ctx, key, r, o)
+}
+func (c *counting) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key, off, n)
+}
+func (c *counting) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	c.stats.Add(1)
+	return c.Store.Stat(ctx, key)
+}
+func (c *counting) List(ctx context.Context, p string, fn func(upload.ObjectInfo) error) error {
+	c.lists.Add(1)
+	return c.Store.List(ctx, p, fn)
+}
+
+type world struct {
+	t   *testing.T
+	st  *counting
+	key *Key
+	rs  []crypto.Recipient
+	ids []age.Identity
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ls, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := age.GenerateX25519Identity()
+	r, err := crypto.ParseRecipient(id.Recipient().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := bytes.Repeat([]byte{7}, 32)
+	k, err := NewKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{t: t, st: &counting{Store: ls}, key: k, rs: []crypto.Recipient{r}, ids: []age.Identity{id}}
+}
+
+func data(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func (w *world) writer(known map[string]Known) *Writer {
+	return &Writer{Store: w.st, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Known: known}
+}
+
+func (w *world) read(chunks []catalog.Chunk) []byte {
+	w.t.Helper()
+	s := Stream(context.Background(), w.st, chunks, w.ids, 3, nil)
+	defer s.Close()
+	b, err := io.ReadAll(s)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}
+
+// commit writes a manifest of one chunked item.
+func (w *world) commit(id string, chunks []catalog.Chunk) {
+	w.t.Helper()
+	t0, _ := catalog.ParseSetID(id)
+	it := catalog.Item{Name: "sql", Kind: "path", Key: catalog.ChunksKey(host, id, "sql"), Layout: catalog.LayoutChunked,
+		SHA256: strings.Repeat("0", 64), Chunks: chunks}
+	for _, c := range chunks {
+		it.StoredBytes += c.StoredBytes
+	}
+	m := &catalog.Manifest{Format: catalog.FormatVersion, Host: host, SetID: id, Start: t0, End: t0, Status: catalog.StatusComplete, Items: []catalog.Item{it}}
+	if err := (&catalog.Catalog{Store: w.st}).Commit(context.Background(), m, upload.PutOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) sets() []catalog.Set {
+	w.t.Helper()
+	sets, err := (&catalog.Catalog{Store: w.st}).List(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return sets
+}
+
+func (w *world) manifests() []*catalog.Manifest {
+	var ms []*catalog.Manifest
+	for _, s := range w.sets() {
+		if s.Manifest != nil {
+			ms = append(ms, s.Manifest)
+		}
+	}
+	return ms
+}
+
+// intact fails the test if a committed manifest names a missing chunk.
+func (w *world) intact() {
+	w.t.Helper()
+	for _, m := range w.manifests() {
+		for _, it := range m.Items {
+			for _, c := range it.Chunks {
+				if _, err := w.st.Stat(context.Background(), c.Key); err != nil {
+					w.t.Errorf("set %s names chunk %s: %v", m.SetID, c.Key, err)
+				}
+			}
+		}
+	}
+}
+
+func TestRoundTripAndReuse(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	in := append(data(9<<20, 1), bytes.Repeat(data(3<<20, 2), 3)...) // repeated content in one item
+	st, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Chunks) < 4 {
+		t.Fatalf("%d chunks of %d bytes", len(st.Chunks), len(in))
+	}
+	distinct := map[string]bool{}
+	var plain int64
+	for _, c := range st.Chunks {
+		distinct[c.Key] = true
+		plain += c.PlainBytes
+		if c.PlainBytes > MaxSize {
+			t.Errorf("chunk of %d bytes", c.PlainBytes)
+		}
+	}
+	if plain != int64(len(in)) {
+		t.Fatalf("chunks hold %d bytes of %d", plain, len(in))
+	}
+	if len(distinct) == len(st.Chunks) {
+		t.Error("repeated content gave no repeated chunk")
+	}
+	if n := w.st.puts.Load(); n != int64(len(distinct)) {
+		t.Errorf("%d puts for %d distinct chunks", n, len(distinct))
+	}
+	if out := w.read(st.Chunks); !bytes.Equal(out, in) {
+		t.Fatal("stream differs from the input")
+	}
+	w.commit("20261125T010000Z-aaaaaa", st.Chunks)
+
+	// Night 2: the same stream with a change in the middle. Discovery makes
+	// one listing and reads nothing per chunk; only the changed chunks go up.
+	in2 := bytes.Clone(in)
+	copy(in2[5<<20:], "changed")
+	ms := w.manifests()
+	w.st.lists.Store(0)
+	w.st.gets.Store(0)
+	w.st.puts.Store(0)
+	known, err := Discover(ctx, w.st, host, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, g, s := w.st.lists.Load(), w.st.gets.Load(), w.st.stats.Load(); l != 1 || g != 0 || s != 0 {
+		t.Errorf("discovery made %d lists, %d gets, %d stats: want one listing", l, g, s)
+	}
+	if len(known) != len(distinct) {
+		t.Errorf("%d known of %d", len(known), len(distinct))
+	}
+	wr := w.writer(known)
+	st2, err := wr.Write(ctx, bytes.NewReader(in2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := wr.NewChunks.Load(); n < 1 || n > 2 || w.st.puts.Load() != n {
+		t.Errorf("night 2 stored %d new chunks with %d puts: want the 1-2 around the change", n, w.st.puts.Load())
+	}
+	if out := w.read(st2.Chunks); !bytes.Equal(out, in2) {
+		t.Fatal("night 2 stream differs")
+	}
+
+	// A chunk object no manifest names (a crashed run's) is not trusted.
+	orphan, err := w.writer(nil).Write(ctx, bytes.NewReader(data(1<<20, 9)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, _ = Discover(ctx, w.st, host, ms)
+	if _, ok := known[orphan.Chunks[0].Key]; ok {
+		t.Error("an orphan chunk counts as known")
+	}
+	// A listed chunk whose size differs from the manifest's is not known.
+	victim := st.Chunks[0].Key
+	w.st.Put(ctx, victim, strings.NewReader("short"), upload.PutOptions{})
+	known, _ = Discover(ctx, w.st, host, ms)
+	if _, ok := known[victim]; ok {
+		t.Error("a chunk of the wrong size counts as known")
+	}
+}
+
+func TestStreamChecks(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	in := data(6<<20, 3)
+	st, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same size, one bit flipped: the SHA-256 check names the chunk.
+	c := st.Chunks[1]
+	rc, _ := w.st.Get(ctx, c.Key, 0, -1)
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	b[len(b)-3] ^= 1
+	w.st.Put(ctx, c.Key, bytes.NewReader(b), upload.PutOptions{})
+	s := Stream(ctx, w.st, st.Chunks, w.ids, 2, nil)
+	_, err = io.ReadAll(s)
+	s.Close()
+	if err == nil || !strings.Contains(err.Error(), c.Key) || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("damaged chunk: %v", err)
+	}
+	var cs Checks
+	if err := cs.Check(ctx, w.st, c, nil); err == nil {
+		t.Error("Check passed a damaged chunk")
+	}
+	gets := w.st.gets.Load()
+	cs.Check(ctx, w.st, c, nil)
+	if w.st.gets.Load() != gets {
+		t.Error("a chunk was checked twice in one run")
+	}
+	// The manifest's plain size is checked too (a swapped, valid chunk).
+	bad := append([]catalog.Chunk(nil), st.Chunks[:1]...)
+	bad[0].PlainBytes++
+	s = Stream(ctx, w.st, bad, w.ids, 2, nil)
+	_, err = io.ReadAll(s)
+	s.Close()
+	if err == nil || !strings.Contains(err.Error(), "manifest says") {
+		t.Errorf("wrong plain size: %v", err)
+	}
+}
+
+func TestKeyFile(t *testing.T) {
+	p := KeyFile(t.TempDir(), host)
+	k1, err := LoadOrCreateKey(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := LoadOrCreateKey(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := data(1000, 5)
+	if k1.ID(d) != k2.ID(d) || k1.pol != k2.pol {
+		t.Error("the key file does not give the same ids and cuts again")
+	}
+	other, _ := NewKey(bytes.Repeat([]byte{1}, 32))
+	if other.ID(d) == k1.ID(d) || other.pol == k1.pol {
+		t.Error("two keys give the same ids or polynomial")
+	}
+}
+
+// --- prune and backup interleavings (docs/FORMAT.md) ---
+
+// forgetAndSweep is what retention does for one host: the forgotten set's
+// manifest is gone already; marker, listing, sweep, release.
+func (w *world) sweep(o Options) (SweepResult, error) {
+	w.t.Helper()
+	ctx := context.Background()
+	mark, stale, err := BeginSweep(ctx, w.st, host, o)
+	if err != nil {
+		return SweepResult{}, err
+	}
+	defer mark.Release(ctx)
+	ref, err := Referenced(host, w.sets())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return Sweep(ctx, w.st, host, ref, stale, false, 2)
+}
+
+// setup: set A uses chunk X; A is then forgotten (its manifest deleted),
+// so X is unreferenced, and the next backup has the same content.
+func (w *world) setup() ([]byte, catalog.Chunk) {
+	w.t.Helper()
+	in := data(400<<10, 11) // under MinSize: one chunk
+	st, err := w.writer(nil).Write(context.Background(), bytes.NewReader(in), nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.commit("20261125T010000Z-aaaaaa", st.Chunks)
+	return in, st.Chunks[0]
+}
+
+// backup runs a chunked backup of in: marker, discovery, write, commit.
+func (w *world) backup(id string, in []byte, o Options, between func()) error {
+	ctx := context.Background()
+	mark, err := BeginBackup(ctx, w.st, host, id, o)
+	if err != nil {
+		return err
+	}
+	defer mark.Release(ctx)
+	known, err := Discover(ctx, w.st, host, w.manifests())
+	if err != nil {
+		return err
+	}
+	if between != nil {
+		between()
+	}
+	st, err := w.writer(known).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		return err
+	}
+	if err := mark.Healthy(); err != nil {
+		return err
+	}
+	w.commit(id, st.Chunks)
+	return nil
+}
+
+func noRefresh() Options { return Options{NoRefresh: true} }
+
+// A backup that finds X known, then a prune that finds X unreferenced: the
+// prune sees the backup's marker and leaves the chunks alone.
+func TestBackupThenPrune(t *testing.T) {
+	w := newWorld(t)
+	in, x := w.setup()
+	ctx := context.Background()
+	err := w.backup("20261126T010000Z-bbbbbb", in, noRefresh(), func() {
+		// The backup has decided to reuse X. Now A is forgotten and a prune runs.
+		if err := w.st.Delete(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.sweep(noRefresh())
+		if !errors.Is(err, ErrBackupRunning) {
+			t.Errorf("sweep during a backup: %v, want ErrBackupRunning", err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.Stat(ctx, x.Key); err != nil {
+		t.Errorf("reused chunk X: %v", err)
+	}
+	w.intact()
+	// With the backup done, a prune sweeps; X is used by the new set.
+	if res, err := w.sweep(noRefresh()); err != nil || len(res.Deleted) != 0 {
+		t.Errorf("sweep after: %d deleted, %v", len(res.Deleted), err)
+	}
+	w.intact()
+}
+
+// A prune that has found X unreferenced (its marker is written, it saw no
+// backup), then a backup starts: the backup waits for the prune to end
+// before it lists the chunks, so it does not reuse the deleted X.
+func TestPruneThenBackup(t *testing.T) {
+	w := newWorld(t)
+	in, x := w.setup()
+	ctx := context.Background()
+	w.st.Delete(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa"))
+	mark, stale, err := BeginSweep(ctx, w.st, host, noRefresh())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := Referenced(host, w.sets())
+	waited := 0
+	o := noRefresh()
+	o.Wait = func(context.Context, int) error {
+		waited++
+		if waited == 1 {
+			// The backup saw the prune marker. The prune now deletes X and ends.
+			res, err := Sweep(ctx, w.st, host, ref, stale, false, 2)
+			if err != nil || len(res.Deleted) != 1 || res.Deleted[0].Key != x.Key {
+				t.Errorf("sweep: %+v, %v", res.Deleted, err)
+			}
+			mark.Release(ctx)
+		}
+		return nil
+	}
+	if err := w.backup("20261126T010000Z-bbbbbb", in, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	if waited != 1 {
+		t.Errorf("the backup looked again %d times, want 1 wait for the prune", waited)
+	}
+	w.intact()
+}
+
+// A prune whose marker is still there after the backup's limit: the backup
+// gives up with a message naming the prune, and commits nothing.
+func TestBackupGivesUpOnLongPrune(t *testing.T) {
+	w := newWorld(t)
+	in, _ := w.setup()
+	ctx := context.Background()
+	if _, _, err := BeginSweep(ctx, w.st, host, noRefresh()); err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	o := noRefresh()
+	o.Now = func() time.Time { return clock }
+	o.Wait = func(context.Context, int) error { clock = clock.Add(10 * time.Minute); return nil }
+	o.MaxWait = 20 * time.Minute
+	err := w.backup("20261126T010000Z-bbbbbb", in, o, nil)
+	if err == nil || !strings.Contains(err.Error(), "prune of host fe01 is running") {
+		t.Errorf("backup behind a long prune: %v", err)
+	}
+	if len(w.manifests()) != 1 {
+		t.Error("a backup that gave up committed a set")
+	}
+	// Its marker is gone, so a prune is not held up by it.
+	live, _, _ := markers(ctx, w.st, host, backupMark, time.Now())
+	if len(live) != 0 {
+		t.Errorf("backup marker left: %v", live)
+	}
+}
+
+// A crashed backup's marker goes stale: the prune then sweeps (its orphan
+// chunks and the forgotten set's) and deletes the stale marker.
+func TestStaleBackupMarker(t *testing.T) {
+	w := newWorld(t)
+	_, x := w.setup()
+	ctx := context.Background()
+	if _, err := BeginBackup(ctx, w.st, host, "20261126T010000Z-bbbbbb", noRefresh()); err != nil {
+		t.Fatal(err)
+	}
+	w.st.Delete(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa"))
+	if _, err := w.sweep(noRefresh()); !errors.Is(err, ErrBackupRunning) {
+		t.Fatalf("fresh marker: %v", err)
+	}
+	later := noRefresh()
+	later.Now = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
+	res, err := w.sweep(later)
+	if err != nil || len(res.Deleted) != 1 || res.Deleted[0].Key != x.Key {
+		t.Fatalf("sweep past a stale marker: %+v, %v", res.Deleted, err)
+	}
+	live, stale, _ := markers(ctx, w.st, host, "", time.Now())
+	if len(live)+len(stale) != 0 {
+		t.Errorf("markers left: %v %v", live, stale)
+	}
+}
+
+// A backup whose marker could not be rewritten for too long refuses to
+// commit: a prune may have taken it for crashed.
+func TestUnhealthyMarkerBlocksCommit(t *testing.T) {
+	w := newWorld(t)
+	in, _ := w.setup()
+	clock := time.Now()
+	o := noRefresh()
+	o.Now = func() time.Time { return clock }
+	err := w.backup("20261126T010000Z-bbbbbb", in, o, func() { clock = clock.Add(StaleAfter) })
+	if err == nil || !strings.Contains(err.Error(), "taken this run for crashed") {
+		t.Errorf("commit with a stale marker: %v", err)
+	}
+}
+
+// A damaged manifest may name any chunk: the host is not swept.
+func TestDamagedManifestStopsSweep(t *testing.T) {
+	w := newWorld(t)
+	_, x := w.setup()
+	ctx := context.Background()
+	w.st.Put(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa"), strings.NewReader("{"), upload.PutOptions{})
+	if _, err := Referenced(host, w.sets()); err == nil || !strings.Contains(err.Error(), "damaged manifest") {
+		t.Errorf("Referenced: %v", err)
+	}
+	if _, err := w.st.Stat(ctx, x.Key); err != nil {
+		t.Error(err)
+	}
+}
