@@ -379,7 +379,7 @@ func TestCoreStockTools(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "sub", "caf\u00e9 & co.txt"), nil, 0o644)
 	os.WriteFile(filepath.Join(src, "back\\slash"), []byte("b"), 0o644)
 	os.Symlink("sub/data.bin", filepath.Join(src, "link"))
-	e.writeConfig(map[string][]string{"certs": {src}}, "")
+	e.writeConfig(map[string][]string{"certs": {src}}, "format: archive\n")
 	set := e.backup()
 	obj := e.object(set, "certs")
 
@@ -427,7 +427,9 @@ func TestCoreKilledBackup(t *testing.T) {
 	src := filepath.Join(e.dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "first.txt"), []byte("the first, complete set"), 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "compression: {level: best}\n")
+	// The archive format streams one object per item (the chunked format's
+	// objects are small and written whole).
+	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\ncompression: {level: best}\n")
 	good := e.backup()
 
 	// Enough incompressible data at the slowest level to take seconds.
@@ -515,7 +517,7 @@ func TestCoreKilledBackup(t *testing.T) {
 		t.Fatalf("the killed run's temporary file is gone before the next backup: %v", err)
 	}
 	os.Remove(filepath.Join(src, "random.bin"))
-	e.writeConfig(map[string][]string{"files": {src}}, "retention: {grace: 1s}\n")
+	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\nretention: {grace: 1s}\n")
 	time.Sleep(1100 * time.Millisecond)
 	r = e.mustRun("backup", "--json", "--quiet")
 	var sum struct {
@@ -666,7 +668,7 @@ func TestCoreDamagedObjects(t *testing.T) {
 		os.WriteFile(filepath.Join(d, "data.bin"), b, 0o644)
 		return d
 	}
-	e.writeConfig(map[string][]string{"alpha": {mk("a", 300000)}, "bravo": {mk("b", 200000)}}, "")
+	e.writeConfig(map[string][]string{"alpha": {mk("a", 300000)}, "bravo": {mk("b", 200000)}}, "format: archive\n")
 	set := e.backup()
 	alpha, bravo := e.object(set, "alpha"), e.object(set, "bravo")
 	orig, _ := os.ReadFile(bravo)

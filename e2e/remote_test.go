@@ -24,13 +24,16 @@ type remoteEnv struct {
 	destExtra          string // more destination keys, each line "  key: value\n"
 	prefix, host       string
 	item               string // the path exporter's item name
+	// format is the config's format: "archive" (these tests look at one
+	// object per item) unless a chunked test sets "chunked".
+	format string
 }
 
 func newRemoteEnv(t *testing.T, serverEnv []string, item string) *remoteEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &remoteEnv{t: t, dir: dir, src: filepath.Join(dir, "src"), key: filepath.Join(dir, "key.txt"),
-		config: filepath.Join(dir, "lyncbackup.yaml"), prefix: "lync", host: "fe01.contoso.com", item: item}
+		config: filepath.Join(dir, "lyncbackup.yaml"), prefix: "lync", host: "fe01.contoso.com", item: item, format: "archive"}
 	e.env = append(serverEnv, "LYNCBACKUP_CONFIG="+e.config)
 	e.pub = strings.TrimSpace(testbin.MustRun(t, dir, nil, "keygen", "-o", e.key).Stdout)
 	return e
@@ -41,6 +44,7 @@ func newRemoteEnv(t *testing.T, serverEnv []string, item string) *remoteEnv {
 func (e *remoteEnv) writeConfigWith(url, dest string) {
 	e.t.Helper()
 	cfg := fmt.Sprintf(`host: %s
+format: %s
 staging: %s
 exporters:
   - {kind: path, name: %s, paths: [%s]}
@@ -48,7 +52,7 @@ compression: {level: fastest}
 encryption: {recipients: [%s]}
 destination:
   url: %s
-%s%s`, e.host, quoteYAML(filepath.Join(e.dir, "staging")), e.item, quoteYAML(e.src), e.pub, url, dest, e.destExtra)
+%s%s`, e.host, e.format, quoteYAML(filepath.Join(e.dir, "staging")), e.item, quoteYAML(e.src), e.pub, url, dest, e.destExtra)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o644); err != nil {
 		e.t.Fatal(err)
 	}

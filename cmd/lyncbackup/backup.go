@@ -49,6 +49,12 @@ type backupSummary struct {
 	ExitCode    int    `json:"exit_code"`
 	// UploadsAborted counts unfinished uploads of earlier runs cleaned up.
 	UploadsAborted int `json:"uploads_aborted"`
+	// Format written; for chunked: chunks stored new / reused, and the
+	// bytes this run uploaded (stored_bytes counts reused chunks too).
+	Format        string `json:"format,omitempty"`
+	NewChunks     int64  `json:"new_chunks,omitempty"`
+	ReusedChunks  int64  `json:"reused_chunks,omitempty"`
+	UploadedBytes int64  `json:"uploaded_bytes,omitempty"`
 }
 
 // summaryItem is a stored item and how long it took. The manifest's
@@ -61,6 +67,9 @@ type summaryItem struct {
 }
 
 func newSummaryItem(it catalog.Item, took time.Duration) summaryItem {
+	// The chunk list stays in the manifest: a summary of a big host would
+	// otherwise carry tens of thousands of entries.
+	it.Chunks = nil
 	si := summaryItem{Item: it, Seconds: took.Seconds()}
 	for i := 0; ; i++ {
 		p, ok := it.Meta[fmt.Sprintf("path.%d", i)]
@@ -180,6 +189,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	m := res.Manifest
 	recordResult(sum, res, lg)
 	sum.UploadsAborted = sweepStale(ctx, cfg, store, lg)
+	sum.Format, sum.NewChunks, sum.ReusedChunks, sum.UploadedBytes = cfg.Format, res.NewChunks, res.ReusedChunks, res.UploadedBytes
 	plain, stored, files := m.Totals()
 	sum.PlainBytes, sum.StoredBytes, sum.Files, sum.Destination = plain, stored, files, store.String()
 	a.say("set %s/%s %s: %d items, %d files, %s read, %s stored in %s",

@@ -250,6 +250,9 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 	for _, e := range rep.Errors {
 		fmt.Fprintln(a.stdout, "error:", e)
 	}
+	for _, n := range rep.Notes {
+		fmt.Fprintln(a.stdout, "note:", n)
+	}
 	fmt.Fprintln(a.stdout, rep.Summary())
 }
 
@@ -260,6 +263,7 @@ type pruneSummary struct {
 	FreedBytes     int64    `json:"freed_bytes"`
 	LocksExtended  int      `json:"locks_extended"`
 	UploadsAborted int      `json:"uploads_aborted"`
+	ChunksDeleted  int      `json:"chunks_deleted"`
 	Note           string   `json:"note,omitempty"`
 	Errors         []string `json:"errors,omitempty"`
 }
@@ -278,6 +282,9 @@ func (p pruneSummary) Summary() string {
 	}
 	if p.UploadsAborted > 0 {
 		s += fmt.Sprintf("; %d stale upload(s) aborted", p.UploadsAborted)
+	}
+	if p.ChunksDeleted > 0 {
+		s += fmt.Sprintf("; %d chunk(s) no set uses deleted", p.ChunksDeleted)
 	}
 	if p.Note != "" {
 		s += "; " + p.Note
@@ -311,6 +318,10 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 	ps := pruneSummary{Deleted: []string{}}
 	if rep != nil {
 		ps.Kept, ps.FreedBytes, ps.LocksExtended, ps.UploadsAborted, ps.Note = rep.Kept, rep.FreedBytes, rep.LocksExtended, rep.UploadsAborted, rep.Note
+		ps.ChunksDeleted = rep.ChunksDeleted
+		if len(rep.Notes) > 0 {
+			ps.Note = strings.TrimPrefix(ps.Note+"; "+strings.Join(rep.Notes, "; "), "; ")
+		}
 		for _, d := range rep.Decisions {
 			if !d.Keep {
 				ps.Deleted = append(ps.Deleted, d.Host+"/"+d.ID)
