@@ -94,6 +94,18 @@ func TestS3ChunkedObjectLock(t *testing.T) {
 			t.Errorf("%s: lock shortened from %v to %v", k, u, got)
 		}
 	}
+	// prune keeps every set for 10 days (keep_within): each chunk's lock is
+	// extended to the longest keep-until of the sets that use it.
+	e.destExtra += "retention: {keep_within: 10d}\n"
+	e.writeConfig()
+	if r := e.run(nil, "prune", "--json"); r.Code != 0 {
+		t.Fatalf("prune: %s%s", r.Stdout, r.Stderr)
+	}
+	for _, k := range chunks() {
+		if u := lockOf(k); u.Before(before.Add(9 * 24 * time.Hour)) {
+			t.Errorf("%s: locked until %v after prune, want the sets' keep-until (about 10 days)", k, u)
+		}
+	}
 	e.restoreAndCompare("", nil)
 	if r := e.run(nil, "verify", set1); r.Code != 0 {
 		t.Errorf("verify %s: %s%s", set1, r.Stdout, r.Stderr)
