@@ -207,14 +207,24 @@ func TestRoundTripAndReuse(t *testing.T) {
 		t.Fatal("night 2 stream differs")
 	}
 
-	// A chunk object no manifest names (a crashed run's) is not trusted.
-	orphan, err := w.writer(nil).Write(ctx, bytes.NewReader(data(1<<20, 9)), nil)
+	// A chunk object no manifest names (a crashed run's) is never
+	// rewritten: the next run that needs it hashes it once and names it.
+	orphanData := data(400<<10, 9)
+	orphan, err := w.writer(nil).Write(ctx, bytes.NewReader(orphanData), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	known, _ = Discover(ctx, w.st, host, ms)
-	if _, ok := known[orphan.Chunks[0].Key]; ok {
-		t.Error("an orphan chunk counts as known")
+	if k, ok := known[orphan.Chunks[0].Key]; !ok || k.SHA256 != "" {
+		t.Errorf("orphan chunk: %+v %v, want known without a hash", k, ok)
+	}
+	w.st.puts.Store(0)
+	adopted, err := w.writer(known).Write(ctx, bytes.NewReader(orphanData), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.st.puts.Load() != 0 || adopted.Chunks[0] != orphan.Chunks[0] {
+		t.Errorf("orphan adopted as %+v with %d puts, want %+v and none", adopted.Chunks[0], w.st.puts.Load(), orphan.Chunks[0])
 	}
 	// A listed chunk whose size differs from the manifest's is not known.
 	victim := st.Chunks[0].Key
@@ -490,5 +500,32 @@ func TestDamagedManifestStopsSweep(t *testing.T) {
 	}
 	if _, err := w.st.Stat(ctx, x.Key); err != nil {
 		t.Error(err)
+	}
+}
+
+// Two backups of one host never run at once: the second one stops.
+func TestConcurrentBackupsRefused(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	m, err := BeginBackup(ctx, w.st, host, "20261126T010000Z-bbbbbb", noRefresh())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BeginBackup(ctx, w.st, host, "20261126T010001Z-cccccc", noRefresh()); !errors.Is(err, ErrOtherBackup) {
+		t.Errorf("second backup: %v", err)
+	}
+	m.Release(ctx)
+	m2, err := BeginBackup(ctx, w.st, host, "20261126T010001Z-cccccc", noRefresh())
+	if err != nil {
+		t.Fatalf("after the first ended: %v", err)
+	}
+	m2.Release(ctx)
+	// Another host's backup is no obstacle.
+	m3, _ := BeginBackup(ctx, w.st, host, "20261126T010000Z-bbbbbb", noRefresh())
+	defer m3.Release(ctx)
+	if m4, err := BeginBackup(ctx, w.st, "fe02", "20261126T010000Z-dddddd", noRefresh()); err != nil {
+		t.Errorf("other host: %v", err)
+	} else {
+		m4.Release(ctx)
 	}
 }

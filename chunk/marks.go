@@ -179,6 +179,23 @@ func BeginBackup(ctx context.Context, st upload.Store, host, setID string, o Opt
 	if maxWait <= 0 {
 		maxWait = PruneWait
 	}
+	// Two backups of one host at once could both upload a chunk new to
+	// them, and the later write would change the object the earlier set's
+	// manifest hashed: one backup per host at a time. Each wrote its marker
+	// before this look, so at least one of two overlapping runs sees the
+	// other and stops.
+	others, _, err := markers(ctx, st, host, backupMark, o.now())
+	if err != nil {
+		m.Release(ctx)
+		return nil, err
+	}
+	for _, ob := range others {
+		if ob.Key != m.Key {
+			m.Release(ctx)
+			return nil, fmt.Errorf("%w: host %s (marker %s, written %s); a crashed run's marker counts for %s",
+				ErrOtherBackup, host, ob.Key, ob.ModTime.UTC().Format(time.RFC3339), StaleAfter)
+		}
+	}
 	t0 := o.now()
 	for attempt := 0; ; attempt++ {
 		live, _, err := markers(ctx, st, host, pruneMark, o.now())
@@ -200,6 +217,10 @@ func BeginBackup(ctx context.Context, st upload.Store, host, setID string, o Opt
 		}
 	}
 }
+
+// ErrOtherBackup is returned by BeginBackup while another backup of the
+// host runs.
+var ErrOtherBackup = errors.New("another backup of this host is running")
 
 // ErrBackupRunning is returned by BeginSweep when a backup of the host runs.
 var ErrBackupRunning = errors.New("a backup of this host is running")

@@ -30,8 +30,8 @@ type Known struct {
 // Discover finds the chunks of host that a backup may reuse: one listing of
 // the host's chunk folder, checked against the chunk entries of the host's
 // committed manifests (which give each chunk's stored size and SHA-256). A
-// chunk object no manifest names (left by a crashed run) is not known: its
-// content was never recorded, so it is written again.
+// chunk object no manifest names (left by a crashed run) is known without a
+// hash (see Writer.adopt); one whose size differs from its manifest's is not.
 func Discover(ctx context.Context, st upload.Store, host string, manifests []*catalog.Manifest) (map[string]Known, error) {
 	listed := map[string]upload.ObjectInfo{}
 	err := st.List(ctx, catalog.ChunkPrefix(host), func(o upload.ObjectInfo) error {
@@ -44,16 +44,34 @@ func Discover(ctx context.Context, st upload.Store, host string, manifests []*ca
 		return nil, fmt.Errorf("list chunks of %s: %w", host, err)
 	}
 	known := map[string]Known{}
+	// A chunk object no manifest names was left by a crashed run. Its
+	// bytes are kept (a chunk object is never rewritten, so every hash a
+	// manifest holds stays true, and a locked one could not be): the
+	// writer hashes it once if this run needs it.
+	// A chunk whose object differs in size from what a manifest recorded
+	// is damaged: it is written again (the sets naming it were broken
+	// already; the new one is not).
+	damaged := map[string]bool{}
 	for _, m := range manifests {
 		if m == nil || m.Host != host {
 			continue
 		}
 		for _, it := range m.Items {
 			for _, c := range it.Chunks {
-				if o, ok := listed[c.Key]; ok && o.Size == c.StoredBytes {
+				o, ok := listed[c.Key]
+				switch {
+				case !ok:
+				case o.Size == c.StoredBytes:
 					known[c.Key] = Known{Chunk: c, RetainUntil: o.RetainUntil}
+				default:
+					damaged[c.Key] = true
 				}
 			}
+		}
+	}
+	for k, o := range listed {
+		if _, ok := known[k]; !ok && !damaged[k] {
+			known[k] = Known{Chunk: catalog.Chunk{Key: k, StoredBytes: o.Size}, RetainUntil: o.RetainUntil}
 		}
 	}
 	return known, nil
@@ -192,11 +210,13 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 	p := &pending{done: make(chan struct{})}
 	w.pending[key] = p
 	w.mu.Unlock()
-	if k, ok := w.Known[key]; ok && k.PlainBytes == int64(len(data)) {
+	if k, ok := w.Known[key]; ok && (k.SHA256 == "" || k.PlainBytes == int64(len(data))) {
 		w.ReusedChunks.Add(1)
 		p.c = k.Chunk
 		need := w.Opts.RetainUntil
-		if need.IsZero() || !k.RetainUntil.Before(need) {
+		orphan := k.SHA256 == ""
+		extend := !need.IsZero() && k.RetainUntil.Before(need)
+		if !orphan && !extend {
 			close(p.done)
 			return p
 		}
@@ -207,9 +227,17 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 			close(p.done)
 			return p
 		}
+		size := int64(len(data))
 		go func() {
 			defer func() { <-w.sem; close(p.done) }()
-			p.err = w.extend(ctx, key, need)
+			if orphan {
+				if p.c, p.err = w.adopt(ctx, k.Chunk, size); p.err != nil {
+					return
+				}
+			}
+			if extend {
+				p.err = w.extend(ctx, key, need)
+			}
 		}()
 		return p
 	}
@@ -234,6 +262,24 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 		}
 	}()
 	return p
+}
+
+// adopt hashes a chunk object that a crashed run stored and no manifest
+// names, so this run can name it. Its key is the keyed hash of the
+// plaintext, and stores make objects visible only whole.
+func (w *Writer) adopt(ctx context.Context, c catalog.Chunk, plain int64) (catalog.Chunk, error) {
+	rc, err := w.Store.Get(ctx, c.Key, 0, -1)
+	if err != nil {
+		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
+	}
+	c.StoredBytes, c.PlainBytes, c.SHA256 = n, plain, hex.EncodeToString(h.Sum(nil))
+	return c, nil
 }
 
 func (w *Writer) extend(ctx context.Context, key string, until time.Time) error {
