@@ -275,5 +275,15 @@ func setMemoryBudget(cfg *config.Config, parallel int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	debug.SetMemoryLimit(pipeline.MemoryBudget(parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency)))
+	limit := pipeline.MemoryBudget(parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency))
+	if cfg.Format == pipeline.FormatChunked {
+		// Each item's chunker holds one chunk-sized buffer; each of the 4
+		// chunks in upload holds its plaintext, zstd and age copies (about
+		// 3 × 2 MiB on average, the chunker's mean size).
+		if parallel <= 0 {
+			parallel = 2
+		}
+		limit += int64(parallel)*chunk.MaxSize + 4*3*(1<<chunk.AverageBits)
+	}
+	debug.SetMemoryLimit(limit)
 }
