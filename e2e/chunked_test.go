@@ -164,12 +164,22 @@ func TestChunkedDedupAndPrune(t *testing.T) {
 		t.Error("set 2 restores a different dump")
 	}
 
-	// prune keeps set 2 and deletes set 1's own chunks, nothing else.
-	r := e.mustRun("prune", "--json")
-	var rep struct {
+	type pruneRep struct {
 		Deleted       int `json:"deleted"`
 		ChunksDeleted int `json:"chunks_deleted"`
 	}
+	// A dry run names the chunks and deletes nothing.
+	var dry pruneRep
+	r := e.mustRun("prune", "--json", "--dry-run")
+	if err := json.Unmarshal([]byte(r.Stdout), &dry); err != nil || dry.ChunksDeleted != len(only1) {
+		t.Errorf("prune --dry-run: %v, %d chunks to delete, want %d", err, dry.ChunksDeleted, len(only1))
+	}
+	if n := len(e.chunkObjects()); n != len(after) {
+		t.Errorf("a dry run changed the chunks: %d of %d left", n, len(after))
+	}
+	// prune keeps set 2 and deletes set 1's own chunks, nothing else.
+	r = e.mustRun("prune", "--json")
+	var rep pruneRep
 	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
 		t.Fatalf("prune --json: %v\n%s", err, r.Stdout)
 	}
