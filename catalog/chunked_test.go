@@ -45,6 +45,10 @@ func TestChunkedManifest(t *testing.T) {
 		{"path escape", func(m *Manifest) { m.Items[1].Chunks[0].Key = "fe01/chunks/11/../../../etc/passwd" }, "invalid key"},
 		{"sum", func(m *Manifest) { m.Items[1].StoredBytes = 29 }, "not the sum"},
 		{"empty chunk", func(m *Manifest) { m.Items[1].Chunks[0].PlainBytes = 0 }, "invalid size"},
+		{"huge chunk", func(m *Manifest) {
+			m.Items[1].Chunks[0].StoredBytes = MaxChunkBytes + 1
+			m.Items[1].StoredBytes = MaxChunkBytes + 21
+		}, "invalid size"},
 		{"bad sha", func(m *Manifest) { m.Items[1].Chunks[0].SHA256 = "x" }, "invalid sha256"},
 		{"no chunks", func(m *Manifest) { m.Items[1].Chunks = nil; m.Items[1].StoredBytes = 0 }, "without chunks"},
 		{"list key", func(m *Manifest) { m.Items[1].Key = ItemKey("fe01", m.SetID, "sql") }, "outside its set"},

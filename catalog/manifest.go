@@ -44,6 +44,11 @@ const LayoutChunked = "chunked"
 // ChunkSuffix ends every chunk object's key.
 const ChunkSuffix = ".zst.age"
 
+// MaxChunkBytes bounds a chunk's plain and stored size in a manifest (the
+// chunker cuts at 8 MiB; zstd and age add little), so a reader can hold
+// one chunk in memory.
+const MaxChunkBytes = 16 << 20
+
 // Status values of a committed set.
 const (
 	StatusComplete = "complete"
@@ -285,7 +290,7 @@ func (m *Manifest) Validate() error {
 				if !hexRe.MatchString(c.SHA256) {
 					return fmt.Errorf("manifest: item %q: chunk %d: invalid sha256", it.Name, j)
 				}
-				if c.PlainBytes <= 0 || c.StoredBytes <= 0 {
+				if c.PlainBytes <= 0 || c.StoredBytes <= 0 || c.PlainBytes > MaxChunkBytes || c.StoredBytes > MaxChunkBytes {
 					return fmt.Errorf("manifest: item %q: chunk %d: invalid size", it.Name, j)
 				}
 				stored += c.StoredBytes

@@ -162,7 +162,7 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 			choice = &cc
 			st.Level = cc.String()
 		}
-		refs = append(refs, w.add(ctx, c.Data, *choice, stored))
+		refs = append(refs, w.add(ctx, c.Data, *choice, stored, cancel))
 	}
 	if err := waitAll(refs); err != nil {
 		return st, err
@@ -199,7 +199,7 @@ func (w *Writer) choose(first []byte) archive.Choice {
 // if needed), one already stored or being stored by this run, or a new
 // upload, which waits for a free slot first (so a fast chunker cannot run
 // ahead of the uploads and fill memory).
-func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, stored func(int64)) *pending {
+func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, stored func(int64), stop func()) *pending {
 	id := w.Key.ID(data)
 	key := catalog.ChunkKey(w.Host, id)
 	w.mu.Lock()
@@ -238,6 +238,9 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 			if extend {
 				p.err = w.extend(ctx, key, need)
 			}
+			if p.err != nil {
+				stop()
+			}
 		}()
 		return p
 	}
@@ -253,6 +256,9 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 	go func() {
 		defer func() { bufPool.Put(b); <-w.sem; close(p.done) }()
 		p.c, p.err = w.put(ctx, key, plain, choice)
+		if p.err != nil {
+			stop() // the item fails: stop cutting and storing the rest of it
+		}
 		if p.err == nil {
 			w.NewChunks.Add(1)
 			w.UploadedBytes.Add(p.c.StoredBytes)
