@@ -529,3 +529,34 @@ func TestConcurrentBackupsRefused(t *testing.T) {
 		m4.Release(ctx)
 	}
 }
+
+// failing refuses every Put after the first n.
+type failing struct {
+	*counting
+	n        int64
+	attempts atomic.Int64
+}
+
+func (f *failing) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	f.attempts.Add(1)
+	if f.puts.Load() >= f.n {
+		return upload.ObjectInfo{}, errors.New("injected failure")
+	}
+	return f.counting.Put(ctx, key, r, o)
+}
+
+// A failed chunk upload fails the item with the store's error and stops
+// storing the rest of it.
+func TestWriteFailureStops(t *testing.T) {
+	w := newWorld(t)
+	f := &failing{counting: w.st, n: 2}
+	wr := &Writer{Store: f, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Parallel: 1}
+	in := data(40<<20, 21) // ~20 chunks
+	_, err := wr.Write(context.Background(), bytes.NewReader(in), nil)
+	if err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("Write: %v", err)
+	}
+	if n := f.attempts.Load(); n > 5 {
+		t.Errorf("%d chunk uploads tried after the first failure of ~20 chunks", n)
+	}
+}

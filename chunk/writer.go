@@ -157,6 +157,9 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 			waitAll(refs)
 			return st, err
 		}
+		if ctx.Err() != nil {
+			break // a chunk of this item failed (or the run stops): waitAll says why
+		}
 		if choice == nil {
 			cc := w.choose(c.Data)
 			choice = &cc
@@ -220,11 +223,8 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 			close(p.done)
 			return p
 		}
-		select {
-		case w.sem <- struct{}{}:
-		case <-ctx.Done():
-			p.err = ctx.Err()
-			close(p.done)
+		if !w.acquire(ctx) {
+			w.fail(key, p, ctx.Err())
 			return p
 		}
 		size := int64(len(data))
@@ -239,16 +239,14 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 				p.err = w.extend(ctx, key, need)
 			}
 			if p.err != nil {
+				w.forget(key, p)
 				stop()
 			}
 		}()
 		return p
 	}
-	select {
-	case w.sem <- struct{}{}:
-	case <-ctx.Done():
-		p.err = ctx.Err()
-		close(p.done)
+	if !w.acquire(ctx) {
+		w.fail(key, p, ctx.Err())
 		return p
 	}
 	b := bufPool.Get().(*[]byte)
@@ -257,6 +255,7 @@ func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, st
 		defer func() { bufPool.Put(b); <-w.sem; close(p.done) }()
 		p.c, p.err = w.put(ctx, key, plain, choice)
 		if p.err != nil {
+			w.forget(key, p)
 			stop() // the item fails: stop cutting and storing the rest of it
 		}
 		if p.err == nil {
@@ -286,6 +285,35 @@ func (w *Writer) adopt(ctx context.Context, c catalog.Chunk, plain int64) (catal
 	}
 	c.StoredBytes, c.PlainBytes, c.SHA256 = n, plain, hex.EncodeToString(h.Sum(nil))
 	return c, nil
+}
+
+// acquire takes an upload slot, unless ctx ends first (or has ended).
+func (w *Writer) acquire(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	select {
+	case w.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// fail ends p with err and forgets it, so that another item of the run
+// that needs the same chunk stores it itself.
+func (w *Writer) fail(key string, p *pending, err error) {
+	w.forget(key, p)
+	p.err = err
+	close(p.done)
+}
+
+func (w *Writer) forget(key string, p *pending) {
+	w.mu.Lock()
+	if w.pending[key] == p {
+		delete(w.pending, key)
+	}
+	w.mu.Unlock()
 }
 
 func (w *Writer) extend(ctx context.Context, key string, until time.Time) error {
