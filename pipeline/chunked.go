@@ -69,40 +69,102 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 	}
 	stream := chunk.Stream(ctx, job.Store, it.Chunks, job.Identities, chunkAhead, func(n int64) { job.Progress.Stored(it.Name, n) })
 	defer stream.Close()
-	opt := archive.ExtractOptions{Force: job.Force, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
-	partial := ""
-	if job.To != "" {
-		rep.Path = ItemDir(job.To, it.Name)
-		opt.Dir = rep.Path
-		if _, err := os.Lstat(rep.Path); errors.Is(err, os.ErrNotExist) {
-			partial = filepath.Join(job.To, partialPrefix+it.Name)
-			if err := os.RemoveAll(partial); err != nil {
-				return fail(fmt.Errorf("clear %s: %w", partial, err))
-			}
-			opt.Dir = partial
-			defer os.RemoveAll(partial) // a no-op once renamed
+	opt, partial, err := prepareTarget(job, it, &rep)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		// Kept only when moving into place failed half-way.
+		if partial != "" {
+			os.RemoveAll(partial)
 		}
+	}()
+	// cause names a failure by where it happened, as for archive objects:
+	// a Ctrl-C or a full disk is never a damaged chunk. The chunk stream's
+	// own errors name the chunk and what failed (download, size, SHA-256,
+	// age, zstd, plain size).
+	cause := func(err error) error {
+		var we *archive.WriteError
+		var ue *archive.UnsafeError
+		var le *archive.LimitError
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (nothing of this item was moved into place)", ErrInterrupted)
+		case errors.As(err, &we):
+			return fmt.Errorf("restore folder: %w", we)
+		case errors.As(err, &ue), errors.As(err, &le):
+			return err
+		}
+		return fmt.Errorf("read: %w", err)
 	}
 	st, err := archive.Extract(ctx, stream, opt)
 	if err != nil {
-		var ue *archive.UnsafeError
-		if errors.As(err, &ue) {
-			return fail(err)
-		}
-		return fail(fmt.Errorf("read: %w", err))
+		return fail(cause(err))
 	}
 	// The rest of the stream (tar padding) still has to come from checked
 	// chunks: read it to the end, so every chunk is fetched and checked.
 	if _, err := io.Copy(io.Discard, stream); err != nil {
-		return fail(fmt.Errorf("read: %w", err))
+		return fail(cause(err))
 	}
-	if partial != "" {
-		if err := os.Rename(partial, rep.Path); err != nil {
-			return fail(fmt.Errorf("move restored files into place: %w", err))
-		}
+	// The same promises checkItem holds an archive object to.
+	if st.Files != it.Files {
+		return fail(fmt.Errorf("the chunks hold %d files, the manifest says %d (manifest or chunks altered)", st.Files, it.Files))
+	}
+	if st.Bytes != it.PlainBytes {
+		return fail(fmt.Errorf("the chunks hold %d bytes of files, the manifest says %d (manifest or chunks altered)", st.Bytes, it.PlainBytes))
+	}
+	if err := install(&partial, rep.Path); err != nil {
+		return fail(err)
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
 	return rep
+}
+
+// prepareTarget returns the extract options of an item, as readItem sets
+// them for an archive object: capped at the manifest's plain_bytes (a
+// decompression bomb stops at once) and, for a restore, writing into a
+// fresh hidden folder beside the item's place that install moves into
+// place only once every check has passed; nothing under --to is followed
+// through a link (see archive.Install).
+func prepareTarget(job ReadJob, it catalog.Item, rep *ItemReport) (opt archive.ExtractOptions, partial string, err error) {
+	opt = archive.ExtractOptions{CapBytes: true, MaxBytes: it.PlainBytes, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
+	if job.To == "" {
+		return opt, "", nil
+	}
+	rep.Path = ItemDir(job.To, it.Name)
+	if fi, err := os.Lstat(rep.Path); err == nil {
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return opt, "", fmt.Errorf("restore into %s: it is a symlink, and a restore never writes through one (remove it, or restore elsewhere)", rep.Path)
+		}
+		if !fi.IsDir() {
+			return opt, "", fmt.Errorf("restore into %s: it is a file, not a folder (move it away first)", rep.Path)
+		}
+	}
+	partial = filepath.Join(job.To, partialPrefix+it.Name)
+	if err := os.RemoveAll(partial); err != nil {
+		return opt, "", fmt.Errorf("clear %s: %w", partial, err)
+	}
+	opt.Dir = partial
+	return opt, partial, nil
+}
+
+// install moves a checked item from *partial into place (a no-op for a
+// verify). When it fails half-way, *partial is cleared so the caller's
+// cleanup keeps the files that did not move yet.
+func install(partial *string, path string) error {
+	if *partial == "" {
+		return nil
+	}
+	if err := archive.Install(*partial, path); err != nil {
+		var ie *archive.InstallError
+		if errors.As(err, &ie) && ie.Moved {
+			err = fmt.Errorf("%w (part of the item is in place; the rest is in %s)", err, *partial)
+			*partial = ""
+		}
+		return err
+	}
+	*partial = ""
+	return nil
 }
 
 // checkChunkList checks the item's .chunks object: its SHA-256, and that it
