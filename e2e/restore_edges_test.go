@@ -88,7 +88,7 @@ func TestRestoreEdgesIndexCollision(t *testing.T) {
 	user := filepath.Join(userDir, archive.IndexName)
 	const userText = "0000000000000000000000000000000000000000000000000000000000000000  not/an/index\n"
 	os.WriteFile(user, []byte(userText), 0o644)
-	e.writeConfig(map[string][]string{"files": {src, user}}, "")
+	e.writeConfig(map[string][]string{"files": {src, user}}, "format: archive\n") // the stock-tools check reads the one object
 	set := e.backup()
 	if l := e.list(); len(l) != 1 || l[0].Status != "complete" || l[0].Files != 2 {
 		t.Fatalf("list: %+v", l)
@@ -244,7 +244,7 @@ func TestRestoreEdgesForceKeepsOldFiles(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(src, "big.bin"), big, 0o644)
 	os.WriteFile(filepath.Join(src, "small.txt"), []byte("small"), 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "compression: {level: fastest}\n")
+	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\ncompression: {level: fastest}\n") // damages the one object
 	set := e.backup()
 	to := filepath.Join(e.dir, "r")
 	e.mustRun("restore", set, "--to", to, "--identity", e.key)
@@ -342,7 +342,7 @@ func TestRestoreEdgesBomb(t *testing.T) {
 	src := filepath.Join(e.dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), bytes.Repeat([]byte("x"), 100000), 0o644)
-	e.writeConfig(map[string][]string{"bomb": {src}}, "")
+	e.writeConfig(map[string][]string{"bomb": {src}}, "format: archive\n") // replaces the one object
 	set := e.backup()
 	const size = 256 << 20 // enough to show the point without filling the test disk
 	pr, pw := io.Pipe()
