@@ -26,7 +26,7 @@ const FormatVersion = 2
 const FormatArchive = 1
 
 // MaxManifestSize bounds what ParseManifest accepts (a chunked item lists
-// one entry per ~2 MiB of its tar stream).
+// one entry per ~1 MiB of its tar stream).
 const MaxManifestSize = 64 << 20
 
 // ManifestName is the object that commits a set.

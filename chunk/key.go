@@ -23,14 +23,14 @@ import (
 	"github.com/restic/chunker"
 )
 
-// Chunk size bounds (see docs/FORMAT.md). Averages of 1–8 MiB are what
-// restic (1 MiB) and kopia (4 MiB default splitter) use; 2 MiB keeps a 50 GB
-// host at ~25k chunks (one listing of ~25 requests) while a changed SQL
-// page costs 2 MiB of upload, not a whole dump.
+// Chunk size bounds (see docs/FORMAT.md): restic's (512 KiB – 8 MiB, about
+// 1 MiB on average). On the churn benchmark (docs/BENCHMARKS.md) a 2 MiB
+// average uploaded ~1.3× what restic did per night, 1 MiB ~1.1×: a SQL dump
+// changes in scattered pages, and each change costs a whole chunk.
 const (
 	MinSize     = 512 << 10
 	MaxSize     = 8 << 20
-	AverageBits = 21
+	AverageBits = 20
 )
 
 // keySize is the length of the host's chunk key.

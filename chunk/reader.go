@@ -29,10 +29,14 @@ func Fetch(ctx context.Context, st upload.Store, c catalog.Chunk) ([]byte, error
 		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, c.StoredBytes+1))
-	if err != nil {
+	// One allocation of the recorded size (a manifest caps it at
+	// catalog.MaxChunkBytes), then one byte more must not exist.
+	var buf bytes.Buffer
+	buf.Grow(int(c.StoredBytes) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(rc, c.StoredBytes+1)); err != nil {
 		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
 	}
+	data := buf.Bytes()
 	if int64(len(data)) != c.StoredBytes {
 		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(len(data), c.StoredBytes), c.StoredBytes)
 	}
@@ -62,10 +66,12 @@ func Open(stored []byte, c catalog.Chunk, ids []age.Identity) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", c.Key, err)
 	}
-	z, err := io.ReadAll(dr)
-	if err != nil {
+	var zb bytes.Buffer
+	zb.Grow(len(stored) + bytes.MinRead)
+	if _, err := zb.ReadFrom(dr); err != nil {
 		return nil, fmt.Errorf("chunk %s: decrypt: %w (object damaged)", c.Key, err)
 	}
+	z := zb.Bytes()
 	dec, err := decoder()
 	if err != nil {
 		return nil, err

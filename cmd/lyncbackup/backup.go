@@ -279,7 +279,7 @@ func setMemoryBudget(cfg *config.Config, parallel int) {
 	if cfg.Format == pipeline.FormatChunked {
 		// Each item's chunker holds one chunk-sized buffer; each of the 4
 		// chunks in upload holds its plaintext, zstd and age copies (about
-		// 3 × 2 MiB on average, the chunker's mean size).
+		// 3 × the chunker's mean size).
 		if parallel <= 0 {
 			parallel = 2
 		}
