@@ -112,6 +112,19 @@ func TestChunkedStockTools(t *testing.T) {
 	to := filepath.Join(e.dir, "restore")
 	e.mustRun("restore", "latest", "--to", to, "--identity", e.key)
 	compareTrees(t, src, filepath.Join(to, "csconfig", "src"))
+
+	// A manifest whose file count is altered: verify --identity and
+	// restore check the chunks' files against it, as for archive objects.
+	mp := e.manifestPath(set)
+	orig, _ := os.ReadFile(mp)
+	var raw map[string]any
+	json.Unmarshal(orig, &raw)
+	raw["items"].([]any)[0].(map[string]any)["files"] = float64(it.Files + 1)
+	forged, _ := json.Marshal(raw)
+	os.WriteFile(mp, forged, 0o644)
+	failsWith(t, e.run("verify", set, "--identity", e.key), 1, "csconfig", "manifest says")
+	failsWith(t, e.run("restore", set, "--to", filepath.Join(e.dir, "r2"), "--identity", e.key), 1, "csconfig", "manifest says")
+	os.WriteFile(mp, orig, 0o644)
 }
 
 // TestChunkedDedupAndPrune: a second night with one small change uploads

@@ -65,7 +65,7 @@ func TestTruthCtrlC(t *testing.T) {
 	junk := make([]byte, 2<<20)
 	rand.Read(junk)
 	os.WriteFile(filepath.Join(src, "big.bin"), junk, 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "")
+	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\n") // stalls the one object
 	set := e.backup()
 	obj := e.object(set, "files")
 	data, err := os.ReadFile(obj)

@@ -234,7 +234,8 @@ func TestTruthVerifyChecksTheManifest(t *testing.T) {
 	src := filepath.Join(e.dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "a.txt"), bytes.Repeat([]byte("x"), 10000), 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "")
+	// The archive format: the age prefix below is a field of its items.
+	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\n")
 	set := e.backup()
 	data, _ := os.ReadFile(e.manifestPath(set))
 	item := func(m map[string]any) map[string]any { return m["items"].([]any)[0].(map[string]any) }

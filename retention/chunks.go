@@ -88,7 +88,9 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set, stale []upload.ObjectInfo, t0 time.Time, ds []Decision, byKey map[string]*catalog.Set, locker upload.Locker, rep *Report, log *slog.Logger) {
 	ref, err := chunk.Referenced(host, sets)
 	if err != nil {
-		rep.Errors = append(rep.Errors, err.Error())
+		// Nothing unsafe happened and the sets were pruned; the chunks
+		// stay until the damaged manifest is repaired or deleted.
+		rep.Notes = append(rep.Notes, err.Error())
 		return
 	}
 	res, err := chunk.Sweep(ctx, a.Store, host, ref, stale, a.DryRun, a.parallel())
