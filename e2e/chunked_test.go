@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 const chunkHost = "fe01.contoso.com"
@@ -73,7 +75,7 @@ func chunkKeys(m *catalog.Manifest) map[string]bool {
 func TestChunkedStockTools(t *testing.T) {
 	for _, tool := range []string{"age", "zstd", "tar", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (scripts/test.sh installs it): %v", tool, err)
+			testenv.Unavailable(t, fmt.Sprintf("%s not installed (scripts/test.sh installs it): %v", tool, err))
 		}
 	}
 	e := newCoreEnv(t)
