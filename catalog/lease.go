@@ -128,6 +128,10 @@ func (l LeaseInfo) Live(now time.Time) bool {
 	return !l.holderGone()
 }
 
+// ProcessGone reports whether no process with pid exists on this machine
+// (the rule leases use; the chunk room's markers use it too).
+func ProcessGone(pid int) bool { return processGone(pid) }
+
 func (l LeaseInfo) holderGone() bool {
 	if l.Err != nil || l.Lease.Machine == "" || l.Lease.PID <= 0 {
 		return false

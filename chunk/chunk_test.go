@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -558,5 +561,31 @@ func TestWriteFailureStops(t *testing.T) {
 	}
 	if n := f.attempts.Load(); n > 5 {
 		t.Errorf("%d chunk uploads tried after the first failure of ~20 chunks", n)
+	}
+}
+
+// A marker left by a process of this machine that has ended is dead at
+// once: the next backup runs (a killed backup does not block the next one
+// for StaleAfter).
+func TestDeadProcessMarker(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	hn, _ := os.Hostname()
+	body := fmt.Sprintf(`{"kind":"backup","machine":%q,"pid":%d}`, hn, cmd.Process.Pid)
+	w.st.Put(ctx, LockPrefix(host)+backupMark+"20261126T010000Z-bbbbbb", strings.NewReader(body), upload.PutOptions{})
+	m, err := BeginBackup(ctx, w.st, host, "20261126T010001Z-cccccc", noRefresh())
+	if err != nil {
+		t.Fatalf("backup after a dead one: %v", err)
+	}
+	m.Release(ctx)
+	// The same marker with a live pid (this test's) on this machine blocks.
+	body = fmt.Sprintf(`{"kind":"backup","machine":%q,"pid":%d}`, hn, os.Getppid())
+	w.st.Put(ctx, LockPrefix(host)+backupMark+"20261126T010000Z-bbbbbb", strings.NewReader(body), upload.PutOptions{})
+	if _, err := BeginBackup(ctx, w.st, host, "20261126T010001Z-cccccc", noRefresh()); !errors.Is(err, ErrOtherBackup) {
+		t.Errorf("live marker: %v", err)
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -147,18 +149,50 @@ func (m *Marker) Release(ctx context.Context) error {
 
 // markers lists a host's markers of one kind, split into live and stale.
 func markers(ctx context.Context, st upload.Store, host, kind string, now time.Time) (live, stale []upload.ObjectInfo, err error) {
+	var fresh []upload.ObjectInfo
 	err = st.List(ctx, LockPrefix(host)+kind, func(o upload.ObjectInfo) error {
 		if now.Sub(o.ModTime) > StaleAfter {
 			stale = append(stale, o)
 		} else {
-			live = append(live, o)
+			fresh = append(fresh, o)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list markers of %s: %w", host, err)
 	}
+	// A marker written on this machine by a process that no longer exists
+	// is dead at once (restic's rule for its locks, and the leases').
+	for _, o := range fresh {
+		if holderGone(ctx, st, o.Key) {
+			stale = append(stale, o)
+		} else {
+			live = append(live, o)
+		}
+	}
 	return live, stale, nil
+}
+
+// holderGone reads a marker and reports whether its process is known to
+// have ended (written on this machine, pid gone).
+func holderGone(ctx context.Context, st upload.Store, key string) bool {
+	rc, err := st.Get(ctx, key, 0, -1)
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	var b struct {
+		Machine string `json:"machine"`
+		PID     int    `json:"pid"`
+	}
+	if json.NewDecoder(io.LimitReader(rc, 4096)).Decode(&b) != nil || b.Machine == "" || b.PID <= 0 || b.PID == os.Getpid() {
+		return false
+	}
+	here, err := os.Hostname()
+	if err != nil || here != b.Machine {
+		return false
+	}
+	return catalog.ProcessGone(b.PID)
 }
 
 // BeginBackup writes the marker of a chunked backup of host, then waits

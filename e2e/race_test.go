@@ -93,7 +93,10 @@ func forBackends(t *testing.T, backends []raceBackend, fn func(t *testing.T, e *
 				os.WriteFile(filepath.Join(dir, item, item+".txt"), bytes.Repeat([]byte(item), 5000), 0o644)
 			}
 			e.config = filepath.Join(dir, "lyncbackup.yaml")
+			// format: archive: these tests watch the objects of the set folder
+			// (chunked sets are covered by the chunk room's marker tests).
 			cfg := fmt.Sprintf(`host: %s
+format: archive
 staging: %s
 exporters:
   - {kind: path, name: alpha, paths: [%s]}
