@@ -3,7 +3,8 @@
 
     churn.py CORPUS_DIR NIGHT [SEED=1]      apply night NIGHT (>= 1) to a corpus that is at night NIGHT-1
     churn.py --make OUT SIZE_MB SEED NIGHT  mkcorpus.py OUT SIZE_MB SEED (night 0), then nights 1..NIGHT
-    churn.py --digest DIR                   SHA-256 over the tree (paths, sizes, contents)
+    churn.py --digest DIR [DIR...]          SHA-256 over the tree (paths, sizes, contents); several DIRs
+                                            are merged into one tree (a restore split into items)
     churn.py --self-test                    determinism and the model's numbers on a small corpus
 
 Night 0 is `mkcorpus.py OUT SIZE_MB SEED` (../shared/bench/mkcorpus.py, or $LYNCBACKUP_MKCORPUS).
@@ -190,17 +191,18 @@ def night(root, n, seed):
     return stats
 
 
-def digest(root):
+def digest(*roots):
+    """SHA-256 over the files under ROOTS merged into one tree: relative paths, sizes, contents."""
+    files = []
+    for root in roots:
+        for d, _, fs in os.walk(root):
+            files += [(os.path.relpath(os.path.join(d, f), root), os.path.join(d, f)) for f in fs]
     h = hashlib.sha256()
-    for d, dirs, fs in os.walk(root):
-        dirs.sort()
-        for f in sorted(fs):
-            p = os.path.join(d, f)
-            rel = os.path.relpath(p, root)
-            h.update(f"{rel}\0{os.path.getsize(p)}\0".encode())
-            with open(p, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
+    for rel, p in sorted(files):
+        h.update(f"{rel}\0{os.path.getsize(p)}\0".encode())
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -281,8 +283,8 @@ def main():
         sys.exit(0 if args else 2)
     if args[0] == "--self-test":
         self_test()
-    elif args[0] == "--digest" and len(args) == 2:
-        print(digest(args[1]))
+    elif args[0] == "--digest" and len(args) >= 2:
+        print(digest(*args[1:]))
     elif args[0] == "--make" and len(args) == 5:
         make(args[1], int(args[2]), int(args[3]), int(args[4]))
     elif not args[0].startswith("-") and len(args) in (2, 3):
