@@ -22,26 +22,23 @@ RSS_BUDGET_MIB = 160
 NAMES = ["chunked", "archive", "restic"]
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
+def summarise(lines):
+    """The markdown for the lines of a churn.tsv."""
     b = defaultdict(dict)  # contender -> night -> record
     r = {}  # contender -> restore record
-    with open(sys.argv[1]) as f:
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            if len(p) < 8:
-                continue
-            rec = {"wall": float(p[3]), "rss": int(p[4]) / 1024, "up": int(p[5]), "all": int(p[6]), "rm": int(p[7])}
-            if p[2] == "backup":
-                b[p[1]][int(p[0])] = rec
-            else:
-                r[p[1]] = rec
+    for line in lines:
+        p = line.rstrip("\n").split("\t")
+        if len(p) < 8:
+            continue
+        rec = {"wall": float(p[3]), "rss": int(p[4]) / 1024, "up": int(p[5]), "all": int(p[6]), "rm": int(p[7])}
+        if p[2] == "backup":
+            b[p[1]][int(p[0])] = rec
+        else:
+            r[p[1]] = rec
     names = [n for n in NAMES if n in b]
     nights = sorted(set.intersection(*(set(b[n]) for n in names)))
     if not nights:
-        sys.exit("churn_table.py: no night has every contender")
+        raise SystemExit("churn_table.py: no night has every contender")
     last = nights[-1]
     later = [n for n in nights if n > 0]
     mb = lambda v: "{:.1f}".format(v / 1e6)
@@ -67,8 +64,7 @@ def main():
             "{:.2f}".format(rec["wall"]) if rec else "n/a", "{:.0f}".format(rec["rss"]) if rec else "n/a"))
 
     if "chunked" not in b or "restic" not in b:
-        print("\n".join(out))
-        return
+        return "\n".join(out)
     c, s = b["chunked"], b["restic"]
     out += ["", f"Targets of issue 17 (lyncbackup chunked against restic, after {last} nights):", ""]
 
@@ -89,7 +85,15 @@ def main():
             v, last, max(ratios), c[0]["wall"] / s[0]["wall"] if 0 in c and 0 in s else float("nan")), v <= 1.0)
     peak = max([c[k]["rss"] for k in nights] + ([r["chunked"]["rss"]] if "chunked" in r else []))
     target("peak RSS within issue 7's budget ({} MiB)".format(RSS_BUDGET_MIB), "{:.0f} MiB".format(peak), peak <= RSS_BUDGET_MIB)
-    print("\n".join(out))
+    return "\n".join(out)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    with open(sys.argv[1]) as f:
+        print(summarise(f))
 
 
 if __name__ == "__main__":
