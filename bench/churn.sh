@@ -27,7 +27,7 @@
 #   RESTIC_BIN           prebuilt restic (default: restic $RESTIC_VERSION, v0.18.1,
 #                        built from the Go module proxy into $WORK/bin once)
 #   LYNCBACKUP_BENCH_DIR work folder (default: $TMPDIR or /tmp, /lyncbackup-churn);
-#                        needs about SIZE x (0.8 x (NIGHTS+1) + 5) MB free (archive keeps every night)
+#                        needs about SIZE x (1.1 x (NIGHTS+1) + 4) MB free (archive keeps every night)
 #   LYNCBACKUP_MKCORPUS  corpus generator (default: <repo>/../shared/bench/mkcorpus.py)
 #   RESULTS              markdown results file
 set -euo pipefail
@@ -59,7 +59,7 @@ need_common
 lock_work
 need rclone "apt-get install rclone"
 mkdir -p "$WORK"
-NEED_MB=$((SIZE_MB * (8 * (NIGHTS + 1) + 50) / 10))
+NEED_MB=$((SIZE_MB * (11 * (NIGHTS + 1) + 40) / 10))
 FREE_MB=$(df -Pm "$WORK" | awk 'NR == 2 {print $4}')
 [ "$FREE_MB" -ge "$NEED_MB" ] ||
 	die "$WORK has $FREE_MB MB free, the run needs about $NEED_MB MB (format: archive keeps every night's full set)"
