@@ -47,9 +47,23 @@ MODEL = {
     "sql_header": 512,          # bytes at the start rewritten (backup header: dates, LSNs)
     "sql_hot": 0.002,           # share of record slots rewritten among the newest rows ...
     "sql_hot_zone": 0.02,       # ... which are the last 2% of the dump
-    "sql_cold": 0.00001,        # share of record slots rewritten anywhere (old rows), at least 1
+    "sql_cold": 0.00001,        # share of record slots rewritten anywhere (old rows), at least 1 (unless 0)
     "sql_growth": 0.003,        # share of the dump's size appended as new records
 }
+
+# LYNCBACKUP_CHURN_MODEL="sql_cold=0,filestore_add=0.01" overrides numbers of MODEL (for sensitivity runs;
+# bench/churn.sh prints it in its results). The defaults are the model of docs/BENCHMARKS.md.
+
+
+def apply_overrides(spec):
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        key, _, value = part.partition("=")
+        if key not in MODEL or not value:
+            raise SystemExit(f"churn.py: LYNCBACKUP_CHURN_MODEL: {part!r} is not KEY=NUMBER with KEY one of {', '.join(MODEL)}")
+        try:
+            MODEL[key] = type(MODEL[key])(value)
+        except ValueError:
+            raise SystemExit(f"churn.py: LYNCBACKUP_CHURN_MODEL: {part!r}: {value!r} is not a number")
 
 
 def gen_xml(rng, n):
@@ -155,8 +169,8 @@ def night(root, n, seed):
         h = min(m["sql_header"], size)
         b[:h] = rng.randbytes(h)
         zone = max(1, int(slots * m["sql_hot_zone"]))
-        n_hot = max(1, round(slots * m["sql_hot"]))
-        n_cold = max(1, round(slots * m["sql_cold"]))
+        n_hot = max(1, round(slots * m["sql_hot"])) if m["sql_hot"] > 0 else 0
+        n_cold = max(1, round(slots * m["sql_cold"])) if m["sql_cold"] > 0 else 0
         picks = [slots - zone + rng.randrange(zone) for _ in range(n_hot)]
         picks += [rng.randrange(slots) for _ in range(n_cold)]
         for s in picks:
@@ -277,11 +291,14 @@ def self_test():
 
 
 def main():
+    apply_overrides(os.environ.get("LYNCBACKUP_CHURN_MODEL", ""))
     args = sys.argv[1:]
     if not args or args[0] in ("-h", "--help"):
         print(__doc__)
         sys.exit(0 if args else 2)
     if args[0] == "--self-test":
+        if os.environ.get("LYNCBACKUP_CHURN_MODEL"):
+            raise SystemExit("churn.py: --self-test checks the default model; unset LYNCBACKUP_CHURN_MODEL")
         self_test()
     elif args[0] == "--digest" and len(args) >= 2:
         print(digest(*args[1:]))

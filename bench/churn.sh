@@ -30,6 +30,7 @@
 #                        needs about SIZE x (1.1 x (NIGHTS+1) + 4) MB free (archive keeps every night)
 #   LYNCBACKUP_MKCORPUS  corpus generator (default: <repo>/../shared/bench/mkcorpus.py)
 #   RESULTS              markdown results file
+#   LYNCBACKUP_CHURN_MODEL  overrides of churn.py's MODEL numbers, e.g. "sql_cold=0" (sensitivity runs)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
 	--size) SIZE_MB=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
-	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "$PROG: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -193,7 +194,7 @@ done
 	echo "- machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
 	echo "- tools: $("$LB" version), $("$RESTIC" version | cut -d' ' -f1-2), versitygw $(go version -m "$VGW" | awk '$1 == "mod" {print $3}'), $(go version | cut -d' ' -f3)"
 	echo "- load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg); the nights took $T_NIGHTS s"
-	echo "- command: bench/churn.sh --nights $NIGHTS --size $SIZE_MB --seed $SEED; no retention (every night's set / snapshot kept)"
+	echo "- command: ${LYNCBACKUP_CHURN_MODEL:+LYNCBACKUP_CHURN_MODEL=$LYNCBACKUP_CHURN_MODEL }bench/churn.sh --nights $NIGHTS --size $SIZE_MB --seed $SEED; no retention (every night's set / snapshot kept)"
 	echo "- restores of night $NIGHTS compared with the corpus (churn.py --digest): identical"
 	echo
 	python3 "$REPO/bench/churn_table.py" "$TSV"
