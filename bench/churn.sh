@@ -148,8 +148,9 @@ run() {
 	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
 	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$night" "$c" "$kind" "$wall" "$rss" "$up" "$all" "$rm" >>"$TSV"
-	printf '   %-8s %-7s night %3s: %7.2f s %5d MiB  uploaded %8.1f MB  stored %9.1f MB\n' "$c" "$kind" "$night" \
-		"$wall" $((rss / 1024)) "$(awk -v b="$up" 'BEGIN {print b / 1e6}')" "$(awk -v b="$all" 'BEGIN {print b / 1e6}')"
+	printf '   %-8s %-7s night %3s: %7.2f s %5d MiB' "$c" "$kind" "$night" "$wall" $((rss / 1024))
+	[ "$kind" = backup ] && printf '  uploaded %8.1f MB  stored %9.1f MB' "$(awk -v b="$up" 'BEGIN {print b / 1e6}')" "$(awk -v b="$all" 'BEGIN {print b / 1e6}')"
+	echo
 }
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
