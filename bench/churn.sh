@@ -1,119 +1,206 @@
 #!/usr/bin/env bash
-# bench/churn.sh: many nights of a Lync-like change model (bench/churn.py),
-# lyncbackup chunked vs lyncbackup format: archive vs restic, each into its
-# own bucket of one loopback VersityGW. See docs/BENCHMARKS.md ("Churn").
+# bench/churn.sh: many nights of Lync-like change (bench/churn.py), lyncbackup
+# format: chunked vs lyncbackup format: archive vs restic, each into its own
+# bucket / repository of one loopback VersityGW, kept across the nights.
+# See docs/BENCHMARKS.md ("Churn").
 #
 #   bench/churn.sh [--nights N] [--size MB] [--seed S] [--keep]
-#                         (default: 30 nights of the 1024 MB corpus, seed 1)
+#                  (default: 30 nights after night 0, the 1024 MB corpus, seed 1)
 #
-# Per night and contender: wall time, bytes uploaded (lyncbackup's
-# uploaded_bytes / stored_bytes from --json, restic's data_added_packed)
-# and the bucket's total bytes; after the last night the restore time of
-# the last set. Every set is kept (no prune). Results: $WORK/churn.tsv and
-# a markdown table on stdout ($WORK/churn.md).
+# Night 0 is mkcorpus.py's corpus; before night k (k >= 1) `churn.py CORPUS k SEED`
+# changes it. After each night's change every contender backs the corpus up
+# (the order rotates night by night); nothing is pruned or forgotten (no
+# retention: every set / snapshot of every night is kept). Per night and
+# contender: wall time, peak RSS (GNU time -v), bytes uploaded and total bytes
+# stored, both measured on the store side: a listing of the bucket's posix
+# folder (path, inode, size, mtime) before and after the run; uploaded = the
+# sizes of objects new or rewritten by the run, stored = the sizes of all.
+# After the last night: restore time of the latest set / snapshot, and the
+# restored tree is compared with the corpus (churn.py --digest).
+# Results: $WORK/churn.tsv and the markdown table $RESULTS (default
+# $WORK/churn.md), also printed. At the end the buckets, the repository,
+# the staging folders, the restores and the corpus are deleted (--keep keeps them).
+#
+# Environment:
+#   LB_BIN               prebuilt lyncbackup (default: built from this repository);
+#                        it must know `format: chunked|archive` (issue 17)
+#   RESTIC_BIN           prebuilt restic (default: restic $RESTIC_VERSION, v0.18.1,
+#                        built from the Go module proxy into $WORK/bin once)
+#   LYNCBACKUP_BENCH_DIR work folder (default: $TMPDIR or /tmp, /lyncbackup-churn);
+#                        needs about SIZE x (1.1 x (NIGHTS+1) + 4) MB free (archive keeps every night)
+#   LYNCBACKUP_MKCORPUS  corpus generator (default: <repo>/../shared/bench/mkcorpus.py)
+#   RESULTS              markdown results file
+#   LYNCBACKUP_CHURN_MODEL  overrides of churn.py's MODEL numbers, e.g. "sql_cold=0" (sensitivity runs)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-MKCORPUS=${LYNCBACKUP_MKCORPUS:-$REPO/../shared/bench/mkcorpus.py}
+PROG=bench/churn.sh
 WORK=${LYNCBACKUP_BENCH_DIR:-${TMPDIR:-/tmp}/lyncbackup-churn}
-NIGHTS=30 SIZE_MB=1024 SEED=1 KEEP=0
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
+NIGHTS=30
+SIZE_MB=1024
+SEED=1
+KEEP=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--nights) NIGHTS=$2; shift 2 ;;
 	--size) SIZE_MB=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
-	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
-	*) echo "bench/churn.sh: unknown argument $1" >&2; exit 2 ;;
+	-h | --help) sed -n '2,32p' "$0"; exit 0 ;;
+	*) echo "$PROG: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
-die() { echo "bench/churn.sh: $*" >&2; exit 1; }
-for t in go python3 age-keygen jq; do command -v $t >/dev/null || die "$t is not installed"; done
-[ -f "$MKCORPUS" ] || die "corpus generator $MKCORPUS not found (set LYNCBACKUP_MKCORPUS)"
-VGW=$(command -v versitygw || echo "$(go env GOPATH)/bin/versitygw")
-[ -x "$VGW" ] || die "versitygw not found (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
+[[ "$NIGHTS" =~ ^[0-9]+$ && "$SIZE_MB" =~ ^[1-9][0-9]*$ && "$SEED" =~ ^[0-9]+$ ]] ||
+	{ echo "$PROG: --nights, --size and --seed take whole numbers" >&2; exit 2; }
+RESULTS=${RESULTS:-$WORK/churn.md}
 
-mkdir -p "$WORK/bin"
-(cd "$REPO" && go build -trimpath -o "$WORK/bin/lyncbackup" ./cmd/lyncbackup)
-LB=$WORK/bin/lyncbackup
-RESTIC_VERSION=${RESTIC_VERSION:-v0.18.1}
-if [ ! -x "$WORK/bin/restic-$RESTIC_VERSION" ]; then
-	(cd / && GOFLAGS= GOBIN="$WORK/gobin" go install "github.com/restic/restic/cmd/restic@$RESTIC_VERSION")
-	mv "$WORK/gobin/restic" "$WORK/bin/restic-$RESTIC_VERSION"
-fi
-RESTIC=$WORK/bin/restic-$RESTIC_VERSION
+need_common
+lock_work
+need rclone "apt-get install rclone"
+mkdir -p "$WORK"
+NEED_MB=$((SIZE_MB * (11 * (NIGHTS + 1) + 40) / 10))
+FREE_MB=$(df -Pm "$WORK" | awk 'NR == 2 {print $4}')
+[ "$FREE_MB" -ge "$NEED_MB" ] ||
+	die "$WORK has $FREE_MB MB free, the run needs about $NEED_MB MB (format: archive keeps every night's full set)"
+
+build_lyncbackup
+build_restic
+age_key
 
 CORPUS=$WORK/corpus
-rm -rf "$CORPUS" "$WORK/staging" "$WORK/restore"
-python3 "$MKCORPUS" "$CORPUS" "$SIZE_MB" "$SEED" >/dev/null
-[ -f "$WORK/key.txt" ] || age-keygen -o "$WORK/key.txt" 2>/dev/null
-KEY=$(grep -o 'age1[0-9a-z]*' "$WORK/key.txt" | head -1)
-
-ACCESS=benchaccess SECRET=benchsecret-$RANDOM$RANDOM
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-S3DIR=$WORK/s3
-rm -rf "$S3DIR"; mkdir -p "$S3DIR"/{lbc,lba,rst}
-ROOT_ACCESS_KEY=$ACCESS ROOT_SECRET_KEY=$SECRET "$VGW" --port "127.0.0.1:$PORT" --quiet posix "$S3DIR" >"$WORK/versitygw.log" 2>&1 &
-VGW_PID=$!
 cleanup() {
-	kill "$VGW_PID" 2>/dev/null || true
-	wait "$VGW_PID" 2>/dev/null || true
-	[ "$KEEP" = 1 ] || rm -rf "$S3DIR" "$WORK/restore" "$WORK/staging" "$WORK/restic-cache" "$CORPUS"
+	stop_versitygw
+	if [ "$KEEP" = 0 ]; then
+		rm -rf "${S3DIR:-$WORK/s3}" "$WORK/restore" "$WORK"/staging-* "$WORK/restic-cache" "$CORPUS" "$WORK/lists"
+	fi
 }
 trap cleanup EXIT
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
-ENDPOINT=http://127.0.0.1:$PORT
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
-export AWS_ACCESS_KEY_ID=$ACCESS AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
-export RESTIC_PASSWORD=bench-restic-password RESTIC_CACHE_DIR=$WORK/restic-cache
+rm -rf "$CORPUS" "$WORK/restore" "$WORK"/staging-* "$WORK/restic-cache" "$WORK/lists"
+echo "== night 0: the $SIZE_MB MB corpus (mkcorpus.py seed $SEED) in $CORPUS"
+python3 "$MKCORPUS" "$CORPUS" "$SIZE_MB" "$SEED"
+start_versitygw
+mkdir -p "$WORK/lists" "$WORK/times"
 
-stored() { find "$S3DIR/$1" -path "$S3DIR/$1/.sgwtmp" -prune -o -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}'; }
-cfg() { # cfg BUCKET FORMAT
-	cat >"$WORK/$1.yaml" <<EOC
+CONTENDERS=(chunked archive restic)
+lbconfig() { # lbconfig FORMAT -> config path; bucket lb-FORMAT, staging (chunk key, caches) kept across nights
+	local cfg=$WORK/lyncbackup-$1.yaml
+	cat >"$cfg" <<EOF
 host: bench
-format: $2
-staging: $WORK/staging
+format: $1
+staging: $WORK/staging-$1
 exporters:
   - {kind: path, name: corpus, paths: ['$CORPUS'], split: true}
-encryption: {recipients: [$KEY]}
-destination: {url: 's3://$1/sets', endpoint: '$ENDPOINT', path_style: true, region: us-east-1}
-EOC
-	echo "$WORK/$1.yaml"
+encryption:
+  recipients: [$KEY]
+destination:
+  url: s3://lb-$1/sets
+  endpoint: $ENDPOINT
+  path_style: true
+  region: us-east-1
+EOF
+	echo "$cfg"
 }
-CFG_C=$(cfg lbc chunked)
-CFG_A=$(cfg lba archive)
-REPO_R=s3:$ENDPOINT/rst
-"$RESTIC" -r "$REPO_R" init >/dev/null
+for f in chunked archive; do
+	rclone mkdir "bench:lb-$f" 2>/dev/null || die "cannot create bucket lb-$f"
+	lbconfig "$f" >/dev/null
+done
+RREPO=s3:$ENDPOINT/restic
+"$RESTIC" -r "$RREPO" init >/dev/null 2>&1 || die "restic init failed"
+bucket() { case $1 in restic) echo restic ;; *) echo "lb-$1" ;; esac; }
+
+# listing CONTENDER FILE: path, inode, size, mtime of every object file of its bucket.
+listing() {
+	local d=$S3DIR/$(bucket "$1")
+	find "$d" -path "$d/.sgwtmp" -prune -o -type f -printf '%P\t%i\t%s\t%T@\n' | LC_ALL=C sort >"$2"
+}
+# delta BEFORE AFTER -> "uploaded stored removed": sizes of the objects new or rewritten
+# (a line of AFTER not in BEFORE), of all objects in AFTER, and of those gone since BEFORE.
+delta() {
+	awk -F'\t' 'FILENAME == ARGV[1] {old[$0] = 1; oldsize[$1] = $3; next}
+		{ if (!($0 in old)) up += $3; all += $3; seen[$1] = 1 }
+		END { for (p in oldsize) if (!(p in seen)) rm += oldsize[p]; printf "%.0f %.0f %.0f\n", up, all, rm }' "$1" "$2"
+}
 
 TSV=$WORK/churn.tsv
 : >"$TSV"
 now() { date +%s.%N; }
-row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
-for night in $(seq 0 "$NIGHTS"); do
-	[ "$night" = 0 ] || python3 "$REPO/bench/churn.py" "$CORPUS" "$night" "$SEED"
+# run NIGHT CONTENDER KIND CMD...: one timed run; KIND backup appends the store-side delta.
+run() {
+	local night=$1 c=$2 kind=$3
+	shift 3
+	local tf=$WORK/times/$kind-$c-$night t0 t1 rc=0 up=0 all=0 rm=0
 	sync
-	t0=$(now); out=$("$LB" backup --config "$CFG_C" --json --quiet); t1=$(now)
-	row "$night" chunked "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b-a}')" "$(jq -r '.uploaded_bytes // 0' <<<"$out")" "$(stored lbc)"
-	t0=$(now); out=$("$LB" backup --config "$CFG_A" --json --quiet); t1=$(now)
-	row "$night" archive "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b-a}')" "$(jq -r '.stored_bytes' <<<"$out")" "$(stored lba)"
-	t0=$(now); out=$("$RESTIC" -r "$REPO_R" backup --json --quiet --host bench "$CORPUS" | tail -1); t1=$(now)
-	row "$night" restic "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b-a}')" "$(jq -r '.data_added_packed // .data_added' <<<"$out")" "$(stored rst)"
-	echo "night $night done" >&2
+	[ "$kind" = backup ] && listing "$c" "$WORK/lists/before"
+	t0=$(now)
+	/usr/bin/time -v -o "$tf" "$@" >"$tf.out" 2>&1 || rc=$?
+	t1=$(now)
+	if [ $rc != 0 ]; then
+		tail -20 "$tf.out" >&2
+		die "$kind of $c (night $night) failed with exit code $rc"
+	fi
+	if [ "$kind" = backup ]; then
+		listing "$c" "$WORK/lists/after"
+		read -r up all rm < <(delta "$WORK/lists/before" "$WORK/lists/after")
+	fi
+	local wall rss
+	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$night" "$c" "$kind" "$wall" "$rss" "$up" "$all" "$rm" >>"$TSV"
+	printf '   %-8s %-7s night %3s: %7.2f s %5d MiB' "$c" "$kind" "$night" "$wall" $((rss / 1024))
+	[ "$kind" = backup ] && printf '  uploaded %8.1f MB  stored %9.1f MB' "$(awk -v b="$up" 'BEGIN {print b / 1e6}')" "$(awk -v b="$all" 'BEGIN {print b / 1e6}')"
+	echo
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T_START=$(date +%s)
+for night in $(seq 0 "$NIGHTS"); do
+	if [ "$night" -gt 0 ]; then
+		python3 "$REPO/bench/churn.py" "$CORPUS" "$night" "$SEED" | sed 's/^/== /'
+	fi
+	n=${#CONTENDERS[@]}
+	for k in $(seq 0 $((n - 1))); do
+		c=${CONTENDERS[$(((k + night) % n))]}
+		case $c in
+		chunked | archive) run "$night" "$c" backup "$LB" backup --config "$WORK/lyncbackup-$c.yaml" --quiet ;;
+		restic) run "$night" "$c" backup "$RESTIC" -r "$RREPO" backup --quiet --host bench "$CORPUS" ;;
+		esac
+	done
 done
-restore_time() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b-a}'; }
-rm -rf "$WORK/restore"
-RC=$(restore_time "$LB" restore latest --config "$CFG_C" --to "$WORK/restore/c" --identity "$WORK/key.txt" --quiet)
-RA=$(restore_time "$LB" restore latest --config "$CFG_A" --to "$WORK/restore/a" --identity "$WORK/key.txt" --quiet)
-RR=$(restore_time "$RESTIC" -r "$REPO_R" restore latest --target "$WORK/restore/r")
+T_NIGHTS=$(($(date +%s) - T_START))
+
+# The latest set / snapshot of each, restored into a folder of its own and compared with the corpus.
+WANT=$(python3 "$REPO/bench/churn.py" --digest "$CORPUS")
+for c in "${CONTENDERS[@]}"; do
+	dest=$WORK/restore/$c
+	mkdir -p "$WORK/restore"
+	case $c in
+	chunked | archive)
+		# lyncbackup restores item corpus-X (split: true) as DEST/corpus-X/corpus/X.
+		run "$NIGHTS" "$c" restore "$LB" restore --config "$WORK/lyncbackup-$c.yaml" --identity "$WORK/key.txt" --to "$dest" --quiet
+		got=("$dest"/corpus-*/"$(basename "$CORPUS")") ;;
+	restic)
+		run "$NIGHTS" "$c" restore "$RESTIC" -r "$RREPO" restore latest --target "$dest"
+		got=("$dest$CORPUS") ;;
+	esac
+	[ -d "${got[0]}" ] || die "$c restore: ${got[0]} not found (restore layout changed?)"
+	[ "$(python3 "$REPO/bench/churn.py" --digest "${got[@]}")" = "$WANT" ] || die "$c restore of night $NIGHTS differs from the corpus"
+	rm -rf "$dest"
+done
 
 {
-	echo "Churn: $NIGHTS nights of the $SIZE_MB MB corpus (seed $SEED), $(nproc) CPU, $(date -u +%FT%TZ)"
+	echo "# Churn: $NIGHTS nights after night 0 of the $SIZE_MB MB corpus (seed $SEED), $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo
-	echo "| night | chunked s | chunked up MB | chunked total MB | archive s | archive up MB | archive total MB | restic s | restic up MB | restic total MB |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
-	awk -F'\t' '{k[$1]=1; s[$1,$2]=$3; u[$1,$2]=$4/1048576; t[$1,$2]=$5/1048576}
-		END {for (n=0; (n in k); n++) printf "| %d | %.1f | %.1f | %.0f | %.1f | %.1f | %.0f | %.1f | %.1f | %.0f |\n", n,
-			s[n,"chunked"], u[n,"chunked"], t[n,"chunked"], s[n,"archive"], u[n,"archive"], t[n,"archive"], s[n,"restic"], u[n,"restic"], t[n,"restic"]}' "$TSV"
+	echo "- machine: $(nproc) CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+	echo "- tools: $("$LB" version), $("$RESTIC" version | cut -d' ' -f1-2), versitygw $(go version -m "$VGW" | awk '$1 == "mod" {print $3}'), $(go version | cut -d' ' -f3)"
+	echo "- load average (1/5/15 min) before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg); the nights took $T_NIGHTS s"
+	echo "- command: ${LYNCBACKUP_CHURN_MODEL:+LYNCBACKUP_CHURN_MODEL=$LYNCBACKUP_CHURN_MODEL }bench/churn.sh --nights $NIGHTS --size $SIZE_MB --seed $SEED; no retention (every night's set / snapshot kept)"
+	echo "- restores of night $NIGHTS compared with the corpus (churn.py --digest): identical"
 	echo
-	echo "Restore of the last set: chunked ${RC} s, archive ${RA} s, restic ${RR} s."
-} | tee "$WORK/churn.md"
+	python3 "$REPO/bench/churn_table.py" "$TSV"
+} >"$RESULTS"
+echo
+cat "$RESULTS"
+echo
+echo "(written to $RESULTS; raw numbers in $TSV)"

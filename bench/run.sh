@@ -21,12 +21,16 @@
 #   RESULTS              results file
 #   RESTIC_VERSION       restic release to build (default v0.18.1)
 #   RESTIC_OLD           an older restic binary to run as an extra contender
+#   LB_BIN               a prebuilt lyncbackup binary (default: built from this repository)
+#   RESTIC_BIN           a prebuilt restic binary (default: restic $RESTIC_VERSION built as above)
 #   LYNCBACKUP_CPUPROFILE_DIR  when set, lyncbackup writes a pprof CPU profile per run there
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-MKCORPUS=${LYNCBACKUP_MKCORPUS:-$REPO/../shared/bench/mkcorpus.py}
+PROG=bench/run.sh
 WORK=${LYNCBACKUP_BENCH_DIR:-${TMPDIR:-/tmp}/lyncbackup-bench}
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 RUNS=3
 SIZE_MB=1024
 SEEDS="1 2"
@@ -39,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--seeds) SEEDS=$2; shift 2 ;;
 	--flat) MODE=flat; shift ;;
 	--keep) KEEP=1; shift ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -47,91 +51,29 @@ SUFFIX=""
 [ $MODE = flat ] && SUFFIX=-flat
 RESULTS=${RESULTS:-$WORK/results$SUFFIX.md}
 
-die() { echo "bench/run.sh: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed ($2)"; }
-
-need go "https://go.dev/dl"
-need python3 "apt-get install python3"
+need_common
+lock_work
 need tar "apt-get install tar"
 need zstd "apt-get install zstd"
 need age "apt-get install age"
-need age-keygen "apt-get install age"
 need rclone "apt-get install rclone"
-[ -x /usr/bin/time ] || die "/usr/bin/time is not installed (apt-get install time)"
-[ -f "$MKCORPUS" ] || die "corpus generator $MKCORPUS not found (set LYNCBACKUP_MKCORPUS)"
-VGW=$(command -v versitygw || true)
-[ -n "$VGW" ] || VGW=$(go env GOPATH)/bin/versitygw
-[ -x "$VGW" ] || die "versitygw not found (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
 
 mkdir -p "$WORK/bin" "$WORK/times"
-echo "== building lyncbackup"
-(cd "$REPO" && go build -trimpath -o "$WORK/bin/lyncbackup" ./cmd/lyncbackup)
-LB=$WORK/bin/lyncbackup
-RESTIC_VERSION=${RESTIC_VERSION:-v0.18.1}
-if [ ! -x "$WORK/bin/restic-$RESTIC_VERSION" ]; then
-	echo "== building restic $RESTIC_VERSION (Go module proxy)"
-	rm -rf "$WORK/gobin"
-	(cd / && GOFLAGS= GOBIN="$WORK/gobin" go install "github.com/restic/restic/cmd/restic@$RESTIC_VERSION") ||
-		die "go install github.com/restic/restic/cmd/restic@$RESTIC_VERSION failed"
-	mv "$WORK/gobin/restic" "$WORK/bin/restic-$RESTIC_VERSION"
-fi
-RESTIC=$WORK/bin/restic-$RESTIC_VERSION
+build_lyncbackup
+build_restic
 RESTIC_OLD=${RESTIC_OLD:-}
 [ -z "$RESTIC_OLD" ] || [ -x "$RESTIC_OLD" ] || die "RESTIC_OLD=$RESTIC_OLD is not an executable"
 
-corpus() { # corpus SIZE_MB [SEED] -> path (generated once, deterministic)
-	local seed=${2:-1}
-	local dir=$WORK/corpus-$1
-	[ "$seed" = 1 ] || dir=$WORK/corpus-$1-seed$seed
-	if [ ! -f "$dir.done" ]; then
-		rm -rf "$dir"
-		echo "== generating the $1 MB corpus (seed $seed) in $dir" >&2
-		python3 "$MKCORPUS" "$dir" "$1" "$seed" >&2
-		touch "$dir.done"
-	fi
-	echo "$dir"
-}
-
-[ -f "$WORK/key.txt" ] || age-keygen -o "$WORK/key.txt" 2>/dev/null
-KEY=$(grep -o 'age1[0-9a-z]*' "$WORK/key.txt" | head -1)
+age_key
 
 # --- the S3 server, loopback only --------------------------------------------
-ACCESS=benchaccess
-SECRET=benchsecret-$RANDOM$RANDOM
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-S3DIR=$WORK/s3
-rm -rf "$S3DIR"
-mkdir -p "$S3DIR"
-ROOT_ACCESS_KEY=$ACCESS ROOT_SECRET_KEY=$SECRET "$VGW" --port "127.0.0.1:$PORT" --quiet posix "$S3DIR" >"$WORK/versitygw.log" 2>&1 &
-VGW_PID=$!
 cleanup() {
-	kill "$VGW_PID" 2>/dev/null || true
-	wait "$VGW_PID" 2>/dev/null || true
+	stop_versitygw
 	if [ "$KEEP" = 0 ]; then rm -rf "$S3DIR" "$WORK/restore" "$WORK/staging" "$WORK/restic-cache"; fi
 }
 trap cleanup EXIT
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-	kill -0 "$VGW_PID" 2>/dev/null || die "versitygw exited: $(tail -3 "$WORK/versitygw.log")"
-	sleep 0.1
-done
-ENDPOINT=http://127.0.0.1:$PORT
-
-# Every client gets the credentials from the environment, as in production.
-# AWS_CA_BUNDLE is dropped: the server is plain http on loopback, and
-# rclone's SDK refuses to start with it set.
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
-export AWS_ACCESS_KEY_ID=$ACCESS AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
-export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENDPOINT=$ENDPOINT \
-	RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=$ACCESS RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=$SECRET \
-	RCLONE_CONFIG_BENCH_REGION=us-east-1 RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true
-export RESTIC_PASSWORD=bench-restic-password RESTIC_CACHE_DIR=$WORK/restic-cache
+start_versitygw
 mkbucket() { rclone mkdir "bench:$1" 2>/dev/null; }
-
-# stored BUCKET: bytes of the objects in a bucket (the posix backend keeps
-# each object as one file; its multipart scratch folder is left out).
-stored() { find "$S3DIR/$1" -path "$S3DIR/$1/.sgwtmp" -prune -o -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}'; }
-plain() { find "$1" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}'; }
 
 lbconfig() { # lbconfig BUCKET CORPUS -> config path
 	local cfg=$WORK/lyncbackup-$1.yaml
