@@ -510,6 +510,7 @@ func storeChunkedItem(ctx context.Context, job BackupJob, cw *chunk.Writer, setI
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	sizeItem(ctx, job.Progress, it)
 	roots := make([]archive.Root, len(it.Roots))
 	for i, r := range it.Roots {
 		roots[i] = archive.Root{Path: r.Path, Name: r.Name}

@@ -18,6 +18,32 @@ type planProgress struct {
 	planBytes  int64
 	sized      map[string]int64
 	sizedCalls chan struct{}
+	// gates, when set, holds each item's packing (its first Read) until
+	// the item was sized: the walk runs beside the packing and is
+	// cancelled when its item ends, so without the gate a packing that
+	// wins the race (a loaded machine) leaves the item unsized.
+	gates map[string]chan struct{}
+}
+
+func (p *planProgress) gate(name string) chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	g, ok := p.gates[name]
+	if !ok {
+		g = make(chan struct{})
+		p.gates[name] = g
+	}
+	return g
+}
+
+func (p *planProgress) Read(name string, n int64) {
+	if p.gates != nil {
+		select {
+		case <-p.gate(name):
+		case <-time.After(time.Minute): // never sized: the test fails below
+		}
+	}
+	p.progressLog.Read(name, n)
 }
 
 func (p *planProgress) Plan(items int, bytes int64) {
@@ -30,6 +56,9 @@ func (p *planProgress) SetTotal(name string, total int64) {
 	p.mu.Lock()
 	p.sized[name] = total
 	p.mu.Unlock()
+	if p.gates != nil {
+		close(p.gate(name))
+	}
 	p.sizedCalls <- struct{}{}
 }
 
@@ -39,7 +68,7 @@ func TestProgressKnowsTheTotals(t *testing.T) {
 	f := newFixture(t)
 	a := f.tree(t, "a", map[string]string{"x.txt": strings.Repeat("x", 300000), "sub/y.txt": "why"})
 	b := f.tree(t, "b", map[string]string{"z.txt": strings.Repeat("z", 1000)})
-	p := &planProgress{progressLog: newProgressLog(), sized: map[string]int64{}, sizedCalls: make(chan struct{}, 4)}
+	p := &planProgress{progressLog: newProgressLog(), sized: map[string]int64{}, sizedCalls: make(chan struct{}, 4), gates: map[string]chan struct{}{}}
 	job := f.job(exporters.NewPath("alpha", a), exporters.NewPath("bravo", b))
 	job.Progress = p
 	res, err := Backup(context.Background(), job)
