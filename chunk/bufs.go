@@ -12,7 +12,7 @@ import "sync"
 // n bytes without being more than twice as big serves, the smallest first.
 
 const (
-	maxIdle  = 12 << 20
+	maxIdle  = 6 << 20
 	bufRound = 64 << 10
 )
 

@@ -70,9 +70,11 @@ var decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 })
 
 // Open decrypts and decompresses one stored chunk and checks its size.
-// The plaintext's buffer may come from the chunk package's pool; stored
-// is not kept.
+// It takes stored: its buffer goes back to the pool as soon as it is
+// decrypted (a chunk holds at most two of its three buffers at once). The
+// plaintext's buffer may come from the pool.
 func Open(stored []byte, c catalog.Chunk, ids []age.Identity) ([]byte, error) {
+	defer func() { putBuf(stored) }()
 	// The whole object is in memory, so age's ReaderAt decrypts it in one
 	// call into a buffer of the exact size (its streaming reader allocates
 	// 64 KiB per 64 KiB of payload). It authenticates every age chunk, the
@@ -96,6 +98,8 @@ func Open(stored []byte, c catalog.Chunk, ids []age.Identity) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("chunk %s: decrypt: %v (object damaged)", c.Key, err)
 	}
+	putBuf(stored)
+	stored = nil
 	dec, err := decoder()
 	if err != nil {
 		return nil, err
@@ -151,9 +155,7 @@ func Stream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []
 					if stored != nil {
 						stored(c.StoredBytes)
 					}
-					enc := data
-					data, err = Open(enc, c, ids)
-					putBuf(enc)
+					data, err = Open(data, c, ids)
 				}
 				res <- result{data, err}
 			}()
