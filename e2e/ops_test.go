@@ -28,6 +28,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testsmtp"
+	"github.com/lyncbackup/lyncbackup/schedule"
 )
 
 // opsEnv is a work folder with sample data, an identity and a config writer.
@@ -371,12 +372,33 @@ func TestOpsScheduleDryRun(t *testing.T) {
 	if !ok {
 		t.Fatalf("no command in:\n%s", r.Stdout)
 	}
-	xmlPath := filepath.Join(os.TempDir(), "lyncbackup-task.xml")
-	wantCmd := `schtasks.exe /Create /TN lyncbackup /XML ` + xmlPath + ` /F /RU CONTOSO\svc-lb /RP *` + "\n"
+	head, xmlText, _ := strings.Cut(xmlText, "\n") // the comment line names the file
+	xmlPath, ok := strings.CutPrefix(head, "# Task Scheduler XML, written as UTF-16 to ")
+	xmlPath, ok2 := strings.CutSuffix(xmlPath, ":")
+	if !ok || !ok2 || !strings.HasPrefix(xmlPath, os.TempDir()) {
+		t.Fatalf("first line %q does not name a file in %s", head, os.TempDir())
+	}
+	t.Cleanup(func() { os.Remove(xmlPath) })
+	wantCmd := `schtasks.exe /Create /TN lyncbackup /XML ` + windowsArg(xmlPath) + ` /F /RU CONTOSO\svc-lb /RP *` + "\n"
 	if cmdPart != wantCmd {
 		t.Errorf("command %q, want %q", cmdPart, wantCmd)
 	}
-	_, xmlText, _ = strings.Cut(xmlText, "\n") // drop the comment line
+	// The dry run wrote the file it names, as UTF-16LE with a BOM, holding
+	// the XML it printed (schtasks /XML rejects UTF-8 that declares UTF-16).
+	raw, err := os.ReadFile(xmlPath)
+	if err != nil {
+		t.Fatalf("the dry run did not write %s: %v", xmlPath, err)
+	}
+	if len(raw) < 2 || raw[0] != 0xFF || raw[1] != 0xFE {
+		t.Fatalf("%s does not start with the UTF-16LE byte-order mark: % x", xmlPath, raw[:min(len(raw), 8)])
+	}
+	dec16, err := schedule.DecodeUTF16(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.ReplaceAll(string(dec16), "\r\n", "\n"); got+"\n" != xmlText {
+		t.Errorf("%s holds:\n%s\nbut the dry run printed:\n%s", xmlPath, got, xmlText)
+	}
 	var task struct {
 		Start string `xml:"Triggers>CalendarTrigger>StartBoundary"`
 		User  string `xml:"Principals>Principal>UserId"`
@@ -400,13 +422,18 @@ func TestOpsScheduleDryRun(t *testing.T) {
 		!strings.Contains(r.Stdout, "5 1 * * * "+exe+" backup --config '"+cfg+"' --quiet") {
 		t.Errorf("linux units/cron:\n%s", r.Stdout)
 	}
-	if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--for", "windows", "--config", cfg); runtime.GOOS != "windows" && r.Code != 2 {
-		t.Errorf("install --for windows off Windows: exit %d", r.Code)
+	if runtime.GOOS != "windows" { // on Windows this would register a real task
+		if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--for", "windows", "--config", cfg); r.Code != 2 {
+			t.Errorf("install --for windows off Windows: exit %d", r.Code)
+		}
 	}
 	if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--dry-run", "--time", "25:00", "--config", cfg); r.Code != 2 {
 		t.Errorf("bad --time: exit %d", r.Code)
 	}
 }
+
+// windowsArg quotes one argument as the printed schtasks command does.
+func windowsArg(s string) string { return schedule.WindowsArgs([]string{s}) }
 
 // TestOpsPlantedSecretsNeverLeak plants secrets where a careless tool would
 // print them (env, config, URLs, identity files, failing runs) and scans

@@ -27,10 +27,20 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// PrebuiltEnv names an already built lyncbackup binary to use instead of
+// building one (scripts/wine/lane.sh sets it).
+const PrebuiltEnv = "LYNCBACKUP_TEST_BIN"
+
 // Path returns the built binary, building it on first use.
 func Path(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
+		// The Windows test lane runs test binaries under Wine, where there
+		// is no Go toolchain: it builds the binary beforehand and names it here.
+		if p := os.Getenv(PrebuiltEnv); p != "" {
+			binPath = p
+			return
+		}
 		binDir, binErr = os.MkdirTemp("", "lyncbackup-bin-")
 		if binErr != nil {
 			return
