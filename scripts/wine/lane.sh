@@ -95,10 +95,10 @@ for a in "$@"; do case $a in ./*) pkgs+=("$a");; *) args+=("$a");; esac; done
 set +e
 go run ./internal/testenv/withservers -wine -- \
   env GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -json -overlay "$lane/overlay.json" "${wineflags[@]}" -exec "$repo/scripts/wine/exec.sh" \
-  -timeout 20m ${args[@]+"${args[@]}"} "${pkgs[@]}" \
+  -timeout 20m "${pkgs[@]}" ${args[@]+"${args[@]}"} \
   | go run ./scripts/wine/testsum -o "${LANE_JSON:-$lane/wine-tests.json}"
-rc=${PIPESTATUS[0]}
-sum=${PIPESTATUS[1]}
+st=("${PIPESTATUS[@]}")
+rc=${st[0]} sum=${st[1]}
 set -e
 echo "== Windows lane: $((SECONDS - start))s wall time"
 if [ "$rc" != 0 ] || [ "$sum" != 0 ]; then
