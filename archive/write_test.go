@@ -27,8 +27,8 @@ func writeTree(t *testing.T, root string) {
 	must(os.WriteFile(filepath.Join(root, "a.txt"), []byte("alpha"), 0o640))
 	must(os.WriteFile(filepath.Join(root, "empty"), nil, 0o600))
 	must(os.WriteFile(filepath.Join(root, "sub", "deeper", "b.bin"), bytes.Repeat([]byte{1, 2, 3}, 100000), 0o644))
-	must(os.WriteFile(filepath.Join(root, "back\\slash"), []byte("bs"), 0o644))
-	if runtime.GOOS != "windows" {
+	if runtime.GOOS != "windows" { // a backslash is a separator on Windows; a symlink needs a privilege
+		must(os.WriteFile(filepath.Join(root, "back\\slash"), []byte("bs"), 0o644))
 		must(os.Symlink("sub/deeper/b.bin", filepath.Join(root, "link")))
 	}
 	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -71,7 +71,7 @@ func TestWriteExtractRoundTrip(t *testing.T) {
 	if last == nil || last.Name != IndexName {
 		t.Fatalf("last entry %v, want the index", last)
 	}
-	if !strings.Contains(string(idx), "  tree/a.txt\n") || !strings.Contains(string(idx), "\\"+sumOfFile(t, filepath.Join(src, "back\\slash"))+"  tree/back\\\\slash\n") {
+	if !strings.Contains(string(idx), "  tree/a.txt\n") || (runtime.GOOS != "windows" && !strings.Contains(string(idx), "\\"+sumOfFile(t, filepath.Join(src, "back\\slash"))+"  tree/back\\\\slash\n")) {
 		t.Errorf("index:\n%s", idx)
 	}
 
