@@ -172,7 +172,8 @@ func TestOpsCheckFails(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("check: exit %d, want 1\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	if os.Geteuid() != 0 && !strings.Contains(r.Stdout, "[FAIL] destination") {
+	// (Windows: a folder's mode bits do not stop writes; root ignores them.)
+	if runtime.GOOS != "windows" && os.Geteuid() != 0 && !strings.Contains(r.Stdout, "[FAIL] destination") {
 		t.Errorf("unwritable destination not reported:\n%s", r.Stdout)
 	}
 	if !strings.Contains(r.Stdout, "[FAIL] e-mail") || !strings.Contains(r.Stdout, "LB_OPS_UNSET_PASSWORD") || !strings.Contains(r.Stdout, "fix:") {
@@ -298,21 +299,30 @@ func TestOpsNotifyAndMetrics(t *testing.T) {
 	if err := json.Unmarshal(got[0].body, &posted); err != nil || posted["set_id"] != sum["set_id"] || posted["ok"] != true {
 		t.Errorf("POSTed summary %s (err %v), want set %v", got[0].body, err, sum["set_id"])
 	}
-	mails := smtpSrv.Mails()
-	if len(mails) != 1 || !mails[0].TLS || !mails[0].AuthSeen {
-		t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
-	}
-	msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if !strings.HasPrefix(subj, "[lyncbackup] COMPLETE fe01: 1 items") {
-		t.Errorf("subject %q", subj)
-	}
-	body, _ := io.ReadAll(msg.Body)
-	if !strings.Contains(string(body), "itema") || !strings.Contains(string(body), sum["set_id"].(string)) {
-		t.Errorf("mail body lacks the item or set:\n%s", body)
+	if runtime.GOOS == "windows" {
+		// Go on Windows trusts the system certificate store and ignores
+		// SSL_CERT_FILE, so the child cannot trust the test server's CA
+		// (docs/TESTING.md); the e-mail itself is tested in-process in notify.
+		if n := len(smtpSrv.Mails()); n != 0 || !strings.Contains(r.Stderr, "failed to verify certificate") {
+			t.Errorf("windows: %d mails, want the certificate failure reported:\n%s", n, r.Stderr)
+		}
+	} else {
+		mails := smtpSrv.Mails()
+		if len(mails) != 1 || !mails[0].TLS || !mails[0].AuthSeen {
+			t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		if !strings.HasPrefix(subj, "[lyncbackup] COMPLETE fe01: 1 items") {
+			t.Errorf("subject %q", subj)
+		}
+		body, _ := io.ReadAll(msg.Body)
+		if !strings.Contains(string(body), "itema") || !strings.Contains(string(body), sum["set_id"].(string)) {
+			t.Errorf("mail body lacks the item or set:\n%s", body)
+		}
 	}
 	promFams := func() map[string]float64 {
 		data, err := os.ReadFile(prom)
@@ -569,7 +579,11 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 	all.Write(logData)
 	out := all.String()
 	// The scan is only meaningful if the runs did say something about these failures.
-	for _, want := range []string{"notification failed", "webhook 1 (127.0.0.1:", "AUTH", "[REDACTED]", "partial backup"} {
+	mailFailure := "AUTH"
+	if runtime.GOOS == "windows" { // the test CA is not in the Windows store: STARTTLS fails before AUTH (docs/TESTING.md)
+		mailFailure = "failed to verify certificate"
+	}
+	for _, want := range []string{"notification failed", "webhook 1 (127.0.0.1:", mailFailure, "[REDACTED]", "partial backup"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("runs never mention %q: the scan would prove nothing", want)
 		}
