@@ -60,7 +60,7 @@ func TestCoreWindowsPaths(t *testing.T) {
 	if excluded := os.IsNotExist(err); excluded != (runtime.GOOS == "windows") {
 		t.Errorf("GOOS %s: X.TMP excluded by *.tmp = %v", runtime.GOOS, excluded)
 	}
-	plan := e.mustRun("restore", set, "--to", to, "--plan").Stdout
+	plan := e.mustRun("restore", set, "--to", to, "--plan", "--scenario", "cms").Stdout
 	if !strings.Contains(plan, "Files restored under "+to) {
 		t.Errorf("plan does not name %s:\n%s", to, plan)
 	}
