@@ -454,6 +454,9 @@ func TestLyncAccountAndCoverage(t *testing.T) {
 // a migration (go test ./e2e -run TestReadmeRestorePlans -update-exporters
 // rewrites them).
 func TestReadmeRestorePlans(t *testing.T) {
+	if runtime.GOOS == "windows" { // the Windows plans: TestLyncRoundTrip's e2e-plan-windows.golden
+		t.Skip("README shows the plans as rendered on Linux (/restore, /srv)")
+	}
 	s := newLyncSite(t)
 	disc, _ := filepath.Abs("../exporters/testdata/discovery/migration.json")
 	s.fixture(t, map[string]any{"discovery_file": disc})
