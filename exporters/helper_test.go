@@ -18,11 +18,12 @@ import (
 // instead of running tests.
 const helperArg = "lyncbackup-helper"
 
-func TestMain(m *testing.M) {
+// helperMain runs the helper and exits when the binary was started as one
+// (called first in TestMain, golden_main_test.go).
+func helperMain() {
 	if len(os.Args) > 2 && os.Args[1] == helperArg {
 		os.Exit(runHelper(os.Args[2], os.Args[3:]))
 	}
-	os.Exit(m.Run())
 }
 
 func runHelper(action string, args []string) int {
