@@ -603,6 +603,11 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		"smtp":       "lb / " + redact.Mask,
 	} {
 		t.Run(what, func(t *testing.T) {
+			if what == "smtp" && runtime.GOOS == "windows" {
+				// STARTTLS fails on the test CA before AUTH (Go ignores SSL_CERT_FILE
+				// on Windows, docs/TESTING.md): the password is never sent or refused.
+				t.Skip("the SMTP refusal needs the test CA, which Windows does not trust")
+			}
 			if !strings.Contains(out, mark) {
 				t.Errorf("%q not printed where %s would be (runs and log file:)\n%s", mark, what, out)
 			}
