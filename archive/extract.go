@@ -200,8 +200,12 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		}
 		target := ""
 		if root != "" {
-			if target, err = tg.path(name); err != nil {
+			var renamed string
+			if target, renamed, err = tg.path(name, kind == KindDir); err != nil {
 				return st, &UnsafeError{hdr.Name, err.Error()}
+			}
+			if renamed != "" {
+				st.Warnings = append(st.Warnings, renamed)
 			}
 			if err := checkParents(root, target); err != nil {
 				return st, &UnsafeError{hdr.Name, err.Error()}

@@ -28,6 +28,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testsmtp"
+	"github.com/lyncbackup/lyncbackup/schedule"
 )
 
 // opsEnv is a work folder with sample data, an identity and a config writer.
@@ -171,7 +172,8 @@ func TestOpsCheckFails(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("check: exit %d, want 1\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	if os.Geteuid() != 0 && !strings.Contains(r.Stdout, "[FAIL] destination") {
+	// (Windows: a folder's mode bits do not stop writes; root ignores them.)
+	if runtime.GOOS != "windows" && os.Geteuid() != 0 && !strings.Contains(r.Stdout, "[FAIL] destination") {
 		t.Errorf("unwritable destination not reported:\n%s", r.Stdout)
 	}
 	if !strings.Contains(r.Stdout, "[FAIL] e-mail") || !strings.Contains(r.Stdout, "LB_OPS_UNSET_PASSWORD") || !strings.Contains(r.Stdout, "fix:") {
@@ -297,21 +299,30 @@ func TestOpsNotifyAndMetrics(t *testing.T) {
 	if err := json.Unmarshal(got[0].body, &posted); err != nil || posted["set_id"] != sum["set_id"] || posted["ok"] != true {
 		t.Errorf("POSTed summary %s (err %v), want set %v", got[0].body, err, sum["set_id"])
 	}
-	mails := smtpSrv.Mails()
-	if len(mails) != 1 || !mails[0].TLS || !mails[0].AuthSeen {
-		t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
-	}
-	msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if !strings.HasPrefix(subj, "[lyncbackup] COMPLETE fe01: 1 items") {
-		t.Errorf("subject %q", subj)
-	}
-	body, _ := io.ReadAll(msg.Body)
-	if !strings.Contains(string(body), "itema") || !strings.Contains(string(body), sum["set_id"].(string)) {
-		t.Errorf("mail body lacks the item or set:\n%s", body)
+	if runtime.GOOS == "windows" {
+		// Go on Windows trusts the system certificate store and ignores
+		// SSL_CERT_FILE, so the child cannot trust the test server's CA
+		// (docs/TESTING.md); the e-mail itself is tested in-process in notify.
+		if n := len(smtpSrv.Mails()); n != 0 || !strings.Contains(r.Stderr, "failed to verify certificate") {
+			t.Errorf("windows: %d mails, want the certificate failure reported:\n%s", n, r.Stderr)
+		}
+	} else {
+		mails := smtpSrv.Mails()
+		if len(mails) != 1 || !mails[0].TLS || !mails[0].AuthSeen {
+			t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		if !strings.HasPrefix(subj, "[lyncbackup] COMPLETE fe01: 1 items") {
+			t.Errorf("subject %q", subj)
+		}
+		body, _ := io.ReadAll(msg.Body)
+		if !strings.Contains(string(body), "itema") || !strings.Contains(string(body), sum["set_id"].(string)) {
+			t.Errorf("mail body lacks the item or set:\n%s", body)
+		}
 	}
 	promFams := func() map[string]float64 {
 		data, err := os.ReadFile(prom)
@@ -371,12 +382,33 @@ func TestOpsScheduleDryRun(t *testing.T) {
 	if !ok {
 		t.Fatalf("no command in:\n%s", r.Stdout)
 	}
-	xmlPath := filepath.Join(os.TempDir(), "lyncbackup-task.xml")
-	wantCmd := `schtasks.exe /Create /TN lyncbackup /XML ` + xmlPath + ` /F /RU CONTOSO\svc-lb /RP *` + "\n"
+	head, xmlText, _ := strings.Cut(xmlText, "\n") // the comment line names the file
+	xmlPath, ok := strings.CutPrefix(head, "# Task Scheduler XML, written as UTF-16 to ")
+	xmlPath, ok2 := strings.CutSuffix(xmlPath, ":")
+	if !ok || !ok2 || !strings.HasPrefix(xmlPath, os.TempDir()) {
+		t.Fatalf("first line %q does not name a file in %s", head, os.TempDir())
+	}
+	t.Cleanup(func() { os.Remove(xmlPath) })
+	wantCmd := `schtasks.exe /Create /TN lyncbackup /XML ` + windowsArg(xmlPath) + ` /F /RU CONTOSO\svc-lb /RP *` + "\n"
 	if cmdPart != wantCmd {
 		t.Errorf("command %q, want %q", cmdPart, wantCmd)
 	}
-	_, xmlText, _ = strings.Cut(xmlText, "\n") // drop the comment line
+	// The dry run wrote the file it names, as UTF-16LE with a BOM, holding
+	// the XML it printed (schtasks /XML rejects UTF-8 that declares UTF-16).
+	raw, err := os.ReadFile(xmlPath)
+	if err != nil {
+		t.Fatalf("the dry run did not write %s: %v", xmlPath, err)
+	}
+	if len(raw) < 2 || raw[0] != 0xFF || raw[1] != 0xFE {
+		t.Fatalf("%s does not start with the UTF-16LE byte-order mark: % x", xmlPath, raw[:min(len(raw), 8)])
+	}
+	dec16, err := schedule.DecodeUTF16(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.ReplaceAll(string(dec16), "\r\n", "\n"); got+"\n" != xmlText {
+		t.Errorf("%s holds:\n%s\nbut the dry run printed:\n%s", xmlPath, got, xmlText)
+	}
 	var task struct {
 		Start string `xml:"Triggers>CalendarTrigger>StartBoundary"`
 		User  string `xml:"Principals>Principal>UserId"`
@@ -395,18 +427,23 @@ func TestOpsScheduleDryRun(t *testing.T) {
 		task.Cmd != exe || task.Args != `backup --config "`+cfg+`"` {
 		t.Errorf("task: %+v (exe %s)", task, exe)
 	}
-	r = testbin.MustRun(t, e.dir, nil, "schedule", "show", "--for", "linux", "--time", "01:05", "--config", cfg)
-	if !strings.Contains(r.Stdout, "OnCalendar=*-*-* 01:05:00") || !strings.Contains(r.Stdout, `ExecStart=`+exe+` backup --config "`+cfg+`"`) ||
-		!strings.Contains(r.Stdout, "5 1 * * * "+exe+" backup --config '"+cfg+"' --quiet") {
+	// systemd units for lyncbackup.exe at C:\… mean nothing: Linux only.
+	if r = testbin.MustRun(t, e.dir, nil, "schedule", "show", "--for", "linux", "--time", "01:05", "--config", cfg); runtime.GOOS != "windows" && (!strings.Contains(r.Stdout, "OnCalendar=*-*-* 01:05:00") || !strings.Contains(r.Stdout, `ExecStart=`+exe+` backup --config "`+cfg+`"`) ||
+		!strings.Contains(r.Stdout, "5 1 * * * "+exe+" backup --config '"+cfg+"' --quiet")) {
 		t.Errorf("linux units/cron:\n%s", r.Stdout)
 	}
-	if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--for", "windows", "--config", cfg); runtime.GOOS != "windows" && r.Code != 2 {
-		t.Errorf("install --for windows off Windows: exit %d", r.Code)
+	if runtime.GOOS != "windows" { // on Windows this would register a real task
+		if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--for", "windows", "--config", cfg); r.Code != 2 {
+			t.Errorf("install --for windows off Windows: exit %d", r.Code)
+		}
 	}
 	if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--dry-run", "--time", "25:00", "--config", cfg); r.Code != 2 {
 		t.Errorf("bad --time: exit %d", r.Code)
 	}
 }
+
+// windowsArg quotes one argument as the printed schtasks command does.
+func windowsArg(s string) string { return schedule.WindowsArgs([]string{s}) }
 
 // TestOpsPlantedSecretsNeverLeak plants secrets where a careless tool would
 // print them (env, config, URLs, identity files, failing runs) and scans
@@ -542,7 +579,11 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 	all.Write(logData)
 	out := all.String()
 	// The scan is only meaningful if the runs did say something about these failures.
-	for _, want := range []string{"notification failed", "webhook 1 (127.0.0.1:", "AUTH", "[REDACTED]", "partial backup"} {
+	mailFailure := "AUTH"
+	if runtime.GOOS == "windows" { // the test CA is not in the Windows store: STARTTLS fails before AUTH (docs/TESTING.md)
+		mailFailure = "failed to verify certificate"
+	}
+	for _, want := range []string{"notification failed", "webhook 1 (127.0.0.1:", mailFailure, "[REDACTED]", "partial backup"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("runs never mention %q: the scan would prove nothing", want)
 		}
@@ -562,6 +603,11 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		"smtp":       "lb / " + redact.Mask,
 	} {
 		t.Run(what, func(t *testing.T) {
+			if what == "smtp" && runtime.GOOS == "windows" {
+				// STARTTLS fails on the test CA before AUTH (Go ignores SSL_CERT_FILE
+				// on Windows, docs/TESTING.md): the password is never sent or refused.
+				t.Skip("the SMTP refusal needs the test CA, which Windows does not trust")
+			}
 			if !strings.Contains(out, mark) {
 				t.Errorf("%q not printed where %s would be (runs and log file:)\n%s", mark, what, out)
 			}

@@ -32,6 +32,9 @@ import (
 // TestMain stops the servers (VersityGW, Azurite) that tests of this
 // package started. It is the package's only TestMain: add new servers here.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == helperArg {
+		os.Exit(runHelper(os.Args[2], os.Args[3:]))
+	}
 	code := m.Run()
 	testenv.StopVersityGW()
 	testenv.StopAzurite()

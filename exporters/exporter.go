@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/config"
@@ -271,15 +273,31 @@ func rootsFor(paths []string, tolerant bool) ([]Root, error) {
 	return roots, nil
 }
 
-// GlobSkip matches exclude patterns against the base name and the archive path.
+// GlobSkip matches exclude patterns against the base name and the archive
+// path ("/"-separated). On Windows, where names are case-insensitive,
+// matching is too (`*.tmp` skips X.TMP) and a "\" in a pattern is a
+// separator, as Windows users write paths.
 func GlobSkip(patterns []string) func(string, fs.FileInfo) bool {
+	return globSkip(patterns, runtime.GOOS == "windows")
+}
+
+func globSkip(patterns []string, windows bool) func(string, fs.FileInfo) bool {
+	norm := func(s string) string { return s }
+	if windows {
+		norm = func(s string) string { return strings.ToLower(strings.ReplaceAll(s, `\`, "/")) }
+	}
+	pats := make([]string, len(patterns))
+	for i, p := range patterns {
+		pats[i] = norm(p)
+	}
 	return func(name string, fi fs.FileInfo) bool {
-		base := filepath.Base(name)
-		for _, p := range patterns {
-			if ok, _ := filepath.Match(p, base); ok {
+		name = norm(name)
+		base := path.Base(name)
+		for _, p := range pats {
+			if ok, _ := path.Match(p, base); ok {
 				return true
 			}
-			if ok, _ := filepath.Match(p, name); ok {
+			if ok, _ := path.Match(p, name); ok {
 				return true
 			}
 		}

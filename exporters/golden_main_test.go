@@ -2,7 +2,6 @@ package exporters
 
 import (
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/internal/golden"
@@ -12,11 +11,9 @@ var goldens golden.Set
 
 // TestMain fails the run on golden scripts and plans no test compared.
 // (testdata/e2e-plan.golden belongs to the e2e package.)
-// On Windows the golden tests skip (the goldens hold Unix paths).
+// On Windows the goldens are testdata/ps-windows and plan-windows (C:\ paths).
+// The test binary may also be started as a helper program (helper_test.go).
 func TestMain(m *testing.M) {
-	var dirs []string
-	if runtime.GOOS != "windows" {
-		dirs = []string{filepath.Join("testdata", "ps"), filepath.Join("testdata", "plan")}
-	}
-	golden.Main(m, &goldens, update, dirs...)
+	helperMain()
+	golden.Main(m, &goldens, update, filepath.Join("testdata", goldenDir("ps")), filepath.Join("testdata", goldenDir("plan")))
 }

@@ -27,9 +27,9 @@ func TestPrerequisites(t *testing.T) {
 		}
 	}
 	check("staging folder", true, "writable")
-	check("PowerShell", true, "psstub")
+	check("PowerShell", true, stubbin.PowerShell(t))
 	check("Lync module", true, "Skype for Business Server 2019: ")
-	check("exporters[0] sql: sqlcmd", true, "sqlcmdstub")
+	check("exporters[0] sql: sqlcmd", true, stubbin.Sqlcmd(t))
 	check("exporters[0] sql: SQL password", false, "LB_EMPTY_PW is empty")
 	check("exporters[0] sql: backup folder", true, "writable")
 	check("exporters[1] voice: program", false, "no-such-program-xyz not found")

@@ -78,21 +78,26 @@ var planCases = []planCase{
 	{"threepools.json", "2015", "cms", nil},
 }
 
-func TestRestorePlanGolden(t *testing.T) {
+// planRoot is where the golden plans restore to.
+func planRoot() string {
 	if runtime.GOOS == "windows" {
-		t.Skip("golden plans hold Unix paths")
+		return `C:\restore`
 	}
+	return "/restore"
+}
+
+func TestRestorePlanGolden(t *testing.T) {
 	used := map[string]bool{}
 	for _, c := range planCases {
 		t.Run(c.golden(), func(t *testing.T) {
 			_, items, disc := backupFor(t, c.fixture, c.product)
-			p, err := BuildPlan("fe01", "20261125T151203Z-a1b2c3", disc, items, "/restore", PlanOptions{Scenario: c.scenario, Pools: c.pools})
+			p, err := BuildPlan("fe01", "20261125T151203Z-a1b2c3", disc, items, planRoot(), PlanOptions{Scenario: c.scenario, Pools: c.pools})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var b strings.Builder
 			p.Write(&b)
-			checkGolden(t, filepath.Join("testdata", "plan", c.golden()+".txt"), b.String())
+			checkGolden(t, filepath.Join("testdata", goldenDir("plan"), c.golden()+".txt"), b.String())
 			used[c.golden()] = true
 			if c.scenario != "cms" {
 				return
@@ -118,7 +123,7 @@ func TestRestorePlanGolden(t *testing.T) {
 		})
 	}
 	if !t.Failed() {
-		checkNoStaleGoldens(t, filepath.Join("testdata", "plan"), used, ".txt")
+		checkNoStaleGoldens(t, filepath.Join("testdata", goldenDir("plan")), used, ".txt")
 	}
 }
 
@@ -337,7 +342,7 @@ func TestRestorePlanWithoutDiscovery(t *testing.T) {
 	var b strings.Builder
 	p.Write(&b)
 	s := b.String()
-	for _, want := range []string{"product not recorded", `-SqlServerFqdn '<SQL server FQDN>' -SqlInstanceName '<instance>'`, "NOT IN THIS SET", "Copy the files back from /r/files", "Item x (future-kind)"} {
+	for _, want := range []string{"product not recorded", `-SqlServerFqdn '<SQL server FQDN>' -SqlInstanceName '<instance>'`, "NOT IN THIS SET", "Copy the files back from " + filepath.Join("/r", "files"), "Item x (future-kind)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("plan lacks %q:\n%s", want, s)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -40,6 +41,15 @@ func readSQLCalls(t *testing.T, dir string) []sqlCall {
 		out = append(out, c)
 	}
 	return out
+}
+
+// yamlList is argv as a YAML flow list of single-quoted strings.
+func yamlList(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = "'" + strings.ReplaceAll(a, "'", "''") + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 func parseCfg(t *testing.T, yaml string) *config.Config {
@@ -181,10 +191,18 @@ func TestSQLQuoting(t *testing.T) {
 // a failure carries its stderr; a hang is killed at the timeout.
 func TestCommandExporter(t *testing.T) {
 	staging := t.TempDir()
+	voice := `[sh, -c, 'echo policy > "$0/a.xml" && echo more > "$LYNCBACKUP_OUTPUT_DIR/b.xml"', '{dir}']`
+	broken := `[sh, -c, 'echo "Export-Clixml : access denied" >&2; exit 4']`
+	stuck := `[sh, -c, 'sleep 600']`
+	prog := "sh"
+	if runtime.GOOS == "windows" { // no sh: the test binary plays the programs
+		voice, broken, stuck = yamlList(HelperCommand(t, "write", "{dir}")), yamlList(HelperCommand(t, "fail", "Export-Clixml", ":", "access", "denied")), yamlList(HelperCommand(t, "sleep"))
+		prog = filepath.Base(HelperCommand(t, "x")[0])
+	}
 	cfg := parseCfg(t, `exporters:
-  - {kind: command, name: voice, command: [sh, -c, 'echo policy > "$0/a.xml" && echo more > "$LYNCBACKUP_OUTPUT_DIR/b.xml"', '{dir}']}
-  - {kind: command, name: broken, command: [sh, -c, 'echo "Export-Clixml : access denied" >&2; exit 4']}
-  - {kind: command, name: stuck, timeout: 1s, command: [sh, -c, 'sleep 600']}
+  - {kind: command, name: voice, command: `+voice+`}
+  - {kind: command, name: broken, command: `+broken+`}
+  - {kind: command, name: stuck, timeout: 1s, command: `+stuck+`}
 `)
 	exps, _, err := Build(context.Background(), cfg, Env{Staging: staging})
 	if err != nil {
@@ -207,7 +225,7 @@ func TestCommandExporter(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Error("cleanup left the folder")
 	}
-	if _, err := exps[1].Export(context.Background(), Env{Staging: staging}); err == nil || err.Error() != "command broken (sh) failed (exit 4): Export-Clixml : access denied" {
+	if _, err := exps[1].Export(context.Background(), Env{Staging: staging}); err == nil || err.Error() != "command broken ("+prog+") failed (exit 4): Export-Clixml : access denied" {
 		t.Errorf("broken: %v", err)
 	}
 	if _, err := exps[2].Export(context.Background(), Env{Staging: staging}); err == nil || !strings.Contains(err.Error(), "timed out after 1s") {

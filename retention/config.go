@@ -55,7 +55,7 @@ func LocalZone() *time.Location {
 // zoneinfo folder.
 func localZoneName(getenv func(string) string, readlink func(string) (string, error)) string {
 	if tz, ok := strings.CutPrefix(getenv("TZ"), ":"); ok || tz != "" {
-		if tz == "" || filepath.IsAbs(tz) {
+		if tz == "" || filepath.IsAbs(tz) || strings.HasPrefix(tz, "/") { // a file, also when Windows sees it rooted but driveless
 			return ""
 		}
 		return tz

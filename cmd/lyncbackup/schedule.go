@@ -117,24 +117,21 @@ func scheduleWindows(ctx context.Context, a *app, t schedule.Task, action string
 			return usageError{err}
 		}
 		if !live {
-			xmlPath := filepath.Join(os.TempDir(), "lyncbackup-task.xml")
+			// The dry run writes the file schtasks would read (and nothing
+			// else), so the printed command works as is.
+			xmlPath, err := writeTaskXML(text)
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(a.stdout, "# Task Scheduler XML, written as UTF-16 to %s:\n%s\n", xmlPath, strings.ReplaceAll(string(text), "\r\n", "\n"))
 			fmt.Fprintf(a.stdout, "# then run:\n%s\n", schedule.WindowsArgs(schedule.SchtasksCreate(t, xmlPath)))
 			return nil
 		}
-		f, err := os.CreateTemp("", "lyncbackup-task-*.xml")
+		xmlPath, err := writeTaskXML(text)
 		if err != nil {
 			return err
 		}
-		xmlPath := f.Name()
 		defer os.Remove(xmlPath)
-		_, err = f.Write(schedule.EncodeUTF16(text))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write task XML: %w", err)
-		}
 		if err := runTool(ctx, a, schedule.SchtasksCreate(t, xmlPath)); err != nil {
 			return err
 		}
@@ -161,6 +158,25 @@ func scheduleWindows(ctx context.Context, a *app, t schedule.Task, action string
 		a.say("scheduled task %q removed", t.Name)
 	}
 	return nil
+}
+
+// writeTaskXML writes the task XML as UTF-16LE with a byte-order mark (what
+// schtasks /XML reads) to a new file in the temporary folder and returns its
+// path (nothing is left behind when writing fails).
+func writeTaskXML(text []byte) (string, error) {
+	f, err := os.CreateTemp("", "lyncbackup-task-*.xml")
+	if err != nil {
+		return "", fmt.Errorf("write task XML: %w", err)
+	}
+	_, err = f.Write(schedule.EncodeUTF16(text))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write task XML %s: %w", f.Name(), err)
+	}
+	return f.Name(), nil
 }
 
 // runTool runs argv with the console attached (schtasks may ask for a password).

@@ -22,11 +22,17 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-func build(t testing.TB, pkg, name string) string {
+func build(t testing.TB, pkg, name, prebuilt string) string {
 	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
 	if p, ok := built[pkg]; ok {
+		return p
+	}
+	// The Windows test lane runs test binaries under Wine, where there is
+	// no Go toolchain: it builds the stand-ins beforehand and names them.
+	if p := os.Getenv(prebuilt); p != "" {
+		built[pkg] = p
 		return p
 	}
 	if dir == "" {
@@ -49,8 +55,27 @@ func build(t testing.TB, pkg, name string) string {
 	return out
 }
 
-// PowerShell returns the powershell.exe stand-in.
-func PowerShell(t testing.TB) string { return build(t, "./internal/psstub", "psstub") }
+// The variables that name prebuilt stand-ins (scripts/wine/lane.sh sets them).
+const (
+	PowerShellEnv = "LYNCBACKUP_TEST_PSSTUB"
+	SqlcmdEnv     = "LYNCBACKUP_TEST_SQLCMDSTUB"
+)
 
-// Sqlcmd returns the sqlcmd stand-in.
-func Sqlcmd(t testing.TB) string { return build(t, "./internal/sqlcmdstub", "sqlcmdstub") }
+// PowerShell returns the powershell.exe stand-in (named so on Windows).
+func PowerShell(t testing.TB) string {
+	return build(t, "./internal/psstub", stubName("psstub", "powershell"), PowerShellEnv)
+}
+
+// Sqlcmd returns the sqlcmd stand-in (sqlcmd.exe on Windows).
+func Sqlcmd(t testing.TB) string {
+	return build(t, "./internal/sqlcmdstub", stubName("sqlcmdstub", "sqlcmd"), SqlcmdEnv)
+}
+
+// stubName is the stand-in's file name: on Windows the real tool's, as a
+// server has it (powershell.exe, sqlcmd.exe).
+func stubName(unix, windows string) string {
+	if runtime.GOOS == "windows" {
+		return windows
+	}
+	return unix
+}

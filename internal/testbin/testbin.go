@@ -27,10 +27,20 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// PrebuiltEnv names an already built lyncbackup binary to use instead of
+// building one (scripts/wine/lane.sh sets it).
+const PrebuiltEnv = "LYNCBACKUP_TEST_BIN"
+
 // Path returns the built binary, building it on first use.
 func Path(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
+		// The Windows test lane runs test binaries under Wine, where there
+		// is no Go toolchain: it builds the binary beforehand and names it here.
+		if p := os.Getenv(PrebuiltEnv); p != "" {
+			binPath = p
+			return
+		}
 		binDir, binErr = os.MkdirTemp("", "lyncbackup-bin-")
 		if binErr != nil {
 			return
@@ -71,12 +81,27 @@ func Run(t testing.TB, dir string, env []string, args ...string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Path(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
 	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
+	var err error
+	for attempt := 1; ; attempt++ {
+		cmd := exec.CommandContext(ctx, Path(t), args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), env...)
+		so.Reset()
+		se.Reset()
+		cmd.Stdout, cmd.Stderr = &so, &se
+		if err = cmd.Start(); err == nil {
+			err = cmd.Wait()
+			break
+		}
+		// Under Wine (the Windows lane) CreateProcess now and then fails
+		// with "Internal error" under load; the binary did not start, so
+		// starting it again is safe. Anywhere else a failed start is final.
+		if os.Getenv(PrebuiltEnv) == "" || runtime.GOOS != "windows" || attempt == 3 {
+			break
+		}
+		t.Logf("start lyncbackup %v: %v (attempt %d, retrying)", args, err, attempt)
+	}
 	code := 0
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {

@@ -72,6 +72,9 @@ func Azurite(t testing.TB) *AzureServer {
 func StopAzurite() { az.stop() }
 
 func startAzurite() (*AzureServer, string, error) {
+	if ext, err := externalAzurite(); ext != nil || err != nil {
+		return ext, "", err
+	}
 	bin, err := exec.LookPath("azurite-blob")
 	if err != nil {
 		return nil, "azurite-blob not installed (not in PATH): run scripts/test.sh or `npm install -g azurite@3.35.0`", nil

@@ -110,6 +110,9 @@ func versityGWPath() string {
 }
 
 func startVersityGW() (*S3Server, string, error) {
+	if ext, err := externalVersityGW(); ext != nil || err != nil {
+		return ext, "", err
+	}
 	bin := versityGWPath()
 	if bin == "" {
 		return nil, "versitygw not installed (not in PATH nor $(go env GOPATH)/bin): run scripts/test.sh or `go install github.com/versity/versitygw/cmd/versitygw@v1.8.0`", nil

@@ -46,6 +46,8 @@ func PathFromURL(raw string) (string, error) {
 	p := u.Path
 	if runtime.GOOS == "windows" {
 		switch {
+		case isDrive(u.Host): // file://C:/x, a common spelling of file:///C:/x
+			p = u.Host + filepath.FromSlash(p)
 		case u.Host != "" && u.Host != "localhost":
 			if strings.Trim(p, "/") == "" {
 				return "", fmt.Errorf("destination URL %q: a share needs its name (file://server/share/path); a local folder is file:///C:/path", raw)
@@ -63,6 +65,11 @@ func PathFromURL(raw string) (string, error) {
 		return "", fmt.Errorf("destination URL %q: no absolute path (a folder is file:///absolute/path)", raw)
 	}
 	return p, nil
+}
+
+// isDrive reports whether host is a drive letter with its colon ("C:").
+func isDrive(host string) bool {
+	return len(host) == 2 && host[1] == ':' && (host[0]|0x20 >= 'a' && host[0]|0x20 <= 'z')
 }
 
 // Open returns a store rooted at dir, which must exist and be a folder.

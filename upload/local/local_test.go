@@ -287,6 +287,16 @@ func TestOpenAndURL(t *testing.T) {
 	if _, err := Open(filepath.Join(f, "sub")); err == nil {
 		t.Error("path below a file accepted")
 	}
+	if runtime.GOOS == "windows" {
+		for in, want := range map[string]string{
+			"file:///C:/Backups/lync": `C:\Backups\lync`, "file://C:/Backups": `C:\Backups`, "file://d:/x%20y": `d:\x y`,
+			"file://localhost/C:/b": `C:\b`, "file://fs01/backups/lync": `\\fs01\backups\lync`,
+		} {
+			if got, err := PathFromURL(in); err != nil || got != want {
+				t.Errorf("PathFromURL(%q) = %q, %v; want %q", in, got, err, want)
+			}
+		}
+	}
 	if runtime.GOOS != "windows" {
 		for in, want := range map[string]string{"file:///srv/backups": "/srv/backups", "file://localhost/srv/b": "/srv/b", "file:///a%20b": "/a b"} {
 			if got, err := PathFromURL(in); err != nil || got != want {

@@ -1,0 +1,129 @@
+package archive
+
+import (
+	"fmt"
+	"path"
+	"runtime"
+	"strings"
+)
+
+// nameMap turns archive names into the names files get on disk. On Unix it
+// changes nothing. On Windows some names cannot exist, and restoring them
+// as they are would lose data silently: NUL or COM1.txt open a device (the
+// bytes vanish and the hash check still passes), "a." and "a " lose their
+// last character, and A and a are the same file. Such names are renamed,
+// and each rename is reported, so nothing is lost without a word:
+//
+//   - names Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9,
+//     CONIN$, CONOUT$, with or without an extension, any case) get a "_"
+//     in front: NUL → _NUL, com1.txt → _com1.txt;
+//   - trailing dots and spaces become "_": "notes." → "notes_";
+//   - a name equal, ignoring case, to one already restored from the same
+//     archive gets "~2" (then "~3", …) before its extension: a.txt after
+//     A.TXT → a~2.txt.
+//
+// Folders are renamed the same way and their contents follow them.
+type nameMap struct {
+	windows bool
+	dirs    map[string]string // archive folder → its name on disk (renamed ones only)
+	used    map[string]bool   // lower-case names on disk, for case clashes
+}
+
+func newNameMap(windows bool) *nameMap {
+	return &nameMap{windows: windows, dirs: map[string]string{}, used: map[string]bool{}}
+}
+
+// systemNameMap is the map for the system we run on.
+func systemNameMap() *nameMap { return newNameMap(runtime.GOOS == "windows") }
+
+// Map returns the on-disk name (slash-separated, relative) for the clean
+// archive name, and a reason when it differs. A folder that appears again
+// (as the parent of later entries, or twice) keeps its first mapping.
+func (m *nameMap) Map(name string, dir bool) (string, string) {
+	if !m.windows {
+		return name, ""
+	}
+	var why []string
+	parent, base := path.Split(name)
+	parent = strings.TrimSuffix(parent, "/")
+	diskParent := parent
+	if parent != "" {
+		if d, ok := m.dirs[parent]; ok {
+			diskParent = d
+		} else {
+			// An implied folder (no entry of its own): map it now.
+			var pwhy string
+			diskParent, pwhy = m.Map(parent, true)
+			if pwhy != "" {
+				why = append(why, fmt.Sprintf("its folder %s is restored as %s (%s)", parent, diskParent, pwhy))
+			}
+		}
+	}
+	if d, ok := m.dirs[name]; ok && dir {
+		return d, "" // reported when first mapped
+	}
+	fixed := base
+	if trimmed := strings.TrimRight(fixed, ". "); trimmed != fixed {
+		fixed = trimmed + strings.Repeat("_", len(fixed)-len(trimmed))
+		why = append(why, "Windows drops trailing dots and spaces")
+	}
+	if reservedName(fixed) {
+		fixed = "_" + fixed
+		why = append(why, "Windows reserves the name "+strings.ToUpper(deviceStem(base)))
+	}
+	disk := join(diskParent, fixed)
+	if m.used[strings.ToLower(disk)] {
+		ext := path.Ext(fixed)
+		stem := strings.TrimSuffix(fixed, ext)
+		for n := 2; ; n++ {
+			c := join(diskParent, fmt.Sprintf("%s~%d%s", stem, n, ext))
+			if !m.used[strings.ToLower(c)] {
+				disk = c
+				break
+			}
+		}
+		why = append(why, "another name differs from it only by case, and Windows names ignore case")
+	}
+	m.used[strings.ToLower(disk)] = true
+	if dir {
+		m.dirs[name] = disk
+	}
+	if len(why) == 0 { // unchanged, or only inside a renamed folder (reported once)
+		return disk, ""
+	}
+	return disk, strings.Join(why, "; ")
+}
+
+func join(dir, base string) string {
+	if dir == "" {
+		return base
+	}
+	return dir + "/" + base
+}
+
+// deviceStem is the part of a name Windows compares with the device
+// names: up to the first dot, without trailing spaces.
+func deviceStem(base string) string {
+	if i := strings.IndexByte(base, '.'); i >= 0 {
+		base = base[:i]
+	}
+	return strings.TrimRight(base, " ")
+}
+
+func reservedName(base string) bool {
+	s := strings.ToUpper(deviceStem(base))
+	switch s {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	if len(s) == 4 && (strings.HasPrefix(s, "COM") || strings.HasPrefix(s, "LPT")) && s[3] >= '1' && s[3] <= '9' {
+		return true
+	}
+	// COM¹ COM² COM³ LPT¹ LPT² LPT³ are reserved too.
+	for _, sup := range []string{"¹", "²", "³"} {
+		if s == "COM"+sup || s == "LPT"+sup {
+			return true
+		}
+	}
+	return false
+}

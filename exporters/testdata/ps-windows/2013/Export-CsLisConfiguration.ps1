@@ -1,0 +1,10 @@
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+try {
+    Import-Module -Name '$COMMONFILES\Microsoft Lync Server 2013\Modules\Lync\Lync.psd1' -DisableNameChecking -WarningAction SilentlyContinue
+    Export-CsLisConfiguration -FileName '$STAGING\run\lis\CsLisConfiguration.zip'
+} catch {
+    [Console]::Error.WriteLine(($_.Exception.Message -replace '\s+', ' ').Trim())
+    exit 1
+}
+exit 0

@@ -1,0 +1,10 @@
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+try {
+    Import-Module -Name '$COMMONFILES\Skype for Business Server 2015\Modules\SkypeForBusiness\SkypeForBusiness.psd1' -DisableNameChecking -WarningAction SilentlyContinue
+    Export-CsConfiguration -FileName '$STAGING\run\csconfig\CsConfiguration.zip'
+} catch {
+    [Console]::Error.WriteLine(($_.Exception.Message -replace '\s+', ' ').Trim())
+    exit 1
+}
+exit 0
