@@ -13,20 +13,8 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
-
-// mountTmpfs mounts a tmpfs of size at a new folder, or skips saying why
-// (it needs root with CAP_SYS_ADMIN: disk full is tested for real or not
-// at all).
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root with CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, 0) })
-	return dir
-}
 
 // TestTruthDiskFull: a restore onto a full disk (a 1 MiB tmpfs) says the
 // disk is full and never blames the object, every time.
@@ -39,7 +27,7 @@ func TestTruthDiskFull(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "big.bin"), junk, 0o644)
 	e.writeConfig(map[string][]string{"files": {src}}, "")
 	set := e.backup()
-	tiny := mountTmpfs(t, "1m")
+	tiny := testenv.Tmpfs(t, "1m")
 	for i := range 3 {
 		to := filepath.Join(tiny, "r", string(rune('a'+i)))
 		r := e.run("restore", set, "--to", to, "--identity", e.key)

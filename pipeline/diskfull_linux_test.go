@@ -12,20 +12,8 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
-
-// mountTiny mounts a tmpfs of size bytes at a new folder, or skips the
-// test saying why (it needs root with CAP_SYS_ADMIN: the disk-full case is
-// tested for real or not at all).
-func mountTiny(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root with CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, 0) })
-	return dir
-}
 
 // TestRestoreDiskFullSaysDiskFull: a restore onto a full disk reports the
 // disk (ENOSPC, as an archive.WriteError), never a damaged, truncated or
@@ -41,7 +29,7 @@ func TestRestoreDiskFullSaysDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tiny := mountTiny(t, "1m")
+	tiny := testenv.Tmpfs(t, "1m")
 	for i := range 5 {
 		to := filepath.Join(tiny, "r", string(rune('a'+i)))
 		reps, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: to})
