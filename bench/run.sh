@@ -8,6 +8,7 @@
 #
 # Contenders run alternately, run by run, each into a fresh bucket:
 #   lyncbackup backup | restic backup | tar|zstd -3 -T0|age|rclone rcat | tar|zstd|age >/dev/null
+#   (lyncbackup writes the default format: chunked; "format: archive" runs as an extra contender)
 #   then lyncbackup restore | restic restore of the set just written.
 # restic is 0.18.1, built from the Go module proxy into the work folder
 # (go install github.com/restic/restic/cmd/restic@v0.18.1); RESTIC_OLD=PATH
@@ -23,6 +24,7 @@
 #   RESTIC_OLD           an older restic binary to run as an extra contender
 #   LB_BIN               a prebuilt lyncbackup binary (default: built from this repository)
 #   RESTIC_BIN           a prebuilt restic binary (default: restic $RESTIC_VERSION built as above)
+#   LB_ARCHIVE=0         leave out the extra contender lyncbackup with format: archive (one object per item)
 #   LYNCBACKUP_CPUPROFILE_DIR  when set, lyncbackup writes a pprof CPU profile per run there
 set -euo pipefail
 
@@ -75,10 +77,11 @@ trap cleanup EXIT
 start_versitygw
 mkbucket() { rclone mkdir "bench:$1" 2>/dev/null; }
 
-lbconfig() { # lbconfig BUCKET CORPUS -> config path
+lbconfig() { # lbconfig BUCKET CORPUS [FORMAT] -> config path
 	local cfg=$WORK/lyncbackup-$1.yaml
 	cat >"$cfg" <<EOF
 host: bench
+format: ${3:-chunked}
 staging: $WORK/staging
 exporters:
   # One item per top-level folder (exports, sql, filestore), as the Lync
@@ -147,6 +150,8 @@ if [ $MODE = compare ]; then
 	: >"$RESULTS"
 	backups=(lyncbackup restic rclone floor)
 	restores=(lyncbackup restic)
+	# The one-object format too (format: archive), unless LB_ARCHIVE=0.
+	if [ "${LB_ARCHIVE:-1}" != 0 ]; then backups+=(lb-archive); restores+=(lb-archive); fi
 	if [ -n "$RESTIC_OLD" ]; then backups+=(restic-old); restores+=(restic-old); fi
 	nb=${#backups[@]}
 	nr=${#restores[@]}
@@ -174,6 +179,10 @@ if [ $MODE = compare ]; then
 				rm -rf "$RESTIC_CACHE_DIR"
 				RESTIC_REPOSITORY=s3:$ENDPOINT/restic-$run "$RESTIC" init >/dev/null 2>&1 || die "restic init failed"
 				measure "restic backup" "$run" "$P" "restic-$run" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" "$RESTIC" backup --quiet "$C" ;;
+			lb-archive)
+				mkbucket "lba-$run"
+				cfg=$(lbconfig "lba-$run" "$C" archive)
+				measure "lyncbackup (format: archive) backup" "$run" "$P" "lba-$run" "$LB" backup --config "$cfg" ;;
 			restic-old)
 				rm -rf "$RESTIC_CACHE_DIR"
 				RESTIC_REPOSITORY=s3:$ENDPOINT/resticold-$run "$RESTIC_OLD" init >/dev/null 2>&1 || die "restic $OLDV init failed"
@@ -205,6 +214,9 @@ if [ $MODE = compare ]; then
 					--identity "$WORK/key.txt" --to "$dest" ;;
 			restic)
 				measure "restic restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/restic-$run" "$RESTIC" restore latest --target "$dest" ;;
+			lb-archive)
+				measure "lyncbackup (format: archive) restore" "$run" "$P" "" "$LB" restore --config "$WORK/lyncbackup-lba-$run.yaml" \
+					--identity "$WORK/key.txt" --to "$dest" ;;
 			restic-old)
 				measure "restic $OLDV restore" "$run" "$P" "" env RESTIC_REPOSITORY="s3:$ENDPOINT/resticold-$run" "$RESTIC_OLD" restore latest --target "$dest" ;;
 			esac
@@ -215,7 +227,7 @@ if [ $MODE = compare ]; then
 		# of stored sets and restores per run, the later runs paid for
 		# direct reclaim and compaction in kernel time): drop this run's
 		# sets and restores now.
-		rm -rf "$WORK/restore" "${S3DIR:?}/lb-$run" "$S3DIR/restic-$run" "$S3DIR/resticold-$run" "$S3DIR/rclone-$run"
+		rm -rf "$WORK/restore" "${S3DIR:?}/lb-$run" "$S3DIR/restic-$run" "$S3DIR/resticold-$run" "$S3DIR/rclone-$run" "$S3DIR/lba-$run"
 		DELETED_AT=$(date +%s)
 	done
 	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
