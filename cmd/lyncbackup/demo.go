@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/examples"
@@ -90,7 +91,16 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if _, err := pipeline.Read(ctx, pipeline.ReadJob{Store: st, Manifest: set.Manifest, Identities: ids, To: restoreDir}); err != nil {
 		return err
 	}
-	a.say("\n== restored into %s\n\nWith stock tools, any object restores as:\n  age -d -i %s OBJECT.tar.zst.age | zstd -d | tar -xf -", restoreDir, keyFile)
+	a.say("\n== restored into %s", restoreDir)
+	for _, it := range set.Manifest.Items {
+		if it.Layout == catalog.LayoutChunked { // docs/FORMAT.md: the chunk list, in stream order
+			a.say("\nWith stock tools, item %s restores as:\n  cd %s && while read k; do age -d -i %s \"$k\" | zstd -d; done < %s | tar -xf -",
+				it.Name, filepath.Join(abs, "backups"), keyFile, it.Key)
+		} else {
+			a.say("\nWith stock tools, item %s restores as:\n  age -d -i %s %s | zstd -d | tar -xf -",
+				it.Name, keyFile, filepath.Join(abs, "backups", filepath.FromSlash(it.Key)))
+		}
+	}
 	if asJSON {
 		a.g.json = true
 		return a.printJSON(map[string]any{"ok": true, "exit_code": 0, "dir": abs, "destination": cfg.Destination.URL,
