@@ -206,6 +206,22 @@ func TestTruthLatest(t *testing.T) {
 	if !strings.Contains(r.Stderr, "skipped newer set "+partial) || !strings.Contains(r.Stdout, good) {
 		t.Errorf("verify latest over a partial set:\nstdout %s\nstderr %s", r.Stdout, r.Stderr)
 	}
+	// With --log-format json the warning is a JSON line like every other.
+	r = e.mustRun("verify", "latest", "--log-format", "json")
+	sawSkip := false
+	for _, line := range strings.Split(strings.TrimSpace(r.Stderr), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("verify latest --log-format json: a stderr line is not JSON: %q", line)
+			continue
+		}
+		if rec["skipped"] == partial && rec["latest"] == good && rec["level"] == "WARN" {
+			sawSkip = true
+		}
+	}
+	if !sawSkip {
+		t.Errorf("verify latest --log-format json names no skipped set as JSON:\n%s", r.Stderr)
+	}
 
 	// The newest set's manifest is damaged.
 	damaged := e.forgeNewer(partial, 60, func(m map[string]any) { m["status"] = "finished" })

@@ -366,6 +366,22 @@ func (a *app) finish(err error) int {
 	return code
 }
 
+// warnLine writes a warning the operator must see even with --quiet or
+// --json: one JSON line on stderr with --log-format json (every line is JSON
+// there), else a plain "lyncbackup: warning: …" line; it goes to the log file
+// too when one is open.
+func (a *app) warnLine(msg string, attrs ...any) {
+	if a.log != nil && a.logFile != nil {
+		a.log.Warn(msg, attrs...)
+	}
+	if format, _ := a.logTarget(); format == "json" {
+		h := slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{ReplaceAttr: secrets.ReplaceAttr})
+		slog.New(h).Warn("lyncbackup: "+msg, append([]any{"command", a.cmdName()}, attrs...)...)
+		return
+	}
+	fmt.Fprintln(a.stderr, "lyncbackup: warning: "+msg)
+}
+
 func openStore(ctx context.Context, cfg *config.Config) (upload.Store, error) {
 	st, err := destination.Open(ctx, cfg.Destination)
 	if err != nil {

@@ -80,7 +80,8 @@ func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string
 // "latest" passed over: it never silently means an older set.
 func (a *app) saySkipped(set catalog.Set, skipped []catalog.Skipped) {
 	for _, s := range skipped {
-		fmt.Fprintf(a.stderr, "lyncbackup: warning: latest is %s; skipped newer set %s (%s)\n", set.ID, s.SetID, s.Reason)
+		a.warnLine(fmt.Sprintf("latest is %s; skipped newer set %s (%s)", set.ID, s.SetID, s.Reason),
+			"latest", set.ID, "skipped", s.SetID, "status", s.Status)
 	}
 }
 

@@ -79,7 +79,7 @@ func runSchedule(ctx context.Context, a *app, args []string) error {
 			}
 		}
 		if cfg.Log.File == "" && *target == "windows" {
-			fmt.Fprintln(a.stderr, "lyncbackup: note: a scheduled task's output is discarded; set log.file in the config to keep the logs")
+			a.warnLine("a scheduled task's output is discarded; set log.file in the config to keep the logs")
 		}
 	}
 	if *target != "windows" && *target != "linux" {
