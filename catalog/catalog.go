@@ -186,6 +186,17 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// A set id has whole seconds: two backups of a host started within one
+	// second are ordered by their committed start times (nanoseconds), not
+	// by the ids' random suffixes, so "latest" is the one started last.
+	sort.SliceStable(sets, func(i, j int) bool {
+		a, b := &sets[i], &sets[j]
+		if a.Host != b.Host || !a.Time.Equal(b.Time) || a.Manifest == nil || b.Manifest == nil ||
+			a.Manifest.Start.Equal(b.Manifest.Start) {
+			return false // the order by host and id above stands
+		}
+		return a.Manifest.Start.Before(b.Manifest.Start)
+	})
 	return sets, nil
 }
 

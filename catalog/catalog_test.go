@@ -289,6 +289,32 @@ func mustManifest(t *testing.T, cat *Catalog, host, id string) []byte {
 	return b.Bytes()
 }
 
+// TestSameSecondSetsByStart: two sets of one host whose ids have the same
+// second are ordered by their manifests' start times, so latest is the one
+// started last whatever the ids' random suffixes say.
+func TestSameSecondSetsByStart(t *testing.T) {
+	st := newStore(t)
+	cat := &Catalog{Store: st}
+	first, second := "20260101T000000Z-ffffff", "20260101T000000Z-000000"
+	for i, id := range []string{first, second} {
+		m := validManifest("fe01", id, "csconfig")
+		m.Start = m.Start.Add(time.Duration(100+i*500) * time.Millisecond)
+		put(t, st, ManifestKey("fe01", id), string(marshal(t, m)))
+		put(t, st, ItemKey("fe01", id, "csconfig"), "12345678901234567890")
+	}
+	sets, err := cat.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != 2 || sets[0].ID != first || sets[1].ID != second {
+		t.Fatalf("order %v", sets)
+	}
+	latest, _, err := ResolveSkipping(sets, "fe01", "latest")
+	if err != nil || latest.ID != second {
+		t.Fatalf("latest = %s, %v; want %s (started last)", latest.ID, err, second)
+	}
+}
+
 func TestLoadManifestMissing(t *testing.T) {
 	cat := &Catalog{Store: newStore(t)}
 	_, err := cat.LoadManifest(context.Background(), "fe01", "20260101T000000Z-000001")
