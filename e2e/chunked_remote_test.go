@@ -2,9 +2,17 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,5 +156,89 @@ func TestAzureChunkedRoundTrip(t *testing.T) {
 	e.restoreAndCompare("", nil)
 	if r := e.run(nil, "verify", "latest", "--identity", e.key); r.Code != 0 {
 		t.Errorf("verify: %s%s", r.Stdout, r.Stderr)
+	}
+}
+
+// TestS3ChunkedThaw: when a chunked set's chunk lists and chunks sit in an
+// offline tier (a loopback proxy in front of VersityGW plays S3 GLACIER for
+// them: HEAD says GLACIER, GET answers InvalidObjectState, POST ?restore is
+// accepted and recorded), restore says to run --thaw, and `restore --thaw`
+// asks S3 to restore every chunk list and every chunk of the set, each once,
+// and says how many it started.
+func TestS3ChunkedThaw(t *testing.T) {
+	e := newS3Env(t, false)
+	e.format = "chunked"
+	e.writeConfig()
+	e.backup()
+	var want []string
+	for _, k := range e.keys() {
+		if strings.Contains(k, "/chunks/") || strings.HasSuffix(k, ".chunks") {
+			want = append(want, k)
+		}
+	}
+	if len(want) < 4 {
+		t.Fatalf("bucket holds %v: want a chunk list and several chunks", e.keys())
+	}
+	target, err := url.Parse(e.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	cold := func(r *http.Request) bool {
+		return strings.Contains(r.URL.Path, "/chunks/") || strings.HasSuffix(r.URL.Path, ".chunks")
+	}
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method == http.MethodHead && cold(resp.Request) {
+			resp.Header.Set("X-Amz-Storage-Class", "GLACIER")
+		}
+		return nil
+	}
+	var mu sync.Mutex
+	restored := map[string]int{}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case cold(r) && r.Method == http.MethodPost && r.URL.Query().Has("restore"):
+			io.Copy(io.Discard, r.Body)
+			mu.Lock()
+			restored[strings.TrimPrefix(r.URL.Path, "/"+e.bucket+"/")]++
+			mu.Unlock()
+			w.WriteHeader(http.StatusAccepted)
+		case cold(r) && r.Method == http.MethodGet:
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>`)
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	}))
+	defer proxy.Close()
+	e.endpoint = proxy.URL
+	e.writeConfig()
+
+	to := filepath.Join(e.dir, "frozen")
+	r := e.run(nil, "restore", "latest", "--to", to, "--identity", e.key)
+	if r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "--thaw") {
+		t.Fatalf("restore of a frozen set: exit %d, want a failure naming --thaw\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if len(restored) != 0 {
+		t.Fatalf("a restore without --thaw asked S3 to restore %v", restored)
+	}
+	r = e.run(nil, "restore", "latest", "--thaw")
+	if r.Code != 0 {
+		t.Fatalf("restore --thaw: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, k := range want {
+		if restored[k] != 1 {
+			t.Errorf("%s: %d restore requests, want 1", k, restored[k])
+		}
+	}
+	if len(restored) != len(want) {
+		t.Errorf("restore requests for %d objects, want %d: %v", len(restored), len(want), restored)
+	}
+	if out := r.Stdout + r.Stderr; !strings.Contains(out, fmt.Sprintf("%d thaw started", len(want))) {
+		t.Errorf("restore --thaw says:\n%s\nwant it to count %d thaws started", out, len(want))
 	}
 }

@@ -84,9 +84,28 @@ type Locker interface {
 
 // Thawer is implemented by stores with offline tiers.
 type Thawer interface {
-	// Thaw starts bringing key back online for days days. It returns a
-	// human sentence on what happens next (e.g. when to come back).
-	Thaw(ctx context.Context, key string, days int) (string, error)
+	// Thaw starts bringing key back online for days days. It says where
+	// the object stands and, in a human sentence, what happens next (e.g.
+	// when to come back).
+	Thaw(ctx context.Context, key string, days int) (Thawing, error)
+}
+
+// ThawState is where an object stands after a Thaw.
+type ThawState int
+
+const (
+	// ThawOnline: the object is readable now (never archived, or thawed).
+	ThawOnline ThawState = iota
+	// ThawStarted: this call started bringing it back.
+	ThawStarted
+	// ThawRunning: an earlier request is still bringing it back.
+	ThawRunning
+)
+
+// Thawing is the answer of a Thaw.
+type Thawing struct {
+	State   ThawState
+	Message string
 }
 
 // Janitor is implemented by stores that can have unfinished uploads

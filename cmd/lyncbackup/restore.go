@@ -105,7 +105,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if len(pos) == 1 {
 		spec = pos[0]
 	}
-	if *to == "" {
+	if *to == "" && !*thaw {
 		return usagef("restore needs --to DIR")
 	}
 	st, host, err := a.openForRead(ctx, &sf)
@@ -117,11 +117,11 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.saySkipped(set, skipped)
-	if handled, err := extra(ctx, a, set, *to); handled {
-		return err
-	}
 	if *thaw {
 		return thawSet(ctx, a, st, set, sf.items)
+	}
+	if handled, err := extra(ctx, a, set, *to); handled {
+		return err
 	}
 	if sf.identity == "" {
 		return usagef("restore needs --identity FILE (the age identity matching the set's recipients)")
@@ -166,26 +166,11 @@ func thawSet(ctx context.Context, a *app, st upload.Store, set catalog.Set, item
 	if !ok {
 		return errors.New("this destination has no archive tier: nothing to thaw")
 	}
-	for _, it := range set.Manifest.Items {
-		if len(items) > 0 && !contains(items, it.Name) {
-			continue
-		}
-		msg, err := th.Thaw(ctx, it.Key, 7)
-		if err != nil {
-			return fmt.Errorf("thaw %s: %w", it.Name, err)
-		}
-		a.say("%s: %s", it.Name, msg)
+	reps, err := pipeline.Thaw(ctx, th, set.Manifest, items, 7)
+	for _, r := range reps {
+		a.say("%s", r.Summary())
 	}
-	return nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return err
 }
 
 // readDoc is the --json document of restore and verify (schema: README).

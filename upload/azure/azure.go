@@ -434,27 +434,27 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 
 // Thaw implements upload.Thawer: it starts rehydrating an Archive-tier
 // blob to the Cool tier at standard priority.
-func (s *Store) Thaw(ctx context.Context, key string, days int) (string, error) {
+func (s *Store) Thaw(ctx context.Context, key string, days int) (upload.Thawing, error) {
 	bb, err := s.blob(key)
 	if err != nil {
-		return "", err
+		return upload.Thawing{}, err
 	}
 	p, err := bb.GetProperties(ctx, nil)
 	if err != nil {
-		return "", s.wrap("thaw", key, err)
+		return upload.Thawing{}, s.wrap("thaw", key, err)
 	}
 	if p.ArchiveStatus != nil && strings.HasPrefix(*p.ArchiveStatus, "rehydrate-pending") {
-		return fmt.Sprintf("rehydration already in progress (%s, %s priority); come back in a few hours (standard priority takes up to 15 hours)", *p.ArchiveStatus, strOr(p.RehydratePriority, "Standard")), nil
+		return upload.Thawing{State: upload.ThawRunning, Message: fmt.Sprintf("rehydration already in progress (%s, %s priority); come back in a few hours (standard priority takes up to 15 hours)", *p.ArchiveStatus, strOr(p.RehydratePriority, "Standard"))}, nil
 	}
 	if p.AccessTier == nil || !strings.EqualFold(*p.AccessTier, string(blob.AccessTierArchive)) {
-		return fmt.Sprintf("online already (tier %s): nothing to thaw", strOr(p.AccessTier, "default")), nil
+		return upload.Thawing{State: upload.ThawOnline, Message: fmt.Sprintf("online already (tier %s): nothing to thaw", strOr(p.AccessTier, "default"))}, nil
 	}
 	_, err = bb.SetTier(ctx, blob.AccessTierCool, &blob.SetTierOptions{RehydratePriority: to.Ptr(blob.RehydratePriorityStandard)})
 	if err != nil {
-		return "", s.wrap("thaw", key, err)
+		return upload.Thawing{}, s.wrap("thaw", key, err)
 	}
 	back := time.Now().Add(15 * time.Hour).UTC().Format("2006-01-02 15:04 UTC")
-	return fmt.Sprintf("rehydration from Archive to Cool started (standard priority, up to 15 hours): come back after %s; the blob then stays in Cool (Azure has no %d-day temporary copy: move it back to Archive yourself if wanted)", back, days), nil
+	return upload.Thawing{State: upload.ThawStarted, Message: fmt.Sprintf("rehydration from Archive to Cool started (standard priority, up to 15 hours): come back after %s; the blob then stays in Cool (Azure has no %d-day temporary copy: move it back to Archive yourself if wanted)", back, days)}, nil
 }
 
 func strOr(p *string, def string) string {

@@ -436,11 +436,11 @@ func TestAccessTierArchiveAndThaw(t *testing.T) {
 	if !errors.Is(err, upload.ErrArchived) || !strings.Contains(err.Error(), "rehydrated") {
 		t.Fatalf("get archived: %v", err)
 	}
-	msg, err := e.store.Thaw(ctx, "cold/item", 7)
-	if err != nil || !strings.Contains(msg, "rehydration") || !strings.Contains(msg, "come back") {
-		t.Fatalf("thaw: %q %v", msg, err)
+	th, err := e.store.Thaw(ctx, "cold/item", 7)
+	if err != nil || th.State != upload.ThawStarted || !strings.Contains(th.Message, "rehydration") || !strings.Contains(th.Message, "come back") {
+		t.Fatalf("thaw: %+v %v", th, err)
 	}
-	t.Logf("thaw says: %s", msg)
+	t.Logf("thaw says: %s", th.Message)
 
 	e2 := newEnv(t, func(o *Options) { o.AccessTier = "Cool" })
 	if _, err := e2.store.Put(ctx, "warm", strings.NewReader("x"), upload.PutOptions{}); err != nil {
@@ -449,8 +449,8 @@ func TestAccessTierArchiveAndThaw(t *testing.T) {
 	if st, _ := e2.store.Stat(ctx, "warm"); st.Tier != "Cool" || st.Archived {
 		t.Fatalf("cool blob: %+v", st)
 	}
-	if msg, err := e2.store.Thaw(ctx, "warm", 7); err != nil || !strings.Contains(msg, "online already") {
-		t.Fatalf("thaw of an online blob: %q %v", msg, err)
+	if th, err := e2.store.Thaw(ctx, "warm", 7); err != nil || th.State != upload.ThawOnline || !strings.Contains(th.Message, "online already") {
+		t.Fatalf("thaw of an online blob: %+v %v", th, err)
 	}
 	if _, err := ParseTier("Glacier"); err == nil {
 		t.Fatal("bad tier accepted")

@@ -266,15 +266,15 @@ func TestArchivedObjectsAndThaw(t *testing.T) {
 	if !errors.Is(err, upload.ErrArchived) || !strings.Contains(err.Error(), "DEEP_ARCHIVE") || !strings.Contains(err.Error(), "--thaw") {
 		t.Fatalf("get of an archived object: %v", err)
 	}
-	msg, err := st.Thaw(ctx, "h/s/cold", 3)
-	if err != nil || restores.Load() != 1 || !strings.Contains(msg, "12 hours") || !strings.Contains(msg, "3 days") {
-		t.Fatalf("thaw: %q %v (%d restore requests)", msg, err, restores.Load())
+	th, err := st.Thaw(ctx, "h/s/cold", 3)
+	if err != nil || th.State != upload.ThawStarted || restores.Load() != 1 || !strings.Contains(th.Message, "12 hours") || !strings.Contains(th.Message, "3 days") {
+		t.Fatalf("thaw: %+v %v (%d restore requests)", th, err, restores.Load())
 	}
 	restored.Store(true)
 	if got := readAll(t, st, "h/s/cold", 0, -1); string(got) != "frozen data" {
 		t.Fatalf("after thaw: %q", got)
 	}
-	if msg, err := st.Thaw(ctx, "h/s/cold", 3); err != nil || !strings.Contains(msg, "already restored") || restores.Load() != 1 {
-		t.Fatalf("second thaw: %q %v", msg, err)
+	if th, err := st.Thaw(ctx, "h/s/cold", 3); err != nil || th.State != upload.ThawOnline || !strings.Contains(th.Message, "already restored") || restores.Load() != 1 {
+		t.Fatalf("second thaw: %+v %v", th, err)
 	}
 }

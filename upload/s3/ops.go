@@ -246,10 +246,10 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 
 // Thaw implements upload.Thawer: it asks S3 to restore a GLACIER or
 // DEEP_ARCHIVE object (Standard retrieval) and says when to come back.
-func (s *Store) Thaw(ctx context.Context, key string, days int) (string, error) {
+func (s *Store) Thaw(ctx context.Context, key string, days int) (upload.Thawing, error) {
 	full, err := s.full(key)
 	if err != nil {
-		return "", opErr("thaw", key, err)
+		return upload.Thawing{}, opErr("thaw", key, err)
 	}
 	if days < 1 {
 		days = 1
@@ -257,22 +257,22 @@ func (s *Store) Thaw(ctx context.Context, key string, days int) (string, error) 
 	h, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
 	if err != nil {
 		if isNotFound(err) {
-			return "", &opError{op: "thaw", key: key, kind: upload.ErrNotFound, err: err, detail: "object not found"}
+			return upload.Thawing{}, &opError{op: "thaw", key: key, kind: upload.ErrNotFound, err: err, detail: "object not found"}
 		}
-		return "", opErr("thaw", key, err)
+		return upload.Thawing{}, opErr("thaw", key, err)
 	}
 	if !archived(h.StorageClass, h.Restore) {
 		if h.Restore != nil {
-			return fmt.Sprintf("%s is already restored and readable now", key), nil
+			return upload.Thawing{State: upload.ThawOnline, Message: fmt.Sprintf("%s is already restored and readable now", key)}, nil
 		}
-		return fmt.Sprintf("%s is in %s, not an archive tier: nothing to thaw", key, tierOf(h.StorageClass)), nil
+		return upload.Thawing{State: upload.ThawOnline, Message: fmt.Sprintf("%s is in %s, not an archive tier: nothing to thaw", key, tierOf(h.StorageClass))}, nil
 	}
 	wait := "3-5 hours"
 	if h.StorageClass == types.StorageClassDeepArchive {
 		wait = "up to 12 hours"
 	}
 	if h.Restore != nil && strings.Contains(*h.Restore, `ongoing-request="true"`) {
-		return fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait), nil
+		return upload.Thawing{State: upload.ThawRunning, Message: fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait)}, nil
 	}
 	_, err = s.client.RestoreObject(ctx, &s3.RestoreObjectInput{
 		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
@@ -280,11 +280,11 @@ func (s *Store) Thaw(ctx context.Context, key string, days int) (string, error) 
 	})
 	if err != nil {
 		if errCode(err) == "RestoreAlreadyInProgress" {
-			return fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait), nil
+			return upload.Thawing{State: upload.ThawRunning, Message: fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait)}, nil
 		}
-		return "", opErr("thaw", key, err)
+		return upload.Thawing{}, opErr("thaw", key, err)
 	}
-	return fmt.Sprintf("%s: restore from %s started (Standard retrieval); come back in %s, the copy then stays readable for %d days", key, h.StorageClass, wait, days), nil
+	return upload.Thawing{State: upload.ThawStarted, Message: fmt.Sprintf("%s: restore from %s started (Standard retrieval); come back in %s, the copy then stays readable for %d days", key, h.StorageClass, wait, days)}, nil
 }
 
 // AbortStale implements upload.Janitor: multipart uploads under prefix
