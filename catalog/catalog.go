@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lyncbackup/lyncbackup/upload"
 )
@@ -101,33 +104,15 @@ func (c *Catalog) LoadManifest(ctx context.Context, host, id string) (*Manifest,
 // List returns every set in the store, oldest first (by host, then time).
 // Objects that are not in a set folder are ignored.
 func (c *Catalog) List(ctx context.Context) ([]Set, error) {
-	byKey := map[string]*Set{}
-	var order []string
-	err := c.Store.List(ctx, "", func(o upload.ObjectInfo) error {
-		parts := strings.SplitN(o.Key, "/", 3)
-		if len(parts) != 3 || !ValidName(parts[0]) {
-			return nil
-		}
-		t, err := ParseSetID(parts[1])
-		if err != nil {
-			return nil
-		}
-		k := parts[0] + "/" + parts[1]
-		s := byKey[k]
-		if s == nil {
-			s = &Set{Host: parts[0], ID: parts[1], Time: t}
-			byKey[k] = s
-			order = append(order, k)
-		}
-		s.Objects = append(s.Objects, o)
-		return nil
-	})
+	var sets []Set
+	var err error
+	if f, ok := upload.As[upload.Folderer](c.Store); ok {
+		sets, err = c.setsByFolder(ctx, f)
+	} else {
+		sets, err = c.setsFlat(ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list sets in %s: %w", c.Store, err)
-	}
-	sets := make([]Set, 0, len(order))
-	for _, k := range order {
-		sets = append(sets, *byKey[k])
 	}
 	sort.Slice(sets, func(i, j int) bool {
 		if sets[i].Host != sets[j].Host {
@@ -198,6 +183,91 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 		return a.Manifest.Start.Before(b.Manifest.Start)
 	})
 	return sets, nil
+}
+
+// setOf returns the host and set id of a key in a set folder.
+func setOf(key string) (host, id string, t time.Time, ok bool) {
+	parts := strings.SplitN(key, "/", 3)
+	if len(parts) != 3 || !ValidName(parts[0]) {
+		return "", "", t, false
+	}
+	t, err := ParseSetID(parts[1])
+	if err != nil {
+		return "", "", t, false
+	}
+	return parts[0], parts[1], t, true
+}
+
+// setsFlat finds the sets in one listing of the whole store.
+func (c *Catalog) setsFlat(ctx context.Context) ([]Set, error) {
+	byKey := map[string]*Set{}
+	var order []string
+	err := c.Store.List(ctx, "", func(o upload.ObjectInfo) error {
+		host, id, t, ok := setOf(o.Key)
+		if !ok {
+			return nil
+		}
+		k := host + "/" + id
+		s := byKey[k]
+		if s == nil {
+			s = &Set{Host: host, ID: id, Time: t}
+			byKey[k] = s
+			order = append(order, k)
+		}
+		s.Objects = append(s.Objects, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sets := make([]Set, 0, len(order))
+	for _, k := range order {
+		sets = append(sets, *byKey[k])
+	}
+	return sets, nil
+}
+
+// setsByFolder finds the sets folder by folder: the hosts, each host's set
+// folders, then the objects of each set (a few at a time), so that a
+// host's chunks (thousands of objects per GiB) are never listed.
+func (c *Catalog) setsByFolder(ctx context.Context, f upload.Folderer) ([]Set, error) {
+	hosts, err := f.Folders(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var sets []Set
+	for _, h := range hosts {
+		if !ValidName(h) {
+			continue
+		}
+		ids, err := f.Folders(ctx, h+"/")
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if t, err := ParseSetID(id); err == nil {
+				sets = append(sets, Set{Host: h, ID: id, Time: t})
+			}
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range sets {
+		s := &sets[i]
+		g.Go(func() error {
+			return c.Store.List(gctx, SetPrefix(s.Host, s.ID), func(o upload.ObjectInfo) error {
+				if _, _, _, ok := setOf(o.Key); ok {
+					s.Objects = append(s.Objects, o)
+				}
+				return nil
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// A folder with no object in it (a prefix some tools create) holds no set.
+	return slices.DeleteFunc(sets, func(s Set) bool { return len(s.Objects) == 0 }), nil
 }
 
 // Hosts lists the hosts that have at least one set.

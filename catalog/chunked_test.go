@@ -2,8 +2,14 @@ package catalog
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 func chunkedManifest() *Manifest {
@@ -65,5 +71,81 @@ func TestChunkedManifest(t *testing.T) {
 	}
 	if _, ok := ParseChunkKey("fe01", "fe01/chunks/11/"+strings.Repeat("1", 64)+".zst.age"); !ok {
 		t.Error("ParseChunkKey refuses a good key")
+	}
+}
+
+// flatOnly hides the store's Folderer, so List falls back to one listing.
+type flatOnly struct{ upload.Store }
+
+// recorder records the prefixes listed and the keys listed.
+type recorder struct {
+	upload.Store
+	mu       sync.Mutex
+	prefixes []string
+	keys     []string
+}
+
+func (r *recorder) Unwrap() upload.Store { return r.Store }
+
+func (r *recorder) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
+	r.mu.Lock()
+	r.prefixes = append(r.prefixes, prefix)
+	r.mu.Unlock()
+	return r.Store.List(ctx, prefix, func(o upload.ObjectInfo) error {
+		r.mu.Lock()
+		r.keys = append(r.keys, o.Key)
+		r.mu.Unlock()
+		return fn(o)
+	})
+}
+
+// TestListSkipsChunks: on a store that names its folders, List finds the
+// sets without listing a host's chunk folder (thousands of objects per GiB
+// of chunked sets), and finds exactly what one flat listing finds.
+func TestListSkipsChunks(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	cat := &Catalog{Store: st}
+	for _, id := range []string{"20260101T000000Z-000001", "20260102T000000Z-000002"} {
+		m := validManifest("fe01", id, "certs")
+		put(t, st, m.Items[0].Key, "obj")
+		if err := cat.Commit(ctx, m, upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, st, ItemKey("fe01", "20260103T000000Z-000003", "certs"), "half") // incomplete
+	put(t, st, LeaseKey("fe02", "20260104T000000Z-000004"), "{}")
+	for i := range 50 {
+		put(t, st, ChunkKey("fe01", fmt.Sprintf("%02x%062x", i, i)), "chunk")
+	}
+	put(t, st, "README.txt", "x")
+	put(t, st, "fe01/not-a-set/x", "x")
+
+	rec := &recorder{Store: st}
+	byFolder, err := (&Catalog{Store: rec}).List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat, err := (&Catalog{Store: flatOnly{st}}).List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func(sets []Set) string {
+		var b strings.Builder
+		for _, s := range sets {
+			fmt.Fprintf(&b, "%s/%s:%s:%d ", s.Host, s.ID, s.Status(), len(s.Objects))
+		}
+		return b.String()
+	}
+	if got, want := describe(byFolder), describe(flat); got != want || len(byFolder) != 4 {
+		t.Fatalf("by folder: %s\nflat:      %s", got, want)
+	}
+	for _, k := range rec.keys {
+		if strings.Contains(k, "/chunks/") {
+			t.Fatalf("List listed chunk %s (prefixes %v)", k, rec.prefixes)
+		}
+	}
+	if slices.Contains(rec.prefixes, "") {
+		t.Fatalf("List listed the whole store: %v", rec.prefixes)
 	}
 }

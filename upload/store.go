@@ -108,6 +108,16 @@ type Thawing struct {
 	Message string
 }
 
+// Folderer is implemented by stores that can name the folders directly
+// under a prefix without listing every object below them (S3 and Azure
+// list with a "/" delimiter, a local folder reads one directory). The
+// catalog uses it to find sets without paging through a host's chunks.
+type Folderer interface {
+	// Folders returns the names of the folders directly under prefix
+	// ("" or ending in "/"), without prefix or trailing slash, sorted.
+	Folders(ctx context.Context, prefix string) ([]string, error)
+}
+
 // Janitor is implemented by stores that can have unfinished uploads
 // (S3 multipart uploads, uncommitted Azure blocks).
 type Janitor interface {
@@ -133,7 +143,7 @@ type Unwrapper interface {
 	Unwrap() Store
 }
 
-// As finds the optional capability T (Locker, Thawer, Janitor, Prober) on s
+// As finds the optional capability T (Locker, Thawer, Janitor, Prober, Folderer) on s
 // or on any store s wraps, so decorators stay transparent without having
 // to re-declare every combination of capabilities.
 func As[T any](s Store) (T, bool) {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -322,6 +323,29 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 		}
 	}
 	return nil
+}
+
+// Folders implements upload.Folderer: one hierarchical listing.
+func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
+	pager := s.cc.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{Prefix: to.Ptr(s.prefix + prefix)})
+	var out []string
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, s.wrap("list", prefix, err)
+		}
+		for _, bp := range page.Segment.BlobPrefixes {
+			if bp.Name == nil {
+				continue
+			}
+			name := strings.TrimSuffix(strings.TrimPrefix(*bp.Name, s.prefix+prefix), "/")
+			if name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // Delete implements upload.Store: the blob and, on accounts with

@@ -24,6 +24,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 	"github.com/lyncbackup/lyncbackup/upload"
 	"github.com/lyncbackup/lyncbackup/upload/parts"
+	"github.com/lyncbackup/lyncbackup/upload/uploadtest"
 )
 
 func TestMain(m *testing.M) {
@@ -617,4 +618,8 @@ func goroutinesIn(pkg string) []string {
 		}
 	}
 	return out
+}
+
+func TestFolders(t *testing.T) {
+	uploadtest.Folders(t, newEnv(t).store)
 }

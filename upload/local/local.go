@@ -230,6 +230,33 @@ func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error)
 	return upload.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
+// Folders implements upload.Folderer: the folders of one directory.
+func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
+	dir := s.root
+	if prefix != "" {
+		p, err := s.path(strings.TrimSuffix(prefix, "/"))
+		if err != nil {
+			return nil, err
+		}
+		dir = p
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) && prefix != "" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %v", prefix, unwrap(err))
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // List implements upload.Store. Temporary files of unfinished Puts are not listed.
 //
 // Empty folders it walks through are removed: a set folder left empty by a

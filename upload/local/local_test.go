@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/uploadtest"
 )
 
 var _ upload.Store = (*Store)(nil)
@@ -417,4 +418,9 @@ func TestListRemovesEmptyFolders(t *testing.T) {
 	if _, err := s.Put(context.Background(), "fe02/20261126T020000Z-d4e5f6/lease.json", strings.NewReader("{}"), upload.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestFolders(t *testing.T) {
+	st, _ := open(t)
+	uploadtest.Folders(t, st)
 }

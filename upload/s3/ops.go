@@ -89,6 +89,28 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 	return nil
 }
 
+// Folders implements upload.Folderer: one delimited listing.
+func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(s.opt.Bucket), Prefix: aws.String(s.root + prefix), Delimiter: aws.String("/"),
+	})
+	var out []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, opErr("list", s.root+prefix, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), s.root+prefix), "/")
+			if name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 type version struct {
 	id     string
 	marker bool

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/uploadtest"
 )
 
 func TestMain(m *testing.M) {
@@ -455,4 +456,9 @@ func TestNoCredentialsExplains(t *testing.T) {
 	if _, err := Open(context.Background(), Options{Bucket: "bkt", Profile: "no-such-profile"}); err == nil || !strings.Contains(err.Error(), `"no-such-profile" not found`) {
 		t.Fatalf("missing profile: %v", err)
 	}
+}
+
+func TestFolders(t *testing.T) {
+	st, _, _ := newStore(t, false, nil)
+	uploadtest.Folders(t, st)
 }
