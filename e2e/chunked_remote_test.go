@@ -3,12 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
 )
 
 // TestS3ChunkedObjectLock: on an Object Lock bucket every object of a
@@ -179,39 +176,22 @@ func TestS3ChunkedThaw(t *testing.T) {
 	if len(want) < 4 {
 		t.Fatalf("bucket holds %v: want a chunk list and several chunks", e.keys())
 	}
-	target, err := url.Parse(e.endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.ErrorLog = log.New(io.Discard, "", 0)
-	cold := func(r *http.Request) bool {
-		return strings.Contains(r.URL.Path, "/chunks/") || strings.HasSuffix(r.URL.Path, ".chunks")
-	}
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if resp.Request.Method == http.MethodHead && cold(resp.Request) {
-			resp.Header.Set("X-Amz-Storage-Class", "GLACIER")
-		}
-		return nil
-	}
 	var mu sync.Mutex
 	restored := map[string]int{}
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case cold(r) && r.Method == http.MethodPost && r.URL.Query().Has("restore"):
-			io.Copy(io.Discard, r.Body)
+	proxy, err := faultproxy.S3Frozen{
+		Class: "GLACIER",
+		Cold: func(r *http.Request) bool {
+			return strings.Contains(r.URL.Path, "/chunks/") || strings.HasSuffix(r.URL.Path, ".chunks")
+		},
+		OnRestore: func(r *http.Request) {
 			mu.Lock()
 			restored[strings.TrimPrefix(r.URL.Path, "/"+e.bucket+"/")]++
 			mu.Unlock()
-			w.WriteHeader(http.StatusAccepted)
-		case cold(r) && r.Method == http.MethodGet:
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusForbidden)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>`)
-		default:
-			rp.ServeHTTP(w, r)
-		}
-	}))
+		},
+	}.Start(e.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer proxy.Close()
 	e.endpoint = proxy.URL
 	e.writeConfig()

@@ -10,12 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"io"
-	"log"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -220,35 +216,17 @@ func TestArchivedObjectsAndThaw(t *testing.T) {
 	srv := testenv.VersityGW(t)
 	srv.SetEnv(t)
 	bucket := srv.Bucket(t, false)
-	target, _ := url.Parse(srv.Endpoint)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.ErrorLog = log.New(io.Discard, "", 0)
 	var restored atomic.Bool
 	var restores atomic.Int32
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if resp.Request.Method == http.MethodHead && strings.Contains(resp.Request.URL.Path, "/cold") {
-			resp.Header.Set("X-Amz-Storage-Class", "DEEP_ARCHIVE")
-			if restored.Load() {
-				resp.Header.Set("X-Amz-Restore", `ongoing-request="false", expiry-date="Fri, 21 Dec 2040 00:00:00 GMT"`)
-			}
-		}
-		return nil
+	fake, err := faultproxy.S3Frozen{
+		Class:     "DEEP_ARCHIVE",
+		Cold:      func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/cold") },
+		Thawed:    restored.Load,
+		OnRestore: func(*http.Request) { restores.Add(1) },
+	}.Start(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
 	}
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cold := strings.Contains(r.URL.Path, "/cold")
-		switch {
-		case cold && r.Method == http.MethodPost && r.URL.Query().Has("restore"):
-			io.Copy(io.Discard, r.Body)
-			restores.Add(1)
-			w.WriteHeader(http.StatusAccepted)
-		case cold && r.Method == http.MethodGet && !restored.Load():
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusForbidden)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>`)
-		default:
-			rp.ServeHTTP(w, r)
-		}
-	}))
 	defer fake.Close()
 	st, err := Open(context.Background(), Options{Bucket: bucket, Endpoint: fake.URL, PathStyle: true})
 	if err != nil {

@@ -1,0 +1,58 @@
+package faultproxy
+
+import (
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+)
+
+// S3Frozen plays S3's archive tiers in front of an S3 server that has
+// none (VersityGW) for the objects Cold selects: HEAD reports Class (and,
+// once Thawed says so, a finished restore), GET answers InvalidObjectState
+// until then, and POST ?restore is accepted and passed to OnRestore.
+type S3Frozen struct {
+	Class     string // GLACIER or DEEP_ARCHIVE
+	Cold      func(r *http.Request) bool
+	Thawed    func() bool           // nil: never
+	OnRestore func(r *http.Request) // may be nil
+}
+
+// Start starts the proxy on 127.0.0.1 in front of endpoint.
+func (f S3Frozen) Start(endpoint string) (*httptest.Server, error) {
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	thawed := func() bool { return f.Thawed != nil && f.Thawed() }
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method == http.MethodHead && f.Cold(resp.Request) {
+			resp.Header.Set("X-Amz-Storage-Class", f.Class)
+			if thawed() {
+				resp.Header.Set("X-Amz-Restore", `ongoing-request="false", expiry-date="Fri, 21 Dec 2040 00:00:00 GMT"`)
+			}
+		}
+		return nil
+	}
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cold := f.Cold(r)
+		switch {
+		case cold && r.Method == http.MethodPost && r.URL.Query().Has("restore"):
+			io.Copy(io.Discard, r.Body)
+			if f.OnRestore != nil {
+				f.OnRestore(r)
+			}
+			w.WriteHeader(http.StatusAccepted)
+		case cold && r.Method == http.MethodGet && !thawed():
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>`)
+		default:
+			rp.ServeHTTP(w, r)
+		}
+	})), nil
+}
