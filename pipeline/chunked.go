@@ -69,61 +69,42 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 	}
 	stream := chunk.Stream(ctx, job.Store, it.Chunks, job.Identities, chunkAhead, func(n int64) { job.Progress.Stored(it.Name, n) })
 	defer stream.Close()
-	opt, partial, err := prepareTarget(job, it, &rep)
-	if err != nil {
-		return fail(err)
-	}
-	defer func() {
-		// Kept only when moving into place failed half-way.
-		if partial != "" {
-			os.RemoveAll(partial)
-		}
-	}()
 	// cause names a failure by where it happened, as for archive objects:
 	// a Ctrl-C or a full disk is never a damaged chunk. The chunk stream's
 	// own errors name the chunk and what failed (download, size, SHA-256,
 	// age, zstd, plain size).
 	cause := func(err error) error {
-		var we *archive.WriteError
-		var ue *archive.UnsafeError
-		var le *archive.LimitError
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("%w (nothing of this item was moved into place)", ErrInterrupted)
-		case errors.As(err, &we):
-			return fmt.Errorf("restore folder: %w", we)
-		case errors.As(err, &ue), errors.As(err, &le):
-			return err
+		if c := localCause(ctx, err, func() string { return " (nothing of this item was moved into place)" }, nil); c != nil {
+			return c
 		}
 		return fmt.Errorf("read: %w", err)
 	}
-	st, err := archive.Extract(ctx, stream, opt)
+	st, err := extractItem(ctx, job, it, &rep, stream, cause, func(st archive.ExtractStats) error {
+		// The rest of the stream (tar padding) still has to come from
+		// checked chunks: read it to the end, so every chunk is fetched
+		// and checked.
+		if _, err := io.Copy(io.Discard, stream); err != nil {
+			return cause(err)
+		}
+		// The same promises checkItem holds an archive object to.
+		if st.Files != it.Files {
+			return fmt.Errorf("the chunks hold %d files, the manifest says %d (manifest or chunks altered)", st.Files, it.Files)
+		}
+		if st.Bytes != it.PlainBytes {
+			return fmt.Errorf("the chunks hold %d bytes of files, the manifest says %d (manifest or chunks altered)", st.Bytes, it.PlainBytes)
+		}
+		return nil
+	})
 	if err != nil {
-		return fail(cause(err))
-	}
-	// The rest of the stream (tar padding) still has to come from checked
-	// chunks: read it to the end, so every chunk is fetched and checked.
-	if _, err := io.Copy(io.Discard, stream); err != nil {
-		return fail(cause(err))
-	}
-	// The same promises checkItem holds an archive object to.
-	if st.Files != it.Files {
-		return fail(fmt.Errorf("the chunks hold %d files, the manifest says %d (manifest or chunks altered)", st.Files, it.Files))
-	}
-	if st.Bytes != it.PlainBytes {
-		return fail(fmt.Errorf("the chunks hold %d bytes of files, the manifest says %d (manifest or chunks altered)", st.Bytes, it.PlainBytes))
-	}
-	if err := install(&partial, rep.Path); err != nil {
 		return fail(err)
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
 	return rep
 }
 
-// prepareTarget returns the extract options of an item, as readItem sets
-// them for an archive object: capped at the manifest's plain_bytes (a
-// decompression bomb stops at once) and, for a restore, writing into a
-// fresh hidden folder beside the item's place that install moves into
+// prepareTarget returns the extract options of an item: capped at the
+// manifest's plain_bytes (a decompression bomb stops at once) and, for a
+// restore, writing into a fresh hidden folder beside the item's place that install moves into
 // place only once every check has passed; nothing under --to is followed
 // through a link (see archive.Install).
 func prepareTarget(job ReadJob, it catalog.Item, rep *ItemReport) (opt archive.ExtractOptions, partial string, err error) {

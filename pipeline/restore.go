@@ -264,6 +264,8 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // a cancelled context: it says nothing about the stored objects.
 var ErrInterrupted = errors.New("interrupted")
 
+// readItem restores or verifies one item, whatever its layout, and tells
+// the progress when it starts and ends.
 func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport) {
 	rep = ItemReport{Name: it.Name, StoredBytes: it.StoredBytes}
 	// A verify without identities checks the stored bytes only: its
@@ -282,219 +284,295 @@ func readItem(ctx context.Context, job ReadJob, it catalog.Item) (rep ItemReport
 		}
 		job.Progress.ItemDone(it.Name, err)
 	}()
+	if it.Chunked() {
+		return readChunkedItem(ctx, job, it, rep, storedOnly)
+	}
+	return readObjectItem(ctx, job, it, rep, storedOnly)
+}
+
+// readObjectItem restores or verifies an item stored as one archive object:
+// a verify without identity checks the stored bytes; otherwise the object
+// is decrypted, decompressed and extracted (into nothing for a verify).
+func readObjectItem(ctx context.Context, job ReadJob, it catalog.Item, rep ItemReport, storedOnly bool) ItemReport {
 	fail := func(err error) ItemReport {
 		rep.Error = err.Error()
 		return rep
 	}
-	if it.Chunked() {
-		return readChunkedItem(ctx, job, it, rep, storedOnly)
-	}
-	rc, err := job.Store.Get(ctx, it.Key, 0, -1)
+	obj, err := openObject(ctx, job, it, storedOnly)
 	if err != nil {
-		if errors.Is(err, upload.ErrArchived) {
-			return fail(fmt.Errorf("%w (run restore with --thaw to start bringing it back)", err))
-		}
-		if ctx.Err() != nil {
-			return fail(fmt.Errorf("%w before the download started", ErrInterrupted))
-		}
-		return fail(fmt.Errorf("download: %w", err))
+		return fail(err)
 	}
-	defer rc.Close()
-	// A Ctrl-C stops a download that waits on the network (or on a slow
-	// share) at once: not every store's reader watches the context.
-	defer context.AfterFunc(ctx, func() { rc.Close() })()
-	// Each stage's errors are recorded where they happen: the download
-	// (network, store), the decoder (age, zstd: the object itself) and,
-	// inside the archive reader, the writes to the restore folder
-	// (archive.WriteError). A failure is then reported by its real cause:
-	// a full disk or a Ctrl-C is never called a damaged object.
-	dl := &errRecorder{r: ctxReader{ctx, rc}}
-	// Download ahead of the decoder (see bufPipe), so the network and the
-	// decrypt/decompress/write side work at once.
-	ra := newBufPipe(pipeChunks, pipeChunkSize)
-	raDone := make(chan struct{})
-	go func() {
-		defer close(raDone)
-		_, err := io.Copy(ra, dl)
-		ra.CloseWrite(err)
-	}()
-	defer func() { ra.CloseRead(nil); rc.Close(); <-raDone }()
-	prog := func(n int64) { job.Progress.Stored(it.Name, n) }
+	defer obj.close()
 	if storedOnly {
-		prog = func(n int64) { job.Progress.Stored(it.Name, n); job.Progress.Read(it.Name, n) }
-	}
-	// What proves the stored object is the one the manifest names:
-	//   - a restore of an item whose manifest records the age prefix: the
-	//     object's size, the SHA-256 of its age header and payload nonce
-	//     (checked as soon as age has parsed them, before a file is
-	//     written), and age authenticating every chunk, with the final-chunk
-	//     mark, under the file and payload keys that prefix fixes. Only a
-	//     holder of an identity could make other chunks pass, so these admit
-	//     exactly the bytes written, without hashing the whole object a
-	//     second time (~15% of a restore's CPU, like restic, which also
-	//     relies on its authenticated encryption when it restores);
-	//   - a verify, and older manifests: the SHA-256 of the whole object,
-	//     and the age prefix too where the manifest records it.
-	// Every file is checked against the archive's SHA-256 index, and its
-	// count and bytes against the manifest, whenever the object is decoded.
-	// checkItem holds the list; restore and verify share it.
-	prefixOnly := job.To != "" && job.Identities != nil && it.AgePrefixBytes > 0
-	hr := &hashReader{r: ra, prog: prog}
-	if !prefixOnly {
-		hr.h = sha256.New()
-	}
-	if it.AgePrefixBytes > 0 {
-		hr.ph, hr.plimit = sha256.New(), it.AgePrefixBytes
-	}
-	obs := func() observed {
-		o := observed{storedBytes: hr.n}
-		if hr.ph != nil && hr.n >= hr.plimit {
-			o.prefix = hex.EncodeToString(hr.ph.Sum(nil))
-		}
-		if hr.h != nil {
-			o.sha256 = hex.EncodeToString(hr.h.Sum(nil))
-		}
-		return o
-	}
-	checkStored := func() error { return checkItem(it, obs()) }
-	// zr decodes in a goroutine of its own that reads ahead from the
-	// object: it is stopped before the rest of the object is drained.
-	var zr *zstd.Decoder
-	drain := func() error {
-		if zr != nil {
-			zr.Close()
-		}
-		return drainCheck(hr, checkStored)
-	}
-	// cause names a failure of the pipe by where it happened.
-	cause := func(err error, dec *errRecorder) error {
-		var we *archive.WriteError
-		var ue *archive.UnsafeError
-		var le *archive.LimitError
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("%w: %d of %d stored bytes read (nothing of this item was moved into place)", ErrInterrupted, hr.n, it.StoredBytes)
-		case errors.As(err, &we):
-			return fmt.Errorf("restore folder: %w", we)
-		case dl.failed() != nil:
-			return fmt.Errorf("download: %w", dl.failed())
-		case errors.As(err, &ue), errors.As(err, &le):
-			return err
-		case dec != nil && dec.failed() != nil:
-			// The decoder failed on the bytes themselves: the object is
-			// damaged. The stored size and hashes name how, when they can.
-			if cerr := drain(); cerr != nil {
-				return cerr
-			}
-			return fmt.Errorf("decrypt/decompress: %w (object damaged or truncated)", err)
-		}
-		if cerr := drain(); cerr != nil {
-			return cerr
-		}
-		return err
-	}
-	if storedOnly {
-		if _, err := io.Copy(io.Discard, hr); err != nil {
-			return fail(cause(err, nil))
-		}
-		if err := checkStored(); err != nil {
+		if err := obj.readStored(); err != nil {
 			return fail(err)
 		}
 		rep.OK, rep.PlainBytes, rep.Files = true, it.PlainBytes, it.Files
 		return rep
 	}
-	dr, err := crypto.Decrypt(hr, job.Identities)
+	dr, dec, err := obj.decode(job)
 	if err != nil {
-		if errors.Is(err, crypto.ErrWrongIdentity) {
-			return fail(err)
-		}
-		if ctx.Err() != nil || dl.failed() != nil {
-			return fail(cause(err, nil))
-		}
-		if cerr := drainCheck(hr, checkStored); cerr != nil {
-			return fail(cerr)
-		}
-		return fail(fmt.Errorf("decrypt: %w", err))
-	}
-	// age has read its header and nonce (and a little more) by now: a
-	// restore refuses a swapped object before it writes a file.
-	if job.To != "" && hr.ph != nil && hr.n >= hr.plimit {
-		if err := checkPrefix(it, obs().prefix); err != nil {
-			return fail(err)
-		}
-	}
-	zr, err = archive.Decompress(dr)
-	if err != nil {
-		return fail(fmt.Errorf("decompress: %w", err))
-	}
-	defer zr.Close()
-	dec := &errRecorder{r: zr}
-	// The manifest's plain_bytes caps the file content written: an object
-	// that expands beyond it (a decompression bomb) stops at once.
-	opt := archive.ExtractOptions{CapBytes: true, MaxBytes: it.PlainBytes, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
-	// Every item is written into a fresh hidden folder beside its place
-	// and moved into place only once every file hash, the age
-	// authentication and the stored object's hash have all passed: a
-	// swapped or damaged object never leaves files that look restored,
-	// and with --force never touches an earlier restore. Nothing under
-	// --to is followed through a link (see archive.Install).
-	partial := ""
-	if job.To != "" {
-		rep.Path = ItemDir(job.To, it.Name)
-		if fi, err := os.Lstat(rep.Path); err == nil {
-			if fi.Mode()&os.ModeSymlink != 0 {
-				return fail(fmt.Errorf("restore into %s: it is a symlink, and a restore never writes through one (remove it, or restore elsewhere)", rep.Path))
-			}
-			if !fi.IsDir() {
-				return fail(fmt.Errorf("restore into %s: it is a file, not a folder (move it away first)", rep.Path))
-			}
-		}
-		partial = filepath.Join(job.To, partialPrefix+it.Name)
-		if err := os.RemoveAll(partial); err != nil {
-			return fail(fmt.Errorf("clear %s: %w", partial, err))
-		}
-		opt.Dir = partial
-		defer func() {
-			// Kept only when moving into place failed half-way: it then
-			// holds the restored files that did not move yet.
-			if partial != "" {
-				os.RemoveAll(partial)
-			}
-		}()
-	}
-	st, err := archive.Extract(ctx, dec, opt)
-	if err != nil {
-		return fail(cause(err, dec))
-	}
-	// Read to the very end: the last age chunk authenticates the stream,
-	// and the stored hash covers every byte.
-	if _, err := io.Copy(io.Discard, dec); err != nil {
-		return fail(cause(err, dec))
-	}
-	if _, err := io.Copy(io.Discard, dr); err != nil {
-		return fail(cause(err, &errRecorder{err: err}))
-	}
-	if _, err := io.Copy(io.Discard, hr); err != nil {
-		return fail(cause(err, nil))
-	}
-	o := obs()
-	o.decoded, o.files, o.plainBytes = true, st.Files, st.Bytes
-	if err := checkItem(it, o); err != nil {
 		return fail(err)
 	}
-	if partial != "" {
-		if err := archive.Install(partial, rep.Path); err != nil {
-			var ie *archive.InstallError
-			if errors.As(err, &ie) && ie.Moved {
-				err = fmt.Errorf("%w (part of the item is in place; the rest is in %s)", err, partial)
-				partial = ""
-			}
-			return fail(err)
-		}
-		partial = ""
+	st, err := extractItem(ctx, job, it, &rep, dec, func(err error) error { return obj.cause(err, dec) },
+		func(st archive.ExtractStats) error { return obj.finish(dr, dec, st) })
+	if err != nil {
+		return fail(err)
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
 	return rep
+}
+
+// extractItem extracts an item's decoded stream r: into a fresh hidden
+// folder beside its place for a restore (see prepareTarget), into nothing
+// for a verify. check then reads what is left of the stream and holds the
+// result to the manifest; only once it has passed does install move the
+// item into place. cause names a failure of the extraction by where it
+// happened. Archive objects and chunked items share it.
+func extractItem(ctx context.Context, job ReadJob, it catalog.Item, rep *ItemReport, r io.Reader, cause func(error) error, check func(archive.ExtractStats) error) (archive.ExtractStats, error) {
+	opt, partial, err := prepareTarget(job, it, rep)
+	if err != nil {
+		return archive.ExtractStats{}, err
+	}
+	defer func() {
+		// Kept only when moving into place failed half-way: it then
+		// holds the restored files that did not move yet.
+		if partial != "" {
+			os.RemoveAll(partial)
+		}
+	}()
+	st, err := archive.Extract(ctx, r, opt)
+	if err != nil {
+		return st, cause(err)
+	}
+	if err := check(st); err != nil {
+		return st, err
+	}
+	return st, install(&partial, rep.Path)
+}
+
+// objectStream is an item's archive object being downloaded ahead of its
+// reader, counted and hashed on its way (see openObject).
+type objectStream struct {
+	ctx context.Context
+	it  catalog.Item
+	rc  io.ReadCloser
+	// dl records the download's own errors (network, store).
+	dl     *errRecorder
+	ra     *bufPipe
+	raDone chan struct{}
+	stop   func() bool // stops closing rc on ctx's end
+	hr     *hashReader
+	// zr decodes in a goroutine of its own that reads ahead from the
+	// object: it is stopped before the rest of the object is drained.
+	zr *zstd.Decoder
+}
+
+// openObject starts the download of an item's object ahead of its
+// decoder (see bufPipe), so the network and the
+// decrypt/decompress/write side work at once.
+//
+// What proves the stored object is the one the manifest names:
+//   - a restore of an item whose manifest records the age prefix: the
+//     object's size, the SHA-256 of its age header and payload nonce
+//     (checked as soon as age has parsed them, before a file is
+//     written), and age authenticating every chunk, with the final-chunk
+//     mark, under the file and payload keys that prefix fixes. Only a
+//     holder of an identity could make other chunks pass, so these admit
+//     exactly the bytes written, without hashing the whole object a
+//     second time (~15% of a restore's CPU, like restic, which also
+//     relies on its authenticated encryption when it restores);
+//   - a verify, and older manifests: the SHA-256 of the whole object,
+//     and the age prefix too where the manifest records it.
+//
+// Every file is checked against the archive's SHA-256 index, and its
+// count and bytes against the manifest, whenever the object is decoded.
+// checkItem holds the list; restore and verify share it.
+func openObject(ctx context.Context, job ReadJob, it catalog.Item, storedOnly bool) (*objectStream, error) {
+	rc, err := job.Store.Get(ctx, it.Key, 0, -1)
+	if err != nil {
+		return nil, getCause(ctx, err)
+	}
+	o := &objectStream{ctx: ctx, it: it, rc: rc, raDone: make(chan struct{})}
+	// A Ctrl-C stops a download that waits on the network (or on a slow
+	// share) at once: not every store's reader watches the context.
+	o.stop = context.AfterFunc(ctx, func() { rc.Close() })
+	// Each stage's errors are recorded where they happen: the download
+	// (network, store), the decoder (age, zstd: the object itself) and,
+	// inside the archive reader, the writes to the restore folder
+	// (archive.WriteError). A failure is then reported by its real cause:
+	// a full disk or a Ctrl-C is never called a damaged object.
+	o.dl = &errRecorder{r: ctxReader{ctx, rc}}
+	o.ra = newBufPipe(pipeChunks, pipeChunkSize)
+	go func() {
+		defer close(o.raDone)
+		_, err := io.Copy(o.ra, o.dl)
+		o.ra.CloseWrite(err)
+	}()
+	prog := func(n int64) { job.Progress.Stored(it.Name, n) }
+	if storedOnly {
+		prog = func(n int64) { job.Progress.Stored(it.Name, n); job.Progress.Read(it.Name, n) }
+	}
+	prefixOnly := job.To != "" && job.Identities != nil && it.AgePrefixBytes > 0
+	o.hr = &hashReader{r: o.ra, prog: prog}
+	if !prefixOnly {
+		o.hr.h = sha256.New()
+	}
+	if it.AgePrefixBytes > 0 {
+		o.hr.ph, o.hr.plimit = sha256.New(), it.AgePrefixBytes
+	}
+	return o, nil
+}
+
+// getCause names a failure to start an object's download.
+func getCause(ctx context.Context, err error) error {
+	if errors.Is(err, upload.ErrArchived) {
+		return fmt.Errorf("%w (run restore with --thaw to start bringing it back)", err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w before the download started", ErrInterrupted)
+	}
+	return fmt.Errorf("download: %w", err)
+}
+
+// close stops the decoder and the download and waits for the download's
+// goroutine.
+func (o *objectStream) close() {
+	if o.zr != nil {
+		o.zr.Close()
+	}
+	o.ra.CloseRead(nil)
+	o.rc.Close()
+	<-o.raDone
+	o.stop()
+	o.rc.Close()
+}
+
+// observed is what the object's bytes read so far show.
+func (o *objectStream) observed() observed {
+	hr := o.hr
+	obs := observed{storedBytes: hr.n}
+	if hr.ph != nil && hr.n >= hr.plimit {
+		obs.prefix = hex.EncodeToString(hr.ph.Sum(nil))
+	}
+	if hr.h != nil {
+		obs.sha256 = hex.EncodeToString(hr.h.Sum(nil))
+	}
+	return obs
+}
+
+func (o *objectStream) checkStored() error { return checkItem(o.it, o.observed()) }
+
+// drain stops the decoder, then reads the rest of the object and checks it.
+func (o *objectStream) drain() error {
+	if o.zr != nil {
+		o.zr.Close()
+	}
+	return drainCheck(o.hr, o.checkStored)
+}
+
+// readStored reads the whole object without decoding it and checks what
+// the manifest says of its stored bytes (a verify without identity).
+func (o *objectStream) readStored() error {
+	if _, err := io.Copy(io.Discard, o.hr); err != nil {
+		return o.cause(err, nil)
+	}
+	return o.checkStored()
+}
+
+// decode decrypts and decompresses the object. It returns the decrypted
+// stream and the decompressed one, whose errors dec records. A restore
+// refuses a swapped object here, before any file is written.
+func (o *objectStream) decode(job ReadJob) (dr io.Reader, dec *errRecorder, err error) {
+	dr, err = crypto.Decrypt(o.hr, job.Identities)
+	if err != nil {
+		if errors.Is(err, crypto.ErrWrongIdentity) {
+			return nil, nil, err
+		}
+		if o.ctx.Err() != nil || o.dl.failed() != nil {
+			return nil, nil, o.cause(err, nil)
+		}
+		if cerr := drainCheck(o.hr, o.checkStored); cerr != nil {
+			return nil, nil, cerr
+		}
+		return nil, nil, fmt.Errorf("decrypt: %w", err)
+	}
+	// age has read its header and nonce (and a little more) by now: a
+	// restore refuses a swapped object before it writes a file.
+	if job.To != "" && o.hr.ph != nil && o.hr.n >= o.hr.plimit {
+		if err := checkPrefix(o.it, o.observed().prefix); err != nil {
+			return nil, nil, err
+		}
+	}
+	o.zr, err = archive.Decompress(dr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decompress: %w", err)
+	}
+	return dr, &errRecorder{r: o.zr}, nil
+}
+
+// finish reads the object to its very end once the archive is extracted
+// (the last age chunk authenticates the stream, and the stored hash covers
+// every byte), then holds what was read and extracted to the manifest.
+func (o *objectStream) finish(dr io.Reader, dec *errRecorder, st archive.ExtractStats) error {
+	if _, err := io.Copy(io.Discard, dec); err != nil {
+		return o.cause(err, dec)
+	}
+	if _, err := io.Copy(io.Discard, dr); err != nil {
+		return o.cause(err, &errRecorder{err: err})
+	}
+	if _, err := io.Copy(io.Discard, o.hr); err != nil {
+		return o.cause(err, nil)
+	}
+	obs := o.observed()
+	obs.decoded, obs.files, obs.plainBytes = true, st.Files, st.Bytes
+	return checkItem(o.it, obs)
+}
+
+// cause names a failure of reading the object by where it happened (see
+// localCause); dec, when set, records the decoder's errors: a decoder that
+// failed on the bytes themselves means a damaged object, and the stored
+// size and hashes name how, when they can.
+func (o *objectStream) cause(err error, dec *errRecorder) error {
+	interrupted := func() string {
+		return fmt.Sprintf(": %d of %d stored bytes read (nothing of this item was moved into place)", o.hr.n, o.it.StoredBytes)
+	}
+	if c := localCause(o.ctx, err, interrupted, o.dl.failed()); c != nil {
+		return c
+	}
+	damaged := dec != nil && dec.failed() != nil
+	if cerr := o.drain(); cerr != nil {
+		return cerr
+	}
+	if damaged {
+		return fmt.Errorf("decrypt/decompress: %w (object damaged or truncated)", err)
+	}
+	return err
+}
+
+// localCause names a failure of an item's read when its cause is not the
+// stored bytes, in this order: a cancelled context (ErrInterrupted, then
+// interrupted), a write to the restore folder, the download itself
+// (download: the download's own error, nil for none), an entry refused for
+// safety or for passing the manifest's size. It returns nil otherwise: the
+// stored bytes failed, and the caller says how. Archive objects and chunked
+// items share it, so a Ctrl-C or a full disk is never a damaged object.
+// interrupted is called only when the context is done.
+func localCause(ctx context.Context, err error, interrupted func() string, download error) error {
+	var we *archive.WriteError
+	var ue *archive.UnsafeError
+	var le *archive.LimitError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w%s", ErrInterrupted, interrupted())
+	case errors.As(err, &we):
+		return fmt.Errorf("restore folder: %w", we)
+	case download != nil:
+		return fmt.Errorf("download: %w", download)
+	case errors.As(err, &ue), errors.As(err, &le):
+		return err
+	}
+	return nil
 }
 
 // partialPrefix names an item folder still being restored.
