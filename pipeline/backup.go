@@ -84,20 +84,73 @@ type BackupResult struct {
 // ErrNothingStored is returned when every exporter failed.
 var ErrNothingStored = errors.New("nothing was backed up")
 
-type itemResult struct {
-	item catalog.Item
-	err  error
-	exp  exporters.Exporter
-	took time.Duration
-}
-
 // Backup runs the exporters and streams every item to the store, then
 // commits the manifest. Items that fail are recorded as failures: if some
 // items were stored the set is committed as partial.
 func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
-	now := job.Now
-	if now == nil {
-		now = time.Now
+	job = job.withDefaults()
+	start := job.Now().UTC()
+	setID := catalog.NewSetID(start)
+	m, putOpts := newManifest(job, setID, start)
+	runDir, cleanup, err := stageRun(job, setID)
+	if err != nil {
+		return BackupResult{}, err
+	}
+	defer cleanup()
+
+	// The lease is the set's first object: from now on every other process
+	// sees that this set is being written, however long the run takes.
+	lease, err := catalog.Acquire(ctx, job.Store, job.Host, setID, start, job.LeaseTTL, m.Tool, job.Log)
+	if err != nil {
+		return BackupResult{}, err
+	}
+	defer releaseLease(ctx, lease, job.Log)
+	faultpoint.Reach(ctx, "lease-written", setID)
+
+	store := func(ctx context.Context, it exporters.Item) (catalog.Item, error) {
+		return storeItem(ctx, job, setID, it, putOpts, runDir)
+	}
+	commitCheck := func() error { return nil }
+	var cw *chunk.Writer
+	if job.Format == FormatChunked {
+		cr, err := beginChunked(ctx, job, setID, putOpts)
+		if err != nil {
+			return BackupResult{}, err
+		}
+		defer cr.end(ctx, job.Log)
+		cw = cr.w
+		store = func(ctx context.Context, it exporters.Item) (catalog.Item, error) {
+			return storeChunkedItem(ctx, job, cw, setID, it, putOpts, runDir)
+		}
+		// Commit only while the marker is fresh: a run whose marker went
+		// stale may have had its chunks swept.
+		commitCheck = cr.mark.Healthy
+	}
+
+	out, err := runItems(ctx, job, exporters.Env{Staging: runDir, Log: job.Log}, store)
+	if err != nil {
+		return BackupResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return BackupResult{}, fmt.Errorf("backup interrupted: %w (set %s left incomplete)", err, setID)
+	}
+	if err := seal(m, out, job.Now().UTC()); err != nil {
+		return BackupResult{}, err
+	}
+	if err := commit(ctx, job.Store, m, commitCheck, putOpts); err != nil {
+		return BackupResult{}, err
+	}
+	res := BackupResult{Manifest: m, Partial: len(out.failures) > 0, Durations: out.durations}
+	if cw != nil {
+		res.NewChunks, res.ReusedChunks, res.UploadedBytes = cw.NewChunks.Load(), cw.ReusedChunks.Load(), cw.UploadedBytes.Load()
+	}
+	return res, nil
+}
+
+// withDefaults fills in the job's clock, progress, log and parallelism.
+func (job BackupJob) withDefaults() BackupJob {
+	if job.Now == nil {
+		job.Now = time.Now
 	}
 	if job.Progress == nil {
 		job.Progress = NoProgress{}
@@ -105,13 +158,15 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	if job.Log == nil {
 		job.Log = slog.New(slog.DiscardHandler)
 	}
-	par := job.Parallel
-	if par <= 0 {
-		par = 2
+	if job.Parallel <= 0 {
+		job.Parallel = 2
 	}
-	start := now().UTC()
-	setID := catalog.NewSetID(start)
-	commitCheck := func() error { return nil }
+	return job
+}
+
+// newManifest starts the manifest of a run, and the options every object
+// of the set is stored with (its lock, when the job asks for one).
+func newManifest(job BackupJob, setID string, start time.Time) (*catalog.Manifest, upload.PutOptions) {
 	m := &catalog.Manifest{
 		Format: catalog.FormatArchive, Tool: "lyncbackup " + Version, Host: job.Host, SetID: setID,
 		Start: start, Compression: job.Compression, Discovery: map[string]any(job.Discovery),
@@ -125,191 +180,225 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 		putOpts.LegalHold = job.LegalHold
 		m.Lock = &catalog.Lock{Mode: job.LockMode, RetainUntil: putOpts.RetainUntil, LegalHold: job.LegalHold}
 	}
+	return m, putOpts
+}
 
+// stageRun makes the run's own folder in the staging folder, once dead
+// runs' folders are gone, and marks it as this process's. cleanup releases
+// it and removes it, or with KeepStaging keeps it.
+func stageRun(job BackupJob, setID string) (runDir string, cleanup func(), err error) {
 	if err := os.MkdirAll(job.Staging, 0o700); err != nil {
-		return BackupResult{}, fmt.Errorf("create staging folder %s: %w", job.Staging, err)
+		return "", nil, fmt.Errorf("create staging folder %s: %w", job.Staging, err)
 	}
 	removeDeadRuns(job.Staging, job.Log)
-	runDir, err := os.MkdirTemp(job.Staging, "run-"+setID+"-")
+	runDir, err = os.MkdirTemp(job.Staging, "run-"+setID+"-")
 	if err != nil {
-		return BackupResult{}, fmt.Errorf("create staging folder: %w", err)
+		return "", nil, fmt.Errorf("create staging folder: %w", err)
 	}
 	owner, err := ownRun(runDir)
 	if err != nil {
 		os.RemoveAll(runDir)
-		return BackupResult{}, fmt.Errorf("create staging folder: %w", err)
+		return "", nil, fmt.Errorf("create staging folder: %w", err)
 	}
-	if !job.KeepStaging {
-		defer os.RemoveAll(runDir)
-	}
-	// Released before the folder is removed (Windows cannot remove an open
-	// file). A folder kept on purpose is marked so that no later run takes
-	// it for a dead run's.
-	defer owner.release()
-	if job.KeepStaging {
-		defer os.WriteFile(filepath.Join(runDir, keptName), []byte("backup --keep-staging\n"), 0o600)
-	}
+	return runDir, func() {
+		// A folder kept on purpose is marked so that no later run takes it
+		// for a dead run's. The owner is released before the folder is
+		// removed (Windows cannot remove an open file).
+		if job.KeepStaging {
+			os.WriteFile(filepath.Join(runDir, keptName), []byte("backup --keep-staging\n"), 0o600)
+		}
+		owner.release()
+		if !job.KeepStaging {
+			os.RemoveAll(runDir)
+		}
+	}, nil
+}
 
-	// The lease is the set's first object: from now on every other process
-	// sees that this set is being written, however long the run takes.
-	lease, err := catalog.Acquire(ctx, job.Store, job.Host, setID, start, job.LeaseTTL, m.Tool, job.Log)
+// releaseLease deletes the run's lease, on every path: a failed run's set
+// is then an ordinary incomplete set that prune collects after the grace
+// period.
+func releaseLease(ctx context.Context, lease *catalog.Holder, log *slog.Logger) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := lease.Release(rctx); err != nil {
+		log.Warn("could not delete the backup's lease (prune deletes it with the set)", "err", err)
+	}
+}
+
+// chunkedRun is what a chunked run holds while it stores items.
+type chunkedRun struct {
+	mark *chunk.Marker
+	w    *chunk.Writer
+}
+
+// beginChunked writes the run's backup marker, then learns which chunks
+// the host already has.
+func beginChunked(ctx context.Context, job BackupJob, setID string, putOpts upload.PutOptions) (*chunkedRun, error) {
+	if job.ChunkKey == nil {
+		return nil, errors.New("chunked backup without a chunk key")
+	}
+	// The marker first: from here on a prune leaves this host's chunks
+	// alone, or this run waits for the prune to end before it looks at
+	// which chunks exist.
+	mark, err := chunk.BeginBackup(ctx, job.Store, job.Host, setID, job.ChunkOptions)
 	if err != nil {
-		return BackupResult{}, err
+		return nil, err
 	}
-	defer func() {
-		// Released on every path: a failed run's set is then an ordinary
-		// incomplete set that prune collects after the grace period.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := lease.Release(rctx); err != nil {
-			job.Log.Warn("could not delete the backup's lease (prune deletes it with the set)", "err", err)
-		}
-	}()
-	faultpoint.Reach(ctx, "lease-written", setID)
-	env := exporters.Env{Staging: runDir, Log: job.Log}
-
-	var cw *chunk.Writer
-	if job.Format == FormatChunked {
-		if job.ChunkKey == nil {
-			return BackupResult{}, errors.New("chunked backup without a chunk key")
-		}
-		// The marker first: from here on a prune leaves this host's chunks
-		// alone, or this run waits for the prune to end before it looks at
-		// which chunks exist.
-		mark, err := chunk.BeginBackup(ctx, job.Store, job.Host, setID, job.ChunkOptions)
-		if err != nil {
-			return BackupResult{}, err
-		}
-		defer mark.Release(ctx)
-		known, err := knownChunks(ctx, job.Store, job.Host)
-		if err != nil {
-			return BackupResult{}, err
-		}
-		cw = &chunk.Writer{Store: job.Store, Host: job.Host, Key: job.ChunkKey, Recipients: job.Recipients,
-			Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel}
-		defer func() {
-			job.Log.Info("chunks", "new", cw.NewChunks.Load(), "reused", cw.ReusedChunks.Load(), "uploaded", cw.UploadedBytes.Load())
-		}()
-		// Commit only while the marker is fresh: a run whose marker went
-		// stale may have had its chunks swept.
-		commitCheck = mark.Healthy
+	known, err := knownChunks(ctx, job.Store, job.Host)
+	if err != nil {
+		mark.Release(ctx)
+		return nil, err
 	}
+	w := &chunk.Writer{Store: job.Store, Host: job.Host, Key: job.ChunkKey, Recipients: job.Recipients,
+		Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel}
+	return &chunkedRun{mark: mark, w: w}, nil
+}
 
-	// Exporters run one after another (they share the Lync server); their
-	// items are packed and uploaded by par workers while the next export runs.
-	items := make(chan exporters.Item)
-	results := make(chan itemResult)
-	var failures []catalog.Failure
+// end logs the run's chunk counters and releases its marker.
+func (c *chunkedRun) end(ctx context.Context, log *slog.Logger) {
+	log.Info("chunks", "new", c.w.NewChunks.Load(), "reused", c.w.ReusedChunks.Load(), "uploaded", c.w.UploadedBytes.Load())
+	c.mark.Release(ctx)
+}
+
+// itemStore stores one exported item (storeItem, storeChunkedItem).
+type itemStore func(context.Context, exporters.Item) (catalog.Item, error)
+
+type itemResult struct {
+	item catalog.Item
+	err  error
+	took time.Duration
+}
+
+// runOutcome is what the exporters and the item workers of a run did.
+type runOutcome struct {
+	items     []catalog.Item // stored, in the order they were done
+	failures  []catalog.Failure
+	durations map[string]time.Duration // by item, failed items included
+}
+
+// runItems runs the exporters one after another (they share the Lync
+// server); their items are stored by job.Parallel workers while the next
+// export runs. It fails only when two stored items have the same name.
+func runItems(ctx context.Context, job BackupJob, env exporters.Env, store itemStore) (runOutcome, error) {
+	out := runOutcome{durations: map[string]time.Duration{}}
 	var fmu sync.Mutex
-	go func() {
-		defer close(items)
-		for _, ex := range job.Exporters {
-			if ctx.Err() != nil {
-				return
-			}
-			job.Log.Info("export", "exporter", ex.Name(), "kind", ex.Kind())
-			its, err := ex.Export(ctx, env)
-			if err != nil {
-				job.Log.Error("exporter failed", "exporter", ex.Name(), "err", err)
-				fmu.Lock()
-				failures = append(failures, catalog.Failure{Exporter: ex.Name(), Kind: ex.Kind(), Error: err.Error()})
-				fmu.Unlock()
-				// An exporter may return the items it did produce along with an error.
-			}
-			for _, it := range its {
-				select {
-				case items <- it:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
+	addFailure := func(f catalog.Failure) {
+		fmu.Lock()
+		out.failures = append(out.failures, f)
+		fmu.Unlock()
+	}
+	items := make(chan exporters.Item)
+	go exportAll(ctx, job, env, items, addFailure)
+	results := make(chan itemResult)
 	var wg sync.WaitGroup
-	for range par {
+	for range job.Parallel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range items {
-				t0 := time.Now()
-				var ci catalog.Item
-				var err error
-				if cw != nil {
-					ci, err = storeChunkedItem(ctx, job, cw, setID, it, putOpts, runDir)
-				} else {
-					ci, err = storeItem(ctx, job, setID, it, putOpts, runDir)
-				}
-				took := time.Since(t0)
-				if err == nil {
-					faultpoint.Reach(ctx, "item-stored", it.Name)
-				}
-				if it.Cleanup != nil {
-					if cerr := it.Cleanup(); cerr != nil {
-						job.Log.Warn("cleanup after item", "item", it.Name, "err", cerr)
-					}
-				}
-				results <- itemResult{item: ci, err: err, took: took}
+				results <- storeOne(ctx, job.Log, store, it)
 			}
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
 	seen := map[string]bool{}
-	durations := map[string]time.Duration{}
-	var itemErrs []error
 	for r := range results {
-		durations[r.item.Name] = r.took
+		out.durations[r.item.Name] = r.took
 		if r.err != nil {
-			itemErrs = append(itemErrs, r.err)
-			fmu.Lock()
-			failures = append(failures, catalog.Failure{Exporter: r.item.Name, Kind: r.item.Kind, Error: r.err.Error()})
-			fmu.Unlock()
+			addFailure(catalog.Failure{Exporter: r.item.Name, Kind: r.item.Kind, Error: r.err.Error()})
 			continue
 		}
 		if seen[r.item.Name] {
-			return BackupResult{}, fmt.Errorf("two items are named %q", r.item.Name)
+			return out, fmt.Errorf("two items are named %q", r.item.Name)
 		}
 		seen[r.item.Name] = true
-		m.Items = append(m.Items, r.item)
+		out.items = append(out.items, r.item)
 	}
-	if err := ctx.Err(); err != nil {
-		return BackupResult{}, fmt.Errorf("backup interrupted: %w (set %s left incomplete)", err, setID)
-	}
-	if len(m.Items) == 0 {
-		if len(failures) > 0 {
-			return BackupResult{}, fmt.Errorf("%w: %s", ErrNothingStored, failures[0].Error)
+	return out, nil
+}
+
+// exportAll runs the exporters one after another and sends their items,
+// until ctx ends; a failed exporter is recorded, and the items it did
+// produce along with its error are still sent.
+func exportAll(ctx context.Context, job BackupJob, env exporters.Env, items chan<- exporters.Item, addFailure func(catalog.Failure)) {
+	defer close(items)
+	for _, ex := range job.Exporters {
+		if ctx.Err() != nil {
+			return
 		}
-		return BackupResult{}, ErrNothingStored
+		job.Log.Info("export", "exporter", ex.Name(), "kind", ex.Kind())
+		its, err := ex.Export(ctx, env)
+		if err != nil {
+			job.Log.Error("exporter failed", "exporter", ex.Name(), "err", err)
+			addFailure(catalog.Failure{Exporter: ex.Name(), Kind: ex.Kind(), Error: err.Error()})
+		}
+		for _, it := range its {
+			select {
+			case items <- it:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}
+}
+
+// storeOne stores one item, times it, and runs the item's cleanup.
+func storeOne(ctx context.Context, log *slog.Logger, store itemStore, it exporters.Item) itemResult {
+	t0 := time.Now()
+	ci, err := store(ctx, it)
+	took := time.Since(t0)
+	if err == nil {
+		faultpoint.Reach(ctx, "item-stored", it.Name)
+	}
+	if it.Cleanup != nil {
+		if cerr := it.Cleanup(); cerr != nil {
+			log.Warn("cleanup after item", "item", it.Name, "err", cerr)
+		}
+	}
+	return itemResult{item: ci, err: err, took: took}
+}
+
+// seal completes the manifest of a run: its items in name order, its
+// failures, its status (partial when anything failed), its end and format.
+// A run that stored nothing has no set: ErrNothingStored.
+func seal(m *catalog.Manifest, out runOutcome, end time.Time) error {
+	if len(out.items) == 0 {
+		if len(out.failures) > 0 {
+			return fmt.Errorf("%w: %s", ErrNothingStored, out.failures[0].Error)
+		}
+		return ErrNothingStored
+	}
+	m.Items = out.items
 	sortItems(m.Items)
-	m.Failures = failures
+	m.Failures = out.failures
 	m.Status = catalog.StatusComplete
-	if len(failures) > 0 {
+	if len(out.failures) > 0 {
 		m.Status = catalog.StatusPartial
 	}
-	m.End = now().UTC()
+	m.End = end
 	if m.End.Before(m.Start) {
 		m.End = m.Start
 	}
 	if m.HasChunks() {
 		m.Format = catalog.FormatVersion
 	}
-	faultpoint.Reach(ctx, "before-check", setID)
+	return nil
+}
+
+// commit writes the manifest once the set is checked: a chunked run's
+// marker must still be fresh (commitCheck) and every object the manifest
+// names must be in the store at the size written (checkStored).
+func commit(ctx context.Context, st upload.Store, m *catalog.Manifest, commitCheck func() error, putOpts upload.PutOptions) error {
+	faultpoint.Reach(ctx, "before-check", m.SetID)
 	if err := commitCheck(); err != nil {
-		return BackupResult{}, fmt.Errorf("set %s not committed: %w", setID, err)
+		return fmt.Errorf("set %s not committed: %w", m.SetID, err)
 	}
-	if err := checkStored(ctx, job.Store, m); err != nil {
-		return BackupResult{}, err
+	if err := checkStored(ctx, st, m); err != nil {
+		return err
 	}
-	faultpoint.Reach(ctx, "before-commit", setID)
-	cat := catalog.Catalog{Store: job.Store}
-	if err := cat.Commit(ctx, m, putOpts); err != nil {
-		return BackupResult{}, err
-	}
-	res := BackupResult{Manifest: m, Partial: len(failures) > 0, Durations: durations}
-	if cw != nil {
-		res.NewChunks, res.ReusedChunks, res.UploadedBytes = cw.NewChunks.Load(), cw.ReusedChunks.Load(), cw.UploadedBytes.Load()
-	}
-	return res, nil
+	faultpoint.Reach(ctx, "before-commit", m.SetID)
+	cat := catalog.Catalog{Store: st}
+	return cat.Commit(ctx, m, putOpts)
 }
 
 // checkStored lists the set's folder and refuses to commit a manifest that
