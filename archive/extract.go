@@ -152,146 +152,231 @@ const maxTrailing = 10240
 // concatenated plaintexts of its chunks); Extract reads r only up to the
 // end of the archive and a tar record of zero padding, and refuses more.
 func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats, error) {
-	var st ExtractStats
-	tr := tar.NewReader(r)
-	chk := NewChecker()
-	sums := map[string]string{} // name -> hex sha256 of what we read
-	var dirs []dirTime
-	var links []pendingLink
-	var index map[string]string
-	var tg targets
+	x, err := newExtractor(r, opt)
+	if err != nil {
+		return ExtractStats{}, err
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	x.buf = *bp
+	if err := x.entries(ctx); err != nil {
+		return x.st, err
+	}
+	if x.index == nil {
+		return x.st, errors.New("read archive: no file index at the end (truncated, or not made by lyncbackup)")
+	}
+	if err := checkTrailing(r); err != nil {
+		return x.st, err
+	}
+	if err := checkIndex(x.index, x.sums); err != nil {
+		return x.st, err
+	}
+	// Links only now: every file and folder exists, so none is written
+	// through a link, whatever it points to.
+	for _, l := range x.links {
+		if err := x.link(l); err != nil {
+			return x.st, err
+		}
+	}
+	setDirTimes(x.dirs)
+	return x.st, nil
+}
+
+// extractor is the state of one Extract.
+type extractor struct {
+	opt  ExtractOptions
+	tr   *tar.Reader
+	chk  *Checker
+	tg   targets // tg.root is "" for a verify
+	buf  []byte
+	st   ExtractStats
+	sums map[string]string // name -> hex sha256 of what we read
+	// dirs get their modes and times, and links are created, once every
+	// file is written.
+	dirs  []dirTime
+	links []pendingLink
+	index map[string]string // the archive's index, once read
+}
+
+// newExtractor creates the restore folder, when there is one.
+func newExtractor(r io.Reader, opt ExtractOptions) (*extractor, error) {
+	x := &extractor{opt: opt, tr: tar.NewReader(r), chk: NewChecker(), sums: map[string]string{}}
 	if opt.Dir != "" {
 		abs, err := filepath.Abs(opt.Dir)
 		if err != nil {
-			return st, err
+			return nil, err
 		}
-		tg.root = abs
+		x.tg.root = abs
 		if err := os.MkdirAll(abs, 0o755); err != nil {
-			return st, &WriteError{"create", abs, err}
+			return nil, &WriteError{"create", abs, err}
 		}
 	}
-	root := tg.root
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
+	return x, nil
+}
+
+// entries reads the archive's entries up to the end of the tar stream,
+// each checked by the Checker and handled by its kind.
+func (x *extractor) entries(ctx context.Context) error {
 	for {
 		if err := ctx.Err(); err != nil {
-			return st, err
+			return err
 		}
-		hdr, err := tr.Next()
+		hdr, err := x.tr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			return st, fmt.Errorf("read archive: %w", err)
+			return fmt.Errorf("read archive: %w", err)
 		}
-		name, kind, err := chk.Entry(hdr)
+		name, kind, err := x.chk.Entry(hdr)
 		if err != nil {
-			return st, err
+			return err
 		}
-		switch kind {
-		case KindHeader:
-			continue
-		case KindIndex:
-			index, err = readIndex(tr)
-			if err != nil {
-				return st, err
-			}
-			continue
-		}
-		target := ""
-		if root != "" {
-			var renamed string
-			if target, renamed, err = tg.path(name, kind == KindDir); err != nil {
-				return st, &UnsafeError{hdr.Name, err.Error()}
-			}
-			if renamed != "" {
-				st.Warnings = append(st.Warnings, renamed)
-			}
-			if err := checkParents(root, target); err != nil {
-				return st, &UnsafeError{hdr.Name, err.Error()}
-			}
-		}
-		switch kind {
-		case KindDir:
-			st.Dirs++
-			if target != "" {
-				if err := os.MkdirAll(target, 0o755); err != nil {
-					return st, &WriteError{"create", target, err}
-				}
-				dirs = append(dirs, dirTime{target, hdr.ModTime, fs.FileMode(hdr.Mode).Perm()})
-			}
-		case KindFile:
-			if opt.CapBytes && hdr.Size > opt.MaxBytes-st.Bytes {
-				return st, &LimitError{name, opt.MaxBytes}
-			}
-			sum, err := extractFile(tr, hdr, target, opt, *bp)
-			if err != nil {
-				return st, err
-			}
-			sums[name] = sum
-			st.Files++
-			st.Bytes += hdr.Size
-		case KindLink:
-			links = append(links, pendingLink{name, hdr.Linkname, target})
-			st.Links++
+		if err := x.entry(hdr, name, kind); err != nil {
+			return err
 		}
 	}
-	if index == nil {
-		return st, errors.New("read archive: no file index at the end (truncated, or not made by lyncbackup)")
+}
+
+// entry handles one checked entry: the index is read, a folder created, a
+// file written and hashed, a link kept for the end.
+func (x *extractor) entry(hdr *tar.Header, name string, kind Kind) error {
+	switch kind {
+	case KindHeader:
+		return nil
+	case KindIndex:
+		index, err := readIndex(x.tr)
+		if err != nil {
+			return err
+		}
+		x.index = index
+		return nil
 	}
-	if err := checkTrailing(r); err != nil {
-		return st, err
+	target, err := x.target(hdr, name, kind)
+	if err != nil {
+		return err
 	}
+	switch kind {
+	case KindDir:
+		return x.dir(hdr, target)
+	case KindFile:
+		return x.file(hdr, name, target)
+	case KindLink:
+		x.links = append(x.links, pendingLink{name, hdr.Linkname, target})
+		x.st.Links++
+	}
+	return nil
+}
+
+// target is where an entry goes below the restore folder ("" for a
+// verify). A name no Windows file may have is renamed (a warning); an
+// entry outside the folder or under a link is refused.
+func (x *extractor) target(hdr *tar.Header, name string, kind Kind) (string, error) {
+	if x.tg.root == "" {
+		return "", nil
+	}
+	target, renamed, err := x.tg.path(name, kind == KindDir)
+	if err != nil {
+		return "", &UnsafeError{hdr.Name, err.Error()}
+	}
+	if renamed != "" {
+		x.st.Warnings = append(x.st.Warnings, renamed)
+	}
+	if err := checkParents(x.tg.root, target); err != nil {
+		return "", &UnsafeError{hdr.Name, err.Error()}
+	}
+	return target, nil
+}
+
+// dir creates a folder entry; its mode and times are set at the end.
+func (x *extractor) dir(hdr *tar.Header, target string) error {
+	x.st.Dirs++
+	if target == "" {
+		return nil
+	}
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return &WriteError{"create", target, err}
+	}
+	x.dirs = append(x.dirs, dirTime{target, hdr.ModTime, fs.FileMode(hdr.Mode).Perm()})
+	return nil
+}
+
+// file writes (or for a verify only hashes) a file entry, unless it would
+// take the archive past the manifest's size.
+func (x *extractor) file(hdr *tar.Header, name, target string) error {
+	if x.opt.CapBytes && hdr.Size > x.opt.MaxBytes-x.st.Bytes {
+		return &LimitError{name, x.opt.MaxBytes}
+	}
+	sum, err := extractFile(x.tr, hdr, target, x.opt, x.buf)
+	if err != nil {
+		return err
+	}
+	x.sums[name] = sum
+	x.st.Files++
+	x.st.Bytes += hdr.Size
+	return nil
+}
+
+// checkIndex holds the SHA-256 of every file read to the archive's index:
+// a file the index does not name, a mismatch, or a file the index names
+// that the archive lacks is an error naming the file.
+func checkIndex(index, sums map[string]string) error {
 	for name, sum := range sums {
 		want, ok := index[name]
 		if !ok {
-			return st, fmt.Errorf("file %s is not in the archive's index", name)
+			return fmt.Errorf("file %s is not in the archive's index", name)
 		}
 		if want != sum {
-			return st, fmt.Errorf("file %s: SHA-256 mismatch (archive damaged)", name)
+			return fmt.Errorf("file %s: SHA-256 mismatch (archive damaged)", name)
 		}
 	}
 	if len(index) != len(sums) {
 		for name := range index {
 			if _, ok := sums[name]; !ok {
-				return st, fmt.Errorf("file %s is in the index but missing from the archive", name)
+				return fmt.Errorf("file %s is in the index but missing from the archive", name)
 			}
 		}
 	}
-	// Links only now: every file and folder exists, so none is written
-	// through a link, whatever it points to.
-	for _, l := range links {
-		if l.path == "" {
-			continue
-		}
-		if err := checkParents(root, l.path); err != nil {
-			return st, &UnsafeError{l.name, err.Error()}
-		}
-		if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
-			return st, &WriteError{"create", filepath.Dir(l.path), err}
-		}
-		if opt.Force {
-			if fi, err := os.Lstat(l.path); err == nil {
-				if fi.IsDir() {
-					return st, fmt.Errorf("restore %s: a folder is in the way", l.path)
-				}
-				os.Remove(l.path)
+	return nil
+}
+
+// link creates a link entry kept for the end (nothing for a verify). On
+// Windows, where a symlink needs a privilege, one not created is a warning.
+func (x *extractor) link(l pendingLink) error {
+	if l.path == "" {
+		return nil
+	}
+	if err := checkParents(x.tg.root, l.path); err != nil {
+		return &UnsafeError{l.name, err.Error()}
+	}
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+		return &WriteError{"create", filepath.Dir(l.path), err}
+	}
+	if x.opt.Force {
+		if fi, err := os.Lstat(l.path); err == nil {
+			if fi.IsDir() {
+				return fmt.Errorf("restore %s: a folder is in the way", l.path)
 			}
-		}
-		if err := os.Symlink(filepath.FromSlash(l.target), l.path); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return st, fmt.Errorf("restore %s: already exists (use --force to overwrite)", l.path)
-			}
-			if runtime.GOOS == "windows" {
-				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: symlink not created (%v); it pointed to %s", l.path, err, l.target))
-				continue
-			}
-			return st, &WriteError{"restore link", l.path, err}
+			os.Remove(l.path)
 		}
 	}
-	// Directory modes and times last, deepest first: creating their
-	// children changed the times, and a read-only folder (0555) must stay
-	// writable until its children exist.
+	if err := os.Symlink(filepath.FromSlash(l.target), l.path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("restore %s: already exists (use --force to overwrite)", l.path)
+		}
+		if runtime.GOOS == "windows" {
+			x.st.Warnings = append(x.st.Warnings, fmt.Sprintf("%s: symlink not created (%v); it pointed to %s", l.path, err, l.target))
+			return nil
+		}
+		return &WriteError{"restore link", l.path, err}
+	}
+	return nil
+}
+
+// setDirTimes sets the folders' modes and times last, deepest first:
+// creating their children changed the times, and a read-only folder (0555)
+// must stay writable until its children exist.
+func setDirTimes(dirs []dirTime) {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		d := dirs[i]
 		if d.mode != 0 {
@@ -299,7 +384,6 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		}
 		os.Chtimes(d.path, d.mt, d.mt)
 	}
-	return st, nil
 }
 
 // checkTrailing refuses data after the end of the archive beyond a tar
