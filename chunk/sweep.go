@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/internal/parallel"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -63,7 +64,7 @@ type SweepResult struct {
 
 // Sweep lists host's chunks and deletes those not in referenced, plus the
 // stale markers given. Call it between BeginSweep and the marker's Release.
-func Sweep(ctx context.Context, st upload.Store, host string, referenced map[string]bool, stale []upload.ObjectInfo, dryRun bool, parallel int) (SweepResult, error) {
+func Sweep(ctx context.Context, st upload.Store, host string, referenced map[string]bool, stale []upload.ObjectInfo, dryRun bool, limit int) (SweepResult, error) {
 	res := SweepResult{Remaining: map[string]upload.ObjectInfo{}}
 	var cand []upload.ObjectInfo
 	err := st.List(ctx, catalog.ChunkPrefix(host), func(o upload.ObjectInfo) error {
@@ -85,7 +86,9 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 		return res, nil
 	}
 	var mu sync.Mutex
-	each(ctx, append(cand, stale...), parallel, func(o upload.ObjectInfo) {
+	objs := append(cand, stale...)
+	parallel.Each(ctx, len(objs), limit, func(i int) error {
+		o := objs[i]
 		err := st.Delete(ctx, o.Key)
 		mu.Lock()
 		defer mu.Unlock()
@@ -101,6 +104,7 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 			res.Errors = append(res.Errors, fmt.Errorf("delete %s: %w", o.Key, err))
 			res.Remaining[o.Key] = o
 		}
+		return nil
 	})
 	return res, ctx.Err()
 }
@@ -108,7 +112,7 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 // ExtendLocks makes every chunk in need locked at least until its time,
 // asking the store only for chunks whose listed lock is shorter (or
 // unknown). It returns the keys extended.
-func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time, listed map[string]upload.ObjectInfo, dryRun bool, parallel int) ([]string, []error) {
+func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time, listed map[string]upload.ObjectInfo, dryRun bool, limit int) ([]string, []error) {
 	var todo []upload.ObjectInfo
 	for k, until := range need {
 		o, ok := listed[k]
@@ -123,10 +127,11 @@ func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time
 	var mu sync.Mutex
 	var done []string
 	var errs []error
-	each(ctx, todo, parallel, func(o upload.ObjectInfo) {
+	parallel.Each(ctx, len(todo), limit, func(i int) error {
+		o := todo[i]
 		cur, _, err := l.LockInfo(ctx, o.Key)
 		if err == nil && !cur.Before(o.RetainUntil) {
-			return
+			return nil
 		}
 		if err == nil && !dryRun {
 			err = l.ExtendLock(ctx, o.Key, o.RetainUntil)
@@ -135,30 +140,10 @@ func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time
 		defer mu.Unlock()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("extend lock of %s: %w", o.Key, err))
-			return
+			return nil
 		}
 		done = append(done, o.Key)
+		return nil
 	})
 	return done, errs
-}
-
-func each(ctx context.Context, objs []upload.ObjectInfo, parallel int, fn func(upload.ObjectInfo)) {
-	if parallel <= 0 {
-		parallel = 8
-	}
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for _, o := range objs {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fn(o)
-		}()
-	}
-	wg.Wait()
 }

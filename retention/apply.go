@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/chunk"
+	"github.com/lyncbackup/lyncbackup/internal/parallel"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -281,42 +281,10 @@ func hasLock(s *catalog.Set) bool {
 	return false
 }
 
-func (a *Applier) parallel() int {
-	if a.Parallel > 0 {
-		return a.Parallel
-	}
-	return 8
-}
-
-// each runs fn for every object of s, a few at a time, and returns the first error.
+// each runs fn for every object of objs, a few at a time (Parallel, 0: 8),
+// and returns the first error.
 func (a *Applier) each(ctx context.Context, objs []upload.ObjectInfo, fn func(i int) error) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	sem := make(chan struct{}, a.parallel())
-	for i := range objs {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(i); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
+	return parallel.Each(ctx, len(objs), a.Parallel, fn)
 }
 
 // fillLocks asks the store for the lock of every object of s whose listing

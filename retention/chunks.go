@@ -93,7 +93,7 @@ func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set
 		rep.Notes = append(rep.Notes, err.Error())
 		return
 	}
-	res, err := chunk.Sweep(ctx, a.Store, host, ref, stale, a.DryRun, a.parallel())
+	res, err := chunk.Sweep(ctx, a.Store, host, ref, stale, a.DryRun, a.Parallel)
 	for _, o := range res.Deleted {
 		rep.Actions = append(rep.Actions, Action{Op: "delete", Key: o.Key, Set: host + "/chunks", Done: !a.DryRun})
 		rep.FreedBytes += o.Size
@@ -130,7 +130,7 @@ func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set
 			}
 		}
 	}
-	done, errs := chunk.ExtendLocks(ctx, locker, need, res.Remaining, a.DryRun, a.parallel())
+	done, errs := chunk.ExtendLocks(ctx, locker, need, res.Remaining, a.DryRun, a.Parallel)
 	for _, k := range done {
 		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: need[k], Done: !a.DryRun})
 		if !a.DryRun {
