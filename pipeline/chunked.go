@@ -87,13 +87,7 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 			return cause(err)
 		}
 		// The same promises checkItem holds an archive object to.
-		if st.Files != it.Files {
-			return fmt.Errorf("the chunks hold %d files, the manifest says %d (manifest or chunks altered)", st.Files, it.Files)
-		}
-		if st.Bytes != it.PlainBytes {
-			return fmt.Errorf("the chunks hold %d bytes of files, the manifest says %d (manifest or chunks altered)", st.Bytes, it.PlainBytes)
-		}
-		return nil
+		return checkContents(it, st.Files, st.Bytes)
 	})
 	if err != nil {
 		return fail(err)

@@ -201,12 +201,23 @@ func checkItem(it catalog.Item, o observed) error {
 		return err
 	}
 	if o.decoded {
-		if o.files != it.Files {
-			return fmt.Errorf("the object holds %d files, the manifest says %d (manifest or object altered)", o.files, it.Files)
-		}
-		if o.plainBytes != it.PlainBytes {
-			return fmt.Errorf("the object holds %d bytes of files, the manifest says %d (manifest or object altered)", o.plainBytes, it.PlainBytes)
-		}
+		return checkContents(it, o.files, o.plainBytes)
+	}
+	return nil
+}
+
+// checkContents holds the count and bytes of the files an item's archive
+// held to the manifest's, for archive objects and chunked items alike.
+func checkContents(it catalog.Item, files, plainBytes int64) error {
+	holds, what := "the object holds", "object"
+	if it.Chunked() {
+		holds, what = "the chunks hold", "chunks"
+	}
+	if files != it.Files {
+		return fmt.Errorf("%s %d files, the manifest says %d (manifest or %s altered)", holds, files, it.Files, what)
+	}
+	if plainBytes != it.PlainBytes {
+		return fmt.Errorf("%s %d bytes of files, the manifest says %d (manifest or %s altered)", holds, plainBytes, it.PlainBytes, what)
 	}
 	return nil
 }

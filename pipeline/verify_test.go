@@ -116,3 +116,28 @@ func TestReadCauses(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckContents: the files an archive held are held to the manifest's
+// count and bytes, and the message names what held them (the object, or
+// the chunks of a chunked item).
+func TestCheckContents(t *testing.T) {
+	obj := catalog.Item{Files: 2, PlainBytes: 50}
+	chunked := catalog.Item{Files: 2, PlainBytes: 50, Layout: catalog.LayoutChunked, Chunks: []catalog.Chunk{{Key: "k"}}}
+	for _, c := range []struct {
+		it           catalog.Item
+		files, bytes int64
+		want         string
+	}{
+		{obj, 2, 50, ""},
+		{chunked, 2, 50, ""},
+		{obj, 3, 50, "the object holds 3 files, the manifest says 2 (manifest or object altered)"},
+		{obj, 2, 49, "the object holds 49 bytes of files, the manifest says 50 (manifest or object altered)"},
+		{chunked, 1, 50, "the chunks hold 1 files, the manifest says 2 (manifest or chunks altered)"},
+		{chunked, 2, 51, "the chunks hold 51 bytes of files, the manifest says 50 (manifest or chunks altered)"},
+	} {
+		err := checkContents(c.it, c.files, c.bytes)
+		if (err == nil) != (c.want == "") || (err != nil && err.Error() != c.want) {
+			t.Errorf("%d files, %d bytes, chunked %v: %v, want %q", c.files, c.bytes, c.it.Chunked(), err, c.want)
+		}
+	}
+}
