@@ -88,7 +88,7 @@ type Item struct {
 	SHA256      string `json:"sha256"` // of the stored (encrypted) object
 	// AgePrefixSHA256 is the SHA-256 of the object's first AgePrefixBytes
 	// bytes: its age header and payload nonce. A restore checks these, and
-	// age authenticates every chunk after them (see pipeline.readItem).
+	// age authenticates every chunk after them (see pipeline.openObject).
 	AgePrefixSHA256 string `json:"age_prefix_sha256,omitempty"`
 	AgePrefixBytes  int64  `json:"age_prefix_bytes,omitempty"`
 	// Compression is the zstd level the item was packed at (the set's

@@ -457,7 +457,7 @@ func sortItems(items []catalog.Item) {
 }
 
 // A restore downloads ahead of the decoder by up to pipeChunks*pipeChunkSize
-// bytes per item (see readItem).
+// bytes per item (see openObject).
 const (
 	pipeChunks    = 3
 	pipeChunkSize = 1 << 20
