@@ -10,20 +10,38 @@ import "sync"
 // bounded (maxIdle bytes), so it adds at most that to the peak memory of
 // the chunks in flight; chunks vary in size, so any idle buffer that holds
 // n bytes without being more than twice as big serves, the smallest first.
+//
+// A backup has its own list (wbufs, larger: each of its upload slots holds
+// a chunk's plaintext, its zstd frame and its age object at once).
 
 const (
 	maxIdle  = 6 << 20
 	bufRound = 64 << 10
+	// writeIdle: four slots of three ~1.2 MiB buffers, and room for a few
+	// larger chunks.
+	writeIdle = 24 << 20
 )
 
-var free struct {
+type bufList struct {
 	mu   sync.Mutex
 	bufs [][]byte
 	idle int
+	max  int
 }
 
-// getBuf returns a buffer of length n (its contents are not cleared).
-func getBuf(n int) []byte {
+var (
+	free  = &bufList{max: maxIdle}
+	wbufs = &bufList{max: writeIdle}
+)
+
+// getBuf returns a restore buffer of length n (its contents are not cleared).
+func getBuf(n int) []byte { return free.get(n) }
+
+// putBuf gives a restore buffer back; b must not be used afterwards.
+func putBuf(b []byte) { free.put(b) }
+
+// get returns a buffer of length n (its contents are not cleared).
+func (free *bufList) get(n int) []byte {
 	if n <= 0 {
 		return nil
 	}
@@ -48,15 +66,15 @@ func getBuf(n int) []byte {
 	return make([]byte, n, (n+bufRound-1)/bufRound*bufRound)
 }
 
-// putBuf gives a buffer back; b must not be used afterwards. Beyond
-// maxIdle bytes of idle buffers, it is left to the GC.
-func putBuf(b []byte) {
+// put gives a buffer back; b must not be used afterwards. Beyond max
+// bytes of idle buffers, it is left to the GC.
+func (free *bufList) put(b []byte) {
 	if cap(b) < bufRound {
 		return
 	}
 	free.mu.Lock()
 	defer free.mu.Unlock()
-	if free.idle+cap(b) > maxIdle {
+	if free.idle+cap(b) > free.max {
 		return
 	}
 	free.bufs = append(free.bufs, b[:0])

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,7 +117,7 @@ func (w *Writer) init() {
 	w.once.Do(func() {
 		n := w.Parallel
 		if n <= 0 {
-			n = 4
+			n = defaultSlots
 		}
 		w.sem = make(chan struct{}, n)
 		w.pending = map[string]*pending{}
@@ -124,8 +125,8 @@ func (w *Writer) init() {
 	})
 }
 
-// bufPool holds chunk-sized buffers: one per chunk being stored.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, MaxSize); return &b }}
+// defaultSlots: chunks in work at once when Writer.Parallel is 0.
+const defaultSlots = 4
 
 // ItemStats is what storing one item's stream did.
 type ItemStats struct {
@@ -134,38 +135,63 @@ type ItemStats struct {
 	Level string
 }
 
+// slot is one chunk of an item's stream: its worker sets p (the chunk's
+// store, this worker's or another's that stores the same chunk) and closes
+// done.
+type slot struct {
+	done chan struct{}
+	p    *pending
+}
+
 // Write cuts r into chunks and stores the new ones; it returns the item's
 // chunk list once every chunk it names is stored. stored reports bytes
 // uploaded (may be nil).
+//
+// The cutting is the only serial step: each chunk goes, in a buffer of its
+// own, to a worker that names it (HMAC), and stores it if it is new
+// (compress, encrypt, upload). A chunk takes one of the run's upload slots
+// before it is cut and gives it back when its worker is done, so the
+// chunker never runs more than Parallel chunks ahead of the uploads and
+// memory stays bounded. The list keeps stream order whatever order the
+// workers finish in.
 func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (ItemStats, error) {
 	w.init()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var st ItemStats
 	var choice *archive.Choice
-	var refs []*pending
-	buf := bufPool.Get().(*[]byte)
-	defer bufPool.Put(buf)
+	var refs []*slot
 	ch := w.Key.Chunker(r)
+	defer ch.Close()
 	for {
-		c, err := ch.Next(*buf)
-		if err == io.EOF {
-			break
+		if !w.acquire(ctx) {
+			// A chunk of this item failed (or the run stops).
+			if err := waitAll(refs); err != nil {
+				return st, err
+			}
+			return st, ctx.Err()
 		}
+		cut, err := ch.Next()
 		if err != nil {
+			<-w.sem
+			if err == io.EOF {
+				break
+			}
 			cancel()
 			waitAll(refs)
 			return st, err
 		}
-		if ctx.Err() != nil {
-			break // a chunk of this item failed (or the run stops): waitAll says why
-		}
+		// A buffer of its own, which the worker gives back.
+		data := wbufs.get(len(cut))
+		copy(data, cut)
 		if choice == nil {
-			cc := w.choose(c.Data)
+			cc := w.choose(data)
 			choice = &cc
 			st.Level = cc.String()
 		}
-		refs = append(refs, w.add(ctx, c.Data, *choice, stored, cancel))
+		s := &slot{done: make(chan struct{})}
+		refs = append(refs, s)
+		go w.store(ctx, s, data, *choice, stored, cancel)
 	}
 	if err := waitAll(refs); err != nil {
 		return st, err
@@ -174,18 +200,19 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 		return st, errors.New("empty item stream")
 	}
 	st.Chunks = make([]catalog.Chunk, len(refs))
-	for i, p := range refs {
-		st.Chunks[i] = p.c
+	for i, s := range refs {
+		st.Chunks[i] = s.p.c
 	}
 	return st, nil
 }
 
-func waitAll(ps []*pending) error {
+func waitAll(ss []*slot) error {
 	var first error
-	for _, p := range ps {
-		<-p.done
-		if p.err != nil && first == nil {
-			first = p.err
+	for _, s := range ss {
+		<-s.done
+		<-s.p.done
+		if s.p.err != nil && first == nil {
+			first = s.p.err
 		}
 	}
 	return first
@@ -198,75 +225,59 @@ func (w *Writer) choose(first []byte) archive.Choice {
 	return archive.Choice{Level: w.Compression}
 }
 
-// add returns the pending store of one chunk: a known chunk (lock extended
-// if needed), one already stored or being stored by this run, or a new
-// upload, which waits for a free slot first (so a fast chunker cannot run
-// ahead of the uploads and fill memory).
-func (w *Writer) add(ctx context.Context, data []byte, choice archive.Choice, stored func(int64), stop func()) *pending {
+// store runs in a worker, holding an upload slot (given back at the end)
+// and owning data (a wbufs buffer). It names the chunk and sets s.p to the
+// chunk's pending store: a known chunk (lock extended if needed), one
+// already stored or being stored by this run, or a new upload.
+func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive.Choice, stored func(int64), stop func()) {
+	defer func() { <-w.sem }()
+	defer close(s.done)
 	id := w.Key.ID(data)
 	key := catalog.ChunkKey(w.Host, id)
+	size := int64(len(data))
 	w.mu.Lock()
 	if p, ok := w.pending[key]; ok {
 		w.mu.Unlock()
-		return p
+		wbufs.put(data)
+		s.p = p
+		return
 	}
 	p := &pending{done: make(chan struct{})}
 	w.pending[key] = p
 	w.mu.Unlock()
-	if k, ok := w.Known[key]; ok && (k.SHA256 == "" || k.PlainBytes == int64(len(data))) {
+	s.p = p
+	defer close(p.done)
+	if k, ok := w.Known[key]; ok && (k.SHA256 == "" || k.PlainBytes == size) {
+		wbufs.put(data)
 		w.ReusedChunks.Add(1)
 		p.c = k.Chunk
 		need := w.Opts.RetainUntil
 		orphan := k.SHA256 == ""
 		extend := !need.IsZero() && k.RetainUntil.Before(need)
-		if !orphan && !extend {
-			close(p.done)
-			return p
+		if orphan {
+			p.c, p.err = w.adopt(ctx, k.Chunk, size)
 		}
-		if !w.acquire(ctx) {
-			w.fail(key, p, ctx.Err())
-			return p
+		if p.err == nil && extend {
+			p.err = w.extend(ctx, key, need)
 		}
-		size := int64(len(data))
-		go func() {
-			defer func() { <-w.sem; close(p.done) }()
-			if orphan {
-				if p.c, p.err = w.adopt(ctx, k.Chunk, size); p.err != nil {
-					return
-				}
-			}
-			if extend {
-				p.err = w.extend(ctx, key, need)
-			}
-			if p.err != nil {
-				w.forget(key, p)
-				stop()
-			}
-		}()
-		return p
-	}
-	if !w.acquire(ctx) {
-		w.fail(key, p, ctx.Err())
-		return p
-	}
-	b := bufPool.Get().(*[]byte)
-	plain := append((*b)[:0], data...)
-	go func() {
-		defer func() { bufPool.Put(b); <-w.sem; close(p.done) }()
-		p.c, p.err = w.put(ctx, key, plain, choice)
 		if p.err != nil {
 			w.forget(key, p)
-			stop() // the item fails: stop cutting and storing the rest of it
+			stop()
 		}
-		if p.err == nil {
-			w.NewChunks.Add(1)
-			w.UploadedBytes.Add(p.c.StoredBytes)
-			if stored != nil {
-				stored(p.c.StoredBytes)
-			}
-		}
-	}()
-	return p
+		return
+	}
+	p.c, p.err = w.put(ctx, key, data, choice)
+	wbufs.put(data)
+	if p.err != nil {
+		w.forget(key, p)
+		stop() // the item fails: stop cutting and storing the rest of it
+		return
+	}
+	w.NewChunks.Add(1)
+	w.UploadedBytes.Add(p.c.StoredBytes)
+	if stored != nil {
+		stored(p.c.StoredBytes)
+	}
 }
 
 // adopt hashes a chunk object that a crashed run stored and no manifest
@@ -300,14 +311,6 @@ func (w *Writer) acquire(ctx context.Context) bool {
 	}
 }
 
-// fail ends p with err and forgets it, so that another item of the run
-// that needs the same chunk stores it itself.
-func (w *Writer) fail(key string, p *pending, err error) {
-	w.forget(key, p)
-	p.err = err
-	close(p.done)
-}
-
 func (w *Writer) forget(key string, p *pending) {
 	w.mu.Lock()
 	if w.pending[key] == p {
@@ -333,7 +336,7 @@ func (w *Writer) encoder(ch archive.Choice) (*zstd.Encoder, error) {
 	if e, ok := w.encs[ch]; ok {
 		return e, nil
 	}
-	e, err := NewEncoder(ch)
+	e, err := NewEncoder(ch, encoders(cap(w.sem)))
 	if err != nil {
 		return nil, err
 	}
@@ -341,15 +344,43 @@ func (w *Writer) encoder(ch archive.Choice) (*zstd.Encoder, error) {
 	return e, nil
 }
 
+// chunkWindow is the zstd window of chunk frames.
+const chunkWindow = 2 << 20
+
+// encoders is how many chunks of a run are compressed at once: one per
+// slot, at most one per CPU (a state holds up to 8 MiB of history). With a
+// single state, the slots' EncodeAll calls waited for each other and kept
+// a backup on one core for compression.
+func encoders(slots int) int { return max(1, min(slots, runtime.GOMAXPROCS(0))) }
+
+// WriteMemory is what a run's chunk writer holds at most, beside the store
+// client: items chunkers (each a read buffer of 2×MaxSize), slots chunks in
+// work (each its plaintext, zstd frame and age object: about 3 × NormalSize
+// on average), the idle buffers kept for reuse, and the zstd encoder
+// states (per level in use, one per CPU: two windows of history and ~2 MiB
+// of tables each).
+func WriteMemory(items, slots int) int64 {
+	if slots <= 0 {
+		slots = defaultSlots
+	}
+	return int64(items)*2*MaxSize + int64(slots)*3*NormalSize + writeIdle + 2*int64(encoders(slots))*(2*chunkWindow+2<<20)
+}
+
 // NewEncoder returns a zstd encoder for whole chunks (EncodeAll: one frame
-// per call, safe for concurrent use), without the frame checksum as the
-// archive format writes it.
-func NewEncoder(ch archive.Choice) (*zstd.Encoder, error) {
+// per call, safe for concurrent use, up to concurrency calls at once: more
+// wait for one to end), without the frame checksum as the archive format
+// writes it.
+func NewEncoder(ch archive.Choice, concurrency int) (*zstd.Encoder, error) {
 	lv, err := archive.Level(ch.Level)
 	if err != nil {
 		return nil, err
 	}
-	opts := []zstd.EOption{zstd.WithEncoderLevel(lv), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1)}
+	opts := []zstd.EOption{zstd.WithEncoderLevel(lv), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(max(concurrency, 1))}
+	// A 2 MiB window, as zstd -3 has: an encoder state keeps twice its
+	// window of history (16 MiB at klauspost's default level, whose window
+	// is 8 MiB), and one state per CPU is kept per level. Most chunks are
+	// smaller, so their frames are the same with any window.
+	opts = append(opts, zstd.WithWindowSize(chunkWindow))
 	if ch.RawLits {
 		opts = append(opts, zstd.WithNoEntropyCompression(true))
 	}
@@ -357,16 +388,19 @@ func NewEncoder(ch archive.Choice) (*zstd.Encoder, error) {
 }
 
 // put compresses plain into one zstd frame, encrypts it into one age file
-// and uploads it under key.
+// and uploads it under key. The frame and the object are built in wbufs
+// buffers, given back when the upload is done.
 func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.Choice) (catalog.Chunk, error) {
 	enc, err := w.encoder(ch)
 	if err != nil {
 		return catalog.Chunk{}, err
 	}
-	z := enc.EncodeAll(plain, make([]byte, 0, len(plain)/2+1024))
-	var obj bytes.Buffer
-	obj.Grow(len(z) + 512)
-	aw, err := crypto.Encrypt(&obj, w.Recipients)
+	zb := wbufs.get(maxFrame(len(plain)))
+	z := enc.EncodeAll(plain, zb[:0])
+	defer func() { wbufs.put(z) }()
+	obj := &sliceWriter{b: wbufs.get(maxObject(len(z)))[:0]}
+	defer func() { wbufs.put(obj.b) }()
+	aw, err := crypto.Encrypt(obj, w.Recipients)
 	if err != nil {
 		return catalog.Chunk{}, err
 	}
@@ -376,11 +410,11 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 	if err := aw.Close(); err != nil {
 		return catalog.Chunk{}, fmt.Errorf("encrypt chunk: %w", err)
 	}
-	sum := sha256.Sum256(obj.Bytes())
-	c := catalog.Chunk{Key: key, PlainBytes: int64(len(plain)), StoredBytes: int64(obj.Len()), SHA256: hex.EncodeToString(sum[:])}
+	sum := sha256.Sum256(obj.b)
+	c := catalog.Chunk{Key: key, PlainBytes: int64(len(plain)), StoredBytes: int64(len(obj.b)), SHA256: hex.EncodeToString(sum[:])}
 	opts := w.Opts
 	opts.ContentType = "application/octet-stream"
-	info, err := w.Store.Put(ctx, key, bytes.NewReader(obj.Bytes()), opts)
+	info, err := w.Store.Put(ctx, key, bytes.NewReader(obj.b), opts)
 	if err != nil {
 		return c, fmt.Errorf("upload chunk %s: %w", key, err)
 	}
@@ -388,4 +422,22 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 		return c, fmt.Errorf("upload chunk %s: store reports %d bytes, %d were sent", key, info.Size, c.StoredBytes)
 	}
 	return c, nil
+}
+
+// maxFrame bounds the zstd frame of n bytes (zstd's ZSTD_COMPRESSBOUND:
+// incompressible blocks are stored raw, 3 bytes of header per 128 KiB
+// block, plus the frame header), so EncodeAll does not grow its buffer.
+func maxFrame(n int) int { return n + n>>8 + 1<<10 }
+
+// maxObject bounds the age file of an n-byte plaintext: its header (about
+// 100 bytes per recipient, so 64 KiB leaves room for hundreds) and 16 bytes
+// of tag per 64 KiB payload chunk.
+func maxObject(n int) int { return n + (n>>16+1)*16 + 64<<10 }
+
+// sliceWriter appends what is written to b.
+type sliceWriter struct{ b []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
 }

@@ -277,13 +277,11 @@ func setMemoryBudget(cfg *config.Config, parallel int) {
 	}
 	limit := pipeline.MemoryBudget(parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency))
 	if cfg.Format == pipeline.FormatChunked {
-		// Each item's chunker holds one chunk-sized buffer; each of the 4
-		// chunks in upload holds its plaintext, zstd and age copies (about
-		// 3 × the chunker's mean size).
+		// Each item's chunker, the chunks in work, the zstd encoders.
 		if parallel <= 0 {
 			parallel = 2
 		}
-		limit += int64(parallel)*chunk.MaxSize + 4*3*(1<<chunk.AverageBits)
+		limit += chunk.WriteMemory(parallel, 0)
 	}
 	debug.SetMemoryLimit(limit)
 }

@@ -1,0 +1,137 @@
+package chunk
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// randBytes is n incompressible bytes, the same for the same seed.
+func randBytes(seed uint64, n int) []byte {
+	var s [32]byte
+	s[0] = byte(seed)
+	b := make([]byte, n)
+	rand.NewChaCha8(s).Read(b)
+	return b
+}
+
+// cuts is where k's chunker cuts in (chunk end offsets), checking that the
+// chunks put together are in and that every chunk but the last is within
+// [MinSize, MaxSize].
+func cuts(t *testing.T, k *Key, in []byte) []int {
+	t.Helper()
+	c := k.Chunker(bytes.NewReader(in))
+	defer c.Close()
+	var out []int
+	var got []byte
+	for {
+		d, err := c.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) > 0 {
+			if n := out[len(out)-1] - prev(out); n < MinSize || n > MaxSize {
+				t.Fatalf("chunk %d is %d bytes, outside [%d, %d]", len(out)-1, n, MinSize, MaxSize)
+			}
+		}
+		got = append(got, d...)
+		out = append(out, len(got))
+	}
+	if !bytes.Equal(got, in) {
+		t.Fatalf("the chunks put together are not the stream (%d of %d bytes)", len(got), len(in))
+	}
+	if len(out) > 0 && out[len(out)-1]-prev(out) > MaxSize {
+		t.Fatalf("last chunk larger than %d", MaxSize)
+	}
+	return out
+}
+
+func prev(out []int) int {
+	if len(out) < 2 {
+		return 0
+	}
+	return out[len(out)-2]
+}
+
+func testKey(b byte) *Key {
+	k, err := NewKey(bytes.Repeat([]byte{b}, keySize))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// TestChunkerKeyed: the cut points are content-defined (an insertion near
+// the start moves only the chunks around it), the same for the same key,
+// different for another key (the store does not reveal the cut points of
+// known content), and every chunk is within the size bounds.
+func TestChunkerKeyed(t *testing.T) {
+	in := randBytes(1, 48<<20)
+	k1, k2 := testKey(1), testKey(2)
+	a, b := cuts(t, k1, in), cuts(t, k1, in)
+	if !slices.Equal(a, b) {
+		t.Fatal("the same key cuts the same stream differently")
+	}
+	if n := len(a); n < 48/4 || n > 48*2 {
+		t.Errorf("%d chunks of 48 MiB: the mean is not about %d bytes", n, NormalSize)
+	}
+	c := cuts(t, k2, in)
+	same := 0
+	for _, x := range c {
+		if _, ok := slices.BinarySearch(a, x); ok && x != len(in) {
+			same++
+		}
+	}
+	if same > len(a)/10 {
+		t.Errorf("two keys share %d of %d cut points", same, len(a))
+	}
+	// 1000 bytes inserted at 100 KiB: after a chunk or two, the cut
+	// points are the old ones shifted by 1000.
+	ins := slices.Concat(in[:100<<10], randBytes(9, 1000), in[100<<10:])
+	d := cuts(t, k1, ins)
+	shifted := 0
+	for _, x := range d {
+		if _, ok := slices.BinarySearch(a, x-1000); ok {
+			shifted++
+		}
+	}
+	if shifted < len(a)-3 {
+		t.Errorf("after an insertion only %d of %d cut points survive", shifted, len(a))
+	}
+}
+
+// TestChunkerShort: an empty stream has no chunk; a stream shorter than
+// MinSize is one chunk.
+func TestChunkerShort(t *testing.T) {
+	k := testKey(1)
+	if got := cuts(t, k, nil); len(got) != 0 {
+		t.Errorf("empty stream: %v", got)
+	}
+	if got := cuts(t, k, []byte("x")); !slices.Equal(got, []int{1}) {
+		t.Errorf("one byte: %v", got)
+	}
+	if got := cuts(t, k, randBytes(2, MinSize+1)); !slices.Equal(got, []int{MinSize + 1}) {
+		t.Errorf("MinSize+1 bytes: %v", got)
+	}
+}
+
+// TestChunkerGolden pins the cut points of one key on one stream: a
+// library upgrade or a parameter change that moves them would make every
+// host's next backup upload everything again (docs/FORMAT.md), so it has
+// to be a decision, not an accident.
+func TestChunkerGolden(t *testing.T) {
+	got := cuts(t, testKey(7), randBytes(5, 24<<20))
+	h := sha256.Sum256(fmt.Append(nil, got))
+	const want = "5409657d625678384db80df213d7291d1c24bb9fbc44f68e51c6ba64eeab9889"
+	if hex.EncodeToString(h[:]) != want {
+		t.Errorf("cut points changed: %v (sha256 %x)", got, h)
+	}
+}
