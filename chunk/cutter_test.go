@@ -2,13 +2,18 @@ package chunk
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 // randBytes is n incompressible bytes, the same for the same seed.
@@ -133,5 +138,67 @@ func TestChunkerGolden(t *testing.T) {
 	const want = "5409657d625678384db80df213d7291d1c24bb9fbc44f68e51c6ba64eeab9889"
 	if hex.EncodeToString(h[:]) != want {
 		t.Errorf("cut points changed: %v (sha256 %x)", got, h)
+	}
+}
+
+// holdFirst is a store whose Put of one key waits until every other chunk
+// of the stream is stored: the first chunk's worker ends last.
+type holdFirst struct {
+	*counting
+	first  string
+	others int64
+	n      atomic.Int64
+	rest   chan struct{}
+}
+
+func (h *holdFirst) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	if key == h.first {
+		select {
+		case <-h.rest:
+		case <-ctx.Done():
+			return upload.ObjectInfo{}, ctx.Err()
+		}
+		return h.counting.Put(ctx, key, r, o)
+	}
+	info, err := h.counting.Put(ctx, key, r, o)
+	if h.n.Add(1) == h.others {
+		close(h.rest)
+	}
+	return info, err
+}
+
+// TestWriterKeepsOrder: chunks are named, compressed and stored by
+// concurrent workers, which may end in any order; the chunk list is in
+// stream order all the same, and every chunk holds its own bytes (buffers
+// are reused between chunks).
+func TestWriterKeepsOrder(t *testing.T) {
+	w := newWorld(t)
+	in := randBytes(4, 20<<20)
+	ends := cuts(t, w.key, in)
+	if len(ends) < 6 {
+		t.Fatalf("only %d chunks", len(ends))
+	}
+	var want []string
+	start := 0
+	for _, e := range ends {
+		want = append(want, catalog.ChunkKey(host, w.key.ID(in[start:e])))
+		start = e
+	}
+	h := &holdFirst{counting: w.st, first: want[0], others: int64(len(want) - 1), rest: make(chan struct{})}
+	wr := w.writer(nil)
+	wr.Store, wr.Parallel = h, 3
+	st, err := wr.Write(context.Background(), bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range st.Chunks {
+		got = append(got, c.Key)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("chunk list out of stream order:\n got %v\nwant %v", got, want)
+	}
+	if out := w.read(st.Chunks); !bytes.Equal(out, in) {
+		t.Fatal("stream differs from the input")
 	}
 }
