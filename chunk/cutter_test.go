@@ -202,3 +202,44 @@ func TestWriterKeepsOrder(t *testing.T) {
 		t.Fatal("stream differs from the input")
 	}
 }
+
+// TestOtherCutsRestore: a set whose chunks were cut elsewhere than this
+// chunker cuts (as by an earlier lyncbackup's Rabin chunker) reads back
+// from its list alone, and the next backup of the same stream stores it
+// with this chunker's cuts beside the old chunks (the first backup after a
+// chunker change uploads the stream again; the old set keeps its chunks).
+func TestOtherCutsRestore(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	in := randBytes(6, 5<<20)
+	var old []catalog.Chunk
+	for off := 0; off < len(in); off += 300 << 10 { // < MinSize: one chunk per piece
+		st, err := w.writer(nil).Write(ctx, bytes.NewReader(in[off:min(off+300<<10, len(in))]), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, st.Chunks...)
+	}
+	if out := w.read(old); !bytes.Equal(out, in) {
+		t.Fatal("the old set does not read back")
+	}
+	w.commit("20261125T010000Z-aaaaaa", old)
+	known, err := Discover(ctx, w.st, host, w.manifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr := w.writer(known)
+	st, err := wr.Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wr.NewChunks.Load() != int64(len(st.Chunks)) || len(st.Chunks) >= len(old) {
+		t.Errorf("%d new of %d chunks (old set: %d)", wr.NewChunks.Load(), len(st.Chunks), len(old))
+	}
+	if out := w.read(st.Chunks); !bytes.Equal(out, in) {
+		t.Fatal("the new set does not read back")
+	}
+	if out := w.read(old); !bytes.Equal(out, in) {
+		t.Fatal("the old set no longer reads back")
+	}
+}
