@@ -17,9 +17,9 @@ import "sync"
 const (
 	maxIdle  = 6 << 20
 	bufRound = 64 << 10
-	// writeIdle: four slots of three ~1.2 MiB buffers, and room for a few
-	// larger chunks.
-	writeIdle = 24 << 20
+	// writeIdle: four slots of three ~1.3 MiB buffers, and room for a
+	// larger chunk.
+	writeIdle = 16 << 20
 )
 
 type bufList struct {

@@ -138,10 +138,14 @@ func (k *Key) Chunker(r io.Reader) *Chunker {
 	return &Chunker{c: c, scan: scan, err: err}
 }
 
-// scanPool holds the chunkers' read buffers: twice MaxSize, as the library
-// allocates by default (with MaxSize alone it moves the unread rest of its
-// buffer down after nearly every chunk).
-var scanPool = sync.Pool{New: func() any { b := make([]byte, 2*MaxSize); return &b }}
+// scanPool holds the chunkers' read buffers. The library looks MaxSize
+// ahead and moves the unread rest of its buffer down when it reaches the
+// end: with 2 MiB beyond MaxSize that is a move of < 8 MiB every ~2 MiB cut,
+// and cutting measured as fast as with its default of twice MaxSize
+// (~1 GB/s on the corpus either way), with 6 MiB less per item in work.
+const scanSize = MaxSize + 2<<20
+
+var scanPool = sync.Pool{New: func() any { b := make([]byte, scanSize); return &b }}
 
 // Chunker cuts a stream at content-defined points.
 type Chunker struct {

@@ -354,7 +354,7 @@ const chunkWindow = 2 << 20
 func encoders(slots int) int { return max(1, min(slots, runtime.GOMAXPROCS(0))) }
 
 // WriteMemory is what a run's chunk writer holds at most, beside the store
-// client: items chunkers (each a read buffer of 2×MaxSize), slots chunks in
+// client: items chunkers (each a read buffer of scanSize), slots chunks in
 // work (each its plaintext, zstd frame and age object: about 3 × NormalSize
 // on average), the idle buffers kept for reuse, and the zstd encoder
 // states (per level in use, one per CPU: two windows of history and ~2 MiB
@@ -363,7 +363,7 @@ func WriteMemory(items, slots int) int64 {
 	if slots <= 0 {
 		slots = defaultSlots
 	}
-	return int64(items)*2*MaxSize + int64(slots)*3*NormalSize + writeIdle + 2*int64(encoders(slots))*(2*chunkWindow+2<<20)
+	return int64(items)*scanSize + int64(slots)*3*NormalSize + writeIdle + 2*int64(encoders(slots))*(2*chunkWindow+2<<20)
 }
 
 // NewEncoder returns a zstd encoder for whole chunks (EncodeAll: one frame
@@ -414,7 +414,9 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 	c := catalog.Chunk{Key: key, PlainBytes: int64(len(plain)), StoredBytes: int64(len(obj.b)), SHA256: hex.EncodeToString(sum[:])}
 	opts := w.Opts
 	opts.ContentType = "application/octet-stream"
-	info, err := w.Store.Put(ctx, key, bytes.NewReader(obj.b), opts)
+	// A bytes.Buffer: the S3 and Azure clients send it from these bytes
+	// (parts.Put), without a part buffer and a copy per chunk.
+	info, err := w.Store.Put(ctx, key, bytes.NewBuffer(obj.b), opts)
 	if err != nil {
 		return c, fmt.Errorf("upload chunk %s: %w", key, err)
 	}

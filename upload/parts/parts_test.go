@@ -112,6 +112,42 @@ func TestPutSmallIsOneRequest(t *testing.T) {
 	}
 }
 
+// A stream already in memory (a bytes.Buffer) within one part is stored
+// from its own bytes: no part buffer taken, no copy. One of a part or more
+// is staged as any stream.
+func TestPutInMemoryNoCopy(t *testing.T) {
+	for _, n := range []int{0, 1, 999, 1000, 2500} {
+		data := randBytes(2, n)
+		var got []byte
+		tgt := &sameBytes{fakeTarget: &fakeTarget{}, seen: &got}
+		pool := &Pool{}
+		m, err := Put(context.Background(), bytes.NewBuffer(data), pool, lim, tgt)
+		if err != nil || m != int64(n) {
+			t.Fatalf("%d bytes: n=%d err=%v", n, m, err)
+		}
+		if n < 1000 {
+			if pk := pool.PeakOut(); tgt.singles != 1 || pk != 0 || (n > 0 && &got[0] != &data[0]) {
+				t.Errorf("%d bytes: singles %d, part buffers %d bytes, own bytes %v", n, tgt.singles, pk, n > 0 && &got[0] == &data[0])
+			}
+			continue
+		}
+		if tgt.begun != 1 || !bytes.Equal(tgt.committed, data) {
+			t.Errorf("%d bytes: begun %d, committed %d bytes", n, tgt.begun, len(tgt.committed))
+		}
+	}
+}
+
+// sameBytes records the slice Single was given.
+type sameBytes struct {
+	*fakeTarget
+	seen *[]byte
+}
+
+func (s *sameBytes) Single(ctx context.Context, data []byte) error {
+	*s.seen = data
+	return s.fakeTarget.Single(ctx, data)
+}
+
 // Parts are numbered in stream order, grow by the rule, and commit to the
 // same bytes; the buffers out never exceed Concurrency+1 parts of the
 // largest size and at most Concurrency parts are staged at once.

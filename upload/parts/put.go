@@ -45,6 +45,11 @@ type Upload interface {
 // is (Concurrency+1) part buffers from pool. On any failure (a part, the
 // input, the commit, ctx) the staged upload is aborted until gone and the
 // first cause is returned. It returns the bytes read.
+//
+// An r that holds its bytes in memory already (a *bytes.Buffer, or any
+// Bytes() []byte reader) and fits the first part is stored with one Single
+// call on those bytes, with no part buffer and no copy: a chunked backup
+// stores each chunk so, a few at once.
 func Put(ctx context.Context, r io.Reader, pool *Pool, lim Limits, t Target) (int64, error) {
 	if lim.Concurrency < 1 {
 		lim.Concurrency = 1
@@ -52,7 +57,13 @@ func Put(ctx context.Context, r io.Reader, pool *Pool, lim Limits, t Target) (in
 	if lim.Unit == "" {
 		lim.Unit = "parts"
 	}
-	first := pool.Get(Size(lim.PartSize, 1, lim.GrowEvery, lim.MaxPartSize))
+	size := Size(lim.PartSize, 1, lim.GrowEvery, lim.MaxPartSize)
+	if b, ok := r.(interface{ Bytes() []byte }); ok {
+		if data := b.Bytes(); int64(len(data)) < size {
+			return int64(len(data)), t.Single(ctx, data)
+		}
+	}
+	first := pool.Get(size)
 	n, rerr := io.ReadFull(r, *first)
 	switch {
 	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
