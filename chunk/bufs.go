@@ -17,8 +17,8 @@ import "sync"
 const (
 	maxIdle  = 6 << 20
 	bufRound = 64 << 10
-	// writeIdle: four slots of three ~1.3 MiB buffers, and room for a
-	// larger chunk.
+	// writeIdle: the buffers of a few ~1.3 MiB chunks (plaintext, frame,
+	// object), and room for a larger one.
 	writeIdle = 16 << 20
 )
 

@@ -59,7 +59,7 @@ type BackupJob struct {
 	ChunkKey *chunk.Key
 	// ChunkOptions tune the markers that keep prune off this run's chunks.
 	ChunkOptions chunk.Options
-	// ChunkParallel chunks stored at once (0: 4).
+	// ChunkParallel chunks stored at once (0: chunk.Writer's default, 8).
 	ChunkParallel int
 }
 
