@@ -17,9 +17,10 @@ import "sync"
 const (
 	maxIdle  = 6 << 20
 	bufRound = 64 << 10
-	// writeIdle: the buffers of a few ~1.3 MiB chunks (plaintext, frame,
-	// object), and room for a larger one.
-	writeIdle = 16 << 20
+	// writeIdle: the buffers of two ~1.3 MiB chunks (plaintext, frame,
+	// object) and a spare: buffers go back and out again at once, so few
+	// wait idle (16 MiB measured ~8 MiB more peak RSS for no CPU gain).
+	writeIdle = 8 << 20
 )
 
 type bufList struct {
