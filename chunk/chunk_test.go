@@ -607,3 +607,16 @@ func TestDeadProcessMarker(t *testing.T) {
 		t.Errorf("live marker: %v", err)
 	}
 }
+
+// TestIDIsKeyedBLAKE3: a chunk id is the keyed BLAKE3 hash of the plaintext
+// (docs/FORMAT.md), checked against the BLAKE3 team's published test
+// vector (key "whats the Elvish word for friend", empty input).
+func TestIDIsKeyedBLAKE3(t *testing.T) {
+	k, err := NewKey([]byte("whats the Elvish word for friend"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := k.ID(nil), "92b2b75604ed3c761f9d6f62392c8a9227ad0ea3f09573e783f1498a4ed60d26"; got != want {
+		t.Fatalf("ID(\"\") = %s, want the BLAKE3 keyed_hash test vector %s", got, want)
+	}
+}

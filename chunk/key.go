@@ -22,6 +22,7 @@ import (
 
 	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
 	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers "fastcdc-v1.0.0"
+	"github.com/zeebo/blake3"
 )
 
 // Chunk size bounds (see docs/FORMAT.md): restic's (512 KiB – 8 MiB, about
@@ -121,11 +122,16 @@ func NewKey(raw []byte) (*Key, error) {
 
 const cdcLabel = "lyncbackup fastcdc gear table"
 
-// ID names a chunk: HMAC-SHA-256 of its plaintext under the key, in hex.
+// ID names a chunk: the keyed BLAKE3 hash (256 bits) of its plaintext
+// under the key, in hex. (Keyed BLAKE3 is a PRF like HMAC-SHA-256 and
+// hashes a 1 MiB chunk 2-3 times faster on the machines measured.)
 func (k *Key) ID(data []byte) string {
-	m := hmac.New(sha256.New, k.mac)
-	m.Write(data)
-	return hex.EncodeToString(m.Sum(nil))
+	h, err := blake3.NewKeyed(k.mac)
+	if err != nil {
+		panic(err) // the key is always 32 bytes (NewKey)
+	}
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Chunker returns a content-defined chunker over r with this key's Gear

@@ -152,7 +152,7 @@ type slot struct {
 // uploaded (may be nil).
 //
 // The cutting is the only serial step: each chunk goes, in a buffer of its
-// own, to a worker that names it (HMAC), and stores it if it is new
+// own, to a worker that names it (keyed BLAKE3), and stores it if it is new
 // (compress, encrypt, upload). A chunk takes one of the run's upload slots
 // before it is cut and gives it back when its worker is done, so the
 // chunker never runs more than Parallel chunks ahead of the uploads and
