@@ -13,6 +13,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
@@ -20,33 +21,25 @@ import (
 )
 
 // Fetch downloads one chunk object and checks it against its entry: size
-// and SHA-256 of the stored bytes. It returns the stored bytes.
+// and SHA-256 of the stored bytes. It returns the stored bytes. The
+// object is read with one request where the store can (upload.ReadWhole:
+// no metadata request, no ranges, no copy), and one of another size is
+// refused on the size the response announces, before its bytes are read.
 func Fetch(ctx context.Context, st upload.Store, c catalog.Chunk) ([]byte, error) {
-	rc, err := st.Get(ctx, c.Key, 0, -1)
+	// One buffer of the recorded size (a manifest caps it at
+	// catalog.MaxChunkBytes).
+	data := getBuf(int(c.StoredBytes))
+	size, err := upload.ReadWhole(ctx, st, c.Key, data)
 	if err != nil {
+		putBuf(data)
 		if errors.Is(err, upload.ErrArchived) {
 			return nil, fmt.Errorf("chunk %s: %w (run restore with --thaw to start bringing it back)", c.Key, err)
 		}
 		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
 	}
-	defer rc.Close()
-	// One buffer of the recorded size (a manifest caps it at
-	// catalog.MaxChunkBytes), then one byte more must not exist.
-	data := getBuf(int(c.StoredBytes))
-	n, err := io.ReadFull(rc, data)
-	if err == nil {
-		var one [1]byte
-		var m int
-		m, err = io.ReadFull(rc, one[:])
-		n += m
-	}
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+	if size != c.StoredBytes {
 		putBuf(data)
-		return nil, fmt.Errorf("download chunk %s: %w", c.Key, err)
-	}
-	if int64(n) != c.StoredBytes {
-		putBuf(data)
-		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(n, c.StoredBytes), c.StoredBytes)
+		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(size, c.StoredBytes), c.StoredBytes)
 	}
 	sum := sha256.Sum256(data)
 	if hex.EncodeToString(sum[:]) != c.SHA256 {
@@ -56,8 +49,8 @@ func Fetch(ctx context.Context, st upload.Store, c catalog.Chunk) ([]byte, error
 	return data, nil
 }
 
-func sizeText(n int, want int64) string {
-	if int64(n) > want {
+func sizeText(n, want int64) string {
+	if n < 0 {
 		return fmt.Sprintf("more than %d", want)
 	}
 	return fmt.Sprint(n)
@@ -125,76 +118,157 @@ func firstLine(s string) string {
 }
 
 // Stream returns the plaintext of a chunked item: its chunks fetched
-// ahead at once (up to ahead+2 in memory), checked, decrypted and
-// decompressed, and concatenated in order. The first failure ends the
-// stream with its error. stored reports stored bytes fetched (may be nil).
-// Close stops the fetches.
+// ahead at once, checked, decrypted and decompressed, and read in order.
+// The chunks fetched or waiting ahead of the reader (the one being read
+// included) weigh at most ahead × MaxSize bytes, a chunk weighing the
+// larger of its stored and plain sizes (it holds up to two buffers while
+// it is decoded, one once it waits), and are at most 4 × ahead chunks:
+// as much memory as ahead chunks of the largest size, but with chunks of
+// the usual ~1 MiB many more requests in flight (what a store far away
+// needs). Read hands out each chunk's plaintext from its buffer, so the
+// reader takes a finished chunk without a goroutine switch. The first
+// chunk that fails stops the others, and its error is what Read returns
+// once the chunks before it are read. stored reports stored bytes fetched
+// (may be nil). Close stops the fetches and waits for them.
 func Stream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []age.Identity, ahead int, stored func(int64)) io.ReadCloser {
 	if ahead <= 0 {
 		ahead = 4
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
-	type result struct {
-		data []byte
-		err  error
-	}
-	slots := make(chan chan result, ahead)
+	budget := int64(ahead) * MaxSize
+	s := &stream{queue: make(chan *fetched, 4*ahead), budget: semaphore.NewWeighted(budget)}
+	s.ctx, s.cancel = context.WithCancelCause(ctx)
+	s.wg.Add(1)
 	go func() {
-		defer close(slots)
+		defer s.wg.Done()
+		defer close(s.queue)
 		for _, c := range chunks {
-			res := make(chan result, 1)
-			select {
-			case slots <- res:
-			case <-ctx.Done():
+			p := &fetched{done: make(chan struct{}), weight: min(max(c.StoredBytes, c.PlainBytes, 1), budget)}
+			if s.budget.Acquire(s.ctx, p.weight) != nil {
 				return
 			}
+			select {
+			case s.queue <- p:
+			case <-s.ctx.Done():
+				s.budget.Release(p.weight)
+				return
+			}
+			s.wg.Add(1)
 			go func() {
-				data, err := Fetch(ctx, st, c)
+				defer s.wg.Done()
+				defer close(p.done)
+				data, err := Fetch(s.ctx, st, c)
 				if err == nil {
 					if stored != nil {
 						stored(c.StoredBytes)
 					}
 					data, err = Open(data, c, ids)
 				}
-				res <- result{data, err}
+				if err != nil {
+					if s.ctx.Err() == nil {
+						s.cancel(&chunkFailed{err}) // the other chunks are of no use now
+					}
+					p.err = err
+					return
+				}
+				p.data = data
 			}()
 		}
 	}()
-	go func() {
-		for res := range slots {
-			r := <-res
-			if r.err == nil {
-				// io.Pipe's Write returns once the reader has taken every
-				// byte: the buffer is free again.
-				_, r.err = pw.Write(r.data)
-				putBuf(r.data)
-			}
-			if r.err != nil {
-				pw.CloseWithError(r.err)
-				cancel()
-				for range slots {
-				}
-				return
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			pw.CloseWithError(err)
-			return
-		}
-		pw.Close()
-	}()
-	return &stream{PipeReader: pr, cancel: cancel}
+	return s
 }
+
+// fetched is one chunk of a stream: done once data or err is set.
+type fetched struct {
+	data   []byte
+	err    error
+	done   chan struct{}
+	weight int64 // of the budget, given back once the chunk is read
+}
+
+// chunkFailed is the cancellation cause a chunk that failed leaves.
+type chunkFailed struct{ err error }
+
+func (f *chunkFailed) Error() string { return f.err.Error() }
 
 type stream struct {
-	*io.PipeReader
-	cancel context.CancelFunc
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	queue  chan *fetched // chunks in order
+	budget *semaphore.Weighted
+	wg     sync.WaitGroup
+
+	cur, buf  []byte // the plaintext being read, and its buffer
+	weight    int64  // the chunk being read holds this much of the budget
+	err       error
+	closeOnce sync.Once
 }
 
+var errStreamClosed = errors.New("stream closed")
+
+func (s *stream) Read(p []byte) (int, error) {
+	for len(s.cur) == 0 {
+		s.done()
+		if s.err != nil {
+			return 0, s.err
+		}
+		c, ok := <-s.queue
+		if ok {
+			<-c.done
+		}
+		switch {
+		case ok && c.err == nil:
+			s.cur, s.buf, s.weight = c.data, c.data, c.weight
+			continue
+		case s.ctx.Err() != nil:
+			// The first chunk that failed, rather than what its failure
+			// made the others return (a cancelled download); or the
+			// caller's cancellation.
+			s.err = context.Cause(s.ctx)
+			var f *chunkFailed
+			if errors.As(s.err, &f) {
+				s.err = f.err
+			}
+		case ok:
+			s.err = c.err
+		default:
+			s.err = io.EOF
+		}
+		s.cancel(s.err)
+		return 0, s.err
+	}
+	n := copy(p, s.cur)
+	s.cur = s.cur[n:]
+	return n, nil
+}
+
+// done gives back the buffer and the budget of the chunk read to its end.
+func (s *stream) done() {
+	if s.buf != nil {
+		putBuf(s.buf)
+		s.cur, s.buf = nil, nil
+	}
+	if s.weight > 0 {
+		s.budget.Release(s.weight)
+		s.weight = 0
+	}
+}
+
+// Close stops the fetches still running and waits for them, so no request
+// outlives the stream.
 func (s *stream) Close() error {
-	s.cancel()
-	return s.PipeReader.CloseWithError(errors.New("stream closed"))
+	s.closeOnce.Do(func() {
+		s.cancel(errStreamClosed)
+		s.done()
+		for c := range s.queue {
+			<-c.done
+			if c.data != nil {
+				putBuf(c.data)
+			}
+		}
+		s.wg.Wait()
+		s.err = errStreamClosed
+	})
+	return nil
 }
 
 // Checks remembers which chunks a run has checked (size and SHA-256), so

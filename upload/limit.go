@@ -44,6 +44,11 @@ type limited struct {
 // Unwrap returns the store being limited.
 func (l *limited) Unwrap() Store { return l.Store }
 
+// ReadWhole forwards to the store being limited (reads are not limited).
+func (l *limited) ReadWhole(ctx context.Context, key string, buf []byte) (int64, error) {
+	return ReadWhole(ctx, l.Store, key, buf)
+}
+
 func (l *limited) Put(ctx context.Context, key string, r io.Reader, opts PutOptions) (ObjectInfo, error) {
 	return l.Store.Put(ctx, key, &limitedReader{ctx: ctx, r: r, lim: l.lim}, opts)
 }

@@ -125,6 +125,54 @@ type Janitor interface {
 	AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error)
 }
 
+// WholeReader is implemented by stores that read a whole object of a size
+// the caller knows (a chunk: its size is in the manifest) with one request:
+// no metadata request first and no ranges, the bytes read straight into the
+// caller's buffer. Call it through ReadWhole, which falls back to Get.
+type WholeReader interface {
+	// ReadWhole reads object key, expected to be len(buf) bytes, into buf.
+	// It returns the object's size: when that is not len(buf), buf holds
+	// nothing useful (a store that reports the size up front reads no
+	// byte), and -1 means longer than buf, size unknown. Errors are Get's
+	// (ErrNotFound, ErrArchived, the request's own).
+	ReadWhole(ctx context.Context, key string, buf []byte) (size int64, err error)
+}
+
+// ReadWhole reads object key, expected to be len(buf) bytes, into buf with
+// s's WholeReader, or else with Get (then one byte past buf is read to tell
+// a longer object). It asks s itself, not the stores s wraps: a decorator
+// that changes reads must not be bypassed, so a decorator whose reads are
+// its inner store's forwards ReadWhole explicitly (as Limit does).
+func ReadWhole(ctx context.Context, s Store, key string, buf []byte) (int64, error) {
+	if wr, ok := s.(WholeReader); ok {
+		return wr.ReadWhole(ctx, key, buf)
+	}
+	rc, err := s.Get(ctx, key, 0, -1)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	n, err := io.ReadFull(rc, buf)
+	if err == nil {
+		var one [1]byte
+		m, err := rc.Read(one[:])
+		for m == 0 && err == nil {
+			m, err = rc.Read(one[:])
+		}
+		switch {
+		case m > 0:
+			return -1, nil
+		case err != io.EOF:
+			return 0, err
+		}
+		return int64(n), nil
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return int64(n), nil
+	}
+	return 0, err
+}
+
 // ProbeReport is what Prober finds out about a destination.
 type ProbeReport struct {
 	Exists, Writable, Readable, Deletable bool

@@ -102,3 +102,85 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 		Wrap: func(err error) error { return opErr("get", key, err) }}
 	return parts.NewReader(ctx, &s.bufs, cfg, offset, end, fetch), nil
 }
+
+// ReadWhole implements upload.WholeReader: restore reads every chunk, whose
+// size the manifest gives, with this one GET (no HEAD first, no Range),
+// straight into buf. An object of another size is refused on the
+// response's Content-Length before a byte of it is read. A body that
+// breaks off is resumed from the byte reached with a ranged GET on the
+// first response's ETag (as Get does). The SDK's CRC32C check of the
+// response is left out: every caller checks the SHA-256 of what it read
+// against its manifest, which catches what the CRC32C would and more.
+func (s *Store) ReadWhole(ctx context.Context, key string, buf []byte) (int64, error) {
+	full, err := s.full(key)
+	if err != nil {
+		return 0, opErr("get", key, err)
+	}
+	var etag *string
+	var size int64
+	open := func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
+		in := &s3.GetObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)}
+		if off > 0 {
+			in.Range = aws.String(fmt.Sprintf("bytes=%d-", off))
+			if size >= 0 {
+				in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off, size-1))
+			}
+			in.IfMatch = etag
+		}
+		out, err := s.client.GetObject(ctx, in, noResponseChecksum)
+		if err != nil { // the SDK has retried the request itself
+			switch code := errCode(err); {
+			case isNotFound(err):
+				return nil, 0, parts.Permanent(&opError{op: "get", key: key, kind: upload.ErrNotFound, err: err, detail: "object not found"})
+			case code == "PreconditionFailed":
+				return nil, 0, parts.Permanent(opErr("get", key, errors.New("object changed while it was being read")))
+			case code == "InvalidObjectState":
+				return nil, 0, parts.Permanent(s.archivedGet(ctx, key, full))
+			}
+			return nil, 0, parts.Permanent(opErr("get", key, err))
+		}
+		n := int64(-1)
+		if out.ContentLength != nil {
+			n = *out.ContentLength
+		}
+		if off == 0 {
+			etag, size = out.ETag, n
+			return &describedBody{out.Body}, n, nil
+		}
+		if size >= 0 && n != size-off {
+			out.Body.Close()
+			return nil, 0, parts.Permanent(opErr("get", key, fmt.Errorf("asked for %s, the server sent %d bytes (Range not honoured)", *in.Range, n)))
+		}
+		return &describedBody{out.Body}, n, nil
+	}
+	cfg := parts.ReadConfig{MaxAttempts: s.opt.MaxAttempts, Wrap: func(err error) error { return opErr("get", key, err) }}
+	return parts.ReadWhole(ctx, cfg, buf, open)
+}
+
+// noResponseChecksum leaves out the SDK's checksum check of a response
+// (see ReadWhole).
+func noResponseChecksum(o *s3.Options) {
+	o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+}
+
+// archivedGet explains a GET refused with InvalidObjectState: a HEAD tells
+// the storage class and whether a restore is under way.
+func (s *Store) archivedGet(ctx context.Context, key, full string) error {
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
+	if err != nil || !archived(head.StorageClass, head.Restore) {
+		return archivedError("get", key, types.StorageClassGlacier, nil)
+	}
+	return archivedError("get", key, head.StorageClass, head.Restore)
+}
+
+// describedBody renders a body's read errors as describe does (one line,
+// no URL).
+type describedBody struct{ io.ReadCloser }
+
+func (b *describedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = errors.New(describe(err))
+	}
+	return n, err
+}
