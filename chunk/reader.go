@@ -135,7 +135,7 @@ func Stream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []
 		ahead = 4
 	}
 	budget := int64(ahead) * MaxSize
-	s := &stream{queue: make(chan *fetched, 4*ahead), budget: semaphore.NewWeighted(budget)}
+	s := &stream{queue: make(chan *fetched, 4*ahead-1), budget: semaphore.NewWeighted(budget)}
 	s.ctx, s.cancel = context.WithCancelCause(ctx)
 	s.wg.Add(1)
 	go func() {

@@ -244,6 +244,11 @@ func TestArchivedObjectsAndThaw(t *testing.T) {
 	if !errors.Is(err, upload.ErrArchived) || !strings.Contains(err.Error(), "DEEP_ARCHIVE") || !strings.Contains(err.Error(), "--thaw") {
 		t.Fatalf("get of an archived object: %v", err)
 	}
+	// The one-GET read of a chunk says the same (its GET fails; a HEAD
+	// then tells the storage class).
+	if _, err = st.ReadWhole(ctx, "h/s/cold", make([]byte, 11)); !errors.Is(err, upload.ErrArchived) || !strings.Contains(err.Error(), "storage class DEEP_ARCHIVE") || !strings.Contains(err.Error(), "--thaw") {
+		t.Fatalf("ReadWhole of an archived object: %v", err)
+	}
 	th, err := st.Thaw(ctx, "h/s/cold", 3)
 	if err != nil || th.State != upload.ThawStarted || restores.Load() != 1 || !strings.Contains(th.Message, "12 hours") || !strings.Contains(th.Message, "3 days") {
 		t.Fatalf("thaw: %+v %v (%d restore requests)", th, err, restores.Load())
@@ -251,6 +256,9 @@ func TestArchivedObjectsAndThaw(t *testing.T) {
 	restored.Store(true)
 	if got := readAll(t, st, "h/s/cold", 0, -1); string(got) != "frozen data" {
 		t.Fatalf("after thaw: %q", got)
+	}
+	if buf := make([]byte, 11); func() error { _, err := st.ReadWhole(ctx, "h/s/cold", buf); return err }() != nil || string(buf) != "frozen data" {
+		t.Fatalf("ReadWhole after thaw: %q", buf)
 	}
 	if th, err := st.Thaw(ctx, "h/s/cold", 3); err != nil || th.State != upload.ThawOnline || !strings.Contains(th.Message, "already restored") || restores.Load() != 1 {
 		t.Fatalf("second thaw: %+v %v", th, err)
