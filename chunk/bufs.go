@@ -15,6 +15,9 @@ import "sync"
 // a chunk's plaintext, its zstd frame and its age object at once).
 
 const (
+	// maxIdle: the restore's chunk buffers of two items in flight (chunk
+	// read-ahead 16 MiB each); 6 MiB left most of them fresh allocations
+	// (~0.5 CPU-s more per GiB restored, measured).
 	maxIdle  = 32 << 20
 	bufRound = 64 << 10
 	// writeIdle: the buffers of two ~1.3 MiB chunks (plaintext, frame,
