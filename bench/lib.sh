@@ -87,7 +87,8 @@ corpus() { # corpus SIZE_MB [SEED] -> path (generated once, deterministic)
 }
 
 # start_versitygw: a VersityGW posix server on 127.0.0.1 (only) with its objects under $WORK/s3,
-# emptied first. Sets S3DIR, ENDPOINT, VGW_PID and exports the credentials every client takes from
+# emptied first, with keep-alive connections as S3 and Azure have (VersityGW closes each connection
+# after one request unless told otherwise, which taxes every contender per request). Sets S3DIR, ENDPOINT, VGW_PID and exports the credentials every client takes from
 # the environment, as in production (and restic's password and cache folder). The caller's EXIT trap
 # calls stop_versitygw.
 start_versitygw() {
@@ -96,7 +97,7 @@ start_versitygw() {
 	S3DIR=$WORK/s3
 	rm -rf "$S3DIR"
 	mkdir -p "$S3DIR"
-	ROOT_ACCESS_KEY=$access ROOT_SECRET_KEY=$secret "$VGW" --port "127.0.0.1:$port" --quiet posix "$S3DIR" >"$WORK/versitygw.log" 2>&1 &
+	ROOT_ACCESS_KEY=$access ROOT_SECRET_KEY=$secret "$VGW" --port "127.0.0.1:$port" --quiet --keep-alive posix "$S3DIR" >"$WORK/versitygw.log" 2>&1 &
 	VGW_PID=$!
 	for _ in $(seq 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
