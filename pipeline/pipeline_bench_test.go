@@ -114,7 +114,17 @@ var (
 	benchOnce sync.Once
 	benchE    benchEnv
 	benchErr  error
+	benchDir  string // removed by TestMain
 )
+
+// TestMain removes the benchmarks' shared tree when the binary ends.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
 
 // setup writes the tree once per test binary run (it takes a while).
 func setup(b *testing.B) benchEnv {
@@ -124,6 +134,7 @@ func setup(b *testing.B) benchEnv {
 			benchErr = err
 			return
 		}
+		benchDir = dir
 		benchE.tree = filepath.Join(dir, "corpus")
 		if _, benchErr = benchdata.Tree(benchE.tree, benchdata.Size(64<<20), 1); benchErr != nil {
 			return
