@@ -89,19 +89,6 @@ destination: {url: %s}
 	}
 }
 
-// runs counts the run-* folders in staging/fe01.
-func runs(t *testing.T, staging string) int {
-	t.Helper()
-	es, _ := os.ReadDir(filepath.Join(staging, "fe01"))
-	n := 0
-	for _, e := range es {
-		if strings.HasPrefix(e.Name(), "run-") {
-			n++
-		}
-	}
-	return n
-}
-
 // waitDead waits (without polling: a pidfd becomes readable when the
 // process ends) up to a minute for pid to end; false if it did not, and
 // then it is killed so the test leaves nothing behind either.

@@ -25,8 +25,10 @@ import (
 // whole tree ends. A timeout or Ctrl-C terminates the job; after a normal
 // exit the handle is closed, which ends helpers the program left behind.
 //
-// Untested on Windows by its author (it builds with GOOS=windows); where a
-// job cannot be made or assigned, killTree's taskkill /T is the fallback.
+// Tested under Wine (8.0, which implements kill-on-job-close in its server):
+// e2e.TestCommandTreeDiesWithTheTool kills lyncbackup.exe, and
+// TestTimeoutKillsProcessTree times a hanging stand-in out. Where a job
+// cannot be made or assigned, killTree's taskkill /T is the fallback.
 
 // createNewProcessGroup keeps Ctrl+C of the console from reaching the
 // child: cancellation goes through the job (or killTree) only.
