@@ -175,6 +175,10 @@ type Notify struct {
 type Webhook struct {
 	URL  string `yaml:"url"`
 	Ping bool   `yaml:"ping"` // healthchecks style: GET URL, URL/fail on failure
+	// CAFile is a PEM file of CA certificates trusted for an https URL
+	// besides the system store (a private CA; Go on Windows ignores
+	// SSL_CERT_FILE).
+	CAFile string `yaml:"ca_file"`
 }
 
 // Email is an SMTP report.
@@ -186,6 +190,10 @@ type Email struct {
 	// PasswordEnv names the environment variable holding the password.
 	PasswordEnv string `yaml:"password_env"`
 	StartTLS    *bool  `yaml:"starttls"`
+	// CAFile is a PEM file of CA certificates trusted for the server's
+	// certificate besides the system store (a relay with a private CA; Go
+	// on Windows ignores SSL_CERT_FILE).
+	CAFile string `yaml:"ca_file"`
 }
 
 // Metrics configures the Prometheus textfile.

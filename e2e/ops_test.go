@@ -285,8 +285,11 @@ func TestOpsNotifyAndMetrics(t *testing.T) {
 	prom := filepath.Join(e.dir, "lyncbackup.prom")
 	notifyYAML := "notify:\n  on: always\n  webhooks:\n    - url: " + hook.URL + "/post\n    - url: " + hook.URL + "/ping/abc\n      ping: true\n" +
 		"  email:\n    server: " + smtpSrv.Addr + "\n    from: lb@contoso.com\n    to: [ops@contoso.com]\n    username: lb@contoso.com\n    password_env: LB_OPS_SMTP_PASS\n" +
+		"    ca_file: " + quoteYAML(smtpSrv.CertFile) + "\n" +
 		"metrics:\n  textfile: " + quoteYAML(prom) + "\n"
-	env := []string{"LB_OPS_SMTP_PASS=mail-secret-42", "SSL_CERT_FILE=" + smtpSrv.CertFile}
+	// The relay's private CA comes from notify.email.ca_file, not
+	// SSL_CERT_FILE (which Go on Windows ignores): the same on every system.
+	env := []string{"LB_OPS_SMTP_PASS=mail-secret-42"}
 	r := testbin.MustRun(t, e.dir, env, "backup", "--config", e.config(notifyYAML), "--json")
 	sum := oneJSON(t, r.Stdout)
 	mu.Lock()
@@ -299,30 +302,21 @@ func TestOpsNotifyAndMetrics(t *testing.T) {
 	if err := json.Unmarshal(got[0].body, &posted); err != nil || posted["set_id"] != sum["set_id"] || posted["ok"] != true {
 		t.Errorf("POSTed summary %s (err %v), want set %v", got[0].body, err, sum["set_id"])
 	}
-	if runtime.GOOS == "windows" {
-		// Go on Windows trusts the system certificate store and ignores
-		// SSL_CERT_FILE, so the child cannot trust the test server's CA
-		// (docs/TESTING.md); the e-mail itself is tested in-process in notify.
-		if n := len(smtpSrv.Mails()); n != 0 || !strings.Contains(r.Stderr, "failed to verify certificate") {
-			t.Errorf("windows: %d mails, want the certificate failure reported:\n%s", n, r.Stderr)
-		}
-	} else {
-		mails := smtpSrv.Mails()
-		if len(mails) != 1 || !mails[0].TLS || !mails[0].AuthSeen {
-			t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-		if !strings.HasPrefix(subj, "[lyncbackup] COMPLETE fe01: 1 items") {
-			t.Errorf("subject %q", subj)
-		}
-		body, _ := io.ReadAll(msg.Body)
-		if !strings.Contains(string(body), "itema") || !strings.Contains(string(body), sum["set_id"].(string)) {
-			t.Errorf("mail body lacks the item or set:\n%s", body)
-		}
+	mails := smtpSrv.Mails()
+	if len(mails) != 1 || !mails[0].TLS || !mails[0].AuthSeen {
+		t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if !strings.HasPrefix(subj, "[lyncbackup] COMPLETE fe01: 1 items") {
+		t.Errorf("subject %q", subj)
+	}
+	body, _ := io.ReadAll(msg.Body)
+	if !strings.Contains(string(body), "itema") || !strings.Contains(string(body), sum["set_id"].(string)) {
+		t.Errorf("mail body lacks the item or set:\n%s", body)
 	}
 	promFams := func() map[string]float64 {
 		data, err := os.ReadFile(prom)
@@ -499,10 +493,10 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		// A SQL login's password in a variable whose name does not say so.
 		"LB_SQLPW=" + secrets["sqlpw"],
 		"AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + secrets["connstr"],
-		"SSL_CERT_FILE=" + smtpSrv.CertFile,
 	}
 	notifyYAML := "notify:\n  on: always\n  webhooks:\n    - url: " + hook.URL + "/hook/" + secrets["hookpath"] + "?key=" + secrets["hookquery"] + "\n" +
 		"  email:\n    server: " + smtpSrv.Addr + "\n    from: a@b.c\n    to: [d@e.f]\n    username: lb\n    password_env: LB_LEAK_SMTP\n" +
+		"    ca_file: " + quoteYAML(smtpSrv.CertFile) + "\n" +
 		"log:\n  file: " + quoteYAML(logFile) + "\n"
 	badPath := filepath.Join(e.dir, "AccountKey="+secrets["accountkey"]+";x")
 	// Missing paths named after a secret: the partial backup's error lines
@@ -580,9 +574,6 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 	out := all.String()
 	// The scan is only meaningful if the runs did say something about these failures.
 	mailFailure := "AUTH"
-	if runtime.GOOS == "windows" { // the test CA is not in the Windows store: STARTTLS fails before AUTH (docs/TESTING.md)
-		mailFailure = "failed to verify certificate"
-	}
 	for _, want := range []string{"notification failed", "webhook 1 (127.0.0.1:", mailFailure, "[REDACTED]", "partial backup"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("runs never mention %q: the scan would prove nothing", want)
@@ -603,11 +594,6 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		"smtp":       "lb / " + redact.Mask,
 	} {
 		t.Run(what, func(t *testing.T) {
-			if what == "smtp" && runtime.GOOS == "windows" {
-				// STARTTLS fails on the test CA before AUTH (Go ignores SSL_CERT_FILE
-				// on Windows, docs/TESTING.md): the password is never sent or refused.
-				t.Skip("the SMTP refusal needs the test CA, which Windows does not trust")
-			}
 			if !strings.Contains(out, mark) {
 				t.Errorf("%q not printed where %s would be (runs and log file:)\n%s", mark, what, out)
 			}

@@ -38,6 +38,13 @@ func Check(n config.Notify, getenv func(string) string) []Finding {
 		if u.Scheme == "http" {
 			f.Status, f.Fix = "warn", "use https: the URL and the summary cross the network in clear"
 		}
+		if w.CAFile != "" {
+			if _, err := CAPool(w.CAFile); err != nil {
+				f.Status, f.Detail, f.Fix = "fail", err.Error(), "notify.webhooks[].ca_file must name a PEM file of CA certificates"
+			} else {
+				f.Detail += ", trusting the CAs of " + w.CAFile
+			}
+		}
 		out = append(out, f)
 	}
 	if e := n.Email; e != nil {
@@ -58,6 +65,13 @@ func Check(n config.Notify, getenv func(string) string) []Finding {
 				on = "failure"
 			}
 			f.Status, f.Detail = "ok", "report to "+strings.Join(e.To, ", ")+" via "+e.Server+" on "+on
+		}
+		if e.CAFile != "" && f.Status != "fail" {
+			if _, err := CAPool(e.CAFile); err != nil {
+				f.Status, f.Detail, f.Fix = "fail", err.Error(), "notify.email.ca_file must name a PEM file of CA certificates"
+			} else {
+				f.Detail += ", trusting the CAs of " + e.CAFile
+			}
 		}
 		out = append(out, f)
 	}

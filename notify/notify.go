@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -102,7 +103,13 @@ func Send(ctx context.Context, cfg config.Notify, rep Report, summary []byte, o 
 	body := []byte(o.Redact(string(summary)))
 	for i, w := range cfg.Webhooks {
 		name := fmt.Sprintf("webhook %d (%s)", i+1, hostOf(w.URL))
-		var err error
+		o, err := o.withCA(w.CAFile)
+		if err != nil {
+			if w.Ping || report {
+				errs = append(errs, fmt.Errorf("%s: %s", name, o.Redact(err.Error())))
+			}
+			continue
+		}
 		switch {
 		case w.Ping:
 			// Pings go out on every run: a dead-man's-switch monitor
@@ -124,13 +131,71 @@ func Send(ctx context.Context, cfg config.Notify, rep Report, summary []byte, o 
 		o.Log.Info("notified", "target", name)
 	}
 	if cfg.Email != nil && report {
-		if err := SendMail(ctx, *cfg.Email, rep, o); err != nil {
+		o, err := o.withCA(cfg.Email.CAFile)
+		if err == nil {
+			err = SendMail(ctx, *cfg.Email, rep, o)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("e-mail via %s: %s", cfg.Email.Server, o.Redact(err.Error())))
 		} else {
 			o.Log.Info("notified", "target", "e-mail to "+strings.Join(cfg.Email.To, ", "))
 		}
 	}
 	return errs
+}
+
+// CAPool is the system's certificate store plus the PEM certificates in
+// file: the private CA of a mail relay or webhook. Go on Windows verifies
+// against the Windows store only and ignores SSL_CERT_FILE, so this is
+// how lyncbackup.exe learns such a CA without importing it machine-wide.
+func CAPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %v", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", file)
+	}
+	return pool, nil
+}
+
+// withCA returns o trusting the CA certificates of file besides the
+// system store, for both the HTTP client and SMTP; o itself if file is "".
+func (o Options) withCA(file string) (Options, error) {
+	if file == "" {
+		return o, nil
+	}
+	pool, err := CAPool(file)
+	if err != nil {
+		return o, err
+	}
+	c := *o.HTTP
+	var tr *http.Transport
+	switch t := c.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = t.Clone()
+	}
+	if tr != nil {
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.RootCAs = pool
+		c.Transport = tr
+	}
+	o.HTTP = &c
+	if o.TLS == nil {
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	} else {
+		o.TLS = o.TLS.Clone()
+	}
+	o.TLS.RootCAs = pool
+	return o, nil
 }
 
 func hostOf(raw string) string {
