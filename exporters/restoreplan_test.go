@@ -249,9 +249,6 @@ func TestDefaultInstanceLeavesOutSqlInstanceName(t *testing.T) {
 // refuse: Start-CsPool on 2013, -Force where the cmdlet has none, an
 // import that would prompt in a non-interactive session.
 func TestPlanStepsRunThroughStandIn(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the stand-in's paths are Unix")
-	}
 	for _, c := range planCases {
 		t.Run(c.golden(), func(t *testing.T) {
 			h, items, disc := backupFor(t, c.fixture, c.product)
@@ -291,9 +288,6 @@ func TestPlanStepsRunThroughStandIn(t *testing.T) {
 // stand-in's robocopy: a file newer on the surviving share is kept, an
 // older one is brought back; with --overwrite-newer both are replaced.
 func TestFileStoreCopyBackKeepsNewer(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the stand-in's paths are Unix")
-	}
 	for _, overwrite := range []bool{false, true} {
 		newHarness(t, "2015", fixture{})
 		dir, share := t.TempDir(), t.TempDir()
