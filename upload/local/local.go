@@ -259,7 +259,7 @@ func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
 
 // List implements upload.Store. Temporary files of unfinished Puts are not listed.
 //
-// Empty folders it walks through are removed: a set folder left empty by a
+// Empty folders it walks through at or below prefix are removed: a set folder left empty by a
 // failed or killed run (or by a crash between a delete and its folder's
 // removal) holds nothing and would otherwise stay for ever.
 func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
@@ -287,7 +287,12 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 			if p != s.root && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
 				return filepath.SkipDir
 			}
-			if p != s.root {
+			// Only folders at or below the prefix: the ones above it (a
+			// host folder, for a set's listing) are shared with the
+			// listings running beside this one, and on Windows an attempt
+			// to remove a folder (DELETE access) makes it unreadable to
+			// them meanwhile ("Sharing violation").
+			if p != s.root && strings.HasPrefix(key+"/", prefix) {
 				dirs = append(dirs, p)
 			}
 			return nil
