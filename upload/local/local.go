@@ -316,7 +316,15 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 	// Deepest first, so that a host folder emptied by its last set goes
 	// too; a folder that is not empty (or read-only) stays, silently.
 	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Remove(dirs[i])
+		if os.Remove(dirs[i]) != nil {
+			continue
+		}
+		// A top folder of the listed range went (a set folder left empty):
+		// the folders above it go too if that emptied them. Only then is
+		// removing a shared folder tried.
+		if rel, err := filepath.Rel(s.root, filepath.Dir(dirs[i])); err == nil && !strings.HasPrefix(filepath.ToSlash(rel)+"/", prefix) {
+			s.removeEmptyParents(dirs[i])
+		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Key < keys[j].Key })
 	for _, k := range keys {
