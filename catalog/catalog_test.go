@@ -89,7 +89,7 @@ func TestParseManifest(t *testing.T) {
 		{"empty", nil, "not valid JSON"},
 		{"not json", []byte("{"), "not valid JSON"},
 		{"array", []byte("[]"), "not valid JSON"},
-		{"newer", mutate(func(m map[string]any) { m["format"] = 3 }), "upgrade lyncbackup"},
+		{"newer", mutate(func(m map[string]any) { m["format"] = FormatVersion + 1 }), "upgrade lyncbackup"},
 		{"much newer", mutate(func(m map[string]any) { m["format"] = 99; m["new_field"] = true }), "upgrade lyncbackup"},
 		{"no format", mutate(func(m map[string]any) { delete(m, "format") }), "no format"},
 		{"zero format", mutate(func(m map[string]any) { m["format"] = 0 }), "no format"},

@@ -34,6 +34,14 @@ func TestChunkedManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A chunked set written before chunk age prefixes (format 2) still reads.
+	old := chunkedManifest()
+	old.Format = FormatChunkedNoPrefix
+	if od, err := old.Marshal(); err != nil {
+		t.Fatalf("format 2: %v", err)
+	} else if _, err := ParseManifest(bytes.NewReader(od)); err != nil {
+		t.Fatalf("format 2: %v", err)
+	}
 	if it, _ := m.Item("sql"); !it.Chunked() || len(it.Chunks) != 2 || it.Chunks[1].Key != "fe01/chunks/ab/ab"+strings.Repeat("c", 62)+".zst.age" {
 		t.Fatalf("round trip: %+v", it)
 	}
@@ -61,6 +69,14 @@ func TestChunkedManifest(t *testing.T) {
 		{"archive with chunks", func(m *Manifest) { m.Items[0].Chunks = m.Items[1].Chunks }, "chunks listed for an archive item"},
 		{"layout", func(m *Manifest) { m.Items[1].Layout = "packs" }, "unknown layout"},
 		{"age prefix", func(m *Manifest) { m.Items[1].AgePrefixBytes = 5; m.Items[1].AgePrefixSHA256 = strings.Repeat("0", 64) }, "age prefix"},
+		{"chunk prefix in format 2", func(m *Manifest) {
+			m.Format = FormatChunkedNoPrefix
+			m.Items[1].Chunks[0].AgePrefixBytes, m.Items[1].Chunks[0].AgePrefixSHA256 = 5, strings.Repeat("0", 64)
+		}, "age prefix in a format 2"},
+		{"chunk prefix longer than the object", func(m *Manifest) {
+			m.Items[1].Chunks[0].AgePrefixBytes, m.Items[1].Chunks[0].AgePrefixSHA256 = 11, strings.Repeat("0", 64)
+		}, "invalid age prefix"},
+		{"chunk prefix without its hash", func(m *Manifest) { m.Items[1].Chunks[0].AgePrefixBytes = 5 }, "invalid age prefix"},
 	}
 	for _, c := range bad {
 		m := chunkedManifest()

@@ -17,10 +17,16 @@ import (
 )
 
 // FormatVersion is the newest manifest format this build writes and reads:
-// 1 when every item is one archive object, 2 when a set has chunked items
-// (see docs/FORMAT.md). A set is written with the lowest format that
-// describes it, so sets without chunks stay readable by older builds.
-const FormatVersion = 2
+// 1 when every item is one archive object, 3 when a set has chunked items
+// (2: chunked items whose chunks carry no age prefix hash, written before
+// 2026-11-29; still read). See docs/FORMAT.md. A set is written with the
+// lowest format that describes it, so sets without chunks stay readable
+// by older builds.
+const FormatVersion = 3
+
+// FormatChunkedNoPrefix is the first chunked format: its chunks have no
+// age prefix hash, so a restore hashes each whole chunk object.
+const FormatChunkedNoPrefix = 2
 
 // FormatArchive is the format of a set whose items are all archive objects.
 const FormatArchive = 1
@@ -111,6 +117,12 @@ type Chunk struct {
 	PlainBytes  int64  `json:"plain_bytes"`
 	StoredBytes int64  `json:"stored_bytes"`
 	SHA256      string `json:"sha256"` // of the stored (encrypted) object
+	// AgePrefixSHA256 is the SHA-256 of the chunk object's first
+	// AgePrefixBytes bytes: its age header and payload nonce (format 3).
+	// With an identity, a restore checks these and lets age authenticate
+	// the payload instead of hashing the whole object (as for items).
+	AgePrefixSHA256 string `json:"age_prefix_sha256,omitempty"`
+	AgePrefixBytes  int64  `json:"age_prefix_bytes,omitempty"`
 }
 
 // Failure records an exporter that did not produce its items.
@@ -230,8 +242,8 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 
 // Validate checks every field another part of the tool will trust.
 func (m *Manifest) Validate() error {
-	if m.Format != FormatArchive && m.Format != FormatVersion {
-		return fmt.Errorf("manifest: format %d, want %d or %d", m.Format, FormatArchive, FormatVersion)
+	if m.Format != FormatArchive && m.Format != FormatChunkedNoPrefix && m.Format != FormatVersion {
+		return fmt.Errorf("manifest: format %d, want %d, %d or %d", m.Format, FormatArchive, FormatChunkedNoPrefix, FormatVersion)
 	}
 	if !ValidName(m.Host) {
 		return fmt.Errorf("manifest: invalid host %q", m.Host)
@@ -292,6 +304,14 @@ func (m *Manifest) Validate() error {
 				}
 				if c.PlainBytes <= 0 || c.StoredBytes <= 0 || c.PlainBytes > MaxChunkBytes || c.StoredBytes > MaxChunkBytes {
 					return fmt.Errorf("manifest: item %q: chunk %d: invalid size", it.Name, j)
+				}
+				if c.AgePrefixSHA256 != "" || c.AgePrefixBytes != 0 {
+					if m.Format < FormatVersion {
+						return fmt.Errorf("manifest: item %q: chunk %d: age prefix in a format %d manifest", it.Name, j, m.Format)
+					}
+					if !hexRe.MatchString(c.AgePrefixSHA256) || c.AgePrefixBytes <= 0 || c.AgePrefixBytes > c.StoredBytes {
+						return fmt.Errorf("manifest: item %q: chunk %d: invalid age prefix", it.Name, j)
+					}
 				}
 				stored += c.StoredBytes
 			}

@@ -247,8 +247,14 @@ func TestStreamChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Same size, one bit flipped: the SHA-256 check names the chunk.
+	// Same size, one payload bit flipped: a restore (which checks the
+	// manifest's age prefix hash, then lets age authenticate the payload)
+	// refuses it naming the chunk; a check without identity refuses it on
+	// the SHA-256 of the whole object.
 	c := st.Chunks[1]
+	if c.AgePrefixBytes <= 0 || len(c.AgePrefixSHA256) != 64 {
+		t.Fatalf("chunk entry without an age prefix hash: %+v", c)
+	}
 	rc, _ := w.st.Get(ctx, c.Key, 0, -1)
 	b, _ := io.ReadAll(rc)
 	rc.Close()
@@ -257,8 +263,46 @@ func TestStreamChecks(t *testing.T) {
 	s := Stream(ctx, w.st, st.Chunks, w.ids, 2, nil)
 	_, err = io.ReadAll(s)
 	s.Close()
-	if err == nil || !strings.Contains(err.Error(), c.Key) || !strings.Contains(err.Error(), "SHA-256") {
+	if err == nil || !strings.Contains(err.Error(), c.Key) || !strings.Contains(err.Error(), "object damaged") {
 		t.Errorf("damaged chunk: %v", err)
+	}
+	// Another chunk's object of the same size in its place (a valid age
+	// file for the same identity): refused on the age header, before
+	// anything is decrypted.
+	swapped := []catalog.Chunk{st.Chunks[0], st.Chunks[0]}
+	swapped[1].AgePrefixSHA256 = strings.Repeat("0", 64)
+	s = Stream(ctx, w.st, swapped, w.ids, 2, nil)
+	_, err = io.ReadAll(s)
+	s.Close()
+	if err == nil || !strings.Contains(err.Error(), "age header does not match") {
+		t.Errorf("swapped chunk: %v", err)
+	}
+	// StreamWhole (verify) also hashes every object whole: an entry whose
+	// object SHA-256 is wrong fails there, while a restore's checks (size,
+	// age prefix, age's authentication) hold for the intact object.
+	wrong := st.Chunks[0]
+	wrong.SHA256 = strings.Repeat("0", 64)
+	for _, c := range []struct {
+		name string
+		open func(context.Context, upload.Store, []catalog.Chunk, []age.Identity, int, func(int64)) io.ReadCloser
+		want string
+	}{{"Stream", Stream, ""}, {"StreamWhole", StreamWhole, "SHA-256"}} {
+		s = c.open(ctx, w.st, []catalog.Chunk{wrong}, w.ids, 2, nil)
+		_, err = io.ReadAll(s)
+		s.Close()
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s of an entry with a wrong object SHA-256: %v", c.name, err)
+		}
+	}
+	// A chunk entry from a format 2 manifest (no prefix hash): the whole
+	// object's SHA-256 is checked, as before.
+	old := st.Chunks[1]
+	old.AgePrefixSHA256, old.AgePrefixBytes = "", 0
+	s = Stream(ctx, w.st, []catalog.Chunk{old}, w.ids, 2, nil)
+	_, err = io.ReadAll(s)
+	s.Close()
+	if err == nil || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("damaged chunk without prefix hash: %v", err)
 	}
 	var cs Checks
 	if err := cs.Check(ctx, w.st, c, nil); err == nil {

@@ -26,6 +26,16 @@ import (
 // no metadata request, no ranges, no copy), and one of another size is
 // refused on the size the response announces, before its bytes are read.
 func Fetch(ctx context.Context, st upload.Store, c catalog.Chunk) ([]byte, error) {
+	return fetch(ctx, st, c, true)
+}
+
+// fetch is Fetch; with whole false, a chunk whose entry has an age prefix
+// hash (format 3) is checked on its size and that prefix only: the caller
+// decrypts it (Open), and age's authentication of every payload chunk
+// under the key that header fixes admits exactly the bytes written, as for
+// archive objects (pipeline.openObject). That saves hashing every stored
+// byte once more.
+func fetch(ctx context.Context, st upload.Store, c catalog.Chunk, whole bool) ([]byte, error) {
 	// One buffer of the recorded size (a manifest caps it at
 	// catalog.MaxChunkBytes).
 	data := getBuf(int(c.StoredBytes))
@@ -40,6 +50,14 @@ func Fetch(ctx context.Context, st upload.Store, c catalog.Chunk) ([]byte, error
 	if size != c.StoredBytes {
 		putBuf(data)
 		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(size, c.StoredBytes), c.StoredBytes)
+	}
+	if !whole && c.AgePrefixBytes > 0 {
+		sum := sha256.Sum256(data[:c.AgePrefixBytes])
+		if hex.EncodeToString(sum[:]) != c.AgePrefixSHA256 {
+			putBuf(data)
+			return nil, fmt.Errorf("chunk %s: age header does not match the manifest (corrupted or swapped)", c.Key)
+		}
+		return data, nil
 	}
 	sum := sha256.Sum256(data)
 	if hex.EncodeToString(sum[:]) != c.SHA256 {
@@ -130,7 +148,20 @@ func firstLine(s string) string {
 // chunk that fails stops the others, and its error is what Read returns
 // once the chunks before it are read. stored reports stored bytes fetched
 // (may be nil). Close stops the fetches and waits for them.
+//
+// A chunk whose entry has an age prefix hash is checked on its size and
+// that prefix, then authenticated by age as it is decrypted (see fetch);
+// StreamWhole also hashes every chunk object whole, as verify does.
 func Stream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []age.Identity, ahead int, stored func(int64)) io.ReadCloser {
+	return newStream(ctx, st, chunks, ids, ahead, stored, false)
+}
+
+// StreamWhole is Stream with every chunk object's SHA-256 checked whole.
+func StreamWhole(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []age.Identity, ahead int, stored func(int64)) io.ReadCloser {
+	return newStream(ctx, st, chunks, ids, ahead, stored, true)
+}
+
+func newStream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []age.Identity, ahead int, stored func(int64), whole bool) io.ReadCloser {
 	if ahead <= 0 {
 		ahead = 4
 	}
@@ -156,7 +187,7 @@ func Stream(ctx context.Context, st upload.Store, chunks []catalog.Chunk, ids []
 			go func() {
 				defer s.wg.Done()
 				defer close(p.done)
-				data, err := Fetch(s.ctx, st, c)
+				data, err := fetch(s.ctx, st, c, whole)
 				if err == nil {
 					if stored != nil {
 						stored(c.StoredBytes)

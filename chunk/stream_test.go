@@ -149,8 +149,8 @@ func TestStreamFirstFailureStopsTheRest(t *testing.T) {
 	s := Stream(ctx, ws, cs, w.ids, 4, nil)
 	_, err := io.ReadAll(s)
 	once.Do(func() { s.Close() })
-	if err == nil || !strings.Contains(err.Error(), bad.Key) || !strings.Contains(err.Error(), "SHA-256") {
-		t.Fatalf("want chunk %s's SHA-256 error, got %v", bad.Key, err)
+	if err == nil || !strings.Contains(err.Error(), bad.Key) || !strings.Contains(err.Error(), "object damaged") {
+		t.Fatalf("want chunk %s's authentication error, got %v", bad.Key, err)
 	}
 	if n := ws.inFlight.Load(); n != 0 {
 		t.Fatalf("%d reads still running after Close", n)

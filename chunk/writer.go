@@ -293,12 +293,31 @@ func (w *Writer) adopt(ctx context.Context, c catalog.Chunk, plain int64) (catal
 	}
 	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, rc)
+	head := &headWriter{max: 64 << 10}
+	n, err := io.Copy(io.MultiWriter(h, head), rc)
 	if err != nil {
 		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
 	}
 	c.StoredBytes, c.PlainBytes, c.SHA256 = n, plain, hex.EncodeToString(h.Sum(nil))
+	c.AgePrefixSHA256, c.AgePrefixBytes = "", 0
+	if p := crypto.PrefixLen(head.b); p > 0 {
+		ps := sha256.Sum256(head.b[:p])
+		c.AgePrefixSHA256, c.AgePrefixBytes = hex.EncodeToString(ps[:]), int64(p)
+	}
 	return c, nil
+}
+
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	b   []byte
+	max int
+}
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if room := h.max - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
 }
 
 // acquire takes an upload slot, unless ctx ends first (or has ended).
@@ -413,6 +432,10 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 	}
 	sum := sha256.Sum256(obj.b)
 	c := catalog.Chunk{Key: key, PlainBytes: size, StoredBytes: int64(len(obj.b)), SHA256: hex.EncodeToString(sum[:])}
+	if n := crypto.PrefixLen(obj.b); n > 0 {
+		ps := sha256.Sum256(obj.b[:n])
+		c.AgePrefixSHA256, c.AgePrefixBytes = hex.EncodeToString(ps[:]), int64(n)
+	}
 	opts := w.Opts
 	opts.ContentType = "application/octet-stream"
 	// A bytes.Buffer: the S3 and Azure clients send it from these bytes

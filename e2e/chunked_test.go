@@ -92,8 +92,8 @@ func TestChunkedStockTools(t *testing.T) {
 	set := e.backup()
 	m := e.manifest(set)
 	it, _ := m.Item("csconfig")
-	if m.Format != 2 || !it.Chunked() || len(it.Chunks) < 3 {
-		t.Fatalf("format %d, item layout %q with %d chunks: want a format 2 set with a chunked item of several chunks", m.Format, it.Layout, len(it.Chunks))
+	if m.Format != 3 || !it.Chunked() || len(it.Chunks) < 3 || it.Chunks[0].AgePrefixBytes <= 0 {
+		t.Fatalf("format %d, item layout %q with %d chunks: want a format 3 set with a chunked item of several chunks, each with its age prefix hash", m.Format, it.Layout, len(it.Chunks))
 	}
 	if _, err := os.Stat(filepath.Join(e.dest, chunkHost, set, "csconfig.tar.zst.age")); err == nil {
 		t.Error("a chunked item also left an archive object")

@@ -73,7 +73,14 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 		rep.OK, rep.PlainBytes, rep.Files = true, it.PlainBytes, it.Files
 		return rep
 	}
-	stream := chunk.Stream(ctx, job.Store, it.Chunks, job.Identities, chunkAhead, func(n int64) { job.Progress.Stored(it.Name, n) })
+	// A restore checks each chunk's age prefix and lets age authenticate
+	// the rest; a verify hashes every chunk object whole (as for archive
+	// objects, see openObject).
+	open := chunk.Stream
+	if job.To == "" {
+		open = chunk.StreamWhole
+	}
+	stream := open(ctx, job.Store, it.Chunks, job.Identities, chunkAhead, func(n int64) { job.Progress.Stored(it.Name, n) })
 	defer stream.Close()
 	// cause names a failure by where it happened, as for archive objects:
 	// a Ctrl-C or a full disk is never a damaged chunk. The chunk stream's

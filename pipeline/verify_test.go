@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/exporters"
 )
 
@@ -138,6 +139,48 @@ func TestCheckContents(t *testing.T) {
 		err := checkContents(c.it, c.files, c.bytes)
 		if (err == nil) != (c.want == "") || (err != nil && err.Error() != c.want) {
 			t.Errorf("%d files, %d bytes, chunked %v: %v, want %q", c.files, c.bytes, c.it.Chunked(), err, c.want)
+		}
+	}
+}
+
+// TestVerifyChunkedHashesWholeObjects: a chunked set whose manifest names a
+// chunk's object with the wrong SHA-256 fails verify, with or without an
+// identity (verify hashes every stored object whole), while a restore
+// checks each chunk's age prefix and lets age authenticate the rest, which
+// the intact object passes.
+func TestVerifyChunkedHashesWholeObjects(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("chunked data ", 50000), "y": "why"})
+	key, err := chunk.NewKey(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := f.job(exporters.NewPath("alpha", a))
+	job.Format, job.ChunkKey = FormatChunked, key
+	res, err := Backup(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := *res.Manifest
+	m.Items = append([]catalog.Item(nil), m.Items...)
+	it := &m.Items[0]
+	if !it.Chunked() || it.Chunks[0].AgePrefixBytes <= 0 {
+		t.Fatalf("want a chunked item whose chunks have age prefixes: %+v", it)
+	}
+	it.Chunks = append([]catalog.Chunk(nil), it.Chunks...)
+	it.Chunks[0].SHA256 = strings.Repeat("0", 64)
+	for _, c := range []struct {
+		name string
+		job  ReadJob
+		ok   bool
+	}{
+		{"verify", ReadJob{Store: f.store, Manifest: &m}, false},
+		{"verify --identity", ReadJob{Store: f.store, Manifest: &m, Identities: f.ids}, false},
+		{"restore", ReadJob{Store: f.store, Manifest: &m, Identities: f.ids, To: filepath.Join(f.dir, "r")}, true},
+	} {
+		_, err := Read(context.Background(), c.job)
+		if c.ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "SHA-256 does not match")) {
+			t.Errorf("%s: %v (want ok %v)", c.name, err, c.ok)
 		}
 	}
 }
