@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +87,23 @@ func runs(t *testing.T, staging string) int {
 		}
 	}
 	return n
+}
+
+// readPids reads the line of two process ids that the command exporter's
+// program reports (its own and its helper's).
+func readPids(t *testing.T, r io.Reader) []int {
+	t.Helper()
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	var pids []int
+	for _, w := range strings.Fields(line) {
+		p, err := strconv.Atoi(w)
+		if err != nil {
+			t.Fatalf("the program said %q", line)
+		}
+		pids = append(pids, p)
+	}
+	if len(pids) != 2 {
+		t.Fatalf("the program said %q", line)
+	}
+	return pids
 }

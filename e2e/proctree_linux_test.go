@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,16 +53,8 @@ destination: {url: %s}
 			if err != nil {
 				t.Fatal(err)
 			}
-			line, _ := bufio.NewReader(f).ReadString('\n')
+			pids := readPids(t, f)
 			f.Close()
-			var pids []int
-			for _, w := range strings.Fields(line) {
-				p, _ := strconv.Atoi(w)
-				pids = append(pids, p)
-			}
-			if len(pids) != 2 {
-				t.Fatalf("the program said %q", line)
-			}
 			b.cmd.Process.Signal(sig)
 			if code := b.wait(t); code == 0 {
 				t.Errorf("backup interrupted with %v exited 0", sig)

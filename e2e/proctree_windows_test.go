@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,16 +69,8 @@ destination: {url: %s}
 	if conn == nil {
 		t.Fatal("accept failed")
 	}
-	line, _ := bufio.NewReader(conn).ReadString('\n')
+	pids := readPids(t, conn)
 	conn.Close()
-	var pids []int
-	for _, w := range strings.Fields(line) {
-		p, _ := strconv.Atoi(w)
-		pids = append(pids, p)
-	}
-	if len(pids) != 2 {
-		t.Fatalf("the program said %q", line)
-	}
 	// Both must be running now, or their end below proves nothing.
 	for _, pid := range pids {
 		if gone(pid, 0) {

@@ -50,6 +50,20 @@ func defaultBackoff(failures int) time.Duration {
 	return min(d, 20*time.Second)
 }
 
+// defaults fills in what a ReadConfig leaves unset: 5 attempts, the
+// default backoff, errors as they are.
+func (c *ReadConfig) defaults() {
+	if c.MaxAttempts < 1 {
+		c.MaxAttempts = 5
+	}
+	if c.Backoff == nil {
+		c.Backoff = defaultBackoff
+	}
+	if c.Wrap == nil {
+		c.Wrap = func(err error) error { return err }
+	}
+}
+
 // NewReader reads the object's bytes [start, end) as ranges of cfg.Chunk,
 // cfg.Concurrency of them in flight, handed out in order. Memory is bounded
 // by Concurrency range buffers from pool. A range whose body breaks off is
@@ -61,15 +75,7 @@ func NewReader(ctx context.Context, pool *Pool, cfg ReadConfig, start, end int64
 	if cfg.Concurrency < 1 {
 		cfg.Concurrency = 1
 	}
-	if cfg.MaxAttempts < 1 {
-		cfg.MaxAttempts = 5
-	}
-	if cfg.Backoff == nil {
-		cfg.Backoff = defaultBackoff
-	}
-	if cfg.Wrap == nil {
-		cfg.Wrap = func(err error) error { return err }
-	}
+	cfg.defaults()
 	r := &reader{pool: pool, cfg: cfg, fetch: fetch,
 		slots: make(chan struct{}, cfg.Concurrency), queue: make(chan *chunk, cfg.Concurrency)}
 	r.ctx, r.cancel = context.WithCancelCause(ctx)

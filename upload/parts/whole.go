@@ -27,15 +27,7 @@ type Open func(ctx context.Context, off int64) (body io.ReadCloser, size int64, 
 // read (cfg.Chunk and cfg.Concurrency are not used). Without a size in the
 // response, a body shorter than dst returns its length, one longer -1.
 func ReadWhole(ctx context.Context, cfg ReadConfig, dst []byte, open Open) (int64, error) {
-	if cfg.MaxAttempts < 1 {
-		cfg.MaxAttempts = 5
-	}
-	if cfg.Backoff == nil {
-		cfg.Backoff = defaultBackoff
-	}
-	if cfg.Wrap == nil {
-		cfg.Wrap = func(err error) error { return err }
-	}
+	cfg.defaults()
 	size := int64(-2) // -2: no response yet
 	got, failures := 0, 0
 	for {
