@@ -11,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/lyncbackup/lyncbackup/internal/parallel"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -250,20 +249,16 @@ func (c *Catalog) setsByFolder(ctx context.Context, f upload.Folderer) ([]Set, e
 			}
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i := range sets {
+	err = parallel.Each(ctx, len(sets), 0, func(i int) error {
 		s := &sets[i]
-		g.Go(func() error {
-			return c.Store.List(gctx, SetPrefix(s.Host, s.ID), func(o upload.ObjectInfo) error {
-				if _, _, _, ok := setOf(o.Key); ok {
-					s.Objects = append(s.Objects, o)
-				}
-				return nil
-			})
+		return c.Store.List(ctx, SetPrefix(s.Host, s.ID), func(o upload.ObjectInfo) error {
+			if _, _, _, ok := setOf(o.Key); ok {
+				s.Objects = append(s.Objects, o)
+			}
+			return nil
 		})
-	}
-	if err := g.Wait(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	// A folder with no object in it (a prefix some tools create) holds no set.

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/internal/parallel"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -47,19 +46,15 @@ func Thaw(ctx context.Context, th upload.Thawer, m *catalog.Manifest, items []st
 			}
 		}
 		res := make([]upload.Thawing, len(keys))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(thawParallel)
-		for i, k := range keys {
-			g.Go(func() error {
-				t, err := th.Thaw(gctx, k, days)
-				if err != nil {
-					return fmt.Errorf("thaw %s: %w", it.Name, err)
-				}
-				res[i] = t
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
+		err := parallel.Each(ctx, len(keys), thawParallel, func(i int) error {
+			t, err := th.Thaw(ctx, keys[i], days)
+			if err != nil {
+				return fmt.Errorf("thaw %s: %w", it.Name, err)
+			}
+			res[i] = t
+			return nil
+		})
+		if err != nil {
 			return reps, err
 		}
 		rep := ThawReport{Item: it.Name, Objects: len(keys)}
