@@ -608,10 +608,9 @@ func TestCoreBadSources(t *testing.T) {
 	}
 
 	dest := e.dest
-	belowFile := "not a directory"
-	if runtime.GOOS == "windows" { // Windows says ERROR_PATH_NOT_FOUND there (no ENOTDIR)
-		belowFile = "does not exist"
-	}
+	// The cause is named on both systems (Windows says ERROR_PATH_NOT_FOUND
+	// there, Linux ENOTDIR).
+	belowFile := regular + " is a file, not a folder"
 	for _, c := range []struct{ name, dest, want string }{
 		{"missing destination", filepath.Join(e.dir, "no-such-dest"), "does not exist"},
 		{"destination below a file", filepath.Join(regular, "dest"), belowFile},

@@ -280,6 +280,8 @@ type runOutcome struct {
 // server); their items are stored by job.Parallel workers while the next
 // export runs. It fails only when two stored items have the same name.
 func runItems(ctx context.Context, job BackupJob, env exporters.Env, store itemStore) (runOutcome, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	out := runOutcome{durations: map[string]time.Duration{}}
 	var fmu sync.Mutex
 	addFailure := func(f catalog.Failure) {
@@ -309,6 +311,11 @@ func runItems(ctx context.Context, job BackupJob, env exporters.Env, store itemS
 			continue
 		}
 		if seen[r.item.Name] {
+			// Stop the exports and the items in work, and wait for them:
+			// a worker left sending its result would never end.
+			cancel()
+			for range results {
+			}
 			return out, fmt.Errorf("two items are named %q", r.item.Name)
 		}
 		seen[r.item.Name] = true

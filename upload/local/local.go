@@ -76,6 +76,11 @@ func isDrive(host string) bool {
 func Open(dir string) (*Store, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
+		// Below a file, Linux says "not a directory" and Windows "the
+		// path was not found": both get the real cause, the file.
+		if f := fileAbove(dir); f != "" {
+			return nil, fmt.Errorf("destination folder %s cannot exist: %s is a file, not a folder", dir, f)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("destination folder %s does not exist", dir)
 		}
@@ -85,6 +90,22 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("destination %s is not a folder", dir)
 	}
 	return &Store{root: dir, walk: filepath.WalkDir}, nil
+}
+
+// fileAbove returns the nearest existing ancestor of path when it is not
+// a folder ("" when it is one, or none can be read).
+func fileAbove(path string) string {
+	for p := filepath.Dir(path); ; p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err == nil {
+			if fi.IsDir() {
+				return ""
+			}
+			return p
+		}
+		if parent := filepath.Dir(p); parent == p {
+			return ""
+		}
+	}
 }
 
 func unwrap(err error) error {

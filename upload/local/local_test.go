@@ -284,8 +284,11 @@ func TestOpenAndURL(t *testing.T) {
 	if _, err := Open(f); err == nil || !strings.Contains(err.Error(), "not a folder") {
 		t.Errorf("file: %v", err)
 	}
-	if _, err := Open(filepath.Join(f, "sub")); err == nil {
-		t.Error("path below a file accepted")
+	for _, below := range []string{filepath.Join(f, "sub"), filepath.Join(f, "sub", "deeper")} {
+		_, err := Open(below)
+		if err == nil || !strings.Contains(err.Error(), f+" is a file, not a folder") {
+			t.Errorf("path below a file: %v, want the file named as the cause", err)
+		}
 	}
 	if runtime.GOOS == "windows" {
 		for in, want := range map[string]string{
