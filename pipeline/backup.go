@@ -474,98 +474,158 @@ const (
 func storeItem(ctx context.Context, job BackupJob, setID string, it exporters.Item, opts upload.PutOptions, runDir string) (catalog.Item, error) {
 	key := catalog.ItemKey(job.Host, setID, it.Name)
 	ci := catalog.Item{Name: it.Name, Kind: it.Kind, Key: key, Meta: it.Meta}
+	return storeStream(ctx, job, it, ci, runDir, &archiveSink{job: job, key: key, opts: opts, name: it.Name})
+}
+
+// itemSink is what storing an item does in one format (archiveSink,
+// chunkSink); storeStream does the rest.
+type itemSink interface {
+	// pack writes the item's tar stream, which tar produces, to w through
+	// the format's own layers; it runs in the packer's goroutine.
+	pack(w io.Writer, tar func(io.Writer) error) error
+	// send stores what comes out of the pipe, while pack runs.
+	send(ctx context.Context, r io.Reader) error
+	// finish runs once pack and send both ended without error: the
+	// format's last checks and objects, and its fields of ci. It returns
+	// the format's attributes of the item's log line.
+	finish(ctx context.Context, ci *catalog.Item) ([]any, error)
+}
+
+// storeStream stores one item in the format of sink. The item's tar stream
+// (archive.Write of its roots) is packed through sink.pack into a pipe, in
+// a goroutine of its own, while sink.send stores the other end:
+//   - a pack that fails closes the pipe with its error, so the store's
+//     read fails and its upload is aborted (nothing stays under the key);
+//   - a store that fails, or returns before the end of the stream, closes
+//     the read side and cancels the pack, so the packer is never left
+//     blocked; the packer's own error (an unreadable file) is reported
+//     when it has one, else the store's;
+//   - the run's context reaches both sides, so a cancelled run stops the
+//     pack and the upload alike.
+//
+// The item is returned, and only then counted as stored, once both sides
+// ended cleanly and sink.finish's checks passed; every failure is the
+// item's, named after it.
+func storeStream(ctx context.Context, job BackupJob, it exporters.Item, ci catalog.Item, runDir string, sink itemSink) (catalog.Item, error) {
 	if !catalog.ValidName(it.Name) {
 		return ci, fmt.Errorf("item name %q is not valid", it.Name)
 	}
 	job.Progress.ItemStart(it.Name, -1)
+	fail := func(err error) (catalog.Item, error) {
+		err = fmt.Errorf("item %s: %w", it.Name, err)
+		job.Progress.ItemDone(it.Name, err)
+		return ci, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sizeItem(ctx, job.Progress, it)
-	// The store's side of the pipe hashes exactly the bytes it consumed.
-	// A plain io.Pipe: the stores buffer their parts themselves (S3, Azure),
-	// and a buffered pipe here measured slower on S3 (one more copy).
-	pr, pw := io.Pipe()
 	roots := make([]archive.Root, len(it.Roots))
 	for i, r := range it.Roots {
 		roots[i] = archive.Root{Path: r.Path, Name: r.Name}
 	}
-	hc := &hashReader{r: pr, h: sha256.New(), prog: func(n int64) { job.Progress.Stored(it.Name, n) }}
 	var st archive.Stats
-	var level string  // the zstd level used (auto chooses per item)
-	var prefix []byte // the age header and nonce
+	tar := func(w io.Writer) (err error) {
+		st, err = archive.Write(ctx, w, roots, archive.Options{
+			Skip: it.Skip, Tolerant: it.Tolerant, TempDir: runDir,
+			Progress: func(n int64) { job.Progress.Read(it.Name, n) },
+		})
+		return err
+	}
+	// A plain io.Pipe: the stores buffer their parts themselves (S3, Azure),
+	// and a buffered pipe here measured slower on S3 (one more copy).
+	pr, pw := io.Pipe()
 	prodErr := make(chan error, 1)
 	go func() {
-		err := func() error {
-			enc, err := crypto.Encrypt(pw, job.Recipients)
-			if err != nil {
-				return err
-			}
-			prefix = enc.Prefix()
-			zw, err := archive.Compress(enc, job.Compression, job.ZstdConcurrency)
-			if err != nil {
-				return err
-			}
-			st, err = archive.Write(ctx, zw, roots, archive.Options{
-				Skip: it.Skip, Tolerant: it.Tolerant, TempDir: runDir,
-				Progress: func(n int64) { job.Progress.Read(it.Name, n) },
-			})
-			if err != nil {
-				zw.Close()
-				return err
-			}
-			if err := zw.Close(); err != nil {
-				return fmt.Errorf("compress: %w", err)
-			}
-			level = zw.Level()
-			if err := enc.Close(); err != nil {
-				return fmt.Errorf("encrypt: %w", err)
-			}
-			return nil
-		}()
+		err := sink.pack(pw, tar)
 		pw.CloseWithError(err)
 		prodErr <- err
 	}()
-	info, err := job.Store.Put(ctx, key, hc, opts)
+	err := sink.send(ctx, pr)
 	// A store that returns before the end of the stream must not leave the
 	// packer blocked on the pipe.
 	pr.CloseWithError(errStoreStopped)
 	if err != nil {
 		cancel()
-		perr := <-prodErr
 		// The producer's own error (an unreadable file) explains more than
 		// the store's "pipe closed".
-		if perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, io.ErrClosedPipe) && !errors.Is(perr, errStoreStopped) {
+		if perr := <-prodErr; perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, io.ErrClosedPipe) && !errors.Is(perr, errStoreStopped) {
 			err = perr
 		}
-		err = fmt.Errorf("item %s: %w", it.Name, err)
-		job.Progress.ItemDone(it.Name, err)
-		return ci, err
+		return fail(err)
 	}
 	if perr := <-prodErr; perr != nil {
 		// Cannot happen with a correct store (it would have seen the error),
-		// but never trust a Put that ended before the data did.
-		err := fmt.Errorf("item %s: %w", it.Name, perr)
-		job.Progress.ItemDone(it.Name, err)
-		return ci, err
+		// but never trust a store that ended before the data did.
+		return fail(perr)
 	}
-	if info.Size != 0 && info.Size != hc.n {
-		err := fmt.Errorf("item %s: store reports %d bytes, %d were sent", it.Name, info.Size, hc.n)
-		job.Progress.ItemDone(it.Name, err)
-		return ci, err
+	attrs, err := sink.finish(ctx, &ci)
+	if err != nil {
+		return fail(err)
 	}
-	ci.PlainBytes = st.Bytes
-	ci.Files = st.Files
-	ci.StoredBytes = hc.n
-	ci.SHA256 = hex.EncodeToString(hc.h.Sum(nil))
-	if len(prefix) > 0 {
-		sum := sha256.Sum256(prefix)
-		ci.AgePrefixSHA256, ci.AgePrefixBytes = hex.EncodeToString(sum[:]), int64(len(prefix))
-	}
-	ci.Compression = level
-	ci.Warnings = st.Warnings
-	job.Log.Info("stored", "item", it.Name, "files", st.Files, "bytes", st.Bytes, "stored", hc.n, "zstd", level, "warnings", len(st.Warnings))
+	ci.PlainBytes, ci.Files, ci.Warnings = st.Bytes, st.Files, st.Warnings
+	attrs = append(append([]any{"item", it.Name, "files", st.Files, "bytes", st.Bytes}, attrs...), "warnings", len(st.Warnings))
+	job.Log.Info("stored", attrs...)
 	job.Progress.ItemDone(it.Name, nil)
 	return ci, nil
+}
+
+// archiveSink stores an item as one object (format "archive"): the tar
+// stream through zstd and age, hashed as the store consumes it.
+type archiveSink struct {
+	job  BackupJob
+	key  string
+	opts upload.PutOptions
+	name string
+
+	hc     *hashReader
+	info   upload.ObjectInfo
+	level  string // the zstd level used (auto chooses per item)
+	prefix []byte // the age header and nonce
+}
+
+func (s *archiveSink) pack(w io.Writer, tar func(io.Writer) error) error {
+	enc, err := crypto.Encrypt(w, s.job.Recipients)
+	if err != nil {
+		return err
+	}
+	s.prefix = enc.Prefix()
+	zw, err := archive.Compress(enc, s.job.Compression, s.job.ZstdConcurrency)
+	if err != nil {
+		return err
+	}
+	if err := tar(zw); err != nil {
+		zw.Close()
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	s.level = zw.Level()
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	return nil
+}
+
+// send hashes exactly the bytes the store consumed.
+func (s *archiveSink) send(ctx context.Context, r io.Reader) (err error) {
+	s.hc = &hashReader{r: r, h: sha256.New(), prog: func(n int64) { s.job.Progress.Stored(s.name, n) }}
+	s.info, err = s.job.Store.Put(ctx, s.key, s.hc, s.opts)
+	return err
+}
+
+func (s *archiveSink) finish(_ context.Context, ci *catalog.Item) ([]any, error) {
+	if s.info.Size != 0 && s.info.Size != s.hc.n {
+		return nil, fmt.Errorf("store reports %d bytes, %d were sent", s.info.Size, s.hc.n)
+	}
+	ci.StoredBytes = s.hc.n
+	ci.SHA256 = hex.EncodeToString(s.hc.h.Sum(nil))
+	if len(s.prefix) > 0 {
+		sum := sha256.Sum256(s.prefix)
+		ci.AgePrefixSHA256, ci.AgePrefixBytes = hex.EncodeToString(sum[:]), int64(len(s.prefix))
+	}
+	ci.Compression = s.level
+	return []any{"stored", s.hc.n, "zstd", s.level}, nil
 }
 
 // errStoreStopped is what the packer sees when the store gave up first; the
@@ -595,64 +655,46 @@ func knownChunks(ctx context.Context, st upload.Store, host string) (map[string]
 func storeChunkedItem(ctx context.Context, job BackupJob, cw *chunk.Writer, setID string, it exporters.Item, opts upload.PutOptions, runDir string) (catalog.Item, error) {
 	key := catalog.ChunksKey(job.Host, setID, it.Name)
 	ci := catalog.Item{Name: it.Name, Kind: it.Kind, Key: key, Meta: it.Meta, Layout: catalog.LayoutChunked}
-	if !catalog.ValidName(it.Name) {
-		return ci, fmt.Errorf("item name %q is not valid", it.Name)
-	}
-	job.Progress.ItemStart(it.Name, -1)
-	fail := func(err error) (catalog.Item, error) {
-		err = fmt.Errorf("item %s: %w", it.Name, err)
-		job.Progress.ItemDone(it.Name, err)
-		return ci, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sizeItem(ctx, job.Progress, it)
-	roots := make([]archive.Root, len(it.Roots))
-	for i, r := range it.Roots {
-		roots[i] = archive.Root{Path: r.Path, Name: r.Name}
-	}
-	pr, pw := io.Pipe()
-	var st archive.Stats
-	prodErr := make(chan error, 1)
-	go func() {
-		var err error
-		st, err = archive.Write(ctx, pw, roots, archive.Options{
-			Skip: it.Skip, Tolerant: it.Tolerant, TempDir: runDir,
-			Progress: func(n int64) { job.Progress.Read(it.Name, n) },
-		})
-		pw.CloseWithError(err)
-		prodErr <- err
-	}()
-	ws, err := cw.Write(ctx, pr, func(n int64) { job.Progress.Stored(it.Name, n) })
-	pr.CloseWithError(errStoreStopped)
-	if err != nil {
-		cancel()
-		if perr := <-prodErr; perr != nil && !errors.Is(perr, context.Canceled) && !errors.Is(perr, errStoreStopped) {
-			err = perr
-		}
-		return fail(err)
-	}
-	if perr := <-prodErr; perr != nil {
-		return fail(perr)
-	}
-	list := catalog.ChunkList(ws.Chunks)
-	lopts := opts
+	return storeStream(ctx, job, it, ci, runDir, &chunkSink{job: job, cw: cw, key: key, opts: opts, name: it.Name})
+}
+
+// chunkSink stores an item as chunks (format "chunked"): the tar stream as
+// it is to the chunk writer, then the item's chunk list object.
+type chunkSink struct {
+	job  BackupJob
+	cw   *chunk.Writer
+	key  string
+	opts upload.PutOptions
+	name string
+
+	ws chunk.ItemStats
+}
+
+func (s *chunkSink) pack(w io.Writer, tar func(io.Writer) error) error { return tar(w) }
+
+func (s *chunkSink) send(ctx context.Context, r io.Reader) (err error) {
+	s.ws, err = s.cw.Write(ctx, r, func(n int64) { s.job.Progress.Stored(s.name, n) })
+	return err
+}
+
+// finish writes the chunk list, once every chunk it names is stored.
+func (s *chunkSink) finish(ctx context.Context, ci *catalog.Item) ([]any, error) {
+	list := catalog.ChunkList(s.ws.Chunks)
+	lopts := s.opts
 	lopts.ContentType = "text/plain"
-	info, err := job.Store.Put(ctx, key, bytes.NewReader(list), lopts)
+	info, err := s.job.Store.Put(ctx, s.key, bytes.NewReader(list), lopts)
 	if err != nil {
-		return fail(fmt.Errorf("upload chunk list: %w", err))
+		return nil, fmt.Errorf("upload chunk list: %w", err)
 	}
 	if info.Size != 0 && info.Size != int64(len(list)) {
-		return fail(fmt.Errorf("upload chunk list: store reports %d bytes, %d were sent", info.Size, len(list)))
+		return nil, fmt.Errorf("upload chunk list: store reports %d bytes, %d were sent", info.Size, len(list))
 	}
 	sum := sha256.Sum256(list)
 	ci.SHA256 = hex.EncodeToString(sum[:])
-	ci.Chunks = ws.Chunks
-	for _, c := range ws.Chunks {
+	ci.Chunks = s.ws.Chunks
+	for _, c := range s.ws.Chunks {
 		ci.StoredBytes += c.StoredBytes
 	}
-	ci.PlainBytes, ci.Files, ci.Warnings, ci.Compression = st.Bytes, st.Files, st.Warnings, ws.Level
-	job.Log.Info("stored", "item", it.Name, "files", st.Files, "bytes", st.Bytes, "chunks", len(ws.Chunks), "zstd", ws.Level, "warnings", len(st.Warnings))
-	job.Progress.ItemDone(it.Name, nil)
-	return ci, nil
+	ci.Compression = s.ws.Level
+	return []any{"chunks", len(s.ws.Chunks), "zstd", s.ws.Level}, nil
 }

@@ -156,36 +156,44 @@ func TestBackupPartialAndNothing(t *testing.T) {
 	}
 }
 
-// slowStore holds an item's Put open until the run is cancelled.
+// slowStore holds the Put of an item object or a chunk open until the run
+// is cancelled.
 type slowStore struct {
 	upload.Store
 	started chan struct{}
+	once    *sync.Once
 }
 
 func (s slowStore) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
-	if strings.HasSuffix(key, catalog.ObjectSuffix) {
+	if strings.HasSuffix(key, ".zst.age") { // <item>.tar.zst.age, <id>.zst.age
 		buf := make([]byte, 4096)
 		io.ReadFull(r, buf)
-		close(s.started)
+		s.once.Do(func() { close(s.started) })
 		<-ctx.Done()
 	}
 	return s.Store.Put(ctx, key, r, o)
 }
 
+// TestBackupCancelledCommitsNothing: in both formats, a run cancelled
+// while an item uploads says interrupted and leaves no object.
 func TestBackupCancelledCommitsNothing(t *testing.T) {
-	f := newFixture(t)
-	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data", 1<<20)})
-	ctx, cancel := context.WithCancel(context.Background())
-	job := f.job(exporters.NewPath("a", a))
-	started := make(chan struct{})
-	job.Store = slowStore{f.store, started}
-	go func() { <-started; cancel() }()
-	_, err := Backup(ctx, job)
-	if err == nil || !strings.Contains(err.Error(), "interrupted") {
-		t.Fatalf("cancelled backup: %v", err)
-	}
-	if files := f.storeFiles(t); len(files) != 0 {
-		t.Fatalf("left in the store: %v", files)
+	for _, format := range []string{FormatArchive, FormatChunked} {
+		t.Run(format, func(t *testing.T) {
+			f := newFixture(t)
+			a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data", 1<<20)})
+			ctx, cancel := context.WithCancel(context.Background())
+			job := inFormat(t, f.job(exporters.NewPath("a", a)), format)
+			started := make(chan struct{})
+			job.Store = slowStore{f.store, started, new(sync.Once)}
+			go func() { <-started; cancel() }()
+			_, err := Backup(ctx, job)
+			if err == nil || !strings.Contains(err.Error(), "interrupted") {
+				t.Fatalf("cancelled backup: %v", err)
+			}
+			if files := f.storeFiles(t); len(files) != 0 {
+				t.Fatalf("left in the store: %v", files)
+			}
+		})
 	}
 }
 
@@ -231,26 +239,33 @@ func TestReadDamaged(t *testing.T) {
 	}
 }
 
-// failingStore refuses every item object after reading a little of it
-// (the run's lease, a small object, goes through).
+// failingStore refuses every item object and chunk after reading a little
+// of it (the run's lease and markers, small objects, go through).
 type failingStore struct{ upload.Store }
 
 func (s failingStore) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
-	if !strings.HasSuffix(key, catalog.ObjectSuffix) {
+	if !strings.HasSuffix(key, ".zst.age") { // <item>.tar.zst.age, <id>.zst.age
 		return s.Store.Put(ctx, key, r, o)
 	}
 	io.ReadFull(r, make([]byte, 10))
 	return upload.ObjectInfo{}, errors.New("disk says no")
 }
 
+// TestBackupReportsTheStoreError: in both formats, a store that gives up
+// early is the error reported (not the packer's "pipe closed"), and the
+// packer is not left blocked on the pipe.
 func TestBackupReportsTheStoreError(t *testing.T) {
-	f := newFixture(t)
-	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data", 1<<20)})
-	job := f.job(exporters.NewPath("a", a))
-	job.Store = failingStore{f.store}
-	_, err := Backup(context.Background(), job)
-	if err == nil || !strings.Contains(err.Error(), "item a: disk says no") {
-		t.Fatalf("got %v, want the store's error", err)
+	for _, format := range []string{FormatArchive, FormatChunked} {
+		t.Run(format, func(t *testing.T) {
+			f := newFixture(t)
+			a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data", 1<<20)})
+			job := inFormat(t, f.job(exporters.NewPath("a", a)), format)
+			job.Store = failingStore{f.store}
+			_, err := Backup(context.Background(), job)
+			if err == nil || !strings.Contains(err.Error(), "item a: ") || !strings.Contains(err.Error(), "disk says no") {
+				t.Fatalf("got %v, want the store's error", err)
+			}
+		})
 	}
 }
 

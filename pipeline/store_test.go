@@ -1,0 +1,153 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
+	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// inFormat sets job up to write format (FormatArchive or FormatChunked).
+func inFormat(t *testing.T, job BackupJob, format string) BackupJob {
+	t.Helper()
+	job.Format = format
+	if format == FormatChunked {
+		key, err := chunk.NewKey(make([]byte, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		job.ChunkKey = key
+	}
+	return job
+}
+
+// brokenItem is an item whose pack fails after megabytes of it went to
+// the store: its first root is 3 MiB of incompressible data, its second
+// does not exist. It returns the item and the missing path.
+func (f *fixture) brokenItem(t *testing.T) (exporters.Item, string) {
+	big := filepath.Join(f.dir, "big")
+	os.MkdirAll(big, 0o755)
+	b := make([]byte, 3<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if err := os.WriteFile(filepath.Join(big, "data.bin"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(f.dir, "missing")
+	return exporters.Item{Name: "broken", Kind: "path", Roots: []exporters.Root{{Path: big, Name: "big"}, {Path: missing, Name: "missing"}}}, missing
+}
+
+// laxStore swallows the read errors of item objects: it stores whatever
+// came before the error as if the stream had ended there (a store that
+// breaks the Put contract).
+type laxStore struct{ upload.Store }
+
+type laxReader struct{ r io.Reader }
+
+func (l laxReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (s laxStore) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	if strings.HasSuffix(key, catalog.ObjectSuffix) {
+		r = laxReader{r}
+	}
+	return s.Store.Put(ctx, key, r, o)
+}
+
+// TestStoreFailedPack: in both formats, an item whose pack fails half-way
+// is a failure naming the packer's cause (not the store's "pipe closed"),
+// is not in the manifest, and leaves no item object (the upload was
+// aborted, no chunk list written); the other item is committed. And an
+// item appears only once its pack ended cleanly too, even when the store
+// took a broken stream for a whole one.
+func TestStoreFailedPack(t *testing.T) {
+	for _, format := range []string{FormatArchive, FormatChunked} {
+		t.Run(format, func(t *testing.T) {
+			f := newFixture(t)
+			good := f.tree(t, "good", map[string]string{"x": "fine"})
+			broken, missing := f.brokenItem(t)
+			job := inFormat(t, f.job(exporters.NewPath("good", good), itemsExporter{"items", []exporters.Item{broken}}), format)
+			res, err := Backup(context.Background(), job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkBrokenFailed(t, res, missing)
+			for _, key := range []string{catalog.ItemKey("fe01", res.Manifest.SetID, "broken"), catalog.ChunksKey("fe01", res.Manifest.SetID, "broken")} {
+				if _, err := f.store.Stat(context.Background(), key); !errors.Is(err, upload.ErrNotFound) {
+					t.Errorf("the failed item left %s in the store (%v)", key, err)
+				}
+			}
+		})
+	}
+	t.Run("store takes a broken stream for a whole one", func(t *testing.T) {
+		f := newFixture(t)
+		good := f.tree(t, "good", map[string]string{"x": "fine"})
+		broken, missing := f.brokenItem(t)
+		job := f.job(exporters.NewPath("good", good), itemsExporter{"items", []exporters.Item{broken}})
+		job.Store = laxStore{f.store}
+		res, err := Backup(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBrokenFailed(t, res, missing)
+	})
+}
+
+// checkBrokenFailed: the run committed "good" and recorded "broken" as a
+// failure naming missing.
+func checkBrokenFailed(t *testing.T, res BackupResult, missing string) {
+	t.Helper()
+	m := res.Manifest
+	if !res.Partial || len(m.Items) != 1 || m.Items[0].Name != "good" {
+		t.Fatalf("partial %v, items %+v: want only the good item stored", res.Partial, m.Items)
+	}
+	if len(m.Failures) != 1 || m.Failures[0].Exporter != "broken" || !strings.Contains(m.Failures[0].Error, "item broken: read "+missing) {
+		t.Fatalf("failures %+v: want the broken item's, naming %s", m.Failures, missing)
+	}
+}
+
+// shortStore reports one byte less than it stored for item objects and
+// chunk lists.
+type shortStore struct{ upload.Store }
+
+func (s shortStore) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	info, err := s.Store.Put(ctx, key, r, o)
+	if err == nil && (strings.HasSuffix(key, catalog.ObjectSuffix) || strings.HasSuffix(key, catalog.ChunksSuffix)) {
+		info.Size--
+	}
+	return info, err
+}
+
+// TestStoreSizeMismatch: in both formats, an item whose object (or chunk
+// list) the store reports at another size than was sent is a failure, not
+// a stored item.
+func TestStoreSizeMismatch(t *testing.T) {
+	for _, format := range []string{FormatArchive, FormatChunked} {
+		t.Run(format, func(t *testing.T) {
+			f := newFixture(t)
+			a := f.tree(t, "a", map[string]string{"x": "some data"})
+			job := inFormat(t, f.job(exporters.NewPath("a", a)), format)
+			job.Store = shortStore{f.store}
+			res, err := Backup(context.Background(), job)
+			if !errors.Is(err, ErrNothingStored) || !strings.Contains(err.Error(), "item a: ") || !strings.Contains(err.Error(), "store reports") {
+				t.Fatalf("got %+v, %v: want the item failed on the size the store reported", res.Manifest, err)
+			}
+		})
+	}
+}
