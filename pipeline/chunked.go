@@ -15,6 +15,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/chunk"
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 // chunkAhead is how far a restore of one item fetches ahead of the
@@ -155,18 +156,28 @@ func install(partial *string, path string) error {
 	return nil
 }
 
-// checkChunkList checks the item's .chunks object: its SHA-256, and that it
-// lists exactly the manifest's chunk keys (the stock-tools restore reads it).
+// checkChunkList checks the item's .chunks object: its size, its SHA-256,
+// and that it lists exactly the manifest's chunk keys (the stock-tools
+// restore reads it). The manifest fixes the list whole (its lines are the
+// chunk entries' keys), so its size is known before it is read: it is
+// read with one request, as a chunk is (upload.ReadWhole: on S3 one GET
+// and no HEAD, on Azure one download and no properties request), and a
+// list of another size is refused on the size the response announces.
 func checkChunkList(ctx context.Context, job ReadJob, it catalog.Item) error {
 	want := catalog.ChunkList(it.Chunks)
-	rc, err := job.Store.Get(ctx, it.Key, 0, -1)
+	got := make([]byte, len(want))
+	size, err := upload.ReadWhole(ctx, job.Store, it.Key, got)
 	if err != nil {
+		// The store's own words: S3 explains an archived object with
+		// --thaw (as Get did).
 		return fmt.Errorf("download chunk list: %w", err)
 	}
-	defer rc.Close()
-	got, err := io.ReadAll(io.LimitReader(rc, int64(len(want))+1))
-	if err != nil {
-		return fmt.Errorf("download chunk list: %w", err)
+	if size != int64(len(want)) {
+		n := fmt.Sprint(size)
+		if size < 0 {
+			n = fmt.Sprintf("more than %d", len(want))
+		}
+		return fmt.Errorf("chunk list %s is %s bytes, the manifest's chunk entries make %d (truncated, extended or swapped)", it.Key, n, len(want))
 	}
 	sum := sha256.Sum256(got)
 	if hex.EncodeToString(sum[:]) != it.SHA256 || !bytes.Equal(got, want) {

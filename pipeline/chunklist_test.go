@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// wholeStore counts the reads of chunk lists: one-request reads
+// (upload.WholeReader) and Gets; archived answers every read of a chunk
+// list with ErrArchived, as a store with an offline tier does.
+type wholeStore struct {
+	upload.Store
+	whole, gets atomic.Int64
+	archived    bool
+}
+
+func (s *wholeStore) ReadWhole(ctx context.Context, key string, buf []byte) (int64, error) {
+	if strings.HasSuffix(key, catalog.ChunksSuffix) {
+		s.whole.Add(1)
+		if s.archived {
+			return 0, fmt.Errorf("get %s: %w", key, upload.ErrArchived)
+		}
+	}
+	return upload.ReadWhole(ctx, s.Store, key, buf)
+}
+
+func (s *wholeStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if strings.HasSuffix(key, catalog.ChunksSuffix) {
+		s.gets.Add(1)
+	}
+	return s.Store.Get(ctx, key, off, n)
+}
+
+// TestChunkListOneRead: restore and verify read an item's chunk list with
+// one whole-object read (no Get, so no metadata request first), and name
+// a missing, truncated, extended, corrupted or swapped list, and pass on
+// the store's explanation of an archived one (S3's names --thaw).
+func TestChunkListOneRead(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("chunked data ", 50000), "y": "why"})
+	b := f.tree(t, "b", map[string]string{"z": strings.Repeat("other data ", 40000)})
+	job := inFormat(t, f.job(exporters.NewPath("alpha", a), exporters.NewPath("bravo", b)), FormatChunked)
+	res, err := Backup(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		job  ReadJob
+	}{
+		{"verify", ReadJob{Manifest: m}},
+		{"verify --identity", ReadJob{Manifest: m, Identities: f.ids}},
+		{"restore", ReadJob{Manifest: m, Identities: f.ids, To: filepath.Join(f.dir, "r")}},
+	} {
+		ws := &wholeStore{Store: f.store}
+		c.job.Store = ws
+		if _, err := Read(ctx, c.job); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if ws.whole.Load() != 2 || ws.gets.Load() != 0 {
+			t.Errorf("%s of 2 chunked items: %d whole reads and %d Gets of chunk lists, want 2 and 0", c.name, ws.whole.Load(), ws.gets.Load())
+		}
+	}
+
+	it, _ := m.Item("bravo")
+	path := filepath.Join(f.dir, "dest", filepath.FromSlash(it.Key))
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := m.Item("alpha")
+	swapped := catalog.ChunkList(other.Chunks)
+	corrupted := bytes.Clone(orig)
+	corrupted[len(corrupted)/2] ^= 1
+	for _, c := range []struct {
+		name string
+		data []byte // nil: the list is gone
+		want string
+	}{
+		{"missing", nil, "download chunk list: "},
+		{"truncated", orig[:len(orig)-1], "is " + strconv.Itoa(len(orig)-1) + " bytes, the manifest's chunk entries make " + strconv.Itoa(len(orig))},
+		{"extended", append(bytes.Clone(orig), "x\n"...), "is more than " + strconv.Itoa(len(orig)) + " bytes"},
+		{"corrupted", corrupted, "does not match the manifest (corrupted or swapped)"},
+		{"swapped", swapped, "chunk list " + it.Key},
+	} {
+		if c.data == nil {
+			os.Remove(path)
+		} else {
+			os.WriteFile(path, c.data, 0o644)
+		}
+		for _, ids := range [][]byte{nil, {1}} {
+			rj := ReadJob{Store: f.store, Manifest: m, Items: []string{"bravo"}}
+			if ids != nil {
+				rj.Identities, rj.To = f.ids, filepath.Join(f.dir, "r-"+c.name)
+			}
+			_, err := Read(ctx, rj)
+			if err == nil || !strings.HasPrefix(err.Error(), "bravo: ") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s list (restore %v): %v, want %q", c.name, ids != nil, err, c.want)
+			}
+		}
+		os.WriteFile(path, orig, 0o644)
+	}
+
+	ws := &wholeStore{Store: f.store, archived: true}
+	if _, err := Read(ctx, ReadJob{Store: ws, Manifest: m, Items: []string{"bravo"}, Identities: f.ids, To: filepath.Join(f.dir, "r-cold")}); err == nil || !strings.Contains(err.Error(), "download chunk list: get "+it.Key+": "+upload.ErrArchived.Error()) {
+		t.Errorf("archived list: %v", err)
+	}
+}
