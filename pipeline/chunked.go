@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/lyncbackup/lyncbackup/archive"
@@ -168,8 +169,10 @@ func checkChunkList(ctx context.Context, job ReadJob, it catalog.Item) error {
 	got := make([]byte, len(want))
 	size, err := upload.ReadWhole(ctx, job.Store, it.Key, got)
 	if err != nil {
-		// The store's own words: S3 explains an archived object with
-		// --thaw (as Get did).
+		// The store's own words; S3's already name --thaw, Azure's do not.
+		if errors.Is(err, upload.ErrArchived) && !strings.Contains(err.Error(), "--thaw") {
+			return fmt.Errorf("download chunk list: %w (run restore with --thaw to start bringing it back)", err)
+		}
 		return fmt.Errorf("download chunk list: %w", err)
 	}
 	if size != int64(len(want)) {

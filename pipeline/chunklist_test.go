@@ -116,7 +116,7 @@ func TestChunkListOneRead(t *testing.T) {
 	}
 
 	ws := &wholeStore{Store: f.store, archived: true}
-	if _, err := Read(ctx, ReadJob{Store: ws, Manifest: m, Items: []string{"bravo"}, Identities: f.ids, To: filepath.Join(f.dir, "r-cold")}); err == nil || !strings.Contains(err.Error(), "download chunk list: get "+it.Key+": "+upload.ErrArchived.Error()) {
+	if _, err := Read(ctx, ReadJob{Store: ws, Manifest: m, Items: []string{"bravo"}, Identities: f.ids, To: filepath.Join(f.dir, "r-cold")}); err == nil || !strings.Contains(err.Error(), "download chunk list: get "+it.Key+": "+upload.ErrArchived.Error()+" (run restore with --thaw") {
 		t.Errorf("archived list: %v", err)
 	}
 }
