@@ -132,6 +132,11 @@ type Destination struct {
 	// transfer tuning (all backends that use it)
 	PartSize    Size `yaml:"part_size"`
 	Concurrency int  `yaml:"concurrency"`
+	// CAFile (S3 and Azure) is a PEM file of CA certificates trusted for
+	// the endpoint besides the system store: a store or TLS-inspecting
+	// proxy with a private CA (Go on Windows ignores SSL_CERT_FILE). With
+	// AWS_CA_BUNDLE set as well, both are trusted.
+	CAFile string `yaml:"ca_file"`
 }
 
 // ObjectLock configures S3 Object Lock on every uploaded object.

@@ -219,6 +219,16 @@ func (d *Destination) validate() error {
 	if d.PartSize < 0 {
 		return keyErr("destination.part_size", "must not be negative")
 	}
+	if d.CAFile != "" {
+		if u.Scheme == "file" {
+			return keyErr("destination.ca_file", "a file:// destination has no TLS to trust a CA for: remove the key (it is for s3, azblob and https destinations)")
+		}
+		// Read now, so a bad file stops every command at once, with its
+		// line, rather than the first request of an upload.
+		if _, err := ReadCAFile(d.CAFile); err != nil {
+			return keyErr("destination.ca_file", "%v", err)
+		}
+	}
 	return nil
 }
 

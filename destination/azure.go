@@ -18,7 +18,7 @@ func init() {
 }
 
 // openAzure maps destination.{url, account, endpoint, access_tier,
-// immutability.locked, part_size, concurrency} and the AZURE_STORAGE_*
+// immutability.locked, part_size, concurrency, ca_file} and the AZURE_STORAGE_*
 // environment to an Azure Blob store. Secrets only come from the
 // environment (or a SAS in an https URL) and never reach messages.
 func openAzure(ctx context.Context, d config.Destination, u *url.URL) (upload.Store, error) {
@@ -33,9 +33,13 @@ func openAzure(ctx context.Context, d config.Destination, u *url.URL) (upload.St
 	if _, err := azure.ParseTier(d.AccessTier); err != nil {
 		return nil, configErr(fmt.Errorf("destination.access_tier: %w", err))
 	}
+	pool, err := rootCAs(d)
+	if err != nil {
+		return nil, configErr(err)
+	}
 	o := azure.Options{
 		Location: loc, Auth: auth, AccessTier: d.AccessTier,
-		BlockSize: int64(d.PartSize), Concurrency: d.Concurrency,
+		BlockSize: int64(d.PartSize), Concurrency: d.Concurrency, RootCAs: pool,
 	}
 	if im := d.Immutability; im != nil {
 		o.ImmutabilityLocked = im.Locked

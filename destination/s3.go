@@ -2,6 +2,8 @@ package destination
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
 	"net/url"
 
 	"github.com/lyncbackup/lyncbackup/config"
@@ -27,7 +29,12 @@ func s3Options(d config.Destination) (s3.Options, error) {
 	if err := s3.ParseURL(d.URL, &o); err != nil {
 		return o, err
 	}
-	return o, o.Validate()
+	if err := o.Validate(); err != nil {
+		return o, err
+	}
+	pool, err := rootCAs(d)
+	o.RootCAs = pool
+	return o, err
 }
 
 func openS3(ctx context.Context, d config.Destination, _ *url.URL) (upload.Store, error) {
@@ -36,4 +43,19 @@ func openS3(ctx context.Context, d config.Destination, _ *url.URL) (upload.Store
 		return nil, configErr(err)
 	}
 	return s3.Open(ctx, o)
+}
+
+// rootCAs is the system store plus destination.ca_file (nil without one:
+// the clients keep their own default). config.Validate has read the file
+// already; this reads it again for the pool, and says so if it has gone
+// since.
+func rootCAs(d config.Destination) (*x509.CertPool, error) {
+	if d.CAFile == "" {
+		return nil, nil
+	}
+	pool, err := config.CAPool(d.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("destination.ca_file: %v", err)
+	}
+	return pool, nil
 }

@@ -145,20 +145,14 @@ func Send(ctx context.Context, cfg config.Notify, rep Report, summary []byte, o 
 }
 
 // CAPool is the system's certificate store plus the PEM certificates in
-// file: the private CA of a mail relay or webhook. Go on Windows verifies
-// against the Windows store only and ignores SSL_CERT_FILE, so this is
-// how lyncbackup.exe learns such a CA without importing it machine-wide.
+// file: the private CA of a mail relay or webhook (config.CAPool, which
+// destination.ca_file uses too). Go on Windows verifies against the
+// Windows store only and ignores SSL_CERT_FILE, so this is how
+// lyncbackup.exe learns such a CA without importing it machine-wide.
 func CAPool(file string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(file)
+	pool, err := config.CAPool(file)
 	if err != nil {
-		return nil, fmt.Errorf("ca_file: %v", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", file)
+		return nil, fmt.Errorf("ca_file %v", err)
 	}
 	return pool, nil
 }

@@ -9,6 +9,8 @@ package azure
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -68,8 +70,13 @@ type Options struct {
 	// TryTimeout bounds one attempt of one request (default: 2 minutes plus
 	// the time a block takes at 128 KiB/s), so a stalled connection is retried.
 	TryTimeout time.Duration
-	// Transport replaces the HTTP client (tests).
+	// Transport replaces the HTTP client (tests); RootCAs then does not apply.
 	Transport policy.Transporter
+	// RootCAs, when set, are the roots the service's certificate (and that
+	// of the token endpoint, for DefaultAzureCredential) is verified
+	// against instead of the system store: destination.ca_file gives the
+	// system store plus its CAs (Azure Stack Hub, a TLS-inspecting proxy).
+	RootCAs *x509.CertPool
 }
 
 // Store is a container (and a prefix in it) holding objects as block blobs.
@@ -151,7 +158,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		Transport: o.Transport,
 	}
 	if copts.Transport == nil {
-		copts.Transport = newHTTPClient(s.concurrency)
+		copts.Transport = newHTTPClient(s.concurrency, o.RootCAs)
 	}
 	opts := &container.ClientOptions{ClientOptions: copts}
 	containerURL := s.serviceURL + "/" + o.Container
@@ -207,15 +214,43 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // newHTTPClient is a transport with dial / TLS / header time-outs so a dead
 // peer is noticed and the request retried, and enough idle connections for
 // the blocks in flight of a few parallel items.
-func newHTTPClient(conc int) *http.Client {
+func newHTTPClient(conc int, roots *x509.CertPool) certErrorsFinal {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if roots != nil {
+		// Only the roots change: proxies from the environment, HTTP/2
+		// (ForceAttemptHTTP2) and the timeouts below stay as they are.
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.RootCAs = roots
+	}
 	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = 30 * time.Second
 	tr.ResponseHeaderTimeout = 5 * time.Minute
 	tr.MaxIdleConnsPerHost = 4 * conc
 	tr.ExpectContinueTimeout = 2 * time.Second
-	return &http.Client{Transport: tr}
+	return certErrorsFinal{&http.Client{Transport: tr}}
 }
+
+// certErrorsFinal marks a refused server certificate as not retriable:
+// azcore retries every transport error (10 times, up to a minute apart),
+// but no retry cures an unknown CA or a wrong name (destination.ca_file,
+// the endpoint), so the operation fails at once, naming it.
+type certErrorsFinal struct{ *http.Client }
+
+func (c certErrorsFinal) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.Client.Do(req)
+	if upload.IsCertificateError(err) {
+		return resp, nonRetriable{err}
+	}
+	return resp, err
+}
+
+// nonRetriable satisfies azcore's errorinfo.NonRetriable.
+type nonRetriable struct{ error }
+
+func (nonRetriable) NonRetriable()   {}
+func (e nonRetriable) Unwrap() error { return e.error }
 
 // String implements upload.Store: the location, never a secret.
 func (s *Store) String() string {

@@ -19,6 +19,8 @@ package s3
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/lyncbackup/lyncbackup/upload"
 	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
 
@@ -93,6 +96,13 @@ type Options struct {
 	Concurrency  int   // parts (upload) or chunks (download) in flight per object
 	MaxAttempts  int   // per request (0: $AWS_MAX_ATTEMPTS, else DefaultMaxAttempts)
 	StallTimeout time.Duration
+
+	// RootCAs, when set, are the roots the endpoint's certificate is
+	// verified against instead of the system store (destination.ca_file
+	// gives the system store plus its CAs). AWS_CA_BUNDLE (or ca_bundle in
+	// the profile) is added to them; without RootCAs the SDK trusts that
+	// bundle alone, as the AWS CLI does.
+	RootCAs *x509.CertPool
 }
 
 // Validate checks the options and fills in the defaults. Errors name the
@@ -272,6 +282,15 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		tr.MaxIdleConnsPerHost = 2 * maxConcurrency
 		tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 		tr.TLSHandshakeTimeout = 30 * time.Second
+		if o.RootCAs != nil {
+			// The SDK's transport keeps its TLS settings (minimum version,
+			// curves); only the roots change. A copy of the pool, because
+			// the SDK appends AWS_CA_BUNDLE to whatever pool it finds.
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			tr.TLSClientConfig.RootCAs = o.RootCAs.Clone()
+		}
 	})
 	attempts := o.MaxAttempts
 	loadOpts := []func(*awsconfig.LoadOptions) error{
@@ -284,6 +303,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 				// No retry quota: a long backup must not give up because
 				// earlier parts needed retries.
 				so.RateLimiter = ratelimit.None
+				// A refused certificate is a setting to fix, not a
+				// passing fault: fail at once, naming it.
+				so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					if upload.IsCertificateError(err) {
+						return aws.FalseTernary
+					}
+					return aws.UnknownTernary
+				})}, so.Retryables...)
 			})
 		}),
 		awsconfig.WithLogger(logging.Nop{}),
