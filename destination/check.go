@@ -41,7 +41,15 @@ func Check(ctx context.Context, d config.Destination) []Finding {
 			Detail: st.String() + " cannot be probed", Fix: "give the backend a Probe (upload.Prober)"}}
 	}
 	pr, err := p.Probe(ctx)
-	return Assess(st.String(), pr, err, d.ObjectLock != nil || d.Immutability != nil)
+	fs := Assess(st.String(), pr, err, d.ObjectLock != nil || d.Immutability != nil)
+	if d.CAFile != "" {
+		for i := range fs {
+			if fs[i].ID == IDAccess && fs[i].Status == "ok" {
+				fs[i].Detail += ", trusting the CAs of " + d.CAFile
+			}
+		}
+	}
+	return fs
 }
 
 // openFinding names why a destination did not open, and the fix for that
@@ -51,6 +59,10 @@ func openFinding(url string, err error) Finding {
 	f := Finding{ID: IDAccess, Name: "destination", Status: "fail", Detail: err.Error()}
 	msg := strings.ToLower(err.Error())
 	switch {
+	case strings.Contains(msg, "unknown authority") || strings.Contains(msg, "not trusted"):
+		f.Fix = "this machine does not trust the server's certificate: name its CA in destination.ca_file (a PEM file), or import the CA into the machine's trusted roots"
+	case upload.IsCertificateError(err) || strings.Contains(msg, "x509:") || strings.Contains(msg, "failed to verify certificate"):
+		f.Fix = "the server's certificate does not fit (its name or dates): correct destination.url / endpoint, or have the certificate replaced"
 	case errors.Is(err, fs.ErrNotExist) || strings.Contains(msg, "does not exist") || strings.Contains(msg, "no such file"):
 		f.Fix = "create it (or correct destination.url); lyncbackup does not create the destination"
 	case strings.Contains(msg, "not supported") || strings.Contains(msg, "destination url") || strings.Contains(msg, "invalid"):

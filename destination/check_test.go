@@ -76,6 +76,9 @@ func TestOpenFindingFixes(t *testing.T) {
 		{`destination URL "ftp://x": scheme "ftp" is not supported`, "correct destination.url"},
 		{"operation error S3: HeadBucket, StatusCode: 403, Forbidden", "credentials"},
 		{"folder /x is not writable: permission denied", "grant"},
+		{`s3 head bucket b: cannot reach the server: tls: failed to verify certificate: x509: certificate signed by unknown authority`, "destination.ca_file"},
+		{`azure: put (block 0) k: Put "https://h/c/k": tls: failed to verify certificate: x509: certificate signed by unknown authority`, "destination.ca_file"},
+		{`tls: failed to verify certificate: x509: certificate is valid for a.example, not b.example`, "correct destination.url"},
 	} {
 		if f := openFinding("u", errors.New(c.err)); !strings.Contains(f.Fix, c.want) {
 			t.Errorf("%q: fix %q, want it to say %q", c.err, f.Fix, c.want)
