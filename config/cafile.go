@@ -63,6 +63,10 @@ func ReadCAFile(file string) ([]*x509.Certificate, error) {
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
+		if _, err := x509.ParseCertificate(b); err == nil {
+			// Windows exports "DER encoded binary X.509 (.CER)" by default.
+			return nil, fmt.Errorf("%s: no PEM certificate in it: the file is a DER certificate (convert it: certutil -encode %s corp-ca.pem, or openssl x509 -inform der -in %s -out corp-ca.pem)", file, file, file)
+		}
 		return nil, fmt.Errorf("%s: no PEM certificate in it (want -----BEGIN CERTIFICATE----- blocks)", file)
 	}
 	return certs, nil

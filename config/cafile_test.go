@@ -69,6 +69,7 @@ func TestDestinationCAFile(t *testing.T) {
 		{"azblob://backups/lync", write("text.pem", []byte("corp-ca.cer, DER, not PEM\n")), filepath.Join(dir, "text.pem") + ": no PEM certificate in it"},
 		{"s3://bkt/p", write("damaged.pem", append(testCA(t, "root"), damaged...)), filepath.Join(dir, "damaged.pem") + ": certificate 2: x509: "},
 		{"s3://bkt/p", dir, dir + ": not a regular file"},
+		{"s3://bkt/p", write("corp-ca.cer", derOf(t, testCA(t, "der"))), filepath.Join(dir, "corp-ca.cer") + ": no PEM certificate in it: the file is a DER certificate (convert it: certutil -encode"},
 		{"file:///backups", good, "a file:// destination has no TLS"},
 	}
 	for _, c := range cases {
@@ -89,6 +90,14 @@ func TestDestinationCAFile(t *testing.T) {
 			t.Errorf("%s with %s:\n got %v\nwant %s%s…", c.url, c.file, err, prefix, c.want)
 		}
 	}
+}
+
+func derOf(t *testing.T, p []byte) []byte {
+	blk, _ := pem.Decode(p)
+	if blk == nil {
+		t.Fatal("no PEM")
+	}
+	return blk.Bytes
 }
 
 // TestCAPool: the pool trusts the file's CAs (and keeps the system store).
