@@ -17,6 +17,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("a: &a [*a]\n")
 	f.Add("? [a]\n: b\n")
 	f.Add("destination: {part_size: 1.5GiB, url: s3://b}\nlimits: {upload: 3MB/s}\n")
+	f.Add(strings.Replace(minimal, "{url: 'file:///backups'}", "{url: 's3://bkt/p', ca_file: /nonexistent/ca.pem}", 1))
 	f.Fuzz(func(t *testing.T, data string) {
 		c, err := Parse([]byte(data), func(k string) (string, bool) { return "v" + k, k != "UNSET" })
 		if err == nil {
