@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/upload"
@@ -164,9 +165,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 		return upload.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	// 1 MiB writes: io.Copy's 32 KiB chunks cost ~2 s of write syscalls
-	// per GiB. (Hiding ReadFrom makes CopyBuffer use our buffer.)
-	buf := make([]byte, 1<<20)
-	n, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, buf)
+	// per GiB. (Hiding ReadFrom makes CopyBuffer use our buffer.) The
+	// buffers are reused: a chunked backup puts ~900 objects per GiB, and
+	// a fresh buffer each was 890 MB of allocation per GiB.
+	buf := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, *buf)
+	copyBufs.Put(buf)
 	if err != nil {
 		return fail(err)
 	}
@@ -184,6 +188,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 	syncDir(filepath.Dir(p))
 	return upload.ObjectInfo{Key: key, Size: n, ModTime: time.Now()}, nil
 }
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 func syncDir(dir string) {
 	if runtime.GOOS == "windows" {
