@@ -30,6 +30,7 @@
 #                        needs about SIZE x (1.1 x (NIGHTS+1) + 4) MB free (archive keeps every night)
 #   LYNCBACKUP_MKCORPUS  corpus generator (default: <repo>/../shared/bench/mkcorpus.py)
 #   RESULTS              markdown results file
+#   CHURN_CONTENDERS     which contenders run (default: "chunked archive restic")
 #   LYNCBACKUP_CHURN_MODEL  overrides of churn.py's MODEL numbers, e.g. "sql_cold=0" (sensitivity runs)
 set -euo pipefail
 
@@ -83,7 +84,7 @@ python3 "$MKCORPUS" "$CORPUS" "$SIZE_MB" "$SEED"
 start_versitygw
 mkdir -p "$WORK/lists" "$WORK/times"
 
-CONTENDERS=(chunked archive restic)
+read -r -a CONTENDERS <<<"${CHURN_CONTENDERS:-chunked archive restic}"
 lbconfig() { # lbconfig FORMAT -> config path; bucket lb-FORMAT, staging (chunk key, caches) kept across nights
 	local cfg=$WORK/lyncbackup-$1.yaml
 	cat >"$cfg" <<EOF
