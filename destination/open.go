@@ -88,8 +88,11 @@ func redact(raw string) string {
 	return u.String()
 }
 
-// FromURL opens a store with only a URL (restore --from on a bare machine).
-func FromURL(ctx context.Context, raw string) (upload.Store, error) {
-	d := config.Destination{URL: raw}
+// FromURL opens a store with only a URL (restore --from on a bare machine)
+// and, when caFile is set, the CAs of that PEM file trusted besides the
+// system store, as destination.ca_file (the --ca-file flag). The caller
+// checks caFile first (config.ReadCAFile) to name it in its own words.
+func FromURL(ctx context.Context, raw, caFile string) (upload.Store, error) {
+	d := config.Destination{URL: raw, CAFile: caFile}
 	return Open(ctx, d)
 }

@@ -36,6 +36,9 @@ type app struct {
 	log                *slog.Logger
 	logFile            *os.File // nil when logging to the console
 	logPath, logFormat string   // what log was opened for
+
+	// trust: where the opened destination's CAs came from (cafile.go).
+	trust trustSource
 }
 
 // globalFlags are the flags shared by the commands; each command lists
@@ -328,6 +331,7 @@ func (a *app) finish(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
+	err = a.certHint(err)
 	code := a.code(err)
 	msg := ""
 	if err != nil {

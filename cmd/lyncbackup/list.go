@@ -13,7 +13,7 @@ import (
 
 func init() {
 	register(&command{name: "list", summary: "list the backup sets in the destination",
-		usage: "list [--config FILE | --from URL] [--host HOST] [flags]", flags: flagsCommon, run: runList})
+		usage: "list [--config FILE | --from URL [--ca-file FILE]] [--host HOST] [flags]", flags: flagsCommon, run: runList})
 	register(&command{name: "keygen", summary: "write a new age identity file and print its public key",
 		usage: "keygen -o FILE [--json]", flags: []string{flagJSON, flagQuiet}, run: runKeygen})
 }
@@ -43,6 +43,7 @@ func runList(ctx context.Context, a *app, args []string) error {
 	a.addGlobal(fs)
 	var sf setFlags
 	fs.StringVar(&sf.from, "from", "", "destination URL (instead of a config file)")
+	addCAFileFlag(fs, &sf.caFile)
 	fs.StringVar(&sf.host, "host", "", "only this host's sets")
 	if _, err := a.parseArgs(fs, args); err != nil {
 		return err

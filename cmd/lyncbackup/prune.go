@@ -19,7 +19,7 @@ import (
 
 func init() {
 	register(&command{name: "prune", summary: "apply the retention policy: delete old sets, extend the locks of kept ones",
-		usage: "prune [--dry-run] [--keep-daily N ...] [--from URL] [--host HOST] [flags]", flags: flagsCommon, notes: pruneNotes, run: runPrune})
+		usage: "prune [--dry-run] [--keep-daily N ...] [--from URL [--ca-file FILE]] [--host HOST] [flags]", flags: flagsCommon, notes: pruneNotes, run: runPrune})
 	afterBackupHooks = append(afterBackupHooks, pruneAfterBackup)
 }
 
@@ -99,6 +99,8 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "decide and print, change nothing")
 	from := fs.String("from", "", "destination URL (instead of the config's; the policy then comes from the flags, or --config)")
 	host := fs.String("host", "", "prune only this host's sets")
+	var caFile string
+	addCAFileFlag(fs, &caFile)
 	var pf policyFlags
 	pf.add(fs)
 	pos, err := a.parseArgs(fs, args)
@@ -108,7 +110,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("prune takes no arguments (got %q)", strings.Join(pos, " "))
 	}
-	cfg, st, err := a.pruneTarget(ctx, *from)
+	cfg, st, err := a.pruneTarget(ctx, *from, caFile)
 	if err != nil {
 		return err
 	}
@@ -143,7 +145,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 
 // pruneTarget is the config (nil with --from and no --config) and the store
 // prune works on.
-func (a *app) pruneTarget(ctx context.Context, from string) (*config.Config, upload.Store, error) {
+func (a *app) pruneTarget(ctx context.Context, from, caFile string) (*config.Config, upload.Store, error) {
 	var cfg *config.Config
 	if from == "" || a.g.config != "" {
 		var err error
@@ -155,8 +157,17 @@ func (a *app) pruneTarget(ctx context.Context, from string) (*config.Config, upl
 		}
 	}
 	if from != "" {
-		st, err := destination.FromURL(ctx, from)
+		if err := checkCAFileFlag(from, caFile); err != nil {
+			return nil, nil, err
+		}
+		st, err := destination.FromURL(ctx, from, caFile)
+		if err == nil {
+			a.fromURLTrust(caFile)
+		}
 		return cfg, st, err
+	}
+	if err := a.configTrust(cfg, caFile); err != nil {
+		return nil, nil, err
 	}
 	st, err := openStore(ctx, cfg)
 	return cfg, st, err
@@ -215,6 +226,7 @@ func (a *app) pruneDoc(rep *retention.Report, pol retention.Policy, err error) p
 	if grace <= 0 {
 		grace = retention.DefaultGrace
 	}
+	err = a.certHint(err)
 	d := pruneDoc{OK: err == nil, ExitCode: a.code(err), Report: rep, PolicyText: pol.String(), Policy: policyDoc{
 		KeepLast: pol.Last, KeepHourly: pol.Hourly, KeepDaily: pol.Daily, KeepWeekly: pol.Weekly, KeepMonthly: pol.Monthly,
 		KeepYearly: pol.Yearly, KeepWithin: pol.Within.Text, MinAge: pol.MinAge.Text, GraceSeconds: grace.Seconds(),

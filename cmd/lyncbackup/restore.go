@@ -16,9 +16,9 @@ import (
 
 func init() {
 	register(&command{name: "restore", summary: "restore a set (or one item) into a folder",
-		usage: "restore [SET|latest] --to DIR --identity FILE [--item NAME]... [--from URL] [--force] [flags]", flags: flagsTransfer, run: runRestore})
+		usage: "restore [SET|latest] --to DIR --identity FILE [--item NAME]... [--from URL [--ca-file FILE]] [--force] [flags]", flags: flagsTransfer, run: runRestore})
 	register(&command{name: "verify", summary: "check a set's objects (and with --identity, every file)",
-		usage: "verify [SET|latest] [--identity FILE] [--item NAME]... [--from URL] [flags]", flags: flagsTransfer, run: runVerify})
+		usage: "verify [SET|latest] [--identity FILE] [--item NAME]... [--from URL [--ca-file FILE]] [flags]", flags: flagsTransfer, run: runVerify})
 }
 
 type multiFlag []string
@@ -29,12 +29,14 @@ func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 // setFlags are shared by restore and verify.
 type setFlags struct {
 	from, host, identity string
+	caFile               string // --ca-file
 	items                multiFlag
 	parallel             int
 }
 
 func (s *setFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&s.from, "from", "", "destination URL (instead of a config file)")
+	addCAFileFlag(fs, &s.caFile)
 	fs.StringVar(&s.host, "host", "", "host whose sets to use (default: the config's host, or the only host)")
 	fs.StringVar(&s.identity, "identity", "", "age identity file (or OpenSSH private key)")
 	fs.Var(&s.items, "item", "only this item (repeatable)")
@@ -44,15 +46,22 @@ func (s *setFlags) add(fs *flag.FlagSet) {
 // openForRead opens the store from --from or the config, and returns the host to use.
 func (a *app) openForRead(ctx context.Context, s *setFlags) (upload.Store, string, error) {
 	if s.from != "" {
-		st, err := destination.FromURL(ctx, s.from)
+		if err := checkCAFileFlag(s.from, s.caFile); err != nil {
+			return nil, "", err
+		}
+		st, err := destination.FromURL(ctx, s.from, s.caFile)
 		if err != nil {
 			return nil, "", err
 		}
+		a.fromURLTrust(s.caFile)
 		return st, s.host, nil
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, "", fmt.Errorf("%w (or give --from URL)", err)
+	}
+	if err := a.configTrust(cfg, s.caFile); err != nil {
+		return nil, "", err
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -193,6 +202,7 @@ type readDoc struct {
 }
 
 func (a *app) readDoc(set catalog.Set, skipped []catalog.Skipped, mode string, reports []pipeline.ItemReport, err error, to string) readDoc {
+	err = a.certHint(err)
 	d := readDoc{OK: err == nil, ExitCode: a.code(err), Host: set.Host, SetID: set.ID, Mode: mode, To: to, Items: reports, Skipped: skipped}
 	if d.Skipped == nil {
 		d.Skipped = []catalog.Skipped{}
