@@ -64,8 +64,8 @@ func caFileCases(t *testing.T, e *remoteEnv, front *testenv.TLSFront, writeConfi
 	withCA("")
 	reached := front.Requests()
 	r := e.run(nil, "backup", "--quiet")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "certificate signed by unknown authority") {
-		t.Errorf("backup without ca_file: exit %d, want 1 naming the certificate\n%s%s", r.Code, r.Stdout, r.Stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "certificate signed by unknown authority") || !strings.Contains(r.Stderr, "name its CA in destination.ca_file") {
+		t.Errorf("backup without ca_file: exit %d, want 1 naming the certificate and destination.ca_file\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	access = checkAccess(t, e, 1)
 	if access.Status != "fail" || !strings.Contains(access.Detail, "certificate") || !strings.Contains(access.Fix, "destination.ca_file") {

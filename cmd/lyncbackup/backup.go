@@ -120,6 +120,7 @@ func runBackup(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	a.backupTrust(cfg)
 	return a.backup(ctx, cfg, *keepStaging, *parallel)
 }
 

@@ -29,6 +29,7 @@ type trustSource struct {
 	fromURL bool   // --from URL (no config)
 	caFile  string // --ca-file or destination.ca_file ("" = the system store only)
 	flag    bool   // caFile came from --ca-file
+	noFlag  bool   // the command has no --ca-file (backup): only the config key can name a CA
 }
 
 // checkCAFileFlag checks --ca-file for destination rawURL with the checks of
@@ -66,15 +67,25 @@ func (a *app) configTrust(cfg *config.Config, caFile string) error {
 	return nil
 }
 
+// backupTrust records the destination of a command that opens it only
+// from its config (backup).
+func (a *app) backupTrust(cfg *config.Config) {
+	a.trust = trustSource{opened: true, caFile: cfg.Destination.CAFile, noFlag: true}
+}
+
 // certHint adds the fix to a refused certificate of an unknown authority:
 // the flag or key to name the CA in, or, when one was named, that it does
 // not hold the server's CA. Other errors pass unchanged.
 func (a *app) certHint(err error) error {
-	if err == nil || !a.trust.opened || !unknownAuthority(err) || strings.Contains(err.Error(), "--ca-file") {
+	if err == nil || !a.trust.opened || !unknownAuthority(err) || strings.Contains(err.Error(), "--ca-file") || strings.Contains(err.Error(), "destination.ca_file") {
 		return err
 	}
 	var fix string
 	switch {
+	case a.trust.noFlag && a.trust.caFile != "":
+		fix = fmt.Sprintf("the server's certificate is signed by no CA in %s (destination.ca_file) nor in the system store: name the CA that issued it there (a PEM file)", a.trust.caFile)
+	case a.trust.noFlag:
+		fix = "this machine does not trust the server's certificate: name its CA in destination.ca_file (a PEM file), or import the CA into the machine's trusted roots"
 	case a.trust.caFile != "":
 		src := "destination.ca_file"
 		if a.trust.flag {
