@@ -36,6 +36,20 @@ type azEnv struct {
 	endpoint  string // destination.endpoint ("" = from the connection string)
 }
 
+// throughProxy points the binary at a fault proxy in front of Azurite
+// (closed when the test ends); call writeConfig after it.
+func (e *azEnv) throughProxy(t *testing.T) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.Start(strings.TrimSuffix(e.az.Endpoint, "/"+testenv.AzuriteAccount))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	e.endpoint = p.URL + "/" + testenv.AzuriteAccount
+	e.env = append(e.az.KeyEnv(), "LYNCBACKUP_CONFIG="+e.config)
+	return p
+}
+
 // newAzEnv makes a source tree (a 20 MiB incompressible file, so the item
 // is staged as several 4 MiB blocks, plus small files), an identity and a
 // container.
@@ -159,14 +173,8 @@ func TestAzureBackupListVerifyRestore(t *testing.T) {
 // manifest), with the locked mode from the config.
 func TestAzureImmutabilityOnEveryObject(t *testing.T) {
 	e := newAzEnv(t)
-	p, err := faultproxy.Start(strings.TrimSuffix(e.az.Endpoint, "/"+testenv.AzuriteAccount))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	e.endpoint = p.URL + "/" + testenv.AzuriteAccount
+	p := e.throughProxy(t)
 	e.destExtra = "  access_tier: Cool\n  immutability: {days: 2, locked: true, legal_hold: true}\n"
-	e.env = append(e.az.KeyEnv(), "LYNCBACKUP_CONFIG="+e.config)
 	e.writeConfig()
 	before := time.Now().UTC()
 	set := e.backup()
@@ -212,14 +220,8 @@ func TestAzureImmutabilityOnEveryObject(t *testing.T) {
 // through the real binary: the backup succeeds and restores identical data.
 func TestAzureBackupRestoreThroughFaults(t *testing.T) {
 	e := newAzEnv(t)
-	p, err := faultproxy.Start(strings.TrimSuffix(e.az.Endpoint, "/"+testenv.AzuriteAccount))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := e.throughProxy(t)
 	p.StallFor = 2 * time.Second
-	e.endpoint = p.URL + "/" + testenv.AzuriteAccount
-	e.env = append(e.az.KeyEnv(), "LYNCBACKUP_CONFIG="+e.config)
 	e.writeConfig()
 	var puts, gets atomic.Int64
 	faults := []faultproxy.Fault{faultproxy.FaultReset, faultproxy.Fault503, faultproxy.Fault500, faultproxy.FaultStall}
@@ -257,13 +259,7 @@ func TestAzureBackupRestoreThroughFaults(t *testing.T) {
 // line, writes no manifest and leaves no committed or uncommitted blob.
 func TestAzureBackupFailsCleanly(t *testing.T) {
 	e := newAzEnv(t)
-	p, err := faultproxy.Start(strings.TrimSuffix(e.az.Endpoint, "/"+testenv.AzuriteAccount))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	e.endpoint = p.URL + "/" + testenv.AzuriteAccount
-	e.env = append(e.az.KeyEnv(), "LYNCBACKUP_CONFIG="+e.config)
+	p := e.throughProxy(t)
 	e.writeConfig()
 	var blocks atomic.Int64
 	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
-	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 // checkChunkedRestoreRequests holds the requests a restore of one chunked
@@ -70,12 +69,7 @@ func TestS3ChunkedRestoreRequests(t *testing.T) {
 			chunks++
 		}
 	}
-	p, err := faultproxy.Start(e.srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	e.endpoint = p.URL
+	p := e.throughProxy(t)
 	e.writeConfig()
 	e.restoreAndCompare("", nil)
 	checkChunkedRestoreRequests(t, p.Requests(), chunks)
@@ -94,13 +88,7 @@ func TestAzureChunkedRestoreRequests(t *testing.T) {
 			chunks++
 		}
 	}
-	p, err := faultproxy.Start(strings.TrimSuffix(e.az.Endpoint, "/"+testenv.AzuriteAccount))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	e.endpoint = p.URL + "/" + testenv.AzuriteAccount
-	e.env = append(e.az.KeyEnv(), "LYNCBACKUP_CONFIG="+e.config)
+	p := e.throughProxy(t)
 	e.writeConfig()
 	e.restoreAndCompare("", nil)
 	checkChunkedRestoreRequests(t, p.Requests(), chunks)

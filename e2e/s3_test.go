@@ -49,6 +49,19 @@ type s3Env struct {
 	bulky    string
 }
 
+// throughProxy points the binary at a fault proxy in front of the server
+// (closed when the test ends); call writeConfig after it.
+func (e *s3Env) throughProxy(t *testing.T) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.Start(e.srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	e.endpoint = p.URL
+	return p
+}
+
 // newS3Env makes a source tree (a 24 MiB incompressible file, so the item
 // goes multipart in 5 MiB parts, plus small files), an identity and a bucket.
 func newS3Env(t *testing.T, lock bool) *s3Env {
@@ -199,13 +212,8 @@ func TestS3ObjectLockOnEveryObject(t *testing.T) {
 // identical data; nothing is left pending.
 func TestS3BackupRestoreThroughFaults(t *testing.T) {
 	e := newS3Env(t, false)
-	p, err := faultproxy.Start(e.srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := e.throughProxy(t)
 	p.StallFor = 2 * time.Second
-	e.endpoint = p.URL
 	e.writeConfig()
 	var puts, gets atomic.Int64
 	faults := []faultproxy.Fault{faultproxy.FaultReset, faultproxy.Fault503, faultproxy.Fault500, faultproxy.FaultStall}
@@ -243,12 +251,7 @@ func TestS3BackupRestoreThroughFaults(t *testing.T) {
 // line, writes no manifest and leaves no multipart upload behind.
 func TestS3BackupFailsCleanly(t *testing.T) {
 	e := newS3Env(t, false)
-	p, err := faultproxy.Start(e.srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	e.endpoint = p.URL
+	p := e.throughProxy(t)
 	e.writeConfig()
 	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
 		if r.Method == http.MethodPut && r.URL.Query().Get("partNumber") == "3" {
