@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -432,5 +433,39 @@ func TestCleanNameBackslash(t *testing.T) {
 	_, err := CleanName(`a\..\..\evil`)
 	if (runtime.GOOS == "windows") != (err != nil) {
 		t.Fatalf("GOOS %s: CleanName with backslashes: %v", runtime.GOOS, err)
+	}
+}
+
+// A file that cannot be created fails the extraction with its own cause
+// and path: another file in the way (without Force), a folder in the way
+// (with Force).
+func TestExtractInTheWay(t *testing.T) {
+	var es []entry
+	for i := range 40 {
+		es = append(es, reg(fmt.Sprintf("top/f%02d", i), strings.Repeat("x", 100+i)))
+	}
+	data := craft(t, withIndex(es...))
+	for _, c := range []struct {
+		name  string
+		force bool
+		block func(root string)
+		want  string
+	}{
+		{"file in the way", false, func(root string) {
+			os.MkdirAll(filepath.Join(root, "top"), 0o755)
+			os.WriteFile(filepath.Join(root, "top", "f17"), []byte("mine"), 0o644)
+		}, filepath.Join("top", "f17") + ": already exists"},
+		{"folder in the way (force)", true, func(root string) {
+			os.MkdirAll(filepath.Join(root, "top", "f23"), 0o755)
+		}, filepath.Join("top", "f23") + ": a folder is in the way"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "out")
+			c.block(root)
+			_, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root, Force: c.force})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
 	}
 }
