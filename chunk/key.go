@@ -25,19 +25,14 @@ import (
 	"github.com/zeebo/blake3"
 )
 
-// Chunk size bounds (see docs/FORMAT.md): 768 KiB – 8 MiB, about 1.5 MB on
-// average (restic cuts 512 KiB – 8 MiB, ~1 MiB). Every chunk is an object,
-// and on a loopback S3 server each costs the server ~1.2 ms of CPU: 512 KiB
-// / 1 MiB made 829 objects of the 1 GiB bench corpus, these 700, and the
-// first backup 7% faster (5 alternating pairs). The churn benchmark
-// (docs/BENCHMARKS.md) is what bounds them: a SQL dump changes in scattered
-// pages and each change costs a whole chunk. Per night these uploaded 85 MB
-// against 75 MB (restic: 87); 640 KiB / 1.5 MiB 92 MB, 1 MiB / 1.5 MiB 99 MB,
-// 1 MiB / 2 MiB 127-141 MB.
+// Chunk size bounds (see docs/FORMAT.md): restic's (512 KiB – 8 MiB, about
+// 1 MiB on average). On the churn benchmark (docs/BENCHMARKS.md) a 2 MiB
+// average uploaded ~1.3× what restic did per night, 1 MiB ~1.1×: a SQL dump
+// changes in scattered pages, and each change costs a whole chunk.
 const (
-	MinSize    = 768 << 10
+	MinSize    = 512 << 10
 	MaxSize    = 8 << 20
-	NormalSize = 1280 << 10
+	NormalSize = 1 << 20
 )
 
 // Algorithm is the content-defined chunker (docs/FORMAT.md): keyed FastCDC
