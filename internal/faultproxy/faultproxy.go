@@ -106,7 +106,6 @@ func Start(target string) (*Proxy, error) {
 				return
 			}
 		case FaultResetResponse:
-			rp.ModifyResponse = nil
 			rw := &cutWriter{ResponseWriter: w, limit: 32 << 10}
 			rp.ServeHTTP(rw, r)
 			return
