@@ -78,7 +78,12 @@ func ParseConnectionString(cs string) (Auth, error) {
 	if strings.EqualFold(kv["usedevelopmentstorage"], "true") {
 		ep := devEndpoint
 		if proxy := kv["developmentstorageproxyuri"]; proxy != "" {
-			ep = strings.TrimRight(proxy, "/") + "/" + devAccount
+			u, err := url.Parse(proxy)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return Auth{}, errors.New("DevelopmentStorageProxyUri is not an http(s) URL")
+			}
+			u.RawQuery, u.Fragment, u.User = "", "", nil
+			ep = strings.TrimRight(u.String(), "/") + "/" + devAccount
 		}
 		return Auth{Kind: "connection-string", Account: devAccount, Key: devKey, Endpoint: ep}, nil
 	}

@@ -49,6 +49,11 @@ func TestParseConnectionString(t *testing.T) {
 		{in: "BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2022-11-02&sig=xyz%3D",
 			sas: "sv=2022-11-02&sig=xyz%3D", endpoint: "https://acct.blob.core.windows.net"},
 		{in: "UseDevelopmentStorage=true", account: devAccount, key: devKey, endpoint: devEndpoint},
+		{in: "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://127.0.0.1:8080/", account: devAccount, key: devKey,
+			endpoint: "http://127.0.0.1:8080/" + devAccount},
+		// Found by FuzzParseConnectionString: the proxy was taken as it came.
+		{in: "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=0", err: "DevelopmentStorageProxyUri is not an http(s) URL"},
+		{in: "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=ftp://h", err: "DevelopmentStorageProxyUri"},
 		{in: "AccountName=acct", err: "neither AccountKey nor SharedAccessSignature"},
 		{in: "AccountKey=abc", err: "no AccountName"},
 		{in: "SharedAccessSignature=sig=1", err: "neither AccountName nor BlobEndpoint"},
