@@ -422,7 +422,10 @@ func TestLyncAccountAndCoverage(t *testing.T) {
 	if r.Code != 2 || !strings.Contains(r.Stderr, "SYSTEM reaches the network as the computer account") || !strings.Contains(r.Stderr, `give --user DOMAIN\svc`) {
 		t.Errorf("SYSTEM with Lync exporters: exit %d\n%s", r.Code, r.Stderr)
 	}
-	r = testbin.MustRun(t, s.dir, s.env, "schedule", "install", "--dry-run", "--for", "windows", "--user", `CONTOSO\svc-lb`, "--config", cfg)
+	// The dry run writes the task XML it names into the temporary folder.
+	tmp := t.TempDir()
+	r = testbin.MustRun(t, s.dir, append(append([]string{}, s.env...), "TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp),
+		"schedule", "install", "--dry-run", "--for", "windows", "--user", `CONTOSO\svc-lb`, "--config", cfg)
 	if !strings.Contains(r.Stdout, `/RU CONTOSO\svc-lb /RP *`) {
 		t.Errorf("named account:\n%s", r.Stdout)
 	}

@@ -26,6 +26,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
@@ -38,6 +40,8 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	testenv.StopVersityGW()
 	testenv.StopAzurite()
+	testbin.Cleanup()
+	stubbin.Cleanup()
 	os.Exit(code)
 }
 

@@ -1,10 +1,13 @@
 package exporters
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/internal/golden"
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
 )
 
 var goldens golden.Set
@@ -15,5 +18,8 @@ var goldens golden.Set
 // The test binary may also be started as a helper program (helper_test.go).
 func TestMain(m *testing.M) {
 	helperMain()
-	golden.Main(m, &goldens, update, filepath.Join("testdata", goldenDir("ps")), filepath.Join("testdata", goldenDir("plan")))
+	code := golden.Run(m, &goldens, update, filepath.Join("testdata", goldenDir("ps")), filepath.Join("testdata", goldenDir("plan")))
+	testbin.Cleanup()
+	stubbin.Cleanup()
+	os.Exit(code)
 }

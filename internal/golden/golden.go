@@ -62,6 +62,12 @@ func fullRun() bool {
 // under dirs was never compared; with update (the package's -update flag)
 // it deletes those files instead. Call it from TestMain.
 func Main(m *testing.M, s *Set, update *bool, dirs ...string) {
+	os.Exit(Run(m, s, update, dirs...))
+}
+
+// Run is Main without the exit: it returns the code, for a TestMain that
+// has more to do after the tests.
+func Run(m *testing.M, s *Set, update *bool, dirs ...string) int {
 	code := m.Run()
 	if code == 0 && fullRun() {
 		for _, p := range s.Unused(dirs...) {
@@ -73,5 +79,5 @@ func Main(m *testing.M, s *Set, update *bool, dirs ...string) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }

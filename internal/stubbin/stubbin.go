@@ -22,6 +22,17 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// Cleanup removes the stand-ins built in this process (prebuilt ones are
+// left alone). Call it from TestMain after m.Run.
+func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	if dir != "" {
+		os.RemoveAll(dir)
+		dir, built = "", map[string]string{}
+	}
+}
+
 func build(t testing.TB, pkg, name, prebuilt string) string {
 	t.Helper()
 	mu.Lock()

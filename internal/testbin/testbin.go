@@ -31,6 +31,15 @@ func repoRoot() string {
 // building one (scripts/wine/lane.sh sets it).
 const PrebuiltEnv = "LYNCBACKUP_TEST_BIN"
 
+// Cleanup removes the binary Path built in this process (a prebuilt one is
+// left alone). Call it from TestMain after m.Run: each test process builds
+// its own, ~40 MB in the temporary folder.
+func Cleanup() {
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+}
+
 // Path returns the built binary, building it on first use.
 func Path(t testing.TB) string {
 	t.Helper()
