@@ -3,14 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -188,14 +181,8 @@ func TestChecksumWhenRequired(t *testing.T) {
 func TestWorksWithCABundleSet(t *testing.T) {
 	srv := testenv.VersityGW(t)
 	srv.SetEnv(t)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bundle := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(bundle, testenv.NewCAPEM(t, "test CA"), 0o644)
 	t.Setenv("AWS_CA_BUNDLE", bundle)
 	st, err := Open(context.Background(), Options{Bucket: srv.Bucket(t, false), Endpoint: srv.Endpoint, PathStyle: true})
 	if err != nil {
