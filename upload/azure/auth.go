@@ -59,6 +59,17 @@ func AuthFromEnv(getenv func(string) string) (Auth, error) {
 	return Auth{Kind: "default", Account: account}, nil
 }
 
+// endpointURL is s as an endpoint: an http(s) URL with a host, without user,
+// query, fragment or trailing slash; ok is false for anything else.
+func endpointURL(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return strings.TrimRight(u.String(), "/"), true
+}
+
 // ParseConnectionString reads an Azure Storage connection string
 // ("AccountName=..;AccountKey=..;EndpointSuffix=..", "BlobEndpoint=..;SharedAccessSignature=..",
 // "UseDevelopmentStorage=true"). Its errors name keys, never values.
@@ -78,12 +89,11 @@ func ParseConnectionString(cs string) (Auth, error) {
 	if strings.EqualFold(kv["usedevelopmentstorage"], "true") {
 		ep := devEndpoint
 		if proxy := kv["developmentstorageproxyuri"]; proxy != "" {
-			u, err := url.Parse(proxy)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			base, ok := endpointURL(proxy)
+			if !ok {
 				return Auth{}, errors.New("DevelopmentStorageProxyUri is not an http(s) URL")
 			}
-			u.RawQuery, u.Fragment, u.User = "", "", nil
-			ep = strings.TrimRight(u.String(), "/") + "/" + devAccount
+			ep = base + "/" + devAccount
 		}
 		return Auth{Kind: "connection-string", Account: devAccount, Key: devKey, Endpoint: ep}, nil
 	}
@@ -95,12 +105,10 @@ func ParseConnectionString(cs string) (Auth, error) {
 		return Auth{}, errors.New("has AccountKey but no AccountName")
 	}
 	if ep := kv["blobendpoint"]; ep != "" {
-		u, err := url.Parse(ep)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		var ok bool
+		if a.Endpoint, ok = endpointURL(ep); !ok {
 			return Auth{}, errors.New("BlobEndpoint is not an http(s) URL")
 		}
-		u.RawQuery, u.Fragment, u.User = "", "", nil
-		a.Endpoint = strings.TrimRight(u.String(), "/")
 	} else {
 		if a.Account == "" {
 			return Auth{}, errors.New("has neither AccountName nor BlobEndpoint")
