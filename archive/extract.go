@@ -56,23 +56,8 @@ func (e *WriteError) Error() string {
 	}
 	return e.Op + " " + e.Path + ": " + err.Error()
 }
+
 func (e *WriteError) Unwrap() error { return e.Err }
-
-// fileWriter marks the errors of writes to a restored file as WriteErrors,
-// where they happen, so they are never taken for errors of the stream
-// being copied.
-type fileWriter struct {
-	f    *os.File
-	path string
-}
-
-func (w fileWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	if err != nil {
-		err = &WriteError{"write", w.path, err}
-	}
-	return n, err
-}
 
 // UnsafeError reports an archive entry refused for safety.
 type UnsafeError struct{ Name, Why string }
@@ -159,7 +144,15 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	x.buf = *bp
-	if err := x.entries(ctx); err != nil {
+	err = x.entries(ctx)
+	if x.hs != nil {
+		// Every file written is hashed before its sum is checked (and
+		// before Extract returns, so the hasher never outlives it).
+		for name, sum := range x.hs.wait() {
+			x.sums[name] = sum
+		}
+	}
+	if err != nil {
 		return x.st, err
 	}
 	if x.index == nil {
@@ -189,6 +182,7 @@ type extractor struct {
 	chk  *Checker
 	tg   targets // tg.root is "" for a verify
 	buf  []byte
+	hs   *hasher // hashes the files a restore writes (nil: a verify)
 	st   ExtractStats
 	sums map[string]string // name -> hex sha256 of what we read
 	// dirs get their modes and times, and links are created, once every
@@ -207,6 +201,7 @@ func newExtractor(r io.Reader, opt ExtractOptions) (*extractor, error) {
 			return nil, err
 		}
 		x.tg.root = abs
+		x.hs = newHasher()
 		if err := os.MkdirAll(abs, 0o755); err != nil {
 			return nil, &WriteError{"create", abs, err}
 		}
@@ -307,11 +302,17 @@ func (x *extractor) file(hdr *tar.Header, name, target string) error {
 	if x.opt.CapBytes && hdr.Size > x.opt.MaxBytes-x.st.Bytes {
 		return &LimitError{name, x.opt.MaxBytes}
 	}
-	sum, err := extractFile(x.tr, hdr, target, x.opt, x.buf)
-	if err != nil {
-		return err
+	if target != "" {
+		if err := writeFile(x.tr, hdr, name, target, x.opt, x.hs); err != nil {
+			return err
+		}
+	} else {
+		sum, err := hashFile(x.tr, hdr, x.opt, x.buf)
+		if err != nil {
+			return err
+		}
+		x.sums[name] = sum
 	}
-	x.sums[name] = sum
 	x.st.Files++
 	x.st.Bytes += hdr.Size
 	return nil
@@ -429,53 +430,71 @@ func readIndex(r io.Reader) (map[string]string, error) {
 	return index, nil
 }
 
-func extractFile(tr *tar.Reader, hdr *tar.Header, target string, opt ExtractOptions, buf []byte) (string, error) {
+// hashFile reads a file entry for a verify: its bytes are only hashed.
+func hashFile(tr *tar.Reader, hdr *tar.Header, opt ExtractOptions, buf []byte) (string, error) {
 	h := sha256.New()
 	var w io.Writer = h
-	var f *os.File
-	if target != "" {
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return "", &WriteError{"create", filepath.Dir(target), err}
-		}
-		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-		if opt.Force {
-			if fi, err := os.Lstat(target); err == nil && !fi.Mode().IsRegular() {
-				if fi.IsDir() {
-					return "", fmt.Errorf("restore %s: a folder is in the way", target)
-				}
-				os.Remove(target) // a link: never write through it
-			}
-			flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-		}
-		var err error
-		f, err = os.OpenFile(target, flags, 0o600)
-		if err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return "", fmt.Errorf("restore %s: already exists (use --force to overwrite)", target)
-			}
-			return "", &WriteError{"restore", target, err}
-		}
-		defer f.Close()
-		w = io.MultiWriter(fileWriter{f, target}, h)
-	}
-	var pw io.Writer = w
 	if opt.Progress != nil {
-		pw = progressWriter{w, opt.Progress}
+		w = progressWriter{h, opt.Progress}
 	}
-	if _, err := io.CopyBuffer(pw, tr, buf); err != nil {
-		if we := (*WriteError)(nil); errors.As(err, &we) {
-			return "", err
-		}
+	if _, err := io.CopyBuffer(w, tr, buf); err != nil {
 		return "", fmt.Errorf("read archive at %s: %w", hdr.Name, err)
 	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return "", &WriteError{"restore", target, err}
-		}
-		os.Chmod(target, fs.FileMode(hdr.Mode).Perm())
-		os.Chtimes(target, hdr.ModTime, hdr.ModTime)
-	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeFile restores a file entry at target; hs hashes its bytes.
+func writeFile(tr *tar.Reader, hdr *tar.Header, name, target string, opt ExtractOptions, hs *hasher) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return &WriteError{"create", filepath.Dir(target), err}
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if opt.Force {
+		if fi, err := os.Lstat(target); err == nil && !fi.Mode().IsRegular() {
+			if fi.IsDir() {
+				return fmt.Errorf("restore %s: a folder is in the way", target)
+			}
+			os.Remove(target) // a link: never write through it
+		}
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(target, flags, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("restore %s: already exists (use --force to overwrite)", target)
+		}
+		return &WriteError{"restore", target, err}
+	}
+	defer f.Close()
+	for {
+		b := hs.buf()
+		n, err := tr.Read(b)
+		if n > 0 {
+			if _, werr := f.Write(b[:n]); werr != nil {
+				hs.put(b)
+				return &WriteError{"write", target, werr}
+			}
+			if opt.Progress != nil {
+				opt.Progress(int64(n))
+			}
+			hs.add(b[:n])
+		} else {
+			hs.put(b)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read archive at %s: %w", hdr.Name, err)
+		}
+	}
+	hs.end(name)
+	if err := f.Close(); err != nil {
+		return &WriteError{"restore", target, err}
+	}
+	os.Chmod(target, fs.FileMode(hdr.Mode).Perm())
+	os.Chtimes(target, hdr.ModTime, hdr.ModTime)
+	return nil
 }
 
 type progressWriter struct {
