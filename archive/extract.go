@@ -177,12 +177,19 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 
 // extractor is the state of one Extract.
 type extractor struct {
-	opt  ExtractOptions
-	tr   *tar.Reader
-	chk  *Checker
-	tg   targets // tg.root is "" for a verify
-	buf  []byte
-	hs   *hasher // hashes the files a restore writes (nil: a verify)
+	opt ExtractOptions
+	tr  *tar.Reader
+	chk *Checker
+	tg  targets // tg.root is "" for a verify
+	buf []byte
+	hs  *hasher // hashes the files a restore writes (nil: a verify)
+	// made holds the folders of files written so far: checkParents found
+	// no link on their path and MkdirAll made what was missing, so
+	// another file there needs neither again (the archive's links are
+	// only created at the end, and the Checker refuses entries below a
+	// link). A folder entry is not enough: MkdirAll follows a link that
+	// is in the way.
+	made map[string]bool
 	st   ExtractStats
 	sums map[string]string // name -> hex sha256 of what we read
 	// dirs get their modes and times, and links are created, once every
@@ -194,7 +201,7 @@ type extractor struct {
 
 // newExtractor creates the restore folder, when there is one.
 func newExtractor(r io.Reader, opt ExtractOptions) (*extractor, error) {
-	x := &extractor{opt: opt, tr: tar.NewReader(r), chk: NewChecker(), sums: map[string]string{}}
+	x := &extractor{opt: opt, tr: tar.NewReader(r), chk: NewChecker(), sums: map[string]string{}, made: map[string]bool{}}
 	if opt.Dir != "" {
 		abs, err := filepath.Abs(opt.Dir)
 		if err != nil {
@@ -277,8 +284,10 @@ func (x *extractor) target(hdr *tar.Header, name string, kind Kind) (string, err
 	if renamed != "" {
 		x.st.Warnings = append(x.st.Warnings, renamed)
 	}
-	if err := checkParents(x.tg.root, target); err != nil {
-		return "", &UnsafeError{hdr.Name, err.Error()}
+	if !x.made[filepath.Dir(target)] {
+		if err := checkParents(x.tg.root, target); err != nil {
+			return "", &UnsafeError{hdr.Name, err.Error()}
+		}
 	}
 	return target, nil
 }
@@ -303,7 +312,7 @@ func (x *extractor) file(hdr *tar.Header, name, target string) error {
 		return &LimitError{name, x.opt.MaxBytes}
 	}
 	if target != "" {
-		if err := writeFile(x.tr, hdr, name, target, x.opt, x.hs); err != nil {
+		if err := x.writeFile(hdr, name, target); err != nil {
 			return err
 		}
 	} else {
@@ -443,10 +452,14 @@ func hashFile(tr *tar.Reader, hdr *tar.Header, opt ExtractOptions, buf []byte) (
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeFile restores a file entry at target; hs hashes its bytes.
-func writeFile(tr *tar.Reader, hdr *tar.Header, name, target string, opt ExtractOptions, hs *hasher) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return &WriteError{"create", filepath.Dir(target), err}
+// writeFile restores a file entry at target; x.hs hashes its bytes.
+func (x *extractor) writeFile(hdr *tar.Header, name, target string) error {
+	tr, opt, hs := x.tr, x.opt, x.hs
+	if dir := filepath.Dir(target); !x.made[dir] {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return &WriteError{"create", dir, err}
+		}
+		x.made[dir] = true
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if opt.Force {

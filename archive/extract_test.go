@@ -247,6 +247,33 @@ func TestExtractForceDoesNotFollowLinks(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(parent, "evil")); err == nil {
 		t.Fatal("file written outside the restore folder")
 	}
+	// Nor when the archive names the folder first (MkdirAll follows the
+	// link) and then files in it: each file's path is checked, not only
+	// the first one's.
+	if err := os.Symlink(parent, filepath.Join(root, "e")); err != nil {
+		t.Fatal(err)
+	}
+	data = craft(t, withIndex(dir("e/"), reg("e/evil2", "x"), reg("e/evil3", "y")))
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root, Force: true}); err == nil {
+		t.Fatal("wrote through a planted folder link named by a folder entry")
+	}
+	for _, f := range []string{"evil2", "evil3"} {
+		if _, err := os.Stat(filepath.Join(parent, f)); err == nil {
+			t.Fatalf("%s written outside the restore folder", f)
+		}
+	}
+	// Many files in a few folders restore (the later files of a folder
+	// take its check from the first).
+	fresh := filepath.Join(parent, "fresh")
+	data = craft(t, withIndex(dir("f/"), reg("f/1", "a"), reg("f/2", "b"), reg("g/3", "c")))
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: fresh}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"f/1": "a", "f/2": "b", "g/3": "c"} {
+		if b, _ := os.ReadFile(filepath.Join(fresh, name)); string(b) != want {
+			t.Fatalf("%s = %q", name, b)
+		}
+	}
 }
 
 func TestExtractCancelled(t *testing.T) {
