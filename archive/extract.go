@@ -141,9 +141,13 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 	if err != nil {
 		return ExtractStats{}, err
 	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	x.buf = *bp
+	if x.hs == nil {
+		// A verify hashes through a copy buffer; a restore reads into the
+		// hasher's buffers instead.
+		bp := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(bp)
+		x.buf = *bp
+	}
 	err = x.entries(ctx)
 	if x.hs != nil {
 		// Every file written is hashed before its sum is checked (and
@@ -181,7 +185,7 @@ type extractor struct {
 	tr  *tar.Reader
 	chk *Checker
 	tg  targets // tg.root is "" for a verify
-	buf []byte
+	buf []byte  // a verify's copy buffer
 	hs  *hasher // hashes the files a restore writes (nil: a verify)
 	// made holds the folders of files written so far: checkParents found
 	// no link on their path and MkdirAll made what was missing, so
