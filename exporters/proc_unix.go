@@ -4,6 +4,7 @@ package exporters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,6 +34,7 @@ func init() {
 // treeCmd is a program prepared to run as a tree that dies with us.
 type treeCmd struct {
 	*exec.Cmd
+	ctx    context.Context
 	reaper bool // started through the reaper
 }
 
@@ -49,41 +51,68 @@ func treeCommand(ctx context.Context, exe string, args []string) (*treeCmd, erro
 		cmd := exec.CommandContext(ctx, path, args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		setPdeathsig(cmd.SysProcAttr, syscall.SIGKILL)
-		cmd.Cancel = func() error { return killTree(cmd) }
-		return &treeCmd{Cmd: cmd}, nil
+		return &treeCmd{Cmd: cmd, ctx: ctx}, nil
 	}
 	cmd := exec.CommandContext(ctx, self, append([]string{path}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setPdeathsig(cmd.SysProcAttr, syscall.SIGTERM)
-	return &treeCmd{Cmd: cmd, reaper: true}, nil
+	return &treeCmd{Cmd: cmd, ctx: ctx, reaper: true}, nil
 }
 
 // runTree runs cmd (from treeCommand) to its end; however it ends, nothing
 // it started is left running.
 func runTree(tc *treeCmd) error {
-	cmd := tc.Cmd
 	if !tc.reaper {
-		return cmd.Run()
+		var cmd *exec.Cmd
+		err := startRetrying(tc.ctx, func(attempt int) error {
+			if cmd == nil {
+				cmd = tc.Cmd
+			} else {
+				cmd = cloneCmd(tc.ctx, tc.Cmd)
+			}
+			c := cmd
+			c.Cancel = func() error { return killTree(c) }
+			return startCmd(attempt, c)
+		})
+		if err != nil {
+			return err
+		}
+		return cmd.Wait()
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	cmd.ExtraFiles = []*os.File{r}
-	if cmd.Env == nil {
-		cmd.Env = os.Environ()
+	env := tc.Env
+	if env == nil {
+		env = os.Environ()
 	}
-	cmd.Env = append(cmd.Env, reaperEnv+"=1")
-	// Closing our end is the reaper's order to kill the program's group;
-	// should the reaper not end, exec kills it after WaitDelay.
-	cmd.Cancel = func() error { return w.Close() }
-	err = cmd.Start()
+	var cmd *exec.Cmd
+	err = startRetrying(tc.ctx, func(attempt int) error {
+		if cmd == nil {
+			cmd = tc.Cmd
+		} else {
+			cmd = cloneCmd(tc.ctx, tc.Cmd)
+		}
+		cmd.ExtraFiles = []*os.File{r}
+		cmd.Env = append(env[:len(env):len(env)], reaperEnv+"=1")
+		// Closing our end is the reaper's order to kill the program's
+		// group; should the reaper not end, exec kills it after WaitDelay.
+		cmd.Cancel = func() error { return w.Close() }
+		return startCmd(attempt, cmd)
+	})
 	r.Close()
 	if err != nil {
 		return err
 	}
 	return cmd.Wait()
+}
+
+// transientStartError reports whether a failed start may succeed when
+// tried again: the system was out of processes or memory for the fork.
+func transientStartError(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM)
 }
 
 // killTree kills the child's whole process group.

@@ -37,3 +37,10 @@ func processAlive(pid int) bool {
 	}
 	return true
 }
+
+// transientStartSample is how a start that may succeed when tried again
+// fails here: fork out of processes.
+var transientStartSample error = &os.PathError{Op: "fork/exec", Path: "/x/pwsh", Err: syscall.EAGAIN}
+
+// finalStartSample is a start failure that trying again cannot mend.
+var finalStartSample error = &os.PathError{Op: "fork/exec", Path: "/x/pwsh", Err: syscall.EACCES}

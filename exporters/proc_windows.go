@@ -42,6 +42,7 @@ var ntResumeProcess = windows.NewLazySystemDLL("ntdll.dll").NewProc("NtResumePro
 // treeCmd is a program prepared to run as a tree that dies with us.
 type treeCmd struct {
 	*exec.Cmd
+	ctx context.Context
 }
 
 // treeCommand prepares exe with args for runTree.
@@ -52,7 +53,7 @@ func treeCommand(ctx context.Context, exe string, args []string) (*treeCmd, erro
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: createNewProcessGroup | createSuspended}
-	return &treeCmd{Cmd: cmd}, nil
+	return &treeCmd{Cmd: cmd, ctx: ctx}, nil
 }
 
 // newKillOnCloseJob makes a job object that kills its processes when its
@@ -75,20 +76,31 @@ func newKillOnCloseJob() (windows.Handle, error) {
 // runTree runs cmd (from treeCommand) to its end; however it ends, nothing
 // it started is left running.
 func runTree(tc *treeCmd) error {
-	cmd := tc.Cmd
 	job, jerr := newKillOnCloseJob()
 	if jerr == nil {
 		defer windows.CloseHandle(job) // ends whatever is left in the job
-		cmd.Cancel = func() error {
-			if err := windows.TerminateJobObject(job, 1); err != nil {
-				return killTree(cmd)
-			}
-			return nil
-		}
-	} else {
-		cmd.Cancel = func() error { return killTree(cmd) }
 	}
-	if err := cmd.Start(); err != nil {
+	var cmd *exec.Cmd
+	err := startRetrying(tc.ctx, func(attempt int) error {
+		if cmd == nil {
+			cmd = tc.Cmd
+		} else {
+			cmd = cloneCmd(tc.ctx, tc.Cmd)
+		}
+		c := cmd
+		if jerr == nil {
+			c.Cancel = func() error {
+				if err := windows.TerminateJobObject(job, 1); err != nil {
+					return killTree(c)
+				}
+				return nil
+			}
+		} else {
+			c.Cancel = func() error { return killTree(c) }
+		}
+		return startCmd(attempt, c)
+	})
+	if err != nil {
 		return err
 	}
 	h, err := windows.OpenProcess(windows.PROCESS_SET_QUOTA|windows.PROCESS_TERMINATE|windows.PROCESS_SUSPEND_RESUME|windows.PROCESS_QUERY_LIMITED_INFORMATION,
@@ -108,6 +120,23 @@ func runTree(tc *treeCmd) error {
 		cmd.Process.Kill()
 	}
 	return cmd.Wait()
+}
+
+// transientStartError reports whether a failed start may succeed when
+// tried again: Windows was short of memory, commit or system resources
+// (desktop heap, handles), or reported an internal error, which Wine's
+// CreateProcess does now and then under load.
+func transientStartError(err error) bool {
+	var en syscall.Errno
+	if !errors.As(err, &en) {
+		return false
+	}
+	switch en {
+	case windows.ERROR_INTERNAL_ERROR, windows.ERROR_NOT_ENOUGH_MEMORY, windows.ERROR_OUTOFMEMORY,
+		windows.ERROR_NO_SYSTEM_RESOURCES, windows.ERROR_COMMITMENT_LIMIT:
+		return true
+	}
+	return false
 }
 
 // killTree ends the child and every process it started, with taskkill /T,

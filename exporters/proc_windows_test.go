@@ -1,6 +1,7 @@
 package exporters
 
 import (
+	"os"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -21,3 +22,10 @@ func waitGone(pid int, limit time.Duration) bool {
 	windows.TerminateProcess(h, 1)
 	return false
 }
+
+// transientStartSample is how a start that may succeed when tried again
+// fails here: Wine's CreateProcess under load.
+var transientStartSample error = &os.PathError{Op: "fork/exec", Path: `C:\x\powershell.exe`, Err: windows.ERROR_INTERNAL_ERROR}
+
+// finalStartSample is a start failure that trying again cannot mend.
+var finalStartSample error = &os.PathError{Op: "fork/exec", Path: `C:\x\powershell.exe`, Err: windows.ERROR_ACCESS_DENIED}

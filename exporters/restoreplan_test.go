@@ -272,7 +272,7 @@ func TestPlanStepsRunThroughStandIn(t *testing.T) {
 				if strings.HasPrefix(s.Commands[0], "robocopy") {
 					continue // its destination is a UNC path; TestFileStoreCopyBackKeepsNewer runs it
 				}
-				if _, err := runStandIn(t, ps, s.Title, strings.Join(s.Commands, "\n")); err != nil {
+				if _, err := ps.Run(context.Background(), s.Title, 0, strings.Join(s.Commands, "\n")); err != nil {
 					t.Errorf("step %q: %v", s.Title, err)
 				}
 				ran++
@@ -306,7 +306,7 @@ func TestFileStoreCopyBackKeepsNewer(t *testing.T) {
 		steps := restorers["filestore"](it, &planCtx{dir: dir, info: &LyncInfo{}, opt: PlanOptions{Scenario: "filestore", OverwriteNewer: overwrite}})
 		prod, _ := ProductByID("2015")
 		ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
-		if _, err := runStandIn(t, ps, "copy back", strings.Join(steps[0].Commands, "\n")); err != nil {
+		if _, err := ps.Run(context.Background(), "copy back", 0, strings.Join(steps[0].Commands, "\n")); err != nil {
 			t.Fatal(err)
 		}
 		read := func(f string) string {
@@ -355,21 +355,4 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return tm
-}
-
-// runStandIn runs body through the PowerShell stand-in. Under Wine (the
-// Windows lane) CreateProcess now and then fails with "Internal error"
-// under load (as internal/testbin notes for lyncbackup.exe); the program
-// did not start, so it is started again, up to three times. Anywhere else
-// the first result stands.
-func runStandIn(t *testing.T, ps PowerShell, what, body string) ([]byte, error) {
-	t.Helper()
-	for attempt := 1; ; attempt++ {
-		out, err := ps.Run(context.Background(), what, 0, body)
-		if err == nil || runtime.GOOS != "windows" || os.Getenv(stubbin.PowerShellEnv) == "" ||
-			!strings.Contains(err.Error(), "fork/exec") || !strings.Contains(err.Error(), "Internal error") || attempt == 3 {
-			return out, err
-		}
-		t.Logf("%s: %v (attempt %d, starting the stand-in again)", what, err, attempt)
-	}
 }
