@@ -445,9 +445,12 @@ func TestCoreKilledBackup(t *testing.T) {
 	}
 	f.Close()
 
-	cmd := exec.Command(testbin.Path(t), "backup", "--quiet")
-	cmd.Dir, cmd.Env = e.dir, append(os.Environ(), e.env...)
-	if err := cmd.Start(); err != nil {
+	cmd, err := testbin.Start(t, func() *exec.Cmd {
+		cmd := exec.Command(testbin.Path(t), "backup", "--quiet")
+		cmd.Dir, cmd.Env = e.dir, append(os.Environ(), e.env...)
+		return cmd
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -261,11 +261,16 @@ func TestLyncRoundTrip(t *testing.T) {
 
 	// Without --yes it asks; "q" stops before anything runs.
 	s.fixture(t, map[string]any{})
-	cmd := exec.Command(testbin.Path(t), "restore", setID, "--to", to, "--run-imports", "--scenario", "cms")
-	cmd.Dir, cmd.Env, cmd.Stdin = s.dir, append(os.Environ(), s.env...), strings.NewReader("y\nq\n")
 	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
+	cmd, err := testbin.Start(t, func() *exec.Cmd {
+		cmd := exec.Command(testbin.Path(t), "restore", setID, "--to", to, "--run-imports", "--scenario", "cms")
+		cmd.Dir, cmd.Env, cmd.Stdin = s.dir, append(os.Environ(), s.env...), strings.NewReader("y\nq\n")
+		cmd.Stdout, cmd.Stderr = &so, &se
+		return cmd
+	})
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if err == nil || !strings.Contains(so.String(), "Step 1 is yours: done? [y]es / [q]uit: ") || !strings.Contains(so.String(), "Run step 2? [y]es / [s]kip / [q]uit: ") ||
 		!strings.Contains(se.String(), "stopped before step 2") || len(s.calls(t)) != 0 {
 		t.Errorf("ask: %v\n%s\n%s", err, so.String(), se.String())

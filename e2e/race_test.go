@@ -133,11 +133,15 @@ type running struct {
 func (e *raceEnv) start(extra []string, args ...string) *running {
 	e.t.Helper()
 	r := &running{done: make(chan struct{})}
-	r.cmd = exec.Command(testbin.Path(e.t), args...)
-	r.cmd.Dir = e.dir
-	r.cmd.Env = append(append(os.Environ(), e.env...), extra...)
-	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
-	if err := r.cmd.Start(); err != nil {
+	var err error
+	r.cmd, err = testbin.Start(e.t, func() *exec.Cmd {
+		cmd := exec.Command(testbin.Path(e.t), args...)
+		cmd.Dir = e.dir
+		cmd.Env = append(append(os.Environ(), e.env...), extra...)
+		cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
+		return cmd
+	})
+	if err != nil {
 		e.t.Fatal(err)
 	}
 	go func() {

@@ -85,31 +85,38 @@ type Result struct {
 	Code           int
 }
 
+// Start starts the command mk makes (the binary, built by Path). Under
+// Wine (the Windows lane) CreateProcess now and then fails with "Internal
+// error" under load; the binary did not start, so a fresh command from mk
+// is started again, up to three times. Anywhere else a failed start is
+// final. The last failure is returned.
+func Start(t testing.TB, mk func() *exec.Cmd) (*exec.Cmd, error) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		cmd := mk()
+		err := cmd.Start()
+		if err == nil || os.Getenv(PrebuiltEnv) == "" || runtime.GOOS != "windows" || attempt == 3 {
+			return cmd, err
+		}
+		t.Logf("start %v: %v (attempt %d, retrying)", cmd.Args, err, attempt)
+	}
+}
+
 // Run runs the binary with args in dir (may be ""), extra env ("K=V"), and a timeout.
 func Run(t testing.TB, dir string, env []string, args ...string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var so, se bytes.Buffer
-	var err error
-	for attempt := 1; ; attempt++ {
+	cmd, err := Start(t, func() *exec.Cmd {
 		cmd := exec.CommandContext(ctx, Path(t), args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), env...)
-		so.Reset()
-		se.Reset()
 		cmd.Stdout, cmd.Stderr = &so, &se
-		if err = cmd.Start(); err == nil {
-			err = cmd.Wait()
-			break
-		}
-		// Under Wine (the Windows lane) CreateProcess now and then fails
-		// with "Internal error" under load; the binary did not start, so
-		// starting it again is safe. Anywhere else a failed start is final.
-		if os.Getenv(PrebuiltEnv) == "" || runtime.GOOS != "windows" || attempt == 3 {
-			break
-		}
-		t.Logf("start lyncbackup %v: %v (attempt %d, retrying)", args, err, attempt)
+		return cmd
+	})
+	if err == nil {
+		err = cmd.Wait()
 	}
 	code := 0
 	if err != nil {
