@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -346,8 +347,30 @@ func quoteCanOpen(line []byte, i int) bool {
 	return i == 0 || strings.IndexByte(" \t[{,", line[i-1]) >= 0
 }
 
+// yamlVerbatim reports whether YAML reads r, written as it is inside a
+// scalar, as that same character: not a control character outside tab
+// (YAML refuses C0 and C1 controls, U+FFFE and U+FFFF) and not one of the
+// line breaks the YAML parser folds (CR, LF, NEL, LS, PS). U+FEFF (a byte
+// order mark) is escaped too.
+func yamlVerbatim(r rune) bool {
+	switch {
+	case r == '\t':
+		return true
+	case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+		return false
+	case r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff:
+		return false
+	}
+	return true
+}
+
 // fitValue escapes v for the quoting it lands in.
 func fitValue(v string, quote byte) (string, error) {
+	if !utf8.ValidString(v) {
+		// YAML is UTF-8: such bytes could only be replaced, and a secret
+		// changed in silence fails later for a wrong reason.
+		return "", errors.New("is not valid UTF-8")
+	}
 	switch quote {
 	case '"':
 		var b strings.Builder
@@ -360,22 +383,27 @@ func fitValue(v string, quote byte) (string, error) {
 				b.WriteString(`\n`)
 			case r == '\t':
 				b.WriteString(`\t`)
-			case r < 0x20 || r == 0x7f:
+			case r <= 0xff && !yamlVerbatim(r):
 				fmt.Fprintf(&b, `\x%02x`, r)
+			case !yamlVerbatim(r):
+				fmt.Fprintf(&b, `\u%04x`, r)
 			default:
 				b.WriteRune(r)
 			}
 		}
 		return b.String(), nil
-	case '\'':
-		if strings.ContainsAny(v, "\r\n") {
-			return "", errors.New("holds a line break")
-		}
+	}
+	if strings.ContainsAny(v, "\r\n\u0085\u2028\u2029") {
+		return "", errors.New("holds a line break")
+	}
+	if i := strings.IndexFunc(v, func(r rune) bool { return !yamlVerbatim(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(v[i:])
+		return "", fmt.Errorf("holds U+%04X, which YAML takes only escaped", r)
+	}
+	if quote == '\'' {
 		return strings.ReplaceAll(v, "'", "''"), nil
 	}
 	switch {
-	case strings.ContainsAny(v, "\r\n"):
-		return "", errors.New("holds a line break")
 	case strings.Contains(v, " #") || strings.Contains(v, "\t#"):
 		return "", errors.New("holds \" #\", which YAML reads as a comment")
 	case strings.Contains(v, ": ") || strings.Contains(v, ":\t") || strings.HasSuffix(v, ":"):

@@ -160,6 +160,10 @@ func TestExpand(t *testing.T) {
 	vars := env(map[string]string{
 		"A": "alpha", "EMPTY": "", "Q": `pa"ss\wo'rd # x: y`, "NL": "line1\nline2", "HASH": "abc #def", "URL": "http://127.0.0.1:9000",
 		"STAR": "*x", "BLANKTAG": " !0", "BLANKNULL": "  null ",
+		// What YAML refuses or folds when written as it is: C0 and C1 controls, NEL, LS, PS, a
+		// byte order mark, U+FFFF (U+0084 found by FuzzExpandQuoted).
+		"CTRL": "a\x01\x7f\u0084\u0085\u2028\u2029\ufeff\uffffz\r", "C1": "pa\u0084ss", "LS": "a\u2028b",
+		"LATIN1": "pa\xe9ss",
 	})
 	cases := []struct{ in, want, err string }{
 		{"k: ${A}\n", "k: alpha\n", ""},
@@ -185,6 +189,13 @@ func TestExpand(t *testing.T) {
 		{"k: ${BLANKNULL}\n", "", "null"},
 		{"k: \"${BLANKTAG}\"\n", "k: \" !0\"\n", ""},
 		{"a: 1\nk: ${UNSET}\n", "", "line 2"},
+		{`k: "${CTRL}"` + "\n", `k: "a\x01\x7f\x84\x85\u2028\u2029\ufeff\uffffz\x0d"` + "\n", ""},
+		{"k: ${C1}\n", "", "holds U+0084, which YAML takes only escaped: write it in double quotes"},
+		{"k: '${C1}'\n", "", "holds U+0084"},
+		{"k: ${LS}\n", "", "line break"},
+		{"k: '${LS}'\n", "", "line break"},
+		{`k: "${LATIN1}"` + "\n", "", "environment variable LATIN1: is not valid UTF-8"},
+		{"k: ${LATIN1}\n", "", "not valid UTF-8"},
 	}
 	for _, c := range cases {
 		got, err := Expand([]byte(c.in), vars)
@@ -201,7 +212,7 @@ func TestExpand(t *testing.T) {
 		}
 	}
 	// Escaped values come back verbatim through the YAML parser.
-	for _, name := range []string{"Q", "NL", "HASH"} {
+	for _, name := range []string{"Q", "NL", "HASH", "CTRL", "C1", "LS"} {
 		c, err := Parse([]byte(strings.Replace(minimal, "host: fe01.contoso.com", "host: fe01\nstaging: \"${"+name+"}\"", 1)), vars)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

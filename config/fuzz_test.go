@@ -40,14 +40,21 @@ func FuzzParse(f *testing.F) {
 // the YAML parser exactly, whatever it holds; in plain context it either
 // comes back exactly or is refused.
 func FuzzExpandQuoted(f *testing.F) {
-	for _, s := range []string{"plain", `a"b\c`, "x # y", "k: v", "line\nbreak", "'quoted'", "*star", "\t\x01\x7f", "ünï", "${X}"} {
+	for _, s := range []string{"plain", `a"b\c`, "x # y", "k: v", "line\nbreak", "'quoted'", "*star", "\t\x01\x7f", "ünï", "${X}", "\u0085\u2028\ufeff", "\xe9"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if !utf8.ValidString(v) {
-			return // YAML is UTF-8; a non-UTF-8 secret cannot be written in it anyway
-		}
 		lookup := func(string) (string, bool) { return v, true }
+		if !utf8.ValidString(v) {
+			// YAML is UTF-8: such a value is refused, never replaced.
+			for _, form := range []string{`"${V}"`, `'${V}'`, `${V}`} {
+				_, err := Parse([]byte(strings.Replace(minimal, "host: fe01.contoso.com", "host: fe01\nstaging: "+form, 1)), lookup)
+				if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+					t.Fatalf("%s with %q: %v", form, v, err)
+				}
+			}
+			return
+		}
 		for _, form := range []string{`"${V}"`, `'${V}'`, `${V}`} {
 			c, err := Parse([]byte(strings.Replace(minimal, "host: fe01.contoso.com", "host: fe01\nstaging: "+form, 1)), lookup)
 			if err != nil {
