@@ -63,16 +63,8 @@ func treeCommand(ctx context.Context, exe string, args []string) (*treeCmd, erro
 // it started is left running.
 func runTree(tc *treeCmd) error {
 	if !tc.reaper {
-		var cmd *exec.Cmd
-		err := startRetrying(tc.ctx, func(attempt int) error {
-			if cmd == nil {
-				cmd = tc.Cmd
-			} else {
-				cmd = cloneCmd(tc.ctx, tc.Cmd)
-			}
-			c := cmd
+		cmd, err := startTree(tc, func(c *exec.Cmd) {
 			c.Cancel = func() error { return killTree(c) }
-			return startCmd(attempt, c)
 		})
 		if err != nil {
 			return err
@@ -88,19 +80,12 @@ func runTree(tc *treeCmd) error {
 	if env == nil {
 		env = os.Environ()
 	}
-	var cmd *exec.Cmd
-	err = startRetrying(tc.ctx, func(attempt int) error {
-		if cmd == nil {
-			cmd = tc.Cmd
-		} else {
-			cmd = cloneCmd(tc.ctx, tc.Cmd)
-		}
-		cmd.ExtraFiles = []*os.File{r}
-		cmd.Env = append(env[:len(env):len(env)], reaperEnv+"=1")
+	cmd, err := startTree(tc, func(c *exec.Cmd) {
+		c.ExtraFiles = []*os.File{r}
+		c.Env = append(env[:len(env):len(env)], reaperEnv+"=1")
 		// Closing our end is the reaper's order to kill the program's
 		// group; should the reaper not end, exec kills it after WaitDelay.
-		cmd.Cancel = func() error { return w.Close() }
-		return startCmd(attempt, cmd)
+		c.Cancel = func() error { return w.Close() }
 	})
 	r.Close()
 	if err != nil {

@@ -80,14 +80,7 @@ func runTree(tc *treeCmd) error {
 	if jerr == nil {
 		defer windows.CloseHandle(job) // ends whatever is left in the job
 	}
-	var cmd *exec.Cmd
-	err := startRetrying(tc.ctx, func(attempt int) error {
-		if cmd == nil {
-			cmd = tc.Cmd
-		} else {
-			cmd = cloneCmd(tc.ctx, tc.Cmd)
-		}
-		c := cmd
+	cmd, err := startTree(tc, func(c *exec.Cmd) {
 		if jerr == nil {
 			c.Cancel = func() error {
 				if err := windows.TerminateJobObject(job, 1); err != nil {
@@ -98,7 +91,6 @@ func runTree(tc *treeCmd) error {
 		} else {
 			c.Cancel = func() error { return killTree(c) }
 		}
-		return startCmd(attempt, c)
 	})
 	if err != nil {
 		return err

@@ -53,6 +53,25 @@ func startRetrying(ctx context.Context, start func(attempt int) error) error {
 	}
 }
 
+// startTree starts tc's command: the command itself at the first attempt,
+// a fresh copy of it (cloneCmd) at each later one, after prepare has set
+// what an attempt needs (Cancel, the reaper's pipe). It tries again as
+// startRetrying says and returns the command that started, or the last
+// failure.
+func startTree(tc *treeCmd, prepare func(c *exec.Cmd)) (*exec.Cmd, error) {
+	var cmd *exec.Cmd
+	err := startRetrying(tc.ctx, func(attempt int) error {
+		if cmd == nil {
+			cmd = tc.Cmd
+		} else {
+			cmd = cloneCmd(tc.ctx, tc.Cmd)
+		}
+		prepare(cmd)
+		return startCmd(attempt, cmd)
+	})
+	return cmd, err
+}
+
 // cloneCmd returns a command that has not been started, with what runTree's
 // callers set on c. exec.Cmd cannot be started twice, even after a failed
 // start. Cancel is left out: runTree sets it.
