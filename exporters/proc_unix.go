@@ -111,6 +111,23 @@ func killTree(cmd *exec.Cmd) error {
 	return nil
 }
 
+// reaperStart starts the reaper's program (args[0] with args[1:], stdin,
+// stdout and stderr passed through) in a process group of its own. A start
+// refused for a passing reason is tried again like lyncbackup's start of
+// the reaper (startRetrying), with a fresh command each time.
+func reaperStart(args, env []string) (*exec.Cmd, error) {
+	var cmd *exec.Cmd
+	err := startRetrying(context.Background(), func(attempt int) error {
+		cmd = exec.Command(args[0], args[1:]...)
+		cmd.Env = env
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		setPdeathsig(cmd.SysProcAttr, syscall.SIGKILL)
+		return startCmd(attempt, cmd)
+	})
+	return cmd, err
+}
+
 // reaperMain runs args[0] with args[1:] (stdin, stdout, stderr passed
 // through) and exits as it did; see reaperEnv.
 func reaperMain(args []string) int {
@@ -129,12 +146,8 @@ func reaperMain(args []string) int {
 	// Signals before the start, so that none is lost in between.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	setPdeathsig(cmd.SysProcAttr, syscall.SIGKILL)
-	if err := cmd.Start(); err != nil {
+	cmd, err := reaperStart(args, env)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "start %s: %v\n", args[0], err)
 		return 127
 	}
@@ -157,7 +170,7 @@ func reaperMain(args []string) int {
 			kill()
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	kill() // whatever the program left running in its group
 	if err == nil {
 		return 0

@@ -4,9 +4,11 @@ package exporters
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -44,3 +46,40 @@ var transientStartSample error = &os.PathError{Op: "fork/exec", Path: "/x/pwsh",
 
 // finalStartSample is a start failure that trying again cannot mend.
 var finalStartSample error = &os.PathError{Op: "fork/exec", Path: "/x/pwsh", Err: syscall.EACCES}
+
+// TestReaperStartTriesAgain: the reaper's own start of the program (the
+// code reaperMain runs, here in-process) is tried again after a refusal for
+// a passing reason, each time with a fresh command (every refused attempt
+// really called Start on its command), and stops at once at a final one.
+func TestReaperStartTriesAgain(t *testing.T) {
+	quickStarts(t)
+	argv := HelperCommand(t, "fail", "ran")
+	var attempts int
+	refuse := func(n int, err error) func(int, *exec.Cmd) error {
+		return func(a int, c *exec.Cmd) error {
+			attempts = a
+			if a > n {
+				return nil
+			}
+			path := c.Path
+			c.Path = ""
+			if serr := c.Start(); serr == nil {
+				t.Error("a command without a path started")
+			}
+			c.Path = path
+			return err
+		}
+	}
+	startFault = refuse(2, transientStartSample)
+	cmd, err := reaperStart(argv, os.Environ())
+	if err != nil || attempts != 3 {
+		t.Fatalf("passing refusals: %v after %d attempts", err, attempts)
+	}
+	if werr := cmd.Wait(); cmd.ProcessState.ExitCode() != 4 {
+		t.Errorf("the program did not run to its end: %v", werr)
+	}
+	startFault = refuse(startAttempts, finalStartSample)
+	if _, err := reaperStart(argv, os.Environ()); err != finalStartSample || attempts != 1 {
+		t.Errorf("final refusal: %v after %d attempts", err, attempts)
+	}
+}
