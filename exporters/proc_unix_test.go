@@ -55,21 +55,7 @@ func TestReaperStartTriesAgain(t *testing.T) {
 	quickStarts(t)
 	argv := HelperCommand(t, "fail", "ran")
 	var attempts int
-	refuse := func(n int, err error) func(int, *exec.Cmd) error {
-		return func(a int, c *exec.Cmd) error {
-			attempts = a
-			if a > n {
-				return nil
-			}
-			path := c.Path
-			c.Path = ""
-			if serr := c.Start(); serr == nil {
-				t.Error("a command without a path started")
-			}
-			c.Path = path
-			return err
-		}
-	}
+	refuse := func(n int, err error) func(int, *exec.Cmd) error { return refuseStarts(t, &attempts, n, err) }
 	startFault = refuse(2, transientStartSample)
 	cmd, err := reaperStart(argv, os.Environ())
 	if err != nil || attempts != 3 {

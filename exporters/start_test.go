@@ -19,6 +19,26 @@ func quickStarts(t *testing.T) {
 	t.Cleanup(func() { startWaits, startFault = old, nil })
 }
 
+// refuseStarts is a startFault that refuses attempts 1..n with err and
+// records the last attempt in *attempts. A refused attempt really calls
+// Start on its command first (with no path, so nothing runs): that command
+// cannot be started again, and a retry that reused it would fail.
+func refuseStarts(t *testing.T, attempts *int, n int, err error) func(int, *exec.Cmd) error {
+	return func(a int, c *exec.Cmd) error {
+		*attempts = a
+		if a > n {
+			return nil
+		}
+		path := c.Path
+		c.Path = ""
+		if serr := c.Start(); serr == nil {
+			t.Error("a command without a path started")
+		}
+		c.Path = path
+		return err
+	}
+}
+
 // TestStartRetrying: a start that failed for a passing reason is tried
 // again, up to three times; any other failure is final at once, and the
 // last failure is what comes back.
@@ -72,21 +92,7 @@ func TestStartRetrying(t *testing.T) {
 func TestExporterSurvivesFailedStarts(t *testing.T) {
 	quickStarts(t)
 	var attempts int
-	fault := func(n int, err error) func(int, *exec.Cmd) error {
-		return func(a int, c *exec.Cmd) error {
-			attempts = a
-			if a <= n {
-				path := c.Path
-				c.Path = ""
-				if serr := c.Start(); serr == nil {
-					t.Error("a command without a path started")
-				}
-				c.Path = path
-				return err
-			}
-			return nil
-		}
-	}
+	fault := func(n int, err error) func(int, *exec.Cmd) error { return refuseStarts(t, &attempts, n, err) }
 
 	h := newHarness(t, "2015", fixture{})
 	cfg := h.config("exporters: [{kind: lis}]\nlync: {powershell: $PS}\n")
