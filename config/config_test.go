@@ -121,6 +121,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad scheme", strings.Replace(minimal, "file:///backups", "ftp://x/y", 1), "destination.url", 5, "unknown scheme"},
 		{"bad level", minimal + "compression: {level: ultra}\n", "compression.level", 6, "unknown level"},
 		{"bad lock mode", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: strict, days: 1}}", 1), "destination.object_lock.mode", 5, "GOVERNANCE"},
+		{"lock too long", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: GOVERNANCE, days: 3000000}}", 1), "destination.object_lock.days", 5, "at most 36500 (100 years), not 3000000"},
+		{"immutability too long", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 'azblob://a/c', immutability: {days: 36501}}", 1), "destination.immutability.days", 5, "at most 36500"},
+		{"duration past 200 years", minimal + "retention: {grace: 584y344d}\n", "retention.grace", 6, `duration "584y344d" is too long (at most 200 years)`},
 		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
 		{"bad host", strings.Replace(minimal, "fe01.contoso.com", "fe 01", 1), "host", 1, "not a valid host"},
 		{"unset var", strings.Replace(minimal, "age1xyz", "${NOPE_NOT_SET}", 1), "", 4, "NOPE_NOT_SET is not set"},
@@ -250,6 +253,19 @@ func TestDurations(t *testing.T) {
 		}
 		if got := d.Approx(); got.Truncate(24*time.Hour) != time.Duration(c.approxDays)*24*time.Hour {
 			t.Errorf("%q approx %v", c.in, got)
+		}
+	}
+	// The longest accepted: 200 years, however written.
+	for _, ok := range []string{"200y", "73000d", "199y12m5d", strings.Repeat("100000h", 17) + "52000h"} {
+		if _, err := ParseDuration(ok); err != nil {
+			t.Errorf("ParseDuration(%q): %v", ok, err)
+		}
+	}
+	// Longer ones wrapped Approx: "300y" to a negative span, "584y344d"
+	// to 25 minutes (a grace that short lets prune take a running backup).
+	for _, long := range []string{"201y", "300y", "584y344d", "200y1d", "73000d1s", strings.Repeat("100000h", 18), strings.Repeat("100000h", 52)} {
+		if d, err := ParseDuration(long); err == nil || !strings.Contains(err.Error(), "too long (at most 200 years)") {
+			t.Errorf("ParseDuration(%q) = %v (approx %v), %v; want too long", long, d, d.Approx(), err)
 		}
 	}
 	for _, bad := range []string{"30", "d", "30x", "1.5d", "-1d", "30 d", "1y 2m", "999999999999d", "12hours"} {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -70,6 +71,39 @@ func FuzzExpandQuoted(f *testing.F) {
 			if c.Staging != want && !(want == "" && c.Staging != "") {
 				t.Fatalf("%s with %q: staging %q", form, v, c.Staging)
 			}
+		}
+	})
+}
+
+// FuzzParseDuration: an accepted duration is a span forward in time, never
+// a wrapped one: Approx is not negative, Before goes back and After forward
+// from a fixed instant, and the calendar and the approximate spans agree
+// within the calendar's slack (months of 28-31 days, leap days).
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"30d", "1y2m", "1h30min", "2w", "0", "", "200y", "584y344d", "300y", "100000h100000h", "99999y", "1mo1m1min1s"} {
+		f.Add(s)
+	}
+	base := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+			return
+		}
+		a := d.Approx()
+		if a < 0 || a > time.Duration(maxDays)*24*time.Hour+24*time.Hour {
+			t.Fatalf("%q: Approx %v outside 0..200 years", s, a)
+		}
+		before, after := d.Before(base), d.After(base)
+		if before.After(base) || after.Before(base) {
+			t.Fatalf("%q: Before %v, After %v around %v", s, before, after, base)
+		}
+		// Calendar months are 28-31 days, years 365-366; Approx counts 30 and 365.
+		slack := time.Duration(d.Months)*2*24*time.Hour + time.Duration(d.Years/4+1)*24*time.Hour + 24*time.Hour
+		if diff := after.Sub(base) - a; diff > slack || diff < -slack {
+			t.Fatalf("%q: After is %v ahead, Approx %v", s, after.Sub(base), a)
 		}
 	})
 }

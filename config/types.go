@@ -57,8 +57,29 @@ func ParseDuration(s string) (Duration, error) {
 			d.Clock += time.Duration(n) * time.Second
 		}
 		rest = rest[loc[1]:]
+		// Checked after every part, so no sum can wrap: each part adds
+		// at most 100000 years' worth of days or hours.
+		if d.days() > maxDays {
+			return Duration{}, fmt.Errorf("duration %q is too long (at most %d years)", s, maxDays/365)
+		}
 	}
 	return d, nil
+}
+
+// maxDays bounds a duration (200 years): every Approx (a time.Duration
+// holds at most ~292 years) and every date it is added to stay exact.
+// Without it "300y" wrapped to a negative span and "584y344d" to 25
+// minutes, so a grace or a timeout meant far less than was written.
+const maxDays = 200 * 365
+
+// days is the duration in whole days as Approx counts them (365-day
+// years, 30-day months), its clock part rounded up.
+func (d Duration) days() int64 {
+	c := int64(d.Clock / (24 * time.Hour))
+	if d.Clock%(24*time.Hour) != 0 {
+		c++
+	}
+	return int64(d.Years)*365 + int64(d.Months)*30 + int64(d.Days) + c
 }
 
 // IsZero reports an unset duration.

@@ -201,12 +201,14 @@ func (d *Destination) validate() error {
 		default:
 			return keyErr("destination.object_lock.mode", "must be GOVERNANCE or COMPLIANCE, not %q", d.ObjectLock.Mode)
 		}
-		if d.ObjectLock.Days < 1 {
-			return keyErr("destination.object_lock.days", "must be at least 1")
+		if err := lockDays("destination.object_lock.days", d.ObjectLock.Days); err != nil {
+			return err
 		}
 	}
-	if d.Immutability != nil && d.Immutability.Days < 1 {
-		return keyErr("destination.immutability.days", "must be at least 1")
+	if d.Immutability != nil {
+		if err := lockDays("destination.immutability.days", d.Immutability.Days); err != nil {
+			return err
+		}
 	}
 	switch d.Checksum {
 	case "", "when_supported", "when_required":
@@ -257,4 +259,20 @@ func OfflineTier(d Destination) bool {
 		return true
 	}
 	return strings.EqualFold(d.AccessTier, "archive")
+}
+
+// maxLockDays bounds a lock (100 years), far beyond any retention rule.
+// Unbounded, 3000000 days put the retain-until date past the year 9999:
+// VersityGW refused the first upload ("must be provided in ISO 8601
+// format"), after the exports had run, with a cause naming no setting.
+const maxLockDays = 36500
+
+func lockDays(key string, days int) error {
+	switch {
+	case days < 1:
+		return keyErr(key, "must be at least 1")
+	case days > maxLockDays:
+		return keyErr(key, "must be at most %d (100 years), not %d", maxLockDays, days)
+	}
+	return nil
 }
