@@ -434,6 +434,54 @@ func TestOpsScheduleDryRun(t *testing.T) {
 	if r := testbin.Run(t, e.dir, nil, "schedule", "install", "--dry-run", "--time", "25:00", "--config", cfg); r.Code != 2 {
 		t.Errorf("bad --time: exit %d", r.Code)
 	}
+	// Backup flags after --, schedule's own flags before it, reach the task whole.
+	r = testbin.MustRun(t, e.dir, nil, "schedule", "install", "--dry-run", "--for", "windows", "--time", "3:15", "--user", `CONTOSO\svc-lb`, "--config", cfg, "--", "--parallel", "3", "--keep-staging")
+	if !strings.Contains(r.Stdout+r.Stderr, "--parallel 3 --keep-staging") {
+		t.Errorf("backup flags after -- not in the task:\n%s%s", r.Stdout, r.Stderr)
+	}
+	// What backup would refuse every night is refused at install (exit 2,
+	// one line naming the cause), and a second config too.
+	for _, c := range []struct {
+		extra []string
+		says  string
+	}{
+		{[]string{"--", "--paralel", "3"}, "-paralel"},
+		{[]string{"nightly.yaml"}, `backup takes no arguments (got "nightly.yaml")`},
+		{[]string{"--", "--config", cfg}, "schedule's own --config"},
+	} {
+		args := append([]string{"schedule", "install", "--dry-run", "--for", "windows", "--user", `CONTOSO\svc-lb`, "--config", cfg}, c.extra...)
+		r := testbin.Run(t, e.dir, nil, args...)
+		if line := strings.TrimSpace(r.Stderr); r.Code != 2 || !strings.Contains(line, c.says) || strings.Contains(line, "\n") {
+			t.Errorf("schedule install %v: exit %d, stderr %q; want 2 and one line saying %q", c.extra, r.Code, r.Stderr, c.says)
+		}
+	}
+}
+
+// TestStrayArgumentsRefused: a command that takes no arguments refuses one
+// (exit 2, one line, nothing done) instead of ignoring it: "backup
+// nightly.yaml" ran on the default config, "list fe01" listed every host.
+func TestStrayArgumentsRefused(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "lyncbackup-demo")
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"backup", "nightly.yaml"}, `backup takes no arguments (got "nightly.yaml"); a config file is given as --config FILE`},
+		{[]string{"check", "--skip-lync", "nightly.yml"}, `check takes no arguments (got "nightly.yml"); a config file is given as --config FILE`},
+		{[]string{"list", "--from", fileURL(dir), "fe01"}, `list takes no arguments (got "fe01"); one host's sets: --host HOST`},
+		{[]string{"prune", "--from", fileURL(dir), "--keep-last", "1", "fe01"}, `prune takes no arguments (got "fe01"); one host's sets: --host HOST`},
+		{[]string{"demo", "--dir", marker, "now"}, `demo takes no arguments (got "now")`},
+		{[]string{"keygen", "-o", marker, "second.txt"}, `keygen writes one identity file (-o FILE) and takes nothing else (got "second.txt")`},
+	} {
+		r := testbin.Run(t, dir, []string{"LYNCBACKUP_CONFIG=" + filepath.Join(dir, "absent.yaml")}, c.args...)
+		if line := strings.TrimSpace(r.Stderr); r.Code != 2 || line != "lyncbackup: "+c.says {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, r.Code, r.Stderr, c.says)
+		}
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Errorf("demo or keygen with a stray argument still ran: %v", err)
+	}
 }
 
 // windowsArg quotes one argument as the printed schtasks command does.

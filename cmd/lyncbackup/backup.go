@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -108,12 +109,30 @@ var afterBackupHooks []func(ctx context.Context, a *app, cfg *config.Config, sum
 // log their own failures and never change the exit code.
 var reportHooks []func(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary, err error, log *slog.Logger)
 
-func runBackup(ctx context.Context, a *app, args []string) error {
+// backupFlags are backup's own flags.
+type backupFlags struct {
+	keepStaging bool
+	parallel    int
+}
+
+// newBackupFlags is backup's flag set, for a run and for schedule's check
+// of the arguments a task will pass.
+func newBackupFlags(a *app) (*flag.FlagSet, *backupFlags) {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	a.addGlobal(fs)
-	keepStaging := fs.Bool("keep-staging", false, "keep the staging folder after the run")
-	parallel := fs.Int("parallel", 0, "items packed and uploaded at once (default 2)")
-	if _, err := a.parseArgs(fs, args); err != nil {
+	var bf backupFlags
+	fs.BoolVar(&bf.keepStaging, "keep-staging", false, "keep the staging folder after the run")
+	fs.IntVar(&bf.parallel, "parallel", 0, "items packed and uploaded at once (default 2)")
+	return fs, &bf
+}
+
+func runBackup(ctx context.Context, a *app, args []string) error {
+	fs, bf := newBackupFlags(a)
+	pos, err := a.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("backup", pos); err != nil {
 		return err
 	}
 	cfg, err := a.loadConfig()
@@ -121,7 +140,32 @@ func runBackup(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.backupTrust(cfg)
-	return a.backup(ctx, cfg, *keepStaging, *parallel)
+	return a.backup(ctx, cfg, bf.keepStaging, bf.parallel)
+}
+
+// checkBackupArgs refuses, when a task is installed, the arguments it
+// would pass to backup that backup refuses: otherwise the install
+// succeeds and every night's run ends with exit 2.
+// The task's config is schedule's own --config (checked here, written
+// first), so a second one among them is refused too.
+func checkBackupArgs(extra []string) error {
+	fs, _ := newBackupFlags(&app{})
+	pos, err := parseFlags(fs, extra)
+	if errors.Is(err, flag.ErrHelp) {
+		return usagef("schedule: the arguments for backup (%s) ask for help: see 'lyncbackup help backup'", strings.Join(extra, " "))
+	}
+	if err == nil {
+		err = noArgs("backup", pos)
+	}
+	if err != nil {
+		return usagef("schedule: backup would refuse the arguments the task passes to it (%s): %v", strings.Join(extra, " "), err)
+	}
+	config := false
+	fs.Visit(func(f *flag.Flag) { config = config || f.Name == flagConfig })
+	if config {
+		return usagef("schedule: give the task's config as schedule's own --config FILE, before --, not among the backup arguments")
+	}
+	return nil
 }
 
 func (a *app) backup(ctx context.Context, cfg *config.Config, keepStaging bool, parallel int) error {

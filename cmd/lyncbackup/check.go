@@ -67,7 +67,11 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	fset := flag.NewFlagSet("check", flag.ContinueOnError)
 	a.addGlobal(fset)
 	skipLync := fset.Bool("skip-lync", false, "do not run PowerShell to prove the account can read the Lync topology")
-	if _, err := a.parseArgs(fset, args); err != nil {
+	pos, err := a.parseArgs(fset, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("check", pos); err != nil {
 		return err
 	}
 	rep := &checkReport{OK: true, Config: a.configPath(), Checks: []checkResult{}}

@@ -26,7 +26,11 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	a.addGlobal(fs)
 	dir := fs.String("dir", "lyncbackup-demo", "work folder for the demo (key, staging, backups, restore)")
-	if _, err := a.parseArgs(fs, args); err != nil {
+	pos, err := a.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("demo", pos); err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(*dir)

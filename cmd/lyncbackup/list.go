@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -45,7 +46,11 @@ func runList(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&sf.from, "from", "", "destination URL (instead of a config file)")
 	addCAFileFlag(fs, &sf.caFile)
 	fs.StringVar(&sf.host, "host", "", "only this host's sets")
-	if _, err := a.parseArgs(fs, args); err != nil {
+	pos, err := a.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("list", pos); err != nil {
 		return err
 	}
 	hostFilter := sf.host
@@ -109,8 +114,11 @@ func runKeygen(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *out == "" && len(pos) == 1 {
+	switch {
+	case *out == "" && len(pos) == 1:
 		*out = pos[0]
+	case len(pos) > 0:
+		return usagef("keygen writes one identity file (-o FILE) and takes nothing else (got %q)", strings.Join(pos, " "))
 	}
 	if *out == "" {
 		return usagef("keygen needs -o FILE")

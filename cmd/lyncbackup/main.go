@@ -226,13 +226,32 @@ func printUsage(w io.Writer) {
 // The log opens as soon as the flags are known, so that a run that fails
 // on its config is still recorded in --log-file.
 func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		a.printHelp(os.Stdout, fs)
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := a.openLog(); err != nil {
+		return pos, err
+	}
+	return pos, nil
+}
+
+// parseFlags is parseArgs without its effects (help, log): flags may
+// stand before or after the positionals, which it returns; everything
+// after a "--" is positional ("schedule install --time 03:00 --
+// --parallel 3 --keep-staging").
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
+		before := args
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				a.printHelp(os.Stdout, fs)
-				return nil, flag.ErrHelp
+				return nil, err
 			}
 			// "invalid value … for flag -x: --x does not apply to list" → the cause.
 			if i := strings.Index(err.Error(), ": --"); i >= 0 && strings.Contains(err.Error(), "does not apply to") {
@@ -241,19 +260,56 @@ func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			return nil, usageError{err}
 		}
 		args = fs.Args()
-		if len(args) == 0 {
-			if err := a.openLog(); err != nil {
-				return pos, err
-			}
-			return pos, nil
+		// flag.Parse takes the "--" it stops at away, so that the rest
+		// would be parsed for flags again on the next round.
+		if endedAtTerminator(fs, before[:len(before)-len(args)]) {
+			return append(pos, args...), nil
 		}
-		if args[0] == "--" {
-			if err := a.openLog(); err != nil {
-				return pos, err
-			}
-			return append(pos, args[1:]...), nil
+		if len(args) == 0 {
+			return pos, nil
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// endedAtTerminator reports whether the arguments flag.Parse consumed
+// end with the "--" that stops it, and not a flag's value "--": it walks
+// them as the flag package does (a flag without "=" takes the next
+// argument as its value unless it is a bool flag).
+func endedAtTerminator(fs *flag.FlagSet, consumed []string) bool {
+	for i := 0; i < len(consumed); i++ {
+		a := consumed[i]
+		if a == "--" {
+			return true
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				continue
+			}
+		}
+		i++ // the flag's value
+	}
+	return false
+}
+
+// noArgs refuses positionals given to a command that takes none: they
+// were ignored, so "backup fe01.yaml" ran on the default config and
+// "list fe01" listed every host.
+func noArgs(cmd string, pos []string) error {
+	if len(pos) == 0 {
+		return nil
+	}
+	hint := ""
+	switch {
+	case cmd == "list" || cmd == "prune":
+		hint = "; one host's sets: --host HOST"
+	case strings.HasSuffix(strings.ToLower(pos[0]), ".yaml") || strings.HasSuffix(strings.ToLower(pos[0]), ".yml"):
+		hint = "; a config file is given as --config FILE"
+	}
+	return usagef("%s takes no arguments (got %q)%s", cmd, strings.Join(pos, " "), hint)
 }

@@ -69,3 +69,29 @@ func TestRefusedFlagsSayWhy(t *testing.T) {
 		t.Errorf("stderr %q", got)
 	}
 }
+
+// TestParseFlagsTerminator: flags before and after positionals; after a
+// "--" (which flag.Parse takes away) everything is positional, also what
+// looks like a flag; a flag's value "--" is a value.
+func TestParseFlagsTerminator(t *testing.T) {
+	for _, c := range []struct {
+		args, pos []string
+		host      string
+	}{
+		{[]string{"show", "--json", "x"}, []string{"show", "x"}, ""},
+		{[]string{"show", "--host", "h", "--", "--parallel", "3", "--keep-staging"}, []string{"show", "--parallel", "3", "--keep-staging"}, "h"},
+		{[]string{"--", "--json"}, []string{"--json"}, ""},
+		{[]string{"a", "--", "--", "b"}, []string{"a", "--", "b"}, ""},
+		{[]string{"--host", "--", "x", "--json"}, []string{"x"}, "--"},
+		{[]string{"--host=--", "--", "--json"}, []string{"--json"}, "--"},
+		{[]string{"--json", "--", "x", "-y"}, []string{"x", "-y"}, ""},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		host := fs.String("host", "", "")
+		fs.Bool("json", false, "")
+		pos, err := parseFlags(fs, c.args)
+		if err != nil || fmt.Sprint(pos) != fmt.Sprint(c.pos) || *host != c.host {
+			t.Errorf("%q: positionals %q, host %q, %v; want %q, host %q", c.args, pos, *host, err, c.pos, c.host)
+		}
+	}
+}

@@ -107,8 +107,8 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("prune takes no arguments (got %q)", strings.Join(pos, " "))
+	if err := noArgs("prune", pos); err != nil {
+		return err
 	}
 	cfg, st, err := a.pruneTarget(ctx, *from, caFile)
 	if err != nil {

@@ -41,6 +41,9 @@ func runSchedule(ctx context.Context, a *app, args []string) error {
 	default:
 		return usagef("schedule: unknown action %q (install, show or remove)", action)
 	}
+	if err := checkBackupArgs(extra); err != nil {
+		return err
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("locate the lyncbackup binary: %w", err)
