@@ -128,6 +128,12 @@ func TestBackupReadRoundTrip(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(to, "bravo")); err == nil {
 		t.Error("restored an item that was not asked for")
 	}
+	// An item asked for twice (--item alpha --item alpha) is restored
+	// once: two readers of it wrote into one partial folder and failed.
+	reps, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: f.ids, To: filepath.Join(f.dir, "restore-twice"), Items: []string{"alpha", "alpha"}})
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("alpha asked for twice: %d reports, %v", len(reps), err)
+	}
 	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: f.ids, To: to}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("non-empty restore folder: %v", err)
 	}

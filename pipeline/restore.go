@@ -74,7 +74,14 @@ func selectItems(m *catalog.Manifest, names []string) ([]catalog.Item, error) {
 		return m.Items, nil
 	}
 	var out []catalog.Item
+	seen := map[string]bool{}
 	for _, n := range names {
+		// An item named twice is read once: two readers of one item
+		// wrote into the same partial folder and both failed.
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
 		it, ok := m.Item(n)
 		if !ok {
 			var all []string

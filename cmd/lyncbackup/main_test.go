@@ -95,3 +95,16 @@ func TestParseFlagsTerminator(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedItemOnce: "--item a --item b --item a" names a and b once.
+func TestRepeatedItemOnce(t *testing.T) {
+	var m multiFlag
+	for _, v := range []string{"a", "b", "a"} {
+		if err := m.Set(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(m) != "[a b]" {
+		t.Errorf("items %q, want [a b]", m)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
@@ -23,8 +24,15 @@ func init() {
 
 type multiFlag []string
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+
+// Set adds a value once: "--item a --item a" is item a.
+func (m *multiFlag) Set(s string) error {
+	if !slices.Contains(*m, s) {
+		*m = append(*m, s)
+	}
+	return nil
+}
 
 // setFlags are shared by restore and verify.
 type setFlags struct {
@@ -139,7 +147,11 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	a.runLog().Info("restore started", "set", set.Host+"/"+set.ID, "to", *to, "items", len(set.Manifest.Items))
+	n := len(set.Manifest.Items)
+	if len(sf.items) > 0 {
+		n = len(sf.items)
+	}
+	a.runLog().Info("restore started", "set", set.Host+"/"+set.ID, "to", *to, "items", n)
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
