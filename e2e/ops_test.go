@@ -473,6 +473,9 @@ func TestStrayArgumentsRefused(t *testing.T) {
 		{[]string{"prune", "--from", fileURL(dir), "--keep-last", "1", "fe01"}, `prune takes no arguments (got "fe01"); one host's sets: --host HOST`},
 		{[]string{"demo", "--dir", marker, "now"}, `demo takes no arguments (got "now")`},
 		{[]string{"keygen", "-o", marker, "second.txt"}, `keygen writes one identity file (-o FILE) and takes nothing else (got "second.txt")`},
+		// A negative --parallel had been the default without a word.
+		{[]string{"backup", "--parallel", "-1"}, `invalid value "-1" for flag -parallel: must be a number of items, 1 or more (0: the default)`},
+		{[]string{"verify", "--from", fileURL(dir), "--parallel", "-2"}, `invalid value "-2" for flag -parallel: must be a number of items, 1 or more (0: the default)`},
 	} {
 		r := testbin.Run(t, dir, []string{"LYNCBACKUP_CONFIG=" + filepath.Join(dir, "absent.yaml")}, c.args...)
 		if line := strings.TrimSpace(r.Stderr); r.Code != 2 || line != "lyncbackup: "+c.says {

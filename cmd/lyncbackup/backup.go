@@ -122,7 +122,7 @@ func newBackupFlags(a *app) (*flag.FlagSet, *backupFlags) {
 	a.addGlobal(fs)
 	var bf backupFlags
 	fs.BoolVar(&bf.keepStaging, "keep-staging", false, "keep the staging folder after the run")
-	fs.IntVar(&bf.parallel, "parallel", 0, "items packed and uploaded at once (default 2)")
+	parallelFlag(fs, &bf.parallel, "`N` items packed and uploaded at once (default 2)")
 	return fs, &bf
 }
 

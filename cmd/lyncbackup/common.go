@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -420,3 +421,16 @@ var newProgress = func(a *app, log *slog.Logger) progress.Display { return progr
 
 // humanBytes formats a size with binary units (as the e-mail report does).
 func humanBytes(n int64) string { return progress.HumanBytes(n) }
+
+// parallelFlag is --parallel N: items at once, 0 for the default. A
+// negative N had been taken as the default without a word.
+func parallelFlag(fs *flag.FlagSet, p *int, usage string) {
+	fs.Func("parallel", usage, func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errors.New("must be a number of items, 1 or more (0: the default)")
+		}
+		*p = n
+		return nil
+	})
+}

@@ -48,7 +48,7 @@ func (s *setFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&s.host, "host", "", "host whose sets to use (default: the config's host, or the only host)")
 	fs.StringVar(&s.identity, "identity", "", "age identity file (or OpenSSH private key)")
 	fs.Var(&s.items, "item", "only this item (repeatable)")
-	fs.IntVar(&s.parallel, "parallel", 0, "items at once (default 2)")
+	parallelFlag(fs, &s.parallel, "`N` items at once (default 2)")
 }
 
 // openForRead opens the store from --from or the config, and returns the host to use.
