@@ -759,6 +759,63 @@ func TestCoreDamagedObjects(t *testing.T) {
 	e.mustRun("verify", set, "--identity", e.key)
 }
 
+// TestCoreRestoreFinishesWithItem: a restore writes only into the item
+// folders it restores, so it refuses a folder only when one of those holds
+// something (not for other content: that had needed --force, which then
+// overwrote). A restore that put some items in place and failed others
+// names both, and the --item flags it gives restore the rest without
+// --force and without touching what is in place.
+func TestCoreRestoreFinishesWithItem(t *testing.T) {
+	e := newCoreEnv(t)
+	mk := func(name string, n int) string {
+		d := filepath.Join(e.dir, name)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "data.bin"), bytes.Repeat([]byte(name), n), 0o644)
+		return d
+	}
+	e.writeConfig(map[string][]string{"alpha": {mk("a", 3000)}, "bravo": {mk("b", 2000)}}, "format: archive\n")
+	set := e.backup()
+
+	// Other content, and an empty folder of an item, are no reason to refuse.
+	to := filepath.Join(e.dir, "r1")
+	os.MkdirAll(filepath.Join(to, "alpha"), 0o755)
+	os.WriteFile(filepath.Join(to, "notes.txt"), []byte("mine"), 0o644)
+	e.mustRun("restore", set, "--to", to, "--identity", e.key)
+	if b, _ := os.ReadFile(filepath.Join(to, "notes.txt")); string(b) != "mine" {
+		t.Errorf("notes.txt: %q", b)
+	}
+	if !sameContent(t, filepath.Join(e.dir, "b", "data.bin"), filepath.Join(to, "bravo", "b", "data.bin")) {
+		t.Error("bravo restored wrong")
+	}
+
+	// bravo's object damaged: alpha is put in place, bravo is not, and the
+	// line says how to finish.
+	bravo := e.object(set, "bravo")
+	orig, _ := os.ReadFile(bravo)
+	bad := append([]byte{}, orig...)
+	bad[len(bad)/2] ^= 0x40
+	os.WriteFile(bravo, bad, 0o644)
+	to2 := filepath.Join(e.dir, "r2")
+	failsWith(t, e.run("restore", set, "--to", to2, "--identity", e.key), 1, "bravo", "in place: alpha; the rest: restore again with --item bravo")
+	edited := filepath.Join(to2, "alpha", "a", "data.bin")
+	if err := os.WriteFile(edited, []byte("local edit"), 0o644); err != nil {
+		t.Fatalf("alpha was not put in place: %v", err)
+	}
+	// The same command again is refused, naming what is there.
+	failsWith(t, e.run("restore", set, "--to", to2, "--identity", e.key), 1, "not empty: it holds alpha already", "--force", "--item")
+	// A good copy of the object back (a second copy of the store): the
+	// hint's --item finishes the restore, no --force, alpha left as it is.
+	os.WriteFile(bravo, orig, 0o644)
+	e.mustRun("restore", set, "--to", to2, "--identity", e.key, "--item", "bravo")
+	if b, _ := os.ReadFile(edited); string(b) != "local edit" {
+		t.Errorf("finishing the restore changed alpha: %q", b)
+	}
+	if !sameContent(t, filepath.Join(e.dir, "b", "data.bin"), filepath.Join(to2, "bravo", "b", "data.bin")) {
+		t.Error("bravo restored wrong")
+	}
+	failsWith(t, e.run("restore", set, "--to", to2, "--identity", e.key), 1, "not empty: it holds alpha, bravo already")
+}
+
 // TestCoreKeygen: keygen writes mode 0600 and refuses to overwrite.
 func TestCoreKeygen(t *testing.T) {
 	dir := t.TempDir()

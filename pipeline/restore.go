@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"filippo.io/age"
@@ -54,17 +55,36 @@ type ItemReport struct {
 // ItemDir is where an item lands under a restore folder.
 func ItemDir(to, item string) string { return filepath.Join(to, item) }
 
-// CheckRestoreDir refuses a non-empty target unless force.
-func CheckRestoreDir(dir string, force bool) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
+// CheckRestoreDir refuses, unless force, to restore an item whose folder
+// under dir (dir/<item>) exists and is not empty: a restore writes only
+// there (through a partial folder beside it), so the rest of dir is left
+// as it is, and an interrupted restore is finished with --item for the
+// items it did not put in place, without --force.
+func CheckRestoreDir(dir string, items []string, force bool) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
 		return fmt.Errorf("restore folder %s: %v", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("restore folder %s: not a folder", dir)
+	case force:
+		return nil
 	}
-	if len(ents) > 0 && !force {
-		return fmt.Errorf("restore folder %s is not empty (use --force to restore into it anyway)", dir)
+	var there []string
+	for _, it := range items {
+		p := ItemDir(dir, it)
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if ents, err := os.ReadDir(p); err == nil && len(ents) == 0 {
+			continue // an empty folder: nothing to overwrite
+		}
+		there = append(there, it)
+	}
+	if len(there) > 0 {
+		return fmt.Errorf("restore folder %s is not empty: it holds %s already (use --force to restore over it, or --item for the other items)", dir, strings.Join(there, ", "))
 	}
 	return nil
 }
@@ -106,7 +126,11 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 		return nil, err
 	}
 	if job.To != "" {
-		if err := CheckRestoreDir(job.To, job.Force); err != nil {
+		names := make([]string, len(items))
+		for i, it := range items {
+			names[i] = it.Name
+		}
+		if err := CheckRestoreDir(job.To, names, job.Force); err != nil {
 			return nil, err
 		}
 	}

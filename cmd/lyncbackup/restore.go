@@ -159,7 +159,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	})
 	prog.Stop()
 	if err != nil {
-		err = fmt.Errorf("restore %s/%s: %w", set.Host, set.ID, err)
+		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, finishHint(reports))
 	}
 	if a.g.json {
 		a.printJSON(a.readDoc(set, skipped, "", reports, err, *to))
@@ -300,4 +300,23 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	}
 	a.say("verified set %s/%s: %d items OK (%s)", set.Host, set.ID, len(reports), modeText)
 	return nil
+}
+
+// finishHint tells, after a restore that put some items in place and not
+// others (interrupted, or some failed), which are in place and how to
+// restore the rest: those items' folders are empty or absent, so --item
+// for them needs no --force and leaves the restored ones as they are.
+func finishHint(reports []pipeline.ItemReport) string {
+	var done, rest []string
+	for _, r := range reports {
+		if r.OK {
+			done = append(done, r.Name)
+		} else {
+			rest = append(rest, "--item "+r.Name)
+		}
+	}
+	if len(done) == 0 || len(rest) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; in place: %s; the rest: restore again with %s", strings.Join(done, ", "), strings.Join(rest, " "))
 }
