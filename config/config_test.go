@@ -115,6 +115,7 @@ func TestParseErrors(t *testing.T) {
 		{"on_unreadable on a command", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: command, name: c, command: [x], on_unreadable: fail", 1), "exporters[0].on_unreadable", 3, "only a path or filestore"},
 		{"missing paths", strings.Replace(minimal, ", paths: ['/etc/ssl']", "", 1), "exporters[0].paths", 3, "missing"},
 		{"bad item name", strings.Replace(minimal, "name: certs", "name: ../etc", 1), "exporters[0].name", 3, "not a valid item name"},
+		{"item names differing in case", strings.Replace(minimal, "  - {kind: path", "  - {kind: path, name: Certs, paths: [/a]}\n  - {kind: path", 1), "exporters[1].name", 4, `"Certs" and "certs" are used by two exporters: names that differ only in case are one folder on Windows`},
 		{"duplicate item name", strings.Replace(minimal, "  - {kind: path", "  - {kind: path, name: certs, paths: [/a]}\n  - {kind: path", 1), "exporters[1].name", 4, "used by two"},
 		{"missing recipients", strings.Replace(minimal, "encryption: {recipients: [age1xyz]}\n", "", 1), "encryption.recipients", 0, "missing"},
 		{"missing destination", strings.Replace(minimal, "destination: {url: 'file:///backups'}\n", "", 1), "destination.url", 0, "missing"},

@@ -64,7 +64,7 @@ func (c *Config) Validate() error {
 	if len(c.Exporters) == 0 && c.Lync == nil {
 		return keyErr("exporters", "missing: list at least one exporter (or set lync.exporters)")
 	}
-	names := map[string]bool{}
+	names := map[string]string{} // folded name → as written
 	for i, e := range c.Exporters {
 		key := fmt.Sprintf("exporters[%d]", i)
 		if e.Kind == "" {
@@ -80,10 +80,13 @@ func (c *Config) Validate() error {
 		if !ValidName(e.Name) {
 			return keyErr(key+".name", "%q is not a valid item name (letters, digits, '.', '-', '_', at most 100)", e.Name)
 		}
-		if names[e.Name] {
+		switch first, ok := names[strings.ToLower(e.Name)]; {
+		case ok && first == e.Name:
 			return keyErr(key+".name", "%q is used by two exporters", e.Name)
+		case ok:
+			return keyErr(key+".name", "%q and %q are used by two exporters: names that differ only in case are one folder on Windows and SMB shares, where a set is restored", first, e.Name)
 		}
-		names[e.Name] = true
+		names[strings.ToLower(e.Name)] = e.Name
 		switch e.OnUnreadable {
 		case "", "warn", "fail":
 		default:

@@ -176,7 +176,7 @@ func (p *PathExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 func (p *PathExporter) splitItems(roots []Root, skip func(string, fs.FileInfo) bool, item func(string, []Root) Item) ([]Item, error) {
 	var loose []Root
 	var items []Item
-	used := map[string]bool{p.name: true}
+	used := map[string]bool{strings.ToLower(p.name): true}
 	for _, r := range roots {
 		fi, err := os.Stat(r.Path)
 		if err != nil {
@@ -231,10 +231,12 @@ func splitName(name, folder string, used map[string]bool) string {
 	}
 	base := string(b[:min(len(b), 90)])
 	n := base
-	for i := 2; used[n]; i++ {
+	// Case-folded: "Logs" and "logs" (Linux) would be one folder, and one
+	// object of a local store, on Windows.
+	for i := 2; used[strings.ToLower(n)]; i++ {
 		n = fmt.Sprintf("%s-%d", base, i)
 	}
-	used[n] = true
+	used[strings.ToLower(n)] = true
 	return n
 }
 

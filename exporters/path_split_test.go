@@ -68,6 +68,11 @@ func TestSplitNameCollisions(t *testing.T) {
 	if a != "c-a_b" || b != "c-a_b-2" {
 		t.Fatalf("got %q and %q", a, b)
 	}
+	// Folders differing only in case (Linux) get names that do not: on
+	// Windows they would be one folder and one object.
+	if u, l := splitName("c", "Logs", used), splitName("c", "logs", used); u != "c-Logs" || l != "c-logs-2" {
+		t.Fatalf("got %q and %q", u, l)
+	}
 	long := splitName("c", strings.Repeat("x", 300), used)
 	if !config.ValidName(long) {
 		t.Fatalf("%q is not a valid item name", long)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -303,22 +304,27 @@ func runItems(ctx context.Context, job BackupJob, env exporters.Env, store itemS
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
-	seen := map[string]bool{}
+	seen := map[string]string{} // folded name → as stored
 	for r := range results {
 		out.durations[r.item.Name] = r.took
 		if r.err != nil {
 			addFailure(catalog.Failure{Exporter: r.item.Name, Kind: r.item.Kind, Error: r.err.Error()})
 			continue
 		}
-		if seen[r.item.Name] {
+		if first, ok := seen[strings.ToLower(r.item.Name)]; ok {
 			// Stop the exports and the items in work, and wait for them:
 			// a worker left sending its result would never end.
 			cancel()
 			for range results {
 			}
+			if first != r.item.Name {
+				// One name on Windows and SMB: one object in a local store
+				// there, and one folder for both items in a restore.
+				return out, fmt.Errorf("two items are named %q and %q, which differ only in case (one folder on Windows and SMB shares)", first, r.item.Name)
+			}
 			return out, fmt.Errorf("two items are named %q", r.item.Name)
 		}
-		seen[r.item.Name] = true
+		seen[strings.ToLower(r.item.Name)] = r.item.Name
 		out.items = append(out.items, r.item)
 	}
 	return out, nil

@@ -50,6 +50,13 @@ func TestRunItemsDuplicateNameLeavesNothingRunning(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `two items are named "a"`) {
 		t.Fatalf("err = %v, want the duplicate name", err)
 	}
+	// Names that differ only in case are one name on Windows.
+	job2 := job
+	job2.Exporters = []exporters.Exporter{itemsExporter{"one", []exporters.Item{item("Certs"), item("x"), item("certs")}}}
+	_, err = runItems(context.Background(), job2, exporters.Env{}, store)
+	if err == nil || !strings.Contains(err.Error(), `two items are named "Certs" and "certs", which differ only in case`) {
+		t.Fatalf("err = %v, want the names differing in case", err)
+	}
 	// Every item handed to a worker was cleaned up, and no goroutine of
 	// the run is left (a finishing goroutine may need a moment to exit).
 	deadline := time.Now().Add(5 * time.Second)
