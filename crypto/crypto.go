@@ -13,8 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+
 	"filippo.io/age"
 	"filippo.io/age/agessh"
+	"filippo.io/age/armor"
+	"golang.org/x/crypto/ssh"
 )
 
 // Recipient is a parsed public key together with its text form.
@@ -87,25 +93,132 @@ func ParseRecipients(keys []string, file string) ([]Recipient, error) {
 	return out, nil
 }
 
+// Passphrase gives the passphrase of a protected identity file, or says
+// why there is none (nil: the file cannot be opened).
+type Passphrase func(path string) (string, error)
+
+// maxIdentityFile bounds what a passphrase-protected identity file may
+// decrypt to: an identity file is a few lines.
+const maxIdentityFile = 1 << 20
+
 // LoadIdentities reads an identity file: age identities (AGE-SECRET-KEY-1…,
-// as written by keygen or age-keygen) or an unencrypted OpenSSH private key.
-func LoadIdentities(path string) ([]age.Identity, error) {
+// as written by keygen or age-keygen) or an OpenSSH private key, each also
+// protected by a passphrase as `age -d -i` takes them: an identity file
+// encrypted with `age -p` (binary or armored), and a passphrase-protected
+// ssh key. pass is asked only for those, once, before anything is read.
+func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read identity file: %w", err)
 	}
-	if bytes.Contains(data, []byte("-----BEGIN")) {
-		id, err := agessh.ParseIdentity(data)
+	if bytes.HasPrefix(data, []byte("age-encryption.org/")) || bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
+		plain, err := decryptIdentityFile(path, data, pass)
 		if err != nil {
-			return nil, fmt.Errorf("identity file %s: %v", path, err)
+			return nil, err
 		}
-		return []age.Identity{id}, nil
+		data = plain
+	}
+	if bytes.Contains(data, []byte("-----BEGIN")) {
+		return sshIdentity(path, data, pass)
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("identity file %s: not an age identity file (%v)", path, firstLine(err.Error()))
 	}
 	return ids, nil
+}
+
+// decryptIdentityFile opens an identity file encrypted with a passphrase.
+func decryptIdentityFile(path string, data []byte, pass Passphrase) ([]byte, error) {
+	var src io.Reader = bytes.NewReader(data)
+	if !bytes.HasPrefix(data, []byte("age-encryption.org/")) {
+		src = armor.NewReader(src)
+	}
+	// Its header names how it was encrypted: ask for a passphrase only if
+	// one opens it.
+	br := bufio.NewReader(src)
+	head, _ := br.Peek(64 << 10)
+	if end := bytes.Index(head, []byte("\n---")); end >= 0 && !bytes.Contains(head[:end], []byte("\n-> scrypt ")) {
+		return nil, fmt.Errorf("identity file %s is encrypted to a key, not with a passphrase: decrypt it first (age -d)", path)
+	}
+	src = br
+	p, err := askPassphrase(path, pass)
+	if err != nil {
+		return nil, err
+	}
+	id, err := age.NewScryptIdentity(p)
+	if err != nil {
+		return nil, fmt.Errorf("identity file %s: %v", path, err)
+	}
+	r, err := age.Decrypt(src, id)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		switch {
+		case errors.As(err, &nm) && strings.Contains(err.Error(), "incorrect passphrase"):
+			return nil, fmt.Errorf("identity file %s: wrong passphrase", path)
+		case errors.As(err, &nm):
+			return nil, fmt.Errorf("identity file %s is encrypted to a key, not with a passphrase: decrypt it first (age -d)", path)
+		}
+		return nil, fmt.Errorf("identity file %s: %v", path, firstLine(err.Error()))
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, maxIdentityFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("identity file %s: %v", path, err)
+	}
+	if len(plain) > maxIdentityFile {
+		return nil, fmt.Errorf("identity file %s decrypts to more than 1 MiB: not an identity file", path)
+	}
+	return plain, nil
+}
+
+// sshIdentity parses an OpenSSH private key, asking for its passphrase if
+// it has one. The key is decrypted here, once: age's own encrypted ssh
+// identity would ask again for every file, from every goroutine.
+func sshIdentity(path string, data []byte, pass Passphrase) ([]age.Identity, error) {
+	id, err := agessh.ParseIdentity(data)
+	var missing *ssh.PassphraseMissingError
+	if !errors.As(err, &missing) {
+		if err != nil {
+			return nil, fmt.Errorf("identity file %s: %v", path, err)
+		}
+		return []age.Identity{id}, nil
+	}
+	p, err := askPassphrase(path, pass)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := ssh.ParseRawPrivateKeyWithPassphrase(data, []byte(p))
+	if err != nil {
+		if errors.Is(err, x509.IncorrectPasswordError) {
+			return nil, fmt.Errorf("identity file %s: wrong passphrase", path)
+		}
+		return nil, fmt.Errorf("identity file %s: %v", path, err)
+	}
+	switch k := raw.(type) {
+	case *ed25519.PrivateKey:
+		id, err = agessh.NewEd25519Identity(*k)
+	case ed25519.PrivateKey:
+		id, err = agessh.NewEd25519Identity(k)
+	case *rsa.PrivateKey:
+		id, err = agessh.NewRSAIdentity(k)
+	default:
+		return nil, fmt.Errorf("identity file %s: a %T ssh key, which age does not use (ssh-ed25519 and ssh-rsa only)", path, raw)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity file %s: %v", path, err)
+	}
+	return []age.Identity{id}, nil
+}
+
+func askPassphrase(path string, pass Passphrase) (string, error) {
+	if pass == nil {
+		return "", fmt.Errorf("identity file %s is protected by a passphrase", path)
+	}
+	p, err := pass(path)
+	if err != nil {
+		return "", fmt.Errorf("identity file %s is protected by a passphrase: %w", path, err)
+	}
+	return p, nil
 }
 
 func firstLine(s string) string {

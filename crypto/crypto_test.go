@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	"filippo.io/age/armor"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -88,7 +90,7 @@ func TestGenerateIdentity(t *testing.T) {
 	if _, err := GenerateIdentity(filepath.Join(dir, "missing", "key.txt")); err == nil {
 		t.Fatal("missing folder accepted")
 	}
-	ids, err := LoadIdentities(p)
+	ids, err := LoadIdentities(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +124,12 @@ func TestRecipientsAndIdentities(t *testing.T) {
 	if err != nil || len(rs) != 3 {
 		t.Fatalf("ParseRecipients = %d, %v", len(rs), err)
 	}
-	sshIDs, err := LoadIdentities(edPriv)
+	sshIDs, err := LoadIdentities(edPriv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	roundTrip(t, rs, sshIDs)
-	ageIDs, _ := LoadIdentities(filepath.Join(dir, "age.txt"))
+	ageIDs, _ := LoadIdentities(filepath.Join(dir, "age.txt"), nil)
 	roundTrip(t, rs, ageIDs)
 
 	// The wrong identity is named as such.
@@ -208,7 +210,7 @@ func TestBadIdentities(t *testing.T) {
 		"garbage":    write("garbage", "hello\n"),
 		"bad pem":    enc,
 	} {
-		ids, err := LoadIdentities(p)
+		ids, err := LoadIdentities(p, nil)
 		if err == nil {
 			t.Errorf("%s: accepted %d identities", name, len(ids))
 			continue
@@ -247,13 +249,112 @@ func FuzzLoadIdentities(f *testing.F) {
 	f.Add("# created\n" + id.String() + "\n")
 	f.Add("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
 	f.Add("AGE-SECRET-KEY-1\n")
+	// Passphrase-protected forms: the header is read before any passphrase.
+	f.Add("age-encryption.org/v1\n-> scrypt c2FsdA 10\nYm9keQ\n--- bWFj\n")
+	f.Add("age-encryption.org/v1\n-> X25519 c2FsdA\nYm9keQ\n--- bWFj\n")
+	f.Add("-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IHNjcnlwdA==\n-----END AGE ENCRYPTED FILE-----\n")
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data string) {
 		p := filepath.Join(dir, "id")
 		os.WriteFile(p, []byte(data), 0o600)
-		ids, err := LoadIdentities(p)
+		ids, err := LoadIdentities(p, nil)
 		if err == nil && len(ids) == 0 {
 			t.Fatal("no error and no identity")
 		}
 	})
+}
+
+// TestProtectedIdentityFiles: identity files protected as age -d -i takes
+// them (encrypted with age -p, binary or armored; a passphrase-protected
+// ssh key, ed25519 or rsa) open with their passphrase, asked once; a wrong
+// one, none, or a file encrypted to a key are one line naming the cause.
+func TestProtectedIdentityFiles(t *testing.T) {
+	dir := t.TempDir()
+	const pass = "correct horse battery staple"
+	ask := func(want string, calls *int) Passphrase {
+		return func(path string) (string, error) { *calls++; return want, nil }
+	}
+	// An age identity encrypted with a passphrase, as age -p writes it.
+	inner, _ := age.GenerateX25519Identity()
+	innerR, _ := ParseRecipient(inner.Recipient().String())
+	seal := func(name string, armored bool, to age.Recipient) string {
+		var buf bytes.Buffer
+		var dst io.Writer = &buf
+		var aw io.WriteCloser
+		if armored {
+			aw = armor.NewWriter(&buf)
+			dst = aw
+		}
+		w, err := age.Encrypt(dst, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, "# created: today\n"+inner.String()+"\n")
+		w.Close()
+		if aw != nil {
+			aw.Close()
+		}
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, buf.Bytes(), 0o600)
+		return p
+	}
+	sr, _ := age.NewScryptRecipient(pass)
+	sr.SetWorkFactor(10) // fast; age -p uses 18
+	for _, armored := range []bool{false, true} {
+		p := seal(fmt.Sprintf("key-%v.age", armored), armored, sr)
+		calls := 0
+		ids, err := LoadIdentities(p, ask(pass, &calls))
+		if err != nil || calls != 1 {
+			t.Fatalf("armored %v: %v (asked %d times)", armored, err, calls)
+		}
+		roundTrip(t, []Recipient{innerR}, ids)
+		if _, err := LoadIdentities(p, ask("wrong", &calls)); err == nil || err.Error() != "identity file "+p+": wrong passphrase" {
+			t.Errorf("armored %v, wrong passphrase: %v", armored, err)
+		}
+		if _, err := LoadIdentities(p, nil); err == nil || err.Error() != "identity file "+p+" is protected by a passphrase" {
+			t.Errorf("armored %v, no passphrase: %v", armored, err)
+		}
+		if _, err := LoadIdentities(p, func(string) (string, error) { return "", errors.New("no terminal") }); err == nil || !strings.HasSuffix(err.Error(), "is protected by a passphrase: no terminal") {
+			t.Errorf("armored %v, passphrase refused: %v", armored, err)
+		}
+	}
+	// Encrypted to a key: no passphrase opens it, so none is asked for.
+	other, _ := age.GenerateX25519Identity()
+	p := seal("to-key.age", false, other.Recipient())
+	calls := 0
+	if _, err := LoadIdentities(p, ask(pass, &calls)); err == nil || calls != 0 || !strings.Contains(err.Error(), "is encrypted to a key, not with a passphrase: decrypt it first (age -d)") {
+		t.Errorf("encrypted to a key: %v (asked %d times)", err, calls)
+	}
+
+	// Passphrase-protected ssh keys.
+	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for name, k := range map[string]struct {
+		priv any
+		pub  any
+	}{"ed25519": {edPriv, edPub}, "rsa": {rsaKey, &rsaKey.PublicKey}} {
+		blk, err := ssh.MarshalPrivateKeyWithPassphrase(k.priv, "admin@fe01", []byte(pass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "id_"+name)
+		os.WriteFile(p, pem.EncodeToMemory(blk), 0o600)
+		sp, _ := ssh.NewPublicKey(k.pub)
+		r, err := ParseRecipient(string(ssh.MarshalAuthorizedKey(sp)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		ids, err := LoadIdentities(p, ask(pass, &calls))
+		if err != nil || calls != 1 {
+			t.Fatalf("%s: %v (asked %d times)", name, err, calls)
+		}
+		roundTrip(t, []Recipient{r}, ids)
+		if _, err := LoadIdentities(p, ask("wrong", &calls)); err == nil || err.Error() != "identity file "+p+": wrong passphrase" {
+			t.Errorf("%s, wrong passphrase: %v", name, err)
+		}
+		if _, err := LoadIdentities(p, nil); err == nil || err.Error() != "identity file "+p+" is protected by a passphrase" {
+			t.Errorf("%s, no passphrase: %v", name, err)
+		}
+	}
 }

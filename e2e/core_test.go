@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+	"filippo.io/age/armor"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
@@ -814,6 +816,51 @@ func TestCoreRestoreFinishesWithItem(t *testing.T) {
 		t.Error("bravo restored wrong")
 	}
 	failsWith(t, e.run("restore", set, "--to", to2, "--identity", e.key), 1, "not empty: it holds alpha, bravo already")
+}
+
+// TestCoreProtectedIdentity: an identity file encrypted with a passphrase
+// (age -p -a, here with a lower scrypt work factor) restores with the
+// passphrase from LYNCBACKUP_IDENTITY_PASSPHRASE; without a terminal and
+// without it, or with a wrong one, it is exit 2 and one line, and the
+// passphrase is never printed.
+func TestCoreProtectedIdentity(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("payload"), 0o644)
+	e.writeConfig(map[string][]string{"alpha": {src}}, "")
+	set := e.backup()
+
+	const pass = "tr0ub4dor & 3"
+	key, _ := os.ReadFile(e.key)
+	r, _ := age.NewScryptRecipient(pass)
+	r.SetWorkFactor(12)
+	var buf bytes.Buffer
+	aw := armor.NewWriter(&buf)
+	w, _ := age.Encrypt(aw, r)
+	w.Write(key)
+	w.Close()
+	aw.Close()
+	protected := filepath.Join(e.dir, "key.age")
+	os.WriteFile(protected, buf.Bytes(), 0o600)
+
+	to := filepath.Join(e.dir, "r")
+	env := append(append([]string(nil), e.env...), "LYNCBACKUP_IDENTITY_PASSPHRASE="+pass)
+	res := testbin.Run(t, e.dir, env, "restore", set, "--to", to, "--identity", protected)
+	if res.Code != 0 || !sameContent(t, filepath.Join(src, "f.txt"), filepath.Join(to, "alpha", "src", "f.txt")) {
+		t.Fatalf("restore with the passphrase: exit %d\n%s", res.Code, res.Stderr)
+	}
+	if strings.Contains(res.Stdout+res.Stderr, pass) {
+		t.Error("the passphrase was printed")
+	}
+	failsWith(t, e.run("verify", set, "--identity", protected), 2,
+		"identity file "+protected+" is protected by a passphrase: no terminal to ask for it: run in one, or set LYNCBACKUP_IDENTITY_PASSPHRASE")
+	wrong := append(append([]string(nil), e.env...), "LYNCBACKUP_IDENTITY_PASSPHRASE=not it")
+	res = testbin.Run(t, e.dir, wrong, "verify", set, "--identity", protected)
+	failsWith(t, res, 2, "identity file "+protected+": wrong passphrase")
+	if strings.Contains(res.Stdout+res.Stderr, "not it") {
+		t.Error("the wrong passphrase was printed")
+	}
 }
 
 // TestCoreKeygen: keygen writes mode 0600 and refuses to overwrite.

@@ -137,7 +137,7 @@ func TestFileStoreInUse(t *testing.T) {
 		t.Errorf("Meeting.Active is skipped silently, not a warning:\n%s", warn)
 	}
 
-	ids, err := crypto.LoadIdentities(idFile)
+	ids, err := crypto.LoadIdentities(idFile, nil)
 	must(err)
 	to := filepath.Join(dir, "restore")
 	_, err = pipeline.Read(context.Background(), pipeline.ReadJob{Store: store, Manifest: m, Identities: ids, To: to})

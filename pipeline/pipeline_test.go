@@ -39,7 +39,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	rs, _ := crypto.ParseRecipients([]string{pub}, "")
-	ids, _ := crypto.LoadIdentities(filepath.Join(dir, "key.txt"))
+	ids, _ := crypto.LoadIdentities(filepath.Join(dir, "key.txt"), nil)
 	return &fixture{dir: dir, store: st, recips: rs, ids: ids, staging: filepath.Join(dir, "staging")}
 }
 
@@ -239,7 +239,7 @@ func TestReadDamaged(t *testing.T) {
 	// The wrong identity is said plainly.
 	otherKey := filepath.Join(f.dir, "other.txt")
 	crypto.GenerateIdentity(otherKey)
-	wrong, _ := crypto.LoadIdentities(otherKey)
+	wrong, _ := crypto.LoadIdentities(otherKey, nil)
 	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: m, Identities: wrong}); err == nil || !strings.Contains(err.Error(), "identit") {
 		t.Errorf("wrong identity: %v", err)
 	}

@@ -88,7 +88,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	ids, err := crypto.LoadIdentities(keyFile)
+	ids, err := crypto.LoadIdentities(keyFile, nil)
 	if err != nil {
 		return err
 	}

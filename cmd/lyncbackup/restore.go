@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/upload"
+	"golang.org/x/term"
 )
 
 func init() {
@@ -143,7 +145,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if sf.identity == "" {
 		return usagef("restore needs --identity FILE (the age identity matching the set's recipients)")
 	}
-	ids, err := crypto.LoadIdentities(sf.identity)
+	ids, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
 	if err != nil {
 		return usageError{err}
 	}
@@ -274,7 +276,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
 	mode, modeText := "stored", "stored objects (size and SHA-256)"
 	if sf.identity != "" {
-		ids, err := crypto.LoadIdentities(sf.identity)
+		ids, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
 		if err != nil {
 			return usageError{err}
 		}
@@ -319,4 +321,28 @@ func finishHint(reports []pipeline.ItemReport) string {
 		return ""
 	}
 	return fmt.Sprintf("; in place: %s; the rest: restore again with %s", strings.Join(done, ", "), strings.Join(rest, " "))
+}
+
+// identityPassphraseEnv holds the passphrase of a protected identity file
+// for runs without a terminal (a scheduled verify); it is a secret
+// (redacted from every output, see secrets).
+const identityPassphraseEnv = "LYNCBACKUP_IDENTITY_PASSPHRASE"
+
+// identityPassphrase is the passphrase of a protected identity file: the
+// environment's, else asked on the terminal (not echoed), as age -d asks.
+func (a *app) identityPassphrase(path string) (string, error) {
+	if p, ok := os.LookupEnv(identityPassphraseEnv); ok {
+		return p, nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return "", fmt.Errorf("no terminal to ask for it: run in one, or set %s", identityPassphraseEnv)
+	}
+	fmt.Fprintf(a.stderr, "Passphrase for %s: ", path)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(a.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read it: %w", err)
+	}
+	return string(b), nil
 }

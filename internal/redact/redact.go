@@ -42,7 +42,7 @@ var patterns = []struct {
 }
 
 // secretEnv matches names of environment variables whose values are secrets.
-var secretEnv = regexp.MustCompile(`(?i)(SECRET|PASSWORD|PASSWD|TOKEN|SAS|ACCOUNT_?KEY|ACCESS_?KEY|CONNECTION_?STRING|CREDENTIAL|PRIVATE|API_?KEY|_KEY$|_PASS$)`)
+var secretEnv = regexp.MustCompile(`(?i)(SECRET|PASSWORD|PASSWD|PASSPHRASE|TOKEN|SAS|ACCOUNT_?KEY|ACCESS_?KEY|CONNECTION_?STRING|CREDENTIAL|PRIVATE|API_?KEY|_KEY$|_PASS$)`)
 
 // Redactor scrubs strings. The zero value is not usable; use New.
 // It is safe for concurrent use; secrets may be added at any time.
