@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -75,7 +76,7 @@ func ParseRecipients(keys []string, file string) ([]Recipient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read recipients file: %w", err)
 		}
-		for i, line := range strings.Split(string(data), "\n") {
+		for i, line := range strings.Split(string(textOf(data)), "\n") {
 			line = strings.TrimSpace(line)
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
@@ -111,6 +112,7 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read identity file: %w", err)
 	}
+	data = textOf(data)
 	if bytes.HasPrefix(data, []byte("age-encryption.org/")) || bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
 		plain, err := decryptIdentityFile(path, data, pass)
 		if err != nil {
@@ -121,11 +123,38 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	if bytes.Contains(data, []byte("-----BEGIN")) {
 		return sshIdentity(path, data, pass)
 	}
-	ids, err := age.ParseIdentities(bytes.NewReader(data))
+	// Blanks around a key, as a paste from a password manager leaves them.
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(strings.Join(lines, "\n")))
 	if err != nil {
 		return nil, fmt.Errorf("identity file %s: not an age identity file (%v)", path, firstLine(err.Error()))
 	}
 	return ids, nil
+}
+
+// textOf undoes what Windows editors do to a key file pasted into them: a
+// UTF-8 byte-order mark (Notepad) and UTF-16 with one (Notepad's
+// "Unicode"). A binary age file starts with neither.
+func textOf(data []byte) []byte {
+	if b, ok := bytes.CutPrefix(data, []byte{0xEF, 0xBB, 0xBF}); ok {
+		return b
+	}
+	if len(data) < 2 || !(data[0] == 0xFF && data[1] == 0xFE || data[0] == 0xFE && data[1] == 0xFF) {
+		return data
+	}
+	le := data[0] == 0xFF
+	u := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		if le {
+			u = append(u, uint16(data[i])|uint16(data[i+1])<<8)
+		} else {
+			u = append(u, uint16(data[i])<<8|uint16(data[i+1]))
+		}
+	}
+	return []byte(string(utf16.Decode(u)))
 }
 
 // decryptIdentityFile opens an identity file encrypted with a passphrase.

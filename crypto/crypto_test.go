@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
@@ -355,6 +356,57 @@ func TestProtectedIdentityFiles(t *testing.T) {
 		}
 		if _, err := LoadIdentities(p, nil); err == nil || err.Error() != "identity file "+p+" is protected by a passphrase" {
 			t.Errorf("%s, no passphrase: %v", name, err)
+		}
+	}
+}
+
+// TestKeyFilesAsEditorsSaveThem: an identity or recipients file saved by a
+// Windows editor (UTF-8 with a byte-order mark, UTF-16 "Unicode" either
+// way round, CRLF) or pasted with blanks around the key still reads.
+func TestKeyFilesAsEditorsSaveThem(t *testing.T) {
+	dir := t.TempDir()
+	id, _ := age.GenerateX25519Identity()
+	r, _ := ParseRecipient(id.Recipient().String())
+	utf16Of := func(le bool) func(string) []byte {
+		return func(s string) []byte {
+			out := []byte{0xFE, 0xFF}
+			if le {
+				out = []byte{0xFF, 0xFE}
+			}
+			for _, c := range utf16.Encode([]rune(strings.ReplaceAll(s, "\n", "\r\n"))) {
+				if le {
+					out = append(out, byte(c), byte(c>>8))
+				} else {
+					out = append(out, byte(c>>8), byte(c))
+				}
+			}
+			return out
+		}
+	}
+	asIs := func(s string) []byte { return []byte(s) }
+	for name, c := range map[string]struct {
+		enc    func(string) []byte
+		layout string // %s: the key
+	}{
+		"bom":        {func(s string) []byte { return append([]byte{0xEF, 0xBB, 0xBF}, s...) }, "# created: today\n%s\n"},
+		"crlf":       {asIs, "# created: today\r\n%s\r\n"},
+		"utf16le":    {utf16Of(true), "# created: today\n%s\n"},
+		"utf16be":    {utf16Of(false), "# created: today\n%s\n"},
+		"blanks":     {asIs, "\n   %s \t\n\n"},
+		"no newline": {asIs, "%s"},
+	} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, c.enc(fmt.Sprintf(c.layout, id.String())), 0o600)
+		ids, err := LoadIdentities(p, nil)
+		if err != nil {
+			t.Errorf("identity file %s: %v", name, err)
+		} else {
+			roundTrip(t, []Recipient{r}, ids)
+		}
+		os.WriteFile(p+".pub", c.enc(fmt.Sprintf(c.layout, id.Recipient().String())), 0o644)
+		rs, err := ParseRecipients(nil, p+".pub")
+		if err != nil || len(rs) != 1 || rs[0].Text != id.Recipient().String() {
+			t.Errorf("recipients file %s: %v %v", name, rs, err)
 		}
 	}
 }
