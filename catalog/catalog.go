@@ -302,6 +302,23 @@ func skipReason(s Set) string {
 	return s.Status()
 }
 
+// OtherHosts says, when host has no set at all, which hosts the sets are
+// of (a mistyped --host, or a config whose host differs from the one that
+// wrote the sets, would otherwise read as an empty destination); "" when
+// host has sets.
+func OtherHosts(sets []Set, host string) string {
+	for _, s := range sets {
+		if s.Host == host {
+			return ""
+		}
+	}
+	hosts := Hosts(sets)
+	if len(hosts) == 0 {
+		return " (the destination holds no backup sets)"
+	}
+	return fmt.Sprintf(" (the destination holds no set of %s; its sets are of %s)", host, strings.Join(hosts, ", "))
+}
+
 // Resolve finds a committed set by id (or "latest", or a unique id prefix)
 // for host. An empty host is accepted when the store holds only one host.
 func Resolve(sets []Set, host, spec string) (Set, error) {
@@ -346,11 +363,11 @@ func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 		if len(skipped) > 0 {
 			return Set{}, skipped, fmt.Errorf("host %s has no complete backup set (newest: %s, %s; name a set by id to use it anyway)", host, skipped[0].SetID, skipped[0].Reason)
 		}
-		return Set{}, nil, fmt.Errorf("host %s has no complete backup set", host)
+		return Set{}, nil, fmt.Errorf("host %s has no complete backup set%s", host, OtherHosts(sets, host))
 	}
 	switch {
 	case len(match) == 0:
-		return Set{}, nil, fmt.Errorf("no set %q for host %s", spec, host)
+		return Set{}, nil, fmt.Errorf("no set %q for host %s%s", spec, host, OtherHosts(sets, host))
 	case len(match) > 1:
 		return Set{}, nil, fmt.Errorf("set %q is ambiguous for host %s", spec, host)
 	}

@@ -235,9 +235,11 @@ func TestListAndResolve(t *testing.T) {
 		{"fe01", "2026010", "", "ambiguous"},
 		{"fe01", ids[4], "", "incomplete"},
 		{"fe01", ids[3], "", "manifest"},
-		{"fe01", "1999", "", "no set"},
+		{"fe01", "1999", "", `no set "1999" for host fe01`},
 		{"fe02", "latest", ids[0], ""},
-		{"fe09", "latest", "", "no complete"},
+		// A host with no set at all (a typo): the hosts that have sets are named.
+		{"fe09", "latest", "", "host fe09 has no complete backup set (the destination holds no set of fe09; its sets are of fe01, fe02, fe03)"},
+		{"FE01", "2026", "", `no set "2026" for host FE01 (the destination holds no set of FE01; its sets are of fe01, fe02, fe03)`},
 		{"", "latest", "", "several hosts"},
 	}
 	for _, r := range resolve {
@@ -251,6 +253,10 @@ func TestListAndResolve(t *testing.T) {
 		if err != nil || s.ID != r.wantID || s.Manifest == nil {
 			t.Errorf("Resolve(%q, %q) = %s, %v; want %s", r.host, r.spec, s.ID, err, r.wantID)
 		}
+	}
+	// A host that has sets gets no list of the others.
+	if _, err := Resolve(sets, "fe01", "1999"); err == nil || err.Error() != `no set "1999" for host fe01` {
+		t.Errorf("Resolve(fe01, 1999): %v", err)
 	}
 	// latest passes over the newer damaged and incomplete sets and names them.
 	if s, sk, err := ResolveSkipping(sets, "fe01", "latest"); err != nil || s.ID != ids[2] || len(sk) != 2 ||

@@ -863,6 +863,26 @@ func TestCoreProtectedIdentity(t *testing.T) {
 	}
 }
 
+// TestCoreOtherHostNamed: a --host that has no set (a typo, or another
+// machine's name) is not reported as an empty destination: list and
+// restore name the hosts whose sets are there.
+func TestCoreOtherHostNamed(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("x"), 0o644)
+	e.writeConfig(map[string][]string{"alpha": {src}}, "")
+	e.backup()
+	from := fileURL(e.dest)
+	bare := []string{"LYNCBACKUP_CONFIG=" + filepath.Join(e.dir, "absent.yaml")}
+	r := testbin.MustRun(t, e.dir, bare, "list", "--from", from, "--host", "fe02.contoso.com")
+	if got := strings.TrimSpace(r.Stdout); !strings.HasPrefix(got, "no backup sets of host fe02.contoso.com in file:") || !strings.HasSuffix(got, "; its sets are of fe01.contoso.com") {
+		t.Errorf("list --host fe02: %q", got)
+	}
+	failsWith(t, testbin.Run(t, e.dir, bare, "restore", "latest", "--from", from, "--host", "fe02.contoso.com", "--to", filepath.Join(e.dir, "r"), "--identity", e.key), 1,
+		"host fe02.contoso.com has no complete backup set (the destination holds no set of fe02.contoso.com; its sets are of fe01.contoso.com)")
+}
+
 // TestCoreKeygen: keygen writes mode 0600 and refuses to overwrite.
 func TestCoreKeygen(t *testing.T) {
 	dir := t.TempDir()

@@ -86,6 +86,10 @@ func runList(ctx context.Context, a *app, args []string) error {
 		return a.printJSON(listDoc{OK: true, Destination: st.String(), Sets: out})
 	}
 	if len(out) == 0 {
+		if hostFilter != "" && len(sets) > 0 {
+			a.say("no backup sets of host %s in %s; its sets are of %s", hostFilter, st, strings.Join(catalog.Hosts(sets), ", "))
+			return nil
+		}
 		a.say("no backup sets in %s", st)
 		return nil
 	}
