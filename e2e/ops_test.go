@@ -423,7 +423,8 @@ func TestOpsScheduleDryRun(t *testing.T) {
 	}
 	// systemd units for lyncbackup.exe at C:\… mean nothing: Linux only.
 	if r = testbin.MustRun(t, e.dir, nil, "schedule", "show", "--for", "linux", "--time", "01:05", "--config", cfg); runtime.GOOS != "windows" && (!strings.Contains(r.Stdout, "OnCalendar=*-*-* 01:05:00") || !strings.Contains(r.Stdout, `ExecStart=`+exe+` backup --config "`+cfg+`"`) ||
-		!strings.Contains(r.Stdout, "5 1 * * * "+exe+" backup --config '"+cfg+"' --quiet")) {
+		!strings.Contains(r.Stdout, "WorkingDirectory="+filepath.Dir(cfg)+"\n") ||
+		!strings.Contains(r.Stdout, "5 1 * * * cd '"+filepath.Dir(cfg)+"' && "+exe+" backup --config '"+cfg+"' --quiet")) {
 		t.Errorf("linux units/cron:\n%s", r.Stdout)
 	}
 	if runtime.GOOS != "windows" { // on Windows this would register a real task

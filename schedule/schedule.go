@@ -380,6 +380,10 @@ func SystemdUnits(t Task) (serviceName, service, timerName, timer string, err er
 		"[Service]\n" +
 		"Type=oneshot\n" +
 		user +
+		// As the Windows task's WorkingDirectory: relative paths in the
+		// config mean what they meant when it was tried by hand there,
+		// not "/" (systemd's default).
+		"WorkingDirectory=" + strings.ReplaceAll(path.Dir(t.Config), "%", "%%") + "\n" +
 		"ExecStart=" + strings.Join(words, " ") + "\n" +
 		"Nice=10\n" +
 		"IOSchedulingClass=idle\n"
@@ -417,7 +421,9 @@ func CronLine(t Task) (string, error) {
 		words = append(words, shQuote(a))
 	}
 	words = append(words, "--quiet")
-	cmd := strings.ReplaceAll(strings.Join(words, " "), "%", `\%`)
+	// In the config's folder, as the Windows task and the systemd unit
+	// run (cron starts in the home folder).
+	cmd := strings.ReplaceAll("cd "+shQuote(path.Dir(t.Config))+" && "+strings.Join(words, " "), "%", `\%`)
 	hh, _ := strconv.Atoi(h)
 	mm, _ := strconv.Atoi(m)
 	return fmt.Sprintf("%d %d * * * %s", mm, hh, cmd), nil

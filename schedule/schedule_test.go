@@ -189,7 +189,12 @@ func TestSystemdAndCron(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "crontab.txt", []byte(cron+"\n"))
-	if cron != `7 2 * * * '/opt/lync backup/lyncbackup' backup --config /etc/lyncbackup/100\%.yaml --quiet` {
+	// Both run in the config's folder, as the Windows task does: relative
+	// paths in the config mean there what they meant when tried by hand.
+	if !strings.Contains(svc, "WorkingDirectory=/etc/lyncbackup\n") {
+		t.Errorf("service without the config's folder:\n%s", svc)
+	}
+	if cron != `7 2 * * * cd /etc/lyncbackup && '/opt/lync backup/lyncbackup' backup --config /etc/lyncbackup/100\%.yaml --quiet` {
 		t.Errorf("cron %q", cron)
 	}
 }
