@@ -76,6 +76,10 @@ func (c *Catalog) Commit(ctx context.Context, m *Manifest, opts upload.PutOption
 	if err != nil {
 		return err
 	}
+	// A manifest no reader takes would commit a set nothing can restore.
+	if len(data) > manifestLimit {
+		return fmt.Errorf("commit set %s: its manifest would be %d bytes, over the %d a restore reads (%d chunks): a set this large needs format: archive", m.SetID, len(data), manifestLimit, m.chunkCount())
+	}
 	opts.ContentType = "application/json"
 	if _, err := c.Store.Put(ctx, ManifestKey(m.Host, m.SetID), bytes.NewReader(data), opts); err != nil {
 		return fmt.Errorf("commit set %s: %w", m.SetID, err)

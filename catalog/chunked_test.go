@@ -165,3 +165,45 @@ func TestListSkipsChunks(t *testing.T) {
 		t.Fatalf("List listed the whole store: %v", rec.prefixes)
 	}
 }
+
+// TestCommitRefusesAnUnreadableManifest: a manifest over the size a reader
+// accepts is not committed (the set would list as damaged and restore
+// nothing); one at the limit is, and reads back. The limit is lowered here:
+// at 256 MiB it takes ~800,000 chunks.
+func TestCommitRefusesAnUnreadableManifest(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	cat := &Catalog{Store: st}
+	m := chunkedManifest()
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte("\n ")) {
+		t.Errorf("manifest is indented:\n%s", data)
+	}
+	defer func(n int) { manifestLimit = n }(manifestLimit)
+	manifestLimit = len(data)
+	if err := cat.Commit(ctx, m, upload.PutOptions{}); err != nil {
+		t.Fatalf("at the limit: %v", err)
+	}
+	if _, err := cat.LoadManifest(ctx, m.Host, m.SetID); err != nil {
+		t.Fatalf("at the limit, read back: %v", err)
+	}
+	big := chunkedManifest()
+	big.SetID = "20261125T151204Z-a1b2c4"
+	big.Items[1].Key = ChunksKey("fe01", big.SetID, "sql")
+	big.Items[0].Key = ItemKey("fe01", big.SetID, "certs")
+	big.Items[1].Chunks = append(big.Items[1].Chunks, Chunk{Key: ChunkKey("fe01", strings.Repeat("2", 64)), PlainBytes: 5, StoredBytes: 10, SHA256: strings.Repeat("2", 64)})
+	big.Items[1].PlainBytes, big.Items[1].StoredBytes = 15, 40
+	err = cat.Commit(ctx, big, upload.PutOptions{})
+	if err == nil || !strings.Contains(err.Error(), "over the "+fmt.Sprint(manifestLimit)+" a restore reads (3 chunks): a set this large needs format: archive") {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if _, err := cat.LoadManifest(ctx, big.Host, big.SetID); err == nil {
+		t.Fatal("a manifest over the limit was committed")
+	}
+	if _, err := ParseManifest(bytes.NewReader(append(data, ' '))); err == nil || err.Error() != fmt.Sprintf("manifest larger than %d bytes", manifestLimit) {
+		t.Errorf("reading one over the limit: %v", err)
+	}
+}
