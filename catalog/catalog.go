@@ -123,9 +123,13 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 		}
 		return sets[i].ID < sets[j].ID
 	})
-	// Read the manifests, a few at a time.
+	// Read the manifests, a few at a time. Successive sets of a host name
+	// mostly the same chunks: their strings are kept once (a host with 34
+	// sets of ~46 GiB held ~670 MiB of manifests, each chunk's key and
+	// hashes once per set).
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, 4) // 8 held ~110 MiB more of raw manifests at once, no faster (CPU-bound)
+	in := &interner{m: map[string]string{}}
 	for i := range sets {
 		s := &sets[i]
 		has := false
@@ -167,6 +171,7 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 				s.ManifestErr = err
 				return
 			}
+			in.chunks(m)
 			s.Manifest = m
 		}()
 	}
@@ -383,4 +388,31 @@ func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 		return Set{}, nil, fmt.Errorf("set %s of host %s is incomplete (no manifest: the backup never finished) and cannot be restored", s.ID, host)
 	}
 	return s, nil, nil
+}
+
+// interner keeps one copy of each chunk key and hash across the manifests
+// of one List.
+type interner struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (in *interner) chunks(m *Manifest) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	one := func(s *string) {
+		if v, ok := in.m[*s]; ok {
+			*s = v
+		} else if *s != "" {
+			in.m[*s] = *s
+		}
+	}
+	for i := range m.Items {
+		for j := range m.Items[i].Chunks {
+			c := &m.Items[i].Chunks[j]
+			one(&c.Key)
+			one(&c.SHA256)
+			one(&c.AgePrefixSHA256)
+		}
+	}
 }

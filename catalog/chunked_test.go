@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/lyncbackup/lyncbackup/upload"
 )
@@ -205,5 +207,71 @@ func TestCommitRefusesAnUnreadableManifest(t *testing.T) {
 	}
 	if _, err := ParseManifest(bytes.NewReader(append(data, ' '))); err == nil || err.Error() != fmt.Sprintf("manifest larger than %d bytes", manifestLimit) {
 		t.Errorf("reading one over the limit: %v", err)
+	}
+}
+
+// FuzzParseChunkKey: the hand-written ParseChunkKey and isHex64 accept
+// exactly what the regular expressions they replaced accepted.
+func FuzzParseChunkKey(f *testing.F) {
+	chunkRe := regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]{0,99})/chunks/([0-9a-f]{2})/([0-9a-f]{64})\.zst\.age$`)
+	hexRe := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	id := "ab" + strings.Repeat("c", 62)
+	for _, s := range []struct{ host, key string }{
+		{"fe01", ChunkKey("fe01", id)},
+		{"fe01", "fe01/chunks/ac/" + id + ".zst.age"},
+		{"fe01", "fe02/chunks/ab/" + id + ".zst.age"},
+		{"fe01", "fe01/chunks/ab/" + strings.ToUpper(id) + ".zst.age"},
+		{"fe01", "fe01/chunks/ab/" + id + ".zst.agex"},
+		{"fe01", "fe01/chunkz/ab/" + id + ".zst.age"},
+		{".x", ".x/chunks/ab/" + id + ".zst.age"},
+		{"", "/chunks/ab/" + id + ".zst.age"},
+		{"fe01", ""},
+	} {
+		f.Add(s.host, s.key)
+	}
+	f.Fuzz(func(t *testing.T, host, key string) {
+		m := chunkRe.FindStringSubmatch(key)
+		wantOK := m != nil && m[1] == host && m[2] == m[3][:2]
+		got, ok := ParseChunkKey(host, key)
+		if ok != wantOK || ok && got != m[3] {
+			t.Fatalf("ParseChunkKey(%q, %q) = %q, %v; the expression says %v", host, key, got, ok, wantOK)
+		}
+		for _, s := range []string{key, host} {
+			if isHex64(s) != hexRe.MatchString(s) {
+				t.Fatalf("isHex64(%q) = %v", s, isHex64(s))
+			}
+		}
+		if len(key) > 11 {
+			if s := key[len(key)-11:] + strings.Repeat("0", 53); isHex64(s) != hexRe.MatchString(s) {
+				t.Fatalf("isHex64(%q) = %v", s, isHex64(s))
+			}
+		}
+	})
+}
+
+// TestListSharesChunkStrings: the chunk keys and hashes that several sets
+// name are held once after List (a host's sets name mostly the same
+// chunks; per set, they made a listing of 34 sets of ~46 GiB ~670 MiB).
+func TestListSharesChunkStrings(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	cat := &Catalog{Store: st}
+	for _, id := range []string{"20261125T151203Z-a1b2c3", "20261126T151203Z-a1b2c4"} {
+		m := chunkedManifest()
+		m.SetID = id
+		m.Items[0].Key = ItemKey("fe01", id, "certs")
+		m.Items[1].Key = ChunksKey("fe01", id, "sql")
+		put(t, st, m.Items[0].Key, "obj")
+		if err := cat.Commit(ctx, m, upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sets, err := cat.List(ctx)
+	if err != nil || len(sets) != 2 || sets[0].Manifest == nil || sets[1].Manifest == nil {
+		t.Fatalf("List: %d sets, %v", len(sets), err)
+	}
+	a, b := sets[0].Manifest.Items[1].Chunks[1], sets[1].Manifest.Items[1].Chunks[1]
+	if a.Key != b.Key || unsafe.StringData(a.Key) != unsafe.StringData(b.Key) || unsafe.StringData(a.SHA256) != unsafe.StringData(b.SHA256) {
+		t.Error("the two sets hold their own copies of a shared chunk's key and hash")
 	}
 }

@@ -148,8 +148,6 @@ type Lock struct {
 var (
 	setIDRe = regexp.MustCompile(`^(\d{8}T\d{6}Z)-([0-9a-f]{6})$`)
 	nameRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-	hexRe   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	chunkRe = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]{0,99})/chunks/([0-9a-f]{2})/([0-9a-f]{64})\.zst\.age$`)
 )
 
 const setIDTime = "20060102T150405Z"
@@ -189,13 +187,35 @@ func ChunkPrefix(host string) string { return host + "/chunks/" }
 // ChunkKey is the object key of the chunk with the given id (64 hex digits).
 func ChunkKey(host, id string) string { return ChunkPrefix(host) + id[:2] + "/" + id + ChunkSuffix }
 
-// ParseChunkKey checks that key is a chunk key of host and returns its id.
+// ParseChunkKey checks that key is a chunk key of host and returns its id:
+// HOST/chunks/ID[:2]/ID.zst.age, ID 64 lowercase hex digits, HOST a valid
+// name (written out rather than a regular expression: a manifest checks one
+// key per chunk, and the expression took a third of a listing's CPU).
 func ParseChunkKey(host, key string) (string, bool) {
-	m := chunkRe.FindStringSubmatch(key)
-	if m == nil || m[1] != host || m[2] != m[3][:2] {
+	const tail = len("/chunks/ab/") + 64 + len(ChunkSuffix)
+	if len(key) != len(host)+tail || key[:len(host)] != host || !nameRe.MatchString(host) {
 		return "", false
 	}
-	return m[3], true
+	rest := key[len(host):]
+	id := rest[len("/chunks/ab/") : len("/chunks/ab/")+64]
+	if rest[:len("/chunks/")] != "/chunks/" || rest[len("/chunks/ab")] != '/' || rest[len("/chunks/"):len("/chunks/ab")] != id[:2] ||
+		rest[len(rest)-len(ChunkSuffix):] != ChunkSuffix || !isHex64(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// isHex64 reports exactly 64 lowercase hex digits.
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ManifestKey is the key whose presence commits the set.
@@ -224,6 +244,23 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	if len(data) > manifestLimit {
 		return nil, fmt.Errorf("manifest larger than %d bytes", manifestLimit)
 	}
+	// The strict decode first: it is the one pass over a good manifest
+	// (a chunked one runs to megabytes). Only when it fails is the format
+	// probed, so that a newer manifest is named as such rather than by
+	// the first field this version does not know.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	strictErr := dec.Decode(&m)
+	if strictErr == nil && dec.More() {
+		strictErr = errors.New("trailing data")
+	}
+	if strictErr == nil && m.Format > 0 && m.Format <= FormatVersion {
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+		return &m, nil
+	}
 	var probe struct {
 		Format int `json:"format"`
 	}
@@ -236,14 +273,8 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	if probe.Format < 1 {
 		return nil, errors.New("manifest has no format version")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("manifest: %v", err)
-	}
-	if dec.More() {
-		return nil, errors.New("manifest: trailing data")
+	if strictErr != nil {
+		return nil, fmt.Errorf("manifest: %v", strictErr)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -310,7 +341,7 @@ func (m *Manifest) Validate() error {
 				if _, ok := ParseChunkKey(m.Host, c.Key); !ok {
 					return fmt.Errorf("manifest: item %q: chunk %d: invalid key %q", it.Name, j, c.Key)
 				}
-				if !hexRe.MatchString(c.SHA256) {
+				if !isHex64(c.SHA256) {
 					return fmt.Errorf("manifest: item %q: chunk %d: invalid sha256", it.Name, j)
 				}
 				if c.PlainBytes <= 0 || c.StoredBytes <= 0 || c.PlainBytes > MaxChunkBytes || c.StoredBytes > MaxChunkBytes {
@@ -320,7 +351,7 @@ func (m *Manifest) Validate() error {
 					if m.Format < FormatVersion {
 						return fmt.Errorf("manifest: item %q: chunk %d: age prefix in a format %d manifest", it.Name, j, m.Format)
 					}
-					if !hexRe.MatchString(c.AgePrefixSHA256) || c.AgePrefixBytes <= 0 || c.AgePrefixBytes > c.StoredBytes {
+					if !isHex64(c.AgePrefixSHA256) || c.AgePrefixBytes <= 0 || c.AgePrefixBytes > c.StoredBytes {
 						return fmt.Errorf("manifest: item %q: chunk %d: invalid age prefix", it.Name, j)
 					}
 				}
@@ -332,14 +363,14 @@ func (m *Manifest) Validate() error {
 		default:
 			return fmt.Errorf("manifest: item %q: unknown layout %q", it.Name, it.Layout)
 		}
-		if !hexRe.MatchString(it.SHA256) {
+		if !isHex64(it.SHA256) {
 			return fmt.Errorf("manifest: item %q: invalid sha256", it.Name)
 		}
 		if it.PlainBytes < 0 || it.StoredBytes < 0 || it.Files < 0 {
 			return fmt.Errorf("manifest: item %q: negative size", it.Name)
 		}
 		if it.AgePrefixSHA256 != "" || it.AgePrefixBytes != 0 {
-			if !hexRe.MatchString(it.AgePrefixSHA256) || it.AgePrefixBytes <= 0 || it.AgePrefixBytes > it.StoredBytes {
+			if !isHex64(it.AgePrefixSHA256) || it.AgePrefixBytes <= 0 || it.AgePrefixBytes > it.StoredBytes {
 				return fmt.Errorf("manifest: item %q: invalid age prefix", it.Name)
 			}
 		}
