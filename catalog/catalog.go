@@ -13,11 +13,17 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/internal/parallel"
 	"github.com/lyncbackup/lyncbackup/upload"
+	"golang.org/x/sync/semaphore"
 )
 
 // Catalog reads and commits sets in a store.
 type Catalog struct {
 	Store upload.Store
+	// NoChunks makes List keep no chunk entries (Item.Chunks is nil, all
+	// else as read and checked): enough to list sets and to choose one,
+	// whose manifest LoadManifest then reads whole. A chunked manifest
+	// holds ~330 bytes per ~1.3 MB chunk, and a listing holds every set's.
+	NoChunks bool
 }
 
 // Set is one set folder as found in the store.
@@ -127,16 +133,22 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 	// mostly the same chunks: their strings are kept once (a host with 34
 	// sets of ~46 GiB held ~670 MiB of manifests, each chunk's key and
 	// hashes once per set).
+	// Up to 8 at once, and manifests of at most manifestsInFlight bytes
+	// (a big chunked manifest, read and decoded, holds about twice its
+	// size): small ones are read concurrently for a remote store's
+	// latency, big ones one or two at a time (the decoding is CPU-bound).
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4) // 8 held ~110 MiB more of raw manifests at once, no faster (CPU-bound)
+	sem := make(chan struct{}, 8)
+	bytesSem := semaphore.NewWeighted(manifestsInFlight)
 	in := &interner{m: map[string]string{}}
 	for i := range sets {
 		s := &sets[i]
 		has := false
+		var size int64
 		var lease *upload.ObjectInfo
 		for j, o := range s.Objects {
 			if strings.HasSuffix(o.Key, "/"+ManifestName) {
-				has = true
+				has, size = true, o.Size
 			}
 			if strings.HasSuffix(o.Key, "/"+LeaseName) {
 				lease = &s.Objects[j]
@@ -158,11 +170,16 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 		if !has {
 			continue
 		}
+		weight := min(max(size, 1), manifestsInFlight)
+		if bytesSem.Acquire(ctx, weight) != nil {
+			break // ctx ended: reported below
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer bytesSem.Release(weight)
 			m, err := c.LoadManifest(ctx, s.Host, s.ID)
 			if err != nil {
 				if errors.Is(err, upload.ErrNotFound) {
@@ -171,7 +188,13 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 				s.ManifestErr = err
 				return
 			}
-			in.chunks(m)
+			if c.NoChunks {
+				for i := range m.Items {
+					m.Items[i].Chunks = nil
+				}
+			} else {
+				in.chunks(m)
+			}
 			s.Manifest = m
 		}()
 	}
@@ -389,6 +412,9 @@ func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 	}
 	return s, nil, nil
 }
+
+// manifestsInFlight bounds the manifest bytes List reads at once.
+const manifestsInFlight = 24 << 20
 
 // interner keeps one copy of each chunk key and hash across the manifests
 // of one List.

@@ -275,3 +275,29 @@ func TestListSharesChunkStrings(t *testing.T) {
 		t.Error("the two sets hold their own copies of a shared chunk's key and hash")
 	}
 }
+
+// TestListNoChunks: with NoChunks a listing keeps every manifest field but
+// the chunk entries (their count and sizes are in the item), and
+// LoadManifest reads the chosen set whole.
+func TestListNoChunks(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	cat := &Catalog{Store: st, NoChunks: true}
+	m := chunkedManifest()
+	put(t, st, m.Items[0].Key, "obj")
+	if err := cat.Commit(ctx, m, upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sets, err := cat.List(ctx)
+	if err != nil || len(sets) != 1 || sets[0].Manifest == nil || sets[0].Status() != StatusComplete {
+		t.Fatalf("List: %+v, %v", sets, err)
+	}
+	it := sets[0].Manifest.Items[1]
+	if it.Chunks != nil || !it.Chunked() || it.StoredBytes != 30 {
+		t.Errorf("listed item: %+v", it)
+	}
+	whole, err := cat.LoadManifest(ctx, m.Host, m.SetID)
+	if err != nil || len(whole.Items[1].Chunks) != 2 {
+		t.Fatalf("LoadManifest: %v", err)
+	}
+}

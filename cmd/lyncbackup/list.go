@@ -59,7 +59,7 @@ func runList(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	cat := catalog.Catalog{Store: st}
+	cat := catalog.Catalog{Store: st, NoChunks: true}
 	sets, err := cat.List(ctx)
 	if err != nil {
 		return err

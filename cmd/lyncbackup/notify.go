@@ -57,7 +57,7 @@ func completeSets(ctx context.Context, cfg *config.Config, log *slog.Logger) map
 	if err != nil {
 		return nil
 	}
-	sets, err := (&catalog.Catalog{Store: st}).List(context.WithoutCancel(ctx))
+	sets, err := (&catalog.Catalog{Store: st, NoChunks: true}).List(context.WithoutCancel(ctx))
 	if err != nil {
 		log.Warn("metrics: cannot count the sets", "err", err)
 		return nil
