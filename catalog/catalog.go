@@ -24,6 +24,9 @@ type Catalog struct {
 	// whose manifest LoadManifest then reads whole. A chunked manifest
 	// holds ~330 bytes per ~1.3 MB chunk, and a listing holds every set's.
 	NoChunks bool
+	// Each, when set, is given every manifest List reads, whole, before
+	// NoChunks drops its chunk entries (from several goroutines at once).
+	Each func(*Manifest)
 }
 
 // Set is one set folder as found in the store.
@@ -187,6 +190,9 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 				}
 				s.ManifestErr = err
 				return
+			}
+			if c.Each != nil {
+				c.Each(m)
 			}
 			if c.NoChunks {
 				for i := range m.Items {

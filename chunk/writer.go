@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,42 +35,81 @@ type Known struct {
 // chunk object no manifest names (left by a crashed run) is known without a
 // hash (see Writer.adopt); one whose size differs from its manifest's is not.
 func Discover(ctx context.Context, st upload.Store, host string, manifests []*catalog.Manifest) (map[string]Known, error) {
+	d := NewDiscovery(host)
+	for _, m := range manifests {
+		d.Add(m)
+	}
+	return d.Known(ctx, st)
+}
+
+// Discovery is Discover taking the manifests one at a time, as a listing
+// reads them (catalog.Catalog.Each), keeping one entry per chunk rather
+// than every manifest. The chunk folder is listed after the manifests
+// were read, as Discover always did.
+type Discovery struct {
+	host string
+	mu   sync.Mutex
+	refs map[string][]catalog.Chunk // by key: the entries, one per stored size
+}
+
+// NewDiscovery starts a discovery of host's chunks.
+func NewDiscovery(host string) *Discovery {
+	return &Discovery{host: host, refs: map[string][]catalog.Chunk{}}
+}
+
+// Add takes the chunk entries of one committed manifest (another host's
+// are ignored). Safe for concurrent use.
+func (d *Discovery) Add(m *catalog.Manifest) {
+	if m == nil || m.Host != d.host {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, it := range m.Items {
+		for _, c := range it.Chunks {
+			if !slices.ContainsFunc(d.refs[c.Key], func(e catalog.Chunk) bool { return e.StoredBytes == c.StoredBytes }) {
+				d.refs[c.Key] = append(d.refs[c.Key], c)
+			}
+		}
+	}
+}
+
+// Known lists the host's chunk folder and returns the reusable chunks.
+func (d *Discovery) Known(ctx context.Context, st upload.Store) (map[string]Known, error) {
 	listed := map[string]upload.ObjectInfo{}
-	err := st.List(ctx, catalog.ChunkPrefix(host), func(o upload.ObjectInfo) error {
-		if _, ok := catalog.ParseChunkKey(host, o.Key); ok {
+	err := st.List(ctx, catalog.ChunkPrefix(d.host), func(o upload.ObjectInfo) error {
+		if _, ok := catalog.ParseChunkKey(d.host, o.Key); ok {
 			listed[o.Key] = o
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list chunks of %s: %w", host, err)
+		return nil, fmt.Errorf("list chunks of %s: %w", d.host, err)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	known := map[string]Known{}
-	// A chunk object no manifest names was left by a crashed run. Its
-	// bytes are kept (a chunk object is never rewritten, so every hash a
-	// manifest holds stays true, and a locked one could not be): the
-	// writer hashes it once if this run needs it.
 	// A chunk whose object differs in size from what a manifest recorded
 	// is damaged: it is written again (the sets naming it were broken
 	// already; the new one is not).
 	damaged := map[string]bool{}
-	for _, m := range manifests {
-		if m == nil || m.Host != host {
+	for key, entries := range d.refs {
+		o, ok := listed[key]
+		if !ok {
 			continue
 		}
-		for _, it := range m.Items {
-			for _, c := range it.Chunks {
-				o, ok := listed[c.Key]
-				switch {
-				case !ok:
-				case o.Size == c.StoredBytes:
-					known[c.Key] = Known{Chunk: c, RetainUntil: o.RetainUntil}
-				default:
-					damaged[c.Key] = true
-				}
+		for _, c := range entries {
+			if o.Size == c.StoredBytes {
+				known[key] = Known{Chunk: c, RetainUntil: o.RetainUntil}
+			} else {
+				damaged[key] = true
 			}
 		}
 	}
+	// A chunk object no manifest names was left by a crashed run. Its
+	// bytes are kept (a chunk object is never rewritten, so every hash a
+	// manifest holds stays true, and a locked one could not be): the
+	// writer hashes it once if this run needs it.
 	for k, o := range listed {
 		if _, ok := known[k]; !ok && !damaged[k] {
 			known[k] = Known{Chunk: catalog.Chunk{Key: k, StoredBytes: o.Size}, RetainUntil: o.RetainUntil}

@@ -643,17 +643,13 @@ func StagingDir(dir, host string) string { return filepath.Join(dir, host) }
 
 // knownChunks reads the host's committed manifests and lists its chunks once.
 func knownChunks(ctx context.Context, st upload.Store, host string) (map[string]chunk.Known, error) {
-	sets, err := (&catalog.Catalog{Store: st}).List(ctx)
-	if err != nil {
+	// Each manifest's chunk entries go to the discovery as it is read, and
+	// are not kept: a host's sets name mostly the same chunks.
+	d := chunk.NewDiscovery(host)
+	if _, err := (&catalog.Catalog{Store: st, NoChunks: true, Each: d.Add}).List(ctx); err != nil {
 		return nil, err
 	}
-	var ms []*catalog.Manifest
-	for _, s := range sets {
-		if s.Host == host && s.Manifest != nil {
-			ms = append(ms, s.Manifest)
-		}
-	}
-	return chunk.Discover(ctx, st, host, ms)
+	return d.Known(ctx, st)
 }
 
 // storeChunkedItem streams one item: tar → chunker → per new chunk zstd →

@@ -120,3 +120,26 @@ func TestChunkListOneRead(t *testing.T) {
 		t.Errorf("archived list: %v", err)
 	}
 }
+
+// TestKnownChunksFromManifests: the chunks a backup may reuse carry what
+// their manifests say (size, SHA-256), read as the listing goes: none is
+// left to be fetched and hashed again as an object no manifest names.
+func TestKnownChunksFromManifests(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("chunked data ", 50000)})
+	job := inFormat(t, f.job(exporters.NewPath("alpha", a)), FormatChunked)
+	res, err := Backup(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, err := knownChunks(context.Background(), f.store, res.Manifest.Host)
+	it, _ := res.Manifest.Item("alpha")
+	if err != nil || len(known) != len(it.Chunks) {
+		t.Fatalf("known %d chunks, the set has %d: %v", len(known), len(it.Chunks), err)
+	}
+	for _, c := range it.Chunks {
+		if k := known[c.Key]; k.SHA256 != c.SHA256 || k.PlainBytes != c.PlainBytes {
+			t.Errorf("chunk %s known as %+v, the manifest says %+v", c.Key, k.Chunk, c)
+		}
+	}
+}
