@@ -132,14 +132,13 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 		}
 		return sets[i].ID < sets[j].ID
 	})
-	// Read the manifests, a few at a time. Successive sets of a host name
-	// mostly the same chunks: their strings are kept once (a host with 34
-	// sets of ~46 GiB held ~670 MiB of manifests, each chunk's key and
-	// hashes once per set).
-	// Up to 8 at once, and manifests of at most manifestsInFlight bytes
-	// (a big chunked manifest, read and decoded, holds about twice its
-	// size): small ones are read concurrently for a remote store's
-	// latency, big ones one or two at a time (the decoding is CPU-bound).
+	// Read the manifests: up to 8 at once, and at most manifestsInFlight
+	// bytes of them (a big chunked manifest, read and decoded, holds about
+	// twice its size), so small ones are read concurrently for a remote
+	// store's latency and big ones one or two at a time (decoding them is
+	// CPU-bound). Successive sets of a host name mostly the same chunks:
+	// kept chunk keys and hashes are interned (a host of 34 sets of ~46 GiB
+	// held ~640 MiB of manifests with a copy per set).
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	bytesSem := semaphore.NewWeighted(manifestsInFlight)
