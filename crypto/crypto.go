@@ -6,6 +6,9 @@ package crypto
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +16,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
-
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/x509"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
