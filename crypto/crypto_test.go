@@ -303,18 +303,7 @@ func TestProtectedIdentityFiles(t *testing.T) {
 	sr.SetWorkFactor(10) // fast; age -p uses 18
 	for _, armored := range []bool{false, true} {
 		p := seal(fmt.Sprintf("key-%v.age", armored), armored, sr)
-		calls := 0
-		ids, err := LoadIdentities(p, ask(pass, &calls))
-		if err != nil || calls != 1 {
-			t.Fatalf("armored %v: %v (asked %d times)", armored, err, calls)
-		}
-		roundTrip(t, []Recipient{innerR}, ids)
-		if _, err := LoadIdentities(p, ask("wrong", &calls)); err == nil || err.Error() != "identity file "+p+": wrong passphrase" {
-			t.Errorf("armored %v, wrong passphrase: %v", armored, err)
-		}
-		if _, err := LoadIdentities(p, nil); err == nil || err.Error() != "identity file "+p+" is protected by a passphrase" {
-			t.Errorf("armored %v, no passphrase: %v", armored, err)
-		}
+		opensWithPassphrase(t, p, pass, innerR)
 		if _, err := LoadIdentities(p, func(string) (string, error) { return "", errors.New("no terminal") }); err == nil || !strings.HasSuffix(err.Error(), "is protected by a passphrase: no terminal") {
 			t.Errorf("armored %v, passphrase refused: %v", armored, err)
 		}
@@ -345,18 +334,29 @@ func TestProtectedIdentityFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		calls := 0
-		ids, err := LoadIdentities(p, ask(pass, &calls))
-		if err != nil || calls != 1 {
-			t.Fatalf("%s: %v (asked %d times)", name, err, calls)
-		}
-		roundTrip(t, []Recipient{r}, ids)
-		if _, err := LoadIdentities(p, ask("wrong", &calls)); err == nil || err.Error() != "identity file "+p+": wrong passphrase" {
-			t.Errorf("%s, wrong passphrase: %v", name, err)
-		}
-		if _, err := LoadIdentities(p, nil); err == nil || err.Error() != "identity file "+p+" is protected by a passphrase" {
-			t.Errorf("%s, no passphrase: %v", name, err)
-		}
+		opensWithPassphrase(t, p, pass, r)
+	}
+}
+
+// opensWithPassphrase: the protected identity file p opens with pass,
+// asked once, and decrypts for r; a wrong passphrase and none are refused
+// with one line each.
+func opensWithPassphrase(t *testing.T, p, pass string, r Recipient) {
+	t.Helper()
+	calls := 0
+	ask := func(give string) Passphrase {
+		return func(string) (string, error) { calls++; return give, nil }
+	}
+	ids, err := LoadIdentities(p, ask(pass))
+	if err != nil || calls != 1 {
+		t.Fatalf("%s: %v (asked %d times)", p, err, calls)
+	}
+	roundTrip(t, []Recipient{r}, ids)
+	if _, err := LoadIdentities(p, ask("wrong")); err == nil || err.Error() != "identity file "+p+": wrong passphrase" {
+		t.Errorf("%s, wrong passphrase: %v", p, err)
+	}
+	if _, err := LoadIdentities(p, nil); err == nil || err.Error() != "identity file "+p+" is protected by a passphrase" {
+		t.Errorf("%s, no passphrase: %v", p, err)
 	}
 }
 

@@ -92,6 +92,17 @@ func (e *coreEnv) backup() string {
 	return sum.SetID
 }
 
+// oneFileSet backs up one item, alpha, of one file src/f.txt holding
+// content, and returns src and the set id.
+func (e *coreEnv) oneFileSet(content string) (src, set string) {
+	e.t.Helper()
+	src = filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte(content), 0o644)
+	e.writeConfig(map[string][]string{"alpha": {src}}, "")
+	return src, e.backup()
+}
+
 type coreListed struct {
 	SetID  string `json:"set_id"`
 	Status string `json:"status"`
@@ -825,11 +836,7 @@ func TestCoreRestoreFinishesWithItem(t *testing.T) {
 // passphrase is never printed.
 func TestCoreProtectedIdentity(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte("payload"), 0o644)
-	e.writeConfig(map[string][]string{"alpha": {src}}, "")
-	set := e.backup()
+	src, set := e.oneFileSet("payload")
 
 	const pass = "tr0ub4dor & 3"
 	key, _ := os.ReadFile(e.key)
@@ -868,11 +875,7 @@ func TestCoreProtectedIdentity(t *testing.T) {
 // restore name the hosts whose sets are there.
 func TestCoreOtherHostNamed(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte("x"), 0o644)
-	e.writeConfig(map[string][]string{"alpha": {src}}, "")
-	e.backup()
+	e.oneFileSet("x")
 	from := fileURL(e.dest)
 	bare := []string{"LYNCBACKUP_CONFIG=" + filepath.Join(e.dir, "absent.yaml")}
 	r := testbin.MustRun(t, e.dir, bare, "list", "--from", from, "--host", "fe02.contoso.com")
