@@ -121,7 +121,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	var sf setFlags
 	sf.add(fs)
 	to := fs.String("to", "", "restore folder (required)")
-	force := fs.Bool("force", false, "restore into a non-empty folder, overwriting files")
+	force := fs.Bool("force", false, "restore over item folders that hold files already, replacing the files of the same names")
 	thaw := fs.Bool("thaw", false, "start bringing archive-tier objects back online")
 	extra := registerRestoreFlags(fs)
 	pos, err := a.parseArgs(fs, args)
