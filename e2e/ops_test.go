@@ -440,6 +440,13 @@ func TestOpsScheduleDryRun(t *testing.T) {
 	if !strings.Contains(r.Stdout+r.Stderr, "--parallel 3 --keep-staging") {
 		t.Errorf("backup flags after -- not in the task:\n%s%s", r.Stdout, r.Stderr)
 	}
+	// The dry run's task XML, which it names, is this test's to remove.
+	if head, _, _ := strings.Cut(r.Stdout, "\n"); strings.HasPrefix(head, "# Task Scheduler XML, written as UTF-16 to ") {
+		p := strings.TrimSuffix(strings.TrimPrefix(head, "# Task Scheduler XML, written as UTF-16 to "), ":")
+		t.Cleanup(func() { os.Remove(p) })
+	} else {
+		t.Errorf("first line %q does not name the task XML", head)
+	}
 	// What backup would refuse every night is refused at install (exit 2,
 	// one line naming the cause), and a second config too.
 	for _, c := range []struct {
