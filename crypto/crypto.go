@@ -15,11 +15,11 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
+	"github.com/lyncbackup/lyncbackup/internal/wintext"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -135,25 +135,13 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 }
 
 // textOf undoes what Windows editors do to a key file pasted into them: a
-// UTF-8 byte-order mark (Notepad) and UTF-16 with one (Notepad's
-// "Unicode"). A binary age file starts with neither.
+// UTF-8 byte-order mark (Notepad) and UTF-16 (Notepad's "Unicode"). A
+// binary age file is left as it is.
 func textOf(data []byte) []byte {
-	if b, ok := bytes.CutPrefix(data, []byte{0xEF, 0xBB, 0xBF}); ok {
-		return b
-	}
-	if len(data) < 2 || !(data[0] == 0xFF && data[1] == 0xFE || data[0] == 0xFE && data[1] == 0xFF) {
+	if bytes.HasPrefix(data, []byte("age-encryption.org/")) {
 		return data
 	}
-	le := data[0] == 0xFF
-	u := make([]uint16, 0, len(data)/2)
-	for i := 2; i+1 < len(data); i += 2 {
-		if le {
-			u = append(u, uint16(data[i])|uint16(data[i+1])<<8)
-		} else {
-			u = append(u, uint16(data[i])<<8|uint16(data[i+1]))
-		}
-	}
-	return []byte(string(utf16.Decode(u)))
+	return wintext.Decode(data)
 }
 
 // decryptIdentityFile opens an identity file encrypted with a passphrase.

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/lyncbackup/lyncbackup/internal/wintext"
 )
 
 // PowerShell runs scripts through Windows PowerShell the way the Lync
@@ -103,11 +105,7 @@ func DecodeCommand(arg string) (string, error) {
 	if len(raw)%2 != 0 {
 		return "", errors.New("odd length UTF-16")
 	}
-	u := make([]uint16, len(raw)/2)
-	for i := range u {
-		u[i] = uint16(raw[2*i]) | uint16(raw[2*i+1])<<8
-	}
-	return string(utf16.Decode(u)), nil
+	return string(wintext.UTF16(raw, false)), nil
 }
 
 // Args returns the PowerShell arguments for script.
@@ -228,38 +226,14 @@ func stderrLine(b []byte) string {
 	return s
 }
 
-// DecodeText turns what Windows programs print into a Go string: UTF-8
-// with or without a BOM, or UTF-16 (LE or BE, with a BOM, or LE without
-// one as PowerShell writes when its output encoding is Unicode).
+// DecodeText turns what Windows programs print into a Go string (see
+// wintext.Decode); bytes that are not UTF-8 become U+FFFD.
 func DecodeText(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-		return string(b[3:])
-	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
-		return decodeUTF16(b[2:], false)
-	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
-		return decodeUTF16(b[2:], true)
-	case len(b) >= 4 && b[1] == 0 && b[3] == 0 && b[0] != 0:
-		return decodeUTF16(b, false)
-	case len(b) >= 4 && b[0] == 0 && b[2] == 0 && b[1] != 0:
-		return decodeUTF16(b, true)
-	}
+	b = wintext.Decode(b)
 	if !utf8.Valid(b) {
 		return strings.ToValidUTF8(string(b), "\uFFFD")
 	}
 	return string(b)
-}
-
-func decodeUTF16(b []byte, bigEndian bool) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		if bigEndian {
-			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
-		} else {
-			u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-		}
-	}
-	return string(utf16.Decode(u))
 }
 
 var _ io.Writer = (*capBuffer)(nil)

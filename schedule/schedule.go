@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/lyncbackup/lyncbackup/internal/wintext"
 )
 
 // DefaultName is the task / unit name.
@@ -316,11 +318,7 @@ func DecodeUTF16(b []byte) ([]byte, error) {
 	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xFE || len(b)%2 != 0 {
 		return nil, fmt.Errorf("not UTF-16LE with a byte-order mark")
 	}
-	u := make([]uint16, 0, len(b)/2-1)
-	for i := 2; i < len(b); i += 2 {
-		u = append(u, uint16(b[i])|uint16(b[i+1])<<8)
-	}
-	return []byte(string(utf16.Decode(u))), nil
+	return wintext.UTF16(b[2:], false), nil
 }
 
 // SchtasksCreate is the argument vector (program first) that registers the
