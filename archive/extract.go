@@ -2,10 +2,8 @@ package archive
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -150,22 +148,16 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 	}
 	err = x.entries(ctx)
 	if x.hs != nil {
-		// Every file written is hashed before its sum is checked (and
-		// before Extract returns, so the hasher never outlives it).
-		for name, sum := range x.hs.wait() {
-			x.sums[name] = sum
-		}
+		// The hasher never outlives Extract.
+		x.hs.wait()
 	}
 	if err != nil {
 		return x.st, err
 	}
-	if x.index == nil {
+	if !x.indexed {
 		return x.st, errors.New("read archive: no file index at the end (truncated, or not made by lyncbackup)")
 	}
 	if err := checkTrailing(r); err != nil {
-		return x.st, err
-	}
-	if err := checkIndex(x.index, x.sums); err != nil {
 		return x.st, err
 	}
 	// Links only now: every file and folder exists, so none is written
@@ -195,17 +187,17 @@ type extractor struct {
 	// is in the way.
 	made map[string]bool
 	st   ExtractStats
-	sums map[string]string // name -> hex sha256 of what we read
+	sums fileSums // a verify's: what it read of every file
 	// dirs get their modes and times, and links are created, once every
 	// file is written.
-	dirs  []dirTime
-	links []pendingLink
-	index map[string]string // the archive's index, once read
+	dirs    []dirTime
+	links   []pendingLink
+	indexed bool // the index was read and every file checked against it
 }
 
 // newExtractor creates the restore folder, when there is one.
 func newExtractor(r io.Reader, opt ExtractOptions) (*extractor, error) {
-	x := &extractor{opt: opt, tr: tar.NewReader(r), chk: NewChecker(), sums: map[string]string{}, made: map[string]bool{}}
+	x := &extractor{opt: opt, tr: tar.NewReader(r), chk: NewChecker(), made: map[string]bool{}}
 	if opt.Dir != "" {
 		abs, err := filepath.Abs(opt.Dir)
 		if err != nil {
@@ -251,11 +243,17 @@ func (x *extractor) entry(hdr *tar.Header, name string, kind Kind) error {
 	case KindHeader:
 		return nil
 	case KindIndex:
-		index, err := readIndex(x.tr)
-		if err != nil {
+		// The index is the last entry (the Checker refuses any after
+		// it): every file has been read, and a restore's are hashed
+		// once the hasher is done.
+		sums := &x.sums
+		if x.hs != nil {
+			sums = x.hs.wait()
+		}
+		if err := sums.check(x.tr); err != nil {
 			return err
 		}
-		x.index = index
+		x.indexed = true
 		return nil
 	}
 	target, err := x.target(hdr, name, kind)
@@ -324,33 +322,10 @@ func (x *extractor) file(hdr *tar.Header, name, target string) error {
 		if err != nil {
 			return err
 		}
-		x.sums[name] = sum
+		x.sums.add(name, sum)
 	}
 	x.st.Files++
 	x.st.Bytes += hdr.Size
-	return nil
-}
-
-// checkIndex holds the SHA-256 of every file read to the archive's index:
-// a file the index does not name, a mismatch, or a file the index names
-// that the archive lacks is an error naming the file.
-func checkIndex(index, sums map[string]string) error {
-	for name, sum := range sums {
-		want, ok := index[name]
-		if !ok {
-			return fmt.Errorf("file %s is not in the archive's index", name)
-		}
-		if want != sum {
-			return fmt.Errorf("file %s: SHA-256 mismatch (archive damaged)", name)
-		}
-	}
-	if len(index) != len(sums) {
-		for name := range index {
-			if _, ok := sums[name]; !ok {
-				return fmt.Errorf("file %s is in the index but missing from the archive", name)
-			}
-		}
-	}
 	return nil
 }
 
@@ -426,34 +401,19 @@ func checkTrailing(r io.Reader) error {
 	}
 }
 
-func readIndex(r io.Reader) (map[string]string, error) {
-	index := map[string]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		sum, name, ok := parseIndexLine(sc.Text())
-		if !ok {
-			return nil, errors.New("read archive: malformed index line")
-		}
-		index[name] = sum
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read archive index: %w", err)
-	}
-	return index, nil
-}
-
 // hashFile reads a file entry for a verify: its bytes are only hashed.
-func hashFile(tr *tar.Reader, hdr *tar.Header, opt ExtractOptions, buf []byte) (string, error) {
+func hashFile(tr *tar.Reader, hdr *tar.Header, opt ExtractOptions, buf []byte) ([32]byte, error) {
 	h := sha256.New()
 	var w io.Writer = h
 	if opt.Progress != nil {
 		w = progressWriter{h, opt.Progress}
 	}
+	var sum [32]byte
 	if _, err := io.CopyBuffer(w, tr, buf); err != nil {
-		return "", fmt.Errorf("read archive at %s: %w", hdr.Name, err)
+		return sum, fmt.Errorf("read archive at %s: %w", hdr.Name, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // writeFile restores a file entry at target; x.hs hashes its bytes.

@@ -173,6 +173,13 @@ func TestExtractRefusesUnsafe(t *testing.T) {
 		{"not-in-index", fileEntries(reg("a", "x"), reg("b", "y"), indexOf(idxLine("a", "x"))), "not in the archive's index"},
 		{"missing-from-archive", fileEntries(reg("a", "x"), indexOf(idxLine("a", "x"), idxLine("b", "y"))), "missing from the archive"},
 		{"bad-index", fileEntries(reg("a", "x"), indexOf("garbage\n")), "malformed index"},
+		{"index-not-hex", fileEntries(reg("a", "x"), indexOf(strings.Repeat("g", 64)+"  a\n")), "malformed index"},
+		{"index-twice", fileEntries(reg("a", "x"), reg("b", "y"), indexOf(idxLine("a", "x"), idxLine("a", "x"), idxLine("b", "y"))), "file a is in the index twice"},
+		{"index-twice-out-of-order", fileEntries(reg("a", "x"), reg("b", "y"), indexOf(idxLine("b", "y"), idxLine("a", "x"), idxLine("b", "y"))), "file b is in the index twice"},
+		{"mismatch-out-of-order", fileEntries(reg("a", "x"), reg("b", "y"), indexOf(idxLine("b", "z"), idxLine("a", "x"))), "file b: SHA-256 mismatch"},
+		{"missing-out-of-order", fileEntries(reg("a", "x"), reg("b", "y"), indexOf(idxLine("b", "y"), idxLine("c", "z"), idxLine("a", "x"))), "file c is in the index but missing"},
+		{"not-in-index-out-of-order", fileEntries(reg("a", "x"), reg("b", "y"), reg("c", "z"), indexOf(idxLine("c", "z"), idxLine("a", "x"))), "file b is not in the archive's index"},
+		{"not-in-index-last", fileEntries(reg("a", "x"), reg("b", "y"), indexOf(idxLine("a", "x"))), "file b is not in the archive's index"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package archive
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"hash"
 )
 
@@ -22,19 +21,21 @@ const (
 
 type hashJob struct {
 	b    []byte // bytes of the current file (nil: none)
-	name string // set: the current file ends here; its sum goes to sums[name]
+	name string // set: the current file ends here; its sum is recorded under name
 }
 
 type hasher struct {
 	work chan hashJob
 	free chan []byte
 	done chan struct{}
-	sums map[string]string // the hasher's until wait returns
+	sums fileSums // the hasher's until wait returns
 	h    hash.Hash
+	sum  [32]byte
+	over bool // wait was called
 }
 
 func newHasher() *hasher {
-	hs := &hasher{work: make(chan hashJob, 2*hashBufs), free: make(chan []byte, hashBufs), done: make(chan struct{}), sums: map[string]string{}, h: sha256.New()}
+	hs := &hasher{work: make(chan hashJob, 2*hashBufs), free: make(chan []byte, hashBufs), done: make(chan struct{}), h: sha256.New()}
 	for range hashBufs {
 		hs.free <- make([]byte, hashBufSize)
 	}
@@ -50,7 +51,8 @@ func (hs *hasher) run() {
 			hs.free <- j.b[:cap(j.b)]
 		}
 		if j.name != "" {
-			hs.sums[j.name] = hex.EncodeToString(hs.h.Sum(nil))
+			hs.h.Sum(hs.sum[:0])
+			hs.sums.add(j.name, hs.sum)
 			hs.h.Reset()
 		}
 	}
@@ -69,9 +71,13 @@ func (hs *hasher) add(b []byte) { hs.work <- hashJob{b: b} }
 func (hs *hasher) end(name string) { hs.work <- hashJob{name: name} }
 
 // wait ends the hasher once it has hashed everything handed over and
-// returns the sums. It must be called exactly once.
-func (hs *hasher) wait() map[string]string {
-	close(hs.work)
-	<-hs.done
-	return hs.sums
+// returns the sums, in the order the files ended. Nothing may be handed
+// over after the first call.
+func (hs *hasher) wait() *fileSums {
+	if !hs.over {
+		hs.over = true
+		close(hs.work)
+		<-hs.done
+	}
+	return &hs.sums
 }

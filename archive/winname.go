@@ -25,12 +25,12 @@ import (
 // Folders are renamed the same way and their contents follow them.
 type nameMap struct {
 	windows bool
-	dirs    map[string]string // archive folder → its name on disk (renamed ones only)
-	used    map[string]bool   // lower-case names on disk, for case clashes
+	dirs    map[string]string // archive folder → its name on disk
+	used    nameSet           // lower-case names on disk, for case clashes
 }
 
 func newNameMap(windows bool) *nameMap {
-	return &nameMap{windows: windows, dirs: map[string]string{}, used: map[string]bool{}}
+	return &nameMap{windows: windows, dirs: map[string]string{}, used: newNameSet()}
 }
 
 // systemNameMap is the map for the system we run on.
@@ -72,19 +72,19 @@ func (m *nameMap) Map(name string, dir bool) (string, string) {
 		why = append(why, "Windows reserves the name "+strings.ToUpper(deviceStem(base)))
 	}
 	disk := join(diskParent, fixed)
-	if m.used[strings.ToLower(disk)] {
+	if m.used.get(strings.ToLower(disk)) != 0 {
 		ext := path.Ext(fixed)
 		stem := strings.TrimSuffix(fixed, ext)
 		for n := 2; ; n++ {
 			c := join(diskParent, fmt.Sprintf("%s~%d%s", stem, n, ext))
-			if !m.used[strings.ToLower(c)] {
+			if m.used.get(strings.ToLower(c)) == 0 {
 				disk = c
 				break
 			}
 		}
 		why = append(why, "another name differs from it only by case, and Windows names ignore case")
 	}
-	m.used[strings.ToLower(disk)] = true
+	m.used.put(strings.ToLower(disk), 1)
 	if dir {
 		m.dirs[name] = disk
 	}
