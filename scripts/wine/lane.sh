@@ -46,6 +46,18 @@ export LANE_WINE=$WINE
 export LYNCBACKUP_REQUIRE_SERVERS=${LYNCBACKUP_REQUIRE_SERVERS:-1}
 cleanup() {
   "$WINESERVER" -k >/dev/null 2>&1 || true
+  # wineserver keeps its socket in /tmp/wine-XXXXXX/server-<dev>-<inode of
+  # the prefix>, which outlives it: remove ours (each lane had left one).
+  local id
+  if id=$(stat -c '%d %i' "$WINEPREFIX" 2>/dev/null); then
+    # shellcheck disable=SC2086
+    id=$(printf 'server-%x-%x' $id)
+    for d in "${TMPDIR:-/tmp}"/wine-*/"$id" /tmp/wine-*/"$id"; do
+      [ -d "$d" ] || continue
+      rm -rf "$d"
+      rmdir "$(dirname "$d")" 2>/dev/null || true
+    done
+  fi
   rm -rf "$lane"
 }
 trap cleanup EXIT
