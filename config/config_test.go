@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad on_unreadable", strings.Replace(minimal, "kind: path, ", "kind: path, on_unreadable: skip, ", 1), "exporters[0].on_unreadable", 3, "warn or fail"},
 		{"on_unreadable on a command", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: command, name: c, command: [x], on_unreadable: fail", 1), "exporters[0].on_unreadable", 3, "only a path or filestore"},
 		{"missing paths", strings.Replace(minimal, ", paths: ['/etc/ssl']", "", 1), "exporters[0].paths", 3, "missing"},
+		{"empty path", strings.Replace(minimal, "paths: ['/etc/ssl']", "paths: ['/etc/ssl', ' ']", 1), "exporters[0].paths[1]", 3, "empty"},
+		{"path twice", strings.Replace(minimal, "paths: ['/etc/ssl']", "paths: ['/etc/ssl', '/tmp', '/etc/ssl/']", 1), "exporters[0].paths[2]", 3, "/etc/ssl/ is exporters[0].paths[0] again: it would be read and stored twice"},
+		{"filestore path twice", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: filestore, name: fs, paths: ['/srv/share', '/srv/x/../share']", 1), "exporters[0].paths[1]", 3, "read and stored twice"},
 		{"bad item name", strings.Replace(minimal, "name: certs", "name: ../etc", 1), "exporters[0].name", 3, "not a valid item name"},
 		{"item names differing in case", strings.Replace(minimal, "  - {kind: path", "  - {kind: path, name: Certs, paths: [/a]}\n  - {kind: path", 1), "exporters[1].name", 4, `"Certs" and "certs" are used by two exporters: names that differ only in case are one folder on Windows`},
 		{"duplicate item name", strings.Replace(minimal, "  - {kind: path", "  - {kind: path, name: certs, paths: [/a]}\n  - {kind: path", 1), "exporters[1].name", 4, "used by two"},
@@ -354,5 +358,21 @@ func TestValidName(t *testing.T) {
 		if ValidName(bad) {
 			t.Errorf("ValidName(%q) = true", bad)
 		}
+	}
+}
+
+// Windows names ignore case: C:\Share and c:\SHARE are one folder there,
+// two elsewhere.
+func TestPathsTwiceWithoutCase(t *testing.T) {
+	data := strings.Replace(minimal, "paths: ['/etc/ssl']", `paths: ['C:\Share\Meetings', 'c:\SHARE\meetings\']`, 1)
+	_, err := Parse([]byte(data), noEnv)
+	if runtime.GOOS == "windows" {
+		if err == nil || !strings.Contains(err.Error(), "read and stored twice") {
+			t.Fatalf("on Windows: %v, want the second path refused", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("two paths that differ in case are two folders here: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -32,6 +33,28 @@ func contains(l []string, s string) bool {
 
 func keyErr(key, format string, a ...any) error {
 	return &Error{Key: key, Msg: fmt.Sprintf(format, a...)}
+}
+
+// checkPaths refuses an empty path and a path given twice (the same folder
+// after cleaning; without case on Windows, whose names ignore it): the
+// second copy would be read and stored again, as NAME-2.
+func checkPaths(key string, paths []string) error {
+	seen := map[string]int{}
+	for i, p := range paths {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if strings.TrimSpace(p) == "" {
+			return keyErr(k, "empty: name a file or folder")
+		}
+		c := filepath.Clean(p)
+		if runtime.GOOS == "windows" {
+			c = strings.ToLower(c)
+		}
+		if j, ok := seen[c]; ok {
+			return keyErr(k, "%s is %s[%d] again: it would be read and stored twice", p, key, j)
+		}
+		seen[c] = i
+	}
+	return nil
 }
 
 // Validate fills defaults and checks what the YAML types cannot.
@@ -97,6 +120,9 @@ func (c *Config) Validate() error {
 		}
 		if e.Split && e.Kind != "path" {
 			return keyErr(key+".split", "only a path exporter can be split")
+		}
+		if err := checkPaths(key+".paths", e.Paths); err != nil {
+			return err
 		}
 		switch e.Kind {
 		case "path":

@@ -241,14 +241,16 @@ func splitName(name, folder string, used map[string]bool) string {
 }
 
 // RootsFor turns paths into roots named by their last element, made
-// unique ("config", "config-2"), after checking each can be read.
+// unique without case ("config", "config-2"; "Config" after "config" is
+// "Config-2", as Windows would take both for one folder), after checking
+// each can be read.
 func RootsFor(paths []string) ([]Root, error) { return rootsFor(paths, false) }
 
 // rootsFor is RootsFor; with tolerant, a path that exists but cannot be
 // read is kept (the packer skips it with a warning naming it) as long as
 // at least one path can be read.
 func rootsFor(paths []string, tolerant bool) ([]Root, error) {
-	used := map[string]int{}
+	used := map[string]bool{} // names given, lower case
 	var roots []Root
 	var unreadable []error
 	for _, p := range paths {
@@ -262,11 +264,11 @@ func rootsFor(paths []string, tolerant bool) ([]Root, error) {
 		if base == "." || base == string(filepath.Separator) || base == "" || strings.HasSuffix(base, ":\\") || strings.HasSuffix(base, ":") {
 			base = "root"
 		}
-		used[base]++
 		name := base
-		if n := used[base]; n > 1 {
+		for n := 2; used[strings.ToLower(name)]; n++ {
 			name = fmt.Sprintf("%s-%d", base, n)
 		}
+		used[strings.ToLower(name)] = true
 		roots = append(roots, Root{Path: p, Name: name})
 	}
 	if len(unreadable) == len(paths) && len(paths) > 0 {
