@@ -115,6 +115,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad on_unreadable", strings.Replace(minimal, "kind: path, ", "kind: path, on_unreadable: skip, ", 1), "exporters[0].on_unreadable", 3, "warn or fail"},
 		{"on_unreadable on a command", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: command, name: c, command: [x], on_unreadable: fail", 1), "exporters[0].on_unreadable", 3, "only a path or filestore"},
 		{"missing paths", strings.Replace(minimal, ", paths: ['/etc/ssl']", "", 1), "exporters[0].paths", 3, "missing"},
+		{"bad exclude pattern", strings.Replace(minimal, "paths: ['/etc/ssl']", "paths: ['/etc/ssl'], exclude: ['*.tmp', '[abc']", 1), "exporters[0].exclude[1]", 3, `"[abc" is not a valid pattern`},
+		{"empty exclude pattern", strings.Replace(minimal, "paths: ['/etc/ssl']", "paths: ['/etc/ssl'], exclude: ['']", 1), "exporters[0].exclude[0]", 3, "empty"},
 		{"empty path", strings.Replace(minimal, "paths: ['/etc/ssl']", "paths: ['/etc/ssl', ' ']", 1), "exporters[0].paths[1]", 3, "empty"},
 		{"path twice", strings.Replace(minimal, "paths: ['/etc/ssl']", "paths: ['/etc/ssl', '/tmp', '/etc/ssl/']", 1), "exporters[0].paths[2]", 3, "/etc/ssl/ is exporters[0].paths[0] again: it would be read and stored twice"},
 		{"filestore path twice", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: filestore, name: fs, paths: ['/srv/share', '/srv/x/../share']", 1), "exporters[0].paths[1]", 3, "read and stored twice"},

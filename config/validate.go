@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -53,6 +54,26 @@ func checkPaths(key string, paths []string) error {
 			return keyErr(k, "%s is %s[%d] again: it would be read and stored twice", p, key, j)
 		}
 		seen[c] = i
+	}
+	return nil
+}
+
+// checkPatterns refuses an exclude pattern that matches nothing because it
+// is malformed ("[abc", a trailing "\\" on Unix): it would leave out
+// nothing, silently. On Windows "\\" separates folders, as the exporter
+// reads it.
+func checkPatterns(key string, pats []string) error {
+	for i, p := range pats {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if p == "" {
+			return keyErr(k, "empty: a glob such as *.tmp")
+		}
+		if runtime.GOOS == "windows" {
+			p = strings.ReplaceAll(p, `\`, "/")
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return keyErr(k, "%q is not a valid pattern (an unclosed [ or a \\ at the end): it would leave out nothing", pats[i])
+		}
 	}
 	return nil
 }
@@ -122,6 +143,9 @@ func (c *Config) Validate() error {
 			return keyErr(key+".split", "only a path exporter can be split")
 		}
 		if err := checkPaths(key+".paths", e.Paths); err != nil {
+			return err
+		}
+		if err := checkPatterns(key+".exclude", e.Exclude); err != nil {
 			return err
 		}
 		switch e.Kind {

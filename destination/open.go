@@ -96,3 +96,13 @@ func FromURL(ctx context.Context, raw, caFile string) (upload.Store, error) {
 	d := config.Destination{URL: raw, CAFile: caFile}
 	return Open(ctx, d)
 }
+
+// LocalPath is the folder of a file:// destination ("" for any other).
+func LocalPath(d config.Destination) string {
+	if u, err := url.Parse(d.URL); err == nil && u.Scheme == "file" {
+		if p, err := local.PathFromURL(d.URL); err == nil {
+			return p
+		}
+	}
+	return ""
+}

@@ -924,3 +924,52 @@ func treeOf(t *testing.T, dir string) map[string]string {
 	})
 	return out
 }
+
+// A path that holds the backup's own local destination and staging folder
+// leaves both out, with a warning: otherwise every night stores the spooled
+// parts and every earlier set again, and the destination grows with
+// itself.
+func TestCoreOwnFoldersLeftOut(t *testing.T) {
+	for _, format := range []string{"chunked", "archive"} {
+		t.Run(format, func(t *testing.T) {
+			e := newCoreEnv(t)
+			os.WriteFile(filepath.Join(e.dir, "data.txt"), []byte("the data"), 0o644)
+			e.writeConfig(map[string][]string{"all": {e.dir}}, "format: "+format+"\n")
+			var files []int64
+			for range 2 {
+				r := e.mustRun("backup", "--json", "--quiet")
+				var sum struct {
+					SetID string `json:"set_id"`
+					Files int64  `json:"files"`
+					Items []struct {
+						Warnings []string `json:"warnings"`
+					} `json:"items"`
+				}
+				if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil || len(sum.Items) != 1 {
+					t.Fatalf("summary %q: %v", r.Stdout, err)
+				}
+				w := strings.Join(sum.Items[0].Warnings, "\n")
+				for _, d := range []string{e.dest, filepath.Join(e.dir, "staging")} {
+					if !strings.Contains(w, d+" left out: it is this backup's own staging or destination folder") {
+						t.Errorf("no warning for %s in %q", d, w)
+					}
+				}
+				files = append(files, sum.Files)
+				to := filepath.Join(t.TempDir(), "r")
+				e.mustRun("restore", sum.SetID, "--to", to, "--identity", e.key)
+				top := filepath.Join(to, "all", filepath.Base(e.dir))
+				if b, err := os.ReadFile(filepath.Join(top, "data.txt")); err != nil || string(b) != "the data" {
+					t.Fatalf("data.txt not restored: %q, %v", b, err)
+				}
+				for _, d := range []string{"dest", "staging"} {
+					if _, err := os.Stat(filepath.Join(top, d)); err == nil {
+						t.Errorf("the set holds the backup's own %s folder", d)
+					}
+				}
+			}
+			if files[0] != files[1] {
+				t.Errorf("the second set holds %d files, the first %d: the backup stored itself", files[1], files[0])
+			}
+		})
+	}
+}

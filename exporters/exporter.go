@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/config"
@@ -38,6 +39,9 @@ type Item struct {
 	Meta map[string]string
 	// Cleanup runs after the item is stored (or failed), e.g. deleting a .bak.
 	Cleanup func() error
+	// Warnings the exporter had for this item; they go into the manifest
+	// before the packer's own.
+	Warnings []string
 }
 
 // Env is what every exporter may use.
@@ -46,6 +50,10 @@ type Env struct {
 	// subfolder with a unique name inside it.
 	Staging string
 	Log     *slog.Logger
+	// Avoid are folders no path exporter packs: this backup's own staging
+	// folder and a local destination. A path that holds one would otherwise
+	// store the night's spooled parts, or every earlier set again each night.
+	Avoid []string
 }
 
 // Exporter produces items.
@@ -156,6 +164,7 @@ func (p *PathExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 	if len(p.exclude) > 0 {
 		skip = GlobSkip(p.exclude)
 	}
+	skip, warnings := avoidSkip(roots, env.Avoid, skip)
 	item := func(name string, roots []Root) Item {
 		it := Item{Name: name, Kind: "path", Roots: roots, Meta: map[string]string{}, Skip: skip, Tolerant: !p.strict}
 		for i, r := range roots {
@@ -163,10 +172,14 @@ func (p *PathExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 		}
 		return it
 	}
-	if !p.split {
-		return []Item{item(p.name, roots)}, nil
+	items := []Item{item(p.name, roots)}
+	if p.split {
+		if items, err = p.splitItems(roots, skip, item); err != nil {
+			return nil, err
+		}
 	}
-	return p.splitItems(roots, skip, item)
+	items[0].Warnings = warnings // once, not per split item
+	return items, nil
 }
 
 // splitItems makes one item per top-level folder of each root, named
@@ -275,6 +288,63 @@ func rootsFor(paths []string, tolerant bool) ([]Root, error) {
 		return nil, fmt.Errorf("no path can be read: %w", errors.Join(unreadable...))
 	}
 	return roots, nil
+}
+
+// avoidSkip adds to skip the folders of avoid that lie inside one of the
+// roots (by their archive names), with a warning for each one left out.
+func avoidSkip(roots []Root, avoid []string, skip func(string, fs.FileInfo) bool) (func(string, fs.FileInfo) bool, []string) {
+	fold := func(s string) string { return s }
+	if runtime.GOOS == "windows" {
+		fold = strings.ToLower
+	}
+	var abs []string
+	for _, a := range avoid {
+		if a, err := filepath.Abs(a); err == nil {
+			abs = append(abs, a)
+		}
+	}
+	var folders []string // each once, none inside another
+	for i, a := range abs {
+		if slices.Contains(abs[:i], a) || slices.ContainsFunc(abs, func(b string) bool { return inside(b, a) }) {
+			continue
+		}
+		folders = append(folders, a)
+	}
+	names := map[string]bool{}
+	var warnings []string
+	for _, a := range folders {
+		for _, r := range roots {
+			rp, err := filepath.Abs(r.Path)
+			if err != nil {
+				continue
+			}
+			if !inside(rp, a) {
+				continue
+			}
+			// (On Windows Rel ignores case, and names are compared
+			// without it below: the walk gives the names on disk.)
+			rel, _ := filepath.Rel(rp, a)
+			name := r.Name + "/" + filepath.ToSlash(rel)
+			names[fold(name)] = true
+			warnings = append(warnings, fmt.Sprintf("%s left out: it is this backup's own staging or destination folder", a))
+		}
+	}
+	if len(names) == 0 {
+		return skip, nil
+	}
+	return func(name string, fi fs.FileInfo) bool {
+		if fi.IsDir() && names[fold(name)] {
+			return true
+		}
+		return skip != nil && skip(name, fi)
+	}, warnings
+}
+
+// inside reports whether p lies strictly inside the folder dir (both
+// absolute and clean).
+func inside(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // GlobSkip matches exclude patterns against the base name and the archive

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ type BackupJob struct {
 	// Staging is the work folder; the run makes its own subfolder inside.
 	Staging     string
 	KeepStaging bool
+	// Avoid are more folders no path exporter packs (a local destination);
+	// the staging folder is always one.
+	Avoid []string
 	// Lock, when set, is applied to every object (retain until set time + days).
 	LockMode  string
 	LockDays  int
@@ -128,7 +132,7 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 		commitCheck = cr.mark.Healthy
 	}
 
-	out, err := runItems(ctx, job, exporters.Env{Staging: runDir, Log: job.Log}, store)
+	out, err := runItems(ctx, job, exporters.Env{Staging: runDir, Log: job.Log, Avoid: append([]string{job.Staging}, job.Avoid...)}, store)
 	if err != nil {
 		return BackupResult{}, err
 	}
@@ -568,7 +572,7 @@ func storeStream(ctx context.Context, job BackupJob, it exporters.Item, ci catal
 	if err != nil {
 		return fail(err)
 	}
-	ci.PlainBytes, ci.Files, ci.Warnings = st.Bytes, st.Files, st.Warnings
+	ci.PlainBytes, ci.Files, ci.Warnings = st.Bytes, st.Files, append(slices.Clip(it.Warnings), st.Warnings...)
 	attrs = append(append([]any{"item", it.Name, "files", st.Files, "bytes", st.Bytes}, attrs...), "warnings", len(st.Warnings))
 	job.Log.Info("stored", attrs...)
 	job.Progress.ItemDone(it.Name, nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/retention"
@@ -259,6 +260,10 @@ func backupJob(cfg *config.Config, store upload.Store, exps []exporters.Exporter
 		Compression: cfg.Compression.Level, ZstdConcurrency: cfg.Compression.Concurrency,
 		Parallel: parallel, Staging: pipeline.StagingDir(cfg.Staging, cfg.Host), KeepStaging: keepStaging,
 		LeaseTTL: catalog.LeaseTTL(graceOf(cfg)),
+		Avoid:    []string{cfg.Staging},
+	}
+	if p := destination.LocalPath(cfg.Destination); p != "" {
+		job.Avoid = append(job.Avoid, p)
 	}
 	if ol := cfg.Destination.ObjectLock; ol != nil {
 		job.LockMode, job.LockDays, job.LegalHold = ol.Mode, ol.Days, ol.LegalHold
