@@ -580,6 +580,9 @@ func TestCoreBadConfig(t *testing.T) {
 		{"unset variable", strings.Replace(good, e.pub, "'${LB_TEST_UNSET_RECIPIENT}'", 1), nil, []string{":5:", "LB_TEST_UNSET_RECIPIENT", "not set"}},
 		{"not a key", strings.Replace(good, e.pub, "hello-world", 1), nil, []string{"encryption", "not a key"}},
 		{"identity as recipient", strings.Replace(good, e.pub, secret, 1), nil, []string{"identity (secret key)"}},
+		{"staging is a file", strings.Replace(good, coreQuote(filepath.Join(e.dir, "staging")), coreQuote(e.key), 1), nil, []string{"staging: " + e.key + " is a file, not a folder"}},
+		{"path twice", strings.Replace(good, "paths: ["+coreQuote(src)+"]", "paths: ["+coreQuote(src)+", "+coreQuote(src)+"]", 1), nil, []string{":4:", "exporters[0].paths[1]", "read and stored twice"}},
+		{"bad exclude", strings.Replace(good, "paths: ["+coreQuote(src)+"]", "paths: ["+coreQuote(src)+"], exclude: ['[a']", 1), nil, []string{":4:", "exporters[0].exclude[0]", "not a valid pattern"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

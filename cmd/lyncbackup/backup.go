@@ -205,6 +205,9 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	if err != nil {
 		return usageError{fmt.Errorf("encryption: %w", err)}
 	}
+	if fi, err := os.Stat(cfg.Staging); err == nil && !fi.IsDir() {
+		return usagef("staging: %s is a file, not a folder", cfg.Staging)
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
