@@ -103,6 +103,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown nested key", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination:\n  url: file:///b\n  regoin: eu", 1), "destination.regoin", 7, `unknown key "regoin"`},
 		{"unknown exporter key", strings.Replace(minimal, "paths:", "pathz:", 1), "exporters[0].pathz", 3, `unknown key "pathz"`},
 		{"wrong type int", minimal + "compression: {concurrency: lots}\n", "compression.concurrency", 6, "wrong type"},
+		{"fraction for a count", minimal + "retention:\n  keep_daily: 7\n  keep_monthly: 2.5\n", "retention.keep_monthly", 8, `wrong type: number "2.5" where a whole number is expected`},
+		{"fraction in a list item", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: governance, days: 30.9}}", 1), "destination.object_lock.days", 5, `number "30.9"`},
 		{"wrong type list", strings.Replace(minimal, "recipients: [age1xyz]", "recipients: {a: b}", 1), "encryption.recipients", 4, "wrong type"},
 		{"wrong type bool", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 'file:///b', path_style: maybe}", 1), "destination.path_style", 5, "wrong type"},
 		{"wrong type mapping", minimal + "retention: 5\n", "retention", 6, "wrong type"},
@@ -376,5 +378,16 @@ func TestPathsTwiceWithoutCase(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("two paths that differ in case are two folders here: %v", err)
+	}
+}
+
+// A number with nothing after the point is the number it says.
+func TestWholeNumbersWithAPoint(t *testing.T) {
+	c, err := Parse([]byte(minimal+"retention: {keep_last: 3.0, keep_daily: 1e1}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Retention.KeepLast != 3 || c.Retention.KeepDaily != 10 {
+		t.Fatalf("retention %+v, want keep_last 3 and keep_daily 10", c.Retention)
 	}
 }
