@@ -342,7 +342,7 @@ func scenarioSteps(pc *planCtx, has map[string]bool) []Step {
 	case "pool":
 		return []Step{
 			{Phase: 3, Title: "Back end: recreate the pool's databases (no Central Management store steps)", Notes: []string{
-				"Only when the back-end SQL Server was lost: install SQL Server with the instance name the topology has, then publish the topology in Topology Builder or run Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> (add -SqlInstanceName for a named instance).",
+				"Only when the back-end SQL Server was lost: install SQL Server with the instance name the topology has, then publish the topology in Topology Builder or run Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> (it installs every database the topology puts on that server; add -ForInstance <instance> to act on one named instance only).",
 				"Do not import any configuration: the Central Management store survived and holds the topology.",
 			}},
 			deploymentWizardStep("each rebuilt front end of " + strings.Join(pc.opt.Pools, ", ") + " (same FQDN, certificates)"),

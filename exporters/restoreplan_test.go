@@ -99,6 +99,15 @@ func TestRestorePlanGolden(t *testing.T) {
 			p.Write(&b)
 			checkGolden(t, filepath.Join("testdata", goldenDir("plan"), c.golden()+".txt"), b.String())
 			used[c.golden()] = true
+			// Install-CsDatabase takes -SqlInstanceName only with
+			// -CentralManagementDatabase or -DatabaseType; with
+			// -ConfiguredDatabases PowerShell refuses it (the instance
+			// is -ForInstance there).
+			for _, line := range strings.Split(b.String(), "\n") {
+				if strings.Contains(line, "-ConfiguredDatabases") && strings.Contains(line, "-SqlInstanceName") {
+					t.Errorf("Install-CsDatabase -ConfiguredDatabases with -SqlInstanceName (not in its parameter set): %s", strings.TrimSpace(line))
+				}
+			}
 			if c.scenario != "cms" {
 				return
 			}
