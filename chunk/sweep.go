@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,24 +33,65 @@ func HasChunks(ctx context.Context, st upload.Store, host string) (bool, error) 
 // Sets without a manifest (incomplete) name nothing that must be kept:
 // running backups are protected by their markers, not by their objects.
 func Referenced(host string, sets []catalog.Set) (map[string]bool, error) {
-	ref := map[string]bool{}
+	refs := NewReferences(host)
 	for _, s := range sets {
-		if s.Host != host {
-			continue
+		if s.Manifest != nil {
+			refs.Add(s.Manifest)
 		}
-		if s.ManifestErr != nil {
-			return nil, fmt.Errorf("set %s/%s has a damaged manifest, which may name any chunk: chunks of %s are not swept until it is repaired or deleted (%v)", s.Host, s.ID, host, s.ManifestErr)
+	}
+	if err := Damaged(host, sets); err != nil {
+		return nil, err
+	}
+	return refs.Keys(), nil
+}
+
+// Damaged is the error that stops a sweep of host's chunks when one of its
+// sets has a manifest that cannot be read (nil when none has).
+func Damaged(host string, sets []catalog.Set) error {
+	for _, s := range sets {
+		if s.Host == host && s.ManifestErr != nil {
+			return fmt.Errorf("set %s/%s has a damaged manifest, which may name any chunk: chunks of %s are not swept until it is repaired or deleted (%v)", s.Host, s.ID, host, s.ManifestErr)
 		}
-		if s.Manifest == nil {
-			continue
-		}
-		for _, it := range s.Manifest.Items {
-			for _, c := range it.Chunks {
-				ref[c.Key] = true
+	}
+	return nil
+}
+
+// References collects the chunk keys that a host's manifests name, one
+// manifest at a time (catalog.Catalog.Each hands them over as a listing
+// reads them): it keeps each key once, not every set's chunk entries. Add
+// is safe for concurrent use.
+type References struct {
+	host string
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+// NewReferences starts an empty collection for host.
+func NewReferences(host string) *References {
+	return &References{host: host, keys: map[string]bool{}}
+}
+
+// Add records the chunks m names (nothing when m is another host's).
+func (r *References) Add(m *catalog.Manifest) {
+	if m.Host != r.host {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, it := range m.Items {
+		for _, c := range it.Chunks {
+			if !r.keys[c.Key] {
+				r.keys[strings.Clone(c.Key)] = true
 			}
 		}
 	}
-	return ref, nil
+}
+
+// Keys are the chunk keys recorded so far.
+func (r *References) Keys() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.keys
 }
 
 // SweepResult is what a sweep did (or, dry run, would do).

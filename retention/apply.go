@@ -86,7 +86,9 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	t0 := now()
 	rep := &Report{Destination: a.Store.String(), Policy: a.Policy.String(), DryRun: a.DryRun,
 		Decisions: []Decision{}, Actions: []Action{}, Errors: []string{}}
-	cat := catalog.Catalog{Store: a.Store}
+	// The policy needs the sets, not their chunk entries: the chunk sweep
+	// reads those manifest by manifest, keeping each chunk once.
+	cat := catalog.Catalog{Store: a.Store, NoChunks: true}
 	all, err := cat.List(ctx)
 	if err != nil {
 		return rep, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
@@ -40,17 +41,9 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 		if !has {
 			continue
 		}
-		var sets []catalog.Set
 		var mark *chunk.Marker
 		var stale []upload.ObjectInfo
-		if a.DryRun {
-			// Nothing was deleted: the sets the policy keeps are what remains.
-			for _, d := range ds {
-				if d.Host == host && d.Keep {
-					sets = append(sets, *byKey[d.Host+"/"+d.ID])
-				}
-			}
-		} else {
+		if !a.DryRun {
 			mark, stale, err = chunk.BeginSweep(ctx, a.Store, host, opts)
 			if errors.Is(err, chunk.ErrBackupRunning) {
 				note := fmt.Sprintf("chunks of %s not swept: %v; the next prune collects them", host, err)
@@ -62,21 +55,56 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 				rep.Errors = append(rep.Errors, err.Error())
 				continue
 			}
-			// List again after the marker: a backup that committed before
-			// its marker went away is in this listing.
-			all, err := (&catalog.Catalog{Store: a.Store}).List(ctx)
-			if err != nil {
-				mark.Release(ctx)
-				rep.Errors = append(rep.Errors, err.Error())
-				continue
+		}
+		// List again (after the marker: a backup that committed before
+		// its marker went away is in this listing), taking each
+		// manifest's chunks as it is read rather than every set's
+		// entries at once. A dry run deleted nothing: the sets the policy
+		// keeps are what remains.
+		refs := chunk.NewReferences(host)
+		need := map[string]time.Time{} // each chunk locked as long as the longest-kept set using it
+		var mu sync.Mutex
+		keep := map[string]Decision{}
+		for _, d := range ds {
+			if d.Host == host && d.Keep {
+				keep[d.ID] = d
 			}
-			for _, s := range all {
-				if s.Host == host {
-					sets = append(sets, s)
+		}
+		each := func(m *catalog.Manifest) {
+			d, kept := keep[m.SetID]
+			if m.Host != host || (a.DryRun && !kept) {
+				return
+			}
+			refs.Add(m)
+			if locker == nil || !kept || !a.locksChunks(d, byKey[host+"/"+m.SetID], t0) {
+				return
+			}
+			u := d.KeepUntil.UTC()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, it := range m.Items {
+				for _, c := range it.Chunks {
+					if u.After(need[c.Key]) {
+						need[c.Key] = u
+					}
 				}
 			}
 		}
-		a.sweepHost(ctx, host, sets, stale, t0, ds, byKey, locker, rep, log)
+		all, err := (&catalog.Catalog{Store: a.Store, NoChunks: true, Each: each}).List(ctx)
+		if err != nil {
+			if mark != nil {
+				mark.Release(ctx)
+			}
+			rep.Errors = append(rep.Errors, err.Error())
+			continue
+		}
+		var sets []catalog.Set
+		for _, s := range all {
+			if _, kept := keep[s.ID]; s.Host == host && (!a.DryRun || kept) {
+				sets = append(sets, s)
+			}
+		}
+		a.sweepHost(ctx, host, sets, refs.Keys(), need, stale, locker, rep, log)
 		if mark != nil {
 			if err := mark.Release(ctx); err != nil {
 				rep.Errors = append(rep.Errors, fmt.Sprintf("delete prune marker %s: %v", mark.Key, err))
@@ -85,9 +113,8 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 	}
 }
 
-func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set, stale []upload.ObjectInfo, t0 time.Time, ds []Decision, byKey map[string]*catalog.Set, locker upload.Locker, rep *Report, log *slog.Logger) {
-	ref, err := chunk.Referenced(host, sets)
-	if err != nil {
+func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set, ref map[string]bool, need map[string]time.Time, stale []upload.ObjectInfo, locker upload.Locker, rep *Report, log *slog.Logger) {
+	if err := chunk.Damaged(host, sets); err != nil {
 		// Nothing unsafe happened and the sets were pruned; the chunks
 		// stay until the damaged manifest is repaired or deleted.
 		rep.Notes = append(rep.Notes, err.Error())
@@ -112,24 +139,6 @@ func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set
 	if locker == nil {
 		return
 	}
-	// Each chunk stays locked as long as the longest-kept set that uses it.
-	need := map[string]time.Time{}
-	for _, d := range ds {
-		if d.Host != host || !d.Keep || !d.KeepUntil.After(t0) || (d.Status != StatusComplete && d.Status != StatusPartial) {
-			continue
-		}
-		s := byKey[d.Host+"/"+d.ID]
-		if s.Manifest == nil || (!a.ExtendLocks && !hasLock(s)) {
-			continue
-		}
-		for _, it := range s.Manifest.Items {
-			for _, c := range it.Chunks {
-				if u := d.KeepUntil.UTC(); u.After(need[c.Key]) {
-					need[c.Key] = u
-				}
-			}
-		}
-	}
 	done, errs := chunk.ExtendLocks(ctx, locker, need, res.Remaining, a.DryRun, a.Parallel)
 	for _, k := range done {
 		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: need[k], Done: !a.DryRun})
@@ -140,4 +149,14 @@ func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set
 	for _, e := range errs {
 		rep.Errors = append(rep.Errors, e.Error())
 	}
+}
+
+// locksChunks reports whether the chunks of a set the policy keeps get
+// their locks extended to its keep date: a date still ahead, a committed
+// set, and a lock it has already (or ExtendLocks).
+func (a *Applier) locksChunks(d Decision, s *catalog.Set, t0 time.Time) bool {
+	if !d.KeepUntil.After(t0) || (d.Status != StatusComplete && d.Status != StatusPartial) {
+		return false
+	}
+	return a.ExtendLocks || (s != nil && hasLock(s))
 }
