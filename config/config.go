@@ -216,6 +216,9 @@ type Limits struct {
 type Log struct {
 	File   string `yaml:"file"`
 	Format string `yaml:"format"` // text / json
+	// MaxSize rotates the file at the start of a run once it holds this
+	// much (0: 10 MiB); three earlier files are kept (FILE.1 to FILE.3).
+	MaxSize Size `yaml:"max_size"`
 }
 
 // Error is a config error that names the key and, when known, the line.

@@ -434,3 +434,29 @@ func TestRecordMetricsThroughTheBinary(t *testing.T) {
 	wantAll(t, "verify metrics", readLog(t, filepath.Join(e.dir, "lyncbackup_verify.prom")),
 		`lyncbackup_last_verify_success_timestamp_seconds{host="fe01",mode="full"} `)
 }
+
+// A log file past log.max_size is rotated at the start of the next run:
+// the earlier lines move to FILE.1, the run starts a new file and says so.
+func TestRecordLogFileRotates(t *testing.T) {
+	e := newOpsEnv(t)
+	logp := filepath.Join(e.dir, "run.log")
+	old := strings.Repeat("an earlier night's line\n", 100) // 2400 bytes
+	if err := os.WriteFile(logp, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config("log:\n  file: " + quoteYAML(logp) + "\n  max_size: 2KiB\n")
+	testbin.MustRun(t, e.dir, nil, "list", "--config", cfg)
+	if b, _ := os.ReadFile(logp + ".1"); string(b) != old {
+		t.Fatalf("%s.1 holds %d bytes, want the earlier %d", logp, len(b), len(old))
+	}
+	log := readLog(t, logp)
+	wantAll(t, "the new log", log, `msg="run started" command=list`, "log file rotated at 2400 bytes: the earlier lines are in ", "run.log.1", `msg="run finished" command=list exit_code=0`)
+	if strings.Contains(log, "an earlier night's line") {
+		t.Error("the new log still holds the earlier lines")
+	}
+	// Below the size, the next run appends.
+	testbin.MustRun(t, e.dir, nil, "list", "--config", cfg)
+	if n := strings.Count(readLog(t, logp), `msg="run started"`); n != 2 {
+		t.Errorf("%d runs in the log, want 2 (appended)", n)
+	}
+}

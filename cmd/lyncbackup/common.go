@@ -16,6 +16,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/destination"
+	"github.com/lyncbackup/lyncbackup/internal/logfile"
 	"github.com/lyncbackup/lyncbackup/progress"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
@@ -232,9 +233,14 @@ func (a *app) openLog() error {
 	level := slog.LevelInfo
 	var w io.Writer = a.stderr
 	var f *os.File
+	var rotation string
 	if file != "" {
+		var max int64
+		if a.cfg != nil {
+			max = int64(a.cfg.Log.MaxSize)
+		}
 		var err error
-		f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		f, rotation, err = logfile.Open(file, max)
 		if err != nil {
 			return usagef("log file %s: %v", file, unwrapPath(err))
 		}
@@ -275,6 +281,9 @@ func (a *app) openLog() error {
 			args = append(args, "config", p)
 		}
 		a.log.Info("run started", args...)
+		if rotation != "" {
+			a.log.Info(rotation)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,91 @@
+package logfile
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(b)
+}
+
+// Below the size the file is appended to; at it, the files shift by one
+// and the oldest beyond Keep goes.
+func TestOpenRotates(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "lyncbackup.log")
+	f, note, err := Open(log, 10)
+	if err != nil || note != "" {
+		t.Fatalf("new file: %v, note %q", err, note)
+	}
+	f.WriteString("night 1\n") // 8 bytes: below 10
+	f.Close()
+	f, note, err = Open(log, 10)
+	if err != nil || note != "" {
+		t.Fatalf("below the size: %v, note %q", err, note)
+	}
+	f.WriteString("night 2\n")
+	f.Close()
+	if got := read(log); got != "night 1\nnight 2\n" {
+		t.Fatalf("appended: %q", got)
+	}
+	for i := 3; i <= 6; i++ {
+		f, note, err = Open(log, 10)
+		if err != nil || !strings.Contains(note, "rotated") || !strings.Contains(note, log+".1") {
+			t.Fatalf("night %d: %v, note %q", i, err, note)
+		}
+		fmt.Fprintf(f, "night %d, a long line\n", i)
+		f.Close()
+	}
+	want := map[string]string{
+		log:        "night 6, a long line\n",
+		log + ".1": "night 5, a long line\n",
+		log + ".2": "night 4, a long line\n",
+		log + ".3": "night 3, a long line\n",
+	}
+	for p, w := range want {
+		if got := read(p); got != w {
+			t.Errorf("%s: %q, want %q", filepath.Base(p), got, w)
+		}
+	}
+	if _, err := os.Stat(log + ".4"); err == nil {
+		t.Error("more than Keep rotated files")
+	}
+	// The oldest lines (nights 1 and 2) went with the fourth rotation.
+}
+
+// A rotation that cannot happen leaves the file, says why, and the run
+// still logs.
+func TestOpenRotationFails(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "lyncbackup.log")
+	write(t, log, "0123456789 old lines\n")
+	// A folder where the oldest rotated file goes, with something in it.
+	os.MkdirAll(filepath.Join(log+".3", "x"), 0o755)
+	f, note, err := Open(log, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("new\n")
+	f.Close()
+	if !strings.Contains(note, "not rotated") {
+		t.Errorf("note %q, want the reason it was not rotated", note)
+	}
+	if got := read(log); got != "0123456789 old lines\nnew\n" {
+		t.Errorf("log %q, want the old lines and the new one", got)
+	}
+}
