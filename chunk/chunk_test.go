@@ -667,3 +667,67 @@ func TestIDIsKeyedBLAKE3(t *testing.T) {
 		t.Fatalf("ID(\"\") = %s, want the BLAKE3 keyed_hash test vector %s", got, want)
 	}
 }
+
+// A chunk is encrypted to the recipients of the backup that stored it, so
+// only a backup to the same recipients may reuse it. After the key is
+// replaced, the next backup stores every chunk again, encrypted to the new
+// key, and its set restores with that key alone; the recipients in another
+// order are the same recipients.
+func TestWriterRecipientsNameChunks(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	in := data(6<<20, 11)
+	st, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.commit("20261125T010000Z-aaaaaa", st.Chunks)
+
+	newID, _ := age.GenerateX25519Identity()
+	newR, err := crypto.ParseRecipient(newID.Recipient().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		rs    []crypto.Recipient
+		reuse bool
+	}{
+		{"same recipients", w.rs, true},
+		{"one added, in another order", []crypto.Recipient{newR, w.rs[0]}, false},
+		{"the same two, the other order", []crypto.Recipient{w.rs[0], newR}, true},
+		{"replaced", []crypto.Recipient{newR}, false},
+	} {
+		known, err := Discover(ctx, w.st, host, w.manifests())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr := w.writer(known)
+		wr.Recipients = c.rs
+		st, err := wr.Write(ctx, bytes.NewReader(in), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reused := wr.ReusedChunks.Load(); (reused == int64(len(st.Chunks))) != c.reuse || (!c.reuse && reused != 0) {
+			t.Errorf("%s: %d of %d chunks reused, want reuse %v", c.name, reused, len(st.Chunks), c.reuse)
+		}
+		// Every chunk the set names opens with each of its recipients'
+		// identities alone.
+		for _, id := range []age.Identity{w.ids[0], newID} {
+			mine := false
+			for _, r := range c.rs {
+				mine = mine || r.Text == id.(*age.X25519Identity).Recipient().String()
+			}
+			if !mine {
+				continue
+			}
+			s := Stream(ctx, w.st, st.Chunks, []age.Identity{id}, 3, nil)
+			out, err := io.ReadAll(s)
+			s.Close()
+			if err != nil || !bytes.Equal(out, in) {
+				t.Errorf("%s: the set does not restore with the identity of %s alone: %v", c.name, id.(*age.X25519Identity).Recipient(), err)
+			}
+		}
+		w.commit(fmt.Sprintf("20261126T0%d0000Z-bbbbbb", len(w.manifests())), st.Chunks)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -181,7 +182,7 @@ func TestWriterKeepsOrder(t *testing.T) {
 	var want []string
 	start := 0
 	for _, e := range ends {
-		want = append(want, catalog.ChunkKey(host, w.key.ID(in[start:e])))
+		want = append(want, catalog.ChunkKey(host, w.key.ForRecipients(crypto.Canonical(w.rs)).ID(in[start:e])))
 		start = e
 	}
 	h := &holdFirst{counting: w.st, first: want[0], others: int64(len(want) - 1), rest: make(chan struct{})}

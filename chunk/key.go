@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -137,6 +138,32 @@ func (k *Key) ID(data []byte) string {
 	h.Write(data)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// ForRecipients is the key that names the chunks of a backup encrypted to
+// recipients (their public keys in canonical text, in any order): ids are
+// keyed by keyed BLAKE3 of the host key over a label and the sorted
+// recipients, so the same plaintext stored for other recipients has
+// another id. A chunk object is encrypted once, to the recipients of the
+// backup that stored it; without this, a backup after the recipients
+// changed (a key replaced, one removed) reused every chunk stored before
+// and committed sets that the new key could not restore. The cut points
+// do not change (the chunker keeps its key).
+func (k *Key) ForRecipients(recipients []string) *Key {
+	rs := slices.Clone(recipients)
+	slices.Sort(rs)
+	rs = slices.Compact(rs)
+	h, err := blake3.NewKeyed(k.mac)
+	if err != nil {
+		panic(err) // the key is always 32 bytes (NewKey)
+	}
+	h.Write([]byte(recipientsLabel))
+	for _, r := range rs {
+		fmt.Fprintf(h, "%d:%s\n", len(r), r)
+	}
+	return &Key{mac: h.Sum(nil)[:keySize], cdc: k.cdc}
+}
+
+const recipientsLabel = "lyncbackup chunk ids for recipients\n"
 
 // Chunker returns a content-defined chunker over r with this key's Gear
 // table and the format's size bounds. Close it when done.

@@ -137,6 +137,7 @@ type Writer struct {
 	Parallel int
 
 	once    sync.Once
+	ids     *Key // names chunks: Key for these Recipients
 	sem     chan struct{}
 	mu      sync.Mutex
 	pending map[string]*pending
@@ -160,6 +161,7 @@ func (w *Writer) init() {
 			n = defaultSlots
 		}
 		w.sem = make(chan struct{}, n)
+		w.ids = w.Key.ForRecipients(crypto.Canonical(w.Recipients))
 		w.pending = map[string]*pending{}
 		w.encs = map[archive.Choice]*zstd.Encoder{}
 	})
@@ -276,7 +278,7 @@ func (w *Writer) choose(first []byte) archive.Choice {
 func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive.Choice, stored func(int64), stop func()) {
 	defer func() { <-w.sem }()
 	defer close(s.done)
-	id := w.Key.ID(data)
+	id := w.ids.ID(data)
 	key := catalog.ChunkKey(w.Host, id)
 	size := int64(len(data))
 	w.mu.Lock()

@@ -59,6 +59,19 @@ func ParseRecipient(s string) (Recipient, error) {
 	return Recipient{}, fmt.Errorf("recipient %q is not a key (expected age1…, ssh-ed25519 or ssh-rsa)", short)
 }
 
+// Canonical is each recipient's public key in one spelling: an age key as
+// age writes it, an ssh key as "type base64" (no comment).
+func Canonical(rs []Recipient) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Text
+		if x, ok := r.Recipient.(*age.X25519Recipient); ok {
+			out[i] = x.String()
+		}
+	}
+	return out
+}
+
 // ParseRecipients parses a list of keys plus the lines of a recipients file
 // (blank lines and # comments ignored). At least one recipient is required.
 func ParseRecipients(keys []string, file string) ([]Recipient, error) {

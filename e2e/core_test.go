@@ -976,3 +976,33 @@ func TestCoreOwnFoldersLeftOut(t *testing.T) {
 		})
 	}
 }
+
+// The key replaced (lost, or one of two removed): the next chunked backup
+// reuses no chunk stored for the old key, and its set restores with the new
+// key alone. Before, it reused every chunk, encrypted to the old key only,
+// and committed a set that verified without a key but did not restore.
+func TestCoreKeyReplaced(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "data.bin"), bytes.Repeat([]byte("lync data "), 400_000), 0o644)
+	e.writeConfig(map[string][]string{"alpha": {src}}, "")
+	e.backup()
+
+	newKey := filepath.Join(e.dir, "new-key.txt")
+	r := e.mustRun("keygen", "-o", newKey)
+	oldPub := e.pub
+	e.pub = strings.TrimSpace(r.Stdout)
+	e.writeConfig(map[string][]string{"alpha": {src}}, "")
+	set := e.backup()
+	e.pub = oldPub
+
+	to := filepath.Join(e.dir, "restored")
+	e.mustRun("restore", set, "--to", to, "--identity", newKey)
+	if !sameContent(t, filepath.Join(src, "data.bin"), filepath.Join(to, "alpha", "src", "data.bin")) {
+		t.Fatal("restored with the new key, data.bin differs")
+	}
+	e.mustRun("verify", set, "--identity", newKey)
+	// The old key opens nothing of the new set.
+	failsWith(t, e.run("restore", set, "--to", filepath.Join(e.dir, "r-old"), "--identity", e.key, "--item", "alpha"), 1, "none of the identities can decrypt")
+}
