@@ -22,7 +22,15 @@ func (e *InstallError) Unwrap() error { return e.Err }
 type move struct {
 	from, to string
 	fi       fs.FileInfo // a folder's, taken before anything moved
+	// roDst: to is a file without write permission. On Windows (the
+	// read-only attribute) a rename cannot replace it, so it is made
+	// writable first; the restored file brings its own mode.
+	roDst bool
 }
+
+// rename is os.Rename (tests put Windows' refusal of a read-only target
+// in its place, which neither Linux nor Wine has).
+var rename = os.Rename
 
 // Install moves a tree that Extract wrote into a fresh folder src, and
 // checked, to dst. A dst that does not exist is one rename. An existing
@@ -36,7 +44,7 @@ type move struct {
 func Install(src, dst string) error {
 	fi, err := os.Lstat(dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.Rename(src, dst); err != nil {
+		if err := rename(src, dst); err != nil {
 			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err)}
 		}
 		return nil
@@ -67,7 +75,12 @@ func Install(src, dst string) error {
 		if pfi, err := os.Lstat(parent); err != nil || !pfi.IsDir() {
 			return &InstallError{Err: fmt.Errorf("restore into %s: no longer a folder (changed during the restore)", parent), Moved: i > 0}
 		}
-		if err := os.Rename(m.from, m.to); err != nil {
+		if m.roDst {
+			if fi, err := os.Lstat(m.to); err == nil && fi.Mode().IsRegular() {
+				os.Chmod(m.to, fi.Mode().Perm()|0o200)
+			}
+		}
+		if err := rename(m.from, m.to); err != nil {
 			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err), Moved: i > 0}
 		}
 	}
@@ -125,7 +138,7 @@ func planInstall(src, dst string, moves, dirs *[]move) error {
 		if dfi.IsDir() {
 			return fmt.Errorf("restore %s: a folder is in the way (move it away first)", d)
 		}
-		*moves = append(*moves, move{from: s, to: d})
+		*moves = append(*moves, move{from: s, to: d, roDst: dfi.Mode().IsRegular() && dfi.Mode().Perm()&0o200 == 0})
 	}
 	return nil
 }

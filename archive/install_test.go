@@ -151,3 +151,42 @@ func TestInstallConflictsChangeNothing(t *testing.T) {
 		})
 	}
 }
+
+// A restore with --force over an earlier one replaces files that it made
+// read-only (a read-only file comes back read-only): on Windows a file
+// with the read-only attribute cannot be replaced by a rename, so a second
+// restore had stopped half-way ("Access is denied").
+func TestInstallOverReadOnlyFiles(t *testing.T) {
+	// Windows refuses to rename onto a read-only file ("Access is
+	// denied"; go-git/go-billy#186, swiftlang/swift-foundation#2007);
+	// Linux and Wine allow it, so the refusal is put in here.
+	defer func(r func(string, string) error) { rename = r }(rename)
+	rename = func(from, to string) error {
+		if fi, err := os.Lstat(to); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o200 == 0 {
+			return &os.LinkError{Op: "rename", Old: from, New: to, Err: os.ErrPermission}
+		}
+		return os.Rename(from, to)
+	}
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	writeFiles(t, dst, map[string]string{"a/ro.txt": "old", "a/rw.txt": "old", "b.txt": "old"})
+	for _, f := range []string{"a/ro.txt", "b.txt"} {
+		if err := os.Chmod(filepath.Join(dst, filepath.FromSlash(f)), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFiles(t, src, map[string]string{"a/ro.txt": "new", "a/rw.txt": "new", "b.txt": "new"})
+	os.Chmod(filepath.Join(src, "b.txt"), 0o444) // read-only in the new restore too
+	if err := Install(src, dst); err != nil {
+		t.Fatalf("install over read-only files: %v", err)
+	}
+	got := readFiles(t, dst)
+	for _, f := range []string{"a/ro.txt", "a/rw.txt", "b.txt"} {
+		if got[f] != "new" {
+			t.Errorf("%s = %q, want new", f, got[f])
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dst, "b.txt")); err != nil || fi.Mode().Perm()&0o200 != 0 {
+		t.Errorf("b.txt restored read-only is now %v (%v), want read-only", fi.Mode(), err)
+	}
+}
