@@ -341,6 +341,24 @@ func PrefixLen(b []byte) int {
 	return n
 }
 
+// HoldsRecipient reports whether one of ids is the identity of one of the
+// recipients (age X25519 keys; other identities are not compared).
+func HoldsRecipient(ids []age.Identity, recipients []string) bool {
+	for _, id := range ids {
+		x, ok := id.(*age.X25519Identity)
+		if !ok {
+			continue
+		}
+		pub := x.Recipient().String()
+		for _, r := range recipients {
+			if strings.EqualFold(strings.TrimSpace(r), pub) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ErrWrongIdentity is returned when none of the identities opens the file.
 var ErrWrongIdentity = errors.New("none of the identities can decrypt it (wrong identity file?)")
 

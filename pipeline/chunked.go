@@ -16,6 +16,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/chunk"
+	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -91,6 +92,12 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 	cause := func(err error) error {
 		if c := localCause(ctx, err, func() string { return " (nothing of this item was moved into place)" }, nil); c != nil {
 			return c
+		}
+		if errors.Is(err, crypto.ErrWrongIdentity) && crypto.HoldsRecipient(job.Identities, job.Manifest.Recipients) {
+			// The key is one of the set's: the chunk was stored for other
+			// recipients, which versions before 2026-11-30 reused after
+			// the recipients changed (docs/FORMAT.md, chunk id).
+			return fmt.Errorf("read: %w; the identity file holds a key of this set, so the chunk was stored for earlier recipients (a set written before 2026-11-30 after a key change): put the earlier key in the identity file too", err)
 		}
 		return fmt.Errorf("read: %w", err)
 	}

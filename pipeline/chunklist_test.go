@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
@@ -141,5 +142,36 @@ func TestKnownChunksFromManifests(t *testing.T) {
 		if k := known[c.Key]; k.SHA256 != c.SHA256 || k.PlainBytes != c.PlainBytes {
 			t.Errorf("chunk %s known as %+v, the manifest says %+v", c.Key, k.Chunk, c)
 		}
+	}
+}
+
+// A set written before chunk ids were keyed by the recipients, after a key
+// change, names chunks stored for the earlier key while its manifest names
+// the new one. Restoring it with the new key says that the earlier key is
+// needed too, rather than only "wrong identity file?"; a key of none of
+// the set's recipients gets the plain message.
+func TestRestoreNamesEarlierRecipients(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("chunked data ", 50000)})
+	res, err := Backup(context.Background(), inFormat(t, f.job(exporters.NewPath("alpha", a)), FormatChunked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPub, err := crypto.GenerateIdentity(filepath.Join(f.dir, "new.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newIDs, _ := crypto.LoadIdentities(filepath.Join(f.dir, "new.txt"), nil)
+	m := *res.Manifest
+	m.Recipients = []string{newPub} // what such a set's manifest says
+	_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: &m, Identities: newIDs, To: filepath.Join(f.dir, "r1")})
+	if err == nil || !strings.Contains(err.Error(), "stored for earlier recipients") || !strings.Contains(err.Error(), "put the earlier key in the identity file too") {
+		t.Fatalf("restore with the set's own key: %v, want the earlier key named as needed", err)
+	}
+	crypto.GenerateIdentity(filepath.Join(f.dir, "other.txt"))
+	otherIDs, _ := crypto.LoadIdentities(filepath.Join(f.dir, "other.txt"), nil)
+	_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: &m, Identities: otherIDs, To: filepath.Join(f.dir, "r2")})
+	if err == nil || !strings.Contains(err.Error(), "wrong identity file?") || strings.Contains(err.Error(), "earlier recipients") {
+		t.Fatalf("restore with a key of no recipient: %v, want the plain wrong-identity message", err)
 	}
 }
