@@ -3,6 +3,7 @@ package chunk
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/zeebo/blake3"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
@@ -729,5 +731,37 @@ func TestWriterRecipientsNameChunks(t *testing.T) {
 			}
 		}
 		w.commit(fmt.Sprintf("20261126T0%d0000Z-bbbbbb", len(w.manifests())), st.Chunks)
+	}
+}
+
+// TestIDKeyForRecipients: the id key is derived as docs/FORMAT.md says
+// (computed here from that text with BLAKE3 directly), the order and
+// repeats of the recipients do not matter, and the value is pinned: a
+// change costs every host a full upload.
+func TestIDKeyForRecipients(t *testing.T) {
+	raw := []byte("whats the Elvish word for friend")
+	k, err := NewKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"}
+	h, _ := blake3.NewKeyed(raw)
+	h.Write([]byte("lyncbackup chunk ids for recipients\n"))
+	for _, r := range []string{rs[1], rs[0]} { // sorted bytewise: "age1…" < "ssh-…"
+		fmt.Fprintf(h, "%d:%s\n", len(r), r)
+	}
+	h2, _ := blake3.NewKeyed(h.Sum(nil)[:32])
+	h2.Write([]byte("chunk"))
+	want := hex.EncodeToString(h2.Sum(nil))
+	for _, order := range [][]string{rs, {rs[1], rs[0]}, {rs[0], rs[1], rs[0]}} {
+		if got := k.ForRecipients(order).ID([]byte("chunk")); got != want {
+			t.Errorf("recipients %q: id %s, want %s (docs/FORMAT.md's derivation)", order, got, want)
+		}
+	}
+	if want != "2196f6feba9f3a8c0895631a6dc58f06692716fe2e550543e93b154139125c05" {
+		t.Errorf("id %s: the derivation changed (every host would upload every chunk again)", want)
+	}
+	if k.ForRecipients(rs[:1]).ID([]byte("chunk")) == want || k.ID([]byte("chunk")) == want {
+		t.Error("other recipients (or none) give the same id")
 	}
 }
