@@ -99,7 +99,7 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 			// the recipients changed (docs/FORMAT.md, chunk id).
 			return fmt.Errorf("read: %w; the identity file holds a key of this set, so the chunk was stored for earlier recipients (a set written before 2026-11-30 after a key change): put the earlier key in the identity file too", err)
 		}
-		return fmt.Errorf("read: %w", err)
+		return fmt.Errorf("read: %w", wrongIdentity(job, err))
 	}
 	st, err := extractItem(ctx, job, it, &rep, stream, cause, func(st archive.ExtractStats) error {
 		// The rest of the stream (tar padding) still has to come from

@@ -171,7 +171,28 @@ func TestRestoreNamesEarlierRecipients(t *testing.T) {
 	crypto.GenerateIdentity(filepath.Join(f.dir, "other.txt"))
 	otherIDs, _ := crypto.LoadIdentities(filepath.Join(f.dir, "other.txt"), nil)
 	_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: &m, Identities: otherIDs, To: filepath.Join(f.dir, "r2")})
-	if err == nil || !strings.Contains(err.Error(), "wrong identity file?") || strings.Contains(err.Error(), "earlier recipients") {
-		t.Fatalf("restore with a key of no recipient: %v, want the plain wrong-identity message", err)
+	if err == nil || !strings.Contains(err.Error(), "wrong identity file?") || strings.Contains(err.Error(), "earlier recipients") ||
+		!strings.Contains(err.Error(), "the set is encrypted to "+newPub) {
+		t.Fatalf("restore with a key of no recipient: %v, want the wrong-identity message naming the set's recipients", err)
+	}
+}
+
+// A key that opens nothing of a set: the error names the set's public
+// keys, so the admin can find the identity that matches (archive items go
+// through another reader than chunks).
+func TestWrongIdentityNamesRecipients(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": "archive data"})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crypto.GenerateIdentity(filepath.Join(f.dir, "other.txt"))
+	other, _ := crypto.LoadIdentities(filepath.Join(f.dir, "other.txt"), nil)
+	for _, to := range []string{"", filepath.Join(f.dir, "r")} {
+		_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: other, To: to})
+		if err == nil || !strings.Contains(err.Error(), "wrong identity file?") || !strings.Contains(err.Error(), "the set is encrypted to "+f.recips[0].Text) {
+			t.Errorf("read to %q with another key: %v, want the set's recipient named", to, err)
+		}
 	}
 }

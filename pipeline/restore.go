@@ -522,6 +522,21 @@ func (o *objectStream) readStored() error {
 	return o.checkStored()
 }
 
+// wrongIdentity names the set's recipients in a wrong-identity error, so
+// that the admin can find the matching key: the set's public keys, never
+// anything secret.
+func wrongIdentity(job ReadJob, err error) error {
+	if !errors.Is(err, crypto.ErrWrongIdentity) || job.Manifest == nil || len(job.Manifest.Recipients) == 0 {
+		return err
+	}
+	rs := job.Manifest.Recipients
+	more := ""
+	if len(rs) > 3 {
+		rs, more = rs[:3], fmt.Sprintf(" and %d more", len(rs)-3)
+	}
+	return fmt.Errorf("%w; the set is encrypted to %s%s", err, strings.Join(rs, ", "), more)
+}
+
 // decode decrypts and decompresses the object. It returns the decrypted
 // stream and the decompressed one, whose errors dec records. A restore
 // refuses a swapped object here, before any file is written.
@@ -529,7 +544,7 @@ func (o *objectStream) decode(job ReadJob) (dr io.Reader, dec *errRecorder, err 
 	dr, err = crypto.Decrypt(o.hr, job.Identities)
 	if err != nil {
 		if errors.Is(err, crypto.ErrWrongIdentity) {
-			return nil, nil, err
+			return nil, nil, wrongIdentity(job, err)
 		}
 		if o.ctx.Err() != nil || o.dl.failed() != nil {
 			return nil, nil, o.cause(err, nil)
