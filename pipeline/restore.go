@@ -96,13 +96,10 @@ func selectItems(m *catalog.Manifest, names []string) ([]catalog.Item, error) {
 	var out []catalog.Item
 	seen := map[string]bool{}
 	for _, n := range names {
-		// An item named twice is read once: two readers of one item
-		// wrote into the same partial folder and both failed.
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
 		it, ok := m.Item(n)
+		if !ok {
+			it, ok = itemWithoutCase(m, n)
+		}
 		if !ok {
 			var all []string
 			for _, i := range m.Items {
@@ -110,9 +107,32 @@ func selectItems(m *catalog.Manifest, names []string) ([]catalog.Item, error) {
 			}
 			return nil, fmt.Errorf("set %s has no item %q (items: %v)", m.SetID, n, all)
 		}
+		// An item named twice is read once: two readers of one item
+		// wrote into the same partial folder and both failed.
+		if seen[it.Name] {
+			continue
+		}
+		seen[it.Name] = true
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// itemWithoutCase is the one item whose name is n but for case: names are
+// unique without case (they are folders on Windows), and an admin there
+// types --item CsConfig for csconfig. Sets of earlier versions may hold two
+// such names: then none is chosen.
+func itemWithoutCase(m *catalog.Manifest, n string) (catalog.Item, bool) {
+	var found []catalog.Item
+	for _, it := range m.Items {
+		if strings.EqualFold(it.Name, n) {
+			found = append(found, it)
+		}
+	}
+	if len(found) != 1 {
+		return catalog.Item{}, false
+	}
+	return found[0], true
 }
 
 // Read restores (To set) or verifies (To empty) the items of a set, in

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/internal/parallel"
@@ -32,12 +31,13 @@ type ThawReport struct {
 // chunked item's chunk list and each of its chunks (a chunk several items
 // share is asked about once). It stops at the first error.
 func Thaw(ctx context.Context, th upload.Thawer, m *catalog.Manifest, items []string, days int) ([]ThawReport, error) {
+	sel, err := selectItems(m, items)
+	if err != nil {
+		return nil, err // a mistyped --item thawed nothing, without a word
+	}
 	seen := map[string]bool{}
 	var reps []ThawReport
-	for _, it := range m.Items {
-		if len(items) > 0 && !slices.Contains(items, it.Name) {
-			continue
-		}
+	for _, it := range sel {
 		keys := []string{it.Key}
 		for _, c := range it.Chunks {
 			if !seen[c.Key] {

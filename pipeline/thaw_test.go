@@ -74,4 +74,14 @@ func TestThawAsksEveryObjectOnce(t *testing.T) {
 	if f.asked["h/s/one.chunks"] != 0 || f.asked["h/chunks/a"] != 0 {
 		t.Errorf("asked about another item's objects: %v", f.asked)
 	}
+
+	// A mistyped --item is an error, not a thaw of nothing; another case
+	// of a name is the item.
+	f = &fakeThawer{asked: map[string]int{}}
+	if _, err := Thaw(context.Background(), f, m, []string{"tow"}, 7); err == nil || !strings.Contains(err.Error(), `has no item "tow"`) || len(f.asked) != 0 {
+		t.Errorf("--item tow: %v, asked %v; want the missing item named and nothing asked", err, f.asked)
+	}
+	if reps, err := Thaw(context.Background(), f, m, []string{"TWO"}, 7); err != nil || len(reps) != 1 || reps[0].Item != "two" {
+		t.Errorf("--item TWO: %+v, %v; want item two", reps, err)
+	}
 }
