@@ -887,6 +887,11 @@ func TestCoreOtherHostNamed(t *testing.T) {
 	}
 	failsWith(t, testbin.Run(t, e.dir, bare, "restore", "latest", "--from", from, "--host", "fe02.contoso.com", "--to", filepath.Join(e.dir, "r"), "--identity", e.key), 1,
 		"host fe02.contoso.com has no complete backup set (the destination holds no set of fe02.contoso.com; its sets are of fe01.contoso.com)")
+	// A prune of a mistyped host prunes nothing: it says why.
+	r = testbin.MustRun(t, e.dir, bare, "prune", "--from", from, "--host", "fe02.contoso.com", "--keep-last", "1", "--dry-run")
+	if !strings.Contains(r.Stdout, "no backup sets of host fe02.contoso.com in file:") || !strings.Contains(r.Stdout, "; its sets are of fe01.contoso.com") {
+		t.Errorf("prune --host fe02: %q", r.Stdout)
+	}
 }
 
 // TestCoreKeygen: keygen writes mode 0600 and refuses to overwrite.

@@ -48,16 +48,21 @@ type Action struct {
 
 // Report is what a prune decided and did.
 type Report struct {
-	Destination string     `json:"destination"`
-	Policy      string     `json:"policy"`
-	DryRun      bool       `json:"dry_run"`
-	Empty       bool       `json:"empty_policy,omitempty"`
-	Note        string     `json:"note,omitempty"`
-	Decisions   []Decision `json:"decisions"`
-	Actions     []Action   `json:"actions"`
-	Errors      []string   `json:"errors"`
-	Kept        int        `json:"kept"`
-	Deleted     int        `json:"deleted"`
+	Destination string `json:"destination"`
+	Policy      string `json:"policy"`
+	DryRun      bool   `json:"dry_run"`
+	Empty       bool   `json:"empty_policy,omitempty"`
+	Note        string `json:"note,omitempty"`
+	// Host is the host the prune was limited to (--host), and OtherHosts
+	// the hosts whose sets the destination holds when that host has none
+	// (a mistyped --host pruned nothing).
+	Host       string     `json:"host,omitempty"`
+	OtherHosts []string   `json:"other_hosts,omitempty"`
+	Decisions  []Decision `json:"decisions"`
+	Actions    []Action   `json:"actions"`
+	Errors     []string   `json:"errors"`
+	Kept       int        `json:"kept"`
+	Deleted    int        `json:"deleted"`
 	// FreedBytes counts the objects deleted (or, dry run, to be deleted).
 	FreedBytes     int64 `json:"freed_bytes"`
 	LocksExtended  int   `json:"locks_extended"`
@@ -98,6 +103,10 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		if a.Host == "" || s.Host == a.Host {
 			sets = append(sets, s)
 		}
+	}
+	rep.Host = a.Host
+	if a.Host != "" && len(sets) == 0 {
+		rep.OtherHosts = catalog.Hosts(all)
 	}
 	metas := make([]SetMeta, len(sets))
 	byKey := map[string]*catalog.Set{}

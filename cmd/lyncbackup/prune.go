@@ -246,6 +246,10 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 		fmt.Fprintln(a.stdout, rep.Note)
 	}
 	if len(rep.Decisions) == 0 {
+		if len(rep.OtherHosts) > 0 {
+			fmt.Fprintf(a.stdout, "no backup sets of host %s in %s; its sets are of %s\n", rep.Host, rep.Destination, strings.Join(rep.OtherHosts, ", "))
+			return
+		}
 		fmt.Fprintf(a.stdout, "no backup sets in %s\n", rep.Destination)
 		return
 	}
