@@ -988,11 +988,7 @@ func TestCoreOwnFoldersLeftOut(t *testing.T) {
 // and committed a set that verified without a key but did not restore.
 func TestCoreKeyReplaced(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "data.bin"), bytes.Repeat([]byte("lync data "), 400_000), 0o644)
-	e.writeConfig(map[string][]string{"alpha": {src}}, "")
-	e.backup()
+	src, _ := e.oneFileSet(strings.Repeat("lync data ", 400_000))
 
 	newKey := filepath.Join(e.dir, "new-key.txt")
 	r := e.mustRun("keygen", "-o", newKey)
@@ -1004,8 +1000,8 @@ func TestCoreKeyReplaced(t *testing.T) {
 
 	to := filepath.Join(e.dir, "restored")
 	e.mustRun("restore", set, "--to", to, "--identity", newKey)
-	if !sameContent(t, filepath.Join(src, "data.bin"), filepath.Join(to, "alpha", "src", "data.bin")) {
-		t.Fatal("restored with the new key, data.bin differs")
+	if !sameContent(t, filepath.Join(src, "f.txt"), filepath.Join(to, "alpha", "src", "f.txt")) {
+		t.Fatal("restored with the new key, f.txt differs")
 	}
 	e.mustRun("verify", set, "--identity", newKey)
 	// The old key opens nothing of the new set.
