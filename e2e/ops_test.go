@@ -602,7 +602,7 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 	run(0, "restore", partial, "--config", cfg, "--identity", e.identity, "--to", filepath.Join(e.dir, "r"), "--json")
 	// A destination URL carrying a SAS-style signature that cannot be opened.
 	sasCfg := filepath.Join(e.dir, "sas.yaml")
-	os.WriteFile(sasCfg, []byte("host: fe01\nexporters:\n  - kind: path\n    name: a\n    paths: ["+quoteYAML(e.src)+"]\nencryption:\n  recipients: ["+e.pub+"]\n"+
+	os.WriteFile(sasCfg, []byte("host: fe01\nstaging: "+quoteYAML(filepath.Join(e.dir, "staging"))+"\nexporters:\n  - kind: path\n    name: a\n    paths: ["+quoteYAML(e.src)+"]\nencryption:\n  recipients: ["+e.pub+"]\n"+
 		"destination:\n  url: \"https://acct.blob.core.windows.net/c?sv=2022-11-02&sig="+secrets["sig"]+"\"\nlog:\n  file: "+quoteYAML(logFile)+"\n"), 0o600)
 	run(-1, "backup", "--config", sasCfg)
 	run(-1, "check", "--config", sasCfg, "--json")
