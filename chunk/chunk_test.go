@@ -378,7 +378,7 @@ func (w *world) sweep(o Options) (SweepResult, error) {
 		return SweepResult{}, err
 	}
 	defer mark.Release(ctx)
-	ref, err := Referenced(host, w.sets())
+	ref, err := referenced(host, w.sets())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestPruneThenBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, _ := Referenced(host, w.sets())
+	ref, _ := referenced(host, w.sets())
 	waited := 0
 	o := noRefresh()
 	o.Wait = func(context.Context, int) error {
@@ -565,7 +565,7 @@ func TestDamagedManifestStopsSweep(t *testing.T) {
 	_, x := w.setup()
 	ctx := context.Background()
 	w.st.Put(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa"), strings.NewReader("{"), upload.PutOptions{})
-	if _, err := Referenced(host, w.sets()); err == nil || !strings.Contains(err.Error(), "damaged manifest") {
+	if _, err := referenced(host, w.sets()); err == nil || !strings.Contains(err.Error(), "damaged manifest") {
 		t.Errorf("Referenced: %v", err)
 	}
 	if _, err := w.st.Stat(ctx, x.Key); err != nil {
@@ -764,4 +764,19 @@ func TestIDKeyForRecipients(t *testing.T) {
 	if k.ForRecipients(rs[:1]).ID([]byte("chunk")) == want || k.ID([]byte("chunk")) == want {
 		t.Error("other recipients (or none) give the same id")
 	}
+}
+
+// referenced is what the sweep of retention computes for sets: the chunk
+// keys their manifests name, or Damaged's error.
+func referenced(host string, sets []catalog.Set) (map[string]bool, error) {
+	refs := NewReferences(host)
+	for _, s := range sets {
+		if s.Manifest != nil {
+			refs.Add(s.Manifest)
+		}
+	}
+	if err := Damaged(host, sets); err != nil {
+		return nil, err
+	}
+	return refs.Keys(), nil
 }

@@ -28,25 +28,11 @@ func HasChunks(ctx context.Context, st upload.Store, host string) (bool, error) 
 	return false, nil
 }
 
-// Referenced returns every chunk key that the sets of host name. A set
-// whose manifest cannot be read stops the sweep: it may name any chunk.
-// Sets without a manifest (incomplete) name nothing that must be kept:
-// running backups are protected by their markers, not by their objects.
-func Referenced(host string, sets []catalog.Set) (map[string]bool, error) {
-	refs := NewReferences(host)
-	for _, s := range sets {
-		if s.Manifest != nil {
-			refs.Add(s.Manifest)
-		}
-	}
-	if err := Damaged(host, sets); err != nil {
-		return nil, err
-	}
-	return refs.Keys(), nil
-}
-
 // Damaged is the error that stops a sweep of host's chunks when one of its
-// sets has a manifest that cannot be read (nil when none has).
+// sets has a manifest that cannot be read (nil when none has): it may name
+// any chunk. Sets without a manifest (incomplete) name nothing that must
+// be kept: running backups are protected by their markers, not by their
+// objects.
 func Damaged(host string, sets []catalog.Set) error {
 	for _, s := range sets {
 		if s.Host == host && s.ManifestErr != nil {
