@@ -780,3 +780,39 @@ func referenced(host string, sets []catalog.Set) (map[string]bool, error) {
 	}
 	return refs.Keys(), nil
 }
+
+// stuckThenFull: the first Put waits until its context ends (an upload in
+// flight when the run stops), the second fails as a full disk does.
+type stuckThenFull struct {
+	*counting
+	n atomic.Int64
+}
+
+var errDiskFull = errors.New("write /dest/x: no space left on device")
+
+func (s *stuckThenFull) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	switch s.n.Add(1) {
+	case 1:
+		<-ctx.Done()
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %w", key, ctx.Err())
+	case 2:
+		return upload.ObjectInfo{}, errDiskFull
+	}
+	return s.counting.Put(ctx, key, r, o)
+}
+
+// The item fails with the error that stopped it, not with the cancellation
+// it caused in an earlier chunk's upload (a chunked backup onto a full disk
+// said "context canceled" and "item interrupted").
+func TestWriteFailureNamesTheCause(t *testing.T) {
+	w := newWorld(t)
+	s := &stuckThenFull{counting: w.st}
+	wr := &Writer{Store: s, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Parallel: 4}
+	_, err := wr.Write(context.Background(), bytes.NewReader(data(20<<20, 22)), nil)
+	if !errors.Is(err, errDiskFull) {
+		t.Fatalf("Write: %v, want the disk-full error", err)
+	}
+	if errors.Is(err, context.Canceled) {
+		t.Fatalf("Write: %v names the cancellation", err)
+	}
+}

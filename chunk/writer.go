@@ -202,8 +202,17 @@ type slot struct {
 // workers finish in.
 func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (ItemStats, error) {
 	w.init()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// A failing chunk stops the item with its error as the cause: the
+	// uploads it cancels fail with "context canceled", and the item must
+	// name the failure (a full disk), not the cancellation.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	failed := func(err error) error {
+		if c := context.Cause(ctx); c != nil && c != ctx.Err() {
+			return c
+		}
+		return err
+	}
 	var st ItemStats
 	var choice *archive.Choice
 	var refs []*slot
@@ -213,9 +222,9 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 		if !w.acquire(ctx) {
 			// A chunk of this item failed (or the run stops).
 			if err := waitAll(refs); err != nil {
-				return st, err
+				return st, failed(err)
 			}
-			return st, ctx.Err()
+			return st, failed(ctx.Err())
 		}
 		cut, err := ch.Next()
 		if err != nil {
@@ -223,7 +232,7 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 			if err == io.EOF {
 				break
 			}
-			cancel()
+			cancel(err)
 			waitAll(refs)
 			return st, err
 		}
@@ -240,7 +249,7 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 		go w.store(ctx, s, data, *choice, stored, cancel)
 	}
 	if err := waitAll(refs); err != nil {
-		return st, err
+		return st, failed(err)
 	}
 	if len(refs) == 0 {
 		return st, errors.New("empty item stream")
@@ -275,7 +284,7 @@ func (w *Writer) choose(first []byte) archive.Choice {
 // and owning data (a wbufs buffer). It names the chunk and sets s.p to the
 // chunk's pending store: a known chunk (lock extended if needed), one
 // already stored or being stored by this run, or a new upload.
-func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive.Choice, stored func(int64), stop func()) {
+func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive.Choice, stored func(int64), stop func(error)) {
 	defer func() { <-w.sem }()
 	defer close(s.done)
 	id := w.ids.ID(data)
@@ -308,14 +317,14 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 		}
 		if p.err != nil {
 			w.forget(key, p)
-			stop()
+			stop(p.err)
 		}
 		return
 	}
 	p.c, p.err = w.put(ctx, key, data, choice) // gives data back
 	if p.err != nil {
 		w.forget(key, p)
-		stop() // the item fails: stop cutting and storing the rest of it
+		stop(p.err) // the item fails: stop cutting and storing the rest of it
 		return
 	}
 	w.NewChunks.Add(1)

@@ -41,6 +41,34 @@ func TestTruthDiskFull(t *testing.T) {
 	}
 }
 
+// TestTruthBackupDiskFull: a backup onto a full destination fails with
+// exit 1 saying "no space left on device", in both formats, never that it
+// was interrupted or "context canceled" (a chunked backup reported the
+// cancellation of an upload that the full disk had stopped).
+func TestTruthBackupDiskFull(t *testing.T) {
+	for _, format := range []string{"chunked", "archive"} {
+		t.Run(format, func(t *testing.T) {
+			e := newCoreEnv(t)
+			src := filepath.Join(e.dir, "src")
+			os.MkdirAll(src, 0o755)
+			junk := make([]byte, 12<<20) // ~9 chunks in flight against a 2 MiB disk
+			rand.Read(junk)
+			os.WriteFile(filepath.Join(src, "big.bin"), junk, 0o644)
+			e.dest = testenv.Tmpfs(t, "2m")
+			e.writeConfig(map[string][]string{"files": {src}}, "format: "+format+"\n")
+			for i := range 3 {
+				r := e.run("backup")
+				failsWith(t, r, 1, "no space left on device")
+				for _, lie := range []string{"context canceled", "interrupted"} {
+					if strings.Contains(r.Stderr, lie) {
+						t.Errorf("run %d says %q: %s", i, lie, r.Stderr)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestTruthCtrlC: SIGINT while a restore waits for the rest of an object
 // stops it at once and says "interrupted", never "damaged" or "truncated",
 // and leaves nothing in the restore folder. The object is served through a
