@@ -56,13 +56,16 @@ type Report struct {
 	// Host is the host the prune was limited to (--host), and OtherHosts
 	// the hosts whose sets the destination holds when that host has none
 	// (a mistyped --host pruned nothing).
-	Host       string     `json:"host,omitempty"`
-	OtherHosts []string   `json:"other_hosts,omitempty"`
-	Decisions  []Decision `json:"decisions"`
-	Actions    []Action   `json:"actions"`
-	Errors     []string   `json:"errors"`
-	Kept       int        `json:"kept"`
-	Deleted    int        `json:"deleted"`
+	Host       string   `json:"host,omitempty"`
+	OtherHosts []string `json:"other_hosts,omitempty"`
+	// Hint: with no set at all, where the sets seem to be (a destination
+	// URL one folder off; catalog.Misplaced).
+	Hint      string     `json:"hint,omitempty"`
+	Decisions []Decision `json:"decisions"`
+	Actions   []Action   `json:"actions"`
+	Errors    []string   `json:"errors"`
+	Kept      int        `json:"kept"`
+	Deleted   int        `json:"deleted"`
 	// FreedBytes counts the objects deleted (or, dry run, to be deleted).
 	FreedBytes     int64 `json:"freed_bytes"`
 	LocksExtended  int   `json:"locks_extended"`
@@ -107,6 +110,9 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	rep.Host = a.Host
 	if a.Host != "" && len(sets) == 0 {
 		rep.OtherHosts = catalog.Hosts(all)
+	}
+	if len(all) == 0 {
+		rep.Hint = catalog.Misplaced(ctx, a.Store)
 	}
 	metas := make([]SetMeta, len(sets))
 	byKey := map[string]*catalog.Set{}

@@ -37,6 +37,8 @@ type listDoc struct {
 	ExitCode    int         `json:"exit_code"`
 	Destination string      `json:"destination"`
 	Sets        []listEntry `json:"sets"`
+	// Hint: with no sets, where they seem to be (catalog.Misplaced).
+	Hint string `json:"hint,omitempty"`
 }
 
 func runList(ctx context.Context, a *app, args []string) error {
@@ -79,15 +81,23 @@ func runList(ctx context.Context, a *app, args []string) error {
 		}
 		out = append(out, e)
 	}
+	var hint string
+	if len(sets) == 0 {
+		hint = catalog.Misplaced(ctx, st)
+	}
 	if a.g.json {
 		if out == nil {
 			out = []listEntry{}
 		}
-		return a.printJSON(listDoc{OK: true, Destination: st.String(), Sets: out})
+		return a.printJSON(listDoc{OK: true, Destination: st.String(), Sets: out, Hint: hint})
 	}
 	if len(out) == 0 {
 		if hostFilter != "" && len(sets) > 0 {
 			a.say("no backup sets of host %s in %s; its sets are of %s", hostFilter, st, strings.Join(catalog.Hosts(sets), ", "))
+			return nil
+		}
+		if hint != "" {
+			a.say("no backup sets in %s (%s)", st, hint)
 			return nil
 		}
 		a.say("no backup sets in %s", st)

@@ -250,6 +250,10 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 			fmt.Fprintf(a.stdout, "no backup sets of host %s in %s; its sets are of %s\n", rep.Host, rep.Destination, strings.Join(rep.OtherHosts, ", "))
 			return
 		}
+		if rep.Hint != "" {
+			fmt.Fprintf(a.stdout, "no backup sets in %s (%s)\n", rep.Destination, rep.Hint)
+			return
+		}
 		fmt.Fprintf(a.stdout, "no backup sets in %s\n", rep.Destination)
 		return
 	}

@@ -96,6 +96,11 @@ func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string
 	}
 	set, skipped, err := catalog.ResolveSkipping(sets, host, spec)
 	if err != nil {
+		if len(sets) == 0 {
+			if hint := catalog.Misplaced(ctx, st); hint != "" {
+				err = fmt.Errorf("%w (%s)", err, hint)
+			}
+		}
 		return set, skipped, err
 	}
 	m, err := cat.LoadManifest(ctx, set.Host, set.ID)

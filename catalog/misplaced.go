@@ -1,0 +1,70 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// misplacedLookups bounds the folder listings Misplaced makes.
+const misplacedLookups = 40
+
+// Misplaced is asked when a destination holds no set. It looks for the
+// two ways a destination URL can be one folder off, which otherwise read
+// as an empty destination on the night a restore is needed: the URL of a
+// host's folder (its folders are set ids and chunks), and the URL of a
+// folder above the sets (a folder below it holds hosts with set folders).
+// It returns a sentence saying which, for the "no backup sets" line, or ""
+// when it finds neither (or the store cannot name folders).
+func Misplaced(ctx context.Context, st upload.Store) string {
+	f, ok := upload.As[upload.Folderer](st)
+	if !ok {
+		return ""
+	}
+	lookups := 0
+	folders := func(prefix string) ([]string, bool) {
+		if lookups++; lookups > misplacedLookups {
+			return nil, false
+		}
+		names, err := f.Folders(ctx, prefix)
+		return names, err == nil
+	}
+	top, ok := folders("")
+	if !ok {
+		return ""
+	}
+	for _, name := range top {
+		// "chunks" (ChunkPrefix) and "chunk-locks" (chunk.LockPrefix) are
+		// a host's folders beside its sets.
+		if name == "chunks" || name == "chunk-locks" || isSetID(name) {
+			return "this looks like the folder of one host, holding its set folders: use the folder above it as the destination"
+		}
+	}
+	for _, dir := range top {
+		hosts, ok := folders(dir + "/")
+		if !ok {
+			return ""
+		}
+		for _, h := range hosts {
+			if !ValidName(h) {
+				continue
+			}
+			ids, ok := folders(dir + "/" + h + "/")
+			if !ok {
+				return ""
+			}
+			for _, id := range ids {
+				if isSetID(id) {
+					return fmt.Sprintf("sets of host %s are in its folder %q: add /%s to the destination", h, dir, dir)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isSetID(name string) bool {
+	_, err := ParseSetID(name)
+	return err == nil
+}
