@@ -327,6 +327,8 @@ func skipReason(s Set) string {
 	switch {
 	case s.ManifestErr != nil:
 		return "damaged manifest: " + strings.TrimPrefix(s.ManifestErr.Error(), "set "+s.Host+"/"+s.ID+": ")
+	case s.Manifest == nil && s.InProgress(time.Now()):
+		return "incomplete: a backup is still writing it (" + s.Lease.Describe(time.Now()) + ")"
 	case s.Manifest == nil:
 		return "incomplete: no manifest (a backup still running, or one that never finished)"
 	case s.Manifest.Status == StatusPartial:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,22 @@ func TestLeaseHolder(t *testing.T) {
 	}
 	if _, err := st.Stat(ctx, LeaseKey("fe01", id)); !errors.Is(err, upload.ErrNotFound) {
 		t.Errorf("lease after release: %v", err)
+	}
+}
+
+// "latest" passing over a newer set whose backup is still running says so,
+// naming the lease; a dead one is "no manifest" as before.
+func TestSkipReasonRunning(t *testing.T) {
+	now := time.Now()
+	lease := func(refreshed time.Time) *LeaseInfo {
+		return &LeaseInfo{Lease: Lease{PID: 4242, Machine: "other-machine", Refreshed: refreshed, TTL: Duration(time.Minute)}, ModTime: refreshed}
+	}
+	live := Set{Host: "fe01", ID: "x", Lease: lease(now.Add(-2 * time.Second))}
+	if got := skipReason(live); !strings.Contains(got, "a backup is still writing it (lease of pid 4242 on other-machine") {
+		t.Errorf("live lease: %q", got)
+	}
+	dead := Set{Host: "fe01", ID: "x", Lease: lease(now.Add(-time.Hour))}
+	if got := skipReason(dead); !strings.Contains(got, "no manifest") {
+		t.Errorf("dead lease: %q", got)
 	}
 }

@@ -192,6 +192,39 @@ func (e *raceEnv) setKeys(id string) []string {
 func ageObjects() { time.Sleep(1500 * time.Millisecond) }
 
 // prune runs a prune with keep_last 1 and grace 1s and returns its report.
+// listSaysRunning: list shows the set of a running backup as running, not
+// as an incomplete set (which reads as a failed one), naming its lease; in
+// --json its status stays "incomplete" and "running" names the lease.
+func (e *raceEnv) listSaysRunning(id string) {
+	e.t.Helper()
+	r := e.run("list")
+	line := ""
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if strings.Contains(l, id) && !strings.Contains(l, "writing") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, " running ") || !strings.Contains(r.Stdout, id+": a backup is writing it (lease of pid ") {
+		e.t.Errorf("list does not show %s as running:\n%s%s", id, r.Stdout, r.Stderr)
+	}
+	r = e.run("list", "--json")
+	var doc struct {
+		Sets []struct {
+			SetID   string `json:"set_id"`
+			Status  string `json:"status"`
+			Running string `json:"running"`
+		} `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		e.t.Fatalf("list --json: %v\n%s", err, r.Stdout)
+	}
+	for _, s := range doc.Sets {
+		if s.SetID == id && (s.Status != "incomplete" || !strings.HasPrefix(s.Running, "lease of pid ")) {
+			e.t.Errorf("list --json: %+v", s)
+		}
+	}
+}
+
 func (e *raceEnv) prune() string {
 	e.t.Helper()
 	r := e.run("prune", "--grace", "1s", "--keep-last", "1")
@@ -241,6 +274,7 @@ func TestRacePruneDuringUpload(t *testing.T) {
 		fp := fptest.Listen(t)
 		b, id := e.pausedBackup(fp, "item-stored")
 		h := fp.Wait("item-stored", "alpha")
+		e.listSaysRunning(id)
 		ageObjects()
 		out := e.prune()
 		if !strings.Contains(out, "in progress") {

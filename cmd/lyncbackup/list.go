@@ -29,6 +29,9 @@ type listEntry struct {
 	PlainBytes  int64     `json:"plain_bytes"`
 	StoredBytes int64     `json:"stored_bytes"`
 	Error       string    `json:"error,omitempty"`
+	// Running: an incomplete set whose backup is still writing it (its
+	// lease is live), in words: "lease of pid 4242 on fe01, refreshed 3s ago".
+	Running string `json:"running,omitempty"`
 }
 
 // listDoc is list's --json document.
@@ -79,6 +82,9 @@ func runList(ctx context.Context, a *app, args []string) error {
 		if s.ManifestErr != nil {
 			e.Error = s.ManifestErr.Error()
 		}
+		if now := time.Now(); s.InProgress(now) {
+			e.Running = s.Lease.Describe(now)
+		}
 		out = append(out, e)
 	}
 	var hint string
@@ -105,11 +111,23 @@ func runList(ctx context.Context, a *app, args []string) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSET\tTIME (UTC)\tSTATUS\tITEMS\tFILES\tSIZE\tSTORED")
+	var running []string
 	for _, e := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Host, e.SetID, e.Time.Format("2006-01-02 15:04:05"), e.Status,
+		status := e.Status
+		if e.Running != "" {
+			status = "running"
+			running = append(running, fmt.Sprintf("%s/%s: a backup is writing it (%s)", e.Host, e.SetID, e.Running))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Host, e.SetID, e.Time.Format("2006-01-02 15:04:05"), status,
 			e.Items, e.Files, humanBytes(e.PlainBytes), humanBytes(e.StoredBytes))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range running {
+		fmt.Fprintln(a.stdout, r)
+	}
+	return nil
 }
 
 // keygenDoc is keygen's --json document.
