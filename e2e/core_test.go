@@ -641,6 +641,12 @@ func TestCoreBadSources(t *testing.T) {
 			t.Errorf("%s: backup created it", c.name)
 		}
 	}
+	// A restore folder below a file names the file too (Windows had said
+	// that the path does not exist).
+	e.dest = dest
+	e.writeConfig(map[string][]string{"files": {src}}, "")
+	set := e.backup()
+	failsWith(t, e.run("restore", set, "--to", filepath.Join(regular, "r", "deeper"), "--identity", e.key), 1, belowFile)
 	if runtime.GOOS == "windows" {
 		return // a read-only folder is made with mode bits, which do not stop writes on Windows
 	}

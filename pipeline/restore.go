@@ -62,6 +62,13 @@ func ItemDir(to, item string) string { return filepath.Join(to, item) }
 // items it did not put in place, without --force.
 func CheckRestoreDir(dir string, items []string, force bool) error {
 	fi, err := os.Stat(dir)
+	if err != nil {
+		// A file where a folder of the path should be: Linux says "not a
+		// directory", Windows that the path does not exist.
+		if f := fileInTheWay(dir); f != "" {
+			return fmt.Errorf("restore folder %s: %s is a file, not a folder", dir, f)
+		}
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
@@ -87,6 +94,22 @@ func CheckRestoreDir(dir string, items []string, force bool) error {
 		return fmt.Errorf("restore folder %s is not empty: it holds %s already (use --force to restore over it, or --item for the other items)", dir, strings.Join(there, ", "))
 	}
 	return nil
+}
+
+// fileInTheWay returns the nearest existing ancestor of dir (dir
+// excluded) when it is not a folder, else "".
+func fileInTheWay(dir string) string {
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err == nil {
+			if fi.IsDir() {
+				return ""
+			}
+			return p
+		}
+		if filepath.Dir(p) == p {
+			return ""
+		}
+	}
 }
 
 func selectItems(m *catalog.Manifest, names []string) ([]catalog.Item, error) {
