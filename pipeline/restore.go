@@ -176,6 +176,11 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 		if err := CheckRestoreDir(job.To, names, job.Force); err != nil {
 			return nil, err
 		}
+		unlock, err := lockRestoreDir(job.To)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
 	if pl, ok := job.Progress.(Planner); ok {
 		var total int64

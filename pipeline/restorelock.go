@@ -1,0 +1,67 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// restoreLockName is the file a restore keeps locked in its restore folder
+// while it runs (an OS file lock, dropped however the process ends), so a
+// second restore into the same folder refuses at once instead of removing
+// the first one's partial folders under it. The file is removed at the end;
+// one left by a killed restore is taken over by the next.
+const restoreLockName = ".lyncbackup-restore.lock"
+
+// lockRestoreDir creates dir if needed and locks its restore lock file; the
+// returned func unlocks and removes it.
+func lockRestoreDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("restore folder %s: %w", dir, err)
+	}
+	p := filepath.Join(dir, restoreLockName)
+	for range 10 {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("restore folder %s: %w", dir, err)
+		}
+		ok, err := lockFile(f, false)
+		if err != nil || !ok {
+			holder, _ := io.ReadAll(io.LimitReader(f, 200))
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("restore folder %s: lock %s: %w", dir, p, err)
+			}
+			who := "another restore"
+			if h := strings.TrimSpace(string(holder)); h != "" {
+				who += " (" + h + ")"
+			}
+			return nil, fmt.Errorf("restore folder %s: %s is writing into it; wait for it to end, or restore into another folder", dir, who)
+		}
+		// The holder before us may have removed the file between our open
+		// and our lock: then the lock is on a name no one else sees.
+		a, errA := f.Stat()
+		b, errB := os.Stat(p)
+		if errA != nil || errB != nil || !os.SameFile(a, b) {
+			f.Close()
+			continue
+		}
+		f.Truncate(0)
+		fmt.Fprintf(f, "pid %d", os.Getpid())
+		return func() {
+			// Removed while locked (Unix), or after closing where an open
+			// file cannot be removed (Windows; if another restore opened it
+			// meanwhile, it stays for that one).
+			if os.Remove(p) == nil {
+				f.Close()
+				return
+			}
+			f.Close()
+			os.Remove(p)
+		}, nil
+	}
+	return nil, errors.New("restore folder " + dir + ": could not lock " + p)
+}

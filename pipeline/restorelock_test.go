@@ -1,0 +1,62 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/exporters"
+)
+
+// A second restore into a folder a restore is writing into refuses at once,
+// naming the first, and leaves the first one's partial folder alone (two
+// restores had removed each other's partial folders and both failed, one
+// advising --force); once the first ends, the lock file is gone and a
+// restore left by a killed run (its file unlocked) is taken over.
+func TestRestoreFolderLocked(t *testing.T) {
+	f := newFixture(t)
+	root := filepath.Join(f.dir, "a")
+	os.MkdirAll(root, 0o755)
+	os.WriteFile(filepath.Join(root, "f"), []byte("data"), 0o644)
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", root)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(f.dir, "r")
+	unlock, err := lockRestoreDir(to) // the first restore, still running
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(to, partialPrefix+"alpha")
+	os.MkdirAll(partial, 0o755)
+	os.WriteFile(filepath.Join(partial, "being-written"), nil, 0o644)
+	_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: to, Force: true})
+	if err == nil || !strings.Contains(err.Error(), "another restore (pid ") || !strings.Contains(err.Error(), "is writing into it") {
+		t.Fatalf("second restore: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(partial, "being-written")); err != nil {
+		t.Fatalf("the second restore touched the first one's partial folder: %v", err)
+	}
+	unlock()
+	if _, err := os.Stat(filepath.Join(to, restoreLockName)); !os.IsNotExist(err) {
+		t.Fatalf("lock file left after the restore: %v", err)
+	}
+	// A killed restore's lock file (unlocked) and partial folder.
+	os.WriteFile(filepath.Join(to, restoreLockName), []byte("pid 1"), 0o600)
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: to}); err != nil {
+		t.Fatalf("restore after a killed one: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(to, "alpha", "a", "f")); err != nil || string(b) != "data" {
+		entries, _ := os.ReadDir(filepath.Join(to, "alpha"))
+		t.Fatalf("restored file: %q, %v (alpha holds %v)", b, err, entries)
+	}
+	if ents, _ := os.ReadDir(to); len(ents) != 1 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("restore folder holds %v, want only the item", names)
+	}
+}
