@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/lyncbackup/lyncbackup/upload"
 )
@@ -67,4 +68,27 @@ func Misplaced(ctx context.Context, st upload.Store) string {
 func isSetID(name string) bool {
 	_, err := ParseSetID(name)
 	return err == nil
+}
+
+// HostSpelledOtherwise returns the name of a host folder in st that is host
+// but for case, or "". Host names are one name without case (DNS names,
+// Windows computer names), and on a folder destination on Windows (or any
+// case-insensitive file system) two spellings are one folder: a backup
+// under the new spelling would not see the old one's chunks, and would
+// store them again over the objects the old sets' manifests describe.
+func HostSpelledOtherwise(ctx context.Context, st upload.Store, host string) string {
+	f, ok := upload.As[upload.Folderer](st)
+	if !ok {
+		return ""
+	}
+	hosts, err := f.Folders(ctx, "")
+	if err != nil {
+		return ""
+	}
+	for _, h := range hosts {
+		if h != host && strings.EqualFold(h, host) && ValidName(h) {
+			return h
+		}
+	}
+	return ""
 }

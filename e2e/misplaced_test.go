@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,4 +56,30 @@ func TestAzureURLOneFolderOff(t *testing.T) {
 	bare := append(append([]string(nil), e.env...), "LYNCBACKUP_CONFIG="+filepath.Join(e.dir, "absent.yaml"))
 	urlOffByOne(t, e.dir, bare, "azblob://"+e.container, e.key, `sets of host fe01.contoso.com are in its folder "lync": add /lync to the destination`)
 	urlOffByOne(t, e.dir, bare, "azblob://"+e.container+"/lync/fe01.contoso.com", e.key, "folder of one host")
+}
+
+// TestCoreHostCaseChange: a config whose host differs only in case from the
+// host whose sets the destination holds is refused (exit 2, naming both)
+// before anything is written. On a Windows folder destination both
+// spellings are one folder, and the backup had stored every chunk again
+// over the objects the old sets name, so they no longer verified (the Wine
+// lane's file system is case-insensitive as Windows's is).
+func TestCoreHostCaseChange(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte(strings.Repeat("lync ", 100000)), 0o644)
+	e.writeConfig(map[string][]string{"files": {src}}, "")
+	cfg, _ := os.ReadFile(e.config)
+	upper := strings.Replace(string(cfg), "host: fe01.contoso.com", "host: FE01.contoso.com", 1)
+	os.WriteFile(e.config, []byte(upper), 0o644)
+	old := e.backup()
+	os.WriteFile(e.config, cfg, 0o644) // the same host, spelled in lower case
+	before := treeOf(t, e.dest)
+	failsWith(t, e.run("backup"), 2, "host: fe01.contoso.com differs only in case from FE01.contoso.com", "set host: FE01.contoso.com")
+	if after := treeOf(t, e.dest); len(after) != len(before) {
+		t.Errorf("the refused backup wrote to the destination: %d objects before, %d after", len(before), len(after))
+	}
+	e.mustRun("verify", old, "--host", "FE01.contoso.com")
+	e.mustRun("verify", old, "--host", "FE01.contoso.com", "--identity", e.key)
 }

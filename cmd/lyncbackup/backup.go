@@ -212,6 +212,9 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	if err != nil {
 		return err
 	}
+	if other := catalog.HostSpelledOtherwise(ctx, store, cfg.Host); other != "" {
+		return usagef("host: %s differs only in case from %s, whose sets the destination holds: a host name is one name without case (on a Windows folder both are one folder, and a backup under the new spelling would store its chunks again over the old sets'); set host: %s", cfg.Host, other, other)
+	}
 	env := exporters.Env{Staging: cfg.Staging, Log: lg}
 	exps, disc, err := exporters.Build(ctx, cfg, env)
 	if err != nil {
