@@ -135,6 +135,7 @@ func TestParseErrors(t *testing.T) {
 		{"duration past 200 years", minimal + "retention: {grace: 584y344d}\n", "retention.grace", 6, `duration "584y344d" is too long (at most 200 years)`},
 		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
 		{"bad host", strings.Replace(minimal, "fe01.contoso.com", "fe 01", 1), "host", 1, "not a valid host"},
+		{"host with a trailing dot", strings.Replace(minimal, "fe01.contoso.com", "fe01.contoso.com.", 1), "host", 1, `write "fe01.contoso.com"`},
 		{"unset var", strings.Replace(minimal, "age1xyz", "${NOPE_NOT_SET}", 1), "", 4, "NOPE_NOT_SET is not set"},
 		{"two documents", minimal + "---\nhost: b\n", "", 0, "more than one"},
 		{"bad notify", minimal + "notify: {on: sometimes}\n", "notify.on", 6, "failure or always"},

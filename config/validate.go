@@ -90,6 +90,12 @@ func (c *Config) Validate() error {
 	if !ValidName(c.Host) {
 		return keyErr("host", "%q is not a valid host name (letters, digits, '.', '-', '_')", c.Host)
 	}
+	if strings.HasSuffix(c.Host, ".") {
+		// An absolute DNS name. A Windows folder drops a trailing dot, so
+		// the sets would be stored under another name than they are
+		// looked for under.
+		return keyErr("host", "%q ends in '.', which a Windows folder drops: write %q", c.Host, strings.TrimRight(c.Host, "."))
+	}
 	if c.Staging == "" {
 		c.Staging = filepath.Join(os.TempDir(), "lyncbackup-staging")
 	}

@@ -83,3 +83,18 @@ func TestCoreHostCaseChange(t *testing.T) {
 	e.mustRun("verify", old, "--host", "FE01.contoso.com")
 	e.mustRun("verify", old, "--host", "FE01.contoso.com", "--identity", e.key)
 }
+
+// TestCoreHostTrailingDot: a host written as an absolute DNS name
+// ("fe01.contoso.com.") is a config error: a Windows folder drops the
+// trailing dot, so its sets would be stored under another name than the
+// one they are looked for under.
+func TestCoreHostTrailingDot(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("x"), 0o644)
+	e.writeConfig(map[string][]string{"files": {src}}, "")
+	cfg, _ := os.ReadFile(e.config)
+	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "host: fe01.contoso.com", "host: fe01.contoso.com.", 1)), 0o644)
+	failsWith(t, e.run("backup"), 2, "host", `write "fe01.contoso.com"`)
+}
