@@ -62,10 +62,35 @@ func Open(ctx context.Context, d config.Destination) (upload.Store, error) {
 		scheme = "azblob-https"
 	}
 	o, ok := openers[scheme]
+	if !ok && (scheme == "" || len(scheme) == 1) {
+		if fix := folderURL(d.URL); fix != "" {
+			return nil, configErr(fmt.Errorf("destination URL \"%s\" is a folder path, not a URL: write %s", d.URL, fix))
+		}
+		if scheme == "" && d.URL != "" {
+			return nil, configErr(fmt.Errorf("destination URL %q has no scheme: a folder is file:///absolute/path, S3 s3://bucket/prefix, Azure azblob://container/prefix", redact(d.URL)))
+		}
+	}
 	if !ok {
 		return nil, configErr(fmt.Errorf("destination URL %q: scheme %q is not supported (file, s3, azblob, https://ACCOUNT.blob.core.windows.net)", redact(d.URL), u.Scheme))
 	}
 	return o(ctx, d, u)
+}
+
+// folderURL is the file:// URL of a folder path given where a URL belongs
+// (D:\Backups, \\nas\share\lync, /srv/backups: what an admin types), or
+// "" when raw is not such a path.
+func folderURL(raw string) string {
+	slash := strings.ReplaceAll(raw, `\`, "/")
+	switch {
+	case len(raw) >= 3 && raw[1] == ':' && (raw[2] == '\\' || raw[2] == '/') &&
+		('a' <= raw[0]|0x20 && raw[0]|0x20 <= 'z'):
+		return "file:///" + slash
+	case strings.HasPrefix(raw, `\\`) || strings.HasPrefix(raw, "//"):
+		return "file:" + slash
+	case strings.HasPrefix(raw, "/"):
+		return "file://" + slash
+	}
+	return ""
 }
 
 // unwrapURL drops url.Error's repetition of the URL.
