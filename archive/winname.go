@@ -5,6 +5,8 @@ import (
 	"path"
 	"runtime"
 	"strings"
+
+	"github.com/lyncbackup/lyncbackup/internal/winname"
 )
 
 // nameMap turns archive names into the names files get on disk. On Unix it
@@ -67,9 +69,9 @@ func (m *nameMap) Map(name string, dir bool) (string, string) {
 		fixed = trimmed + strings.Repeat("_", len(fixed)-len(trimmed))
 		why = append(why, "Windows drops trailing dots and spaces")
 	}
-	if reservedName(fixed) {
+	if dev := winname.Device(fixed); dev != "" {
 		fixed = "_" + fixed
-		why = append(why, "Windows reserves the name "+strings.ToUpper(deviceStem(base)))
+		why = append(why, "Windows reserves the name "+dev)
 	}
 	disk := join(diskParent, fixed)
 	if m.used.get(strings.ToLower(disk)) != 0 {
@@ -99,31 +101,4 @@ func join(dir, base string) string {
 		return base
 	}
 	return dir + "/" + base
-}
-
-// deviceStem is the part of a name Windows compares with the device
-// names: up to the first dot, without trailing spaces.
-func deviceStem(base string) string {
-	if i := strings.IndexByte(base, '.'); i >= 0 {
-		base = base[:i]
-	}
-	return strings.TrimRight(base, " ")
-}
-
-func reservedName(base string) bool {
-	s := strings.ToUpper(deviceStem(base))
-	switch s {
-	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
-		return true
-	}
-	if len(s) == 4 && (strings.HasPrefix(s, "COM") || strings.HasPrefix(s, "LPT")) && s[3] >= '1' && s[3] <= '9' {
-		return true
-	}
-	// COM¹ COM² COM³ LPT¹ LPT² LPT³ are reserved too.
-	for _, sup := range []string{"¹", "²", "³"} {
-		if s == "COM"+sup || s == "LPT"+sup {
-			return true
-		}
-	}
-	return false
 }

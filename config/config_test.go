@@ -136,6 +136,8 @@ func TestParseErrors(t *testing.T) {
 		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
 		{"bad host", strings.Replace(minimal, "fe01.contoso.com", "fe 01", 1), "host", 1, "not a valid host"},
 		{"host with a trailing dot", strings.Replace(minimal, "fe01.contoso.com", "fe01.contoso.com.", 1), "host", 1, `write "fe01.contoso.com"`},
+		{"item named like a device", strings.Replace(minimal, "exporters:\n", "exporters:\n  - {kind: path, name: Con.cfg, paths: [/x]}\n", 1), "exporters[0].name", 3, "Windows device CON"},
+		{"item ending in a dot", strings.Replace(minimal, "exporters:\n", "exporters:\n  - {kind: path, name: certs., paths: [/x]}\n", 1), "exporters[0].name", 3, `write "certs"`},
 		{"unset var", strings.Replace(minimal, "age1xyz", "${NOPE_NOT_SET}", 1), "", 4, "NOPE_NOT_SET is not set"},
 		{"two documents", minimal + "---\nhost: b\n", "", 0, "more than one"},
 		{"bad notify", minimal + "notify: {on: sometimes}\n", "notify.on", 6, "failure or always"},

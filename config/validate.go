@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/winname"
 )
 
 // ExporterKinds lists every exporter kind the tool knows.
@@ -90,6 +92,9 @@ func (c *Config) Validate() error {
 	if !ValidName(c.Host) {
 		return keyErr("host", "%q is not a valid host name (letters, digits, '.', '-', '_')", c.Host)
 	}
+	if dev := winname.Device(c.Host); dev != "" {
+		return keyErr("host", "%q is the Windows device %s (its folder would be the device on a Windows destination)", c.Host, dev)
+	}
 	if strings.HasSuffix(c.Host, ".") {
 		// An absolute DNS name. A Windows folder drops a trailing dot, so
 		// the sets would be stored under another name than they are
@@ -129,6 +134,14 @@ func (c *Config) Validate() error {
 		}
 		if !ValidName(e.Name) {
 			return keyErr(key+".name", "%q is not a valid item name (letters, digits, '.', '-', '_', at most 100)", e.Name)
+		}
+		// An item is a folder and an object name on Windows (staging,
+		// folder destinations, restore), where these are not kept.
+		if dev := winname.Device(e.Name); dev != "" {
+			return keyErr(key+".name", "%q is the Windows device %s (its folder and objects would be the device there): choose another name", e.Name, dev)
+		}
+		if strings.HasSuffix(e.Name, ".") {
+			return keyErr(key+".name", "%q ends in '.', which Windows drops from a folder name: write %q", e.Name, strings.TrimRight(e.Name, "."))
 		}
 		switch first, ok := names[strings.ToLower(e.Name)]; {
 		case ok && first == e.Name:

@@ -98,3 +98,19 @@ func TestCoreHostTrailingDot(t *testing.T) {
 	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "host: fe01.contoso.com", "host: fe01.contoso.com.", 1)), 0o644)
 	failsWith(t, e.run("backup"), 2, "host", `write "fe01.contoso.com"`)
 }
+
+// TestCoreItemNamedLikeADevice: an item named like a Windows device (con,
+// nul, aux, prn, com1-9, lpt1-9, alone or before a dot) or ending in '.'
+// is a config error on every system: on Windows its staging folder, its
+// object in a folder destination and its restore folder would be the
+// device, or another name.
+func TestCoreItemNamedLikeADevice(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("x"), 0o644)
+	for _, name := range []string{"con", "NUL", "aux.cfg", "com1", "certs."} {
+		e.writeConfig(map[string][]string{name: {src}}, "")
+		failsWith(t, e.run("backup"), 2, name)
+	}
+}
