@@ -289,7 +289,8 @@ func TestTruthExitCodes(t *testing.T) {
 	for _, c := range []struct{ from, want string }{
 		{"::::", "missing protocol scheme"},
 		{"file://dest", `"dest" would be a server`},
-		{"dest", `scheme ""`},
+		{"dest", `"dest" has no scheme: a folder is file:///absolute/path`},
+		{"/srv/backups", "is a folder path, not a URL: write file:///srv/backups"},
 		{"file:dest", "no absolute path"},
 		{"s3://Bad_Bucket!/x", "not a valid bucket name"},
 	} {
