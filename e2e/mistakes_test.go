@@ -114,3 +114,46 @@ func TestCoreItemNamedLikeADevice(t *testing.T) {
 		failsWith(t, e.run("backup"), 2, name)
 	}
 }
+
+// TestCoreFutureDatedSet: a set made while the clock was ahead (dated
+// 2030) stays "latest" over every later backup. The backup after it says
+// so, naming it, and restore / verify latest say the set they took is dated
+// after this machine's clock; a restore by id says nothing of it.
+func TestCoreFutureDatedSet(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("x"), 0o644)
+	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\n")
+	now := e.backup()
+	const future = "20300101T000000Z-abcdef"
+	hostDir := filepath.Join(e.dest, "fe01.contoso.com")
+	os.MkdirAll(filepath.Join(hostDir, future), 0o755)
+	for _, name := range []string{"manifest.json", "files.tar.zst.age"} {
+		b, err := os.ReadFile(filepath.Join(hostDir, now, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "manifest.json" {
+			b = []byte(strings.ReplaceAll(string(b), now, future))
+		}
+		os.WriteFile(filepath.Join(hostDir, future, name), b, 0o644)
+	}
+	r := e.mustRun("backup")
+	if !strings.Contains(r.Stderr, "1 set(s) of fe01.contoso.com are dated after this machine's clock, newest "+future+": restore latest picks it") {
+		t.Errorf("backup does not warn of the future-dated set:\n%s", r.Stderr)
+	}
+	for _, cmd := range [][]string{
+		{"restore", "latest", "--to", filepath.Join(e.dir, "r1"), "--identity", e.key},
+		{"verify", "latest"},
+	} {
+		r := e.mustRun(cmd...)
+		if !strings.Contains(r.Stderr, "warning: latest is "+future+", dated 2030-01-01T00:00:00Z, after this machine's clock") {
+			t.Errorf("%s latest does not say the set is dated in the future:\n%s", cmd[0], r.Stderr)
+		}
+	}
+	r = e.mustRun("restore", now, "--to", filepath.Join(e.dir, "r2"), "--identity", e.key)
+	if strings.Contains(r.Stderr, "after this machine's clock") {
+		t.Errorf("a restore by id warns of the clock:\n%s", r.Stderr)
+	}
+}

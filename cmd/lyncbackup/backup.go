@@ -251,6 +251,12 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 			lg.Warn("warning", "item", it.Name, "warning", w)
 		}
 	}
+	if later := catalog.DatedAfter(ctx, store, m.Host, time.Now().Add(catalog.FutureAllowance)); len(later) > 0 {
+		// Made while a clock was ahead (or this one is behind now): the
+		// newest of them is what restore latest picks, not this set.
+		a.warnLine(fmt.Sprintf("%d set(s) of %s are dated after this machine's clock, newest %s: restore latest picks it, not %s, and prune keeps it as the newest, until its folder is deleted by hand; check this machine's time (w32tm /query /status)", len(later), m.Host, later[len(later)-1], m.SetID),
+			"host", m.Host, "future_sets", later)
+	}
 	if res.Partial {
 		return partialError{fmt.Errorf("partial backup: %d exporter(s) failed (set %s committed as partial): %s", len(m.Failures), m.SetID, m.Failures[0].Error)}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
@@ -113,10 +114,16 @@ func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string
 
 // saySkipped names on stderr, even with --quiet or --json, every newer set
 // "latest" passed over: it never silently means an older set.
-func (a *app) saySkipped(set catalog.Set, skipped []catalog.Skipped) {
+// For latest, it also says when the set is dated in the future: made while
+// a clock was ahead, it sorts after every backup made since.
+func (a *app) saySkipped(set catalog.Set, skipped []catalog.Skipped, spec string) {
 	for _, s := range skipped {
 		a.warnLine(fmt.Sprintf("latest is %s; skipped newer set %s (%s)", set.ID, s.SetID, s.Reason),
 			"latest", set.ID, "skipped", s.SetID, "status", s.Status)
+	}
+	if now := time.Now(); spec == "latest" && set.Time.After(now.Add(catalog.FutureAllowance)) {
+		a.warnLine(fmt.Sprintf("latest is %s, dated %s, after this machine's clock (%s): it was made while a clock was ahead, and it sorts after every set made since, whatever their real age; list the sets and restore the one you mean by its id",
+			set.ID, set.Time.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)), "latest", set.ID, "dated", set.Time.UTC())
 	}
 }
 
@@ -151,7 +158,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.saySkipped(set, skipped)
+	a.saySkipped(set, skipped, spec)
 	if *thaw {
 		return thawSet(ctx, a, st, set, sf.items)
 	}
@@ -288,7 +295,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	a.saySkipped(set, skipped)
+	a.saySkipped(set, skipped, spec)
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
 	mode, modeText := "stored", "stored objects (size and SHA-256)"
 	if sf.identity != "" {
