@@ -157,3 +157,29 @@ func TestCoreFutureDatedSet(t *testing.T) {
 		t.Errorf("a restore by id warns of the clock:\n%s", r.Stderr)
 	}
 }
+
+// TestCoreChunkKeyLost: a chunked backup after the host's chunk key was
+// lost (staging cleaned or moved) stores every chunk again; it says so,
+// naming the key file, instead of costing a full upload without a word.
+// The backup after it, with the new key, says nothing.
+func TestCoreChunkKeyLost(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte(strings.Repeat("meeting ", 200000)), 0o644)
+	e.writeConfig(map[string][]string{"files": {src}}, "")
+	if r := e.mustRun("backup"); strings.Contains(r.Stderr, "chunk key") {
+		t.Errorf("the first backup warns of the chunk key:\n%s", r.Stderr)
+	}
+	keyFile := filepath.Join(e.dir, "staging", "fe01.contoso.com.chunkkey")
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	r := e.mustRun("backup")
+	if !strings.Contains(r.Stderr, "there was no chunk key at "+keyFile+", so a new one was made") || !strings.Contains(r.Stderr, "stored every chunk again") {
+		t.Errorf("the backup after the key was lost does not say so:\n%s", r.Stderr)
+	}
+	if r := e.mustRun("backup"); strings.Contains(r.Stderr, "chunk key") {
+		t.Errorf("the next backup warns of the chunk key:\n%s", r.Stderr)
+	}
+}

@@ -82,8 +82,9 @@ type BackupResult struct {
 	// Durations is how long each item took to pack and upload, by item
 	// name, failed items included (for the report and the metrics).
 	Durations map[string]time.Duration
-	// Chunk counters of a chunked run.
-	NewChunks, ReusedChunks, UploadedBytes int64
+	// Chunk counters of a chunked run; KnownChunks is how many chunks of
+	// the host the destination held when it started.
+	NewChunks, ReusedChunks, UploadedBytes, KnownChunks int64
 }
 
 // ErrNothingStored is returned when every exporter failed.
@@ -148,6 +149,7 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	res := BackupResult{Manifest: m, Partial: len(out.failures) > 0, Durations: out.durations}
 	if cw != nil {
 		res.NewChunks, res.ReusedChunks, res.UploadedBytes = cw.NewChunks.Load(), cw.ReusedChunks.Load(), cw.UploadedBytes.Load()
+		res.KnownChunks = int64(len(cw.Known))
 	}
 	return res, nil
 }
