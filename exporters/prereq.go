@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 
 	"github.com/lyncbackup/lyncbackup/config"
 )
@@ -85,7 +87,7 @@ func Prerequisites(cfg *config.Config) []Prereq {
 	var out []Prereq
 	add := func(p Prereq) { out = append(out, p) }
 
-	add(checkStaging(cfg.Staging))
+	add(checkStaging(cfg.Staging, cfg.Format != "archive"))
 
 	if usesPowerShell(cfg) {
 		exe := PowerShellExe(cfg)
@@ -229,7 +231,7 @@ func wantsKind(cfg *config.Config, k string, withAll bool) bool {
 	return containsStr(cfg.Lync.Exporters, k)
 }
 
-func checkStaging(dir string) Prereq {
+func checkStaging(dir string, chunked bool) Prereq {
 	p := Prereq{Name: "staging folder"}
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "lyncbackup-staging")
@@ -246,7 +248,28 @@ func checkStaging(dir string) Prereq {
 	f.Close()
 	os.Remove(f.Name())
 	p.OK, p.Detail = true, dir+" writable"
+	if chunked && underTemp(dir) {
+		// The host's chunk key lives there: a cleaned temp folder (or /tmp
+		// at reboot) costs the next backup a full upload.
+		p.Warn = true
+		p.Detail += "; it is under the temp folder, which may be cleaned, and the host's chunk key is kept there: without it the next backup uploads every chunk again"
+		p.Fix = "set staging: to a folder on a lasting disk (for example D:\\LyncBackup\\staging or /var/lib/lyncbackup)"
+	}
 	return p
+}
+
+// underTemp reports whether dir is in the system's temp folder.
+func underTemp(dir string) bool {
+	for _, tmp := range []string{os.TempDir(), "/tmp", "/var/tmp", "/dev/shm"} {
+		if runtime.GOOS == "windows" && strings.HasPrefix(tmp, "/") {
+			continue
+		}
+		rel, err := filepath.Rel(tmp, dir)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
 }
 
 func checkDirWritable(name, dir, fix string) Prereq {

@@ -1,6 +1,9 @@
 package exporters
 
 import (
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -40,5 +43,29 @@ func TestPrerequisites(t *testing.T) {
 		if p.Name == "Lync module" && (p.OK || !strings.Contains(p.Detail, "no Lync Server 2013")) {
 			t.Errorf("module gone: %+v", p)
 		}
+	}
+}
+
+// A chunked config whose staging folder is in the temp folder (the default)
+// gets a warning: the host's chunk key is kept there, and a cleaned temp
+// folder costs the next backup a full upload. A lasting folder, or the
+// archive format, does not.
+func TestStagingUnderTempWarns(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "staging")
+	if p := checkStaging(dir, true); !p.OK || !p.Warn || !strings.Contains(p.Detail, "chunk key") || !strings.Contains(p.Fix, "lasting disk") {
+		t.Errorf("staging under temp: %+v", p)
+	}
+	if p := checkStaging(dir, false); !p.OK || p.Warn {
+		t.Errorf("archive format: %+v", p)
+	}
+	lasting := "/var/lib/lyncbackup/staging"
+	if runtime.GOOS == "windows" {
+		lasting = `Q:\LyncBackup\staging`
+	}
+	if underTemp(lasting) {
+		t.Errorf("%s counted as under the temp folder", lasting)
+	}
+	if !underTemp(filepath.Join(os.TempDir(), "lyncbackup-staging")) {
+		t.Error("the default staging folder is not counted as under the temp folder")
 	}
 }

@@ -126,6 +126,8 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 			if p.Name == "PowerShell" {
 				psOK = false
 			}
+		} else if p.Warn {
+			st = "warn"
 		}
 		rep.add("prerequisite."+slug(p.Name), p.Name, st, p.Detail, p.Fix)
 	}
