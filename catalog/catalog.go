@@ -381,6 +381,19 @@ func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 			return Set{}, nil, fmt.Errorf("the destination holds sets of several hosts (%s): choose one with --host", strings.Join(hosts, ", "))
 		}
 	}
+	// A host name is one name without case (DNS, Windows): --host fe01 for
+	// the sets of FE01, when that is the only such spelling.
+	if !slices.Contains(Hosts(sets), host) {
+		var same []string
+		for _, h := range Hosts(sets) {
+			if strings.EqualFold(h, host) {
+				same = append(same, h)
+			}
+		}
+		if len(same) == 1 {
+			host = same[0]
+		}
+	}
 	var match []Set
 	for _, s := range sets {
 		if s.Host != host {

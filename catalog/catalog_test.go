@@ -239,7 +239,10 @@ func TestListAndResolve(t *testing.T) {
 		{"fe02", "latest", ids[0], ""},
 		// A host with no set at all (a typo): the hosts that have sets are named.
 		{"fe09", "latest", "", "host fe09 has no complete backup set (the destination holds no set of fe09; its sets are of fe01, fe02, fe03)"},
-		{"FE01", "2026", "", `no set "2026" for host FE01 (the destination holds no set of FE01; its sets are of fe01, fe02, fe03)`},
+		// A host name is one name without case: FE01 is fe01, the only such spelling.
+		{"FE01", "latest", ids[2], ""},
+		{"Fe01", ids[1], ids[1], ""},
+		{"FE09", "2026", "", `no set "2026" for host FE09 (the destination holds no set of FE09; its sets are of fe01, fe02, fe03)`},
 		{"", "latest", "", "several hosts"},
 	}
 	for _, r := range resolve {
