@@ -365,34 +365,46 @@ func Resolve(sets []Set, host, spec string) (Set, error) {
 	return s, err
 }
 
+// ResolveHost is the host whose sets a command uses: host when it has
+// sets; else the one host whose name differs from it only in case (a host
+// name is one name without case: --host fe01 for the sets of FE01); else
+// host as given, for the caller to say it has none. With host "", the
+// only host there is.
+func ResolveHost(sets []Set, host string) (string, error) {
+	hosts := Hosts(sets)
+	if host == "" {
+		switch len(hosts) {
+		case 0:
+			return "", errors.New("the destination holds no backup sets")
+		case 1:
+			return hosts[0], nil
+		default:
+			return "", fmt.Errorf("the destination holds sets of several hosts (%s): choose one with --host", strings.Join(hosts, ", "))
+		}
+	}
+	if slices.Contains(hosts, host) {
+		return host, nil
+	}
+	var same []string
+	for _, h := range hosts {
+		if strings.EqualFold(h, host) {
+			same = append(same, h)
+		}
+	}
+	if len(same) == 1 {
+		return same[0], nil
+	}
+	return host, nil
+}
+
 // ResolveSkipping is Resolve that also returns, for "latest", every newer
 // set it passed over (newest first) with the reason: "latest" is the newest
 // complete set, never a partial, damaged or incomplete one. A set named by
 // id may be partial (its items are whole and restorable).
 func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
-	if host == "" {
-		hosts := Hosts(sets)
-		switch len(hosts) {
-		case 0:
-			return Set{}, nil, errors.New("the destination holds no backup sets")
-		case 1:
-			host = hosts[0]
-		default:
-			return Set{}, nil, fmt.Errorf("the destination holds sets of several hosts (%s): choose one with --host", strings.Join(hosts, ", "))
-		}
-	}
-	// A host name is one name without case (DNS, Windows): --host fe01 for
-	// the sets of FE01, when that is the only such spelling.
-	if !slices.Contains(Hosts(sets), host) {
-		var same []string
-		for _, h := range Hosts(sets) {
-			if strings.EqualFold(h, host) {
-				same = append(same, h)
-			}
-		}
-		if len(same) == 1 {
-			host = same[0]
-		}
+	host, err := ResolveHost(sets, host)
+	if err != nil {
+		return Set{}, nil, err
 	}
 	var match []Set
 	for _, s := range sets {

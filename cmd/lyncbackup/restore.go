@@ -22,7 +22,7 @@ func init() {
 	register(&command{name: "restore", summary: "restore a set (or one item) into a folder",
 		usage: "restore [SET|latest] --to DIR --identity FILE [--item NAME]... [--from URL [--ca-file FILE]] [--force] [flags]", flags: flagsTransfer, run: runRestore})
 	register(&command{name: "verify", summary: "check a set's objects (and with --identity, every file)",
-		usage: "verify [SET|latest] [--identity FILE] [--item NAME]... [--from URL [--ca-file FILE]] [flags]", flags: flagsTransfer, run: runVerify})
+		usage: "verify [SET|latest|all] [--identity FILE] [--item NAME]... [--from URL [--ca-file FILE]] [flags]", flags: flagsTransfer, run: runVerify})
 }
 
 type multiFlag []string
@@ -268,7 +268,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if len(pos) > 1 {
-		return usagef("verify takes one set id (or latest), got %d arguments", len(pos))
+		return usagef("verify takes one set id (or latest, or all), got %d arguments", len(pos))
 	}
 	spec := "latest"
 	if len(pos) == 1 {
@@ -277,6 +277,9 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	st, host, err := a.openForRead(ctx, &sf)
 	if err != nil {
 		return err
+	}
+	if spec == "all" {
+		return a.verifyAll(ctx, st, host, sf)
 	}
 	set, skipped, err := a.resolveSet(ctx, st, host, spec)
 	if err != nil {

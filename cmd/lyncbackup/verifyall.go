@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
+	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/pipeline"
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// verifyAllDoc is verify all's --json document: one entry per set, as
+// verify SET prints it.
+type verifyAllDoc struct {
+	OK       bool      `json:"ok"`
+	ExitCode int       `json:"exit_code"`
+	Host     string    `json:"host"`
+	Mode     string    `json:"mode"`
+	Sets     []readDoc `json:"sets"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// verifyAll checks every committed set of the host, oldest first, as
+// verify SET does, reading each chunk object once for the whole run (a
+// host's sets share most of their chunks). A damaged manifest is a failed
+// set; an incomplete set (no manifest: running, or never finished) is not
+// a backup and is left out. It fails when any set fails, naming each.
+func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf setFlags) error {
+	cat := catalog.Catalog{Store: st, NoChunks: true}
+	all, err := cat.List(ctx)
+	if err != nil {
+		return err
+	}
+	host, err = oneHost(all, host)
+	if err != nil {
+		if len(all) == 0 {
+			if hint := catalog.Misplaced(ctx, st); hint != "" {
+				err = fmt.Errorf("%w (%s)", err, hint)
+			}
+		}
+		return err
+	}
+	mode := "stored"
+	var ids []age.Identity
+	if sf.identity != "" {
+		loaded, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
+		if err != nil {
+			return usageError{err}
+		}
+		ids, mode = loaded, "full"
+	}
+	a.runLog().Info("verify started", "sets", "all", "host", host, "mode", mode)
+	doc := verifyAllDoc{Host: host, Mode: mode, Sets: []readDoc{}}
+	checks := &chunk.Checks{}
+	var failed []string
+	n := 0
+	for _, s := range all {
+		if s.Host != host || (s.Manifest == nil && s.ManifestErr == nil) {
+			continue
+		}
+		n++
+		var reports []pipeline.ItemReport
+		err := s.ManifestErr
+		if err == nil {
+			s.Manifest, err = cat.LoadManifest(ctx, s.Host, s.ID) // with its chunk entries
+		}
+		if err == nil {
+			prog := newProgress(a, nil)
+			job := pipeline.ReadJob{Store: st, Manifest: s.Manifest, Items: sf.items, Parallel: sf.parallel, Identities: ids, Checks: checks, Progress: prog}
+			reports, err = pipeline.Read(ctx, job)
+			prog.Stop()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			err = fmt.Errorf("verify %s/%s: %w", s.Host, s.ID, err)
+			failed = append(failed, s.ID)
+			a.warnLine(oneLine(err.Error()), "set", s.ID)
+		} else {
+			a.recordVerify(s, mode)
+			a.say("verified set %s/%s: %d items OK", s.Host, s.ID, len(reports))
+		}
+		doc.Sets = append(doc.Sets, a.readDoc(s, nil, mode, reports, err, ""))
+	}
+	switch {
+	case n == 0:
+		err = fmt.Errorf("host %s has no committed set to verify", host)
+	case len(failed) > 0:
+		err = fmt.Errorf("verify all: %d of %d sets of %s failed: %s", len(failed), n, host, strings.Join(failed, ", "))
+	}
+	doc.OK, doc.ExitCode = err == nil, a.code(err)
+	if err != nil {
+		doc.Error = oneLine(err.Error())
+	}
+	if a.g.json {
+		a.printJSON(doc)
+	}
+	if err != nil {
+		return err
+	}
+	a.say("verified all %d sets of %s (%s)", n, host, map[string]string{"stored": "stored objects (size and SHA-256), each chunk once", "full": "stored objects and every file"}[mode])
+	return nil
+}
+
+// oneHost is the host whose sets a command uses (catalog.ResolveHost),
+// which must have sets.
+func oneHost(sets []catalog.Set, host string) (string, error) {
+	h, err := catalog.ResolveHost(sets, host)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(catalog.Hosts(sets), h) {
+		return "", fmt.Errorf("host %s has no backup set%s", h, catalog.OtherHosts(sets, h))
+	}
+	return h, nil
+}

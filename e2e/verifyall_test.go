@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCoreVerifyAll: verify all checks every committed set of the host,
+// oldest first; a set with a damaged chunk or manifest fails the run
+// (exit 1) naming it, and the other sets are still checked and reported.
+func TestCoreVerifyAll(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "common.txt"), []byte(strings.Repeat("shared ", 100000)), 0o644)
+	var sets []string
+	for i := range 3 {
+		os.WriteFile(filepath.Join(src, "night.txt"), []byte(strings.Repeat(string(rune('a'+i)), 3000)), 0o644)
+		e.writeConfig(map[string][]string{"files": {src}}, "")
+		sets = append(sets, e.backup())
+	}
+	r := e.mustRun("verify", "all", "--identity", e.key)
+	for _, id := range sets {
+		if !strings.Contains(r.Stdout, "verified set fe01.contoso.com/"+id+": 1 items OK") {
+			t.Errorf("verify all does not name %s:\n%s", id, r.Stdout)
+		}
+	}
+	if !strings.Contains(r.Stdout, "verified all 3 sets of fe01.contoso.com") {
+		t.Errorf("verify all: %s", r.Stdout)
+	}
+	// Damage the middle set's manifest: the run fails naming it, and still
+	// reports the other two.
+	mf := filepath.Join(e.dest, "fe01.contoso.com", sets[1], "manifest.json")
+	os.WriteFile(mf, []byte(`{"format": 3, "host": "fe01.contoso.com"`), 0o644)
+	r = e.run("verify", "all", "--json")
+	if r.Code != 1 {
+		t.Fatalf("verify all over a damaged set: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var doc struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+		Sets  []struct {
+			SetID string `json:"set_id"`
+			OK    bool   `json:"ok"`
+		} `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		t.Fatalf("verify all --json: %v\n%s", err, r.Stdout)
+	}
+	if doc.OK || !strings.Contains(doc.Error, "1 of 3 sets of fe01.contoso.com failed: "+sets[1]) || len(doc.Sets) != 3 {
+		t.Fatalf("verify all --json: %+v", doc)
+	}
+	got := map[string]bool{}
+	for _, s := range doc.Sets {
+		got[s.SetID] = s.OK
+	}
+	for i, id := range sets {
+		if ok, seen := got[id]; !seen || ok != (i != 1) {
+			t.Errorf("set %s: reported %v, ok=%v; want ok=%v", id, seen, ok, i != 1)
+		}
+	}
+}
+
+// TestS3VerifyAll: verify all reads each chunk object once for the whole
+// run, however many sets name it (three sets of the same data here).
+func TestS3VerifyAll(t *testing.T) {
+	e := newS3Env(t, false)
+	e.format = "chunked"
+	e.writeConfig()
+	for range 3 {
+		e.backup()
+	}
+	chunks := 0
+	for _, k := range e.keys() {
+		if strings.Contains(k, "/chunks/") {
+			chunks++
+		}
+	}
+	p := e.throughProxy(t)
+	e.writeConfig()
+	if r := e.run(nil, "verify", "all"); r.Code != 0 || !strings.Contains(r.Stdout, "verified all 3 sets") {
+		t.Fatalf("verify all: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	gets := map[string]int{}
+	for _, q := range p.Requests() {
+		path, _ := url.PathUnescape(q.URL)
+		path, _, _ = strings.Cut(path, "?")
+		if q.Method == http.MethodGet && strings.Contains(path, "/chunks/") && !strings.HasSuffix(path, ".chunks") {
+			gets[path]++
+		}
+	}
+	if len(gets) != chunks {
+		t.Errorf("%d chunk objects read, the store holds %d", len(gets), chunks)
+	}
+	for k, n := range gets {
+		if n != 1 {
+			t.Errorf("chunk %s read %d times in one verify all", k, n)
+		}
+	}
+}
