@@ -30,6 +30,10 @@ type ExtractOptions struct {
 	MaxBytes int64
 	// Progress is called with the count of file bytes handled since the last call.
 	Progress func(n int64)
+	// Include, for a restore, chooses the entries written (nil: all): the
+	// others are read and their files hashed against the index all the
+	// same, so the archive is checked whole.
+	Include func(name string) bool
 }
 
 // ExtractStats summarise an extraction or verification.
@@ -37,6 +41,10 @@ type ExtractStats struct {
 	Files, Dirs, Links int64
 	Bytes              int64
 	Warnings           []string
+	// Written, WrittenBytes: the files (and their bytes) a restore wrote;
+	// with ExtractOptions.Include, only those it chose. Chosen counts the
+	// entries of every kind Include chose.
+	Written, WrittenBytes, Chosen int64
 }
 
 // WriteError is a failure to write into the restore folder (disk full, no
@@ -256,6 +264,12 @@ func (x *extractor) entry(hdr *tar.Header, name string, kind Kind) error {
 		x.indexed = true
 		return nil
 	}
+	if x.tg.root != "" && x.opt.Include != nil {
+		if !x.opt.Include(name) {
+			return x.skip(hdr, name, kind)
+		}
+		x.st.Chosen++
+	}
 	target, err := x.target(hdr, name, kind)
 	if err != nil {
 		return err
@@ -268,6 +282,28 @@ func (x *extractor) entry(hdr *tar.Header, name string, kind Kind) error {
 	case KindLink:
 		x.links = append(x.links, pendingLink{name, hdr.Linkname, target})
 		x.st.Links++
+	}
+	return nil
+}
+
+// skip reads an entry a restore leaves out (ExtractOptions.Include): a
+// file is hashed for the index check as a written one is, nothing is
+// created.
+func (x *extractor) skip(hdr *tar.Header, name string, kind Kind) error {
+	switch kind {
+	case KindDir:
+		x.st.Dirs++
+	case KindLink:
+		x.st.Links++
+	case KindFile:
+		if x.opt.CapBytes && hdr.Size > x.opt.MaxBytes-x.st.Bytes {
+			return &LimitError{name, x.opt.MaxBytes}
+		}
+		if err := x.hashOnly(hdr, name); err != nil {
+			return err
+		}
+		x.st.Files++
+		x.st.Bytes += hdr.Size
 	}
 	return nil
 }
@@ -317,6 +353,8 @@ func (x *extractor) file(hdr *tar.Header, name, target string) error {
 		if err := x.writeFile(hdr, name, target); err != nil {
 			return err
 		}
+		x.st.Written++
+		x.st.WrittenBytes += hdr.Size
 	} else {
 		sum, err := hashFile(x.tr, hdr, x.opt, x.buf)
 		if err != nil {
@@ -414,6 +452,32 @@ func hashFile(tr *tar.Reader, hdr *tar.Header, opt ExtractOptions, buf []byte) (
 	}
 	h.Sum(sum[:0])
 	return sum, nil
+}
+
+// hashOnly reads a file entry a restore leaves out; x.hs hashes its
+// bytes, in archive order with the written ones.
+func (x *extractor) hashOnly(hdr *tar.Header, name string) error {
+	hs := x.hs
+	for {
+		b := hs.buf()
+		n, err := x.tr.Read(b)
+		if n > 0 {
+			if x.opt.Progress != nil {
+				x.opt.Progress(int64(n))
+			}
+			hs.add(b[:n])
+		} else {
+			hs.put(b)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read archive at %s: %w", hdr.Name, err)
+		}
+	}
+	hs.end(name)
+	return nil
 }
 
 // writeFile restores a file entry at target; x.hs hashes its bytes.

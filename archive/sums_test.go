@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -180,4 +181,43 @@ func FuzzFileSumsCheck(f *testing.F) {
 			t.Fatalf("multi-line error %q", err)
 		}
 	})
+}
+
+// A restore with Include writes only the chosen entries, and still checks
+// every file against the index: a left-out file whose bytes differ from its
+// index line fails the restore as a written one would.
+func TestExtractInclude(t *testing.T) {
+	files := []entry{reg("a", "1"), reg("keep/b", "2"), reg("keep/sub/c", "3"), reg("d", "4")}
+	var lines []string
+	for _, f := range files {
+		lines = append(lines, idxLine(f.name, f.body))
+	}
+	include := func(name string) bool { return name == "keep" || strings.HasPrefix(name, "keep/") }
+	data := craft(t, append(append([]entry{}, files...), indexOf(lines...)))
+	out := filepath.Join(t.TempDir(), "out")
+	st, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: out, Include: include})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 4 || st.Written != 2 || st.WrittenBytes != 2 {
+		t.Fatalf("stats %+v: want 4 files read, 2 written", st)
+	}
+	var got []string
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(out, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if strings.Join(got, ",") != "keep/b,keep/sub/c" {
+		t.Fatalf("restored %v, want keep/b and keep/sub/c", got)
+	}
+	// A left-out file that does not match the index.
+	bad := append([]entry{}, files...)
+	bad[3] = reg("d", "X")
+	data = craft(t, append(bad, indexOf(lines...)))
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: filepath.Join(t.TempDir(), "out2"), Include: include}); err == nil || !strings.Contains(err.Error(), "d") {
+		t.Fatalf("a left-out file failing its index line: %v", err)
+	}
 }

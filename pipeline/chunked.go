@@ -115,6 +115,9 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 		return fail(err)
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
+	if job.Include != nil {
+		rep.Files, rep.PlainBytes = st.Written, st.WrittenBytes
+	}
 	return rep
 }
 
@@ -128,6 +131,7 @@ func prepareTarget(job ReadJob, it catalog.Item, rep *ItemReport) (opt archive.E
 	if job.To == "" {
 		return opt, "", nil
 	}
+	opt.Include = job.Include
 	rep.Path = ItemDir(job.To, it.Name)
 	if fi, err := os.Lstat(rep.Path); err == nil {
 		if fi.Mode()&os.ModeSymlink != 0 {

@@ -38,6 +38,11 @@ type ReadJob struct {
 	Progress Progress
 	// Checks remembers the chunks checked in this run (nil: one per Read).
 	Checks *chunk.Checks
+	// Include, for a restore, chooses the entries written by their names
+	// in the item (nil: all); every file is still checked against the
+	// index. An item of which nothing is chosen is not put in place, and
+	// its report's Files is 0.
+	Include func(name string) bool
 }
 
 // ItemReport is the outcome for one item.
@@ -410,6 +415,9 @@ func readObjectItem(ctx context.Context, job ReadJob, it catalog.Item, rep ItemR
 		return fail(err)
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
+	if job.Include != nil {
+		rep.Files, rep.PlainBytes = st.Written, st.WrittenBytes
+	}
 	return rep
 }
 
@@ -437,6 +445,9 @@ func extractItem(ctx context.Context, job ReadJob, it catalog.Item, rep *ItemRep
 	}
 	if err := check(st); err != nil {
 		return st, err
+	}
+	if job.Include != nil && st.Chosen == 0 {
+		return st, nil // nothing chosen here: no item folder (the deferred cleanup removes the partial one)
 	}
 	return st, install(&partial, rep.Path)
 }

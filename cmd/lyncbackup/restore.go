@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/destination"
@@ -20,7 +22,7 @@ import (
 
 func init() {
 	register(&command{name: "restore", summary: "restore a set (or one item) into a folder",
-		usage: "restore [SET|latest] --to DIR --identity FILE [--item NAME]... [--from URL [--ca-file FILE]] [--force] [flags]", flags: flagsTransfer, run: runRestore})
+		usage: "restore [SET|latest] --to DIR --identity FILE [--item NAME]... [--include PATTERN]... [--from URL [--ca-file FILE]] [--force] [flags]", flags: flagsTransfer, run: runRestore})
 	register(&command{name: "verify", summary: "check a set's objects (and with --identity, every file)",
 		usage: "verify [SET|latest|all] [--identity FILE] [--item NAME]... [--from URL [--ca-file FILE]] [flags]", flags: flagsTransfer, run: runVerify})
 }
@@ -135,6 +137,8 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	to := fs.String("to", "", "restore folder (required)")
 	force := fs.Bool("force", false, "restore over item folders that hold files already, replacing the files of the same names")
 	thaw := fs.Bool("thaw", false, "start bringing archive-tier objects back online")
+	var includes multiFlag
+	fs.Var(&includes, "include", "restore only the files whose path in the item (or a folder above them) matches this pattern, e.g. 'FileStore/1-WebServices-1' or '*/meetings/*.pptx' (repeatable; every file is still checked)")
 	extra := registerRestoreFlags(fs)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
@@ -149,6 +153,12 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	}
 	if *to == "" && !*thaw {
 		return usagef("restore needs --to DIR")
+	}
+	var include func(string) bool
+	if len(includes) > 0 {
+		if include, err = archive.Includer(includes, runtime.GOOS == "windows"); err != nil {
+			return usageError{err}
+		}
 	}
 	st, host, err := a.openForRead(ctx, &sf)
 	if err != nil {
@@ -180,7 +190,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
-		Parallel: sf.parallel, Progress: prog,
+		Parallel: sf.parallel, Progress: prog, Include: include,
 	})
 	prog.Stop()
 	if err != nil {
@@ -196,6 +206,9 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	for _, r := range reports {
 		files += r.Files
 		bytes += r.PlainBytes
+	}
+	if include != nil && files == 0 {
+		return fmt.Errorf("restore %s/%s: no file matches --include %s (paths are relative to the item's folder, as a full restore writes them: ITEM/<path>); every file was checked, nothing was written", set.Host, set.ID, strings.Join(includes, ", "))
 	}
 	a.say("restored set %s/%s: %d items, %d files, %s into %s (every file's SHA-256 checked)", set.Host, set.ID, len(reports), files, humanBytes(bytes), *to)
 	return nil
