@@ -299,7 +299,7 @@ func (x *extractor) skip(hdr *tar.Header, name string, kind Kind) error {
 		if x.opt.CapBytes && hdr.Size > x.opt.MaxBytes-x.st.Bytes {
 			return &LimitError{name, x.opt.MaxBytes}
 		}
-		if err := x.hashOnly(hdr, name); err != nil {
+		if err := x.hashCopy(hdr, name, nil, ""); err != nil {
 			return err
 		}
 		x.st.Files++
@@ -454,14 +454,21 @@ func hashFile(tr *tar.Reader, hdr *tar.Header, opt ExtractOptions, buf []byte) (
 	return sum, nil
 }
 
-// hashOnly reads a file entry a restore leaves out; x.hs hashes its
-// bytes, in archive order with the written ones.
-func (x *extractor) hashOnly(hdr *tar.Header, name string) error {
+// hashCopy reads a file entry's bytes into w (nil: a file a restore
+// leaves out, ExtractOptions.Include) while x.hs hashes them, in archive
+// order with every other file; target names w in a write error.
+func (x *extractor) hashCopy(hdr *tar.Header, name string, w io.Writer, target string) error {
 	hs := x.hs
 	for {
 		b := hs.buf()
 		n, err := x.tr.Read(b)
 		if n > 0 {
+			if w != nil {
+				if _, werr := w.Write(b[:n]); werr != nil {
+					hs.put(b)
+					return &WriteError{"write", target, werr}
+				}
+			}
 			if x.opt.Progress != nil {
 				x.opt.Progress(int64(n))
 			}
@@ -482,7 +489,7 @@ func (x *extractor) hashOnly(hdr *tar.Header, name string) error {
 
 // writeFile restores a file entry at target; x.hs hashes its bytes.
 func (x *extractor) writeFile(hdr *tar.Header, name, target string) error {
-	tr, opt, hs := x.tr, x.opt, x.hs
+	opt := x.opt
 	if dir := filepath.Dir(target); !x.made[dir] {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return &WriteError{"create", dir, err}
@@ -507,29 +514,9 @@ func (x *extractor) writeFile(hdr *tar.Header, name, target string) error {
 		return &WriteError{"restore", target, err}
 	}
 	defer f.Close()
-	for {
-		b := hs.buf()
-		n, err := tr.Read(b)
-		if n > 0 {
-			if _, werr := f.Write(b[:n]); werr != nil {
-				hs.put(b)
-				return &WriteError{"write", target, werr}
-			}
-			if opt.Progress != nil {
-				opt.Progress(int64(n))
-			}
-			hs.add(b[:n])
-		} else {
-			hs.put(b)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read archive at %s: %w", hdr.Name, err)
-		}
+	if err := x.hashCopy(hdr, name, f, target); err != nil {
+		return err
 	}
-	hs.end(name)
 	if err := f.Close(); err != nil {
 		return &WriteError{"restore", target, err}
 	}

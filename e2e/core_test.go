@@ -96,11 +96,19 @@ func (e *coreEnv) backup() string {
 // content, and returns src and the set id.
 func (e *coreEnv) oneFileSet(content string) (src, set string) {
 	e.t.Helper()
-	src = filepath.Join(e.dir, "src")
+	src = e.oneFileSource(content, "")
+	return src, e.backup()
+}
+
+// oneFileSource makes src/f.txt holding content and a config backing src
+// up as the item alpha (extra added to the config); it returns src.
+func (e *coreEnv) oneFileSource(content, extra string) string {
+	e.t.Helper()
+	src := filepath.Join(e.dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f.txt"), []byte(content), 0o644)
-	e.writeConfig(map[string][]string{"alpha": {src}}, "")
-	return src, e.backup()
+	e.writeConfig(map[string][]string{"alpha": {src}}, extra)
+	return src
 }
 
 type coreListed struct {

@@ -66,10 +66,7 @@ func TestAzureURLOneFolderOff(t *testing.T) {
 // lane's file system is case-insensitive as Windows's is).
 func TestCoreHostCaseChange(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte(strings.Repeat("lync ", 100000)), 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "")
+	e.oneFileSource(strings.Repeat("lync ", 100000), "")
 	cfg, _ := os.ReadFile(e.config)
 	upper := strings.Replace(string(cfg), "host: fe01.contoso.com", "host: FE01.contoso.com", 1)
 	os.WriteFile(e.config, []byte(upper), 0o644)
@@ -90,10 +87,7 @@ func TestCoreHostCaseChange(t *testing.T) {
 // one they are looked for under.
 func TestCoreHostTrailingDot(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte("x"), 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "")
+	e.oneFileSource("x", "")
 	cfg, _ := os.ReadFile(e.config)
 	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "host: fe01.contoso.com", "host: fe01.contoso.com.", 1)), 0o644)
 	failsWith(t, e.run("backup"), 2, "host", `write "fe01.contoso.com"`)
@@ -121,15 +115,12 @@ func TestCoreItemNamedLikeADevice(t *testing.T) {
 // after this machine's clock; a restore by id says nothing of it.
 func TestCoreFutureDatedSet(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte("x"), 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "format: archive\n")
+	e.oneFileSource("x", "format: archive\n")
 	now := e.backup()
 	const future = "20300101T000000Z-abcdef"
 	hostDir := filepath.Join(e.dest, "fe01.contoso.com")
 	os.MkdirAll(filepath.Join(hostDir, future), 0o755)
-	for _, name := range []string{"manifest.json", "files.tar.zst.age"} {
+	for _, name := range []string{"manifest.json", "alpha.tar.zst.age"} {
 		b, err := os.ReadFile(filepath.Join(hostDir, now, name))
 		if err != nil {
 			t.Fatal(err)
@@ -164,10 +155,7 @@ func TestCoreFutureDatedSet(t *testing.T) {
 // The backup after it, with the new key, says nothing.
 func TestCoreChunkKeyLost(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte(strings.Repeat("meeting ", 200000)), 0o644)
-	e.writeConfig(map[string][]string{"files": {src}}, "")
+	e.oneFileSource(strings.Repeat("meeting ", 200000), "")
 	if r := e.mustRun("backup"); strings.Contains(r.Stderr, "chunk key") {
 		t.Errorf("the first backup warns of the chunk key:\n%s", r.Stderr)
 	}

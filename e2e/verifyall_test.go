@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,33 +75,14 @@ func TestS3VerifyAll(t *testing.T) {
 	for range 3 {
 		e.backup()
 	}
-	chunks := 0
-	for _, k := range e.keys() {
-		if strings.Contains(k, "/chunks/") {
-			chunks++
-		}
-	}
+	chunks := e.chunkObjects()
 	p := e.throughProxy(t)
 	e.writeConfig()
 	if r := e.run(nil, "verify", "all"); r.Code != 0 || !strings.Contains(r.Stdout, "verified all 3 sets") {
 		t.Fatalf("verify all: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	gets := map[string]int{}
-	for _, q := range p.Requests() {
-		path, _ := url.PathUnescape(q.URL)
-		path, _, _ = strings.Cut(path, "?")
-		if q.Method == http.MethodGet && strings.Contains(path, "/chunks/") && !strings.HasSuffix(path, ".chunks") {
-			gets[path]++
-		}
-	}
-	if len(gets) != chunks {
-		t.Errorf("%d chunk objects read, the store holds %d", len(gets), chunks)
-	}
-	for k, n := range gets {
-		if n != 1 {
-			t.Errorf("chunk %s read %d times in one verify all", k, n)
-		}
-	}
+	_, gets := chunkReads(t, p.Requests())
+	eachChunkReadOnce(t, gets, chunks)
 }
 
 // TestCoreRestoreInclude: restore --include writes only the files whose
