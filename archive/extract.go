@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,6 +46,23 @@ type ExtractStats struct {
 	// with ExtractOptions.Include, only those it chose. Chosen counts the
 	// entries of every kind Include chose.
 	Written, WrittenBytes, Chosen int64
+	// Top, with Include: the first names of the archive's top level (up
+	// to maxTop), for saying what there is when nothing was chosen.
+	Top []string
+}
+
+// maxTop bounds ExtractStats.Top.
+const maxTop = 12
+
+// topNames is the first two elements of an entry's name ("FileStore/1-
+// WebServices-1" of a file below it): what ExtractStats.Top records.
+func topNames(name string) string {
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		if j := strings.IndexByte(name[i+1:], '/'); j >= 0 {
+			return name[:i+1+j]
+		}
+	}
+	return name
 }
 
 // WriteError is a failure to write into the restore folder (disk full, no
@@ -265,6 +283,9 @@ func (x *extractor) entry(hdr *tar.Header, name string, kind Kind) error {
 		return nil
 	}
 	if x.tg.root != "" && x.opt.Include != nil {
+		if top := topNames(name); len(x.st.Top) < maxTop && !slices.Contains(x.st.Top, top) {
+			x.st.Top = append(x.st.Top, top)
+		}
 		if !x.opt.Include(name) {
 			return x.skip(hdr, name, kind)
 		}

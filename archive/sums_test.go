@@ -202,6 +202,9 @@ func TestExtractInclude(t *testing.T) {
 	if st.Files != 4 || st.Written != 2 || st.WrittenBytes != 2 {
 		t.Fatalf("stats %+v: want 4 files read, 2 written", st)
 	}
+	if strings.Join(st.Top, ",") != "a,keep/b,keep/sub,d" {
+		t.Errorf("Top %v, want the first two levels of every name", st.Top)
+	}
 	var got []string
 	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {

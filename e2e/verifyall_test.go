@@ -131,7 +131,7 @@ func TestCoreRestoreInclude(t *testing.T) {
 				}
 			}
 			to := filepath.Join(e.dir, "r-none")
-			failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--include", "src/m3"), 1, "no file matches --include src/m3")
+			failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--include", "src/m3"), 1, "no file matches --include src/m3", "files holds src, src/m1, src/m2")
 			if got := treeOf(t, to); len(got) != 0 {
 				t.Errorf("a restore matching nothing wrote %v", keysOf(got))
 			}

@@ -116,7 +116,7 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
 	if job.Include != nil {
-		rep.Files, rep.PlainBytes = st.Written, st.WrittenBytes
+		rep.Files, rep.PlainBytes, rep.Top = st.Written, st.WrittenBytes, st.Top
 	}
 	return rep
 }

@@ -55,6 +55,9 @@ type ItemReport struct {
 	StoredBytes int64    `json:"stored_bytes"`
 	Warnings    []string `json:"warnings,omitempty"`
 	Path        string   `json:"path,omitempty"`
+	// Top, for a restore with Include: the first names at the top of the
+	// item, to say what there is when nothing matched.
+	Top []string `json:"-"`
 }
 
 // ItemDir is where an item lands under a restore folder.
@@ -416,7 +419,7 @@ func readObjectItem(ctx context.Context, job ReadJob, it catalog.Item, rep ItemR
 	}
 	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
 	if job.Include != nil {
-		rep.Files, rep.PlainBytes = st.Written, st.WrittenBytes
+		rep.Files, rep.PlainBytes, rep.Top = st.Written, st.WrittenBytes, st.Top
 	}
 	return rep
 }

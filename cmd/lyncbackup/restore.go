@@ -208,7 +208,11 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		bytes += r.PlainBytes
 	}
 	if include != nil && files == 0 {
-		return fmt.Errorf("restore %s/%s: no file matches --include %s (paths are relative to the item's folder, as a full restore writes them: ITEM/<path>); every file was checked, nothing was written", set.Host, set.ID, strings.Join(includes, ", "))
+		var there []string
+		for _, r := range reports {
+			there = append(there, fmt.Sprintf("%s holds %s", r.Name, strings.Join(r.Top, ", ")))
+		}
+		return fmt.Errorf("restore %s/%s: no file matches --include %s (paths are relative to the item's folder: %s); every file was checked, nothing was written", set.Host, set.ID, strings.Join(includes, ", "), strings.Join(there, "; "))
 	}
 	a.say("restored set %s/%s: %d items, %d files, %s into %s (every file's SHA-256 checked)", set.Host, set.ID, len(reports), files, humanBytes(bytes), *to)
 	return nil
