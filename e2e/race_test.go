@@ -465,3 +465,47 @@ func TestLocalEmptySetFoldersRemoved(t *testing.T) {
 		}
 	})
 }
+
+// TestRaceVerifyAllDuringPrune: a prune that deletes an old set while
+// verify all is on its way to it (a monthly check overlapping a night's
+// after_backup prune) leaves that set out, saying so, instead of reporting
+// it as failed; the sets that remain are verified and the run passes.
+func TestRaceVerifyAllDuringPrune(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *raceEnv) {
+		var ids []string
+		for range 2 {
+			r := e.run("backup", "--json", "--progress=never")
+			if r.Code != 0 {
+				t.Fatalf("backup: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+			var d struct {
+				SetID string `json:"set_id"`
+			}
+			json.Unmarshal([]byte(r.Stdout), &d)
+			ids = append(ids, d.SetID)
+		}
+		fp := fptest.Listen(t)
+		v := e.start(fp.Env("verify-set"), "verify", "all", "--json", "--progress=never")
+		h := fp.Wait("verify-set", ids[0])
+		if r := e.run("prune", "--keep-last", "1"); r.Code != 0 {
+			t.Fatalf("prune: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+		h.Release()
+		fp.Wait("verify-set", ids[1]).Release()
+		if code := v.wait(t); code != 0 {
+			t.Fatalf("verify all: exit %d\n%s%s", code, v.stdout.String(), v.stderr.String())
+		}
+		var doc struct {
+			Sets []struct {
+				SetID string `json:"set_id"`
+			} `json:"sets"`
+			Deleted []string `json:"deleted"`
+		}
+		if err := json.Unmarshal(v.stdout.Bytes(), &doc); err != nil {
+			t.Fatalf("verify all --json: %v\n%s", err, v.stdout.String())
+		}
+		if len(doc.Sets) != 1 || doc.Sets[0].SetID != ids[1] || len(doc.Deleted) != 1 || doc.Deleted[0] != ids[0] {
+			t.Fatalf("verify all: %+v, want %s verified and %s deleted", doc, ids[1], ids[0])
+		}
+	})
+}

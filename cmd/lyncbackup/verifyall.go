@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/internal/faultpoint"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
@@ -23,7 +25,9 @@ type verifyAllDoc struct {
 	Host     string    `json:"host"`
 	Mode     string    `json:"mode"`
 	Sets     []readDoc `json:"sets"`
-	Error    string    `json:"error,omitempty"`
+	// Deleted: sets a prune deleted while the run was on its way to them.
+	Deleted []string `json:"deleted"`
+	Error   string   `json:"error,omitempty"`
 }
 
 // verifyAll checks every committed set of the host, oldest first, as
@@ -58,12 +62,13 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 	a.runLog().Info("verify started", "sets", "all", "host", host, "mode", mode)
 	doc := verifyAllDoc{Host: host, Mode: mode, Sets: []readDoc{}}
 	checks := &chunk.Checks{}
-	var failed []string
+	var failed, deleted []string
 	n := 0
 	for _, s := range all {
 		if s.Host != host || (s.Manifest == nil && s.ManifestErr == nil) {
 			continue
 		}
+		faultpoint.Reach(ctx, "verify-set", s.ID)
 		n++
 		var reports []pipeline.ItemReport
 		err := s.ManifestErr
@@ -78,6 +83,17 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if err != nil && s.ManifestErr == nil {
+			// A prune (after another backup, say) may delete an old set
+			// while this run is on its way to it: the set is gone, not
+			// damaged. Its manifest goes first.
+			if _, serr := st.Stat(ctx, catalog.ManifestKey(s.Host, s.ID)); errors.Is(serr, upload.ErrNotFound) {
+				n--
+				deleted = append(deleted, s.ID)
+				a.say("set %s/%s was deleted while verify ran (by a prune?): left out", s.Host, s.ID)
+				continue
+			}
 		}
 		if err != nil {
 			err = fmt.Errorf("verify %s/%s: %w", s.Host, s.ID, err)
@@ -94,6 +110,10 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 		err = fmt.Errorf("host %s has no committed set to verify", host)
 	case len(failed) > 0:
 		err = fmt.Errorf("verify all: %d of %d sets of %s failed: %s", len(failed), n, host, strings.Join(failed, ", "))
+	}
+	doc.Deleted = deleted
+	if doc.Deleted == nil {
+		doc.Deleted = []string{}
 	}
 	doc.OK, doc.ExitCode = err == nil, a.code(err)
 	if err != nil {
