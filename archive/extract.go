@@ -35,6 +35,20 @@ type ExtractOptions struct {
 	// others are read and their files hashed against the index all the
 	// same, so the archive is checked whole.
 	Include func(name string) bool
+	// Entry, when set, is called with every folder, file and link as it
+	// is read (before its checks end: a listing is only whole once
+	// Extract returned nil).
+	Entry func(e Entry)
+}
+
+// Entry is one folder, file or link of an archive, as ExtractOptions.Entry
+// sees it.
+type Entry struct {
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"` // "dir", "file", "link"
+	Size     int64     `json:"size"`
+	ModTime  time.Time `json:"mtime"`
+	Linkname string    `json:"link,omitempty"`
 }
 
 // ExtractStats summarise an extraction or verification.
@@ -281,6 +295,18 @@ func (x *extractor) entry(hdr *tar.Header, name string, kind Kind) error {
 		}
 		x.indexed = true
 		return nil
+	}
+	if x.opt.Entry != nil {
+		e := Entry{Name: name, Size: hdr.Size, ModTime: hdr.ModTime}
+		switch kind {
+		case KindDir:
+			e.Kind = "dir"
+		case KindFile:
+			e.Kind = "file"
+		case KindLink:
+			e.Kind, e.Linkname = "link", hdr.Linkname
+		}
+		x.opt.Entry(e)
 	}
 	if x.tg.root != "" && x.opt.Include != nil {
 		if top := topNames(name); len(x.st.Top) < maxTop && !slices.Contains(x.st.Top, top) {

@@ -128,10 +128,15 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 // through a link (see archive.Install).
 func prepareTarget(job ReadJob, it catalog.Item, rep *ItemReport) (opt archive.ExtractOptions, partial string, err error) {
 	opt = archive.ExtractOptions{CapBytes: true, MaxBytes: it.PlainBytes, Progress: func(n int64) { job.Progress.Read(it.Name, n) }}
+	if job.Entry != nil {
+		opt.Entry = func(e archive.Entry) { job.Entry(it.Name, e) }
+	}
 	if job.To == "" {
 		return opt, "", nil
 	}
-	opt.Include = job.Include
+	if job.Include != nil {
+		opt.Include = func(name string) bool { return job.Include(it.Name, name) }
+	}
 	rep.Path = ItemDir(job.To, it.Name)
 	if fi, err := os.Lstat(rep.Path); err == nil {
 		if fi.Mode()&os.ModeSymlink != 0 {

@@ -38,11 +38,15 @@ type ReadJob struct {
 	Progress Progress
 	// Checks remembers the chunks checked in this run (nil: one per Read).
 	Checks *chunk.Checks
-	// Include, for a restore, chooses the entries written by their names
-	// in the item (nil: all); every file is still checked against the
-	// index. An item of which nothing is chosen is not put in place, and
-	// its report's Files is 0.
-	Include func(name string) bool
+	// Include, for a restore, chooses the entries written by the item's
+	// name and their names in it (nil: all); every file is still checked
+	// against the index. An item of which nothing is chosen is not put in
+	// place, and its report's Files is 0.
+	Include func(item, name string) bool
+	// Entry, when set, is called with every folder, file and link of an
+	// item as it is read (archive.ExtractOptions.Entry), from the item's
+	// goroutine: items run Parallel at once.
+	Entry func(item string, e archive.Entry)
 }
 
 // ItemReport is the outcome for one item.

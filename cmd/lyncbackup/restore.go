@@ -138,7 +138,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	force := fs.Bool("force", false, "restore over item folders that hold files already, replacing the files of the same names")
 	thaw := fs.Bool("thaw", false, "start bringing archive-tier objects back online")
 	var includes multiFlag
-	fs.Var(&includes, "include", "restore only the files whose path in the item (or a folder above them) matches this pattern, e.g. 'FileStore/1-WebServices-1' or '*/meetings/*.pptx' (repeatable; every file is still checked)")
+	fs.Var(&includes, "include", "restore only the files whose path (ITEM/path as ls shows it, or the path in the item), or a folder above them, matches this pattern, e.g. 'filestore/FileStore/1-WebServices-1' or '*/*/meetings/*.pptx' (repeatable; every file is still checked)")
 	extra := registerRestoreFlags(fs)
 	pos, err := a.parseArgs(fs, args)
 	if err != nil {
@@ -154,11 +154,15 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if *to == "" && !*thaw {
 		return usagef("restore needs --to DIR")
 	}
-	var include func(string) bool
+	var include func(item, name string) bool
 	if len(includes) > 0 {
-		if include, err = archive.Includer(includes, runtime.GOOS == "windows"); err != nil {
+		match, err := archive.Includer(includes, runtime.GOOS == "windows")
+		if err != nil {
 			return usageError{err}
 		}
+		// A path in the item, or with the item's name in front as ls
+		// and a full restore show it (ITEM/path).
+		include = func(item, name string) bool { return match(name) || match(item+"/"+name) }
 	}
 	st, host, err := a.openForRead(ctx, &sf)
 	if err != nil {
@@ -212,7 +216,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		for _, r := range reports {
 			there = append(there, fmt.Sprintf("%s holds %s", r.Name, strings.Join(r.Top, ", ")))
 		}
-		return fmt.Errorf("restore %s/%s: no file matches --include %s (paths are relative to the item's folder: %s); every file was checked, nothing was written", set.Host, set.ID, strings.Join(includes, ", "), strings.Join(there, "; "))
+		return fmt.Errorf("restore %s/%s: no file matches --include %s (a path in the item or ITEM/path, as ls shows them: %s); every file was checked, nothing was written", set.Host, set.ID, strings.Join(includes, ", "), strings.Join(there, "; "))
 	}
 	a.say("restored set %s/%s: %d items, %d files, %s into %s (every file's SHA-256 checked)", set.Host, set.ID, len(reports), files, humanBytes(bytes), *to)
 	return nil

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -153,4 +154,90 @@ func keysOf(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestCoreLs: ls lists every folder, file and link of a set's items with
+// their sizes, as ITEM/path, in both formats, reading each item whole and
+// checked; the paths it shows restore with --include; a damaged item is an
+// error and is not listed; without --identity it is a usage error.
+func TestCoreLs(t *testing.T) {
+	for _, format := range []string{"chunked", "archive"} {
+		t.Run(format, func(t *testing.T) {
+			e := newCoreEnv(t)
+			src := filepath.Join(e.dir, "src")
+			os.MkdirAll(filepath.Join(src, "m1", "content"), 0o755)
+			os.WriteFile(filepath.Join(src, "m1", "content", "slides.pptx"), []byte(strings.Repeat("s", 12345)), 0o644)
+			os.WriteFile(filepath.Join(src, "m1", "notes.txt"), []byte("notes"), 0o644)
+			big := make([]byte, 3<<20) // last in the archive: a damaged end comes after the other entries
+			rand.Read(big)
+			os.WriteFile(filepath.Join(src, "z-big.bin"), big, 0o644)
+			e.writeConfig(map[string][]string{"files": {src}}, "format: "+format+"\n")
+			set := e.backup()
+			r := e.mustRun("ls", set, "--identity", e.key)
+			for _, want := range []string{"dir             0  ", "  files/src/m1/\n", "file        12345  ", "  files/src/m1/content/slides.pptx\n", "file            5  ", "  files/src/m1/notes.txt\n"} {
+				if !strings.Contains(r.Stdout, want) {
+					t.Errorf("ls lacks %q:\n%s", want, r.Stdout)
+				}
+			}
+			r = e.mustRun("ls", set, "--identity", e.key, "--json")
+			var doc struct {
+				Items []struct {
+					Name    string `json:"name"`
+					Entries []struct {
+						Name, Kind string
+						Size       int64
+					} `json:"entries"`
+				} `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || len(doc.Items) != 1 || doc.Items[0].Name != "files" {
+				t.Fatalf("ls --json: %v\n%s", err, r.Stdout)
+			}
+			found := false
+			for _, en := range doc.Items[0].Entries {
+				if en.Name == "src/m1/content/slides.pptx" && en.Kind == "file" && en.Size == 12345 {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("ls --json lacks the pptx: %+v", doc.Items[0].Entries)
+			}
+			// A path as ls shows it restores with --include.
+			to := filepath.Join(e.dir, "r")
+			e.mustRun("restore", set, "--to", to, "--identity", e.key, "--include", "files/src/m1/content")
+			if got := treeOf(t, to); len(got) != 1 || len(got["files/src/m1/content/slides.pptx"]) != 12345 {
+				t.Errorf("--include files/src/m1/content restored %v", keysOf(got))
+			}
+			failsWith(t, e.run("ls", set), 2, "ls needs --identity FILE")
+			// A damaged item is not listed, even the entries read before the
+			// damage (at its end).
+			damageEnd(t, e, set, format)
+			r = e.run("ls", set, "--identity", e.key)
+			if r.Code != 1 || strings.Contains(r.Stdout, "slides.pptx") {
+				t.Errorf("ls of a damaged item: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+		})
+	}
+}
+
+// damageEnd flips a byte near the end of the item "files": of its archive
+// object, or of its last chunk.
+func damageEnd(t *testing.T, e *coreEnv, set, format string) {
+	t.Helper()
+	setDir := filepath.Join(e.dest, "fe01.contoso.com", set)
+	p := filepath.Join(setDir, "files.tar.zst.age")
+	if format == "chunked" {
+		list, err := os.ReadFile(filepath.Join(setDir, "files.chunks"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := strings.Fields(string(list))
+		// The list names chunks by their key below the destination.
+		p = filepath.Join(e.dest, filepath.FromSlash(keys[len(keys)-1]))
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || len(b) < 400 {
+		t.Fatalf("damage %s: %v (%d bytes)", p, err, len(b))
+	}
+	b[len(b)-100] ^= 0xff
+	os.WriteFile(p, b, 0o644)
 }
