@@ -215,6 +215,15 @@ func TestCoreLs(t *testing.T) {
 			if r.Code != 1 || strings.Contains(r.Stdout, "slides.pptx") {
 				t.Errorf("ls of a damaged item: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 			}
+			r = e.run("ls", set, "--identity", e.key, "--json")
+			var bad struct {
+				OK    *bool             `json:"ok"`
+				Items []json.RawMessage `json:"items"`
+				Error string            `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(r.Stdout), &bad); err != nil || r.Code != 1 || bad.OK == nil || *bad.OK || len(bad.Items) != 0 || bad.Error == "" {
+				t.Errorf("ls --json of a damaged item: exit %d, %v\n%s", r.Code, err, r.Stdout)
+			}
 		})
 	}
 }
