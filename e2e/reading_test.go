@@ -137,6 +137,8 @@ func TestCoreRestoreInclude(t *testing.T) {
 				t.Errorf("a restore matching nothing wrote %v", keysOf(got))
 			}
 			failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--include", "src/[m"), 2, `--include "src/[m": malformed pattern`)
+			failsWith(t, e.run("restore", set, "--to", to, "--include", "src/m1", "--plan", "--scenario", "filestore"), 2, "--include chooses files to restore; --plan restores none")
+			failsWith(t, e.run("restore", set, "--include", "src/m1", "--thaw"), 2, "--thaw restores none")
 			if runtime.GOOS == "windows" {
 				to := filepath.Join(e.dir, "r-case")
 				e.mustRun("restore", set, "--to", to, "--identity", e.key, "--include", "SRC/M2")

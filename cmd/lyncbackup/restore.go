@@ -163,6 +163,13 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		// A path in the item, or with the item's name in front as ls
 		// and a full restore show it (ITEM/path).
 		include = func(item, name string) bool { return match(name) || match(item+"/"+name) }
+		// --thaw and --plan / --run-imports restore nothing: --include
+		// would be silently ignored.
+		for _, other := range []string{"thaw", "plan", "run-imports"} {
+			if f := fs.Lookup(other); f != nil && f.Value.String() == "true" {
+				return usagef("--include chooses files to restore; --%s restores none", other)
+			}
+		}
 	}
 	st, host, err := a.openForRead(ctx, &sf)
 	if err != nil {
