@@ -79,6 +79,11 @@ func TestCoreHostCaseChange(t *testing.T) {
 	}
 	e.mustRun("verify", old, "--host", "FE01.contoso.com")
 	e.mustRun("verify", old, "--host", "FE01.contoso.com", "--identity", e.key)
+	// check says it before the night does.
+	r := e.run("check")
+	if r.Code != 2 || !strings.Contains(r.Stdout, "[FAIL] host fe01.contoso.com: the destination holds the sets of FE01.contoso.com, which differs only in case") {
+		t.Errorf("check: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
 }
 
 // TestCoreHostTrailingDot: a host written as an absolute DNS name
@@ -146,6 +151,10 @@ func TestCoreFutureDatedSet(t *testing.T) {
 	r = e.mustRun("restore", now, "--to", filepath.Join(e.dir, "r2"), "--identity", e.key)
 	if strings.Contains(r.Stderr, "after this machine's clock") {
 		t.Errorf("a restore by id warns of the clock:\n%s", r.Stderr)
+	}
+	r = e.run("check")
+	if !strings.Contains(r.Stdout, "[WARN] sets of fe01.contoso.com: 1 set(s) dated after this machine's clock, newest "+future) {
+		t.Errorf("check does not warn of the future-dated set: exit %d\n%s", r.Code, r.Stdout)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/destination"
@@ -144,8 +145,13 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 	}
 
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	reached := false
 	for _, f := range destination.Check(pctx, cfg.Destination) {
 		rep.add(f.ID, f.Name, f.Status, f.Detail, f.Fix)
+		reached = reached || (f.ID == destination.IDAccess && f.Status == "ok")
+	}
+	if reached {
+		checkHostSets(pctx, rep, cfg)
 	}
 	cancel()
 
@@ -247,5 +253,25 @@ func (a *app) printCheck(rep *checkReport) {
 	}
 	if rep.OK {
 		fmt.Fprintln(a.stdout, "\nall essential checks passed")
+	}
+}
+
+// checkHostSets reports what the backup would refuse or warn of about the
+// host's sets in the destination: a host spelled in another case there
+// (backup refuses it), sets dated after this machine's clock.
+func checkHostSets(ctx context.Context, rep *checkReport, cfg *config.Config) {
+	st, err := destination.Open(ctx, cfg.Destination)
+	if err != nil {
+		return // the access check above says why
+	}
+	if other := catalog.HostSpelledOtherwise(ctx, st, cfg.Host); other != "" {
+		rep.add("destination.host", "host "+cfg.Host, "fail",
+			fmt.Sprintf("the destination holds the sets of %s, which differs only in case: a backup refuses this host", other),
+			"set host: "+other+" (a host name is one name without case; on a Windows folder both are one folder)").configError = true
+	}
+	if later := catalog.DatedAfter(ctx, st, cfg.Host, time.Now().Add(catalog.FutureAllowance)); len(later) > 0 {
+		rep.add("destination.future_sets", "sets of "+cfg.Host, "warn",
+			fmt.Sprintf("%d set(s) dated after this machine's clock, newest %s: restore latest picks it over every later backup", len(later), later[len(later)-1]),
+			"check this machine's time (w32tm /query /status); delete those set folders by hand if they are not sets you need")
 	}
 }
