@@ -79,6 +79,10 @@ func TestCoreHostCaseChange(t *testing.T) {
 	}
 	e.mustRun("verify", old, "--host", "FE01.contoso.com")
 	e.mustRun("verify", old, "--host", "FE01.contoso.com", "--identity", e.key)
+	// list --host takes the other spelling too, as restore and verify do.
+	if r := e.mustRun("list", "--host", "fe01.contoso.com"); !strings.Contains(r.Stdout, old) {
+		t.Errorf("list --host fe01.contoso.com does not show the sets of FE01.contoso.com:\n%s", r.Stdout)
+	}
 	// check says it before the night does.
 	r := e.run("check")
 	if r.Code != 2 || !strings.Contains(r.Stdout, "[FAIL] host fe01.contoso.com: the destination holds the sets of FE01.contoso.com, which differs only in case") {

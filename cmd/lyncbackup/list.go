@@ -69,6 +69,9 @@ func runList(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if hostFilter != "" {
+		hostFilter, _ = catalog.ResolveHost(sets, hostFilter) // the one spelling without case, as restore takes it
+	}
 	var out []listEntry
 	for _, s := range sets {
 		if hostFilter != "" && s.Host != hostFilter {
