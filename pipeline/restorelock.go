@@ -16,6 +16,10 @@ import (
 // one left by a killed restore is taken over by the next.
 const restoreLockName = ".lyncbackup-restore.lock"
 
+// restoreLockByte is where a Windows restore lock sits: past the pid the
+// file holds, which the second restore reads to name the first.
+const restoreLockByte = 1 << 20
+
 // lockRestoreDir creates dir if needed and locks its restore lock file; the
 // returned func unlocks and removes it.
 func lockRestoreDir(dir string) (func(), error) {
@@ -28,7 +32,7 @@ func lockRestoreDir(dir string) (func(), error) {
 		if err != nil {
 			return nil, fmt.Errorf("restore folder %s: %w", dir, err)
 		}
-		ok, err := lockFile(f, false)
+		ok, err := lockFileAt(f, false, restoreLockByte)
 		if err != nil || !ok {
 			holder, _ := io.ReadAll(io.LimitReader(f, 200))
 			f.Close()

@@ -12,8 +12,13 @@ import (
 // lockFile takes an exclusive lock on f, waiting for it when wait is set;
 // false when another process holds it. Windows drops it when the process
 // ends.
-func lockFile(f *os.File, wait bool) (bool, error) {
-	var ol windows.Overlapped
+func lockFile(f *os.File, wait bool) (bool, error) { return lockFileAt(f, wait, 0) }
+
+// lockFileAt is lockFile on the byte at offset: a Windows lock keeps other
+// handles from reading the bytes it covers, so a lock whose file holds
+// text for others (the restore lock's pid) covers a byte past its end.
+func lockFileAt(f *os.File, wait bool, offset uint32) (bool, error) {
+	ol := windows.Overlapped{Offset: offset}
 	flags := uint32(windows.LOCKFILE_EXCLUSIVE_LOCK)
 	if !wait {
 		flags |= windows.LOCKFILE_FAIL_IMMEDIATELY
