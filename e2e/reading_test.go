@@ -34,6 +34,16 @@ func TestCoreVerifyAll(t *testing.T) {
 	if !strings.Contains(r.Stdout, "verified all 3 sets of fe01.contoso.com") {
 		t.Errorf("verify all: %s", r.Stdout)
 	}
+	// --item: a set made before the item existed holds none of it and is
+	// left out, not failed.
+	e.writeConfig(map[string][]string{"files": {src}, "extra": {src}}, "")
+	withExtra := e.backup()
+	r = e.mustRun("verify", "all", "--item", "extra")
+	if !strings.Contains(r.Stdout, "verified set fe01.contoso.com/"+withExtra+": 1 items OK") || !strings.Contains(r.Stdout, sets[0]+" holds none of the items extra: left out") {
+		t.Errorf("verify all --item extra:\n%s%s", r.Stdout, r.Stderr)
+	}
+	failsWith(t, e.run("verify", "all", "--item", "nosuch"), 1, "no set of fe01.contoso.com holds the item(s) nosuch")
+	os.RemoveAll(filepath.Join(e.dest, "fe01.contoso.com", withExtra))
 	// Damage the middle set's manifest: the run fails naming it, and still
 	// reports the other two.
 	mf := filepath.Join(e.dest, "fe01.contoso.com", sets[1], "manifest.json")

@@ -63,10 +63,20 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 	doc := verifyAllDoc{Host: host, Mode: mode, Sets: []readDoc{}}
 	checks := &chunk.Checks{}
 	var failed, deleted []string
-	n := 0
+	n, lacking := 0, 0
 	for _, s := range all {
 		if s.Host != host || (s.Manifest == nil && s.ManifestErr == nil) {
 			continue
+		}
+		items := sf.items
+		if len(items) > 0 && s.Manifest != nil {
+			// --item: each set's own items of those names (sets made before
+			// an exporter was added hold none of them, and are left out).
+			if items = itemsOf(s.Manifest, sf.items); len(items) == 0 {
+				a.say("set %s/%s holds none of the items %s: left out", s.Host, s.ID, strings.Join(sf.items, ", "))
+				lacking++
+				continue
+			}
 		}
 		faultpoint.Reach(ctx, "verify-set", s.ID)
 		n++
@@ -77,7 +87,7 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 		}
 		if err == nil {
 			prog := newProgress(a, nil)
-			job := pipeline.ReadJob{Store: st, Manifest: s.Manifest, Items: sf.items, Parallel: sf.parallel, Identities: ids, Checks: checks, Progress: prog}
+			job := pipeline.ReadJob{Store: st, Manifest: s.Manifest, Items: items, Parallel: sf.parallel, Identities: ids, Checks: checks, Progress: prog}
 			reports, err = pipeline.Read(ctx, job)
 			prog.Stop()
 		}
@@ -106,6 +116,8 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 		doc.Sets = append(doc.Sets, a.readDoc(s, nil, mode, reports, err, ""))
 	}
 	switch {
+	case n == 0 && lacking > 0:
+		err = fmt.Errorf("no set of %s holds the item(s) %s", host, strings.Join(sf.items, ", "))
 	case n == 0:
 		err = fmt.Errorf("host %s has no committed set to verify", host)
 	case len(failed) > 0:
@@ -140,4 +152,19 @@ func oneHost(sets []catalog.Set, host string) (string, error) {
 		return "", fmt.Errorf("host %s has no backup set%s", h, catalog.OtherHosts(sets, h))
 	}
 	return h, nil
+}
+
+// itemsOf is the names, of those given, that m holds (a name matches an
+// item whose name differs only in case, as --item does).
+func itemsOf(m *catalog.Manifest, names []string) []string {
+	var out []string
+	for _, n := range names {
+		for _, it := range m.Items {
+			if strings.EqualFold(it.Name, n) {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
 }
