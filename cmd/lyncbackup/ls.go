@@ -45,12 +45,9 @@ func runLs(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return usagef("ls takes one set id (or latest), got %d arguments", len(pos))
-	}
-	spec := "latest"
-	if len(pos) == 1 {
-		spec = pos[0]
+	spec, err := setSpec("ls", "or latest", pos)
+	if err != nil {
+		return err
 	}
 	if sf.identity == "" {
 		return usagef("ls needs --identity FILE: the names are inside the encrypted items")

@@ -114,6 +114,18 @@ func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string
 	return set, skipped, nil
 }
 
+// setSpec is the one positional argument of restore, verify and ls: a set
+// id (or a unique prefix of one), latest (the default) or another of forms.
+func setSpec(command, forms string, pos []string) (string, error) {
+	switch len(pos) {
+	case 0:
+		return "latest", nil
+	case 1:
+		return pos[0], nil
+	}
+	return "", usagef("%s takes one set id (%s), got %d arguments", command, forms, len(pos))
+}
+
 // saySkipped names on stderr, even with --quiet or --json, every newer set
 // "latest" passed over: it never silently means an older set.
 // For latest, it also says when the set is dated in the future: made while
@@ -144,12 +156,9 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return usagef("restore takes one set id (or latest), got %d arguments", len(pos))
-	}
-	spec := "latest"
-	if len(pos) == 1 {
-		spec = pos[0]
+	spec, err := setSpec("restore", "or latest", pos)
+	if err != nil {
+		return err
 	}
 	if *to == "" && !*thaw {
 		return usagef("restore needs --to DIR")
@@ -295,12 +304,9 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return usagef("verify takes one set id (or latest, or all), got %d arguments", len(pos))
-	}
-	spec := "latest"
-	if len(pos) == 1 {
-		spec = pos[0]
+	spec, err := setSpec("verify", "or latest, or all", pos)
+	if err != nil {
+		return err
 	}
 	st, host, err := a.openForRead(ctx, &sf)
 	if err != nil {
