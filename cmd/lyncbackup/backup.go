@@ -226,11 +226,11 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	job := backupJob(cfg, store, exps, disc, recips, keepStaging, parallel)
 	job.Progress, job.Log = prog, lg
 	job.Format = cfg.Format
-	newKey := false
+	newKey, keyFile := false, chunk.KeyFile(cfg.Staging, cfg.Host)
 	if cfg.Format == pipeline.FormatChunked {
-		_, kerr := os.Stat(chunk.KeyFile(cfg.Staging, cfg.Host))
+		_, kerr := os.Stat(keyFile)
 		newKey = errors.Is(kerr, fs.ErrNotExist)
-		key, err := chunk.LoadOrCreateKey(chunk.KeyFile(cfg.Staging, cfg.Host))
+		key, err := chunk.LoadOrCreateKey(keyFile)
 		if err != nil {
 			prog.Stop()
 			return err
@@ -256,8 +256,8 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		}
 	}
 	if newKey && res.KnownChunks > 0 && res.ReusedChunks == 0 {
-		a.warnLine(fmt.Sprintf("there was no chunk key at %s, so a new one was made: none of the %d chunks the destination holds for %s could be reused, and this backup stored every chunk again (was the staging folder cleaned or moved? keep staging on a lasting disk, not in a temp folder)", chunk.KeyFile(cfg.Staging, cfg.Host), res.KnownChunks, m.Host),
-			"chunk_key", chunk.KeyFile(cfg.Staging, cfg.Host), "known_chunks", res.KnownChunks)
+		a.warnLine(fmt.Sprintf("there was no chunk key at %s, so a new one was made: none of the %d chunks the destination holds for %s could be reused, and this backup stored every chunk again (was the staging folder cleaned or moved? keep staging on a lasting disk, not in a temp folder)", keyFile, res.KnownChunks, m.Host),
+			"chunk_key", keyFile, "known_chunks", res.KnownChunks)
 	}
 	if later := catalog.DatedAfter(ctx, store, m.Host, time.Now().Add(catalog.FutureAllowance)); len(later) > 0 {
 		// Made while a clock was ahead (or this one is behind now): the

@@ -99,12 +99,7 @@ func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string
 	}
 	set, skipped, err := catalog.ResolveSkipping(sets, host, spec)
 	if err != nil {
-		if len(sets) == 0 {
-			if hint := catalog.Misplaced(ctx, st); hint != "" {
-				err = fmt.Errorf("%w (%s)", err, hint)
-			}
-		}
-		return set, skipped, err
+		return set, skipped, noSetsHint(ctx, st, sets, err)
 	}
 	m, err := cat.LoadManifest(ctx, set.Host, set.ID)
 	if err != nil {
@@ -112,6 +107,17 @@ func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string
 	}
 	set.Manifest = m
 	return set, skipped, nil
+}
+
+// noSetsHint adds to err, when the destination holds no set at all, where
+// the sets seem to be (a URL one folder off: catalog.Misplaced).
+func noSetsHint(ctx context.Context, st upload.Store, sets []catalog.Set, err error) error {
+	if len(sets) == 0 {
+		if hint := catalog.Misplaced(ctx, st); hint != "" {
+			return fmt.Errorf("%w (%s)", err, hint)
+		}
+	}
+	return err
 }
 
 // setSpec is the one positional argument of restore, verify and ls: a set

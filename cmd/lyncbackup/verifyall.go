@@ -43,12 +43,7 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 	}
 	host, err = oneHost(all, host)
 	if err != nil {
-		if len(all) == 0 {
-			if hint := catalog.Misplaced(ctx, st); hint != "" {
-				err = fmt.Errorf("%w (%s)", err, hint)
-			}
-		}
-		return err
+		return noSetsHint(ctx, st, all, err)
 	}
 	mode := "stored"
 	var ids []age.Identity
