@@ -240,6 +240,77 @@ func TestChunkedDedupAndPrune(t *testing.T) {
 	}
 }
 
+// TestChunkedDamagedManifestKeepsChunks: prune through the binary keeps
+// every chunk of a host while one of its manifests cannot be read (that
+// manifest may name any of them), says why, and still prunes the sets; once
+// the manifest is back, the set verifies whole and the next prune sweeps.
+// (chunk's TestDamagedManifestStopsSweep checks the rule on a copy of the
+// sweep's wiring; this one fails when retention's wiring drops it.)
+func TestChunkedDamagedManifestKeepsChunks(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	randomFile(t, filepath.Join(src, "LyncDB.bak"), 6<<20, 4)
+	randomFile(t, filepath.Join(src, "old-meeting.bin"), 3<<20, 5)
+	e.writeConfig(map[string][]string{"sql": {src}}, "retention: {keep_last: 1}\n")
+	set1 := e.backup()
+	k1 := chunkKeys(e.manifest(set1))
+	os.Remove(filepath.Join(src, "old-meeting.bin"))
+	randomFile(t, filepath.Join(src, "LyncDB.bak"), 6<<20, 6)
+	set2 := e.backup()
+	k2 := chunkKeys(e.manifest(set2))
+	var only1 []string
+	for k := range k1 {
+		if !k2[k] {
+			only1 = append(only1, k)
+		}
+	}
+	if len(only1) == 0 {
+		t.Fatal("set 1 has no chunk of its own: the test cannot see the sweep")
+	}
+	good, err := os.ReadFile(e.manifestPath(set1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(e.manifestPath(set1), good[:len(good)/2], 0o644) // a torn write
+	chunks := len(e.chunkObjects())
+
+	var rep struct {
+		Decisions []struct {
+			SetID string `json:"set_id"`
+			Keep  bool   `json:"keep"`
+		} `json:"decisions"`
+		ChunksDeleted int      `json:"chunks_deleted"`
+		Notes         []string `json:"notes"`
+	}
+	r := e.mustRun("prune", "--json")
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("prune --json: %v\n%s", err, r.Stdout)
+	}
+	if rep.ChunksDeleted != 0 || len(e.chunkObjects()) != chunks {
+		t.Errorf("prune deleted %d chunks (%d of %d left) while set %s's manifest cannot be read", rep.ChunksDeleted, len(e.chunkObjects()), chunks, set1)
+	}
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), set1+" has a damaged manifest") {
+		t.Errorf("prune notes %q: want the damaged manifest named", rep.Notes)
+	}
+	if len(rep.Decisions) != 2 {
+		t.Errorf("prune decided on %d sets, want 2: %s", len(rep.Decisions), r.Stdout)
+	}
+
+	// The manifest is put back (from a copy): the set is whole again, and
+	// the next prune forgets it and sweeps its own chunks.
+	os.WriteFile(e.manifestPath(set1), good, 0o644)
+	e.mustRun("verify", set1, "--identity", e.key)
+	e.mustRun("prune")
+	left := e.chunkObjects()
+	for _, k := range only1 {
+		if left[k] {
+			t.Errorf("chunk %s of the forgotten set survived the prune after the repair", k)
+		}
+	}
+	e.mustRun("verify", set2, "--identity", e.key)
+}
+
 // TestChunkedArchiveFormat: format: archive keeps one object per item,
 // and a store holding sets of both formats lists, verifies and restores both.
 func TestChunkedArchiveFormat(t *testing.T) {

@@ -280,7 +280,13 @@ func TestApplierLocks(t *testing.T) {
 	var ids []string
 	for d := 1; d <= 6; d++ {
 		// An hour later than whole days ago, so "time + 3 days" is still ahead.
-		ids = append(ids, craft(t, base, "h", now.AddDate(0, 0, d-7).Add(time.Hour), StatusComplete))
+		// ids[4] is partial (counted): a kept partial set is locked as a
+		// complete one is.
+		status := StatusComplete
+		if d == 5 {
+			status = StatusPartial
+		}
+		ids = append(ids, craft(t, base, "h", now.AddDate(0, 0, d-7).Add(time.Hour), status))
 	}
 	// ids[0]: one object locked for a year; ids[1]: legal hold on the manifest;
 	// ids[5] (newest): an existing lock longer than the policy asks.
@@ -291,7 +297,7 @@ func TestApplierLocks(t *testing.T) {
 	for _, n := range []string{"config", "filestore"} {
 		ls.until[catalog.ItemKey("h", ids[5], n)] = long
 	}
-	a := &Applier{Store: ls, Policy: Policy{Daily: 3, Location: loc}, Now: func() time.Time { return now }, ExtendLocks: true}
+	a := &Applier{Store: ls, Policy: Policy{Daily: 3, CountPartial: true, Location: loc}, Now: func() time.Time { return now }, ExtendLocks: true}
 	rep, err := a.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -333,6 +339,75 @@ func TestApplierLocks(t *testing.T) {
 	// by a rule, only by the lock.
 	if !ls.until[catalog.ItemKey("h", ids[0], "config")].IsZero() {
 		t.Errorf("a set kept only by its lock got a lock extension")
+	}
+}
+
+// craftChunked commits a chunked set at time at naming the chunks ids (each
+// stored once, as a backup stores it), with its chunk list.
+func craftChunked(t *testing.T, st upload.Store, host string, at time.Time, status string, ids ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	at = at.Truncate(time.Second)
+	set := catalog.NewSetID(at)
+	var list strings.Builder
+	var cs []catalog.Chunk
+	for _, id := range ids {
+		id = strings.Repeat(id, 64/len(id))
+		key := catalog.ChunkKey(host, id)
+		if _, err := st.Stat(ctx, key); err != nil {
+			if _, err := st.Put(ctx, key, strings.NewReader(id), upload.PutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sum := sha256.Sum256([]byte(id))
+		cs = append(cs, catalog.Chunk{Key: key, PlainBytes: 64, StoredBytes: 64, SHA256: hex.EncodeToString(sum[:])})
+		list.WriteString(key + "\n")
+	}
+	key := catalog.SetPrefix(host, set) + "sql" + catalog.ChunksSuffix
+	if _, err := st.Put(ctx, key, strings.NewReader(list.String()), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(list.String()))
+	m := &catalog.Manifest{Format: catalog.FormatVersion, Tool: "test", Host: host, SetID: set, Start: at.UTC(), End: at.UTC(), Status: status,
+		Items: []catalog.Item{{Name: "sql", Kind: "path", Key: key, PlainBytes: int64(64 * len(ids)), StoredBytes: int64(64 * len(ids)), SHA256: hex.EncodeToString(sum[:]),
+			Layout: catalog.LayoutChunked, Chunks: cs}}}
+	if status == StatusPartial {
+		m.Failures = []catalog.Failure{{Exporter: "cs", Kind: "cmdlet", Error: "boom"}}
+	}
+	if err := (&catalog.Catalog{Store: st}).Commit(ctx, m, upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// TestApplierChunkLocks: prune locks each chunk until the latest keep date
+// of the kept sets that name it, partial sets (counted) included, and
+// leaves alone the chunk only a forgotten set named (it is swept).
+func TestApplierChunkLocks(t *testing.T) {
+	base, _ := localStore(t)
+	now := time.Now().UTC()
+	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
+	day := func(d int) time.Time { return now.AddDate(0, 0, d).Add(time.Hour) }
+	craftChunked(t, base, "h", day(-4), StatusComplete, "a", "b")           // forgotten
+	partial := craftChunked(t, base, "h", day(-2), StatusPartial, "b", "c") // c only here
+	newest := craftChunked(t, base, "h", day(-1), StatusComplete, "b", "d")
+	a := &Applier{Store: ls, Policy: Policy{Daily: 2, CountPartial: true, Location: time.UTC}, Now: func() time.Time { return now }, ExtendLocks: true}
+	rep, err := a.Run(context.Background())
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("run: %v %v", err, rep.Errors)
+	}
+	key := func(id string) string { return catalog.ChunkKey("h", strings.Repeat(id, 64)) }
+	pu, nu := setTime(t, partial).AddDate(0, 0, 2), setTime(t, newest).AddDate(0, 0, 2)
+	for id, want := range map[string]time.Time{"b": nu, "c": pu, "d": nu} {
+		if got := ls.until[key(id)]; !got.Equal(want) {
+			t.Errorf("chunk %s locked until %v, want %v", id, got, want)
+		}
+	}
+	if _, err := base.Stat(context.Background(), key("a")); !errors.Is(err, upload.ErrNotFound) {
+		t.Errorf("the forgotten set's own chunk: stat err %v, want it deleted", err)
+	}
+	if !ls.until[key("a")].IsZero() {
+		t.Errorf("the forgotten set's chunk got a lock")
 	}
 }
 

@@ -416,10 +416,13 @@ func randomPolicy(r *rand.Rand, loc *time.Location) Policy {
 	}
 	p := Policy{Last: n(10), Hourly: n(48), Daily: n(30), Weekly: n(12), Monthly: n(24), Yearly: n(5), Location: loc, CountPartial: r.IntN(3) == 0}
 	if r.IntN(3) == 0 {
-		p.Within = Span{Months: r.IntN(4), Days: r.IntN(40)}
+		p.Within = Span{Months: r.IntN(4), Days: r.IntN(40), Clock: time.Duration(r.IntN(48)) * time.Hour}
 	}
 	if r.IntN(2) == 0 {
-		p.MinAge = Span{Days: r.IntN(90)}
+		p.MinAge = Span{Months: r.IntN(3), Days: r.IntN(90), Clock: time.Duration(r.IntN(48)) * time.Hour}
+		if r.IntN(4) == 0 {
+			p.MinAge = Span{Years: 1}
+		}
 	}
 	if r.IntN(4) == 0 {
 		p.Grace = time.Duration(1+r.IntN(72)) * time.Hour
@@ -520,6 +523,15 @@ func TestPropertiesOnTimelines(t *testing.T) {
 	}
 }
 
+// spanBefore is t minus sp for the oracles, written apart from Span.before:
+// calendar fields stepped in t's zone (time.Date normalises), then the
+// clock part.
+func spanBefore(sp Span, t time.Time) time.Time {
+	y, m, d := t.Date()
+	h, mi, sec := t.Clock()
+	return time.Date(y-sp.Years, m-time.Month(sp.Months), d-sp.Days, h, mi, sec, t.Nanosecond(), t.Location()).Add(-sp.Clock)
+}
+
 func checkProperties(t *testing.T, p Policy, sets []SetMeta, now time.Time) {
 	ds := Apply(p, sets, now)
 	if len(ds) != len(sets) {
@@ -548,7 +560,15 @@ func checkProperties(t *testing.T, p Policy, sets []SetMeta, now time.Time) {
 			}
 		}
 	}
-	minAgeCut := p.MinAge.before(now.In(p.loc()))
+	minAgeCut := spanBefore(p.MinAge, now.In(p.loc()))
+	withinCut := map[string]time.Time{} // per host: keep_within reaches back to here from its newest committed set
+	for _, s := range sets {
+		if s.committed() && !s.Time.After(now) {
+			if c := spanBefore(p.Within, s.Time.In(p.loc())); c.After(withinCut[s.Host]) {
+				withinCut[s.Host] = c
+			}
+		}
+	}
 	deleted := 0
 	for _, s := range sets {
 		d := byID[s.ID]
@@ -564,6 +584,8 @@ func checkProperties(t *testing.T, p Policy, sets []SetMeta, now time.Time) {
 			t.Errorf("newest complete set %s of %s deleted", s.ID, s.Host)
 		case !p.MinAge.IsZero() && s.Time.After(minAgeCut):
 			t.Errorf("%s younger than min_age %v deleted", s.ID, p.MinAge)
+		case !p.Within.IsZero() && s.committed() && !s.Time.After(now) && s.Time.After(withinCut[s.Host]):
+			t.Errorf("%s within %v of its host's newest committed set deleted", s.ID, p.Within)
 		case s.LegalHold || s.RetainUntil.After(now):
 			t.Errorf("locked %s (until %v, hold %v) deleted", s.ID, s.RetainUntil, s.LegalHold)
 		case s.Status == StatusDamaged:
@@ -643,5 +665,37 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(len(sets)), "sets")
 	for b.Loop() {
 		Apply(p, sets, now)
+	}
+}
+
+// TestSpanSteps: a span steps every one of its parts, calendar parts in
+// the time's zone, with the results worked out by hand.
+func TestSpanSteps(t *testing.T) {
+	berlin := mustLoc(t, "Europe/Berlin")
+	sp := Span{Years: 1, Months: 2, Days: 3, Clock: 4 * time.Hour}
+	at := time.Date(2026, 3, 31, 10, 0, 0, 0, berlin)
+	if got, want := sp.before(at), time.Date(2025, 1, 28, 6, 0, 0, 0, berlin); !got.Equal(want) {
+		t.Errorf("%v before %v = %v, want %v", sp, at, got, want)
+	}
+	if got, want := sp.after(at), time.Date(2027, 6, 3, 14, 0, 0, 0, berlin); !got.Equal(want) {
+		t.Errorf("%v after %v = %v, want %v", sp, at, got, want)
+	}
+	// min_age in months and keep_within in years decide as written.
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, berlin)
+	young := set("h", now.AddDate(0, -5, 0), StatusComplete)
+	old := set("h", now.AddDate(0, -7, 0), StatusComplete)
+	newest := set("h", now.Add(-time.Hour), StatusComplete)
+	ds := Apply(Policy{Last: 1, MinAge: Span{Months: 6, Text: "6m"}, Location: berlin}, []SetMeta{old, young, newest}, now)
+	if !decisionFor(t, ds, young.ID).Keep || decisionFor(t, ds, old.ID).Keep {
+		t.Errorf("min_age 6m: %v", ds)
+	}
+	ancient := set("h", now.AddDate(-1, 0, -1), StatusComplete)
+	ds = Apply(Policy{Last: 1, Within: Span{Years: 1, Text: "1y"}, Location: berlin}, []SetMeta{ancient, old, newest}, now)
+	if !decisionFor(t, ds, old.ID).Keep || decisionFor(t, ds, ancient.ID).Keep {
+		t.Errorf("keep_within 1y: %v", ds)
+	}
+	ds = Apply(Policy{Last: 1, MinAge: Span{Clock: 36 * time.Hour, Text: "36h"}, Location: berlin}, []SetMeta{set("h", now.Add(-30*time.Hour), StatusComplete), newest}, now)
+	if !ds[0].Keep {
+		t.Errorf("min_age 36h: %v", ds)
 	}
 }
