@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -814,5 +815,61 @@ func TestWriteFailureNamesTheCause(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatalf("Write: %v names the cancellation", err)
+	}
+}
+
+// TestKeyFileBeingWritten: a run that finds the key file just created by
+// another run (empty, then written a moment later) takes that run's key;
+// it neither calls the file damaged (with the advice to delete it) nor
+// makes a key of its own. Several runs at once on a new staging folder all
+// get one key.
+func TestKeyFileBeingWritten(t *testing.T) {
+	p := KeyFile(t.TempDir(), host)
+	raw := bytes.Repeat([]byte{7}, keySize)
+	written := make(chan struct{})
+	beforeCreate = func() {
+		beforeCreate = nil
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		f.WriteString(keyHeader + hex.EncodeToString(raw[:10])) // part of the line
+		go func() {
+			defer close(written)
+			time.Sleep(200 * time.Millisecond)
+			f.WriteString(hex.EncodeToString(raw[10:]) + "\n")
+			f.Close()
+		}()
+	}
+	t.Cleanup(func() { beforeCreate = nil })
+	k, err := LoadOrCreateKey(p)
+	<-written
+	if err != nil {
+		t.Fatalf("the key another run was writing: %v", err)
+	}
+	want, _ := NewKey(raw)
+	if d := data(1000, 5); k.ID(d) != want.ID(d) {
+		t.Error("took another key than the one the other run wrote")
+	}
+
+	q := KeyFile(t.TempDir(), host)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			k, err := LoadOrCreateKey(q)
+			if err != nil {
+				t.Errorf("run %d: %v", i, err)
+				return
+			}
+			ids[i] = k.ID([]byte("x"))
+		})
+	}
+	wg.Wait()
+	for _, id := range ids[1:] {
+		if id != ids[0] {
+			t.Fatalf("runs at once got different keys: %v", ids)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
 	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers "fastcdc-v1.0.0"
@@ -68,6 +69,9 @@ const keyHeader = "# lyncbackup chunk key: names and cuts chunks; not needed to 
 func LoadOrCreateKey(path string) (*Key, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
+		if beforeCreate != nil {
+			beforeCreate()
+		}
 		raw := make([]byte, keySize)
 		if _, err := rand.Read(raw); err != nil {
 			return nil, err
@@ -78,7 +82,7 @@ func LoadOrCreateKey(path string) (*Key, error) {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			if errors.Is(err, os.ErrExist) {
-				return LoadOrCreateKey(path) // another run made it first
+				return awaitKey(path) // another run made it first
 			}
 			return nil, fmt.Errorf("create chunk key %s: %w", path, err)
 		}
@@ -98,6 +102,41 @@ func LoadOrCreateKey(path string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read chunk key: %w", err)
 	}
+	return parseKey(path, data)
+}
+
+// beforeCreate runs between finding no key file and creating one (tests:
+// another run creating it in that moment).
+var beforeCreate func()
+
+// keyWriteWait is how long a run that lost the race to create the key file
+// waits for the winner to finish writing it.
+const keyWriteWait = 5 * time.Second
+
+// awaitKey reads the key file another run has just created. That run may
+// not have written it yet: an empty or partial file is read again until it
+// parses or keyWriteWait has passed, instead of being called damaged (and
+// the good key deleted on that advice). A file the other run removed
+// again (its write failed) is made anew.
+func awaitKey(path string) (*Key, error) {
+	deadline := time.Now().Add(keyWriteWait)
+	for {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return LoadOrCreateKey(path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read chunk key: %w", err)
+		}
+		k, err := parseKey(path, data)
+		if err == nil || time.Now().After(deadline) {
+			return k, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func parseKey(path string, data []byte) (*Key, error) {
 	for _, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
