@@ -826,25 +826,22 @@ func TestWriteFailureNamesTheCause(t *testing.T) {
 func TestKeyFileBeingWritten(t *testing.T) {
 	p := KeyFile(t.TempDir(), host)
 	raw := bytes.Repeat([]byte{7}, keySize)
-	written := make(chan struct{})
+	var f *os.File
 	beforeCreate = func() {
-		beforeCreate = nil
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			t.Error(err)
-			return
+		var err error
+		if f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+			t.Fatal(err)
 		}
 		f.WriteString(keyHeader + hex.EncodeToString(raw[:10])) // part of the line
-		go func() {
-			defer close(written)
-			time.Sleep(200 * time.Millisecond)
-			f.WriteString(hex.EncodeToString(raw[10:]) + "\n")
-			f.Close()
-		}()
 	}
-	t.Cleanup(func() { beforeCreate = nil })
+	keyUnreadable = func() { // the other run finishes once this one has read the part
+		f.WriteString(hex.EncodeToString(raw[10:]) + "\n")
+		f.Close()
+		keyUnreadable = nil
+	}
+	t.Cleanup(func() { beforeCreate, keyUnreadable = nil, nil })
 	k, err := LoadOrCreateKey(p)
-	<-written
+	beforeCreate = nil
 	if err != nil {
 		t.Fatalf("the key another run was writing: %v", err)
 	}
@@ -871,5 +868,29 @@ func TestKeyFileBeingWritten(t *testing.T) {
 		if id != ids[0] {
 			t.Fatalf("runs at once got different keys: %v", ids)
 		}
+	}
+}
+
+// shortStore stores a chunk object one byte short and says so, as a store
+// that lost the end of an upload would.
+type shortStore struct{ *counting }
+
+func (s shortStore) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return upload.ObjectInfo{}, err
+	}
+	return s.counting.Put(ctx, key, bytes.NewReader(b[:len(b)-1]), o)
+}
+
+// TestWriteStoreSizeChecked: a chunk the store reports with another size
+// than was sent fails the item, naming both sizes; it is never listed as
+// stored.
+func TestWriteStoreSizeChecked(t *testing.T) {
+	w := newWorld(t)
+	wr := &Writer{Store: shortStore{w.st}, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Parallel: 2}
+	st, err := wr.Write(context.Background(), bytes.NewReader(data(3<<20, 23)), nil)
+	if err == nil || !strings.Contains(err.Error(), "store reports") || len(st.Chunks) != 0 {
+		t.Fatalf("Write: %v, %d chunks: want the size mismatch", err, len(st.Chunks))
 	}
 }

@@ -105,9 +105,10 @@ func LoadOrCreateKey(path string) (*Key, error) {
 	return parseKey(path, data)
 }
 
-// beforeCreate runs between finding no key file and creating one (tests:
-// another run creating it in that moment).
-var beforeCreate func()
+// Test hooks: beforeCreate runs between finding no key file and creating
+// one (another run creates it in that moment), keyUnreadable when awaitKey
+// found the file not written yet (that run finishes its write).
+var beforeCreate, keyUnreadable func()
 
 // keyWriteWait is how long a run that lost the race to create the key file
 // waits for the winner to finish writing it.
@@ -131,6 +132,9 @@ func awaitKey(path string) (*Key, error) {
 		k, err := parseKey(path, data)
 		if err == nil || time.Now().After(deadline) {
 			return k, err
+		}
+		if keyUnreadable != nil {
+			keyUnreadable()
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
