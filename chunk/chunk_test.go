@@ -818,37 +818,58 @@ func TestWriteFailureNamesTheCause(t *testing.T) {
 	}
 }
 
-// TestKeyFileBeingWritten: a run that finds the key file just created by
-// another run (empty, then written a moment later) takes that run's key;
-// it neither calls the file damaged (with the advice to delete it) nor
-// makes a key of its own. Several runs at once on a new staging folder all
-// get one key.
+// TestKeyFileBeingWritten: a run that finds the key file another run has
+// just created and not yet written (empty, or part of its line) takes that
+// run's key once it is written; it neither calls the file damaged (with the
+// advice to delete it) nor makes a key of its own. That holds when the file
+// appears between this run's read and its own create, and when this run's
+// first read finds it. Several runs at once on a new staging folder all get
+// one key. An old file that does not parse is damaged at once.
 func TestKeyFileBeingWritten(t *testing.T) {
-	p := KeyFile(t.TempDir(), host)
 	raw := bytes.Repeat([]byte{7}, keySize)
-	var f *os.File
-	beforeCreate = func() {
-		var err error
-		if f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f.WriteString(keyHeader + hex.EncodeToString(raw[:10])) // part of the line
-	}
-	keyUnreadable = func() { // the other run finishes once this one has read the part
-		f.WriteString(hex.EncodeToString(raw[10:]) + "\n")
-		f.Close()
-		keyUnreadable = nil
-	}
-	t.Cleanup(func() { beforeCreate, keyUnreadable = nil, nil })
-	k, err := LoadOrCreateKey(p)
-	beforeCreate = nil
-	if err != nil {
-		t.Fatalf("the key another run was writing: %v", err)
-	}
 	want, _ := NewKey(raw)
-	if d := data(1000, 5); k.ID(d) != want.ID(d) {
-		t.Error("took another key than the one the other run wrote")
+	probe := data(1000, 5)
+	t.Cleanup(func() { beforeCreate, keyUnreadable = nil, nil })
+	for _, when := range []string{"before create", "before read"} {
+		p := KeyFile(t.TempDir(), host)
+		var f *os.File
+		start := func() { // the other run creates the file and writes part of it
+			var err error
+			if f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(keyHeader + hex.EncodeToString(raw[:10]))
+		}
+		if when == "before read" {
+			start()
+		} else {
+			beforeCreate = func() { beforeCreate = nil; start() }
+		}
+		keyUnreadable = func() { // it finishes once this run has read the part
+			keyUnreadable = nil
+			f.WriteString(hex.EncodeToString(raw[10:]) + "\n")
+			f.Close()
+		}
+		k, err := LoadOrCreateKey(p)
+		if err != nil {
+			t.Fatalf("%s: the key another run was writing: %v", when, err)
+		}
+		if k.ID(probe) != want.ID(probe) {
+			t.Errorf("%s: took another key than the one the other run wrote", when)
+		}
 	}
+
+	// An hour-old file with half a line is damaged, without waiting for it.
+	p := KeyFile(t.TempDir(), host)
+	os.WriteFile(p, []byte(keyHeader+hex.EncodeToString(raw[:10])), 0o600)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(p, old, old)
+	waited := false
+	keyUnreadable = func() { waited = true }
+	if _, err := LoadOrCreateKey(p); err == nil || !strings.Contains(err.Error(), "is damaged") || waited {
+		t.Errorf("old half-written key file: %v (waited %v), want damaged at once", err, waited)
+	}
+	keyUnreadable = nil
 
 	q := KeyFile(t.TempDir(), host)
 	ids := make([]string, 8)

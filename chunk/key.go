@@ -82,7 +82,7 @@ func LoadOrCreateKey(path string) (*Key, error) {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			if errors.Is(err, os.ErrExist) {
-				return awaitKey(path) // another run made it first
+				return LoadOrCreateKey(path) // another run made it first (and may still be writing it)
 			}
 			return nil, fmt.Errorf("create chunk key %s: %w", path, err)
 		}
@@ -102,7 +102,18 @@ func LoadOrCreateKey(path string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read chunk key: %w", err)
 	}
-	return parseKey(path, data)
+	k, err := parseKey(path, data)
+	if err != nil && young(path) {
+		return awaitKey(path) // another run created it a moment ago and is writing it
+	}
+	return k, err
+}
+
+// young reports a key file modified less than keyWriteWait ago (or dated
+// ahead): one that does not parse may still be being written.
+func young(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && time.Since(fi.ModTime()) < keyWriteWait
 }
 
 // Test hooks: beforeCreate runs between finding no key file and creating
@@ -118,7 +129,8 @@ const keyWriteWait = 5 * time.Second
 // not have written it yet: an empty or partial file is read again until it
 // parses or keyWriteWait has passed, instead of being called damaged (and
 // the good key deleted on that advice). A file the other run removed
-// again (its write failed) is made anew.
+// again (its write failed) is made anew. A file that does not parse and
+// is older than that is damaged at once.
 func awaitKey(path string) (*Key, error) {
 	deadline := time.Now().Add(keyWriteWait)
 	for {
