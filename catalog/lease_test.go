@@ -39,6 +39,29 @@ func TestLeaseLiveness(t *testing.T) {
 	if got := bad.Started(); !got.Equal(t0) {
 		t.Errorf("unreadable lease started %v, want the set id's time", got)
 	}
+	// A lease without a TTL (written by another version) counts with MaxLeaseTTL.
+	if noTTL := (LeaseInfo{Key: key, ModTime: t0, Lease: Lease{Refreshed: t0, Start: t0}}); !noTTL.Live(t0.Add(MaxLeaseTTL - time.Second)) {
+		t.Errorf("a lease without a TTL expires %v", noTTL.Expires())
+	}
+	// A lease refreshed for hours: its object is new, its backup is not.
+	bad.ModTime = t0.Add(2 * time.Hour)
+	if got := bad.Started(); !got.Equal(t0) {
+		t.Errorf("unreadable lease written again at %v started %v, want the set id's time %v", bad.ModTime, got, t0)
+	}
+	// Started is the earlier of the lease's start and its set id's time.
+	early := LeaseInfo{Key: key, ModTime: t0.Add(2 * time.Hour), Lease: Lease{Refreshed: t0.Add(2 * time.Hour), TTL: Duration(time.Minute), Start: t0.Add(-time.Minute)}}
+	if got := early.Started(); !got.Equal(t0.Add(-time.Minute)) {
+		t.Errorf("lease started %v before its set id: Started %v", early.Lease.Start, got)
+	}
+	early.Lease.Start = t0.Add(time.Minute)
+	if got := early.Started(); !got.Equal(t0) {
+		t.Errorf("lease started %v after its set id: Started %v, want %v", early.Lease.Start, got, t0)
+	}
+	// The lease's own refresh time counts when the store's clock is behind.
+	behind := LeaseInfo{Key: key, ModTime: t0.Add(-time.Hour), Lease: Lease{Refreshed: t0, TTL: Duration(time.Minute), Start: t0}}
+	if !behind.Live(t0.Add(90*time.Second)) || !behind.LastRefresh().Equal(t0) {
+		t.Errorf("a lease refreshed at %v on a store an hour behind: last refresh %v, expires %v", t0, behind.LastRefresh(), behind.Expires())
+	}
 	for grace, want := range map[time.Duration]time.Duration{0: MaxLeaseTTL, time.Second: MinLeaseTTL, time.Minute: time.Minute, 24 * time.Hour: MaxLeaseTTL} {
 		if got := LeaseTTL(grace); got != want {
 			t.Errorf("LeaseTTL(%v) = %v, want %v", grace, got, want)
