@@ -424,6 +424,11 @@ func TestExtractCap(t *testing.T) {
 	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{CapBytes: true}); !errors.As(err, &le) {
 		t.Fatalf("zero cap: %v", err)
 	}
+	// A file a restore leaves out (--include) counts as well.
+	onlyA := func(name string) bool { return name == "a" }
+	if _, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: filepath.Join(t.TempDir(), "r"), CapBytes: true, MaxBytes: 100004, Include: onlyA}); !errors.As(err, &le) || le.Name != "b" {
+		t.Fatalf("left-out file over the cap: %v", err)
+	}
 }
 
 // TestExtractTrailing: after the end of the archive, a tar record of zero
@@ -467,6 +472,35 @@ func TestCleanNameBackslash(t *testing.T) {
 	_, err := CleanName(`a\..\..\evil`)
 	if (runtime.GOOS == "windows") != (err != nil) {
 		t.Fatalf("GOOS %s: CleanName with backslashes: %v", runtime.GOOS, err)
+	}
+}
+
+// TestCleanNameWindowsCharacters: on Windows a name with a character no
+// Windows file name may hold is refused, ":" above all: "a.txt::$DATA" is
+// a.txt's own content (written again after a.txt passed its check) and
+// "a.txt:x" a stream hidden beside it. Elsewhere they are ordinary names.
+func TestCleanNameWindowsCharacters(t *testing.T) {
+	for _, name := range []string{"a.txt::$DATA", "dir/a.txt:hidden", "x<y", "x>y", `x"y`, "x|y", "what?", "star*"} {
+		_, err := CleanName(name)
+		var ue *UnsafeError
+		if runtime.GOOS == "windows" {
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), "not allowed in a Windows file name") {
+				t.Errorf("CleanName(%q) on Windows: %v", name, err)
+			}
+		} else if err != nil {
+			t.Errorf("CleanName(%q): %v", name, err)
+		}
+	}
+	if runtime.GOOS != "windows" {
+		return
+	}
+	// Through Extract: the second entry would overwrite the first file.
+	data := craft(t, withIndex(reg("a.txt", "checked"), reg("a.txt::$DATA", "swapped")))
+	root := filepath.Join(t.TempDir(), "root")
+	_, err := Extract(context.Background(), bytes.NewReader(data), ExtractOptions{Dir: root})
+	var ue *UnsafeError
+	if !errors.As(err, &ue) || ue.Name != "a.txt::$DATA" {
+		t.Fatalf("extract: %v, want the stream name refused", err)
 	}
 }
 
