@@ -70,6 +70,35 @@ func chunkKeys(m *catalog.Manifest) map[string]bool {
 	return out
 }
 
+// dumpAndMeeting makes the source of the prune tests: a random dump of
+// dbBytes (from seed) and a 3 MiB meeting file that a later night deletes,
+// backed up as one item with keep_last: 1.
+func (e *coreEnv) dumpAndMeeting(dbBytes int, seed uint64) string {
+	e.t.Helper()
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	randomFile(e.t, filepath.Join(src, "LyncDB.bak"), dbBytes, seed)
+	randomFile(e.t, filepath.Join(src, "old-meeting.bin"), 3<<20, seed+1)
+	e.writeConfig(map[string][]string{"sql": {src}}, "retention: {keep_last: 1}\n")
+	return src
+}
+
+// onlyIn lists the chunks of set 1 that set 2 does not use (those a prune
+// keeping set 2 deletes); there must be some for the test to see a sweep.
+func onlyIn(t *testing.T, set1, set2 map[string]bool) []string {
+	t.Helper()
+	var only []string
+	for k := range set1 {
+		if !set2[k] {
+			only = append(only, k)
+		}
+	}
+	if len(only) == 0 {
+		t.Fatal("set 1 has no chunk of its own: the test cannot see the sweep")
+	}
+	return only
+}
+
 // TestChunkedStockTools: a chunked item (the default format) restores with
 // nothing but the shell loop of docs/FORMAT.md over its .chunks list, and
 // with lyncbackup restore; verify and verify --identity pass.
@@ -139,11 +168,7 @@ func TestChunkedStockTools(t *testing.T) {
 // named by verify and restore.
 func TestChunkedDedupAndPrune(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	randomFile(t, filepath.Join(src, "LyncDB.bak"), 40<<20, 2)
-	randomFile(t, filepath.Join(src, "old-meeting.bin"), 3<<20, 3)
-	e.writeConfig(map[string][]string{"sql": {src}}, "retention: {keep_last: 1}\n")
+	src := e.dumpAndMeeting(40<<20, 2)
 	set1 := e.backup()
 	before := e.chunkObjects()
 	m1 := e.manifest(set1)
@@ -163,16 +188,8 @@ func TestChunkedDedupAndPrune(t *testing.T) {
 	if added < 1 || added > 5 || added*2 > len(before) {
 		t.Errorf("night 2 added %d chunk objects to %d: want the few around the changes", added, len(before))
 	}
-	k1, k2 := chunkKeys(m1), chunkKeys(m2)
-	var only1 []string
-	for k := range k1 {
-		if !k2[k] {
-			only1 = append(only1, k)
-		}
-	}
-	if len(only1) == 0 {
-		t.Fatal("set 1 has no chunk of its own: the test cannot see the sweep")
-	}
+	k2 := chunkKeys(m2)
+	only1 := onlyIn(t, chunkKeys(m1), k2)
 
 	// Both sets restore on their own.
 	for _, s := range []string{set1, set2} {
@@ -248,26 +265,13 @@ func TestChunkedDedupAndPrune(t *testing.T) {
 // sweep's wiring; this one fails when retention's wiring drops it.)
 func TestChunkedDamagedManifestKeepsChunks(t *testing.T) {
 	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	randomFile(t, filepath.Join(src, "LyncDB.bak"), 6<<20, 4)
-	randomFile(t, filepath.Join(src, "old-meeting.bin"), 3<<20, 5)
-	e.writeConfig(map[string][]string{"sql": {src}}, "retention: {keep_last: 1}\n")
+	src := e.dumpAndMeeting(6<<20, 4)
 	set1 := e.backup()
 	k1 := chunkKeys(e.manifest(set1))
 	os.Remove(filepath.Join(src, "old-meeting.bin"))
 	randomFile(t, filepath.Join(src, "LyncDB.bak"), 6<<20, 6)
 	set2 := e.backup()
-	k2 := chunkKeys(e.manifest(set2))
-	var only1 []string
-	for k := range k1 {
-		if !k2[k] {
-			only1 = append(only1, k)
-		}
-	}
-	if len(only1) == 0 {
-		t.Fatal("set 1 has no chunk of its own: the test cannot see the sweep")
-	}
+	only1 := onlyIn(t, k1, chunkKeys(e.manifest(set2)))
 	good, err := os.ReadFile(e.manifestPath(set1))
 	if err != nil {
 		t.Fatal(err)
