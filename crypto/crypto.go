@@ -120,9 +120,9 @@ const maxIdentityFile = 1 << 20
 // encrypted with `age -p` (binary or armored), and a passphrase-protected
 // ssh key. pass is asked only for those, once, before anything is read.
 func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
-	data, err := os.ReadFile(path)
+	data, err := readIdentityFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read identity file: %w", err)
+		return nil, err
 	}
 	data = textOf(data)
 	if bytes.HasPrefix(data, []byte("age-encryption.org/")) || bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
@@ -145,6 +145,30 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 		return nil, fmt.Errorf("identity file %s: not an age identity file (%v)", path, firstLine(err.Error()))
 	}
 	return ids, nil
+}
+
+// maxIdentityRead bounds what is read of an identity file. An age identity
+// is one 74-byte line, an ssh key a few KiB, and an identity file encrypted
+// with age -p holds at most maxIdentityFile (armored, under 1.4 MiB). A
+// larger file was named by mistake (a backup object, a dump); reading it
+// whole took 35 s and 6 GB of memory for 3 GiB before failing with
+// "bufio.Scanner: token too long".
+const maxIdentityRead = 2 * maxIdentityFile
+
+func readIdentityFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read identity file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxIdentityRead+1))
+	if err != nil {
+		return nil, fmt.Errorf("read identity file: %w", err)
+	}
+	if len(data) > maxIdentityRead {
+		return nil, fmt.Errorf("identity file %s is larger than 2 MiB: not an identity file (an age identity is one AGE-SECRET-KEY-1… line, as keygen writes it)", path)
+	}
+	return data, nil
 }
 
 // textOf undoes what Windows editors do to a key file pasted into them: a

@@ -410,3 +410,24 @@ func TestKeyFilesAsEditorsSaveThem(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentityFileTooLarge: a big file named as the identity (a backup
+// object, a dump) is refused after reading 2 MiB of it, with one line that
+// says it is no identity file; a directory names itself.
+func TestIdentityFileTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "sql.tar.zst.age")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(64 << 20) // sparse
+	f.Close()
+	_, err = LoadIdentities(p, nil)
+	if err == nil || err.Error() != "identity file "+p+" is larger than 2 MiB: not an identity file (an age identity is one AGE-SECRET-KEY-1… line, as keygen writes it)" {
+		t.Errorf("64 MiB file: %v", err)
+	}
+	if _, err := LoadIdentities(dir, nil); err == nil || !strings.HasPrefix(err.Error(), "read identity file: ") {
+		t.Errorf("a folder: %v", err)
+	}
+}
