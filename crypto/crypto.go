@@ -84,9 +84,9 @@ func ParseRecipients(keys []string, file string) ([]Recipient, error) {
 		out = append(out, r)
 	}
 	if file != "" {
-		data, err := os.ReadFile(file)
+		data, err := readKeyFile(file, "recipients file", "not a recipients file (one age1… or ssh public key a line)")
 		if err != nil {
-			return nil, fmt.Errorf("read recipients file: %w", err)
+			return nil, err
 		}
 		for i, line := range strings.Split(string(textOf(data)), "\n") {
 			line = strings.TrimSpace(line)
@@ -120,7 +120,7 @@ const maxIdentityFile = 1 << 20
 // encrypted with `age -p` (binary or armored), and a passphrase-protected
 // ssh key. pass is asked only for those, once, before anything is read.
 func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
-	data, err := readIdentityFile(path)
+	data, err := readKeyFile(path, "identity file", "not an identity file (an age identity is one AGE-SECRET-KEY-1… line, as keygen writes it)")
 	if err != nil {
 		return nil, err
 	}
@@ -147,26 +147,29 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	return ids, nil
 }
 
-// maxIdentityRead bounds what is read of an identity file. An age identity
-// is one 74-byte line, an ssh key a few KiB, and an identity file encrypted
+// maxKeyFileRead bounds what is read of an identity or recipients file. An
+// age key is one line, an ssh key a few KiB, and an identity file encrypted
 // with age -p holds at most maxIdentityFile (armored, under 1.4 MiB). A
-// larger file was named by mistake (a backup object, a dump); reading it
-// whole took 35 s and 6 GB of memory for 3 GiB before failing with
-// "bufio.Scanner: token too long".
-const maxIdentityRead = 2 * maxIdentityFile
+// larger file was named by mistake (a backup object, a dump); reading a
+// 3 GiB one whole as an identity took 35 s and 6 GB of memory before
+// failing with "bufio.Scanner: token too long".
+const maxKeyFileRead = 2 * maxIdentityFile
 
-func readIdentityFile(path string) ([]byte, error) {
+// readKeyFile reads a key file of the kind what, refusing one larger than
+// maxKeyFileRead after reading that much with "is larger than 2 MiB: " and
+// why.
+func readKeyFile(path, what, why string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read identity file: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxIdentityRead+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileRead+1))
 	if err != nil {
-		return nil, fmt.Errorf("read identity file: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
-	if len(data) > maxIdentityRead {
-		return nil, fmt.Errorf("identity file %s is larger than 2 MiB: not an identity file (an age identity is one AGE-SECRET-KEY-1… line, as keygen writes it)", path)
+	if len(data) > maxKeyFileRead {
+		return nil, fmt.Errorf("%s %s is larger than 2 MiB: %s", what, path, why)
 	}
 	return data, nil
 }

@@ -430,4 +430,7 @@ func TestIdentityFileTooLarge(t *testing.T) {
 	if _, err := LoadIdentities(dir, nil); err == nil || !strings.HasPrefix(err.Error(), "read identity file: ") {
 		t.Errorf("a folder: %v", err)
 	}
+	if _, err := ParseRecipients(nil, p); err == nil || err.Error() != "recipients file "+p+" is larger than 2 MiB: not a recipients file (one age1… or ssh public key a line)" {
+		t.Errorf("64 MiB recipients file: %v", err)
+	}
 }
