@@ -142,9 +142,27 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	}
 	ids, err := age.ParseIdentities(strings.NewReader(strings.Join(lines, "\n")))
 	if err != nil {
+		if holdsPublicKey(lines) {
+			return nil, fmt.Errorf("identity file %s holds a public key, not the secret one: give the file keygen wrote (AGE-SECRET-KEY-1…) or the private ssh key", path)
+		}
 		return nil, fmt.Errorf("identity file %s: not an age identity file (%v)", path, firstLine(err.Error()))
 	}
 	return ids, nil
+}
+
+// holdsPublicKey reports lines (trimmed) among which a recipient stands:
+// the public key given where the identity belongs (keygen prints it, ssh
+// keeps it beside the private key as .pub).
+func holdsPublicKey(lines []string) bool {
+	for _, l := range lines {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if _, err := ParseRecipient(l); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // maxKeyFileRead bounds what is read of an identity or recipients file. An

@@ -434,3 +434,29 @@ func TestIdentityFileTooLarge(t *testing.T) {
 		t.Errorf("64 MiB recipients file: %v", err)
 	}
 }
+
+// TestIdentityIsAPublicKey: the public key given where the identity
+// belongs (keygen's output, an ssh .pub file) is named as such.
+func TestIdentityIsAPublicKey(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	sp, _ := ssh.NewPublicKey(edPub)
+	for name, text := range map[string]string{
+		"age.pub":  id.Recipient().String() + "\n",
+		"id.pub":   string(ssh.MarshalAuthorizedKey(sp)),
+		"both.txt": "# public keys\r\n  " + id.Recipient().String() + "  \r\n",
+	} {
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, []byte(text), 0o600)
+		_, err := LoadIdentities(p, nil)
+		if err == nil || err.Error() != "identity file "+p+" holds a public key, not the secret one: give the file keygen wrote (AGE-SECRET-KEY-1…) or the private ssh key" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// Not a key at all: the parser's words.
+	p := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(p, []byte("hello\n"), 0o600)
+	if _, err := LoadIdentities(p, nil); err == nil || !strings.Contains(err.Error(), "not an age identity file") {
+		t.Errorf("notes: %v", err)
+	}
+}
