@@ -365,6 +365,10 @@ func TestKeyFile(t *testing.T) {
 	if other.ID(d) == k1.ID(d) || slices.Equal(cuts(t, other, big), cuts(t, k1, big)) {
 		t.Error("two keys give the same ids or cuts")
 	}
+	// Given as --identity by mistake, the file is named for what it is.
+	if _, err := crypto.LoadIdentities(p, nil); err == nil || !strings.Contains(err.Error(), "is the host's chunk key") {
+		t.Errorf("the chunk key file as an identity: %v", err)
+	}
 }
 
 // --- prune and backup interleavings (docs/FORMAT.md) ---

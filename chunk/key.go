@@ -25,6 +25,8 @@ import (
 	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
 	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers "fastcdc-v1.0.0"
 	"github.com/zeebo/blake3"
+
+	"github.com/lyncbackup/lyncbackup/crypto"
 )
 
 // Chunk size bounds (see docs/FORMAT.md): about 1.3 MiB on average. On the
@@ -62,7 +64,7 @@ type Key struct {
 // KeyFile is where a host's chunk key lives under the staging folder.
 func KeyFile(staging, host string) string { return filepath.Join(staging, host+".chunkkey") }
 
-const keyHeader = "# lyncbackup chunk key: names and cuts chunks; not needed to restore. Losing it only costs deduplication.\n"
+const keyHeader = crypto.ChunkKeyHeader + ": names and cuts chunks; not needed to restore. Losing it only costs deduplication.\n"
 
 // LoadOrCreateKey reads the key at path, or makes a new one there (mode
 // 0600) when the file does not exist.

@@ -142,6 +142,9 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	}
 	ids, err := age.ParseIdentities(strings.NewReader(strings.Join(lines, "\n")))
 	if err != nil {
+		if strings.HasPrefix(string(data), ChunkKeyHeader) {
+			return nil, fmt.Errorf("identity file %s is the host's chunk key, which names chunks and decrypts nothing: give the age identity (AGE-SECRET-KEY-1…) the backups were encrypted to", path)
+		}
 		if holdsPublicKey(lines) {
 			return nil, fmt.Errorf("identity file %s holds a public key, not the secret one: give the file keygen wrote (AGE-SECRET-KEY-1…) or the private ssh key", path)
 		}
@@ -149,6 +152,11 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	}
 	return ids, nil
 }
+
+// ChunkKeyHeader starts the chunk key file (chunk.KeyFile) that a backup
+// keeps in its staging folder: named here so that the file given as an
+// identity by mistake is recognised.
+const ChunkKeyHeader = "# lyncbackup chunk key"
 
 // holdsPublicKey reports lines (trimmed) among which a recipient stands:
 // the public key given where the identity belongs (keygen prints it, ssh

@@ -453,6 +453,12 @@ func TestIdentityIsAPublicKey(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// The chunk key from the staging folder.
+	ck := filepath.Join(t.TempDir(), "fe01.chunkkey")
+	os.WriteFile(ck, []byte(ChunkKeyHeader+": names and cuts chunks\n"+strings.Repeat("ab", 32)+"\n"), 0o600)
+	if _, err := LoadIdentities(ck, nil); err == nil || !strings.Contains(err.Error(), "is the host's chunk key, which names chunks and decrypts nothing") {
+		t.Errorf("chunk key: %v", err)
+	}
 	// Not a key at all: the parser's words.
 	p := filepath.Join(t.TempDir(), "notes.txt")
 	os.WriteFile(p, []byte("hello\n"), 0o600)
