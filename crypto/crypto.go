@@ -142,6 +142,9 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 	}
 	ids, err := age.ParseIdentities(strings.NewReader(strings.Join(lines, "\n")))
 	if err != nil {
+		if strings.HasPrefix(string(data), "PuTTY-User-Key-File-") {
+			return nil, fmt.Errorf("identity file %s is a PuTTY key: export it as an OpenSSH key (PuTTYgen: Conversions → Export OpenSSH key) and give that file", path)
+		}
 		if strings.HasPrefix(string(data), ChunkKeyHeader) {
 			return nil, fmt.Errorf("identity file %s is the host's chunk key, which names chunks and decrypts nothing: give the age identity (AGE-SECRET-KEY-1…) the backups were encrypted to", path)
 		}

@@ -453,6 +453,12 @@ func TestIdentityIsAPublicKey(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// A PuTTY key (.ppk), as PuTTYgen saves it on Windows.
+	ppk := filepath.Join(t.TempDir(), "admin.ppk")
+	os.WriteFile(ppk, []byte("PuTTY-User-Key-File-3: ssh-ed25519\r\nEncryption: none\r\nComment: admin@fe01\r\nPublic-Lines: 2\r\n"), 0o600)
+	if _, err := LoadIdentities(ppk, nil); err == nil || !strings.Contains(err.Error(), "is a PuTTY key: export it as an OpenSSH key") {
+		t.Errorf("ppk: %v", err)
+	}
 	// The chunk key from the staging folder.
 	ck := filepath.Join(t.TempDir(), "fe01.chunkkey")
 	os.WriteFile(ck, []byte(ChunkKeyHeader+": names and cuts chunks\n"+strings.Repeat("ab", 32)+"\n"), 0o600)
