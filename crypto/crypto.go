@@ -120,7 +120,7 @@ const maxIdentityFile = 1 << 20
 // encrypted with `age -p` (binary or armored), and a passphrase-protected
 // ssh key. pass is asked only for those, once, before anything is read.
 func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
-	data, err := readKeyFile(path, "identity file", "not an identity file (an age identity is one AGE-SECRET-KEY-1… line, as keygen writes it)")
+	data, err := readKeyFile(path, "identity file", "not an identity file (an age identity file holds a secret key line, as keygen writes it)")
 	if err != nil {
 		return nil, err
 	}
@@ -146,10 +146,10 @@ func LoadIdentities(path string, pass Passphrase) ([]age.Identity, error) {
 			return nil, fmt.Errorf("identity file %s is a PuTTY key: export it as an OpenSSH key (PuTTYgen: Conversions → Export OpenSSH key) and give that file", path)
 		}
 		if strings.HasPrefix(string(data), ChunkKeyHeader) {
-			return nil, fmt.Errorf("identity file %s is the host's chunk key, which names chunks and decrypts nothing: give the age identity (AGE-SECRET-KEY-1…) the backups were encrypted to", path)
+			return nil, fmt.Errorf("identity file %s is the host's chunk key, which names chunks and decrypts nothing: give the age identity file (the secret key keygen wrote) the backups were encrypted to", path)
 		}
 		if holdsPublicKey(lines) {
-			return nil, fmt.Errorf("identity file %s holds a public key, not the secret one: give the file keygen wrote (AGE-SECRET-KEY-1…) or the private ssh key", path)
+			return nil, fmt.Errorf("identity file %s holds a public key, not the secret one: give the file keygen wrote (the secret key) or the private ssh key", path)
 		}
 		return nil, fmt.Errorf("identity file %s: not an age identity file (%v)", path, firstLine(err.Error()))
 	}

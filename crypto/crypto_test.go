@@ -424,7 +424,7 @@ func TestIdentityFileTooLarge(t *testing.T) {
 	f.Truncate(64 << 20) // sparse
 	f.Close()
 	_, err = LoadIdentities(p, nil)
-	if err == nil || err.Error() != "identity file "+p+" is larger than 2 MiB: not an identity file (an age identity is one AGE-SECRET-KEY-1… line, as keygen writes it)" {
+	if err == nil || err.Error() != "identity file "+p+" is larger than 2 MiB: not an identity file (an age identity file holds a secret key line, as keygen writes it)" {
 		t.Errorf("64 MiB file: %v", err)
 	}
 	if _, err := LoadIdentities(dir, nil); err == nil || !strings.HasPrefix(err.Error(), "read identity file: ") {
@@ -449,7 +449,7 @@ func TestIdentityIsAPublicKey(t *testing.T) {
 		p := filepath.Join(t.TempDir(), name)
 		os.WriteFile(p, []byte(text), 0o600)
 		_, err := LoadIdentities(p, nil)
-		if err == nil || err.Error() != "identity file "+p+" holds a public key, not the secret one: give the file keygen wrote (AGE-SECRET-KEY-1…) or the private ssh key" {
+		if err == nil || err.Error() != "identity file "+p+" holds a public key, not the secret one: give the file keygen wrote (the secret key) or the private ssh key" {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -887,6 +887,22 @@ func TestCoreProtectedIdentity(t *testing.T) {
 	}
 }
 
+// TestCoreWrongKeyFileAsIdentity: the key files an admin may grab instead
+// of the identity (keygen's public key, the staging folder's chunk key)
+// are each one line naming the mistake, exit 2, with its hint printed
+// whole (the output's secret-key masking once ate it).
+func TestCoreWrongKeyFileAsIdentity(t *testing.T) {
+	e := newCoreEnv(t)
+	_, set := e.oneFileSet("payload")
+	pub := filepath.Join(e.dir, "pub.txt")
+	os.WriteFile(pub, []byte(e.pub+"\n"), 0o600)
+	failsWith(t, e.run("verify", set, "--identity", pub), 2,
+		"identity file "+pub+" holds a public key, not the secret one: give the file keygen wrote (the secret key) or the private ssh key")
+	ck := filepath.Join(e.dir, "staging", "fe01.contoso.com.chunkkey")
+	failsWith(t, e.run("restore", set, "--to", filepath.Join(e.dir, "r"), "--identity", ck), 2,
+		"identity file "+ck+" is the host's chunk key, which names chunks and decrypts nothing: give the age identity file (the secret key keygen wrote) the backups were encrypted to")
+}
+
 // TestCoreOtherHostNamed: a --host that has no set (a typo, or another
 // machine's name) is not reported as an empty destination: list and
 // restore name the hosts whose sets are there.
