@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestInstallHalfWayKeepsTheRest: when moving a checked item into place
+// fails after some of its files moved (here a folder of the old item is
+// another file system, so the move into it fails with EXDEV; on Windows a
+// file held open does the same), the error says so and where the rest is,
+// and install hands the partial folder back (*partial cleared) so that the
+// restore's cleanup does not delete the files that did not move.
+func TestInstallHalfWayKeepsTheRest(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "item")
+	sub := filepath.Join(dst, "s")
+	os.MkdirAll(sub, 0o755)
+	if err := syscall.Mount("tmpfs", sub, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(sub, 0) })
+	os.WriteFile(filepath.Join(dst, "a.txt"), []byte("old a"), 0o644)
+	os.WriteFile(filepath.Join(sub, "b.txt"), []byte("old b"), 0o644)
+	src := filepath.Join(dir, ".lyncbackup-partial-item")
+	os.MkdirAll(filepath.Join(src, "s"), 0o755)
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("new a"), 0o644)
+	os.WriteFile(filepath.Join(src, "s", "b.txt"), []byte("new b"), 0o644)
+
+	partial := src
+	err := install(&partial, dst)
+	if err == nil || !strings.Contains(err.Error(), "part of the item is in place; the rest is in "+src) {
+		t.Fatalf("install: %v", err)
+	}
+	if partial != "" {
+		t.Errorf("the partial folder %s is still the caller's to delete, with files that did not move", partial)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "a.txt")); string(b) != "new a" {
+		t.Errorf("a.txt holds %q: the test did not fail half-way", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(src, "s", "b.txt")); string(b) != "new b" {
+		t.Errorf("the file that did not move is gone from %s: %q", src, b)
+	}
+}
