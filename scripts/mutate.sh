@@ -11,7 +11,10 @@
 # The timeout is the coverage run's time times the coefficient; gremlins
 # measures that run without the build, so packages with slower tests
 # (archive) need a large one or report most mutants as TIMED OUT. Files
-# can be left out with -E REGEXP.
+# can be left out with -E REGEXP. Run as root, the tests that mount a tmpfs
+# (pipeline's disk-full tests) leave the mount behind when a mutant is
+# killed for its time; gremlins then cannot remove its copy of the module:
+# mount | grep gremlins, and umount what it lists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: scripts/mutate.sh PKG [gremlins flags...]" >&2; exit 2; }
