@@ -4,8 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 // TestInstallHalfWayKeepsTheRest: when moving a checked item into place
@@ -19,10 +20,7 @@ func TestInstallHalfWayKeepsTheRest(t *testing.T) {
 	dst := filepath.Join(dir, "item")
 	sub := filepath.Join(dst, "s")
 	os.MkdirAll(sub, 0o755)
-	if err := syscall.Mount("tmpfs", sub, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(sub, 0) })
+	testenv.TmpfsAt(t, sub, "1m")
 	os.WriteFile(filepath.Join(dst, "a.txt"), []byte("old a"), 0o644)
 	os.WriteFile(filepath.Join(sub, "b.txt"), []byte("old b"), 0o644)
 	src := filepath.Join(dir, ".lyncbackup-partial-item")

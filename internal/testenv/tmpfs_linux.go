@@ -11,9 +11,16 @@ import (
 func Tmpfs(t testing.TB, size string) string {
 	t.Helper()
 	dir := t.TempDir()
+	TmpfsAt(t, dir, size)
+	return dir
+}
+
+// TmpfsAt mounts a tmpfs of size on the existing folder dir (another file
+// system inside a tree: a rename into it fails with EXDEV), as Tmpfs does.
+func TmpfsAt(t testing.TB, dir, size string) {
+	t.Helper()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root with CAP_SYS_ADMIN): %v", err)
+		t.Skipf("cannot mount a small tmpfs (needs root with CAP_SYS_ADMIN): %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(dir, 0) })
-	return dir
 }
