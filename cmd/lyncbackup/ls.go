@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/lyncbackup/lyncbackup/archive"
-	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 )
 
@@ -61,9 +60,9 @@ func runLs(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.saySkipped(set, skipped, spec)
-	ids, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
+	ids, err := a.identities(sf)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	var mu sync.Mutex
 	spools := map[string]*lsSpool{}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
@@ -89,6 +91,16 @@ func (a *app) openForRead(ctx context.Context, s *setFlags) (upload.Store, strin
 
 // resolveSet finds SET (or latest) in the store; for latest it also returns
 // the newer sets it passed over (see sayskipped).
+// identities loads --identity (asking for its passphrase if it has one);
+// a key file that does not open is a usage error.
+func (a *app) identities(sf setFlags) ([]age.Identity, error) {
+	ids, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return ids, nil
+}
+
 func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string) (catalog.Set, []catalog.Skipped, error) {
 	// The sets without their chunk lists, then the chosen one whole: a
 	// listing of every set's chunk entries is ~0.3 MB per GB per set.
@@ -204,9 +216,9 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if sf.identity == "" {
 		return usagef("restore needs --identity FILE (the age identity matching the set's recipients)")
 	}
-	ids, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
+	ids, err := a.identities(sf)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	n := len(set.Manifest.Items)
 	if len(sf.items) > 0 {
@@ -342,9 +354,9 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
 	mode, modeText := "stored", "stored objects (size and SHA-256)"
 	if sf.identity != "" {
-		ids, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
+		ids, err := a.identities(sf)
 		if err != nil {
-			return usageError{err}
+			return err
 		}
 		job.Identities = ids
 		mode, modeText = "full", "stored objects and every file (decrypted, decompressed, hashed)"

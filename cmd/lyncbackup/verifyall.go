@@ -11,7 +11,6 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/chunk"
-	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/internal/faultpoint"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/upload"
@@ -48,9 +47,9 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 	mode := "stored"
 	var ids []age.Identity
 	if sf.identity != "" {
-		loaded, err := crypto.LoadIdentities(sf.identity, a.identityPassphrase)
+		loaded, err := a.identities(sf)
 		if err != nil {
-			return usageError{err}
+			return err
 		}
 		ids, mode = loaded, "full"
 	}
