@@ -46,6 +46,17 @@ func randomBytes(n int, rng *rand.Rand) []byte {
 	return b.Bytes()
 }
 
+// mixedBakLike alternates bak KiB of bakLike with random KiB of random
+// bytes: the default level's saving falls between none and bakLike's.
+func mixedBakLike(n, bak, random int, rng *rand.Rand) []byte {
+	var b bytes.Buffer
+	for b.Len() < n {
+		b.Write(bakLike(bak<<10, rng))
+		binaryRand(&b, rng, random<<10)
+	}
+	return b.Bytes()[:n]
+}
+
 func TestChoose(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, c := range []struct {
@@ -62,6 +73,48 @@ func TestChoose(t *testing.T) {
 		if got := Choose(c.data).String(); got != c.want {
 			t.Errorf("%s: Choose = %s, want %s", c.name, got, c.want)
 		}
+	}
+}
+
+// TestChooseChunks: for chunks the default level must save 1% over the
+// fastest one, for one stream 0.1%. Samples on either side and between
+// the two margins; at least one between, or the test could not tell the
+// margins apart.
+func TestChooseChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	samples := map[string][]byte{
+		"database pages":         bakLike(1<<20, rng),
+		"xml with random ids":    xmlLike(1<<20, rng),
+		"incompressible":         randomBytes(1<<20, rng),
+		"pages 4 KiB, rand 12":   mixedBakLike(1<<20, 4, 12, rng),
+		"pages 8 KiB, rand 8":    mixedBakLike(1<<20, 8, 8, rng),
+		"pages 64 KiB, rand 128": mixedBakLike(1<<20, 64, 128, rng),
+	}
+	between := 0
+	for name, d := range samples {
+		fs, ds := trialSize(d, Choice{Level: "fastest"}), trialSize(d, Choice{Level: "default"})
+		saved := float64(fs-ds) / float64(fs)
+		want := func(margin float64) string {
+			if saved > margin {
+				return "default"
+			}
+			return "fastest"
+		}
+		if saved > 0.0011 && saved < 0.0099 {
+			between++
+		}
+		if got := Choose(d).Level; got != want(0.001) {
+			t.Errorf("%s (default saves %.3f%%): Choose = %s, want %s", name, 100*saved, got, want(0.001))
+		}
+		if got := ChooseChunks(d).Level; got != want(0.01) {
+			t.Errorf("%s (default saves %.3f%%): ChooseChunks = %s, want %s", name, 100*saved, got, want(0.01))
+		}
+	}
+	if between == 0 {
+		t.Error("no sample where the default level saves between 0.1% and 1%")
+	}
+	if got := ChooseChunks(xmlLike(minTrial-1, rng)).String(); got != "default" {
+		t.Errorf("too short to judge: ChooseChunks = %s, want default", got)
 	}
 }
 

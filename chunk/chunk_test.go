@@ -20,6 +20,7 @@ import (
 	"filippo.io/age"
 	"github.com/zeebo/blake3"
 
+	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/upload"
@@ -917,5 +918,54 @@ func TestWriteStoreSizeChecked(t *testing.T) {
 	st, err := wr.Write(context.Background(), bytes.NewReader(data(3<<20, 23)), nil)
 	if err == nil || !strings.Contains(err.Error(), "store reports") || len(st.Chunks) != 0 {
 		t.Fatalf("Write: %v, %d chunks: want the size mismatch", err, len(st.Chunks))
+	}
+}
+
+// TestWriteAutoChoosesForChunks: with "auto" (and no level), an item's
+// chunks are compressed at the level archive.ChooseChunks picks for its
+// first chunk, not archive.Choose's one-stream pick. The stream is made
+// so that the two differ: the default level saves between 0.1% and 1%.
+func TestWriteAutoChoosesForChunks(t *testing.T) {
+	w := newWorld(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	var b bytes.Buffer
+	for b.Len() < 6<<20 { // 64 KiB of database-like records, then 128 KiB of random bytes
+		var rec bytes.Buffer
+		for rec.Len() < 64<<10 {
+			sip := fmt.Sprintf("sip:user%d@contoso.com", r.IntN(5000)+1)
+			rec.WriteString("CDR")
+			rec.Write(data(8, r.Uint64()))
+			rec.Write(make([]byte, 24))
+			rec.Write(append([]byte(sip), make([]byte, 48-len(sip))...))
+			rec.Write(data(16, r.Uint64()))
+		}
+		b.Write(rec.Bytes()[:64<<10])
+		b.Write(data(128<<10, r.Uint64()))
+	}
+	stream := b.Bytes()
+	ch := w.key.Chunker(bytes.NewReader(stream))
+	first, err := ch.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first = bytes.Clone(first[:min(len(first), archive.AutoSample)])
+	ch.Close()
+	stream1, chunks := archive.Choose(first).String(), archive.ChooseChunks(first).String()
+	if stream1 == chunks {
+		t.Fatalf("the test stream's first chunk gets %s either way: it cannot tell the two apart", chunks)
+	}
+	for _, level := range []string{"auto", ""} {
+		wr := w.writer(nil)
+		wr.Compression = level
+		st, err := wr.Write(context.Background(), bytes.NewReader(stream), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Level != chunks {
+			t.Errorf("compression %q: chunks compressed at %s, want %s (one stream would take %s)", level, st.Level, chunks, stream1)
+		}
+		if !bytes.Equal(w.read(st.Chunks), stream) {
+			t.Errorf("compression %q: the chunks do not read back as the stream", level)
+		}
 	}
 }

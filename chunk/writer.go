@@ -275,7 +275,7 @@ func waitAll(ss []*slot) error {
 
 func (w *Writer) choose(first []byte) archive.Choice {
 	if w.Compression == "" || w.Compression == "auto" {
-		return archive.Choose(first[:min(len(first), archive.AutoSample)])
+		return archive.ChooseChunks(first[:min(len(first), archive.AutoSample)])
 	}
 	return archive.Choice{Level: w.Compression}
 }
