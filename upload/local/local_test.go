@@ -422,6 +422,52 @@ func TestListRemovesEmptyFolders(t *testing.T) {
 	}
 }
 
+// A listing of one set's folder (what verify and restore do) removes that
+// folder when it is empty, and then the host folder above it if that
+// emptied it; a listing of a set that holds objects removes nothing.
+func TestListOfAnEmptySetFolder(t *testing.T) {
+	s, dir := open(t)
+	os.MkdirAll(filepath.Join(dir, "fe01", "20261125T020000Z-a1b2c3"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "fe03", "20261125T020000Z-a1b2c3", "sub", "sub"), 0o755)
+	if _, err := s.Put(context.Background(), "fe02/20261126T020000Z-d4e5f6/manifest.json", strings.NewReader("{}"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "fe02", "20261127T020000Z-000000"), 0o755)
+	list := func(prefix string, want int) {
+		t.Helper()
+		n := 0
+		if err := s.List(context.Background(), prefix, func(upload.ObjectInfo) error { n++; return nil }); err != nil || n != want {
+			t.Fatalf("List %s: %d objects (want %d), %v", prefix, n, want, err)
+		}
+	}
+	exists := func(rel string) bool {
+		_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel)))
+		return err == nil
+	}
+	list("fe02/20261126T020000Z-d4e5f6/", 1)
+	if !exists("fe02/20261126T020000Z-d4e5f6/manifest.json") || !exists("fe02/20261127T020000Z-000000") {
+		t.Error("a listing of a set with objects removed something")
+	}
+	list("fe01/20261125T020000Z-a1b2c3/", 0)
+	if exists("fe01/20261125T020000Z-a1b2c3") {
+		t.Error("the empty set folder remains")
+	}
+	if exists("fe01") {
+		t.Error("the host folder its removal emptied remains")
+	}
+	list("fe03/20261125T020000Z-a1b2c3/", 0)
+	if exists("fe03") {
+		t.Error("a set folder holding only empty folders: the host folder remains")
+	}
+	list("fe02/20261127T020000Z-000000/", 0)
+	if exists("fe02/20261127T020000Z-000000") || !exists("fe02/20261126T020000Z-d4e5f6/manifest.json") {
+		t.Error("the empty set folder of a host with other sets: not removed, or more went with it")
+	}
+	if !exists("") {
+		t.Error("the root went")
+	}
+}
+
 func TestFolders(t *testing.T) {
 	st, _ := open(t)
 	uploadtest.Folders(t, st)
