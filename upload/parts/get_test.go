@@ -151,6 +151,73 @@ func TestReaderAttemptsResetOnProgress(t *testing.T) {
 	if n := o.callsAt(1000); n != 3 {
 		t.Fatalf("%d attempts at the stuck range, want 3", n)
 	}
+	if !strings.Contains(err.Error(), "bytes 1000-1999:") {
+		t.Fatalf("stuck range: %v does not name bytes 1000-1999", err)
+	}
+}
+
+// A clean read costs one fetch per range and no wait; a fetch that breaks
+// the Fetch contract (fewer bytes than asked, and no error) is resumed
+// from the byte reached, never taken as the whole range.
+func TestReaderFetchesAndShortFetches(t *testing.T) {
+	data := randBytes(12, 5500)
+	waits := 0
+	cfg := noWait
+	cfg.Backoff = func(int) time.Duration { waits++; return 0 }
+	cfg.Concurrency = 1 // waits is not guarded
+	o := &fakeObject{data: data}
+	got, err := readAll(t, NewReader(context.Background(), &Pool{}, cfg, 0, 5500, o.fetch))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("clean read: %d bytes, %v", len(got), err)
+	}
+	if len(o.calls) != 6 || waits != 0 {
+		t.Fatalf("clean read of 6 ranges: %d fetches %v, %d waits", len(o.calls), o.calls, waits)
+	}
+
+	o = &fakeObject{data: data}
+	var short atomic.Bool
+	o.fault = func(_ context.Context, _ int, off int64, n int) (int, error) {
+		if off == 2000 && short.CompareAndSwap(false, true) {
+			return 400, errShortNil
+		}
+		return 0, nil
+	}
+	shortFetch := func(ctx context.Context, off int64, dst []byte) (int, error) {
+		m, err := o.fetch(ctx, off, dst)
+		if err == errShortNil {
+			return m, nil
+		}
+		return m, err
+	}
+	got, err = readAll(t, NewReader(context.Background(), &Pool{}, cfg, 0, 5500, shortFetch))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("short fetch: %d bytes, %v (equal: %v)", len(got), err, bytes.Equal(got, data))
+	}
+	if o.callsAt(2400) != 1 {
+		t.Fatalf("short fetch: calls %v, want the rest of the range fetched from 2400", o.calls)
+	}
+}
+
+var errShortNil = errors.New("short, reported as nil")
+
+// A ReadConfig without Backoff or MaxAttempts (S3 and Azure leave Backoff
+// to the default) retries a broken body with the default backoff.
+func TestReaderDefaults(t *testing.T) {
+	data := randBytes(13, 3000)
+	o := &fakeObject{data: data}
+	o.fault = func(_ context.Context, call int, off int64, n int) (int, error) {
+		if call <= 2 {
+			return 0, io.ErrUnexpectedEOF // two failures in a row (~0.6 s of backoff), then the body
+		}
+		return 0, nil
+	}
+	got, err := readAll(t, NewReader(context.Background(), &Pool{}, ReadConfig{Chunk: 3000}, 0, 3000, o.fetch))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("%d bytes, %v", len(got), err)
+	}
+	if len(o.calls) != 3 {
+		t.Fatalf("%d fetches, want 3", len(o.calls))
+	}
 }
 
 // A permanent error is not retried and is returned as the backend made it.

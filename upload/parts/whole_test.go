@@ -93,8 +93,16 @@ func TestReadWhole(t *testing.T) {
 
 	// MaxAttempts failures without progress: gives up, naming the bytes.
 	o = &wholeObject{data: data, cut: map[int]int{1: 0, 2: 0, 3: 0}}
-	if _, err := ReadWhole(ctx, fast, buf, o.open); err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+	if _, err := ReadWhole(ctx, fast, buf, o.open); err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") ||
+		!strings.Contains(err.Error(), "bytes 0-9999:") {
 		t.Fatalf("no progress: %v", err)
+	}
+
+	// An empty object where bytes are expected: its size at once, no
+	// retries of a body that has nothing to give.
+	o = &wholeObject{data: nil}
+	if size, err := ReadWhole(ctx, fast, buf, o.open); err != nil || size != 0 || len(o.offs) != 1 {
+		t.Fatalf("empty object: size %d, %v, %d requests", size, err, len(o.offs))
 	}
 
 	// A permanent error of open ends the read at once, as it is.
