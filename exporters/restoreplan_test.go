@@ -206,6 +206,32 @@ func TestPlanFitsTheLoss(t *testing.T) {
 			t.Errorf("sql plan lacks %q:\n%s", w, text)
 		}
 	}
+	// The same stores with every database in the set: no such step.
+	covered := map[string]any{}
+	for k, v := range disc {
+		covered[k] = v
+	}
+	lync := map[string]any{}
+	for k, v := range disc["lync"].(map[string]any) {
+		lync[k] = v
+	}
+	var stores []any
+	for _, st := range lync["sql_stores"].([]any) {
+		c := map[string]any{}
+		for k, v := range st.(map[string]any) {
+			c[k] = v
+		}
+		delete(c, "uncovered")
+		stores = append(stores, c)
+	}
+	if len(stores) != 2 {
+		t.Fatalf("the fixture has %d SQL stores, want 2", len(stores))
+	}
+	lync["sql_stores"] = stores
+	covered["lync"] = lync
+	if _, text := planText(t, covered, items, PlanOptions{Scenario: "sql"}); strings.Contains(text, "Not in this set") {
+		t.Errorf("sql plan with every database in the set names one as missing:\n%s", text)
+	}
 }
 
 func TestPlanOptionErrors(t *testing.T) {
