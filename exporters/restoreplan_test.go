@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -207,20 +208,10 @@ func TestPlanFitsTheLoss(t *testing.T) {
 		}
 	}
 	// The same stores with every database in the set: no such step.
-	covered := map[string]any{}
-	for k, v := range disc {
-		covered[k] = v
-	}
-	lync := map[string]any{}
-	for k, v := range disc["lync"].(map[string]any) {
-		lync[k] = v
-	}
+	covered, lync := maps.Clone(disc), maps.Clone(disc["lync"].(map[string]any))
 	var stores []any
 	for _, st := range lync["sql_stores"].([]any) {
-		c := map[string]any{}
-		for k, v := range st.(map[string]any) {
-			c[k] = v
-		}
+		c := maps.Clone(st.(map[string]any))
 		delete(c, "uncovered")
 		stores = append(stores, c)
 	}
