@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/lyncbackup/lyncbackup/config"
 )
@@ -68,7 +69,7 @@ func buildSQL(ctx context.Context, s *session, idx int, e config.Exporter) ([]Ex
 		if err := checkPSValue("instance", t.instance); err != nil {
 			return nil, &config.Error{Key: key + ".instance", Msg: err.Error()}
 		}
-		if err := checkPSValue("database name", t.db); err != nil || len(t.db) > 128 {
+		if err := checkPSValue("database name", t.db); err != nil || utf16Len(t.db) > 128 {
 			return nil, &config.Error{Key: key + ".databases", Msg: fmt.Sprintf("%q is not a SQL Server database name", t.db)}
 		}
 		s.cover(t.instance, t.db)
@@ -80,6 +81,16 @@ func buildSQL(ctx context.Context, s *session, idx int, e config.Exporter) ([]Ex
 		})
 	}
 	return out, nil
+}
+
+// utf16Len is a name's length as SQL Server counts it (sysname is
+// nvarchar(128): UTF-16 code units, not bytes).
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 // sqlKey normalises "fqdn\instance" for comparing: lower case, the host's

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
@@ -182,8 +185,35 @@ func TestSQLQuoting(t *testing.T) {
 	if got := BackupQuery("a]b", `C:\x'y\f.bak`); got != `BACKUP DATABASE [a]]b] TO DISK=N'C:\x''y\f.bak' WITH COPY_ONLY, CHECKSUM, INIT` {
 		t.Errorf("query %s", got)
 	}
-	if joinServerPath(`C:\Backups\`, "f.bak") != `C:\Backups\f.bak` || joinServerPath("/var/opt/mssql/backup", "f.bak") != "/var/opt/mssql/backup/f.bak" {
+	if joinServerPath(`C:\Backups\`, "f.bak") != `C:\Backups\f.bak` || joinServerPath(`D:`, "f.bak") != `D:\f.bak` || joinServerPath("/var/opt/mssql/backup", "f.bak") != "/var/opt/mssql/backup/f.bak" {
 		t.Error("joinServerPath")
+	}
+}
+
+// TestSQLDatabaseNameLength: SQL Server names are up to 128 UTF-16 code
+// units (sysname); a longer one is a config error naming the key, a
+// 128-character name in Cyrillic (256 bytes of UTF-8) is accepted.
+func TestSQLDatabaseNameLength(t *testing.T) {
+	for _, c := range []struct {
+		db string
+		ok bool
+	}{
+		{strings.Repeat("a", 128), true},
+		{strings.Repeat("a", 129), false},
+		{strings.Repeat("д", 128), true},
+		{strings.Repeat("д", 129), false},
+		{strings.Repeat("😀", 64), true}, // two code units each
+		{strings.Repeat("😀", 64) + "a", false},
+	} {
+		cfg := parseCfg(t, fmt.Sprintf("exporters: [{kind: sql, name: s, databases: ['%s'], backup_dir: x, sqlcmd: sqlcmd}]\n", c.db))
+		exps, _, err := Build(context.Background(), cfg, Env{Staging: t.TempDir()})
+		var ce *config.Error
+		switch {
+		case c.ok && (err != nil || len(exps) != 1):
+			t.Errorf("%d runes: %v %v", utf8.RuneCountInString(c.db), exps, err)
+		case !c.ok && (!errors.As(err, &ce) || ce.Key != "exporters[0].databases" || !strings.Contains(err.Error(), "is not a SQL Server database name")):
+			t.Errorf("%d runes: %v", utf8.RuneCountInString(c.db), err)
+		}
 	}
 }
 
@@ -285,9 +315,31 @@ func TestSQLDatabasesAuto(t *testing.T) {
 				t.Errorf("covered databases reported uncovered: %+v", st)
 			}
 		}
-		if strings.Contains(strings.Join(info.Notes, "\n"), "not backed up") {
+		if n := strings.Join(info.Notes, "\n"); strings.Contains(n, "not backed up") || strings.Contains(n, "nothing to back up") {
 			t.Errorf("notes %v", info.Notes)
 		}
+	}
+}
+
+// TestSQLDatabasesAutoFindsNone: on a topology with no Monitoring or
+// Archiving database, databases: auto makes no sql item and says so in
+// the discovery notes (the run is not silently a no-op).
+func TestSQLDatabasesAutoFindsNone(t *testing.T) {
+	h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/se.json"})
+	cfg := h.config(fmt.Sprintf("lync: {powershell: $PS, exporters: [csconfig]}\nexporters:\n  - {kind: sql, name: monarch, databases: auto, backup_dir: '%s', sqlcmd: %s}\n", t.TempDir(), stubbin.Sqlcmd(t)))
+	items, errs, disc := h.run(cfg)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, it := range items {
+		if it.Kind == "sql" {
+			t.Errorf("sql item %s on a topology without Monitoring or Archiving", it.Name)
+		}
+	}
+	info := disc["lync"].(*LyncInfo)
+	want := "exporter monarch (databases: auto): Get-CsService finds no Monitoring or Archiving database: nothing to back up"
+	if !slices.Contains(info.Notes, want) {
+		t.Errorf("notes %q, want %q", info.Notes, want)
 	}
 }
 
