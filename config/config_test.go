@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -140,6 +141,12 @@ func TestParseErrors(t *testing.T) {
 		{"item ending in a dot", strings.Replace(minimal, "exporters:\n", "exporters:\n  - {kind: path, name: certs., paths: [/x]}\n", 1), "exporters[0].name", 3, `write "certs"`},
 		{"unset var", strings.Replace(minimal, "age1xyz", "${NOPE_NOT_SET}", 1), "", 4, "NOPE_NOT_SET is not set"},
 		{"two documents", minimal + "---\nhost: b\n", "", 0, "more than one"},
+		{"mapping for a word or list", minimal + "lync:\n  pools: {a: b}\n", "lync.pools", 7, "expected a word or a list, not a mapping"},
+		{"mapping for a word or list in a flow mapping", minimal + "lync: {product: '2015', pools: {a: b}}\n", "lync.pools", 6, "expected a word or a list, not a mapping"},
+		{"mapping in a list", minimal + "lync: {product: '2015', pools: [a, {b: c}]}\n", "lync.pools[1]", 6, "wrong type: a mapping where a string is expected"},
+		{"two wrong types", minimal + "compression: {concurrency: lots}\nretention: {keep_daily: many}\n", "compression.concurrency", 6, `wrong type: str "lots" where a number is expected (and 1 more)`},
+		{"persistentchat on 2019", minimal + "lync: {product: '2019', exporters: [csconfig, persistentchat]}\n", "lync.exporters", 6, "Persistent Chat was removed in Skype for Business Server 2019"},
+		{"persistentchat on se", minimal + "lync:\n  product: SE\n  exporters: [persistentchat]\n", "lync.exporters", 8, "Persistent Chat was removed in Skype for Business Server se"},
 		{"bad notify", minimal + "notify: {on: sometimes}\n", "notify.on", 6, "failure or always"},
 		{"sql auto without lync", strings.Replace(minimal, "encryption:", "  - {kind: sql, databases: auto, backup_dir: 'D:\\Bak'}\nencryption:", 1), "exporters[1].databases", 4, "auto finds the Monitoring and Archiving databases through the Lync cmdlets"},
 		// A scalar over two lines is quoted in the message with \n, not a line break (found by FuzzParse).
@@ -163,6 +170,9 @@ func TestParseErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("multi-line: %q", err)
+			}
+			if strings.Contains(err.Error(), "more)") != strings.Contains(c.msg, "more)") {
+				t.Errorf("%q: \"(and N more)\" only where the parser found more than one error", err)
 			}
 			if c.key != "" && !strings.Contains(err.Error(), c.key) {
 				t.Errorf("%q does not name %s", err, c.key)
@@ -204,6 +214,7 @@ func TestExpand(t *testing.T) {
 		{"k: ${BLANKNULL}\n", "", "null"},
 		{"k: \"${BLANKTAG}\"\n", "k: \" !0\"\n", ""},
 		{"a: 1\nk: ${UNSET}\n", "", "line 2"},
+		{"a: 1\nk: ${HASH}\n", "", "config:2: environment variable HASH: "},
 		{`k: "${CTRL}"` + "\n", `k: "a\x01\x7f\x84\x85\u2028\u2029\ufeff\uffffz\x0d"` + "\n", ""},
 		{"k: ${C1}\n", "", "holds U+0084, which YAML takes only escaped: write it in double quotes"},
 		{"k: '${C1}'\n", "", "holds U+0084"},
@@ -268,14 +279,14 @@ func TestDurations(t *testing.T) {
 		}
 	}
 	// The longest accepted: 200 years, however written.
-	for _, ok := range []string{"200y", "73000d", "199y12m5d", strings.Repeat("100000h", 17) + "52000h"} {
+	for _, ok := range []string{"200y", "73000d", "199y12m5d", "2433m", "1y2400m", strings.Repeat("100000h", 17) + "52000h"} {
 		if _, err := ParseDuration(ok); err != nil {
 			t.Errorf("ParseDuration(%q): %v", ok, err)
 		}
 	}
 	// Longer ones wrapped Approx: "300y" to a negative span, "584y344d"
 	// to 25 minutes (a grace that short lets prune take a running backup).
-	for _, long := range []string{"201y", "300y", "584y344d", "200y1d", "73000d1s", strings.Repeat("100000h", 18), strings.Repeat("100000h", 52)} {
+	for _, long := range []string{"201y", "300y", "584y344d", "200y1d", "73000d1s", "199y12m6d", "2434m", "11y2400m", strings.Repeat("100000h", 18), strings.Repeat("100000h", 52)} {
 		if d, err := ParseDuration(long); err == nil || !strings.Contains(err.Error(), "too long (at most 200 years)") {
 			t.Errorf("ParseDuration(%q) = %v (approx %v), %v; want too long", long, d, d.Approx(), err)
 		}
@@ -303,7 +314,7 @@ func TestSizesAndRates(t *testing.T) {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "lots", "-5MB", "5XB", "1e3", "99999999999TiB", "MiB"} {
+	for _, bad := range []string{"", "lots", "-5MB", "5XB", "1e3", "99999999999TiB", "MiB", "5000000T"} {
 		if v, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) = %d, want error", bad, v)
 		}
@@ -353,6 +364,51 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(dir); err == nil {
 		t.Fatal("a folder loaded as config")
 	}
+	// The limit itself is accepted, one byte more is not.
+	pad := MaxSize - len(minimal)
+	exact := []byte(minimal + "#" + strings.Repeat("x", pad-2) + "\n")
+	os.WriteFile(big, exact, 0o644)
+	if c, err := Load(big); err != nil || c.Host != "fe01.contoso.com" {
+		t.Fatalf("a %d-byte config: %v", len(exact), err)
+	}
+	os.WriteFile(big, append([]byte{'\n'}, exact...), 0o644)
+	if _, err := Load(big); err == nil || err.Error() != fmt.Sprintf("config %s: file larger than %d bytes", big, MaxSize) {
+		t.Fatalf("a %d-byte config: %v", MaxSize+1, err)
+	}
+}
+
+// TestErrorText: the one line every config error prints, with and without
+// a file, a line and a key.
+func TestErrorText(t *testing.T) {
+	for _, c := range []struct {
+		e    Error
+		want string
+	}{
+		{Error{Msg: "file is empty"}, "config: file is empty"},
+		{Error{File: "c.yaml", Key: "exporters", Msg: "missing"}, "config c.yaml: exporters: missing"},
+		{Error{File: "c.yaml", Line: 3, Key: "host", Msg: "bad"}, "config c.yaml:3: host: bad"},
+		{Error{Line: 2, Msg: "a\r\nb\nc"}, `config:2: a\nb\nc`},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.e, got, c.want)
+		}
+	}
+}
+
+// TestLyncDefaults: a lync section without powershell runs powershell.exe;
+// Persistent Chat is refused only where the product removed it.
+func TestLyncDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal+"lync: {product: '2015', exporters: [persistentchat]}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Lync.PowerShell != "powershell.exe" || c.Lync.Product != "2015" {
+		t.Errorf("lync %+v", c.Lync)
+	}
+	c, err = Parse([]byte(minimal+"lync: {product: '2019', powershell: 'C:\\ps7\\pwsh.exe'}\n"), noEnv)
+	if err != nil || c.Lync.PowerShell != `C:\ps7\pwsh.exe` {
+		t.Errorf("powershell given: %+v %v", c.Lync, err)
+	}
 }
 
 func TestValidName(t *testing.T) {
@@ -381,6 +437,23 @@ func TestPathsTwiceWithoutCase(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("two paths that differ in case are two folders here: %v", err)
+	}
+}
+
+// TestExcludeBackslash: on Windows "\\" in an exclude pattern separates
+// folders (the exporter reads it so), elsewhere a trailing one escapes
+// nothing and the pattern would match nothing.
+func TestExcludeBackslash(t *testing.T) {
+	data := strings.Replace(minimal, "paths: ['/etc/ssl']", `paths: ['/etc/ssl'], exclude: ['Logs\*.tmp', 'Cache\']`, 1)
+	_, err := Parse([]byte(data), noEnv)
+	if runtime.GOOS == "windows" {
+		if err != nil {
+			t.Fatalf("on Windows: %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), `exporters[0].exclude[1]: "Cache\\" is not a valid pattern`) {
+		t.Fatalf("a trailing backslash: %v", err)
 	}
 }
 

@@ -196,6 +196,10 @@ func (s *StringOrList) UnmarshalYAML(n *yaml.Node) error {
 		*s = l
 		return nil
 	}
+	if n.Kind == yaml.MappingNode {
+		// The kind names the entry when a flow mapping holds several.
+		return fmt.Errorf("line %d: expected a word or a list, not a mapping", n.Line)
+	}
 	return fmt.Errorf("line %d: expected a word or a list", n.Line)
 }
 
@@ -221,6 +225,8 @@ func keyAtLine(data []byte, line int, msg string) string {
 		valHint = m[2]
 	} else if m := cannotUnmKind.FindStringSubmatch(msg); m != nil {
 		kindHint = m[1]
+	} else if strings.HasSuffix(msg, ", not a mapping") {
+		kindHint = "map"
 	} else if m := quotedValue.FindStringSubmatch(msg); m != nil {
 		valHint = m[1]
 	}
