@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -39,6 +40,7 @@ func TestDestinationCAFile(t *testing.T) {
 		t.Fatal(oerr)
 	}
 	damaged := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")})
+	exact := testCA(t, "exact") // padded to the size limit
 	cases := []struct {
 		url, file, want string
 	}{
@@ -51,6 +53,7 @@ func TestDestinationCAFile(t *testing.T) {
 		{"azblob://backups/lync", write("text.pem", []byte("corp-ca.cer, DER, not PEM\n")), filepath.Join(dir, "text.pem") + ": no PEM certificate in it"},
 		{"s3://bkt/p", write("damaged.pem", append(testCA(t, "root"), damaged...)), filepath.Join(dir, "damaged.pem") + ": certificate 2: x509: "},
 		{"s3://bkt/p", dir, dir + ": not a regular file"},
+		{"s3://bkt/p", write("4mib.pem", append(exact, bytes.Repeat([]byte("\n"), maxCAFile-len(exact))...)), ""},
 		{"s3://bkt/p", write("huge.pem", make([]byte, maxCAFile+1)), filepath.Join(dir, "huge.pem") + ": larger than 4 MiB: not a PEM file of CA certificates"},
 		{"s3://bkt/p", write("corp-ca.cer", derOf(t, testCA(t, "der"))), filepath.Join(dir, "corp-ca.cer") + ": no PEM certificate in it: the file is a DER certificate (convert it: certutil -encode"},
 		{"file:///backups", good, "a file:// destination has no TLS"},

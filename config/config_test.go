@@ -144,6 +144,14 @@ func TestParseErrors(t *testing.T) {
 		{"mapping for a word or list", minimal + "lync:\n  pools: {a: b}\n", "lync.pools", 7, "expected a word or a list, not a mapping"},
 		{"mapping for a word or list in a flow mapping", minimal + "lync: {product: '2015', pools: {a: b}}\n", "lync.pools", 6, "expected a word or a list, not a mapping"},
 		{"mapping in a list", minimal + "lync: {product: '2015', pools: [a, {b: c}]}\n", "lync.pools[1]", 6, "wrong type: a mapping where a string is expected"},
+		{"command exporter without a command", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: command, name: c", 1), "exporters[0].command", 3, "missing: the program and its arguments"},
+		{"sql without backup_dir", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: sql, name: s, databases: [LcsCDR]", 1), "exporters[0].backup_dir", 3, "missing: a folder SQL Server writes"},
+		{"sql user without password_env", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: sql, name: s, databases: [LcsCDR], backup_dir: 'D:\\Bak', user: backup", 1), "exporters[0].password_env", 3, "missing: the environment variable"},
+		{"sql password_env without user", strings.Replace(minimal, "kind: path, name: certs, paths: ['/etc/ssl']", "kind: sql, name: s, databases: [LcsCDR], backup_dir: 'D:\\Bak', password_env: LB_PW", 1), "exporters[0].user", 3, "missing: the SQL login whose password is in LB_PW"},
+		{"persistentchat exporter on 2019", strings.Replace(minimal, "encryption:", "  - {kind: persistentchat, name: pc}\nencryption:", 1) + "lync: {product: '2019'}\n", "exporters[1].kind", 4, "Persistent Chat was removed in Skype for Business Server 2019"},
+		{"persistentchat exporter without instance or lync", strings.Replace(minimal, "encryption:", "  - {kind: persistentchat, name: pc}\nencryption:", 1), "exporters[1].instance", 4, "missing: the SQL instance of the Persistent Chat database"},
+		{"unknown time zone", minimal + "retention: {keep_daily: 7, timezone: Mars/Olympus}\n", "retention.timezone", 6, `unknown time zone "Mars/Olympus"`},
+		{"lock of 0 days", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: GOVERNANCE, days: 0}}", 1), "destination.object_lock.days", 5, "must be at least 1"},
 		{"two wrong types", minimal + "compression: {concurrency: lots}\nretention: {keep_daily: many}\n", "compression.concurrency", 6, `wrong type: str "lots" where a number is expected (and 1 more)`},
 		{"persistentchat on 2019", minimal + "lync: {product: '2019', exporters: [csconfig, persistentchat]}\n", "lync.exporters", 6, "Persistent Chat was removed in Skype for Business Server 2019"},
 		{"persistentchat on se", minimal + "lync:\n  product: SE\n  exporters: [persistentchat]\n", "lync.exporters", 8, "Persistent Chat was removed in Skype for Business Server se"},
@@ -188,7 +196,7 @@ func TestExpand(t *testing.T) {
 		// What YAML refuses or folds when written as it is: C0 and C1 controls, NEL, LS, PS, a
 		// byte order mark, U+FFFF (U+0084 found by FuzzExpandQuoted).
 		"CTRL": "a\x01\x7f\u0084\u0085\u2028\u2029\ufeff\uffffz\r", "C1": "pa\u0084ss", "LS": "a\u2028b",
-		"LATIN1": "pa\xe9ss",
+		"LATIN1": "pa\xe9ss", "C9F": "a\u009fb", "CTRLFIRST": "\x01a",
 	})
 	cases := []struct{ in, want, err string }{
 		{"k: ${A}\n", "k: alpha\n", ""},
@@ -222,6 +230,19 @@ func TestExpand(t *testing.T) {
 		{"k: '${LS}'\n", "", "line break"},
 		{`k: "${LATIN1}"` + "\n", "", "environment variable LATIN1: is not valid UTF-8"},
 		{"k: ${LATIN1}\n", "", "not valid UTF-8"},
+		{`k: "${C9F}"` + "\n", `k: "a\x9fb"` + "\n", ""},
+		{"k: ${CTRLFIRST}\n", "", "holds U+0001"},
+		// A quoted string closed before the variable leaves it unquoted; a
+		// "#" inside quotes, or not after a blank, starts no comment.
+		{"k: ['it''s', ${Q}]\n", "", "double quotes"},
+		{`k: ["a\"b", ${Q}]` + "\n", "", "double quotes"},
+		{`k: ["x", "${Q}"]` + "\n", `k: ["x", "pa\"ss\\wo'rd # x: y"]` + "\n", ""},
+		{"k: ['it''s # x', ${A}]\n", "k: ['it''s # x', alpha]\n", ""},
+		{"k: 'a b ${Q}'\n", "k: 'a b pa\"ss\\wo''rd # x: y'\n", ""},
+		{"k: ['a\\', ${Q}]\n", "", "double quotes"}, // no escapes in single quotes
+		{`k: ["a\"# x", ${A}]` + "\n", `k: ["a\"# x", alpha]` + "\n", ""},
+		{"k: a#b ${A}\n", "k: a#b alpha\n", ""},
+		{"k: v\t# ${UNSET}\n", "k: v\t# ${UNSET}\n", ""},
 	}
 	for _, c := range cases {
 		got, err := Expand([]byte(c.in), vars)
@@ -294,6 +315,11 @@ func TestDurations(t *testing.T) {
 	for _, bad := range []string{"30", "d", "30x", "1.5d", "-1d", "30 d", "1y 2m", "999999999999d", "12hours"} {
 		if d, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) = %+v, want error", bad, d)
+		}
+	}
+	for in, zero := range map[string]bool{"0": true, "": true, "1y": false, "1m": false, "1d": false, "1h": false, "1s": false} {
+		if d, _ := ParseDuration(in); d.IsZero() != zero {
+			t.Errorf("ParseDuration(%q).IsZero() = %v", in, !zero)
 		}
 	}
 	d, _ := ParseDuration("1y2m")
@@ -391,6 +417,31 @@ func TestErrorText(t *testing.T) {
 	} {
 		if got := c.e.Error(); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.e, got, c.want)
+		}
+	}
+}
+
+// TestAccepted: the valid side of TestParseErrors' refusals (each a
+// config a refusal must not catch).
+func TestAccepted(t *testing.T) {
+	exp := func(e string) string {
+		return strings.Replace(minimal, "encryption:", "  - "+e+"\nencryption:", 1)
+	}
+	lock := func(days string) string {
+		return strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: GOVERNANCE, days: "+days+"}}", 1)
+	}
+	for name, data := range map[string]string{
+		"command exporter":                 exp("{kind: command, name: c, command: [voice.exe, '{dir}']}"),
+		"sql with a login":                 exp("{kind: sql, name: s, databases: [LcsCDR], backup_dir: 'D:\\Bak', user: backup, password_env: LB_PW}"),
+		"persistentchat with an instance":  exp("{kind: persistentchat, name: pc, instance: 'sql01\\mgc'}"),
+		"persistentchat on 2015 via lync":  exp("{kind: persistentchat, name: pc}") + "lync: {product: '2015'}\n",
+		"time zone":                        minimal + "retention: {keep_daily: 7, timezone: Europe/Berlin}\n",
+		"lock of 1 day":                    lock("1"),
+		"lock of 100 years":                lock("36500"),
+		"persistentchat in lync.exporters": minimal + "lync: {product: '2013', exporters: [persistentchat]}\n",
+	} {
+		if _, err := Parse([]byte(data), noEnv); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package destination
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -28,5 +29,24 @@ func TestOpenFolderPathSaysTheURL(t *testing.T) {
 		if ce := (*ConfigError)(nil); !errors.As(err, &ce) {
 			t.Errorf("%s: %v is not a config error (exit 2)", c.raw, err)
 		}
+	}
+}
+
+// TestOpenAzureHTTPSURL: an https:// URL on a blob endpoint is an Azure
+// destination (a SAS in its query is the credential); other https URLs
+// are not (no request is made: Open only builds the client).
+func TestOpenAzureHTTPSURL(t *testing.T) {
+	for _, k := range []string{"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	st, err := Open(context.Background(), config.Destination{URL: "https://acct.blob.core.windows.net/backups/lync?sv=2022-11-02&sig=c2lnbmF0dXJl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(st); !strings.Contains(got, "acct") || !strings.Contains(got, "backups") || strings.Contains(got, "sig=") {
+		t.Errorf("store %q", got)
+	}
+	if _, err := Open(context.Background(), config.Destination{URL: "https://files.contoso.com/backups"}); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("https URL off a blob endpoint: %v", err)
 	}
 }

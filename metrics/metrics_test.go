@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,24 @@ func TestWriteParsesAndCarriesLastSuccess(t *testing.T) {
 func TestWriteFailsCleanly(t *testing.T) {
 	if err := Write(filepath.Join(t.TempDir(), "missing", "x.prom"), Run{}); err == nil {
 		t.Fatal("writing into a missing folder succeeded")
+	}
+}
+
+// TestWriteBareFileName: a textfile named without a folder is written in
+// the current folder, its temporary file beside it, not in the system's
+// temporary folder (from where the rename may cross file systems; here
+// that folder does not exist).
+func TestWriteBareFileName(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	gone := filepath.Join(t.TempDir(), "no-such-folder")
+	t.Setenv("TMPDIR", gone)
+	t.Setenv("TMP", gone)
+	t.Setenv("TEMP", gone)
+	if err := Write("lyncbackup.prom", Run{Host: "fe01", Status: "complete", OK: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "lyncbackup.prom")); err != nil || !strings.Contains(string(b), `host="fe01"`) {
+		t.Fatalf("textfile: %v %q", err, b)
 	}
 }

@@ -196,3 +196,69 @@ func TestLogLinesCarryNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderExact: the exact text of sizes, durations, bars and lines at
+// their boundaries (a line's layout is what an operator reads at 3 a.m.).
+func TestRenderExact(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
+		1<<20 - 1: "1024.0 KiB", 1 << 20: "1.0 MiB", 3 << 30: "3.0 GiB", 5 << 40: "5.0 TiB"} {
+		if got := HumanBytes(n); got != want {
+			t.Errorf("HumanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{-time.Second: "?", 0: "0s", 1234 * time.Microsecond: "1ms",
+		999 * time.Millisecond: "999ms", time.Second: "1s", 1234 * time.Millisecond: "1.2s",
+		59*time.Second + 940*time.Millisecond: "59.9s", time.Minute: "1m0s", 61*time.Second + 600*time.Millisecond: "1m2s",
+		time.Hour + 2*time.Minute + 3400*time.Millisecond: "1h2m3s"} {
+		if got := HumanDuration(d); got != want {
+			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for _, c := range []struct {
+		width int
+		pct   float64
+		want  string
+	}{
+		{2, 50, ""}, {3, 0, "[>]"}, {3, 100, "[=]"}, {12, 0, "[>         ]"}, {12, 50, "[=====>    ]"},
+		{12, 99, "[=========>]"}, {12, 100, "[==========]"}, {12, -5, "[>         ]"}, {12, 150, "[==========]"},
+	} {
+		if got := barCells(c.width, c.pct); got != c.want {
+			t.Errorf("barCells(%d, %v) = %q, want %q", c.width, c.pct, got, c.want)
+		}
+	}
+	if got := FitName("abcdefg", 6); got != "ab…efg" {
+		t.Errorf("FitName = %q", got)
+	}
+	// Figures, name and bar: the bar takes what is left, 10 to 40 cells.
+	fig := "50%  1.0 MiB/2.0 MiB  1.0 MiB/s"
+	for _, c := range []struct {
+		width int
+		want  string
+	}{
+		{80, "sql  [===================>                  ]  " + fig},
+		{len(fig) + 5 + 12, "sql  [====>   ]  " + fig},                                          // a 10-cell bar just fits
+		{len(fig) + 5 + 11, "sql  " + fig},                                                      // 9 cells: no bar
+		{len(fig) + 2 + 12, "sql  " + fig},                                                      // no room: the name stays whole
+		{10, "sql  " + fig},                                                                     // narrower than the figures
+		{200, "sql  [" + strings.Repeat("=", 19) + ">" + strings.Repeat(" ", 18) + "]  " + fig}, // at most 40 cells
+	} {
+		if got := layout("sql", fig, 50, true, c.width); got != c.want {
+			t.Errorf("layout width %d:\n got %q\nwant %q", c.width, got, c.want)
+		}
+	}
+	long := "userdata-pool01.contoso.com-and-more"
+	if got := layout(long, fig, 50, false, len(fig)+2+20); got != "userdata-…m-and-more  "+fig {
+		t.Errorf("shortened to the room: %q", got)
+	}
+	if got := layout(long, fig, 50, false, len(fig)+2+5); got != "userd…d-more  "+fig {
+		t.Errorf("shortened to minName: %q", got)
+	}
+	o := Overall{ItemsDone: 1, ItemsTotal: 3, ItemsFailed: 1, Percent: 50, Bytes: 1 << 20, TotalBytes: 2 << 20, Rate: 1 << 20, ETA: time.Second, Elapsed: 1400 * time.Millisecond}
+	if got := OverallFigures(o); got != "1/3 items (1 failed)   50%  1.0 MiB/2.0 MiB  1.0 MiB/s  ETA 1s  1s" {
+		t.Errorf("overall %q", got)
+	}
+	o = Overall{ItemsDone: 2, ItemsTotal: -1, ItemsStarted: 3, Percent: -1, Bytes: 10}
+	if got := OverallFigures(o); got != "2/3 items done  10 B  0 B/s  0s" {
+		t.Errorf("overall without totals %q", got)
+	}
+}

@@ -293,3 +293,19 @@ func TestTaskUserID(t *testing.T) {
 		t.Error("schtasks' error text parsed as a task")
 	}
 }
+
+// TestWinDir: the task's working folder is the config's folder, and a
+// config at a drive's root gets the root ("C:\", not "C:", which means the
+// current folder of drive C).
+func TestWinDir(t *testing.T) {
+	for in, want := range map[string]string{
+		`C:\ProgramData\lb\lb.yaml`: `C:\ProgramData\lb`,
+		`C:\lb.yaml`:                `C:\`,
+		`D:/conf/lb.yaml`:           `D:/conf`,
+		`\\server\share\lb.yaml`:    `\\server\share`,
+	} {
+		if got := winDir(in); got != want {
+			t.Errorf("winDir(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -89,3 +89,31 @@ func TestOpenRotationFails(t *testing.T) {
 		t.Errorf("log %q, want the old lines and the new one", got)
 	}
 }
+
+// TestOpenSizeLimit: a file of exactly maxSize bytes is rotated, one byte
+// less is not; maxSize 0 means DefaultMaxSize, not "rotate every run".
+func TestOpenSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "lyncbackup.log")
+	write(t, log, "012345678")
+	f, note, err := Open(log, 10)
+	if err != nil || note != "" {
+		t.Fatalf("9 bytes of 10: %v, note %q", err, note)
+	}
+	f.WriteString("9")
+	f.Close()
+	f, note, err = Open(log, 10)
+	if err != nil || !strings.Contains(note, "rotated at 10 bytes") {
+		t.Fatalf("10 bytes of 10: %v, note %q", err, note)
+	}
+	f.Close()
+	if got := read(log + ".1"); got != "0123456789" {
+		t.Errorf("rotated file %q", got)
+	}
+	write(t, log, "a small log\n")
+	f, note, err = Open(log, 0)
+	if err != nil || note != "" {
+		t.Fatalf("maxSize 0 (the default, %d bytes): %v, note %q", DefaultMaxSize, err, note)
+	}
+	f.Close()
+}
