@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -342,6 +343,58 @@ func TestApplierLocks(t *testing.T) {
 	}
 }
 
+// TestApplierLocksOnlyLockedSetsWithoutExtendLocks: without ExtendLocks
+// (a prune with --from and no config, or a config without object_lock /
+// immutability) a kept set that already has a lock still gets it extended
+// to its keep date; a kept set without one gets none.
+func TestApplierLocksOnlyLockedSetsWithoutExtendLocks(t *testing.T) {
+	base, dir := localStore(t)
+	now := time.Now().UTC()
+	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
+	var ids []string
+	for d := 1; d <= 3; d++ {
+		ids = append(ids, craft(t, base, "h", now.AddDate(0, 0, d-4).Add(time.Hour), StatusComplete))
+	}
+	// ids[2] (the newest) was stored with a lock for a day past its set
+	// time: its manifest records it (listings do not report locks).
+	short := setTime(t, ids[2]).AddDate(0, 0, 1)
+	for _, n := range []string{"config", "filestore"} {
+		ls.until[catalog.ItemKey("h", ids[2], n)] = short
+	}
+	mpath := filepath.Join(dir, filepath.FromSlash(catalog.ManifestKey("h", ids[2])))
+	var m catalog.Manifest
+	if b, err := os.ReadFile(mpath); err != nil || json.Unmarshal(b, &m) != nil {
+		t.Fatal(err)
+	}
+	m.Lock = &catalog.Lock{Mode: "GOVERNANCE", RetainUntil: short}
+	b, _ := json.Marshal(&m)
+	if err := os.WriteFile(mpath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ls.until[catalog.ManifestKey("h", ids[2])] = short
+	a := &Applier{Store: ls, Policy: Policy{Daily: 3, Location: time.UTC}, Now: func() time.Time { return now }}
+	rep, err := a.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := setTime(t, ids[2]).AddDate(0, 0, 3)
+	for _, k := range []string{catalog.ManifestKey("h", ids[2]), catalog.ItemKey("h", ids[2], "config"), catalog.ItemKey("h", ids[2], "filestore")} {
+		if !ls.until[k].Equal(want) {
+			t.Errorf("locked set: %s locked until %v, want %v", k, ls.until[k], want)
+		}
+	}
+	for _, id := range ids[:2] {
+		for _, k := range []string{catalog.ManifestKey("h", id), catalog.ItemKey("h", id, "config")} {
+			if !ls.until[k].IsZero() {
+				t.Errorf("a set without a lock got one: %s until %v", k, ls.until[k])
+			}
+		}
+	}
+	if rep.LocksExtended != 3 {
+		t.Errorf("%d locks extended, want 3", rep.LocksExtended)
+	}
+}
+
 // craftChunked commits a chunked set at time at naming the chunks ids (each
 // stored once, as a backup stores it), with its chunk list.
 func craftChunked(t *testing.T, st upload.Store, host string, at time.Time, status string, ids ...string) string {
@@ -471,5 +524,24 @@ func TestRunningBackupSpared(t *testing.T) {
 	}
 	if got := StaleCutoff(now, 24*time.Hour, nil); !got.Equal(now.Add(-24 * time.Hour)) {
 		t.Errorf("cutoff %v", got)
+	}
+}
+
+// TestReportSummary: the one line prune prints and mails names only what
+// happened.
+func TestReportSummary(t *testing.T) {
+	for _, c := range []struct {
+		r    Report
+		want string
+	}{
+		{Report{Kept: 3}, "3 set(s) kept, deleted 0"},
+		{Report{Kept: 3, DryRun: true, Deleted: 1, FreedBytes: 10}, "3 set(s) kept, would delete 1 (10 bytes)"},
+		{Report{Kept: 2, Deleted: 1, FreedBytes: 10, LocksExtended: 4, ChunksDeleted: 5, UploadsAborted: 1},
+			"2 set(s) kept, deleted 1 (10 bytes), 4 lock(s) extended, 5 chunk(s) no set uses deleted, 1 stale upload(s) aborted"},
+		{Report{Kept: 2, DryRun: true, ChunksDeleted: 5}, "2 set(s) kept, would delete 0, 5 chunk(s) no set uses to delete"},
+	} {
+		if got := c.r.Summary(); got != c.want {
+			t.Errorf("%q, want %q", got, c.want)
+		}
 	}
 }
