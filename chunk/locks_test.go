@@ -1,0 +1,138 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/upload"
+)
+
+// lockingStore adds upload.Locker to a store: locks in a map, every
+// ExtendLock call recorded, a shortening refused (as S3 refuses one in
+// governance mode without the bypass), failures on demand.
+type lockingStore struct {
+	upload.Store
+	mu        sync.Mutex
+	until     map[string]time.Time
+	extended  []string
+	infoErr   map[string]error
+	extendErr error
+}
+
+func (l *lockingStore) LockInfo(ctx context.Context, key string) (time.Time, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.infoErr[key]; err != nil {
+		return time.Time{}, false, err
+	}
+	return l.until[key], false, nil
+}
+
+func (l *lockingStore) ExtendLock(ctx context.Context, key string, until time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.extended = append(l.extended, key)
+	if l.extendErr != nil {
+		return l.extendErr
+	}
+	if until.Before(l.until[key]) {
+		return errors.New("would shorten the lock")
+	}
+	l.until[key] = until
+	return nil
+}
+
+// TestExtendLocks: a chunk is extended only when its lock, as listed or
+// else as the store reports it, ends before the date needed; a dry run
+// extends nothing but names what it would; a lock that cannot be read is
+// an error naming the chunk.
+func TestExtendLocks(t *testing.T) {
+	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	need := now.AddDate(0, 0, 30)
+	for _, dry := range []bool{false, true} {
+		l := &lockingStore{until: map[string]time.Time{
+			"longer":  need.AddDate(0, 0, 1), // unknown to the listing, long enough in the store
+			"shorter": now,
+			"equal":   need,
+		}, infoErr: map[string]error{"unreadable": errors.New("access denied")}}
+		wants := map[string]time.Time{"longer": need, "shorter": need, "equal": need, "listed": need, "unreadable": need, "gone": need}
+		listed := map[string]upload.ObjectInfo{
+			"longer": {Key: "longer"}, "shorter": {Key: "shorter"}, "equal": {Key: "equal"}, "unreadable": {Key: "unreadable"},
+			"listed": {Key: "listed", RetainUntil: need.AddDate(1, 0, 0)}, // the listing says it is long enough: not asked
+		}
+		done, errs := ExtendLocks(context.Background(), l, wants, listed, dry, 4)
+		slices.Sort(done)
+		if !slices.Equal(done, []string{"shorter"}) {
+			t.Errorf("dry run %v: extended %v, want [shorter]", dry, done)
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "extend lock of unreadable: access denied") {
+			t.Errorf("dry run %v: errors %v", dry, errs)
+		}
+		switch {
+		case dry && len(l.extended) != 0:
+			t.Errorf("a dry run extended %v", l.extended)
+		case !dry && (!slices.Equal(l.extended, []string{"shorter"}) || !l.until["shorter"].Equal(need)):
+			t.Errorf("extended %v, shorter until %v", l.extended, l.until["shorter"])
+		}
+		if !l.until["longer"].Equal(need.AddDate(0, 0, 1)) {
+			t.Errorf("the longer lock became %v", l.until["longer"])
+		}
+	}
+}
+
+// TestWriterExtendsReusedChunkLocks: a backup that reuses a chunk whose
+// lock ends before the new set's extends it; one whose lock is long
+// enough is left alone; a failed extension fails the item, naming the
+// chunk.
+func TestWriterExtendsReusedChunkLocks(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	in := data(6<<20, 3)
+	first, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.commit("20261125T010000Z-aaaaaa", first.Chunks)
+	l := &lockingStore{Store: w.st, until: map[string]time.Time{}}
+	known, err := Discover(ctx, l, host, w.manifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().UTC().AddDate(0, 0, 30).Truncate(time.Second)
+	// The first chunk's listed lock is long enough already.
+	k0 := first.Chunks[0].Key
+	kn := known[k0]
+	kn.RetainUntil = until.AddDate(0, 0, 1)
+	known[k0] = kn
+	wr := &Writer{Store: l, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Known: known,
+		Opts: upload.PutOptions{RetainUntil: until}}
+	second, err := wr.Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(wr.ReusedChunks.Load()) != len(second.Chunks) || wr.NewChunks.Load() != 0 {
+		t.Fatalf("reused %d, new %d of %d chunks", wr.ReusedChunks.Load(), wr.NewChunks.Load(), len(second.Chunks))
+	}
+	slices.Sort(l.extended)
+	var want []string
+	for _, c := range first.Chunks[1:] {
+		want = append(want, c.Key)
+	}
+	slices.Sort(want)
+	if !slices.Equal(slices.Compact(l.extended), slices.Compact(want)) {
+		t.Errorf("extended %v, want every chunk but %s: %v", l.extended, k0, want)
+	}
+	l.extended, l.extendErr = nil, errors.New("AccessDenied")
+	l.until = map[string]time.Time{}
+	wr = &Writer{Store: l, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Known: known,
+		Opts: upload.PutOptions{RetainUntil: until.AddDate(0, 0, 5)}}
+	if _, err := wr.Write(ctx, bytes.NewReader(in), nil); err == nil || !strings.Contains(err.Error(), "extend the lock of reused chunk ") || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("a failed extension: %v", err)
+	}
+}
