@@ -85,3 +85,59 @@ func TestOpenFindingFixes(t *testing.T) {
 		}
 	}
 }
+
+// TestAssessLock: the object-lock line for each pairing of what the config
+// asks and what the destination reports.
+func TestAssessLock(t *testing.T) {
+	ok := upload.ProbeReport{Exists: true, Writable: true, Readable: true, Deletable: true}
+	for _, c := range []struct {
+		want     bool
+		reported string
+		status   string
+		detail   string
+	}{
+		{true, "disabled", "fail", "configured, but the destination does not support it"},
+		{true, "enabled", "ok", "enabled on the destination"},
+		{true, "", "warn", "configured; the destination reports unknown"},
+		{true, "unknown", "warn", "configured; the destination reports unknown"},
+		{false, "enabled", "ok", "enabled on the destination (not requested in the config)"},
+		{false, "n/a", "", ""},
+		{false, "disabled", "warn", "not used: a stolen credential can delete the backups"},
+	} {
+		pr := ok
+		pr.ObjectLock = c.reported
+		l, found := find(Assess("s3://b", pr, nil, c.want), IDObjectLock)
+		if found != (c.status != "") || l.Status != c.status || l.Detail != c.detail {
+			t.Errorf("asked %v, reported %q: %+v (found %v)", c.want, c.reported, l, found)
+		}
+	}
+	// Versioning is named only when the store knows it.
+	pr := ok
+	pr.Versioning = "enabled"
+	if v, found := find(Assess("s3://b", pr, nil, false), IDVersioning); !found || v.Detail != "enabled" {
+		t.Errorf("versioning %+v", v)
+	}
+	for _, none := range []string{"", "n/a"} {
+		pr.Versioning = none
+		if v, found := find(Assess("s3://b", pr, nil, false), IDVersioning); found {
+			t.Errorf("versioning %q reported: %+v", none, v)
+		}
+	}
+}
+
+// TestCheckLocalFolder: a reachable folder is one "ok" access line; a
+// config asking for a lock on it is told the folder reports n/a.
+func TestCheckLocalFolder(t *testing.T) {
+	u := "file://" + filepath.ToSlash(t.TempDir())
+	fs := Check(context.Background(), config.Destination{URL: u})
+	if f, _ := find(fs, IDAccess); f.Status != "ok" || f.Detail != "wrote, read back and deleted a test object" {
+		t.Fatalf("findings %+v", fs)
+	}
+	if _, found := find(fs, IDObjectLock); found {
+		t.Errorf("lock line for a folder without a lock asked: %+v", fs)
+	}
+	fs = Check(context.Background(), config.Destination{URL: u, ObjectLock: &config.ObjectLock{Mode: "GOVERNANCE", Days: 1}})
+	if l, _ := find(fs, IDObjectLock); l.Status != "warn" || !strings.Contains(l.Detail, "reports n/a") {
+		t.Errorf("lock asked of a folder: %+v", fs)
+	}
+}

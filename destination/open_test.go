@@ -49,4 +49,12 @@ func TestOpenAzureHTTPSURL(t *testing.T) {
 	if _, err := Open(context.Background(), config.Destination{URL: "https://files.contoso.com/backups"}); err == nil || !strings.Contains(err.Error(), "https") {
 		t.Errorf("https URL off a blob endpoint: %v", err)
 	}
+	// LYNCBACKUP_AZURE_MAX_RETRIES: a count of retries, 0 for none.
+	for v, ok := range map[string]bool{"0": true, "3": true, "-1": false, "many": false} {
+		t.Setenv("LYNCBACKUP_AZURE_MAX_RETRIES", v)
+		_, err := Open(context.Background(), config.Destination{URL: "https://acct.blob.core.windows.net/backups?sv=1&sig=c2ln"})
+		if ok != (err == nil) || (!ok && !strings.Contains(err.Error(), `LYNCBACKUP_AZURE_MAX_RETRIES="`+v+`": want a number of retries`)) {
+			t.Errorf("LYNCBACKUP_AZURE_MAX_RETRIES=%s: %v", v, err)
+		}
+	}
 }

@@ -257,6 +257,18 @@ func TestRenderExact(t *testing.T) {
 	if got := OverallFigures(o); got != "1/3 items (1 failed)   50%  1.0 MiB/2.0 MiB  1.0 MiB/s  ETA 1s  1s" {
 		t.Errorf("overall %q", got)
 	}
+	// 0% is a known percentage: figures and bar as for any other, not the
+	// "read … stored …" of an unknown total.
+	s0 := Snapshot{Name: "sql", Total: 100, Percent: 0, ETA: 0}
+	if got := ItemFigures(s0); got != "  0%  0 B/100 B  0 B/s  ETA 0s" {
+		t.Errorf("item at 0%%: %q", got)
+	}
+	if got := RenderOverall(Overall{ItemsTotal: 1, Percent: 0, TotalBytes: 100}, 80); !strings.Contains(got, "[>") {
+		t.Errorf("overall at 0%% has no bar: %q", got)
+	}
+	if got := roundPct(33.339); got != 33.3 {
+		t.Errorf("roundPct(33.339) = %v", got)
+	}
 	o = Overall{ItemsDone: 2, ItemsTotal: -1, ItemsStarted: 3, Percent: -1, Bytes: 10}
 	if got := OverallFigures(o); got != "2/3 items done  10 B  0 B/s  0s" {
 		t.Errorf("overall without totals %q", got)
