@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/progress"
 )
 
 // SendMail sends the report as a multipart/alternative (text + HTML)
@@ -139,7 +140,7 @@ func Subject(rep Report) string {
 		for _, it := range rep.Items {
 			stored += it.StoredBytes
 		}
-		return fmt.Sprintf("[lyncbackup] %s %s: %d items, %s stored", state, rep.Host, len(rep.Items), HumanBytes(stored))
+		return fmt.Sprintf("[lyncbackup] %s %s: %d items, %s stored", state, rep.Host, len(rep.Items), progress.HumanBytes(stored))
 	}
 	if rep.Error != "" {
 		e := rep.Error
@@ -198,20 +199,6 @@ func Message(from string, to []string, rep Report, redact func(string) string, n
 	return buf.Bytes(), nil
 }
 
-// HumanBytes formats a size with binary units.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 func dur(d time.Duration) string {
 	if d <= 0 {
 		return "-"
@@ -243,8 +230,8 @@ func TextReport(rep Report) string {
 	fmt.Fprintf(tw, "Started:\t%s\n", rep.Start.UTC().Format("2006-01-02 15:04:05 UTC"))
 	fmt.Fprintf(tw, "Duration:\t%s\n", dur(rep.Duration))
 	fmt.Fprintf(tw, "Items:\t%d stored, %d failed\n", len(rep.Items), len(rep.Failures))
-	fmt.Fprintf(tw, "Read:\t%s in %d files\n", HumanBytes(plain), files)
-	fmt.Fprintf(tw, "Stored:\t%s\n", HumanBytes(stored))
+	fmt.Fprintf(tw, "Read:\t%s in %d files\n", progress.HumanBytes(plain), files)
+	fmt.Fprintf(tw, "Stored:\t%s\n", progress.HumanBytes(stored))
 	fmt.Fprintf(tw, "Exit code:\t%d\n", rep.ExitCode)
 	tw.Flush()
 	if rep.Error != "" {
@@ -255,7 +242,7 @@ func TextReport(rep Report) string {
 		tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 		fmt.Fprintln(tw, "  NAME\tKIND\tFILES\tSIZE\tSTORED\tDURATION\tWARNINGS")
 		for _, it := range rep.Items {
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%d\n", it.Name, it.Kind, it.Files, HumanBytes(it.PlainBytes), HumanBytes(it.StoredBytes), dur(it.Duration), len(it.Warnings))
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\t%d\n", it.Name, it.Kind, it.Files, progress.HumanBytes(it.PlainBytes), progress.HumanBytes(it.StoredBytes), dur(it.Duration), len(it.Warnings))
 		}
 		tw.Flush()
 	}
@@ -320,12 +307,12 @@ func viewOf(rep Report) view {
 		plain += it.PlainBytes
 		stored += it.StoredBytes
 		v.Files += it.Files
-		v.Rows = append(v.Rows, row{Item: it, Size: HumanBytes(it.PlainBytes), StoredS: HumanBytes(it.StoredBytes), Dur: dur(it.Duration)})
+		v.Rows = append(v.Rows, row{Item: it, Size: progress.HumanBytes(it.PlainBytes), StoredS: progress.HumanBytes(it.StoredBytes), Dur: dur(it.Duration)})
 		for _, w := range it.Warnings {
 			v.Warnings = append(v.Warnings, it.Name+": "+w)
 		}
 	}
-	v.Read, v.Stored = HumanBytes(plain), HumanBytes(stored)
+	v.Read, v.Stored = progress.HumanBytes(plain), progress.HumanBytes(stored)
 	return v
 }
 

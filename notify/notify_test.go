@@ -268,3 +268,27 @@ func TestSendRoutesEmailByOn(t *testing.T) {
 		t.Errorf("subject %q\n%s", subj, text)
 	}
 }
+
+// TestTextReportSections: the plain-text mail names only the sections
+// that have something in them, with their figures.
+func TestTextReportSections(t *testing.T) {
+	empty := TextReport(Report{Tool: "lyncbackup test", Host: "fe01", Status: "failed", Error: "config: file not found"})
+	for _, h := range []string{"\nItems\n", "\nFailures\n", "\nWarnings\n", "\nRetention\n"} {
+		if strings.Contains(empty, h) {
+			t.Errorf("a report with no %s lists the section:\n%s", strings.TrimSpace(h), empty)
+		}
+	}
+	if !strings.Contains(empty, "Error: config: file not found") {
+		t.Errorf("no error line:\n%s", empty)
+	}
+	full := TextReport(Report{Tool: "lyncbackup test", Host: "fe01", Status: "partial",
+		Items:     []Item{{Name: "csconfig", Kind: "csconfig", Files: 1, PlainBytes: 1536, StoredBytes: 1023, Duration: 1500 * time.Millisecond, Warnings: []string{"a.tmp changed"}}},
+		Failures:  []Failure{{Exporter: "sql", Kind: "sql", Error: "login failed"}},
+		Retention: []string{"3 set(s) kept, deleted 1"}})
+	for _, w := range []string{"\nItems\n", "1.5 KiB", "1023 B", "2s", "\nFailures\n  - sql (sql): login failed\n",
+		"\nWarnings\n  - csconfig: a.tmp changed\n", "\nRetention\n  - 3 set(s) kept, deleted 1\n"} {
+		if !strings.Contains(full, w) {
+			t.Errorf("report lacks %q:\n%s", w, full)
+		}
+	}
+}
