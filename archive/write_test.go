@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -268,5 +269,67 @@ func TestWriteReproducible(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestWriteFileShrinks: a file that shrinks after its header is written
+// (a file store file truncated while the backup reads it) is padded with
+// zeros to the size the header promised, so the archive stays valid and
+// its index true, with a warning in tolerant mode; otherwise it fails the
+// write, naming the file and how far it got.
+func TestWriteFileShrinks(t *testing.T) {
+	for _, tolerant := range []bool{true, false} {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "meeting.pptx")
+		content := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cut := int64(3<<19 + 100) // 1.5 MiB and a bit: the zeros are not whole 64 KiB blocks
+		truncated := false
+		var buf bytes.Buffer
+		st, err := Write(context.Background(), &buf, []Root{{Path: p, Name: "fs/meeting.pptx"}}, Options{Tolerant: tolerant, TempDir: t.TempDir(),
+			Progress: func(int64) {
+				if !truncated {
+					truncated = true
+					if err := os.Truncate(p, cut); err != nil {
+						t.Error(err)
+					}
+				}
+			}})
+		if !tolerant {
+			want := fmt.Sprintf("read %s: file shrank while being read (%d of %d bytes)", p, cut, len(content))
+			if err == nil || err.Error() != want {
+				t.Errorf("not tolerant: %v, want %q", err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Warnings) != 1 || st.Warnings[0] != p+": shrank while being read, stored padded with zeros" || st.Bytes != int64(len(content)) {
+			t.Fatalf("stats %+v", st)
+		}
+		out := t.TempDir()
+		if _, err := Extract(context.Background(), bytes.NewReader(buf.Bytes()), ExtractOptions{Dir: out}); err != nil {
+			t.Fatalf("the padded archive does not extract: %v", err)
+		}
+		got, _ := os.ReadFile(filepath.Join(out, "fs", "meeting.pptx"))
+		want := append(bytes.Clone(content[:cut]), make([]byte, int64(len(content))-cut)...)
+		if !bytes.Equal(got, want) {
+			t.Errorf("restored %d bytes, not the first %d then zeros", len(got), cut)
+		}
+	}
+}
+
+// TestWarningsCapped: Stats keeps MaxWarnings warnings and one line saying
+// more were left out, however many come.
+func TestWarningsCapped(t *testing.T) {
+	var st Stats
+	for i := 0; i < MaxWarnings+5; i++ {
+		st.warn("file %d vanished", i)
+	}
+	if len(st.Warnings) != MaxWarnings+1 || st.Warnings[MaxWarnings-1] != fmt.Sprintf("file %d vanished", MaxWarnings-1) || st.Warnings[MaxWarnings] != "more warnings left out" {
+		t.Errorf("%d warnings, the last two %q", len(st.Warnings), st.Warnings[len(st.Warnings)-2:])
 	}
 }
