@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/archive"
+	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -89,5 +92,23 @@ func TestGetCause(t *testing.T) {
 		if got.Error() != c.want || !errors.Is(got, c.is) {
 			t.Errorf("getCause(%v): %v, want %q wrapping %v", c.err, got, c.want, c.is)
 		}
+	}
+}
+
+// TestWrongIdentityManyRecipients: a wrong-identity error names the set's
+// recipients, at most three and how many more; other errors pass as they are.
+func TestWrongIdentityManyRecipients(t *testing.T) {
+	job := ReadJob{Manifest: &catalog.Manifest{Recipients: []string{"age1a", "age1b", "age1c", "age1d", "age1e"}}}
+	err := wrongIdentity(job, fmt.Errorf("decrypt: %w", crypto.ErrWrongIdentity))
+	if !errors.Is(err, crypto.ErrWrongIdentity) || !strings.HasSuffix(err.Error(), "; the set is encrypted to age1a, age1b, age1c and 2 more") {
+		t.Errorf("five recipients: %v", err)
+	}
+	job.Manifest.Recipients = job.Manifest.Recipients[:3]
+	if err := wrongIdentity(job, crypto.ErrWrongIdentity); !strings.HasSuffix(err.Error(), "; the set is encrypted to age1a, age1b, age1c") {
+		t.Errorf("three recipients: %v", err)
+	}
+	other := errors.New("connection reset")
+	if err := wrongIdentity(job, other); err != other {
+		t.Errorf("another error changed: %v", err)
 	}
 }
