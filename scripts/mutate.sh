@@ -36,8 +36,8 @@ trap 'rm -rf "$log" "$work"' EXIT
 # Second pass. gremlins takes coverage from go test -coverprofile, whose
 # blocks are statements: the expression of a `case` clause or a `for`
 # header lies in no block, so gremlins reports its mutants NOT COVERED and
-# never runs them (on config, 50 of the 116 it so reported were killed when
-# run, and 66 lived). Run each one here, in a copy of the tree as it is now
+# never runs them (on config, the tests killed 39 of the 116 it so reported,
+# 55 lived, the rest did not compile). Run each one here, in a copy of the tree as it is now
 # (uncommitted changes included), never in the working tree.
 [ "${MUTATE_NOT_COVERED:-1}" = 1 ] || exit 0
 grep -q "NOT COVERED" "$log" || exit 0
