@@ -2,11 +2,13 @@ package exporters
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
 )
@@ -83,5 +85,59 @@ func TestSplitOnlyForPath(t *testing.T) {
 	_, err := config.Parse([]byte("host: h\nexporters:\n  - {kind: command, name: c, command: [x], split: true}\nencryption: {recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq]}\ndestination: {url: 'file:///tmp/x'}\n"), func(string) (string, bool) { return "", false })
 	if err == nil || !strings.Contains(err.Error(), "only a path exporter can be split") {
 		t.Fatalf("split on a command exporter: got %v", err)
+	}
+}
+
+// TestFileStoreNames: the item is named by server and share only (a
+// store one folder below the share root keeps the same item name), and
+// the archive's top folder by the last element, without an admin share's
+// "$"; a drive root or nothing at all is "filestore".
+func TestFileStoreNames(t *testing.T) {
+	for unc, want := range map[string]string{
+		`\\fs01.contoso.com\LyncShare`:     "fs01.contoso.com-LyncShare",
+		`\\fs01.contoso.com\LyncShare\`:    "fs01.contoso.com-LyncShare",
+		`\\fs01.contoso.com\D$\Lync\Share`: "fs01.contoso.com-D",
+		`\\fs01\share\1-WebServices-1`:     "fs01-share",
+	} {
+		if got := fileStoreSlug(unc); got != want {
+			t.Errorf("fileStoreSlug(%s) = %q, want %q", unc, got, want)
+		}
+	}
+	for unc, want := range map[string]string{
+		`\\fs01\LyncShare`:    "LyncShare",
+		`\\fs01\LyncShare\`:   "LyncShare",
+		`\\fs01\D$\Lync\Data`: "Data",
+		`\\fs01\Share$`:       "Share",
+		`LyncShare`:           "LyncShare",
+		`D:\`:                 "filestore",
+		`\\fs01\$`:            "filestore",
+	} {
+		if got := shareName(unc); got != want {
+			t.Errorf("shareName(%s) = %q, want %q", unc, got, want)
+		}
+	}
+}
+
+// TestFileStoreItemMeta: the item records the store, its share name and,
+// only when discovery knows them, the pools using it and its site (an
+// empty "pools" would read back as one pool named "").
+func TestFileStoreItemMeta(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		st   FileStoreInfo
+		want map[string]string
+	}{
+		{FileStoreInfo{UncPath: dir}, map[string]string{"store": dir, "share": shareName(dir)}},
+		{FileStoreInfo{UncPath: dir, Pools: []string{"pool01.contoso.com", "pool02.contoso.com"}, Site: "Redmond"},
+			map[string]string{"store": dir, "share": shareName(dir), "pools": "pool01.contoso.com,pool02.contoso.com", "site": "Redmond"}},
+	} {
+		x := &fileStoreExporter{name: "filestore-x", store: c.st, timeout: time.Minute}
+		its, err := x.Export(context.Background(), Env{})
+		if err != nil || len(its) != 1 {
+			t.Fatalf("%v %v", its, err)
+		}
+		if !maps.Equal(its[0].Meta, c.want) {
+			t.Errorf("meta %q, want %q", its[0].Meta, c.want)
+		}
 	}
 }
