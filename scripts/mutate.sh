@@ -2,8 +2,9 @@
 # Mutation run of one package's unit tests with gremlins (pinned below):
 #   ./scripts/mutate.sh PKG [gremlins flags...]    e.g. ./scripts/mutate.sh ./retention
 # Then it runs, one by one, the mutants gremlins reports as NOT COVERED
-# without running them (see the second pass below); set
-# MUTATE_NOT_COVERED=0 to skip that. Not part of CI (retention takes ~11 min on 2 cores, chunk ~17). It prints
+# without running them (see the second pass below; MUTATE_NOT_COVERED=0
+# skips it, --dry-run runs it alone). Not part of CI (retention takes
+# ~11 min on 2 cores, chunk ~17). It prints
 # every mutant and whether the package's tests KILLED it, it LIVED, or it
 # TIMED OUT. A mutant that lives names a line whose change no unit test of
 # the package sees: run the e2e tests that should see it by hand (change
@@ -36,9 +37,10 @@ trap 'rm -rf "$log" "$work"' EXIT
 # Second pass. gremlins takes coverage from go test -coverprofile, whose
 # blocks are statements: the expression of a `case` clause or a `for`
 # header lies in no block, so gremlins reports its mutants NOT COVERED and
-# never runs them (on config, the tests killed 39 of the 116 it so reported,
-# 55 lived, the rest did not compile). Run each one here, in a copy of the tree as it is now
-# (uncommitted changes included), never in the working tree.
+# never runs them (on config, the tests killed 39 of the 116 it so
+# reported, 55 lived, the rest did not compile). Run each one here, in a
+# copy of the tree as it is now (uncommitted changes included), never in
+# the working tree.
 [ "${MUTATE_NOT_COVERED:-1}" = 1 ] || exit 0
 grep -q "NOT COVERED" "$log" || exit 0
 dir=${pkg#./}
