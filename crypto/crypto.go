@@ -19,6 +19,7 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
+	"github.com/lyncbackup/lyncbackup/internal/clip"
 	"github.com/lyncbackup/lyncbackup/internal/wintext"
 	"golang.org/x/crypto/ssh"
 )
@@ -36,10 +37,7 @@ func ParseRecipient(s string) (Recipient, error) {
 		// Never echo any part of a secret key, wherever it sits in the string.
 		return Recipient{}, errors.New("recipient is an age identity (secret key), not a public key: put the age1… public key in the config")
 	}
-	short := s
-	if len(short) > 24 {
-		short = short[:24] + "…"
-	}
+	short := clip.String(s, 24)
 	switch {
 	case strings.HasPrefix(s, "age1"):
 		r, err := age.ParseX25519Recipient(s)

@@ -176,6 +176,13 @@ func TestBadRecipients(t *testing.T) {
 			t.Errorf("error repeats the secret key: %v", err)
 		}
 	}
+	// The key is quoted shortened to 24 bytes, never inside a character
+	// (a key pasted from a document with typographic marks).
+	// "«" takes bytes 24 and 25 (counting from 1).
+	_, err := ParseRecipient("public key of fe01.lync«age1qqqqqqqqq»")
+	if want := `recipient "public key of fe01.lync…" is not a key`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ParseRecipient: %v, want %s", err, want)
+	}
 	dir := t.TempDir()
 	if _, err := ParseRecipients(nil, ""); err == nil {
 		t.Error("no recipients accepted")

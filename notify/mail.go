@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/internal/clip"
 	"github.com/lyncbackup/lyncbackup/progress"
 )
 
@@ -143,11 +144,7 @@ func Subject(rep Report) string {
 		return fmt.Sprintf("[lyncbackup] %s %s: %d items, %s stored", state, rep.Host, len(rep.Items), progress.HumanBytes(stored))
 	}
 	if rep.Error != "" {
-		e := rep.Error
-		if len(e) > 120 {
-			e = e[:120] + "…"
-		}
-		return fmt.Sprintf("[lyncbackup] %s %s: %s", state, rep.Host, e)
+		return fmt.Sprintf("[lyncbackup] %s %s: %s", state, rep.Host, clip.String(rep.Error, 120))
 	}
 	return fmt.Sprintf("[lyncbackup] %s %s", state, rep.Host)
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/internal/testsmtp"
@@ -290,5 +291,23 @@ func TestTextReportSections(t *testing.T) {
 		if !strings.Contains(full, w) {
 			t.Errorf("report lacks %q:\n%s", w, full)
 		}
+	}
+}
+
+// TestSubjectCutsWholeCharacters: a long error is cut to 120 bytes in
+// the subject, never inside a character (Windows' error texts are in the
+// server's language: "Accès refusé.").
+func TestSubjectCutsWholeCharacters(t *testing.T) {
+	// "é" takes bytes 119 and 120: a byte cut at 120 would split it.
+	msg := "store: open " + strings.Repeat("x", 107) + "é: Accès refusé."
+	rep := Report{Host: "fe01", Status: "failed", Error: msg}
+	subj := Subject(rep)
+	want := "[lyncbackup] FAILED fe01: store: open " + strings.Repeat("x", 107) + "…"
+	if subj != want || !utf8.ValidString(subj) {
+		t.Errorf("Subject\n%q, want\n%q", subj, want)
+	}
+	rep.Error = "short: Accès refusé."
+	if subj := Subject(rep); subj != "[lyncbackup] FAILED fe01: short: Accès refusé." {
+		t.Errorf("Subject %q", subj)
 	}
 }
