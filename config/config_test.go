@@ -133,6 +133,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad lock mode", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: strict, days: 1}}", 1), "destination.object_lock.mode", 5, "GOVERNANCE"},
 		{"lock too long", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 's3://b/p', object_lock: {mode: GOVERNANCE, days: 3000000}}", 1), "destination.object_lock.days", 5, "at most 36500 (100 years), not 3000000"},
 		{"immutability too long", strings.Replace(minimal, "destination: {url: 'file:///backups'}", "destination: {url: 'azblob://a/c', immutability: {days: 36501}}", 1), "destination.immutability.days", 5, "at most 36500"},
+		{"timeout in months", strings.Replace(minimal, "paths: ['/etc/ssl']", "paths: ['/etc/ssl'], timeout: 30m", 1), "exporters[0].timeout", 3, `"30m" counts months or years (m means months, as in retention): write a timeout in w, d, h, min or s, e.g. 30min`},
+		{"timeout in years", minimal + "lync: {timeout: 1y}\n", "lync.timeout", 6, `"1y" counts months or years`},
+		{"timeout in months and minutes", minimal + "lync: {timeout: 1h30m}\n", "lync.timeout", 6, `"1h30m" counts months`},
 		{"duration past 200 years", minimal + "retention: {grace: 584y344d}\n", "retention.grace", 6, `duration "584y344d" is too long (at most 200 years)`},
 		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
 		{"bad host", strings.Replace(minimal, "fe01.contoso.com", "fe 01", 1), "host", 1, "not a valid host"},
@@ -439,6 +442,7 @@ func TestAccepted(t *testing.T) {
 		"lock of 1 day":                    lock("1"),
 		"lock of 100 years":                lock("36500"),
 		"persistentchat in lync.exporters": minimal + "lync: {product: '2013', exporters: [persistentchat]}\n",
+		"timeouts in clock units":          exp("{kind: command, name: c, command: [x], timeout: 1w2d3h30min10s}") + "lync: {timeout: 30min}\n",
 	} {
 		if _, err := Parse([]byte(data), noEnv); err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -11,9 +11,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Duration is a span written as Go durations ("36h", "90m") or calendar
-// units: "30d", "2w", "1y2m" (y = 365 days for ages; retention uses Calendar
-// to step real months and years).
+// Duration is a span written in clock units ("36h", "90min", "30s") or
+// calendar units: "30d", "2w", "1y2m" (m months, y = 365 days for ages;
+// retention uses Calendar to step real months and years).
 type Duration struct {
 	Years, Months, Days int
 	Clock               time.Duration

@@ -132,6 +132,9 @@ func (c *Config) Validate() error {
 			e.Name = e.Kind
 			c.Exporters[i].Name = e.Kind
 		}
+		if err := checkTimeout(key+".timeout", e.Timeout); err != nil {
+			return err
+		}
 		if !ValidName(e.Name) {
 			return keyErr(key+".name", "%q is not a valid item name (letters, digits, '.', '-', '_', at most 100)", e.Name)
 		}
@@ -205,6 +208,9 @@ func (c *Config) Validate() error {
 		if c.Lync.PowerShell == "" {
 			c.Lync.PowerShell = "powershell.exe"
 		}
+		if err := checkTimeout("lync.timeout", c.Lync.Timeout); err != nil {
+			return err
+		}
 		if !c.Lync.Exporters.All() {
 			for _, k := range c.Lync.Exporters {
 				if !contains(ExporterKinds, k) || k == "path" || k == "command" || k == "sql" {
@@ -251,6 +257,16 @@ func (c *Config) Validate() error {
 		return keyErr("log.format", "must be text or json, not %q", c.Log.Format)
 	}
 	return nil
+}
+
+// checkTimeout refuses a timeout in months or years: "m" means months in
+// every duration (as in retention's keep_within), so the "30m" one writes
+// for half an hour would be 30 months, a cmdlet that hangs never killed.
+func checkTimeout(key string, d Duration) error {
+	if d.Months == 0 && d.Years == 0 {
+		return nil
+	}
+	return keyErr(key, "%q counts months or years (m means months, as in retention): write a timeout in w, d, h, min or s, e.g. 30min", d.Text)
 }
 
 func (d *Destination) validate() error {

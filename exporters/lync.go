@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/internal/clip"
 )
 
 // Default timeouts per kind (exporters[].timeout, then lync.timeout, win).
@@ -364,7 +365,7 @@ func parseDiscovery(b []byte) (*psDiscovery, error) {
 	s = strings.TrimPrefix(s, "\uFEFF")
 	i := strings.IndexAny(s, "{[")
 	if i < 0 {
-		return nil, fmt.Errorf("no JSON in the output (%q)", clip(s, 80))
+		return nil, fmt.Errorf("no JSON in the output (%q)", clip.String(s, 80))
 	}
 	s = s[i:]
 	var d psDiscovery
@@ -383,13 +384,6 @@ func parseDiscovery(b []byte) (*psDiscovery, error) {
 		return nil, fmt.Errorf("read JSON: %v", err)
 	}
 	return &d, nil
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // discover runs the discovery script once.
@@ -767,9 +761,12 @@ func buildLyncShorthand(ctx context.Context, s *session) ([]Exporter, error) {
 }
 
 func buildLyncKind(ctx context.Context, s *session, idx int, e config.Exporter) ([]Exporter, error) {
-	key := "lync.exporters"
+	// The keys a config error names: the exporter's own entry, or for the
+	// lync.exporters shorthand the lync: keys it takes its values from.
+	kindKey, instanceKey := "lync.exporters", "lync.persistentchat_instance"
 	if idx >= 0 {
-		key = fmt.Sprintf("exporters[%d]", idx)
+		kindKey = fmt.Sprintf("exporters[%d].kind", idx)
+		instanceKey = fmt.Sprintf("exporters[%d].instance", idx)
 	}
 	to := s.timeout(e.Kind, e)
 	_, prod, perr := s.powershell()
@@ -798,7 +795,7 @@ func buildLyncKind(ctx context.Context, s *session, idx int, e config.Exporter) 
 		}, nil), nil
 	case "persistentchat":
 		if !prod.PersistentChat {
-			return nil, &config.Error{Key: key + ".kind", Msg: fmt.Sprintf("persistentchat: %s has no Persistent Chat (it was removed in 2019); back up the mgc database with a sql exporter if it still exists", prod.Name)}
+			return nil, &config.Error{Key: kindKey, Msg: fmt.Sprintf("persistentchat: %s has no Persistent Chat (it was removed in 2019); back up the mgc database with a sql exporter if it still exists", prod.Name)}
 		}
 		// An instance in the config is one export; else one per
 		// Persistent Chat pool found (each has its own database).
@@ -816,13 +813,13 @@ func buildLyncKind(ctx context.Context, s *session, idx int, e config.Exporter) 
 			s.lyncInfo().Sources["persistentchat"] = "discovered"
 		}
 		if len(chats) == 0 {
-			return nil, &config.Error{Key: key + ".instance", Msg: "missing: the SQL instance of the Persistent Chat database (e.g. sql01.contoso.com\\mgc); Get-CsService -PersistentChatDatabase found none"}
+			return nil, &config.Error{Key: instanceKey, Msg: "missing: the SQL instance of the Persistent Chat database (e.g. sql01.contoso.com\\mgc); Get-CsService -PersistentChatDatabase found none"}
 		}
 		var out []Exporter
 		for _, c := range chats {
 			c := c
 			if err := checkPSValue("persistentchat instance", c.Instance); err != nil {
-				return nil, &config.Error{Key: key + ".instance", Msg: err.Error()}
+				return nil, &config.Error{Key: instanceKey, Msg: err.Error()}
 			}
 			name, file := e.Name, "CsPersistentChatData.zip"
 			meta := map[string]string{"instance": c.Instance}
