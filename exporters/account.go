@@ -96,19 +96,28 @@ func isSystemAccount(u string) bool {
 	return false
 }
 
-// sameAccount compares DOMAIN\user names; a name without a domain
-// matches any domain.
+// sameAccount compares account names written DOMAIN\user or as a user
+// principal name (user@contoso.com); a name without a domain matches any
+// domain, and a DNS domain matches its first label (CONTOSO,
+// contoso.com).
 func sameAccount(a, b string) bool {
-	da, ua, okA := strings.Cut(a, `\`)
-	db, ub, okB := strings.Cut(b, `\`)
-	if !okA {
-		ua, da = da, ""
-	}
-	if !okB {
-		ub, db = db, ""
-	}
+	da, ua := splitAccount(a)
+	db, ub := splitAccount(b)
 	if !strings.EqualFold(ua, ub) {
 		return false
 	}
 	return da == "" || db == "" || strings.EqualFold(da, db) || strings.EqualFold(strings.Split(da, ".")[0], strings.Split(db, ".")[0])
+}
+
+// splitAccount returns an account name's domain ("" when it names none)
+// and user.
+func splitAccount(s string) (domain, user string) {
+	s = strings.TrimSpace(s)
+	if d, u, ok := strings.Cut(s, `\`); ok {
+		return d, u
+	}
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		return s[i+1:], s[:i]
+	}
+	return "", s
 }

@@ -72,3 +72,30 @@ func TestCurrentAccountHere(t *testing.T) {
 		t.Errorf("NA %q", a.NA)
 	}
 }
+
+// TestSameAccount: the task's account and the one running the check are
+// the same account however each is written.
+func TestSameAccount(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{`CONTOSO\svc-lb`, `CONTOSO\svc-lb`, true},
+		{`contoso\SVC-LB`, `CONTOSO\svc-lb`, true},
+		{`svc-lb`, `CONTOSO\svc-lb`, true},
+		{`CONTOSO\svc-lb`, `svc-lb`, true},
+		{`contoso.com\svc-lb`, `CONTOSO\svc-lb`, true},
+		{`svc-lb@contoso.com`, `CONTOSO\svc-lb`, true},
+		{`CONTOSO\svc-lb`, `svc-lb@contoso.com`, true},
+		{` CONTOSO\svc-lb `, `CONTOSO\svc-lb`, true},
+		{`FABRIKAM\svc-lb`, `CONTOSO\svc-lb`, false},
+		{`svc-lb@fabrikam.com`, `CONTOSO\svc-lb`, false},
+		{`CONTOSO\other`, `CONTOSO\svc-lb`, false},
+		{`CONTOSO\svc`, `CONTOSO\svc-lb`, false},
+		{`other`, `CONTOSO\svc-lb`, false},
+	} {
+		if got := sameAccount(c.a, c.b); got != c.same {
+			t.Errorf("sameAccount(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}

@@ -72,8 +72,8 @@ func TestSplitNameCollisions(t *testing.T) {
 	}
 	// Folders differing only in case (Linux) get names that do not: on
 	// Windows they would be one folder and one object.
-	if u, l := splitName("c", "Logs", used), splitName("c", "logs", used); u != "c-Logs" || l != "c-logs-2" {
-		t.Fatalf("got %q and %q", u, l)
+	if u, l, c := splitName("c", "Logs", used), splitName("c", "logs", used), splitName("c", "LOGS", used); u != "c-Logs" || l != "c-logs-2" || c != "c-LOGS-3" {
+		t.Fatalf("got %q, %q and %q", u, l, c)
 	}
 	long := splitName("c", strings.Repeat("x", 300), used)
 	if !config.ValidName(long) {

@@ -16,6 +16,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/lyncbackup/lyncbackup/internal/clip"
 	"github.com/lyncbackup/lyncbackup/internal/wintext"
 )
 
@@ -215,15 +216,7 @@ func stderrLine(b []byte) string {
 		s = strings.Join(parts, " ")
 	}
 	s = strings.Join(strings.Fields(s), " ")
-	const maxLen = 600
-	if len(s) > maxLen {
-		cut := maxLen
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return clip.String(s, 600)
 }
 
 // DecodeText turns what Windows programs print into a Go string (see

@@ -41,10 +41,11 @@ func containsStr(l []string, s string) bool {
 }
 
 // usesPowerShell reports whether the config runs any Lync cmdlet
-// (exports, or discovery for file stores).
+// (exports, or discovery: for file stores without paths and for the
+// Monitoring and Archiving databases of a sql exporter's databases: auto).
 func usesPowerShell(cfg *config.Config) bool {
 	for _, e := range cfg.Exporters {
-		if isLyncKind(e.Kind) || (e.Kind == "filestore" && len(e.Paths) == 0) {
+		if isLyncKind(e.Kind) || (e.Kind == "filestore" && len(e.Paths) == 0) || (e.Kind == "sql" && e.Databases.Auto()) {
 			return true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 )
 
@@ -67,5 +68,71 @@ func TestStagingUnderTempWarns(t *testing.T) {
 	}
 	if !underTemp(filepath.Join(os.TempDir(), "lyncbackup-staging")) {
 		t.Error("the default staging folder is not counted as under the temp folder")
+	}
+}
+
+// TestUsesLync: the configs that run Lync cmdlets (exports, or discovery
+// for a file store without paths and for a sql exporter's databases: auto)
+// are the ones check and schedule install hold to the Lync groups and
+// refuse SYSTEM for.
+func TestUsesLync(t *testing.T) {
+	h := newHarness(t, "2015", fixture{})
+	dir := t.TempDir()
+	for yaml, want := range map[string]bool{
+		"exporters: [{kind: path, name: p, paths: ['" + dir + "']}]\n":                                       false,
+		"exporters: [{kind: filestore, paths: ['" + dir + "']}]\n":                                           false,
+		"exporters: [{kind: sql, instance: sql01, databases: [LcsCDR], backup_dir: 'D:\\Bak'}]\n":            false,
+		"exporters: [{kind: command, name: c, command: [x]}]\n":                                              false,
+		"exporters: [{kind: filestore}]\nlync: {powershell: $PS}\n":                                          true,
+		"exporters: [{kind: sql, databases: auto, backup_dir: 'D:\\Bak'}]\nlync: {powershell: $PS}\n":        true,
+		"exporters: [{kind: csconfig}]\nlync: {powershell: $PS}\n":                                           true,
+		"exporters: [{kind: persistentchat, instance: 'sql01\\mgc'}]\n":                                      true,
+		"lync: {powershell: $PS, exporters: all}\n":                                                          true,
+		"lync: {powershell: $PS, exporters: [filestore], filestores: ['" + dir + "']}\n":                     true,
+		"exporters: [{kind: path, name: p, paths: ['" + dir + "']}]\nlync: {powershell: $PS, timeout: 1h}\n": false,
+	} {
+		if got := UsesLync(h.config(yaml)); got != want {
+			t.Errorf("%s: UsesLync %v, want %v", yaml, got, want)
+		}
+	}
+}
+
+// TestSqlcmdProgram: the exporter's sqlcmd, else lync.sqlcmd, else sqlcmd
+// from PATH.
+func TestSqlcmdProgram(t *testing.T) {
+	h := newHarness(t, "2015", fixture{})
+	e := config.Exporter{Kind: "sql", Sqlcmd: `C:\Tools\own.exe`}
+	for yaml, want := range map[string]string{
+		"exporters: [{kind: path, name: p, paths: ['/x']}]\n":                                 "sqlcmd",
+		"exporters: [{kind: path, name: p, paths: ['/x']}]\nlync: {sqlcmd: 'C:\\S\\l.exe'}\n": `C:\S\l.exe`,
+	} {
+		cfg := h.config(yaml)
+		if got := sqlcmdExe(cfg, config.Exporter{Kind: "sql"}); got != want {
+			t.Errorf("%s: %q, want %q", yaml, got, want)
+		}
+		if got := sqlcmdExe(cfg, e); got != e.Sqlcmd {
+			t.Errorf("%s: the exporter's own: %q", yaml, got)
+		}
+	}
+}
+
+// TestPrerequisitesStagingWarnsOnlyChunked: the temp-folder warning comes
+// with the chunked format (the default), not with format: archive.
+func TestPrerequisitesStagingWarnsOnlyChunked(t *testing.T) {
+	h := newHarness(t, "2015", fixture{})
+	for format, warn := range map[string]bool{"": true, "format: chunked\n": true, "format: archive\n": false} {
+		cfg := h.config(format + "exporters: [{kind: path, name: p, paths: ['" + t.TempDir() + "']}]\n")
+		found := false
+		for _, p := range Prerequisites(cfg) {
+			if p.Name == "staging folder" {
+				found = true
+				if !p.OK || p.Warn != warn {
+					t.Errorf("%q: %+v, want warn %v", format, p, warn)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%q: no staging check", format)
+		}
 	}
 }

@@ -3,6 +3,7 @@
 package exporters
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strconv"
@@ -67,5 +68,33 @@ func TestReaperStartTriesAgain(t *testing.T) {
 	startFault = refuse(startAttempts, finalStartSample)
 	if _, err := reaperStart(argv, os.Environ()); err != finalStartSample || attempts != 1 {
 		t.Errorf("final refusal: %v after %d attempts", err, attempts)
+	}
+}
+
+// TestEscapedGrandchildDoesNotHoldTheRun: a program whose child left its
+// process group (setsid) and kept the output pipe open is not waited for
+// beyond the timeout and exec's WaitDelay: the reaper kills the group, and
+// the run returns though the pipe stays open.
+func TestEscapedGrandchildDoesNotHoldTheRun(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	pidFile := t.TempDir() + "/escaped.pid"
+	start := time.Now()
+	_, err := runProgram(context.Background(), "stuck", time.Second, "/bin/sh",
+		[]string{"-c", "setsid sh -c 'echo $$ > " + pidFile + "; exec sleep 120' & sleep 120"}, nil, 1<<10)
+	took := time.Since(start)
+	if b, rerr := os.ReadFile(pidFile); rerr == nil {
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "timed out after 1s") {
+		t.Errorf("error %v", err)
+	}
+	// The grandchild sleeps 120 s holding the pipe; without WaitDelay the
+	// run would last that long.
+	if took > time.Minute {
+		t.Errorf("the run lasted %s: it waited for the escaped grandchild", took)
 	}
 }

@@ -221,7 +221,8 @@ func TestSQLDatabaseNameLength(t *testing.T) {
 // a failure carries its stderr; a hang is killed at the timeout.
 func TestCommandExporter(t *testing.T) {
 	staging := t.TempDir()
-	voice := `[sh, -c, 'echo policy > "$0/a.xml" && echo more > "$LYNCBACKUP_OUTPUT_DIR/b.xml"', '{dir}']`
+	// a.xml holds the count of arguments after {dir}: none.
+	voice := `[sh, -c, 'echo "policy $#" > "$0/a.xml" && echo more > "$LYNCBACKUP_OUTPUT_DIR/b.xml"', '{dir}']`
 	broken := `[sh, -c, 'echo "Export-Clixml : access denied" >&2; exit 4']`
 	stuck := `[sh, -c, 'sleep 600']`
 	prog := "sh"
@@ -247,6 +248,9 @@ func TestCommandExporter(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "a.xml")); runtime.GOOS != "windows" && string(b) != "policy 0\n" {
+		t.Errorf("a.xml %q: the program got other arguments than its own and {dir}", b)
 	}
 	if !strings.HasPrefix(out, staging) || its[0].Roots[0].Name != "output" || its[0].Kind != "command" {
 		t.Errorf("item %+v", its[0])
