@@ -29,21 +29,49 @@ type Account struct {
 	NA string
 }
 
-// NeedsChatAdmin reports whether the config exports Persistent Chat.
-func NeedsChatAdmin(cfg *config.Config) bool {
-	return wantsKind(cfg, "persistentchat", true)
+// ChatNeed says whether the account needs CsPersistentChatAdministrator.
+type ChatNeed int
+
+const (
+	// ChatNotNeeded: nothing exports Persistent Chat.
+	ChatNotNeeded ChatNeed = iota
+	// ChatIfDeployed: lync.exporters: all on a product that has Persistent
+	// Chat exports it only where Get-CsService finds a pool.
+	ChatIfDeployed
+	// ChatNeeded: a persistentchat exporter is configured.
+	ChatNeeded
+)
+
+// NeedsChatAdmin says whether the config exports Persistent Chat: always
+// when an exporter or the lync.exporters list names it; with
+// lync.exporters: all only where the product has it (not 2019 or
+// Subscription Edition), and there only if it is deployed.
+func NeedsChatAdmin(cfg *config.Config) ChatNeed {
+	if wantsKind(cfg, "persistentchat", false) {
+		return ChatNeeded
+	}
+	if !wantsKind(cfg, "persistentchat", true) {
+		return ChatNotNeeded
+	}
+	product, override := lyncProduct(cfg)
+	if _, id, err := ModulePath(product, override); err == nil {
+		if p, ok := ProductByID(id); ok && !p.PersistentChat {
+			return ChatNotNeeded
+		}
+	}
+	return ChatIfDeployed
 }
 
 // AccountChecks says whether acct holds the groups the Lync exports need,
 // and whether it is the account the scheduled task runs as (taskUser: the
 // task's UserId, "" when no task is installed or it could not be read).
-func AccountChecks(acct Account, needChat bool, taskUser string) []Prereq {
+func AccountChecks(acct Account, chat ChatNeed, taskUser string) []Prereq {
 	if acct.NA != "" {
 		return []Prereq{{Name: "Lync groups", OK: true, Detail: "not applicable: " + acct.NA}}
 	}
 	var out []Prereq
 	want := []string{GroupServerAdmins}
-	if needChat {
+	if chat != ChatNotNeeded {
 		want = append(want, GroupChatAdmins)
 	}
 	for _, g := range want {
@@ -70,6 +98,12 @@ func AccountChecks(acct Account, needChat bool, taskUser string) []Prereq {
 		if !found {
 			p.Detail = fmt.Sprintf("%s is not in %s (its token's groups)", acct.User, g)
 			p.Fix = "add the account to " + g + " in Active Directory, then sign in again (a token keeps the groups of its logon)"
+			if g == GroupChatAdmins && chat == ChatIfDeployed {
+				// Not a failure: without Persistent Chat pools nothing
+				// needs the group.
+				p.Warn, p.OK = true, true
+				p.Detail += "; lync.exporters: all exports Persistent Chat where Get-CsService finds a pool, and that export needs it"
+			}
 		}
 		out = append(out, p)
 	}

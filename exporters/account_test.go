@@ -18,17 +18,18 @@ func TestAccountChecks(t *testing.T) {
 	cases := []struct {
 		name     string
 		acct     Account
-		chat     bool
+		chat     ChatNeed
 		task     string
 		ok, warn []string
 		fail     []string
 	}{
-		{"admin, same task account", admin, false, `contoso.com\SVC-LB`, []string{"group RTCUniversalServerAdmins", "task account"}, nil, nil},
-		{"chat needed but missing", admin, true, `CONTOSO\svc-lb`, []string{"group RTCUniversalServerAdmins"}, nil, []string{"group CsPersistentChatAdministrator"}},
-		{"not a member", Account{User: `CONTOSO\jdoe`, Groups: []TokenGroup{{Name: `CONTOSO\Domain Users`}}}, false, "", []string{"task account"}, nil, []string{"group RTCUniversalServerAdmins"}},
-		{"UAC deny-only", Account{User: `CONTOSO\adm`, Groups: []TokenGroup{{Name: `CONTOSO\RTCUniversalServerAdmins`, DenyOnly: true}}}, false, "", nil, nil, []string{"group RTCUniversalServerAdmins"}},
-		{"task as SYSTEM", admin, false, "S-1-5-18", []string{"group RTCUniversalServerAdmins"}, []string{"task account"}, nil},
-		{"task as another account", admin, false, `CONTOSO\other`, []string{"group RTCUniversalServerAdmins"}, []string{"task account"}, nil},
+		{"admin, same task account", admin, ChatNotNeeded, `contoso.com\SVC-LB`, []string{"group RTCUniversalServerAdmins", "task account"}, nil, nil},
+		{"chat needed but missing", admin, ChatNeeded, `CONTOSO\svc-lb`, []string{"group RTCUniversalServerAdmins"}, nil, []string{"group CsPersistentChatAdministrator"}},
+		{"chat if deployed, missing", admin, ChatIfDeployed, `CONTOSO\svc-lb`, []string{"group RTCUniversalServerAdmins"}, []string{"group CsPersistentChatAdministrator"}, nil},
+		{"not a member", Account{User: `CONTOSO\jdoe`, Groups: []TokenGroup{{Name: `CONTOSO\Domain Users`}}}, ChatNotNeeded, "", []string{"task account"}, nil, []string{"group RTCUniversalServerAdmins"}},
+		{"UAC deny-only", Account{User: `CONTOSO\adm`, Groups: []TokenGroup{{Name: `CONTOSO\RTCUniversalServerAdmins`, DenyOnly: true}}}, ChatNotNeeded, "", nil, nil, []string{"group RTCUniversalServerAdmins"}},
+		{"task as SYSTEM", admin, ChatNotNeeded, "S-1-5-18", []string{"group RTCUniversalServerAdmins"}, []string{"task account"}, nil},
+		{"task as another account", admin, ChatNotNeeded, `CONTOSO\other`, []string{"group RTCUniversalServerAdmins"}, []string{"task account"}, nil},
 	}
 	for _, c := range cases {
 		got := byName(AccountChecks(c.acct, c.chat, c.task))
@@ -48,10 +49,10 @@ func TestAccountChecks(t *testing.T) {
 			}
 		}
 	}
-	if p := byName(AccountChecks(admin, false, `CONTOSO\other`))["task account"]; !strings.Contains(p.Detail, `this check runs as CONTOSO\svc-lb, the scheduled task as CONTOSO\other`) {
+	if p := byName(AccountChecks(admin, ChatNotNeeded, `CONTOSO\other`))["task account"]; !strings.Contains(p.Detail, `this check runs as CONTOSO\svc-lb, the scheduled task as CONTOSO\other`) {
 		t.Errorf("detail %q", p.Detail)
 	}
-	na := AccountChecks(Account{NA: "not Windows"}, true, "")
+	na := AccountChecks(Account{NA: "not Windows"}, ChatNeeded, "")
 	if len(na) != 1 || !na[0].OK || na[0].Detail != "not applicable: not Windows" {
 		t.Errorf("not applicable: %+v", na)
 	}
@@ -96,6 +97,32 @@ func TestSameAccount(t *testing.T) {
 	} {
 		if got := sameAccount(c.a, c.b); got != c.same {
 			t.Errorf("sameAccount(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}
+
+// TestNeedsChatAdmin: CsPersistentChatAdministrator is needed for a
+// persistentchat named in the config; with lync.exporters: all only on a
+// product that has Persistent Chat, and there only if it is deployed
+// (before, check failed every SfB 2019 server configured with all).
+func TestNeedsChatAdmin(t *testing.T) {
+	for _, c := range []struct {
+		product, yaml string
+		want          ChatNeed
+	}{
+		{"2019", "lync: {powershell: $PS, exporters: all}\n", ChatNotNeeded},
+		{"se", "lync: {powershell: $PS, exporters: all}\n", ChatNotNeeded},
+		{"2015", "lync: {powershell: $PS, exporters: all}\n", ChatIfDeployed},
+		{"2013", "lync: {powershell: $PS, exporters: all}\n", ChatIfDeployed},
+		{"", "lync: {powershell: $PS, exporters: all}\n", ChatIfDeployed},
+		{"2015", "lync: {powershell: $PS, exporters: [csconfig, persistentchat]}\n", ChatNeeded},
+		{"2015", "exporters: [{kind: persistentchat, instance: 'sql01\\mgc'}]\nlync: {powershell: $PS}\n", ChatNeeded},
+		{"2015", "lync: {powershell: $PS, exporters: [csconfig, userdata]}\n", ChatNotNeeded},
+		{"2015", "exporters: [{kind: csconfig}]\nlync: {powershell: $PS}\n", ChatNotNeeded},
+	} {
+		h := newHarness(t, c.product, fixture{})
+		if got := NeedsChatAdmin(h.config(c.yaml)); got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.product, c.yaml, got, c.want)
 		}
 	}
 }

@@ -109,7 +109,10 @@ func Prerequisites(cfg *config.Config) []Prereq {
 			} else {
 				add(Prereq{Name: "Lync module", OK: true, Detail: p.Name + ": " + path})
 			}
-			if !p.PersistentChat && wantsKind(cfg, "persistentchat", true) {
+			// lync.exporters: all leaves Persistent Chat out where the
+			// product has none; only a persistentchat named in the config
+			// is wrong there.
+			if !p.PersistentChat && wantsKind(cfg, "persistentchat", false) {
 				add(Prereq{Name: "Persistent Chat", Detail: p.Name + " has no Persistent Chat", Fix: "remove the persistentchat exporter (back up the mgc database with a sql exporter if it still exists)"})
 			}
 		}

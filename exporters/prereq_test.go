@@ -69,6 +69,10 @@ func TestStagingUnderTempWarns(t *testing.T) {
 	if !underTemp(filepath.Join(os.TempDir(), "lyncbackup-staging")) {
 		t.Error("the default staging folder is not counted as under the temp folder")
 	}
+	// No staging: in the config is that default, and warned about.
+	if p := checkStaging("", true); !p.OK || !p.Warn || !strings.HasPrefix(p.Detail, filepath.Join(os.TempDir(), "lyncbackup-staging")+" writable") {
+		t.Errorf("default staging: %+v", p)
+	}
 }
 
 // TestUsesLync: the configs that run Lync cmdlets (exports, or discovery
@@ -133,6 +137,27 @@ func TestPrerequisitesStagingWarnsOnlyChunked(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%q: no staging check", format)
+		}
+	}
+}
+
+// TestPrerequisitesPersistentChatOn2019: lync.exporters: all on 2019 leaves
+// Persistent Chat out (a note at backup), so check reports nothing about
+// it; a persistentchat named in the lync.exporters list is the error.
+func TestPrerequisitesPersistentChatOn2019(t *testing.T) {
+	h := newHarness(t, "2019", fixture{})
+	for yaml, fail := range map[string]bool{
+		"lync: {powershell: $PS, exporters: all}\n":                        false,
+		"lync: {powershell: $PS, exporters: [csconfig, persistentchat]}\n": true,
+	} {
+		var got *Prereq
+		for _, p := range Prerequisites(h.config(yaml)) {
+			if p.Name == "Persistent Chat" {
+				got = &p
+			}
+		}
+		if fail && (got == nil || got.OK || !strings.Contains(got.Detail, "has no Persistent Chat")) || !fail && got != nil {
+			t.Errorf("%s: %+v", yaml, got)
 		}
 	}
 }
