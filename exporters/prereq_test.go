@@ -1,6 +1,8 @@
 package exporters
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -158,6 +160,72 @@ func TestPrerequisitesPersistentChatOn2019(t *testing.T) {
 		}
 		if fail && (got == nil || got.OK || !strings.Contains(got.Detail, "has no Persistent Chat")) || !fail && got != nil {
 			t.Errorf("%s: %+v", yaml, got)
+		}
+	}
+}
+
+// TestCheckLync: check's Lync line names the Central Management store
+// (and its mirror), or "(not found)"; discovery notes come as warnings;
+// a missing module, a config the exporters refuse and a failed discovery
+// are each one failing line with its cause.
+func TestCheckLync(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	os.WriteFile(empty, []byte(`{"UserServer":[]}`), 0o644)
+	for _, c := range []struct {
+		name, product string
+		fx            fixture
+		yaml          string
+		ok            bool
+		detail        string
+		warns         int
+	}{
+		{"mirror", "2015", fixture{DiscoveryFile: "testdata/discovery/migration.json"}, "lync: {powershell: $PS, exporters: [csconfig]}\n", true,
+			`Central Management store on sqlbe01.contoso.com\rtc (mirror sqlbe02.contoso.com\rtc); 1 exporter(s) to run`, 2},
+		{"no mirror", "2015", fixture{DiscoveryFile: "testdata/discovery/onepool.json"}, "lync: {powershell: $PS, exporters: [csconfig, topology]}\n", true,
+			`Central Management store on sql01.contoso.com\rtc; 2 exporter(s) to run`, -1},
+		{"store not found", "2015", fixture{DiscoveryFile: empty}, "lync: {powershell: $PS, exporters: [csconfig]}\n", true,
+			"Central Management store on (not found); 1 exporter(s) to run", 0},
+		{"no module", "", fixture{}, "lync: {powershell: $PS, exporters: [csconfig]}\n", false, "Microsoft Lync Server 2013", 0},
+		{"refused config", "2019", fixture{DiscoveryFile: "testdata/discovery/onepool.json"}, "lync: {powershell: $PS, exporters: [persistentchat]}\n", false,
+			"lync.exporters: persistentchat: Skype for Business Server 2019 has no Persistent Chat", 0},
+		{"discovery fails", "2015", fixture{Fail: map[string]string{"Get-CsService": "Get-CsService : Access is denied."}}, "lync: {powershell: $PS, exporters: [csconfig]}\n", false,
+			"Access is denied.", 0},
+	} {
+		h := newHarness(t, c.product, c.fx)
+		ps := CheckLync(context.Background(), h.config(c.yaml))
+		if len(ps) == 0 || ps[0].OK != c.ok || !strings.Contains(ps[0].Detail, c.detail) || (!c.ok && ps[0].Fix == "") {
+			t.Errorf("%s: %+v, want ok=%v and %q", c.name, ps, c.ok, c.detail)
+			continue
+		}
+		warns := 0
+		for _, p := range ps[1:] {
+			if p.Warn {
+				warns++
+			}
+		}
+		if c.warns >= 0 && warns != c.warns {
+			t.Errorf("%s: %d warnings, want %d: %+v", c.name, warns, c.warns, ps)
+		}
+	}
+}
+
+// TestPrerequisitesListedFileStores: each file store listed in
+// lync.filestores is checked for reading; auto is left to discovery.
+func TestPrerequisitesListedFileStores(t *testing.T) {
+	h := newHarness(t, "2015", fixture{})
+	share, missing := t.TempDir(), filepath.Join(t.TempDir(), "gone")
+	for yaml, want := range map[string]map[string]bool{
+		"lync: {powershell: $PS, exporters: [filestore], filestores: ['" + share + "', '" + missing + "']}\n": {"file store " + share: true, "file store " + missing: false},
+		"lync: {powershell: $PS, exporters: [filestore], filestores: auto}\n":                                 {},
+	} {
+		got := map[string]bool{}
+		for _, p := range Prerequisites(h.config(yaml)) {
+			if strings.HasPrefix(p.Name, "file store ") {
+				got[p.Name] = p.OK
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", yaml, got, want)
 		}
 	}
 }

@@ -98,3 +98,31 @@ func TestEscapedGrandchildDoesNotHoldTheRun(t *testing.T) {
 		t.Errorf("the run lasted %s: it waited for the escaped grandchild", took)
 	}
 }
+
+// TestKillTreeKillsTheGroup: without a reaper (os.Executable failed), a
+// timeout kills the program's whole process group, not only the program.
+func TestKillTreeKillsTheGroup(t *testing.T) {
+	pidFile := t.TempDir() + "/child.pid"
+	cmd := exec.Command("/bin/sh", "-c", "sleep 120 & echo $! > "+pidFile+"; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	for deadline := time.Now().Add(10 * time.Second); child == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(b), "\n") {
+			child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	if child == 0 {
+		cmd.Process.Kill()
+		t.Fatal("the program did not start its child")
+	}
+	if err := killTree(cmd); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if !waitGone(child, 10*time.Second) {
+		t.Errorf("child %d of the program survived killTree", child)
+	}
+}
