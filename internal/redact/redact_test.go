@@ -102,3 +102,39 @@ func TestConnectionStringKeyAlone(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestSecretEdges: a secret of the shortest length redacted (4), a key of
+// a connection string of that length, a secret inside a longer one (the
+// longer one goes whole, no tail left), a PEM key's lines of 16
+// characters printed alone, and a Writer's result.
+func TestSecretEdges(t *testing.T) {
+	r := New()
+	r.Add("abc", "wxyz", "Pa55word-2026", "Pa55word-2026-old!", "AccountName=lb;AccountKey=QRST;EndpointSuffix=core.windows.net")
+	r.Add("-----BEGIN KEY-----\nABCDEFGHIJKLMNOP\nshort-line-15ch\n-----END KEY-----")
+	for in, want := range map[string]string{
+		"pw wxyz":                    "pw " + Mask,
+		"pw abc":                     "pw abc", // under 4 characters: too short to be told from text
+		"old Pa55word-2026-old! new": "old " + Mask + " new",
+		"new Pa55word-2026 old":      "new " + Mask + " old",
+		"key QRST":                   "key " + Mask,
+		"line ABCDEFGHIJKLMNOP":      "line " + Mask,
+		"line short-line-15ch":       "line short-line-15ch", // under 16: a line alone is not a secret
+	} {
+		if got := r.String(in); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var b bytes.Buffer
+	w := r.Writer(&b)
+	if n, err := w.Write([]byte("pw wxyz\n")); n != 8 || err != nil || b.String() != "pw "+Mask+"\n" {
+		t.Errorf("Write: %d %v %q", n, err, b.String())
+	}
+	boom := errors.New("disk full")
+	if n, err := r.Writer(failWriter{boom}).Write([]byte("x")); n != 0 || !errors.Is(err, boom) {
+		t.Errorf("Write to a failing writer: %d %v", n, err)
+	}
+}
+
+type failWriter struct{ err error }
+
+func (f failWriter) Write([]byte) (int, error) { return 0, f.err }

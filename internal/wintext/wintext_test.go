@@ -41,3 +41,16 @@ func TestDecode(t *testing.T) {
 		t.Errorf("odd byte: %q", got)
 	}
 }
+
+// TestDecodeShortestUTF16: two characters of UTF-16 without a byte-order
+// mark (4 bytes, the shortest the guess takes) are decoded.
+func TestDecodeShortestUTF16(t *testing.T) {
+	for _, be := range []bool{false, true} {
+		if got := string(Decode(utf16Bytes("ok", be))); got != "ok" {
+			t.Errorf("big endian %v: %q", be, got)
+		}
+	}
+	if got := string(Decode([]byte("ok\x00"))); got != "ok\x00" {
+		t.Errorf("3 bytes: %q", got)
+	}
+}
