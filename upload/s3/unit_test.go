@@ -203,3 +203,39 @@ func TestWatchdogCutsStalledRequests(t *testing.T) {
 		t.Fatalf("stall mid-body: read %d bytes, %v", n, err)
 	}
 }
+
+// TestDescribeTrimsTheSDKsWrapping: a credentials failure names the chain
+// and then only the SDK's cause; a network error loses smithy's
+// "operation error S3: Op, " prefix; a 404 for a missing bucket is not
+// taken for a missing object.
+func TestDescribeTrimsTheSDKsWrapping(t *testing.T) {
+	cred := errors.New("operation error S3: PutObject, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found")
+	got := describe(cred)
+	if !strings.HasPrefix(got, "no usable AWS credentials (") || !strings.HasSuffix(got, "): no EC2 IMDS role found") {
+		t.Errorf("credentials: %q", got)
+	}
+	if got := describe(errors.New("failed to refresh cached credentials, no EC2 IMDS role found")); !strings.HasSuffix(got, "): no EC2 IMDS role found") {
+		t.Errorf("credentials, the SDK's words first: %q", got)
+	}
+	if got := describe(errors.New("get credentials: static credentials are empty")); !strings.HasSuffix(got, "): get credentials: static credentials are empty") {
+		t.Errorf("credentials without a refresh: %q", got)
+	}
+	if got := netDetail(errors.New("operation error S3: HeadBucket, dial tcp 127.0.0.1:1: connect: connection refused")); got != "dial tcp 127.0.0.1:1: connect: connection refused" {
+		t.Errorf("netDetail: %q", got)
+	}
+	if got := netDetail(errors.New("read: connection reset, by peer")); got != "read: connection reset, by peer" {
+		t.Errorf("netDetail without the prefix: %q", got)
+	}
+	status := func(code int, api string) error {
+		return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: code}},
+			Err: &smithy.GenericAPIError{Code: api}}}
+	}
+	for err, want := range map[error]bool{
+		status(404, "NoSuchKey"): true, status(404, "NotFound"): true, status(404, ""): true,
+		status(404, "NoSuchBucket"): false, status(403, "AccessDenied"): false, status(400, "NoSuchVersion"): true,
+	} {
+		if got := isNotFound(err); got != want {
+			t.Errorf("isNotFound(%v) = %v, want %v", err, got, want)
+		}
+	}
+}
