@@ -53,8 +53,7 @@ func NeedsChatAdmin(cfg *config.Config) ChatNeed {
 	if !wantsKind(cfg, "persistentchat", true) {
 		return ChatNotNeeded
 	}
-	product, override := lyncProduct(cfg)
-	if _, id, err := ModulePath(product, override); err == nil {
+	if _, id, err := configModule(cfg); err == nil {
 		if p, ok := ProductByID(id); ok && !p.PersistentChat {
 			return ChatNotNeeded
 		}

@@ -124,8 +124,7 @@ func (s *session) powershell() (PowerShell, Product, error) {
 		return s.ps, s.prod, s.psErr
 	}
 	s.psDone = true
-	product, override := lyncProduct(s.cfg)
-	path, id, err := ModulePath(product, override)
+	path, id, err := configModule(s.cfg)
 	if err != nil {
 		s.psErr = err
 		s.lyncInfo().Error = err.Error()

@@ -74,11 +74,13 @@ func sqlcmdExe(cfg *config.Config, e config.Exporter) string {
 	return "sqlcmd"
 }
 
-func lyncProduct(cfg *config.Config) (product, module string) {
+// configModule finds the Lync / SfB module the config asks for (its
+// lync.product and lync.module, else probed): its path and product id.
+func configModule(cfg *config.Config) (path, id string, err error) {
 	if cfg.Lync != nil {
-		return cfg.Lync.Product, cfg.Lync.Module
+		return ModulePath(cfg.Lync.Product, cfg.Lync.Module)
 	}
-	return "", ""
+	return ModulePath("", "")
 }
 
 // Prerequisites checks, without exporting anything, what the configured
@@ -97,8 +99,7 @@ func Prerequisites(cfg *config.Config) []Prereq {
 		} else {
 			add(Prereq{Name: "PowerShell", OK: true, Detail: p})
 		}
-		product, override := lyncProduct(cfg)
-		path, prod, err := ModulePath(product, override)
+		path, prod, err := configModule(cfg)
 		switch {
 		case err != nil:
 			add(Prereq{Name: "Lync module", Detail: err.Error(), Fix: "run on a Front End / Standard Edition server, or set lync.module and lync.product"})
@@ -180,8 +181,7 @@ func Prerequisites(cfg *config.Config) []Prereq {
 // out (Lync 2010 pools, Monitoring / Archiving databases no sql exporter
 // covers) as warnings.
 func CheckLync(ctx context.Context, cfg *config.Config) []Prereq {
-	product, override := lyncProduct(cfg)
-	if _, _, err := ModulePath(product, override); err != nil {
+	if _, _, err := configModule(cfg); err != nil {
 		return []Prereq{{Name: "Lync cmdlets", Detail: err.Error(), Fix: "set lync.module and lync.product"}}
 	}
 	// Build as a backup would (nothing runs: exporters only run in
