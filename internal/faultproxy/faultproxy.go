@@ -26,6 +26,9 @@ const (
 	FaultStall               // hold the request for StallFor, then forward it
 	FaultResetResponse       // forward, then drop the connection mid-response body
 	FaultShortResponse       // forward, pass 32 KiB of the response body, then close cleanly (FIN): the client surely got those bytes
+	FaultLoseAnswer          // forward, then drop the connection (RST) instead of the answer: the request took effect, the client cannot know
+	Fault404                 // answer 404 NotFound (S3's code) without forwarding
+	Fault403                 // answer 403 AccessDenied (S3's code) without forwarding: a permission the credentials lack
 )
 
 // Rule picks a fault for the n-th request (n counts from 1) seen by the proxy.
@@ -113,6 +116,23 @@ func Start(target string) (*Proxy, error) {
 			rw := &cutWriter{ResponseWriter: w, limit: 32 << 10, clean: true}
 			rp.ServeHTTP(rw, r)
 			return
+		case FaultLoseAnswer:
+			rp.ServeHTTP(loseAnswer{w}, r)
+			return
+		case Fault403:
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+			return
+		case Fault404:
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusNotFound)
+			if r.Method != http.MethodHead {
+				io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>injected</Message></Error>`)
+			}
+			return
 		}
 		rp.ServeHTTP(w, r)
 	})}
@@ -159,6 +179,17 @@ func hijack(w http.ResponseWriter, clean bool) {
 		}
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// loseAnswer drops the connection (RST) when the answer's status line
+// would be written.
+type loseAnswer struct{ http.ResponseWriter }
+
+func (l loseAnswer) WriteHeader(int) { hijack(l.ResponseWriter, false) }
+
+func (l loseAnswer) Write([]byte) (int, error) {
+	hijack(l.ResponseWriter, false)
+	return 0, io.ErrClosedPipe
 }
 
 // cutWriter passes limit bytes of the response body, then drops the

@@ -1,6 +1,7 @@
 package faultproxy
 
 import (
+	"bytes"
 	"io"
 	"log"
 	"net/http"
@@ -12,12 +13,19 @@ import (
 // S3Frozen plays S3's archive tiers in front of an S3 server that has
 // none (VersityGW) for the objects Cold selects: HEAD reports Class (and,
 // once Thawed says so, a finished restore), GET answers InvalidObjectState
-// until then, and POST ?restore is accepted and passed to OnRestore.
+// until then, and POST ?restore is accepted and passed to OnRestore (its
+// body still readable).
+//
+// With ArchiveStatus set, it plays INTELLIGENT_TIERING's archive tiers
+// instead: HEAD reports Class and x-amz-archive-status until Thawed, and
+// after it neither an archive status nor a restore (the object is back in
+// the Frequent Access tier).
 type S3Frozen struct {
-	Class     string // GLACIER or DEEP_ARCHIVE
-	Cold      func(r *http.Request) bool
-	Thawed    func() bool           // nil: never
-	OnRestore func(r *http.Request) // may be nil
+	Class         string // GLACIER, DEEP_ARCHIVE or INTELLIGENT_TIERING
+	ArchiveStatus string // ARCHIVE_ACCESS or DEEP_ARCHIVE_ACCESS: INTELLIGENT_TIERING's archive tiers
+	Cold          func(r *http.Request) bool
+	Thawed        func() bool           // nil: never
+	OnRestore     func(r *http.Request) // may be nil
 }
 
 // Start starts the proxy on 127.0.0.1 in front of endpoint.
@@ -32,6 +40,12 @@ func (f S3Frozen) Start(endpoint string) (*httptest.Server, error) {
 	rp.ModifyResponse = func(resp *http.Response) error {
 		if resp.Request.Method == http.MethodHead && f.Cold(resp.Request) {
 			resp.Header.Set("X-Amz-Storage-Class", f.Class)
+			if f.ArchiveStatus != "" {
+				if !thawed() {
+					resp.Header.Set("X-Amz-Archive-Status", f.ArchiveStatus)
+				}
+				return nil
+			}
 			if thawed() {
 				resp.Header.Set("X-Amz-Restore", `ongoing-request="false", expiry-date="Fri, 21 Dec 2040 00:00:00 GMT"`)
 			}
@@ -42,7 +56,8 @@ func (f S3Frozen) Start(endpoint string) (*httptest.Server, error) {
 		cold := f.Cold(r)
 		switch {
 		case cold && r.Method == http.MethodPost && r.URL.Query().Has("restore"):
-			io.Copy(io.Discard, r.Body)
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			if f.OnRestore != nil {
 				f.OnRestore(r)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -249,5 +250,169 @@ func TestArchivedObjectsAndThaw(t *testing.T) {
 	}
 	if th, err := st.Thaw(ctx, "h/s/cold", 3); err != nil || th.State != upload.ThawOnline || !strings.Contains(th.Message, "already restored") || restores.Load() != 1 {
 		t.Fatalf("second thaw: %+v %v", th, err)
+	}
+}
+
+// INTELLIGENT_TIERING's Archive Access and Deep Archive Access tiers are
+// archive tiers too: HEAD reports the class INTELLIGENT_TIERING and an
+// x-amz-archive-status, GET answers InvalidObjectState, and the restore
+// request must not carry Days (S3 refuses it: the object itself moves
+// back to the Frequent Access tier).
+func TestIntelligentTieringArchiveTiers(t *testing.T) {
+	srv := testenv.VersityGW(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, false)
+	var restored atomic.Bool
+	var restores atomic.Int32
+	var body atomic.Value
+	fake, err := faultproxy.S3Frozen{
+		Class:         "INTELLIGENT_TIERING",
+		ArchiveStatus: "DEEP_ARCHIVE_ACCESS",
+		Cold:          func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/cold") },
+		Thawed:        restored.Load,
+		OnRestore: func(r *http.Request) {
+			restores.Add(1)
+			b, _ := io.ReadAll(r.Body)
+			body.Store(string(b))
+		},
+	}.Start(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	st, err := Open(context.Background(), Options{Bucket: bucket, Endpoint: fake.URL, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := st.Put(ctx, "h/s/cold", strings.NewReader("frozen data"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := st.Stat(ctx, "h/s/cold")
+	if err != nil || !fi.Archived || fi.Tier != "INTELLIGENT_TIERING" {
+		t.Fatalf("stat: %+v %v", fi, err)
+	}
+	_, err = st.Get(ctx, "h/s/cold", 0, -1)
+	if !errors.Is(err, upload.ErrArchived) || !strings.Contains(err.Error(), "INTELLIGENT_TIERING (DEEP_ARCHIVE_ACCESS)") ||
+		!strings.Contains(err.Error(), "--thaw") || !strings.Contains(err.Error(), "up to 12 hours") {
+		t.Fatalf("get of an archived object: %v", err)
+	}
+	if _, err = st.ReadWhole(ctx, "h/s/cold", make([]byte, 11)); !errors.Is(err, upload.ErrArchived) || !strings.Contains(err.Error(), "DEEP_ARCHIVE_ACCESS") {
+		t.Fatalf("ReadWhole of an archived object: %v", err)
+	}
+	th, err := st.Thaw(ctx, "h/s/cold", 3)
+	if err != nil || th.State != upload.ThawStarted || restores.Load() != 1 || !strings.Contains(th.Message, "12 hours") || !strings.Contains(th.Message, "Frequent Access") {
+		t.Fatalf("thaw: %+v %v (%d restore requests)", th, err, restores.Load())
+	}
+	if b, _ := body.Load().(string); strings.Contains(b, "<Days>") || !strings.Contains(b, "<Tier>Standard</Tier>") {
+		t.Fatalf("restore request for an INTELLIGENT_TIERING archive tier: %s", b)
+	}
+	restored.Store(true)
+	if got := readAll(t, st, "h/s/cold", 0, -1); string(got) != "frozen data" {
+		t.Fatalf("after thaw: %q", got)
+	}
+	if fi, err := st.Stat(ctx, "h/s/cold"); err != nil || fi.Archived {
+		t.Fatalf("stat after thaw: %+v %v", fi, err)
+	}
+	if th, err := st.Thaw(ctx, "h/s/cold", 3); err != nil || th.State != upload.ThawOnline || restores.Load() != 1 {
+		t.Fatalf("second thaw: %+v %v", th, err)
+	}
+}
+
+func isComplete(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Query().Has("uploadId")
+}
+
+// A server that copies the parts into place before it answers Complete
+// (VersityGW's posix backend) sends nothing meanwhile: the stall timeout
+// must not cut that wait, or every retry finds the upload claimed and a
+// large object fails every night.
+func TestSlowCompleteIsWaitedFor(t *testing.T) {
+	st, p, _, _ := proxied(t, false, nil) // stall timeout 1 s
+	p.StallFor = 2500 * time.Millisecond
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		if isComplete(r) {
+			return faultproxy.FaultStall
+		}
+		return faultproxy.FaultNone
+	})
+	data := randBytes(7, 2*MinPartSize+1)
+	if _, err := st.Put(context.Background(), "h/s/big", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+		t.Fatalf("put with a slow Complete: %v", err)
+	}
+	completes := 0
+	for _, r := range p.Requests() {
+		if r.Method == http.MethodPost && strings.Contains(r.URL, "uploadId") {
+			completes++
+		}
+	}
+	if completes != 1 || p.Abandoned() != 0 {
+		t.Fatalf("%d Complete requests, %d abandoned: the wait for its answer was cut", completes, p.Abandoned())
+	}
+	if got := readAll(t, st, "h/s/big", 0, -1); !bytes.Equal(got, data) {
+		t.Fatal("object differs")
+	}
+}
+
+// Complete answered, the object not visible yet (a retried Complete that
+// VersityGW answers while the first attempt still assembles it): Put
+// looks again instead of failing on the 404.
+func TestObjectAppearingAfterComplete(t *testing.T) {
+	st, p, _, _ := proxied(t, false, nil)
+	var completed atomic.Bool
+	var heads atomic.Int32
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		switch {
+		case isComplete(r):
+			completed.Store(true)
+		case completed.Load() && r.Method == http.MethodHead && heads.Add(1) == 1:
+			return faultproxy.Fault404
+		}
+		return faultproxy.FaultNone
+	})
+	data := randBytes(8, 2*MinPartSize+1)
+	if _, err := st.Put(context.Background(), "h/s/late", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+		t.Fatalf("put whose object appears a moment after Complete: %v", err)
+	}
+	if heads.Load() != 2 {
+		t.Fatalf("%d HEADs after Complete, want 2 (one 404, one found)", heads.Load())
+	}
+}
+
+// Credentials without s3:ListBucketVersions: on a bucket that was never
+// versioned a plain delete is final and works; on a versioned (Object
+// Lock) bucket Delete refuses, naming the permission, instead of leaving
+// the data behind a delete marker.
+func TestDeleteWithoutListVersionsPermission(t *testing.T) {
+	denyVersions := func(_ int64, r *http.Request) faultproxy.Fault {
+		if r.Method == http.MethodGet && r.URL.Query().Has("versions") {
+			return faultproxy.Fault403
+		}
+		return faultproxy.FaultNone
+	}
+	ctx := context.Background()
+	st, p, _, _ := proxied(t, false, nil)
+	if _, err := st.Put(ctx, "h/s/x", strings.NewReader("data"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.SetRule(denyVersions)
+	if err := st.Delete(ctx, "h/s/x"); err != nil {
+		t.Fatalf("delete from a plain bucket without s3:ListBucketVersions: %v", err)
+	}
+	if _, err := st.Stat(ctx, "h/s/x"); !errors.Is(err, upload.ErrNotFound) {
+		t.Fatalf("object still there: %v", err)
+	}
+
+	lst, lp, _, _ := proxied(t, true, nil)
+	if _, err := lst.Put(ctx, "h/s/y", strings.NewReader("data"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lp.SetRule(denyVersions)
+	err := lst.Delete(ctx, "h/s/y")
+	if err == nil || !strings.Contains(err.Error(), "list versions: AccessDenied") || !strings.Contains(err.Error(), "s3:ListBucketVersions") {
+		t.Fatalf("delete from a versioned bucket without s3:ListBucketVersions: %v", err)
+	}
+	if _, err := lst.Stat(ctx, "h/s/y"); err != nil {
+		t.Fatalf("object gone or hidden although the delete failed: %v", err)
 	}
 }

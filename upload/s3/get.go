@@ -26,22 +26,72 @@ func (s *Store) chunkSize() int64 {
 	return maxChunk
 }
 
-// archived tells whether an object in storage class sc with restore status
-// restore (the x-amz-restore header) can not be read yet.
-func archived(sc types.StorageClass, restore *string) bool {
-	if sc != types.StorageClassGlacier && sc != types.StorageClassDeepArchive {
-		return false
-	}
-	return restore == nil || !strings.Contains(*restore, `ongoing-request="false"`)
+// cold is what a HEAD tells of an object's archive state.
+type cold struct {
+	class   types.StorageClass
+	archive types.ArchiveStatus // set only while INTELLIGENT_TIERING keeps it in an archive tier
+	restore *string             // the x-amz-restore header
 }
 
-func archivedError(op, key string, sc types.StorageClass, restore *string) error {
-	var msg string
+func coldOf(h *s3.HeadObjectOutput) cold {
+	return cold{class: h.StorageClass, archive: h.ArchiveStatus, restore: h.Restore}
+}
+
+// archived tells whether the object can not be read yet: GLACIER or
+// DEEP_ARCHIVE without a finished restore, or INTELLIGENT_TIERING in its
+// Archive Access or Deep Archive Access tier (a restore moves it back to
+// Frequent Access, and the archive status goes with it).
+func (c cold) archived() bool {
+	if c.archive != "" {
+		return true
+	}
+	if c.class != types.StorageClassGlacier && c.class != types.StorageClassDeepArchive {
+		return false
+	}
+	return c.restore == nil || !strings.Contains(*c.restore, `ongoing-request="false"`)
+}
+
+// running: a restore was asked for and has not finished.
+func (c cold) running() bool {
+	return c.restore != nil && strings.Contains(*c.restore, `ongoing-request="true"`)
+}
+
+// name is the storage class, with INTELLIGENT_TIERING's archive tier.
+func (c cold) name() string {
 	switch {
-	case restore != nil && strings.Contains(*restore, `ongoing-request="true"`):
-		msg = fmt.Sprintf("object is in storage class %s and its restore is still running: come back later (GLACIER takes 3-5 hours, DEEP_ARCHIVE up to 12 hours)", sc)
-	default:
-		msg = fmt.Sprintf("object is in storage class %s and must be restored before it can be read: run restore with --thaw (or restore it in the S3 console), then come back in 3-5 hours (DEEP_ARCHIVE: up to 12 hours)", sc)
+	case c.archive != "" && c.class != "":
+		return fmt.Sprintf("%s (%s)", c.class, c.archive)
+	case c.archive != "":
+		return fmt.Sprintf("INTELLIGENT_TIERING (%s)", c.archive)
+	case c.class == "":
+		return "an archive tier"
+	}
+	return string(c.class)
+}
+
+// wait is how long a Standard restore takes.
+func (c cold) wait() string {
+	switch {
+	case c.class == types.StorageClassDeepArchive || c.archive == types.ArchiveStatusDeepArchiveAccess:
+		return "up to 12 hours"
+	case c.class == types.StorageClassGlacier || c.archive == types.ArchiveStatusArchiveAccess:
+		return "3-5 hours"
+	}
+	return "3-5 hours (DEEP_ARCHIVE: up to 12 hours)"
+}
+
+// archivedError says why an object can not be read and what to do. The
+// zero cold is for a GET refused without a HEAD that tells more.
+func archivedError(op, key string, c cold) error {
+	where := "storage class " + c.name()
+	if c.class == "" && c.archive == "" {
+		where = c.name()
+	}
+	var msg string
+	if c.running() {
+		msg = fmt.Sprintf("object is in %s and its restore is still running: come back later (it takes %s)", where, c.wait())
+	} else {
+		msg = fmt.Sprintf("object is in %s and must be restored before it can be read: run restore with --thaw (or restore it in the S3 console), then come back in %s", where, c.wait())
 	}
 	return &opError{op: op, key: key, kind: upload.ErrArchived, detail: msg}
 }
@@ -63,8 +113,8 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 		}
 		return nil, opErr("get", key, err)
 	}
-	if archived(head.StorageClass, head.Restore) {
-		return nil, archivedError("get", key, head.StorageClass, head.Restore)
+	if c := coldOf(head); c.archived() {
+		return nil, archivedError("get", key, c)
 	}
 	size := aws.ToInt64(head.ContentLength)
 	if offset < 0 || offset > size {
@@ -84,7 +134,7 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 			case "PreconditionFailed":
 				return 0, parts.Permanent(opErr("get", key, errors.New("object changed while it was being read")))
 			case "InvalidObjectState":
-				return 0, parts.Permanent(archivedError("get", key, types.StorageClassGlacier, nil))
+				return 0, parts.Permanent(archivedError("get", key, cold{}))
 			}
 			return 0, parts.Permanent(opErr("get", key, err))
 		}
@@ -167,10 +217,10 @@ func noResponseChecksum(o *s3.Options) {
 // the storage class and whether a restore is under way.
 func (s *Store) archivedGet(ctx context.Context, key, full string) error {
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
-	if err != nil || !archived(head.StorageClass, head.Restore) {
-		return archivedError("get", key, types.StorageClassGlacier, nil)
+	if err != nil || !coldOf(head).archived() {
+		return archivedError("get", key, cold{})
 	}
-	return archivedError("get", key, head.StorageClass, head.Restore)
+	return archivedError("get", key, coldOf(head))
 }
 
 // describedBody renders a body's read errors as describe does (one line,

@@ -49,7 +49,7 @@ func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error)
 	}
 	oi := upload.ObjectInfo{
 		Key: key, Size: aws.ToInt64(h.ContentLength), Tier: tierOf(h.StorageClass),
-		Archived:  archived(h.StorageClass, h.Restore),
+		Archived:  coldOf(h).archived(),
 		LegalHold: h.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn,
 	}
 	if h.LastModified != nil {
@@ -150,16 +150,29 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	vs, err := s.versions(ctx, full)
 	if err != nil {
+		plain := false
 		switch errCode(err) {
 		case "NotImplemented", "MethodNotAllowed", "XNotImplemented":
-			// A store without versioning support: a plain delete is final.
-			_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
-			if err != nil && !isNotFound(err) {
-				return s.deleteErr(ctx, key, full, "", err)
+			plain = true // a store without versioning support
+		case "AccessDenied":
+			// Credentials without s3:ListBucketVersions: on a bucket that
+			// was never versioned there are no other versions to find.
+			v, verr := s.client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(s.opt.Bucket)})
+			plain = verr == nil && v.Status == ""
+			if !plain {
+				return &opError{op: "delete", key: key, err: err, detail: "list versions: " + describe(err) +
+					" (deleting from a versioned bucket needs s3:ListBucketVersions and s3:DeleteObjectVersion: README lists the permissions)"}
 			}
-			return nil
 		}
-		return opErr("delete", key, fmt.Errorf("list versions: %w", err))
+		if !plain {
+			return &opError{op: "delete", key: key, err: err, detail: "list versions: " + describe(err)}
+		}
+		// A plain delete is final here.
+		_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
+		if err != nil && !isNotFound(err) {
+			return s.deleteErr(ctx, key, full, "", err)
+		}
+		return nil
 	}
 	var firstErr error
 	for _, v := range vs {
@@ -266,8 +279,9 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 	return opErr("extend lock", key, err)
 }
 
-// Thaw implements upload.Thawer: it asks S3 to restore a GLACIER or
-// DEEP_ARCHIVE object (Standard retrieval) and says when to come back.
+// Thaw implements upload.Thawer: it asks S3 to restore an object in
+// GLACIER or DEEP_ARCHIVE, or in an archive tier of INTELLIGENT_TIERING
+// (Standard retrieval), and says when to come back.
 func (s *Store) Thaw(ctx context.Context, key string, days int) (upload.Thawing, error) {
 	full, err := s.full(key)
 	if err != nil {
@@ -283,60 +297,84 @@ func (s *Store) Thaw(ctx context.Context, key string, days int) (upload.Thawing,
 		}
 		return upload.Thawing{}, opErr("thaw", key, err)
 	}
-	if !archived(h.StorageClass, h.Restore) {
+	c := coldOf(h)
+	if !c.archived() {
 		if h.Restore != nil {
 			return upload.Thawing{State: upload.ThawOnline, Message: fmt.Sprintf("%s is already restored and readable now", key)}, nil
 		}
 		return upload.Thawing{State: upload.ThawOnline, Message: fmt.Sprintf("%s is in %s, not an archive tier: nothing to thaw", key, tierOf(h.StorageClass))}, nil
 	}
-	wait := "3-5 hours"
-	if h.StorageClass == types.StorageClassDeepArchive {
-		wait = "up to 12 hours"
+	running := upload.Thawing{State: upload.ThawRunning, Message: fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, c.name(), c.wait())}
+	if c.running() {
+		return running, nil
 	}
-	if h.Restore != nil && strings.Contains(*h.Restore, `ongoing-request="true"`) {
-		return upload.Thawing{State: upload.ThawRunning, Message: fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait)}, nil
+	req := &types.RestoreRequest{Days: aws.Int32(int32(days)), GlacierJobParameters: &types.GlacierJobParameters{Tier: types.TierStandard}}
+	stays := fmt.Sprintf("the copy then stays readable for %d days", days)
+	if c.archive != "" {
+		// INTELLIGENT_TIERING moves the object itself back to its Frequent
+		// Access tier: a restore request with Days is refused there.
+		req.Days = nil
+		stays = "S3 then keeps it in the Frequent Access tier until it is left unread again"
 	}
-	_, err = s.client.RestoreObject(ctx, &s3.RestoreObjectInput{
-		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
-		RestoreRequest: &types.RestoreRequest{Days: aws.Int32(int32(days)), GlacierJobParameters: &types.GlacierJobParameters{Tier: types.TierStandard}},
-	})
+	_, err = s.client.RestoreObject(ctx, &s3.RestoreObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), RestoreRequest: req})
 	if err != nil {
 		if errCode(err) == "RestoreAlreadyInProgress" {
-			return upload.Thawing{State: upload.ThawRunning, Message: fmt.Sprintf("%s: a restore from %s is already running; come back in %s of when it was started", key, h.StorageClass, wait)}, nil
+			return running, nil
 		}
 		return upload.Thawing{}, opErr("thaw", key, err)
 	}
-	return upload.Thawing{State: upload.ThawStarted, Message: fmt.Sprintf("%s: restore from %s started (Standard retrieval); come back in %s, the copy then stays readable for %d days", key, h.StorageClass, wait, days)}, nil
+	return upload.Thawing{State: upload.ThawStarted, Message: fmt.Sprintf("%s: restore from %s started (Standard retrieval); come back in %s, %s", key, c.name(), c.wait(), stays)}, nil
 }
 
 // AbortStale implements upload.Janitor: multipart uploads under prefix
 // started before olderThan are aborted (their parts are billed storage).
+//
+// Each page's stale uploads are aborted as it is listed, so a listing
+// that fails midway still frees what it saw. VersityGW 1.8 refuses the
+// markers of every second page ("Invalid uploadId marker"): after a pass
+// that aborted something and then failed, the listing starts again from
+// the beginning, where the uploads aborted are gone.
 func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
-	type mpu struct{ key, id string }
-	var stale []mpu
-	p := s3.NewListMultipartUploadsPaginator(s.client, &s3.ListMultipartUploadsInput{Bucket: aws.String(s.opt.Bucket), Prefix: aws.String(s.root + prefix)})
+	n := 0
+	for {
+		before := n
+		err := s.abortStalePass(ctx, prefix, olderThan, &n)
+		if err == nil || n == before || ctx.Err() != nil {
+			return n, err
+		}
+	}
+}
+
+// uploadsPage is the page size of the multipart upload listing (0: the
+// server's, 1000 on S3); tests make it small.
+var uploadsPage int32
+
+func (s *Store) abortStalePass(ctx context.Context, prefix string, olderThan time.Time, n *int) error {
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(s.opt.Bucket), Prefix: aws.String(s.root + prefix)}
+	if uploadsPage > 0 {
+		in.MaxUploads = aws.Int32(uploadsPage)
+	}
+	p := s3.NewListMultipartUploadsPaginator(s.client, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return 0, opErr("list multipart uploads", s.root+prefix, err)
+			return opErr("list multipart uploads", s.root+prefix, err)
 		}
 		for _, u := range page.Uploads {
-			if u.Initiated != nil && u.Initiated.Before(olderThan) {
-				stale = append(stale, mpu{aws.ToString(u.Key), aws.ToString(u.UploadId)})
+			if u.Initiated == nil || !u.Initiated.Before(olderThan) {
+				continue
 			}
+			if err := ctx.Err(); err != nil {
+				return opErr("abort multipart upload", prefix, err)
+			}
+			key := aws.ToString(u.Key)
+			if err := parts.AbortUntilGone(ctx, &multipart{s: s, key: key, full: key, id: u.UploadId}); err != nil {
+				return opErr("abort multipart upload", strings.TrimPrefix(key, s.root), err)
+			}
+			*n++
 		}
 	}
-	n := 0
-	for _, u := range stale {
-		if err := ctx.Err(); err != nil {
-			return n, opErr("abort multipart upload", prefix, err)
-		}
-		if err := parts.AbortUntilGone(ctx, &multipart{s: s, key: u.key, full: u.key, id: aws.String(u.id)}); err != nil {
-			return n, opErr("abort multipart upload", strings.TrimPrefix(u.key, s.root), err)
-		}
-		n++
-	}
-	return n, nil
+	return nil
 }
 
 // Probe implements upload.Prober: the bucket must exist and take a write,

@@ -219,30 +219,56 @@ func (m *multipart) Commit(ctx context.Context, n int, total int64) error {
 			return opErr("put", key, fmt.Errorf("part %d missing", i+1))
 		}
 	}
-	_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	wait := completeWait(s.opt.StallTimeout, total)
+	_, err := s.client.CompleteMultipartUpload(withAnswerWait(ctx, wait), &s3.CompleteMultipartUploadInput{
 		Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full), UploadId: m.id,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
 	})
 	if err != nil && errCode(err) != "NoSuchUpload" {
-		return opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
+		return stepErr(key, "complete multipart upload", err)
 	}
 	// NoSuchUpload after a retried Complete: the first attempt may have
 	// completed it. The size check below tells.
 	head, herr := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full)})
+	// A retried Complete that the server answers while the first attempt
+	// still assembles the object (VersityGW: "another call already claimed
+	// this slot") reports success before the object is there: look again.
+	for pause, until := time.Second, time.Now().Add(wait); err == nil && herr != nil && isNotFound(herr) && time.Now().Before(until); pause = min(2*pause, 15*time.Second) {
+		select {
+		case <-ctx.Done():
+			return opErr("put", key, ctx.Err())
+		case <-time.After(pause):
+		}
+		head, herr = s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full)})
+	}
 	if herr != nil {
 		if err != nil {
-			return opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
+			return stepErr(key, "complete multipart upload", err)
 		}
-		return opErr("put", key, fmt.Errorf("check after upload: %w", herr))
+		return stepErr(key, "check after upload", herr)
 	}
 	if got := aws.ToInt64(head.ContentLength); got != total {
 		if err != nil {
-			return opErr("put", key, fmt.Errorf("complete multipart upload: %w", err))
+			return stepErr(key, "complete multipart upload", err)
 		}
 		return opErr("put", key, fmt.Errorf("stored object has %d bytes, %d were sent", got, total))
 	}
 	m.t.mod = head.LastModified
 	return nil
+}
+
+// stepErr is a put's failure in one step after the parts: the step stays
+// in the message (describe would render the SDK error alone).
+func stepErr(key, step string, err error) error {
+	return &opError{op: "put", key: key, err: err, detail: step + ": " + describe(err)}
+}
+
+// completeWait is how long CompleteMultipartUpload may take to answer, and
+// how long its object may take to appear: five stall timeouts, and a
+// minute per GiB (a server that copies the parts into place at 16 MiB/s).
+// S3 itself answers at once and keeps the connection alive while it works.
+func completeWait(stall time.Duration, total int64) time.Duration {
+	return 5*stall + time.Duration(total/(16<<20))*time.Second
 }
 
 func (m *multipart) Abort(ctx context.Context) error {

@@ -239,3 +239,24 @@ func TestDescribeTrimsTheSDKsWrapping(t *testing.T) {
 		}
 	}
 }
+
+// A put that fails after its parts names the step: the SDK's error alone
+// ("NotFound") would not say what was not found.
+func TestStepErrKeepsTheStep(t *testing.T) {
+	err := stepErr("h/s/k", "check after upload", &smithy.GenericAPIError{Code: "NotFound", Message: "Not Found"})
+	if got := err.Error(); got != "s3 put h/s/k: check after upload: NotFound: Not Found" {
+		t.Fatalf("got %q", got)
+	}
+	if !errors.As(err, new(smithy.APIError)) {
+		t.Fatal("the SDK's error is not kept")
+	}
+}
+
+func TestCompleteWait(t *testing.T) {
+	if got := completeWait(2*time.Minute, 0); got != 10*time.Minute {
+		t.Fatalf("empty object: %v", got)
+	}
+	if got := completeWait(2*time.Minute, 64<<30); got != 10*time.Minute+64*64*time.Second {
+		t.Fatalf("64 GiB: %v", got)
+	}
+}

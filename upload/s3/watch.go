@@ -52,10 +52,27 @@ func (w *watchdog) stop() {
 	w.mu.Unlock()
 }
 
+// answerWaitKey carries, in a request's context, how long the server may
+// take to answer once the request is sent (see withAnswerWait).
+type answerWaitKey struct{}
+
+// withAnswerWait lets the requests made with ctx wait up to d for the
+// server's answer instead of the stall timeout: CompleteMultipartUpload on
+// a server that copies every part into place before it answers
+// (VersityGW's posix backend, ~600 MB/s here) sends nothing meanwhile, and
+// cutting it makes the retry find the upload claimed by the first attempt.
+func withAnswerWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, answerWaitKey{}, d)
+}
+
 func (c *watchClient) Do(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	w := &watchdog{d: c.stall}
-	w.timer = time.AfterFunc(c.stall, func() { w.fired.Store(true); cancel() })
+	d := c.stall
+	if wait, ok := req.Context().Value(answerWaitKey{}).(time.Duration); ok && wait > d {
+		d = wait
+	}
+	w := &watchdog{d: d}
+	w.timer = time.AfterFunc(d, func() { w.fired.Store(true); cancel() })
 	req = req.WithContext(ctx)
 	if req.Body != nil && req.Body != http.NoBody && req.ContentLength > 0 {
 		req.Body = &watchBody{rc: req.Body, w: w}
@@ -69,6 +86,9 @@ func (c *watchClient) Do(req *http.Request) (*http.Response, error) {
 		}
 		return resp, err
 	}
+	w.mu.Lock()
+	w.d = c.stall // the answer's body moves under the stall timeout again
+	w.mu.Unlock()
 	w.kick()
 	resp.Body = &watchBody{rc: resp.Body, w: w, onClose: func() { w.stop(); cancel() }}
 	return resp, nil
