@@ -969,3 +969,65 @@ func TestWriteAutoChoosesForChunks(t *testing.T) {
 		}
 	}
 }
+
+// archivedGets answers every Get with ErrArchived while on: objects in an
+// offline tier (S3 GLACIER, Azure Archive).
+type archivedGets struct {
+	*counting
+	on atomic.Bool
+}
+
+func (a *archivedGets) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if a.on.Load() {
+		return nil, fmt.Errorf("get %s: %w", key, upload.ErrArchived)
+	}
+	return a.counting.Get(ctx, key, off, n)
+}
+
+// A crashed run's chunk that the next run cannot read to adopt it (the
+// destination's tier archived it, or a prune swept it since the listing)
+// is stored again over it: the item does not fail night after night.
+func TestUnreadableOrphanIsStoredAgain(t *testing.T) {
+	ctx := context.Background()
+	for _, how := range []string{"archived", "swept"} {
+		t.Run(how, func(t *testing.T) {
+			w := newWorld(t)
+			st := &archivedGets{counting: w.st}
+			in := data(3<<20, 11)
+			wr := &Writer{Store: st, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest"}
+			orphan, err := wr.Write(ctx, bytes.NewReader(in), nil) // no manifest names it
+			if err != nil {
+				t.Fatal(err)
+			}
+			known, err := Discover(ctx, st, host, nil)
+			if err != nil || len(known) != len(orphan.Chunks) {
+				t.Fatalf("discover: %d known, %d chunks: %v", len(known), len(orphan.Chunks), err)
+			}
+			switch how {
+			case "archived":
+				st.on.Store(true)
+			case "swept":
+				if err := st.Delete(ctx, orphan.Chunks[0].Key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.st.puts.Store(0)
+			wr = &Writer{Store: st, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Known: known}
+			again, err := wr.Write(ctx, bytes.NewReader(in), nil)
+			if err != nil {
+				t.Fatalf("second run: %v", err)
+			}
+			want := int64(len(orphan.Chunks))
+			if how == "swept" {
+				want = 1
+			}
+			if w.st.puts.Load() != want || wr.NewChunks.Load() != want {
+				t.Fatalf("%d puts, %d new chunks: want %d", w.st.puts.Load(), wr.NewChunks.Load(), want)
+			}
+			st.on.Store(false)
+			if out := w.read(again.Chunks); !bytes.Equal(out, in) {
+				t.Fatal("stream differs")
+			}
+		})
+	}
+}

@@ -303,23 +303,25 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 	s.p = p
 	defer close(p.done)
 	if k, ok := w.Known[key]; ok && (k.SHA256 == "" || k.PlainBytes == size) {
-		wbufs.put(data)
-		w.ReusedChunks.Add(1)
-		p.c = k.Chunk
-		need := w.Opts.RetainUntil
-		orphan := k.SHA256 == ""
-		extend := !need.IsZero() && k.RetainUntil.Before(need)
-		if orphan {
-			p.c, p.err = w.adopt(ctx, k.Chunk, size)
+		c, err := k.Chunk, error(nil)
+		if k.SHA256 == "" {
+			c, err = w.adopt(ctx, k.Chunk, size)
 		}
-		if p.err == nil && extend {
-			p.err = w.extend(ctx, key, need)
+		// An orphan this run cannot read (in an archive tier, or swept
+		// since the listing) is stored again over it instead.
+		if !errors.Is(err, upload.ErrArchived) && !errors.Is(err, upload.ErrNotFound) {
+			wbufs.put(data)
+			w.ReusedChunks.Add(1)
+			p.c, p.err = c, err
+			if need := w.Opts.RetainUntil; p.err == nil && !need.IsZero() && k.RetainUntil.Before(need) {
+				p.err = w.extend(ctx, key, need)
+			}
+			if p.err != nil {
+				w.forget(key, p)
+				stop(p.err)
+			}
+			return
 		}
-		if p.err != nil {
-			w.forget(key, p)
-			stop(p.err)
-		}
-		return
 	}
 	p.c, p.err = w.put(ctx, key, data, choice) // gives data back
 	if p.err != nil {
