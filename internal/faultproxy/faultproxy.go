@@ -29,6 +29,7 @@ const (
 	FaultLoseAnswer          // forward, then drop the connection (RST) instead of the answer: the request took effect, the client cannot know
 	Fault404                 // answer 404 NotFound (S3's code) without forwarding
 	Fault403                 // answer 403 AccessDenied (S3's code) without forwarding: a permission the credentials lack
+	FaultAnswer              // answer with Proxy.Answer without forwarding
 )
 
 // Rule picks a fault for the n-th request (n counts from 1) seen by the proxy.
@@ -38,6 +39,8 @@ type Rule func(n int64, r *http.Request) Fault
 type Proxy struct {
 	URL      string // http://127.0.0.1:PORT
 	StallFor time.Duration
+	// Answer writes the answer of FaultAnswer (set it before the rule).
+	Answer http.HandlerFunc
 
 	srv     *http.Server
 	ln      net.Listener
@@ -118,6 +121,10 @@ func Start(target string) (*Proxy, error) {
 			return
 		case FaultLoseAnswer:
 			rp.ServeHTTP(loseAnswer{w}, r)
+			return
+		case FaultAnswer:
+			io.Copy(io.Discard, r.Body)
+			p.Answer(w, r)
 			return
 		case Fault403:
 			io.Copy(io.Discard, r.Body)

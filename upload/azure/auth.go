@@ -134,14 +134,14 @@ func ParseConnectionString(cs string) (Auth, error) {
 
 var (
 	accountRe   = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
-	containerRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+	containerRe = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 )
 
 func validAccount(s string) bool { return accountRe.MatchString(s) }
 
 // ValidContainer reports whether s is a valid container name (3-63 lowercase
 // letters, digits and single hyphens, starting and ending alphanumeric).
-func ValidContainer(s string) bool { return containerRe.MatchString(s) && len(s) <= 63 }
+func ValidContainer(s string) bool { return len(s) >= 3 && len(s) <= 63 && containerRe.MatchString(s) }
 
 // Location is where a destination URL points.
 type Location struct {
@@ -174,11 +174,11 @@ func ResolveLocation(raw, account, endpoint string, auth Auth) (Location, error)
 			return Location{}, errors.New("destination URL: azblob:// URLs take no query; put a SAS token in AZURE_STORAGE_SAS_TOKEN")
 		}
 	case "https", "http":
-		host := u.Hostname()
+		host := strings.ToLower(u.Hostname()) // host names have no case; account names are lowercase
 		if i := strings.Index(host, ".blob."); i > 0 {
 			loc.Account = host[:i]
 		}
-		loc.ServiceURL = u.Scheme + "://" + u.Host
+		loc.ServiceURL = u.Scheme + "://" + strings.ToLower(u.Host)
 		p := strings.TrimPrefix(u.Path, "/")
 		loc.Container, path, _ = strings.Cut(p, "/")
 		loc.SAS = u.RawQuery
@@ -215,8 +215,8 @@ func ResolveLocation(raw, account, endpoint string, auth Auth) (Location, error)
 	switch {
 	case endpoint != "":
 		e, err := url.Parse(endpoint)
-		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" || e.RawQuery != "" {
-			return Location{}, errors.New("destination.endpoint: must be an http(s) URL without query, e.g. http://127.0.0.1:10000/devstoreaccount1")
+		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" || e.RawQuery != "" || e.User != nil {
+			return Location{}, errors.New("destination.endpoint: must be an http(s) URL without user info or query, e.g. http://127.0.0.1:10000/devstoreaccount1 (credentials go in AZURE_STORAGE_* variables)")
 		}
 		loc.ServiceURL = strings.TrimRight(e.String(), "/")
 	case loc.ServiceURL != "":

@@ -1,8 +1,12 @@
 package azure
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -129,6 +133,19 @@ func TestResolveLocation(t *testing.T) {
 		{url: "https://acct.blob.core.windows.net/c1c/x", account: "other", auth: Auth{Kind: "default"}, err: "does not match"},
 		{url: "https://acct.blob.core.windows.net/c1c/x", auth: cs, err: "credentials (connection-string) are for account \"devstoreaccount1\""},
 		{url: "azblob://backups", endpoint: "ftp://x", auth: key, err: "destination.endpoint"},
+		// A password in the endpoint would be kept and shown (Store.String).
+		{url: "azblob://backups", endpoint: "https://admin:s3cr3t@proxy.example/acct", auth: key, err: "without user info"},
+		// Three characters with a hyphen is a valid container name.
+		{url: "azblob://a-b/p", auth: key,
+			want: Location{ServiceURL: "https://acct.blob.core.windows.net", Account: "acct", Container: "a-b", Prefix: "p"}},
+		{url: "azblob://a--b/p", auth: key, err: "not a valid container name"},
+		{url: "azblob://ab-/p", auth: key, err: "not a valid container name"},
+		{url: "azblob://-ab/p", auth: key, err: "not a valid container name"},
+		{url: "azblob://ab/p", auth: key, err: "not a valid container name"},
+		{url: "azblob://" + strings.Repeat("a", 64) + "/p", auth: key, err: "not a valid container name"},
+		// A host name has no case; the account name is lowercase.
+		{url: "https://Acct.Blob.Core.Windows.Net/backups", auth: Auth{Kind: "default"},
+			want: Location{ServiceURL: "https://acct.blob.core.windows.net", Account: "acct", Container: "backups"}},
 	} {
 		got, err := ResolveLocation(c.url, c.account, c.endpoint, c.auth)
 		if c.err != "" {
@@ -152,5 +169,27 @@ func TestBlockIDsFixedLength(t *testing.T) {
 	}
 	if blockID("abcdefabcdef", 1) == blockID("abcdefabcdef", 2) {
 		t.Fatal("block ids collide")
+	}
+}
+
+// An auth failure names where the SAS came from: the variable to fix.
+func TestAuthFailureNamesTheSASSource(t *testing.T) {
+	az := testenv.Azurite(t)
+	name := az.Container(t)
+	for _, c := range []struct {
+		auth Auth
+		want string
+	}{
+		{Auth{Kind: "connection-string", Account: az.Account, SAS: "sv=2023-11-03&ss=b&srt=sco&sp=rwdlac&se=2040-01-01T00:00:00Z&sig=AAAAbadbadbad%3D"}, "credentials from SharedAccessSignature in AZURE_STORAGE_CONNECTION_STRING"},
+		{Auth{Kind: "sas", Account: az.Account, SAS: "sv=2023-11-03&ss=b&srt=sco&sp=rwdlac&se=2040-01-01T00:00:00Z&sig=AAAAbadbadbad%3D"}, "credentials from AZURE_STORAGE_SAS_TOKEN"},
+	} {
+		st, err := Open(context.Background(), Options{Location: Location{ServiceURL: az.Endpoint, Account: az.Account, Container: name}, Auth: c.auth, MaxRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.Put(context.Background(), "x", strings.NewReader("x"), upload.PutOptions{})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "AAAAbadbadbad") {
+			t.Errorf("%s: %v, want %q", c.auth.Kind, err, c.want)
+		}
 	}
 }

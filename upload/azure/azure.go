@@ -60,7 +60,7 @@ type Options struct {
 	ImmutabilityLocked bool
 	// BlockSize is the first block size of staged uploads and the range
 	// size of downloads (default 8 MiB); Concurrency the blocks/ranges in
-	// flight per object (default 4).
+	// flight per object (default DefaultConcurrency).
 	BlockSize   int64
 	Concurrency int
 	// MaxRetries per request for throttling (429, 503), 5xx, timeouts and
@@ -169,9 +169,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	auth := o.Auth
 	switch {
 	case sas != "":
-		s.authKind = "SAS token"
-		if o.SAS != "" {
+		switch {
+		case o.SAS != "":
 			s.authKind = "SAS in the destination URL"
+		case o.Auth.Kind == "connection-string":
+			s.authKind = "SharedAccessSignature in AZURE_STORAGE_CONNECTION_STRING"
+		default:
+			s.authKind = "AZURE_STORAGE_SAS_TOKEN"
 		}
 		s.secrets = append(s.secrets, sas)
 		if un, err := url.QueryUnescape(sas); err == nil && un != sas {
@@ -529,62 +533,117 @@ func strOr(p *string, def string) string {
 // touched before olderThan are deleted now. Uncommitted blocks attached to
 // a committed blob are left to the service's collection.
 func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
-	committed := map[string]bool{}
-	pager := s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(s.prefix + prefix)})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return 0, s.wrap("list", prefix, err)
-		}
-		for _, it := range page.Segment.BlobItems {
-			if it.Name != nil {
-				committed[*it.Name] = true
-			}
-		}
-	}
+	// Two listings in name order, walked side by side: the committed
+	// blobs, and every blob with uncommitted ones among them. A name only
+	// the second has holds uncommitted blocks alone. Memory stays one
+	// page of each, however many chunks the host has.
+	committed := s.walk(ctx, prefix, false)
+	all := s.walk(ctx, prefix, true)
 	n := 0
-	pager = s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(s.prefix + prefix), Include: container.ListBlobsInclude{UncommittedBlobs: true}})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return n, s.wrap("list uncommitted", prefix, err)
+	for it := all.peek(); it != nil; it = all.peek() {
+		all.next()
+		name := *it.Name
+		c := committed.peek()
+		for c != nil && *c.Name < name {
+			committed.next()
+			c = committed.peek()
 		}
-		for _, it := range page.Segment.BlobItems {
-			if it.Name == nil || committed[*it.Name] {
-				continue
-			}
+		if committed.err != nil {
+			return n, s.wrap("list", prefix, committed.err)
+		}
+		if c == nil || *c.Name != name {
 			var t time.Time
 			if it.Properties != nil && it.Properties.LastModified != nil {
 				t = *it.Properties.LastModified
 			} else if it.Properties != nil && it.Properties.CreationTime != nil {
 				t = *it.Properties.CreationTime
 			}
-			if t.IsZero() || !t.Before(olderThan) {
-				continue
+			if !t.IsZero() && t.Before(olderThan) {
+				dropped, err := s.dropUncommitted(ctx, name)
+				if err != nil {
+					return n, s.wrap("abort stale upload", strings.TrimPrefix(name, s.prefix), err)
+				}
+				if dropped {
+					n++
+				}
 			}
-			if err := s.dropUncommitted(ctx, *it.Name); err != nil {
-				return n, s.wrap("abort stale upload", strings.TrimPrefix(*it.Name, s.prefix), err)
-			}
-			n++
 		}
+	}
+	if all.err != nil {
+		return n, s.wrap("list uncommitted", prefix, all.err)
 	}
 	return n, nil
 }
 
-// dropUncommitted deletes a blob that has only uncommitted blocks. It
-// re-checks that nothing was committed in the meantime.
-func (s *Store) dropUncommitted(ctx context.Context, name string) error {
+// listPage is the page size of AbortStale's listings (0: the service's,
+// 5000); tests make it small.
+var listPage int32
+
+// nameWalk reads a flat listing one blob at a time, a page at a time.
+type nameWalk struct {
+	ctx   context.Context
+	more  func() bool
+	page  func(context.Context) ([]*container.BlobItem, error)
+	items []*container.BlobItem
+	err   error
+}
+
+func (s *Store) walk(ctx context.Context, prefix string, uncommitted bool) *nameWalk {
+	o := &container.ListBlobsFlatOptions{Prefix: to.Ptr(s.prefix + prefix)}
+	if listPage > 0 {
+		o.MaxResults = to.Ptr(listPage)
+	}
+	if uncommitted {
+		o.Include = container.ListBlobsInclude{UncommittedBlobs: true}
+	}
+	pager := s.cc.NewListBlobsFlatPager(o)
+	return &nameWalk{ctx: ctx, more: pager.More, page: func(ctx context.Context) ([]*container.BlobItem, error) {
+		p, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return p.Segment.BlobItems, nil
+	}}
+}
+
+// peek is the current blob (nil at the end, or after an error in w.err).
+func (w *nameWalk) peek() *container.BlobItem {
+	for w.err == nil {
+		for len(w.items) > 0 && w.items[0].Name == nil {
+			w.items = w.items[1:]
+		}
+		if len(w.items) > 0 {
+			return w.items[0]
+		}
+		if !w.more() {
+			return nil
+		}
+		w.items, w.err = w.page(w.ctx)
+	}
+	return nil
+}
+
+func (w *nameWalk) next() {
+	if len(w.items) > 0 {
+		w.items = w.items[1:]
+	}
+}
+
+// dropUncommitted deletes a blob that has only uncommitted blocks, and
+// says whether it did: it re-checks that nothing was committed in the
+// meantime.
+func (s *Store) dropUncommitted(ctx context.Context, name string) (bool, error) {
 	bb := s.cc.NewBlockBlobClient(name)
 	if _, err := bb.GetProperties(ctx, nil); err == nil {
-		return nil // committed since the listing: not ours to touch
+		return false, nil // committed since the listing: not ours to touch
 	} else if !hasCode(err, "BlobNotFound") && statusOf(err) != http.StatusNotFound {
-		return err
+		return false, err
 	}
 	_, err := bb.Delete(ctx, nil)
 	if err != nil && (hasCode(err, "BlobNotFound") || statusOf(err) == http.StatusNotFound) {
-		return nil
+		return false, nil
 	}
-	return err
+	return err == nil, err
 }
 
 // Probe implements upload.Prober: container, write, read, delete rights and

@@ -523,6 +523,52 @@ func TestAbortStaleUncommittedBlocks(t *testing.T) {
 	}
 }
 
+// Committed and uncommitted-only blobs interleaved across listing pages,
+// and a committed blob with stray staged blocks: exactly the
+// uncommitted-only ones go, and the count says how many.
+func TestAbortStaleAcrossPages(t *testing.T) {
+	old := listPage
+	listPage = 3
+	t.Cleanup(func() { listPage = old })
+	e := newEnv(t)
+	ctx := context.Background()
+	want := 0
+	for i := range 12 {
+		name := fmt.Sprintf("set9/b%02d", i)
+		if i%3 == 1 {
+			bb := e.raw.NewBlockBlobClient("lync/fe01/" + name)
+			if _, err := bb.StageBlock(ctx, blockID("abcdefabcdef", 0), nopRSC("some bytes"), nil); err != nil {
+				t.Fatal(err)
+			}
+			want++
+			continue
+		}
+		if _, err := e.store.Put(ctx, name, strings.NewReader("done"), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A committed blob that also holds staged blocks is not touched.
+	if _, err := e.raw.NewBlockBlobClient("lync/fe01/set9/b05").StageBlock(ctx, blockID("abcdefabcdef", 1), nopRSC("stray"), nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.store.AbortStale(ctx, "", time.Now().Add(time.Hour))
+	if err != nil || n != want {
+		t.Fatalf("aborted %d (%v), want %d", n, err, want)
+	}
+	assertNoUncommitted(t, e)
+	for i := range 12 {
+		if i%3 == 1 {
+			continue
+		}
+		if _, err := e.store.Stat(ctx, fmt.Sprintf("set9/b%02d", i)); err != nil {
+			t.Fatalf("committed blob b%02d touched: %v", i, err)
+		}
+	}
+	if n, err := e.store.AbortStale(ctx, "", time.Now().Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("second sweep aborted %d (%v), want 0", n, err)
+	}
+}
+
 func nopRSC(s string) interface {
 	io.ReadSeekCloser
 } {

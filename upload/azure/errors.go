@@ -68,13 +68,13 @@ func (s *Store) wrap(op, key string, err error) error {
 	e := &Error{Op: op, Key: key}
 	var re *azcore.ResponseError
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		e.Msg = "interrupted: " + ctxText(err)
-		if errors.Is(err, context.Canceled) {
-			e.sentinel = context.Canceled
-		} else {
-			e.sentinel = context.DeadlineExceeded
-		}
+	case errors.Is(err, context.Canceled):
+		e.Msg, e.sentinel = "interrupted: cancelled", context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		// The SDK's bound on one try (TryTimeout) hit on the last try, or
+		// the time a clean-up is given: the service did not answer in
+		// time; nobody interrupted the run.
+		e.Msg, e.sentinel = "timed out: no answer in time, after every retry (a stalled service, network or proxy)", context.DeadlineExceeded
 	case errors.As(err, &re):
 		e.StatusCode, e.Code = re.StatusCode, re.ErrorCode
 		e.Msg, e.sentinel = s.describe(re)
@@ -82,13 +82,6 @@ func (s *Store) wrap(op, key string, err error) error {
 		e.Msg = s.scrub(err.Error())
 	}
 	return e
-}
-
-func ctxText(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "deadline exceeded"
-	}
-	return "cancelled"
 }
 
 // describe turns a service error into one human line and a sentinel.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -127,24 +128,53 @@ func TestPutFailsCleanlyUnderPersistentFaults(t *testing.T) {
 	assertNoUncommitted(t, e)
 }
 
-// A commit whose answer is lost is retried by the SDK; committing the same
-// (already committed) block list again succeeds, and the data is right.
+// A write that landed but whose answer was lost: the SDK sends it again.
+// A plain blob takes the repeat (the same block list commits again); an
+// immutable blob refuses it (409 BlobImmutableDueToPolicy), and Put tells
+// its own write by the committed block list (staged) or by size and MD5
+// (one Put Blob). Either way Put succeeds.
 func TestCommitAnswerLost(t *testing.T) {
-	p, _ := startProxy(t)
-	e := newEnv(t, withProxy(p.URL))
-	var once atomic.Bool
-	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
-		if isCommit(r) && once.CompareAndSwap(false, true) {
-			return faultproxy.FaultResetResponse
-		}
-		return faultproxy.FaultNone
-	})
-	data := randBytes(3, 4*int(e.store.blockSize))
-	if _, err := e.store.Put(context.Background(), "k", bytes.NewReader(data), upload.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(get(t, e.store, "k", 0, -1), data) {
-		t.Fatal("data differs")
+	for _, c := range []struct {
+		name   string
+		write  func(*http.Request) bool
+		size   func(*Store) int
+		repeat faultproxy.Fault
+	}{
+		{"staged", isCommit, func(s *Store) int { return 4 * int(s.blockSize) }, faultproxy.FaultNone},
+		{"staged-immutable", isCommit, func(s *Store) int { return 4 * int(s.blockSize) }, faultproxy.FaultAnswer},
+		{"single-immutable", isPutBlob, func(*Store) int { return 1000 }, faultproxy.FaultAnswer},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, _ := startProxy(t)
+			e := newEnv(t, withProxy(p.URL))
+			p.Answer = func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("x-ms-error-code", "BlobImmutableDueToPolicy")
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusConflict)
+				io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobImmutableDueToPolicy</Code><Message>This operation is not permitted as the blob is immutable due to a policy.</Message></Error>`)
+			}
+			var n atomic.Int32
+			p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+				if !c.write(r) || isContainer(r) {
+					return faultproxy.FaultNone
+				}
+				if n.Add(1) == 1 {
+					return faultproxy.FaultLoseAnswer
+				}
+				return c.repeat
+			})
+			data := randBytes(3, c.size(e.store))
+			if _, err := e.store.Put(context.Background(), "k", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+				t.Fatalf("put whose write landed and whose answer was lost: %v", err)
+			}
+			if n.Load() < 2 {
+				t.Fatalf("%d writes seen: the lost answer was not retried", n.Load())
+			}
+			p.SetRule(nil)
+			if !bytes.Equal(get(t, e.store, "k", 0, -1), data) {
+				t.Fatal("data differs")
+			}
+		})
 	}
 }
 
@@ -358,5 +388,75 @@ func TestErrorsCarryNoSecrets(t *testing.T) {
 	}
 	if s := sasStore.String(); strings.Contains(s, sig) || strings.Contains(s, "?") {
 		t.Fatalf("String() leaks the SAS: %s", s)
+	}
+}
+
+// A middlebox that drops x-ms-range (a SAS does not sign it) makes the
+// service send the whole blob for every range: Get fails naming it instead
+// of handing back the blob's first bytes as each range.
+func TestGetRangeNotHonoured(t *testing.T) {
+	p, az := startProxy(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	sasURL, err := e.raw.GetSASURL(sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true, List: true}, time.Now().Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(sasURL)
+	st, err := Open(ctx, Options{Location: Location{ServiceURL: p.URL + "/" + testenv.AzuriteAccount, Account: az.Account, Container: e.container},
+		Auth: Auth{Kind: "sas", SAS: u.RawQuery}, BlockSize: 64 << 10, RetryDelay: time.Millisecond, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(9, 4*64<<10+123)
+	if _, err := st.Put(ctx, "k", bytes.NewReader(data), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p.Answer = func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del("X-Ms-Range")
+		r.Header.Del("Range")
+		rp.ServeHTTP(w, r)
+	}
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		if isBlobGet(r) {
+			return faultproxy.FaultAnswer
+		}
+		return faultproxy.FaultNone
+	})
+	rc, err := st.Get(ctx, "k", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err == nil {
+		t.Fatalf("read %d bytes (equal: %v) although the service ignored every range", len(got), bytes.Equal(got, data))
+	}
+	if !strings.Contains(err.Error(), "Range not honoured") || strings.Contains(err.Error(), u.Query().Get("sig")) {
+		t.Fatalf("error: %v", err)
+	}
+}
+
+// A service that stops answering: after the retries the error says it
+// timed out, not that the run was interrupted (nobody cancelled it).
+func TestStalledServiceTimesOut(t *testing.T) {
+	p, _ := startProxy(t)
+	p.StallFor = 3 * time.Second
+	e := newEnv(t, withProxy(p.URL), func(o *Options) { o.TryTimeout = 200 * time.Millisecond; o.MaxRetries = 1 })
+	p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		if isContainer(r) {
+			return faultproxy.FaultNone
+		}
+		return faultproxy.FaultStall
+	})
+	_, err := e.store.Put(context.Background(), "small", strings.NewReader("data"), upload.PutOptions{})
+	if err == nil || strings.Contains(err.Error(), "interrupted") || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("put to a stalled service: %v", err)
+	}
+	_, err = e.store.Stat(context.Background(), "small")
+	if err == nil || strings.Contains(err.Error(), "interrupted") || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("stat on a stalled service: %v", err)
 	}
 }

@@ -54,6 +54,12 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 			return 0, parts.Permanent(s.wrap(fmt.Sprintf("get (bytes %d-%d)", off, off+int64(len(dst))-1), key, err))
 		}
 		defer resp.Body.Close()
+		// A service or middlebox that ignored the range answers with the
+		// whole blob (x-ms-range is not part of a SAS signature): its first
+		// bytes are not this range's.
+		if resp.ContentLength != nil && *resp.ContentLength != int64(len(dst)) {
+			return 0, parts.Permanent(&Error{Op: "get", Key: key, Msg: fmt.Sprintf("asked for bytes %d-%d, the service sent %d bytes (Range not honoured)", off, off+int64(len(dst))-1, *resp.ContentLength)})
+		}
 		n, err := io.ReadFull(resp.Body, dst)
 		if err != nil {
 			err = errors.New(s.scrub(err.Error()))
