@@ -846,16 +846,10 @@ func TestCoreRestoreFinishesWithItem(t *testing.T) {
 	failsWith(t, e.run("restore", set, "--to", to2, "--identity", e.key), 1, "not empty: it holds alpha, bravo already")
 }
 
-// TestCoreProtectedIdentity: an identity file encrypted with a passphrase
-// (age -p -a, here with a lower scrypt work factor) restores with the
-// passphrase from LYNCBACKUP_IDENTITY_PASSPHRASE; without a terminal and
-// without it, or with a wrong one, it is exit 2 and one line, and the
-// passphrase is never printed.
-func TestCoreProtectedIdentity(t *testing.T) {
-	e := newCoreEnv(t)
-	src, set := e.oneFileSet("payload")
-
-	const pass = "tr0ub4dor & 3"
+// protectedIdentity writes the identity encrypted with pass (age -p -a,
+// with a lower scrypt work factor) and returns its path.
+func (e *coreEnv) protectedIdentity(pass string) string {
+	e.t.Helper()
 	key, _ := os.ReadFile(e.key)
 	r, _ := age.NewScryptRecipient(pass)
 	r.SetWorkFactor(12)
@@ -867,6 +861,20 @@ func TestCoreProtectedIdentity(t *testing.T) {
 	aw.Close()
 	protected := filepath.Join(e.dir, "key.age")
 	os.WriteFile(protected, buf.Bytes(), 0o600)
+	return protected
+}
+
+// TestCoreProtectedIdentity: an identity file encrypted with a passphrase
+// (age -p -a, here with a lower scrypt work factor) restores with the
+// passphrase from LYNCBACKUP_IDENTITY_PASSPHRASE; without a terminal and
+// without it, or with a wrong one, it is exit 2 and one line, and the
+// passphrase is never printed.
+func TestCoreProtectedIdentity(t *testing.T) {
+	e := newCoreEnv(t)
+	src, set := e.oneFileSet("payload")
+
+	const pass = "tr0ub4dor & 3"
+	protected := e.protectedIdentity(pass)
 
 	to := filepath.Join(e.dir, "r")
 	env := append(append([]string(nil), e.env...), "LYNCBACKUP_IDENTITY_PASSPHRASE="+pass)

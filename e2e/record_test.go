@@ -388,6 +388,9 @@ func TestRecordCtrlCOnTerminal(t *testing.T) {
 	if !strings.Contains(screen, "interrupted after") {
 		t.Errorf("the interrupted item's line does not say so:\n%s", screen)
 	}
+	if !strings.Contains(screen, "lyncbackup: backup interrupted") || strings.Contains(screen, "context canceled") {
+		t.Errorf("the run's last line is not 'backup interrupted' (or shows Go's \"context canceled\"):\n%s", screen)
+	}
 	for _, line := range strings.Split(strings.ReplaceAll(screen, "\r", "\n"), "\n") {
 		if len([]rune(line)) > 80 && !strings.HasPrefix(line, "lyncbackup: ") {
 			t.Errorf("line wider than the terminal (%d): %q", len([]rune(line)), line)

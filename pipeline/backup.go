@@ -138,7 +138,7 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 		return BackupResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return BackupResult{}, fmt.Errorf("backup interrupted: %w (set %s left incomplete)", err, setID)
+		return BackupResult{}, fmt.Errorf("backup %w (set %s left incomplete)", ErrInterrupted, setID)
 	}
 	if err := seal(m, out, job.Now().UTC()); err != nil {
 		return BackupResult{}, err

@@ -362,7 +362,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// ErrInterrupted marks a restore or verify stopped by a signal (Ctrl-C) or
+// ErrInterrupted marks a backup, restore or verify stopped by a signal (Ctrl-C) or
 // a cancelled context: it says nothing about the stored objects.
 var ErrInterrupted = errors.New("interrupted")
 

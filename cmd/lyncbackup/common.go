@@ -25,6 +25,7 @@ import (
 type app struct {
 	ctx            context.Context // the signal context (Ctrl-C, SIGTERM)
 	stdout, stderr io.Writer
+	out            *outWriter // under stdout: its first failed write
 	g              globalFlags
 	cmd            *command
 	started        time.Time
@@ -342,6 +343,11 @@ func (a *app) finish(err error) int {
 		return exitOK
 	}
 	err = a.certHint(err)
+	if err == nil && a.out.failed() != nil {
+		// The report asked for is lost (stdout on a full disk): a failure,
+		// even when the command's own work was done.
+		err = fmt.Errorf("could not write the output: %w", a.out.failed())
+	}
 	code := a.code(err)
 	msg := ""
 	if err != nil {
@@ -415,6 +421,27 @@ func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// answer runs read, a blocking read of the terminal or of stdin, and gives
+// up when the run is interrupted: a Ctrl-C at a prompt ends the run at
+// once (the read is left to the process's end).
+func (a *app) answer(read func() (string, error)) (string, error) {
+	type result struct {
+		s   string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := read()
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-a.ctx.Done():
+		return "", errors.New("interrupted")
+	}
 }
 
 // say prints a human line unless --quiet or --json.

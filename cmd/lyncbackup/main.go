@@ -70,7 +70,12 @@ func register(c *command) { commands[c.name] = c }
 
 func main() {
 	pipeline.Version = version
+	ignoreBrokenPipe()
 	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals()...)
+	// The first Ctrl-C (or SIGTERM) ends the run cleanly; once it is
+	// heard, the signals take their default action again, so a second one
+	// ends a run stuck in a clean-up (a notification to a dead webhook).
+	go func() { <-ctx.Done(); stop() }()
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly a few large, pointer-free buffers (S3 parts,
 		// zstd windows), so collecting at +25% instead of +100% costs next
@@ -116,7 +121,8 @@ func startProfile() func() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{ctx: ctx, stdout: secrets.Writer(stdout), stderr: newConsole(stderr), started: time.Now()}
+	out := &outWriter{w: stdout}
+	a := &app{ctx: ctx, stdout: secrets.Writer(out), out: out, stderr: newConsole(stderr), started: time.Now()}
 	if len(args) == 0 {
 		printUsage(stdout)
 		return exitUsage
@@ -136,7 +142,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printUsage(stdout)
 		return exitOK
 	case "version", "--version", "-version":
-		return runVersion(a, args[1:])
+		code := runVersion(a, args[1:])
+		if code == exitOK && a.out.failed() != nil {
+			fmt.Fprintf(stderr, "lyncbackup: could not write the output: %v\n", a.out.failed())
+			return exitFailure
+		}
+		return code
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -169,6 +180,29 @@ func runVersion(a *app, args []string) int {
 	}
 	fmt.Fprintln(a.stdout, "lyncbackup", version)
 	return exitOK
+}
+
+// outWriter is stdout, remembering the first write that failed.
+type outWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outWriter) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	return n, err
+}
+
+// failed is the output's first write error, unless the reader went away
+// (a broken pipe: `lyncbackup list | head` ends without a complaint).
+func (o *outWriter) failed() error {
+	if o == nil || o.err == nil || brokenPipe(o.err) {
+		return nil
+	}
+	return o.err
 }
 
 // exitCode maps an error to the process exit code.

@@ -97,7 +97,10 @@ func askScenario(a *app, flagValue string) (string, error) {
 		return "", usagef("restore --plan / --run-imports needs --scenario: what was lost? %s (each loss has its own procedure)", exporters.ScenarioIDs())
 	}
 	fmt.Fprint(a.stdout, exporters.ScenarioMenu())
-	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	line, err := a.answer(func() (string, error) { return bufio.NewReader(os.Stdin).ReadString('\n') })
+	if a.ctx.Err() != nil {
+		return "", err
+	}
 	sc, err := exporters.ParseScenarioAnswer(line)
 	if err != nil {
 		return "", usageError{err}
@@ -213,7 +216,10 @@ func (r *runImports) run(ctx context.Context) error {
 // ask reads one answer (first letter, lower case) from stdin.
 func (r *runImports) ask(prompt string) (string, error) {
 	fmt.Fprint(r.a.stdout, prompt)
-	line, err := r.in.ReadString('\n')
+	line, err := r.a.answer(func() (string, error) { return r.in.ReadString('\n') })
+	if r.a.ctx.Err() != nil {
+		return "", err
+	}
 	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
 		return "", usagef("no answer on standard input (use --yes to run the steps without asking)")
 	}

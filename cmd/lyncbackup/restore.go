@@ -234,23 +234,23 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, finishHint(reports))
 	}
-	if a.g.json {
-		a.printJSON(a.readDoc(set, skipped, "", reports, err, *to))
-	}
-	if err != nil {
-		return err
-	}
 	var files, bytes int64
 	for _, r := range reports {
 		files += r.Files
 		bytes += r.PlainBytes
 	}
-	if include != nil && files == 0 {
+	if err == nil && include != nil && files == 0 {
 		var there []string
 		for _, r := range reports {
 			there = append(there, fmt.Sprintf("%s holds %s", r.Name, strings.Join(r.Top, ", ")))
 		}
-		return fmt.Errorf("restore %s/%s: no file matches --include %s (a path in the item or ITEM/path, as ls shows them: %s); every file was checked, nothing was written", set.Host, set.ID, strings.Join(includes, ", "), strings.Join(there, "; "))
+		err = fmt.Errorf("restore %s/%s: no file matches --include %s (a path in the item or ITEM/path, as ls shows them: %s); every file was checked, nothing was written", set.Host, set.ID, strings.Join(includes, ", "), strings.Join(there, "; "))
+	}
+	if a.g.json {
+		a.printJSON(a.readDoc(set, skipped, "", reports, err, *to))
+	}
+	if err != nil {
+		return err
 	}
 	a.say("restored set %s/%s: %d items, %d files, %s into %s (every file's SHA-256 checked)", set.Host, set.ID, len(reports), files, humanBytes(bytes), *to)
 	return nil
@@ -417,10 +417,23 @@ func (a *app) identityPassphrase(path string) (string, error) {
 		return "", fmt.Errorf("no terminal to ask for it: run in one, or set %s", identityPassphraseEnv)
 	}
 	fmt.Fprintf(a.stderr, "Passphrase for %s: ", path)
-	b, err := term.ReadPassword(fd)
+	state, _ := term.GetState(fd)
+	p, err := a.answer(func() (string, error) {
+		b, err := term.ReadPassword(fd)
+		return string(b), err
+	})
 	fmt.Fprintln(a.stderr)
+	if a.ctx.Err() != nil {
+		if state != nil {
+			term.Restore(fd, state) // echo back on: the read was left mid-way
+		}
+		return "", errors.New("interrupted")
+	}
 	if err != nil {
 		return "", fmt.Errorf("read it: %w", err)
 	}
-	return string(b), nil
+	if p == "" {
+		return "", errors.New("no passphrase given")
+	}
+	return p, nil
 }

@@ -86,7 +86,7 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 			prog.Stop()
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return pipeline.ErrInterrupted
 		}
 		if err != nil && s.ManifestErr == nil {
 			// A prune (after another backup, say) may delete an old set
