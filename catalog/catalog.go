@@ -365,6 +365,10 @@ func Resolve(sets []Set, host, spec string) (Set, error) {
 	return s, err
 }
 
+// ErrChooseHost: the command must be told which host's sets to use (a
+// usage error: the --host flag is missing).
+var ErrChooseHost = errors.New("choose one with --host")
+
 // ResolveHost is the host whose sets a command uses: host when it has
 // sets; else the one host whose name differs from it only in case (a host
 // name is one name without case: --host fe01 for the sets of FE01); else
@@ -379,7 +383,7 @@ func ResolveHost(sets []Set, host string) (string, error) {
 		case 1:
 			return hosts[0], nil
 		default:
-			return "", fmt.Errorf("the destination holds sets of several hosts (%s): choose one with --host", strings.Join(hosts, ", "))
+			return "", fmt.Errorf("the destination holds sets of several hosts (%s): %w", strings.Join(hosts, ", "), ErrChooseHost)
 		}
 	}
 	if slices.Contains(hosts, host) {

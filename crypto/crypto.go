@@ -430,6 +430,16 @@ func Decrypt(src io.Reader, ids []age.Identity) (io.Reader, error) {
 	return r, nil
 }
 
+// identityExists: keygen never overwrites an identity (errors.Is
+// os.ErrExist, a usage error).
+type identityExists string
+
+func (e identityExists) Error() string {
+	return "identity file " + string(e) + " already exists (refusing to overwrite)"
+}
+
+func (e identityExists) Is(target error) bool { return target == os.ErrExist }
+
 // GenerateIdentity writes a new X25519 identity to path with mode 0600,
 // refusing to overwrite an existing file, and returns the public key.
 func GenerateIdentity(path string) (string, error) {
@@ -440,7 +450,7 @@ func GenerateIdentity(path string) (string, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("identity file %s already exists (refusing to overwrite)", path)
+			return "", identityExists(path)
 		}
 		return "", fmt.Errorf("create identity file: %w", err)
 	}

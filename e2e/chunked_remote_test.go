@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -209,7 +210,6 @@ func TestS3ChunkedThaw(t *testing.T) {
 		t.Fatalf("restore --thaw: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	for _, k := range want {
 		if restored[k] != 1 {
 			t.Errorf("%s: %d restore requests, want 1", k, restored[k])
@@ -218,7 +218,27 @@ func TestS3ChunkedThaw(t *testing.T) {
 	if len(restored) != len(want) {
 		t.Errorf("restore requests for %d objects, want %d: %v", len(restored), len(want), restored)
 	}
+	mu.Unlock()
 	if out := r.Stdout + r.Stderr; !strings.Contains(out, fmt.Sprintf("%d thaw started", len(want))) {
 		t.Errorf("restore --thaw says:\n%s\nwant it to count %d thaws started", out, len(want))
+	}
+	// --json: one document counting the same per item (it printed nothing).
+	r = e.run(nil, "restore", "latest", "--thaw", "--json")
+	var doc struct {
+		OK    bool `json:"ok"`
+		Items []struct {
+			Item    string `json:"item"`
+			Started int    `json:"started"`
+		} `json:"items"`
+	}
+	started := 0
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != 0 || !doc.OK || len(doc.Items) == 0 {
+		t.Fatalf("restore --thaw --json: exit %d, %+v %v\n%s%s", r.Code, doc, err, r.Stdout, r.Stderr)
+	}
+	for _, it := range doc.Items {
+		started += it.Started
+	}
+	if started != len(want) {
+		t.Errorf("restore --thaw --json counts %d thaws started, want %d:\n%s", started, len(want), r.Stdout)
 	}
 }

@@ -949,7 +949,7 @@ func TestCoreKeygen(t *testing.T) {
 		t.Errorf("mode %v", fi.Mode().Perm())
 	}
 	before, _ := os.ReadFile(p)
-	failsWith(t, testbin.Run(t, dir, nil, "keygen", "-o", p), 1, "already exists")
+	failsWith(t, testbin.Run(t, dir, nil, "keygen", "-o", p), 2, "already exists")
 	if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
 		t.Fatal("keygen overwrote the identity")
 	}

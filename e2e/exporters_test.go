@@ -259,6 +259,56 @@ func TestLyncRoundTrip(t *testing.T) {
 		t.Errorf("%d steps ran before the failure, want 4", n)
 	}
 
+	// --json: --plan and --run-imports --yes print one document each (the
+	// plan had no ok / exit_code, the imports none at all); the step lines
+	// go to stderr.
+	type importsDoc struct {
+		OK       bool   `json:"ok"`
+		ExitCode int    `json:"exit_code"`
+		Scenario string `json:"scenario"`
+		Error    string `json:"error"`
+		Options  struct {
+			Pools []string `json:"pools"`
+		} `json:"options"`
+		Steps []struct {
+			Step   int    `json:"step"`
+			Title  string `json:"title"`
+			Result string `json:"result"`
+		} `json:"steps"`
+	}
+	var pd importsDoc
+	r = testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--json")
+	if err := json.Unmarshal([]byte(r.Stdout), &pd); err != nil || !pd.OK || pd.Scenario != "cms" || len(pd.Steps) < 6 || pd.Options.Pools == nil || !strings.Contains(r.Stdout, `"set_id": "`+setID+`"`) {
+		t.Errorf("--plan --json: %+v %v\n%s", pd, err, r.Stdout)
+	}
+	s.fixture(t, map[string]any{})
+	r = testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes", "--json")
+	var rd importsDoc
+	done := 0
+	if err := json.Unmarshal([]byte(r.Stdout), &rd); err != nil || !rd.OK || rd.ExitCode != 0 {
+		t.Errorf("--run-imports --json: %+v %v\n%s", rd, err, r.Stdout)
+	}
+	for _, st := range rd.Steps {
+		if st.Result == "done" {
+			done++
+		}
+	}
+	if done != len(s.calls(t)) || done != strings.Count(r.Stderr, " done\n") || strings.Contains(r.Stdout, "[run]") {
+		t.Errorf("--run-imports --json: %d steps done in the document, %d PowerShell runs, stderr:\n%s", done, len(s.calls(t)), r.Stderr)
+	}
+	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes", "--json")
+	rd = importsDoc{}
+	if err := json.Unmarshal([]byte(r.Stdout), &rd); err != nil || rd.OK || rd.ExitCode != 1 || r.Code != 1 || !strings.Contains(rd.Error, "restore stopped at step") {
+		t.Errorf("failing --run-imports --json: exit %d, %+v %v\n%s", r.Code, rd, err, r.Stdout)
+	}
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--json"), 2, "--run-imports --json needs --yes")
+	// Flags of another mode are refused, not ignored.
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--identity", s.id, "--yes"), 2, "--yes is taken with --run-imports only")
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--identity", s.id, "--scenario", "cms"), 2, "--scenario is taken with --plan or --run-imports only")
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--force"), 2, "--force belongs to the restore of the files")
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--thaw", "--plan"), 2, "--thaw only starts bringing the set's objects online; --plan")
+
 	// Without --yes it asks; "q" stops before anything runs.
 	s.fixture(t, map[string]any{})
 	var so, se bytes.Buffer

@@ -87,3 +87,72 @@ func TestCoreRestoreIncludeNoMatchJSON(t *testing.T) {
 		t.Fatalf("exit %d, document %+v\n%s", r.Code, doc, r.Stderr)
 	}
 }
+
+// TestCoreSeveralHosts: a destination holding the sets of two hosts.
+// Without --host, the commands that need one host are a usage error (exit
+// 2, it was 1); prune --host takes the host without case (it pruned
+// nothing for FE01); list --host with a host that has no sets names, in
+// JSON too, the hosts that have some.
+func TestCoreSeveralHosts(t *testing.T) {
+	e := newCoreEnv(t)
+	e.oneFileSource("x", "")
+	e.backup()
+	cfg, _ := os.ReadFile(e.config)
+	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "host: fe01.contoso.com", "host: fe02.contoso.com", 1)), 0o644)
+	e.backup()
+	from := "file://" + filepath.ToSlash(e.dest)
+	for _, args := range [][]string{
+		{"verify", "--from", from},
+		{"verify", "all", "--from", from},
+		{"ls", "--from", from, "--identity", e.key},
+		{"restore", "latest", "--from", from, "--to", filepath.Join(e.dir, "r"), "--identity", e.key},
+	} {
+		failsWith(t, testbin.Run(t, e.dir, nil, args...), 2, "the destination holds sets of several hosts (fe01.contoso.com, fe02.contoso.com): choose one with --host")
+	}
+	r := testbin.MustRun(t, e.dir, nil, "prune", "--from", from, "--host", "FE01.CONTOSO.COM", "--keep-last", "1", "--dry-run", "--json")
+	var pr struct {
+		Host      string `json:"host"`
+		Decisions []struct {
+			Host string `json:"host"`
+		} `json:"decisions"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &pr); err != nil || pr.Host != "fe01.contoso.com" || len(pr.Decisions) != 1 || pr.Decisions[0].Host != "fe01.contoso.com" {
+		t.Errorf("prune --host FE01.CONTOSO.COM: %+v %v\n%s", pr, err, r.Stdout)
+	}
+	r = testbin.MustRun(t, e.dir, nil, "list", "--from", from, "--host", "fe03.contoso.com", "--json")
+	var ld struct {
+		Sets       []any    `json:"sets"`
+		OtherHosts []string `json:"other_hosts"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &ld); err != nil || len(ld.Sets) != 0 || strings.Join(ld.OtherHosts, " ") != "fe01.contoso.com fe02.contoso.com" {
+		t.Errorf("list --host fe03.contoso.com --json: %+v %v\n%s", ld, err, r.Stdout)
+	}
+}
+
+// TestOpsDemo: README's demo, and its shared flags: --quiet prints
+// nothing, --json exactly one document, --log-file the whole run (the
+// list and verify it runs had reset them: the table was printed under
+// --quiet and before the document, and the log stopped at the commit).
+func TestOpsDemo(t *testing.T) {
+	dir := t.TempDir()
+	r := testbin.MustRun(t, dir, nil, "demo", "--dir", "plain")
+	for _, want := range []string{"== list", "verified set demo-fe01/", "== restored into", "With stock tools, item sample restores as:"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("demo does not say %q:\n%s", want, r.Stdout)
+		}
+	}
+	if r := testbin.MustRun(t, dir, nil, "demo", "--dir", "quiet", "--quiet"); r.Stdout != "" {
+		t.Errorf("demo --quiet printed:\n%s", r.Stdout)
+	}
+	r = testbin.MustRun(t, dir, nil, "demo", "--dir", "json", "--json")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || doc["ok"] != true || doc["set_id"] == "" {
+		t.Errorf("demo --json: %v\n%s", err, r.Stdout)
+	}
+	logf := filepath.Join(dir, "demo.log")
+	r = testbin.MustRun(t, dir, nil, "demo", "--dir", "logged", "--log-file", logf)
+	b, _ := os.ReadFile(logf)
+	if r.Stderr != "" || !strings.Contains(string(b), `msg="verify started"`) || !strings.Contains(string(b), `msg="run finished" command=demo exit_code=0`) {
+		t.Errorf("demo --log-file: stderr %q, log:\n%s", r.Stderr, b)
+	}
+}

@@ -178,7 +178,7 @@ func TestRecordJSONOnEveryExit(t *testing.T) {
 		{"verify, unknown set", []string{"verify", "--config", cfg, "20200101T000000Z-abcdef"}, 1},
 		{"restore, no identity", []string{"restore", "--config", cfg, "--to", filepath.Join(e.dir, "r")}, 2},
 		{"prune, missing folder", []string{"prune", "--from", "file://" + filepath.ToSlash(missing), "--keep-last", "1"}, 1},
-		{"keygen, file exists", []string{"keygen", "-o", e.identity}, 1},
+		{"keygen, file exists", []string{"keygen", "-o", e.identity}, 2},
 		{"schedule, bad action", []string{"schedule", "frobnicate"}, 2},
 		{"list, bad flag", []string{"list", "--config", cfg, "--nonsense"}, 2},
 	} {

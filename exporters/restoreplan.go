@@ -37,13 +37,14 @@ type Step struct {
 
 // Plan is the whole restore plan of a set.
 type Plan struct {
-	Host, SetID string
-	Dir         string // restore folder (items under Dir/<item>/)
-	Scenario    string
+	Host     string `json:"host"`
+	SetID    string `json:"set_id"`
+	Dir      string `json:"dir"` // restore folder (items under Dir/<item>/)
+	Scenario string `json:"scenario"`
 	// Options are the choices the plan was made with (after defaults).
 	Options PlanOptions `json:"options"`
-	Lync    LyncInfo
-	Steps   []Step
+	Lync    LyncInfo    `json:"lync"`
+	Steps   []Step      `json:"steps"`
 }
 
 // Scenario is one of Microsoft's restore procedures, by what was lost.
@@ -105,13 +106,13 @@ func ParseScenarioAnswer(ans string) (string, error) {
 // PlanOptions choose the plan.
 type PlanOptions struct {
 	// Scenario: cms, standard, pool, filestore or sql (required).
-	Scenario string
+	Scenario string `json:"scenario"`
 	// Pools: for standard / pool, the pool (or Standard Edition server)
 	// that was lost; may be left out when the set holds one.
-	Pools []string
+	Pools []string `json:"pools"`
 	// OverwriteNewer: the file store copy-back replaces files that are
 	// newer on the share (default: robocopy /XO keeps them).
-	OverwriteNewer bool
+	OverwriteNewer bool `json:"overwrite_newer"`
 }
 
 // planCtx is what a restorer needs.

@@ -14,16 +14,18 @@ const thawParallel = 8
 
 // ThawReport is what Thaw did for one item.
 type ThawReport struct {
-	Item string
+	Item string `json:"item"`
 	// Objects the item needs that this run asked about: its object, or its
 	// chunk list and every chunk no earlier item of the run needs too.
-	Objects int
+	Objects int `json:"objects"`
 	// Started, Running and Online count those objects by where they stand.
-	Started, Running, Online int
+	Started int `json:"started"`
+	Running int `json:"running"`
+	Online  int `json:"online"`
 	// Message is the store's sentence for the item's object when it is
 	// alone, else for one object that is not online yet (one started this
 	// run, else one still being brought back).
-	Message string
+	Message string `json:"message"`
 }
 
 // Thaw starts bringing every object a restore of the set's items needs

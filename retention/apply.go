@@ -101,14 +101,19 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	host := a.Host
+	if host != "" {
+		// --host fe01 for the sets of FE01, as restore and verify take it.
+		host, _ = catalog.ResolveHost(all, host)
+	}
 	var sets []catalog.Set
 	for _, s := range all {
-		if a.Host == "" || s.Host == a.Host {
+		if host == "" || s.Host == host {
 			sets = append(sets, s)
 		}
 	}
-	rep.Host = a.Host
-	if a.Host != "" && len(sets) == 0 {
+	rep.Host = host
+	if host != "" && len(sets) == 0 {
 		rep.OtherHosts = catalog.Hosts(all)
 	}
 	if len(all) == 0 {
@@ -198,8 +203,8 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	// sparing those of backups still running.
 	if j, ok := upload.As[upload.Janitor](a.Store); ok && !rep.Empty && ctx.Err() == nil {
 		prefix := ""
-		if a.Host != "" {
-			prefix = a.Host + "/"
+		if host != "" {
+			prefix = host + "/"
 		}
 		cutoff := StaleCutoff(t0, a.Policy.grace(), liveLeases(sets, t0))
 		act := Action{Op: "abort_uploads", Until: cutoff.UTC()}

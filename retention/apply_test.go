@@ -545,3 +545,22 @@ func TestReportSummary(t *testing.T) {
 		}
 	}
 }
+
+// --host takes a host without case, as restore and verify do: --host
+// FE01 prunes the sets of fe01 (it found none, did nothing and said so).
+func TestApplierHostWithoutCase(t *testing.T) {
+	st, _ := localStore(t)
+	now := time.Now().UTC()
+	for d := 1; d <= 4; d++ {
+		craft(t, st, "fe01", now.AddDate(0, 0, -d), StatusComplete)
+	}
+	craft(t, st, "fe02", now.AddDate(0, 0, -5), StatusComplete)
+	a := &Applier{Store: st, Policy: Policy{Last: 1, Location: time.UTC}, Now: func() time.Time { return now }, Host: "FE01", DryRun: true}
+	rep, err := a.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Host != "fe01" || rep.Kept != 1 || rep.Deleted != 3 || len(rep.OtherHosts) != 0 {
+		t.Fatalf("host %q, kept %d, deleted %d, other hosts %v", rep.Host, rep.Kept, rep.Deleted, rep.OtherHosts)
+	}
+}

@@ -40,6 +40,9 @@ type Task struct {
 	Args []string
 }
 
+// unitNameRe: the characters of a systemd unit name (without escapes).
+var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9_.@-]+$`)
+
 var timeRe = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):([0-5][0-9])$`)
 
 // Validate checks the task and fills defaults.
@@ -362,6 +365,11 @@ func SystemdUnits(t Task) (serviceName, service, timerName, timer string, err er
 		return "", "", "", "", err
 	}
 	base := path.Base(strings.ReplaceAll(t.Name, `\`, "/"))
+	if !unitNameRe.MatchString(base) {
+		// It names the unit files and stands unquoted in the printed
+		// systemctl and rm commands: 'Lync Backup' would remove ./Backup.service.
+		return "", "", "", "", fmt.Errorf("--name %q: a systemd unit name may hold only letters, digits and _ . - @", base)
+	}
 	words := []string{systemdQuote(t.Exe)}
 	for _, a := range t.CommandArgs() {
 		words = append(words, systemdQuote(a))

@@ -309,3 +309,23 @@ func TestWinDir(t *testing.T) {
 		}
 	}
 }
+
+// A name that is no systemd unit name is refused for Linux: it names the
+// unit files and stands unquoted in the printed systemctl and rm lines
+// ("Lync Backup" made them remove ./Backup.service).
+func TestSystemdUnitName(t *testing.T) {
+	for _, name := range []string{"Lync Backup", "x;rm -rf ~", "a$b", "ä"} {
+		task := linuxTask
+		task.Name = name
+		if _, _, _, _, err := SystemdUnits(task); err == nil || !strings.Contains(err.Error(), "a systemd unit name may hold only letters, digits and _ . - @") {
+			t.Errorf("%q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"lyncbackup", "lync-backup_2.nightly@fe01", `Lync\nightly`} {
+		task := linuxTask
+		task.Name = name
+		if _, _, _, _, err := SystemdUnits(task); err != nil {
+			t.Errorf("%q: %v", name, err)
+		}
+	}
+}

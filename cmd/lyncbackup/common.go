@@ -92,6 +92,9 @@ func (a *app) takes(name string) bool {
 	return false
 }
 
+// addGlobal registers the shared flags the command takes. Their defaults
+// are the values already set: a command that runs another (demo runs list
+// and verify) keeps its --json, --quiet, --config and --log-file.
 func (a *app) addGlobal(fs *flag.FlagSet) {
 	if c, ok := commands[fs.Name()]; ok && a.cmd == nil {
 		a.cmd = c
@@ -120,11 +123,11 @@ func (a *app) addGlobal(fs *flag.FlagSet) {
 		}
 		switch name {
 		case flagConfig:
-			fs.StringVar(&a.g.config, name, "", "config file (default: $LYNCBACKUP_CONFIG, else ./lyncbackup.yaml)")
+			fs.StringVar(&a.g.config, name, a.g.config, "config file (default: $LYNCBACKUP_CONFIG, else ./lyncbackup.yaml)")
 		case flagJSON:
-			fs.BoolVar(&a.g.json, name, false, "print one machine-readable JSON document on stdout, also on failure (schema: README)")
+			fs.BoolVar(&a.g.json, name, a.g.json, "print one machine-readable JSON document on stdout, also on failure (schema: README)")
 		case flagQuiet:
-			fs.BoolVar(&a.g.quiet, name, false, "print only errors (the log file still records everything)")
+			fs.BoolVar(&a.g.quiet, name, a.g.quiet, "print only errors (the log file still records everything)")
 		case flagProgress:
 			fs.Func(name, "progress display: never, auto (bars on a terminal, log lines otherwise) or always", setProgressMode(a))
 		case flagLogFormat:
@@ -136,9 +139,9 @@ func (a *app) addGlobal(fs *flag.FlagSet) {
 				return nil
 			})
 		case flagLogFile:
-			fs.StringVar(&a.g.logFile, name, "", "append this run's record to FILE (default: log.file)")
+			fs.StringVar(&a.g.logFile, name, a.g.logFile, "append this run's record to FILE (default: log.file)")
 		case flagLimitUpload:
-			fs.StringVar(&a.g.limitUpload, name, "", "upload bandwidth across all uploads, e.g. 20MiB/s (overrides limits.upload)")
+			fs.StringVar(&a.g.limitUpload, name, a.g.limitUpload, "upload bandwidth across all uploads, e.g. 20MiB/s (overrides limits.upload)")
 		}
 	}
 }

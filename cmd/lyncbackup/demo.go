@@ -70,9 +70,11 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err := a.backup(ctx, cfg, false, 0); err != nil {
 		return err
 	}
-	a.say("\n== list")
-	if err := runList(ctx, a, []string{"--from", cfg.Destination.URL}); err != nil {
-		return err
+	if !a.g.quiet { // the listing is for the eye only (--quiet and --json print none)
+		a.say("\n== list")
+		if err := runList(ctx, a, []string{"--from", cfg.Destination.URL}); err != nil {
+			return err
+		}
 	}
 	a.say("\n== verify latest (decrypts and checks every file)")
 	if err := runVerify(ctx, a, []string{"--from", cfg.Destination.URL, "--identity", keyFile, "latest"}); err != nil {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -42,6 +44,9 @@ type listDoc struct {
 	Sets        []listEntry `json:"sets"`
 	// Hint: with no sets, where they seem to be (catalog.Misplaced).
 	Hint string `json:"hint,omitempty"`
+	// OtherHosts: with --host naming a host without sets, the hosts that
+	// have some (as prune's document has them).
+	OtherHosts []string `json:"other_hosts,omitempty"`
 }
 
 func runList(ctx context.Context, a *app, args []string) error {
@@ -98,7 +103,11 @@ func runList(ctx context.Context, a *app, args []string) error {
 		if out == nil {
 			out = []listEntry{}
 		}
-		return a.printJSON(listDoc{OK: true, Destination: st.String(), Sets: out, Hint: hint})
+		doc := listDoc{OK: true, Destination: st.String(), Sets: out, Hint: hint}
+		if hostFilter != "" && len(out) == 0 {
+			doc.OtherHosts = catalog.Hosts(sets)
+		}
+		return a.printJSON(doc)
 	}
 	if len(out) == 0 {
 		if hostFilter != "" && len(sets) > 0 {
@@ -159,6 +168,9 @@ func runKeygen(ctx context.Context, a *app, args []string) error {
 		return usagef("keygen needs -o FILE")
 	}
 	pub, err := crypto.GenerateIdentity(*out)
+	if errors.Is(err, os.ErrExist) {
+		return usageError{err} // keygen never overwrites: name another file
+	}
 	if err != nil {
 		return err
 	}

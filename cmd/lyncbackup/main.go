@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/pipeline"
@@ -129,6 +130,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "help", "-h", "--help", "-help":
+		if len(args) > 1 && args[1] == "version" {
+			fmt.Fprintln(stdout, "Usage: lyncbackup version [--json]\n\nprint the version")
+			return exitOK
+		}
 		if len(args) > 1 {
 			c, ok := commands[args[1]]
 			if !ok {
@@ -217,7 +222,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &pe):
 		return exitPartial
-	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &de):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &de), errors.Is(err, catalog.ErrChooseHost):
 		return exitUsage
 	}
 	return exitFailure

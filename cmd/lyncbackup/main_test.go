@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -106,5 +108,45 @@ func TestRepeatedItemOnce(t *testing.T) {
 	}
 	if fmt.Sprint(m) != "[a b]" {
 		t.Errorf("items %q, want [a b]", m)
+	}
+}
+
+// TestBadFlagValuesNamedFirst: a bad flag value is named as the flag's
+// (not as the config key it overrides), exit 2, before the destination
+// is opened (here a folder that does not exist).
+func TestBadFlagValuesNamedFirst(t *testing.T) {
+	missing := "file://" + filepath.ToSlash(filepath.Join(t.TempDir(), "none"))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"prune", "--from", missing, "--keep-last", "1", "--timezone", "Mars/Base"}, `lyncbackup: --timezone: unknown time zone "Mars/Base" (use an IANA name like Europe/Berlin, or Local)`},
+		{[]string{"prune", "--from", missing, "--keep-last", "1", "--grace", "0s"}, "lyncbackup: --grace must be longer than 0 (without it: 24h)"},
+		{[]string{"restore", "latest", "--from", missing, "--to", "x", "--yes"}, "lyncbackup: --yes is taken with --run-imports only"},
+		{[]string{"restore", "latest", "--from", missing, "--thaw", "--identity", "k"}, "lyncbackup: --thaw only starts bringing the set's objects online; --identity belongs to the restore that follows, run without --thaw once they are"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), c.args, &out, &errb); code != 2 || strings.TrimSpace(errb.String()) != c.want {
+			t.Errorf("%q: exit %d, stderr %q", c.args, code, errb.String())
+		}
+	}
+}
+
+// TestSmallUsageCases: keygen onto an existing file is a usage error
+// (exit 2, it was 1) and leaves the file; "help version" answers (it said
+// unknown command, though the usage lists it).
+func TestSmallUsageCases(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "k.txt")
+	os.WriteFile(key, []byte("keep me"), 0o600)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"keygen", "-o", key}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "already exists (refusing to overwrite)") {
+		t.Errorf("keygen onto an existing file: exit %d, %q", code, errb.String())
+	}
+	if b, _ := os.ReadFile(key); string(b) != "keep me" {
+		t.Errorf("the existing file was changed: %q", b)
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"help", "version"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "lyncbackup version [--json]") {
+		t.Errorf("help version: exit %d, %q", code, out.String())
 	}
 }

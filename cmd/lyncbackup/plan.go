@@ -47,11 +47,17 @@ func init() {
 			if err != nil {
 				return true, err
 			}
+			if p.Options.Pools == nil {
+				p.Options.Pools = []string{}
+			}
 			if *plan && !*run {
 				if a.g.json {
-					return true, a.printJSON(p)
+					return true, a.printJSON(planDoc{OK: true, Plan: &p})
 				}
 				return true, p.Write(a.stdout)
+			}
+			if a.g.json && !*yes {
+				return true, usagef("--run-imports --json needs --yes: the questions before each step would go into the document")
 			}
 			ri := runImports{a: a, plan: p, set: set, to: to, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin)}
 			ri.ps = exporters.PowerShell{Exe: *psExe, Module: *module}
@@ -78,7 +84,18 @@ func init() {
 					}
 				}
 			}
-			return true, ri.run(ctx)
+			err = ri.run(ctx)
+			if a.g.json {
+				d := runImportsDoc{OK: err == nil, ExitCode: a.code(err), Host: p.Host, SetID: p.SetID, Scenario: p.Scenario, Steps: ri.done}
+				if d.Steps == nil {
+					d.Steps = []stepResult{}
+				}
+				if err != nil {
+					d.Error = oneLine(err.Error())
+				}
+				a.printJSON(d)
+			}
+			return true, err
 		}
 	}
 }
@@ -122,7 +139,33 @@ func buildPlan(set catalog.Set, dir string, opt exporters.PlanOptions) (exporter
 	return p, err
 }
 
+// planDoc is the --json document of restore --plan (schema: README).
+type planDoc struct {
+	OK       bool `json:"ok"`
+	ExitCode int  `json:"exit_code"`
+	*exporters.Plan
+}
+
+// runImportsDoc is the --json document of restore --run-imports --yes.
+type runImportsDoc struct {
+	OK       bool         `json:"ok"`
+	ExitCode int          `json:"exit_code"`
+	Host     string       `json:"host"`
+	SetID    string       `json:"set_id"`
+	Scenario string       `json:"scenario"`
+	Steps    []stepResult `json:"steps"`
+	Error    string       `json:"error,omitempty"`
+}
+
+// stepResult is what became of one step of the plan in this run.
+type stepResult struct {
+	Step   int    `json:"step"`
+	Title  string `json:"title"`
+	Result string `json:"result"` // done, manual (left to the admin), skipped
+}
+
 type runImports struct {
+	done    []stepResult
 	a       *app
 	plan    exporters.Plan
 	set     catalog.Set
@@ -149,6 +192,9 @@ func (r *runImports) resume(n int) string {
 
 func (r *runImports) run(ctx context.Context) error {
 	w := r.a.stdout
+	if r.a.g.json {
+		w = r.a.stderr // stdout holds the one document
+	}
 	steps := r.plan.Steps
 	if r.startAt < 1 || r.startAt > len(steps) {
 		return usagef("--start-at %d: the plan has steps 1 to %d", r.startAt, len(steps))
@@ -174,6 +220,7 @@ func (r *runImports) run(ctx context.Context) error {
 					return fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.resume(n))
 				}
 			}
+			r.done = append(r.done, stepResult{n, s.Title, "manual"})
 			continue
 		}
 		for _, f := range s.Files {
@@ -194,6 +241,7 @@ func (r *runImports) run(ctx context.Context) error {
 			case "y":
 			case "s":
 				fmt.Fprintf(w, "step %d skipped\n", n)
+				r.done = append(r.done, stepResult{n, s.Title, "skipped"})
 				continue
 			default:
 				return fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.resume(n))
@@ -207,6 +255,7 @@ func (r *runImports) run(ctx context.Context) error {
 			return fmt.Errorf("restore stopped at step %d (%s): %s. %sFix the cause, then continue with: %s", n, s.Title, strings.TrimRight(err.Error(), ". "), next, r.resume(n))
 		}
 		ran++
+		r.done = append(r.done, stepResult{n, s.Title, "done"})
 		fmt.Fprintf(w, "step %d done\n", n)
 	}
 	r.a.say("restore plan of %s/%s finished: %d step(s) run", r.set.Host, r.set.ID, ran)

@@ -78,8 +78,18 @@ func (p *policyFlags) apply(r *config.Retention) error {
 				err = usagef("--%s: %v", f.Name, derr)
 				return
 			}
+			if f.Name == "grace" && d.IsZero() {
+				// A zero grace is no grace but the default (24h): say so
+				// rather than take it silently.
+				err = usagef("--grace must be longer than 0 (without it: 24h)")
+				return
+			}
 			*dur[f.Name] = d
 		case f.Name == "timezone":
+			if _, lerr := time.LoadLocation(p.timezone); lerr != nil {
+				err = usagef("--timezone: unknown time zone %q (use an IANA name like Europe/Berlin, or Local)", p.timezone)
+				return
+			}
 			r.TimeZone = p.timezone
 		case f.Name == "count-partial":
 			r.CountPartial = p.countPartial
@@ -109,6 +119,9 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	}
 	if err := noArgs("prune", pos); err != nil {
 		return err
+	}
+	if err := pf.apply(&config.Retention{}); err != nil {
+		return err // a bad flag is named before the destination is opened
 	}
 	cfg, st, err := a.pruneTarget(ctx, *from, caFile)
 	if err != nil {

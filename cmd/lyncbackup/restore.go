@@ -64,6 +64,13 @@ func (a *app) openForRead(ctx context.Context, s *setFlags) (upload.Store, strin
 		if err := checkCAFileFlag(s.from, s.caFile); err != nil {
 			return nil, "", err
 		}
+		if a.g.config != "" {
+			// --config with --from: the store is --from's, the rest (log
+			// file, metrics textfile) the config's, as prune takes it.
+			if _, err := a.loadConfig(); err != nil {
+				return nil, "", err
+			}
+		}
 		st, err := destination.FromURL(ctx, s.from, s.caFile)
 		if err != nil {
 			return nil, "", err
@@ -198,6 +205,9 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 			}
 		}
 	}
+	if err := restoreModeFlags(fs); err != nil {
+		return err
+	}
 	st, host, err := a.openForRead(ctx, &sf)
 	if err != nil {
 		return err
@@ -256,6 +266,44 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
+// restoreModeFlags refuses a flag that the chosen mode of restore would
+// ignore: --thaw only starts the thaw, --plan prints and --run-imports
+// runs the import steps (both from the manifest: nothing is decrypted or
+// written under --to by them), and the step runner's flags need
+// --run-imports.
+func restoreModeFlags(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	on := func(name string) bool { f := fs.Lookup(name); return f != nil && f.Value.String() == "true" }
+	runOnly := []string{"yes", "start-at", "powershell", "module"}
+	planOrRun := []string{"scenario", "pool", "overwrite-newer"}
+	switch {
+	case on("thaw"):
+		for _, f := range append([]string{"plan", "run-imports", "to", "force", "identity"}, append(runOnly, planOrRun...)...) {
+			if given[f] {
+				return usagef("--thaw only starts bringing the set's objects online; --%s belongs to the restore that follows, run without --thaw once they are", f)
+			}
+		}
+	case on("plan") || on("run-imports"):
+		for _, f := range []string{"force", "identity"} {
+			if given[f] {
+				return usagef("--plan and --run-imports work from the manifest and restore no files; --%s belongs to the restore of the files", f)
+			}
+		}
+	}
+	for _, f := range runOnly {
+		if given[f] && !on("run-imports") {
+			return usagef("--%s is taken with --run-imports only", f)
+		}
+	}
+	for _, f := range planOrRun {
+		if given[f] && !on("plan") && !on("run-imports") {
+			return usagef("--%s is taken with --plan or --run-imports only", f)
+		}
+	}
+	return nil
+}
+
 // registerRestoreFlags lets restore-plan flags (--plan, --run-imports) join;
 // the default adds none.
 var registerRestoreFlags = func(fs *flag.FlagSet) func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
@@ -265,13 +313,34 @@ var registerRestoreFlags = func(fs *flag.FlagSet) func(ctx context.Context, a *a
 func thawSet(ctx context.Context, a *app, st upload.Store, set catalog.Set, items []string) error {
 	th, ok := upload.As[upload.Thawer](st)
 	if !ok {
-		return errors.New("this destination has no archive tier: nothing to thaw")
+		return usagef("this destination has no archive tier: nothing to thaw")
 	}
 	reps, err := pipeline.Thaw(ctx, th, set.Manifest, items, 7)
+	if a.g.json {
+		d := thawDoc{OK: err == nil, ExitCode: a.code(err), Host: set.Host, SetID: set.ID, Items: reps}
+		if d.Items == nil {
+			d.Items = []pipeline.ThawReport{}
+		}
+		if err != nil {
+			d.Error = oneLine(a.certHint(err).Error())
+		}
+		a.printJSON(d)
+		return err
+	}
 	for _, r := range reps {
 		a.say("%s", r.Summary())
 	}
 	return err
+}
+
+// thawDoc is the --json document of restore --thaw (schema: README).
+type thawDoc struct {
+	OK       bool                  `json:"ok"`
+	ExitCode int                   `json:"exit_code"`
+	Host     string                `json:"host"`
+	SetID    string                `json:"set_id"`
+	Items    []pipeline.ThawReport `json:"items"`
+	Error    string                `json:"error,omitempty"`
 }
 
 // readDoc is the --json document of restore and verify (schema: README).
