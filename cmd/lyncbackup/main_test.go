@@ -123,6 +123,10 @@ func TestBadFlagValuesNamedFirst(t *testing.T) {
 		{[]string{"prune", "--from", missing, "--keep-last", "1", "--timezone", "Mars/Base"}, `lyncbackup: --timezone: unknown time zone "Mars/Base" (use an IANA name like Europe/Berlin, or Local)`},
 		{[]string{"prune", "--from", missing, "--keep-last", "1", "--grace", "0s"}, "lyncbackup: --grace must be longer than 0 (without it: 24h)"},
 		{[]string{"restore", "latest", "--from", missing, "--to", "x", "--yes"}, "lyncbackup: --yes is taken with --run-imports only"},
+		// --config with --from is loaded (its log file and metrics apply),
+		// not ignored: a config that is not there is named.
+		{[]string{"verify", "--from", missing, "--config", "/nonexistent.yaml"}, "lyncbackup: config /nonexistent.yaml: file not found (use --config FILE or set LYNCBACKUP_CONFIG)"},
+		{[]string{"list", "--from", missing, "--config", "/nonexistent.yaml"}, "lyncbackup: config /nonexistent.yaml: file not found (use --config FILE or set LYNCBACKUP_CONFIG)"},
 		{[]string{"restore", "latest", "--from", missing, "--thaw", "--identity", "k"}, "lyncbackup: --thaw only starts bringing the set's objects online; --identity belongs to the restore that follows, run without --thaw once they are"},
 	} {
 		var out, errb bytes.Buffer
