@@ -315,6 +315,17 @@ func Hosts(sets []Set) []string {
 	return hosts
 }
 
+// CompleteByHost counts the complete sets of each host (metrics.Run.Sets).
+func CompleteByHost(sets []Set) map[string]int {
+	n := map[string]int{}
+	for _, s := range sets {
+		if s.Status() == StatusComplete {
+			n[s.Host]++
+		}
+	}
+	return n
+}
+
 // Skipped is a set that "latest" passed over, and why.
 type Skipped struct {
 	SetID  string `json:"set_id"`

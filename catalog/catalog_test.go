@@ -383,3 +383,18 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+func TestCompleteByHost(t *testing.T) {
+	sets := []Set{
+		{Host: "a", Manifest: &Manifest{Status: StatusComplete}},
+		{Host: "a", Manifest: &Manifest{Status: StatusComplete}},
+		{Host: "a", Manifest: &Manifest{Status: "partial"}},
+		{Host: "b"}, // incomplete
+		{Host: "b", ManifestErr: errors.New("damaged")},
+		{Host: "c", Manifest: &Manifest{Status: StatusComplete}},
+	}
+	got := CompleteByHost(sets)
+	if len(got) != 2 || got["a"] != 2 || got["c"] != 1 {
+		t.Errorf("%v, want a:2 c:1", got)
+	}
+}

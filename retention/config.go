@@ -30,6 +30,13 @@ func FromConfig(r config.Retention) (Policy, error) {
 	return p, nil
 }
 
+// GraceOf is the grace period of incomplete sets that r gives
+// (retention.grace, else DefaultGrace): what a backup's lease lasts and
+// which unfinished uploads are stale.
+func GraceOf(r config.Retention) time.Duration {
+	return Policy{Grace: r.Grace.Approx()}.grace()
+}
+
 func spanOf(d config.Duration) Span {
 	return Span{Years: d.Years, Months: d.Months, Days: d.Days, Clock: d.Clock, Text: d.Text}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lyncbackup/lyncbackup/config"
 )
 
 func mustLoc(t testing.TB, name string) *time.Location {
@@ -697,5 +699,15 @@ func TestSpanSteps(t *testing.T) {
 	ds = Apply(Policy{Last: 1, MinAge: Span{Clock: 36 * time.Hour, Text: "36h"}, Location: berlin}, []SetMeta{set("h", now.Add(-30*time.Hour), StatusComplete), newest}, now)
 	if !ds[0].Keep {
 		t.Errorf("min_age 36h: %v", ds)
+	}
+}
+
+func TestGraceOf(t *testing.T) {
+	if g := GraceOf(config.Retention{}); g != DefaultGrace {
+		t.Errorf("no grace: %v, want %v", g, DefaultGrace)
+	}
+	d, _ := config.ParseDuration("2h")
+	if g := GraceOf(config.Retention{Grace: d}); g != 2*time.Hour {
+		t.Errorf("grace 2h: %v", g)
 	}
 }

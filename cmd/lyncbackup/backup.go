@@ -279,7 +279,7 @@ func backupJob(cfg *config.Config, store upload.Store, exps []exporters.Exporter
 		Host: cfg.Host, Store: store, Exporters: exps, Discovery: disc, Recipients: recips,
 		Compression: cfg.Compression.Level, ZstdConcurrency: cfg.Compression.Concurrency,
 		Parallel: parallel, Staging: pipeline.StagingDir(cfg.Staging, cfg.Host), KeepStaging: keepStaging,
-		LeaseTTL: catalog.LeaseTTL(graceOf(cfg)),
+		LeaseTTL: catalog.LeaseTTL(retention.GraceOf(cfg.Retention)),
 		Avoid:    []string{cfg.Staging},
 	}
 	if p := destination.LocalPath(cfg.Destination); p != "" {
@@ -321,7 +321,7 @@ func recordResult(sum *backupSummary, res pipeline.BackupResult, lg *slog.Logger
 // prune is never run. The set is committed by then: a failure here is a
 // warning.
 func sweepStale(ctx context.Context, cfg *config.Config, store upload.Store, lg *slog.Logger) int {
-	grace := graceOf(cfg)
+	grace := retention.GraceOf(cfg.Retention)
 	n, err := retention.AbortStale(ctx, store, cfg.Host+"/", grace, time.Now())
 	if err != nil {
 		lg.Warn("could not abort unfinished uploads left by earlier runs", "err", err)
@@ -329,14 +329,6 @@ func sweepStale(ctx context.Context, cfg *config.Config, store upload.Store, lg 
 		lg.Info("aborted unfinished uploads left by earlier runs", "count", n, "older_than", grace.String())
 	}
 	return n
-}
-
-// graceOf is the grace period of incomplete sets (retention.grace, default 24h).
-func graceOf(cfg *config.Config) time.Duration {
-	if g := cfg.Retention.Grace.Approx(); g > 0 {
-		return g
-	}
-	return retention.DefaultGrace
 }
 
 // setMemoryBudget gives the Go runtime the soft memory limit a backup

@@ -62,13 +62,7 @@ func completeSets(ctx context.Context, cfg *config.Config, log *slog.Logger) map
 		log.Warn("metrics: cannot count the sets", "err", err)
 		return nil
 	}
-	n := map[string]int{}
-	for _, s := range sets {
-		if s.Status() == catalog.StatusComplete {
-			n[s.Host]++
-		}
-	}
-	return n
+	return catalog.CompleteByHost(sets)
 }
 
 // recordVerify writes the time of this successful verify beside the
