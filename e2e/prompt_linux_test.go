@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -16,6 +17,26 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 )
+
+// waitOf waits for cmd in the background.
+func waitOf(cmd *exec.Cmd) chan error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done
+}
+
+// endsWithin fails the test with msg (and kills cmd) unless done, cmd's
+// wait, ends within 10 s.
+func endsWithin(t *testing.T, cmd *exec.Cmd, done chan error, msg string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal(msg)
+	}
+}
 
 // TestLyncCtrlCAtPrompt: a Ctrl-C while --run-imports waits for an answer
 // ends the run at once (exit 130, nothing run). The prompt ignored it
@@ -73,15 +94,7 @@ func TestLyncCtrlCAtPrompt(t *testing.T) {
 		t.Fatalf("no prompt\n%s", se.String())
 	}
 	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("still waiting for an answer 10 s after Ctrl-C")
-	}
+	endsWithin(t, cmd, waitOf(cmd), "still waiting for an answer 10 s after Ctrl-C")
 	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(se.String(), "lyncbackup: interrupted") {
 		t.Errorf("exit %d\n%s", code, se.String())
 	}
@@ -120,8 +133,7 @@ func TestCoreSecondCtrlCEndsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := waitOf(cmd)
 	select {
 	case c := <-accepted:
 		defer c.Close()
@@ -134,13 +146,7 @@ func TestCoreSecondCtrlCEndsTheRun(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGINT)
 	time.Sleep(500 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("still running 10 s after the second Ctrl-C\n%s", se.String())
-	}
+	endsWithin(t, cmd, done, "still running 10 s after the second Ctrl-C\n"+se.String())
 }
 
 // TestCorePassphrasePrompt: at the passphrase prompt on a terminal, Ctrl-C
@@ -176,15 +182,7 @@ func TestCorePassphrasePrompt(t *testing.T) {
 				t.Fatalf("no prompt:\n%q", out.String())
 			}
 			f.Write([]byte(c.keys))
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				<-done
-				t.Fatalf("still running 10 s after %q:\n%s", c.keys, out.String())
-			}
+			endsWithin(t, cmd, waitOf(cmd), fmt.Sprintf("still running 10 s after %q:\n%s", c.keys, out.String()))
 			time.Sleep(100 * time.Millisecond) // the last output through the pty
 			if code := cmd.ProcessState.ExitCode(); code != c.code || !strings.Contains(out.String(), c.want) {
 				t.Errorf("exit %d, want %d and %q:\n%q", code, c.code, c.want, out.String())

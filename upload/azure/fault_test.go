@@ -321,17 +321,28 @@ func TestGetFailureCancelsOtherRanges(t *testing.T) {
 	}
 }
 
+// containerSAS is a SAS URL for e's container with every right (its query is
+// the token).
+func containerSAS(t *testing.T, e *env) *url.URL {
+	t.Helper()
+	sasURL, err := e.raw.GetSASURL(sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true, List: true}, time.Now().Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(sasURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // Secrets (account key, SAS signature) never appear in error text, even
 // from transport errors that quote the request URL.
 func TestErrorsCarryNoSecrets(t *testing.T) {
 	az := testenv.Azurite(t)
 	e := newEnv(t)
 	ctx := context.Background()
-	sasURL, err := e.raw.GetSASURL(sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true, List: true}, time.Now().Add(time.Hour), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(sasURL)
+	u := containerSAS(t, e)
 	sig := u.Query().Get("sig")
 	if sig == "" {
 		t.Fatal("no signature in the SAS")
@@ -366,7 +377,7 @@ func TestErrorsCarryNoSecrets(t *testing.T) {
 		}
 		t.Logf("%s: %s", what, msg)
 	}
-	_, err = sasStore.Get(ctx, "missing", 0, -1)
+	_, err := sasStore.Get(ctx, "missing", 0, -1)
 	if !errors.Is(err, upload.ErrNotFound) {
 		t.Fatalf("missing via SAS: %v", err)
 	}
@@ -398,11 +409,7 @@ func TestGetRangeNotHonoured(t *testing.T) {
 	p, az := startProxy(t)
 	e := newEnv(t)
 	ctx := context.Background()
-	sasURL, err := e.raw.GetSASURL(sas.ContainerPermissions{Read: true, Add: true, Create: true, Write: true, Delete: true, List: true}, time.Now().Add(time.Hour), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(sasURL)
+	u := containerSAS(t, e)
 	st, err := Open(ctx, Options{Location: Location{ServiceURL: p.URL + "/" + testenv.AzuriteAccount, Account: az.Account, Container: e.container},
 		Auth: Auth{Kind: "sas", SAS: u.RawQuery}, BlockSize: 64 << 10, RetryDelay: time.Millisecond, MaxRetries: 1})
 	if err != nil {

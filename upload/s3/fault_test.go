@@ -198,32 +198,40 @@ func TestWorksWithCABundleSet(t *testing.T) {
 }
 
 // VersityGW has no archive tiers, so a loopback proxy in front of it plays
-// S3's part: HEAD reports DEEP_ARCHIVE (or a finished restore), GET answers
-// InvalidObjectState, POST ?restore is accepted.
-func TestArchivedObjectsAndThaw(t *testing.T) {
+// frozenStore opens a store behind f (its Cold: keys with "/cold") in front
+// of VersityGW, holding h/s/cold = "frozen data".
+func frozenStore(t *testing.T, f faultproxy.S3Frozen) *Store {
+	t.Helper()
 	srv := testenv.VersityGW(t)
 	srv.SetEnv(t)
 	bucket := srv.Bucket(t, false)
-	var restored atomic.Bool
-	var restores atomic.Int32
-	fake, err := faultproxy.S3Frozen{
-		Class:     "DEEP_ARCHIVE",
-		Cold:      func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/cold") },
-		Thawed:    restored.Load,
-		OnRestore: func(*http.Request) { restores.Add(1) },
-	}.Start(srv.Endpoint)
+	f.Cold = func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/cold") }
+	fake, err := f.Start(srv.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	st, err := Open(context.Background(), Options{Bucket: bucket, Endpoint: fake.URL, PathStyle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if _, err := st.Put(ctx, "h/s/cold", strings.NewReader("frozen data"), upload.PutOptions{}); err != nil {
+	if _, err := st.Put(context.Background(), "h/s/cold", strings.NewReader("frozen data"), upload.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// S3's part: HEAD reports DEEP_ARCHIVE (or a finished restore), GET answers
+// InvalidObjectState, POST ?restore is accepted.
+func TestArchivedObjectsAndThaw(t *testing.T) {
+	var restored atomic.Bool
+	var restores atomic.Int32
+	st := frozenStore(t, faultproxy.S3Frozen{
+		Class:     "DEEP_ARCHIVE",
+		Thawed:    restored.Load,
+		OnRestore: func(*http.Request) { restores.Add(1) },
+	})
+	ctx := context.Background()
 	fi, err := st.Stat(ctx, "h/s/cold")
 	if err != nil || !fi.Archived || fi.Tier != "DEEP_ARCHIVE" {
 		t.Fatalf("stat: %+v %v", fi, err)
@@ -259,35 +267,20 @@ func TestArchivedObjectsAndThaw(t *testing.T) {
 // request must not carry Days (S3 refuses it: the object itself moves
 // back to the Frequent Access tier).
 func TestIntelligentTieringArchiveTiers(t *testing.T) {
-	srv := testenv.VersityGW(t)
-	srv.SetEnv(t)
-	bucket := srv.Bucket(t, false)
 	var restored atomic.Bool
 	var restores atomic.Int32
 	var body atomic.Value
-	fake, err := faultproxy.S3Frozen{
+	st := frozenStore(t, faultproxy.S3Frozen{
 		Class:         "INTELLIGENT_TIERING",
 		ArchiveStatus: "DEEP_ARCHIVE_ACCESS",
-		Cold:          func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/cold") },
 		Thawed:        restored.Load,
 		OnRestore: func(r *http.Request) {
 			restores.Add(1)
 			b, _ := io.ReadAll(r.Body)
 			body.Store(string(b))
 		},
-	}.Start(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	st, err := Open(context.Background(), Options{Bucket: bucket, Endpoint: fake.URL, PathStyle: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx := context.Background()
-	if _, err := st.Put(ctx, "h/s/cold", strings.NewReader("frozen data"), upload.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	fi, err := st.Stat(ctx, "h/s/cold")
 	if err != nil || !fi.Archived || fi.Tier != "INTELLIGENT_TIERING" {
 		t.Fatalf("stat: %+v %v", fi, err)
