@@ -82,10 +82,11 @@ type LeaseInfo struct {
 // whichever is later, its own refresh time or the store's modification time
 // (one of the two clocks may be behind), plus an allowance for clock skew
 // of another TTL, at most ClockSkew. An unreadable lease counts with
-// MaxLeaseTTL.
+// MaxLeaseTTL, and so does one that asks for more (a lease is read from
+// the store: it must not keep a dead backup's set "running" for a year).
 func (l LeaseInfo) Expires() time.Time {
 	ttl := time.Duration(l.Lease.TTL)
-	if l.Err != nil || ttl <= 0 {
+	if l.Err != nil || ttl <= 0 || ttl > MaxLeaseTTL {
 		ttl = MaxLeaseTTL
 	}
 	return l.LastRefresh().Add(ttl + min(ttl, ClockSkew))
@@ -107,7 +108,9 @@ func (l LeaseInfo) Started() time.Time {
 }
 
 // LastRefresh is the later of the lease's refresh time and the object's
-// modification time.
+// modification time. The lease's own time is not bounded by the store's:
+// a store whose clock is behind must not make a running backup look dead
+// to a prune (a lease dated far ahead keeps its set, the safe side).
 func (l LeaseInfo) LastRefresh() time.Time {
 	last := l.ModTime
 	if l.Err == nil && l.Lease.Refreshed.After(last) {

@@ -141,3 +141,36 @@ func TestSkipReasonRunning(t *testing.T) {
 		t.Errorf("dead lease: %q", got)
 	}
 }
+
+// A lease read from the store holds its set for at most MaxLeaseTTL past
+// its last refresh: a lease asking for 100 years kept a dead backup's set
+// "running" (and prune away from it) that long. (A lease dated far ahead
+// still holds its set until then: see LastRefresh.)
+func TestLeaseBoundsFromTheStore(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct{ name, refreshed, ttl string }{
+		{"ttl of a century", "2026-01-01T00:00:00Z", "876000h"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := newStore(t)
+			cat := &Catalog{Store: st}
+			id := "20260101T000000Z-0000aa"
+			put(t, st, ItemKey("fe01", id, "certs"), "half")
+			put(t, st, LeaseKey("fe01", id), `{"host":"fe01","set_id":"`+id+`","pid":4242,"machine":"othermachine","refreshed":"`+c.refreshed+`","ttl":"`+c.ttl+`"}`)
+			sets, err := cat.List(ctx)
+			if err != nil || len(sets) != 1 || sets[0].Lease == nil {
+				t.Fatalf("%+v %v", sets, err)
+			}
+			later := time.Now().Add(MaxLeaseTTL + ClockSkew + ClockSkew + time.Minute)
+			if sets[0].InProgress(later) {
+				t.Errorf("still running at %v: expires %v", later, sets[0].Lease.Expires())
+			}
+			if live, _ := cat.LiveLeases(ctx, "", later); len(live) > 0 {
+				t.Errorf("%d live leases", len(live))
+			}
+			if !sets[0].InProgress(time.Now()) {
+				t.Error("a lease just written is not live")
+			}
+		})
+	}
+}

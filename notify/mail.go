@@ -16,6 +16,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -149,11 +150,37 @@ func Subject(rep Report) string {
 	return fmt.Sprintf("[lyncbackup] %s %s", state, rep.Host)
 }
 
+// redactReport is rep with redact applied to each of its texts.
+func redactReport(rep Report, redact func(string) string) Report {
+	rep.Tool, rep.Host, rep.SetID, rep.Status, rep.Error = redact(rep.Tool), redact(rep.Host), redact(rep.SetID), redact(rep.Status), redact(rep.Error)
+	rep.Items = slices.Clone(rep.Items)
+	for i, it := range rep.Items {
+		rep.Items[i].Name, rep.Items[i].Kind = redact(it.Name), redact(it.Kind)
+		rep.Items[i].Warnings = slices.Clone(it.Warnings)
+		for j, w := range it.Warnings {
+			rep.Items[i].Warnings[j] = redact(w)
+		}
+	}
+	rep.Failures = slices.Clone(rep.Failures)
+	for i, f := range rep.Failures {
+		rep.Failures[i] = Failure{Exporter: redact(f.Exporter), Kind: redact(f.Kind), Error: redact(f.Error)}
+	}
+	rep.Retention = slices.Clone(rep.Retention)
+	for i, l := range rep.Retention {
+		rep.Retention[i] = redact(l)
+	}
+	return rep
+}
+
 // Message builds the whole RFC 5322 message (CRLF line endings).
 func Message(from string, to []string, rep Report, redact func(string) string, now time.Time) ([]byte, error) {
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
+	// Every text of the report is redacted before it is cut (the subject)
+	// or escaped (the HTML part): a secret cut in two, or with its + and &
+	// written as HTML entities, no longer matches.
+	rep = redactReport(rep, redact)
 	text := redact(TextReport(rep))
 	var html bytes.Buffer
 	if err := htmlTmpl.Execute(&html, viewOf(rep)); err != nil {

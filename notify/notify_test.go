@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/internal/redact"
 	"github.com/lyncbackup/lyncbackup/internal/testsmtp"
 )
 
@@ -309,5 +310,33 @@ func TestSubjectCutsWholeCharacters(t *testing.T) {
 	rep.Error = "short: Accès refusé."
 	if subj := Subject(rep); subj != "[lyncbackup] FAILED fe01: short: Accès refusé." {
 		t.Errorf("Subject %q", subj)
+	}
+}
+
+// TestMailRedactsFirst: a known secret is redacted before the subject is
+// cut and before the HTML part escapes it. A secret across the subject's
+// 120-character cut kept its start there, and one with + or & reached the
+// HTML as entities (&#43;, &amp;) that no longer matched.
+func TestMailRedactsFirst(t *testing.T) {
+	r := redact.New()
+	escaped := "Xy7+pQ&w9zK"
+	cut := "Zq8pQw9zK2mLs8vTn4Rb"
+	r.Add(escaped, cut)
+	rep := Report{Tool: "lyncbackup", Host: "fe01", Status: "failed", Start: time.Now(),
+		Error:    strings.Repeat("x", 105) + " " + cut + " then the login failed for password " + escaped,
+		Failures: []Failure{{Exporter: "sql", Kind: "sql", Error: "sqlcmd -P " + escaped + ": login failed"}},
+		Items:    []Item{{Name: "data", Kind: "path", Warnings: []string{"skipped " + escaped}}}}
+	msg, err := Message("a@b.c", []string{"d@e.f"}, rep, r.String, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, text, html := readMail(t, msg)
+	subject, _ := new(mime.WordDecoder).DecodeHeader(hdr.Get("Subject"))
+	for what, s := range map[string]string{"subject": subject, "text": text, "html": html} {
+		for _, leak := range []string{escaped, cut[:8], "Xy7&#43;pQ", "pQ&amp;w9zK", "w9zK"} {
+			if strings.Contains(s, leak) {
+				t.Errorf("%s holds %q:\n%s", what, leak, s)
+			}
+		}
 	}
 }

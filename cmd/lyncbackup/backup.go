@@ -185,8 +185,11 @@ func (a *app) backup(ctx context.Context, cfg *config.Config, keepStaging bool, 
 	}
 	for _, h := range afterBackupHooks {
 		if herr := h(ctx, a, cfg, sum); herr != nil && err == nil {
+			// The set is committed, but the run failed (a prune after it,
+			// or an interruption there): reports and metrics say failure.
 			err = herr
 			sum.Error = oneLine(err.Error())
+			sum.OK = false
 		}
 	}
 	end := time.Now()

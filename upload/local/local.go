@@ -90,7 +90,26 @@ func Open(dir string) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("destination %s is not a folder", dir)
 	}
-	return &Store{root: dir, walk: filepath.WalkDir}, nil
+	return &Store{root: dir, walk: walkFollowingRoot}, nil
+}
+
+// walkFollowingRoot is filepath.WalkDir that enters root also when root is
+// a symbolic link, a junction or a volume mounted into a folder (a backup
+// disk mounted as D:\Backups): WalkDir looks at its root without following
+// it, and saw a file there, so listings found nothing. A path ending in a
+// separator is followed, on Linux and on Windows alike; the callback still
+// gets root as given.
+func walkFollowingRoot(root string, fn fs.WalkDirFunc) error {
+	if strings.HasSuffix(root, string(filepath.Separator)) {
+		return filepath.WalkDir(root, fn)
+	}
+	start := root + string(filepath.Separator)
+	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if p == start {
+			p = root
+		}
+		return fn(p, d, err)
+	})
 }
 
 // fileAbove returns the nearest existing ancestor of path when it is not
@@ -392,10 +411,19 @@ func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Ti
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return nil // best effort: what cannot be read now is tried next time
 		}
 		rel, _ := filepath.Rel(s.root, p)
+		if d.IsDir() {
+			// Only the folders on the way to prefix and below it: another
+			// host's chunk folders are not this sweep's to read.
+			key := filepath.ToSlash(rel)
+			if p != s.root && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		if !strings.HasPrefix(filepath.ToSlash(rel), prefix) || !strings.Contains(d.Name(), tmpMarker) {
 			return nil
 		}

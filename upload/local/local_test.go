@@ -472,3 +472,66 @@ func TestFolders(t *testing.T) {
 	st, _ := open(t)
 	uploadtest.Folders(t, st)
 }
+
+// A destination folder that is a symbolic link (on Windows also a junction
+// or a volume mounted into a folder: the same reparse point to Go) lists
+// its objects. The walk did not enter it: List found nothing, so no set
+// was ever listed, restored or pruned, and every backup failed its
+// pre-commit check.
+func TestSymlinkedRoot(t *testing.T) {
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "backups")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	s, err := Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const key = "h/20261125T020000Z-a1b2c3/manifest.json"
+	if _, err := s.Put(ctx, key, strings.NewReader("{}"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"", "h/", "h/20261125T020000Z-a1b2c3/"} {
+		var keys []string
+		err := s.List(ctx, prefix, func(o upload.ObjectInfo) error { keys = append(keys, o.Key); return nil })
+		if err != nil || len(keys) != 1 || keys[0] != key {
+			t.Errorf("List(%q) = %q, %v", prefix, keys, err)
+		}
+	}
+	tmp := filepath.Join(real, "h", "x"+tmpMarker+"1")
+	os.WriteFile(tmp, []byte("x"), 0o644)
+	if n, err := s.AbortStale(ctx, "h/", time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Errorf("AbortStale through the link: %d, %v", n, err)
+	}
+}
+
+// AbortStale for one host reads only that host's folders, not every other
+// host's chunk folders on the share.
+func TestAbortStaleStaysInItsHost(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	for _, k := range []string{"fe01/chunks/ab/x", "fe02/chunks/cd/y", "fe03/chunks/ef/z"} {
+		if _, err := s.Put(ctx, k, strings.NewReader("x"), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var visited []string
+	inner := s.walk
+	s.walk = func(root string, fn fs.WalkDirFunc) error {
+		return inner(root, func(p string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(dir, p)
+			visited = append(visited, filepath.ToSlash(rel))
+			return fn(p, d, err)
+		})
+	}
+	if _, err := s.AbortStale(ctx, "fe01/", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range visited {
+		if strings.HasPrefix(v, "fe02/") || strings.HasPrefix(v, "fe03/") {
+			t.Errorf("visited %s", v)
+		}
+	}
+}
