@@ -138,6 +138,11 @@ func TestParseErrors(t *testing.T) {
 		{"timeout in months and minutes", minimal + "lync: {timeout: 1h30m}\n", "lync.timeout", 6, `"1h30m" counts months`},
 		{"duration past 200 years", minimal + "retention: {grace: 584y344d}\n", "retention.grace", 6, `duration "584y344d" is too long (at most 200 years)`},
 		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
+		// keep_yearly: 9999 (restic's "for ever") put a keep-until date past the year 9999.
+		{"keep past 200 years", minimal + "retention: {keep_daily: 14, keep_yearly: 9999}\n", "retention.keep_yearly", 6, "at most 200 (200 years of them"},
+		// A lync section without exporters backs up nothing, every night.
+		{"lync without exporters", strings.Replace(minimal, "exporters:\n  - {kind: path, name: certs, paths: ['/etc/ssl']}\n", "", 1) + "lync: {pools: auto, filestores: auto}\n", "lync.exporters", 4, "missing: all, or a list of"},
+		{"lync with an empty exporters list", strings.Replace(minimal, "exporters:\n  - {kind: path, name: certs, paths: ['/etc/ssl']}\n", "", 1) + "lync: {exporters: []}\n", "lync.exporters", 4, "missing: all, or a list of"},
 		{"bad host", strings.Replace(minimal, "fe01.contoso.com", "fe 01", 1), "host", 1, "not a valid host"},
 		{"host with a trailing dot", strings.Replace(minimal, "fe01.contoso.com", "fe01.contoso.com.", 1), "host", 1, `write "fe01.contoso.com"`},
 		{"item named like a device", strings.Replace(minimal, "exporters:\n", "exporters:\n  - {kind: path, name: Con.cfg, paths: [/x]}\n", 1), "exporters[0].name", 3, "Windows device CON"},

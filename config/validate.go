@@ -119,6 +119,11 @@ func (c *Config) Validate() error {
 	if len(c.Exporters) == 0 && c.Lync == nil {
 		return keyErr("exporters", "missing: list at least one exporter (or set lync.exporters)")
 	}
+	if len(c.Exporters) == 0 && len(c.Lync.Exporters) == 0 {
+		// A lync section alone exports nothing: every night would end in
+		// "nothing was backed up", after check had passed.
+		return keyErr("lync.exporters", "missing: all, or a list of csconfig, topology, lis, userdata, rgs, persistentchat, filestore (or list exporters)")
+	}
 	names := map[string]string{} // folded name → as written
 	for i, e := range c.Exporters {
 		key := fmt.Sprintf("exporters[%d]", i)
@@ -322,11 +327,21 @@ func (d *Destination) validate() error {
 	return nil
 }
 
+// MaxKeep bounds the counts of periods so that a set's keep-until date
+// stays within 200 years, as durations are bounded: restic's habit of
+// keep_yearly: 9999 put it past the year 9999, which neither a JSON date
+// nor an object lock holds, and prune --json printed nothing.
+var MaxKeep = map[string]int{"keep_hourly": 200 * 365 * 24, "keep_daily": 200 * 365, "keep_weekly": 200 * 52,
+	"keep_monthly": 200 * 12, "keep_yearly": 200}
+
 func (r *Retention) validate() error {
 	for k, v := range map[string]int{"keep_last": r.KeepLast, "keep_hourly": r.KeepHourly, "keep_daily": r.KeepDaily,
 		"keep_weekly": r.KeepWeekly, "keep_monthly": r.KeepMonthly, "keep_yearly": r.KeepYearly} {
 		if v < 0 {
 			return keyErr("retention."+k, "must not be negative")
+		}
+		if m, ok := MaxKeep[k]; ok && v > m {
+			return keyErr("retention."+k, "at most %d (200 years of them: a larger number keeps nothing else)", m)
 		}
 	}
 	if r.TimeZone != "" {

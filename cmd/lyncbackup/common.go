@@ -34,7 +34,8 @@ type app struct {
 	// wantJSON: --json appeared among the arguments (even if parsing
 	// failed before reaching it): errors are then answered in JSON too.
 	wantJSON bool
-	jsonDone bool // the command's one JSON document is printed
+	jsonDone bool  // the command's one JSON document is printed
+	jsonErr  error // the document could not be made
 
 	log                *slog.Logger
 	logFile            *os.File // nil when logging to the console
@@ -346,6 +347,9 @@ func (a *app) finish(err error) int {
 		return exitOK
 	}
 	err = a.certHint(err)
+	if err == nil && a.jsonErr != nil {
+		err = fmt.Errorf("could not make the JSON document: %w", a.jsonErr)
+	}
 	if err == nil && a.out.failed() != nil {
 		// The report asked for is lost (stdout on a full disk): a failure,
 		// even when the command's own work was done.
@@ -420,10 +424,17 @@ func (a *app) printJSON(v any) error {
 	if a.jsonDone {
 		return nil
 	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		// Nothing was printed: the run fails, and finish prints the
+		// failure document instead (a value JSON cannot hold, such as a
+		// date past the year 9999, made prune --json print nothing, exit 0).
+		a.jsonErr = err
+		return err
+	}
 	a.jsonDone = true
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	_, err = a.stdout.Write(append(b, '\n'))
+	return err
 }
 
 // answer runs read, a blocking read of the terminal or of stdin, and gives

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
 )
@@ -122,6 +123,7 @@ func TestBadFlagValuesNamedFirst(t *testing.T) {
 	}{
 		{[]string{"prune", "--from", missing, "--keep-last", "1", "--timezone", "Mars/Base"}, `lyncbackup: --timezone: unknown time zone "Mars/Base" (use an IANA name like Europe/Berlin, or Local)`},
 		{[]string{"prune", "--from", missing, "--keep-last", "1", "--grace", "0s"}, "lyncbackup: --grace must be longer than 0 (without it: 24h)"},
+		{[]string{"prune", "--from", missing, "--keep-yearly", "9999"}, "lyncbackup: --keep-yearly: at most 200 (200 years of them: a larger number keeps nothing else)"},
 		{[]string{"restore", "latest", "--from", missing, "--to", "x", "--yes"}, "lyncbackup: --yes is taken with --run-imports only"},
 		// --config with --from is loaded (its log file and metrics apply),
 		// not ignored: a config that is not there is named.
@@ -152,5 +154,25 @@ func TestSmallUsageCases(t *testing.T) {
 	out.Reset()
 	if code := run(context.Background(), []string{"help", "version"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "lyncbackup version [--json]") {
 		t.Errorf("help version: exit %d, %q", code, out.String())
+	}
+}
+
+// TestJSONDocumentThatCannotBeMade: a value JSON cannot hold (a date past
+// the year 9999) fails the run with the failure document, instead of an
+// empty stdout and exit 0.
+func TestJSONDocumentThatCannotBeMade(t *testing.T) {
+	var out, errb bytes.Buffer
+	a := &app{ctx: context.Background(), stdout: &out, out: &outWriter{w: &out}, stderr: &errb, wantJSON: true, cmd: commands["prune"]}
+	if err := a.printJSON(struct{ T time.Time }{time.Date(12025, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Fatal("a year past 9999 made JSON")
+	}
+	code := a.finish(nil)
+	var doc struct {
+		OK       bool   `json:"ok"`
+		ExitCode int    `json:"exit_code"`
+		Error    string `json:"error"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || code != 1 || doc.OK || doc.ExitCode != 1 || !strings.Contains(doc.Error, "could not make the JSON document") {
+		t.Errorf("exit %d, %+v %v\n%s", code, doc, err, out.String())
 	}
 }

@@ -71,6 +71,10 @@ func (p *policyFlags) apply(r *config.Retention) error {
 				err = usagef("--%s must not be negative", f.Name)
 				return
 			}
+			if m, ok := config.MaxKeep[strings.ReplaceAll(f.Name, "-", "_")]; ok && v > m {
+				err = usagef("--%s: at most %d (200 years of them: a larger number keeps nothing else)", f.Name, m)
+				return
+			}
 			*num[f.Name] = v
 		case dur[f.Name] != nil:
 			d, derr := config.ParseDuration(f.Value.String())
