@@ -265,8 +265,26 @@ func writeAtomic(path string, text []byte) error {
 	}
 	// Collectors run as another user: the file must be readable.
 	os.Chmod(tmp, 0o644)
-	if err := os.Rename(tmp, path); err != nil {
+	if err := renameRetrying(tmp, path, 10, 100*time.Millisecond); err != nil {
 		return fmt.Errorf("metrics textfile: %w", err)
 	}
 	return nil
+}
+
+// renameRetrying is os.Rename, tried up to tries times pause apart. On
+// Windows a rename over a file that another process has open without
+// delete sharing (windows_exporter's textfile collector while it reads
+// the file, Go's os.Open included) fails with access denied for those
+// milliseconds; one failure would leave last night's metrics in place.
+func renameRetrying(from, to string, tries int, pause time.Duration) error {
+	var err error
+	for i := range tries {
+		if err = os.Rename(from, to); err == nil {
+			return nil
+		}
+		if i < tries-1 {
+			time.Sleep(pause)
+		}
+	}
+	return err
 }

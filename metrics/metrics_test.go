@@ -148,3 +148,25 @@ func TestWriteBareFileName(t *testing.T) {
 		t.Fatalf("textfile: %v %q", err, b)
 	}
 }
+
+// renameRetrying gets through a rename that fails for a moment (on
+// Windows: the collector holding the file open while it reads it), and
+// gives the last error when it keeps failing.
+func TestRenameRetrying(t *testing.T) {
+	dir := t.TempDir()
+	from, to := filepath.Join(dir, "a.tmp"), filepath.Join(dir, "x", "m.prom")
+	os.WriteFile(from, []byte("m 1\n"), 0o644)
+	go func() { // the target's folder appears after a while
+		time.Sleep(150 * time.Millisecond)
+		os.Mkdir(filepath.Join(dir, "x"), 0o755)
+	}()
+	if err := renameRetrying(from, to, 20, 50*time.Millisecond); err != nil {
+		t.Fatalf("rename that fails for a moment: %v", err)
+	}
+	if b, _ := os.ReadFile(to); string(b) != "m 1\n" {
+		t.Fatalf("moved %q", b)
+	}
+	if err := renameRetrying(filepath.Join(dir, "gone"), to, 3, time.Millisecond); err == nil {
+		t.Fatal("a rename that keeps failing succeeded")
+	}
+}

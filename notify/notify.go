@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
@@ -98,50 +99,74 @@ func ShouldReport(on string, ok bool) bool {
 // target without its secret URL). summary is the run's JSON document.
 func Send(ctx context.Context, cfg config.Notify, rep Report, summary []byte, o Options) []error {
 	o.fill()
-	var errs []error
 	report := ShouldReport(cfg.On, rep.OK)
 	body := []byte(o.Redact(string(summary)))
+	// Every target at once: a webhook that does not answer (dropped
+	// traffic takes three 30 s tries) must not spend the time the others,
+	// the e-mail to an internal relay say, need to get through.
+	errs := make([]error, len(cfg.Webhooks)+1)
+	var wg sync.WaitGroup
 	for i, w := range cfg.Webhooks {
-		name := fmt.Sprintf("webhook %d (%s)", i+1, hostOf(w.URL))
-		o, err := o.withCA(w.CAFile)
-		if err != nil {
-			if w.Ping || report {
-				errs = append(errs, fmt.Errorf("%s: %s", name, o.Redact(err.Error())))
-			}
-			continue
-		}
-		switch {
-		case w.Ping:
-			// Pings go out on every run: a dead-man's-switch monitor
-			// alerts when the success ping is missing.
-			u := w.URL
-			if !rep.OK {
-				u = failURL(u)
-			}
-			err = o.do(ctx, http.MethodGet, u, nil)
-		case report:
-			err = o.do(ctx, http.MethodPost, w.URL, body)
-		default:
-			continue
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %s", name, o.Redact(err.Error())))
-			continue
-		}
-		o.Log.Info("notified", "target", name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = o.sendWebhook(ctx, fmt.Sprintf("webhook %d (%s)", i+1, hostOf(w.URL)), w, rep.OK, report, body)
+		}()
 	}
 	if cfg.Email != nil && report {
-		o, err := o.withCA(cfg.Email.CAFile)
-		if err == nil {
-			err = SendMail(ctx, *cfg.Email, rep, o)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("e-mail via %s: %s", cfg.Email.Server, o.Redact(err.Error())))
-		} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, err := o.withCA(cfg.Email.CAFile)
+			if err == nil {
+				err = SendMail(ctx, *cfg.Email, rep, o)
+			}
+			if err != nil {
+				errs[len(errs)-1] = fmt.Errorf("e-mail via %s: %s", cfg.Email.Server, o.Redact(err.Error()))
+				return
+			}
 			o.Log.Info("notified", "target", "e-mail to "+strings.Join(cfg.Email.To, ", "))
+		}()
+	}
+	wg.Wait()
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
 		}
 	}
-	return errs
+	return out
+}
+
+// sendWebhook pings w (on every run) or posts the report to it (when
+// report); nil when done or not due.
+func (o Options) sendWebhook(ctx context.Context, name string, w config.Webhook, ok, report bool, body []byte) error {
+	o, err := o.withCA(w.CAFile)
+	if err != nil {
+		if w.Ping || report {
+			return fmt.Errorf("%s: %s", name, o.Redact(err.Error()))
+		}
+		return nil
+	}
+	switch {
+	case w.Ping:
+		// Pings go out on every run: a dead-man's-switch monitor alerts
+		// when the success ping is missing.
+		u := w.URL
+		if !ok {
+			u = failURL(u)
+		}
+		err = o.do(ctx, http.MethodGet, u, nil)
+	case report:
+		err = o.do(ctx, http.MethodPost, w.URL, body)
+	default:
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s", name, o.Redact(err.Error()))
+	}
+	o.Log.Info("notified", "target", name)
+	return nil
 }
 
 // CAPool is the system's certificate store plus the PEM certificates in

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,12 @@ func sampleReport(ok bool) Report {
 	return r
 }
 
+// byPath orders requests by path (targets are sent to at once).
+func byPath(h []hit) []hit {
+	slices.SortFunc(h, func(a, b hit) int { return strings.Compare(a.Path, b.Path) })
+	return h
+}
+
 func TestWebhooksAndPings(t *testing.T) {
 	srv, hits := hookServer(t, func(p string) int { return 200 })
 	cfg := config.Notify{On: "failure", Webhooks: []config.Webhook{
@@ -78,7 +85,7 @@ func TestWebhooksAndPings(t *testing.T) {
 	if errs := Send(context.Background(), cfg, sampleReport(false), []byte(`{"ok":false}`), Options{}); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	h = hits()[1:]
+	h = byPath(hits()[1:]) // the targets are sent to at once
 	if len(h) != 2 {
 		t.Fatalf("failure: got %+v", h)
 	}
@@ -91,7 +98,7 @@ func TestWebhooksAndPings(t *testing.T) {
 	// on: always posts on success too.
 	cfg.On = "always"
 	Send(context.Background(), cfg, sampleReport(true), summary, Options{})
-	h = hits()[3:]
+	h = byPath(hits()[3:])
 	if len(h) != 2 || h[0].Method != "POST" || string(h[0].Body) != string(summary) || h[1].Path != "/ping/uuid-1" {
 		t.Errorf("on: always: %+v", h)
 	}
@@ -338,5 +345,34 @@ func TestMailRedactsFirst(t *testing.T) {
 				t.Errorf("%s holds %q:\n%s", what, leak, s)
 			}
 		}
+	}
+}
+
+// TestSlowWebhooksLeaveTheMailItsTime: two webhooks whose server never
+// answers (dropped traffic) take their tries; the e-mail to a working
+// relay still goes out within the run's budget for notifications. They
+// were sent one after another, and the webhooks used it all up.
+func TestSlowWebhooksLeaveTheMailItsTime(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
+	defer hang.Close()
+	smtpSrv := testsmtp.Start(t, "", "")
+	no := false
+	cfg := config.Notify{On: "failure",
+		Webhooks: []config.Webhook{{URL: hang.URL + "/ping/a", Ping: true}, {URL: hang.URL + "/teams"}},
+		Email:    &config.Email{Server: smtpSrv.Addr, From: "a@b.c", To: []string{"d@e.f"}, StartTLS: &no}}
+	ctx, cancel := context.WithTimeout(context.Background(), 1800*time.Millisecond)
+	defer cancel()
+	errs := Send(ctx, cfg, Report{Host: "fe01", Status: "failed", Error: "destination unreachable"}, []byte(`{}`),
+		Options{HTTP: &http.Client{Timeout: 300 * time.Millisecond}, Backoff: 10 * time.Millisecond})
+	if n := len(smtpSrv.Mails()); n != 1 {
+		t.Errorf("%d mails sent; errors: %v", n, errs)
+	}
+	if len(errs) != 2 {
+		t.Errorf("want the two webhooks' failures, got %v", errs)
 	}
 }
