@@ -314,6 +314,16 @@ func (d *Destination) validate() error {
 	if d.PartSize < 0 {
 		return keyErr("destination.part_size", "must not be negative")
 	}
+	if u.Scheme == "file" {
+		// A folder locks nothing: accepted, the sets were recorded as
+		// locked until a date while anyone could delete them.
+		if d.ObjectLock != nil {
+			return keyErr("destination.object_lock", "a file:// folder cannot lock what it stores: use an S3 bucket with Object Lock (or an Azure container with immutability), or remove the key")
+		}
+		if d.Immutability != nil {
+			return keyErr("destination.immutability", "a file:// folder cannot lock what it stores: use an Azure container with immutability (or an S3 bucket with Object Lock), or remove the key")
+		}
+	}
 	if d.CAFile != "" {
 		if u.Scheme == "file" {
 			return keyErr("destination.ca_file", "a file:// destination has no TLS to trust a CA for: remove the key (it is for s3, azblob and https destinations)")

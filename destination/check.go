@@ -67,6 +67,9 @@ func openFinding(url string, err error) Finding {
 		f.Fix = "create it (or correct destination.url); lyncbackup does not create the destination"
 	case strings.Contains(msg, "not supported") || strings.Contains(msg, "destination url") || strings.Contains(msg, "invalid"):
 		f.Fix = "correct destination.url (file:///path, s3://bucket/prefix, azblob://account/container/prefix)"
+	case strings.Contains(msg, "no space left") || strings.Contains(msg, "not enough space") || strings.Contains(msg, "disk is full") || strings.Contains(msg, "quota"):
+		// Before the rights: a full disk is "not writable" too.
+		f.Fix = "free space on it (a prune with the retention policy, or a larger disk): the next backup needs room for what changed"
 	case strings.Contains(msg, "permission denied") || strings.Contains(msg, "not writable"):
 		f.Fix = "grant this account write, read and delete on it"
 	case isAuth(msg):

@@ -76,6 +76,9 @@ func TestOpenFindingFixes(t *testing.T) {
 		{`destination URL "ftp://x": scheme "ftp" is not supported`, "correct destination.url"},
 		{"operation error S3: HeadBucket, StatusCode: 403, Forbidden", "credentials"},
 		{"folder /x is not writable: permission denied", "grant"},
+		// A full disk is no missing right (the fix said to grant some).
+		{"folder /x is not writable: write /x/.probe: no space left on device", "free space"},
+		{`folder D:\x is not writable: write D:\x\.probe: There is not enough space on the disk.`, "free space"},
 		{`s3 head bucket b: cannot reach the server: tls: failed to verify certificate: x509: certificate signed by unknown authority`, "destination.ca_file"},
 		{`azure: put (block 0) k: Put "https://h/c/k": tls: failed to verify certificate: x509: certificate signed by unknown authority`, "destination.ca_file"},
 		{`tls: failed to verify certificate: x509: certificate is valid for a.example, not b.example`, "correct destination.url"},

@@ -55,6 +55,9 @@ func Register(scheme string, o Opener) { openers[scheme] = o }
 func Open(ctx context.Context, d config.Destination) (upload.Store, error) {
 	u, err := url.Parse(d.URL)
 	if err != nil {
+		if fix := folderURL(d.URL); fix != "" { // a folder path with a % in it does not parse as a URL
+			return nil, configErr(fmt.Errorf("destination URL \"%s\" is a folder path, not a URL: write %s", d.URL, fix))
+		}
 		return nil, configErr(fmt.Errorf("destination URL %q: %v", redact(d.URL), unwrapURL(err)))
 	}
 	scheme := u.Scheme
@@ -80,7 +83,8 @@ func Open(ctx context.Context, d config.Destination) (upload.Store, error) {
 // (D:\Backups, \\nas\share\lync, /srv/backups: what an admin types), or
 // "" when raw is not such a path.
 func folderURL(raw string) string {
-	slash := strings.ReplaceAll(raw, `\`, "/")
+	// %, # and ? mean something in a URL: a folder "Lync#2" is Lync%232.
+	slash := strings.NewReplacer(`\`, "/", "%", "%25", "#", "%23", "?", "%3F").Replace(raw)
 	switch {
 	case len(raw) >= 3 && raw[1] == ':' && (raw[2] == '\\' || raw[2] == '/') &&
 		('a' <= raw[0]|0x20 && raw[0]|0x20 <= 'z'):

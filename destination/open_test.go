@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 // A folder path where the URL belongs (what a Windows admin types at
@@ -21,6 +24,11 @@ func TestOpenFolderPathSaysTheURL(t *testing.T) {
 		{`/srv/backups`, "write file:///srv/backups"},
 		{`backups`, "has no scheme: a folder is file:///absolute/path, S3 s3://bucket/prefix"},
 		{`s3//bucket`, "has no scheme"},
+		// %, # and ? are escaped in the URL given (it named another
+		// folder, or none parsed at all).
+		{`D:\Backups\Lync#2`, "write file:///D:/Backups/Lync%232"},
+		{`/srv/a?b`, "write file:///srv/a%3Fb"},
+		{`/srv/100%`, "write file:///srv/100%25"},
 	} {
 		_, err := Open(context.Background(), config.Destination{URL: c.raw})
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "not supported") {
@@ -56,5 +64,34 @@ func TestOpenAzureHTTPSURL(t *testing.T) {
 		if ok != (err == nil) || (!ok && !strings.Contains(err.Error(), `LYNCBACKUP_AZURE_MAX_RETRIES="`+v+`": want a number of retries`)) {
 			t.Errorf("LYNCBACKUP_AZURE_MAX_RETRIES=%s: %v", v, err)
 		}
+	}
+}
+
+// TestFileURLWithHashOrQuery: file:///…/Lync#2 opened …/Lync (the # began
+// a fragment); such a URL is refused, and the escaped one opens the
+// folder with the # in its name.
+func TestFileURLWithHashOrQuery(t *testing.T) {
+	base := t.TempDir()
+	for _, n := range []string{"Lync", "Lync#2", "a?b"} {
+		os.Mkdir(filepath.Join(base, n), 0o755)
+	}
+	root := "file://" + filepath.ToSlash(base)
+	if !strings.HasPrefix(filepath.ToSlash(base), "/") {
+		root = "file:///" + filepath.ToSlash(base)
+	}
+	for _, raw := range []string{root + "/Lync#2", root + "/a?b", root + "/Lync#"} {
+		if _, err := Open(context.Background(), config.Destination{URL: raw}); err == nil || !strings.Contains(err.Error(), "is written %23 or %3F in a URL") {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+	st, err := Open(context.Background(), config.Destination{URL: root + "/Lync%232"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(context.Background(), "h/x", strings.NewReader("x"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(base, "Lync#2", "h", "x")); err != nil {
+		t.Errorf("not written into Lync#2: %v", err)
 	}
 }

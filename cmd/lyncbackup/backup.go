@@ -139,10 +139,27 @@ func runBackup(ctx context.Context, a *app, args []string) error {
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
+		if a.cfg != nil {
+			// The config was read, but the run cannot start (its log
+			// file cannot be opened): the notifications and metrics it
+			// names still tell the admin, who may hear of nothing else.
+			a.reportFailedStart(ctx, a.cfg, err)
+		}
 		return err
 	}
 	a.backupTrust(cfg)
 	return a.backup(ctx, cfg, bf.keepStaging, bf.parallel)
+}
+
+// reportFailedStart sends the reports of a backup that failed before it
+// began (see runBackup).
+func (a *app) reportFailedStart(ctx context.Context, cfg *config.Config, err error) {
+	now := time.Now().UTC()
+	sum := &backupSummary{Host: cfg.Host, Start: now, End: now, Status: "failed", Tool: "lyncbackup", Version: version,
+		Items: []summaryItem{}, Failures: []catalog.Failure{}, Error: oneLine(err.Error()), ExitCode: a.code(err)}
+	for _, h := range reportHooks {
+		h(ctx, a, cfg, sum, err, a.runLog())
+	}
 }
 
 // checkBackupArgs refuses, when a task is installed, the arguments it

@@ -76,3 +76,37 @@ notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/ho
 		t.Errorf("metrics:\n%s", b)
 	}
 }
+
+// TestLogFileFailureStillReported: a log file that cannot be opened (its
+// folder is missing, or the task's account may not write there) stops the
+// backup with exit 2, and the webhooks still hear of it. Nothing was sent:
+// with on: failure e-mail as the only alert, every night failed silently.
+func TestLogFileFailureStillReported(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var reqs []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reqs = append(reqs, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	id, _ := age.GenerateX25519Identity()
+	cfg := fmt.Sprintf(`host: fe01
+exporters: [{kind: path, name: data, paths: ['%s']}]
+encryption: {recipients: [%s]}
+destination: {url: '%s'}
+log: {file: '%s'}
+notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/hook'}]}
+`, dir, id.Recipient(), "file://"+filepath.ToSlash(dir), filepath.Join(dir, "no-such-folder", "lb.log"), srv.URL, srv.URL)
+	cfgPath := filepath.Join(dir, "lb.yaml")
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"backup", "--config", cfgPath, "--progress=never"}, &out, &errb)
+	mu.Lock()
+	got := strings.Join(reqs, ", ")
+	mu.Unlock()
+	if code != 2 || !strings.Contains(got, "GET /ping/uuid/fail") || !strings.Contains(got, "POST /hook") {
+		t.Errorf("exit %d, webhook requests: %s\n%s", code, got, errb.String())
+	}
+}

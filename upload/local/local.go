@@ -33,6 +33,8 @@ type Store struct {
 	// walk is filepath.WalkDir; tests inject the read errors a root-run
 	// test cannot provoke with permissions.
 	walk func(root string, fn fs.WalkDirFunc) error
+	// rmdir is os.Remove for the folders List clears; tests count it.
+	rmdir func(string) error
 }
 
 // PathFromURL turns file:///path (or file://server/share/path on Windows) into a local path.
@@ -43,6 +45,11 @@ func PathFromURL(raw string) (string, error) {
 	}
 	if u.Scheme != "file" {
 		return "", fmt.Errorf("destination URL %q: not a file:// URL", raw)
+	}
+	if u.Fragment != "" || u.RawQuery != "" || u.ForceQuery || strings.HasSuffix(raw, "#") {
+		// file:///D:/Backups/Lync#2 is the folder Lync with a fragment:
+		// taken as it parses, the backups went to another folder.
+		return "", fmt.Errorf("destination URL %q: a # or ? in a folder name is written %%23 or %%3F in a URL (file:///D:/Backups/Lync%%232)", raw)
 	}
 	p := u.Path
 	if runtime.GOOS == "windows" {
@@ -65,6 +72,10 @@ func PathFromURL(raw string) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("destination URL %q: no absolute path (a folder is file:///absolute/path)", raw)
 	}
+	if runtime.GOOS == "windows" && len(p) == 2 && isDrive(p) {
+		// "D:" is the current folder of drive D, wherever that is.
+		return "", fmt.Errorf("destination URL %q: a drive alone is no folder: write file:///%s/ for its root", raw, p)
+	}
 	return p, nil
 }
 
@@ -82,7 +93,7 @@ func Open(dir string) (*Store, error) {
 		if f := fileAbove(dir); f != "" {
 			return nil, fmt.Errorf("destination folder %s cannot exist: %s is a file, not a folder", dir, f)
 		}
-		if errors.Is(err, fs.ErrNotExist) {
+		if missing(err) {
 			return nil, fmt.Errorf("destination folder %s does not exist", dir)
 		}
 		return nil, fmt.Errorf("destination folder %s: %v", dir, unwrap(err))
@@ -90,7 +101,7 @@ func Open(dir string) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("destination %s is not a folder", dir)
 	}
-	return &Store{root: dir, walk: walkFollowingRoot}, nil
+	return &Store{root: dir, walk: walkFollowingRoot, rmdir: os.Remove}, nil
 }
 
 // walkFollowingRoot is filepath.WalkDir that enters root also when root is
@@ -170,7 +181,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 		if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
 			f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		}
-		if err == nil || !errors.Is(err, fs.ErrNotExist) || try == 3 {
+		if err == nil || !missing(err) || try == 3 {
 			break
 		}
 	}
@@ -240,7 +251,7 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if missing(err) {
 			return nil, fmt.Errorf("get %s: %w", key, upload.ErrNotFound)
 		}
 		return nil, fmt.Errorf("get %s: %v", key, unwrap(err))
@@ -268,7 +279,7 @@ func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error)
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if missing(err) {
 			return upload.ObjectInfo{}, fmt.Errorf("stat %s: %w", key, upload.ErrNotFound)
 		}
 		return upload.ObjectInfo{}, fmt.Errorf("stat %s: %v", key, unwrap(err))
@@ -287,7 +298,7 @@ func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
 		dir = p
 	}
 	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) && prefix != "" {
+	if missing(err) && prefix != "" {
 		return nil, nil
 	}
 	if err != nil {
@@ -311,6 +322,7 @@ func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
 func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
 	var keys []upload.ObjectInfo
 	var dirs []string
+	children := map[string]int{} // entries the walk saw in each folder
 	err := s.walk(s.root, func(p string, d fs.DirEntry, err error) error {
 		rel, _ := filepath.Rel(s.root, p)
 		key := filepath.ToSlash(rel)
@@ -318,7 +330,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 			// Gone since its folder was read (a concurrent delete): it is
 			// not there. Anything else (an unreadable set folder) must not
 			// make sets silently disappear from list and prune.
-			if p != s.root && errors.Is(err, fs.ErrNotExist) {
+			if p != s.root && missing(err) {
 				return nil
 			}
 			if p == s.root {
@@ -328,6 +340,9 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if p != s.root {
+			children[filepath.Dir(p)]++
 		}
 		if d.IsDir() {
 			if p != s.root && !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/") {
@@ -347,7 +362,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 			return nil
 		}
 		fi, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
+		if missing(err) {
 			return nil
 		}
 		if err != nil {
@@ -360,11 +375,14 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(upload.ObjectIn
 		return fmt.Errorf("list %s: %v", prefix, unwrap(err))
 	}
 	// Deepest first, so that a host folder emptied by its last set goes
-	// too; a folder that is not empty (or read-only) stays, silently.
+	// too. Only folders the walk found empty are tried: on Windows even a
+	// failed attempt (DELETE access) makes the folder unreadable to a
+	// listing beside this one for that moment ("Sharing violation").
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if os.Remove(dirs[i]) != nil {
+		if children[dirs[i]] > 0 || s.rmdir(dirs[i]) != nil {
 			continue
 		}
+		children[filepath.Dir(dirs[i])]--
 		// A top folder of the listed range went (a set folder left empty):
 		// the folders above it go too if that emptied them. Only then is
 		// removing a shared folder tried.
@@ -387,7 +405,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(p); err != nil && !missing(err) {
 		return fmt.Errorf("delete %s: %v", key, unwrap(err))
 	}
 	s.removeEmptyParents(p)
@@ -457,4 +475,13 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 	}
 	rep.Notes = append(rep.Notes, "local folders have no object lock: protect them with share permissions or use S3/Azure for immutability")
 	return rep, nil
+}
+
+// missing reports a file or folder that is not there. On Windows, Go also
+// counts ERROR_BAD_NETPATH ("the network path was not found": the server
+// of \\nas\backups is down or its name does not resolve) as not existing;
+// that is the NAS being away, not the object, and must not read as a
+// missing object, a successful delete or an empty folder.
+func missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) && !networkPathDown(err)
 }

@@ -535,3 +535,31 @@ func TestAbortStaleStaysInItsHost(t *testing.T) {
 		}
 	}
 }
+
+// List removes only the folders it found empty: on Windows an attempt on a
+// folder that holds something (DELETE access) makes it unreadable to a
+// listing beside it for that moment. Every folder at or below the prefix
+// was tried.
+func TestListTriesOnlyEmptyFolders(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "h/s1/a", strings.NewReader("x"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "h", "s2", "empty"), 0o755)
+	var tried []string
+	s.rmdir = func(p string) error {
+		rel, _ := filepath.Rel(dir, p)
+		tried = append(tried, filepath.ToSlash(rel))
+		return os.Remove(p)
+	}
+	if err := s.List(ctx, "h/", func(upload.ObjectInfo) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tried, " ") != "h/s2/empty h/s2" {
+		t.Errorf("tried to remove %q, want the empty h/s2/empty, then h/s2", tried)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "h", "s2")); !os.IsNotExist(err) {
+		t.Errorf("the emptied h/s2 stayed: %v", err)
+	}
+}
