@@ -288,6 +288,7 @@ var varRef = regexp.MustCompile(`\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // " #", ": ", a leading indicator) is an error asking to quote the reference.
 func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
 	var out bytes.Buffer
+	depth := 0 // [ and { open, outside quotes, from the lines before
 	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
 		// Comments may mention ${VAR} freely.
 		code := line
@@ -309,7 +310,14 @@ func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
 				firstErr = &Error{Line: i + 1, Msg: fmt.Sprintf("environment variable %s is not set", name)}
 				break
 			}
-			fitted, err := fitValue(v, quoteAt(code, loc[0]))
+			q := quoteAt(code, loc[0])
+			if q == 0 && depth+flowDelta(code[:loc[0]]) > 0 && strings.ContainsAny(v, ",[]{}") {
+				// Inside [ ] or { } a comma or bracket ends the plain
+				// scalar: D:\Data,Backup would be two paths.
+				firstErr = &Error{Line: i + 1, Msg: fmt.Sprintf("environment variable %s: holds one of , [ ] { }, which end a value inside [ ] or { }: write it in double quotes, \"${%s}\"", name, name)}
+				break
+			}
+			fitted, err := fitValue(v, q)
 			if err != nil {
 				firstErr = &Error{Line: i + 1, Msg: fmt.Sprintf("environment variable %s: %v: write it in double quotes, \"${%s}\"", name, err, name)}
 				break
@@ -321,8 +329,34 @@ func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
 		}
 		out.Write(code[last:])
 		out.Write(line[len(code):])
+		depth = max(0, depth+flowDelta(code))
 	}
 	return out.Bytes(), nil
+}
+
+// flowDelta counts the [ and { that code opens minus those it closes,
+// outside quotes.
+func flowDelta(code []byte) int {
+	d := 0
+	var q byte
+	for i := 0; i < len(code); i++ { // the quotes as quoteAt follows them
+		c := code[i]
+		switch {
+		case q == 0 && (c == '\'' || c == '"') && quoteCanOpen(code, i):
+			q = c
+		case q == '"' && c == '\\':
+			i++
+		case q == '\'' && c == '\'' && i+1 < len(code) && code[i+1] == '\'':
+			i++
+		case c == q:
+			q = 0
+		case q == 0 && (c == '[' || c == '{'):
+			d++
+		case q == 0 && (c == ']' || c == '}'):
+			d--
+		}
+	}
+	return d
 }
 
 // quoteAt reports the quote (0, a single or a double quote) open at pos.

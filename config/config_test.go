@@ -137,6 +137,8 @@ func TestParseErrors(t *testing.T) {
 		{"timeout in years", minimal + "lync: {timeout: 1y}\n", "lync.timeout", 6, `"1y" counts months or years`},
 		{"timeout in months and minutes", minimal + "lync: {timeout: 1h30m}\n", "lync.timeout", 6, `"1h30m" counts months`},
 		{"duration past 200 years", minimal + "retention: {grace: 584y344d}\n", "retention.grace", 6, `duration "584y344d" is too long (at most 200 years)`},
+		// A merge key's values are checked as the mapping's own (2.5 was taken as 2).
+		{"fraction through a merge key", minimal + "retention: {keep_daily: 14, <<: {keep_monthly: 2.5}}\n", "retention.keep_monthly", 6, `wrong type: number "2.5" where a whole number is expected`},
 		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
 		// keep_yearly: 9999 (restic's "for ever") put a keep-until date past the year 9999.
 		{"keep past 200 years", minimal + "retention: {keep_daily: 14, keep_yearly: 9999}\n", "retention.keep_yearly", 6, "at most 200 (200 years of them"},
@@ -527,5 +529,34 @@ func TestWholeNumbersWithAPoint(t *testing.T) {
 	}
 	if c.Retention.KeepLast != 3 || c.Retention.KeepDaily != 10 {
 		t.Fatalf("retention %+v, want keep_last 3 and keep_daily 10", c.Retention)
+	}
+}
+
+// TestExpandInsideFlowCollections: inside [ ] or { }, an unquoted
+// ${VAR} whose value holds , [ ] { } is refused: it added items
+// (D:\Data,Backup became two paths, a recipient variable an extra
+// recipient). Quoted, or outside a flow collection, it is taken whole.
+func TestExpandInsideFlowCollections(t *testing.T) {
+	const head = "host: fe01\nexporters:\n  - {kind: path, name: certs, paths: ['/etc/ssl']}\ndestination: {url: 'file:///b'}\n"
+	for _, doc := range []string{
+		head + "encryption: {recipients: [${KEY}]}\n",
+		head + "encryption:\n  recipients: [\n    age1x,\n    ${KEY}]\n",
+	} {
+		if _, err := Parse([]byte(doc), env(map[string]string{"KEY": "age1aaa,age1evil"})); err == nil || !strings.Contains(err.Error(), "holds one of , [ ] { }") {
+			t.Errorf("%q: %v", doc, err)
+		}
+	}
+	paths := "host: fe01\nexporters:\n  - {kind: path, name: data, paths: [%s]}\nencryption: {recipients: [age1x]}\ndestination: {url: 'file:///b'}\n"
+	if _, err := Parse([]byte(fmt.Sprintf(paths, "${DIR}")), env(map[string]string{"DIR": `D:\Data,Backup`})); err == nil {
+		t.Error("an unquoted path with a comma inside [ ] was taken")
+	}
+	c, err := Parse([]byte(fmt.Sprintf(paths, `"${DIR}"`)), env(map[string]string{"DIR": `D:\Data,Backup`}))
+	if err != nil || len(c.Exporters[0].Paths) != 1 || c.Exporters[0].Paths[0] != `D:\Data,Backup` {
+		t.Errorf("quoted: %v %v", c, err)
+	}
+	// Outside [ ] and { } a comma is part of a plain scalar.
+	c, err = Parse([]byte(head+"encryption: {recipients: [age1x]}\nstaging: ${S}\n"), env(map[string]string{"S": `D:\Stage,1`}))
+	if err != nil || c.Staging != `D:\Stage,1` {
+		t.Errorf("block scalar: %v %v", c, err)
 	}
 }

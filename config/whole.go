@@ -53,6 +53,24 @@ func wholeIn(n *yaml.Node, t reflect.Type, key string) error {
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			name := n.Content[i].Value
+			if n.Content[i].Tag == "!!merge" || (name == "<<" && n.Content[i].Style == 0) {
+				// A merge key (<<: {keep_monthly: 2.5}, or an alias or a
+				// list of them): its mappings' keys are this mapping's.
+				m := n.Content[i+1]
+				if m.Kind == yaml.AliasNode && m.Alias != nil {
+					m = m.Alias
+				}
+				parts := []*yaml.Node{m}
+				if m.Kind == yaml.SequenceNode {
+					parts = m.Content
+				}
+				for _, part := range parts {
+					if err := wholeIn(part, t, key); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			f, ok := fieldByTag(t, name)
 			if !ok {
 				continue
