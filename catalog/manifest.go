@@ -84,9 +84,31 @@ type Manifest struct {
 	Failures    []Failure `json:"failures,omitempty"`
 	// Discovery is what the exporters found (product, pools, file stores),
 	// kept for the restore plan.
-	Discovery map[string]any `json:"discovery,omitempty"`
+	Discovery Discovery `json:"discovery,omitempty"`
 	// Lock is the retention asked for at upload, if any.
 	Lock *Lock `json:"lock,omitempty"`
+}
+
+// Discovery is the free-form discovery record of a manifest.
+type Discovery map[string]any
+
+// maxDiscovery bounds a manifest's discovery record (a large deployment's
+// is tens of KB). It is any JSON, and JSON of empty lists ("[],[],…")
+// takes about 40 times its size in memory: without a bound a crafted
+// 24 MiB manifest, which every listing reads, allocated over 1 GiB.
+const maxDiscovery = 1 << 20
+
+// UnmarshalJSON decodes a discovery record of at most maxDiscovery bytes.
+func (d *Discovery) UnmarshalJSON(b []byte) error {
+	if len(b) > maxDiscovery {
+		return fmt.Errorf("discovery record of %d bytes (at most %d)", len(b), maxDiscovery)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*d = m
+	return nil
 }
 
 // Item is one stored object.

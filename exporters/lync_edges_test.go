@@ -61,7 +61,7 @@ func TestNoJSONErrorCutsWholeCharacters(t *testing.T) {
 // has the default README lists.
 func TestLyncTimeoutLeavesSQLAndCommand(t *testing.T) {
 	h := newHarness(t, "2015", fixture{})
-	s := &session{cfg: h.config("lync: {powershell: $PS, timeout: 5min}\n")}
+	s := &session{cfg: h.config("lync: {powershell: $PS, timeout: 5min, exporters: all}\n")}
 	for kind, want := range map[string]time.Duration{
 		"csconfig": 5 * time.Minute, "userdata": 5 * time.Minute, "filestore": 5 * time.Minute,
 		"sql": 6 * time.Hour, "command": time.Hour,
@@ -71,7 +71,7 @@ func TestLyncTimeoutLeavesSQLAndCommand(t *testing.T) {
 		}
 	}
 	// The defaults README gives, without lync.timeout.
-	s = &session{cfg: h.config("lync: {powershell: $PS}\n")}
+	s = &session{cfg: h.config("lync: {powershell: $PS, exporters: all}\n")}
 	for kind, want := range map[string]time.Duration{
 		"discovery": 10 * time.Minute, "csconfig": 30 * time.Minute, "topology": 10 * time.Minute, "lis": 30 * time.Minute,
 		"userdata": 2 * time.Hour, "rgs": 30 * time.Minute, "persistentchat": 4 * time.Hour, "filestore": 2 * time.Minute,
