@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"mime"
+	"net/mail"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
@@ -172,6 +173,16 @@ func redactReport(rep Report, redact func(string) string) Report {
 	return rep
 }
 
+// headerAddress writes an address for a header: a display name that is not
+// ASCII ("Sauvegarde Société <a@b.c>") RFC 2047-encoded, as a server
+// without SMTPUTF8 needs it; what does not parse is left as written.
+func headerAddress(a string) string {
+	if p, err := mail.ParseAddress(a); err == nil && p.Name != "" {
+		return p.String()
+	}
+	return a
+}
+
 // Message builds the whole RFC 5322 message (CRLF line endings).
 func Message(from string, to []string, rep Report, redact func(string) string, now time.Time) ([]byte, error) {
 	if redact == nil {
@@ -191,8 +202,12 @@ func Message(from string, to []string, rep Report, redact func(string) string, n
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	hdr := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
-	hdr("From", from)
-	hdr("To", strings.Join(to, ", "))
+	hdr("From", headerAddress(from))
+	tos := make([]string, len(to))
+	for i, t := range to {
+		tos[i] = headerAddress(t)
+	}
+	hdr("To", strings.Join(tos, ", "))
 	hdr("Subject", mime.QEncoding.Encode("utf-8", redact(Subject(rep))))
 	hdr("Date", now.Format(time.RFC1123Z))
 	var id [12]byte

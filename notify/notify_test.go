@@ -376,3 +376,29 @@ func TestSlowWebhooksLeaveTheMailItsTime(t *testing.T) {
 		t.Errorf("want the two webhooks' failures, got %v", errs)
 	}
 }
+
+// A display name that is not ASCII is RFC 2047-encoded in From and To (it
+// went out as raw 8-bit, which a relay without SMTPUTF8 may refuse).
+func TestMailEncodesDisplayNames(t *testing.T) {
+	msg, err := Message("Sauvegarde Société <backup@contoso.com>", []string{"Équipe Lync <lync@contoso.com>", "ops@contoso.com"}, sampleReport(false), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := string(msg[:strings.Index(string(msg), "\r\n\r\n")])
+	for _, line := range strings.Split(head, "\r\n") {
+		for _, r := range line {
+			if r > 127 {
+				t.Fatalf("header line not ASCII: %q", line)
+			}
+		}
+	}
+	hdr, _, _ := readMail(t, msg)
+	from, err := mail.ParseAddress(hdr.Get("From"))
+	if err != nil || from.Name != "Sauvegarde Société" || from.Address != "backup@contoso.com" {
+		t.Errorf("From %q: %+v %v", hdr.Get("From"), from, err)
+	}
+	to, err := mail.ParseAddressList(hdr.Get("To"))
+	if err != nil || len(to) != 2 || to[0].Name != "Équipe Lync" || to[1].Address != "ops@contoso.com" {
+		t.Errorf("To %q: %v", hdr.Get("To"), err)
+	}
+}

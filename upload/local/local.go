@@ -174,6 +174,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 		return upload.ObjectInfo{}, err
 	}
 	tmp := p + tmpMarker + randSuffix()
+	made := s.absentDirs(filepath.Dir(p))
 	var f *os.File
 	// List removes empty folders: one may vanish between MkdirAll and the
 	// create, so try again (the new file then keeps it).
@@ -215,9 +216,31 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 		os.Remove(tmp)
 		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
 	}
-	syncDir(filepath.Dir(p))
+	syncFolder(filepath.Dir(p))
+	// The folders this Put made (a new set's, a new chunks/xx): each
+	// one's entry in its parent, or a power cut may lose a committed
+	// set's folder on a file system that does not order these writes.
+	for _, d := range made {
+		syncFolder(filepath.Dir(d))
+	}
 	return upload.ObjectInfo{Key: key, Size: n, ModTime: time.Now()}, nil
 }
+
+// absentDirs lists dir and the folders above it, below the root, that do
+// not exist yet, deepest first.
+func (s *Store) absentDirs(dir string) []string {
+	var out []string
+	for d := dir; len(d) > len(s.root); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// syncFolder is syncDir; tests count its calls.
+var syncFolder = syncDir
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 

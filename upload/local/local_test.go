@@ -563,3 +563,31 @@ func TestListTriesOnlyEmptyFolders(t *testing.T) {
 		t.Errorf("the emptied h/s2 stayed: %v", err)
 	}
 }
+
+// A Put that makes folders syncs each one's entry in its parent, not only
+// the object's own folder (a power cut could lose a new set's folder on a
+// file system that does not order these writes).
+func TestPutSyncsTheFoldersItMade(t *testing.T) {
+	s, dir := open(t)
+	var synced []string
+	old := syncFolder
+	syncFolder = func(d string) {
+		rel, _ := filepath.Rel(dir, d)
+		synced = append(synced, filepath.ToSlash(rel))
+	}
+	t.Cleanup(func() { syncFolder = old })
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "h/set1/chunks/ab/x", strings.NewReader("x"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(synced, " "); got != "h/set1/chunks/ab h/set1/chunks h/set1 h ." {
+		t.Errorf("synced %q", got)
+	}
+	synced = nil
+	if _, err := s.Put(ctx, "h/set1/chunks/ab/y", strings.NewReader("y"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(synced, " "); got != "h/set1/chunks/ab" {
+		t.Errorf("second put into the same folder synced %q", got)
+	}
+}
