@@ -139,6 +139,8 @@ func TestParseErrors(t *testing.T) {
 		{"duration past 200 years", minimal + "retention: {grace: 584y344d}\n", "retention.grace", 6, `duration "584y344d" is too long (at most 200 years)`},
 		// A merge key's values are checked as the mapping's own (2.5 was taken as 2).
 		{"fraction through a merge key", minimal + "retention: {keep_daily: 14, <<: {keep_monthly: 2.5}}\n", "retention.keep_monthly", 6, `wrong type: number "2.5" where a whole number is expected`},
+		// A wrong value of more than 10 characters inside { } named its parent.
+		{"long wrong value in a flow mapping", minimal + "retention: {keep_daily: 14, keep_weekly: fourteen-weeks}\n", "retention.keep_weekly", 6, "wrong type"},
 		{"negative keep", minimal + "retention: {keep_daily: -1}\n", "retention.keep_daily", 6, "negative"},
 		// keep_yearly: 9999 (restic's "for ever") put a keep-until date past the year 9999.
 		{"keep past 200 years", minimal + "retention: {keep_daily: 14, keep_yearly: 9999}\n", "retention.keep_yearly", 6, "at most 200 (200 years of them"},

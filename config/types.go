@@ -270,7 +270,7 @@ func keyAtLine(data []byte, line int, msg string) string {
 		c := cands[i]
 		switch {
 		case keyHint != "" && c.k != nil && c.k.Value == keyHint && c.k.Line == line,
-			valHint != "" && c.v.Kind == yaml.ScalarNode && c.v.Value == valHint && c.v.Line == line,
+			valHint != "" && c.v.Kind == yaml.ScalarNode && sameValue(c.v.Value, valHint) && c.v.Line == line,
 			kindHint != "" && c.v.Kind == kinds[kindHint] && c.v.Line == line:
 			return c.path
 		}
@@ -281,6 +281,15 @@ func keyAtLine(data []byte, line int, msg string) string {
 		}
 	}
 	return ""
+}
+
+// sameValue: the parser quotes a value longer than 10 characters cut to 7
+// and "..." ("fourtee..."); such a hint matches the values it begins.
+func sameValue(v, hint string) bool {
+	if cut, ok := strings.CutSuffix(hint, "..."); ok && len(hint) == 10 {
+		return strings.HasPrefix(v, cut)
+	}
+	return v == hint
 }
 
 var keyPart = regexp.MustCompile(`^([^.\[]+)((?:\[\d+\])*)`)
