@@ -19,6 +19,20 @@ import (
 	"github.com/lyncbackup/lyncbackup/config"
 )
 
+// webhooks is a webhook server on loopback, and what it was asked so far
+// ("GET /ping/uuid/fail, POST /hook").
+func webhooks(t *testing.T) (*httptest.Server, func() string) {
+	var mu sync.Mutex
+	var reqs []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reqs = append(reqs, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(reqs, ", ") }
+}
+
 // TestFailedPruneIsAFailedRun: a backup whose set is committed but whose
 // prune after it fails exits 1, and every report says so: the JSON
 // summary, the webhooks (the ping's /fail, the report POST of on:
@@ -29,14 +43,7 @@ func TestFailedPruneIsAFailedRun(t *testing.T) {
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f.txt"), []byte("data"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "dest"), 0o755)
-	var mu sync.Mutex
-	var reqs []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		reqs = append(reqs, r.Method+" "+r.URL.Path)
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	srv, requests := webhooks(t)
 	id, _ := age.GenerateX25519Identity()
 	prom := filepath.Join(dir, "m.prom")
 	cfg := fmt.Sprintf(`host: fe01
@@ -66,9 +73,7 @@ notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/ho
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || code != 1 || sum.OK || sum.ExitCode != 1 || sum.Status != "complete" {
 		t.Errorf("exit %d, summary %+v %v\n%s", code, sum, err, errb.String())
 	}
-	mu.Lock()
-	got := strings.Join(reqs, ", ")
-	mu.Unlock()
+	got := requests()
 	if !strings.Contains(got, "/ping/uuid/fail") || !strings.Contains(got, "POST /hook") {
 		t.Errorf("webhook requests: %s", got)
 	}
@@ -83,14 +88,7 @@ notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/ho
 // with on: failure e-mail as the only alert, every night failed silently.
 func TestLogFileFailureStillReported(t *testing.T) {
 	dir := t.TempDir()
-	var mu sync.Mutex
-	var reqs []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		reqs = append(reqs, r.Method+" "+r.URL.Path)
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	srv, requests := webhooks(t)
 	id, _ := age.GenerateX25519Identity()
 	cfg := fmt.Sprintf(`host: fe01
 exporters: [{kind: path, name: data, paths: ['%s']}]
@@ -103,9 +101,7 @@ notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/ho
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"backup", "--config", cfgPath, "--progress=never"}, &out, &errb)
-	mu.Lock()
-	got := strings.Join(reqs, ", ")
-	mu.Unlock()
+	got := requests()
 	if code != 2 || !strings.Contains(got, "GET /ping/uuid/fail") || !strings.Contains(got, "POST /hook") {
 		t.Errorf("exit %d, webhook requests: %s\n%s", code, got, errb.String())
 	}
