@@ -338,41 +338,37 @@ func Expand(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
 // outside quotes.
 func flowDelta(code []byte) int {
 	d := 0
-	var q byte
-	for i := 0; i < len(code); i++ { // the quotes as quoteAt follows them
-		c := code[i]
-		switch {
-		case q == 0 && (c == '\'' || c == '"') && quoteCanOpen(code, i):
-			q = c
-		case q == '"' && c == '\\':
-			i++
-		case q == '\'' && c == '\'' && i+1 < len(code) && code[i+1] == '\'':
-			i++
-		case c == q:
-			q = 0
-		case q == 0 && (c == '[' || c == '{'):
+	scanPlain(code, len(code), func(c byte) {
+		switch c {
+		case '[', '{':
 			d++
-		case q == 0 && (c == ']' || c == '}'):
+		case ']', '}':
 			d--
 		}
-	}
+	})
 	return d
 }
 
 // quoteAt reports the quote (0, a single or a double quote) open at pos.
-func quoteAt(line []byte, pos int) byte {
+func quoteAt(line []byte, pos int) byte { return scanPlain(line, pos, nil) }
+
+// scanPlain follows the quotes of line[:end], calls fn (if any) with each
+// byte outside them, and returns the quote open at end.
+func scanPlain(line []byte, end int, fn func(c byte)) byte {
 	var q byte
-	for i := 0; i < pos; i++ {
+	for i := 0; i < end; i++ {
 		c := line[i]
 		switch {
 		case q == 0 && (c == '\'' || c == '"') && quoteCanOpen(line, i):
 			q = c
 		case q == '"' && c == '\\':
 			i++
-		case q == '\'' && c == '\'' && i+1 < pos && line[i+1] == '\'':
+		case q == '\'' && c == '\'' && i+1 < end && line[i+1] == '\'':
 			i++
 		case c == q:
 			q = 0
+		case q == 0 && fn != nil:
+			fn(c)
 		}
 	}
 	return q
