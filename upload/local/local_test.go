@@ -479,6 +479,11 @@ func TestFolders(t *testing.T) {
 // was ever listed, restored or pruned, and every backup failed its
 // pre-commit check.
 func TestSymlinkedRoot(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		// Links need privileges there, and Wine's stub makes none that
+		// work. The walk's start is the same code on both systems.
+		t.Skip("symlinks need privileges on Windows (windows lane)")
+	}
 	real := t.TempDir()
 	link := filepath.Join(t.TempDir(), "backups")
 	if err := os.Symlink(real, link); err != nil {
