@@ -151,12 +151,18 @@ func runBackup(ctx context.Context, a *app, args []string) error {
 	return a.backup(ctx, cfg, bf.keepStaging, bf.parallel)
 }
 
+// newSummary is a run's summary before it has done anything: failed,
+// with empty lists (never null in the JSON).
+func newSummary(cfg *config.Config, start time.Time) *backupSummary {
+	return &backupSummary{Host: cfg.Host, Start: start.UTC(), Status: "failed", Tool: "lyncbackup", Version: version,
+		Items: []summaryItem{}, Failures: []catalog.Failure{}}
+}
+
 // reportFailedStart sends the reports of a backup that failed before it
 // began (see runBackup).
 func (a *app) reportFailedStart(ctx context.Context, cfg *config.Config, err error) {
-	now := time.Now().UTC()
-	sum := &backupSummary{Host: cfg.Host, Start: now, End: now, Status: "failed", Tool: "lyncbackup", Version: version,
-		Items: []summaryItem{}, Failures: []catalog.Failure{}, Error: oneLine(err.Error()), ExitCode: a.code(err)}
+	sum := newSummary(cfg, time.Now())
+	sum.End, sum.Error, sum.ExitCode = sum.Start, oneLine(err.Error()), a.code(err)
 	for _, h := range reportHooks {
 		h(ctx, a, cfg, sum, err, a.runLog())
 	}
@@ -193,8 +199,7 @@ func (a *app) backup(ctx context.Context, cfg *config.Config, keepStaging bool, 
 		return err
 	}
 	start := time.Now()
-	sum := &backupSummary{Host: cfg.Host, Start: start.UTC(), Status: "failed", Tool: "lyncbackup", Version: version,
-		Items: []summaryItem{}, Failures: []catalog.Failure{}}
+	sum := newSummary(cfg, start)
 	log.Info("backup started", "host", cfg.Host, "destination", cfg.Destination.URL, "exporters", len(cfg.Exporters))
 	err = a.doBackup(ctx, cfg, log, keepStaging, parallel, sum)
 	if err != nil {

@@ -229,7 +229,10 @@ func (m *multipart) Commit(ctx context.Context, n int, total int64) error {
 	}
 	// NoSuchUpload after a retried Complete: the first attempt may have
 	// completed it. The size check below tells.
-	head, herr := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full)})
+	headObject := func() (*s3.HeadObjectOutput, error) {
+		return s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full)})
+	}
+	head, herr := headObject()
 	// A retried Complete that the server answers while the first attempt
 	// still assembles the object (VersityGW: "another call already claimed
 	// this slot") reports success before the object is there: look again.
@@ -239,7 +242,7 @@ func (m *multipart) Commit(ctx context.Context, n int, total int64) error {
 			return opErr("put", key, ctx.Err())
 		case <-time.After(pause):
 		}
-		head, herr = s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(m.full)})
+		head, herr = headObject()
 	}
 	if herr != nil {
 		if err != nil {
