@@ -33,7 +33,7 @@ type Store struct {
 	// walk is filepath.WalkDir; tests inject the read errors a root-run
 	// test cannot provoke with permissions.
 	walk func(root string, fn fs.WalkDirFunc) error
-	// rmdir is os.Remove for the folders List clears; tests count it.
+	// rmdir is removeFolder for the folders List clears; tests count it.
 	rmdir func(string) error
 }
 
@@ -101,7 +101,7 @@ func Open(dir string) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("destination %s is not a folder", dir)
 	}
-	return &Store{root: dir, walk: walkFollowingRoot, rmdir: os.Remove}, nil
+	return &Store{root: dir, walk: walkFollowingRoot, rmdir: removeFolder}, nil
 }
 
 // walkFollowingRoot is filepath.WalkDir that enters root also when root is
@@ -110,17 +110,68 @@ func Open(dir string) (*Store, error) {
 // it, and saw a file there, so listings found nothing. A path ending in a
 // separator is followed, on Linux and on Windows alike; the callback still
 // gets root as given.
+//
+// Links to folders inside root are entered the same way (a host's folder
+// moved to another disk and linked back): WalkDir does not follow them, so
+// that host's sets were never listed, and its backups failed with "vanished
+// before the commit". fn sees such a link as a folder. A link back to a
+// folder the walk is already in (a loop) is an error naming it.
 func walkFollowingRoot(root string, fn fs.WalkDirFunc) error {
-	if strings.HasSuffix(root, string(filepath.Separator)) {
-		return filepath.WalkDir(root, fn)
+	return walkFollowing(root, []string{root}, fn)
+}
+
+// walkFollowing walks dir, which is root or a followed link; stack holds
+// the folders the walk went through from root to dir.
+func walkFollowing(dir string, stack []string, fn fs.WalkDirFunc) error {
+	start := dir
+	if !strings.HasSuffix(dir, string(filepath.Separator)) {
+		start = dir + string(filepath.Separator)
 	}
-	start := root + string(filepath.Separator)
 	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if p == start {
-			p = root
+			p = dir
 		}
-		return fn(p, d, err)
+		if err != nil || p == dir || d.Type()&(fs.ModeSymlink|fs.ModeIrregular) == 0 {
+			return fn(p, d, err)
+		}
+		fi, serr := os.Stat(p)
+		if serr != nil || !fi.IsDir() {
+			return fn(p, d, err) // a link to a file, or dangling: as it is
+		}
+		for a := filepath.Dir(p); ; a = filepath.Dir(a) {
+			if ai, err := os.Stat(a); err == nil && os.SameFile(ai, fi) {
+				return fmt.Errorf("%s links back to %s, which holds it: remove the link", p, a)
+			}
+			if a == stack[0] || filepath.Dir(a) == a {
+				break
+			}
+		}
+		if err := fn(p, fs.FileInfoToDirEntry(fi), nil); err != nil {
+			if err == filepath.SkipDir {
+				return nil
+			}
+			return err
+		}
+		return walkFollowing(p, append(stack, p), func(q string, e fs.DirEntry, err error) error {
+			if q == p && err == nil {
+				return nil // fn saw it above
+			}
+			return fn(q, e, err)
+		})
 	})
+}
+
+// removeFolder removes the empty folder p, never a link to a folder (os.Remove
+// would remove the link, and the next backup would write where it stood).
+func removeFolder(p string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 || !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder", p)
+	}
+	return os.Remove(p)
 }
 
 // fileAbove returns the nearest existing ancestor of path when it is not
@@ -439,7 +490,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // (not including) the root.
 func (s *Store) removeEmptyParents(p string) {
 	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root); dir = filepath.Dir(dir) {
-		if os.Remove(dir) != nil {
+		if removeFolder(dir) != nil {
 			break
 		}
 	}

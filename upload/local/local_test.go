@@ -512,6 +512,56 @@ func TestSymlinkedRoot(t *testing.T) {
 	}
 }
 
+// A host's folder moved to another disk and linked back is listed, swept
+// and pruned through the link, and the link stays when its last set goes;
+// a link back to a folder above it is an error, not an endless walk.
+func TestSymlinkedHostFolder(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks need privileges on Windows (windows lane)")
+	}
+	s, dir := open(t)
+	real := t.TempDir()
+	link := filepath.Join(dir, "h")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	ctx := context.Background()
+	const key = "h/20261125T020000Z-a1b2c3/manifest.json"
+	if _, err := s.Put(ctx, key, strings.NewReader("{}"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"", "h/", "h/20261125T020000Z-a1b2c3/"} {
+		var keys []string
+		err := s.List(ctx, prefix, func(o upload.ObjectInfo) error { keys = append(keys, o.Key); return nil })
+		if err != nil || len(keys) != 1 || keys[0] != key {
+			t.Errorf("List(%q) = %q, %v", prefix, keys, err)
+		}
+	}
+	os.WriteFile(filepath.Join(real, "x"+tmpMarker+"1"), []byte("x"), 0o644)
+	if n, err := s.AbortStale(ctx, "h/", time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Errorf("AbortStale through the link: %d, %v", n, err)
+	}
+	if err := s.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.List(ctx, "", func(upload.ObjectInfo) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the host folder's link after its last set went: %v, %v", fi, err)
+	}
+	if _, err := os.Stat(real); err != nil {
+		t.Errorf("the linked folder: %v", err)
+	}
+	if err := os.Symlink(dir, filepath.Join(real, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.List(ctx, "", func(upload.ObjectInfo) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "links back to") {
+		t.Errorf("List with a loop: %v", err)
+	}
+}
+
 // AbortStale for one host reads only that host's folders, not every other
 // host's chunk folders on the share.
 func TestAbortStaleStaysInItsHost(t *testing.T) {
