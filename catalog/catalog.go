@@ -70,6 +70,16 @@ func (s Set) Status() string {
 	return "incomplete"
 }
 
+// Started is when the set's backup began: the committed start time
+// (nanoseconds) when the manifest has one within the id's second, else the
+// id's time (whole seconds). Sets are ordered by it, and so is retention.
+func (s Set) Started() time.Time {
+	if s.Manifest != nil && s.Manifest.Start.UTC().Truncate(time.Second).Equal(s.Time) {
+		return s.Manifest.Start.UTC()
+	}
+	return s.Time
+}
+
 // Size sums the stored objects.
 func (s Set) Size() int64 {
 	var n int64
@@ -209,14 +219,19 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 	}
 	// A set id has whole seconds: two backups of a host started within one
 	// second are ordered by their committed start times (nanoseconds), not
-	// by the ids' random suffixes, so "latest" is the one started last.
+	// by the ids' random suffixes, so "latest" is the one started last. One
+	// key per set (host, Started, id): a comparison that called two sets
+	// equal whenever one had no manifest was no order, and a set without
+	// one between two others of the same second could leave them reversed.
 	sort.SliceStable(sets, func(i, j int) bool {
 		a, b := &sets[i], &sets[j]
-		if a.Host != b.Host || !a.Time.Equal(b.Time) || a.Manifest == nil || b.Manifest == nil ||
-			a.Manifest.Start.Equal(b.Manifest.Start) {
-			return false // the order by host and id above stands
+		if a.Host != b.Host {
+			return a.Host < b.Host
 		}
-		return a.Manifest.Start.Before(b.Manifest.Start)
+		if ta, tb := a.Started(), b.Started(); !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return a.ID < b.ID
 	})
 	return sets, nil
 }

@@ -324,6 +324,38 @@ func TestSameSecondSetsByStart(t *testing.T) {
 	}
 }
 
+// A set without a manifest (incomplete) between two committed sets of the
+// same second does not reverse them: "latest" is still the one started
+// last. The old comparison called any pair with a missing manifest equal,
+// which is no order, and the stable sort left [A, X, C] with C started
+// first.
+func TestSameSecondWithIncompleteBetween(t *testing.T) {
+	st := newStore(t)
+	cat := &Catalog{Store: st}
+	a, x, c := "20260101T000000Z-000001", "20260101T000000Z-000002", "20260101T000000Z-000003"
+	for id, ms := range map[string]int{a: 900, c: 100} {
+		m := validManifest("fe01", id, "csconfig")
+		m.Start = m.Start.Add(time.Duration(ms) * time.Millisecond)
+		put(t, st, ManifestKey("fe01", id), string(marshal(t, m)))
+		put(t, st, ItemKey("fe01", id, "csconfig"), "12345678901234567890")
+	}
+	put(t, st, ItemKey("fe01", x, "csconfig"), "half")
+	sets, err := cat.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest, _, err := ResolveSkipping(sets, "fe01", "latest"); err != nil || latest.ID != a {
+		t.Errorf("latest = %s, %v; want %s (started last, at .900)", latest.ID, err, a)
+	}
+	var order []string
+	for _, s := range sets {
+		order = append(order, s.ID[len(s.ID)-1:])
+	}
+	if got := strings.Join(order, ""); got != "231" {
+		t.Errorf("order %s, want 231 (x without a manifest at the id's second, c at .100, a at .900)", got)
+	}
+}
+
 func TestLoadManifestMissing(t *testing.T) {
 	cat := &Catalog{Store: newStore(t)}
 	_, err := cat.LoadManifest(context.Background(), "fe01", "20260101T000000Z-000001")

@@ -230,14 +230,11 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 
 // meta turns a listed set into what the policy needs.
 func meta(s catalog.Set, now time.Time) SetMeta {
-	m := SetMeta{Host: s.Host, ID: s.ID, Time: s.Time, Status: s.Status()}
-	if s.InProgress(now) {
-		m.Running = s.Lease.Describe(now)
-	}
 	// The id has whole seconds; the manifest's start orders two sets begun
 	// in the same second (the id's random suffix would order them by chance).
-	if s.Manifest != nil && s.Manifest.Start.UTC().Truncate(time.Second).Equal(s.Time) {
-		m.Time = s.Manifest.Start.UTC()
+	m := SetMeta{Host: s.Host, ID: s.ID, Time: s.Started(), Status: s.Status()}
+	if s.InProgress(now) {
+		m.Running = s.Lease.Describe(now)
 	}
 	for _, o := range s.Objects {
 		if o.ModTime.After(m.LastWrite) {

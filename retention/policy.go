@@ -310,7 +310,12 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 		if s.Time.After(now) {
 			keep(i, "dated in the future", time.Time{})
 		}
-		if !p.MinAge.IsZero() && s.Time.After(p.MinAge.before(now.In(loc))) {
+		// min_age keeps a set until min_age after it has passed: counted
+		// forward from the set (one month after Mar 2 is Apr 2), never
+		// backward from now, where AddDate turns "one month before Mar 31"
+		// into Mar 3 and let a 29-day-old set go. An unfinished run's
+		// leftovers are not a set: grace alone decides for them.
+		if !p.MinAge.IsZero() && s.Status != StatusIncomplete && p.MinAge.after(s.Time.In(loc)).After(now) {
 			keep(i, "min_age "+p.MinAge.String(), p.MinAge.after(s.Time.In(loc)))
 		}
 		if s.LegalHold {

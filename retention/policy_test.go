@@ -534,6 +534,13 @@ func spanBefore(sp Span, t time.Time) time.Time {
 	return time.Date(y-sp.Years, m-time.Month(sp.Months), d-sp.Days, h, mi, sec, t.Nanosecond(), t.Location()).Add(-sp.Clock)
 }
 
+// spanAfter is t plus sp for the oracles, the same way forward.
+func spanAfter(sp Span, t time.Time) time.Time {
+	y, m, d := t.Date()
+	h, mi, sec := t.Clock()
+	return time.Date(y+sp.Years, m+time.Month(sp.Months), d+sp.Days, h, mi, sec, t.Nanosecond(), t.Location()).Add(sp.Clock)
+}
+
 func checkProperties(t *testing.T, p Policy, sets []SetMeta, now time.Time) {
 	ds := Apply(p, sets, now)
 	if len(ds) != len(sets) {
@@ -562,7 +569,6 @@ func checkProperties(t *testing.T, p Policy, sets []SetMeta, now time.Time) {
 			}
 		}
 	}
-	minAgeCut := spanBefore(p.MinAge, now.In(p.loc()))
 	withinCut := map[string]time.Time{} // per host: keep_within reaches back to here from its newest committed set
 	for _, s := range sets {
 		if s.committed() && !s.Time.After(now) {
@@ -584,7 +590,7 @@ func checkProperties(t *testing.T, p Policy, sets []SetMeta, now time.Time) {
 		switch {
 		case newest[s.Host].ID == s.ID:
 			t.Errorf("newest complete set %s of %s deleted", s.ID, s.Host)
-		case !p.MinAge.IsZero() && s.Time.After(minAgeCut):
+		case !p.MinAge.IsZero() && s.Status != StatusIncomplete && spanAfter(p.MinAge, s.Time.In(p.loc())).After(now):
 			t.Errorf("%s younger than min_age %v deleted", s.ID, p.MinAge)
 		case !p.Within.IsZero() && s.committed() && !s.Time.After(now) && s.Time.After(withinCut[s.Host]):
 			t.Errorf("%s within %v of its host's newest committed set deleted", s.ID, p.Within)
@@ -699,6 +705,22 @@ func TestSpanSteps(t *testing.T) {
 	ds = Apply(Policy{Last: 1, MinAge: Span{Clock: 36 * time.Hour, Text: "36h"}, Location: berlin}, []SetMeta{set("h", now.Add(-30*time.Hour), StatusComplete), newest}, now)
 	if !ds[0].Keep {
 		t.Errorf("min_age 36h: %v", ds)
+	}
+	// At a month's end, min_age 1m keeps a set until one month after it:
+	// on Mar 31, the set of Mar 2 (29 days old) until Apr 2. Counted back
+	// from now, "one month before Mar 31" was Mar 3, and it went.
+	monthEnd := time.Date(2026, 3, 31, 12, 0, 0, 0, berlin)
+	mar2 := set("h", time.Date(2026, 3, 2, 12, 0, 0, 0, berlin), StatusComplete)
+	ds = Apply(Policy{Last: 1, MinAge: Span{Months: 1, Text: "1m"}, Location: berlin}, []SetMeta{mar2, set("h", monthEnd.Add(-time.Hour), StatusComplete)}, monthEnd)
+	if d := decisionFor(t, ds, mar2.ID); !d.Keep || !d.KeepUntil.Equal(time.Date(2026, 4, 2, 12, 0, 0, 0, berlin)) {
+		t.Errorf("min_age 1m on Mar 31, the set of Mar 2: keep %v until %v %v", d.Keep, d.KeepUntil, d.Reasons)
+	}
+	// An unfinished run's leftovers past the grace go, whatever min_age
+	// says: they are no set, and grace is what README gives for them.
+	killed := set("h", now.Add(-72*time.Hour), StatusIncomplete)
+	ds = Apply(Policy{Daily: 14, MinAge: Span{Days: 30, Text: "30d"}, Grace: 24 * time.Hour, Location: berlin}, []SetMeta{killed, newest}, now)
+	if d := decisionFor(t, ds, killed.ID); d.Keep {
+		t.Errorf("a killed run's set, 3 days old, grace 24h, kept: %v", d.Reasons)
 	}
 }
 
