@@ -92,10 +92,13 @@ func TestCoreRestoreIncludeNoMatchJSON(t *testing.T) {
 // Without --host, the commands that need one host are a usage error (exit
 // 2, it was 1); prune --host takes the host without case (it pruned
 // nothing for FE01); list --host with a host that has no sets names, in
-// JSON too, the hosts that have some.
+// JSON too, the hosts that have some. prune with one host's config prunes
+// that host only (it thinned the other host's sets by its own policy),
+// unless --all-hosts.
 func TestCoreSeveralHosts(t *testing.T) {
 	e := newCoreEnv(t)
 	e.oneFileSource("x", "")
+	e.backup()
 	e.backup()
 	cfg, _ := os.ReadFile(e.config)
 	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "host: fe01.contoso.com", "host: fe02.contoso.com", 1)), 0o644)
@@ -116,9 +119,26 @@ func TestCoreSeveralHosts(t *testing.T) {
 			Host string `json:"host"`
 		} `json:"decisions"`
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &pr); err != nil || pr.Host != "fe01.contoso.com" || len(pr.Decisions) != 1 || pr.Decisions[0].Host != "fe01.contoso.com" {
+	if err := json.Unmarshal([]byte(r.Stdout), &pr); err != nil || pr.Host != "fe01.contoso.com" || len(pr.Decisions) != 2 || pr.Decisions[0].Host != "fe01.contoso.com" {
 		t.Errorf("prune --host FE01.CONTOSO.COM: %+v %v\n%s", pr, err, r.Stdout)
 	}
+	e.backup() // fe02's second set
+	r = testbin.MustRun(t, e.dir, nil, "prune", "--config", e.config, "--keep-last", "1", "--json")
+	pr.Decisions = nil
+	if err := json.Unmarshal([]byte(r.Stdout), &pr); err != nil || pr.Host != "fe02.contoso.com" || len(pr.Decisions) != 2 {
+		t.Errorf("prune with fe02's config: %+v %v\n%s", pr, err, r.Stdout)
+	}
+	for _, d := range pr.Decisions {
+		if d.Host != "fe02.contoso.com" {
+			t.Errorf("prune with fe02's config decided for %s", d.Host)
+		}
+	}
+	r = testbin.MustRun(t, e.dir, nil, "prune", "--config", e.config, "--keep-last", "1", "--all-hosts", "--dry-run", "--json")
+	pr.Decisions = nil
+	if err := json.Unmarshal([]byte(r.Stdout), &pr); err != nil || len(pr.Decisions) != 3 {
+		t.Errorf("prune --all-hosts: fe01's two sets and fe02's one: %+v %v\n%s", pr, err, r.Stdout)
+	}
+	failsWith(t, testbin.Run(t, e.dir, nil, "prune", "--config", e.config, "--all-hosts", "--host", "fe01.contoso.com"), 2, "--all-hosts and --host exclude each other")
 	r = testbin.MustRun(t, e.dir, nil, "list", "--from", from, "--host", "fe03.contoso.com", "--json")
 	var ld struct {
 		Sets       []any    `json:"sets"`

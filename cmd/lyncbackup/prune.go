@@ -112,7 +112,8 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	a.addGlobal(fs)
 	dryRun := fs.Bool("dry-run", false, "decide and print, change nothing")
 	from := fs.String("from", "", "destination URL (instead of the config's; the policy then comes from the flags, or --config)")
-	host := fs.String("host", "", "prune only this host's sets")
+	host := fs.String("host", "", "prune only this host's sets (with a config: the config's host by default)")
+	allHosts := fs.Bool("all-hosts", false, "prune every host's sets of the destination with this policy (with a config)")
 	var caFile string
 	addCAFileFlag(fs, &caFile)
 	var pf policyFlags
@@ -127,9 +128,20 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	if err := pf.apply(&config.Retention{}); err != nil {
 		return err // a bad flag is named before the destination is opened
 	}
+	if *allHosts && *host != "" {
+		return usagef("--all-hosts and --host exclude each other")
+	}
 	cfg, st, err := a.pruneTarget(ctx, *from, caFile)
 	if err != nil {
 		return err
+	}
+	// A config is one host's: its policy is for that host's sets. Several
+	// front ends backing up to one share each prune their own, as the
+	// prune after a backup does; one host's config never thins another's
+	// sets by its own rules unless --all-hosts says so. With --from and no
+	// config the flags are the policy, for every host (or --host).
+	if *host == "" && cfg != nil && !*allHosts {
+		*host = cfg.Host
 	}
 	var ret config.Retention
 	if cfg != nil {
