@@ -220,7 +220,7 @@ retention: {keep_daily: 7, keep_monthly: 6, min_age: 10d, timezone: Europe/Berli
 	}
 
 	// Dry run: the decisions, and nothing changes.
-	r := testbin.MustRun(t, "", nil, "prune", "--config", cfg, "--dry-run", "--json")
+	r := testbin.MustRun(t, "", nil, "prune", "--config", cfg, "--all-hosts", "--dry-run", "--json")
 	rep := decodeReport(t, r.Stdout)
 	if !rep.DryRun || len(rep.Decisions) != len(before) {
 		t.Fatalf("dry run report: dry_run=%v, %d decisions", rep.DryRun, len(rep.Decisions))
