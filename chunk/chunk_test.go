@@ -388,7 +388,7 @@ func (w *world) sweep(o Options) (SweepResult, error) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return Sweep(ctx, w.st, host, ref, stale, false, 2)
+	return Sweep(ctx, w.st, host, ref, stale, false, 2, mark.Healthy)
 }
 
 // setup: set A uses chunk X; A is then forgotten (its manifest deleted),
@@ -419,7 +419,9 @@ func (w *world) backup(id string, in []byte, o Options, between func()) error {
 	if between != nil {
 		between()
 	}
-	st, err := w.writer(known).Write(ctx, bytes.NewReader(in), nil)
+	cw := w.writer(known)
+	cw.Live = mark.Healthy // as the pipeline's writer
+	st, err := cw.Write(ctx, bytes.NewReader(in), nil)
 	if err != nil {
 		return err
 	}
@@ -481,7 +483,7 @@ func TestPruneThenBackup(t *testing.T) {
 		waited++
 		if waited == 1 {
 			// The backup saw the prune marker. The prune now deletes X and ends.
-			res, err := Sweep(ctx, w.st, host, ref, stale, false, 2)
+			res, err := Sweep(ctx, w.st, host, ref, stale, false, 2, nil)
 			if err != nil || len(res.Deleted) != 1 || res.Deleted[0].Key != x.Key {
 				t.Errorf("sweep: %+v, %v", res.Deleted, err)
 			}
@@ -560,9 +562,221 @@ func TestUnhealthyMarkerBlocksCommit(t *testing.T) {
 	o := noRefresh()
 	o.Now = func() time.Time { return clock }
 	err := w.backup("20261126T010000Z-bbbbbb", in, o, func() { clock = clock.Add(StaleAfter) })
-	if err == nil || !strings.Contains(err.Error(), "taken this run for crashed") {
+	if err == nil || !strings.Contains(err.Error(), "taken this one for crashed") {
 		t.Errorf("commit with a stale marker: %v", err)
 	}
+}
+
+// A marker that went unwritten for longer than another run allows stays
+// unhealthy after it is written again: a process stopped for 31 minutes
+// resumes, its ticker fires at once, and the fresh marker hid the gap while
+// a prune that took the run for crashed was deleting its chunks.
+func TestMarkerGapStaysUnhealthy(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	clock := time.Now()
+	o := noRefresh()
+	o.Now = func() time.Time { return clock }
+	m, err := BeginBackup(ctx, w.st, host, "20261126T010000Z-bbbbbb", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Release(ctx)
+	clock = clock.Add(RefreshEvery)
+	if err := m.write(ctx); err != nil || m.Healthy() != nil {
+		t.Fatalf("a marker written every 5 minutes: %v, %v", err, m.Healthy())
+	}
+	clock = clock.Add(StaleAfter + time.Minute) // SIGSTOP, a suspended VM
+	if err := m.write(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Healthy(); err == nil || !strings.Contains(err.Error(), "went unwritten for 31m0s") {
+		t.Errorf("after a 31-minute gap and a fresh write: %v", err)
+	}
+}
+
+// A backup paused past StaleAfter after its discovery: meanwhile a second
+// backup of the host (which took the first for crashed) stored chunk X and
+// committed. Resumed, the first must not write X again over the committed
+// object (a new age encryption: other bytes, same size), which left the
+// second set unrestorable while both runs exited 0.
+func TestResumedBackupWritesNoChunk(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	in := data(400<<10, 99) // one chunk, new to both runs
+	clock := time.Now()
+	o1 := noRefresh()
+	o1.Now = func() time.Time { return clock }
+	m1, err := BeginBackup(ctx, w.st, host, "20261126T010000Z-aaaaaa", o1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m1.Release(ctx)
+	known1, err := Discover(ctx, w.st, host, w.manifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(StaleAfter + time.Minute) // paused 31 minutes
+	o2 := noRefresh()
+	o2.Now = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
+	if err := w.backup("20261126T013200Z-bbbbbb", in, o2, nil); err != nil {
+		t.Fatalf("second backup: %v", err)
+	}
+	m1.write(ctx) // resumed: the pending refresh tick fires first
+	cw := w.writer(known1)
+	cw.Live = m1.Healthy
+	if _, err := cw.Write(ctx, bytes.NewReader(in), nil); err == nil || !strings.Contains(err.Error(), "went unwritten") {
+		t.Errorf("the resumed backup wrote its chunks: %v", err)
+	}
+	for _, m := range w.manifests() {
+		s := Stream(ctx, w.st, m.Items[0].Chunks, w.ids, 2, nil)
+		_, err := io.Copy(io.Discard, s)
+		s.Close()
+		if err != nil {
+			t.Errorf("set %s does not restore: %v", m.SetID, err)
+		}
+	}
+}
+
+// afterList runs fn once, right after a listing of prefix: a run paused
+// between a listing and what it does with it.
+type afterList struct {
+	upload.Store
+	prefix string
+	once   sync.Once
+	fn     func()
+}
+
+func (a *afterList) List(ctx context.Context, p string, f func(upload.ObjectInfo) error) error {
+	err := a.Store.List(ctx, p, f)
+	if p == a.prefix {
+		a.once.Do(a.fn)
+	}
+	return err
+}
+
+// A prune that lists X as unreferenced, then sleeps past StaleAfter (prune
+// --from on a laptop): meanwhile a backup takes its marker for stale,
+// adopts X and commits. Woken, the prune deletes nothing more.
+func TestPausedPruneDeletesNothing(t *testing.T) {
+	w := newWorld(t)
+	in, x := w.setup()
+	ctx := context.Background()
+	if err := w.st.Delete(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa")); err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	po := noRefresh()
+	po.Now = func() time.Time { return clock }
+	pm, stale, err := BeginSweep(ctx, w.st, host, po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pm.Release(ctx)
+	ref, _ := referenced(host, w.sets())
+	hook := &afterList{Store: w.st, prefix: catalog.ChunkPrefix(host), fn: func() {
+		clock = clock.Add(StaleAfter + time.Minute) // the prune's machine sleeps
+		o := noRefresh()
+		o.Now = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
+		if err := w.backup("20261126T010000Z-bbbbbb", in, o, nil); err != nil {
+			t.Errorf("backup: %v", err)
+		}
+	}}
+	res, err := Sweep(ctx, hook, host, ref, stale, false, 2, pm.Healthy)
+	if err == nil || !strings.Contains(err.Error(), "went unwritten") && !strings.Contains(err.Error(), "last written") {
+		t.Errorf("the woken prune's sweep: %v", err)
+	}
+	if len(res.Deleted) != 0 {
+		t.Errorf("the woken prune deleted %v (X is %s)", res.Deleted, x.Key)
+	}
+	w.intact()
+}
+
+var errWouldWait = errors.New("the backup would wait for the prune")
+
+// The protocol's order (docs/FORMAT.md): a prune writes its marker before
+// it looks for backups' markers. A backup that starts right after the
+// prune looked, finds X orphaned and reuses it, must either wait for the
+// prune or have its chunks left alone. With the prune looking first, the
+// prune saw no backup and swept X under it.
+func TestSweepWritesMarkerBeforeLooking(t *testing.T) {
+	w := newWorld(t)
+	in, _ := w.setup()
+	ctx := context.Background()
+	w.st.Delete(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa"))
+	id := "20261126T010000Z-bbbbbb"
+	var mark *Marker
+	var written ItemStats
+	var berr error
+	hook := &afterList{Store: w.st, prefix: LockPrefix(host) + backupMark, fn: func() {
+		o := noRefresh()
+		o.Wait = func(context.Context, int) error { return errWouldWait }
+		mark, berr = BeginBackup(ctx, w.st, host, id, o)
+		var known map[string]Known
+		if berr == nil {
+			known, berr = Discover(ctx, w.st, host, w.manifests())
+		}
+		if berr == nil {
+			written, berr = w.writer(known).Write(ctx, bytes.NewReader(in), nil)
+		}
+	}}
+	pm, stale, err := BeginSweep(ctx, hook, host, noRefresh())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := referenced(host, w.sets())
+	if _, err := Sweep(ctx, w.st, host, ref, stale, false, 2, pm.Healthy); err != nil {
+		t.Fatal(err)
+	}
+	pm.Release(ctx)
+	if errors.Is(berr, errWouldWait) {
+		return // the backup saw the prune's marker: it waits
+	}
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	w.commit(id, written.Chunks)
+	mark.Release(ctx)
+	w.intact()
+}
+
+// The other half: a backup writes its marker before it looks for prunes'.
+// A prune that starts right after the backup looked must see the backup's
+// marker and leave the chunks alone.
+func TestBackupWritesMarkerBeforeLooking(t *testing.T) {
+	w := newWorld(t)
+	in, _ := w.setup()
+	ctx := context.Background()
+	w.st.Delete(ctx, catalog.ManifestKey(host, "20261125T010000Z-aaaaaa"))
+	var pm *Marker
+	var stale []upload.ObjectInfo
+	var perr error
+	hook := &afterList{Store: w.st, prefix: LockPrefix(host) + pruneMark, fn: func() {
+		pm, stale, perr = BeginSweep(ctx, w.st, host, noRefresh())
+	}}
+	id := "20261126T010000Z-bbbbbb"
+	mark, err := BeginBackup(ctx, hook, host, id, noRefresh())
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, err := Discover(ctx, w.st, host, w.manifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.writer(known).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perr == nil {
+		ref, _ := referenced(host, w.sets())
+		Sweep(ctx, w.st, host, ref, stale, false, 2, pm.Healthy)
+		pm.Release(ctx)
+	} else if !errors.Is(perr, ErrBackupRunning) {
+		t.Fatal(perr)
+	}
+	w.commit(id, st.Chunks)
+	mark.Release(ctx)
+	w.intact()
 }
 
 // A damaged manifest may name any chunk: the host is not swept.

@@ -47,8 +47,11 @@ type Marker struct {
 	body []byte
 	now  func() time.Time
 
-	mu       sync.Mutex
-	lastOK   time.Time
+	mu     sync.Mutex
+	lastOK time.Time
+	// gap is the first interval between two successful writes long enough
+	// for another run to have taken the marker for stale (0: none yet).
+	gap      time.Duration
 	stop     chan struct{}
 	finished chan struct{}
 }
@@ -114,24 +117,44 @@ func startMarker(ctx context.Context, st upload.Store, key, kind string, o Optio
 	return m, nil
 }
 
+// staleMargin is how long before StaleAfter a run stops trusting its own
+// marker: the other side judges by its own clock and the store's.
+const staleMargin = 5 * time.Minute
+
+// wall is t without its monotonic reading: intervals are then measured on
+// the wall clock, which goes on through a suspended VM or a sleeping
+// laptop, as the other side's clock and the store's do (Go's monotonic
+// clock stops there, and a two-hour sleep looked like no gap at all).
+func wall(t time.Time) time.Time { return t.Round(0) }
+
 func (m *Marker) write(ctx context.Context) error {
-	t := m.now()
+	t := wall(m.now())
 	_, err := m.st.Put(ctx, m.Key, bytes.NewReader(m.body), upload.PutOptions{ContentType: "application/json"})
 	if err == nil {
 		m.mu.Lock()
+		if d := t.Sub(m.lastOK); !m.lastOK.IsZero() && m.gap == 0 && d > StaleAfter-staleMargin {
+			m.gap = d
+		}
 		m.lastOK = t
 		m.mu.Unlock()
 	}
 	return err
 }
 
-// Healthy reports whether the marker has been rewritten recently enough
-// that no other run can have taken it for stale (with a 5-minute margin).
+// Healthy reports whether the marker has been rewritten often enough, all
+// along, that no other run can have taken it for stale (with a 5-minute
+// margin). Once it has not been, the run stays unhealthy even after the
+// marker is written again: a prune that took it for crashed meanwhile may
+// be deleting the chunks it relies on (a process stopped for 40 minutes
+// resumes, its ticker fires at once, and the fresh marker hid the gap).
 func (m *Marker) Healthy() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if age := m.now().Sub(m.lastOK); age > StaleAfter-5*time.Minute {
-		return fmt.Errorf("marker %s was last written %s ago (store unreachable?): a prune may have taken this run for crashed", m.Key, age.Round(time.Second))
+	if m.gap > 0 {
+		return fmt.Errorf("marker %s went unwritten for %s (the run was paused, or the store unreachable): another run may have taken this one for crashed; run it again", m.Key, m.gap.Round(time.Second))
+	}
+	if age := wall(m.now()).Sub(m.lastOK); age > StaleAfter-staleMargin {
+		return fmt.Errorf("marker %s was last written %s ago (the run was paused, or the store unreachable): another run may have taken this one for crashed; run it again", m.Key, age.Round(time.Second))
 	}
 	return nil
 }

@@ -90,9 +90,28 @@ type SweepResult struct {
 	Errors    []error
 }
 
+// List returns host's chunk objects by key.
+func List(ctx context.Context, st upload.Store, host string) (map[string]upload.ObjectInfo, error) {
+	out := map[string]upload.ObjectInfo{}
+	err := st.List(ctx, catalog.ChunkPrefix(host), func(o upload.ObjectInfo) error {
+		if _, ok := catalog.ParseChunkKey(host, o.Key); ok {
+			out[o.Key] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list chunks of %s: %w", host, err)
+	}
+	return out, nil
+}
+
 // Sweep lists host's chunks and deletes those not in referenced, plus the
 // stale markers given. Call it between BeginSweep and the marker's Release.
-func Sweep(ctx context.Context, st upload.Store, host string, referenced map[string]bool, stale []upload.ObjectInfo, dryRun bool, limit int) (SweepResult, error) {
+// live (the prune marker's Healthy; nil: not asked) is asked before each
+// delete: a prune paused past StaleAfter between its listing and its
+// deletes (a laptop asleep) may have let a backup adopt a chunk it listed
+// as unreferenced, and commit it; it deletes nothing more.
+func Sweep(ctx context.Context, st upload.Store, host string, referenced map[string]bool, stale []upload.ObjectInfo, dryRun bool, limit int, live func() error) (SweepResult, error) {
 	res := SweepResult{Remaining: map[string]upload.ObjectInfo{}}
 	var cand []upload.ObjectInfo
 	err := st.List(ctx, catalog.ChunkPrefix(host), func(o upload.ObjectInfo) error {
@@ -114,9 +133,19 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 		return res, nil
 	}
 	var mu sync.Mutex
+	var dead error
 	objs := append(cand, stale...)
 	parallel.Each(ctx, len(objs), limit, func(i int) error {
 		o := objs[i]
+		if live != nil {
+			if err := live(); err != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				res.Remaining[o.Key] = o
+				dead = err
+				return nil
+			}
+		}
 		err := st.Delete(ctx, o.Key)
 		mu.Lock()
 		defer mu.Unlock()
@@ -134,6 +163,9 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 		}
 		return nil
 	})
+	if dead != nil {
+		return res, fmt.Errorf("chunk sweep of %s stopped: %w", host, dead)
+	}
 	return res, ctx.Err()
 }
 

@@ -135,6 +135,12 @@ type Writer struct {
 	Known map[string]Known
 	// Parallel chunks named, compressed, encrypted and uploaded at once (0: defaultSlots).
 	Parallel int
+	// Live, when set, is asked before each chunk is written or adopted (the
+	// run's marker's Healthy): a run another one may have taken for
+	// crashed writes no more chunks, since a chunk it wrote over, or an
+	// orphan it adopted, may be one a prune is deleting or another backup
+	// has committed meanwhile.
+	Live func() error
 
 	once    sync.Once
 	ids     *Key // names chunks: Key for these Recipients
@@ -302,6 +308,15 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 	w.mu.Unlock()
 	s.p = p
 	defer close(p.done)
+	if w.Live != nil {
+		if err := w.Live(); err != nil {
+			wbufs.put(data)
+			p.err = err
+			w.forget(key, p)
+			stop(err)
+			return
+		}
+	}
 	if k, ok := w.Known[key]; ok && (k.SHA256 == "" || k.PlainBytes == size) {
 		c, err := k.Chunk, error(nil)
 		if k.SHA256 == "" {

@@ -257,7 +257,7 @@ func beginChunked(ctx context.Context, job BackupJob, setID string, putOpts uplo
 		return nil, err
 	}
 	w := &chunk.Writer{Store: job.Store, Host: job.Host, Key: job.ChunkKey, Recipients: job.Recipients,
-		Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel}
+		Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel, Live: mark.Healthy}
 	return &chunkedRun{mark: mark, w: w}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/upload"
 	"github.com/lyncbackup/lyncbackup/upload/local"
 )
@@ -461,6 +462,50 @@ func TestApplierChunkLocks(t *testing.T) {
 	}
 	if !ls.until[key("a")].IsZero() {
 		t.Errorf("the forgotten set's chunk got a lock")
+	}
+}
+
+// A prune that does not sweep a host's chunks (a backup of it is running,
+// or one of its manifests is damaged) still extends the locks of the
+// chunks its kept sets use: the sets' own locks were extended, and a
+// schedule that always meets a backup let the chunks of monthly sets fall
+// out of their lock after object_lock.days.
+func TestChunkLocksExtendedWithoutSweep(t *testing.T) {
+	for _, why := range []string{"backup running", "damaged manifest"} {
+		t.Run(why, func(t *testing.T) {
+			base, _ := localStore(t)
+			now := time.Now().UTC()
+			ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
+			craftChunked(t, base, "h", now.AddDate(0, 0, -4).Add(time.Hour), StatusComplete, "a") // forgotten
+			kept := craftChunked(t, base, "h", now.AddDate(0, 0, -1).Add(time.Hour), StatusComplete, "b")
+			switch why {
+			case "backup running":
+				mark, err := chunk.BeginBackup(context.Background(), base, "h", "20991231T000000Z-abcdef", chunk.Options{NoRefresh: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer mark.Release(context.Background())
+			case "damaged manifest":
+				id := catalog.NewSetID(now.AddDate(0, 0, -2).Add(time.Hour))
+				base.Put(context.Background(), catalog.ManifestKey("h", id), strings.NewReader("{not json"), upload.PutOptions{})
+			}
+			a := &Applier{Store: ls, Policy: Policy{Daily: 30, Location: time.UTC}, Now: func() time.Time { return now }, ExtendLocks: true}
+			rep, err := a.Run(context.Background())
+			if err != nil || len(rep.Errors) > 0 {
+				t.Fatalf("run: %v %v", err, rep.Errors)
+			}
+			key := func(id string) string { return catalog.ChunkKey("h", strings.Repeat(id, 64)) }
+			want := setTime(t, kept).AddDate(0, 0, 30)
+			if got := ls.until[key("b")]; !got.Equal(want) {
+				t.Errorf("the kept set's chunk locked until %v, want %v (its manifest: %v)", got, want, ls.until[catalog.ManifestKey("h", kept)])
+			}
+			if _, err := base.Stat(context.Background(), key("a")); err != nil {
+				t.Errorf("a chunk was deleted without a sweep: %v", err)
+			}
+			if len(rep.Notes) == 0 {
+				t.Error("no note says why the chunks were not swept")
+			}
+		})
 	}
 }
 

@@ -43,13 +43,18 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 		}
 		var mark *chunk.Marker
 		var stale []upload.ObjectInfo
+		sweep := true
 		if !a.DryRun {
 			mark, stale, err = chunk.BeginSweep(ctx, a.Store, host, opts)
 			if errors.Is(err, chunk.ErrBackupRunning) {
+				// No chunk is deleted; their locks are still extended
+				// below (that deletes nothing, so it needs no marker):
+				// a prune that always meets a backup must not let the
+				// chunks of kept sets fall out of their lock.
 				note := fmt.Sprintf("chunks of %s not swept: %v; the next prune collects them", host, err)
 				rep.Notes = append(rep.Notes, note)
 				log.Info("chunk sweep skipped", "host", host, "why", err.Error())
-				continue
+				sweep, err = false, nil
 			}
 			if err != nil {
 				rep.Errors = append(rep.Errors, err.Error())
@@ -104,7 +109,22 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 				sets = append(sets, s)
 			}
 		}
-		a.sweepHost(ctx, host, sets, refs.Keys(), need, stale, locker, rep, log)
+		switch {
+		case !sweep:
+			a.extendChunkLocks(ctx, host, need, locker, rep)
+		case chunk.Damaged(host, sets) != nil:
+			// Nothing unsafe happened and the sets were pruned; the chunks
+			// stay until the damaged manifest is repaired or deleted, and
+			// those of the readable kept sets keep their locks.
+			rep.Notes = append(rep.Notes, chunk.Damaged(host, sets).Error())
+			a.extendChunkLocks(ctx, host, need, locker, rep)
+		default:
+			var live func() error // a dry run deletes nothing and has no marker
+			if mark != nil {
+				live = mark.Healthy
+			}
+			a.sweepHost(ctx, host, refs.Keys(), need, stale, live, locker, rep, log)
+		}
 		if mark != nil {
 			if err := mark.Release(ctx); err != nil {
 				rep.Errors = append(rep.Errors, fmt.Sprintf("delete prune marker %s: %v", mark.Key, err))
@@ -113,14 +133,8 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 	}
 }
 
-func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set, ref map[string]bool, need map[string]time.Time, stale []upload.ObjectInfo, locker upload.Locker, rep *Report, log *slog.Logger) {
-	if err := chunk.Damaged(host, sets); err != nil {
-		// Nothing unsafe happened and the sets were pruned; the chunks
-		// stay until the damaged manifest is repaired or deleted.
-		rep.Notes = append(rep.Notes, err.Error())
-		return
-	}
-	res, err := chunk.Sweep(ctx, a.Store, host, ref, stale, a.DryRun, a.Parallel)
+func (a *Applier) sweepHost(ctx context.Context, host string, ref map[string]bool, need map[string]time.Time, stale []upload.ObjectInfo, live func() error, locker upload.Locker, rep *Report, log *slog.Logger) {
+	res, err := chunk.Sweep(ctx, a.Store, host, ref, stale, a.DryRun, a.Parallel, live)
 	for _, o := range res.Deleted {
 		rep.Actions = append(rep.Actions, Action{Op: "delete", Key: o.Key, Set: host + "/chunks", Done: !a.DryRun})
 		rep.FreedBytes += o.Size
@@ -136,10 +150,28 @@ func (a *Applier) sweepHost(ctx context.Context, host string, sets []catalog.Set
 	if len(res.Deleted) > 0 && !a.DryRun {
 		log.Info("deleted chunks", "host", host, "chunks", len(res.Deleted), "locked", res.Locked)
 	}
+	a.extendListed(ctx, host, need, res.Remaining, locker, rep)
+}
+
+// extendChunkLocks extends the locks of host's chunks that kept sets need,
+// without sweeping (a backup is running, or a manifest is damaged).
+func (a *Applier) extendChunkLocks(ctx context.Context, host string, need map[string]time.Time, locker upload.Locker, rep *Report) {
+	if locker == nil || len(need) == 0 {
+		return
+	}
+	listed, err := chunk.List(ctx, a.Store, host)
+	if err != nil {
+		rep.Errors = append(rep.Errors, err.Error())
+		return
+	}
+	a.extendListed(ctx, host, need, listed, locker, rep)
+}
+
+func (a *Applier) extendListed(ctx context.Context, host string, need map[string]time.Time, listed map[string]upload.ObjectInfo, locker upload.Locker, rep *Report) {
 	if locker == nil {
 		return
 	}
-	done, errs := chunk.ExtendLocks(ctx, locker, need, res.Remaining, a.DryRun, a.Parallel)
+	done, errs := chunk.ExtendLocks(ctx, locker, need, listed, a.DryRun, a.Parallel)
 	for _, k := range done {
 		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: need[k], Done: !a.DryRun})
 		if !a.DryRun {
