@@ -162,7 +162,23 @@ func (w *writer) root(r Root) error {
 		// A root the user named must exist: that is a config error, not a warning.
 		return fmt.Errorf("read %s: %w", r.Path, unwrapPath(err))
 	}
-	return w.walk(r.Path, name, fi)
+	p := r.Path
+	if fi.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 {
+		// A root the user named that is a link, a junction or a volume
+		// mounted into a folder (D:\LyncShare on another disk) is followed:
+		// its content is what they asked for. Stored as itself, it made a
+		// complete item of one link entry, every night. Links below it
+		// stay links.
+		target, err := os.Stat(r.Path)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", r.Path, unwrapPath(err))
+		}
+		fi = target
+		if fi.IsDir() && !strings.HasSuffix(p, string(filepath.Separator)) {
+			p += string(filepath.Separator) // ReadDir follows a path ending in one
+		}
+	}
+	return w.walk(p, name, fi)
 }
 
 func unwrapPath(err error) error {
@@ -264,6 +280,56 @@ func (w *writer) header(p string, fi fs.FileInfo, name, link string) error {
 	return nil
 }
 
+// sizedInfo is a FileInfo whose size is what was read.
+type sizedInfo struct {
+	fs.FileInfo
+	size int64
+}
+
+func (s sizedInfo) Size() int64 { return s.size }
+
+// smallFile packs a file that fits buf whole: read first, then its header
+// with the size read. A read that fails skips the file (as README says of
+// a file failing mid-read, and as restic does); one that shrank is stored
+// as it was read, named in a warning.
+func (w *writer) smallFile(f *os.File, p, name string, fi fs.FileInfo, buf []byte) error {
+	n, err := io.ReadFull(f, buf)
+	shrank := errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	if err != nil && !shrank {
+		if w.opt.Tolerant {
+			w.st.warn("%s: not backed up: read failed: %v", p, unwrapPath(err))
+			return nil
+		}
+		return fmt.Errorf("read %s: %w", p, unwrapPath(err))
+	}
+	if shrank {
+		if !w.opt.Tolerant {
+			return fmt.Errorf("read %s: file shrank while being read (%d of %d bytes)", p, n, len(buf))
+		}
+		w.st.warn("%s: shrank while being read, stored as read (%d of %d bytes)", p, n, len(buf))
+		fi = sizedInfo{fi, int64(n)}
+	}
+	if err := w.header(p, fi, name, ""); err != nil {
+		return err
+	}
+	if _, err := w.tw.Write(buf[:n]); err != nil {
+		return fmt.Errorf("pack %s: %w", name, err)
+	}
+	if w.opt.Progress != nil && n > 0 {
+		w.opt.Progress(int64(n))
+	}
+	if after, err := f.Stat(); !shrank && err == nil && (after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime())) {
+		w.st.warn("%s: changed while being read (copy may be inconsistent)", p)
+	}
+	sum := sha256.Sum256(buf[:n])
+	w.st.Files++
+	w.st.Bytes += int64(n)
+	if _, err := w.index.WriteString(indexLine(hex.EncodeToString(sum[:]), name)); err != nil {
+		return fmt.Errorf("write index spool: %w", err)
+	}
+	return nil
+}
+
 func (w *writer) file(p, name string, fi fs.FileInfo) error {
 	f, err := os.Open(p)
 	if err != nil {
@@ -278,13 +344,16 @@ func (w *writer) file(p, name string, fi fs.FileInfo) error {
 		return fmt.Errorf("open %s: %w", p, unwrapPath(err))
 	}
 	defer f.Close()
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	if fi.Size() <= int64(len(buf)) {
+		return w.smallFile(f, p, name, fi, buf[:fi.Size()])
+	}
 	if err := w.header(p, fi, name, ""); err != nil {
 		return err
 	}
 	h := sha256.New()
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	buf := *bp
 	var done int64
 	size := fi.Size()
 	var readErr error
@@ -323,6 +392,7 @@ func (w *writer) file(p, name string, fi fs.FileInfo) error {
 		if !w.opt.Tolerant {
 			return fmt.Errorf("read %s: file shrank while being read (%d of %d bytes)", p, done, size)
 		}
+		read := done
 		zero := buf[:min(int64(len(buf)), 1<<16)]
 		clear(zero)
 		for done < size {
@@ -333,8 +403,12 @@ func (w *writer) file(p, name string, fi fs.FileInfo) error {
 			}
 			done += n
 		}
+		// Its header promised size bytes before a byte was read (as GNU
+		// tar's): the file is stored, and its warning says the copy is
+		// damaged (a file that fits the read buffer is read before its
+		// header, and skipped instead).
 		if readErr != nil {
-			w.st.warn("%s: read failed after %d bytes, rest stored as zeros: %v", p, done, unwrapPath(readErr))
+			w.st.warn("%s: read failed after %d of %d bytes, the rest stored as zeros (the restored copy is damaged): %v", p, read, size, unwrapPath(readErr))
 		} else {
 			w.st.warn("%s: shrank while being read, stored padded with zeros", p)
 		}

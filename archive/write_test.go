@@ -333,3 +333,99 @@ func TestWarningsCapped(t *testing.T) {
 		t.Errorf("%d warnings, the last two %q", len(st.Warnings), st.Warnings[len(st.Warnings)-2:])
 	}
 }
+
+// A file that fits the read buffer is read before its header: one that
+// shrank between the walk's stat and the read is stored as read (its
+// header says so), not padded with zeros that every check then passes.
+func TestWriteSmallFileShrinks(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.txt")
+	os.WriteFile(p, bytes.Repeat([]byte("x"), 1000), 0o644)
+	skip := func(name string, fi fs.FileInfo) bool {
+		if name == "r/a.txt" {
+			os.Truncate(p, 600)
+		}
+		return false
+	}
+	var buf bytes.Buffer
+	st, err := Write(context.Background(), &buf, []Root{{Path: dir, Name: "r"}}, Options{Tolerant: true, Skip: skip, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "shrank while being read, stored as read (600 of 1000 bytes)") || st.Bytes != 600 {
+		t.Fatalf("stats %+v", st)
+	}
+	out := t.TempDir()
+	if _, err := Extract(context.Background(), bytes.NewReader(buf.Bytes()), ExtractOptions{Dir: out}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, "r", "a.txt")); !bytes.Equal(got, bytes.Repeat([]byte("x"), 600)) {
+		t.Errorf("restored %d bytes %q…", len(got), got[:min(len(got), 20)])
+	}
+	if _, err := Write(context.Background(), io.Discard, []Root{{Path: dir, Name: "r"}}, Options{Skip: func(name string, _ fs.FileInfo) bool {
+		if name == "r/a.txt" {
+			os.Truncate(p, 100)
+		}
+		return false
+	}, TempDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "shrank while being read (100 of 600 bytes)") {
+		t.Errorf("not tolerant: %v", err)
+	}
+}
+
+// A file whose read fails is skipped and named, when it fits the read
+// buffer (a sysfs attribute: 4096 bytes by stat, EIO on read). It was
+// stored as 4096 zeros that verify, sha256sum -c and restore all passed,
+// with a warning saying 4096 bytes had been read.
+func TestWriteReadFailureSkipsSmallFile(t *testing.T) {
+	const p = "/sys/devices/system/clocksource/power/autosuspend_delay_ms"
+	f, err := os.Open(p)
+	if err != nil {
+		t.Skip(err)
+	}
+	_, rerr := f.Read(make([]byte, 10))
+	f.Close()
+	if rerr == nil || rerr == io.EOF {
+		t.Skip("reads without error here")
+	}
+	var buf bytes.Buffer
+	st, err := Write(context.Background(), &buf, []Root{{Path: p, Name: "x"}}, Options{Tolerant: true, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 0 || len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "not backed up: read failed") {
+		t.Errorf("stats: files=%d bytes=%d warnings=%q", st.Files, st.Bytes, st.Warnings)
+	}
+}
+
+// A root the config names that is a link to a folder (a share moved to
+// another disk) is followed: its files are stored under the root's name.
+// Stored as itself it made a complete item of one link entry.
+func TestWriteFollowsLinkedRoot(t *testing.T) {
+	real := t.TempDir()
+	os.MkdirAll(filepath.Join(real, "sub"), 0o755)
+	os.WriteFile(filepath.Join(real, "a.txt"), []byte("alpha"), 0o644)
+	os.WriteFile(filepath.Join(real, "sub", "b.txt"), []byte("bravo"), 0o644)
+	os.Symlink("a.txt", filepath.Join(real, "inner-link"))
+	link := filepath.Join(t.TempDir(), "LyncShare")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	var buf bytes.Buffer
+	st, err := Write(context.Background(), &buf, []Root{{Path: link, Name: "share"}}, Options{Tolerant: true, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 2 || st.Links != 1 {
+		t.Fatalf("stats %+v: the folder behind the configured link was not backed up", st)
+	}
+	out := t.TempDir()
+	if _, err := Extract(context.Background(), bytes.NewReader(buf.Bytes()), ExtractOptions{Dir: out}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "share", "sub", "b.txt")); string(b) != "bravo" {
+		t.Errorf("share/sub/b.txt = %q", b)
+	}
+	if fi, err := os.Lstat(filepath.Join(out, "share", "inner-link")); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("a link inside the root is stored as a link: %v, %v", fi, err)
+	}
+}
