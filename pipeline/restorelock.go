@@ -28,9 +28,19 @@ func lockRestoreDir(dir string) (func(), error) {
 	}
 	p := filepath.Join(dir, restoreLockName)
 	for range 10 {
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		// Never through a link: a link planted there would have the pid
+		// written over the file it points to. Refused by Lstat, and by
+		// the open itself (a link made between the two).
+		if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("restore folder %s: %w", dir, errNotPlain(p))
+		}
+		f, err := openLockFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("restore folder %s: %w", dir, err)
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			return nil, fmt.Errorf("restore folder %s: %w", dir, errNotPlain(p))
 		}
 		ok, err := lockFileAt(f, false, restoreLockByte)
 		if err != nil || !ok {
@@ -48,7 +58,7 @@ func lockRestoreDir(dir string) (func(), error) {
 		// The holder before us may have removed the file between our open
 		// and our lock: then the lock is on a name no one else sees.
 		a, errA := f.Stat()
-		b, errB := os.Stat(p)
+		b, errB := os.Lstat(p)
 		if errA != nil || errB != nil || !os.SameFile(a, b) {
 			f.Close()
 			continue
@@ -68,4 +78,11 @@ func lockRestoreDir(dir string) (func(), error) {
 		}, nil
 	}
 	return nil, errors.New("restore folder " + dir + ": could not lock " + p)
+}
+
+// errNotPlain refuses a restore lock path that is not a plain file (a
+// link, a folder): a restore never follows one, and never removes what
+// someone else put there.
+func errNotPlain(p string) error {
+	return fmt.Errorf("%s is not a plain file (a link or a folder), and a restore never follows one: remove it, then restore again", p)
 }

@@ -60,3 +60,44 @@ func TestRestoreFolderLocked(t *testing.T) {
 		t.Fatalf("restore folder holds %v, want only the item", names)
 	}
 }
+
+// A link planted where the restore lock goes is never followed: the
+// restore refuses, naming it, and the file it points to keeps its bytes
+// (the lock was opened through the link, emptied and given the pid).
+func TestRestoreLockDoesNotFollowLinks(t *testing.T) {
+	f := newFixture(t)
+	root := f.tree(t, "a", map[string]string{"f": "data"})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", root)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(f.dir, "victim")
+	os.WriteFile(victim, []byte("precious data"), 0o644)
+	to := filepath.Join(f.dir, "r")
+	os.MkdirAll(to, 0o755)
+	lock := filepath.Join(to, restoreLockName)
+	if err := os.Symlink(victim, lock); err != nil {
+		t.Skipf("cannot make a symlink here: %v", err)
+	}
+	if fi, err := os.Lstat(lock); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		// Wine 8's CreateSymbolicLinkW returns success and makes nothing.
+		t.Skipf("os.Symlink made no link here: %v", err)
+	}
+	_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: to})
+	if b, _ := os.ReadFile(victim); string(b) != "precious data" {
+		t.Fatalf("the file the planted link points to now holds %q", b)
+	}
+	if err == nil || !strings.Contains(err.Error(), lock+" is not a plain file") || !strings.Contains(err.Error(), "remove it") {
+		t.Fatalf("restore: %v", err)
+	}
+	if fi, err := os.Lstat(lock); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the planted link was touched: %v", err)
+	}
+	// The open itself refuses a link, whatever a check before it saw.
+	if _, err := openLockFile(lock); err == nil || !strings.Contains(err.Error(), "not a plain file") {
+		t.Fatalf("openLockFile through a link: %v", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious data" {
+		t.Fatalf("openLockFile wrote through the link: %q", b)
+	}
+}
