@@ -40,7 +40,9 @@ var rename = os.Rename
 // them stays. Nothing below dst is followed through a link: dst itself, or
 // a folder of dst where src has a folder, being a link is a conflict. All
 // conflicts are found before anything moves, so a refused Install leaves
-// dst as it was.
+// dst as it was. Once Install succeeded, src holds only emptied folders
+// (or, for a dst that did not exist, is gone): the caller removes it with
+// RemoveTree, and says when it cannot.
 func Install(src, dst string) error {
 	fi, err := os.Lstat(dst)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -80,8 +82,23 @@ func Install(src, dst string) error {
 				os.Chmod(m.to, fi.Mode().Perm()|0o200)
 			}
 		}
+		// A folder moved whole to another parent needs write permission
+		// on itself on Linux (its ".." entry changes): a read-only one
+		// (an archived 0555 folder) is made writable for the move and
+		// gets its mode back once in place.
+		var roDir fs.FileMode
+		if fi, err := os.Lstat(m.from); err == nil && fi.IsDir() && fi.Mode().Perm()&0o200 == 0 {
+			roDir = fi.Mode().Perm()
+			os.Chmod(m.from, roDir|0o200)
+		}
 		if err := rename(m.from, m.to); err != nil {
+			if roDir != 0 {
+				os.Chmod(m.from, roDir)
+			}
 			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err), Moved: i > 0}
+		}
+		if roDir != 0 {
+			os.Chmod(m.to, roDir)
 		}
 	}
 	// Modes and times of the merged folders as restored, deepest first
@@ -90,7 +107,6 @@ func Install(src, dst string) error {
 		os.Chmod(dirs[i].to, dirs[i].fi.Mode().Perm())
 		os.Chtimes(dirs[i].to, dirs[i].fi.ModTime(), dirs[i].fi.ModTime())
 	}
-	os.RemoveAll(src) // only emptied folders are left
 	return nil
 }
 

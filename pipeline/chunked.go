@@ -147,16 +147,18 @@ func prepareTarget(job ReadJob, it catalog.Item, rep *ItemReport) (opt archive.E
 		}
 	}
 	partial = filepath.Join(job.To, partialPrefix+it.Name)
-	if err := os.RemoveAll(partial); err != nil {
-		return opt, "", fmt.Errorf("clear %s: %w", partial, err)
+	// Left by a restore that was killed, or whose clean-up failed.
+	if err := archive.RemoveTree(partial); err != nil {
+		return opt, "", fmt.Errorf("clear %s (left by an earlier restore): %w", partial, err)
 	}
 	opt.Dir = partial
 	return opt, partial, nil
 }
 
 // install moves a checked item from *partial into place (a no-op for a
-// verify). When it fails half-way, *partial is cleared so the caller's
-// cleanup keeps the files that did not move yet.
+// verify); the caller's cleanup then removes the emptied partial folder.
+// When it fails half-way, *partial is cleared so that cleanup keeps the
+// files that did not move yet.
 func install(partial *string, path string) error {
 	if *partial == "" {
 		return nil
@@ -169,7 +171,6 @@ func install(partial *string, path string) error {
 		}
 		return err
 	}
-	*partial = ""
 	return nil
 }
 

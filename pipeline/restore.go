@@ -434,19 +434,28 @@ func readObjectItem(ctx context.Context, job ReadJob, it catalog.Item, rep ItemR
 // result to the manifest; only once it has passed does install move the
 // item into place. cause names a failure of the extraction by where it
 // happened. Archive objects and chunked items share it.
-func extractItem(ctx context.Context, job ReadJob, it catalog.Item, rep *ItemReport, r io.Reader, cause func(error) error, check func(archive.ExtractStats) error) (archive.ExtractStats, error) {
+func extractItem(ctx context.Context, job ReadJob, it catalog.Item, rep *ItemReport, r io.Reader, cause func(error) error, check func(archive.ExtractStats) error) (st archive.ExtractStats, err error) {
 	opt, partial, err := prepareTarget(job, it, rep)
 	if err != nil {
 		return archive.ExtractStats{}, err
 	}
 	defer func() {
 		// Kept only when moving into place failed half-way: it then
-		// holds the restored files that did not move yet.
-		if partial != "" {
-			os.RemoveAll(partial)
+		// holds the restored files that did not move yet. A clean-up
+		// that fails is said: the next restore of the item has to
+		// remove the folder first.
+		if partial == "" {
+			return
+		}
+		if cerr := archive.RemoveTree(partial); cerr != nil {
+			if err != nil {
+				err = fmt.Errorf("%w (and its partial folder could not be removed: %v)", err, cerr)
+			} else {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("could not remove the partial folder %s: %v", partial, cerr))
+			}
 		}
 	}()
-	st, err := archive.Extract(ctx, r, opt)
+	st, err = archive.Extract(ctx, r, opt)
 	if err != nil {
 		return st, cause(err)
 	}
