@@ -59,6 +59,9 @@ type ItemReport struct {
 	StoredBytes int64    `json:"stored_bytes"`
 	Warnings    []string `json:"warnings,omitempty"`
 	Path        string   `json:"path,omitempty"`
+	// InPlace: a restore moved the item into place (false when Include
+	// chose nothing of it, and for a verify).
+	InPlace bool `json:"-"`
 	// Top, for a restore with Include: the first names at the top of the
 	// item, to say what there is when nothing matched.
 	Top []string `json:"-"`
@@ -185,7 +188,10 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 		for i, it := range items {
 			names[i] = it.Name
 		}
-		if err := CheckRestoreDir(job.To, names, job.Force); err != nil {
+		// The folder itself first (a file in the way is named as such),
+		// then the lock, then what the item folders hold: a restore
+		// running there is named, not taken for a reason to use --force.
+		if err := CheckRestoreDir(job.To, nil, true); err != nil {
 			return nil, err
 		}
 		unlock, err := lockRestoreDir(job.To)
@@ -193,6 +199,9 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 			return nil, err
 		}
 		defer unlock()
+		if err := CheckRestoreDir(job.To, names, job.Force); err != nil {
+			return nil, err
+		}
 	}
 	if pl, ok := job.Progress.(Planner); ok {
 		var total int64
@@ -465,7 +474,14 @@ func extractItem(ctx context.Context, job ReadJob, it catalog.Item, rep *ItemRep
 	if job.Include != nil && st.Chosen == 0 {
 		return st, nil // nothing chosen here: no item folder (the deferred cleanup removes the partial one)
 	}
-	return st, install(&partial, rep.Path)
+	if partial == "" {
+		return st, nil // a verify
+	}
+	if err := install(&partial, rep.Path); err != nil {
+		return st, err
+	}
+	rep.InPlace = true
+	return st, nil
 }
 
 // objectStream is an item's archive object being downloaded ahead of its

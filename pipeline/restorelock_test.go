@@ -101,3 +101,27 @@ func TestRestoreLockDoesNotFollowLinks(t *testing.T) {
 		t.Fatalf("openLockFile wrote through the link: %q", b)
 	}
 }
+
+// A restore started while another writes into the folder names the
+// running one, also when an item folder holds files (it had said "use
+// --force" instead: the folder's contents were checked before the lock).
+func TestRestoreFolderLockedBeforeItsCheck(t *testing.T) {
+	f := newFixture(t)
+	root := f.tree(t, "a", map[string]string{"f": "data"})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", root)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(f.dir, "r")
+	unlock, err := lockRestoreDir(to) // the first restore, writing alpha
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	os.MkdirAll(filepath.Join(to, "alpha"), 0o755)
+	os.WriteFile(filepath.Join(to, "alpha", "being-written"), nil, 0o644)
+	_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: to})
+	if err == nil || !strings.Contains(err.Error(), "another restore (pid ") {
+		t.Fatalf("second restore: %v", err)
+	}
+}
