@@ -58,8 +58,10 @@ type ExtractStats struct {
 	Warnings           []string
 	// Written, WrittenBytes: the files (and their bytes) a restore wrote;
 	// with ExtractOptions.Include, only those it chose. Chosen counts the
-	// entries of every kind Include chose.
+	// entries of every kind Include chose; ChosenDirs and ChosenLinks the
+	// folders and links among them.
 	Written, WrittenBytes, Chosen int64
+	ChosenDirs, ChosenLinks       int64
 	// Top, with Include: the first names of the archive's top level (up
 	// to maxTop), for saying what there is when nothing was chosen.
 	Top []string
@@ -316,6 +318,12 @@ func (x *extractor) entry(hdr *tar.Header, name string, kind Kind) error {
 			return x.skip(hdr, name, kind)
 		}
 		x.st.Chosen++
+		switch kind {
+		case KindDir:
+			x.st.ChosenDirs++
+		case KindLink:
+			x.st.ChosenLinks++
+		}
 	}
 	target, err := x.target(hdr, name, kind)
 	if err != nil {

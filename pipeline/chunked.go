@@ -114,10 +114,7 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 	if err != nil {
 		return fail(err)
 	}
-	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
-	if job.Include != nil {
-		rep.Files, rep.PlainBytes, rep.Top = st.Written, st.WrittenBytes, st.Top
-	}
+	rep.done(st, job.Include != nil)
 	return rep
 }
 

@@ -41,7 +41,7 @@ type ReadJob struct {
 	// Include, for a restore, chooses the entries written by the item's
 	// name and their names in it (nil: all); every file is still checked
 	// against the index. An item of which nothing is chosen is not put in
-	// place, and its report's Files is 0.
+	// place, and its report's Files, Folders and Links are 0.
 	Include func(item, name string) bool
 	// Entry, when set, is called with every folder, file and link of an
 	// item as it is read (archive.ExtractOptions.Entry), from the item's
@@ -51,10 +51,14 @@ type ReadJob struct {
 
 // ItemReport is the outcome for one item.
 type ItemReport struct {
-	Name        string   `json:"name"`
-	OK          bool     `json:"ok"`
-	Error       string   `json:"error,omitempty"`
-	Files       int64    `json:"files"`
+	Name  string `json:"name"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	Files int64  `json:"files"`
+	// Folders and Links, for a restore and a verify that decoded the
+	// item: the folders and links it holds (with Include, those chosen).
+	Folders     int64    `json:"folders,omitempty"`
+	Links       int64    `json:"links,omitempty"`
 	PlainBytes  int64    `json:"plain_bytes"`
 	StoredBytes int64    `json:"stored_bytes"`
 	Warnings    []string `json:"warnings,omitempty"`
@@ -430,11 +434,17 @@ func readObjectItem(ctx context.Context, job ReadJob, it catalog.Item, rep ItemR
 	if err != nil {
 		return fail(err)
 	}
-	rep.OK, rep.Files, rep.PlainBytes, rep.Warnings = true, st.Files, st.Bytes, st.Warnings
-	if job.Include != nil {
-		rep.Files, rep.PlainBytes, rep.Top = st.Written, st.WrittenBytes, st.Top
-	}
+	rep.done(st, job.Include != nil)
 	return rep
+}
+
+// done records a read item's figures: with Include, only what it chose
+// (files, folders, links), which is what a restore wrote.
+func (r *ItemReport) done(st archive.ExtractStats, include bool) {
+	r.OK, r.Files, r.Folders, r.Links, r.PlainBytes, r.Warnings = true, st.Files, st.Dirs, st.Links, st.Bytes, st.Warnings
+	if include {
+		r.Files, r.Folders, r.Links, r.PlainBytes, r.Top = st.Written, st.ChosenDirs, st.ChosenLinks, st.WrittenBytes, st.Top
+	}
 }
 
 // extractItem extracts an item's decoded stream r: into a fresh hidden

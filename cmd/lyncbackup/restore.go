@@ -244,12 +244,16 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, finishHint(reports, *force))
 	}
-	var files, bytes int64
+	var files, folders, links, bytes int64
 	for _, r := range reports {
 		files += r.Files
+		folders += r.Folders
+		links += r.Links
 		bytes += r.PlainBytes
 	}
-	if err == nil && include != nil && files == 0 {
+	// Only when nothing at all was chosen: an --include of links or
+	// empty folders alone put them in place.
+	if err == nil && include != nil && files+folders+links == 0 {
 		var there []string
 		for _, r := range reports {
 			there = append(there, fmt.Sprintf("%s holds %s", r.Name, strings.Join(r.Top, ", ")))
@@ -262,7 +266,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.say("restored set %s/%s: %d items, %d files, %s into %s (every file's SHA-256 checked)", set.Host, set.ID, len(reports), files, humanBytes(bytes), *to)
+	a.say("restored set %s/%s: %d items, %d files, %d folders, %d links, %s into %s (every file's SHA-256 checked)", set.Host, set.ID, len(reports), files, folders, links, humanBytes(bytes), *to)
 	return nil
 }
 
@@ -357,6 +361,8 @@ type readDoc struct {
 	Skipped     []catalog.Skipped     `json:"skipped"`
 	Items       []pipeline.ItemReport `json:"items"`
 	Files       int64                 `json:"files"`
+	Folders     int64                 `json:"folders,omitempty"`
+	Links       int64                 `json:"links,omitempty"`
 	PlainBytes  int64                 `json:"plain_bytes"`
 	StoredBytes int64                 `json:"stored_bytes"`
 	Error       string                `json:"error,omitempty"`
@@ -373,6 +379,8 @@ func (a *app) readDoc(set catalog.Set, skipped []catalog.Skipped, mode string, r
 	}
 	for _, r := range reports {
 		d.Files += r.Files
+		d.Folders += r.Folders
+		d.Links += r.Links
 		d.PlainBytes += r.PlainBytes
 		d.StoredBytes += r.StoredBytes
 	}
