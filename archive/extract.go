@@ -65,6 +65,11 @@ type ExtractStats struct {
 	// Top, with Include: the first names of the archive's top level (up
 	// to maxTop), for saying what there is when nothing was chosen.
 	Top []string
+	// Parents, with Include: the folders (relative to Dir) a restore made
+	// only to hold the chosen entries below them, their entries not chosen
+	// themselves. They get the archive's modes and times as any folder
+	// does; Install leaves an existing folder of dst as it is for them.
+	Parents []string
 }
 
 // maxTop bounds ExtractStats.Top.
@@ -143,6 +148,9 @@ type dirTime struct {
 	path string
 	mt   time.Time
 	mode fs.FileMode
+	// parent: a folder entry ExtractOptions.Include left out; it exists
+	// only when the restore made it to hold chosen entries below it.
+	parent bool
 }
 
 type pendingLink struct {
@@ -209,7 +217,7 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 			return x.st, err
 		}
 	}
-	setDirTimes(x.dirs)
+	x.st.Parents = setDirTimes(x.tg.root, x.dirs)
 	return x.st, nil
 }
 
@@ -348,6 +356,11 @@ func (x *extractor) skip(hdr *tar.Header, name string, kind Kind) error {
 	switch kind {
 	case KindDir:
 		x.st.Dirs++
+		// Its mode and time, for the case a chosen entry below it makes
+		// it (it would be 0755 and dated now).
+		if target, _, err := x.tg.path(name, true); err == nil {
+			x.dirs = append(x.dirs, dirTime{target, hdr.ModTime, fs.FileMode(hdr.Mode).Perm(), true})
+		}
 	case KindLink:
 		x.st.Links++
 	case KindFile:
@@ -394,7 +407,7 @@ func (x *extractor) dir(hdr *tar.Header, target string) error {
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return &WriteError{"create", target, err}
 	}
-	x.dirs = append(x.dirs, dirTime{target, hdr.ModTime, fs.FileMode(hdr.Mode).Perm()})
+	x.dirs = append(x.dirs, dirTime{target, hdr.ModTime, fs.FileMode(hdr.Mode).Perm(), false})
 	return nil
 }
 
@@ -457,15 +470,27 @@ func (x *extractor) link(l pendingLink) error {
 
 // setDirTimes sets the folders' modes and times last, deepest first:
 // creating their children changed the times, and a read-only folder (0555)
-// must stay writable until its children exist.
-func setDirTimes(dirs []dirTime) {
+// must stay writable until its children exist. A folder Include left out
+// is set only when a chosen entry below it made it; those are returned,
+// relative to root (ExtractStats.Parents).
+func setDirTimes(root string, dirs []dirTime) (parents []string) {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		d := dirs[i]
+		if d.parent {
+			fi, err := os.Lstat(d.path)
+			if err != nil || !fi.IsDir() {
+				continue
+			}
+			if rel, err := filepath.Rel(root, d.path); err == nil {
+				parents = append(parents, rel)
+			}
+		}
 		if d.mode != 0 {
 			os.Chmod(d.path, d.mode)
 		}
 		os.Chtimes(d.path, d.mt, d.mt)
 	}
+	return parents
 }
 
 // checkTrailing refuses data after the end of the archive beyond a tar

@@ -22,6 +22,11 @@ func (e *InstallError) Unwrap() error { return e.Err }
 type move struct {
 	from, to string
 	fi       fs.FileInfo // a folder's, taken before anything moved
+	// dfi, parent: for a folder on both sides, dst's folder as it was,
+	// and whether src's folder is only a parent of chosen entries (its
+	// entry left out by Include): then dst's keeps its mode and time.
+	dfi    fs.FileInfo
+	parent bool
 	// roDst: to is a file without write permission. On Windows (the
 	// read-only attribute) a rename cannot replace it, so it is made
 	// writable first; the restored file brings its own mode.
@@ -43,7 +48,12 @@ var rename = os.Rename
 // dst as it was. Once Install succeeded, src holds only emptied folders
 // (or, for a dst that did not exist, is gone): the caller removes it with
 // RemoveTree, and says when it cannot.
-func Install(src, dst string) error {
+//
+// parents (ExtractStats.Parents, relative to src) are folders made only to
+// hold the entries a restore with Include chose below them: an existing
+// folder of dst keeps its own mode and time for them (restore --force
+// --include leaves the rest of dst as it was).
+func Install(src, dst string, parents ...string) error {
 	fi, err := os.Lstat(dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := rename(src, dst); err != nil {
@@ -61,6 +71,15 @@ func Install(src, dst string) error {
 	var dirs []move // folders present on both sides, parents first
 	if err := planInstall(src, dst, &moves, &dirs); err != nil {
 		return &InstallError{Err: err}
+	}
+	if len(parents) > 0 {
+		only := make(map[string]bool, len(parents))
+		for _, p := range parents {
+			only[filepath.Join(src, p)] = true
+		}
+		for i := range dirs {
+			dirs[i].parent = only[dirs[i].from]
+		}
 	}
 	// Folders that src made read-only must let their entries go, and the
 	// matching folders of dst take them; their modes are set again below.
@@ -102,10 +121,14 @@ func Install(src, dst string) error {
 		}
 	}
 	// Modes and times of the merged folders as restored, deepest first
-	// (the moves changed them).
+	// (the moves changed them); a mere parent's as dst had them.
 	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Chmod(dirs[i].to, dirs[i].fi.Mode().Perm())
-		os.Chtimes(dirs[i].to, dirs[i].fi.ModTime(), dirs[i].fi.ModTime())
+		fi := dirs[i].fi
+		if dirs[i].parent {
+			fi = dirs[i].dfi
+		}
+		os.Chmod(dirs[i].to, fi.Mode().Perm())
+		os.Chtimes(dirs[i].to, fi.ModTime(), fi.ModTime())
 	}
 	return nil
 }
@@ -145,7 +168,7 @@ func planInstall(src, dst string, moves, dirs *[]move) error {
 			if err != nil {
 				return fmt.Errorf("read %s: %w", s, err)
 			}
-			*dirs = append(*dirs, move{from: s, to: d, fi: sfi})
+			*dirs = append(*dirs, move{from: s, to: d, fi: sfi, dfi: dfi})
 			if err := planInstall(s, d, moves, dirs); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCoreVerifyAll: verify all checks every committed set of the host,
@@ -304,5 +305,45 @@ func TestCoreRestoreIncludeFoldersAndLinks(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || doc.Files != 0 || doc.Folders != 1 || doc.Links != 1 {
 		t.Errorf("JSON counts %+v (%v), want 0 files, 1 folder, 1 link:\n%s", doc, err, r.Stdout)
+	}
+}
+
+// TestCoreRestoreIncludeFolderModes: --include makes the folders above the
+// chosen file with their backed-up modes (they were 0755), and --force
+// --include leaves the mode and time of the existing folders it did not
+// choose as they were (it gave them the archive's). Unix modes: not on
+// Windows, which keeps none.
+func TestCoreRestoreIncludeFolderModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows keeps no folder modes")
+	}
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(filepath.Join(src, "private", "sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "private", "sub", "key.txt"), []byte("new"), 0o600)
+	os.Chmod(filepath.Join(src, "private"), 0o700)
+	e.writeConfig(map[string][]string{"alpha": {src}}, "")
+	set := e.backup()
+
+	to := filepath.Join(e.dir, "r-include")
+	e.mustRun("restore", set, "--to", to, "--identity", e.key, "--include", "src/private/sub/key.txt")
+	if fi, err := os.Stat(filepath.Join(to, "alpha", "src", "private")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("private restored as %v (%v), backed up 0700", fi.Mode().Perm(), err)
+	}
+
+	to = filepath.Join(e.dir, "r-force")
+	e.mustRun("restore", set, "--to", to, "--identity", e.key)
+	priv := filepath.Join(to, "alpha", "src", "private")
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, d := range []string{priv, filepath.Join(priv, "sub")} {
+		os.Chmod(d, 0o711)
+		os.Chtimes(d, old, old)
+	}
+	e.mustRun("restore", set, "--to", to, "--identity", e.key, "--force", "--include", "src/private/sub/key.txt")
+	for _, d := range []string{priv, filepath.Join(priv, "sub")} {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm() != 0o711 || !fi.ModTime().Equal(old) {
+			t.Errorf("%s: now %v, %v (%v); was 0711, %v", d, fi.Mode().Perm(), fi.ModTime(), err, old)
+		}
 	}
 }

@@ -153,14 +153,15 @@ func prepareTarget(job ReadJob, it catalog.Item, rep *ItemReport) (opt archive.E
 }
 
 // install moves a checked item from *partial into place (a no-op for a
-// verify); the caller's cleanup then removes the emptied partial folder.
+// verify); parents are the folders made only for entries Include chose
+// below them (archive.Install); the caller's cleanup then removes the emptied partial folder.
 // When it fails half-way, *partial is cleared so that cleanup keeps the
 // files that did not move yet.
-func install(partial *string, path string) error {
+func install(partial *string, path string, parents []string) error {
 	if *partial == "" {
 		return nil
 	}
-	if err := archive.Install(*partial, path); err != nil {
+	if err := archive.Install(*partial, path, parents...); err != nil {
 		var ie *archive.InstallError
 		if errors.As(err, &ie) && ie.Moved {
 			err = fmt.Errorf("%w (part of the item is in place; the rest is in %s)", err, *partial)

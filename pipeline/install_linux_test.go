@@ -29,7 +29,7 @@ func TestInstallHalfWayKeepsTheRest(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "s", "b.txt"), []byte("new b"), 0o644)
 
 	partial := src
-	err := install(&partial, dst)
+	err := install(&partial, dst, nil)
 	if err == nil || !strings.Contains(err.Error(), "part of the item is in place; the rest is in "+src) {
 		t.Fatalf("install: %v", err)
 	}

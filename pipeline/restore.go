@@ -487,7 +487,7 @@ func extractItem(ctx context.Context, job ReadJob, it catalog.Item, rep *ItemRep
 	if partial == "" {
 		return st, nil // a verify
 	}
-	if err := install(&partial, rep.Path); err != nil {
+	if err := install(&partial, rep.Path, st.Parents); err != nil {
 		return st, err
 	}
 	rep.InPlace = true
