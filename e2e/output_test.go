@@ -176,3 +176,37 @@ func TestOpsDemo(t *testing.T) {
 		t.Errorf("demo --log-file: stderr %q, log:\n%s", r.Stderr, b)
 	}
 }
+
+// TestCoreNothingStoredNamesEveryFailure: when every exporter fails, the
+// JSON document, the metrics and the error name every failure (they said
+// failures: [] and failed_items 0 on the worst night, and only the first
+// cause anywhere but the log).
+func TestCoreNothingStoredNamesEveryFailure(t *testing.T) {
+	e := newCoreEnv(t)
+	prom := filepath.Join(e.dir, "lyncbackup.prom")
+	e.writeConfig(map[string][]string{
+		"certs": {filepath.Join(e.dir, "nope1")},
+		"iis":   {filepath.Join(e.dir, "nope2")},
+	}, "metrics: {textfile: "+coreQuote(prom)+"}\n")
+	r := e.run("backup", "--json")
+	if r.Code != 1 {
+		t.Fatalf("exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var doc struct {
+		Error    string `json:"error"`
+		Failures []struct {
+			Exporter string `json:"exporter"`
+			Error    string `json:"error"`
+		} `json:"failures"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Failures) != 2 || !strings.Contains(doc.Error, "nothing was backed up") || !strings.Contains(doc.Error, "and 1 more failure") {
+		t.Errorf("backup --json: %+v", doc)
+	}
+	m, _ := os.ReadFile(prom)
+	if !strings.Contains(string(m), `lyncbackup_last_run_failed_items{host="fe01.contoso.com"} 2`) {
+		t.Errorf("metrics:\n%s", m)
+	}
+}

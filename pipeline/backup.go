@@ -87,8 +87,26 @@ type BackupResult struct {
 	NewChunks, ReusedChunks, UploadedBytes, KnownChunks int64
 }
 
-// ErrNothingStored is returned when every exporter failed.
+// ErrNothingStored is returned when every exporter failed (as a
+// *NothingStoredError when there were failures).
 var ErrNothingStored = errors.New("nothing was backed up")
+
+// NothingStoredError is a run in which every exporter or item failed: no
+// set, and every failure for the report (the JSON document, the metrics
+// and the mail listed none of them on the worst night).
+type NothingStoredError struct {
+	Failures []catalog.Failure
+}
+
+func (e *NothingStoredError) Error() string {
+	msg := fmt.Sprintf("%v: %s", ErrNothingStored, e.Failures[0].Error)
+	if n := len(e.Failures) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more failure(s))", n)
+	}
+	return msg
+}
+
+func (e *NothingStoredError) Is(target error) bool { return target == ErrNothingStored }
 
 // Backup runs the exporters and streams every item to the store, then
 // commits the manifest. Items that fail are recorded as failures: if some
@@ -383,7 +401,7 @@ func storeOne(ctx context.Context, log *slog.Logger, store itemStore, it exporte
 func seal(m *catalog.Manifest, out runOutcome, end time.Time) error {
 	if len(out.items) == 0 {
 		if len(out.failures) > 0 {
-			return fmt.Errorf("%w: %s", ErrNothingStored, out.failures[0].Error)
+			return &NothingStoredError{Failures: out.failures}
 		}
 		return ErrNothingStored
 	}

@@ -264,6 +264,12 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}
 	res, err := pipeline.Backup(ctx, job)
 	prog.Stop()
+	if nse := (*pipeline.NothingStoredError)(nil); errors.As(err, &nse) {
+		sum.Failures = nse.Failures // every one, for --json, the metrics and the mail
+		for _, f := range nse.Failures {
+			lg.Error("not backed up", "exporter", f.Exporter, "kind", f.Kind, "err", f.Error)
+		}
+	}
 	if err != nil {
 		return err
 	}
