@@ -369,10 +369,20 @@ func exportAll(ctx context.Context, job BackupJob, env exporters.Env, items chan
 			job.Log.Error("exporter failed", "exporter", ex.Name(), "err", err)
 			addFailure(catalog.Failure{Exporter: ex.Name(), Kind: ex.Kind(), Error: err.Error()})
 		}
-		for _, it := range its {
+		for i, it := range its {
 			select {
 			case items <- it:
 			case <-ctx.Done():
+				// The items no worker took are cleaned up here: a SQL
+				// backup's .bak in the SQL server's share (tens of GB,
+				// outside staging) was left there for good.
+				for _, left := range its[i:] {
+					if left.Cleanup != nil {
+						if err := left.Cleanup(); err != nil {
+							job.Log.Warn("cleanup after item", "item", left.Name, "err", err)
+						}
+					}
+				}
 				return
 			}
 		}
