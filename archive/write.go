@@ -174,12 +174,21 @@ func (w *writer) root(r Root) error {
 			return fmt.Errorf("read %s: %w", r.Path, unwrapPath(err))
 		}
 		fi = target
-		if fi.IsDir() && !strings.HasSuffix(p, string(filepath.Separator)) {
-			p += string(filepath.Separator) // ReadDir follows a path ending in one
+		switch {
+		case fi.IsDir() && !strings.HasSuffix(p, string(filepath.Separator)):
+			p += string(filepath.Separator) // a path ending in one is followed
+		case !fi.IsDir():
+			if rp, err := filepath.EvalSymlinks(r.Path); err == nil {
+				p = rp // files are opened without following a link
+			}
 		}
 	}
 	return w.walk(p, name, fi)
 }
+
+// errReplaced is an entry that changed into something else between the
+// walk's look and its open.
+var errReplaced = errors.New("replaced while being backed up (by a link, a pipe or another file or folder)")
 
 func unwrapPath(err error) error {
 	var pe *fs.PathError
@@ -206,7 +215,7 @@ func (w *writer) walk(p, name string, fi fs.FileInfo) error {
 			return err
 		}
 		w.st.Dirs++
-		ents, err := os.ReadDir(p)
+		ents, err := readDir(p, fi)
 		if err != nil {
 			if w.opt.Tolerant {
 				w.st.warn("%s: cannot list folder: %v", p, unwrapPath(err))
@@ -330,12 +339,35 @@ func (w *writer) smallFile(f *os.File, p, name string, fi fs.FileInfo, buf []byt
 	return nil
 }
 
+// replaced reports whether the entry at p is no longer the one the walk
+// saw as fi (a link, a pipe or another file or folder put in its place).
+func replaced(p string, fi fs.FileInfo) bool {
+	now, err := os.Lstat(p)
+	return err == nil && (now.Mode().Type() != fi.Mode().Type() || !os.SameFile(now, fi))
+}
+
+// sameEntry reports whether the opened f is the entry the walk saw as fi.
+func sameEntry(f *os.File, fi fs.FileInfo) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode().Type() == fi.Mode().Type() && os.SameFile(st, fi)
+}
+
 func (w *writer) file(p, name string, fi fs.FileInfo) error {
-	f, err := os.Open(p)
+	f, err := openEntry(p)
+	if err == nil && (!sameEntry(f, fi) || replaced(p, fi)) {
+		f.Close()
+		f, err = nil, errReplaced
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			w.st.warn("%s: vanished before it was read", p)
 			return nil
+		}
+		if err == errReplaced || replaced(p, fi) {
+			// Never read through what was put there since the walk
+			// looked: a link to a file outside the tree, a FIFO that
+			// would block the run.
+			err = errReplaced
 		}
 		if w.opt.Tolerant {
 			w.st.warn("%s: not backed up: %v", p, unwrapPath(err))

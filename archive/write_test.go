@@ -410,6 +410,9 @@ func TestWriteFollowsLinkedRoot(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Skip("no symbolic links here:", err)
 	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Skip("os.Symlink made no link here (Wine 8's CreateSymbolicLinkW is a stub)")
+	}
 	var buf bytes.Buffer
 	st, err := Write(context.Background(), &buf, []Root{{Path: link, Name: "share"}}, Options{Tolerant: true, TempDir: t.TempDir()})
 	if err != nil {
