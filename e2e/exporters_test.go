@@ -608,3 +608,52 @@ func TestLyncScenarioAsked(t *testing.T) {
 		t.Errorf("the file store plan imports configuration:\n%s", text)
 	}
 }
+
+// TestLyncForgedItemPathRefused: a set whose manifest points the file
+// store's copy-back outside the restore folder (meta.share "../..", which
+// made robocopy copy the folder above the restore folder, identity file
+// included, to meta.store) is refused before any step runs: exit 1 naming
+// the item, nothing copied.
+func TestLyncForgedItemPathRefused(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	mpath := filepath.Join(s.store, "fe01", setID, "manifest.json")
+	b, err := os.ReadFile(mpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	theirs := filepath.Join(s.dir, "theirs")
+	os.MkdirAll(theirs, 0o755)
+	var name string
+	for _, it := range m["items"].([]any) {
+		it := it.(map[string]any)
+		if it["kind"] == "filestore" {
+			name = it["name"].(string)
+			meta := it["meta"].(map[string]any)
+			meta["share"], meta["store"] = "../..", theirs
+		}
+	}
+	if name == "" {
+		t.Fatal("the set has no filestore item")
+	}
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(mpath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.fixture(t, map[string]any{})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "filestore", "--yes")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "item "+name+": meta.share \"../..\"") || !strings.Contains(r.Stderr, "damaged or forged") {
+		t.Errorf("forged meta.share: exit %d, want 1 naming %s\n%s\n%s", r.Code, name, r.Stdout, r.Stderr)
+	}
+	if ents, _ := os.ReadDir(theirs); len(ents) != 0 {
+		t.Errorf("the forged plan copied %d entries into %s", len(ents), theirs)
+	}
+	if got := s.importsRun(t); len(got) != 0 {
+		t.Errorf("steps ran: %v", got)
+	}
+}

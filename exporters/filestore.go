@@ -109,6 +109,11 @@ func (f *fileStoreExporter) Export(ctx context.Context, env Env) ([]Item, error)
 
 func init() {
 	restorers["filestore"] = func(it PlanItem, pc *planCtx) []Step {
+		// meta.share is one name inside the item's folder (BuildPlan's
+		// checkItemPaths). meta.store, the share the files go back to, is
+		// not checked: it is wherever the store was (any UNC path or
+		// folder), and the plan shows it for the admin to read before
+		// running the step (README: a forged set names its own).
 		src := filepath.Join(pc.dir, it.Name, it.Meta["share"])
 		dst := it.Meta["store"]
 		// /XO: a file that is newer on the share (it survived, or changed

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
 )
 
 // The restore plan is the exporters' knowledge run backwards: every kind
@@ -126,8 +128,45 @@ type planCtx struct {
 var restorers = map[string]func(it PlanItem, pc *planCtx) []Step{}
 
 // itemFile is where an item's file lands under the restore folder.
+// BuildPlan has checked (checkItemPaths) that the item's name and name are
+// each one path element, so the result is inside dir.
 func itemFile(dir string, it PlanItem, name string) string {
 	return filepath.Join(dir, it.Name, name)
+}
+
+// pathMeta are the Meta keys that name a file or folder inside the item's
+// restore folder (meta.file: the export's file; meta.share: the file
+// store's tree). The other values a plan writes into a command are
+// destinations shown for the admin to read (meta.store, the share the file
+// store is copied back to; meta.files, where RESTORE … WITH MOVE puts a
+// database's files on the SQL server) or no path at all.
+var pathMeta = []string{"file", "share"}
+
+// onePathElement reports whether s names one file or folder inside a
+// folder, on this system: no separator, no drive or stream (":"), not "."
+// or "..", nothing filepath.IsLocal refuses (on Windows: NUL, CON…).
+func onePathElement(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, `/\:`+"\x00") && filepath.IsLocal(s)
+}
+
+// checkItemPaths refuses a plan whose items would make its commands read
+// or write outside the restore folder: the manifest is not signed, and
+// anyone who can write to the destination can add a set (README), so an
+// item's name and its path values (pathMeta) must each be one path
+// element. A set that fails this is damaged or forged: an error (exit 1),
+// not a usage error.
+func checkItemPaths(items []PlanItem) error {
+	for _, it := range items {
+		if !catalog.ValidName(it.Name) {
+			return fmt.Errorf("the set's item %q is not a valid item name: the manifest is damaged or forged; no plan is made from it", it.Name)
+		}
+		for _, k := range pathMeta {
+			if v, ok := it.Meta[k]; ok && !onePathElement(v) {
+				return fmt.Errorf("item %s: meta.%s %q is not a name inside the item's folder (it would point the restore outside %s): the manifest is damaged or forged; no plan is made from it", it.Name, k, v, it.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // LyncInfoFrom reads the Lync facts out of a manifest's discovery.
@@ -195,6 +234,9 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 		return Plan{}, &PlanError{fmt.Sprintf("unknown scenario %q: what was lost? (%s)", opt.Scenario, ScenarioIDs())}
 	}
 	opt.Scenario = sc.ID
+	if err := checkItemPaths(items); err != nil {
+		return Plan{}, err
+	}
 	p := Plan{Host: host, SetID: setID, Dir: dir, Lync: info, Scenario: sc.ID}
 	pc := &planCtx{dir: dir, info: &info, opt: opt}
 

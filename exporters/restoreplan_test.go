@@ -382,3 +382,57 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return tm
 }
+
+// TestPlanRefusesPathsOutsideTheRestoreFolder: an item's meta.file or
+// meta.share (or its name) that is not one path element would point the
+// plan's commands outside the restore folder (robocopy of the folder above
+// it to the forger's share, Import-CsConfiguration of any local file): the
+// plan is refused as a damaged or forged set (no PlanError: exit 1), naming
+// the item and the value. A real set's steps only read under the folder.
+func TestPlanRefusesPathsOutsideTheRestoreFolder(t *testing.T) {
+	for _, c := range []struct {
+		scenario string
+		it       PlanItem
+		value    string
+	}{
+		{"cms", PlanItem{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": "../../../Users/Public/evil.zip"}}, "../../../Users/Public/evil.zip"},
+		{"cms", PlanItem{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": `..\..\evil.zip`}}, `..\\..\\evil.zip`},
+		{"cms", PlanItem{Name: "lis", Kind: "lis", Meta: map[string]string{"file": "/etc/passwd"}}, "/etc/passwd"},
+		{"cms", PlanItem{Name: "lis", Kind: "lis", Meta: map[string]string{"file": `C:evil.zip`}}, "C:evil.zip"},
+		{"cms", PlanItem{Name: "lis", Kind: "lis", Meta: map[string]string{"file": ".."}}, `".."`},
+		{"sql", PlanItem{Name: "sql-x", Kind: "sql", Meta: map[string]string{"file": "../x.bak", "db": "LcsCDR", "instance": "sql01"}}, "../x.bak"},
+		{"filestore", PlanItem{Name: "filestore-x", Kind: "filestore", Meta: map[string]string{"share": "../..", "store": `\\fs01\share`}}, "../.."},
+		{"filestore", PlanItem{Name: "filestore-x", Kind: "filestore", Meta: map[string]string{"share": "", "store": `\\fs01\share`}}, `""`},
+		{"filestore", PlanItem{Name: "../filestore-x", Kind: "filestore", Meta: map[string]string{"share": "LyncShare", "store": `\\fs01\share`}}, "../filestore-x"},
+	} {
+		p, err := BuildPlan("fe01", "20260101T000000Z-abcdef", nil, []PlanItem{c.it}, "/restore/dir", PlanOptions{Scenario: c.scenario})
+		var pe *PlanError
+		if err == nil || errors.As(err, &pe) || !strings.Contains(err.Error(), c.it.Name) || !strings.Contains(err.Error(), c.value) || !strings.Contains(err.Error(), "damaged or forged") {
+			var files []string
+			for _, s := range p.Steps {
+				files = append(files, s.Files...)
+			}
+			t.Errorf("%s %+v: err %v (want a plain error naming the item and %s); the plan reads %v", c.scenario, c.it.Meta, err, c.value, files)
+		}
+	}
+	// A real set: every file a step needs is under the restore folder.
+	_, items, disc := backupFor(t, "migration.json", "2015")
+	root := filepath.FromSlash("/restore/dir")
+	for _, sc := range []string{"cms", "filestore", "sql"} {
+		opt := PlanOptions{Scenario: sc}
+		if sc == "cms" {
+			opt.Pools = []string{"all"}
+		}
+		p, err := BuildPlan("fe01", "id", disc, items, root, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Steps {
+			for _, f := range s.Files {
+				if !strings.HasPrefix(f, root+string(filepath.Separator)) {
+					t.Errorf("%s: step %q reads %s, outside the restore folder", sc, s.Title, f)
+				}
+			}
+		}
+	}
+}
