@@ -202,7 +202,7 @@ func TestLyncRoundTrip(t *testing.T) {
 	// Without a terminal the loss must be named: a plan for the wrong
 	// loss imports old data over live servers.
 	if r := testbin.Run(t, t.TempDir(), nil, "restore", setID, "--from", "file://"+filepath.ToSlash(s.store), "--to", to, "--plan"); r.Code != 2 ||
-		!strings.Contains(r.Stderr, "restore --plan / --run-imports needs --scenario: what was lost? cms, standard, pool, filestore or sql") {
+		!strings.Contains(r.Stderr, "restore --plan / --run-imports needs --scenario: what was lost? cms, standard, pool, frontend, filestore or sql") {
 		t.Errorf("--plan without --scenario: exit %d\n%s", r.Code, r.Stderr)
 	}
 	before := len(s.calls(t))
@@ -446,9 +446,10 @@ func TestLyncScenarioKeepsNewerOnShare(t *testing.T) {
 	}
 }
 
-// TestLyncScenarioPool: --scenario pool runs the user data and Response
-// Groups of that pool only: no configuration import over the live CMS, no
-// LIS, no file store.
+// TestLyncScenarioPool: --scenario pool (the back end lost) runs the user
+// data and Response Groups of that pool only: no configuration import over
+// the live CMS, no LIS, no file store. --scenario frontend (the front ends
+// lost, the back end survived) runs no import at all, even with --yes.
 func TestLyncScenarioPool(t *testing.T) {
 	s := newLyncSite(t)
 	to := filepath.Join(s.dir, "restore")
@@ -460,6 +461,14 @@ func TestLyncScenarioPool(t *testing.T) {
 	}
 	if got := strings.Join(s.importsRun(t), " "); got != "Import-CsUserData Import-CsRgsConfiguration" {
 		t.Errorf("the pool scenario ran %q", got)
+	}
+	s.fixture(t, map[string]any{})
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "frontend", "--yes")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "[manual] Deployment Wizard steps 1-4 on each front end of pool01.contoso.com that was lost") {
+		t.Fatalf("frontend: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if got := s.importsRun(t); len(got) != 0 {
+		t.Errorf("the frontend scenario ran %v over the surviving back end", got)
 	}
 	if r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--pool", "pool09.contoso.com"); r.Code != 2 ||
 		!strings.Contains(r.Stderr, "--pool pool09.contoso.com: the set holds no user data or Response Groups of that pool (it has: pool01.contoso.com)") {
@@ -542,7 +551,7 @@ func TestReadmeRestorePlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	for _, c := range []struct{ scenario, pool string }{{"cms", ""}, {"standard", "pool02.contoso.com"}, {"pool", "pool01.contoso.com"}, {"filestore", ""}, {"sql", ""}} {
+	for _, c := range []struct{ scenario, pool string }{{"cms", ""}, {"standard", "pool02.contoso.com"}, {"pool", "pool01.contoso.com"}, {"frontend", "pool01.contoso.com"}, {"filestore", ""}, {"sql", ""}} {
 		args := []string{"restore", setID, "--from", "file://" + s.store, "--to", "/restore", "--plan", "--scenario", c.scenario}
 		if c.pool != "" {
 			args = append(args, "--pool", c.pool)
@@ -590,7 +599,7 @@ func TestLyncScenarioAsked(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan struct{})
 	go func() { io.Copy(&out, f); close(done) }()
-	f.Write([]byte("4\n")) // read once the prompt is printed: the terminal buffers the line
+	f.Write([]byte("5\n")) // read once the prompt is printed: the terminal buffers the line
 	werr := cmd.Wait()
 	f.Close()
 	<-done
@@ -598,7 +607,7 @@ func TestLyncScenarioAsked(t *testing.T) {
 	if werr != nil {
 		t.Fatalf("%v\n%s", werr, text)
 	}
-	for _, w := range []string{"What was lost? Each loss has its own procedure:\n  1. cms", "  4. filestore", "Answer 1-5 (or the name): ",
+	for _, w := range []string{"What was lost? Each loss has its own procedure:\n  1. cms", "  4. frontend", "  5. filestore", "Answer 1-6 (or the name): ",
 		`Microsoft's procedure: "Restoring a file store".`, "/XO"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("output lacks %q:\n%s", w, text)

@@ -975,9 +975,6 @@ func init() {
 			notes = append(notes, "The set does not list the pool's servers: stop the services on each of them before this step.")
 		}
 		notes = append(notes, "Users who signed in meanwhile: Update-CsUserData -FileName <zip> -UserFilter <sip address>.")
-		if pc.opt.Scenario == "pool" {
-			notes = append(notes, "Only when the pool's back-end databases were lost: a back end that survived still holds the user data, and importing the backup over it loses what changed since (skip the step).")
-		}
 		start := "Start-CsPool -PoolFqdn " + PSQuote(pool)
 		if product != "2015" && product != "2019" && product != "se" {
 			start = "Start-CsWindowsService on each of its servers"

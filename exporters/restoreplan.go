@@ -58,7 +58,8 @@ type Scenario struct {
 var Scenarios = []Scenario{
 	{"cms", "the server hosting the Central Management store (Standard Edition, or the back end of the pool that holds it)", "Restoring the server hosting the Central Management store"},
 	{"standard", "a Standard Edition server that does not host the Central Management store", "Restoring a Standard Edition server"},
-	{"pool", "the back end or the front ends of an Enterprise pool that does not host the Central Management store", "Restoring an Enterprise Edition back-end server / member server"},
+	{"pool", "the back end (the databases) of an Enterprise pool that does not host the Central Management store", "Restoring an Enterprise Edition back-end server"},
+	{"frontend", "the front end servers of an Enterprise pool, its back end survived", "Restoring an Enterprise Edition member server"},
 	{"filestore", "a file store (the share and its files)", "Restoring a file store"},
 	{"sql", "Monitoring, Archiving or Persistent Chat databases", "Restoring monitoring or archiving data"},
 }
@@ -73,7 +74,7 @@ func ScenarioByID(id string) (Scenario, bool) {
 	return Scenario{}, false
 }
 
-// ScenarioIDs lists the ids: "cms, standard, pool, filestore or sql".
+// ScenarioIDs lists the ids: "cms, standard, pool, frontend, filestore or sql".
 func ScenarioIDs() string {
 	var ids []string
 	for _, sc := range Scenarios {
@@ -107,10 +108,10 @@ func ParseScenarioAnswer(ans string) (string, error) {
 
 // PlanOptions choose the plan.
 type PlanOptions struct {
-	// Scenario: cms, standard, pool, filestore or sql (required).
+	// Scenario: cms, standard, pool, frontend, filestore or sql (required).
 	Scenario string `json:"scenario"`
-	// Pools: for standard / pool, the pool (or Standard Edition server)
-	// that was lost; may be left out when the set holds one.
+	// Pools: for standard / pool / frontend, the pool (or Standard Edition
+	// server) that was lost; may be left out when the set holds one.
 	Pools []string `json:"pools"`
 	// OverwriteNewer: the file store copy-back replaces files that are
 	// newer on the share (default: robocopy /XO keeps them).
@@ -240,8 +241,8 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 	p := Plan{Host: host, SetID: setID, Dir: dir, Lync: info, Scenario: sc.ID}
 	pc := &planCtx{dir: dir, info: &info, opt: opt}
 
-	// standard / pool: the pool that was lost.
-	if sc.ID == "standard" || sc.ID == "pool" {
+	// standard / pool / frontend: the pool that was lost.
+	if sc.ID == "standard" || sc.ID == "pool" || sc.ID == "frontend" {
 		pools := PlanPools(items)
 		for _, want := range opt.Pools {
 			if !containsFold(pools, want) {
@@ -271,7 +272,7 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 			steps = append(steps, Step{Phase: 13, Title: fmt.Sprintf("Item %s (%s)", it.Name, it.Kind), Notes: []string{"Restored under " + filepath.Join(dir, it.Name) + "; bring it back by hand."}})
 		}
 	}
-	steps = append(steps, scenarioSteps(pc, has)...)
+	steps = append(steps, scenarioSteps(pc, has, items)...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Phase < steps[j].Phase })
 	if len(left) > 0 {
 		steps = append(steps, Step{Phase: 14, Title: "Not part of this procedure", Notes: []string{
@@ -299,6 +300,11 @@ func inScenario(pc *planCtx, it PlanItem) bool {
 		return it.Kind == "filestore"
 	case "sql":
 		return it.Kind == "sql" || it.Kind == "persistentchat"
+	case "frontend":
+		// The back end survived and holds the pool's user data and
+		// Response Groups as they are now: importing the backup over
+		// it would lose what changed since. No item is restored.
+		return false
 	case "standard", "pool":
 		switch it.Kind {
 		case "userdata", "rgs":
@@ -334,7 +340,7 @@ func deploymentWizardStep(where string) Step {
 }
 
 // scenarioSteps are the steps of the procedure that no item brings.
-func scenarioSteps(pc *planCtx, has map[string]bool) []Step {
+func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 	info := pc.info
 	switch pc.opt.Scenario {
 	case "cms":
@@ -385,11 +391,14 @@ func scenarioSteps(pc *planCtx, has map[string]bool) []Step {
 	case "pool":
 		return []Step{
 			{Phase: 3, Title: "Back end: recreate the pool's databases (no Central Management store steps)", Notes: []string{
-				"Only when the back-end SQL Server was lost: install SQL Server with the instance name the topology has, then publish the topology in Topology Builder or run Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> (it installs every database the topology puts on that server; add -ForInstance <instance> to act on one named instance only).",
+				"Install SQL Server with the instance name the topology has, then publish the topology in Topology Builder or run Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> (it installs every database the topology puts on that server; add -ForInstance <instance> to act on one named instance only).",
 				"Do not import any configuration: the Central Management store survived and holds the topology.",
+				"Only the front end servers were lost, the back end survived? That is --scenario frontend: this plan's imports would replace the back end's current user data and Response Groups with the backup's.",
 			}},
-			deploymentWizardStep("each rebuilt front end of " + strings.Join(pc.opt.Pools, ", ") + " (same FQDN, certificates)"),
+			deploymentWizardStep("each front end of " + strings.Join(pc.opt.Pools, ", ") + " that was rebuilt too (same FQDN, certificates)"),
 		}
+	case "frontend":
+		return frontEndSteps(pc, items)
 	case "filestore":
 		var steps []Step
 		if has["filestore"] {
@@ -412,6 +421,58 @@ func scenarioSteps(pc *planCtx, has map[string]bool) []Step {
 		return steps
 	}
 	return nil
+}
+
+// frontEndSteps: Microsoft's "Restoring an Enterprise Edition member
+// server" for the front ends of the pool(s) whose back end survived: the
+// servers rebuilt as they were, the Deployment Wizard, the pool started
+// again; nothing imported (the back end holds the data as it is now).
+func frontEndSteps(pc *planCtx, items []PlanItem) []Step {
+	steps := []Step{prepareStep(),
+		{Phase: 3, Title: "No database, configuration or user data to restore", Notes: []string{
+			"The back end of " + strings.Join(pc.opt.Pools, ", ") + " and the Central Management store survived: they hold the topology, the configuration, the user data and the Response Groups as they are now. Do not import any of them from this set (importing would lose what changed since the backup).",
+			"A front end that stays out of service for days: remove it from the topology in Topology Builder (publish), and add it back once it is rebuilt.",
+		}},
+	}
+	for _, pool := range pc.opt.Pools {
+		computers, product := poolServers(pc, items, pool)
+		where := "each front end of " + pool + " that was lost"
+		if len(computers) > 0 {
+			where += " (of " + strings.Join(computers, ", ") + ")"
+		}
+		steps = append(steps, deploymentWizardStep(where+", rebuilt with its FQDN and certificates"))
+		start := Step{Phase: 9, Title: "Start the pool " + pool + " again", Commands: frontEndStart(product, pool, computers), Notes: []string{
+			"When the whole pool was down, start its front ends together: a pool starts once enough of its servers run (85% of them, e.g. 3 of 3, 4 of 5); with fewer, Reset-CsPoolRegistrarState -PoolFqdn " + PSQuote(pool) + " -ResetType QuorumLossRecovery lets it start (Microsoft, \"Front End Pool high availability and management\").",
+			"When the topology was changed (a server removed and added back) while the whole pool was down: Reset-CsPoolRegistrarState -PoolFqdn " + PSQuote(pool) + " -ResetType ServiceReset after publishing it.",
+			"When only some front ends were lost, the others still run: start the services of the rebuilt ones (Start-CsWindowsService on each) instead.",
+		}}
+		steps = append(steps, start)
+	}
+	return steps
+}
+
+// poolServers are the front ends of a pool (from its user data item, else
+// discovery) and its product.
+func poolServers(pc *planCtx, items []PlanItem, pool string) ([]string, string) {
+	for _, it := range items {
+		if it.Kind == "userdata" && strings.EqualFold(it.Meta["pool"], pool) {
+			var computers []string
+			for _, c := range strings.Split(it.Meta["computers"], ",") {
+				if c = strings.TrimSpace(c); c != "" {
+					computers = append(computers, c)
+				}
+			}
+			if len(computers) > 0 {
+				return computers, itemProduct(it, pc)
+			}
+		}
+	}
+	for _, p := range pc.info.Pools {
+		if strings.EqualFold(p.Fqdn, pool) {
+			return p.Computers, pc.info.Product
+		}
+	}
+	return nil, pc.info.Product
 }
 
 // Write prints the plan as text.

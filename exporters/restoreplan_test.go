@@ -70,12 +70,14 @@ var planCases = []planCase{
 	{"migration.json", "2015", "cms", nil},
 	{"migration.json", "2015", "standard", []string{"pool02.contoso.com"}},
 	{"migration.json", "2015", "pool", []string{"pool01.contoso.com"}},
+	{"migration.json", "2015", "frontend", []string{"pool01.contoso.com"}},
 	{"migration.json", "2015", "filestore", nil},
 	{"migration.json", "2015", "sql", nil},
 	{"se.json", "2019", "cms", nil},
 	{"se.json", "2019", "standard", nil},
 	{"onepool.json", "2013", "cms", nil},
 	{"onepool.json", "2013", "pool", nil},
+	{"onepool.json", "2013", "frontend", nil},
 	{"threepools.json", "2015", "cms", nil},
 }
 
@@ -179,6 +181,8 @@ func TestPlanFitsTheLoss(t *testing.T) {
 			[]string{"Install-CsDatabase -CentralManagementDatabase", "Set-CsConfigurationStoreLocation", "Import-CsConfiguration", "Import-CsLisConfiguration", "pool01.contoso.com'", "robocopy", "RESTORE DATABASE"}},
 		{PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}}, []string{"Install-CsDatabase -ConfiguredDatabases", "Stop-CsWindowsService -ComputerName 'fe01.contoso.com' -Force", "Import-CsUserData -PoolFqdn 'pool01.contoso.com'", "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com'"},
 			[]string{"-CentralManagementDatabase", "Set-CsConfigurationStoreLocation", "Import-CsConfiguration", "Import-CsLisConfiguration", "pool02.contoso.com'", "robocopy"}},
+		{PlanOptions{Scenario: "frontend", Pools: []string{"pool01.contoso.com"}}, []string{"Deployment Wizard steps 1-4 on each front end of pool01.contoso.com that was lost (of fe01.contoso.com, fe02.contoso.com)", "Start-CsPool -PoolFqdn 'pool01.contoso.com' -Force", "-ResetType QuorumLossRecovery"},
+			[]string{"Import-Cs", "Install-CsDatabase", "Set-CsConfigurationStoreLocation", "Stop-CsWindowsService", "pool02.contoso.com'", "robocopy", "RESTORE"}},
 		{PlanOptions{Scenario: "filestore"}, []string{"robocopy '" + r("/restore/filestore-fs01.contoso.com-LyncShare/LyncShare") + "' '\\\\fs01.contoso.com\\LyncShare' /E /COPY:DAT /XO ", "Enable-CsTopology"},
 			[]string{"Import-Cs", "Install-CsDatabase", "Stop-CsWindowsService", "RESTORE"}},
 		{PlanOptions{Scenario: "filestore", OverwriteNewer: true}, []string{"/E /COPY:DAT /R:2"}, []string{"/XO"}},
@@ -231,7 +235,7 @@ func TestPlanOptionErrors(t *testing.T) {
 		opt  PlanOptions
 		want string
 	}{
-		{PlanOptions{}, `unknown scenario "": what was lost? (cms, standard, pool, filestore or sql)`},
+		{PlanOptions{}, `unknown scenario "": what was lost? (cms, standard, pool, frontend, filestore or sql)`},
 		{PlanOptions{Scenario: "everything"}, `unknown scenario "everything"`},
 		{PlanOptions{Scenario: "pool"}, "--scenario pool: name the pool that was lost with --pool (the set has: pool01.contoso.com, pool02.contoso.com)"},
 		{PlanOptions{Scenario: "standard", Pools: []string{"lyncpool10.contoso.com"}}, "--pool lyncpool10.contoso.com: the set holds no user data or Response Groups of that pool"},
@@ -242,14 +246,14 @@ func TestPlanOptionErrors(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", c.opt, err, c.want)
 		}
 	}
-	if id, err := ParseScenarioAnswer(" 4\n"); err != nil || id != "filestore" {
+	if id, err := ParseScenarioAnswer(" 4\n"); err != nil || id != "frontend" {
 		t.Errorf("answer 4: %s %v", id, err)
 	}
 	if id, err := ParseScenarioAnswer("SQL"); err != nil || id != "sql" {
 		t.Errorf("answer SQL: %s %v", id, err)
 	}
-	if _, err := ParseScenarioAnswer("6"); err == nil {
-		t.Error("answer 6 accepted")
+	if _, err := ParseScenarioAnswer("7"); err == nil {
+		t.Error("answer 7 accepted")
 	}
 }
 
@@ -288,7 +292,9 @@ func TestPlanStepsRunThroughStandIn(t *testing.T) {
 			os.WriteFile(filepath.Join(h.psDir, "fixture.json"), []byte("{}"), 0o644)
 			ran := 0
 			for _, s := range p.Steps {
-				if !s.Run {
+				// frontend has no [run] step: its manual start of the
+				// pool runs here too (Start-CsPool only on 2015 / 2019).
+				if !s.Run && (c.scenario != "frontend" || len(s.Commands) == 0) {
 					continue
 				}
 				for _, f := range s.Files { // the restored files
@@ -434,5 +440,38 @@ func TestPlanRefusesPathsOutsideTheRestoreFolder(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPlanFrontEndKeepsTheSurvivingBackEnd: when only a pool's front ends
+// were lost (--scenario frontend) the back end holds the user data and
+// Response Groups as they are now: the plan imports nothing over it, with
+// or without --yes. The back end's loss (--scenario pool) still imports.
+func TestPlanFrontEndKeepsTheSurvivingBackEnd(t *testing.T) {
+	items := []PlanItem{
+		{Name: "userdata-pool01", Kind: "userdata", Meta: map[string]string{"file": "a.zip", "pool": "pool01.contoso.com", "product": "2015", "computers": "fe01.contoso.com,fe02.contoso.com"}},
+		{Name: "rgs-pool01", Kind: "rgs", Meta: map[string]string{"file": "r.zip", "pool": "pool01.contoso.com"}},
+	}
+	imports := func(sc string) string {
+		p, err := BuildPlan("fe01", "20260101T000000Z-abcdef", nil, items, "/restore", PlanOptions{Scenario: sc})
+		if err != nil {
+			t.Fatalf("%s: %v", sc, err)
+		}
+		var ran []string
+		for _, s := range p.Steps {
+			if s.Run {
+				ran = append(ran, strings.Join(s.Commands, "; "))
+			}
+		}
+		return strings.Join(ran, "\n")
+	}
+	if got := imports("frontend"); got != "" {
+		t.Errorf("--scenario frontend runs steps over the surviving back end:\n%s", got)
+	}
+	if got := imports("pool"); !strings.Contains(got, "Import-CsUserData -PoolFqdn 'pool01.contoso.com'") || !strings.Contains(got, "Import-CsRgsConfiguration") {
+		t.Errorf("--scenario pool (the back end lost) no longer imports:\n%s", got)
+	}
+	if sc, ok := ScenarioByID("pool"); !ok || strings.Contains(sc.Title, "front end") {
+		t.Errorf("pool's title speaks of front ends: %q", sc.Title)
 	}
 }
