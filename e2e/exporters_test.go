@@ -419,6 +419,12 @@ func TestLyncScenarioFileStore(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(meeting, "agenda.dat")); string(b) != "changed after the backup" {
 		t.Errorf("a file only on the share was touched: %q", b)
 	}
+	// --pool would be ignored by the file store's plan: refused.
+	s.fixture(t, map[string]any{})
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "filestore", "--pool", "pool01.contoso.com", "--yes")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--pool does not apply to --scenario filestore") || len(s.importsRun(t)) != 0 {
+		t.Errorf("--scenario filestore --pool: exit %d, ran %v\n%s", r.Code, s.importsRun(t), r.Stderr)
+	}
 }
 
 // TestLyncScenarioKeepsNewerOnShare: a file newer on the share than in the
@@ -551,7 +557,7 @@ func TestReadmeRestorePlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	for _, c := range []struct{ scenario, pool string }{{"cms", ""}, {"standard", "pool02.contoso.com"}, {"pool", "pool01.contoso.com"}, {"frontend", "pool01.contoso.com"}, {"filestore", ""}, {"sql", ""}} {
+	for _, c := range []struct{ scenario, pool string }{{"cms", "all"}, {"standard", "pool02.contoso.com"}, {"pool", "pool01.contoso.com"}, {"frontend", "pool01.contoso.com"}, {"filestore", ""}, {"sql", ""}} {
 		args := []string{"restore", setID, "--from", "file://" + s.store, "--to", "/restore", "--plan", "--scenario", c.scenario}
 		if c.pool != "" {
 			args = append(args, "--pool", c.pool)

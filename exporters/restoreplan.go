@@ -111,7 +111,9 @@ type PlanOptions struct {
 	// Scenario: cms, standard, pool, frontend, filestore or sql (required).
 	Scenario string `json:"scenario"`
 	// Pools: for standard / pool / frontend, the pool (or Standard Edition
-	// server) that was lost; may be left out when the set holds one.
+	// server) that was lost; for cms, the pool(s) whose back end was lost
+	// with the Central Management store ("all": every pool of the set).
+	// May be left out when the set holds one; refused by filestore and sql.
 	Pools []string `json:"pools"`
 	// OverwriteNewer: the file store copy-back replaces files that are
 	// newer on the share (default: robocopy /XO keeps them).
@@ -241,20 +243,8 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 	p := Plan{Host: host, SetID: setID, Dir: dir, Lync: info, Scenario: sc.ID}
 	pc := &planCtx{dir: dir, info: &info, opt: opt}
 
-	// standard / pool / frontend: the pool that was lost.
-	if sc.ID == "standard" || sc.ID == "pool" || sc.ID == "frontend" {
-		pools := PlanPools(items)
-		for _, want := range opt.Pools {
-			if !containsFold(pools, want) {
-				return Plan{}, &PlanError{fmt.Sprintf("--pool %s: the set holds no user data or Response Groups of that pool (it has: %s)", want, orNone(pools))}
-			}
-		}
-		if len(opt.Pools) == 0 {
-			if len(pools) != 1 {
-				return Plan{}, &PlanError{fmt.Sprintf("--scenario %s: name the pool that was lost with --pool (the set has: %s)", sc.ID, orNone(pools))}
-			}
-			pc.opt.Pools = pools
-		}
+	if err := choosePools(sc.ID, PlanPools(items), pc); err != nil {
+		return Plan{}, err
 	}
 
 	var steps []Step
@@ -276,12 +266,53 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Phase < steps[j].Phase })
 	if len(left) > 0 {
 		steps = append(steps, Step{Phase: 14, Title: "Not part of this procedure", Notes: []string{
-			"The set also holds " + strings.Join(left, ", ") + ": they belong to other losses (see restore --plan --scenario cms for the complete list).",
+			"The set also holds " + strings.Join(left, ", ") + ": they belong to other losses (see restore --plan --scenario cms --pool all for the complete list).",
 		}})
 	}
 	p.Steps = steps
 	p.Options = pc.opt
 	return p, nil
+}
+
+// choosePools sets pc.opt.Pools to the pools whose data the loss takes
+// (their user data and Response Groups are imported): the ones named with
+// --pool, or the set's only pool. Each other pool's back end survived, and
+// importing the backup over it would lose what changed since.
+func choosePools(scenario string, pools []string, pc *planCtx) error {
+	given := pc.opt.Pools
+	switch scenario {
+	case "filestore", "sql":
+		if len(given) > 0 {
+			return &PlanError{fmt.Sprintf("--pool does not apply to --scenario %s: it restores no pool's user data or Response Groups", scenario)}
+		}
+		return nil
+	}
+	if containsFold(given, "all") {
+		if scenario != "cms" {
+			return &PlanError{fmt.Sprintf("--pool all is for --scenario cms (every back end lost with the Central Management store); --scenario %s: name the pool that was lost (the set has: %s)", scenario, orNone(pools))}
+		}
+		if len(given) > 1 {
+			return &PlanError{"--pool all names every pool of the set: give it alone"}
+		}
+		pc.opt.Pools = pools
+		return nil
+	}
+	for _, want := range given {
+		if !containsFold(pools, want) {
+			return &PlanError{fmt.Sprintf("--pool %s: the set holds no user data or Response Groups of that pool (it has: %s)", want, orNone(pools))}
+		}
+	}
+	if len(given) > 0 {
+		return nil
+	}
+	switch {
+	case len(pools) == 1, scenario == "cms" && len(pools) == 0:
+		pc.opt.Pools = pools
+		return nil
+	case scenario == "cms":
+		return &PlanError{fmt.Sprintf("--scenario cms: the set holds the user data and Response Groups of several pools (%s): name with --pool the pool(s) whose back end was lost with the Central Management store (repeatable), or --pool all when every back end was lost; importing over a back end that survived loses what changed since the backup", strings.Join(pools, ", "))}
+	}
+	return &PlanError{fmt.Sprintf("--scenario %s: name the pool that was lost with --pool (the set has: %s)", scenario, orNone(pools))}
 }
 
 func orNone(l []string) string {
@@ -295,6 +326,10 @@ func orNone(l []string) string {
 func inScenario(pc *planCtx, it PlanItem) bool {
 	switch pc.opt.Scenario {
 	case "cms":
+		// The back end(s) lost with the CMS: only their pools' data.
+		if it.Kind == "userdata" || it.Kind == "rgs" {
+			return containsFold(pc.opt.Pools, it.Meta["pool"])
+		}
 		return true
 	case "filestore":
 		return it.Kind == "filestore"

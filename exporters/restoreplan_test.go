@@ -67,7 +67,7 @@ func (c planCase) golden() string {
 }
 
 var planCases = []planCase{
-	{"migration.json", "2015", "cms", nil},
+	{"migration.json", "2015", "cms", []string{"all"}},
 	{"migration.json", "2015", "standard", []string{"pool02.contoso.com"}},
 	{"migration.json", "2015", "pool", []string{"pool01.contoso.com"}},
 	{"migration.json", "2015", "frontend", []string{"pool01.contoso.com"}},
@@ -78,7 +78,8 @@ var planCases = []planCase{
 	{"onepool.json", "2013", "cms", nil},
 	{"onepool.json", "2013", "pool", nil},
 	{"onepool.json", "2013", "frontend", nil},
-	{"threepools.json", "2015", "cms", nil},
+	{"threepools.json", "2015", "cms", []string{"all"}},
+	{"threepools.json", "2015", "cms", []string{"pool02.contoso.com"}},
 }
 
 // planRoot is where the golden plans restore to.
@@ -111,8 +112,8 @@ func TestRestorePlanGolden(t *testing.T) {
 					t.Errorf("Install-CsDatabase -ConfiguredDatabases with -SqlInstanceName (not in its parameter set): %s", strings.TrimSpace(line))
 				}
 			}
-			if c.scenario != "cms" {
-				return
+			if c.scenario != "cms" || (len(c.pools) > 0 && c.pools[0] != "all") {
+				return // the order is checked on the plans holding every import
 			}
 			// Microsoft's order: configuration before user data, user data
 			// before LIS, LIS before RGS; the file store before all imports.
@@ -171,12 +172,14 @@ func TestPlanFitsTheLoss(t *testing.T) {
 		opt       PlanOptions
 		want, not []string
 	}{
-		{PlanOptions{Scenario: "cms"}, []string{
+		{PlanOptions{Scenario: "cms", Pools: []string{"all"}}, []string{
 			"Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -Force",
 			"Set-CsConfigurationStoreLocation -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -MirrorSqlServerFqdn 'sqlbe02.contoso.com' -MirrorSqlInstanceName 'rtc' -Force",
 			"Import-CsConfiguration -FileName '" + r("/restore/csconfig/CsConfiguration.zip") + "' -Force",
 			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Import-CsPersistentChatData -DBInstance 'sqlpc02.dublin.contoso.com'",
 		}, nil},
+		{PlanOptions{Scenario: "cms", Pools: []string{"pool02.contoso.com"}}, []string{"Import-CsConfiguration", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration"},
+			[]string{"'pool01.contoso.com'", "ApplicationServer:pool01.contoso.com"}},
 		{PlanOptions{Scenario: "standard", Pools: []string{"pool02.contoso.com"}}, []string{"Download Topology from existing deployment", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Start-CsPool -PoolFqdn 'pool02.contoso.com' -Force"},
 			[]string{"Install-CsDatabase -CentralManagementDatabase", "Set-CsConfigurationStoreLocation", "Import-CsConfiguration", "Import-CsLisConfiguration", "pool01.contoso.com'", "robocopy", "RESTORE DATABASE"}},
 		{PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}}, []string{"Install-CsDatabase -ConfiguredDatabases", "Stop-CsWindowsService -ComputerName 'fe01.contoso.com' -Force", "Import-CsUserData -PoolFqdn 'pool01.contoso.com'", "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com'"},
@@ -239,6 +242,12 @@ func TestPlanOptionErrors(t *testing.T) {
 		{PlanOptions{Scenario: "everything"}, `unknown scenario "everything"`},
 		{PlanOptions{Scenario: "pool"}, "--scenario pool: name the pool that was lost with --pool (the set has: pool01.contoso.com, pool02.contoso.com)"},
 		{PlanOptions{Scenario: "standard", Pools: []string{"lyncpool10.contoso.com"}}, "--pool lyncpool10.contoso.com: the set holds no user data or Response Groups of that pool"},
+		{PlanOptions{Scenario: "cms"}, "--scenario cms: the set holds the user data and Response Groups of several pools (pool01.contoso.com, pool02.contoso.com): name with --pool the pool(s) whose back end was lost"},
+		{PlanOptions{Scenario: "cms", Pools: []string{"pool09.contoso.com"}}, "--pool pool09.contoso.com: the set holds no user data or Response Groups of that pool"},
+		{PlanOptions{Scenario: "cms", Pools: []string{"all", "pool01.contoso.com"}}, "--pool all names every pool of the set: give it alone"},
+		{PlanOptions{Scenario: "pool", Pools: []string{"all"}}, "--pool all is for --scenario cms"},
+		{PlanOptions{Scenario: "filestore", Pools: []string{"pool01.contoso.com"}}, "--pool does not apply to --scenario filestore"},
+		{PlanOptions{Scenario: "sql", Pools: []string{"pool01.contoso.com"}}, "--pool does not apply to --scenario sql"},
 	} {
 		_, err := BuildPlan("h", "id", disc, items, "/r", c.opt)
 		var pe *PlanError
@@ -261,7 +270,7 @@ func TestPlanOptionErrors(t *testing.T) {
 // default instance (from Get-CsService -CentralManagementDatabase).
 func TestDefaultInstanceLeavesOutSqlInstanceName(t *testing.T) {
 	_, items, disc := backupFor(t, "threepools.json", "2015")
-	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms"})
+	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms", Pools: []string{"all"}})
 	all := commandsOf(p, false)
 	if !strings.Contains(all, "Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sql01.contoso.com' -Force") ||
 		!strings.Contains(all, "Set-CsConfigurationStoreLocation -SqlServerFqdn 'sql01.contoso.com' -Force") {
@@ -473,5 +482,52 @@ func TestPlanFrontEndKeepsTheSurvivingBackEnd(t *testing.T) {
 	}
 	if sc, ok := ScenarioByID("pool"); !ok || strings.Contains(sc.Title, "front end") {
 		t.Errorf("pool's title speaks of front ends: %q", sc.Title)
+	}
+}
+
+// TestPlanPoolFilterIsApplied: losing the server that hosts the CMS loses
+// one back end; the other pools' back ends survived. cms imports the user
+// data and Response Groups of the pools named with --pool only (options
+// then say exactly which), and filestore / sql, which restore no pool's
+// data, refuse --pool instead of ignoring it while options.pools claimed it.
+func TestPlanPoolFilterIsApplied(t *testing.T) {
+	items := []PlanItem{
+		{Name: "userdata-pool01", Kind: "userdata", Meta: map[string]string{"file": "a.zip", "pool": "pool01.contoso.com", "product": "2015", "computers": "fe01.contoso.com"}},
+		{Name: "userdata-pool02", Kind: "userdata", Meta: map[string]string{"file": "b.zip", "pool": "pool02.contoso.com", "product": "2015", "computers": "fe03.contoso.com"}},
+		{Name: "rgs-pool02", Kind: "rgs", Meta: map[string]string{"file": "r.zip", "pool": "pool02.contoso.com"}},
+	}
+	ran := func(p Plan) string {
+		var out []string
+		for _, s := range p.Steps {
+			if s.Run {
+				out = append(out, strings.Join(s.Commands, "; "))
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	for _, sc := range []string{"cms", "filestore", "sql"} {
+		p, err := BuildPlan("fe01", "20260101T000000Z-abcdef", nil, items, "/restore", PlanOptions{Scenario: sc, Pools: []string{"pool01.contoso.com"}})
+		if sc == "cms" {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ran(p); !strings.Contains(got, "Import-CsUserData -PoolFqdn 'pool01.contoso.com'") || strings.Contains(got, "pool02") {
+				t.Errorf("--scenario cms --pool pool01.contoso.com (options.pools=%v) runs:\n%s", p.Options.Pools, got)
+			}
+			continue
+		}
+		var pe *PlanError
+		if !errors.As(err, &pe) {
+			t.Errorf("--scenario %s --pool pool01.contoso.com accepted (options.pools=%v); [run] steps:\n%s", sc, p.Options.Pools, ran(p))
+		}
+	}
+	// --pool all: every pool, named in the options.
+	p, err := BuildPlan("fe01", "id", nil, items, "/restore", PlanOptions{Scenario: "cms", Pools: []string{"all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ran(p); !strings.Contains(got, "'pool01.contoso.com'") || !strings.Contains(got, "ApplicationServer:pool02.contoso.com") ||
+		strings.Join(p.Options.Pools, ",") != "pool01.contoso.com,pool02.contoso.com" {
+		t.Errorf("--pool all (options.pools=%v) runs:\n%s", p.Options.Pools, got)
 	}
 }

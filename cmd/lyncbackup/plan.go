@@ -29,7 +29,7 @@ func init() {
 		module := fs.String("module", "", "with --run-imports: Lync / SfB module path (default: probed, else the one recorded at backup)")
 		scenario := fs.String("scenario", "", "with --plan / --run-imports: what was lost: "+exporters.ScenarioIDs()+" (asked on a terminal)")
 		var pools multiFlag
-		fs.Var(&pools, "pool", "with --scenario standard|pool|frontend: the pool (or Standard Edition server) that was lost (repeatable)")
+		fs.Var(&pools, "pool", "with --scenario cms|standard|pool|frontend: the pool (or Standard Edition server) that was lost; for cms, the pool(s) whose back end was lost with the Central Management store, or all (repeatable)")
 		overwrite := fs.Bool("overwrite-newer", false, "with --plan / --run-imports: the file store copy-back replaces files that are newer on the share")
 		return func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
 			if !*plan && !*run {
