@@ -672,3 +672,42 @@ func TestLyncForgedItemPathRefused(t *testing.T) {
 		t.Errorf("steps ran: %v", got)
 	}
 }
+
+// TestLyncCheckWithoutLyncSection: Lync exporters listed under exporters:
+// with no lync: section run the cmdlets as well; check runs them too, and a
+// cmdlet that fails (here Get-CsService refused) fails the check instead of
+// a check that passes before every Lync export fails at night.
+func TestLyncCheckWithoutLyncSection(t *testing.T) {
+	s := newLyncSite(t)
+	// powershell.exe (the default without lync.powershell) is the stand-in.
+	bin := filepath.Join(s.dir, "bin")
+	os.MkdirAll(bin, 0o755)
+	ps := stubbin.PowerShell(t)
+	if runtime.GOOS == "windows" {
+		bin = filepath.Dir(ps) // the stand-in is powershell.exe there
+	} else if err := os.Symlink(ps, filepath.Join(bin, "powershell.exe")); err != nil {
+		t.Fatal(err)
+	}
+	site, _ := os.ReadFile(filepath.Join(s.dir, "lyncbackup.yaml"))
+	enc := regexp.MustCompile(`(?m)^encryption: .*$`).FindString(string(site))
+	cfg := `host: fe01
+staging: ` + filepath.Join(s.dir, "staging") + `
+exporters:
+  - {kind: csconfig, name: csconfig}
+  - {kind: userdata, name: userdata}
+` + enc + `
+destination: {url: 'file://` + filepath.ToSlash(s.store) + `'}
+`
+	path := filepath.Join(s.dir, "nolync.yaml")
+	os.WriteFile(path, []byte(cfg), 0o600)
+	s.fixture(t, map[string]any{"fail": map[string]string{"Get-LbService": "Get-CsService : Access is denied."}})
+	env := append(append([]string{}, s.env...), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	r := testbin.Run(t, s.dir, env, "check", "--config", path)
+	want := "[FAIL] Lync cmdlets: "
+	if runtime.GOOS != "windows" { // Wine resets %CommonProgramFiles%: there the module is not found
+		want += "discovery (Get-CsService) failed (exit 1): Get-CsService : Access is denied."
+	}
+	if r.Code != 1 || !strings.Contains(r.Stdout, want) {
+		t.Errorf("check with Lync exporters and no lync: section: exit %d, want 1 and %q\n%s\n%s", r.Code, want, r.Stdout, r.Stderr)
+	}
+}

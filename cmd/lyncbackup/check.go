@@ -118,7 +118,9 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 	}
 
 	// Exporters (and the staging folder).
-	usesLync := cfg.Lync != nil
+	// Lync exporters listed under exporters: (no lync: section) run the
+	// cmdlets too: CheckLync proves they work (it probes the module).
+	usesLync := exporters.UsesLync(cfg)
 	psOK := true
 	for _, p := range exporters.Prerequisites(cfg) {
 		st := "ok"
