@@ -3,6 +3,8 @@ package exporters
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -106,7 +108,7 @@ type session struct {
 	discErr    error
 	discovered *psDiscovery
 
-	used map[string]int
+	used map[string]bool // item names given, lower case
 	// covered: "instance|db" backed up by a sql exporter.
 	covered map[string]bool
 }
@@ -140,27 +142,41 @@ func (s *session) powershell() (PowerShell, Product, error) {
 // uniqueName returns base, or base-2, base-3… if already used in this set.
 func (s *session) uniqueName(base string) string {
 	if s.used == nil {
-		s.used = map[string]int{}
+		s.used = map[string]bool{}
 		// Path exporters name their item themselves; every other kind
 		// names its items through here.
 		for _, e := range s.cfg.Exporters {
 			if e.Kind == "path" {
-				s.used[e.Name] = 1
+				s.used[strings.ToLower(e.Name)] = true
 			}
 		}
 	}
-	s.used[base]++
-	if n := s.used[base]; n > 1 {
-		for {
-			c := fmt.Sprintf("%s-%d", base, n)
-			if s.used[c] == 0 {
-				s.used[c] = 1
-				return c
-			}
-			n++
-		}
+	// Item names differ regardless of case (a Windows folder destination
+	// holds one of two such objects).
+	name := fitName(base)
+	for n := 2; s.used[strings.ToLower(name)]; n++ {
+		name = fitName(fmt.Sprintf("%s-%d", base, n))
 	}
-	return base
+	s.used[strings.ToLower(name)] = true
+	return name
+}
+
+// maxItemName is the longest item name the catalog takes.
+const maxItemName = 100
+
+// fitName makes a generated item name (an exporter's name, a pool, an
+// instance and a database joined) fit the catalog's limit: a longer one
+// keeps its beginning and ends in "-" and 8 hex digits of the SHA-256 of
+// the whole name, so the same config names the same item every night and
+// two long names that begin alike still differ. The parts are safeName'd
+// (no "..", a first character from the exporter's valid name), and the
+// cut keeps that so: the result passes catalog.ValidName.
+func fitName(s string) string {
+	if len(s) <= maxItemName {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return s[:maxItemName-9] + "-" + hex.EncodeToString(sum[:4])
 }
 
 // record puts what was found into the Discovery (→ manifest).

@@ -10,8 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/internal/psstub/psparse"
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 )
 
 // TestServiceVersions: a service is Lync Server 2010 or older only when
@@ -242,5 +244,59 @@ func TestFileStorePools(t *testing.T) {
 		if strings.Join(got, " ") != want || strings.Join(items, " ") != want {
 			t.Errorf("%s: stores %q, items %q, want %q", file, got, items, want)
 		}
+	}
+}
+
+// TestGeneratedItemNamesAreValid: an item name made of an exporter's name
+// and a pool, store, instance or database (each part up to 80 characters)
+// could pass the catalog's 100-character limit, and the backup refused the
+// item after its export ran, every night. Generated names are cut with a
+// hash of the whole name, differ regardless of case, and are the same on
+// the next night.
+func TestGeneratedItemNamesAreValid(t *testing.T) {
+	h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/threepools.json"})
+	long := strings.Repeat("a", 70)
+	name := "exp-" + strings.Repeat("n", 86) // 90 characters, a valid exporter name
+	cfg := h.config(`lync:
+  powershell: $PS
+  pools: ['pool-` + long + `-01.contoso.com', 'pool-` + long + `-02.contoso.com', 'POOL-` + long + `-01.contoso.com']
+  rgs_pools: ['pool-` + long + `-01.contoso.com']
+exporters:
+  - {kind: userdata, name: ` + name + `}
+  - {kind: userdata, name: ud}
+  - {kind: rgs, name: ` + name + `-r}
+  - {kind: filestore, name: ` + name + `-f, paths: ['\\fs01.emea-west.datacenter.corp.contoso-holdings.com\` + long + `']}
+  - kind: sql
+    name: monitoring-sql
+    instance: 'sfb-monitoring-ag-listener.emea-west.datacenter.corp.contoso-holdings.com\SFBMONITORING'
+    databases: [LcsCDR, QoEMetrics]
+    backup_dir: '\\sql01\bak'
+    sqlcmd: ` + stubbin.Sqlcmd(t) + "\n")
+	build := func() []string {
+		exps, _, err := Build(context.Background(), cfg, Env{Staging: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		seen := map[string]bool{}
+		for _, ex := range exps {
+			n := ex.Name()
+			if !catalog.ValidName(n) {
+				t.Errorf("exporter builds item %q (%d characters): the backup refuses it", n, len(n))
+			}
+			if seen[strings.ToLower(n)] {
+				t.Errorf("item name %q given twice (without case)", n)
+			}
+			seen[strings.ToLower(n)] = true
+			names = append(names, n)
+		}
+		return names
+	}
+	first := build()
+	if len(first) != 10 { // 3 pools twice, 1 RGS pool, 1 file store, 2 databases
+		t.Fatalf("built %d exporters, want 10: %v", len(first), first)
+	}
+	if again := build(); strings.Join(again, " ") != strings.Join(first, " ") {
+		t.Errorf("names change from one night to the next:\n%v\n%v", first, again)
 	}
 }
