@@ -252,7 +252,7 @@ func TestLyncRoundTrip(t *testing.T) {
 	// A failing import stops the run and says how to go on.
 	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
 	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
-	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration : Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --to \S+ --run-imports --scenario cms --start-at (\d+)`).MatchString(r.Stderr) {
+	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration : Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario cms --to \S+ --yes --start-at (\d+)`).MatchString(r.Stderr) {
 		t.Errorf("failing import: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if n := len(s.calls(t)); n != 4 { // file store, configuration, user data, then LIS fails
@@ -710,4 +710,92 @@ destination: {url: 'file://` + filepath.ToSlash(s.store) + `'}
 	if r.Code != 1 || !strings.Contains(r.Stdout, want) {
 		t.Errorf("check with Lync exporters and no lync: section: exit %d, want 1 and %q\n%s\n%s", r.Code, want, r.Stdout, r.Stderr)
 	}
+}
+
+// TestLyncResumeHintRuns: the "continue with:" command printed when a
+// --run-imports step fails is the run's own command line, pasted as it is:
+// on a DR server without a config it keeps --from (and --powershell,
+// --module), the restore folder's space is quoted, and it finishes the
+// plan (before, it dropped --from and left --to unquoted: exit 2).
+func TestLyncResumeHintRuns(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore dir")
+	setID := s.backupAndRestore(t, to)
+	os.Rename(filepath.Join(s.dir, "lyncbackup.yaml"), filepath.Join(s.dir, "old.yaml"))
+	mod := filepath.Join(s.dir, "Common Files", "Skype for Business Server 2015", "Modules", "SkypeForBusiness", "SkypeForBusiness.psd1")
+	from := "file://" + filepath.ToSlash(s.store)
+	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--from", from, "--to", to, "--run-imports", "--scenario", "cms", "--yes",
+		"--powershell", stubbin.PowerShell(t), "--module", mod)
+	m := regexp.MustCompile(`continue with: lyncbackup (.*)`).FindStringSubmatch(r.Stderr)
+	if r.Code != 1 || m == nil {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	args := pastedArgs(t, m[1])
+	if strings.Join(args, "\x00") == strings.Join(strings.Fields(m[1]), "\x00") {
+		t.Errorf("the restore folder %q is not quoted in %s", to, m[1])
+	}
+	s.fixture(t, map[string]any{})
+	if r2 := testbin.Run(t, s.dir, s.env, args...); r2.Code != 0 {
+		t.Errorf("the printed continue command fails: exit %d\n%s\n%s", r2.Code, m[1], r2.Stderr)
+	}
+	if got := strings.Join(s.importsRun(t), " "); got != "Import-CsLisConfiguration Import-CsRgsConfiguration Import-CsPersistentChatData" {
+		t.Errorf("the continued run ran %q, want the failed step and those after it", got)
+	}
+}
+
+// pastedArgs splits a command line as the shell it was printed for reads
+// it: POSIX single quotes (a quote as close, backslash-quote, reopen) off
+// Windows; double quotes, or PowerShell's single quotes (a quote doubled)
+// on Windows.
+func pastedArgs(t *testing.T, line string) []string {
+	var args []string
+	var cur strings.Builder
+	in := false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == ' ':
+			if in {
+				args = append(args, cur.String())
+				cur.Reset()
+				in = false
+			}
+			continue
+		case c == '\'':
+			j := i + 1
+			for ; j < len(line); j++ {
+				if line[j] == '\'' {
+					if runtime.GOOS == "windows" && j+1 < len(line) && line[j+1] == '\'' {
+						cur.WriteByte('\'')
+						j++
+						continue
+					}
+					break
+				}
+				cur.WriteByte(line[j])
+			}
+			if j == len(line) {
+				t.Fatalf("unterminated quote in %s", line)
+			}
+			i = j
+		case c == '"' && runtime.GOOS == "windows":
+			j := strings.IndexByte(line[i+1:], '"')
+			if j < 0 {
+				t.Fatalf("unterminated quote in %s", line)
+			}
+			cur.WriteString(line[i+1 : i+1+j])
+			i += j + 1
+		case c == '\\' && runtime.GOOS != "windows" && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+		default:
+			cur.WriteByte(c)
+		}
+		in = true
+	}
+	if in {
+		args = append(args, cur.String())
+	}
+	return args
 }

@@ -204,3 +204,27 @@ func TestFinishHint(t *testing.T) {
 		t.Errorf("nothing in place: %q, want no hint", got)
 	}
 }
+
+// TestShellQuote: the "continue with:" command's values are quoted for the
+// shell it is pasted into: PowerShell / cmd double quotes for an ordinary
+// Windows path with a space, PowerShell single quotes where double quotes
+// would expand; POSIX single quotes elsewhere; safe values bare.
+func TestShellQuote(t *testing.T) {
+	for _, c := range []struct{ goos, in, want string }{
+		{"linux", "/srv/restore", "/srv/restore"},
+		{"linux", "/srv/restore dir", "'/srv/restore dir'"},
+		{"linux", "it's", `'it'\''s'`},
+		{"linux", `C:\x`, `'C:\x'`},
+		{"linux", "", "''"},
+		{"linux", "file:///srv/backups", "file:///srv/backups"},
+		{"windows", `D:\Restore`, `D:\Restore`},
+		{"windows", `D:\Lync Restore`, `"D:\Lync Restore"`},
+		{"windows", `\\nas\C$\Restore`, `'\\nas\C$\Restore'`},
+		{"windows", `D:\it's 100%`, `'D:\it''s 100%'`},
+		{"windows", "s3://b/p?endpoint=https://s3.local&path_style=true", `"s3://b/p?endpoint=https://s3.local&path_style=true"`},
+	} {
+		if got := quoteFor(c.goos, c.in); got != c.want {
+			t.Errorf("%s %q: %s, want %s", c.goos, c.in, got, c.want)
+		}
+	}
+}

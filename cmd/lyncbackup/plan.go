@@ -59,7 +59,13 @@ func init() {
 			if a.g.json && !*yes {
 				return true, usagef("--run-imports --json needs --yes: the questions before each step would go into the document")
 			}
-			ri := runImports{a: a, plan: p, set: set, to: to, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin)}
+			ri := runImports{a: a, plan: p, set: set, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin)}
+			ri.flags = givenFlags(fs, a, "start-at")
+			if fs.Lookup("scenario").Value.String() == "" { // asked on the terminal
+				ri.flags = append(ri.flags, "--scenario", p.Scenario)
+			}
+			// The restore of the files: where the set is and where it goes.
+			ri.filesFlags = givenFlags(fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "overwrite-newer")
 			ri.ps = exporters.PowerShell{Exe: *psExe, Module: *module}
 			if ri.ps.Exe == "" || ri.ps.Module == "" {
 				var override string
@@ -169,25 +175,27 @@ type runImports struct {
 	a       *app
 	plan    exporters.Plan
 	set     catalog.Set
-	to      string
 	yes     bool
 	startAt int
 	in      *bufio.Reader
 	ps      exporters.PowerShell
+	// flags: this run's flags as given, quoted (givenFlags), without
+	// --start-at; filesFlags: those the restore of the files takes.
+	flags, filesFlags []string
 }
 
 // stepTimeout bounds one import step (user data of a large pool is slow).
 const stepTimeout = 4 * time.Hour
 
+// resume is the command that continues this run at step n: its own
+// flags (resume.go), the set by its id.
 func (r *runImports) resume(n int) string {
-	var extra string
-	if len(r.plan.Options.Pools) > 0 && (r.plan.Scenario == "standard" || r.plan.Scenario == "pool") {
-		extra += " --pool " + strings.Join(r.plan.Options.Pools, " --pool ")
-	}
-	if r.plan.Options.OverwriteNewer {
-		extra += " --overwrite-newer"
-	}
-	return fmt.Sprintf("lyncbackup restore %s --to %s --run-imports --scenario %s%s --start-at %d", r.set.ID, r.to, r.plan.Scenario, extra, n)
+	return fmt.Sprintf("lyncbackup restore %s %s --start-at %d", r.set.ID, strings.Join(r.flags, " "), n)
+}
+
+// restoreFiles is the command that restores the set's files first.
+func (r *runImports) restoreFiles() string {
+	return fmt.Sprintf("lyncbackup restore %s %s --identity KEY", r.set.ID, strings.Join(r.filesFlags, " "))
 }
 
 func (r *runImports) run(ctx context.Context) error {
@@ -225,7 +233,7 @@ func (r *runImports) run(ctx context.Context) error {
 		}
 		for _, f := range s.Files {
 			if _, err := os.Stat(f); err != nil {
-				return fmt.Errorf("step %d (%s) needs %s, which is not there: restore the set first (lyncbackup restore %s --to %s --identity KEY), then: %s", n, s.Title, f, r.set.ID, r.to, r.resume(n))
+				return fmt.Errorf("step %d (%s) needs %s, which is not there: restore the set first (%s), then: %s", n, s.Title, f, r.restoreFiles(), r.resume(n))
 			}
 		}
 		fmt.Fprintf(w, "step %d [run] %s\n", n, s.Title)
