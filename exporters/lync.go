@@ -757,7 +757,16 @@ func buildLyncShorthand(ctx context.Context, s *session) ([]Exporter, error) {
 				s.discover(ctx)
 			}
 			if lc.PersistentChatInstance == "" && len(s.lyncInfo().PersistentChat) == 0 {
-				s.lyncInfo().Notes = append(s.lyncInfo().Notes, "no Persistent Chat database found: not exported")
+				// Name the real cause: no module, or discovery failed,
+				// is not a deployment without Persistent Chat.
+				why := "no Persistent Chat database found"
+				if err == nil {
+					_, err = s.discover(ctx)
+				}
+				if err != nil {
+					why = "Persistent Chat databases unknown: discovery could not run (" + clip.String(err.Error(), 300) + ")"
+				}
+				s.lyncInfo().Notes = append(s.lyncInfo().Notes, why+": not exported")
 				continue
 			}
 		}

@@ -507,6 +507,26 @@ func TestModuleMissingAndNoModule(t *testing.T) {
 			t.Errorf("discovery error not recorded: %+v", info)
 		}
 	})
+	// lync.exporters: all without a module, or with one that does not
+	// load: the Persistent Chat note names that discovery could not run,
+	// not a deployment without Persistent Chat.
+	for _, c := range []struct {
+		name, product string
+		fx            fixture
+		why           string
+	}{
+		{"all, no module", "", fixture{}, "no Lync Server 2013 / Skype for Business Server PowerShell module found"},
+		{"all, module fails", "2015", fixture{ModuleMissing: true, DiscoveryFile: "testdata/discovery/onepool.json"}, "The specified module"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, c.product, c.fx)
+			_, _, disc := h.run(h.config("lync: {powershell: $PS, exporters: all}\n"))
+			notes := strings.Join(disc["lync"].(*LyncInfo).Notes, "\n")
+			if !strings.Contains(notes, "Persistent Chat databases unknown: discovery could not run (") || !strings.Contains(notes, c.why) || strings.Contains(notes, "no Persistent Chat database found") {
+				t.Errorf("notes:\n%s", notes)
+			}
+		})
+	}
 	t.Run("no product installed", func(t *testing.T) {
 		h := newHarness(t, "", fixture{})
 		cfg := h.config("lync: {powershell: $PS, exporters: [csconfig]}\nexporters: [{kind: path, paths: [" + t.TempDir() + "]}]\n")
