@@ -465,6 +465,38 @@ func TestApplierChunkLocks(t *testing.T) {
 	}
 }
 
+// Backups stopped 20 days ago (object_lock days: 10 at upload): the sets
+// daily 7 keeps stay kept, and prune extends their locks past now (all but
+// the 7th, which the next backup's prune may delete). It extended none,
+// the newest included: everything kept was deletable with the credentials.
+func TestKeptSetsLockedWhenBackupsStop(t *testing.T) {
+	base, _ := localStore(t)
+	now := time.Now().UTC()
+	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
+	var ids []string
+	for d := 26; d >= 20; d-- {
+		id := craft(t, base, "h", now.AddDate(0, 0, -d), StatusComplete)
+		ids = append(ids, id)
+		for _, k := range []string{catalog.ManifestKey("h", id), catalog.ItemKey("h", id, "config"), catalog.ItemKey("h", id, "filestore")} {
+			ls.until[k] = setTime(t, id).AddDate(0, 0, 10)
+		}
+	}
+	a := &Applier{Store: ls, Policy: Policy{Daily: 7, Location: time.UTC}, Now: func() time.Time { return now }, ExtendLocks: true}
+	rep, err := a.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		d := decisionFor(t, rep.Decisions, id)
+		if !d.Keep {
+			t.Errorf("%s deleted", id)
+		}
+		if k := catalog.ManifestKey("h", id); i > 0 && !ls.until[k].After(now) {
+			t.Errorf("kept set %s (%v) locked only until %s: deletable", id, d.Reasons, ls.until[k].Format(time.DateOnly))
+		}
+	}
+}
+
 // A prune that does not sweep a host's chunks (a backup of it is running,
 // or one of its manifests is damaged) still extends the locks of the
 // chunks its kept sets use: the sets' own locks were extended, and a

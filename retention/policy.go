@@ -201,29 +201,60 @@ type rule struct {
 	key   func(t time.Time) int // period of a local time
 	// until is the set's time plus count periods.
 	until func(t time.Time, n int) time.Time
+	// start is the beginning of the period holding a local time.
+	start func(t time.Time) time.Time
+}
+
+func midnight(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
 }
 
 func rules(p Policy) []rule {
 	return []rule{
-		{"last", p.Last, nil, nil},
+		{"last", p.Last, nil, nil, nil},
 		{"hourly", p.Hourly, func(t time.Time) int {
 			return ((t.Year()*100+int(t.Month()))*100+t.Day())*100 + t.Hour()
-		}, func(t time.Time, n int) time.Time { return t.Add(time.Duration(n) * time.Hour) }},
+		}, func(t time.Time, n int) time.Time { return t.Add(time.Duration(n) * time.Hour) },
+			func(t time.Time) time.Time {
+				return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), 0, 0, 0, t.Location())
+			}},
 		// Days from the local calendar date, never from 24 h arithmetic:
 		// a 23 h or 25 h DST day is still exactly one day.
 		{"daily", p.Daily, func(t time.Time) int {
 			return (t.Year()*100+int(t.Month()))*100 + t.Day()
-		}, func(t time.Time, n int) time.Time { return t.AddDate(0, 0, n) }},
+		}, func(t time.Time, n int) time.Time { return t.AddDate(0, 0, n) }, midnight},
 		{"weekly", p.Weekly, func(t time.Time) int {
 			y, w := t.ISOWeek()
 			return y*100 + w
-		}, func(t time.Time, n int) time.Time { return t.AddDate(0, 0, 7*n) }},
+		}, func(t time.Time, n int) time.Time { return t.AddDate(0, 0, 7*n) },
+			func(t time.Time) time.Time { return midnight(t).AddDate(0, 0, -((int(t.Weekday()) + 6) % 7)) }},
 		{"monthly", p.Monthly, func(t time.Time) int {
 			return t.Year()*100 + int(t.Month())
-		}, func(t time.Time, n int) time.Time { return t.AddDate(0, n, 0) }},
+		}, func(t time.Time, n int) time.Time { return t.AddDate(0, n, 0) },
+			func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location()) }},
 		{"yearly", p.Yearly, func(t time.Time) int { return t.Year() },
-			func(t time.Time, n int) time.Time { return t.AddDate(n, 0, 0) }},
+			func(t time.Time, n int) time.Time { return t.AddDate(n, 0, 0) },
+			func(t time.Time) time.Time { return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, t.Location()) }},
 	}
+}
+
+// keptUntil is how long a set the rule keeps is sure to stay kept: its
+// time plus the rule's periods, and at least until the start of the period
+// left periods after the current one. A set the rule keeps goes only once
+// enough newer periods have sets, and they do not come faster than the
+// calendar. With a backup every period the set's own date is the later
+// one; once backups stop, the sets stay kept and that date passes: prune
+// extended no lock, and the kept sets (the newest among them) became
+// deletable by anyone with the credentials.
+func keptUntil(r rule, t, now time.Time, left int) time.Time {
+	until := r.until(t, r.count)
+	if left <= 0 {
+		return until
+	}
+	if f := r.until(r.start(now), left); f.After(until) {
+		return f
+	}
+	return until
 }
 
 // applyHost decides for one host's sets, sorted oldest first.
@@ -271,6 +302,13 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 			continue
 		}
 		last, used := -1, 0
+		// Periods after the current one a set still needs to be pushed
+		// out: the k-th of N goes when N-k+1 newer periods have sets, and
+		// the current period is one of them unless it has a set already.
+		nowHas := 0
+		if r.key != nil && len(order) > 0 && r.key(sets[order[0]].Time.In(loc)) == r.key(now.In(loc)) {
+			nowHas = 1
+		}
 		for n, i := range order {
 			t := sets[i].Time.In(loc)
 			val := n // keep_last: every set is its own period
@@ -282,14 +320,14 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 				used++
 				last = val
 				if r.until != nil {
-					until = r.until(t, r.count)
+					until = keptUntil(r, t, now.In(loc), r.count-used+nowHas)
 				}
 				keep(i, fmt.Sprintf("%s %d/%d", r.name, used, r.count), until)
 			} else if used < r.count && n == len(order)-1 {
 				// As restic: while periods are left over, also keep the
 				// oldest set, so the history reaches back as far as it can.
 				if r.until != nil {
-					until = r.until(t, r.count)
+					until = keptUntil(r, t, now.In(loc), r.count-used-1+nowHas)
 				}
 				keep(i, fmt.Sprintf("oldest %s (%d/%d periods)", r.name, used, r.count), until)
 			}

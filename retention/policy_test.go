@@ -724,6 +724,51 @@ func TestSpanSteps(t *testing.T) {
 	}
 }
 
+// Once backups stop, the sets a rule keeps stay kept, and their keep-until
+// (set time + the rule's periods) passed: prune extended no lock and the
+// kept sets, the newest among them, became deletable. A set the rule keeps
+// as k-th of N is now kept until at least the start of the period N-k
+// after the current one (N-k+1 when the current one has a set already),
+// which is never later than its own date while a backup runs every period.
+func TestKeepUntilWhenBackupsStop(t *testing.T) {
+	berlin := mustLoc(t, "Europe/Berlin")
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, berlin)
+	var stopped []SetMeta
+	for d := 26; d >= 20; d-- {
+		stopped = append(stopped, set("h", time.Date(2026, 11, 29-d, 2, 0, 0, 0, berlin), StatusComplete))
+	}
+	ds := Apply(Policy{Daily: 7, Location: berlin}, stopped, now)
+	for k := 1; k <= 7; k++ {
+		s := stopped[7-k]
+		d := decisionFor(t, ds, s.ID)
+		want := s.Time.In(berlin).AddDate(0, 0, 7)
+		if k < 7 {
+			want = time.Date(2026, 11, 29+7-k, 0, 0, 0, 0, berlin)
+		}
+		if !d.Keep || !d.KeepUntil.Equal(want) {
+			t.Errorf("daily %d/7 after backups stopped 20 days ago: keep %v until %v, want %v", k, d.Keep, d.KeepUntil, want)
+		}
+	}
+	// A backup every day, today's included: each set's own date, as before.
+	var daily []SetMeta
+	for d := 6; d >= 0; d-- {
+		daily = append(daily, set("h", time.Date(2026, 11, 29-d, 2, 0, 0, 0, berlin), StatusComplete))
+	}
+	for _, sm := range []struct {
+		p    Policy
+		step func(time.Time) time.Time
+	}{
+		{Policy{Daily: 7, Location: berlin}, func(t time.Time) time.Time { return t.AddDate(0, 0, 7) }},
+		{Policy{Weekly: 4, Location: berlin}, func(t time.Time) time.Time { return t.AddDate(0, 0, 28) }},
+	} {
+		for _, d := range Apply(sm.p, daily, now) {
+			if d.Keep && !d.KeepUntil.Equal(sm.step(d.Time.In(berlin))) {
+				t.Errorf("%v, a backup every day: %s kept until %v, want its own date + the periods", sm.p, d.ID, d.KeepUntil)
+			}
+		}
+	}
+}
+
 func TestGraceOf(t *testing.T) {
 	if g := GraceOf(config.Retention{}); g != DefaultGrace {
 		t.Errorf("no grace: %v, want %v", g, DefaultGrace)
