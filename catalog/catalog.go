@@ -27,6 +27,10 @@ type Catalog struct {
 	// Each, when set, is given every manifest List reads, whole, before
 	// NoChunks drops its chunk entries (from several goroutines at once).
 	Each func(*Manifest)
+	// Host, when set, makes List read only that host's folder: a backup
+	// learning its host's chunks, a prune sweeping one host's chunks (they
+	// read every host's manifests, hosts × sets of them per prune).
+	Host string
 }
 
 // Set is one set folder as found in the store.
@@ -253,7 +257,11 @@ func setOf(key string) (host, id string, t time.Time, ok bool) {
 func (c *Catalog) setsFlat(ctx context.Context) ([]Set, error) {
 	byKey := map[string]*Set{}
 	var order []string
-	err := c.Store.List(ctx, "", func(o upload.ObjectInfo) error {
+	prefix := ""
+	if c.Host != "" {
+		prefix = c.Host + "/"
+	}
+	err := c.Store.List(ctx, prefix, func(o upload.ObjectInfo) error {
 		host, id, t, ok := setOf(o.Key)
 		if !ok {
 			return nil
@@ -282,9 +290,12 @@ func (c *Catalog) setsFlat(ctx context.Context) ([]Set, error) {
 // folders, then the objects of each set (a few at a time), so that a
 // host's chunks (thousands of objects per GiB) are never listed.
 func (c *Catalog) setsByFolder(ctx context.Context, f upload.Folderer) ([]Set, error) {
-	hosts, err := f.Folders(ctx, "")
-	if err != nil {
-		return nil, err
+	hosts := []string{c.Host}
+	var err error
+	if c.Host == "" {
+		if hosts, err = f.Folders(ctx, ""); err != nil {
+			return nil, err
+		}
 	}
 	var sets []Set
 	for _, h := range hosts {

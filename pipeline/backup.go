@@ -680,7 +680,7 @@ func knownChunks(ctx context.Context, st upload.Store, host string) (map[string]
 	// Each manifest's chunk entries go to the discovery as it is read, and
 	// are not kept: a host's sets name mostly the same chunks.
 	d := chunk.NewDiscovery(host)
-	if _, err := (&catalog.Catalog{Store: st, NoChunks: true, Each: d.Add}).List(ctx); err != nil {
+	if _, err := (&catalog.Catalog{Store: st, NoChunks: true, Each: d.Add, Host: host}).List(ctx); err != nil {
 		return nil, err
 	}
 	return d.Known(ctx, st)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
@@ -191,5 +192,44 @@ func TestChunkGoneBeforeCommitRefused(t *testing.T) {
 		if s.Manifest != nil {
 			t.Fatalf("set %s committed naming a deleted chunk", catalog.ManifestKey(s.Host, s.ID))
 		}
+	}
+}
+
+// otherManifests counts the manifests of hosts other than fe01 read.
+type otherManifests struct {
+	upload.Store
+	n atomic.Int64
+}
+
+func (o *otherManifests) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if strings.HasSuffix(key, "/manifest.json") && !strings.HasPrefix(key, "fe01/") {
+		o.n.Add(1)
+	}
+	return o.Store.Get(ctx, key, off, n)
+}
+
+// A chunked backup learns its own host's chunks from its host's manifests
+// only: the first backup of fe01 beside three hosts of three sets read
+// their nine manifests (every backup read every server's).
+func TestBackupReadsOnlyItsHostsManifests(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("chunked data ", 50000)})
+	for _, h := range []string{"be01", "edge01", "fe02"} {
+		for range 3 {
+			job := inFormat(t, f.job(exporters.NewPath("alpha", a)), FormatChunked)
+			job.Host = h
+			if _, err := Backup(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	om := &otherManifests{Store: f.store}
+	job := inFormat(t, f.job(exporters.NewPath("alpha", a)), FormatChunked)
+	job.Store = om
+	if _, err := Backup(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	if n := om.n.Load(); n != 0 {
+		t.Errorf("fe01's backup read %d manifests of other hosts", n)
 	}
 }

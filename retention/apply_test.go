@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -494,6 +495,40 @@ func TestKeptSetsLockedWhenBackupsStop(t *testing.T) {
 		if k := catalog.ManifestKey("h", id); i > 0 && !ls.until[k].After(now) {
 			t.Errorf("kept set %s (%v) locked only until %s: deletable", id, d.Reasons, ls.until[k].Format(time.DateOnly))
 		}
+	}
+}
+
+// manifestGets counts the manifests read.
+type manifestGets struct {
+	upload.Store
+	n atomic.Int64
+}
+
+func (m *manifestGets) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if strings.HasSuffix(key, "/manifest.json") {
+		m.n.Add(1)
+	}
+	return m.Store.Get(ctx, key, off, n)
+}
+
+// Each host's chunk sweep reads that host's manifests, not every host's:
+// 4 hosts of 3 sets took 60 manifest reads for 12 sets (12 for the
+// decisions, then all 12 again per host).
+func TestSweepReadsOnlyItsHostsManifests(t *testing.T) {
+	base, _ := localStore(t)
+	now := time.Now().UTC()
+	for _, h := range []string{"h1", "h2", "h3", "h4"} {
+		for d := 1; d <= 3; d++ {
+			craftChunked(t, base, h, now.AddDate(0, 0, -d), StatusComplete, "a", "b")
+		}
+	}
+	mg := &manifestGets{Store: base}
+	a := &Applier{Store: mg, Policy: Policy{Daily: 30, Location: time.UTC}, Now: func() time.Time { return now }}
+	if _, err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := mg.n.Load(); n != 24 {
+		t.Errorf("%d manifest reads for 12 sets of 4 hosts, want 24 (each once to decide, once to sweep)", n)
 	}
 }
 

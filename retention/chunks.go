@@ -95,7 +95,7 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 				}
 			}
 		}
-		all, err := (&catalog.Catalog{Store: a.Store, NoChunks: true, Each: each}).List(ctx)
+		all, err := (&catalog.Catalog{Store: a.Store, NoChunks: true, Each: each, Host: host}).List(ctx)
 		if err != nil {
 			if mark != nil {
 				mark.Release(ctx)

@@ -380,8 +380,15 @@ func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.IsDir() {
+		switch {
+		case e.IsDir():
 			out = append(out, e.Name())
+		case e.Type()&(fs.ModeSymlink|fs.ModeIrregular) != 0:
+			// A link to a folder (a host's folder on another disk) is one,
+			// as the listing's walk takes it.
+			if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {
+				out = append(out, e.Name())
+			}
 		}
 	}
 	sort.Strings(out)

@@ -537,6 +537,12 @@ func TestSymlinkedHostFolder(t *testing.T) {
 			t.Errorf("List(%q) = %q, %v", prefix, keys, err)
 		}
 	}
+	if hosts, err := s.Folders(ctx, ""); err != nil || len(hosts) != 1 || hosts[0] != "h" {
+		t.Errorf("Folders(\"\") = %q, %v: the catalog finds hosts this way", hosts, err)
+	}
+	if ids, err := s.Folders(ctx, "h/"); err != nil || len(ids) != 1 {
+		t.Errorf("Folders(h/) = %q, %v", ids, err)
+	}
 	os.WriteFile(filepath.Join(real, "x"+tmpMarker+"1"), []byte("x"), 0o644)
 	if n, err := s.AbortStale(ctx, "h/", time.Now().Add(time.Hour)); err != nil || n != 1 {
 		t.Errorf("AbortStale through the link: %d, %v", n, err)
