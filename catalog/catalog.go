@@ -76,7 +76,7 @@ func (s Set) Status() string {
 
 // Started is when the set's backup began: the committed start time
 // (nanoseconds) when the manifest has one within the id's second, else the
-// id's time (whole seconds). Sets are ordered by it, and so is retention.
+// id's time (whole seconds). Retention orders sets by it.
 func (s Set) Started() time.Time {
 	if s.Manifest != nil && s.Manifest.Start.UTC().Truncate(time.Second).Equal(s.Time) {
 		return s.Manifest.Start.UTC()
@@ -224,15 +224,25 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 	// A set id has whole seconds: two backups of a host started within one
 	// second are ordered by their committed start times (nanoseconds), not
 	// by the ids' random suffixes, so "latest" is the one started last. One
-	// key per set (host, Started, id): a comparison that called two sets
+	// key per set (host, start, id): a comparison that called two sets
 	// equal whenever one had no manifest was no order, and a set without
 	// one between two others of the same second could leave them reversed.
+	// A set without a readable manifest may have started at any moment of
+	// its second: it counts as the last of them, so that a damaged or
+	// unfinished set is never hidden behind a complete one of its second
+	// (latest skips it, and says so).
+	key := func(s *Set) time.Time {
+		if s.Manifest == nil {
+			return s.Time.Add(time.Second - time.Nanosecond)
+		}
+		return s.Started()
+	}
 	sort.SliceStable(sets, func(i, j int) bool {
 		a, b := &sets[i], &sets[j]
 		if a.Host != b.Host {
 			return a.Host < b.Host
 		}
-		if ta, tb := a.Started(), b.Started(); !ta.Equal(tb) {
+		if ta, tb := key(a), key(b); !ta.Equal(tb) {
 			return ta.Before(tb)
 		}
 		return a.ID < b.ID

@@ -328,7 +328,7 @@ func TestSameSecondSetsByStart(t *testing.T) {
 // same second does not reverse them: "latest" is still the one started
 // last. The old comparison called any pair with a missing manifest equal,
 // which is no order, and the stable sort left [A, X, C] with C started
-// first.
+// first. The set without a manifest counts as the last of its second.
 func TestSameSecondWithIncompleteBetween(t *testing.T) {
 	st := newStore(t)
 	cat := &Catalog{Store: st}
@@ -351,8 +351,8 @@ func TestSameSecondWithIncompleteBetween(t *testing.T) {
 	for _, s := range sets {
 		order = append(order, s.ID[len(s.ID)-1:])
 	}
-	if got := strings.Join(order, ""); got != "231" {
-		t.Errorf("order %s, want 231 (x without a manifest at the id's second, c at .100, a at .900)", got)
+	if got := strings.Join(order, ""); got != "312" {
+		t.Errorf("order %s, want 312 (c at .100, a at .900, x without a manifest at the end of its second)", got)
 	}
 }
 
