@@ -189,7 +189,7 @@ func TestPlanFitsTheLoss(t *testing.T) {
 		{PlanOptions{Scenario: "filestore"}, []string{"robocopy '" + r("/restore/filestore-fs01.contoso.com-LyncShare/LyncShare") + "' '\\\\fs01.contoso.com\\LyncShare' /E /COPY:DAT /XO ", "Enable-CsTopology"},
 			[]string{"Import-Cs", "Install-CsDatabase", "Stop-CsWindowsService", "RESTORE"}},
 		{PlanOptions{Scenario: "filestore", OverwriteNewer: true}, []string{"/E /COPY:DAT /R:2"}, []string{"/XO"}},
-		{PlanOptions{Scenario: "sql"}, []string{"SET SINGLE_USER WITH ROLLBACK IMMEDIATE", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''" + r("/restore/sql-sql01-QoEMetrics"), "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"},
+		{PlanOptions{Scenario: "sql"}, []string{"-d master -E -b -x", "SET SINGLE_USER WITH ROLLBACK IMMEDIATE; RESTORE DATABASE [LcsCDR]", "; ALTER DATABASE [LcsCDR] SET MULTI_USER'", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''" + r("/restore/sql-sql01-QoEMetrics"), "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"},
 			[]string{"Import-CsConfiguration", "Import-CsUserData", "robocopy", "Install-CsDatabase"}},
 	}
 	for _, c := range cases {

@@ -278,7 +278,10 @@ func init() {
 	restorers["sql"] = func(it PlanItem, pc *planCtx) []Step {
 		f := itemFile(pc.dir, it, it.Meta["file"])
 		db, inst := it.Meta["db"], it.Meta["instance"]
-		sqlcmd := "sqlcmd -S " + PSQuote(inst) + " -E -b -x"
+		// In master: a login whose default database is the one restored
+		// would hold it with its own connection, and the restore would
+		// wait for exclusive access it never gets.
+		sqlcmd := "sqlcmd -S " + PSQuote(inst) + " -d master -E -b -x"
 		if it.Meta["encrypt"] == "true" {
 			sqlcmd += " -N"
 		}
@@ -307,11 +310,14 @@ func init() {
 			cmds = append(cmds, q("RESTORE FILELISTONLY FROM DISK="+SQLString(f)))
 			notes = append(notes, "The set does not record the database's files: when this server's data and log folders differ from the old one's, add MOVE N'<logical name>' TO N'<new path>' for each file RESTORE FILELISTONLY lists.")
 		}
+		// One batch, one session: the single connection SINGLE_USER leaves
+		// is this one. In three sqlcmd runs, any client could take it
+		// between the first and the restore ("Exclusive access could not
+		// be obtained").
 		cmds = append(cmds,
-			q("IF DB_ID("+SQLString(db)+") IS NOT NULL ALTER DATABASE "+SQLIdent(db)+" SET SINGLE_USER WITH ROLLBACK IMMEDIATE"),
-			q(restore),
-			q("ALTER DATABASE "+SQLIdent(db)+" SET MULTI_USER"),
-		)
+			q("IF DB_ID("+SQLString(db)+") IS NOT NULL ALTER DATABASE "+SQLIdent(db)+" SET SINGLE_USER WITH ROLLBACK IMMEDIATE; "+
+				restore+"; ALTER DATABASE "+SQLIdent(db)+" SET MULTI_USER"))
+		notes = append(notes, "If the restore fails, the database stays in single-user mode: ALTER DATABASE "+SQLIdent(db)+" SET MULTI_USER.")
 		switch strings.ToLower(db) {
 		case "lcslog", "lcscdr", "qoemetrics":
 			notes = append(notes, "Afterwards the user RTCComponentUniversalServices must hold the ServerRole role in "+db+"; then start the services again.")
