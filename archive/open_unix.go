@@ -38,3 +38,28 @@ func readDir(p string, fi os.FileInfo) ([]os.DirEntry, error) {
 	slices.SortFunc(ents, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return ents, err
 }
+
+// replaced reports whether the entry at p is no longer the one the walk
+// saw as fi (a link, a pipe or another file or folder put in its place).
+func replaced(p string, fi os.FileInfo) bool {
+	now, err := os.Lstat(p)
+	return err == nil && (entryType(now.Mode()) != entryType(fi.Mode()) || !sameFile(now, fi))
+}
+
+// sameEntry reports whether the opened f is the entry the walk saw as fi.
+func sameEntry(f *os.File, fi os.FileInfo) bool {
+	st, err := f.Stat()
+	return err == nil && entryType(st.Mode()) == entryType(fi.Mode()) && sameFile(st, fi)
+}
+
+// folderBehind reports whether an irregular entry is a folder (Windows
+// only: junctions and mount points).
+func folderBehind(os.FileInfo) bool { return false }
+
+// sameFile is os.SameFile through the stat data, so that a FileInfo the
+// walk wrapped (regularInfo) still compares.
+func sameFile(a, b os.FileInfo) bool {
+	sa, ok1 := a.Sys().(*syscall.Stat_t)
+	sb, ok2 := b.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}

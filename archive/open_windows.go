@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/windows"
 )
@@ -13,8 +14,9 @@ import (
 // openEntry opens a file the walk found, sharing delete too: while a large
 // file-store file is read, Lync may still rename or delete it (os.Open
 // shares read and write only, and the service got a sharing violation).
-// Backup semantics let an account with the backup privilege read what its
-// ACLs alone would not. A reparse point is followed as os.Open follows it:
+// Backup semantics are what Windows' backup tools open with (needed to open
+// a folder; they bypass ACLs only for an account whose SeBackupPrivilege is
+// enabled, which lyncbackup does not do). A reparse point is followed as os.Open follows it:
 // opening the point itself would read a deduplicated or cloud-tiered
 // file's stub, not its data. The caller checks, after the open, that the
 // path is still the entry the walk saw (a link put in its place since is
@@ -54,4 +56,31 @@ func readDir(p string, fi os.FileInfo) ([]os.DirEntry, error) {
 		return nil, &os.PathError{Op: "open", Path: p, Err: errReplaced}
 	}
 	return os.ReadDir(p)
+}
+
+// replaced reports whether the entry at p is no longer of the kind the walk
+// saw as fi (a link or junction put in place of a file or folder). Only the
+// kinds are compared: os.SameFile loads file ids by opening the path as
+// given, without the \\?\ prefix, and on Windows Server 2016 (before build
+// 15063, where Go does not use long paths) that fails for a path of 260
+// characters or more, which would have skipped every deep file as replaced.
+func replaced(p string, fi os.FileInfo) bool {
+	now, err := os.Lstat(p)
+	return err == nil && entryType(now.Mode()) != entryType(fi.Mode())
+}
+
+// sameEntry reports whether the opened f is of the kind the walk saw as fi
+// (a file opened through a link put in its place is still refused by
+// replaced, which sees the link).
+func sameEntry(f *os.File, fi os.FileInfo) bool {
+	st, err := f.Stat()
+	return err == nil && entryType(st.Mode()) == entryType(fi.Mode())
+}
+
+// folderBehind reports whether an irregular entry is a folder: a junction
+// or a volume mounted into a folder carries the directory attribute; a
+// WOF-compressed or tiered file does not.
+func folderBehind(fi os.FileInfo) bool {
+	d, ok := fi.Sys().(*syscall.Win32FileAttributeData)
+	return !ok || d.FileAttributes&syscall.FILE_ATTRIBUTE_DIRECTORY != 0
 }

@@ -210,6 +210,8 @@ func (w *writer) walk(p, name string, fi fs.FileInfo) error {
 	switch {
 	case fi.Mode().IsRegular():
 		return w.file(p, name, fi)
+	case fileLike(fi):
+		return w.file(p, name, regularInfo{fi})
 	case fi.IsDir():
 		if err := w.header(p, fi, name+"/", ""); err != nil {
 			return err
@@ -339,18 +341,27 @@ func (w *writer) smallFile(f *os.File, p, name string, fi fs.FileInfo, buf []byt
 	return nil
 }
 
-// replaced reports whether the entry at p is no longer the one the walk
-// saw as fi (a link, a pipe or another file or folder put in its place).
-func replaced(p string, fi fs.FileInfo) bool {
-	now, err := os.Lstat(p)
-	return err == nil && (now.Mode().Type() != fi.Mode().Type() || !os.SameFile(now, fi))
+// regularInfo is an entry read as a file although its mode says irregular:
+// on Windows, a file behind a reparse point that is no link (WOF-compressed
+// with compact, tiered by Azure File Sync or an HSM). Go reports those as
+// irregular, and the walk skipped them as special files in a set it called
+// complete; opening one reads its data (recalling a tiered file), as
+// robocopy does.
+type regularInfo struct{ fs.FileInfo }
+
+func (r regularInfo) Mode() fs.FileMode { return r.FileInfo.Mode() &^ fs.ModeIrregular }
+
+// fileLike reports whether an irregular entry is a file to read: not a
+// folder (a junction or mount point is one on Windows), pipe, device or
+// socket.
+func fileLike(fi fs.FileInfo) bool {
+	m := fi.Mode()
+	return m&fs.ModeIrregular != 0 && m.Type()&^fs.ModeIrregular == 0 && !folderBehind(fi)
 }
 
-// sameEntry reports whether the opened f is the entry the walk saw as fi.
-func sameEntry(f *os.File, fi fs.FileInfo) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode().Type() == fi.Mode().Type() && os.SameFile(st, fi)
-}
+// entryType is an entry's type for the checks that it is still what the
+// walk saw, irregular counted as regular (see regularInfo).
+func entryType(m fs.FileMode) fs.FileMode { return m.Type() &^ fs.ModeIrregular }
 
 func (w *writer) file(p, name string, fi fs.FileInfo) error {
 	f, err := openEntry(p)
