@@ -51,13 +51,17 @@ func fetch(ctx context.Context, st upload.Store, c catalog.Chunk, whole bool) ([
 		putBuf(data)
 		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(size, c.StoredBytes), c.StoredBytes)
 	}
-	if !whole && c.AgePrefixBytes > 0 {
+	if c.AgePrefixBytes > 0 {
+		// Checked by verify too (whole): the whole object's hash alone
+		// passed an entry whose prefix hash restore then refused.
 		sum := sha256.Sum256(data[:c.AgePrefixBytes])
 		if hex.EncodeToString(sum[:]) != c.AgePrefixSHA256 {
 			putBuf(data)
 			return nil, fmt.Errorf("chunk %s: age header does not match the manifest (corrupted or swapped)", c.Key)
 		}
-		return data, nil
+		if !whole {
+			return data, nil
+		}
 	}
 	sum := sha256.Sum256(data)
 	if hex.EncodeToString(sum[:]) != c.SHA256 {
@@ -320,7 +324,10 @@ func (cs *Checks) Check(ctx context.Context, st upload.Store, c catalog.Chunk, s
 	if cs.done == nil {
 		cs.done = map[string]*check{}
 	}
-	k := c.Key + " " + c.SHA256
+	// The whole entry: two sets may record one chunk differently (a
+	// damaged manifest), and verify all must not pass the second on the
+	// first's result.
+	k := fmt.Sprint(c.Key, " ", c.SHA256, " ", c.StoredBytes, " ", c.AgePrefixSHA256, " ", c.AgePrefixBytes)
 	ck, ok := cs.done[k]
 	if !ok {
 		ck = &check{}

@@ -184,3 +184,64 @@ func TestVerifyChunkedHashesWholeObjects(t *testing.T) {
 		}
 	}
 }
+
+// verify, with and without a key, checks a chunk entry's age header hash
+// as restore does: a manifest whose prefix hash or length lies passed both
+// verify modes and failed the restore.
+func TestVerifyChunkAgePrefixAsRestore(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data ", 5000), "d/y": "why"})
+	res, err := Backup(context.Background(), inFormat(t, f.job(exporters.NewPath("alpha", a)), FormatChunked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Manifest.Items[0].Chunks[0].AgePrefixBytes == 0 {
+		t.Fatalf("want a format 3 chunked set: %+v", res.Manifest.Items[0].Chunks[0])
+	}
+	for name, lie := range map[string]func(c *catalog.Chunk){
+		"prefix hash":  func(c *catalog.Chunk) { c.AgePrefixSHA256 = strings.Repeat("0", 64) },
+		"prefix bytes": func(c *catalog.Chunk) { c.AgePrefixBytes-- },
+	} {
+		m := *res.Manifest
+		m.Items = append([]catalog.Item(nil), m.Items...)
+		m.Items[0].Chunks = append([]catalog.Chunk(nil), m.Items[0].Chunks...)
+		lie(&m.Items[0].Chunks[0])
+		if err := m.Validate(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_, verr := Read(context.Background(), ReadJob{Store: f.store, Manifest: &m, Checks: &chunk.Checks{}})
+		_, ierr := Read(context.Background(), ReadJob{Store: f.store, Manifest: &m, Identities: f.ids})
+		_, rerr := Read(context.Background(), ReadJob{Store: f.store, Manifest: &m, Identities: f.ids, To: filepath.Join(f.dir, "r-"+strings.ReplaceAll(name, " ", "-"))})
+		if rerr == nil || verr == nil || ierr == nil {
+			t.Errorf("%s: verify: %v; verify --identity: %v; restore: %v (all three must refuse)", name, verr, ierr, rerr)
+		}
+	}
+}
+
+// verify all shares one Checks: a later set whose entry for an already
+// checked chunk records another size is checked on its own entry (it
+// passed on the first set's result).
+func TestVerifyAllChecksEachEntry(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x": strings.Repeat("data ", 5000)})
+	res, err := Backup(context.Background(), inFormat(t, f.job(exporters.NewPath("alpha", a)), FormatChunked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := res.Manifest
+	bad := *good
+	bad.Items = append([]catalog.Item(nil), good.Items...)
+	bad.Items[0].Chunks = append([]catalog.Chunk(nil), good.Items[0].Chunks...)
+	bad.Items[0].Chunks[0].StoredBytes += 7
+	bad.Items[0].StoredBytes += 7
+	if err := bad.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	checks := &chunk.Checks{}
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: good, Checks: checks}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: &bad, Checks: checks}); err == nil {
+		t.Error("verify all passed a set whose chunk entry records the wrong size")
+	}
+}
