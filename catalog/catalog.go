@@ -104,6 +104,7 @@ func (c *Catalog) Commit(ctx context.Context, m *Manifest, opts upload.PutOption
 		return fmt.Errorf("commit set %s: its manifest would be %d bytes, over the %d a restore reads (%d chunks): a set this large needs format: archive", m.SetID, len(data), manifestLimit, m.chunkCount())
 	}
 	opts.ContentType = "application/json"
+	opts.Online = true // read first by every listing, restore and thaw
 	if _, err := c.Store.Put(ctx, ManifestKey(m.Host, m.SetID), bytes.NewReader(data), opts); err != nil {
 		return fmt.Errorf("commit set %s: %w", m.SetID, err)
 	}

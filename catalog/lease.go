@@ -275,7 +275,7 @@ func (h *Holder) write(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.store.Put(ctx, h.key, bytes.NewReader(append(b, '\n')), upload.PutOptions{ContentType: "application/json"})
+	_, err = h.store.Put(ctx, h.key, bytes.NewReader(append(b, '\n')), upload.PutOptions{ContentType: "application/json", Online: true})
 	return err
 }
 

@@ -129,7 +129,7 @@ func wall(t time.Time) time.Time { return t.Round(0) }
 
 func (m *Marker) write(ctx context.Context) error {
 	t := wall(m.now())
-	_, err := m.st.Put(ctx, m.Key, bytes.NewReader(m.body), upload.PutOptions{ContentType: "application/json"})
+	_, err := m.st.Put(ctx, m.Key, bytes.NewReader(m.body), upload.PutOptions{ContentType: "application/json", Online: true})
 	if err == nil {
 		m.mu.Lock()
 		if d := t.Sub(m.lastOK); !m.lastOK.IsZero() && m.gap == 0 && d > StaleAfter-staleMargin {

@@ -52,6 +52,13 @@ type PutOptions struct {
 	LegalHold bool
 	// ContentType is informative only.
 	ContentType string
+	// Online stores the object in a tier it can be read from at once,
+	// whatever archive tier the destination writes to (S3 GLACIER or
+	// DEEP_ARCHIVE, Azure Archive): a set's manifest, its lease and the
+	// chunk markers, which every listing, restore and thaw reads first.
+	// In the archive tier, every set listed as damaged and nothing, not
+	// even restore --thaw, could bring one back.
+	Online bool
 }
 
 // ObjectInfo describes one stored object.

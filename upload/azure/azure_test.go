@@ -428,6 +428,13 @@ func TestAccessTierArchiveAndThaw(t *testing.T) {
 	if err != nil || st.Tier != "Archive" || !st.Archived {
 		t.Fatalf("stat: %+v %v", st, err)
 	}
+	// A manifest, lease or marker (Online) stays readable: not Archive.
+	if _, err := e.store.Put(ctx, "online/manifest.json", bytes.NewReader([]byte("{}")), upload.PutOptions{Online: true}); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := e.store.Stat(ctx, "online/manifest.json"); err != nil || on.Tier == "Archive" || on.Archived {
+		t.Fatalf("an Online put went to %+v %v", on, err)
+	}
 	var listed upload.ObjectInfo
 	e.store.List(ctx, "cold/", func(oi upload.ObjectInfo) error { listed = oi; return nil })
 	if listed.Tier != "Archive" || !listed.Archived {

@@ -34,7 +34,11 @@ func blockID(nonce string, i int) string {
 // immutability policy and legal hold applied atomically at commit. Memory:
 // at most Concurrency+1 block buffers (reused) per Put.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts upload.PutOptions) (upload.ObjectInfo, error) {
-	return s.put(ctx, key, r, opts, s.tier)
+	tier := s.tier
+	if opts.Online && tier != nil && *tier == blob.AccessTierArchive {
+		tier = nil // the account's default tier: readable at once
+	}
+	return s.put(ctx, key, r, opts, tier)
 }
 
 type commitOpts struct {

@@ -42,7 +42,7 @@ type objectHeaders struct {
 func (s *Store) headers(po upload.PutOptions) objectHeaders {
 	h := objectHeaders{
 		sse:   types.ServerSideEncryption(s.opt.SSE),
-		class: types.StorageClass(s.opt.StorageClass),
+		class: s.classFor(po),
 	}
 	if s.opt.SSEKMSKeyID != "" {
 		h.kmsKey = aws.String(s.opt.SSEKMSKeyID)
@@ -113,8 +113,19 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, po upload.PutO
 	return out, nil
 }
 
+// classFor is the storage class of a Put: the configured one, except that
+// an object asked Online never goes to a class that can archive it (it is
+// then stored in the bucket's default, STANDARD).
+func (s *Store) classFor(po upload.PutOptions) types.StorageClass {
+	c := types.StorageClass(s.opt.StorageClass)
+	if po.Online && (c == types.StorageClassGlacier || c == types.StorageClassDeepArchive || c == types.StorageClassIntelligentTiering) {
+		return ""
+	}
+	return c
+}
+
 func (s *Store) info(key string, size int64, po upload.PutOptions) upload.ObjectInfo {
-	tier := s.opt.StorageClass
+	tier := string(s.classFor(po))
 	if tier == "" {
 		tier = "STANDARD"
 	}
