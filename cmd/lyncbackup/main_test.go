@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,5 +228,14 @@ func TestShellQuote(t *testing.T) {
 		if got := quoteFor(c.goos, c.in); got != c.want {
 			t.Errorf("%s %q: %s, want %s", c.goos, c.in, got, c.want)
 		}
+	}
+}
+
+// SIGTERM ends a run as Ctrl-C does, on Windows too (a closed console, a
+// logoff or a shutdown): there it was not subscribed, and Windows ended the
+// process with no clean-up.
+func TestInterruptSignalsIncludeTerm(t *testing.T) {
+	if !slices.Contains(interruptSignals(), os.Signal(syscall.SIGTERM)) {
+		t.Errorf("interrupt signals %v lack SIGTERM", interruptSignals())
 	}
 }

@@ -8,7 +8,14 @@ import (
 	"syscall"
 )
 
-func interruptSignals() []os.Signal { return []os.Signal{os.Interrupt} }
+// interruptSignals: Ctrl-C / Ctrl-Break, and SIGTERM, which Go delivers for
+// a console window closed, a logoff and a shutdown (CTRL_CLOSE_EVENT,
+// CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT). Not subscribed, Windows ended
+// the process at once: a patch reboot during the backup window left no
+// "run interrupted" record, no notification, no metrics, and its lease and
+// marker in place. Subscribed, Go holds the event until the process exits,
+// and Windows gives it a few seconds to clean up.
+func interruptSignals() []os.Signal { return []os.Signal{os.Interrupt, syscall.SIGTERM} }
 
 // ignoreBrokenPipe: Windows has no SIGPIPE; a write to a closed pipe fails.
 func ignoreBrokenPipe() {}
