@@ -74,19 +74,19 @@ func (m *nameMap) Map(name string, dir bool) (string, string) {
 		why = append(why, "Windows reserves the name "+dev)
 	}
 	disk := join(diskParent, fixed)
-	if m.used.get(strings.ToLower(disk)) != 0 {
+	if m.used.get(ntfsFold(disk)) != 0 {
 		ext := path.Ext(fixed)
 		stem := strings.TrimSuffix(fixed, ext)
 		for n := 2; ; n++ {
 			c := join(diskParent, fmt.Sprintf("%s~%d%s", stem, n, ext))
-			if m.used.get(strings.ToLower(c)) == 0 {
+			if m.used.get(ntfsFold(c)) == 0 {
 				disk = c
 				break
 			}
 		}
 		why = append(why, "another name differs from it only by case, and Windows names ignore case")
 	}
-	m.used.put(strings.ToLower(disk), 1)
+	m.used.put(ntfsFold(disk), 1)
 	if dir {
 		m.dirs[name] = disk
 	}
@@ -95,6 +95,12 @@ func (m *nameMap) Map(name string, dir bool) (string, string) {
 	}
 	return disk, strings.Join(why, "; ")
 }
+
+// ntfsFold is the key under which NTFS finds a name: it compares names
+// upper-cased letter by letter (its $UpCase table), so σ and ς, both Σ,
+// are one name there, which lower-casing kept apart (and the second file
+// overwrote the first, or was refused with "use --force").
+func ntfsFold(s string) string { return strings.ToUpper(s) }
 
 func join(dir, base string) string {
 	if dir == "" {

@@ -34,6 +34,10 @@ func TestNameMapWindows(t *testing.T) {
 		{"ReadMe", false, "ReadMe~3", "case"},
 		{"Data.TXT", false, "Data.TXT", ""},
 		{"data.txt", false, "data~2.txt", "case"},
+		{"σ.txt", false, "σ.txt", ""},
+		{"ς.txt", false, "ς~2.txt", "case"}, // both Σ to NTFS
+		{"µ", false, "µ", ""},
+		{"μ", false, "μ~2", "case"}, // micro sign and mu: both Μ
 		{"prn", true, "_prn", "PRN"},
 		{"prn/x", false, "_prn/x", ""}, // follows its folder, reported once
 		{"prn", true, "_prn", ""},      // the folder again: same name, no second warning
