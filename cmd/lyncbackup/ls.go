@@ -109,6 +109,14 @@ func runLs(ctx context.Context, a *app, args []string) error {
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, Parallel: sf.parallel, Progress: prog, Entry: entry,
 	})
 	prog.Stop()
+	// A spool write that failed (a full temp folder) is kept by its
+	// buffered writer: flushing them all now finds it before the JSON
+	// header says ok, and no truncated listing is printed.
+	for _, s := range spools {
+		if ferr := s.w.Flush(); ferr != nil && spoolErr == nil {
+			spoolErr = fmt.Errorf("ls: spool the listing: %w", ferr)
+		}
+	}
 	if err == nil {
 		err = spoolErr
 	}
@@ -119,7 +127,7 @@ func runLs(ctx context.Context, a *app, args []string) error {
 	var ok []pipeline.ItemReport
 	n := 0
 	for _, r := range reports {
-		if r.OK {
+		if r.OK && spoolErr == nil {
 			ok = append(ok, r)
 			if s := spools[r.Name]; s != nil {
 				n += s.n
