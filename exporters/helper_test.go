@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,16 @@ func runHelper(action string, args []string) int {
 		return 4
 	case "sleep":
 		time.Sleep(10 * time.Minute)
+		return 0
+	case "spawn": // starts a sleeping helper on its own stdout, writes its pid to args[0], exits 0
+		exe, _ := os.Executable()
+		c := exec.Command(exe, helperArg, "sleep")
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		if err := c.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		os.WriteFile(args[0], []byte(strconv.Itoa(c.Process.Pid)), 0o644)
 		return 0
 	case "lock": // holds args[0] open with no sharing until stdin closes
 		release, err := lockFile(args[0])

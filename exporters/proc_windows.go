@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -22,8 +23,9 @@ import (
 // (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE) and then resumed, so that all it
 // starts is in the job from its first instruction on. Only lyncbackup holds
 // the job's handle: however lyncbackup ends, Windows closes it and the
-// whole tree ends. A timeout or Ctrl-C terminates the job; after a normal
-// exit the handle is closed, which ends helpers the program left behind.
+// whole tree ends. A timeout or Ctrl-C terminates the job, and so does the
+// program's own end, which ends helpers it left behind (one holding its
+// stdout would otherwise hold the run until WaitDelay, then fail it).
 //
 // Tested under Wine (8.0, which implements kill-on-job-close in its server):
 // e2e.TestCommandTreeDiesWithTheTool kills lyncbackup.exe, and
@@ -80,6 +82,8 @@ func runTree(tc *treeCmd) error {
 	if jerr == nil {
 		defer windows.CloseHandle(job) // ends whatever is left in the job
 	}
+	var watching sync.WaitGroup
+	defer watching.Wait() // before the job's handle closes
 	cmd, err := startTree(tc, func(c *exec.Cmd) {
 		if jerr == nil {
 			c.Cancel = func() error {
@@ -95,18 +99,35 @@ func runTree(tc *treeCmd) error {
 	if err != nil {
 		return err
 	}
-	h, err := windows.OpenProcess(windows.PROCESS_SET_QUOTA|windows.PROCESS_TERMINATE|windows.PROCESS_SUSPEND_RESUME|windows.PROCESS_QUERY_LIMITED_INFORMATION,
+	h, err := windows.OpenProcess(windows.PROCESS_SET_QUOTA|windows.PROCESS_TERMINATE|windows.PROCESS_SUSPEND_RESUME|windows.PROCESS_QUERY_LIMITED_INFORMATION|windows.SYNCHRONIZE,
 		false, uint32(cmd.Process.Pid))
 	if err == nil {
+		inJob := false
 		if jerr == nil {
 			if aerr := windows.AssignProcessToJobObject(job, h); aerr != nil {
 				// Not in the job (an old Windows refusing nested jobs):
 				// taskkill /T on cancel is all that is left.
 				cmd.Cancel = func() error { return killTree(cmd) }
+			} else {
+				inJob = true
 			}
 		}
 		ntResumeProcess.Call(uintptr(h))
-		windows.CloseHandle(h)
+		if inJob {
+			// When the program ends, the job ends what it left running,
+			// as the reaper does on Linux: a helper still holding the
+			// program's stdout kept Wait from returning until WaitDelay,
+			// and a program that had exited 0 failed.
+			watching.Add(1)
+			go func() {
+				defer watching.Done()
+				defer windows.CloseHandle(h)
+				windows.WaitForSingleObject(h, windows.INFINITE)
+				windows.TerminateJobObject(job, 0)
+			}()
+		} else {
+			windows.CloseHandle(h)
+		}
 	} else {
 		// Cannot resume a suspended process we cannot open: end it.
 		cmd.Process.Kill()

@@ -1,7 +1,12 @@
 package exporters
 
 import (
+	"context"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -29,3 +34,21 @@ var transientStartSample error = &os.PathError{Op: "fork/exec", Path: `C:\x\powe
 
 // finalStartSample is a start failure that trying again cannot mend.
 var finalStartSample error = &os.PathError{Op: "fork/exec", Path: `C:\x\powershell.exe`, Err: windows.ERROR_ACCESS_DENIED}
+
+// A program that exits 0 leaving a helper on its stdout succeeds, and the
+// helper ends with it: the job was terminated only after Wait returned,
+// and Wait waited for the pipe until WaitDelay, then failed the run
+// (exec: WaitDelay expired before I/O complete).
+func TestHelperLeftBehindAfterSuccess(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "helper.pid")
+	argv := HelperCommand(t, "spawn", pidFile)
+	_, err := runProgram(context.Background(), "leftover", 2*time.Minute, argv[0], argv[1:], nil, 1<<10)
+	b, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Errorf("a program that exited 0 failed: %v", err)
+	}
+	if pid <= 0 || !waitGone(pid, 10*time.Second) {
+		t.Errorf("helper %d survived the program's end", pid)
+	}
+}
