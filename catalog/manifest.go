@@ -256,6 +256,24 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// checkDensity refuses, before decoding, a document packed with far more
+// objects or strings than a manifest lyncbackup writes can hold: decoding
+// "items": [{},{},…] built a ~200-byte Item for every 3 bytes (355 times
+// the document: one planted 24 MiB manifest took list to 5 GB). The
+// smallest object a manifest holds (a failure) is over 40 bytes, a chunk
+// entry ~330, and its strings average well over 4 bytes with their
+// quotes; the bounds leave room for both, and keep what a document can
+// decode to within a few times its size.
+func checkDensity(data []byte) error {
+	if n := bytes.Count(data, []byte("{")); n > len(data)/32+16 {
+		return fmt.Errorf("manifest: %d objects in %d bytes, more than a manifest holds: not one lyncbackup wrote", n, len(data))
+	}
+	if n := bytes.Count(data, []byte(`"`)); n > len(data)/4+64 {
+		return fmt.Errorf("manifest: %d quotes in %d bytes, more than a manifest holds: not one lyncbackup wrote", n, len(data))
+	}
+	return nil
+}
+
 // ParseManifest reads a manifest defensively: size limit, strict JSON,
 // version check and validation of every field that becomes a key or path.
 func ParseManifest(r io.Reader) (*Manifest, error) {
@@ -265,6 +283,9 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	}
 	if len(data) > manifestLimit {
 		return nil, fmt.Errorf("manifest larger than %d bytes", manifestLimit)
+	}
+	if err := checkDensity(data); err != nil {
+		return nil, err
 	}
 	// The strict decode first: it is the one pass over a good manifest
 	// (a chunked one runs to megabytes). Only when it fails is the format
