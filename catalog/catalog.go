@@ -489,7 +489,9 @@ func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 	}
 	s := match[0]
 	if s.ManifestErr != nil {
-		return Set{}, nil, s.ManifestErr
+		// The set too: restore --thaw can thaw a manifest that is in an
+		// archive tier.
+		return s, nil, s.ManifestErr
 	}
 	if !s.Complete() {
 		return Set{}, nil, fmt.Errorf("set %s of host %s is incomplete (no manifest: the backup never finished) and cannot be restored", s.ID, host)

@@ -71,4 +71,14 @@ func TestS3ArchiveClassKeepsManifestsOnline(t *testing.T) {
 	if r := e.run(nil, "restore", id, "--thaw"); r.Code != 0 {
 		t.Errorf("restore %s --thaw: exit %d\n%s", id, r.Code, r.Stderr)
 	}
+	// A set written before manifests were kept online: its manifest is
+	// cold too. restore ID --thaw starts bringing the manifest back, and
+	// says to come back for the items (it failed on the manifest).
+	mu.Lock()
+	class[e.prefix+"/"+e.host+"/"+id+"/manifest.json"] = "GLACIER"
+	mu.Unlock()
+	r := e.run(nil, "restore", id, "--thaw")
+	if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "is itself in the archive tier") {
+		t.Errorf("restore %s --thaw with a cold manifest: exit %d\n%s%s", id, r.Code, r.Stdout, r.Stderr)
+	}
 }

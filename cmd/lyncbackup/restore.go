@@ -122,7 +122,10 @@ func (a *app) resolveSet(ctx context.Context, st upload.Store, host, spec string
 	}
 	m, err := cat.LoadManifest(ctx, set.Host, set.ID)
 	if err != nil {
-		return catalog.Set{}, skipped, err
+		// The set chosen, without its manifest: restore --thaw can still
+		// thaw a manifest in an archive tier (thawManifest).
+		set.Manifest = nil
+		return set, skipped, err
 	}
 	set.Manifest = m
 	return set, skipped, nil
@@ -213,6 +216,9 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	set, skipped, err := a.resolveSet(ctx, st, host, spec)
+	if *thaw && set.ID != "" && errors.Is(err, upload.ErrArchived) {
+		return thawManifest(ctx, a, st, set)
+	}
 	if err != nil {
 		return err
 	}
@@ -335,6 +341,44 @@ func thawSet(ctx context.Context, a *app, st upload.Store, set catalog.Set, item
 		a.say("%s", r.Summary())
 	}
 	return err
+}
+
+// thawManifest starts the thaw of a set's manifest that is itself in an
+// archive tier (a set written before manifests were kept online): nothing
+// else of the set can be named until it is back. The run then says to ask
+// again for the items.
+func thawManifest(ctx context.Context, a *app, st upload.Store, set catalog.Set) error {
+	th, ok := upload.As[upload.Thawer](st)
+	if !ok {
+		return usagef("this destination has no archive tier: nothing to thaw")
+	}
+	key := catalog.ManifestKey(set.Host, set.ID)
+	t, err := th.Thaw(ctx, key, 7)
+	rep := pipeline.ThawReport{Item: "manifest.json", Objects: 1, Message: t.Message}
+	switch t.State {
+	case upload.ThawStarted:
+		rep.Started = 1
+	case upload.ThawRunning:
+		rep.Running = 1
+	default:
+		rep.Online = 1
+	}
+	if err != nil {
+		err = fmt.Errorf("thaw the manifest of set %s: %w", set.ID, err)
+	}
+	if a.g.json {
+		d := thawDoc{OK: err == nil, ExitCode: a.code(err), Host: set.Host, SetID: set.ID, Items: []pipeline.ThawReport{rep}}
+		if err != nil {
+			d.Error = oneLine(a.certHint(err).Error())
+		}
+		a.printJSON(d)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	a.say("the manifest of set %s/%s is itself in the archive tier (written before lyncbackup kept manifests online): %s; once it is back, run restore %s --thaw again to bring the items back", set.Host, set.ID, t.Message, set.ID)
+	return nil
 }
 
 // thawDoc is the --json document of restore --thaw (schema: README).
