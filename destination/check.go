@@ -3,6 +3,8 @@ package destination
 import (
 	"context"
 	"errors"
+	"fmt"
+	"github.com/lyncbackup/lyncbackup/internal/netdrive"
 	"io/fs"
 	"strings"
 
@@ -22,11 +24,15 @@ type Finding struct {
 
 // Stable finding ids.
 const (
-	IDAccess     = "destination.access"
-	IDObjectLock = "destination.object_lock"
-	IDVersioning = "destination.versioning"
-	IDNote       = "destination.note"
+	IDAccess      = "destination.access"
+	IDObjectLock  = "destination.object_lock"
+	IDVersioning  = "destination.versioning"
+	IDNote        = "destination.note"
+	IDMappedDrive = "destination.mapped_drive"
 )
+
+// mappedDrive is netdrive.Mapped; tests replace it.
+var mappedDrive = netdrive.Mapped
 
 // Check opens d's store, probes it and interprets what it finds (see
 // Assess): the destination lines of lyncbackup check.
@@ -42,6 +48,16 @@ func Check(ctx context.Context, d config.Destination) []Finding {
 	}
 	pr, err := p.Probe(ctx)
 	fs := Assess(st.String(), pr, err, d.ObjectLock != nil || d.Immutability != nil)
+	if dir := LocalPath(d); dir != "" {
+		if drive, ok := mappedDrive(dir); ok {
+			// Mapped in this logon session only: the scheduled task's
+			// session has no such letter, and every night failed with
+			// "destination folder … does not exist".
+			fs = append(fs, Finding{ID: IDMappedDrive, Name: "destination drive", Status: "warn",
+				Detail: fmt.Sprintf("%s is on %s, a network drive mapped in this session", dir, drive),
+				Fix:    "use the share's UNC path (file://server/share/…; net use shows it): a scheduled task does not see your mapped drives"})
+		}
+	}
 	if d.CAFile != "" {
 		for i := range fs {
 			if fs[i].ID == IDAccess && fs[i].Status == "ok" {

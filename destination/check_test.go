@@ -144,3 +144,17 @@ func TestCheckLocalFolder(t *testing.T) {
 		t.Errorf("lock asked of a folder: %+v", fs)
 	}
 }
+
+// A local destination on a drive mapped in this session is a warning: the
+// scheduled task does not see it.
+func TestCheckMappedDrive(t *testing.T) {
+	old := mappedDrive
+	defer func() { mappedDrive = old }()
+	dir := t.TempDir()
+	mappedDrive = func(p string) (string, bool) { return "Z:", p == dir }
+	fs := Check(context.Background(), config.Destination{URL: "file://" + filepath.ToSlash(dir)})
+	f, ok := find(fs, IDMappedDrive)
+	if !ok || f.Status != "warn" || !strings.Contains(f.Fix, "UNC") {
+		t.Fatalf("findings %+v", fs)
+	}
+}

@@ -3,6 +3,7 @@ package exporters
 import (
 	"context"
 	"fmt"
+	"github.com/lyncbackup/lyncbackup/internal/netdrive"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +92,9 @@ func Prerequisites(cfg *config.Config) []Prereq {
 	add := func(p Prereq) { out = append(out, p) }
 
 	add(checkStaging(cfg.Staging, cfg.Format != "archive"))
+	if p, ok := mappedDrives(cfg); ok {
+		add(p)
+	}
 
 	if usesPowerShell(cfg) {
 		exe := PowerShellExe(cfg)
@@ -292,4 +296,34 @@ func checkDirWritable(name, dir, fix string) Prereq {
 	f.Close()
 	os.Remove(f.Name())
 	return Prereq{Name: name, OK: true, Detail: dir + " writable"}
+}
+
+// mappedDrive is netdrive.Mapped; tests replace it.
+var mappedDrive = netdrive.Mapped
+
+// mappedDrives warns about the folders this machine reads or writes that
+// are on a network drive mapped in this logon session: the Scheduled Task
+// runs in another session, where the letter does not exist, and every
+// night failed with "does not exist" while a run by hand worked.
+func mappedDrives(cfg *config.Config) (Prereq, bool) {
+	var hits []string
+	seen := map[string]bool{}
+	look := func(what, p string) {
+		if d, ok := mappedDrive(p); ok && !seen[what+p] {
+			seen[what+p] = true
+			hits = append(hits, fmt.Sprintf("%s %s (%s is a mapped network drive)", what, p, d))
+		}
+	}
+	look("staging", cfg.Staging)
+	for _, e := range cfg.Exporters {
+		for _, p := range e.Paths {
+			look("exporter "+e.Name+":", p)
+		}
+		look("exporter "+e.Name+" read_dir:", e.ReadDir)
+	}
+	if len(hits) == 0 {
+		return Prereq{}, false
+	}
+	return Prereq{Name: "mapped drives", OK: true, Warn: true, Detail: strings.Join(hits, "; "),
+		Fix: "use the share's UNC path (\\\\server\\share\\…; net use shows it): a drive mapped in your session does not exist in the scheduled task's"}, true
 }

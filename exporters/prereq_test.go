@@ -229,3 +229,34 @@ func TestPrerequisitesListedFileStores(t *testing.T) {
 		}
 	}
 }
+
+// Folders on a drive mapped in this logon session are named, with the UNC
+// path as the fix: the scheduled task's session has no such letter.
+func TestMappedDrivesWarned(t *testing.T) {
+	old := mappedDrive
+	defer func() { mappedDrive = old }()
+	mappedDrive = func(p string) (string, bool) {
+		if strings.HasPrefix(p, "Z:") {
+			return "Z:", true
+		}
+		return "", false
+	}
+	cfg := &config.Config{Staging: `Z:\LyncBackup\staging`, Exporters: []config.Exporter{
+		{Kind: "path", Name: "certs", Paths: []string{`C:\certs`, `Z:\iis`}},
+	}}
+	p, ok := mappedDrives(cfg)
+	if !ok || !p.Warn || !strings.Contains(p.Detail, `staging Z:\LyncBackup\staging (Z: is a mapped network drive)`) ||
+		!strings.Contains(p.Detail, `exporter certs: Z:\iis`) || strings.Contains(p.Detail, `C:\certs`) || !strings.Contains(p.Fix, "UNC") {
+		t.Errorf("%+v %v", p, ok)
+	}
+	if _, ok := mappedDrives(&config.Config{Staging: `D:\s`}); ok {
+		t.Error("no mapped drive, yet a warning")
+	}
+	found := false
+	for _, q := range Prerequisites(cfg) {
+		found = found || q.Name == "mapped drives"
+	}
+	if !found {
+		t.Error("Prerequisites lacks the mapped drives line")
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package netdrive
+
+func isRemote(string) bool { return false }
