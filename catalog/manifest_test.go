@@ -54,7 +54,7 @@ func TestManifestDensityBounded(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "more than a manifest holds") {
 			t.Errorf("%s: %v", name, err)
 		}
-		if alloc > 4*uint64(len(doc)) {
+		if alloc > 8*uint64(len(doc)) { // reading it takes ~2.5x; decoding the old way took 33x to 370x
 			t.Errorf("%s: a %d KiB document allocated %d KiB", name, len(doc)>>10, alloc>>10)
 		}
 	}
