@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -112,22 +113,21 @@ func List(ctx context.Context, st upload.Store, host string) (map[string]upload.
 // deletes (a laptop asleep) may have let a backup adopt a chunk it listed
 // as unreferenced, and commit it; it deletes nothing more.
 func Sweep(ctx context.Context, st upload.Store, host string, referenced map[string]bool, stale []upload.ObjectInfo, dryRun bool, limit int, live func() error) (SweepResult, error) {
-	res := SweepResult{Remaining: map[string]upload.ObjectInfo{}}
-	var cand []upload.ObjectInfo
-	err := st.List(ctx, catalog.ChunkPrefix(host), func(o upload.ObjectInfo) error {
-		if _, ok := catalog.ParseChunkKey(host, o.Key); !ok {
-			return nil // not ours to judge
-		}
-		if referenced[o.Key] {
-			res.Remaining[o.Key] = o
-		} else {
-			cand = append(cand, o)
-		}
-		return nil
-	})
+	listed, err := List(ctx, st, host)
 	if err != nil {
-		return res, fmt.Errorf("list chunks of %s: %w", host, err)
+		return SweepResult{Remaining: map[string]upload.ObjectInfo{}}, err
 	}
+	// What is not referenced leaves Remaining for the candidates, in key
+	// order; a delete that fails puts it back.
+	res := SweepResult{Remaining: listed}
+	var cand []upload.ObjectInfo
+	for k, o := range listed {
+		if !referenced[k] {
+			cand = append(cand, o)
+			delete(listed, k)
+		}
+	}
+	slices.SortFunc(cand, func(a, b upload.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
 	if dryRun {
 		res.Deleted = cand
 		return res, nil
