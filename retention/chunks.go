@@ -109,14 +109,15 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 				sets = append(sets, s)
 			}
 		}
+		damaged := chunk.Damaged(host, sets)
 		switch {
 		case !sweep:
 			a.extendChunkLocks(ctx, host, need, locker, rep)
-		case chunk.Damaged(host, sets) != nil:
+		case damaged != nil:
 			// Nothing unsafe happened and the sets were pruned; the chunks
 			// stay until the damaged manifest is repaired or deleted, and
 			// those of the readable kept sets keep their locks.
-			rep.Notes = append(rep.Notes, chunk.Damaged(host, sets).Error())
+			rep.Notes = append(rep.Notes, damaged.Error())
 			a.extendChunkLocks(ctx, host, need, locker, rep)
 		default:
 			var live func() error // a dry run deletes nothing and has no marker
