@@ -478,6 +478,24 @@ func TestFolders(t *testing.T) {
 // its objects. The walk did not enter it: List found nothing, so no set
 // was ever listed, restored or pruned, and every backup failed its
 // pre-commit check.
+// putAndListAtEveryLevel stores key (host/set/object) and checks that a
+// listing of the root, the host and the set each finds exactly it.
+func putAndListAtEveryLevel(t *testing.T, s *Store, key string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.Put(ctx, key, strings.NewReader("{}"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.SplitN(key, "/", 3)
+	for _, prefix := range []string{"", parts[0] + "/", parts[0] + "/" + parts[1] + "/"} {
+		var keys []string
+		err := s.List(ctx, prefix, func(o upload.ObjectInfo) error { keys = append(keys, o.Key); return nil })
+		if err != nil || len(keys) != 1 || keys[0] != key {
+			t.Errorf("List(%q) = %q, %v", prefix, keys, err)
+		}
+	}
+}
+
 func TestSymlinkedRoot(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		// Links need privileges there, and Wine's stub makes none that
@@ -495,16 +513,7 @@ func TestSymlinkedRoot(t *testing.T) {
 	}
 	ctx := context.Background()
 	const key = "h/20261125T020000Z-a1b2c3/manifest.json"
-	if _, err := s.Put(ctx, key, strings.NewReader("{}"), upload.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, prefix := range []string{"", "h/", "h/20261125T020000Z-a1b2c3/"} {
-		var keys []string
-		err := s.List(ctx, prefix, func(o upload.ObjectInfo) error { keys = append(keys, o.Key); return nil })
-		if err != nil || len(keys) != 1 || keys[0] != key {
-			t.Errorf("List(%q) = %q, %v", prefix, keys, err)
-		}
-	}
+	putAndListAtEveryLevel(t, s, key)
 	tmp := filepath.Join(real, "h", "x"+tmpMarker+"1")
 	os.WriteFile(tmp, []byte("x"), 0o644)
 	if n, err := s.AbortStale(ctx, "h/", time.Now().Add(time.Hour)); err != nil || n != 1 {
@@ -527,16 +536,7 @@ func TestSymlinkedHostFolder(t *testing.T) {
 	}
 	ctx := context.Background()
 	const key = "h/20261125T020000Z-a1b2c3/manifest.json"
-	if _, err := s.Put(ctx, key, strings.NewReader("{}"), upload.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, prefix := range []string{"", "h/", "h/20261125T020000Z-a1b2c3/"} {
-		var keys []string
-		err := s.List(ctx, prefix, func(o upload.ObjectInfo) error { keys = append(keys, o.Key); return nil })
-		if err != nil || len(keys) != 1 || keys[0] != key {
-			t.Errorf("List(%q) = %q, %v", prefix, keys, err)
-		}
-	}
+	putAndListAtEveryLevel(t, s, key)
 	if hosts, err := s.Folders(ctx, ""); err != nil || len(hosts) != 1 || hosts[0] != "h" {
 		t.Errorf("Folders(\"\") = %q, %v: the catalog finds hosts this way", hosts, err)
 	}
