@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"github.com/lyncbackup/lyncbackup/exporters"
 	"runtime"
 	"strings"
 )
@@ -82,7 +83,7 @@ func quoteFor(goos, s string) string {
 		if !strings.ContainsAny(s, "\"$`%") {
 			return `"` + s + `"`
 		}
-		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+		return exporters.PSQuote(s) // the plan's own quoting, typographic quotes included
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
