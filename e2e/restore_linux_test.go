@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
@@ -46,6 +48,53 @@ func TestCoreRestoreHintAfterForce(t *testing.T) {
 	for p, want := range map[string]string{"alpha/a/1.txt": "1", "alpha/a/s/2.txt": "2", "beta/b/x.txt": "x"} {
 		if got, err := os.ReadFile(filepath.Join(to, p)); err != nil || string(got) != want {
 			t.Errorf("%s: %q, %v", p, got, err)
+		}
+	}
+}
+
+// TestCoreRestoreHintKeepsInclude: a restore --include that put one item
+// in place and failed another (its object damaged) prints a hint that,
+// run verbatim in a shell once the object is good again, restores the
+// failed item's included files only. The hint dropped --include, so
+// following it restored the whole item; a pattern with a glob and a space
+// must reach the program as typed, so it is quoted.
+func TestCoreRestoreHintKeepsInclude(t *testing.T) {
+	e := newCoreEnv(t)
+	mk := func(name string) string {
+		d := filepath.Join(e.dir, name)
+		for _, f := range []string{"keep it/in.txt", "skip/out.txt"} {
+			os.MkdirAll(filepath.Join(d, filepath.Dir(f)), 0o755)
+			os.WriteFile(filepath.Join(d, f), []byte(name+" "+f), 0o644)
+		}
+		return d
+	}
+	e.writeConfig(map[string][]string{"alpha": {mk("a")}, "bravo": {mk("b")}}, "format: archive\n")
+	set := e.backup()
+	bravo := e.object(set, "bravo")
+	orig, _ := os.ReadFile(bravo)
+	bad := append([]byte{}, orig...)
+	bad[len(bad)/2] ^= 0x40
+	os.WriteFile(bravo, bad, 0o644)
+	to := filepath.Join(e.dir, "r")
+	r := e.run("restore", set, "--to", to, "--identity", e.key, "--include", "*/keep it/*")
+	m := regexp.MustCompile(`in place: alpha; the rest: restore again with ([^\n]*)`).FindStringSubmatch(r.Stderr)
+	if r.Code != 1 || m == nil {
+		t.Fatalf("exit %d, no hint: %s", r.Code, r.Stderr)
+	}
+	os.WriteFile(bravo, orig, 0o644) // a good copy back
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	line := strings.Join([]string{q(testbin.Path(t)), "restore", q(set), "--to", q(to), "--identity", q(e.key), m[1]}, " ")
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir, cmd.Env = e.dir, append(os.Environ(), e.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the hint's command (%s) fails: %v\n%s", line, err, out)
+	}
+	for _, item := range []string{"alpha/a", "bravo/b"} {
+		if _, err := os.Stat(filepath.Join(to, item, "keep it", "in.txt")); err != nil {
+			t.Errorf("%s: the included file is not restored: %v", item, err)
+		}
+		if _, err := os.Lstat(filepath.Join(to, item, "skip")); err == nil {
+			t.Errorf("%s: skip/ restored, which --include did not choose (hint: %s)", item, m[1])
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/internal/clip"
+	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"github.com/lyncbackup/lyncbackup/internal/wintext"
 )
 
@@ -33,24 +34,9 @@ type PowerShell struct {
 // maxCapture bounds what is kept of a child's stdout / stderr.
 const maxCapture = 16 << 20
 
-// PSQuote returns s as a PowerShell single-quoted literal. Inside such a
-// literal only quote characters are special, and PowerShell treats the
-// typographic single quotes (U+2018..U+201B) as quotes too, so each of
-// them is doubled as well.
-func PSQuote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('\'')
-	for _, r := range s {
-		switch r {
-		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
-			b.WriteRune(r)
-		}
-		b.WriteRune(r)
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
+// PSQuote returns s as a PowerShell single-quoted literal
+// (shellquote.PowerShell: the typographic single quotes are doubled too).
+func PSQuote(s string) string { return shellquote.PowerShell(s) }
 
 // checkPSValue refuses values no Lync name or path can hold (they would
 // be silently mangled by Windows APIs).

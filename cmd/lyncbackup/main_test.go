@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
-	"github.com/lyncbackup/lyncbackup/pipeline"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -177,57 +176,6 @@ func TestJSONDocumentThatCannotBeMade(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || code != 1 || doc.OK || doc.ExitCode != 1 || !strings.Contains(doc.Error, "could not make the JSON document") {
 		t.Errorf("exit %d, %+v %v\n%s", code, doc, err, out.String())
-	}
-}
-
-// The hint after a restore that put some items in place names those in
-// place and the --item flags for the rest; after a --force restore it
-// has --force too (the failed item's folder may hold files, and the hint
-// without it was refused); an item of which --include chose nothing is
-// neither in place nor to do.
-func TestFinishHint(t *testing.T) {
-	reports := []pipeline.ItemReport{
-		{Name: "alpha", OK: true, InPlace: true},
-		{Name: "bravo", Error: "damaged"},
-		{Name: "charlie", OK: true}, // --include chose nothing of it
-	}
-	for _, c := range []struct {
-		force bool
-		want  string
-	}{
-		{false, "; in place: alpha; the rest: restore again with --item bravo"},
-		{true, "; in place: alpha; the rest: restore again with --item bravo --force"},
-	} {
-		if got := finishHint(reports, c.force); got != c.want {
-			t.Errorf("force %v: %q, want %q", c.force, got, c.want)
-		}
-	}
-	if got := finishHint(reports[1:], true); got != "" {
-		t.Errorf("nothing in place: %q, want no hint", got)
-	}
-}
-
-// TestShellQuote: the "continue with:" command's values are quoted for the
-// shell it is pasted into: PowerShell / cmd double quotes for an ordinary
-// Windows path with a space, PowerShell single quotes where double quotes
-// would expand; POSIX single quotes elsewhere; safe values bare.
-func TestShellQuote(t *testing.T) {
-	for _, c := range []struct{ goos, in, want string }{
-		{"linux", "/srv/restore", "/srv/restore"},
-		{"linux", "/srv/restore dir", "'/srv/restore dir'"},
-		{"linux", "it's", `'it'\''s'`},
-		{"linux", `C:\x`, `'C:\x'`},
-		{"linux", "", "''"},
-		{"linux", "file:///srv/backups", "file:///srv/backups"},
-		{"windows", `D:\Restore`, `D:\Restore`},
-		{"windows", `D:\Lync Restore`, `"D:\Lync Restore"`},
-		{"windows", `\\nas\C$\Restore`, `'\\nas\C$\Restore'`},
-		{"windows", `D:\it's 100%`, `'D:\it''s 100%'`},
-		{"windows", "s3://b/p?endpoint=https://s3.local&path_style=true", `"s3://b/p?endpoint=https://s3.local&path_style=true"`},
-	} {
-		if got := quoteFor(c.goos, c.in); got != c.want {
-			t.Errorf("%s %q: %s, want %s", c.goos, c.in, got, c.want)
-		}
 	}
 }
 

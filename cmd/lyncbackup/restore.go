@@ -248,7 +248,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	})
 	prog.Stop()
 	if err != nil {
-		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, finishHint(reports, *force))
+		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, pipeline.FinishHint(reports, includes, *force))
 	}
 	var files, folders, links, bytes int64
 	for _, r := range reports {
@@ -501,32 +501,6 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	}
 	a.say("verified set %s/%s: %d items OK (%s)", set.Host, set.ID, len(reports), modeText)
 	return nil
-}
-
-// finishHint tells, after a restore that put some items in place and not
-// others (interrupted, or some failed), which are in place and how to
-// restore the rest: --item for those, which leaves the restored ones as
-// they are. Without --force their folders were empty or absent, so the
-// hint needs none; a restore with --force may have been over folders
-// that hold files, so its hint has --force too. An item of which
-// --include chose nothing is neither in place nor left to do.
-func finishHint(reports []pipeline.ItemReport, force bool) string {
-	var done, rest []string
-	for _, r := range reports {
-		switch {
-		case r.InPlace:
-			done = append(done, r.Name)
-		case !r.OK:
-			rest = append(rest, "--item "+r.Name)
-		}
-	}
-	if len(done) == 0 || len(rest) == 0 {
-		return ""
-	}
-	if force {
-		rest = append(rest, "--force")
-	}
-	return fmt.Sprintf("; in place: %s; the rest: restore again with %s", strings.Join(done, ", "), strings.Join(rest, " "))
 }
 
 // identityPassphraseEnv holds the passphrase of a protected identity file

@@ -1,0 +1,46 @@
+package pipeline
+
+import (
+	"runtime"
+	"strings"
+
+	"github.com/lyncbackup/lyncbackup/internal/shellquote"
+)
+
+// FinishHint tells, after a restore that put some items in place and not
+// others (interrupted, or some failed), which are in place and the flags
+// that restore the rest when added to the same command: --item for each
+// of those, which leaves the restored ones as they are. Without force
+// their folders were empty or absent, so the hint needs no --force; a
+// restore with force may have been over folders that hold files, so its
+// hint has --force too. A restore with --include chose files: the hint
+// repeats every pattern, or following it restores the rest whole. An
+// item of which --include chose nothing is neither in place nor left to
+// do. Every value is quoted for this system's shell (shellquote.Arg): a
+// pattern left bare would be expanded by a POSIX shell. "" when there is
+// nothing to say.
+func FinishHint(reports []ItemReport, includes []string, force bool) string {
+	return finishHint(runtime.GOOS, reports, includes, force)
+}
+
+func finishHint(goos string, reports []ItemReport, includes []string, force bool) string {
+	var done, rest []string
+	for _, r := range reports {
+		switch {
+		case r.InPlace:
+			done = append(done, r.Name)
+		case !r.OK:
+			rest = append(rest, "--item", shellquote.For(goos, r.Name))
+		}
+	}
+	if len(done) == 0 || len(rest) == 0 {
+		return ""
+	}
+	for _, p := range includes {
+		rest = append(rest, "--include", shellquote.For(goos, p))
+	}
+	if force {
+		rest = append(rest, "--force")
+	}
+	return "; in place: " + strings.Join(done, ", ") + "; the rest: restore again with " + strings.Join(rest, " ")
+}
