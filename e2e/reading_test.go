@@ -79,7 +79,8 @@ func TestCoreVerifyAll(t *testing.T) {
 }
 
 // TestS3VerifyAll: verify all reads each chunk object once for the whole
-// run, however many sets name it (three sets of the same data here).
+// run, however many sets name it (three sets of the same data here), and
+// so does verify all --identity for an item identical in every set.
 func TestS3VerifyAll(t *testing.T) {
 	e := newS3Env(t, false)
 	e.format = "chunked"
@@ -95,6 +96,19 @@ func TestS3VerifyAll(t *testing.T) {
 	}
 	_, gets := chunkReads(t, p.Requests())
 	eachChunkReadOnce(t, gets, chunks)
+	// With --identity too: the three sets hold the identical item, which
+	// is decrypted once (each chunk was read once per set before), and
+	// each set's own chunk list is still read.
+	p = e.throughProxy(t)
+	e.writeConfig()
+	if r := e.run(nil, "verify", "all", "--identity", e.key); r.Code != 0 || !strings.Contains(r.Stdout, "verified all 3 sets") {
+		t.Fatalf("verify all --identity: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	lists, gets := chunkReads(t, p.Requests())
+	eachChunkReadOnce(t, gets, chunks)
+	if len(lists) != 3 {
+		t.Errorf("verify all --identity read %d chunk lists, want each of the 3 sets' own", len(lists))
+	}
 }
 
 // TestCoreRestoreInclude: restore --include writes only the files whose
@@ -345,5 +359,50 @@ func TestCoreRestoreIncludeFolderModes(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != 0o711 || !fi.ModTime().Equal(old) {
 			t.Errorf("%s: now %v, %v (%v); was 0711, %v", d, fi.Mode().Perm(), fi.ModTime(), err, old)
 		}
+	}
+}
+
+// TestCoreVerifyAllIdentityChecksChangedItems: verify all --identity
+// decrypts an item once when later sets hold the identical entry, but an
+// item that differs in one chunk is verified whole: a damaged chunk only
+// the second set names fails that set (and only it), though its other
+// chunks were verified with the first set.
+func TestCoreVerifyAllIdentityChecksChangedItems(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	big := make([]byte, 4<<20)
+	rand.Read(big)
+	os.WriteFile(filepath.Join(src, "a-big.bin"), big, 0o644)
+	e.writeConfig(map[string][]string{"files": {src}}, "format: chunked\n")
+	var sets []string
+	for _, night := range []string{"first", "second"} {
+		os.WriteFile(filepath.Join(src, "z-night.txt"), []byte(strings.Repeat(night, 1000)), 0o644)
+		sets = append(sets, e.backup())
+	}
+	first, second := chunkKeys(e.manifest(sets[0])), chunkKeys(e.manifest(sets[1]))
+	var only []string
+	shared := 0
+	for k := range second {
+		if first[k] {
+			shared++
+		} else {
+			only = append(only, k)
+		}
+	}
+	if shared == 0 || len(only) == 0 {
+		t.Fatalf("want sets that share chunks and differ in some: %d shared, %d of the second's own", shared, len(only))
+	}
+	e.mustRun("verify", "all", "--identity", e.key)
+	p := filepath.Join(e.dest, filepath.FromSlash(only[0]))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x01
+	os.WriteFile(p, b, 0o644)
+	r := e.run("verify", "all", "--identity", e.key)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "1 of 2 sets of fe01.contoso.com failed: "+sets[1]) || !strings.Contains(r.Stdout, "verified set fe01.contoso.com/"+sets[0]+": 1 items OK") {
+		t.Fatalf("verify all --identity with a chunk of the second set damaged: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -38,6 +38,10 @@ type ReadJob struct {
 	Progress Progress
 	// Checks remembers the chunks checked in this run (nil: one per Read).
 	Checks *chunk.Checks
+	// Verified, for a verify with Identities over several sets (verify
+	// all), remembers the chunked items this run verified whole (nil:
+	// none): see VerifiedItems.
+	Verified *VerifiedItems
 	// Include, for a restore, chooses the entries written by the item's
 	// name and their names in it (nil: all); every file is still checked
 	// against the index. An item of which nothing is chosen is not put in
