@@ -63,15 +63,41 @@ func (s Set) InProgress(now time.Time) bool {
 func (s Set) Complete() bool { return s.Manifest != nil }
 
 // Status is "complete", "partial" (committed with failures), "incomplete"
-// (no manifest) or "damaged" (unreadable manifest).
+// (no manifest), "archived" (the manifest is in an archive tier: see
+// Archived) or "damaged" (unreadable manifest).
 func (s Set) Status() string {
 	switch {
 	case s.Manifest != nil:
 		return s.Manifest.Status
+	case s.Archived():
+		return StatusArchived
 	case s.ManifestErr != nil:
 		return "damaged"
 	}
 	return "incomplete"
+}
+
+// StatusArchived is the status of a set whose manifest is in an archive
+// tier (Set.Archived).
+const StatusArchived = "archived"
+
+// Archived reports whether the set's manifest exists but cannot be read
+// now because it is in an archive tier (S3 GLACIER / DEEP_ARCHIVE,
+// INTELLIGENT_TIERING's archive tiers, Azure Archive): a set written
+// before lyncbackup kept manifests online, with such a storage class or
+// tier. It is not damaged: restore SET --thaw brings the manifest back.
+// Until then nothing can say which items and chunks the set holds.
+func (s Set) Archived() bool {
+	return s.Manifest == nil && errors.Is(s.ManifestErr, upload.ErrArchived)
+}
+
+// ThawHint says, for an archived set, how to bring its manifest back;
+// "" for any other set.
+func (s Set) ThawHint() string {
+	if !s.Archived() {
+		return ""
+	}
+	return fmt.Sprintf("its manifest is in an archive tier (written before lyncbackup kept manifests online): run restore %s --thaw to bring it back, then list again", s.ID)
 }
 
 // Started is when the set's backup began: the committed start time
@@ -373,6 +399,8 @@ type Skipped struct {
 // skipReason says why a set is not the newest complete one.
 func skipReason(s Set) string {
 	switch {
+	case s.Archived():
+		return "archived: " + s.ThawHint()
 	case s.ManifestErr != nil:
 		return "damaged manifest: " + strings.TrimPrefix(s.ManifestErr.Error(), "set "+s.Host+"/"+s.ID+": ")
 	case s.Manifest == nil && s.InProgress(time.Now()):
@@ -451,7 +479,7 @@ func ResolveHost(sets []Set, host string) (string, error) {
 
 // ResolveSkipping is Resolve that also returns, for "latest", every newer
 // set it passed over (newest first) with the reason: "latest" is the newest
-// complete set, never a partial, damaged or incomplete one. A set named by
+// complete set, never a partial, archived, damaged or incomplete one. A set named by
 // id may be partial (its items are whole and restorable).
 func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 	host, err := ResolveHost(sets, host)

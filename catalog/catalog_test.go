@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -428,5 +430,56 @@ func TestCompleteByHost(t *testing.T) {
 	got := CompleteByHost(sets)
 	if len(got) != 2 || got["a"] != 2 || got["c"] != 1 {
 		t.Errorf("%v, want a:2 c:1", got)
+	}
+}
+
+// archivedStore answers a read of the manifests in cold as a store with
+// an archive tier does (Azure's words here; S3's are alike).
+type archivedStore struct {
+	upload.Store
+	cold map[string]bool
+}
+
+func (s archivedStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if s.cold[key] {
+		return nil, fmt.Errorf("azure get %s: BlobArchived: This operation is not permitted on an archived blob (it is in the Archive tier: rehydrate it first): %w", key, upload.ErrArchived)
+	}
+	return s.Store.Get(ctx, key, off, n)
+}
+
+// A set whose manifest is in an archive tier is archived, not damaged:
+// its own status, the command that brings it back, and latest passes over
+// it saying so. Another unreadable manifest is still damaged.
+func TestArchivedManifestStatus(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	cat := &Catalog{Store: st}
+	ids := []string{"20260101T000000Z-000001", "20260102T000000Z-000002", "20260103T000000Z-000003"}
+	for _, id := range ids[:2] {
+		m := validManifest("fe01", id, "certs")
+		put(t, st, m.Items[0].Key, "obj")
+		if err := cat.Commit(ctx, m, upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, st, ManifestKey("fe01", ids[2]), `{"format": 1`)
+	cold := &Catalog{Store: archivedStore{Store: st, cold: map[string]bool{ManifestKey("fe01", ids[0]): true}}}
+	sets, err := cold.List(ctx)
+	if err != nil || len(sets) != 3 {
+		t.Fatalf("list: %d sets, %v", len(sets), err)
+	}
+	for i, want := range []string{StatusArchived, StatusComplete, "damaged"} {
+		if got := sets[i].Status(); got != want {
+			t.Errorf("set %s: %s, want %s", sets[i].ID, got, want)
+		}
+		if hint := sets[i].ThawHint(); (want == StatusArchived) != strings.Contains(hint, "restore "+ids[i]+" --thaw") {
+			t.Errorf("set %s (%s): hint %q", sets[i].ID, want, hint)
+		}
+	}
+	// Only the archived set, older than the complete one, is not skipped;
+	// latest over the first alone names it archived.
+	_, skipped, err := ResolveSkipping(sets[:1], "fe01", "latest")
+	if err == nil || len(skipped) != 1 || skipped[0].Status != StatusArchived || !strings.Contains(skipped[0].Reason, "--thaw") {
+		t.Errorf("latest over an archived set: %v, %+v", err, skipped)
 	}
 }

@@ -1245,3 +1245,17 @@ func TestUnreadableOrphanIsStoredAgain(t *testing.T) {
 		})
 	}
 }
+
+// A set whose manifest is in an archive tier stops the sweep of its host
+// as a damaged one does (it may name any chunk), and says how to bring it
+// back; another host's is none of this host's business.
+func TestDamagedArchivedManifest(t *testing.T) {
+	archived := catalog.Set{Host: "fe01", ID: "20260101T000000Z-000001", ManifestErr: fmt.Errorf("get: %w", upload.ErrArchived)}
+	err := Damaged("fe01", []catalog.Set{archived})
+	if err == nil || !strings.Contains(err.Error(), "archive tier") || !strings.Contains(err.Error(), "restore "+archived.ID+" --thaw") {
+		t.Errorf("an archived manifest: %v", err)
+	}
+	if err := Damaged("fe02", []catalog.Set{archived}); err != nil {
+		t.Errorf("another host's archived manifest stops the sweep: %v", err)
+	}
+}

@@ -30,12 +30,15 @@ func HasChunks(ctx context.Context, st upload.Store, host string) (bool, error) 
 }
 
 // Damaged is the error that stops a sweep of host's chunks when one of its
-// sets has a manifest that cannot be read (nil when none has): it may name
-// any chunk. Sets without a manifest (incomplete) name nothing that must
+// sets has a manifest that cannot be read (nil when none has), damaged or
+// in an archive tier: it may name any chunk. Sets without a manifest (incomplete) name nothing that must
 // be kept: running backups are protected by their markers, not by their
 // objects.
 func Damaged(host string, sets []catalog.Set) error {
 	for _, s := range sets {
+		if s.Host == host && s.Archived() {
+			return fmt.Errorf("set %s/%s has its manifest in an archive tier, and it may name any chunk: chunks of %s are not swept until it is back (restore %s --thaw)", s.Host, s.ID, host, s.ID)
+		}
 		if s.Host == host && s.ManifestErr != nil {
 			return fmt.Errorf("set %s/%s has a damaged manifest, which may name any chunk: chunks of %s are not swept until it is repaired or deleted (%v)", s.Host, s.ID, host, s.ManifestErr)
 		}

@@ -1,14 +1,26 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
 )
 
@@ -81,4 +93,169 @@ func TestS3ArchiveClassKeepsManifestsOnline(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "is itself in the archive tier") {
 		t.Errorf("restore %s --thaw with a cold manifest: exit %d\n%s%s", id, r.Code, r.Stdout, r.Stderr)
 	}
+}
+
+// TestS3ArchivedManifestStatus: a set written before manifests were kept
+// online (storage_class GLACIER then archived the manifest too) lists as
+// archived, not damaged, in text and --json, with the command that thaws
+// it; a prune whose policy would drop it leaves it and every chunk it may
+// name (its manifest cannot be read now: nothing says which are its), and
+// still prunes the set no rule keeps.
+func TestS3ArchivedManifestStatus(t *testing.T) {
+	e := newS3Env(t, false)
+	e.format = "chunked"
+	e.writeConfig()
+	sets := archivedSets(t, e.remoteEnv, e.backup, filepath.Join(e.src, "Topology", "meeting-content.bin"))
+	m := e.manifestAt(sets[0]) // before it goes cold
+	manifest := "/" + e.bucket + "/" + e.prefix + "/" + e.host + "/" + sets[0] + "/manifest.json"
+	proxy, err := faultproxy.S3Frozen{Class: "GLACIER", Cold: func(r *http.Request) bool { return r.URL.Path == manifest }}.Start(e.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	e.endpoint = proxy.URL
+	e.writeConfig()
+	checkArchivedSet(t, e.remoteEnv, sets, m, e.keys)
+}
+
+// TestAzureArchivedManifestStatus: the same on Azure (Azurite answers a
+// read of an Archive-tier blob with BlobArchived): the old set's manifest
+// blob set to the Archive tier, as an access_tier: Archive destination
+// stored it before manifests were kept online.
+func TestAzureArchivedManifestStatus(t *testing.T) {
+	e := newAzEnv(t)
+	e.format = "chunked"
+	e.writeConfig()
+	sets := archivedSets(t, e.remoteEnv, e.backup, filepath.Join(e.src, "FileStore", "recording.bin"))
+	ctx := context.Background()
+	b := e.az.Client(e.container).NewBlobClient(e.prefix + "/" + e.host + "/" + sets[0] + "/manifest.json")
+	dl, err := b.DownloadStream(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := catalog.ParseManifest(dl.Body)
+	dl.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SetTier(ctx, blob.AccessTierArchive, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkArchivedSet(t, e.remoteEnv, sets, m, func() []string { return e.blobs(false) })
+}
+
+// archivedSets makes three chunked sets, each with other content in the
+// big file, so that the first set's chunks are its own, and returns their
+// ids, oldest first.
+func archivedSets(t *testing.T, e *remoteEnv, backup func(...string) string, big string) []string {
+	t.Helper()
+	var sets []string
+	for seed := range byte(3) {
+		if seed > 0 {
+			f, err := os.Create(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.CopyN(f, rand.NewChaCha8([32]byte{seed}), 3<<20)
+			f.Close()
+		}
+		sets = append(sets, backup())
+	}
+	return sets
+}
+
+// checkArchivedSet checks list, list --json and prune --keep-last 1 over
+// sets (oldest first), the oldest one's manifest (m) in an archive tier;
+// keys lists the store's objects (raw, under e.prefix).
+func checkArchivedSet(t *testing.T, e *remoteEnv, sets []string, m *catalog.Manifest, keys func() []string) {
+	t.Helper()
+	old, mid, newest := sets[0], sets[1], sets[2]
+	r := e.run(nil, "list")
+	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(e.host) + `\s+` + old + `\s+\S+ \S+\s+(\S+)`).FindStringSubmatch(r.Stdout)
+	if r.Code != 0 || row == nil || row[1] != "archived" || !strings.Contains(r.Stdout, "restore "+old+" --thaw") {
+		t.Errorf("list with the old set's manifest archived: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = e.run(nil, "list", "--json")
+	var doc struct {
+		Sets []struct {
+			SetID  string `json:"set_id"`
+			Status string `json:"status"`
+			Hint   string `json:"hint"`
+		} `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != 0 {
+		t.Fatalf("list --json: exit %d, %v\n%s", r.Code, err, r.Stdout)
+	}
+	for _, s := range doc.Sets {
+		want := "complete"
+		if s.SetID == old {
+			want = "archived"
+			if !strings.Contains(s.Hint, "restore "+old+" --thaw") {
+				t.Errorf("list --json: the archived set's hint %q does not name restore %s --thaw", s.Hint, old)
+			}
+		}
+		if s.Status != want {
+			t.Errorf("list --json: set %s is %s, want %s", s.SetID, s.Status, want)
+		}
+	}
+
+	// keep_last 1 would drop both older sets: the archived one stays,
+	// with every object and chunk; the middle one goes.
+	before := map[string]bool{}
+	for _, k := range keys() {
+		before[k] = true
+	}
+	r = e.run(nil, "prune", "--keep-last", "1", "--json")
+	rep := decodeReport(t, r.Stdout)
+	for _, d := range rep.Decisions {
+		switch d.ID {
+		case old:
+			if !d.Keep || d.Status != "archived" || !strings.Contains(strings.Join(d.Reasons, "; "), "--thaw") {
+				t.Errorf("prune's decision on the archived set: %+v", d)
+			}
+		case mid:
+			if d.Keep {
+				t.Errorf("prune kept the middle set: %+v", d)
+			}
+		case newest:
+			if !d.Keep {
+				t.Errorf("prune dropped the newest set: %+v", d)
+			}
+		}
+	}
+	after := map[string]bool{}
+	for _, k := range keys() {
+		after[k] = true
+	}
+	for _, it := range m.Items {
+		for _, c := range it.Chunks {
+			if !after[e.prefix+"/"+c.Key] {
+				t.Errorf("prune deleted chunk %s of the archived set", c.Key)
+			}
+		}
+	}
+	for k := range before {
+		if strings.Contains(k, "/"+old+"/") && !after[k] {
+			t.Errorf("prune deleted %s of the archived set", k)
+		}
+	}
+	if after[e.prefix+"/"+e.host+"/"+mid+"/manifest.json"] {
+		t.Errorf("the middle set, which no rule keeps, was not pruned (exit %d): %s", r.Code, r.Stderr)
+	}
+}
+
+// manifestAt reads set's manifest from the bucket (not through the tool
+// or a proxy).
+func (e *s3Env) manifestAt(set string) *catalog.Manifest {
+	e.t.Helper()
+	out, err := e.srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + e.host + "/" + set + "/manifest.json")})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer out.Body.Close()
+	m, err := catalog.ParseManifest(out.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
 }

@@ -125,6 +125,10 @@ const (
 	StatusPartial    = "partial"
 	StatusIncomplete = "incomplete"
 	StatusDamaged    = "damaged"
+	// StatusArchived: the manifest is in an archive tier (a set written
+	// before manifests were kept online). Like a damaged one, nothing
+	// says what the set is: it is left alone.
+	StatusArchived = "archived"
 )
 
 // SetMeta is what the policy needs to know about one set.
@@ -365,6 +369,8 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 		switch s.Status {
 		case StatusDamaged:
 			keep(i, "manifest unreadable: left alone", time.Time{})
+		case StatusArchived:
+			keep(i, "manifest in an archive tier: left alone (restore "+s.ID+" --thaw brings it back)", time.Time{})
 		case StatusIncomplete:
 			if s.Running != "" {
 				keep(i, "in progress ("+s.Running+")", time.Time{})
@@ -377,6 +383,10 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 			if now.Sub(last) < p.grace() {
 				keep(i, "in progress", time.Time{})
 			}
+		case StatusComplete, StatusPartial:
+		default:
+			// A status this policy does not know is no reason to delete.
+			keep(i, "status "+s.Status+": left alone", time.Time{})
 		}
 	}
 

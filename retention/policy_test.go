@@ -237,6 +237,8 @@ func TestSafetyNets(t *testing.T) {
 	hold := day(4, StatusComplete)
 	hold.LegalHold = true
 	damaged := day(5, StatusDamaged)
+	archived := day(5, StatusArchived) // its manifest in an archive tier
+	unknown := day(5, "status of a later version")
 	garbage := day(6, StatusIncomplete)
 	newestComplete := day(7, StatusComplete)
 	partialNewer := day(8, StatusPartial)
@@ -245,7 +247,7 @@ func TestSafetyNets(t *testing.T) {
 	young := set("h", now.Add(-2*time.Hour), StatusIncomplete)
 	future := set("h", now.Add(48*time.Hour), StatusComplete)
 	minAged := day(9, StatusPartial)
-	sets := []SetMeta{old, lockedSet, expired, hold, damaged, garbage, newestComplete, partialNewer, recentWrite, young, future, minAged}
+	sets := []SetMeta{old, lockedSet, expired, hold, damaged, archived, unknown, garbage, newestComplete, partialNewer, recentWrite, young, future, minAged}
 	// keep_last 1 of the complete sets would keep only the newest complete
 	// (the future one does not count).
 	ds := Apply(Policy{Last: 1, MinAge: Span{Days: 2, Text: "2d"}, Location: loc}, sets, now)
@@ -255,6 +257,8 @@ func TestSafetyNets(t *testing.T) {
 		expired.ID:        "",
 		hold.ID:           "legal hold",
 		damaged.ID:        "manifest unreadable: left alone",
+		archived.ID:       "manifest in an archive tier: left alone (restore " + archived.ID + " --thaw brings it back)",
+		unknown.ID:        "status status of a later version: left alone",
 		garbage.ID:        "",
 		newestComplete.ID: "newest",
 		partialNewer.ID:   "partial kept until a newer complete set",
@@ -384,6 +388,8 @@ func timeline(seed uint64, loc *time.Location) ([]SetMeta, time.Time) {
 					st = StatusIncomplete
 				case x < 13:
 					st = StatusDamaged
+				case x < 14:
+					st = StatusArchived
 				}
 				s := set(host, t, st)
 				switch x := r.IntN(100); {
@@ -596,8 +602,8 @@ func checkProperties(t *testing.T, p Policy, sets []SetMeta, now time.Time) {
 			t.Errorf("%s within %v of its host's newest committed set deleted", s.ID, p.Within)
 		case s.LegalHold || s.RetainUntil.After(now):
 			t.Errorf("locked %s (until %v, hold %v) deleted", s.ID, s.RetainUntil, s.LegalHold)
-		case s.Status == StatusDamaged:
-			t.Errorf("damaged %s deleted", s.ID)
+		case s.Status == StatusDamaged || s.Status == StatusArchived:
+			t.Errorf("%s %s deleted", s.Status, s.ID)
 		case s.Status == StatusIncomplete && now.Sub(s.LastWrite) < p.grace():
 			t.Errorf("in-progress %s deleted", s.ID)
 		case s.Time.After(now):

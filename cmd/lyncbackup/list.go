@@ -34,6 +34,9 @@ type listEntry struct {
 	// Running: an incomplete set whose backup is still writing it (its
 	// lease is live), in words: "lease of pid 4242 on fe01, refreshed 3s ago".
 	Running string `json:"running,omitempty"`
+	// Hint: for an archived set (its manifest in an archive tier), the
+	// command that brings it back (catalog.Set.ThawHint).
+	Hint string `json:"hint,omitempty"`
 }
 
 // listDoc is list's --json document.
@@ -93,6 +96,7 @@ func runList(ctx context.Context, a *app, args []string) error {
 		if now := time.Now(); s.InProgress(now) {
 			e.Running = s.Lease.Describe(now)
 		}
+		e.Hint = s.ThawHint()
 		out = append(out, e)
 	}
 	var hint string
@@ -123,12 +127,16 @@ func runList(ctx context.Context, a *app, args []string) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSET\tTIME (UTC)\tSTATUS\tITEMS\tFILES\tSIZE\tSTORED")
-	var running []string
+	// notes, after the table: what a running or archived set's row means.
+	var notes []string
 	for _, e := range out {
 		status := e.Status
 		if e.Running != "" {
 			status = "running"
-			running = append(running, fmt.Sprintf("%s/%s: a backup is writing it (%s)", e.Host, e.SetID, e.Running))
+			notes = append(notes, fmt.Sprintf("%s/%s: a backup is writing it (%s)", e.Host, e.SetID, e.Running))
+		}
+		if e.Hint != "" {
+			notes = append(notes, fmt.Sprintf("%s/%s: %s", e.Host, e.SetID, e.Hint))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Host, e.SetID, e.Time.Format("2006-01-02 15:04:05"), status,
 			e.Items, e.Files, humanBytes(e.PlainBytes), humanBytes(e.StoredBytes))
@@ -136,8 +144,8 @@ func runList(ctx context.Context, a *app, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for _, r := range running {
-		fmt.Fprintln(a.stdout, r)
+	for _, n := range notes {
+		fmt.Fprintln(a.stdout, n)
 	}
 	return nil
 }

@@ -12,8 +12,9 @@ import (
 
 // S3Frozen plays S3's archive tiers in front of an S3 server that has
 // none (VersityGW) for the objects Cold selects: HEAD reports Class (and,
-// once Thawed says so, a finished restore), GET answers InvalidObjectState
-// until then, and POST ?restore is accepted and passed to OnRestore (its
+// once Thawed says so, a finished restore), GET of the object's data
+// answers InvalidObjectState until then (a GET of its retention, legal
+// hold, tagging, ACL or attributes is answered, as S3 does), and POST ?restore is accepted and passed to OnRestore (its
 // body still readable).
 //
 // With ArchiveStatus set, it plays INTELLIGENT_TIERING's archive tiers
@@ -62,7 +63,7 @@ func (f S3Frozen) Start(endpoint string) (*httptest.Server, error) {
 				f.OnRestore(r)
 			}
 			w.WriteHeader(http.StatusAccepted)
-		case cold && r.Method == http.MethodGet && !thawed():
+		case cold && r.Method == http.MethodGet && !thawed() && !metadataGet(r):
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusForbidden)
 			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the object's storage class</Message></Error>`)
@@ -70,4 +71,17 @@ func (f S3Frozen) Start(endpoint string) (*httptest.Server, error) {
 			rp.ServeHTTP(w, r)
 		}
 	})), nil
+}
+
+// metadataGet reports whether r reads an object's metadata (a
+// subresource), which S3 answers for an archived object too: only its
+// data is offline.
+func metadataGet(r *http.Request) bool {
+	q := r.URL.Query()
+	for _, sub := range []string{"retention", "legal-hold", "tagging", "acl", "attributes"} {
+		if q.Has(sub) {
+			return true
+		}
+	}
+	return false
 }
