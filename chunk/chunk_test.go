@@ -52,12 +52,81 @@ func (c *counting) List(ctx context.Context, p string, fn func(upload.ObjectInfo
 	return c.Store.List(ctx, p, fn)
 }
 
+// storeClock is a store with a clock of its own, as a file server or an
+// object store has: every object written through it gets its modification
+// time from the store's clock (this process's clock plus ahead), whatever
+// the clock of the process writing, and listings and Stat report that.
+type storeClock struct {
+	upload.Store
+	mu    sync.Mutex
+	ahead time.Duration
+	mt    map[string]time.Time
+}
+
+func (s *storeClock) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Now().Add(s.ahead).Round(0)
+}
+
+// advance moves the store's clock on by d (time passes for the store, and
+// for every machine but the one running the test's process).
+func (s *storeClock) advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ahead += d
+}
+
+func (s *storeClock) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	info, err := s.Store.Put(ctx, key, r, o)
+	if err == nil {
+		t := s.now()
+		s.mu.Lock()
+		s.mt[key] = t
+		s.mu.Unlock()
+		info.ModTime = t
+	}
+	return info, err
+}
+
+func (s *storeClock) fix(o upload.ObjectInfo) upload.ObjectInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.mt[o.Key]; ok {
+		o.ModTime = t
+	}
+	return o
+}
+
+func (s *storeClock) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	o, err := s.Store.Stat(ctx, key)
+	return s.fix(o), err
+}
+
+func (s *storeClock) List(ctx context.Context, p string, fn func(upload.ObjectInfo) error) error {
+	return s.Store.List(ctx, p, func(o upload.ObjectInfo) error { return fn(s.fix(o)) })
+}
+
+func (s *storeClock) Delete(ctx context.Context, key string) error {
+	err := s.Store.Delete(ctx, key)
+	if err == nil {
+		s.mu.Lock()
+		delete(s.mt, key)
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *storeClock) Unwrap() upload.Store { return s.Store }
+
 type world struct {
-	t   *testing.T
-	st  *counting
-	key *Key
-	rs  []crypto.Recipient
-	ids []age.Identity
+	t  *testing.T
+	st *counting
+	// clock is the store's clock (the process's unless a test moves it).
+	clock *storeClock
+	key   *Key
+	rs    []crypto.Recipient
+	ids   []age.Identity
 }
 
 func newWorld(t *testing.T) *world {
@@ -76,7 +145,8 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, st: &counting{Store: ls}, key: k, rs: []crypto.Recipient{r}, ids: []age.Identity{id}}
+	sc := &storeClock{Store: ls, mt: map[string]time.Time{}}
+	return &world{t: t, st: &counting{Store: sc}, clock: sc, key: k, rs: []crypto.Recipient{r}, ids: []age.Identity{id}}
 }
 
 func data(n int, seed uint64) []byte {
@@ -434,6 +504,19 @@ func (w *world) backup(id string, in []byte, o Options, between func()) error {
 
 func noRefresh() Options { return Options{NoRefresh: true} }
 
+// markerKeys lists the host's marker objects.
+func (w *world) markerKeys() []string {
+	w.t.Helper()
+	var out []string
+	if err := w.st.List(context.Background(), LockPrefix(host), func(o upload.ObjectInfo) error {
+		out = append(out, o.Key)
+		return nil
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
 // A backup that finds X known, then a prune that finds X unreferenced: the
 // prune sees the backup's marker and leaves the chunks alone.
 func TestBackupThenPrune(t *testing.T) {
@@ -522,9 +605,8 @@ func TestBackupGivesUpOnLongPrune(t *testing.T) {
 		t.Error("a backup that gave up committed a set")
 	}
 	// Its marker is gone, so a prune is not held up by it.
-	live, _, _ := markers(ctx, w.st, host, backupMark, time.Now())
-	if len(live) != 0 {
-		t.Errorf("backup marker left: %v", live)
+	if left := w.markerKeys(); len(left) != 1 || !strings.HasPrefix(left[0], LockPrefix(host)+pruneMark) {
+		t.Errorf("markers left: %v, want the prune's only", left)
 	}
 }
 
@@ -541,15 +623,13 @@ func TestStaleBackupMarker(t *testing.T) {
 	if _, err := w.sweep(noRefresh()); !errors.Is(err, ErrBackupRunning) {
 		t.Fatalf("fresh marker: %v", err)
 	}
-	later := noRefresh()
-	later.Now = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
-	res, err := w.sweep(later)
+	w.clock.advance(StaleAfter + time.Minute) // in the store's clock
+	res, err := w.sweep(noRefresh())
 	if err != nil || len(res.Deleted) != 1 || res.Deleted[0].Key != x.Key {
 		t.Fatalf("sweep past a stale marker: %+v, %v", res.Deleted, err)
 	}
-	live, stale, _ := markers(ctx, w.st, host, "", time.Now())
-	if len(live)+len(stale) != 0 {
-		t.Errorf("markers left: %v %v", live, stale)
+	if left := w.markerKeys(); len(left) != 0 {
+		t.Errorf("markers left: %v", left)
 	}
 }
 
@@ -617,9 +697,8 @@ func TestResumedBackupWritesNoChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock = clock.Add(StaleAfter + time.Minute) // paused 31 minutes
-	o2 := noRefresh()
-	o2.Now = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
-	if err := w.backup("20261126T013200Z-bbbbbb", in, o2, nil); err != nil {
+	w.clock.advance(StaleAfter + time.Minute)   // for everyone else too
+	if err := w.backup("20261126T013200Z-bbbbbb", in, noRefresh(), nil); err != nil {
 		t.Fatalf("second backup: %v", err)
 	}
 	m1.write(ctx) // resumed: the pending refresh tick fires first
@@ -676,9 +755,8 @@ func TestPausedPruneDeletesNothing(t *testing.T) {
 	ref, _ := referenced(host, w.sets())
 	hook := &afterList{Store: w.st, prefix: catalog.ChunkPrefix(host), fn: func() {
 		clock = clock.Add(StaleAfter + time.Minute) // the prune's machine sleeps
-		o := noRefresh()
-		o.Now = func() time.Time { return time.Now().Add(StaleAfter + time.Minute) }
-		if err := w.backup("20261126T010000Z-bbbbbb", in, o, nil); err != nil {
+		w.clock.advance(StaleAfter + time.Minute)   // the store's time goes on
+		if err := w.backup("20261126T010000Z-bbbbbb", in, noRefresh(), nil); err != nil {
 			t.Errorf("backup: %v", err)
 		}
 	}}
@@ -708,7 +786,7 @@ func TestSweepWritesMarkerBeforeLooking(t *testing.T) {
 	var mark *Marker
 	var written ItemStats
 	var berr error
-	hook := &afterList{Store: w.st, prefix: LockPrefix(host) + backupMark, fn: func() {
+	hook := &afterList{Store: w.st, prefix: LockPrefix(host), fn: func() {
 		o := noRefresh()
 		o.Wait = func(context.Context, int) error { return errWouldWait }
 		mark, berr = BeginBackup(ctx, w.st, host, id, o)
@@ -751,7 +829,7 @@ func TestBackupWritesMarkerBeforeLooking(t *testing.T) {
 	var pm *Marker
 	var stale []upload.ObjectInfo
 	var perr error
-	hook := &afterList{Store: w.st, prefix: LockPrefix(host) + pruneMark, fn: func() {
+	hook := &afterList{Store: w.st, prefix: LockPrefix(host), fn: func() {
 		pm, stale, perr = BeginSweep(ctx, w.st, host, noRefresh())
 	}}
 	id := "20261126T010000Z-bbbbbb"

@@ -118,7 +118,10 @@ func startMarker(ctx context.Context, st upload.Store, key, kind string, o Optio
 }
 
 // staleMargin is how long before StaleAfter a run stops trusting its own
-// marker: the other side judges by its own clock and the store's.
+// marker. The other side judges in the store's clock (see markers), this
+// run by its own wall clock: the two measure the same intervals, but the
+// store stamps a write when it takes it, which may be a slow request
+// after this run began it.
 const staleMargin = 5 * time.Minute
 
 // wall is t without its monotonic reading: intervals are then measured on
@@ -170,19 +173,47 @@ func (m *Marker) Release(ctx context.Context) error {
 	return m.st.Delete(context.WithoutCancel(ctx), m.Key)
 }
 
-// markers lists a host's markers of one kind, split into live and stale.
-func markers(ctx context.Context, st upload.Store, host, kind string, now time.Time) (live, stale []upload.ObjectInfo, err error) {
-	var fresh []upload.ObjectInfo
-	err = st.List(ctx, LockPrefix(host)+kind, func(o upload.ObjectInfo) error {
-		if now.Sub(o.ModTime) > StaleAfter {
-			stale = append(stale, o)
+// markers lists host's markers (one listing of LockPrefix(host), every
+// kind) and splits them into live and stale, this run's own marker left
+// out. Staleness is judged in the store's clock, never this machine's: own
+// is this run's marker, written before the listing, and the store's
+// modification time of it is "now". A marker is stale when that time is
+// more than StaleAfter after its own modification time: the store itself
+// has seen it go unrewritten for that long, whatever the two machines'
+// clocks say (a prune whose clock is 40 minutes ahead took every running
+// backup's marker for stale, and swept the chunks they were about to
+// commit). The own marker's time is at most the store's present, so an
+// error errs towards live: the other run is waited for, or its chunks kept.
+func markers(ctx context.Context, st upload.Store, host, own string) (live, stale []upload.ObjectInfo, err error) {
+	var others []upload.ObjectInfo
+	var now time.Time
+	found := false
+	err = st.List(ctx, LockPrefix(host), func(o upload.ObjectInfo) error {
+		if o.Key == own {
+			now, found = o.ModTime, true
 		} else {
-			fresh = append(fresh, o)
+			others = append(others, o)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list markers of %s: %w", host, err)
+	}
+	if !found {
+		// Written just before: a listing that does not show it yet.
+		o, err := st.Stat(ctx, own)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read back marker %s, which tells the store's time: %w", own, err)
+		}
+		now = o.ModTime
+	}
+	var fresh []upload.ObjectInfo
+	for _, o := range others {
+		if now.Sub(o.ModTime) > StaleAfter {
+			stale = append(stale, o)
+		} else {
+			fresh = append(fresh, o)
+		}
 	}
 	// A marker written on this machine by a process that no longer exists
 	// is dead at once (restic's rule for its locks, and the leases').
@@ -194,6 +225,17 @@ func markers(ctx context.Context, st upload.Store, host, kind string, now time.T
 		}
 	}
 	return live, stale, nil
+}
+
+// ofKind are the markers of objs of one kind (backupMark, pruneMark).
+func ofKind(host, kind string, objs []upload.ObjectInfo) []upload.ObjectInfo {
+	var out []upload.ObjectInfo
+	for _, o := range objs {
+		if strings.HasPrefix(o.Key, LockPrefix(host)+kind) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // holderGone reads a marker and reports whether its process is known to
@@ -240,26 +282,20 @@ func BeginBackup(ctx context.Context, st upload.Store, host, setID string, o Opt
 	// them, and the later write would change the object the earlier set's
 	// manifest hashed: one backup per host at a time. Each wrote its marker
 	// before this look, so at least one of two overlapping runs sees the
-	// other and stops.
-	others, _, err := markers(ctx, st, host, backupMark, o.now())
-	if err != nil {
-		m.Release(ctx)
-		return nil, err
-	}
-	for _, ob := range others {
-		if ob.Key != m.Key {
-			m.Release(ctx)
-			return nil, fmt.Errorf("%w: host %s (marker %s, written %s); a crashed run's marker counts for %s",
-				ErrOtherBackup, host, ob.Key, ob.ModTime.UTC().Format(time.RFC3339), StaleAfter)
-		}
-	}
+	// other and stops. The same listing shows the prune markers.
 	t0 := o.now()
 	for attempt := 0; ; attempt++ {
-		live, _, err := markers(ctx, st, host, pruneMark, o.now())
+		all, _, err := markers(ctx, st, host, m.Key)
 		if err != nil {
 			m.Release(ctx)
 			return nil, err
 		}
+		if others := ofKind(host, backupMark, all); attempt == 0 && len(others) > 0 {
+			m.Release(ctx)
+			return nil, fmt.Errorf("%w: host %s (marker %s, written %s); a crashed run's marker counts for %s",
+				ErrOtherBackup, host, others[0].Key, others[0].ModTime.UTC().Format(time.RFC3339), StaleAfter)
+		}
+		live := ofKind(host, pruneMark, all)
 		if len(live) == 0 {
 			return m, nil
 		}
@@ -293,19 +329,14 @@ func BeginSweep(ctx context.Context, st upload.Store, host string, o Options) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	live, staleB, err := markers(ctx, st, host, backupMark, o.now())
+	live, stale, err := markers(ctx, st, host, m.Key)
 	if err != nil {
 		m.Release(ctx)
 		return nil, nil, err
 	}
-	if len(live) > 0 {
+	if b := ofKind(host, backupMark, live); len(b) > 0 {
 		m.Release(ctx)
-		return nil, nil, fmt.Errorf("%w (%s)", ErrBackupRunning, strings.TrimPrefix(live[0].Key, LockPrefix(host)))
+		return nil, nil, fmt.Errorf("%w (%s)", ErrBackupRunning, strings.TrimPrefix(b[0].Key, LockPrefix(host)))
 	}
-	_, staleP, err := markers(ctx, st, host, pruneMark, o.now())
-	if err != nil {
-		m.Release(ctx)
-		return nil, nil, err
-	}
-	return m, append(staleB, staleP...), nil
+	return m, stale, nil
 }
