@@ -23,6 +23,16 @@ type lockingStore struct {
 	extended  []string
 	infoErr   map[string]error
 	extendErr error
+	// held are the keys SetLegalHold was called for, in call order.
+	held    []string
+	holdErr error
+}
+
+func (l *lockingStore) SetLegalHold(ctx context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held = append(l.held, key)
+	return l.holdErr
 }
 
 func (l *lockingStore) LockInfo(ctx context.Context, key string) (time.Time, bool, error) {
@@ -134,5 +144,65 @@ func TestWriterExtendsReusedChunkLocks(t *testing.T) {
 		Opts: upload.PutOptions{RetainUntil: until.AddDate(0, 0, 5)}}
 	if _, err := wr.Write(ctx, bytes.NewReader(in), nil); err == nil || !strings.Contains(err.Error(), "extend the lock of reused chunk ") || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("a failed extension: %v", err)
+	}
+}
+
+// TestWriterHoldsReusedChunks: a backup asked for a legal hold places one
+// on every chunk it reuses, once per chunk however often the stream
+// repeats it, except one the listing shows held already; without the hold
+// asked for it places none; a hold that fails fails the item, naming the
+// chunk. The old writer only extended a reused chunk's retention: a set
+// under legal hold could be destroyed by deleting the chunks it shared
+// with older sets.
+func TestWriterHoldsReusedChunks(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	in := data(6<<20, 4)
+	first, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.commit("20261125T010000Z-aaaaaa", first.Chunks)
+	l := &lockingStore{Store: w.st, until: map[string]time.Time{}}
+	known, err := Discover(ctx, l, host, w.manifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k0 := first.Chunks[0].Key
+	kn := known[k0]
+	kn.LegalHold = true // as an Azure listing reports it
+	known[k0] = kn
+	until := time.Now().UTC().AddDate(0, 0, 30)
+	twice := append(append([]byte(nil), in...), in...)
+	for _, hold := range []bool{false, true} {
+		l.held = nil
+		wr := &Writer{Store: l, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Known: known,
+			Opts: upload.PutOptions{RetainUntil: until, LegalHold: hold}}
+		if _, err := wr.Write(ctx, bytes.NewReader(twice), nil); err != nil {
+			t.Fatal(err)
+		}
+		if !hold {
+			if len(l.held) != 0 {
+				t.Errorf("without legal_hold: held %v", l.held)
+			}
+			continue
+		}
+		var want []string
+		for _, c := range first.Chunks[1:] {
+			want = append(want, c.Key)
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		got := slices.Clone(l.held)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("held %d chunks %v, want each reused chunk but the listed-held %s once: %v", len(got), got, k0, want)
+		}
+	}
+	l.holdErr = errors.New("AccessDenied")
+	wr := &Writer{Store: l, Host: host, Key: w.key, Recipients: w.rs, Compression: "fastest", Known: known,
+		Opts: upload.PutOptions{RetainUntil: until, LegalHold: true}}
+	if _, err := wr.Write(ctx, bytes.NewReader(in), nil); err == nil || !strings.Contains(err.Error(), "set a legal hold on reused chunk ") || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("a failed hold: %v", err)
 	}
 }

@@ -27,6 +27,9 @@ type Known struct {
 	catalog.Chunk
 	// RetainUntil is the lock the listing reported (zero: none or unknown).
 	RetainUntil time.Time
+	// LegalHold: the listing reported a legal hold (false: none or
+	// unknown; an S3 listing never tells).
+	LegalHold bool
 }
 
 // Discover finds the chunks of host that a backup may reuse: one listing of
@@ -100,7 +103,7 @@ func (d *Discovery) Known(ctx context.Context, st upload.Store) (map[string]Know
 		}
 		for _, c := range entries {
 			if o.Size == c.StoredBytes {
-				known[key] = Known{Chunk: c, RetainUntil: o.RetainUntil}
+				known[key] = Known{Chunk: c, RetainUntil: o.RetainUntil, LegalHold: o.LegalHold}
 			} else {
 				damaged[key] = true
 			}
@@ -112,7 +115,7 @@ func (d *Discovery) Known(ctx context.Context, st upload.Store) (map[string]Know
 	// writer hashes it once if this run needs it.
 	for k, o := range listed {
 		if _, ok := known[k]; !ok && !damaged[k] {
-			known[k] = Known{Chunk: catalog.Chunk{Key: k, StoredBytes: o.Size}, RetainUntil: o.RetainUntil}
+			known[k] = Known{Chunk: catalog.Chunk{Key: k, StoredBytes: o.Size}, RetainUntil: o.RetainUntil, LegalHold: o.LegalHold}
 		}
 	}
 	return known, nil
@@ -129,7 +132,10 @@ type Writer struct {
 	// Compression is the configured zstd level ("auto" chooses per item).
 	Compression string
 	// Opts is applied to every new chunk (object lock). A reused chunk
-	// whose lock ends before Opts.RetainUntil is extended to it.
+	// whose lock ends before Opts.RetainUntil is extended to it, and with
+	// Opts.LegalHold one the listing does not show held gets a legal hold:
+	// a set under hold must not be deletable through the chunks it shares
+	// with older sets.
 	Opts upload.PutOptions
 	// Known is what Discover found.
 	Known map[string]Known
@@ -331,6 +337,9 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 			if need := w.Opts.RetainUntil; p.err == nil && !need.IsZero() && k.RetainUntil.Before(need) {
 				p.err = w.extend(ctx, key, need)
 			}
+			if p.err == nil && w.Opts.LegalHold && !k.LegalHold {
+				p.err = w.hold(ctx, key)
+			}
 			if p.err != nil {
 				w.forget(key, p)
 				stop(p.err)
@@ -416,6 +425,19 @@ func (w *Writer) extend(ctx context.Context, key string, until time.Time) error 
 	}
 	if err := l.ExtendLock(ctx, key, until); err != nil {
 		return fmt.Errorf("extend the lock of reused chunk %s: %w", key, err)
+	}
+	return nil
+}
+
+// hold places a legal hold on a reused chunk (once per chunk and run: a
+// chunk is stored or reused once per run, see pending).
+func (w *Writer) hold(ctx context.Context, key string) error {
+	l, ok := upload.As[upload.Locker](w.Store)
+	if !ok {
+		return nil // a local folder has no holds
+	}
+	if err := l.SetLegalHold(ctx, key); err != nil {
+		return fmt.Errorf("set a legal hold on reused chunk %s: %w", key, err)
 	}
 	return nil
 }

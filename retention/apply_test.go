@@ -261,6 +261,13 @@ func (l *lockStore) ExtendLock(ctx context.Context, key string, until time.Time)
 	return nil
 }
 
+func (l *lockStore) SetLegalHold(ctx context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold[key] = true
+	return nil
+}
+
 func (l *lockStore) Delete(ctx context.Context, key string) error {
 	l.mu.Lock()
 	locked := l.hold[key] || l.until[key].After(l.now)

@@ -87,6 +87,10 @@ type Locker interface {
 	// ExtendLock sets the retention of key to until if that is later than
 	// the current one; it never shortens a lock.
 	ExtendLock(ctx context.Context, key string, until time.Time) error
+	// SetLegalHold places a legal hold on key (S3 Object Lock's legal
+	// hold, Azure's legal hold on the blob's current version); an object
+	// held already is left as it is. Nothing in lyncbackup lifts a hold.
+	SetLegalHold(ctx context.Context, key string) error
 }
 
 // Thawer is implemented by stores with offline tiers.

@@ -495,6 +495,20 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 	return nil
 }
 
+// SetLegalHold implements upload.Locker: a legal hold on the blob's
+// current version (the container needs version-level immutability, as
+// for the retention policy).
+func (s *Store) SetLegalHold(ctx context.Context, key string) error {
+	bb, err := s.blob(key)
+	if err != nil {
+		return err
+	}
+	if _, err := bb.SetLegalHold(ctx, true, nil); err != nil {
+		return s.wrap("set legal hold", key, err)
+	}
+	return nil
+}
+
 // Thaw implements upload.Thawer: it starts rehydrating an Archive-tier
 // blob to the Cool tier at standard priority.
 func (s *Store) Thaw(ctx context.Context, key string, days int) (upload.Thawing, error) {

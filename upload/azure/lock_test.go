@@ -99,6 +99,7 @@ type lockProxy struct {
 	refuse map[string]string
 	seen   []string // "METHOD path?query"
 	sets   []http.Header
+	holds  []string // paths given a legal hold (Set Legal Hold, answered here)
 }
 
 func newLockProxy(t *testing.T, target string) *lockProxy {
@@ -134,6 +135,13 @@ func newLockProxy(t *testing.T, target string) *lockProxy {
 			lp.mu.Unlock()
 			w.Header().Set("x-ms-immutability-policy-until-date", r.Header.Get("x-ms-immutability-policy-until-date"))
 			w.Header().Set("x-ms-immutability-policy-mode", strings.ToLower(r.Header.Get("x-ms-immutability-policy-mode")))
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if r.URL.Query().Get("comp") == "legalhold" && r.Method == http.MethodPut {
+			lp.holds = append(lp.holds, r.URL.Path+" "+r.Header.Get("x-ms-legal-hold"))
+			lp.mu.Unlock()
+			w.Header().Set("x-ms-legal-hold", r.Header.Get("x-ms-legal-hold"))
 			w.WriteHeader(http.StatusOK)
 			return
 		}
@@ -245,5 +253,25 @@ func TestImmutableBlobReactions(t *testing.T) {
 	}
 	if _, mode, _ := immutabilityHeaders(lp.sets[2]); mode != "Locked" {
 		t.Fatalf("extending a Locked policy sent mode %q", mode)
+	}
+}
+
+// SetLegalHold sends Set Legal Hold (true) for the blob (Azurite answers
+// that API with 501, so the proxy answers it).
+func TestSetLegalHold(t *testing.T) {
+	az := testenv.Azurite(t)
+	lp := newLockProxy(t, strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	e := newEnv(t, withProxy(lp.srv.URL))
+	ctx := context.Background()
+	if _, err := e.store.Put(ctx, "h/chunks/aa/reused", strings.NewReader("chunk"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SetLegalHold(ctx, "h/chunks/aa/reused"); err != nil {
+		t.Fatal(err)
+	}
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if len(lp.holds) != 1 || !strings.HasSuffix(lp.holds[0], "/lync/fe01/h/chunks/aa/reused true") {
+		t.Errorf("legal holds sent: %q", lp.holds)
 	}
 }

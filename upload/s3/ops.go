@@ -279,6 +279,23 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 	return opErr("extend lock", key, err)
 }
 
+// SetLegalHold implements upload.Locker: one PutObjectLegalHold (ON) on
+// the current version; setting it on a held object changes nothing.
+func (s *Store) SetLegalHold(ctx context.Context, key string) error {
+	full, err := s.full(key)
+	if err != nil {
+		return opErr("set legal hold", key, err)
+	}
+	_, err = s.client.PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{
+		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
+		LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn},
+	})
+	if err != nil && isNotFound(err) {
+		return &opError{op: "set legal hold", key: key, kind: upload.ErrNotFound, err: err, detail: "object not found"}
+	}
+	return opErr("set legal hold", key, err)
+}
+
 // Thaw implements upload.Thawer: it asks S3 to restore an object in
 // GLACIER or DEEP_ARCHIVE, or in an archive tier of INTELLIGENT_TIERING
 // (Standard retrieval), and says when to come back.

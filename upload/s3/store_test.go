@@ -366,6 +366,34 @@ func TestLegalHold(t *testing.T) {
 	}
 }
 
+// SetLegalHold holds an object stored without one (a chunk a set under
+// hold reuses): a delete is then refused; setting it again is no error,
+// and a missing object is ErrNotFound.
+func TestSetLegalHold(t *testing.T) {
+	st, _, _ := newStore(t, true, nil)
+	ctx := context.Background()
+	if _, err := st.Put(ctx, "h/chunks/aa/reused", strings.NewReader("chunk"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, hold, err := st.LockInfo(ctx, "h/chunks/aa/reused"); err != nil || hold {
+		t.Fatalf("before: hold %v, %v", hold, err)
+	}
+	for range 2 {
+		if err := st.SetLegalHold(ctx, "h/chunks/aa/reused"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, hold, err := st.LockInfo(ctx, "h/chunks/aa/reused"); err != nil || !hold {
+		t.Fatalf("after: hold %v, %v", hold, err)
+	}
+	if err := st.Delete(ctx, "h/chunks/aa/reused"); !errors.Is(err, upload.ErrLocked) {
+		t.Fatalf("delete of a held chunk: %v", err)
+	}
+	if err := st.SetLegalHold(ctx, "h/chunks/aa/missing"); !errors.Is(err, upload.ErrNotFound) {
+		t.Errorf("hold of a missing object: %v", err)
+	}
+}
+
 func TestAbortStale(t *testing.T) {
 	st, srv, bucket := newStore(t, false, nil)
 	ctx := context.Background()
