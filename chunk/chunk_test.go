@@ -119,19 +119,66 @@ func (s *storeClock) Delete(ctx context.Context, key string) error {
 
 func (s *storeClock) Unwrap() upload.Store { return s.Store }
 
+// keepsMeta gives a store object metadata as S3 and Azure keep it: the
+// SHA-256 a Put was given, reported by Stat (off: none kept, as in a local
+// folder).
+type keepsMeta struct {
+	upload.Store
+	mu  sync.Mutex
+	off bool
+	sha map[string]string
+}
+
+func (k *keepsMeta) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
+	info, err := k.Store.Put(ctx, key, r, o)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err == nil && !k.off {
+		k.sha[key] = o.SHA256
+	}
+	return info, err
+}
+
+func (k *keepsMeta) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
+	o, err := k.Store.Stat(ctx, key)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err == nil {
+		o.SHA256 = k.sha[key]
+	}
+	return o, err
+}
+
+func (k *keepsMeta) Delete(ctx context.Context, key string) error {
+	err := k.Store.Delete(ctx, key)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err == nil {
+		delete(k.sha, key)
+	}
+	return err
+}
+
+func (k *keepsMeta) Unwrap() upload.Store { return k.Store }
+
 type world struct {
 	t  *testing.T
 	st *counting
 	// clock is the store's clock (the process's unless a test moves it).
 	clock *storeClock
-	key   *Key
-	rs    []crypto.Recipient
-	ids   []age.Identity
+	// meta keeps the objects' recorded SHA-256 (as S3 and Azure do).
+	meta *keepsMeta
+	// dir is the local folder under the store.
+	dir string
+	key *Key
+	rs  []crypto.Recipient
+	ids []age.Identity
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	ls, err := local.Open(t.TempDir())
+	dir := t.TempDir()
+	ls, err := local.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +192,9 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &storeClock{Store: ls, mt: map[string]time.Time{}}
-	return &world{t: t, st: &counting{Store: sc}, clock: sc, key: k, rs: []crypto.Recipient{r}, ids: []age.Identity{id}}
+	km := &keepsMeta{Store: ls, sha: map[string]string{}}
+	sc := &storeClock{Store: km, mt: map[string]time.Time{}}
+	return &world{t: t, st: &counting{Store: sc}, clock: sc, meta: km, dir: dir, key: k, rs: []crypto.Recipient{r}, ids: []age.Identity{id}}
 }
 
 func data(n int, seed uint64) []byte {
@@ -285,8 +333,9 @@ func TestRoundTripAndReuse(t *testing.T) {
 		t.Fatal("night 2 stream differs")
 	}
 
-	// A chunk object no manifest names (a crashed run's) is never
-	// rewritten: the next run that needs it hashes it once and names it.
+	// A chunk object no manifest names (a crashed run's) is not rewritten:
+	// the next run that needs it hashes it once and, as the hash matches
+	// the one recorded at its upload, names it.
 	orphanData := data(400<<10, 9)
 	orphan, err := w.writer(nil).Write(ctx, bytes.NewReader(orphanData), nil)
 	if err != nil {

@@ -110,9 +110,10 @@ func (d *Discovery) Known(ctx context.Context, st upload.Store) (map[string]Know
 		}
 	}
 	// A chunk object no manifest names was left by a crashed run. Its
-	// bytes are kept (a chunk object is never rewritten, so every hash a
-	// manifest holds stays true, and a locked one could not be): the
-	// writer hashes it once if this run needs it.
+	// bytes are kept (every hash a manifest holds stays true, and a locked
+	// one could not be rewritten) when they are intact: the writer hashes
+	// it once if this run needs it, and adopts it if that matches the hash
+	// recorded at its upload (Writer.adopt).
 	for k, o := range listed {
 		if _, ok := known[k]; !ok && !damaged[k] {
 			known[k] = Known{Chunk: catalog.Chunk{Key: k, StoredBytes: o.Size}, RetainUntil: o.RetainUntil, LegalHold: o.LegalHold}
@@ -329,8 +330,9 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 			c, err = w.adopt(ctx, k.Chunk, size)
 		}
 		// An orphan this run cannot read (in an archive tier, or swept
-		// since the listing) is stored again over it instead.
-		if !errors.Is(err, upload.ErrArchived) && !errors.Is(err, upload.ErrNotFound) {
+		// since the listing), or whose bytes it cannot show intact, is
+		// stored again over it instead.
+		if !errors.Is(err, upload.ErrArchived) && !errors.Is(err, upload.ErrNotFound) && !errors.Is(err, errUnadoptable) {
 			wbufs.put(data)
 			w.ReusedChunks.Add(1)
 			p.c, p.err = c, err
@@ -360,10 +362,30 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 	}
 }
 
+// errUnadoptable: an orphan chunk whose bytes this run cannot show to be
+// those its writer uploaded. It is stored again.
+var errUnadoptable = errors.New("orphan chunk not adopted")
+
 // adopt hashes a chunk object that a crashed run stored and no manifest
 // names, so this run can name it. Its key is the keyed hash of the
-// plaintext, and stores make objects visible only whole.
+// plaintext, and stores make objects visible only whole. The run holds no
+// identity and cannot decrypt it, so it adopts the object only when its
+// bytes hash to the SHA-256 its writer recorded beside it at upload
+// (PutOptions.SHA256): an object damaged since (bit rot in a folder, a
+// changed byte) was adopted with the damaged bytes' hash, and the new set
+// verified but did not restore. Without a recorded hash (a local folder,
+// or an object written before 2026-12-01) it is stored again.
 func (w *Writer) adopt(ctx context.Context, c catalog.Chunk, plain int64) (catalog.Chunk, error) {
+	info, err := w.Store.Stat(ctx, c.Key)
+	if err != nil {
+		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
+	}
+	if info.SHA256 == "" {
+		return c, fmt.Errorf("%w: %s has no SHA-256 recorded at its upload", errUnadoptable, c.Key)
+	}
+	if info.Archived {
+		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, upload.ErrArchived)
+	}
 	rc, err := w.Store.Get(ctx, c.Key, 0, -1)
 	if err != nil {
 		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
@@ -375,7 +397,11 @@ func (w *Writer) adopt(ctx context.Context, c catalog.Chunk, plain int64) (catal
 	if err != nil {
 		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
 	}
-	c.StoredBytes, c.PlainBytes, c.SHA256 = n, plain, hex.EncodeToString(h.Sum(nil))
+	sum := hex.EncodeToString(h.Sum(nil))
+	if sum != info.SHA256 {
+		return c, fmt.Errorf("%w: %s does not hash to the SHA-256 recorded at its upload (damaged since)", errUnadoptable, c.Key)
+	}
+	c.StoredBytes, c.PlainBytes, c.SHA256 = n, plain, sum
 	c.AgePrefixSHA256, c.AgePrefixBytes = "", 0
 	if p := crypto.PrefixLen(head.b); p > 0 {
 		ps := sha256.Sum256(head.b[:p])
@@ -528,6 +554,7 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 	}
 	opts := w.Opts
 	opts.ContentType = "application/octet-stream"
+	opts.SHA256 = c.SHA256 // lets a later run adopt it after a crash
 	// A bytes.Buffer: the S3 and Azure clients send it from these bytes
 	// (parts.Put), without a part buffer and a copy per chunk.
 	info, err := w.Store.Put(ctx, key, bytes.NewBuffer(obj.b), opts)

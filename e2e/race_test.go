@@ -82,6 +82,11 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, e *raceEnv)) {
 }
 
 func forBackends(t *testing.T, backends []raceBackend, fn func(t *testing.T, e *raceEnv)) {
+	forBackendsFormat(t, backends, "archive", fn)
+}
+
+// forBackendsFormat is forBackends with the config's format.
+func forBackendsFormat(t *testing.T, backends []raceBackend, format string, fn func(t *testing.T, e *raceEnv)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			url, extra, env, st, root := b.open(t)
@@ -96,7 +101,7 @@ func forBackends(t *testing.T, backends []raceBackend, fn func(t *testing.T, e *
 			// format: archive: these tests watch the objects of the set folder
 			// (chunked sets are covered by the chunk room's marker tests).
 			cfg := fmt.Sprintf(`host: %s
-format: archive
+format: %s
 staging: %s
 exporters:
   - {kind: path, name: alpha, paths: [%s]}
@@ -106,7 +111,7 @@ encryption: {recipients: [%s]}
 destination:
   url: %s
 %sretention: {keep_last: 2, grace: 1s, after_backup: true}
-`, raceHost, quoteYAML(filepath.Join(dir, "staging")), quoteYAML(filepath.Join(dir, "alpha")), quoteYAML(filepath.Join(dir, "bravo")), pub, url, extra)
+`, raceHost, format, quoteYAML(filepath.Join(dir, "staging")), quoteYAML(filepath.Join(dir, "alpha")), quoteYAML(filepath.Join(dir, "bravo")), pub, url, extra)
 			if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -59,7 +59,19 @@ type PutOptions struct {
 	// In the archive tier, every set listed as damaged and nothing, not
 	// even restore --thaw, could bring one back.
 	Online bool
+	// SHA256 is the SHA-256 (64 lowercase hex digits) of the object's
+	// bytes, which a store that keeps object metadata (S3, Azure) stores
+	// beside the object and Stat reports (ObjectInfo.SHA256). The store
+	// does not check it; a chunk writer compares it with the bytes before
+	// it adopts an orphan chunk (docs/FORMAT.md, "Known chunks").
+	SHA256 string
 }
+
+// MetaSHA256 is the name of the object metadata holding PutOptions.SHA256
+// (S3 x-amz-meta-lyncbackupsha256, Azure x-ms-meta-lyncbackupsha256): an
+// Azure metadata name must be a C# identifier, and some proxies drop
+// headers with an underscore.
+const MetaSHA256 = "lyncbackupsha256"
 
 // ObjectInfo describes one stored object.
 type ObjectInfo struct {
@@ -73,6 +85,10 @@ type ObjectInfo struct {
 	Tier string
 	// Archived is true when the object must be thawed before it can be read.
 	Archived bool
+	// SHA256 is the SHA-256 recorded at upload (PutOptions.SHA256), as Stat
+	// reports it ("" where the store keeps no metadata, or none was given;
+	// listings do not fill it).
+	SHA256 string
 }
 
 // Locked reports whether the object may not be deleted at time now.

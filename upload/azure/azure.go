@@ -300,6 +300,11 @@ func infoFromProps(key string, p blob.GetPropertiesResponse) upload.ObjectInfo {
 		oi.Tier = *p.AccessTier
 	}
 	oi.Archived = strings.EqualFold(oi.Tier, string(blob.AccessTierArchive))
+	for k, v := range p.Metadata {
+		if strings.EqualFold(k, upload.MetaSHA256) && v != nil {
+			oi.SHA256 = *v
+		}
+	}
 	return oi
 }
 

@@ -275,3 +275,25 @@ func TestSetLegalHold(t *testing.T) {
 		t.Errorf("legal holds sent: %q", lp.holds)
 	}
 }
+
+// The SHA-256 a Put is given is kept as blob metadata and reported by
+// Stat, for one Put Blob and for a block list alike.
+func TestPutRecordsSHA256(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sum := strings.Repeat("cd", 32)
+	for key, n := range map[string]int64{"h/chunks/aa/single": 1000, "h/chunks/aa/blocks": 3*e.store.blockSize + 5} {
+		if _, err := e.store.Put(ctx, key, newRand(4, n), upload.PutOptions{SHA256: sum}); err != nil {
+			t.Fatal(err)
+		}
+		if oi, err := e.store.Stat(ctx, key); err != nil || oi.SHA256 != sum {
+			t.Errorf("%s: Stat reports SHA-256 %q, %v; want %q", key, oi.SHA256, err, sum)
+		}
+	}
+	if _, err := e.store.Put(ctx, "h/chunks/aa/none", strings.NewReader("x"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if oi, err := e.store.Stat(ctx, "h/chunks/aa/none"); err != nil || oi.SHA256 != "" {
+		t.Errorf("without one: %q, %v", oi.SHA256, err)
+	}
+}

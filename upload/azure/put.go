@@ -47,6 +47,7 @@ type commitOpts struct {
 	mode      *blob.ImmutabilityPolicySetting
 	until     *time.Time
 	headers   *blob.HTTPHeaders
+	metadata  map[string]*string
 }
 
 func (s *Store) commitOptions(opts upload.PutOptions, tier *blob.AccessTier) commitOpts {
@@ -63,6 +64,9 @@ func (s *Store) commitOptions(opts upload.PutOptions, tier *blob.AccessTier) com
 	}
 	if opts.ContentType != "" {
 		c.headers = &blob.HTTPHeaders{BlobContentType: to.Ptr(opts.ContentType)}
+	}
+	if opts.SHA256 != "" {
+		c.metadata = map[string]*string{upload.MetaSHA256: to.Ptr(opts.SHA256)}
 	}
 	return c
 }
@@ -133,7 +137,7 @@ func (t *target) Commit(ctx context.Context, n int, _ int64) error {
 		ids[i] = blockID(t.nonce, i)
 	}
 	resp, err := t.bb.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{
-		Tier: t.co.tier, HTTPHeaders: t.co.headers, LegalHold: t.co.legalHold,
+		Tier: t.co.tier, HTTPHeaders: t.co.headers, LegalHold: t.co.legalHold, Metadata: t.co.metadata,
 		ImmutabilityPolicyMode: t.co.mode, ImmutabilityPolicyExpiryTime: t.co.until,
 	})
 	if err != nil {
@@ -173,7 +177,7 @@ func (t *target) Gone(ctx context.Context) (bool, error) {
 func (s *Store) putSingle(ctx context.Context, bb *blockblob.Client, key string, data []byte, co commitOpts) (*time.Time, error) {
 	sum := md5.Sum(data)
 	resp, err := bb.Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), &blockblob.UploadOptions{
-		Tier: co.tier, HTTPHeaders: co.headers, LegalHold: co.legalHold,
+		Tier: co.tier, HTTPHeaders: co.headers, LegalHold: co.legalHold, Metadata: co.metadata,
 		ImmutabilityPolicyMode: co.mode, ImmutabilityPolicyExpiryTime: co.until,
 		TransactionalValidation: blob.TransferValidationTypeMD5(sum[:]),
 	})

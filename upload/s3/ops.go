@@ -58,6 +58,11 @@ func (s *Store) Stat(ctx context.Context, key string) (upload.ObjectInfo, error)
 	if h.ObjectLockRetainUntilDate != nil {
 		oi.RetainUntil = h.ObjectLockRetainUntilDate.UTC()
 	}
+	for k, v := range h.Metadata {
+		if strings.EqualFold(k, upload.MetaSHA256) {
+			oi.SHA256 = v
+		}
+	}
 	return oi, nil
 }
 

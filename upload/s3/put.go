@@ -35,6 +35,7 @@ type objectHeaders struct {
 	retainUntil  *time.Time
 	legalHold    types.ObjectLockLegalHoldStatus
 	contentType  *string
+	metadata     map[string]string
 	locked       bool // lock headers present: a checksum is mandatory
 	crc32c, md5_ bool // which per-part checksum to send
 }
@@ -49,6 +50,9 @@ func (s *Store) headers(po upload.PutOptions) objectHeaders {
 	}
 	if po.ContentType != "" {
 		h.contentType = aws.String(po.ContentType)
+	}
+	if po.SHA256 != "" {
+		h.metadata = map[string]string{upload.MetaSHA256: po.SHA256}
 	}
 	if !po.RetainUntil.IsZero() {
 		h.lockMode = types.ObjectLockMode(s.opt.LockMode)
@@ -148,7 +152,7 @@ func (t *target) Single(ctx context.Context, data []byte) error {
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
 		ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, StorageClass: h.class,
 		ObjectLockMode: h.lockMode, ObjectLockRetainUntilDate: h.retainUntil, ObjectLockLegalHoldStatus: h.legalHold,
-		ContentType: h.contentType,
+		ContentType: h.contentType, Metadata: h.metadata,
 	}
 	if h.crc32c {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
@@ -169,7 +173,7 @@ func (t *target) Begin(ctx context.Context) (parts.Upload, error) {
 		Bucket: aws.String(s.opt.Bucket), Key: aws.String(t.full),
 		ServerSideEncryption: h.sse, SSEKMSKeyId: h.kmsKey, StorageClass: h.class,
 		ObjectLockMode: h.lockMode, ObjectLockRetainUntilDate: h.retainUntil, ObjectLockLegalHoldStatus: h.legalHold,
-		ContentType: h.contentType,
+		ContentType: h.contentType, Metadata: h.metadata,
 	}
 	if h.crc32c {
 		cin.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c

@@ -394,6 +394,29 @@ func TestSetLegalHold(t *testing.T) {
 	}
 }
 
+// The SHA-256 a Put is given is kept as user metadata and reported by
+// Stat, for one PutObject and for a multipart upload alike; a Put without
+// one reports none.
+func TestPutRecordsSHA256(t *testing.T) {
+	st, _, _ := newStore(t, false, nil)
+	ctx := context.Background()
+	sum := strings.Repeat("ab", 32)
+	for key, n := range map[string]int64{"h/chunks/aa/single": 1000, "h/chunks/aa/multi": 2*MinPartSize + 5} {
+		if _, err := st.Put(ctx, key, randStream(3, n), upload.PutOptions{SHA256: sum}); err != nil {
+			t.Fatal(err)
+		}
+		if oi, err := st.Stat(ctx, key); err != nil || oi.SHA256 != sum {
+			t.Errorf("%s: Stat reports SHA-256 %q, %v; want %q", key, oi.SHA256, err, sum)
+		}
+	}
+	if _, err := st.Put(ctx, "h/chunks/aa/none", strings.NewReader("x"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if oi, err := st.Stat(ctx, "h/chunks/aa/none"); err != nil || oi.SHA256 != "" {
+		t.Errorf("without one: %q, %v", oi.SHA256, err)
+	}
+}
+
 func TestAbortStale(t *testing.T) {
 	st, srv, bucket := newStore(t, false, nil)
 	ctx := context.Background()
