@@ -69,6 +69,13 @@ echo "== fresh prefix $WINEPREFIX"
 mkdir -p "$WINEPREFIX"
 "$WINESERVER" -p  # one wineserver for the whole lane, not one per binary
 "$WINE" wineboot -i >/dev/null 2>&1
+# Wine 8 reports Windows 7 by default. The lane makes it report Windows 8
+# (NT 6.2, the kernel of Server 2012, the oldest Windows README names), so
+# the code paths Go and lyncbackup choose by the Windows version are that
+# system's; LANE_WINVER (a winecfg name: win81, win10) picks another.
+winver=${LANE_WINVER:-win8}
+"$WINE" reg add 'HKCU\Software\Wine' /v Version /t REG_SZ /d "$winver" /f >/dev/null 2>&1
+echo "== Wine reports Windows version $winver"
 x86_64-w64-mingw32-gcc -O2 -shared -Wl,--kill-at -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
   scripts/wine/bcryptprimitives.c -ladvapi32
 
