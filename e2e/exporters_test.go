@@ -427,6 +427,72 @@ func TestLyncScenarioFileStore(t *testing.T) {
 	}
 }
 
+// TestLyncScenarioFileStoreChoice: a set holding two file stores (two
+// pools, two sites) copies back only the one named with --filestore; the
+// other, which survived, is not written to. Without --filestore, or with a
+// name that is neither, nothing runs: exit 2 with one line naming the set's
+// file stores.
+func TestLyncScenarioFileStoreChoice(t *testing.T) {
+	s := newLyncSite(t)
+	share2 := filepath.Join(s.dir, "Dublin", "LyncShare")
+	os.MkdirAll(filepath.Join(share2, "1-WebServices-1", "m2"), 0o755)
+	os.WriteFile(filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat"), []byte("dublin content"), 0o644)
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	two := strings.Replace(string(cfg), "filestores: ['"+s.share+"']", "filestores: ['"+s.share+"', '"+share2+"']", 1)
+	if two == string(cfg) {
+		t.Fatal("the site's file store list changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(two), 0o600)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	if n := strings.Count(fmt.Sprint(s.manifest(t, setID).Items), "filestore-"); n != 2 {
+		t.Fatalf("the set holds %d file stores, want 2", n)
+	}
+	// Both shares lose a file after the backup.
+	lost1 := filepath.Join(s.share, "1-WebServices-1", "m1", "content.dat")
+	lost2 := filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat")
+	os.Remove(lost1)
+	os.Remove(lost2)
+
+	s.fixture(t, map[string]any{})
+	args := []string{"restore", setID, "--to", to, "--run-imports", "--scenario", "filestore", "--yes"}
+	failsWith(t, testbin.Run(t, s.dir, s.env, args...), 2, "--scenario filestore: the set holds several file stores ("+s.share+", "+share2+"): name the one that was lost with --filestore")
+	failsWith(t, testbin.Run(t, s.dir, s.env, append(args, "--filestore", filepath.Join(s.dir, "Nowhere"))...), 2,
+		"--filestore "+filepath.Join(s.dir, "Nowhere")+": the set holds no such file store (it has: "+s.share+", "+share2+")")
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--filestore", share2), 2, "--filestore is for --scenario filestore")
+	if got := s.importsRun(t); len(got) != 0 {
+		t.Fatalf("refused runs ran %v", got)
+	}
+	if _, err := os.Stat(lost1); !os.IsNotExist(err) {
+		t.Fatalf("a refused run copied the first file store back")
+	}
+
+	r := testbin.Run(t, s.dir, s.env, append(args, "--filestore", share2)...)
+	if r.Code != 0 {
+		t.Fatalf("--filestore %s: exit %d\n%s\n%s", share2, r.Code, r.Stdout, r.Stderr)
+	}
+	if got := strings.Join(s.importsRun(t), " "); got != "robocopy Enable-CsTopology" {
+		t.Errorf("ran %q, want one robocopy then Enable-CsTopology", got)
+	}
+	if b, err := os.ReadFile(lost2); err != nil || string(b) != "dublin content" {
+		t.Errorf("the named file store's lost file not brought back: %q %v", b, err)
+	}
+	if _, err := os.Stat(lost1); !os.IsNotExist(err) {
+		t.Errorf("the file store that was not named was written to (%s is back)", lost1)
+	}
+	// --json carries the choice.
+	r = testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "filestore", "--filestore", share2, "--json")
+	var pd struct {
+		Options struct {
+			FileStores []string `json:"filestores"`
+		} `json:"options"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &pd); err != nil || len(pd.Options.FileStores) != 1 || pd.Options.FileStores[0] != share2 {
+		t.Errorf("--json options.filestores: %v %v\n%s", pd.Options.FileStores, err, r.Stdout)
+	}
+}
+
 // TestLyncScenarioKeepsNewerOnShare: a file newer on the share than in the
 // set survives the copy-back unless --overwrite-newer.
 func TestLyncScenarioKeepsNewerOnShare(t *testing.T) {

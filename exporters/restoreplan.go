@@ -115,6 +115,12 @@ type PlanOptions struct {
 	// with the Central Management store ("all": every pool of the set).
 	// May be left out when the set holds one; refused by filestore and sql.
 	Pools []string `json:"pools"`
+	// FileStores: for filestore, the file store(s) that were lost, by
+	// share (\\fs01.contoso.com\LyncShare), file server (fs01.contoso.com,
+	// fs01, FileStore:fs01.contoso.com) or item name ("all": every file store
+	// of the set). May be left out when the set holds one; refused by the
+	// other scenarios. After BuildPlan: the shares the plan copies back.
+	FileStores []string `json:"filestores"`
 	// OverwriteNewer: the file store copy-back replaces files that are
 	// newer on the share (default: robocopy /XO keeps them).
 	OverwriteNewer bool `json:"overwrite_newer"`
@@ -125,6 +131,9 @@ type planCtx struct {
 	dir  string
 	info *LyncInfo
 	opt  PlanOptions
+	// stores: the names of the filestore items --scenario filestore
+	// copies back (chooseFileStores).
+	stores map[string]bool
 }
 
 // restorers map an item kind to the steps that bring it back.
@@ -246,6 +255,11 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 	if err := choosePools(sc.ID, PlanPools(items), pc); err != nil {
 		return Plan{}, err
 	}
+	chosen, err := chooseFileStores(sc.ID, items, pc)
+	if err != nil {
+		return Plan{}, err
+	}
+	pc.stores = chosen
 
 	var steps []Step
 	var left []string
@@ -315,6 +329,115 @@ func choosePools(scenario string, pools []string, pc *planCtx) error {
 	return &PlanError{fmt.Sprintf("--scenario %s: name the pool that was lost with --pool (the set has: %s)", scenario, orNone(pools))}
 }
 
+// chooseFileStores returns the filestore items --scenario filestore copies
+// back: the ones --filestore names, or the set's only one. Copying the set
+// back over a file store that survived would bring its files back as they
+// were (robocopy /XO keeps the newer ones, not the deletions since), so a
+// set of several file stores (several pools or sites) needs the choice.
+func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[string]bool, error) {
+	given := pc.opt.FileStores
+	if scenario != "filestore" {
+		if len(given) > 0 {
+			return nil, &PlanError{fmt.Sprintf("--filestore is for --scenario filestore; --scenario %s chooses what it restores with --pool", scenario)}
+		}
+		return nil, nil
+	}
+	var stores []PlanItem
+	var shares []string
+	for _, it := range items {
+		if it.Kind == "filestore" {
+			stores = append(stores, it)
+			shares = append(shares, it.Meta["store"])
+		}
+	}
+	chosen := map[string]bool{}
+	pc.opt.FileStores = nil
+	take := func(it PlanItem) {
+		if !chosen[it.Name] {
+			chosen[it.Name] = true
+			pc.opt.FileStores = append(pc.opt.FileStores, it.Meta["store"])
+		}
+	}
+	switch {
+	case containsFold(given, "all"):
+		if len(given) > 1 {
+			return nil, &PlanError{"--filestore all names every file store of the set: give it alone"}
+		}
+		for _, it := range stores {
+			take(it)
+		}
+	case len(given) > 0:
+		for _, want := range given {
+			found := false
+			for _, it := range stores {
+				if fileStoreIs(it, want, pc.info) {
+					take(it)
+					found = true
+				}
+			}
+			if !found {
+				return nil, &PlanError{fmt.Sprintf("--filestore %s: the set holds no such file store (it has: %s)", want, orNone(shares))}
+			}
+		}
+	case len(stores) <= 1:
+		for _, it := range stores {
+			take(it)
+		}
+	default:
+		return nil, &PlanError{fmt.Sprintf("--scenario filestore: the set holds several file stores (%s): name the one that was lost with --filestore (its share or its file server; repeatable), or --filestore all when all were lost; copying the backup over a file store that survived brings back files deleted since and older copies", strings.Join(shares, ", "))}
+	}
+	return chosen, nil
+}
+
+// fileStoreIs reports whether --filestore want names the file store item:
+// its share (\\server\share, either slash, any case), its file server
+// (the share's server, or the file store service's FQDN from discovery,
+// as an FQDN, its first label or the service identity FileStore:FQDN), or
+// the item's name.
+func fileStoreIs(it PlanItem, want string, info *LyncInfo) bool {
+	norm := func(s string) string {
+		return strings.ToLower(strings.TrimRight(strings.ReplaceAll(strings.TrimSpace(s), "/", `\`), `\`))
+	}
+	store := it.Meta["store"]
+	w := norm(want)
+	if w == "" {
+		return false
+	}
+	if w == norm(store) || strings.EqualFold(want, it.Name) {
+		return true
+	}
+	w = strings.TrimPrefix(w, "filestore:")
+	servers := []string{uncServer(store)}
+	for _, fs := range info.FileStores {
+		if norm(fs.UncPath) == norm(store) && fs.Fqdn != "" {
+			servers = append(servers, fs.Fqdn)
+		}
+	}
+	for _, sv := range servers {
+		sv = strings.ToLower(sv)
+		if sv == "" {
+			continue
+		}
+		if w == sv || (!strings.Contains(w, ".") && strings.SplitN(sv, ".", 2)[0] == w) {
+			return true
+		}
+	}
+	return false
+}
+
+// uncServer is the server of \\server\share ("" for a local path).
+func uncServer(unc string) string {
+	p := strings.ReplaceAll(unc, "/", `\`)
+	if !strings.HasPrefix(p, `\\`) {
+		return ""
+	}
+	p = strings.TrimPrefix(p, `\\`)
+	if i := strings.Index(p, `\`); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
 func orNone(l []string) string {
 	if len(l) == 0 {
 		return "none"
@@ -332,7 +455,7 @@ func inScenario(pc *planCtx, it PlanItem) bool {
 		}
 		return true
 	case "filestore":
-		return it.Kind == "filestore"
+		return it.Kind == "filestore" && pc.stores[it.Name]
 	case "sql":
 		return it.Kind == "sql" || it.Kind == "persistentchat"
 	case "frontend":

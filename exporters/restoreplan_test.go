@@ -531,3 +531,70 @@ func TestPlanPoolFilterIsApplied(t *testing.T) {
 		t.Errorf("--pool all (options.pools=%v) runs:\n%s", p.Options.Pools, got)
 	}
 }
+
+// TestPlanFileStoreChoice: a set of several file stores (threepools: one
+// per site) copies back only the one named with --filestore (by share or
+// file server), refuses to guess without it, and refuses a name that is
+// none of them; the file store that survived is never written over.
+func TestPlanFileStoreChoice(t *testing.T) {
+	_, items, disc := backupFor(t, "threepools.json", "2015")
+	copied := func(p Plan) string {
+		var out []string
+		for _, s := range p.Steps {
+			for _, c := range s.Commands {
+				if strings.HasPrefix(c, "robocopy ") {
+					out = append(out, c[strings.LastIndex(c, "' '")+3:strings.LastIndex(c, "'")])
+				}
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		given []string
+		want  string
+	}{
+		{[]string{`\\fs11.dublin.contoso.com\LyncShare`}, `\\fs11.dublin.contoso.com\LyncShare`},
+		{[]string{`//FS11.dublin.contoso.com/lyncshare/`}, `\\fs11.dublin.contoso.com\LyncShare`},
+		{[]string{"fs01.contoso.com"}, `\\fs01.contoso.com\LyncShare`},
+		{[]string{"fs01"}, `\\fs01.contoso.com\LyncShare`},
+		{[]string{"FileStore:fs11.dublin.contoso.com"}, `\\fs11.dublin.contoso.com\LyncShare`},
+		{[]string{"filestore-fs01.contoso.com-LyncShare"}, `\\fs01.contoso.com\LyncShare`},
+		{[]string{"fs01", "fs11"}, `\\fs01.contoso.com\LyncShare \\fs11.dublin.contoso.com\LyncShare`},
+		{[]string{"all"}, `\\fs01.contoso.com\LyncShare \\fs11.dublin.contoso.com\LyncShare`},
+	} {
+		p, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "filestore", FileStores: c.given})
+		if err != nil {
+			t.Errorf("--filestore %v: %v", c.given, err)
+			continue
+		}
+		if got := copied(p); got != c.want {
+			t.Errorf("--filestore %v copies back to %q, want %q", c.given, got, c.want)
+		}
+		if strings.Join(p.Options.FileStores, " ") != c.want {
+			t.Errorf("--filestore %v: options.filestores %v, want %s", c.given, p.Options.FileStores, c.want)
+		}
+	}
+	for _, c := range []struct {
+		opt  PlanOptions
+		want string
+	}{
+		{PlanOptions{Scenario: "filestore"}, `--scenario filestore: the set holds several file stores (\\fs01.contoso.com\LyncShare, \\fs11.dublin.contoso.com\LyncShare): name the one that was lost with --filestore`},
+		{PlanOptions{Scenario: "filestore", FileStores: []string{`\\fs02.contoso.com\LyncShare`}}, `--filestore \\fs02.contoso.com\LyncShare: the set holds no such file store (it has: \\fs01.contoso.com\LyncShare, \\fs11.dublin.contoso.com\LyncShare)`},
+		{PlanOptions{Scenario: "filestore", FileStores: []string{"fs"}}, "--filestore fs: the set holds no such file store"},
+		{PlanOptions{Scenario: "filestore", FileStores: []string{"pool01.contoso.com"}}, "--filestore pool01.contoso.com: the set holds no such file store"},
+		{PlanOptions{Scenario: "filestore", FileStores: []string{"all", "fs01"}}, "--filestore all names every file store of the set: give it alone"},
+		{PlanOptions{Scenario: "cms", Pools: []string{"all"}, FileStores: []string{"fs01"}}, "--filestore is for --scenario filestore"},
+	} {
+		_, err := BuildPlan("fe01", "id", disc, items, "/restore", c.opt)
+		var pe *PlanError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: %v, want a usage error %q", c.opt, err, c.want)
+		}
+	}
+	// One file store in the set: --filestore may be left out.
+	_, items, disc = backupFor(t, "migration.json", "2015")
+	p, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "filestore"})
+	if err != nil || copied(p) != `\\fs01.contoso.com\LyncShare` {
+		t.Errorf("the set's only file store: %v, copies %q", err, copied(p))
+	}
+}
