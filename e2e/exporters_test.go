@@ -493,6 +493,28 @@ func TestLyncScenarioFileStoreChoice(t *testing.T) {
 	}
 }
 
+// TestLyncScenarioSQLRecreatesChatStore: --scenario sql of a set holding
+// the Persistent Chat content creates the Persistent Chat database
+// (Install-CsDatabase -DatabaseType PersistentChat on the instance the set
+// records) before importing into it; the stand-in refuses a parameter set
+// Install-CsDatabase has not.
+func TestLyncScenarioSQLRecreatesChatStore(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	s.fixture(t, map[string]any{})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "sql", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if got := strings.Join(s.importsRun(t), " "); got != "Install-CsDatabase Import-CsPersistentChatData" {
+		t.Errorf("the sql scenario ran %q, want Install-CsDatabase then Import-CsPersistentChatData", got)
+	}
+	if calls := s.calls(t); len(calls) == 0 || !strings.Contains(calls[0], "Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sql01.contoso.com' -SqlInstanceName 'mgc' -UseDefaultSqlPaths -Force") {
+		t.Errorf("first step run:\n%v", calls)
+	}
+}
+
 // TestLyncScenarioKeepsNewerOnShare: a file newer on the share than in the
 // set survives the copy-back unless --overwrite-newer.
 func TestLyncScenarioKeepsNewerOnShare(t *testing.T) {

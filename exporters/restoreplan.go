@@ -571,6 +571,7 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		if !has["sql"] && !has["persistentchat"] {
 			steps = append(steps, Step{Phase: 13, Title: "No database backup in this set", Notes: []string{"This set holds no sql or persistentchat item: add a sql exporter (databases: auto finds the Monitoring and Archiving databases)."}})
 		}
+		steps = append(steps, chatDatabaseSteps(pc, items)...)
 		for _, st := range info.SQLStores {
 			if len(st.Uncovered) > 0 {
 				steps = append(steps, Step{Phase: 13, Title: "Not in this set: " + strings.Join(st.Uncovered, ", ") + " on " + st.Instance, Notes: []string{UncoveredNote(st)}})
@@ -579,6 +580,73 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		return steps
 	}
 	return nil
+}
+
+// chatDatabaseSteps: a lost Persistent Chat back end is restored into a
+// Persistent Chat store that exists again: SQL Server with the instance
+// name of the topology, then the databases created by Install-CsDatabase
+// (what Topology Builder's Publish Topology does; Microsoft, "Restoring an
+// Enterprise Edition Back End Server"), then the .bak restored over them
+// or the export imported into them. Only for a set holding mgc (a SQL
+// backup of it or a Persistent Chat export) or mgccomp.
+func chatDatabaseSteps(pc *planCtx, items []PlanItem) []Step {
+	type db struct{ kind, name, instance string }
+	var dbs []db
+	var instances []string
+	hasComp := false
+	for _, it := range items {
+		if !inScenario(pc, it) {
+			continue
+		}
+		var d db
+		switch {
+		case it.Kind == "persistentchat", it.Kind == "sql" && strings.EqualFold(it.Meta["db"], "mgc"):
+			d = db{"PersistentChat", "mgc", it.Meta["instance"]}
+		case it.Kind == "sql" && strings.EqualFold(it.Meta["db"], "mgccomp"):
+			d = db{"PersistentChatCompliance", "mgccomp", it.Meta["instance"]}
+			hasComp = true
+		default:
+			continue
+		}
+		if d.instance == "" {
+			continue
+		}
+		dup := false
+		for _, x := range dbs {
+			dup = dup || (x.kind == d.kind && strings.EqualFold(x.instance, d.instance))
+		}
+		if !dup {
+			dbs = append(dbs, d)
+		}
+		if !containsFold(instances, d.instance) {
+			instances = append(instances, d.instance)
+		}
+	}
+	if len(dbs) == 0 {
+		return nil
+	}
+	var cmds, names []string
+	for _, d := range dbs {
+		// -DatabaseType takes -SqlInstanceName (ByDatabase); no -Clean:
+		// an existing database is left as it is.
+		cmds = append(cmds, "Install-CsDatabase -DatabaseType "+d.kind+" "+sqlParams("", d.instance)+" -UseDefaultSqlPaths -Force")
+		names = append(names, d.name+" on "+d.instance)
+	}
+	notes := []string{
+		"Creates each database the Persistent Chat restore goes into, empty, where it was lost: " + strings.Join(names, ", ") + ". Without -Clean, Install-CsDatabase leaves a database that exists as it is.",
+		"Publishing the topology in Topology Builder (Create databases page) creates them too; -UseDefaultSqlPaths puts their files in the instance's default data and log folders (the restore's WITH MOVE then puts them where they were).",
+		"Then the restore: RESTORE DATABASE over it (a SQL backup) or Import-CsPersistentChatData into it (an export), as the steps below do.",
+	}
+	if !hasComp {
+		notes = append(notes, "Persistent Chat compliance deployed, and its database (mgccomp) lost too? It holds only transient data, nothing to restore, but it must exist: Install-CsDatabase -DatabaseType PersistentChatCompliance -SqlServerFqdn <its SQL server> [-SqlInstanceName <instance>] -UseDefaultSqlPaths -Force.")
+	}
+	return []Step{
+		{Phase: 3, Title: "SQL Server for the Persistent Chat databases (not in this backup)", Notes: []string{
+			"On " + strings.Join(instances, ", ") + ": SQL Server installed with the same server name and instance name as before (the topology's Persistent Chat store), with the permissions and logins of the original install; the databases are restored into it.",
+		}},
+		{Phase: 11, Title: "Create the Persistent Chat databases", Run: true, Commands: cmds, Notes: notes,
+			OnFailure: "Check that SQL Server runs on " + strings.Join(instances, ", ") + " with the instance name the topology has, and that this account may create databases there (RTCUniversalServerAdmins, sysadmin on the instance)."},
+	}
 }
 
 // frontEndSteps: Microsoft's "Restoring an Enterprise Edition member

@@ -189,8 +189,9 @@ func TestPlanFitsTheLoss(t *testing.T) {
 		{PlanOptions{Scenario: "filestore"}, []string{"robocopy '" + r("/restore/filestore-fs01.contoso.com-LyncShare/LyncShare") + "' '\\\\fs01.contoso.com\\LyncShare' /E /COPY:DAT /XO ", "Enable-CsTopology"},
 			[]string{"Import-Cs", "Install-CsDatabase", "Stop-CsWindowsService", "RESTORE"}},
 		{PlanOptions{Scenario: "filestore", OverwriteNewer: true}, []string{"/E /COPY:DAT /R:2"}, []string{"/XO"}},
-		{PlanOptions{Scenario: "sql"}, []string{"-d master -E -b -x", "SET SINGLE_USER WITH ROLLBACK IMMEDIATE; RESTORE DATABASE [LcsCDR]", "; ALTER DATABASE [LcsCDR] SET MULTI_USER'", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''" + r("/restore/sql-sql01-QoEMetrics"), "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"},
-			[]string{"Import-CsConfiguration", "Import-CsUserData", "robocopy", "Install-CsDatabase"}},
+		{PlanOptions{Scenario: "sql"}, []string{"-d master -E -b -x", "SET SINGLE_USER WITH ROLLBACK IMMEDIATE; RESTORE DATABASE [LcsCDR]", "; ALTER DATABASE [LcsCDR] SET MULTI_USER'", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''" + r("/restore/sql-sql01-QoEMetrics"), "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'",
+			"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'pchat' -UseDefaultSqlPaths -Force"},
+			[]string{"Import-CsConfiguration", "Import-CsUserData", "robocopy", "-CentralManagementDatabase", "-ConfiguredDatabases", "-Clean"}},
 	}
 	for _, c := range cases {
 		p, text := planText(t, disc, items, c.opt)
@@ -596,5 +597,86 @@ func TestPlanFileStoreChoice(t *testing.T) {
 	p, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "filestore"})
 	if err != nil || copied(p) != `\\fs01.contoso.com\LyncShare` {
 		t.Errorf("the set's only file store: %v, copies %q", err, copied(p))
+	}
+}
+
+// TestPlanRecreatesThePersistentChatStore: a set holding the Persistent
+// Chat databases (a SQL backup of mgc / mgccomp, or an export) restores
+// them, for --scenario sql, into a store that exists again: SQL Server
+// (manual), then Install-CsDatabase -DatabaseType PersistentChat /
+// PersistentChatCompliance on each instance (a [run] step the stand-in
+// accepts as Install-CsDatabase's ByDatabase parameter set), and only then
+// the RESTORE or the import. A set without them has no such step.
+func TestPlanRecreatesThePersistentChatStore(t *testing.T) {
+	newHarness(t, "2015", fixture{})
+	prod, _ := ProductByID("2015")
+	ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
+	cdr := PlanItem{Name: "sql-mon-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sql01.contoso.com\mon`, "db": "LcsCDR", "file": "a.bak"}}
+	mgc := PlanItem{Name: "sql-pc-mgc", Kind: "sql", Meta: map[string]string{"instance": `sqlpc01.contoso.com\pchat`, "db": "mgc", "file": "m.bak"}}
+	comp := PlanItem{Name: "sql-pc-mgccomp", Kind: "sql", Meta: map[string]string{"instance": `sqlpc01.contoso.com\pchat`, "db": "mgccomp", "file": "c.bak"}}
+	chat := PlanItem{Name: "persistentchat-pchat02", Kind: "persistentchat", Meta: map[string]string{"instance": "sqlpc02.contoso.com", "pool": "pchat02.contoso.com", "file": "p.zip"}}
+	for _, c := range []struct {
+		items []PlanItem
+		order []string // commands (or titles), in this order
+	}{
+		{[]PlanItem{cdr, mgc, comp}, []string{
+			"SQL Server for the Persistent Chat databases",
+			"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'pchat' -UseDefaultSqlPaths -Force",
+			"Install-CsDatabase -DatabaseType PersistentChatCompliance -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'pchat' -UseDefaultSqlPaths -Force",
+			"RESTORE DATABASE [mgc]", "RESTORE DATABASE [mgccomp]"}},
+		{[]PlanItem{chat, cdr}, []string{
+			"SQL Server for the Persistent Chat databases",
+			"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc02.contoso.com' -UseDefaultSqlPaths -Force",
+			"Import-CsPersistentChatData -DBInstance 'sqlpc02.contoso.com'"}},
+	} {
+		p, err := BuildPlan("fe01", "id", nil, c.items, t.TempDir(), PlanOptions{Scenario: "sql"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seq []string // titles and commands in plan order
+		for _, s := range p.Steps {
+			seq = append(seq, s.Title)
+			seq = append(seq, s.Commands...)
+		}
+		all := strings.Join(seq, "\n")
+		last := -1
+		for _, w := range c.order {
+			i := strings.Index(all, w)
+			if i < 0 || i < last {
+				t.Errorf("%s missing or out of order (want %q in order):\n%s", w, c.order, all)
+				break
+			}
+			last = i
+		}
+		if n := strings.Count(all, "Install-CsDatabase"); n != strings.Count(strings.Join(c.order, "\n"), "Install-CsDatabase") {
+			t.Errorf("%d Install-CsDatabase commands:\n%s", n, all)
+		}
+		for _, s := range p.Steps {
+			if s.Run && strings.HasPrefix(s.Commands[0], "Install-CsDatabase") {
+				if _, err := ps.Run(context.Background(), s.Title, 0, strings.Join(s.Commands, "\n")); err != nil {
+					t.Errorf("step %q: %v", s.Title, err)
+				}
+			}
+		}
+	}
+	// No Persistent Chat database in the set, or not the sql scenario: no such step.
+	for _, sc := range []string{"sql", "cms"} {
+		p, err := BuildPlan("fe01", "id", nil, []PlanItem{cdr}, "/restore", PlanOptions{Scenario: sc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all := commandsOf(p, false); strings.Contains(all, "-DatabaseType") {
+			t.Errorf("%s without Persistent Chat: %s", sc, all)
+		}
+	}
+	// The stand-in refuses what Install-CsDatabase refuses.
+	for _, bad := range []string{
+		"Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn 'sql01' -SqlInstanceName 'rtc'",
+		"Install-CsDatabase -DatabaseType PersistentChatStore -SqlServerFqdn 'sql01'",
+		"Install-CsDatabase -DatabaseType PersistentChat",
+	} {
+		if _, err := ps.Run(context.Background(), "bad", 0, bad); err == nil || !strings.Contains(err.Error(), "Install-CsDatabase : ") {
+			t.Errorf("the stand-in accepted %s (%v)", bad, err)
+		}
 	}
 }

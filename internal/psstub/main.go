@@ -122,6 +122,8 @@ func main() {
 		exportCmdlet(script, code, noFile)
 	case strings.Contains(code, "robocopy "):
 		robocopy(script)
+	case strings.Contains(code, "Install-CsDatabase "):
+		installDatabase(code)
 	case strings.Contains(code, "Import-Cs"):
 		restoreStep(script, code)
 	}
@@ -178,6 +180,57 @@ func restoreStep(script, code string) {
 	}
 	if strings.Contains(code, "Import-CsRgsConfiguration") && !strings.Contains(code, "-OverwriteOwner") {
 		die(1, "A Response Group application with the same name already exists. Use -OverwriteOwner.")
+	}
+}
+
+// installDatabase refuses what Install-CsDatabase refuses: parameters of
+// two parameter sets (ByCMS -CentralManagementDatabase, ByDatabase
+// -DatabaseType, ByConfigured -ConfiguredDatabases, ByLocal
+// -LocalDatabases), -SqlInstanceName outside ByCMS / ByDatabase, a
+// -DatabaseType that is not one of Microsoft's, -Clean with -Update.
+func installDatabase(code string) {
+	types := map[string]bool{"ActiveMonitoring": true, "Application": true, "Archiving": true, "CentralMgmt": true, "Edge": true, "Lyss": true,
+		"Monitoring": true, "PersistentChat": true, "PersistentChatCompliance": true, "Provision": true, "Registrar": true, "SigninTelemetry": true, "User": true}
+	for _, l := range strings.Split(code, "\n") {
+		if !strings.Contains(l, "Install-CsDatabase ") {
+			continue
+		}
+		fields := strings.Fields(l[strings.Index(l, "Install-CsDatabase "):])
+		has := func(p string) bool {
+			for _, f := range fields {
+				if strings.EqualFold(f, p) {
+					return true
+				}
+			}
+			return false
+		}
+		sets := 0
+		for _, p := range []string{"-CentralManagementDatabase", "-DatabaseType", "-ConfiguredDatabases", "-LocalDatabases"} {
+			if has(p) {
+				sets++
+			}
+		}
+		if sets != 1 {
+			die(1, "Install-CsDatabase : Parameter set cannot be resolved using the specified named parameters.")
+		}
+		if has("-SqlInstanceName") && !has("-CentralManagementDatabase") && !has("-DatabaseType") {
+			die(1, "Install-CsDatabase : Parameter set cannot be resolved using the specified named parameters.")
+		}
+		if !has("-LocalDatabases") && !has("-SqlServerFqdn") {
+			die(1, "Install-CsDatabase : Cannot process command because of one or more missing mandatory parameters: SqlServerFqdn.")
+		}
+		if has("-Clean") && has("-Update") {
+			die(1, "Install-CsDatabase : You cannot use both Clean and Update in the same command.")
+		}
+		for i, f := range fields {
+			if strings.EqualFold(f, "-DatabaseType") && (i+1 >= len(fields) || !types[fields[i+1]]) {
+				v := ""
+				if i+1 < len(fields) {
+					v = fields[i+1]
+				}
+				die(1, "Install-CsDatabase : Cannot bind parameter 'DatabaseType'. Cannot convert value \"%s\" to type \"DatabaseNameType\".", v)
+			}
+		}
 	}
 }
 
