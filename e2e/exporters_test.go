@@ -515,6 +515,40 @@ func TestLyncScenarioSQLRecreatesChatStore(t *testing.T) {
 	}
 }
 
+// TestLyncRgsConflictReported: the Response Group import of a rebuilt pool
+// replaces its configuration (-OverwriteOwner -ReplaceExistingRgsSettings);
+// into a pool that already holds a workflow of the same name it fails, and
+// the run stops saying why and how to go on. --rgs-to imports into a pool
+// that survived without replacing anything of it.
+func TestLyncRgsConflictReported(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--yes")
+	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): Import-CsRgsConfiguration : Cannot import the workflow "Help Desk": a workflow with the same name already exists in service:ApplicationServer:pool01\.contoso\.com\. .*A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
+	m := re.FindStringSubmatch(r.Stderr)
+	if r.Code != 1 || m == nil || m[1] != m[2] {
+		t.Errorf("conflicting import: exit %d\n%s", r.Code, r.Stderr)
+	}
+	calls := s.calls(t)
+	if len(calls) == 0 || !strings.Contains(calls[len(calls)-1], "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com' -OverwriteOwner -ReplaceExistingRgsSettings -FileName ") {
+		t.Errorf("last step run: %v", calls)
+	}
+	// Into a pool that survived (a workflow of its own, another name).
+	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool09.contoso.com": {"Front Desk"}}})
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--rgs-to", "pool09.contoso.com", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("--rgs-to: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	calls = s.calls(t)
+	if last := calls[len(calls)-1]; !strings.Contains(last, "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool09.contoso.com' -FileName ") ||
+		strings.Contains(last, "-OverwriteOwner") || strings.Contains(last, "-ReplaceExistingRgsSettings") {
+		t.Errorf("--rgs-to ran:\n%s", last)
+	}
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "frontend", "--rgs-to", "pool09.contoso.com"), 2, "--rgs-to is for --scenario cms, standard or pool")
+}
+
 // TestLyncScenarioKeepsNewerOnShare: a file newer on the share than in the
 // set survives the copy-back unless --overwrite-newer.
 func TestLyncScenarioKeepsNewerOnShare(t *testing.T) {

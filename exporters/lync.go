@@ -1010,8 +1010,32 @@ func init() {
 	restorers["rgs"] = func(it PlanItem, pc *planCtx) []Step {
 		f := itemFile(pc.dir, it, it.Meta["file"])
 		pool := it.Meta["pool"]
+		list := func(p string) string {
+			return "Get-CsRgsWorkflow / Get-CsRgsQueue / Get-CsRgsAgentGroup / Get-CsRgsHoursOfBusiness / Get-CsRgsHolidaySet -Identity " + PSQuote("service:ApplicationServer:"+p) + " -ShowAll"
+		}
+		conflict := "Response Group names are unique in the deployment (workflows, queues, agent groups, hours of business, holiday sets): one the destination pool already holds makes the import fail"
+		if to := pc.opt.RgsTo; to != "" {
+			// Microsoft's failover of Response Groups to a pool that
+			// survived: no -OverwriteOwner (they stay owned by the lost
+			// pool, to go back once it is rebuilt), no
+			// -ReplaceExistingRgsSettings (the surviving pool keeps its
+			// own settings).
+			return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool + " into pool " + to + ", which survived", Run: true, Files: []string{f},
+				Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+to) + " -FileName " + PSQuote(f) + " -Force"},
+				Notes: []string{
+					"Adds the backup's workflows, queues, agent groups, hours of business and holiday sets of " + pool + " to " + to + "; nothing of " + to + " is replaced: its own Response Groups stay, and so do its application-level settings (agent ringback grace period, default music on hold: no -ReplaceExistingRgsSettings).",
+					"They stay owned by " + pool + " (Microsoft's Response Group failover): manage them with the Management Shell, and bring them back with -OverwriteOwner once " + pool + " is rebuilt; to keep them in " + to + " for good, add -OverwriteOwner.",
+					conflict + ": rename or remove it first (" + list(to) + "), or add -ResolveNameConflicts to import it as \"<name> (2)\", a duplicate.",
+				},
+				OnFailure: "A name conflict means " + to + " already holds a Response Group object of the same name: rename or remove it (" + list(to) + ") and run the step again."}}
+		}
 		return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool, Run: true, Files: []string{f},
-			Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -FileName " + PSQuote(f) + " -Force"}}}
+			Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -ReplaceExistingRgsSettings -FileName " + PSQuote(f) + " -Force"},
+			Notes: []string{
+				"The pool's back end was rebuilt: its Response Group configuration is replaced by the backup's: the workflows, queues, agent groups, hours of business and holiday sets, owned by " + pool + " again (-OverwriteOwner), and the application-level settings (agent ringback grace period, default music on hold: -ReplaceExistingRgsSettings, instead of the defaults a new pool starts with).",
+				conflict + " (an import that already ran, or objects created since the rebuild): the step stops, nothing is merged or duplicated.",
+			},
+			OnFailure: "A name conflict means " + pool + " already holds Response Group objects of the same names (an earlier import, or created since the rebuild): list them (" + list(pool) + "), remove the ones the backup brings back, then run the step again."}}
 	}
 	restorers["persistentchat"] = func(it PlanItem, pc *planCtx) []Step {
 		f := itemFile(pc.dir, it, it.Meta["file"])

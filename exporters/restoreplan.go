@@ -121,6 +121,10 @@ type PlanOptions struct {
 	// of the set). May be left out when the set holds one; refused by the
 	// other scenarios. After BuildPlan: the shares the plan copies back.
 	FileStores []string `json:"filestores"`
+	// RgsTo: for cms, standard and pool, a pool that survived to import
+	// the lost pools' Response Groups into (Microsoft's Response Group
+	// failover) instead of the rebuilt pool; "" for the rebuilt pool.
+	RgsTo string `json:"rgs_to,omitempty"`
 	// OverwriteNewer: the file store copy-back replaces files that are
 	// newer on the share (default: robocopy /XO keeps them).
 	OverwriteNewer bool `json:"overwrite_newer"`
@@ -260,6 +264,9 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 		return Plan{}, err
 	}
 	pc.stores = chosen
+	if err := checkRgsTo(sc.ID, items, pc); err != nil {
+		return Plan{}, err
+	}
 
 	var steps []Step
 	var left []string
@@ -387,6 +394,33 @@ func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[strin
 		return nil, &PlanError{fmt.Sprintf("--scenario filestore: the set holds several file stores (%s): name the one that was lost with --filestore (its share or its file server; repeatable), or --filestore all when all were lost; copying the backup over a file store that survived brings back files deleted since and older copies", strings.Join(shares, ", "))}
 	}
 	return chosen, nil
+}
+
+// checkRgsTo refuses a --rgs-to the plan would ignore or that is one of
+// the pools whose back end was lost.
+func checkRgsTo(scenario string, items []PlanItem, pc *planCtx) error {
+	to := strings.TrimSpace(pc.opt.RgsTo)
+	pc.opt.RgsTo = to
+	if to == "" {
+		return nil
+	}
+	switch scenario {
+	case "cms", "standard", "pool":
+	default:
+		return &PlanError{fmt.Sprintf("--rgs-to is for --scenario cms, standard or pool (the ones that import Response Groups); --scenario %s imports none", scenario)}
+	}
+	if containsFold(pc.opt.Pools, to) {
+		return &PlanError{fmt.Sprintf("--rgs-to %s: that pool's back end was lost (--pool); its Response Groups go back into it without --rgs-to, which names a pool that survived", to)}
+	}
+	if err := checkPSValue("--rgs-to pool", to); err != nil {
+		return &PlanError{err.Error()}
+	}
+	for _, it := range items {
+		if it.Kind == "rgs" && inScenario(pc, it) {
+			return nil
+		}
+	}
+	return &PlanError{fmt.Sprintf("--rgs-to %s: the plan imports no Response Groups (the set holds none of %s)", to, orNone(pc.opt.Pools))}
 }
 
 // fileStoreIs reports whether --filestore want names the file store item:

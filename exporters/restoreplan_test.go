@@ -680,3 +680,94 @@ func TestPlanRecreatesThePersistentChatStore(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanRgsImportFitsTheLoss: a pool whose back end was rebuilt (cms,
+// standard, pool) gets its Response Group configuration replaced
+// (-OverwriteOwner -ReplaceExistingRgsSettings, saying so); --rgs-to, a pool
+// that survived, gets the lost pool's Response Groups added and nothing of
+// its own replaced (neither switch). Neither resolves name conflicts by
+// duplicating; the stand-in fails such an import the way the cmdlet does.
+func TestPlanRgsImportFitsTheLoss(t *testing.T) {
+	h := newHarness(t, "2015", fixture{})
+	prod, _ := ProductByID("2015")
+	ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
+	items := []PlanItem{
+		{Name: "userdata-pool01", Kind: "userdata", Meta: map[string]string{"file": "a.zip", "pool": "pool01.contoso.com", "product": "2015", "computers": "fe01.contoso.com"}},
+		{Name: "rgs-pool01", Kind: "rgs", Meta: map[string]string{"file": "r.zip", "pool": "pool01.contoso.com"}},
+		{Name: "userdata-pool02", Kind: "userdata", Meta: map[string]string{"file": "b.zip", "pool": "pool02.contoso.com", "product": "2015", "computers": "fe03.contoso.com"}},
+	}
+	rgsStep := func(p Plan) Step {
+		for _, s := range p.Steps {
+			if len(s.Commands) > 0 && strings.HasPrefix(s.Commands[0], "Import-CsRgsConfiguration") {
+				return s
+			}
+		}
+		t.Fatalf("no Response Group step in the plan")
+		return Step{}
+	}
+	for _, sc := range []string{"cms", "standard", "pool"} {
+		p, err := BuildPlan("fe01", "id", nil, items, "/restore", PlanOptions{Scenario: sc, Pools: []string{"pool01.contoso.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := rgsStep(p)
+		cmd, notes := s.Commands[0], strings.Join(s.Notes, "\n")
+		if !strings.HasPrefix(cmd, "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com' -OverwriteOwner -ReplaceExistingRgsSettings -FileName ") ||
+			strings.Contains(cmd, "-ResolveNameConflicts") || !strings.Contains(notes, "its Response Group configuration is replaced by the backup's") ||
+			!strings.Contains(s.OnFailure, "A name conflict") {
+			t.Errorf("%s (the pool rebuilt): %s\n%s\n%s", sc, cmd, notes, s.OnFailure)
+		}
+	}
+	dir := t.TempDir()
+	p, err := BuildPlan("fe01", "id", nil, items, dir, PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}, RgsTo: "pool02.contoso.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	into := rgsStep(p)
+	cmd, notes := into.Commands[0], strings.Join(into.Notes, "\n")
+	if !strings.HasPrefix(cmd, "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool02.contoso.com' -FileName ") ||
+		strings.Contains(cmd, "-OverwriteOwner") || strings.Contains(cmd, "-ReplaceExistingRgsSettings") || strings.Contains(cmd, "-ResolveNameConflicts") ||
+		!strings.Contains(notes, "nothing of pool02.contoso.com is replaced") || p.Options.RgsTo != "pool02.contoso.com" {
+		t.Errorf("--rgs-to pool02 (it survived): %s\n%s", cmd, notes)
+	}
+	if got := commandsOf(p, true); strings.Contains(got, "Import-CsUserData -PoolFqdn 'pool02.contoso.com'") {
+		t.Errorf("--rgs-to imports the surviving pool's user data:\n%s", got)
+	}
+	for _, c := range []struct {
+		opt  PlanOptions
+		want string
+	}{
+		{PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}, RgsTo: "POOL01.contoso.com"}, "--rgs-to POOL01.contoso.com: that pool's back end was lost (--pool)"},
+		{PlanOptions{Scenario: "pool", Pools: []string{"pool02.contoso.com"}, RgsTo: "pool01.contoso.com"}, "--rgs-to pool01.contoso.com: the plan imports no Response Groups"},
+		{PlanOptions{Scenario: "frontend", Pools: []string{"pool01.contoso.com"}, RgsTo: "pool02.contoso.com"}, "--rgs-to is for --scenario cms, standard or pool"},
+		{PlanOptions{Scenario: "sql", RgsTo: "pool02.contoso.com"}, "--rgs-to is for --scenario cms, standard or pool"},
+	} {
+		_, err := BuildPlan("fe01", "id", nil, items, "/restore", c.opt)
+		var pe *PlanError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.opt, err, c.want)
+		}
+	}
+
+	// The stand-in: an export holding "Help Desk" imports into a pool that
+	// holds none, and fails into one that holds a workflow of that name.
+	f := into.Files[0]
+	os.MkdirAll(filepath.Dir(f), 0o755)
+	if _, err := ps.Run(context.Background(), "export", 0, "Export-CsRgsConfiguration -Source 'ApplicationServer:pool01.contoso.com' -FileName "+PSQuote(f)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.Run(context.Background(), into.Title, 0, strings.Join(into.Commands, "\n")); err != nil {
+		t.Errorf("import into a pool without that name: %v", err)
+	}
+	os.WriteFile(filepath.Join(h.psDir, "fixture.json"), []byte(`{"rgs_existing": {"ApplicationServer:pool02.contoso.com": ["Help Desk"]}}`), 0o644)
+	_, err = ps.Run(context.Background(), into.Title, 0, strings.Join(into.Commands, "\n"))
+	if err == nil || !strings.Contains(err.Error(), `Cannot import the workflow "Help Desk": a workflow with the same name already exists in service:ApplicationServer:pool02.contoso.com`) {
+		t.Errorf("import over a workflow of the same name: %v", err)
+	}
+	if _, err := ps.Run(context.Background(), "resolve", 0, strings.Replace(cmd, " -Force", " -ResolveNameConflicts -Force", 1)); err != nil {
+		t.Errorf("-ResolveNameConflicts: %v", err)
+	}
+	if _, err := ps.Run(context.Background(), "source", 0, strings.Replace(cmd, "-Destination", "-Source", 1)); err == nil || !strings.Contains(err.Error(), "A parameter cannot be found that matches parameter name 'Source'") {
+		t.Errorf("Import-CsRgsConfiguration -Source: %v", err)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"archive/zip"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +39,14 @@ type Fixture struct {
 	ModuleMissing bool `json:"module_missing"`
 	// NoFile: succeed without writing the export.
 	NoFile []string `json:"no_file"`
+	// RgsWorkflows: the workflows Export-CsRgsConfiguration writes into
+	// its export (default: one, "Help Desk").
+	RgsWorkflows []string `json:"rgs_workflows"`
+	// RgsExisting: per Response Group service ("ApplicationServer:FQDN",
+	// as -Destination names it), the workflows it already holds: importing
+	// an export that holds one of them fails as the real cmdlet does on a
+	// name conflict, unless -ResolveNameConflicts (then it is renamed).
+	RgsExisting map[string][]string `json:"rgs_existing"`
 }
 
 func die(code int, format string, a ...any) {
@@ -119,13 +129,13 @@ func main() {
 			writeNew(out, []byte(topologyXML))
 		}
 	case strings.Contains(code, "Export-Cs"):
-		exportCmdlet(script, code, noFile)
+		exportCmdlet(script, code, noFile, fx)
 	case strings.Contains(code, "robocopy "):
 		robocopy(script)
 	case strings.Contains(code, "Install-CsDatabase "):
 		installDatabase(code)
 	case strings.Contains(code, "Import-Cs"):
-		restoreStep(script, code)
+		restoreStep(script, code, fx)
 	}
 	os.Exit(0)
 }
@@ -154,7 +164,7 @@ func cmdletLine(code, cmdlet string) string {
 // restoreStep acts like the cmdlets of a restore step: their parameters
 // as Microsoft's reference lists them, and the prompts a non-interactive
 // session cannot answer.
-func restoreStep(script, code string) {
+func restoreStep(script, code string, fx Fixture) {
 	const nonInteractive = "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."
 	if strings.Contains(code, "Start-CsPool") && product(script) == "2013" {
 		die(1, "The term 'Start-CsPool' is not recognized as the name of a cmdlet, function, script file, or operable program.")
@@ -178,9 +188,67 @@ func restoreStep(script, code string) {
 	if _, err := os.Stat(f); err != nil {
 		die(1, "Cannot find path '%s' because it does not exist.", f)
 	}
-	if strings.Contains(code, "Import-CsRgsConfiguration") && !strings.Contains(code, "-OverwriteOwner") {
-		die(1, "A Response Group application with the same name already exists. Use -OverwriteOwner.")
+	if l := cmdletLine(code, "Import-CsRgsConfiguration"); l != "" {
+		importRgs(script, l, f, fx)
 	}
+}
+
+// importRgs acts like Import-CsRgsConfiguration: the parameters
+// Microsoft's reference lists (no -Source: that is the export's), and a
+// workflow name the destination already holds fails the import unless
+// -ResolveNameConflicts.
+func importRgs(script, line, file string, fx Fixture) {
+	known := map[string]bool{"-Destination": true, "-FileName": true, "-Force": true, "-OverwriteOwner": true, "-ReplaceExistingRgsSettings": true, "-ResolveNameConflicts": true}
+	for _, f := range strings.Fields(line[strings.Index(line, "Import-CsRgsConfiguration "):]) {
+		if strings.HasPrefix(f, "-") && !known[f] && !strings.HasPrefix(f, "-ErrorAction") {
+			die(1, "Import-CsRgsConfiguration : A parameter cannot be found that matches parameter name '%s'.", strings.TrimPrefix(f, "-"))
+		}
+	}
+	dest, ok := psparse.Param(script, "Destination")
+	if !ok || !strings.HasPrefix(strings.TrimPrefix(dest, "service:"), "ApplicationServer:") {
+		die(1, "Import-CsRgsConfiguration : Cannot bind parameter 'Destination': %q is not a service identity.", dest)
+	}
+	dest = strings.TrimPrefix(dest, "service:")
+	existing := fx.RgsExisting[dest]
+	if len(existing) == 0 || strings.Contains(line, "-ResolveNameConflicts") {
+		return
+	}
+	for _, w := range exportedWorkflows(file) {
+		for _, e := range existing {
+			if strings.EqualFold(w, e) {
+				die(1, "Import-CsRgsConfiguration : Cannot import the workflow \"%s\": a workflow with the same name already exists in service:%s. Name conflicts must be resolved before importing (or use -ResolveNameConflicts).", w, dest)
+			}
+		}
+	}
+}
+
+// exportedWorkflows lists the workflow names in an export the stand-in
+// wrote (none for a file that is not one).
+func exportedWorkflows(file string) []string {
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		return nil
+	}
+	defer zr.Close()
+	var out []string
+	for _, f := range zr.File {
+		if f.Name != "DocItemSet.xml" {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		for _, part := range strings.Split(string(b), "<Workflow ")[1:] {
+			if i := strings.Index(part, `Name="`); i >= 0 {
+				n := part[i+6:]
+				out = append(out, html.UnescapeString(n[:strings.Index(n, `"`)]))
+			}
+		}
+	}
+	return out
 }
 
 // installDatabase refuses what Install-CsDatabase refuses: parameters of
@@ -348,7 +416,7 @@ func writeNew(path string, data []byte) {
 	f.Close()
 }
 
-func exportCmdlet(script, code string, noFile bool) {
+func exportCmdlet(script, code string, noFile bool, fx Fixture) {
 	out, ok := psparse.Param(script, "FileName")
 	if !ok {
 		die(2, "psstub: export without -FileName")
@@ -381,7 +449,15 @@ func exportCmdlet(script, code string, noFile bool) {
 		if !ok || !strings.HasPrefix(src, "ApplicationServer:") {
 			die(1, "Cannot bind parameter 'Source': %q is not a service identity.", src)
 		}
-		files["DocItemSet.xml"] = docItemSet("urn:rgs:"+xmlEscape(src), "Workflow")
+		wfs := fx.RgsWorkflows
+		if len(wfs) == 0 {
+			wfs = []string{"Help Desk"}
+		}
+		var data strings.Builder
+		for _, w := range wfs {
+			data.WriteString(`<Workflow xmlns="urn:schema:Microsoft.Rtc.Rgs.Management.WritableSettings.2008" Name="` + xmlEscape(w) + `" />`)
+		}
+		files["DocItemSet.xml"] = docItemSetData("urn:rgs:"+xmlEscape(src), data.String())
 	case "Export-CsPersistentChatData":
 		if _, ok := psparse.Param(script, "DBInstance"); !ok {
 			die(2, "psstub: Export-CsPersistentChatData without -DBInstance")
@@ -419,10 +495,14 @@ func xmlEscape(s string) string {
 }
 
 func docItemSet(name, kind string) string {
+	return docItemSetData(name, `<`+kind+` xmlns="urn:schema:Microsoft.Rtc.Management.Settings.2008" />`)
+}
+
+func docItemSetData(name, data string) string {
 	return `<?xml version="1.0" encoding="utf-8"?>
 <DocItemSet xmlns="urn:schema:Microsoft.Rtc.Management.Deploy.DocItemSet.2008" Version="1">
   <DocItem Name="` + name + `" Version="1">
-    <Data><` + kind + ` xmlns="urn:schema:Microsoft.Rtc.Management.Settings.2008" /></Data>
+    <Data>` + data + `</Data>
   </DocItem>
 </DocItemSet>
 `
