@@ -549,6 +549,38 @@ func TestLyncRgsConflictReported(t *testing.T) {
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "frontend", "--rgs-to", "pool09.contoso.com"), 2, "--rgs-to is for --scenario cms, standard or pool")
 }
 
+// TestLyncSQLLeftoverRemoved: a run killed hard leaves its SQL .bak in the
+// backup folder (its cleanup never ran). The next backup removes that file,
+// named the way the killed run named it (this host, instance and database,
+// an earlier time), and logs it; a .bak in the same folder that lyncbackup
+// did not name (the DBA's) is kept.
+func TestLyncSQLLeftoverRemoved(t *testing.T) {
+	s := newLyncSite(t)
+	leftover := filepath.Join(s.bak, "lyncbackup-fe01-sql01.contoso.com_mon-LcsCDR-20261130T021500Z-0a1b2c.bak")
+	dba := filepath.Join(s.bak, "LcsCDR_full_20261130.bak")
+	for _, f := range []string{leftover, dba} {
+		if err := os.WriteFile(f, []byte("an earlier backup"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := testbin.Run(t, s.dir, s.env, "backup")
+	if r.Code != 0 {
+		t.Fatalf("backup: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("the killed run's .bak is still in the folder (%v)", err)
+	}
+	if b, err := os.ReadFile(dba); err != nil || string(b) != "an earlier backup" {
+		t.Errorf("the DBA's .bak was touched: %q %v", b, err)
+	}
+	if !strings.Contains(r.Stderr, "removed the .bak an earlier run of this exporter left in read_dir") || !strings.Contains(r.Stderr, filepath.Base(leftover)) {
+		t.Errorf("the removal is not logged:\n%s", r.Stderr)
+	}
+	if ents, _ := os.ReadDir(s.bak); len(ents) != 1 {
+		t.Errorf("the folder holds %d entries after the run, want the DBA's .bak only", len(ents))
+	}
+}
+
 // TestLyncScenarioKeepsNewerOnShare: a file newer on the share than in the
 // set survives the copy-back unless --overwrite-newer.
 func TestLyncScenarioKeepsNewerOnShare(t *testing.T) {

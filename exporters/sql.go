@@ -3,10 +3,13 @@ package exporters
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -21,12 +24,18 @@ import (
 // exactly one backup. SQL Server writes the file into backup_dir (its
 // view); the tool reads it from read_dir (ours) and deletes it once stored.
 type sqlExporter struct {
+	// host is the config's host: in the .bak's name, so that a run only
+	// ever removes its own host's leftovers (removeLeftovers).
+	host               string
 	name, instance, db string
 	backupDir, readDir string
 	exe                string
 	user, passwordEnv  string
 	trustCert, encrypt bool
 	timeout            time.Duration
+	// started is when this run built its exporters: a .bak of this
+	// exporter named with an earlier time is a killed run's leftover.
+	started time.Time
 }
 
 func init() { buildKind["sql"] = buildSQL }
@@ -65,6 +74,7 @@ func buildSQL(ctx context.Context, s *session, idx int, e config.Exporter) ([]Ex
 		}
 	}
 	var out []Exporter
+	started := time.Now().UTC()
 	for _, t := range targets {
 		if err := checkPSValue("instance", t.instance); err != nil {
 			return nil, &config.Error{Key: key + ".instance", Msg: err.Error()}
@@ -74,6 +84,7 @@ func buildSQL(ctx context.Context, s *session, idx int, e config.Exporter) ([]Ex
 		}
 		s.cover(t.instance, t.db)
 		out = append(out, &sqlExporter{
+			host: s.cfg.Host, started: started,
 			name: s.uniqueName(e.Name + "-" + safeName(t.instance) + "-" + safeName(t.db)), instance: t.instance, db: t.db,
 			backupDir: e.BackupDir, readDir: rd, exe: sqlcmdExe(s.cfg, e), user: e.User, passwordEnv: e.PasswordEnv,
 			trustCert: e.TrustServerCertificate, encrypt: e.Encrypt,
@@ -190,10 +201,76 @@ func (x *sqlExporter) tlsArgs() []string {
 	return a
 }
 
+// bakStamp is the time in a .bak's name (UTC, to the second).
+const bakStamp = "20060102T150405Z"
+
+// bakPrefix begins the name of every .bak this exporter has SQL Server
+// write: lyncbackup-<host>-<instance>-<db>-, then the run's time
+// (bakStamp), 6 random hex digits and .bak. A prefix longer than
+// maxBakPrefix (names of 255 characters at most, on Windows too) keeps its
+// beginning and ends in 8 hex digits of the SHA-256 of the whole: the same
+// exporter names its files alike run after run.
+func (x *sqlExporter) bakPrefix() string {
+	p := "lyncbackup-" + safeName(x.host) + "-" + safeName(x.instance) + "-" + safeName(x.db)
+	if len(p) > maxBakPrefix-1 {
+		sum := sha256.Sum256([]byte(p))
+		p = p[:maxBakPrefix-10] + "-" + hex.EncodeToString(sum[:4])
+	}
+	return p + "-"
+}
+
+// maxBakPrefix leaves room for the time, the random part and .bak.
+const maxBakPrefix = 200
+
+// bakTail is what follows bakPrefix in such a name.
+var bakTail = regexp.MustCompile(`^(\d{8}T\d{6}Z)-[0-9a-f]{6}\.bak$`)
+
+// removeLeftovers removes from read_dir the .bak files that runs of this
+// exporter (this host, instance and database) named and could not remove
+// themselves: a run killed hard (kill -9, power loss) never reaches its
+// item's Cleanup, and no later run wrote to the same name, so the share
+// filled night after night. Only regular files named exactly bakPrefix +
+// bakTail with a time before this run started are removed, each logged;
+// anything else in the folder (another host's, another database's, the
+// DBA's own .bak) is left alone. A file still open elsewhere (SQL Server
+// writing it, a run reading it) cannot be removed on Windows: a warning.
+func (x *sqlExporter) removeLeftovers(log *slog.Logger) {
+	ents, err := os.ReadDir(x.readDir)
+	if err != nil {
+		return // the backup names the folder's problem
+	}
+	prefix := x.bakPrefix()
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		m := bakTail.FindStringSubmatch(rest)
+		if m == nil {
+			continue
+		}
+		at, err := time.Parse(bakStamp, m[1])
+		if err != nil || !at.Before(x.started.Truncate(time.Second)) {
+			continue
+		}
+		p := filepath.Join(x.readDir, e.Name())
+		if err := os.Remove(p); err != nil {
+			if log != nil {
+				log.Warn("could not remove the .bak an earlier run of this exporter left in read_dir", "exporter", x.name, "file", p, "err", err)
+			}
+			continue
+		}
+		if log != nil {
+			log.Info("removed the .bak an earlier run of this exporter left in read_dir (killed before its cleanup)", "exporter", x.name, "file", p, "written", at.Format(time.RFC3339))
+		}
+	}
+}
+
 func (x *sqlExporter) Export(ctx context.Context, env Env) ([]Item, error) {
+	x.removeLeftovers(env.Log)
 	var suffix [3]byte
 	rand.Read(suffix[:])
-	file := fmt.Sprintf("lyncbackup-%s-%s-%s-%s.bak", safeName(x.instance), safeName(x.db), time.Now().UTC().Format("20060102T150405Z"), hex.EncodeToString(suffix[:]))
+	file := x.bakPrefix() + time.Now().UTC().Format(bakStamp) + "-" + hex.EncodeToString(suffix[:]) + ".bak"
 	serverPath := joinServerPath(x.backupDir, file)
 	localPath := filepath.Join(x.readDir, file)
 	cmdEnv := os.Environ()

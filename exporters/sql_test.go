@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -110,7 +111,7 @@ func TestSQLBackup(t *testing.T) {
 		t.Fatalf("calls %+v", calls)
 	}
 	evil := "Lcs]Log'; DROP DATABASE x; --"
-	if calls[2].DB != evil || !strings.HasPrefix(calls[2].Path, `\\sql01\Back'ups\lyncbackup-sql01.contoso.com_mon-Lcs_Log_DROP_DATABASE_x`) {
+	if calls[2].DB != evil || !strings.HasPrefix(calls[2].Path, `\\sql01\Back'ups\lyncbackup-h-sql01.contoso.com_mon-Lcs_Log_DROP_DATABASE_x`) {
 		t.Errorf("quoted call %+v", calls[2])
 	}
 	for _, c := range calls {
@@ -360,5 +361,80 @@ func TestSQLCoverageByName(t *testing.T) {
 	info := disc["lync"].(*LyncInfo)
 	if len(info.SQLStores) != 2 || strings.Join(info.SQLStores[0].Uncovered, ",") != "QoEMetrics" || strings.Join(info.SQLStores[1].Uncovered, ",") != "LcsLog" {
 		t.Errorf("stores %+v", info.SQLStores)
+	}
+}
+
+// TestSQLRemovesLeftovers: a run killed hard (kill -9, power loss) leaves
+// its .bak in read_dir, its Cleanup never run. The next run of that
+// exporter removes the .bak files named the way it names them (this host,
+// instance and database, a time before the run started), logging each,
+// and nothing else: not another host's, another database's, the DBA's own
+// .bak, a name with more after .bak, a folder, or a time not before it.
+func TestSQLRemovesLeftovers(t *testing.T) {
+	logDir, readDir, staging := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("SQLCMDSTUB_DIR", logDir)
+	cfg := parseCfg(t, `exporters:
+  - kind: sql
+    name: mon
+    instance: 'sql01.contoso.com\mon'
+    databases: [LcsCDR]
+    backup_dir: '`+readDir+`'
+    sqlcmd: `+stubbin.Sqlcmd(t)+"\n")
+	leftover := "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak"
+	keep := []string{
+		"LcsCDR_full.bak", // the DBA's
+		"lyncbackup-fe02-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak",  // another host's
+		"lyncbackup-h-sql01.contoso.com_mon-QoEMetrics-20261130T020000Z-a1b2c3.bak", // another database's
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak.txt",
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261128T020000Z-A1B2C3.bak", // not hex as it writes it (a distinct name on Windows too)
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-29991231T235959Z-a1b2c3.bak", // not before this run
+	}
+	for _, f := range append([]string{leftover}, keep...) {
+		os.WriteFile(filepath.Join(readDir, f), []byte("old backup"), 0o644)
+	}
+	os.Mkdir(filepath.Join(readDir, "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261129T020000Z-d4e5f6.bak"), 0o755)
+	keep = append(keep, "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261129T020000Z-d4e5f6.bak")
+
+	var logBuf strings.Builder
+	log := slog.New(slog.NewTextHandler(&logBuf, nil))
+	exps, _, err := Build(context.Background(), cfg, Env{Staging: staging, Log: log})
+	if err != nil || len(exps) != 1 {
+		t.Fatalf("%v %d", err, len(exps))
+	}
+	items, err := exps[0].Export(context.Background(), Env{Staging: staging, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(readDir, leftover)); !os.IsNotExist(err) {
+		t.Errorf("the killed run's %s is still there (%v)", leftover, err)
+	}
+	for _, f := range keep {
+		if _, err := os.Stat(filepath.Join(readDir, f)); err != nil {
+			t.Errorf("%s, not a leftover of this exporter, was removed: %v", f, err)
+		}
+	}
+	if !strings.Contains(logBuf.String(), "removed the .bak an earlier run of this exporter left in read_dir") || !strings.Contains(logBuf.String(), leftover) || strings.Count(logBuf.String(), "removed the .bak") != 1 {
+		t.Errorf("log:\n%s", logBuf.String())
+	}
+	// This run's own .bak is there until its item's cleanup.
+	if _, err := os.Stat(items[0].Roots[0].Path); err != nil || !strings.HasPrefix(filepath.Base(items[0].Roots[0].Path), "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-") {
+		t.Errorf("this run's .bak: %s %v", items[0].Roots[0].Path, err)
+	}
+	items[0].Cleanup()
+}
+
+// TestSQLBakNameFits: the .bak's name stays within 255 characters however
+// long the host, instance and database, and is the same each run.
+func TestSQLBakNameFits(t *testing.T) {
+	long := strings.Repeat("x", 120)
+	x := &sqlExporter{host: long, instance: long + `\` + long, db: long}
+	p := x.bakPrefix()
+	name := p + "20261130T020000Z-a1b2c3.bak"
+	if len(name) > 255 || p != x.bakPrefix() || !strings.HasPrefix(p, "lyncbackup-xxx") || !bakTail.MatchString(strings.TrimPrefix(name, p)) {
+		t.Errorf("%d characters: %s", len(name), name)
+	}
+	short := &sqlExporter{host: "fe01", instance: `sql01\mon`, db: "LcsCDR"}
+	if got := short.bakPrefix(); got != "lyncbackup-fe01-sql01_mon-LcsCDR-" {
+		t.Errorf("prefix %s", got)
 	}
 }
