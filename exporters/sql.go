@@ -219,6 +219,13 @@ func (x *sqlExporter) bakPrefix() string {
 	return p + "-"
 }
 
+// leftoverAge is how much older than this run a .bak must be named to be
+// a leftover: runs of one exporter may overlap (nothing stops a second run
+// of the same config), and an overlapping run's .bak, between SQL Server
+// finishing it and that run opening it, is not a leftover. A nightly run
+// killed last night is removed by tonight's run.
+const leftoverAge = 12 * time.Hour
+
 // maxBakPrefix leaves room for the time, the random part and .bak.
 const maxBakPrefix = 200
 
@@ -230,7 +237,8 @@ var bakTail = regexp.MustCompile(`^(\d{8}T\d{6}Z)-[0-9a-f]{6}\.bak$`)
 // themselves: a run killed hard (kill -9, power loss) never reaches its
 // item's Cleanup, and no later run wrote to the same name, so the share
 // filled night after night. Only regular files named exactly bakPrefix +
-// bakTail with a time before this run started are removed, each logged;
+// bakTail with a time over leftoverAge before this run started are
+// removed, each logged;
 // anything else in the folder (another host's, another database's, the
 // DBA's own .bak) is left alone. A file still open elsewhere (SQL Server
 // writing it, a run reading it) cannot be removed on Windows: a warning.
@@ -250,7 +258,7 @@ func (x *sqlExporter) removeLeftovers(log *slog.Logger) {
 			continue
 		}
 		at, err := time.Parse(bakStamp, m[1])
-		if err != nil || !at.Before(x.started.Truncate(time.Second)) {
+		if err != nil || !at.Before(x.started.Truncate(time.Second).Add(-leftoverAge)) {
 			continue
 		}
 		p := filepath.Join(x.readDir, e.Name())

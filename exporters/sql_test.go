@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/config"
@@ -388,6 +389,9 @@ func TestSQLRemovesLeftovers(t *testing.T) {
 		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak.txt",
 		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261128T020000Z-A1B2C3.bak", // not hex as it writes it (a distinct name on Windows too)
 		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-29991231T235959Z-a1b2c3.bak", // not before this run
+		// An overlapping run's, named an hour ago: SQL Server may have just
+		// finished it, that run not yet opened it.
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-" + time.Now().UTC().Add(-time.Hour).Format("20060102T150405Z") + "-0f0f0f.bak",
 	}
 	for _, f := range append([]string{leftover}, keep...) {
 		os.WriteFile(filepath.Join(readDir, f), []byte("old backup"), 0o644)
