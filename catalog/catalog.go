@@ -46,14 +46,15 @@ type Set struct {
 	Objects []upload.ObjectInfo
 	// Lease is the set's lease object when it has one and no manifest: a
 	// backup that is running, or was killed, or failed before it could
-	// release it. Whether it is still live is Lease.Live(now).
+	// release it. Whether it is still live is Lease.Live(), judged in the
+	// store's clock as List found it.
 	Lease *LeaseInfo
 }
 
 // InProgress reports whether the set is uncommitted and its writer's lease
-// is live at now: a backup is still writing it.
-func (s Set) InProgress(now time.Time) bool {
-	return s.Manifest == nil && s.ManifestErr == nil && s.Lease != nil && s.Lease.Live(now)
+// is live: a backup is still writing it.
+func (s Set) InProgress() bool {
+	return s.Manifest == nil && s.ManifestErr == nil && s.Lease != nil && s.Lease.Live()
 }
 
 // Complete reports whether the set was committed: its manifest was found
@@ -184,6 +185,12 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 	sem := make(chan struct{}, 8)
 	bytesSem := semaphore.NewWeighted(manifestsInFlight)
 	in := &interner{m: map[string]string{}}
+	// The store's time, asked once, before the first lease is read (its
+	// age is judged in the store's clock; unknown: every lease is live).
+	storeNow := sync.OnceValue(func() time.Time {
+		t, _ := StoreNow(ctx, c.Store)
+		return t
+	})
 	for i := range sets {
 		s := &sets[i]
 		has := false
@@ -205,7 +212,7 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				li := ReadLease(ctx, c.Store, *lease)
+				li := ReadLease(ctx, c.Store, *lease, storeNow())
 				s.Lease = &li
 			}()
 			continue
@@ -403,8 +410,8 @@ func skipReason(s Set) string {
 		return "archived: " + s.ThawHint()
 	case s.ManifestErr != nil:
 		return "damaged manifest: " + strings.TrimPrefix(s.ManifestErr.Error(), "set "+s.Host+"/"+s.ID+": ")
-	case s.Manifest == nil && s.InProgress(time.Now()):
-		return "incomplete: a backup is still writing it (" + s.Lease.Describe(time.Now()) + ")"
+	case s.Manifest == nil && s.InProgress():
+		return "incomplete: a backup is still writing it (" + s.Lease.Describe() + ")"
 	case s.Manifest == nil:
 		return "incomplete: no manifest (a backup still running, or one that never finished)"
 	case s.Manifest.Status == StatusPartial:

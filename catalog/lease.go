@@ -76,24 +76,33 @@ type LeaseInfo struct {
 	// Err is set when the object exists but could not be read or parsed;
 	// such a lease counts as live until its ModTime is MaxLeaseTTL old.
 	Err error
+	// StoreNow is the store's time (StoreNow) taken before ModTime was
+	// read: the lease's age is StoreNow - ModTime, both in the store's
+	// clock. Zero when the store could not tell its time: the lease then
+	// counts as live (unless its holder is known gone).
+	StoreNow time.Time
 }
 
-// Expires is the latest moment the lease may still be live: TTL after
-// whichever is later, its own refresh time or the store's modification time
-// (one of the two clocks may be behind), plus an allowance for clock skew
-// of another TTL, at most ClockSkew. An unreadable lease counts with
-// MaxLeaseTTL, and so does one that asks for more (a lease is read from
-// the store: it must not keep a dead backup's set "running" for a year).
+// Expires is the latest moment, in the store's clock, the lease may still
+// be live: TTL after the store's modification time of the object, plus an
+// allowance of another TTL, at most ClockSkew, for a slow refresh. An
+// unreadable lease counts with MaxLeaseTTL, and so does one that asks for
+// more (a lease is read from the store: it must not keep a dead backup's
+// set "running" for a year). The lease's own times (refreshed, start) are
+// the holder's clock and never decide: a prune whose clock was 40 minutes
+// ahead took a running backup's lease for expired, and one 40 minutes
+// behind held a dead one 40 minutes longer.
 func (l LeaseInfo) Expires() time.Time {
 	ttl := time.Duration(l.Lease.TTL)
 	if l.Err != nil || ttl <= 0 || ttl > MaxLeaseTTL {
 		ttl = MaxLeaseTTL
 	}
-	return l.LastRefresh().Add(ttl + min(ttl, ClockSkew))
+	return l.ModTime.Add(ttl + min(ttl, ClockSkew))
 }
 
 // Started is when the lease's backup began: the earlier of the lease's
-// start and its set id's time (known even when the lease is unreadable).
+// start and its set id's time (known even when the lease is unreadable),
+// both in the clock of the machine running the backup.
 func (l LeaseInfo) Started() time.Time {
 	t := l.ModTime
 	if parts := strings.Split(l.Key, "/"); len(parts) == 3 {
@@ -107,25 +116,28 @@ func (l LeaseInfo) Started() time.Time {
 	return t
 }
 
-// LastRefresh is the later of the lease's refresh time and the object's
-// modification time. The lease's own time is not bounded by the store's:
-// a store whose clock is behind must not make a running backup look dead
-// to a prune (a lease dated far ahead keeps its set, the safe side).
-func (l LeaseInfo) LastRefresh() time.Time {
-	last := l.ModTime
-	if l.Err == nil && l.Lease.Refreshed.After(last) {
-		last = l.Lease.Refreshed
+// StartedInStore is Started in the store's clock, as far as the lease
+// tells: when the holder's clock was ahead of the store's at its last
+// refresh (refreshed later than the store's ModTime), Started moved back by
+// that much; never later than Started (an earlier start spares more of the
+// backup's uploads).
+func (l LeaseInfo) StartedInStore() time.Time {
+	t := l.Started()
+	if l.Err == nil && !l.Lease.Refreshed.IsZero() {
+		if ahead := l.Lease.Refreshed.Sub(l.ModTime); ahead > 0 {
+			t = t.Add(-ahead)
+		}
 	}
-	return last
+	return t
 }
 
-// Live reports whether the lease's holder may still be writing at now: the
-// lease has not expired, and, when it was written on this machine, its
-// process still exists (as restic decides about its locks: a backup killed
-// here is known dead at once; one on another machine only by its lease's
-// age).
-func (l LeaseInfo) Live(now time.Time) bool {
-	if !now.Before(l.Expires()) {
+// Live reports whether the lease's holder may still be writing: the lease
+// has not expired in the store's clock (StoreNow; unknown: not expired),
+// and, when it was written on this machine, its process still exists (as
+// restic decides about its locks: a backup killed here is known dead at
+// once; one on another machine only by its lease's age).
+func (l LeaseInfo) Live() bool {
+	if !l.StoreNow.IsZero() && !l.StoreNow.Before(l.Expires()) {
 		return false
 	}
 	return !l.holderGone()
@@ -147,10 +159,14 @@ func (l LeaseInfo) holderGone() bool {
 }
 
 // Describe is one human phrase about the lease ("pid 4242 on fe01,
-// refreshed 3s ago").
-func (l LeaseInfo) Describe(now time.Time) string {
+// refreshed 3s ago"), its age in the store's clock.
+func (l LeaseInfo) Describe() string {
+	ago := "at " + l.ModTime.UTC().Format(time.RFC3339) + " (the store did not tell its time: counted as live)"
+	if !l.StoreNow.IsZero() {
+		ago = max(l.StoreNow.Sub(l.ModTime), 0).Round(time.Second).String() + " ago"
+	}
 	if l.Err != nil {
-		return fmt.Sprintf("unreadable lease (%v), written %s ago", l.Err, now.Sub(l.ModTime).Round(time.Second))
+		return fmt.Sprintf("unreadable lease (%v), written %s", l.Err, ago)
 	}
 	if l.holderGone() {
 		return fmt.Sprintf("lease of pid %d on %s, which has ended", l.Lease.PID, l.Lease.Machine)
@@ -159,12 +175,33 @@ func (l LeaseInfo) Describe(now time.Time) string {
 	if l.Lease.Machine != "" {
 		who += " on " + l.Lease.Machine
 	}
-	return fmt.Sprintf("lease of %s, refreshed %s ago", who, now.Sub(l.LastRefresh()).Round(time.Second))
+	return fmt.Sprintf("lease of %s, refreshed %s", who, ago)
 }
 
-// ReadLease fetches and parses the lease object described by o.
-func ReadLease(ctx context.Context, st upload.Store, o upload.ObjectInfo) LeaseInfo {
-	li := LeaseInfo{Key: o.Key, ModTime: o.ModTime}
+// StoreNow is the store's present time (upload.Clock), which a lease's
+// ModTime is compared with; an error when the store cannot tell (then
+// every lease counts as live: a running backup is never taken for dead).
+func StoreNow(ctx context.Context, st upload.Store) (time.Time, error) {
+	c, ok := upload.As[upload.Clock](st)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%s cannot tell its time", st)
+	}
+	t, err := c.Now(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}
+
+// ReadLease fetches and parses the lease object described by o. now is
+// the store's time (StoreNow, taken before this call; zero: unknown). The
+// object's ModTime is asked again (o may come from a listing older than
+// now): a lease refreshed since counts from its refresh.
+func ReadLease(ctx context.Context, st upload.Store, o upload.ObjectInfo, now time.Time) LeaseInfo {
+	li := LeaseInfo{Key: o.Key, ModTime: o.ModTime, StoreNow: now}
+	if fresh, err := st.Stat(ctx, o.Key); err == nil && fresh.ModTime.After(li.ModTime) {
+		li.ModTime = fresh.ModTime
+	}
 	rc, err := st.Get(ctx, o.Key, 0, -1)
 	if err != nil {
 		li.Err = err
@@ -190,10 +227,12 @@ func IsLeaseKey(key string) bool {
 
 func validSetID(id string) bool { _, err := ParseSetID(id); return err == nil }
 
-// LiveLeases lists the leases in the store that are live at now: the
-// backups still running (or killed less than their TTL ago). Whatever
-// sweeps shared data (chunks) must spare what these backups wrote.
-// prefix limits the search ("" for every host, "host/" for one).
+// LiveLeases lists the leases in the store that are live: the backups
+// still running (or killed less than their TTL ago), judged in the store's
+// clock, now (StoreNow, taken before this call; zero: unknown, every lease
+// counts as live). Whatever sweeps shared data (chunks) must spare what
+// these backups wrote. prefix limits the search ("" for every host,
+// "host/" for one).
 func (c *Catalog) LiveLeases(ctx context.Context, prefix string, now time.Time) ([]LeaseInfo, error) {
 	var objs []upload.ObjectInfo
 	err := c.Store.List(ctx, prefix, func(o upload.ObjectInfo) error {
@@ -209,8 +248,8 @@ func (c *Catalog) LiveLeases(ctx context.Context, prefix string, now time.Time) 
 	for _, o := range objs {
 		// A lease released while we listed (not found) counts as live: its
 		// backup may just have committed, after the caller read the manifests.
-		li := ReadLease(ctx, c.Store, o)
-		if li.Live(now) {
+		li := ReadLease(ctx, c.Store, o, now)
+		if li.Live() {
 			live = append(live, li)
 		}
 	}

@@ -122,7 +122,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	metas := make([]SetMeta, len(sets))
 	byKey := map[string]*catalog.Set{}
 	for i := range sets {
-		metas[i] = meta(sets[i], t0)
+		metas[i] = meta(sets[i])
 		byKey[sets[i].Host+"/"+sets[i].ID] = &sets[i]
 	}
 	locker, _ := upload.As[upload.Locker](a.Store)
@@ -144,7 +144,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		}
 		if asked {
 			for i := range sets {
-				metas[i] = meta(sets[i], t0)
+				metas[i] = meta(sets[i])
 			}
 			ds = Apply(a.Policy, metas, t0)
 		}
@@ -206,7 +206,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		if host != "" {
 			prefix = host + "/"
 		}
-		cutoff := StaleCutoff(t0, a.Policy.grace(), liveLeases(sets, t0))
+		cutoff := StaleCutoff(a.storeNow(ctx, log), a.Policy.grace(), liveLeases(sets))
 		act := Action{Op: "abort_uploads", Until: cutoff.UTC()}
 		if !a.DryRun {
 			n, err := j.AbortStale(ctx, prefix, cutoff)
@@ -229,12 +229,12 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 }
 
 // meta turns a listed set into what the policy needs.
-func meta(s catalog.Set, now time.Time) SetMeta {
+func meta(s catalog.Set) SetMeta {
 	// The id has whole seconds; the manifest's start orders two sets begun
 	// in the same second (the id's random suffix would order them by chance).
 	m := SetMeta{Host: s.Host, ID: s.ID, Time: s.Started(), Status: s.Status()}
-	if s.InProgress(now) {
-		m.Running = s.Lease.Describe(now)
+	if s.InProgress() {
+		m.Running = s.Lease.Describe()
 	}
 	for _, o := range s.Objects {
 		if o.ModTime.After(m.LastWrite) {
@@ -248,14 +248,32 @@ func meta(s catalog.Set, now time.Time) SetMeta {
 	return m
 }
 
-// StaleCutoff is the time before which an unfinished upload (S3 multipart,
-// uncommitted Azure blocks, a temporary file) is abandoned: grace before
-// now, but never after the start of a backup still running (less the clock
-// skew allowed), since that backup may have begun any of its uploads since.
+// storeNow is the store's present time, which the stale-upload cut-off is
+// counted back from (an upload's start is the store's time); this
+// machine's when the store cannot tell (every lease is then live, so no
+// running backup's upload is taken for stale).
+func (a *Applier) storeNow(ctx context.Context, log *slog.Logger) time.Time {
+	t, err := catalog.StoreNow(ctx, a.Store)
+	if err != nil {
+		log.Warn("the store did not tell its time: the stale-upload cut-off is counted on this machine's clock", "err", err)
+		if a.Now != nil {
+			return a.Now()
+		}
+		return time.Now()
+	}
+	return t
+}
+
+// StaleCutoff is the time, in the store's clock, before which an
+// unfinished upload (S3 multipart, uncommitted Azure blocks, a temporary
+// file) is abandoned: grace before now (the store's time), but never after
+// the start of a backup still running (in the store's clock as far as its
+// lease tells, less the clock skew allowed), since that backup may have
+// begun any of its uploads since.
 func StaleCutoff(now time.Time, grace time.Duration, live []catalog.LeaseInfo) time.Time {
 	cutoff := now.Add(-grace)
 	for _, l := range live {
-		if c := l.Started().Add(-catalog.ClockSkew); c.Before(cutoff) {
+		if c := l.StartedInStore().Add(-catalog.ClockSkew); c.Before(cutoff) {
 			cutoff = c
 		}
 	}
@@ -263,25 +281,31 @@ func StaleCutoff(now time.Time, grace time.Duration, live []catalog.LeaseInfo) t
 }
 
 // AbortStale aborts the unfinished uploads under prefix older than grace,
-// sparing those of the backups still running (see StaleCutoff). Stores
-// without unfinished uploads return 0.
-func AbortStale(ctx context.Context, st upload.Store, prefix string, grace time.Duration, now time.Time) (int, error) {
+// sparing those of the backups still running (see StaleCutoff), both judged
+// in the store's clock. Stores without unfinished uploads return 0.
+func AbortStale(ctx context.Context, st upload.Store, prefix string, grace time.Duration) (int, error) {
 	j, ok := upload.As[upload.Janitor](st)
 	if !ok {
 		return 0, nil
 	}
+	// Unknown (zero): every lease is live, and the cut-off counts back from
+	// this machine's clock.
+	now, _ := catalog.StoreNow(ctx, st)
 	cat := catalog.Catalog{Store: st}
 	live, err := cat.LiveLeases(ctx, prefix, now)
 	if err != nil {
 		return 0, err
 	}
+	if now.IsZero() {
+		now = time.Now()
+	}
 	return j.AbortStale(ctx, prefix, StaleCutoff(now, grace, live))
 }
 
-func liveLeases(sets []catalog.Set, now time.Time) []catalog.LeaseInfo {
+func liveLeases(sets []catalog.Set) []catalog.LeaseInfo {
 	var live []catalog.LeaseInfo
 	for _, s := range sets {
-		if s.InProgress(now) {
+		if s.InProgress() {
 			live = append(live, *s.Lease)
 		}
 	}

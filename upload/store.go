@@ -212,6 +212,19 @@ type Prober interface {
 	Probe(ctx context.Context) (ProbeReport, error)
 }
 
+// Clock is implemented by stores that can tell their present time in the
+// clock that stamps their objects' ModTime: an object store's Date header
+// (its own clock, which sets Last-Modified), a folder's modification time
+// of a file just written (a file server's clock on a share). Whatever
+// judges an object's age (a lease, a marker) compares its ModTime with
+// this, never with the machine's clock: two machines' clocks need not
+// agree. A decorator that changes ModTime must implement it too.
+type Clock interface {
+	// Now is the store's present time, at most the time the store will
+	// stamp on an object written after Now returns.
+	Now(ctx context.Context) (time.Time, error)
+}
+
 // Unwrapper is implemented by decorators (the bandwidth limit, test
 // wrappers) to expose the store they wrap.
 type Unwrapper interface {

@@ -353,7 +353,7 @@ func recordResult(sum *backupSummary, res pipeline.BackupResult, lg *slog.Logger
 // warning.
 func sweepStale(ctx context.Context, cfg *config.Config, store upload.Store, lg *slog.Logger) int {
 	grace := retention.GraceOf(cfg.Retention)
-	n, err := retention.AbortStale(ctx, store, cfg.Host+"/", grace, time.Now())
+	n, err := retention.AbortStale(ctx, store, cfg.Host+"/", grace)
 	if err != nil {
 		lg.Warn("could not abort unfinished uploads left by earlier runs", "err", err)
 	} else if n > 0 {

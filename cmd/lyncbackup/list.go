@@ -93,8 +93,8 @@ func runList(ctx context.Context, a *app, args []string) error {
 		if s.ManifestErr != nil {
 			e.Error = s.ManifestErr.Error()
 		}
-		if now := time.Now(); s.InProgress(now) {
-			e.Running = s.Lease.Describe(now)
+		if s.InProgress() {
+			e.Running = s.Lease.Describe()
 		}
 		e.Hint = s.ThawHint()
 		out = append(out, e)

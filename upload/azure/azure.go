@@ -731,3 +731,18 @@ func randHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Now implements upload.Clock: the Date of the service's answer to a
+// one-blob listing (whole seconds, so at most the store's present time). It
+// asks with the permission every reader needs (listing), and writes nothing.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	pager := s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(s.prefix), MaxResults: to.Ptr(int32(1))})
+	page, err := pager.NextPage(ctx)
+	if err != nil {
+		return time.Time{}, s.wrap("list", "", err)
+	}
+	if page.Date == nil || page.Date.IsZero() {
+		return time.Time{}, fmt.Errorf("%s: the service's answer carried no Date", s)
+	}
+	return page.Date.UTC(), nil
+}

@@ -566,3 +566,22 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 func missing(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) && !networkPathDown(err)
 }
+
+// Now implements upload.Clock: the modification time of a temporary file
+// written in the folder and removed at once. On a share that is the file
+// server's clock, which stamps every object; a listing never shows the
+// file (tmpMarker).
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	p := filepath.Join(s.root, "clock"+tmpMarker+randSuffix())
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("learn the time of %s: %w", s, err)
+	}
+	fi, err := f.Stat()
+	f.Close()
+	os.Remove(p)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("learn the time of %s: %w", s, err)
+	}
+	return fi.ModTime().UTC(), nil
+}

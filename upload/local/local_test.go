@@ -652,3 +652,36 @@ func TestPutSyncsTheFoldersItMade(t *testing.T) {
 		t.Errorf("second put into the same folder synced %q", got)
 	}
 }
+
+// TestNowIsTheFolderClock: Now (upload.Clock) is the modification time the
+// folder's file system gives a file written now (a file server's clock on
+// a share, which stamps every object), at most that of an object written
+// after it, and leaves nothing behind.
+func TestNowIsTheFolderClock(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now, err := st.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := st.Put(ctx, "fe01/x", strings.NewReader("x"), upload.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err = st.Stat(ctx, o.Key); err != nil || o.ModTime.Before(now) {
+		t.Errorf("an object written after Now (%v) has ModTime %v (%v)", now, o.ModTime, err)
+	}
+	if d := time.Since(now); d < -time.Second || d > time.Minute {
+		t.Errorf("Now %v, this machine %v", now, time.Now())
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "fe01" {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -471,4 +472,21 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 	}
 	sort.Strings(rep.Notes)
 	return rep, nil
+}
+
+// Now implements upload.Clock: the Date of the store's answer to a one-key
+// listing (whole seconds, so at most the store's present time). It asks
+// with the permission every reader needs (listing), and writes nothing.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	out, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+		Bucket: aws.String(s.opt.Bucket), Prefix: aws.String(s.root), MaxKeys: aws.Int32(1),
+	})
+	if err != nil {
+		return time.Time{}, opErr("list", s.root, err)
+	}
+	t, ok := awsmiddleware.GetServerTime(out.ResultMetadata)
+	if !ok || t.IsZero() {
+		return time.Time{}, fmt.Errorf("%s: the store's answer carried no Date", s)
+	}
+	return t.UTC(), nil
 }
