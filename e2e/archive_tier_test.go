@@ -259,3 +259,56 @@ func (e *s3Env) manifestAt(set string) *catalog.Manifest {
 	}
 	return m
 }
+
+// TestS3VerifyArchivedSet: verify all and verify SET name a set whose
+// manifest is in an archive tier as archived, with the restore SET --thaw
+// that brings it back (as list does), not the store's raw error; such a
+// set is one verify cannot read, a failed set (exit 1), as a damaged one
+// is, and verify all still verifies the others.
+func TestS3VerifyArchivedSet(t *testing.T) {
+	e := newS3Env(t, false)
+	e.format = "chunked"
+	e.writeConfig()
+	sets := archivedSets(t, e.remoteEnv, e.backup, filepath.Join(e.src, "Topology", "meeting-content.bin"))
+	old := sets[0]
+	manifest := "/" + e.bucket + "/" + e.prefix + "/" + e.host + "/" + old + "/manifest.json"
+	proxy, err := faultproxy.S3Frozen{Class: "GLACIER", Cold: func(r *http.Request) bool { return r.URL.Path == manifest }}.Start(e.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	e.endpoint = proxy.URL
+	e.writeConfig()
+	thaw := "restore " + old + " --thaw"
+
+	r := e.run(nil, "verify", "all")
+	if r.Code != 1 || !strings.Contains(r.Stderr, old+" is archived") || !strings.Contains(r.Stderr, thaw) {
+		t.Errorf("verify all with %s archived: exit %d, want 1 naming it archived and %q\n%s%s", old, r.Code, thaw, r.Stdout, r.Stderr)
+	}
+	for _, id := range sets[1:] {
+		if !strings.Contains(r.Stdout+r.Stderr, "verified set "+e.host+"/"+id) {
+			t.Errorf("verify all did not verify %s:\n%s%s", id, r.Stdout, r.Stderr)
+		}
+	}
+	r = e.run(nil, "verify", "all", "--json")
+	var doc struct {
+		ExitCode int `json:"exit_code"`
+		Sets     []struct {
+			SetID string `json:"set_id"`
+			Error string `json:"error"`
+		} `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != 1 || doc.ExitCode != 1 {
+		t.Fatalf("verify all --json: exit %d, %v\n%s", r.Code, err, r.Stdout)
+	}
+	for _, s := range doc.Sets {
+		if (s.SetID == old) != strings.Contains(s.Error, thaw) {
+			t.Errorf("verify all --json: set %s: error %q", s.SetID, s.Error)
+		}
+	}
+
+	r = e.run(nil, "verify", old)
+	if r.Code != 1 || !strings.Contains(r.Stderr, old+" is archived") || !strings.Contains(r.Stderr, thaw) {
+		t.Errorf("verify %s (archived): exit %d, want 1 naming it archived and %q\n%s%s", old, r.Code, thaw, r.Stdout, r.Stderr)
+	}
+}

@@ -456,6 +456,10 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	}
 	set, skipped, err := a.resolveSet(ctx, st, host, spec)
 	if err != nil {
+		if set.ID != "" {
+			// The set named, without its manifest (resolveSet).
+			return archivedSetErr(set.Host, set.ID, err)
+		}
 		return err
 	}
 	// latest answers "is my newest backup good?": a newer set whose

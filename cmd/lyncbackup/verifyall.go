@@ -34,8 +34,10 @@ type verifyAllDoc struct {
 // identities each chunk object is read once for the whole run (checks);
 // with them an item whose entry is identical to one verified whole earlier
 // in the run is not decrypted again (verified), while a changed item is
-// read whole. A damaged manifest is a failed set; an incomplete set (no
-// manifest: running, or never finished) is not a backup and is left out.
+// read whole. A damaged manifest is a failed set, and so is an archived one
+// (its manifest in an archive tier: named so, with the command that thaws
+// it); an incomplete set (no manifest: running, or never finished) is not a
+// backup and is left out.
 // It fails when any set fails, naming each.
 func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf setFlags) error {
 	cat := catalog.Catalog{Store: st, NoChunks: true}
@@ -82,6 +84,9 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 		if err == nil {
 			s.Manifest, err = cat.LoadManifest(ctx, s.Host, s.ID) // with its chunk entries
 		}
+		// The manifest's error (not an item's: an item object in an
+		// archive tier is the pipeline's to name).
+		err = archivedSetErr(s.Host, s.ID, err)
 		if err == nil {
 			prog := newProgress(a, nil)
 			job := pipeline.ReadJob{Store: st, Manifest: s.Manifest, Items: items, Parallel: sf.parallel, Identities: ids, Checks: checks, Verified: verified, Progress: prog}
@@ -136,6 +141,30 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 	}
 	a.say("verified all %d sets of %s (%s)", n, host, map[string]string{"stored": "stored objects (size and SHA-256), each chunk once", "full": "stored objects and every file; an item unchanged across sets decrypted once"}[mode])
 	return nil
+}
+
+// archivedSet is the error of a set whose manifest cannot be read because
+// it is in an archive tier (catalog.Set.Archived): what it is and the
+// command that brings it back, as list says it, instead of the store's raw
+// error. It is a set verify cannot read, as a damaged one: a failure.
+type archivedSet struct {
+	host, id string
+	err      error
+}
+
+func (e *archivedSet) Error() string {
+	return fmt.Sprintf("set %s/%s is archived: its manifest is in an archive tier (written before lyncbackup kept manifests online) and nothing in it can be verified until it is thawed: run restore %s --thaw, then verify it again", e.host, e.id, e.id)
+}
+
+func (e *archivedSet) Unwrap() error { return e.err }
+
+// archivedSetErr is err, the error of reading set host/id's manifest, or,
+// when it says the manifest is in an archive tier, an archivedSet.
+func archivedSetErr(host, id string, err error) error {
+	if !errors.Is(err, upload.ErrArchived) {
+		return err
+	}
+	return &archivedSet{host: host, id: id, err: err}
 }
 
 // oneHost is the host whose sets a command uses (catalog.ResolveHost),
