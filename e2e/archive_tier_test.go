@@ -22,6 +22,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
 )
 
 // TestS3ArchiveClassKeepsManifestsOnline: with storage_class GLACIER the
@@ -310,5 +311,64 @@ func TestS3VerifyArchivedSet(t *testing.T) {
 	r = e.run(nil, "verify", old)
 	if r.Code != 1 || !strings.Contains(r.Stderr, old+" is archived") || !strings.Contains(r.Stderr, thaw) {
 		t.Errorf("verify %s (archived): exit %d, want 1 naming it archived and %q\n%s%s", old, r.Code, thaw, r.Stdout, r.Stderr)
+	}
+}
+
+// TestS3VerifyLatestNewestUnverifiable: a scheduled verify latest answers
+// "is my newest backup good?". When the newest set cannot be verified,
+// damaged or archived alike, it fails (exit 1) in one line naming that set,
+// why (for an archived one, the restore SET-ID --thaw that brings it back)
+// and the newest complete set to verify by id; it verifies nothing older
+// and never reports success. With the newest archived it warned and
+// verified the older set, exit 0.
+func TestS3VerifyLatestNewestUnverifiable(t *testing.T) {
+	e := newS3Env(t, false)
+	e.format = "chunked"
+	e.writeConfig()
+	sets := archivedSets(t, e.remoteEnv, e.backup, filepath.Join(e.src, "Topology", "meeting-content.bin"))
+	mid, newest := sets[1], sets[2]
+	direct := e.endpoint
+	manifest := "/" + e.bucket + "/" + e.prefix + "/" + e.host + "/" + newest + "/manifest.json"
+	proxy, err := faultproxy.S3Frozen{Class: "GLACIER", Cold: func(r *http.Request) bool { return r.URL.Path == manifest }}.Start(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	e.endpoint = proxy.URL
+	e.writeConfig()
+	r := e.run(nil, "verify", "latest")
+	failsWith(t, r, 1, "verify latest: the newest set", newest, "archived", "restore "+newest+" --thaw", "newest complete set is "+mid)
+	if strings.Contains(r.Stdout, "verified set") {
+		t.Errorf("verify latest reported a verified set:\n%s", r.Stdout)
+	}
+	checkLatestJSON(t, e.run(nil, "verify", "latest", "--json"), newest, "restore "+newest+" --thaw")
+
+	// The same newest set, online again but damaged.
+	e.endpoint = direct
+	e.writeConfig()
+	if _, err := e.srv.Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(e.bucket),
+		Key: aws.String(e.prefix + "/" + e.host + "/" + newest + "/manifest.json"), Body: strings.NewReader("{not json")}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run(nil, "verify", "latest")
+	failsWith(t, r, 1, "verify latest: the newest set", newest, "damaged", "newest complete set is "+mid)
+	if strings.Contains(r.Stdout, "verified set") {
+		t.Errorf("verify latest reported a verified set:\n%s", r.Stdout)
+	}
+	checkLatestJSON(t, e.run(nil, "verify", "latest", "--json"), newest, "damaged")
+}
+
+// checkLatestJSON checks verify latest --json over a newest set it cannot
+// verify: not ok, exit 1, the newest set's id and an error saying why.
+func checkLatestJSON(t *testing.T, r testbin.Result, newest, why string) {
+	t.Helper()
+	var doc struct {
+		OK       bool   `json:"ok"`
+		ExitCode int    `json:"exit_code"`
+		SetID    string `json:"set_id"`
+		Error    string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != 1 || doc.OK || doc.ExitCode != 1 || doc.SetID != newest || !strings.Contains(doc.Error, why) {
+		t.Errorf("verify latest --json: exit %d, %v, %+v, want set %s and %q\n%s", r.Code, err, doc, newest, why, r.Stdout)
 	}
 }

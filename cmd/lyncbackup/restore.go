@@ -462,18 +462,31 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		}
 		return err
 	}
-	// latest answers "is my newest backup good?": a newer set whose
-	// manifest is damaged means it is not, whatever an older set says.
+	// latest answers "is my newest backup good?" (a scheduled verify): a
+	// newer set verify cannot read, its manifest damaged or in an archive
+	// tier, means that cannot be said, whatever an older set says. It
+	// fails (exit 1, as verify of that set by id does), naming the set, why
+	// and the newest complete set; it verifies nothing older, so that no
+	// run whose newest set went unverified reports success. A partial or
+	// incomplete (running, or never finished) newer set is no such set: it
+	// is passed over with a warning, as restore latest does.
 	for _, s := range skipped {
-		if s.Status == "damaged" {
-			err := fmt.Errorf("verify latest: the newest set %s/%s is damaged (%s); the newest complete set is %s: verify it by id", set.Host, s.SetID, strings.TrimPrefix(s.Reason, "damaged manifest: "), set.ID)
-			if a.g.json {
-				d := a.readDoc(set, skipped, "", nil, err, "")
-				d.SetID = s.SetID
-				a.printJSON(d)
-			}
-			return err
+		var why string
+		switch s.Status {
+		case "damaged":
+			why = fmt.Sprintf("the newest set %s/%s is damaged (%s)", set.Host, s.SetID, strings.TrimPrefix(s.Reason, "damaged manifest: "))
+		case catalog.StatusArchived:
+			why = "the newest " + (&archivedSet{host: set.Host, id: s.SetID}).Error()
+		default:
+			continue
 		}
+		err := fmt.Errorf("verify latest: %s; the newest complete set is %s: verify it by id", why, set.ID)
+		if a.g.json {
+			d := a.readDoc(set, skipped, "", nil, err, "")
+			d.SetID = s.SetID
+			a.printJSON(d)
+		}
+		return err
 	}
 	a.saySkipped(set, skipped, spec)
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
