@@ -16,6 +16,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"github.com/lyncbackup/lyncbackup/internal/wintext"
 )
 
@@ -405,31 +406,23 @@ func SystemdUnits(t Task) (serviceName, service, timerName, timer string, err er
 	return serviceName, service, timerName, timer, nil
 }
 
-// shQuote quotes a word for /bin/sh.
-var shSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-func shQuote(s string) string {
-	if s != "" && shSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // CronLine returns a crontab line (user crontab format: no user field).
-// "%" is escaped: cron turns a bare one into a newline.
+// Each word is quoted for /bin/sh (shellquote.POSIX); then every "%" of
+// the command is escaped, quoted or not: cron turns a bare one into a
+// newline before the shell sees the line.
 func CronLine(t Task) (string, error) {
 	if err := t.Validate(); err != nil {
 		return "", err
 	}
 	h, m := t.hourMinute()
-	words := []string{shQuote(t.Exe)}
+	words := []string{shellquote.POSIX(t.Exe)}
 	for _, a := range t.CommandArgs() {
-		words = append(words, shQuote(a))
+		words = append(words, shellquote.POSIX(a))
 	}
 	words = append(words, "--quiet")
 	// In the config's folder, as the Windows task and the systemd unit
 	// run (cron starts in the home folder).
-	cmd := strings.ReplaceAll("cd "+shQuote(path.Dir(t.Config))+" && "+strings.Join(words, " "), "%", `\%`)
+	cmd := strings.ReplaceAll("cd "+shellquote.POSIX(path.Dir(t.Config))+" && "+strings.Join(words, " "), "%", `\%`)
 	hh, _ := strconv.Atoi(h)
 	mm, _ := strconv.Atoi(m)
 	return fmt.Sprintf("%d %d * * * %s", mm, hh, cmd), nil
