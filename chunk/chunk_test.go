@@ -25,6 +25,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/upload"
 	"github.com/lyncbackup/lyncbackup/upload/local"
+	"github.com/lyncbackup/lyncbackup/upload/uploadtest"
 )
 
 const host = "fe01"
@@ -51,73 +52,6 @@ func (c *counting) List(ctx context.Context, p string, fn func(upload.ObjectInfo
 	c.lists.Add(1)
 	return c.Store.List(ctx, p, fn)
 }
-
-// storeClock is a store with a clock of its own, as a file server or an
-// object store has: every object written through it gets its modification
-// time from the store's clock (this process's clock plus ahead), whatever
-// the clock of the process writing, and listings and Stat report that.
-type storeClock struct {
-	upload.Store
-	mu    sync.Mutex
-	ahead time.Duration
-	mt    map[string]time.Time
-}
-
-func (s *storeClock) now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return time.Now().Add(s.ahead).Round(0)
-}
-
-// advance moves the store's clock on by d (time passes for the store, and
-// for every machine but the one running the test's process).
-func (s *storeClock) advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ahead += d
-}
-
-func (s *storeClock) Put(ctx context.Context, key string, r io.Reader, o upload.PutOptions) (upload.ObjectInfo, error) {
-	info, err := s.Store.Put(ctx, key, r, o)
-	if err == nil {
-		t := s.now()
-		s.mu.Lock()
-		s.mt[key] = t
-		s.mu.Unlock()
-		info.ModTime = t
-	}
-	return info, err
-}
-
-func (s *storeClock) fix(o upload.ObjectInfo) upload.ObjectInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t, ok := s.mt[o.Key]; ok {
-		o.ModTime = t
-	}
-	return o
-}
-
-func (s *storeClock) Stat(ctx context.Context, key string) (upload.ObjectInfo, error) {
-	o, err := s.Store.Stat(ctx, key)
-	return s.fix(o), err
-}
-
-func (s *storeClock) List(ctx context.Context, p string, fn func(upload.ObjectInfo) error) error {
-	return s.Store.List(ctx, p, func(o upload.ObjectInfo) error { return fn(s.fix(o)) })
-}
-
-func (s *storeClock) Delete(ctx context.Context, key string) error {
-	err := s.Store.Delete(ctx, key)
-	if err == nil {
-		s.mu.Lock()
-		delete(s.mt, key)
-		s.mu.Unlock()
-	}
-	return err
-}
-
-func (s *storeClock) Unwrap() upload.Store { return s.Store }
 
 // keepsMeta gives a store object metadata as S3 and Azure keep it: the
 // SHA-256 a Put was given, reported by Stat (off: none kept, as in a local
@@ -165,7 +99,7 @@ type world struct {
 	t  *testing.T
 	st *counting
 	// clock is the store's clock (the process's unless a test moves it).
-	clock *storeClock
+	clock *uploadtest.ClockStore
 	// meta keeps the objects' recorded SHA-256 (as S3 and Azure do).
 	meta *keepsMeta
 	// dir is the local folder under the store.
@@ -193,7 +127,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	km := &keepsMeta{Store: ls, sha: map[string]string{}}
-	sc := &storeClock{Store: km, mt: map[string]time.Time{}}
+	sc := uploadtest.NewClockStore(km, 0)
 	return &world{t: t, st: &counting{Store: sc}, clock: sc, meta: km, dir: dir, key: k, rs: []crypto.Recipient{r}, ids: []age.Identity{id}}
 }
 
@@ -672,7 +606,7 @@ func TestStaleBackupMarker(t *testing.T) {
 	if _, err := w.sweep(noRefresh()); !errors.Is(err, ErrBackupRunning) {
 		t.Fatalf("fresh marker: %v", err)
 	}
-	w.clock.advance(StaleAfter + time.Minute) // in the store's clock
+	w.clock.Advance(StaleAfter + time.Minute) // in the store's clock
 	res, err := w.sweep(noRefresh())
 	if err != nil || len(res.Deleted) != 1 || res.Deleted[0].Key != x.Key {
 		t.Fatalf("sweep past a stale marker: %+v, %v", res.Deleted, err)
@@ -746,7 +680,7 @@ func TestResumedBackupWritesNoChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock = clock.Add(StaleAfter + time.Minute) // paused 31 minutes
-	w.clock.advance(StaleAfter + time.Minute)   // for everyone else too
+	w.clock.Advance(StaleAfter + time.Minute)   // for everyone else too
 	if err := w.backup("20261126T013200Z-bbbbbb", in, noRefresh(), nil); err != nil {
 		t.Fatalf("second backup: %v", err)
 	}
@@ -804,7 +738,7 @@ func TestPausedPruneDeletesNothing(t *testing.T) {
 	ref, _ := referenced(host, w.sets())
 	hook := &afterList{Store: w.st, prefix: catalog.ChunkPrefix(host), fn: func() {
 		clock = clock.Add(StaleAfter + time.Minute) // the prune's machine sleeps
-		w.clock.advance(StaleAfter + time.Minute)   // the store's time goes on
+		w.clock.Advance(StaleAfter + time.Minute)   // the store's time goes on
 		if err := w.backup("20261126T010000Z-bbbbbb", in, noRefresh(), nil); err != nil {
 			t.Errorf("backup: %v", err)
 		}

@@ -21,7 +21,7 @@ func TestMarkerStalenessInStoreClock(t *testing.T) {
 	for _, skew := range []time.Duration{-40 * time.Minute, 40 * time.Minute} {
 		t.Run("store "+skew.String(), func(t *testing.T) {
 			w := newWorld(t)
-			w.clock.advance(skew)
+			w.clock.Advance(skew)
 			in, x := w.setup()
 			ctx := context.Background()
 			// A backup that reuses X; meanwhile A is forgotten and a prune runs.
@@ -53,14 +53,14 @@ func TestMarkerStalenessInStoreClock(t *testing.T) {
 			if _, err := BeginBackup(ctx, w.st, host, "20261126T020000Z-cccccc", o); !errors.Is(err, errWouldWait) {
 				t.Errorf("backup beside a running prune: %v, want it to wait", err)
 			}
-			w.clock.advance(StaleAfter + time.Minute)
+			w.clock.Advance(StaleAfter + time.Minute)
 			bm, err := BeginBackup(ctx, w.st, host, "20261126T020000Z-dddddd", o)
 			if err != nil {
 				t.Fatalf("backup beside a prune marker unwritten for %s: %v", StaleAfter+time.Minute, err)
 			}
 			// That backup crashes: its marker, unwritten for 31 minutes in
 			// the store's clock, no longer stops a prune.
-			w.clock.advance(StaleAfter + time.Minute)
+			w.clock.Advance(StaleAfter + time.Minute)
 			if _, err := w.sweep(noRefresh()); err != nil {
 				t.Errorf("prune beside a backup marker unwritten for %s: %v", StaleAfter+time.Minute, err)
 			}
