@@ -148,6 +148,15 @@ type Writer struct {
 	// orphan it adopted, may be one a prune is deleting or another backup
 	// has committed meanwhile.
 	Live func() error
+	// KeepOrphans: some committed manifest of the host could not be read
+	// (damaged, archived, a read error), so a chunk that looks like an
+	// orphan may be one that set names. An orphan with no SHA-256 recorded
+	// at its upload (a local folder's, or written before the record) is
+	// then adopted by hashing its bytes as they are, never stored again
+	// over: a new upload would be other bytes (age is randomised) under a
+	// name that set's manifest hashed. One whose bytes differ from its
+	// recorded SHA-256 has been damaged since and is stored again.
+	KeepOrphans bool
 
 	once    sync.Once
 	ids     *Key // names chunks: Key for these Recipients
@@ -380,7 +389,7 @@ func (w *Writer) adopt(ctx context.Context, c catalog.Chunk, plain int64) (catal
 	if err != nil {
 		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
 	}
-	if info.SHA256 == "" {
+	if info.SHA256 == "" && !w.KeepOrphans {
 		return c, fmt.Errorf("%w: %s has no SHA-256 recorded at its upload", errUnadoptable, c.Key)
 	}
 	if info.Archived {
@@ -398,7 +407,7 @@ func (w *Writer) adopt(ctx context.Context, c catalog.Chunk, plain int64) (catal
 		return c, fmt.Errorf("read chunk %s left by an earlier run: %w", c.Key, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	if sum != info.SHA256 {
+	if info.SHA256 != "" && sum != info.SHA256 {
 		return c, fmt.Errorf("%w: %s does not hash to the SHA-256 recorded at its upload (damaged since)", errUnadoptable, c.Key)
 	}
 	c.StoredBytes, c.PlainBytes, c.SHA256 = n, plain, sum

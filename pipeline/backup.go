@@ -269,13 +269,18 @@ func beginChunked(ctx context.Context, job BackupJob, setID string, putOpts uplo
 	if err != nil {
 		return nil, err
 	}
-	known, err := knownChunks(ctx, job.Store, job.Host)
+	known, unread, err := knownChunks(ctx, job.Store, job.Host)
 	if err != nil {
 		mark.Release(ctx)
 		return nil, err
 	}
+	for _, s := range unread {
+		job.Log.Warn("a committed manifest of this host could not be read: the chunks it may name are reused as they are, never stored again over",
+			"set", s.ID, "err", s.ManifestErr)
+	}
 	w := &chunk.Writer{Store: job.Store, Host: job.Host, Key: job.ChunkKey, Recipients: job.Recipients,
-		Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel, Live: mark.Healthy}
+		Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel, Live: mark.Healthy,
+		KeepOrphans: len(unread) > 0}
 	return &chunkedRun{mark: mark, w: w}, nil
 }
 
@@ -675,15 +680,25 @@ var errStoreStopped = errors.New("the store stopped reading")
 // StagingDir returns the default staging folder under dir for a host.
 func StagingDir(dir, host string) string { return filepath.Join(dir, host) }
 
-// knownChunks reads the host's committed manifests and lists its chunks once.
-func knownChunks(ctx context.Context, st upload.Store, host string) (map[string]chunk.Known, error) {
+// knownChunks reads the host's committed manifests and lists its chunks
+// once. unread are the host's sets whose manifest exists but could not be
+// read (damaged, archived, a read error): the chunks they name look like
+// orphans to this run.
+func knownChunks(ctx context.Context, st upload.Store, host string) (known map[string]chunk.Known, unread []catalog.Set, err error) {
 	// Each manifest's chunk entries go to the discovery as it is read, and
 	// are not kept: a host's sets name mostly the same chunks.
 	d := chunk.NewDiscovery(host)
-	if _, err := (&catalog.Catalog{Store: st, NoChunks: true, Each: d.Add, Host: host}).List(ctx); err != nil {
-		return nil, err
+	sets, err := (&catalog.Catalog{Store: st, NoChunks: true, Each: d.Add, Host: host}).List(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	return d.Known(ctx, st)
+	for _, s := range sets {
+		if s.Host == host && s.ManifestErr != nil {
+			unread = append(unread, s)
+		}
+	}
+	known, err = d.Known(ctx, st)
+	return known, unread, err
 }
 
 // storeChunkedItem streams one item: tar → chunker → per new chunk zstd →

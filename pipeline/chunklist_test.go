@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -133,10 +135,10 @@ func TestKnownChunksFromManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known, err := knownChunks(context.Background(), f.store, res.Manifest.Host)
+	known, unread, err := knownChunks(context.Background(), f.store, res.Manifest.Host)
 	it, _ := res.Manifest.Item("alpha")
-	if err != nil || len(known) != len(it.Chunks) {
-		t.Fatalf("known %d chunks, the set has %d: %v", len(known), len(it.Chunks), err)
+	if err != nil || len(known) != len(it.Chunks) || len(unread) != 0 {
+		t.Fatalf("known %d chunks, the set has %d; %d manifests unread: %v", len(known), len(it.Chunks), len(unread), err)
 	}
 	for _, c := range it.Chunks {
 		if k := known[c.Key]; k.SHA256 != c.SHA256 || k.PlainBytes != c.PlainBytes {
@@ -193,6 +195,75 @@ func TestWrongIdentityNamesRecipients(t *testing.T) {
 		_, err = Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: other, To: to})
 		if err == nil || !strings.Contains(err.Error(), "wrong identity file?") || !strings.Contains(err.Error(), "the set is encrypted to "+f.recips[0].Text) {
 			t.Errorf("read to %q with another key: %v, want the set's recipient named", to, err)
+		}
+	}
+}
+
+// TestUnreadManifestsChunksNotRewritten: a backup that cannot read one of
+// its host's committed manifests (damaged, archived, a read error) sees
+// that set's chunks as orphans. A local folder records no SHA-256 for an
+// object (nor did S3 and Azure before the record), so such an orphan was
+// stored again over: other bytes (age is randomised) under a name the
+// unread manifest hashed, and that set no longer restored once its
+// manifest could be read again. They are now adopted as they are, and the
+// run says which manifest it could not read.
+func TestUnreadManifestsChunksNotRewritten(t *testing.T) {
+	f := newFixture(t)
+	noise := make([]byte, 5<<20) // several chunks of the chunker's ~1 MiB
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	a := f.tree(t, "a", map[string]string{"x": string(noise)})
+	job := inFormat(t, f.job(exporters.NewPath("alpha", a)), FormatChunked)
+	ctx := context.Background()
+	res, err := Backup(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(f.dir, "dest")
+	it, _ := res.Manifest.Item("alpha")
+	before := map[string][]byte{}
+	for _, c := range it.Chunks {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(c.Key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[c.Key] = b
+	}
+	if len(before) < 2 {
+		t.Fatalf("the set names %d chunks, want several", len(before))
+	}
+	mk := filepath.Join(root, filepath.FromSlash(catalog.ManifestKey(res.Manifest.Host, res.Manifest.SetID)))
+	good, err := os.ReadFile(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mk, []byte("{not a manifest"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logBuf bytes.Buffer
+	job.Log = slog.New(slog.NewTextHandler(&logBuf, nil))
+	if _, err := Backup(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	for k, b := range before {
+		now, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(k)))
+		if err != nil || !bytes.Equal(now, b) {
+			t.Errorf("chunk %s of the set whose manifest was unread was written again (%v)", k, err)
+		}
+	}
+	if !strings.Contains(logBuf.String(), "could not be read") || !strings.Contains(logBuf.String(), res.Manifest.SetID) {
+		t.Errorf("the run did not name the manifest it could not read:\n%s", logBuf.String())
+	}
+	// The set restores once its manifest is back.
+	if err := os.WriteFile(mk, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := Read(ctx, ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids})
+	if err != nil {
+		t.Fatalf("verify of the first set after the second backup: %v", err)
+	}
+	for _, r := range reps {
+		if !r.OK {
+			t.Errorf("verify of the first set after the second backup: %s: %s", r.Name, r.Error)
 		}
 	}
 }
