@@ -570,18 +570,52 @@ func missing(err error) bool {
 // Now implements upload.Clock: the modification time of a temporary file
 // written in the folder and removed at once. On a share that is the file
 // server's clock, which stamps every object; a listing never shows the
-// file (tmpMarker).
+// file (tmpMarker). Where the top folder takes no file (a share where the
+// service account may write only below its host's folder), the first
+// folder below it that does (a host's) tells the time: the same clock.
 func (s *Store) Now(ctx context.Context) (time.Time, error) {
-	p := filepath.Join(s.root, "clock"+tmpMarker+randSuffix())
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	t, first := s.probeTime(s.root)
+	if first == nil {
+		return t, nil
+	}
+	ents, err := os.ReadDir(s.root)
+	if err == nil {
+		for i, e := range ents {
+			if i == maxClockProbes {
+				break
+			}
+			if !e.IsDir() || strings.Contains(e.Name(), tmpMarker) {
+				continue
+			}
+			if t, err := s.probeTime(filepath.Join(s.root, e.Name())); err == nil {
+				return t, nil
+			}
+		}
+	}
+	return time.Time{}, fmt.Errorf("learn the time of %s: %w", s, first)
+}
+
+// maxClockProbes bounds the folders below the top Now tries.
+const maxClockProbes = 16
+
+// createProbe creates Now's temporary file (a variable for the tests).
+var createProbe = func(p string) (*os.File, error) {
+	return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+}
+
+// probeTime writes a temporary file in dir, reads its modification time
+// and removes it.
+func (s *Store) probeTime(dir string) (time.Time, error) {
+	p := filepath.Join(dir, "clock"+tmpMarker+randSuffix())
+	f, err := createProbe(p)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("learn the time of %s: %w", s, err)
+		return time.Time{}, err
 	}
 	fi, err := f.Stat()
 	f.Close()
 	os.Remove(p)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("learn the time of %s: %w", s, err)
+		return time.Time{}, err
 	}
 	return fi.ModTime().UTC(), nil
 }

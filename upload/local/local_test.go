@@ -685,3 +685,40 @@ func TestNowIsTheFolderClock(t *testing.T) {
 		}
 	}
 }
+
+// TestNowBelowAReadOnlyTop: where the top folder takes no file (a share on
+// which the service account may write only below its host's folder), Now
+// tells the time from a folder below it. Before, Now failed there, and
+// with it every lease counted as live for good: prune kept a crashed
+// backup's set "in progress" for ever.
+func TestNowBelowAReadOnlyTop(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "fe01"), 0o755)
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := createProbe
+	t.Cleanup(func() { createProbe = old })
+	denied := map[string]bool{dir: true}
+	createProbe = func(p string) (*os.File, error) {
+		if denied[filepath.Dir(p)] {
+			return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrPermission}
+		}
+		return old(p)
+	}
+	now, err := st.Now(context.Background())
+	if err != nil {
+		t.Fatalf("Now with a read-only top folder: %v", err)
+	}
+	if d := time.Since(now); d < -time.Second || d > time.Minute {
+		t.Errorf("Now %v, this machine %v", now, time.Now())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "fe01")); len(entries) != 0 {
+		t.Errorf("left behind in fe01: %v", entries)
+	}
+	denied[filepath.Join(dir, "fe01")] = true
+	if _, err := st.Now(context.Background()); err == nil || !errors.Is(err, os.ErrPermission) {
+		t.Errorf("Now where no folder takes a file: %v, want the permission error", err)
+	}
+}
