@@ -399,3 +399,38 @@ func TestAzureChunkedLegalHoldOnReusedChunks(t *testing.T) {
 	}
 	e.restoreAndCompare("", nil)
 }
+
+// TestS3ChunkedHoldNotSetTwice: an S3 listing never tells a legal hold, so
+// a held backup asks about every chunk it reuses; a chunk held already
+// (every one, on a night when nothing changed) gets no PutObjectLegalHold,
+// only the read that says so. Before, each reused chunk cost a
+// PutObjectLegalHold every night and ExtendLock's read of the hold was
+// thrown away (found by the review of 31f5d7b).
+func TestS3ChunkedHoldNotSetTwice(t *testing.T) {
+	e := newS3Env(t, true)
+	e.format = "chunked"
+	p := e.throughProxy(t)
+	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: true}\n"
+	e.writeConfig()
+	e.backup()
+	n0 := len(p.Requests())
+	e.backup()
+	holds, reads := 0, 0
+	for _, r := range p.Requests()[n0:] {
+		if !strings.Contains(r.URL, "/chunks/") {
+			continue
+		}
+		switch {
+		case r.Method == http.MethodPut && strings.Contains(r.URL, "legal-hold"):
+			holds++
+		case r.Method == http.MethodGet && strings.Contains(r.URL, "legal-hold"):
+			reads++
+		}
+	}
+	if holds > 0 {
+		t.Errorf("a night with nothing changed sent %d PutObjectLegalHold for chunks held already", holds)
+	}
+	if reads == 0 {
+		t.Errorf("no GetObjectLegalHold on a chunk: the hold was not looked at (reused chunks must stay held)")
+	}
+}
