@@ -552,11 +552,12 @@ func TestLyncRgsConflictReported(t *testing.T) {
 // TestLyncSQLLeftoverRemoved: a run killed hard leaves its SQL .bak in the
 // backup folder (its cleanup never ran). The next backup removes that file,
 // named the way the killed run named it (this host, instance and database,
-// an earlier time), and logs it; a .bak in the same folder that lyncbackup
-// did not name (the DBA's) is kept.
+// an earlier time; the 12 hex digits are those of host fe01, instance
+// sql01.contoso.com\mon and database LcsCDR), and logs it; a .bak in the
+// same folder that lyncbackup did not name (the DBA's) is kept.
 func TestLyncSQLLeftoverRemoved(t *testing.T) {
 	s := newLyncSite(t)
-	leftover := filepath.Join(s.bak, "lyncbackup-fe01-sql01.contoso.com_mon-LcsCDR-20261130T021500Z-0a1b2c.bak")
+	leftover := filepath.Join(s.bak, "lyncbackup-fe01-sql01.contoso.com_mon-LcsCDR-cc15c991b8b1-20261130T021500Z-0a1b2c.bak")
 	dba := filepath.Join(s.bak, "LcsCDR_full_20261130.bak")
 	for _, f := range []string{leftover, dba} {
 		if err := os.WriteFile(f, []byte("an earlier backup"), 0o644); err != nil {

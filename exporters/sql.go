@@ -205,18 +205,24 @@ func (x *sqlExporter) tlsArgs() []string {
 const bakStamp = "20060102T150405Z"
 
 // bakPrefix begins the name of every .bak this exporter has SQL Server
-// write: lyncbackup-<host>-<instance>-<db>-, then the run's time
-// (bakStamp), 6 random hex digits and .bak. A prefix longer than
-// maxBakPrefix (names of 255 characters at most, on Windows too) keeps its
-// beginning and ends in 8 hex digits of the SHA-256 of the whole: the same
-// exporter names its files alike run after run.
+// write: lyncbackup-<host>-<instance>-<db>-<id>-, then the run's time
+// (bakStamp), 6 random hex digits and .bak. The readable part is for the
+// DBA; <id>, 12 hex digits of the SHA-256 of host, instance and database
+// joined with NUL, is what tells exporters apart: names hold '-' too
+// (host "fe01" with instance `dr-sql01\mon` reads as host "fe01-dr" with
+// `sql01\mon`) and safeName writes '$', '#' and '\' alike, so the
+// readable part alone let one exporter remove another's leftovers. A
+// readable part longer than fits (names of 255 characters at most, on
+// Windows too: maxBakPrefix) keeps its beginning; the same exporter names
+// its files alike run after run.
 func (x *sqlExporter) bakPrefix() string {
+	sum := sha256.Sum256([]byte(x.host + "\x00" + x.instance + "\x00" + x.db))
+	id := "-" + hex.EncodeToString(sum[:6]) + "-"
 	p := "lyncbackup-" + safeName(x.host) + "-" + safeName(x.instance) + "-" + safeName(x.db)
-	if len(p) > maxBakPrefix-1 {
-		sum := sha256.Sum256([]byte(p))
-		p = p[:maxBakPrefix-10] + "-" + hex.EncodeToString(sum[:4])
+	if len(p) > maxBakPrefix-len(id) {
+		p = p[:maxBakPrefix-len(id)]
 	}
-	return p + "-"
+	return p + id
 }
 
 // leftoverAge is how much older than this run a .bak must be named to be

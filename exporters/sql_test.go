@@ -381,23 +381,24 @@ func TestSQLRemovesLeftovers(t *testing.T) {
     databases: [LcsCDR]
     backup_dir: '`+readDir+`'
     sqlcmd: `+stubbin.Sqlcmd(t)+"\n")
-	leftover := "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak"
+	leftover := "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-20261130T020000Z-a1b2c3.bak"
 	keep := []string{
 		"LcsCDR_full.bak", // the DBA's
-		"lyncbackup-fe02-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak",  // another host's
-		"lyncbackup-h-sql01.contoso.com_mon-QoEMetrics-20261130T020000Z-a1b2c3.bak", // another database's
-		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak.txt",
-		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261128T020000Z-A1B2C3.bak", // not hex as it writes it (a distinct name on Windows too)
-		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-29991231T235959Z-a1b2c3.bak", // not before this run
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261130T020000Z-a1b2c3.bak",                  // a version's before the id was in the name
+		"lyncbackup-fe02-sql01.contoso.com_mon-LcsCDR-906c6832886c-20261130T020000Z-a1b2c3.bak",  // another host's
+		"lyncbackup-h-sql01.contoso.com_mon-QoEMetrics-85aca6f7b626-20261130T020000Z-a1b2c3.bak", // another database's
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-20261130T020000Z-a1b2c3.bak.txt",
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-20261128T020000Z-A1B2C3.bak", // not hex as it writes it (a distinct name on Windows too)
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-29991231T235959Z-a1b2c3.bak", // not before this run
 		// An overlapping run's, named an hour ago: SQL Server may have just
 		// finished it, that run not yet opened it.
-		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-" + time.Now().UTC().Add(-time.Hour).Format("20060102T150405Z") + "-0f0f0f.bak",
+		"lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-" + time.Now().UTC().Add(-time.Hour).Format("20060102T150405Z") + "-0f0f0f.bak",
 	}
 	for _, f := range append([]string{leftover}, keep...) {
 		os.WriteFile(filepath.Join(readDir, f), []byte("old backup"), 0o644)
 	}
-	os.Mkdir(filepath.Join(readDir, "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261129T020000Z-d4e5f6.bak"), 0o755)
-	keep = append(keep, "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-20261129T020000Z-d4e5f6.bak")
+	os.Mkdir(filepath.Join(readDir, "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-20261129T020000Z-d4e5f6.bak"), 0o755)
+	keep = append(keep, "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-20261129T020000Z-d4e5f6.bak")
 
 	var logBuf strings.Builder
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
@@ -421,7 +422,7 @@ func TestSQLRemovesLeftovers(t *testing.T) {
 		t.Errorf("log:\n%s", logBuf.String())
 	}
 	// This run's own .bak is there until its item's cleanup.
-	if _, err := os.Stat(items[0].Roots[0].Path); err != nil || !strings.HasPrefix(filepath.Base(items[0].Roots[0].Path), "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-") {
+	if _, err := os.Stat(items[0].Roots[0].Path); err != nil || !strings.HasPrefix(filepath.Base(items[0].Roots[0].Path), "lyncbackup-h-sql01.contoso.com_mon-LcsCDR-a1fb86e750db-") {
 		t.Errorf("this run's .bak: %s %v", items[0].Roots[0].Path, err)
 	}
 	items[0].Cleanup()
@@ -438,7 +439,30 @@ func TestSQLBakNameFits(t *testing.T) {
 		t.Errorf("%d characters: %s", len(name), name)
 	}
 	short := &sqlExporter{host: "fe01", instance: `sql01\mon`, db: "LcsCDR"}
-	if got := short.bakPrefix(); got != "lyncbackup-fe01-sql01_mon-LcsCDR-" {
+	if got := short.bakPrefix(); got != "lyncbackup-fe01-sql01_mon-LcsCDR-0eb46f35ae42-" {
 		t.Errorf("prefix %s", got)
+	}
+}
+
+// TestSQLLeftoverOfAnotherHost: the readable part of a .bak's name joins
+// host, instance and database with '-', which host and SQL server names
+// hold too, and safeName writes several characters alike. Front end "fe01"
+// backing up LcsCDR on dr-sql01\mon and front end "fe01-dr" backing up
+// LcsCDR on sql01\mon (one read_dir share) named their files alike, and
+// each run removed the other's .bak files older than 12 hours; so did
+// instances safeName writes alike (sql01\mon$a and sql01\mon#a).
+func TestSQLLeftoverOfAnotherHost(t *testing.T) {
+	for _, c := range []struct{ me, other sqlExporter }{
+		{sqlExporter{host: "fe01", instance: `dr-sql01\mon`, db: "LcsCDR"}, sqlExporter{host: "fe01-dr", instance: `sql01\mon`, db: "LcsCDR"}},
+		{sqlExporter{host: "fe01", instance: `sql01\mon$a`, db: "LcsCDR"}, sqlExporter{host: "fe01", instance: `sql01\mon#a`, db: "LcsCDR"}},
+	} {
+		dir := t.TempDir()
+		c.me.readDir, c.me.started = dir, time.Now().UTC()
+		theirs := c.other.bakPrefix() + time.Now().UTC().Add(-13*time.Hour).Format(bakStamp) + "-0a0b0c.bak"
+		os.WriteFile(filepath.Join(dir, theirs), []byte("x"), 0o644)
+		c.me.removeLeftovers(nil)
+		if _, err := os.Stat(filepath.Join(dir, theirs)); err != nil {
+			t.Errorf("host %s, instance %s removed %s (host %s, instance %s)", c.me.host, c.me.instance, theirs, c.other.host, c.other.instance)
+		}
 	}
 }
