@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 
@@ -16,31 +17,52 @@ import (
 // hint has --force too. A restore with --include chose files: the hint
 // repeats every pattern, or following it restores the rest whole. An
 // item of which --include chose nothing is neither in place nor left to
-// do. Every value is quoted for this system's shell (shellquote.Arg): a
-// pattern left bare would be expanded by a POSIX shell. "" when there is
-// nothing to say.
+// do. Every value is quoted for this system's shell (shellquote.For): a
+// pattern left bare would be expanded by a POSIX shell. A value no form
+// brings to the program unchanged (on Windows one holding '"') leaves
+// the flags said in words and why they are not printed to paste. "" when
+// there is nothing to say.
 func FinishHint(reports []ItemReport, includes []string, force bool) string {
 	return finishHint(runtime.GOOS, reports, includes, force)
 }
 
 func finishHint(goos string, reports []ItemReport, includes []string, force bool) string {
-	var done, rest []string
+	var done, left, rest []string
+	var bad error
+	add := func(flag, v string) {
+		q, err := shellquote.For(goos, v)
+		if err != nil && bad == nil {
+			bad = fmt.Errorf("%s's value %s %w", flag, shellquote.POSIX(v), err)
+		}
+		rest = append(rest, flag, q)
+	}
 	for _, r := range reports {
 		switch {
 		case r.InPlace:
 			done = append(done, r.Name)
 		case !r.OK:
-			rest = append(rest, "--item", shellquote.For(goos, r.Name))
+			left = append(left, r.Name)
+			add("--item", r.Name)
 		}
 	}
-	if len(done) == 0 || len(rest) == 0 {
+	if len(done) == 0 || len(left) == 0 {
 		return ""
 	}
 	for _, p := range includes {
-		rest = append(rest, "--include", shellquote.For(goos, p))
+		add("--include", p)
 	}
 	if force {
 		rest = append(rest, "--force")
+	}
+	if bad != nil {
+		words := "--item for each"
+		if len(includes) > 0 {
+			words += ", --include for each pattern given"
+		}
+		if force {
+			words += ", --force"
+		}
+		return "; in place: " + strings.Join(done, ", ") + "; the rest: " + strings.Join(left, ", ") + ": restore again with " + words + " (no command to paste: " + bad.Error() + ")"
 	}
 	return "; in place: " + strings.Join(done, ", ") + "; the rest: restore again with " + strings.Join(rest, " ")
 }

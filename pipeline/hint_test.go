@@ -35,3 +35,32 @@ func TestFinishHint(t *testing.T) {
 		t.Errorf("nothing in place: %q, want no hint", got)
 	}
 }
+
+// TestFinishHintWindowsTypographicQuotes: the Windows hint put a pattern
+// holding typographic double quotes between ASCII double quotes;
+// PowerShell closes the string at the first “ (IsDoubleQuote), so the
+// pasted --include lost its quotes and matched nothing. It goes in
+// PowerShell's single quotes.
+func TestFinishHintWindowsTypographicQuotes(t *testing.T) {
+	reps := []ItemReport{{Name: "filestore-fs01", InPlace: true}, {Name: "userdata-pool01"}}
+	h := finishHint("windows", reps, []string{"filestore-fs01/Meetings/Budget “Final”.pptx"}, false)
+	if want := "; in place: filestore-fs01; the rest: restore again with --item userdata-pool01 --include 'filestore-fs01/Meetings/Budget “Final”.pptx'"; h != want {
+		t.Errorf("hint:\n got %s\nwant %s", h, want)
+	}
+}
+
+// TestFinishHintWindowsNoCommandToPaste: a pattern holding '"' reaches
+// the program without it from Windows PowerShell 5.1 whatever the form
+// (shellquote.For), so the Windows hint says the flags in words and why,
+// instead of a command that restores other files.
+func TestFinishHintWindowsNoCommandToPaste(t *testing.T) {
+	reps := []ItemReport{{Name: "alpha", InPlace: true}, {Name: "bravo"}, {Name: "charlie"}}
+	h := finishHint("windows", reps, []string{"*.pptx", `say "hi".txt`}, true)
+	want := `; in place: alpha; the rest: bravo, charlie: restore again with --item for each, --include for each pattern given, --force (no command to paste: --include's value 'say "hi".txt' holds a double quote ("), which Windows PowerShell 5.1 passes unescaped and the program then drops)`
+	if h != want {
+		t.Errorf("hint:\n got %s\nwant %s", h, want)
+	}
+	if h := finishHint("linux", reps, []string{`say "hi".txt`}, false); h != `; in place: alpha; the rest: restore again with --item bravo --item charlie --include 'say "hi".txt'` {
+		t.Errorf("linux hint: %s", h)
+	}
+}

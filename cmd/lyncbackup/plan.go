@@ -66,12 +66,12 @@ func init() {
 				return true, usagef("--run-imports --json needs --yes: the questions before each step would go into the document")
 			}
 			ri := runImports{a: a, plan: p, set: set, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin)}
-			ri.flags = givenFlags(fs, a, "start-at")
+			ri.flags, ri.flagsErr = givenFlags(fs, a, "start-at")
 			if fs.Lookup("scenario").Value.String() == "" { // asked on the terminal
 				ri.flags = append(ri.flags, "--scenario", p.Scenario)
 			}
 			// The restore of the files: where the set is and where it goes.
-			ri.filesFlags = givenFlags(fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "filestore", "rgs-to", "overwrite-newer")
+			ri.filesFlags, ri.filesFlagsErr = givenFlags(fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "filestore", "rgs-to", "overwrite-newer")
 			ri.ps = exporters.PowerShell{Exe: *psExe, Module: *module}
 			if ri.ps.Exe == "" || ri.ps.Module == "" {
 				var override string
@@ -186,21 +186,30 @@ type runImports struct {
 	in      *bufio.Reader
 	ps      exporters.PowerShell
 	// flags: this run's flags as given, quoted (givenFlags), without
-	// --start-at; filesFlags: those the restore of the files takes.
-	flags, filesFlags []string
+	// --start-at; filesFlags: those the restore of the files takes; the
+	// errors: a value among them no form brings to the program unchanged.
+	flags, filesFlags       []string
+	flagsErr, filesFlagsErr error
 }
 
 // stepTimeout bounds one import step (user data of a large pool is slow).
 const stepTimeout = 4 * time.Hour
 
 // resume is the command that continues this run at step n: its own
-// flags (resume.go), the set by its id.
+// flags (resume.go), the set by its id; in words when a value cannot be
+// printed to paste.
 func (r *runImports) resume(n int) string {
+	if r.flagsErr != nil {
+		return fmt.Sprintf("this command again with --start-at %d (no command to paste: %v)", n, r.flagsErr)
+	}
 	return fmt.Sprintf("lyncbackup restore %s %s --start-at %d", r.set.ID, strings.Join(r.flags, " "), n)
 }
 
 // restoreFiles is the command that restores the set's files first.
 func (r *runImports) restoreFiles() string {
+	if r.filesFlagsErr != nil {
+		return fmt.Sprintf("lyncbackup restore %s with this command's --to and where the set is, and --identity KEY (no command to paste: %v)", r.set.ID, r.filesFlagsErr)
+	}
 	return fmt.Sprintf("lyncbackup restore %s %s --identity KEY", r.set.ID, strings.Join(r.filesFlags, " "))
 }
 

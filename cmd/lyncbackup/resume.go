@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 
 	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 )
@@ -15,9 +16,11 @@ import (
 
 // givenFlags returns the flags given to fs as arguments, each value quoted
 // for the shell the command is pasted into (shellquote.Arg), in fs's order,
-// leaving out those named in skip.
-func givenFlags(fs *flag.FlagSet, a *app, skip ...string) []string {
+// leaving out those named in skip; the error names the first value no
+// form brings to the program unchanged (on Windows one holding '"').
+func givenFlags(fs *flag.FlagSet, a *app, skip ...string) ([]string, error) {
 	var out []string
+	var bad error
 	fs.Visit(func(f *flag.Flag) {
 		for _, s := range skip {
 			if f.Name == s {
@@ -47,8 +50,12 @@ func givenFlags(fs *flag.FlagSet, a *app, skip ...string) []string {
 			values = []string{a.g.logFormat}
 		}
 		for _, v := range values {
-			out = append(out, "--"+f.Name, shellquote.Arg(v))
+			q, err := shellquote.Arg(v)
+			if err != nil && bad == nil {
+				bad = fmt.Errorf("--%s's value %s %w", f.Name, shellquote.POSIX(v), err)
+			}
+			out = append(out, "--"+f.Name, q)
 		}
 	})
-	return out
+	return out, bad
 }

@@ -3,36 +3,74 @@
 // with" hint), for the shell of the system it runs on, and PowerShell
 // literals for the scripts the exporters and restore plans write; POSIX
 // quotes for a POSIX shell whatever this system (schedule's crontab line).
+//
+// On Windows the hints are pasted into the Lync / Skype for Business
+// Server Management Shell, which is Windows PowerShell 5.1 (powershell.exe,
+// where the restore plans run: README), or into cmd. The Windows form is
+// made for those two, and checked against how each hands a value to the
+// program: cmd passes the text as typed, Windows PowerShell 5.1 passes its
+// value as it is, in double quotes when it holds white space, escaping
+// nothing; the program (Go, the MS C runtime: CommandLineToArgvW's rules)
+// reads 2n backslashes before a '"' as n and a quote, 2n+1 as n and a
+// literal '"'. Where the two shells need different text, cmd's reading is
+// kept and the value may reach the program with its trailing backslashes
+// doubled (harmless for a folder, the only such value a hint holds): a
+// value that needs double quotes, ends in a backslash and holds no white
+// space (Windows PowerShell 5.1 then passes it without quotes, its
+// doubled backslashes as they are). PowerShell 7.3 and later escape what
+// they pass: there a value ending in a backslash whose form doubled them
+// arrives with them doubled, everything else as it is.
 package shellquote
 
 import (
+	"errors"
 	"runtime"
 	"strings"
+	"unicode"
 )
 
 // Arg quotes one argument for the shell it is pasted into on this system
 // (For with runtime.GOOS).
-func Arg(s string) string { return For(runtime.GOOS, s) }
+func Arg(s string) (string, error) { return For(runtime.GOOS, s) }
 
-// For quotes one argument for the shell of goos. The choice: on Windows
-// (PowerShell, where the Lync Management Shell runs, or cmd) an ordinary
-// value with a space goes in double quotes, which both read alike; a
-// value holding a character either of them expands inside double quotes
-// ($ ` in PowerShell, % in cmd) or a double quote goes in PowerShell's
-// single quotes (PowerShell). Elsewhere POSIX (see POSIX). A value of
-// only safe characters stays bare: a glob character (* ? [) is never
-// safe, so a pattern reaches the program as typed.
-func For(goos, s string) string {
+// For quotes one argument for the shell of goos. On Windows (see the
+// package comment): a value of only safe characters stays bare (a glob
+// character, * ? [, is never safe, so a pattern reaches the program as
+// typed); an ordinary one goes in double quotes, which cmd and PowerShell
+// read alike, its trailing backslashes doubled (else the program reads
+// the last one and the closing quote as a literal '"'); one holding a
+// character either shell expands or ends inside double quotes ($ ` and
+// the typographic double quotes U+201C, U+201D, U+201E in PowerShell, %
+// in cmd) goes in PowerShell's single quotes (PowerShell), its trailing
+// backslashes doubled when it holds white space (PowerShell 5.1 puts it
+// in double quotes). A value no form brings to the program unchanged is
+// an error saying why: one holding a '"' (Windows PowerShell 5.1 passes it
+// unescaped, the program drops it: PowerShell issue #1995; cmd needs \"
+// inside double quotes, which PowerShell reads as the end of the string)
+// or an empty one (Windows PowerShell 5.1 leaves it out). Elsewhere
+// POSIX (see POSIX), never an error.
+func For(goos, s string) (string, error) {
 	if goos != "windows" {
-		return POSIX(s)
+		return POSIX(s), nil
 	}
-	if safe(s, `\`) {
-		return s
+	switch {
+	case s == "":
+		return "", errors.New("is empty, which Windows PowerShell 5.1 leaves out of the command line")
+	case strings.Contains(s, `"`):
+		return "", errors.New(`holds a double quote ("), which Windows PowerShell 5.1 passes unescaped and the program then drops`)
+	case safe(s, `\`):
+		return s, nil
+	case !strings.ContainsAny(s, "$`%\u201c\u201d\u201e"):
+		return `"` + s + trailingBackslashes(s) + `"`, nil
+	case strings.IndexFunc(s, unicode.IsSpace) >= 0:
+		return PowerShell(s + trailingBackslashes(s)), nil
 	}
-	if !strings.ContainsAny(s, "\"$`%") {
-		return `"` + s + `"`
-	}
-	return PowerShell(s)
+	return PowerShell(s), nil
+}
+
+// trailingBackslashes is the run of backslashes s ends in.
+func trailingBackslashes(s string) string {
+	return s[len(strings.TrimRight(s, `\`)):]
 }
 
 // POSIX quotes one argument for a POSIX shell (/bin/sh, bash; a crontab

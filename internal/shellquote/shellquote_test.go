@@ -1,6 +1,11 @@
 package shellquote
 
-import "testing"
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"unicode"
+)
 
 // TestFor: a printed command's values are quoted for the shell it is
 // pasted into: PowerShell / cmd double quotes for an ordinary Windows
@@ -24,14 +29,251 @@ func TestFor(t *testing.T) {
 		{"windows", "100%.yaml", `'100%.yaml'`},
 		{"windows", `D:\Restore`, `D:\Restore`},
 		{"windows", `D:\Lync Restore`, `"D:\Lync Restore"`},
+		{"windows", `D:\Lync Restore\`, `"D:\Lync Restore\\"`},
+		{"windows", `D:\Lönne\\`, `"D:\Lönne\\\\"`},
+		{"windows", `D:\Restore\`, `D:\Restore\`},
+		{"windows", `D:\100% Restore\`, `'D:\100% Restore\\'`},
+		{"windows", `D:\100%\`, `'D:\100%\'`},
+		{"windows", "Budget \u201cFinal\u201d.pptx", "'Budget \u201cFinal\u201d.pptx'"},
+		{"windows", "\u2018x\u201b \u201e", "'\u2018\u2018x\u201b\u201b \u201e'"},
 		{"windows", `\\nas\C$\Restore`, `'\\nas\C$\Restore'`},
 		{"windows", `D:\it's 100%`, `'D:\it''s 100%'`},
 		{"windows", "it\u2019s $x", "'it\u2019\u2019s $x'"},
 		{"windows", "*/meetings/*.pptx", `"*/meetings/*.pptx"`},
 		{"windows", "s3://b/p?endpoint=https://s3.local&path_style=true", `"s3://b/p?endpoint=https://s3.local&path_style=true"`},
 	} {
-		if got := For(c.goos, c.in); got != c.want {
-			t.Errorf("%s %q: %s, want %s", c.goos, c.in, got, c.want)
+		if got, err := For(c.goos, c.in); got != c.want || err != nil {
+			t.Errorf("%s %q: %s %v, want %s", c.goos, c.in, got, err, c.want)
+		}
+	}
+}
+
+// TestPOSIXInShells: every value POSIX quotes reaches bash and dash as it
+// was.
+func TestPOSIXInShells(t *testing.T) {
+	vals := []string{"a b", "it's", `$HOME`, "`id`", "100%", "@x", "a,b", "{a,b}", "line1\nline2", "Ünïcödé", "it\u2019s “x”",
+		"-rf", "--include", "~", "~root", "a=~", "x:~", "!!", "#c", "a;b", "a|b", "*", "[ab]", "\\", `a\"b`, "\t", "=x", "a=b c"}
+	for _, sh := range []string{"bash", "dash"} {
+		if _, err := exec.LookPath(sh); err != nil {
+			t.Logf("no %s: %v", sh, err)
+			continue
+		}
+		for _, v := range vals {
+			out, err := exec.Command(sh, "-c", "printf '%s' "+POSIX(v)).Output()
+			if err != nil || string(out) != v {
+				t.Errorf("%s: %q quoted %s arrives as %q (%v)", sh, v, POSIX(v), out, err)
+			}
+		}
+	}
+}
+
+// TestForWindowsTypographicDoubleQuotes: PowerShell ends a double-quoted
+// string at U+201C, U+201D or U+201E as at '"' (CharExtensions.IsDoubleQuote),
+// so For must not put a value holding one between double quotes.
+func TestForWindowsTypographicDoubleQuotes(t *testing.T) {
+	for _, v := range []string{"filestore/Meetings/Budget “Final”.pptx", `D:\Lync „DR“ Restore`, "a\u201eb"} {
+		if got, err := For("windows", v); err != nil || strings.HasPrefix(got, `"`) {
+			t.Errorf("%q quoted as %s (%v): PowerShell closes the string at the typographic quote", v, got, err)
+		}
+	}
+}
+
+// windowsArgv splits a command line as Windows programs built with Go
+// (and the MS C runtime, CommandLineToArgvW) do: 2n backslashes before '"'
+// are n backslashes and a quote; 2n+1 are n backslashes and a literal '"'.
+func windowsArgv(cmd string) []string {
+	var args []string
+	var b strings.Builder
+	inQuote, have := false, false
+	for i := 0; i < len(cmd); i++ {
+		c := cmd[i]
+		switch {
+		case (c == ' ' || c == '\t') && !inQuote:
+			if have {
+				args = append(args, b.String())
+				b.Reset()
+				have = false
+			}
+		case c == '\\':
+			n := 0
+			for i < len(cmd) && cmd[i] == '\\' {
+				n++
+				i++
+			}
+			if i < len(cmd) && cmd[i] == '"' {
+				b.WriteString(strings.Repeat(`\`, n/2))
+				if n%2 == 1 {
+					b.WriteByte('"')
+				} else {
+					inQuote = !inQuote
+				}
+			} else {
+				b.WriteString(strings.Repeat(`\`, n))
+				i--
+			}
+			have = true
+		case c == '"':
+			inQuote = !inQuote
+			have = true
+		default:
+			b.WriteByte(c)
+			have = true
+		}
+	}
+	if have {
+		args = append(args, b.String())
+	}
+	return args
+}
+
+// TestForWindowsTrailingBackslash: cmd passes "…\" as typed, and so does
+// Windows PowerShell 5.1 (it wraps a value with a space in quotes without
+// doubling the backslash before the closing one): the program read \" as
+// a quote inside the value and the rest of the line with it.
+func TestForWindowsTrailingBackslash(t *testing.T) {
+	v := `D:\Lync Restore\`
+	q, err := For("windows", v)
+	line := "lyncbackup.exe restore 20261201T010000Z --to " + q + " --start-at 3"
+	if got := windowsArgv(line); err != nil || len(got) != 7 || got[4] != v {
+		t.Errorf("%s (%v)\nreaches the program as %q", line, err, got)
+	}
+}
+
+// psValue is the value Windows PowerShell makes of the forms For writes:
+// bare, in double quotes (of which For keeps out every character
+// PowerShell treats specially there, which this checks), or in single
+// quotes (each quote character doubled).
+func psValue(t *testing.T, q string) string {
+	t.Helper()
+	switch {
+	case strings.HasPrefix(q, `"`):
+		in := strings.TrimSuffix(strings.TrimPrefix(q, `"`), `"`)
+		if strings.ContainsAny(in, "\"$`\u201c\u201d\u201e") {
+			t.Errorf("%s: PowerShell expands or ends the string inside these double quotes", q)
+		}
+		return in
+	case strings.HasPrefix(q, "'"):
+		var b strings.Builder
+		rs := []rune(strings.TrimSuffix(strings.TrimPrefix(q, "'"), "'"))
+		for i := 0; i < len(rs); i++ {
+			b.WriteRune(rs[i])
+			if strings.ContainsRune("'\u2018\u2019\u201a\u201b", rs[i]) {
+				if i+1 == len(rs) || rs[i+1] != rs[i] {
+					t.Errorf("%s: a single quote not doubled", q)
+				}
+				i++
+			}
+		}
+		return b.String()
+	}
+	if strings.ContainsAny(q, " \t\"'$`;,&|<>(){}@#%\u201c\u201d\u201e\u2018\u2019\u201a\u201b") {
+		t.Errorf("%s left bare", q)
+	}
+	return q
+}
+
+// legacyPass is what Windows PowerShell 5.1 puts on the command line for
+// a value (NativeCommandParameterBinder, NeedQuotes): the value in double
+// quotes when it holds white space outside its own quotes, nothing escaped.
+func legacyPass(v string) string {
+	quotes, follows := 0, false
+	for _, r := range v {
+		if r == '"' && !follows {
+			quotes++
+		} else if unicode.IsSpace(r) && quotes%2 == 0 {
+			return `"` + v + `"`
+		}
+		follows = r == '\\'
+	}
+	return v
+}
+
+// escapeArg is what PowerShell 7.3 and later put on the command line for
+// a value (as Go's syscall.EscapeArg): in double quotes when it holds
+// white space or is empty, each '"' escaped, the backslashes before one
+// and before the closing quote doubled.
+func escapeArg(v string) string {
+	if v != "" && strings.IndexFunc(v, unicode.IsSpace) < 0 && !strings.Contains(v, `"`) {
+		return v
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	n := 0
+	for _, r := range v {
+		switch r {
+		case '\\':
+			n++
+		case '"':
+			b.WriteString(strings.Repeat(`\`, n+1))
+			n = 0
+		default:
+			n = 0
+		}
+		b.WriteRune(r)
+	}
+	b.WriteString(strings.Repeat(`\`, n))
+	b.WriteByte('"')
+	return b.String()
+}
+
+// TestForWindowsReachesTheProgram: each value reaches the program as it is
+// when its form is pasted into cmd (the double-quoted and bare forms; the
+// single-quoted one is PowerShell's) and into Windows PowerShell 5.1, and
+// at most with its trailing backslashes doubled where the package comment
+// says so (5.1 without white space, PowerShell 7.3 and later).
+func TestForWindowsReachesTheProgram(t *testing.T) {
+	vals := []string{`D:\Restore`, `D:\Restore\`, `D:\Lync Restore`, `D:\Lync Restore\`, `D:\Lync Restore\\`, `\\nas\share\Lync Backups\`,
+		`D:\Lönne\`, `D:\100%`, `D:\100% x\`, "$x\\", "a`b c", "it's", "it\u2019s\u201a x", "Budget “Final”.pptx", `D:\Lync „DR“ Restore\`,
+		"*/meetings/*.pptx", "s3://b/p?endpoint=https://s3.local&path_style=true", "a\tb\\", "a\u00a0b\\", `x\y z`, "é", "a b ",
+		`C:\Program Files\Common Files\Skype for Business Server 2015\Modules\SkypeForBusiness\SkypeForBusiness.psd1`}
+	for _, v := range vals {
+		q, err := For("windows", v)
+		if err != nil {
+			t.Errorf("%q: %v", v, err)
+			continue
+		}
+		doubled := v + trailingBackslashes(v)
+		arrives := func(shell, line string, ok ...string) {
+			got := windowsArgv("lyncbackup.exe --to " + line + " --start-at 3")
+			for _, w := range ok {
+				if len(got) == 5 && got[2] == w {
+					return
+				}
+			}
+			t.Errorf("%s: %q quoted %s arrives as %q", shell, v, q, got)
+		}
+		if !strings.HasPrefix(q, "'") {
+			arrives("cmd", q, v)
+		}
+		pv := psValue(t, q)
+		if legacyPass(pv) == pv && pv != v && strings.IndexFunc(v, unicode.IsSpace) >= 0 {
+			t.Errorf("%q: 5.1 passes %s without quotes", v, pv)
+		}
+		if strings.IndexFunc(v, unicode.IsSpace) >= 0 {
+			arrives("PowerShell 5.1", legacyPass(pv), v)
+		} else {
+			arrives("PowerShell 5.1", legacyPass(pv), v, doubled)
+		}
+		arrives("PowerShell 7.3", escapeArg(pv), v, doubled)
+	}
+}
+
+// TestForWindowsRefuses: no form brings a value holding '"' to the program
+// from both Windows PowerShell 5.1 ('a"b' arrives as ab: PowerShell issue
+// #1995, fixed in 7.3 only) and cmd ("a\"b", which PowerShell ends at the
+// second quote), nor an empty one from 5.1 (it leaves it out): For says
+// so instead of printing a form that runs with another value.
+func TestForWindowsRefuses(t *testing.T) {
+	// What 5.1 makes of the single-quoted form of a"b: the quote is lost.
+	if got := windowsArgv("x " + legacyPass(`a"b`)); len(got) != 2 || got[1] != "ab" {
+		t.Fatalf("the model: %q", got)
+	}
+	for _, v := range []string{`a"b`, `D:\Lync "DR" Restore`, `"`, ""} {
+		if q, err := For("windows", v); err == nil {
+			t.Errorf("%q quoted as %s, no error", v, q)
+		}
+		if _, err := For("linux", v); err != nil {
+			t.Errorf("linux %q: %v", v, err)
 		}
 	}
 }
