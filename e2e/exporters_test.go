@@ -227,9 +227,10 @@ func TestLyncRoundTrip(t *testing.T) {
 		t.Errorf("plan differs from %s (go test ./e2e -run TestLyncRoundTrip -update-exporters):\n%s", golden, norm)
 	}
 
-	// --run-imports --yes: every [run] step through the stand-in, in order.
+	// --run-imports --yes: every [run] step through the stand-in, in order
+	// (the file store only when named: it is on a server of its own).
 	s.fixture(t, map[string]any{})
-	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--filestore", "all", "--yes")
 	if r.Code != 0 {
 		t.Fatalf("run-imports: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
@@ -245,7 +246,7 @@ func TestLyncRoundTrip(t *testing.T) {
 			t.Errorf("services not stopped around Import-CsUserData:\n%s", c)
 		}
 	}
-	if got := strings.Join(seq, " "); got != "robocopy Import-CsConfiguration Import-CsUserData Import-CsLisConfiguration Import-CsRgsConfiguration Import-CsPersistentChatData" {
+	if got := strings.Join(seq, " "); got != "robocopy Import-CsConfiguration Import-CsUserData Import-CsLisConfiguration Import-CsRgsConfiguration" {
 		t.Errorf("imports ran as %s", got)
 	}
 
@@ -255,8 +256,8 @@ func TestLyncRoundTrip(t *testing.T) {
 	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration : Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario cms --to \S+ --yes --start-at (\d+)`).MatchString(r.Stderr) {
 		t.Errorf("failing import: exit %d\n%s", r.Code, r.Stderr)
 	}
-	if n := len(s.calls(t)); n != 4 { // file store, configuration, user data, then LIS fails
-		t.Errorf("%d steps ran before the failure, want 4", n)
+	if n := len(s.calls(t)); n != 3 { // configuration, user data, then LIS fails
+		t.Errorf("%d steps ran before the failure, want 3", n)
 	}
 
 	// --json: --plan and --run-imports --yes print one document each (the
@@ -313,7 +314,7 @@ func TestLyncRoundTrip(t *testing.T) {
 	s.fixture(t, map[string]any{})
 	var so, se bytes.Buffer
 	cmd, err := testbin.Start(t, func() *exec.Cmd {
-		cmd := exec.Command(testbin.Path(t), "restore", setID, "--to", to, "--run-imports", "--scenario", "cms")
+		cmd := exec.Command(testbin.Path(t), "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--filestore", "all")
 		cmd.Dir, cmd.Env, cmd.Stdin = s.dir, append(os.Environ(), s.env...), strings.NewReader("y\nq\n")
 		cmd.Stdout, cmd.Stderr = &so, &se
 		return cmd
@@ -460,7 +461,7 @@ func TestLyncScenarioFileStoreChoice(t *testing.T) {
 	failsWith(t, testbin.Run(t, s.dir, s.env, args...), 2, "--scenario filestore: the set holds several file stores ("+s.share+", "+share2+"): name the one that was lost with --filestore")
 	failsWith(t, testbin.Run(t, s.dir, s.env, append(args, "--filestore", filepath.Join(s.dir, "Nowhere"))...), 2,
 		"--filestore "+filepath.Join(s.dir, "Nowhere")+": the set holds no such file store (it has: "+s.share+", "+share2+")")
-	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--filestore", share2), 2, "--filestore is for --scenario filestore")
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--filestore", share2), 2, "--filestore is for --scenario filestore or cms")
 	if got := s.importsRun(t); len(got) != 0 {
 		t.Fatalf("refused runs ran %v", got)
 	}
@@ -953,4 +954,39 @@ func pastedArgs(t *testing.T, line string) []string {
 		args = append(args, cur.String())
 	}
 	return args
+}
+
+// TestLyncScenarioCMSLeavesSurvivingFileStore: a set of two file stores;
+// the Central Management store's back end was lost, the second site's
+// file store survived (a file was deleted there since the backup).
+// restore --run-imports --scenario cms --yes does not copy the backup back
+// over it; --filestore with cms chooses the one that was lost.
+func TestLyncScenarioCMSLeavesSurvivingFileStore(t *testing.T) {
+	s := newLyncSite(t)
+	share2 := filepath.Join(s.dir, "Dublin", "LyncShare")
+	os.MkdirAll(filepath.Join(share2, "1-WebServices-1", "m2"), 0o755)
+	os.WriteFile(filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat"), []byte("dublin content"), 0o644)
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	two := strings.Replace(string(cfg), "filestores: ['"+s.share+"']", "filestores: ['"+s.share+"', '"+share2+"']", 1)
+	if two == string(cfg) {
+		t.Fatal("the site's config changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(two), 0o600)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	deleted := filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat")
+	os.Remove(deleted) // deleted on the surviving share after the backup
+	s.fixture(t, map[string]any{})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if _, err := os.Stat(deleted); err == nil {
+		t.Errorf("--scenario cms copied the backup over the surviving file store %s: %s is back (ran %v)", share2, deleted, s.importsRun(t))
+	}
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--filestore", s.share)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "' '"+s.share+"' /E") || strings.Contains(r.Stdout, "' '"+share2+"' /E") {
+		t.Errorf("--scenario cms --filestore %s: exit %d\n%s\n%s", s.share, r.Code, r.Stdout, r.Stderr)
+	}
 }

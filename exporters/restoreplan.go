@@ -115,11 +115,14 @@ type PlanOptions struct {
 	// with the Central Management store ("all": every pool of the set).
 	// May be left out when the set holds one; refused by filestore and sql.
 	Pools []string `json:"pools"`
-	// FileStores: for filestore, the file store(s) that were lost, by
-	// share (\\fs01.contoso.com\LyncShare), file server (fs01.contoso.com,
+	// FileStores: for filestore and cms, the file store(s) that were lost,
+	// by share (\\fs01.contoso.com\LyncShare), file server (fs01.contoso.com,
 	// fs01, FileStore:fs01.contoso.com) or item name ("all": every file store
-	// of the set). May be left out when the set holds one; refused by the
-	// other scenarios. After BuildPlan: the shares the plan copies back.
+	// of the set; "none", cms only: no file store). filestore: may be left
+	// out when the set holds one; cms: without it, only the file store of a
+	// lost Standard Edition server (on a --pool server) is copied back.
+	// Refused by the other scenarios. After BuildPlan: the shares the plan
+	// copies back.
 	FileStores []string `json:"filestores"`
 	// RgsTo: for cms, standard and pool, a pool that survived to import
 	// the lost pools' Response Groups into (Microsoft's Response Group
@@ -135,8 +138,8 @@ type planCtx struct {
 	dir  string
 	info *LyncInfo
 	opt  PlanOptions
-	// stores: the names of the filestore items --scenario filestore
-	// copies back (chooseFileStores).
+	// stores: the names of the filestore items the plan copies back
+	// (chooseFileStores).
 	stores map[string]bool
 }
 
@@ -287,7 +290,7 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Phase < steps[j].Phase })
 	if len(left) > 0 {
 		steps = append(steps, Step{Phase: 14, Title: "Not part of this procedure", Notes: []string{
-			"The set also holds " + strings.Join(left, ", ") + ": they belong to other losses (see restore --plan --scenario cms --pool all for the complete list).",
+			"The set also holds " + strings.Join(left, ", ") + ": they belong to other losses, each brought back by the plan of its own --scenario.",
 		}})
 	}
 	p.Steps = steps
@@ -336,16 +339,22 @@ func choosePools(scenario string, pools []string, pc *planCtx) error {
 	return &PlanError{fmt.Sprintf("--scenario %s: name the pool that was lost with --pool (the set has: %s)", scenario, orNone(pools))}
 }
 
-// chooseFileStores returns the filestore items --scenario filestore copies
-// back: the ones --filestore names, or the set's only one. Copying the set
-// back over a file store that survived would bring its files back as they
-// were (robocopy /XO keeps the newer ones, not the deletions since), so a
-// set of several file stores (several pools or sites) needs the choice.
+// chooseFileStores returns the filestore items the plan copies back.
+// --scenario filestore: the ones --filestore names, or the set's only one.
+// --scenario cms: the ones --filestore names ("none": none), else only the
+// file store of a lost Standard Edition server (a share on a server named
+// by --pool): Microsoft's procedure copies the file store back for
+// Standard Edition only, where it is the lost server's own; an Enterprise
+// pool's file store is another server, which the loss of the back end
+// leaves as it is. Copying the set back over a file store that survived
+// would bring its files back as they were (robocopy /XO keeps the newer
+// ones, not the deletions since), so a set of several file stores (several
+// pools or sites) needs the choice.
 func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[string]bool, error) {
 	given := pc.opt.FileStores
-	if scenario != "filestore" {
+	if scenario != "filestore" && scenario != "cms" {
 		if len(given) > 0 {
-			return nil, &PlanError{fmt.Sprintf("--filestore is for --scenario filestore; --scenario %s chooses what it restores with --pool", scenario)}
+			return nil, &PlanError{fmt.Sprintf("--filestore is for --scenario filestore or cms; --scenario %s chooses what it restores with --pool", scenario)}
 		}
 		return nil, nil
 	}
@@ -366,6 +375,13 @@ func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[strin
 		}
 	}
 	switch {
+	case containsFold(given, "none"):
+		if scenario != "cms" {
+			return nil, &PlanError{"--filestore none is for --scenario cms (no file store was lost with it); --scenario filestore copies back a file store: name the one that was lost"}
+		}
+		if len(given) > 1 {
+			return nil, &PlanError{"--filestore none copies back no file store: give it alone"}
+		}
 	case containsFold(given, "all"):
 		if len(given) > 1 {
 			return nil, &PlanError{"--filestore all names every file store of the set: give it alone"}
@@ -384,6 +400,13 @@ func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[strin
 			}
 			if !found {
 				return nil, &PlanError{fmt.Sprintf("--filestore %s: the set holds no such file store (it has: %s)", want, orNone(shares))}
+			}
+		}
+	case scenario == "cms":
+		// A lost Standard Edition server's own file store.
+		for _, it := range stores {
+			if containsFold(pc.opt.Pools, uncServer(it.Meta["store"])) {
+				take(it)
 			}
 		}
 	case len(stores) <= 1:
@@ -484,8 +507,18 @@ func inScenario(pc *planCtx, it PlanItem) bool {
 	switch pc.opt.Scenario {
 	case "cms":
 		// The back end(s) lost with the CMS: only their pools' data.
-		if it.Kind == "userdata" || it.Kind == "rgs" {
+		switch it.Kind {
+		case "userdata", "rgs":
 			return containsFold(pc.opt.Pools, it.Meta["pool"])
+		case "filestore":
+			// Only the file stores chosen (chooseFileStores).
+			return pc.stores[it.Name]
+		case "sql", "persistentchat":
+			// Databases on their own SQL servers, which the loss of
+			// the Central Management store does not take: importing
+			// into one that survived adds the backup's data to the
+			// live one. Their loss is --scenario sql.
+			return false
 		}
 		return true
 	case "filestore":
@@ -565,6 +598,27 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 				"Publish the topology in Topology Builder, or Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> for each back end.",
 			}},
 			deploymentWizardStep("every server"),
+		}
+		var kept, dbs []string
+		for _, it := range items {
+			switch {
+			case it.Kind == "filestore" && !pc.stores[it.Name]:
+				kept = append(kept, it.Meta["store"])
+			case it.Kind == "sql" || it.Kind == "persistentchat":
+				dbs = append(dbs, it.Name)
+			}
+		}
+		if len(kept) > 0 {
+			steps = append(steps, Step{Phase: 2, Title: "File stores not copied back: " + strings.Join(kept, ", "), Notes: []string{
+				"Microsoft's procedure copies the file store back for a Standard Edition server only (its own share, on the server lost); these were not chosen: a file store on a server that survived keeps its files as they are now, and copying the backup over it brings back files deleted since.",
+				"Lost too? Add --filestore with its share or file server (repeatable; --filestore all for every one), or restore it afterwards with --scenario filestore.",
+			}})
+		}
+		if len(dbs) > 0 {
+			steps = append(steps, Step{Phase: 12, Title: "Databases not restored: " + strings.Join(dbs, ", "), Notes: []string{
+				"The Monitoring, Archiving and Persistent Chat databases are on SQL instances of their own, which the loss of the Central Management store may have left as they are: importing the backup into a live one adds old data to it (Import-CsPersistentChatData) or replaces it (RESTORE).",
+				"Lost too? Restore them afterwards with --scenario sql.",
+			}})
 		}
 		if !has["csconfig"] {
 			steps = append(steps, Step{Phase: 6, Title: "Import the configuration (NOT IN THIS SET)", Notes: []string{

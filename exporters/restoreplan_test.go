@@ -176,8 +176,8 @@ func TestPlanFitsTheLoss(t *testing.T) {
 			"Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -Force",
 			"Set-CsConfigurationStoreLocation -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -MirrorSqlServerFqdn 'sqlbe02.contoso.com' -MirrorSqlInstanceName 'rtc' -Force",
 			"Import-CsConfiguration -FileName '" + r("/restore/csconfig/CsConfiguration.zip") + "' -Force",
-			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Import-CsPersistentChatData -DBInstance 'sqlpc02.dublin.contoso.com'",
-		}, nil},
+			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Databases not restored: ", "Lost too? Restore them afterwards with --scenario sql.",
+		}, []string{"Import-CsPersistentChatData", "RESTORE DATABASE", "robocopy"}},
 		{PlanOptions{Scenario: "cms", Pools: []string{"pool02.contoso.com"}}, []string{"Import-CsConfiguration", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration"},
 			[]string{"'pool01.contoso.com'", "ApplicationServer:pool01.contoso.com"}},
 		{PlanOptions{Scenario: "standard", Pools: []string{"pool02.contoso.com"}}, []string{"Download Topology from existing deployment", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Start-CsPool -PoolFqdn 'pool02.contoso.com' -Force"},
@@ -584,7 +584,7 @@ func TestPlanFileStoreChoice(t *testing.T) {
 		{PlanOptions{Scenario: "filestore", FileStores: []string{"fs"}}, "--filestore fs: the set holds no such file store"},
 		{PlanOptions{Scenario: "filestore", FileStores: []string{"pool01.contoso.com"}}, "--filestore pool01.contoso.com: the set holds no such file store"},
 		{PlanOptions{Scenario: "filestore", FileStores: []string{"all", "fs01"}}, "--filestore all names every file store of the set: give it alone"},
-		{PlanOptions{Scenario: "cms", Pools: []string{"all"}, FileStores: []string{"fs01"}}, "--filestore is for --scenario filestore"},
+		{PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}, FileStores: []string{"fs01"}}, "--filestore is for --scenario filestore or cms"},
 	} {
 		_, err := BuildPlan("fe01", "id", disc, items, "/restore", c.opt)
 		var pe *PlanError

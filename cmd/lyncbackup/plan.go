@@ -31,7 +31,7 @@ func init() {
 		var pools multiFlag
 		fs.Var(&pools, "pool", "with --scenario cms|standard|pool|frontend: the pool (or Standard Edition server) that was lost; for cms, the pool(s) whose back end was lost with the Central Management store, or all (repeatable)")
 		var stores multiFlag
-		fs.Var(&stores, "filestore", "with --scenario filestore: the file store that was lost, by share (\\\\fs01.contoso.com\\LyncShare) or file server (fs01.contoso.com), or all (repeatable; needed when the set holds several)")
+		fs.Var(&stores, "filestore", "with --scenario filestore or cms: the file store that was lost, by share (\\\\fs01.contoso.com\\LyncShare) or file server (fs01.contoso.com), or all (repeatable; filestore: needed when the set holds several; cms: without it only a lost Standard Edition server's own file store, none for none)")
 		rgsTo := fs.String("rgs-to", "", "with --scenario cms|standard|pool: import the lost pool's Response Groups into this pool, which survived (Microsoft's Response Group failover), instead of the rebuilt one")
 		overwrite := fs.Bool("overwrite-newer", false, "with --plan / --run-imports: the file store copy-back replaces files that are newer on the share")
 		return func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
