@@ -391,15 +391,28 @@ func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[strin
 		}
 	case len(given) > 0:
 		for _, want := range given {
-			found := false
+			var match []PlanItem
+			var matchShares, servers []string
 			for _, it := range stores {
 				if fileStoreIs(it, want, pc.info) {
-					take(it)
-					found = true
+					match = append(match, it)
+					matchShares = append(matchShares, it.Meta["store"])
+					if sv := uncServer(it.Meta["store"]); !containsFold(servers, sv) {
+						servers = append(servers, sv)
+					}
 				}
 			}
-			if !found {
+			if len(match) == 0 {
 				return nil, &PlanError{fmt.Sprintf("--filestore %s: the set holds no such file store (it has: %s)", want, orNone(shares))}
+			}
+			// A first label (fs01) shared by file servers of several
+			// sites names none of them: copying back over all of them
+			// writes over the ones that survived.
+			if len(servers) > 1 {
+				return nil, &PlanError{fmt.Sprintf("--filestore %s names several file stores (%s): give the share or the file server's full name of the one that was lost", want, strings.Join(matchShares, ", "))}
+			}
+			for _, it := range match {
+				take(it)
 			}
 		}
 	case scenario == "cms":

@@ -67,3 +67,29 @@ func TestPlanCMSLeavesSurvivingFileStores(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanFileStoreShortNameIsAmbiguous: two sites, each with a file
+// server whose first label is fs01. The admin lost the Dublin one and
+// types --filestore fs01: refused (a usage error naming both), not a
+// copy-back over both shares; the full name chooses one.
+func TestPlanFileStoreShortNameIsAmbiguous(t *testing.T) {
+	items := []PlanItem{
+		{Name: "filestore-fs01.contoso.com-LyncShare", Kind: "filestore", Meta: map[string]string{"store": `\\fs01.contoso.com\LyncShare`, "share": "LyncShare"}},
+		{Name: "filestore-fs01.dublin.contoso.com-LyncShare", Kind: "filestore", Meta: map[string]string{"store": `\\fs01.dublin.contoso.com\LyncShare`, "share": "LyncShare"}},
+	}
+	for _, sc := range []string{"filestore", "cms"} {
+		_, err := BuildPlan("fe01", "id", nil, items, "/restore", PlanOptions{Scenario: sc, FileStores: []string{"fs01"}})
+		var pe *PlanError
+		want := `--filestore fs01 names several file stores (\\fs01.contoso.com\LyncShare, \\fs01.dublin.contoso.com\LyncShare): give the share or the file server's full name`
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), want) {
+			t.Errorf("--scenario %s --filestore fs01: %v, want a usage error %q", sc, err, want)
+		}
+	}
+	p, err := BuildPlan("fe01", "id", nil, items, "/restore", PlanOptions{Scenario: "filestore", FileStores: []string{"fs01.dublin.contoso.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run := commandsOf(p, true); strings.Count(run, "robocopy '") != 1 || !strings.Contains(run, `'\\fs01.dublin.contoso.com\LyncShare'`) {
+		t.Errorf("--filestore fs01.dublin.contoso.com runs:\n%s", run)
+	}
+}
