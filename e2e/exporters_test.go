@@ -504,7 +504,13 @@ func TestLyncScenarioSQLRecreatesChatStore(t *testing.T) {
 	to := filepath.Join(s.dir, "restore")
 	setID := s.backupAndRestore(t, to)
 	s.fixture(t, map[string]any{})
-	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "sql", "--yes")
+	// The set holds LcsCDR, QoEMetrics and the chat content: which was lost?
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "sql", "--yes"), 2,
+		`--scenario sql: the set holds several databases (mgc on sql01.contoso.com\mgc, LcsCDR on sql01.contoso.com\mon, QoEMetrics on sql01.contoso.com\mon): name the one that was lost with --database`)
+	if got := s.importsRun(t); len(got) != 0 {
+		t.Fatalf("a refused run ran %v", got)
+	}
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "sql", "--database", "mgc", "--yes")
 	if r.Code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
@@ -717,6 +723,9 @@ func TestReadmeRestorePlans(t *testing.T) {
 		args := []string{"restore", setID, "--from", "file://" + s.store, "--to", "/restore", "--plan", "--scenario", c.scenario}
 		if c.pool != "" {
 			args = append(args, "--pool", c.pool)
+		}
+		if c.scenario == "sql" {
+			args = append(args, "--database", "all")
 		}
 		plan := testbin.MustRun(t, t.TempDir(), nil, args...).Stdout
 		plan = strings.ReplaceAll(plan, setID, "20261125T020000Z-5e7a1c")

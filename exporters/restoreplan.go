@@ -124,6 +124,12 @@ type PlanOptions struct {
 	// Refused by the other scenarios. After BuildPlan: the shares the plan
 	// copies back.
 	FileStores []string `json:"filestores"`
+	// Databases: for sql, the database(s) that were lost, by the name the
+	// set records (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp; a Persistent
+	// Chat export is mgc) or the item's name ("all": every database of the
+	// set). May be left out when the set holds one; refused by the other
+	// scenarios. After BuildPlan: the items the plan restores.
+	Databases []string `json:"databases"`
 	// RgsTo: for cms, standard and pool, a pool that survived to import
 	// the lost pools' Response Groups into (Microsoft's Response Group
 	// failover) instead of the rebuilt pool; "" for the rebuilt pool.
@@ -141,6 +147,9 @@ type planCtx struct {
 	// stores: the names of the filestore items the plan copies back
 	// (chooseFileStores).
 	stores map[string]bool
+	// dbs: the names of the sql and persistentchat items --scenario sql
+	// restores (chooseDatabases).
+	dbs map[string]bool
 }
 
 // restorers map an item kind to the steps that bring it back.
@@ -267,6 +276,9 @@ func BuildPlan(host, setID string, disc map[string]any, items []PlanItem, dir st
 		return Plan{}, err
 	}
 	pc.stores = chosen
+	if pc.dbs, err = chooseDatabases(sc.ID, items, pc); err != nil {
+		return Plan{}, err
+	}
 	if err := checkRgsTo(sc.ID, items, pc); err != nil {
 		return Plan{}, err
 	}
@@ -432,6 +444,89 @@ func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[strin
 	return chosen, nil
 }
 
+// dbName is the database a sql or persistentchat item restores ("" for
+// another kind): a Persistent Chat export is the content of mgc.
+func dbName(it PlanItem) string {
+	switch it.Kind {
+	case "sql":
+		return it.Meta["db"]
+	case "persistentchat":
+		return "mgc"
+	}
+	return ""
+}
+
+// chooseDatabases returns the sql and persistentchat items --scenario sql
+// restores: the ones --database names (by database name or item name;
+// "all": every one), or the set's only one. Restoring a database that
+// survived replaces it with the backup (RESTORE … REPLACE), and importing
+// a Persistent Chat export adds the backup's content to the live store, so
+// a set of several databases needs the choice.
+func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string]bool, error) {
+	given := pc.opt.Databases
+	if scenario != "sql" {
+		if len(given) > 0 {
+			return nil, &PlanError{fmt.Sprintf("--database is for --scenario sql (the Monitoring, Archiving and Persistent Chat databases); --scenario %s restores none", scenario)}
+		}
+		return nil, nil
+	}
+	var dbs []PlanItem
+	var names []string
+	for _, it := range items {
+		if dbName(it) != "" {
+			dbs = append(dbs, it)
+			names = append(names, dbName(it)+" on "+it.Meta["instance"])
+		}
+	}
+	chosen := map[string]bool{}
+	pc.opt.Databases = nil
+	take := func(it PlanItem) {
+		if !chosen[it.Name] {
+			chosen[it.Name] = true
+			pc.opt.Databases = append(pc.opt.Databases, it.Name)
+		}
+	}
+	switch {
+	case containsFold(given, "all"):
+		if len(given) > 1 {
+			return nil, &PlanError{"--database all names every database of the set: give it alone"}
+		}
+		for _, it := range dbs {
+			take(it)
+		}
+	case len(given) > 0:
+		for _, want := range given {
+			want = strings.TrimSpace(want)
+			var match []PlanItem
+			var matchNames []string
+			for _, it := range dbs {
+				if strings.EqualFold(it.Name, want) {
+					match, matchNames = []PlanItem{it}, nil
+					break
+				}
+				if strings.EqualFold(dbName(it), want) {
+					match = append(match, it)
+					matchNames = append(matchNames, it.Name+" ("+dbName(it)+" on "+it.Meta["instance"]+")")
+				}
+			}
+			if len(match) == 0 {
+				return nil, &PlanError{fmt.Sprintf("--database %s: the set holds no backup of that database (it has: %s)", want, orNone(names))}
+			}
+			if len(match) > 1 {
+				return nil, &PlanError{fmt.Sprintf("--database %s names databases on several SQL instances: give the item name of the one that was lost (%s)", want, strings.Join(matchNames, ", "))}
+			}
+			take(match[0])
+		}
+	case len(dbs) <= 1:
+		for _, it := range dbs {
+			take(it)
+		}
+	default:
+		return nil, &PlanError{fmt.Sprintf("--scenario sql: the set holds several databases (%s): name the one that was lost with --database (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp, or the item name; repeatable), or --database all when all were lost; restoring over a database that survived replaces it with the backup, and importing Persistent Chat content adds it to the live store", strings.Join(names, ", "))}
+	}
+	return chosen, nil
+}
+
 // checkRgsTo refuses a --rgs-to the plan would ignore or that is one of
 // the pools whose back end was lost.
 func checkRgsTo(scenario string, items []PlanItem, pc *planCtx) error {
@@ -537,7 +632,7 @@ func inScenario(pc *planCtx, it PlanItem) bool {
 	case "filestore":
 		return it.Kind == "filestore" && pc.stores[it.Name]
 	case "sql":
-		return it.Kind == "sql" || it.Kind == "persistentchat"
+		return (it.Kind == "sql" || it.Kind == "persistentchat") && pc.dbs[it.Name]
 	case "frontend":
 		// The back end survived and holds the pool's user data and
 		// Response Groups as they are now: importing the backup over
@@ -630,7 +725,7 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		if len(dbs) > 0 {
 			steps = append(steps, Step{Phase: 12, Title: "Databases not restored: " + strings.Join(dbs, ", "), Notes: []string{
 				"The Monitoring, Archiving and Persistent Chat databases are on SQL instances of their own, which the loss of the Central Management store may have left as they are: importing the backup into a live one adds old data to it (Import-CsPersistentChatData) or replaces it (RESTORE).",
-				"Lost too? Restore them afterwards with --scenario sql.",
+				"Lost too? Restore them afterwards with --scenario sql --database NAME (the lost ones only).",
 			}})
 		}
 		if !has["csconfig"] {

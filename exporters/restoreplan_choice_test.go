@@ -93,3 +93,60 @@ func TestPlanFileStoreShortNameIsAmbiguous(t *testing.T) {
 		t.Errorf("--filestore fs01.dublin.contoso.com runs:\n%s", run)
 	}
 }
+
+// TestPlanSQLScenarioChoosesTheDatabase: only the Monitoring database
+// (LcsCDR) was lost; the set also holds a Persistent Chat export. Without
+// --database the plan is refused (naming the set's databases); with
+// --database LcsCDR its [run] steps leave the live Persistent Chat store
+// alone (no Install-CsDatabase, no Import-CsPersistentChatData); with
+// --database mgc they restore it.
+func TestPlanSQLScenarioChoosesTheDatabase(t *testing.T) {
+	cdr := PlanItem{Name: "sql-mon-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sql01.contoso.com\mon`, "db": "LcsCDR", "file": "a.bak"}}
+	cdr2 := PlanItem{Name: "sql-mon2-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sql02.contoso.com\mon`, "db": "LcsCDR", "file": "b.bak"}}
+	chat := PlanItem{Name: "persistentchat-pchat01", Kind: "persistentchat", Meta: map[string]string{"instance": `sqlpc01.contoso.com\pchat`, "pool": "pchat01.contoso.com", "file": "p.zip"}}
+	for _, c := range []struct {
+		items []PlanItem
+		opt   PlanOptions
+		want  string
+	}{
+		{[]PlanItem{cdr, chat}, PlanOptions{Scenario: "sql"}, `--scenario sql: the set holds several databases (LcsCDR on sql01.contoso.com\mon, mgc on sqlpc01.contoso.com\pchat): name the one that was lost with --database`},
+		{[]PlanItem{cdr, chat}, PlanOptions{Scenario: "sql", Databases: []string{"LcsLog"}}, `--database LcsLog: the set holds no backup of that database (it has: LcsCDR on sql01.contoso.com\mon, mgc on sqlpc01.contoso.com\pchat)`},
+		{[]PlanItem{cdr, chat}, PlanOptions{Scenario: "sql", Databases: []string{"all", "mgc"}}, "--database all names every database of the set: give it alone"},
+		{[]PlanItem{cdr, cdr2}, PlanOptions{Scenario: "sql", Databases: []string{"lcscdr"}}, `--database lcscdr names databases on several SQL instances: give the item name of the one that was lost (sql-mon-LcsCDR (LcsCDR on sql01.contoso.com\mon), sql-mon2-LcsCDR (LcsCDR on sql02.contoso.com\mon))`},
+		{[]PlanItem{cdr, chat}, PlanOptions{Scenario: "cms", Databases: []string{"mgc"}}, "--database is for --scenario sql (the Monitoring, Archiving and Persistent Chat databases); --scenario cms restores none"},
+	} {
+		_, err := BuildPlan("fe01", "id", nil, c.items, "/restore", c.opt)
+		var pe *PlanError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want a usage error %q", c.opt, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		dbs       []string
+		want, not []string
+	}{
+		{[]string{"LcsCDR"}, []string{"RESTORE DATABASE [LcsCDR]"}, []string{"sqlpc01", "Install-CsDatabase", "Import-CsPersistentChatData"}},
+		{[]string{"mgc"}, []string{"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc01.contoso.com'", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"}, []string{"LcsCDR"}},
+		{[]string{"persistentchat-pchat01", "LcsCDR"}, []string{"RESTORE DATABASE [LcsCDR]", "Import-CsPersistentChatData"}, nil},
+	} {
+		p, err := BuildPlan("fe01", "id", nil, []PlanItem{cdr, chat}, "/restore", PlanOptions{Scenario: "sql", Databases: c.dbs})
+		if err != nil {
+			t.Fatalf("--database %v: %v", c.dbs, err)
+		}
+		all, run := commandsOf(p, false), commandsOf(p, true)
+		for _, w := range c.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("--database %v: plan lacks %q:\n%s", c.dbs, w, all)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(run, n) {
+				t.Errorf("--database %v: --run-imports runs %q:\n%s", c.dbs, n, run)
+			}
+		}
+	}
+	// One database in the set: --database may be left out.
+	if p, err := BuildPlan("fe01", "id", nil, []PlanItem{cdr}, "/restore", PlanOptions{Scenario: "sql"}); err != nil || strings.Join(p.Options.Databases, ",") != "sql-mon-LcsCDR" {
+		t.Errorf("the set's only database: %v, options.databases %v", err, p.Options.Databases)
+	}
+}

@@ -82,6 +82,16 @@ var planCases = []planCase{
 	{"threepools.json", "2015", "cms", []string{"pool02.contoso.com"}},
 }
 
+// options are the case's plan options: --database all for sql (every
+// database of the set in the plan).
+func (c planCase) options() PlanOptions {
+	o := PlanOptions{Scenario: c.scenario, Pools: c.pools}
+	if c.scenario == "sql" {
+		o.Databases = []string{"all"}
+	}
+	return o
+}
+
 // planRoot is where the golden plans restore to.
 func planRoot() string {
 	if runtime.GOOS == "windows" {
@@ -95,7 +105,7 @@ func TestRestorePlanGolden(t *testing.T) {
 	for _, c := range planCases {
 		t.Run(c.golden(), func(t *testing.T) {
 			_, items, disc := backupFor(t, c.fixture, c.product)
-			p, err := BuildPlan("fe01", "20261125T151203Z-a1b2c3", disc, items, planRoot(), PlanOptions{Scenario: c.scenario, Pools: c.pools})
+			p, err := BuildPlan("fe01", "20261125T151203Z-a1b2c3", disc, items, planRoot(), c.options())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +186,7 @@ func TestPlanFitsTheLoss(t *testing.T) {
 			"Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -Force",
 			"Set-CsConfigurationStoreLocation -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -MirrorSqlServerFqdn 'sqlbe02.contoso.com' -MirrorSqlInstanceName 'rtc' -Force",
 			"Import-CsConfiguration -FileName '" + r("/restore/csconfig/CsConfiguration.zip") + "' -Force",
-			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Databases not restored: ", "Lost too? Restore them afterwards with --scenario sql.",
+			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Databases not restored: ", "Lost too? Restore them afterwards with --scenario sql --database NAME",
 		}, []string{"Import-CsPersistentChatData", "RESTORE DATABASE", "robocopy"}},
 		{PlanOptions{Scenario: "cms", Pools: []string{"pool02.contoso.com"}}, []string{"Import-CsConfiguration", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration"},
 			[]string{"'pool01.contoso.com'", "ApplicationServer:pool01.contoso.com"}},
@@ -189,7 +199,7 @@ func TestPlanFitsTheLoss(t *testing.T) {
 		{PlanOptions{Scenario: "filestore"}, []string{"robocopy '" + r("/restore/filestore-fs01.contoso.com-LyncShare/LyncShare") + "' '\\\\fs01.contoso.com\\LyncShare' /E /COPY:DAT /XO ", "Enable-CsTopology"},
 			[]string{"Import-Cs", "Install-CsDatabase", "Stop-CsWindowsService", "RESTORE"}},
 		{PlanOptions{Scenario: "filestore", OverwriteNewer: true}, []string{"/E /COPY:DAT /R:2"}, []string{"/XO"}},
-		{PlanOptions{Scenario: "sql"}, []string{"-d master -E -b -x", "SET SINGLE_USER WITH ROLLBACK IMMEDIATE; RESTORE DATABASE [LcsCDR]", "; ALTER DATABASE [LcsCDR] SET MULTI_USER'", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''" + r("/restore/sql-sql01-QoEMetrics"), "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'",
+		{PlanOptions{Scenario: "sql", Databases: []string{"all"}}, []string{"-d master -E -b -x", "SET SINGLE_USER WITH ROLLBACK IMMEDIATE; RESTORE DATABASE [LcsCDR]", "; ALTER DATABASE [LcsCDR] SET MULTI_USER'", "MOVE N''LcsCDR'' TO N''D:\\SQLData\\LcsCDR.mdf''", "RESTORE FILELISTONLY FROM DISK=N''" + r("/restore/sql-sql01-QoEMetrics"), "-E -b -x -C -Q", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'",
 			"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'pchat' -UseDefaultSqlPaths -Force"},
 			[]string{"Import-CsConfiguration", "Import-CsUserData", "robocopy", "-CentralManagementDatabase", "-ConfiguredDatabases", "-Clean"}},
 	}
@@ -209,7 +219,7 @@ func TestPlanFitsTheLoss(t *testing.T) {
 	}
 	// Monitoring and Archiving deployed on other instances than the set's
 	// sql items cover: the sql plan says so.
-	_, text := planText(t, disc, items, PlanOptions{Scenario: "sql"})
+	_, text := planText(t, disc, items, PlanOptions{Scenario: "sql", Databases: []string{"all"}})
 	for _, w := range []string{"Not in this set: LcsCDR, QoEMetrics on sqlmon01.contoso.com\\mon", "Not in this set: LcsLog on sqlarch01.contoso.com\\arch"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("sql plan lacks %q:\n%s", w, text)
@@ -228,7 +238,7 @@ func TestPlanFitsTheLoss(t *testing.T) {
 	}
 	lync["sql_stores"] = stores
 	covered["lync"] = lync
-	if _, text := planText(t, covered, items, PlanOptions{Scenario: "sql"}); strings.Contains(text, "Not in this set") {
+	if _, text := planText(t, covered, items, PlanOptions{Scenario: "sql", Databases: []string{"all"}}); strings.Contains(text, "Not in this set") {
 		t.Errorf("sql plan with every database in the set names one as missing:\n%s", text)
 	}
 }
@@ -293,7 +303,7 @@ func TestPlanStepsRunThroughStandIn(t *testing.T) {
 		t.Run(c.golden(), func(t *testing.T) {
 			h, items, disc := backupFor(t, c.fixture, c.product)
 			dir := t.TempDir()
-			p, err := BuildPlan("fe01", "id", disc, items, dir, PlanOptions{Scenario: c.scenario, Pools: c.pools})
+			p, err := BuildPlan("fe01", "id", disc, items, dir, c.options())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -436,8 +446,11 @@ func TestPlanRefusesPathsOutsideTheRestoreFolder(t *testing.T) {
 	root := filepath.FromSlash("/restore/dir")
 	for _, sc := range []string{"cms", "filestore", "sql"} {
 		opt := PlanOptions{Scenario: sc}
-		if sc == "cms" {
-			opt.Pools = []string{"all"}
+		switch sc {
+		case "cms":
+			opt.Pools, opt.FileStores = []string{"all"}, []string{"all"}
+		case "sql":
+			opt.Databases = []string{"all"}
 		}
 		p, err := BuildPlan("fe01", "id", disc, items, root, opt)
 		if err != nil {
@@ -629,7 +642,7 @@ func TestPlanRecreatesThePersistentChatStore(t *testing.T) {
 			"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc02.contoso.com' -UseDefaultSqlPaths -Force",
 			"Import-CsPersistentChatData -DBInstance 'sqlpc02.contoso.com'"}},
 	} {
-		p, err := BuildPlan("fe01", "id", nil, c.items, t.TempDir(), PlanOptions{Scenario: "sql"})
+		p, err := BuildPlan("fe01", "id", nil, c.items, t.TempDir(), PlanOptions{Scenario: "sql", Databases: []string{"all"}})
 		if err != nil {
 			t.Fatal(err)
 		}

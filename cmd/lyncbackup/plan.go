@@ -32,6 +32,8 @@ func init() {
 		fs.Var(&pools, "pool", "with --scenario cms|standard|pool|frontend: the pool (or Standard Edition server) that was lost; for cms, the pool(s) whose back end was lost with the Central Management store, or all (repeatable)")
 		var stores multiFlag
 		fs.Var(&stores, "filestore", "with --scenario filestore or cms: the file store that was lost, by share (\\\\fs01.contoso.com\\LyncShare) or file server (fs01.contoso.com), or all (repeatable; filestore: needed when the set holds several; cms: without it only a lost Standard Edition server's own file store, none for none)")
+		var dbs multiFlag
+		fs.Var(&dbs, "database", "with --scenario sql: the database that was lost, by name as the set records it (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp) or item name, or all (repeatable; needed when the set holds several)")
 		rgsTo := fs.String("rgs-to", "", "with --scenario cms|standard|pool: import the lost pool's Response Groups into this pool, which survived (Microsoft's Response Group failover), instead of the rebuilt one")
 		overwrite := fs.Bool("overwrite-newer", false, "with --plan / --run-imports: the file store copy-back replaces files that are newer on the share")
 		return func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
@@ -46,7 +48,7 @@ func init() {
 			if err != nil {
 				return true, err
 			}
-			p, err := buildPlan(set, abs, exporters.PlanOptions{Scenario: sc, Pools: pools, FileStores: stores, RgsTo: *rgsTo, OverwriteNewer: *overwrite})
+			p, err := buildPlan(set, abs, exporters.PlanOptions{Scenario: sc, Pools: pools, FileStores: stores, Databases: dbs, RgsTo: *rgsTo, OverwriteNewer: *overwrite})
 			if err != nil {
 				return true, err
 			}
@@ -55,6 +57,9 @@ func init() {
 			}
 			if p.Options.FileStores == nil {
 				p.Options.FileStores = []string{}
+			}
+			if p.Options.Databases == nil {
+				p.Options.Databases = []string{}
 			}
 			if *plan && !*run {
 				if a.g.json {
@@ -71,7 +76,7 @@ func init() {
 				ri.flags = append(ri.flags, "--scenario", p.Scenario)
 			}
 			// The restore of the files: where the set is and where it goes.
-			ri.filesFlags, ri.filesFlagsErr = givenFlags(fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "filestore", "rgs-to", "overwrite-newer")
+			ri.filesFlags, ri.filesFlagsErr = givenFlags(fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "filestore", "database", "rgs-to", "overwrite-newer")
 			ri.ps = exporters.PowerShell{Exe: *psExe, Module: *module}
 			if ri.ps.Exe == "" || ri.ps.Module == "" {
 				var override string

@@ -286,7 +286,7 @@ func restoreModeFlags(fs *flag.FlagSet) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	on := func(name string) bool { f := fs.Lookup(name); return f != nil && f.Value.String() == "true" }
 	runOnly := []string{"yes", "start-at", "powershell", "module"}
-	planOrRun := []string{"scenario", "pool", "filestore", "rgs-to", "overwrite-newer"}
+	planOrRun := []string{"scenario", "pool", "filestore", "database", "rgs-to", "overwrite-newer"}
 	switch {
 	case on("thaw"):
 		for _, f := range append([]string{"plan", "run-imports", "to", "force", "identity"}, append(runOnly, planOrRun...)...) {
