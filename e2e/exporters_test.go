@@ -554,6 +554,8 @@ func TestLyncRgsConflictReported(t *testing.T) {
 		t.Errorf("--rgs-to ran:\n%s", last)
 	}
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "frontend", "--rgs-to", "pool09.contoso.com"), 2, "--rgs-to is for --scenario cms, standard or pool")
+	// An empty --rgs-to (a variable that was not set) is refused, not ignored.
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--rgs-to", " "), 2, "--rgs-to needs the FQDN of a pool that survived")
 }
 
 // TestLyncSQLLeftoverRemoved: a run killed hard leaves its SQL .bak in the

@@ -366,7 +366,11 @@ func chooseFileStores(scenario string, items []PlanItem, pc *planCtx) (map[strin
 	given := pc.opt.FileStores
 	if scenario != "filestore" && scenario != "cms" {
 		if len(given) > 0 {
-			return nil, &PlanError{fmt.Sprintf("--filestore is for --scenario filestore or cms; --scenario %s chooses what it restores with --pool", scenario)}
+			what := "restores no file store"
+			if scenario == "standard" {
+				what = "copies back the lost server's own file store (a share on the --pool server) and no other"
+			}
+			return nil, &PlanError{fmt.Sprintf("--filestore is for --scenario filestore or cms; --scenario %s %s", scenario, what)}
 		}
 		return nil, nil
 	}
@@ -551,7 +555,16 @@ func checkRgsTo(scenario string, items []PlanItem, pc *planCtx) error {
 			return nil
 		}
 	}
-	return &PlanError{fmt.Sprintf("--rgs-to %s: the plan imports no Response Groups (the set holds none of %s)", to, orNone(pc.opt.Pools))}
+	var rgs []string
+	for _, it := range items {
+		if it.Kind == "rgs" && !containsFold(rgs, it.Meta["pool"]) {
+			rgs = append(rgs, it.Meta["pool"])
+		}
+	}
+	if len(rgs) == 0 {
+		return &PlanError{fmt.Sprintf("--rgs-to %s: the set holds no Response Groups to import", to)}
+	}
+	return &PlanError{fmt.Sprintf("--rgs-to %s: the plan imports no Response Groups: the set holds those of %s, and the pool(s) this plan restores are %s", to, strings.Join(rgs, ", "), orNone(pc.opt.Pools))}
 }
 
 // fileStoreIs reports whether --filestore want names the file store item:

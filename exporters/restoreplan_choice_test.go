@@ -150,3 +150,32 @@ func TestPlanSQLScenarioChoosesTheDatabase(t *testing.T) {
 		t.Errorf("the set's only database: %v, options.databases %v", err, p.Options.Databases)
 	}
 }
+
+// TestPlanRefusalsSayTheCause: each refusal names its real cause.
+// --filestore with sql once said sql "chooses what it restores with
+// --pool" (which sql refuses in turn); --rgs-to into a plan that imports
+// no Response Groups said "(the set holds none of none)".
+func TestPlanRefusalsSayTheCause(t *testing.T) {
+	cdr := PlanItem{Name: "sql-mon-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sql01.contoso.com\mon`, "db": "LcsCDR", "file": "a.bak"}}
+	ud := PlanItem{Name: "userdata-pool01", Kind: "userdata", Meta: map[string]string{"pool": "pool01.contoso.com", "file": "u.zip"}}
+	ud2 := PlanItem{Name: "userdata-pool02", Kind: "userdata", Meta: map[string]string{"pool": "pool02.contoso.com", "file": "u.zip"}}
+	rgs := PlanItem{Name: "rgs-pool01", Kind: "rgs", Meta: map[string]string{"pool": "pool01.contoso.com", "file": "r.zip"}}
+	for _, c := range []struct {
+		items []PlanItem
+		opt   PlanOptions
+		want  string
+	}{
+		{[]PlanItem{cdr}, PlanOptions{Scenario: "sql", FileStores: []string{"fs01"}}, "--filestore is for --scenario filestore or cms; --scenario sql restores no file store"},
+		{[]PlanItem{ud}, PlanOptions{Scenario: "pool", FileStores: []string{"fs01"}}, "--filestore is for --scenario filestore or cms; --scenario pool restores no file store"},
+		{[]PlanItem{ud}, PlanOptions{Scenario: "frontend", FileStores: []string{"fs01"}}, "--filestore is for --scenario filestore or cms; --scenario frontend restores no file store"},
+		{[]PlanItem{ud}, PlanOptions{Scenario: "standard", FileStores: []string{"fs01"}}, "--filestore is for --scenario filestore or cms; --scenario standard copies back the lost server's own file store (a share on the --pool server) and no other"},
+		{[]PlanItem{cdr}, PlanOptions{Scenario: "cms", RgsTo: "pool02.contoso.com"}, "--rgs-to pool02.contoso.com: the set holds no Response Groups to import"},
+		{[]PlanItem{ud, ud2, rgs}, PlanOptions{Scenario: "pool", Pools: []string{"pool02.contoso.com"}, RgsTo: "pool01.contoso.com"}, "--rgs-to pool01.contoso.com: the plan imports no Response Groups: the set holds those of pool01.contoso.com, and the pool(s) this plan restores are pool02.contoso.com"},
+	} {
+		_, err := BuildPlan("fe01", "id", nil, c.items, "/restore", c.opt)
+		var pe *PlanError
+		if !errors.As(err, &pe) || err.Error() != c.want {
+			t.Errorf("%+v: %v\nwant the usage error %q", c.opt, err, c.want)
+		}
+	}
+}

@@ -44,6 +44,9 @@ func init() {
 			if err != nil {
 				return true, usagef("--to %s: %v", to, err)
 			}
+			if flagGiven(fs, "rgs-to") && strings.TrimSpace(*rgsTo) == "" {
+				return true, usagef("--rgs-to needs the FQDN of a pool that survived (to import the lost pool's Response Groups into); leave it out to import them into the rebuilt pool")
+			}
 			sc, err := askScenario(a, *scenario)
 			if err != nil {
 				return true, err
@@ -305,4 +308,12 @@ func (r *runImports) ask(prompt string) (string, error) {
 		return "", nil
 	}
 	return line[:1], nil
+}
+
+// flagGiven reports whether the flag was on the command line (an empty
+// value included).
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
