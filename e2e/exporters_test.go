@@ -529,11 +529,19 @@ func TestLyncScenarioSQLRecreatesChatStore(t *testing.T) {
 // that survived without replacing anything of it.
 func TestLyncRgsConflictReported(t *testing.T) {
 	s := newLyncSite(t)
+	// Two pools run Response Groups: pool01 and pool09 (which survives).
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	two := strings.Replace(string(cfg), "  exporters: all\n", "  exporters: all\n  rgs_pools: [pool01.contoso.com, pool09.contoso.com]\n", 1)
+	if two == string(cfg) {
+		t.Fatal("the site's config changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(two), 0o600)
 	to := filepath.Join(s.dir, "restore")
 	setID := s.backupAndRestore(t, to)
 	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}})
-	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--yes")
-	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): Import-CsRgsConfiguration : Cannot import the workflow "Help Desk": a workflow with the same name already exists in service:ApplicationServer:pool01\.contoso\.com\. .*A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--pool", "pool01.contoso.com", "--yes")
+	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): Import-CsRgsConfiguration : Cannot import the workflow "Help Desk": a workflow with the same name already exists in service:ApplicationServer:pool01\.contoso\.com\. .*A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --pool pool01\.contoso\.com --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
 	m := re.FindStringSubmatch(r.Stderr)
 	if r.Code != 1 || m == nil || m[1] != m[2] {
 		t.Errorf("conflicting import: exit %d\n%s", r.Code, r.Stderr)
@@ -544,7 +552,7 @@ func TestLyncRgsConflictReported(t *testing.T) {
 	}
 	// Into a pool that survived (a workflow of its own, another name).
 	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool09.contoso.com": {"Front Desk"}}})
-	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--rgs-to", "pool09.contoso.com", "--yes")
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--pool", "pool01.contoso.com", "--rgs-to", "pool09.contoso.com", "--yes")
 	if r.Code != 0 {
 		t.Fatalf("--rgs-to: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
@@ -553,7 +561,14 @@ func TestLyncRgsConflictReported(t *testing.T) {
 		strings.Contains(last, "-OverwriteOwner") || strings.Contains(last, "-ReplaceExistingRgsSettings") {
 		t.Errorf("--rgs-to ran:\n%s", last)
 	}
-	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "frontend", "--rgs-to", "pool09.contoso.com"), 2, "--rgs-to is for --scenario cms, standard or pool")
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "frontend", "--pool", "pool01.contoso.com", "--rgs-to", "pool09.contoso.com"), 2, "--rgs-to is for --scenario cms, standard or pool")
+	// A pool the set does not record as running Response Groups, and a
+	// service identity with its prefix (the plan adds the prefix itself).
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--pool", "pool01.contoso.com", "--rgs-to", "pool9.contoso.com"), 2,
+		"--rgs-to pool9.contoso.com: not a pool that survived and runs Response Groups, as the set records them (pool09.contoso.com)")
+	if r := testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--pool", "pool01.contoso.com", "--rgs-to", "ApplicationServer:pool09.contoso.com"); !strings.Contains(r.Stdout, "-Destination 'ApplicationServer:pool09.contoso.com' ") {
+		t.Errorf("--rgs-to ApplicationServer:pool09.contoso.com:\n%s", r.Stdout)
+	}
 	// An empty --rgs-to (a variable that was not set) is refused, not ignored.
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--rgs-to", " "), 2, "--rgs-to needs the FQDN of a pool that survived")
 }

@@ -534,10 +534,21 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 // checkRgsTo refuses a --rgs-to the plan would ignore or that is one of
 // the pools whose back end was lost.
 func checkRgsTo(scenario string, items []PlanItem, pc *planCtx) error {
-	to := strings.TrimSpace(pc.opt.RgsTo)
+	given := strings.TrimSpace(pc.opt.RgsTo)
+	to := given
+	// The plan writes -Destination "ApplicationServer:<pool>": a service
+	// identity given (as Get-CsService shows it) names the same pool.
+	for _, pre := range []string{"service:", "ApplicationServer:"} {
+		if len(to) >= len(pre) && strings.EqualFold(to[:len(pre)], pre) {
+			to = to[len(pre):]
+		}
+	}
 	pc.opt.RgsTo = to
-	if to == "" {
+	if given == "" {
 		return nil
+	}
+	if to == "" {
+		return &PlanError{fmt.Sprintf("--rgs-to %s names no pool: give the FQDN of the pool that survived", given)}
 	}
 	switch scenario {
 	case "cms", "standard", "pool":
@@ -547,24 +558,48 @@ func checkRgsTo(scenario string, items []PlanItem, pc *planCtx) error {
 	if containsFold(pc.opt.Pools, to) {
 		return &PlanError{fmt.Sprintf("--rgs-to %s: that pool's back end was lost (--pool); its Response Groups go back into it without --rgs-to, which names a pool that survived", to)}
 	}
-	if err := checkPSValue("--rgs-to pool", to); err != nil {
-		return &PlanError{err.Error()}
-	}
-	for _, it := range items {
-		if it.Kind == "rgs" && inScenario(pc, it) {
-			return nil
-		}
-	}
 	var rgs []string
+	imports := false
 	for _, it := range items {
-		if it.Kind == "rgs" && !containsFold(rgs, it.Meta["pool"]) {
-			rgs = append(rgs, it.Meta["pool"])
+		if it.Kind == "rgs" {
+			imports = imports || inScenario(pc, it)
+			if !containsFold(rgs, it.Meta["pool"]) {
+				rgs = append(rgs, it.Meta["pool"])
+			}
 		}
 	}
 	if len(rgs) == 0 {
 		return &PlanError{fmt.Sprintf("--rgs-to %s: the set holds no Response Groups to import", to)}
 	}
-	return &PlanError{fmt.Sprintf("--rgs-to %s: the plan imports no Response Groups: the set holds those of %s, and the pool(s) this plan restores are %s", to, strings.Join(rgs, ", "), orNone(pc.opt.Pools))}
+	if !imports {
+		return &PlanError{fmt.Sprintf("--rgs-to %s: the plan imports no Response Groups: the set holds those of %s, and the pool(s) this plan restores are %s", to, strings.Join(rgs, ", "), orNone(pc.opt.Pools))}
+	}
+	// A pool that runs Response Groups, as the set's discovery recorded
+	// them (rgs_pools; Lync Server 2010 pools are left out there, which
+	// Import-CsRgsConfiguration does not support); for a set that
+	// recorded none: the pools it records or holds data of.
+	var known, survived []string
+	for _, p := range pc.info.RgsPools {
+		known = append(known, p.Fqdn)
+	}
+	if len(known) == 0 {
+		for _, p := range pc.info.Pools {
+			known = append(known, p.Fqdn)
+		}
+		known = append(known, PlanPools(items)...)
+	}
+	for _, p := range known {
+		if !containsFold(pc.opt.Pools, p) && !containsFold(survived, p) {
+			survived = append(survived, p)
+		}
+	}
+	if !containsFold(survived, to) {
+		return &PlanError{fmt.Sprintf("--rgs-to %s: not a pool that survived and runs Response Groups, as the set records them (%s)", to, orNone(survived))}
+	}
+	if err := checkPSValue("--rgs-to pool", to); err != nil {
+		return &PlanError{err.Error()}
+	}
+	return nil
 }
 
 // fileStoreIs reports whether --filestore want names the file store item:

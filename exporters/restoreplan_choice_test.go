@@ -1,9 +1,14 @@
 package exporters
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 )
 
 // TestPlanCMSLeavesSurvivingFileStores: only pool02's back end (with the
@@ -177,5 +182,52 @@ func TestPlanRefusalsSayTheCause(t *testing.T) {
 		if !errors.As(err, &pe) || err.Error() != c.want {
 			t.Errorf("%+v: %v\nwant the usage error %q", c.opt, err, c.want)
 		}
+	}
+}
+
+// TestPlanRgsToUnknownPool: --rgs-to is checked against the pools the
+// set's discovery recorded as running Response Groups: a typo, a Lync
+// Server 2010 pool (not in rgs_pools: Import-CsRgsConfiguration supports
+// 2013 and later) or a pool that is not there is refused naming the ones
+// that are; a service identity (ApplicationServer:pool…) names its pool
+// and never gives -Destination 'ApplicationServer:ApplicationServer:…'.
+func TestPlanRgsToUnknownPool(t *testing.T) {
+	_, items, disc := backupFor(t, "migration.json", "2015")
+	for _, to := range []string{"pool0l.contoso.com", "lyncpool10.contoso.com", "ApplicationServer:pool02.contoso.com"} {
+		p, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}, RgsTo: to})
+		var pe *PlanError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), ": not a pool that survived and runs Response Groups, as the set records them (none)") {
+			t.Errorf("--rgs-to %s: %v (runs %s)", to, err, commandsOf(p, true))
+		}
+	}
+	_, items, disc = backupFor(t, "threepools.json", "2015")
+	for _, to := range []string{"pool03.dublin.contoso.com", "ApplicationServer:pool03.dublin.contoso.com", "service:applicationserver:POOL03.dublin.contoso.com"} {
+		p, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, RgsTo: to})
+		if err != nil {
+			t.Errorf("--rgs-to %s: %v", to, err)
+			continue
+		}
+		if run := commandsOf(p, true); !strings.Contains(run, "Import-CsRgsConfiguration -Destination 'ApplicationServer:") || strings.Contains(run, "ApplicationServer:ApplicationServer:") || strings.Contains(run, "service:") {
+			t.Errorf("--rgs-to %s runs:\n%s", to, run)
+		}
+	}
+	for _, c := range []struct{ to, want string }{
+		{"pool02.contoso.com", "--rgs-to pool02.contoso.com: not a pool that survived and runs Response Groups, as the set records them (pool03.dublin.contoso.com)"},
+		{"ApplicationServer:", "--rgs-to ApplicationServer: names no pool: give the FQDN of the pool that survived"},
+	} {
+		_, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, RgsTo: c.to})
+		var pe *PlanError
+		if !errors.As(err, &pe) || err.Error() != c.want {
+			t.Errorf("--rgs-to %s: %v\nwant the usage error %q", c.to, err, c.want)
+		}
+	}
+	// The stand-in refuses the doubled prefix, as the cmdlet finds no such
+	// service.
+	prod, _ := ProductByID("2015")
+	ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
+	f := filepath.Join(t.TempDir(), "r.zip")
+	os.WriteFile(f, []byte("PK"), 0o644)
+	if _, err := ps.Run(context.Background(), "doubled", 0, "Import-CsRgsConfiguration -Destination 'ApplicationServer:ApplicationServer:pool02.contoso.com' -FileName "+PSQuote(f)+" -Force"); err == nil || !strings.Contains(err.Error(), "is not a service identity") {
+		t.Errorf("the stand-in accepted -Destination 'ApplicationServer:ApplicationServer:…': %v", err)
 	}
 }

@@ -209,6 +209,11 @@ func importRgs(script, line, file string, fx Fixture) {
 		die(1, "Import-CsRgsConfiguration : Cannot bind parameter 'Destination': %q is not a service identity.", dest)
 	}
 	dest = strings.TrimPrefix(dest, "service:")
+	// The pool is an FQDN: "ApplicationServer:ApplicationServer:pool02…"
+	// (a prefix given twice) names no service of the topology.
+	if pool := strings.TrimPrefix(dest, "ApplicationServer:"); pool == "" || strings.ContainsAny(pool, ":\\/ ") {
+		die(1, "Import-CsRgsConfiguration : Cannot bind parameter 'Destination': %q is not a service identity.", dest)
+	}
 	existing := fx.RgsExisting[dest]
 	if len(existing) == 0 || strings.Contains(line, "-ResolveNameConflicts") {
 		return
