@@ -743,6 +743,17 @@ func TestPlanRgsImportFitsTheLoss(t *testing.T) {
 		!strings.Contains(notes, "nothing of pool02.contoso.com is replaced") || p.Options.RgsTo != "pool02.contoso.com" {
 		t.Errorf("--rgs-to pool02 (it survived): %s\n%s", cmd, notes)
 	}
+	// The failback (Microsoft's Front End pool failover procedure): export
+	// from the surviving pool what the lost one owns, import it into the
+	// rebuilt pool, then remove it from the surviving pool.
+	for _, w := range []string{
+		"Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owner 'ApplicationServer:pool01.contoso.com' -FileName <new file>; Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com' -OverwriteOwner -FileName <that file>",
+		"then remove them from pool02.contoso.com: Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owner 'ApplicationServer:pool01.contoso.com' -FileName <another new file> -RemoveExportedConfiguration",
+	} {
+		if !strings.Contains(notes, w) {
+			t.Errorf("--rgs-to: the failback note lacks %q:\n%s", w, notes)
+		}
+	}
 	if got := commandsOf(p, true); strings.Contains(got, "Import-CsUserData -PoolFqdn 'pool02.contoso.com'") {
 		t.Errorf("--rgs-to imports the surviving pool's user data:\n%s", got)
 	}
