@@ -435,16 +435,7 @@ func TestLyncScenarioFileStore(t *testing.T) {
 // file stores.
 func TestLyncScenarioFileStoreChoice(t *testing.T) {
 	s := newLyncSite(t)
-	share2 := filepath.Join(s.dir, "Dublin", "LyncShare")
-	os.MkdirAll(filepath.Join(share2, "1-WebServices-1", "m2"), 0o755)
-	os.WriteFile(filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat"), []byte("dublin content"), 0o644)
-	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
-	cfg, _ := os.ReadFile(cfgPath)
-	two := strings.Replace(string(cfg), "filestores: ['"+s.share+"']", "filestores: ['"+s.share+"', '"+share2+"']", 1)
-	if two == string(cfg) {
-		t.Fatal("the site's file store list changed: update this test")
-	}
-	os.WriteFile(cfgPath, []byte(two), 0o600)
+	share2 := s.secondFileStore(t)
 	to := filepath.Join(s.dir, "restore")
 	setID := s.backupAndRestore(t, to)
 	if n := strings.Count(fmt.Sprint(s.manifest(t, setID).Items), "filestore-"); n != 2 {
@@ -989,16 +980,7 @@ func pastedArgs(t *testing.T, line string) []string {
 // over it; --filestore with cms chooses the one that was lost.
 func TestLyncScenarioCMSLeavesSurvivingFileStore(t *testing.T) {
 	s := newLyncSite(t)
-	share2 := filepath.Join(s.dir, "Dublin", "LyncShare")
-	os.MkdirAll(filepath.Join(share2, "1-WebServices-1", "m2"), 0o755)
-	os.WriteFile(filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat"), []byte("dublin content"), 0o644)
-	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
-	cfg, _ := os.ReadFile(cfgPath)
-	two := strings.Replace(string(cfg), "filestores: ['"+s.share+"']", "filestores: ['"+s.share+"', '"+share2+"']", 1)
-	if two == string(cfg) {
-		t.Fatal("the site's config changed: update this test")
-	}
-	os.WriteFile(cfgPath, []byte(two), 0o600)
+	share2 := s.secondFileStore(t)
 	to := filepath.Join(s.dir, "restore")
 	setID := s.backupAndRestore(t, to)
 	deleted := filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat")
@@ -1015,4 +997,21 @@ func TestLyncScenarioCMSLeavesSurvivingFileStore(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "' '"+s.share+"' /E") || strings.Contains(r.Stdout, "' '"+share2+"' /E") {
 		t.Errorf("--scenario cms --filestore %s: exit %d\n%s\n%s", s.share, r.Code, r.Stdout, r.Stderr)
 	}
+}
+
+// secondFileStore adds a second file store (another site's share, holding
+// 1-WebServices-1/m2/slides.dat) to the site's config, and returns it.
+func (s *lyncSite) secondFileStore(t *testing.T) string {
+	t.Helper()
+	share2 := filepath.Join(s.dir, "Dublin", "LyncShare")
+	os.MkdirAll(filepath.Join(share2, "1-WebServices-1", "m2"), 0o755)
+	os.WriteFile(filepath.Join(share2, "1-WebServices-1", "m2", "slides.dat"), []byte("dublin content"), 0o644)
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	two := strings.Replace(string(cfg), "filestores: ['"+s.share+"']", "filestores: ['"+s.share+"', '"+share2+"']", 1)
+	if two == string(cfg) {
+		t.Fatal("the site's file store list changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(two), 0o600)
+	return share2
 }
