@@ -511,7 +511,7 @@ func crashThenCollect(t *testing.T, st upload.Store, env []string, from string) 
 		t.Fatalf("within grace:\n%s", r.Stdout)
 	}
 	// After the grace period (here 1 s) it is garbage.
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond) // past the 1 s grace in the store's clock (whole seconds on S3 and Azure)
 	r = testbin.MustRun(t, "", env, "prune", "--from", from, "--host", "crash", "--keep-last", "1", "--grace", "1s")
 	if !strings.Contains(r.Stdout, "garbage") {
 		t.Errorf("past grace:\n%s", r.Stdout)
@@ -567,7 +567,7 @@ func TestPruneS3ObjectLock(t *testing.T) {
 	if _, err := s.Client().CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("lb/fe01/stale.tar.zst.age")}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond) // past the 1 s grace in the store's clock (whole seconds on S3 and Azure)
 
 	cfg := writeConfig(t, t.TempDir(), `host: fe01
 exporters: [{kind: path, name: files, paths: [`+yamlQuote(f.src)+`]}]
