@@ -103,17 +103,7 @@ func TestExtendLocks(t *testing.T) {
 func TestWriterExtendsReusedChunkLocks(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	in := data(6<<20, 3)
-	first, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.commit("20261125T010000Z-aaaaaa", first.Chunks)
-	l := &lockingStore{Store: w.st, until: map[string]time.Time{}}
-	known, err := Discover(ctx, l, host, w.manifests())
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, first, l, known := committedSet(t, w, 3)
 	until := time.Now().UTC().AddDate(0, 0, 30).Truncate(time.Second)
 	// The first chunk's listed lock is long enough already.
 	k0 := first.Chunks[0].Key
@@ -157,17 +147,7 @@ func TestWriterExtendsReusedChunkLocks(t *testing.T) {
 func TestWriterHoldsReusedChunks(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	in := data(6<<20, 4)
-	first, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.commit("20261125T010000Z-aaaaaa", first.Chunks)
-	l := &lockingStore{Store: w.st, until: map[string]time.Time{}}
-	known, err := Discover(ctx, l, host, w.manifests())
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, first, l, known := committedSet(t, w, 4)
 	k0 := first.Chunks[0].Key
 	kn := known[k0]
 	kn.LegalHold = true // as an Azure listing reports it
@@ -205,4 +185,23 @@ func TestWriterHoldsReusedChunks(t *testing.T) {
 	if _, err := wr.Write(ctx, bytes.NewReader(in), nil); err == nil || !strings.Contains(err.Error(), "set a legal hold on reused chunk ") || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("a failed hold: %v", err)
 	}
+}
+
+// committedSet commits a set of 6 MiB of data (seed) in w and discovers
+// its chunks through a lockingStore, as the next backup does.
+func committedSet(t *testing.T, w *world, seed uint64) ([]byte, ItemStats, *lockingStore, map[string]Known) {
+	t.Helper()
+	ctx := context.Background()
+	in := data(6<<20, seed)
+	first, err := w.writer(nil).Write(ctx, bytes.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.commit("20261125T010000Z-aaaaaa", first.Chunks)
+	l := &lockingStore{Store: w.st, until: map[string]time.Time{}}
+	known, err := Discover(ctx, l, host, w.manifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, first, l, known
 }
