@@ -5,8 +5,10 @@ package archive
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
@@ -48,14 +50,73 @@ func longPath(p string) string {
 	return `\\?\` + p
 }
 
-// readDir lists the folder the walk saw as fi, in name order. On Windows
-// it is read by path after a look that it is still that folder (not a
-// junction put in its place): the window between the two is left.
+// readDir lists the folder the walk saw as fi, in name order, through a
+// handle that is that folder: it is opened without following a reparse
+// point, and a link, junction or mount point found there (put in place of
+// the folder since the walk looked) is refused, never listed: its target's
+// files would be packed under the folder's name. A path ending in a
+// separator is a root the user named through a link or junction, and is
+// followed, as on other systems. A folder that is a reparse point of
+// another kind (a cloud-files placeholder: no name surrogate) is listed by
+// path, as before, so that its filter can fill it.
 func readDir(p string, fi os.FileInfo) ([]os.DirEntry, error) {
-	if replaced(p, fi) {
+	follow := strings.HasSuffix(p, string(filepath.Separator))
+	f, err := openFolder(p, follow)
+	if err != nil {
+		if replaced(p, fi) {
+			return nil, &os.PathError{Op: "open", Path: p, Err: errReplaced}
+		}
+		return nil, err
+	}
+	defer f.Close()
+	var ti fileAttributeTagInfo
+	if err := windows.GetFileInformationByHandleEx(windows.Handle(f.Fd()), windows.FileAttributeTagInfo,
+		(*byte)(unsafe.Pointer(&ti)), uint32(unsafe.Sizeof(ti))); err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	if ti.FileAttributes&windows.FILE_ATTRIBUTE_DIRECTORY == 0 {
 		return nil, &os.PathError{Op: "open", Path: p, Err: errReplaced}
 	}
-	return os.ReadDir(p)
+	if ti.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+		if nameSurrogate(ti.ReparseTag) {
+			return nil, &os.PathError{Op: "open", Path: p, Err: errReplaced}
+		}
+		return os.ReadDir(p)
+	}
+	ents, err := f.ReadDir(-1)
+	slices.SortFunc(ents, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, err
+}
+
+// fileAttributeTagInfo is FILE_ATTRIBUTE_TAG_INFO.
+type fileAttributeTagInfo struct {
+	FileAttributes uint32
+	ReparseTag     uint32
+}
+
+// nameSurrogate reports whether a reparse tag names another file or folder
+// (a symbolic link, junction or mount point: IsReparseTagNameSurrogate).
+func nameSurrogate(tag uint32) bool { return tag&0x20000000 != 0 }
+
+// openFolder opens a folder for listing, sharing everything (Lync may
+// rename or delete in it meanwhile); without follow, a reparse point there
+// is opened itself, not its target.
+func openFolder(p string, follow bool) (*os.File, error) {
+	name, err := windows.UTF16PtrFromString(longPath(p))
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	flags := uint32(windows.FILE_FLAG_BACKUP_SEMANTICS)
+	if !follow {
+		flags |= windows.FILE_FLAG_OPEN_REPARSE_POINT
+	}
+	h, err := windows.CreateFile(name, windows.GENERIC_READ,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil,
+		windows.OPEN_EXISTING, flags, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(h), p), nil
 }
 
 // replaced reports whether the entry at p is no longer of the kind the walk
