@@ -34,6 +34,14 @@ type lyncSite struct {
 func newLyncSite(t *testing.T) *lyncSite {
 	s := &lyncSite{dir: t.TempDir()}
 	s.psDir = filepath.Join(s.dir, "ps")
+	t.Cleanup(func() {
+		// The stand-in records each Export-CsRgsConfiguration
+		// -RemoveExportedConfiguration there: lyncbackup never passes it
+		// (it deletes the Response Groups it exports).
+		if b, err := os.ReadFile(filepath.Join(s.psDir, "rgs_removed.txt")); err == nil {
+			t.Errorf("Export-CsRgsConfiguration -RemoveExportedConfiguration ran (source, owner, workflows):\n%s", b)
+		}
+	})
 	s.store = filepath.Join(s.dir, "store")
 	s.share = filepath.Join(s.dir, "LyncShare")
 	s.bak = filepath.Join(s.dir, "sqlbak")

@@ -956,6 +956,20 @@ func frontEndStart(product, pool string, computers []string) []string {
 	return out
 }
 
+// rgsFailback are Microsoft's Response Group failback commands, once the
+// lost pool is rebuilt, after a failover into pool to (Lync Server 2013
+// "Front End pool disaster recovery": export from the pool that took
+// them over what the lost pool owns, import it into the rebuilt pool
+// taking ownership, then remove them from the other pool). The plan
+// prints them one a note; the test runs them against the stand-in.
+func rgsFailback(lost, to string) []string {
+	return []string{
+		"Export-CsRgsConfiguration -Source " + PSQuote("ApplicationServer:"+to) + " -Owner " + PSQuote("ApplicationServer:"+lost) + " -FileName <failback file>",
+		"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+lost) + " -OverwriteOwner -FileName <failback file>",
+		"Export-CsRgsConfiguration -Source " + PSQuote("ApplicationServer:"+to) + " -Owner " + PSQuote("ApplicationServer:"+lost) + " -FileName <removal file> -RemoveExportedConfiguration",
+	}
+}
+
 func itemProduct(it PlanItem, pc *planCtx) string {
 	if p := it.Meta["product"]; p != "" {
 		return p
@@ -1020,14 +1034,18 @@ func init() {
 			// pool, to go back once it is rebuilt), no
 			// -ReplaceExistingRgsSettings (the surviving pool keeps its
 			// own settings).
+			notes := []string{
+				"Adds the backup's workflows, queues, agent groups, hours of business and holiday sets of " + pool + " to " + to + "; nothing of " + to + " is replaced: its own Response Groups stay, and so do its application-level settings (agent ringback grace period, default music on hold: no -ReplaceExistingRgsSettings).",
+				"They stay owned by " + pool + " (Microsoft's Response Group failover): manage them with the Management Shell (Control Panel does not show them in " + to + "); agents of formal agent groups sign in to their groups in " + to + ". To keep them in " + to + " for good, add -OverwriteOwner.",
+				"Once " + pool + " is rebuilt (failback), bring them back as they are then, with the changes made in " + to + " (not from this set), with the three commands below (<failback file> and <removal file>: two new .zip paths; an export refuses a file that exists); between the second and the third, check them (" + list(pool) + ") and place a test call:",
+			}
+			notes = append(notes, rgsFailback(pool, to)...)
+			notes = append(notes,
+				"The third command removes them from "+to+": -RemoveExportedConfiguration deletes what it exports, only the ones "+pool+" owns (-Owner).",
+				conflict+": rename or remove it first ("+list(to)+"), or add -ResolveNameConflicts to import it as \"<name> (2)\", a duplicate.")
 			return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool + " into pool " + to + ", which survived", Run: true, Files: []string{f},
-				Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+to) + " -FileName " + PSQuote(f) + " -Force"},
-				Notes: []string{
-					"Adds the backup's workflows, queues, agent groups, hours of business and holiday sets of " + pool + " to " + to + "; nothing of " + to + " is replaced: its own Response Groups stay, and so do its application-level settings (agent ringback grace period, default music on hold: no -ReplaceExistingRgsSettings).",
-					"They stay owned by " + pool + " (Microsoft's Response Group failover): manage them with the Management Shell (Control Panel does not show them in " + to + "); agents of formal agent groups sign in to their groups in " + to + ". To keep them in " + to + " for good, add -OverwriteOwner.",
-					"Once " + pool + " is rebuilt (failback), bring them back as they are then, with the changes made in " + to + " (not from this set): Export-CsRgsConfiguration -Source " + PSQuote("ApplicationServer:"+to) + " -Owner " + PSQuote("ApplicationServer:"+pool) + " -FileName <new file>; Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -FileName <that file>; check them (" + list(pool) + ") and place a test call; then remove them from " + to + ": Export-CsRgsConfiguration -Source " + PSQuote("ApplicationServer:"+to) + " -Owner " + PSQuote("ApplicationServer:"+pool) + " -FileName <another new file> -RemoveExportedConfiguration (it deletes what it exports, only the ones " + pool + " owns).",
-					conflict + ": rename or remove it first (" + list(to) + "), or add -ResolveNameConflicts to import it as \"<name> (2)\", a duplicate.",
-				},
+				Commands:  []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+to) + " -FileName " + PSQuote(f) + " -Force"},
+				Notes:     notes,
 				OnFailure: "A name conflict means " + to + " already holds a Response Group object of the same name: rename or remove it (" + list(to) + ") and run the step again."}}
 		}
 		return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool, Run: true, Files: []string{f},

@@ -29,6 +29,10 @@ type lyncHarness struct {
 	psDir   string
 	common  string
 	staging string
+	// rgsRemoval: the test runs Export-CsRgsConfiguration
+	// -RemoveExportedConfiguration on purpose (a failback); any other
+	// test that does fails (it deletes the Response Groups it exports).
+	rgsRemoval bool
 }
 
 type fixture struct {
@@ -53,6 +57,12 @@ func newHarness(t *testing.T, product string, fx fixture) *lyncHarness {
 	}
 	t.Setenv("PSSTUB_DIR", h.psDir)
 	t.Setenv("CommonProgramFiles", h.common)
+	t.Cleanup(func() {
+		// The stand-in records each -RemoveExportedConfiguration there.
+		if b, err := os.ReadFile(filepath.Join(h.psDir, "rgs_removed.txt")); err == nil && !h.rgsRemoval {
+			t.Errorf("Export-CsRgsConfiguration -RemoveExportedConfiguration ran: it deleted the Response Groups it exported (source, owner, workflows):\n%s", b)
+		}
+	})
 	if product != "" {
 		p, _ := ProductByID(product)
 		mod := p.DefaultModulePath()

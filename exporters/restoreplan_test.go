@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -694,6 +695,75 @@ func TestPlanRecreatesThePersistentChatStore(t *testing.T) {
 	}
 }
 
+// TestPlanRgsFailbackRuns: the Response Group failback commands the
+// --rgs-to plan prints (its notes, as Write prints them) run against the
+// stand-in, which accepts Export-CsRgsConfiguration's parameters as
+// Microsoft's reference lists them (-FileName -Source -Force -Owner
+// -RemoveExportedConfiguration) and refuses others, so a wrong parameter
+// in the note fails here. The removal is the third command's only.
+func TestPlanRgsFailbackRuns(t *testing.T) {
+	h := newHarness(t, "2015", fixture{})
+	h.rgsRemoval = true
+	prod, _ := ProductByID("2015")
+	ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
+	items := []PlanItem{{Name: "rgs-pool01", Kind: "rgs", Meta: map[string]string{"file": "r.zip", "pool": "pool01.contoso.com"}}}
+	disc := map[string]any{"lync": map[string]any{"rgs_pools": []map[string]any{{"fqdn": "pool01.contoso.com"}, {"fqdn": "pool02.contoso.com"}}}}
+	p, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}, RgsTo: "pool02.contoso.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	p.Write(&text)
+	dir := t.TempDir()
+	files := map[string]string{}
+	var cmds []string
+	for _, l := range strings.Split(text.String(), "\n") {
+		c, ok := strings.CutPrefix(strings.TrimSpace(l), "# ")
+		if !ok || !strings.HasPrefix(c, "Export-CsRgsConfiguration ") && !strings.HasPrefix(c, "Import-CsRgsConfiguration ") {
+			continue
+		}
+		// Each placeholder (<failback file>, <removal file>) is one new path.
+		for {
+			i, j := strings.Index(c, "<"), strings.Index(c, ">")
+			if i < 0 || j < i {
+				break
+			}
+			ph := c[i : j+1]
+			if files[ph] == "" {
+				files[ph] = filepath.Join(dir, fmt.Sprintf("f%d.zip", len(files)))
+			}
+			c = strings.ReplaceAll(c, ph, PSQuote(files[ph]))
+		}
+		cmds = append(cmds, c)
+	}
+	if len(cmds) != 3 || len(files) != 2 {
+		t.Fatalf("the plan prints %d failback commands with %d files, want 3 with 2:\n%s", len(cmds), len(files), text.String())
+	}
+	removed := filepath.Join(h.psDir, "rgs_removed.txt")
+	for i, c := range cmds {
+		if _, err := ps.Run(context.Background(), fmt.Sprintf("failback %d", i+1), 0, c); err != nil {
+			t.Fatalf("failback command %d:\n%s\n%v", i+1, c, err)
+		}
+		if _, err := os.Stat(removed); (err == nil) != (i == 2) {
+			t.Errorf("after command %d, the stand-in's removal record: %v", i+1, err)
+		}
+	}
+	if b, _ := os.ReadFile(removed); string(b) != "ApplicationServer:pool02.contoso.com\tApplicationServer:pool01.contoso.com\tHelp Desk\n" {
+		t.Errorf("removed (source, owner, workflows): %q", b)
+	}
+	// What Export-CsRgsConfiguration has not, the stand-in refuses.
+	for _, c := range []struct{ cmd, want string }{
+		{"Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owners 'ApplicationServer:pool01.contoso.com' -FileName " + PSQuote(filepath.Join(dir, "x.zip")), "A parameter cannot be found that matches parameter name 'Owners'"},
+		{"Export-CsRgsConfiguration -Destination 'ApplicationServer:pool02.contoso.com' -FileName " + PSQuote(filepath.Join(dir, "y.zip")), "A parameter cannot be found that matches parameter name 'Destination'"},
+		{"Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owner 'ApplicationServer:ApplicationServer:pool01.contoso.com' -FileName " + PSQuote(filepath.Join(dir, "z.zip")), "Cannot bind parameter 'Owner'"},
+		{cmds[0], "already exists"},
+	} {
+		if _, err := ps.Run(context.Background(), "bad", 0, c.cmd); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.cmd, err, c.want)
+		}
+	}
+}
+
 // TestPlanRgsImportFitsTheLoss: a pool whose back end was rebuilt (cms,
 // standard, pool) gets its Response Group configuration replaced
 // (-OverwriteOwner -ReplaceExistingRgsSettings, saying so); --rgs-to, a pool
@@ -747,8 +817,8 @@ func TestPlanRgsImportFitsTheLoss(t *testing.T) {
 	// from the surviving pool what the lost one owns, import it into the
 	// rebuilt pool, then remove it from the surviving pool.
 	for _, w := range []string{
-		"Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owner 'ApplicationServer:pool01.contoso.com' -FileName <new file>; Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com' -OverwriteOwner -FileName <that file>",
-		"then remove them from pool02.contoso.com: Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owner 'ApplicationServer:pool01.contoso.com' -FileName <another new file> -RemoveExportedConfiguration",
+		"Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owner 'ApplicationServer:pool01.contoso.com' -FileName <failback file>\nImport-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com' -OverwriteOwner -FileName <failback file>\n",
+		"Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owner 'ApplicationServer:pool01.contoso.com' -FileName <removal file> -RemoveExportedConfiguration\nThe third command removes them from pool02.contoso.com",
 	} {
 		if !strings.Contains(notes, w) {
 			t.Errorf("--rgs-to: the failback note lacks %q:\n%s", w, notes)

@@ -129,7 +129,7 @@ func main() {
 			writeNew(out, []byte(topologyXML))
 		}
 	case strings.Contains(code, "Export-Cs"):
-		exportCmdlet(script, code, noFile, fx)
+		exportCmdlet(dir, script, code, noFile, fx)
 	case strings.Contains(code, "robocopy "):
 		robocopy(script)
 	case strings.Contains(code, "Install-CsDatabase "):
@@ -198,22 +198,8 @@ func restoreStep(script, code string, fx Fixture) {
 // workflow name the destination already holds fails the import unless
 // -ResolveNameConflicts.
 func importRgs(script, line, file string, fx Fixture) {
-	known := map[string]bool{"-Destination": true, "-FileName": true, "-Force": true, "-OverwriteOwner": true, "-ReplaceExistingRgsSettings": true, "-ResolveNameConflicts": true}
-	for _, f := range strings.Fields(line[strings.Index(line, "Import-CsRgsConfiguration "):]) {
-		if strings.HasPrefix(f, "-") && !known[f] && !strings.HasPrefix(f, "-ErrorAction") {
-			die(1, "Import-CsRgsConfiguration : A parameter cannot be found that matches parameter name '%s'.", strings.TrimPrefix(f, "-"))
-		}
-	}
-	dest, ok := psparse.Param(script, "Destination")
-	if !ok || !strings.HasPrefix(strings.TrimPrefix(dest, "service:"), "ApplicationServer:") {
-		die(1, "Import-CsRgsConfiguration : Cannot bind parameter 'Destination': %q is not a service identity.", dest)
-	}
-	dest = strings.TrimPrefix(dest, "service:")
-	// The pool is an FQDN: "ApplicationServer:ApplicationServer:pool02…"
-	// (a prefix given twice) names no service of the topology.
-	if pool := strings.TrimPrefix(dest, "ApplicationServer:"); pool == "" || strings.ContainsAny(pool, ":\\/ ") {
-		die(1, "Import-CsRgsConfiguration : Cannot bind parameter 'Destination': %q is not a service identity.", dest)
-	}
+	checkParams("Import-CsRgsConfiguration", line, "-Destination", "-FileName", "-Force", "-OverwriteOwner", "-ReplaceExistingRgsSettings", "-ResolveNameConflicts")
+	dest := rgsIdentity("Import-CsRgsConfiguration", script, "Destination", false)
 	existing := fx.RgsExisting[dest]
 	if len(existing) == 0 || strings.Contains(line, "-ResolveNameConflicts") {
 		return
@@ -421,7 +407,52 @@ func writeNew(path string, data []byte) {
 	f.Close()
 }
 
-func exportCmdlet(script, code string, noFile bool, fx Fixture) {
+// RgsRemovedFile, in PSSTUB_DIR, records each Export-CsRgsConfiguration
+// -RemoveExportedConfiguration (one line: source, owner, workflows, tab
+// separated): the real cmdlet deletes what it exported, so a backup must
+// never pass it and the test harnesses fail a test that did, unless it
+// runs a failback on purpose.
+const RgsRemovedFile = "rgs_removed.txt"
+
+// checkParams refuses a parameter the cmdlet on line has not (the common
+// parameters aside), as PowerShell's binder does.
+func checkParams(cmdlet, line string, known ...string) {
+	for _, f := range strings.Fields(line[strings.Index(line, cmdlet+" "):]) {
+		if !strings.HasPrefix(f, "-") || strings.HasPrefix(f, "-ErrorAction") {
+			continue
+		}
+		ok := false
+		for _, k := range known {
+			ok = ok || strings.EqualFold(f, k)
+		}
+		if !ok {
+			die(1, "%s : A parameter cannot be found that matches parameter name '%s'.", cmdlet, strings.TrimPrefix(f, "-"))
+		}
+	}
+}
+
+// rgsIdentity reads an RgsIdentity parameter naming a Response Group
+// service ("ApplicationServer:FQDN", "service:" in front allowed; a bare
+// FQDN where bare is set, as Microsoft's -Owner example gives it) and
+// returns it as "ApplicationServer:FQDN"; anything else fails binding.
+// Export-CsRgsConfiguration's -Source is checked for its prefix only: the
+// quoting tests hand it a hostile pool name verbatim.
+func rgsIdentity(cmdlet, script, param string, bare bool) string {
+	v, ok := psparse.Param(script, param)
+	id := strings.TrimPrefix(v, "service:")
+	if bare && !strings.Contains(id, ":") {
+		id = "ApplicationServer:" + id
+	}
+	pool := strings.TrimPrefix(id, "ApplicationServer:")
+	// The pool is an FQDN: "ApplicationServer:ApplicationServer:pool02…"
+	// (a prefix given twice) names no service of the topology.
+	if !ok || !strings.HasPrefix(id, "ApplicationServer:") || pool == "" || (param != "Source" && strings.ContainsAny(pool, ":\\/ ")) {
+		die(1, "%s : Cannot bind parameter '%s': %q is not a service identity.", cmdlet, param, v)
+	}
+	return id
+}
+
+func exportCmdlet(dir, script, code string, noFile bool, fx Fixture) {
 	out, ok := psparse.Param(script, "FileName")
 	if !ok {
 		die(2, "psstub: export without -FileName")
@@ -447,12 +478,14 @@ func exportCmdlet(script, code string, noFile bool, fx Fixture) {
 		files["DocItemSet.xml"] = docItemSet("urn:hcd:"+xmlEscape(pool), "HomedResource")
 		files["UserData.xml"] = `<?xml version="1.0" encoding="utf-8"?><HomedResources Pool="` + xmlEscape(pool) + `" />`
 	case "Export-CsRgsConfiguration":
-		if strings.Contains(code, "-RemoveExportedConfiguration") {
-			die(1, "psstub: -RemoveExportedConfiguration deletes the workflows: never pass it")
-		}
-		src, ok := psparse.Param(script, "Source")
-		if !ok || !strings.HasPrefix(src, "ApplicationServer:") {
-			die(1, "Cannot bind parameter 'Source': %q is not a service identity.", src)
+		// Microsoft's reference: -FileName -Source [-Force] [-Owner]
+		// [-RemoveExportedConfiguration].
+		line := cmdletLine(code, cmdlet)
+		checkParams(cmdlet, line, "-FileName", "-Source", "-Force", "-Owner", "-RemoveExportedConfiguration")
+		src := rgsIdentity(cmdlet, script, "Source", false)
+		owner := ""
+		if strings.Contains(line, "-Owner ") {
+			owner = rgsIdentity(cmdlet, script, "Owner", true)
 		}
 		wfs := fx.RgsWorkflows
 		if len(wfs) == 0 {
@@ -463,6 +496,11 @@ func exportCmdlet(script, code string, noFile bool, fx Fixture) {
 			data.WriteString(`<Workflow xmlns="urn:schema:Microsoft.Rtc.Rgs.Management.WritableSettings.2008" Name="` + xmlEscape(w) + `" />`)
 		}
 		files["DocItemSet.xml"] = docItemSetData("urn:rgs:"+xmlEscape(src), data.String())
+		if strings.Contains(line, "-RemoveExportedConfiguration") {
+			// Deletes from the source what it exported (after the
+			// export is written, below).
+			defer recordRgsRemoval(dir, src, owner, wfs)
+		}
 	case "Export-CsPersistentChatData":
 		if _, ok := psparse.Param(script, "DBInstance"); !ok {
 			die(2, "psstub: Export-CsPersistentChatData without -DBInstance")
@@ -491,6 +529,17 @@ func exportCmdlet(script, code string, noFile bool, fx Fixture) {
 	if err := zw.Close(); err != nil {
 		die(1, "%v", err)
 	}
+	f.Close()
+}
+
+// recordRgsRemoval appends to RgsRemovedFile what -RemoveExportedConfiguration
+// deleted.
+func recordRgsRemoval(dir, src, owner string, wfs []string) {
+	f, err := os.OpenFile(filepath.Join(dir, RgsRemovedFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		die(2, "psstub: %v", err)
+	}
+	fmt.Fprintf(f, "%s\t%s\t%s\n", src, owner, strings.Join(wfs, ","))
 	f.Close()
 }
 
