@@ -538,9 +538,13 @@ func TestLyncRgsConflictReported(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(two), 0o600)
 	to := filepath.Join(s.dir, "restore")
 	setID := s.backupAndRestore(t, to)
-	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}})
+	// Microsoft does not publish the cmdlet's message on a name conflict:
+	// the stand-in prints what the fixture says, and the run must quote
+	// it as it is, after the step it stopped at.
+	cmdletSays := `Workflow "Help Desk" [x] (1+1) $0 {0}: whatever the cmdlet's wording is`
+	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}, "rgs_conflict_error": cmdletSays})
 	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--pool", "pool01.contoso.com", "--yes")
-	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): Import-CsRgsConfiguration : Cannot import the workflow "Help Desk": a workflow with the same name already exists in service:ApplicationServer:pool01\.contoso\.com\. .*A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --pool pool01\.contoso\.com --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
+	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): ` + regexp.QuoteMeta(cmdletSays) + `\. The error is Import-CsRgsConfiguration's own, quoted as it gave it\. A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --pool pool01\.contoso\.com --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
 	m := re.FindStringSubmatch(r.Stderr)
 	if r.Code != 1 || m == nil || m[1] != m[2] {
 		t.Errorf("conflicting import: exit %d\n%s", r.Code, r.Stderr)

@@ -1046,7 +1046,7 @@ func init() {
 			return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool + " into pool " + to + ", which survived", Run: true, Files: []string{f},
 				Commands:  []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+to) + " -FileName " + PSQuote(f) + " -Force"},
 				Notes:     notes,
-				OnFailure: "A name conflict means " + to + " already holds a Response Group object of the same name: rename or remove it (" + list(to) + ") and run the step again."}}
+				OnFailure: "The error is Import-CsRgsConfiguration's own, quoted as it gave it. A name conflict means " + to + " already holds a Response Group object of the same name: rename or remove it (" + list(to) + ") and run the step again."}}
 		}
 		return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool, Run: true, Files: []string{f},
 			Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -ReplaceExistingRgsSettings -FileName " + PSQuote(f) + " -Force"},
@@ -1054,7 +1054,7 @@ func init() {
 				"The pool's back end was rebuilt: its Response Group configuration is replaced by the backup's: the workflows, queues, agent groups, hours of business and holiday sets, owned by " + pool + " again (-OverwriteOwner), and the application-level settings (agent ringback grace period, default music on hold: -ReplaceExistingRgsSettings, instead of the defaults a new pool starts with).",
 				conflict + " (an import that already ran, or objects created since the rebuild): the step stops, nothing is merged or duplicated.",
 			},
-			OnFailure: "A name conflict means " + pool + " already holds Response Group objects of the same names (an earlier import, or created since the rebuild): list them (" + list(pool) + "), remove the ones the backup brings back, then run the step again."}}
+			OnFailure: "The error is Import-CsRgsConfiguration's own, quoted as it gave it. A name conflict means " + pool + " already holds Response Group objects of the same names (an earlier import, or created since the rebuild): list them (" + list(pool) + "), remove the ones the backup brings back, then run the step again."}}
 	}
 	restorers["persistentchat"] = func(it PlanItem, pc *planCtx) []Step {
 		f := itemFile(pc.dir, it, it.Meta["file"])

@@ -47,6 +47,13 @@ type Fixture struct {
 	// an export that holds one of them fails as the real cmdlet does on a
 	// name conflict, unless -ResolveNameConflicts (then it is renamed).
 	RgsExisting map[string][]string `json:"rgs_existing"`
+	// RgsConflictError: what such a failed import prints on stderr
+	// (default: the stand-in's own words, saying so). Microsoft publishes
+	// only that a name conflict makes the import fail ("Planning for
+	// response group disaster recovery in Lync Server 2013"), not the
+	// cmdlet's message: tests set their own text and check that
+	// lyncbackup quotes it, whatever it says.
+	RgsConflictError string `json:"rgs_conflict_error"`
 }
 
 func die(code int, format string, a ...any) {
@@ -207,7 +214,10 @@ func importRgs(script, line, file string, fx Fixture) {
 	for _, w := range exportedWorkflows(file) {
 		for _, e := range existing {
 			if strings.EqualFold(w, e) {
-				die(1, "Import-CsRgsConfiguration : Cannot import the workflow \"%s\": a workflow with the same name already exists in service:%s. Name conflicts must be resolved before importing (or use -ResolveNameConflicts).", w, dest)
+				if fx.RgsConflictError != "" {
+					die(1, "%s", fx.RgsConflictError)
+				}
+				die(1, "psstub (its own words, not the cmdlet's): Import-CsRgsConfiguration: name conflict: the workflow \"%s\" exists in service:%s", w, dest)
 			}
 		}
 	}
