@@ -1012,6 +1012,46 @@ func TestLyncScenarioCMSLeavesSurvivingFileStore(t *testing.T) {
 	}
 }
 
+// TestLyncScenarioCMSWithDatabase: the Central Management store's server
+// was lost and its SQL instance hosted the Persistent Chat store too:
+// restore --run-imports --scenario cms --database mgc creates and imports
+// it in the same run (Microsoft's procedure ends with the database
+// restores), after the Response Groups; LcsCDR and QoEMetrics, not named,
+// stay as they are and are listed as not restored. --database with a
+// scenario that restores no database is one line saying what to run.
+func TestLyncScenarioCMSWithDatabase(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	s.fixture(t, map[string]any{})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--database", "mgc", "--yes")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	got := strings.Join(s.importsRun(t), " ")
+	if !strings.HasSuffix(got, "Import-CsRgsConfiguration Install-CsDatabase Import-CsPersistentChatData") || !strings.HasPrefix(got, "Import-CsConfiguration ") {
+		t.Errorf("cms --database mgc ran %q, want the cms imports, then Install-CsDatabase and Import-CsPersistentChatData", got)
+	}
+	if !regexp.MustCompile(`step \d+ \[manual\] Databases not restored: sql-sql01\.contoso\.com_mon-LcsCDR, sql-sql01\.contoso\.com_mon-QoEMetrics\n`).MatchString(r.Stdout) {
+		t.Errorf("the databases not named are not listed as not restored:\n%s", r.Stdout)
+	}
+	plan := testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--database", "LcsCDR", "--json").Stdout
+	var pd struct {
+		Options struct {
+			Databases []string `json:"databases"`
+		} `json:"options"`
+	}
+	if err := json.Unmarshal([]byte(plan), &pd); err != nil || strings.Join(pd.Options.Databases, ",") != "sql-sql01.contoso.com_mon-LcsCDR" || !strings.Contains(plan, "RESTORE DATABASE [LcsCDR]") || strings.Contains(plan, "Import-CsPersistentChatData -DBInstance") {
+		t.Errorf("cms --database LcsCDR --json: options.databases %v (%v)\n%s", pd.Options.Databases, err, plan)
+	}
+	before := len(s.calls(t))
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--database", "mgc", "--yes"), 2,
+		"--database is for --scenario sql (or cms, with the Central Management store's server); --scenario pool restores no database: restore a lost one afterwards with --scenario sql --database NAME")
+	if n := len(s.calls(t)) - before; n != 0 {
+		t.Errorf("a refused run made %d PowerShell calls", n)
+	}
+}
+
 // secondFileStore adds a second file store (another site's share, holding
 // 1-WebServices-1/m2/slides.dat) to the site's config, and returns it.
 func (s *lyncSite) secondFileStore(t *testing.T) string {

@@ -127,8 +127,11 @@ type PlanOptions struct {
 	// Databases: for sql, the database(s) that were lost, by the name the
 	// set records (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp; a Persistent
 	// Chat export is mgc) or the item's name ("all": every database of the
-	// set). May be left out when the set holds one; refused by the other
-	// scenarios. After BuildPlan: the items the plan restores.
+	// set). May be left out when the set holds one. For cms, the ones lost
+	// with the Central Management store's server (its SQL instance hosted
+	// them too: Microsoft's procedure restores them last); none when left
+	// out. Refused by the other scenarios. After BuildPlan: the items the
+	// plan restores.
 	Databases []string `json:"databases"`
 	// RgsTo: for cms, standard and pool, a pool that survived to import
 	// the lost pools' Response Groups into (Microsoft's Response Group
@@ -468,10 +471,16 @@ func dbName(it PlanItem) string {
 // a set of several databases needs the choice.
 func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string]bool, error) {
 	given := pc.opt.Databases
-	if scenario != "sql" {
+	if scenario != "sql" && scenario != "cms" {
 		if len(given) > 0 {
-			return nil, &PlanError{fmt.Sprintf("--database is for --scenario sql (the Monitoring, Archiving and Persistent Chat databases); --scenario %s restores none", scenario)}
+			return nil, &PlanError{fmt.Sprintf("--database is for --scenario sql (or cms, with the Central Management store's server); --scenario %s restores no database: restore a lost one afterwards with --scenario sql --database NAME", scenario)}
 		}
+		return nil, nil
+	}
+	if scenario == "cms" && len(given) == 0 {
+		// The Monitoring, Archiving and Persistent Chat databases may
+		// be on SQL instances that survived: none unless named.
+		pc.opt.Databases = nil
 		return nil, nil
 	}
 	var dbs []PlanItem
@@ -670,11 +679,12 @@ func inScenario(pc *planCtx, it PlanItem) bool {
 			// Only the file stores chosen (chooseFileStores).
 			return pc.stores[it.Name]
 		case "sql", "persistentchat":
-			// Databases on their own SQL servers, which the loss of
-			// the Central Management store does not take: importing
-			// into one that survived adds the backup's data to the
-			// live one. Their loss is --scenario sql.
-			return false
+			// Only the databases named with --database (chooseDatabases):
+			// on their own SQL servers the loss of the Central Management
+			// store does not take them, and importing into one that
+			// survived adds the backup's data to the live one; on the
+			// lost server's SQL instance they are gone with it.
+			return pc.dbs[it.Name]
 		}
 		return true
 	case "filestore":
@@ -760,7 +770,7 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 			switch {
 			case it.Kind == "filestore" && !pc.stores[it.Name]:
 				kept = append(kept, it.Meta["store"])
-			case it.Kind == "sql" || it.Kind == "persistentchat":
+			case (it.Kind == "sql" || it.Kind == "persistentchat") && !pc.dbs[it.Name]:
 				dbs = append(dbs, it.Name)
 			}
 		}
@@ -772,10 +782,11 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		}
 		if len(dbs) > 0 {
 			steps = append(steps, Step{Phase: 12, Title: "Databases not restored: " + strings.Join(dbs, ", "), Notes: []string{
-				"The Monitoring, Archiving and Persistent Chat databases are on SQL instances of their own, which the loss of the Central Management store may have left as they are: importing the backup into a live one adds old data to it (Import-CsPersistentChatData) or replaces it (RESTORE).",
-				"Lost too? Restore them afterwards with --scenario sql --database NAME (the lost ones only).",
+				"The Monitoring, Archiving and Persistent Chat databases may be on SQL instances the loss of the Central Management store left as they are: importing the backup into a live one adds old data to it (Import-CsPersistentChatData) or replaces it (RESTORE), so none is restored unless named.",
+				"Lost too (on the lost server's SQL instance, or the SQL server lost with it)? Add --database NAME to this plan (the lost ones only; repeatable), or restore them afterwards with --scenario sql --database NAME.",
 			}})
 		}
+		steps = append(steps, chatDatabaseSteps(pc, items)...)
 		if !has["csconfig"] {
 			steps = append(steps, Step{Phase: 6, Title: "Import the configuration (NOT IN THIS SET)", Notes: []string{
 				"This set holds no CsConfiguration export: use another set's, then Import-CsConfiguration -FileName <zip> -Force and Enable-CsTopology.",

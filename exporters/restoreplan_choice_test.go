@@ -118,7 +118,8 @@ func TestPlanSQLScenarioChoosesTheDatabase(t *testing.T) {
 		{[]PlanItem{cdr, chat}, PlanOptions{Scenario: "sql", Databases: []string{"LcsLog"}}, `--database LcsLog: the set holds no backup of that database (it has: LcsCDR on sql01.contoso.com\mon, mgc on sqlpc01.contoso.com\pchat)`},
 		{[]PlanItem{cdr, chat}, PlanOptions{Scenario: "sql", Databases: []string{"all", "mgc"}}, "--database all names every database of the set: give it alone"},
 		{[]PlanItem{cdr, cdr2}, PlanOptions{Scenario: "sql", Databases: []string{"lcscdr"}}, `--database lcscdr names databases on several SQL instances: give the item name of the one that was lost (sql-mon-LcsCDR (LcsCDR on sql01.contoso.com\mon), sql-mon2-LcsCDR (LcsCDR on sql02.contoso.com\mon))`},
-		{[]PlanItem{cdr, chat}, PlanOptions{Scenario: "cms", Databases: []string{"mgc"}}, "--database is for --scenario sql (the Monitoring, Archiving and Persistent Chat databases); --scenario cms restores none"},
+		{[]PlanItem{cdr, chat, {Name: "userdata-pool01", Kind: "userdata", Meta: map[string]string{"pool": "pool01.contoso.com", "file": "u.zip"}}}, PlanOptions{Scenario: "pool", Databases: []string{"mgc"}},
+			"--database is for --scenario sql (or cms, with the Central Management store's server); --scenario pool restores no database: restore a lost one afterwards with --scenario sql --database NAME"},
 	} {
 		_, err := BuildPlan("fe01", "id", nil, c.items, "/restore", c.opt)
 		var pe *PlanError
@@ -153,6 +154,83 @@ func TestPlanSQLScenarioChoosesTheDatabase(t *testing.T) {
 	// One database in the set: --database may be left out.
 	if p, err := BuildPlan("fe01", "id", nil, []PlanItem{cdr}, "/restore", PlanOptions{Scenario: "sql"}); err != nil || strings.Join(p.Options.Databases, ",") != "sql-mon-LcsCDR" {
 		t.Errorf("the set's only database: %v, options.databases %v", err, p.Options.Databases)
+	}
+}
+
+// TestPlanCMSRestoresNamedDatabases: Microsoft's procedure for the server
+// hosting the Central Management store ends with the SQL restore of
+// LcsLog / LcsCDR / QoEMetrics and Persistent Chat: a database its SQL
+// instance hosted is lost with it. --scenario cms restores the ones named
+// with --database (after the Response Groups), lists the others as not
+// restored, and restores none without it (they may be on SQL servers
+// that survived); --database all is every one.
+func TestPlanCMSRestoresNamedDatabases(t *testing.T) {
+	items := []PlanItem{
+		{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": "c.zip"}},
+		{Name: "rgs-pool01", Kind: "rgs", Meta: map[string]string{"pool": "pool01.contoso.com", "file": "r.zip"}},
+		{Name: "sql-mon-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sqlbe01.contoso.com\rtc`, "db": "LcsCDR", "file": "a.bak"}},
+		{Name: "sql-mon-QoEMetrics", Kind: "sql", Meta: map[string]string{"instance": `sqlbe01.contoso.com\rtc`, "db": "QoEMetrics", "file": "q.bak"}},
+		{Name: "persistentchat-pchat01", Kind: "persistentchat", Meta: map[string]string{"instance": `sqlpc01.contoso.com\pchat`, "pool": "pchat01.contoso.com", "file": "p.zip"}},
+	}
+	for _, c := range []struct {
+		dbs             []string
+		want, not       []string
+		options, notRes string
+	}{
+		{nil, nil, []string{"RESTORE DATABASE", "Install-CsDatabase -DatabaseType", "Import-CsPersistentChatData"}, "", "Databases not restored: sql-mon-LcsCDR, sql-mon-QoEMetrics, persistentchat-pchat01"},
+		{[]string{"LcsCDR", "QoEMetrics"}, []string{"RESTORE DATABASE [LcsCDR]", "RESTORE DATABASE [QoEMetrics]"}, []string{"Install-CsDatabase -DatabaseType", "Import-CsPersistentChatData"},
+			"sql-mon-LcsCDR,sql-mon-QoEMetrics", "Databases not restored: persistentchat-pchat01"},
+		{[]string{"mgc"}, []string{"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'pchat'", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"}, []string{"RESTORE DATABASE"},
+			"persistentchat-pchat01", "Databases not restored: sql-mon-LcsCDR, sql-mon-QoEMetrics"},
+		{[]string{"all"}, []string{"RESTORE DATABASE [LcsCDR]", "RESTORE DATABASE [QoEMetrics]", "Import-CsPersistentChatData"}, nil,
+			"sql-mon-LcsCDR,sql-mon-QoEMetrics,persistentchat-pchat01", ""},
+	} {
+		p, text := planText(t, nil, items, PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, Databases: c.dbs})
+		all := commandsOf(p, false)
+		for _, w := range c.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("cms --database %v: plan lacks %q:\n%s", c.dbs, w, text)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(all, n) {
+				t.Errorf("cms --database %v: plan holds %q:\n%s", c.dbs, n, text)
+			}
+		}
+		if got := strings.Join(p.Options.Databases, ","); got != c.options {
+			t.Errorf("cms --database %v: options.databases %q, want %q", c.dbs, got, c.options)
+		}
+		if (c.notRes == "") != !strings.Contains(text, "Databases not restored: ") || c.notRes != "" && !strings.Contains(text, c.notRes+"\n") {
+			t.Errorf("cms --database %v: want %q:\n%s", c.dbs, c.notRes, text)
+		}
+		// Microsoft's order: the databases after the Response Groups.
+		rgs, db := -1, -1
+		for i, s := range p.Steps {
+			for _, cmd := range s.Commands {
+				if strings.HasPrefix(cmd, "Import-CsRgsConfiguration") {
+					rgs = i
+				}
+				if db < 0 && (strings.Contains(cmd, "RESTORE DATABASE") || strings.HasPrefix(cmd, "Import-CsPersistentChatData")) {
+					db = i
+				}
+			}
+		}
+		if db >= 0 && db < rgs {
+			t.Errorf("cms --database %v: a database restore (step %d) before the Response Groups (step %d)", c.dbs, db+1, rgs+1)
+		}
+	}
+	for _, c := range []struct {
+		dbs  []string
+		want string
+	}{
+		{[]string{"LcsLog"}, `--database LcsLog: the set holds no backup of that database (it has: LcsCDR on sqlbe01.contoso.com\rtc, QoEMetrics on sqlbe01.contoso.com\rtc, mgc on sqlpc01.contoso.com\pchat)`},
+		{[]string{"all", "mgc"}, "--database all names every database of the set: give it alone"},
+	} {
+		_, err := BuildPlan("fe01", "id", nil, items, "/restore", PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, Databases: c.dbs})
+		var pe *PlanError
+		if !errors.As(err, &pe) || err.Error() != c.want {
+			t.Errorf("cms --database %v: %v, want %q", c.dbs, err, c.want)
+		}
 	}
 }
 
