@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -439,6 +440,31 @@ func (e identityExists) Error() string {
 }
 
 func (e identityExists) Is(target error) bool { return target == os.ErrExist }
+
+// ThrowawayIdentity is the public key of the identity file at path, read
+// from its "# public key: " line (as GenerateIdentity writes it); when there
+// is no file, or it has no such line, a new identity replaces it and
+// created is true. It is for throwaway keys (the demo's), which may be
+// replaced: never give it a key that protects backups.
+func ThrowawayIdentity(path string) (pub string, created bool, err error) {
+	ids, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", false, err
+	}
+	if err == nil {
+		for _, line := range strings.Split(string(ids), "\n") {
+			if pub, ok := strings.CutPrefix(line, "# public key: "); ok {
+				return pub, false, nil
+			}
+		}
+	}
+	os.Remove(path)
+	pub, err = GenerateIdentity(path)
+	if err != nil {
+		return "", false, err
+	}
+	return pub, true, nil
+}
 
 // GenerateIdentity writes a new X25519 identity to path with mode 0600,
 // refusing to overwrite an existing file, and returns the public key.

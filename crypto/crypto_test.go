@@ -479,3 +479,49 @@ func TestIdentityIsAPublicKey(t *testing.T) {
 		t.Errorf("notes: %v", err)
 	}
 }
+
+// TestThrowawayIdentity: the demo's key is kept while its file names its
+// public key, made when there is none, and replaced when the file names
+// none; a file that cannot be read is an error, not replaced.
+func TestThrowawayIdentity(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "demo-identity.txt")
+	pub, created, err := ThrowawayIdentity(p)
+	if err != nil || !created || !strings.HasPrefix(pub, "age1") {
+		t.Fatalf("no file: %q, created %v, %v", pub, created, err)
+	}
+	before, _ := os.ReadFile(p)
+	again, created, err := ThrowawayIdentity(p)
+	if err != nil || created || again != pub {
+		t.Fatalf("existing file: %q (want %q), created %v, %v", again, pub, created, err)
+	}
+	if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
+		t.Fatal("an existing identity was rewritten")
+	}
+	if _, err := LoadIdentities(p, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.WriteFile(p, []byte("AGE-SECRET-KEY-1 without its comment\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other, created, err := ThrowawayIdentity(p)
+	if err != nil || !created || other == pub || !strings.HasPrefix(other, "age1") {
+		t.Fatalf("file without a public key line: %q, created %v, %v", other, created, err)
+	}
+	if b, _ := os.ReadFile(p); !strings.Contains(string(b), "# public key: "+other) {
+		t.Fatalf("not replaced:\n%s", b)
+	}
+
+	// A folder where the file should be: read fails, nothing replaced.
+	d := filepath.Join(dir, "folder")
+	if err := os.Mkdir(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ThrowawayIdentity(d); err == nil {
+		t.Fatal("a folder as the identity file accepted")
+	}
+	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+		t.Fatalf("the folder was replaced: %v", err)
+	}
+}

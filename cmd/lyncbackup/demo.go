@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -54,9 +53,12 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	keyFile := filepath.Join(abs, "demo-identity.txt")
-	recipient, err := demoKey(a, keyFile)
+	recipient, created, err := crypto.ThrowawayIdentity(keyFile)
 	if err != nil {
 		return err
+	}
+	if created {
+		a.say("generated a throwaway key: %s", keyFile)
 	}
 	vars := map[string]string{"DEMO_DIR": filepath.ToSlash(abs), "SAMPLE_DIR": sample, "DEMO_RECIPIENT": recipient}
 	cfg, err := config.Parse(examples.DemoConfig, func(k string) (string, bool) {
@@ -113,29 +115,6 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 			"identity_file": keyFile, "host": set.Host, "set_id": set.ID, "restore_dir": restoreDir})
 	}
 	return nil
-}
-
-// demoKey returns the public key of the demo's identity file, writing a
-// new throwaway identity when there is none.
-func demoKey(a *app, keyFile string) (string, error) {
-	ids, err := os.ReadFile(keyFile)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	if err == nil {
-		for _, line := range strings.Split(string(ids), "\n") {
-			if pub, ok := strings.CutPrefix(line, "# public key: "); ok {
-				return pub, nil
-			}
-		}
-	}
-	os.Remove(keyFile)
-	pub, err := crypto.GenerateIdentity(keyFile)
-	if err != nil {
-		return "", err
-	}
-	a.say("generated a throwaway key: %s", keyFile)
-	return pub, nil
 }
 
 func writeSample(dst string) error {
