@@ -1,7 +1,8 @@
 // Package destination maps the config's destination section to a concrete
 // upload.Store (local, S3, Azure). Each backend registers itself from its
 // own file in this package; decorators (the bandwidth limit) are applied by
-// the caller.
+// the caller. What a destination's answers mean (check's findings, the fix
+// of a refused certificate) lives here too.
 package destination
 
 import (

@@ -41,8 +41,9 @@ type app struct {
 	logFile            *os.File // nil when logging to the console
 	logPath, logFormat string   // what log was opened for
 
-	// trust: where the opened destination's CAs came from (cafile.go).
-	trust trustSource
+	// trust: where the opened destination's CAs came from (cafile.go),
+	// for the fix of a refused certificate (destination.Trust.Hint).
+	trust destination.Trust
 }
 
 // globalFlags are the flags shared by the commands; each command lists
@@ -346,7 +347,7 @@ func (a *app) finish(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	err = a.certHint(err)
+	err = a.trust.Hint(err)
 	if err == nil && a.jsonErr != nil {
 		err = fmt.Errorf("could not make the JSON document: %w", a.jsonErr)
 	}

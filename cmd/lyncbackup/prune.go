@@ -255,7 +255,7 @@ func (a *app) pruneDoc(rep *retention.Report, pol retention.Policy, err error) p
 	if grace <= 0 {
 		grace = retention.DefaultGrace
 	}
-	err = a.certHint(err)
+	err = a.trust.Hint(err)
 	d := pruneDoc{OK: err == nil, ExitCode: a.code(err), Report: rep, PolicyText: pol.String(), Policy: policyDoc{
 		KeepLast: pol.Last, KeepHourly: pol.Hourly, KeepDaily: pol.Daily, KeepWeekly: pol.Weekly, KeepMonthly: pol.Monthly,
 		KeepYearly: pol.Yearly, KeepWithin: pol.Within.Text, MinAge: pol.MinAge.Text, GraceSeconds: grace.Seconds(),

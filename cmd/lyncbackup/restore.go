@@ -332,7 +332,7 @@ func thawSet(ctx context.Context, a *app, st upload.Store, set catalog.Set, item
 			d.Items = []pipeline.ThawReport{}
 		}
 		if err != nil {
-			d.Error = oneLine(a.certHint(err).Error())
+			d.Error = oneLine(a.trust.Hint(err).Error())
 		}
 		a.printJSON(d)
 		return err
@@ -369,7 +369,7 @@ func thawManifest(ctx context.Context, a *app, st upload.Store, set catalog.Set)
 	if a.g.json {
 		d := thawDoc{OK: err == nil, ExitCode: a.code(err), Host: set.Host, SetID: set.ID, Items: []pipeline.ThawReport{rep}}
 		if err != nil {
-			d.Error = oneLine(a.certHint(err).Error())
+			d.Error = oneLine(a.trust.Hint(err).Error())
 		}
 		a.printJSON(d)
 		return err
@@ -413,7 +413,7 @@ type readDoc struct {
 }
 
 func (a *app) readDoc(set catalog.Set, skipped []catalog.Skipped, mode string, reports []pipeline.ItemReport, err error, to string) readDoc {
-	err = a.certHint(err)
+	err = a.trust.Hint(err)
 	d := readDoc{OK: err == nil, ExitCode: a.code(err), Host: set.Host, SetID: set.ID, Mode: mode, To: to, Items: reports, Skipped: skipped}
 	if d.Skipped == nil {
 		d.Skipped = []catalog.Skipped{}

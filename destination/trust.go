@@ -1,0 +1,67 @@
+package destination
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Trust is where the CAs of an opened destination came from, for the fix
+// of a refused certificate (Hint). The zero Trust is a destination not
+// opened (yet): Hint then adds nothing.
+type Trust struct {
+	Opened  bool
+	FromURL bool   // --from URL (no config)
+	CAFile  string // --ca-file or destination.ca_file ("" = the system store only)
+	Flag    bool   // CAFile came from --ca-file
+	NoFlag  bool   // the command has no --ca-file (backup): only the config key can name a CA
+}
+
+// Hint adds the fix to a refused certificate of an unknown authority:
+// the flag or key to name the CA in, or, when one was named, that it does
+// not hold the server's CA. Other errors pass unchanged.
+func (t Trust) Hint(err error) error {
+	if err == nil || !t.Opened || !unknownAuthority(err) || strings.Contains(err.Error(), "--ca-file") || strings.Contains(err.Error(), "destination.ca_file") {
+		return err
+	}
+	var fix string
+	switch {
+	case t.NoFlag && t.CAFile != "":
+		fix = fmt.Sprintf("the server's certificate is signed by no CA in %s (destination.ca_file) nor in the system store: name the CA that issued it there (a PEM file)", t.CAFile)
+	case t.NoFlag:
+		fix = "this machine does not trust the server's certificate: name its CA in destination.ca_file (a PEM file), or import the CA into the machine's trusted roots"
+	case t.CAFile != "":
+		src := "destination.ca_file"
+		if t.Flag {
+			src = "--ca-file"
+		}
+		fix = fmt.Sprintf("the server's certificate is signed by no CA in %s (%s) nor in the system store: name the CA that issued it (--ca-file FILE, a PEM file)", t.CAFile, src)
+	case t.FromURL:
+		fix = "this machine does not trust the server's certificate: give its CA with --ca-file FILE (a PEM file), or import the CA into the machine's trusted roots"
+	default:
+		fix = "this machine does not trust the server's certificate: name its CA in destination.ca_file or with --ca-file FILE (a PEM file), or import the CA into the machine's trusted roots"
+	}
+	return hinted{err, fix}
+}
+
+// hinted is an error with its fix appended; the exit code stays the
+// error's.
+type hinted struct {
+	err error
+	fix string
+}
+
+func (h hinted) Error() string { return h.err.Error() + "; " + h.fix }
+func (h hinted) Unwrap() error { return h.err }
+
+// unknownAuthority: the server's certificate chains to no trusted CA
+// (Go's verifier, and Windows' for an untrusted root).
+func unknownAuthority(err error) bool {
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "certificate signed by unknown authority") || strings.Contains(msg, "certificate is not trusted")
+}
