@@ -1,5 +1,7 @@
 package pipeline
 
+import "github.com/lyncbackup/lyncbackup/chunk"
+
 // MemoryBudget is the soft memory limit a backup holds by design: the part
 // buffers of the items in flight (parallel items, each with concurrency+1
 // parts of partSize) plus 48 MiB for the zstd encoders (4 MiB windows), age
@@ -20,4 +22,20 @@ func MemoryBudget(parallel int, partSize, concurrency int64) int64 {
 		concurrency = 3
 	}
 	return 48<<20 + int64(parallel)*(concurrency+1)*partSize
+}
+
+// BackupMemory is the soft memory limit a backup in format needs by
+// design: MemoryBudget, and for the chunked format also what its chunk
+// writer holds (each item's chunker, the chunks in work, the zstd
+// encoders: chunk.WriteMemory). Zero or negative arguments take
+// MemoryBudget's defaults.
+func BackupMemory(format string, parallel int, partSize, concurrency int64) int64 {
+	limit := MemoryBudget(parallel, partSize, concurrency)
+	if format == FormatChunked {
+		if parallel <= 0 {
+			parallel = 2
+		}
+		limit += chunk.WriteMemory(parallel, 0)
+	}
+	return limit
 }

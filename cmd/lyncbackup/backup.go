@@ -363,18 +363,10 @@ func sweepStale(ctx context.Context, cfg *config.Config, store upload.Store, lg 
 }
 
 // setMemoryBudget gives the Go runtime the soft memory limit a backup
-// needs by design (pipeline.MemoryBudget); GOMEMLIMIT, when set, wins.
+// needs by design (pipeline.BackupMemory); GOMEMLIMIT, when set, wins.
 func setMemoryBudget(cfg *config.Config, parallel int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := pipeline.MemoryBudget(parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency))
-	if cfg.Format == pipeline.FormatChunked {
-		// Each item's chunker, the chunks in work, the zstd encoders.
-		if parallel <= 0 {
-			parallel = 2
-		}
-		limit += chunk.WriteMemory(parallel, 0)
-	}
-	debug.SetMemoryLimit(limit)
+	debug.SetMemoryLimit(pipeline.BackupMemory(cfg.Format, parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency)))
 }
