@@ -275,7 +275,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}
 	m := res.Manifest
 	recordResult(sum, res, lg)
-	sum.UploadsAborted = sweepStale(ctx, cfg, store, lg)
+	sum.UploadsAborted = retention.SweepStale(ctx, cfg.Retention, store, cfg.Host, lg)
 	sum.Format, sum.NewChunks, sum.ReusedChunks, sum.UploadedBytes = cfg.Format, res.NewChunks, res.ReusedChunks, res.UploadedBytes
 	plain, stored, files := m.Totals()
 	sum.PlainBytes, sum.StoredBytes, sum.Files, sum.Destination = plain, stored, files, store.String()
@@ -343,23 +343,6 @@ func recordResult(sum *backupSummary, res pipeline.BackupResult, lg *slog.Logger
 	for _, f := range m.Failures {
 		lg.Error("not in the set", "exporter", f.Exporter, "kind", f.Kind, "err", f.Error)
 	}
-}
-
-// sweepStale aborts this host's unfinished uploads older than the grace
-// period (retention.grace, default 24h): S3 multipart uploads, uncommitted
-// Azure blocks and local temporary files that a killed or failed run left
-// behind, so the next good backup cleans up after a bad one even where
-// prune is never run. The set is committed by then: a failure here is a
-// warning.
-func sweepStale(ctx context.Context, cfg *config.Config, store upload.Store, lg *slog.Logger) int {
-	grace := retention.GraceOf(cfg.Retention)
-	n, err := retention.AbortStale(ctx, store, cfg.Host+"/", grace)
-	if err != nil {
-		lg.Warn("could not abort unfinished uploads left by earlier runs", "err", err)
-	} else if n > 0 {
-		lg.Info("aborted unfinished uploads left by earlier runs", "count", n, "older_than", grace.String())
-	}
-	return n
 }
 
 // setMemoryBudget gives the Go runtime the soft memory limit a backup
