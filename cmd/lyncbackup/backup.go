@@ -316,15 +316,8 @@ func backupJob(cfg *config.Config, store upload.Store, exps []exporters.Exporter
 	if p := destination.LocalPath(cfg.Destination); p != "" {
 		job.Avoid = append(job.Avoid, p)
 	}
-	if ol := cfg.Destination.ObjectLock; ol != nil {
-		job.LockMode, job.LockDays, job.LegalHold = ol.Mode, ol.Days, ol.LegalHold
-	}
-	if im := cfg.Destination.Immutability; im != nil {
-		job.LockMode, job.LockDays, job.LegalHold = "unlocked", im.Days, im.LegalHold
-		if im.Locked {
-			job.LockMode = "locked"
-		}
-	}
+	lock := destination.LockOf(cfg.Destination)
+	job.LockMode, job.LockDays, job.LegalHold = lock.Mode, lock.Days, lock.LegalHold
 	return job
 }
 
