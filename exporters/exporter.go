@@ -1,7 +1,8 @@
 // Package exporters turns the config into items to back up. It knows Lync /
 // Skype for Business (through PowerShell), SQL Server (through sqlcmd), file
 // stores, arbitrary commands and plain paths, and it knows the restore
-// step that brings each item back. It never touches storage.
+// step that brings each item back (the restore plan, and the run of its
+// steps: PlanRun). It never touches storage.
 package exporters
 
 import (

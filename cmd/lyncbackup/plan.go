@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/exporters"
@@ -108,7 +107,7 @@ func init() {
 			if a.g.json {
 				d := runImportsDoc{OK: err == nil, ExitCode: a.code(err), Host: p.Host, SetID: p.SetID, Scenario: p.Scenario, Steps: ri.done}
 				if d.Steps == nil {
-					d.Steps = []stepResult{}
+					d.Steps = []exporters.StepResult{}
 				}
 				if err != nil {
 					d.Error = oneLine(err.Error())
@@ -168,24 +167,19 @@ type planDoc struct {
 
 // runImportsDoc is the --json document of restore --run-imports --yes.
 type runImportsDoc struct {
-	OK       bool         `json:"ok"`
-	ExitCode int          `json:"exit_code"`
-	Host     string       `json:"host"`
-	SetID    string       `json:"set_id"`
-	Scenario string       `json:"scenario"`
-	Steps    []stepResult `json:"steps"`
-	Error    string       `json:"error,omitempty"`
+	OK       bool                   `json:"ok"`
+	ExitCode int                    `json:"exit_code"`
+	Host     string                 `json:"host"`
+	SetID    string                 `json:"set_id"`
+	Scenario string                 `json:"scenario"`
+	Steps    []exporters.StepResult `json:"steps"`
+	Error    string                 `json:"error,omitempty"`
 }
 
-// stepResult is what became of one step of the plan in this run.
-type stepResult struct {
-	Step   int    `json:"step"`
-	Title  string `json:"title"`
-	Result string `json:"result"` // done, manual (left to the admin), skipped
-}
-
+// runImports is a run of the plan's steps (exporters.PlanRun) with this
+// command's terminal, answers and resume commands.
 type runImports struct {
-	done    []stepResult
+	done    []exporters.StepResult
 	a       *app
 	plan    exporters.Plan
 	set     catalog.Set
@@ -199,9 +193,6 @@ type runImports struct {
 	flags, filesFlags       []string
 	flagsErr, filesFlagsErr error
 }
-
-// stepTimeout bounds one import step (user data of a large pool is slow).
-const stepTimeout = 4 * time.Hour
 
 // resume is the command that continues this run at step n: its own
 // flags (resume.go), the set by its id; in words when a value cannot be
@@ -226,68 +217,15 @@ func (r *runImports) run(ctx context.Context) error {
 	if r.a.g.json {
 		w = r.a.stderr // stdout holds the one document
 	}
-	steps := r.plan.Steps
-	if r.startAt < 1 || r.startAt > len(steps) {
-		return usagef("--start-at %d: the plan has steps 1 to %d", r.startAt, len(steps))
+	pr := exporters.PlanRun{Plan: r.plan, PS: r.ps, StartAt: r.startAt, Yes: r.yes, Out: w,
+		Ask: r.ask, Resume: r.resume, RestoreFiles: r.restoreFiles}
+	ran, err := pr.Run(ctx)
+	r.done = pr.Done
+	if pe := (*exporters.PlanError)(nil); errors.As(err, &pe) {
+		return usageError{err}
 	}
-	ran := 0
-	for i := r.startAt - 1; i < len(steps); i++ {
-		s := steps[i]
-		n := i + 1
-		if !s.Run {
-			fmt.Fprintf(w, "step %d [manual] %s\n", n, s.Title)
-			for _, c := range s.Commands {
-				fmt.Fprintf(w, "      %s\n", c)
-			}
-			for _, note := range s.Notes {
-				fmt.Fprintf(w, "      # %s\n", note)
-			}
-			if !r.yes {
-				ans, err := r.ask(fmt.Sprintf("Step %d is yours: done? [y]es / [q]uit: ", n))
-				if err != nil {
-					return err
-				}
-				if ans != "y" {
-					return fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.resume(n))
-				}
-			}
-			r.done = append(r.done, stepResult{n, s.Title, "manual"})
-			continue
-		}
-		for _, f := range s.Files {
-			if _, err := os.Stat(f); err != nil {
-				return fmt.Errorf("step %d (%s) needs %s, which is not there: restore the set first (%s), then: %s", n, s.Title, f, r.restoreFiles(), r.resume(n))
-			}
-		}
-		fmt.Fprintf(w, "step %d [run] %s\n", n, s.Title)
-		for _, c := range s.Commands {
-			fmt.Fprintf(w, "      %s\n", c)
-		}
-		if !r.yes {
-			ans, err := r.ask(fmt.Sprintf("Run step %d? [y]es / [s]kip / [q]uit: ", n))
-			if err != nil {
-				return err
-			}
-			switch ans {
-			case "y":
-			case "s":
-				fmt.Fprintf(w, "step %d skipped\n", n)
-				r.done = append(r.done, stepResult{n, s.Title, "skipped"})
-				continue
-			default:
-				return fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.resume(n))
-			}
-		}
-		if _, err := r.ps.Run(ctx, fmt.Sprintf("step %d", n), stepTimeout, strings.Join(s.Commands, "\n")); err != nil {
-			next := s.OnFailure
-			if next != "" {
-				next += " "
-			}
-			return fmt.Errorf("restore stopped at step %d (%s): %s. %sFix the cause, then continue with: %s", n, s.Title, strings.TrimRight(err.Error(), ". "), next, r.resume(n))
-		}
-		ran++
-		r.done = append(r.done, stepResult{n, s.Title, "done"})
-		fmt.Fprintf(w, "step %d done\n", n)
+	if err != nil {
+		return err
 	}
 	r.a.say("restore plan of %s/%s finished: %d step(s) run", r.set.Host, r.set.ID, ran)
 	return nil

@@ -1,0 +1,113 @@
+package exporters
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// StepResult is what became of one step of the plan in a run.
+type StepResult struct {
+	Step   int    `json:"step"`
+	Title  string `json:"title"`
+	Result string `json:"result"` // done, manual (left to the admin), skipped
+}
+
+// StepTimeout bounds one import step (user data of a large pool is slow).
+const StepTimeout = 4 * time.Hour
+
+// PlanRun runs a plan's steps from StartAt on, in order: a manual step is
+// shown and left to the admin, a step to run is shown, its files checked
+// under the restore folder, and its commands run in one PowerShell
+// session. Unless Yes, each step is asked about first. The first failure
+// (or a "quit") stops the run, saying the command that continues it.
+type PlanRun struct {
+	Plan    Plan
+	PS      PowerShell
+	StartAt int
+	Yes     bool
+	// Out takes the steps as they are shown and run.
+	Out io.Writer
+	// Ask asks prompt and returns the answer's first letter, lower case
+	// ("" for an empty answer).
+	Ask func(prompt string) (string, error)
+	// Resume is the command that continues the run at step n;
+	// RestoreFiles the command that restores the set's files first.
+	Resume       func(n int) string
+	RestoreFiles func() string
+	// Done is what became of each step this run got through, in order.
+	Done []StepResult
+}
+
+// Run runs the steps and returns how many were run (not skipped or left
+// to the admin). A StartAt outside the plan is a *PlanError.
+func (r *PlanRun) Run(ctx context.Context) (int, error) {
+	w := r.Out
+	steps := r.Plan.Steps
+	if r.StartAt < 1 || r.StartAt > len(steps) {
+		return 0, &PlanError{fmt.Sprintf("--start-at %d: the plan has steps 1 to %d", r.StartAt, len(steps))}
+	}
+	ran := 0
+	for i := r.StartAt - 1; i < len(steps); i++ {
+		s := steps[i]
+		n := i + 1
+		if !s.Run {
+			fmt.Fprintf(w, "step %d [manual] %s\n", n, s.Title)
+			for _, c := range s.Commands {
+				fmt.Fprintf(w, "      %s\n", c)
+			}
+			for _, note := range s.Notes {
+				fmt.Fprintf(w, "      # %s\n", note)
+			}
+			if !r.Yes {
+				ans, err := r.Ask(fmt.Sprintf("Step %d is yours: done? [y]es / [q]uit: ", n))
+				if err != nil {
+					return ran, err
+				}
+				if ans != "y" {
+					return ran, fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.Resume(n))
+				}
+			}
+			r.Done = append(r.Done, StepResult{n, s.Title, "manual"})
+			continue
+		}
+		for _, f := range s.Files {
+			if _, err := os.Stat(f); err != nil {
+				return ran, fmt.Errorf("step %d (%s) needs %s, which is not there: restore the set first (%s), then: %s", n, s.Title, f, r.RestoreFiles(), r.Resume(n))
+			}
+		}
+		fmt.Fprintf(w, "step %d [run] %s\n", n, s.Title)
+		for _, c := range s.Commands {
+			fmt.Fprintf(w, "      %s\n", c)
+		}
+		if !r.Yes {
+			ans, err := r.Ask(fmt.Sprintf("Run step %d? [y]es / [s]kip / [q]uit: ", n))
+			if err != nil {
+				return ran, err
+			}
+			switch ans {
+			case "y":
+			case "s":
+				fmt.Fprintf(w, "step %d skipped\n", n)
+				r.Done = append(r.Done, StepResult{n, s.Title, "skipped"})
+				continue
+			default:
+				return ran, fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.Resume(n))
+			}
+		}
+		if _, err := r.PS.Run(ctx, fmt.Sprintf("step %d", n), StepTimeout, strings.Join(s.Commands, "\n")); err != nil {
+			next := s.OnFailure
+			if next != "" {
+				next += " "
+			}
+			return ran, fmt.Errorf("restore stopped at step %d (%s): %s. %sFix the cause, then continue with: %s", n, s.Title, strings.TrimRight(err.Error(), ". "), next, r.Resume(n))
+		}
+		ran++
+		r.Done = append(r.Done, StepResult{n, s.Title, "done"})
+		fmt.Fprintf(w, "step %d done\n", n)
+	}
+	return ran, nil
+}

@@ -1,0 +1,142 @@
+package exporters
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/lyncbackup/lyncbackup/internal/stubbin"
+)
+
+// runPlanFixture is a plan of a manual step, a step that needs a restored
+// file and one that fails in the PowerShell stand-in, with a run over it
+// whose answers are given in turn.
+func runPlanFixture(t *testing.T, answers ...string) (*PlanRun, *strings.Builder, string) {
+	t.Helper()
+	newHarness(t, "2015", fixture{Fail: map[string]string{"Boom-CsStep": "Boom-CsStep : the pool is not ready."}})
+	prod, _ := ProductByID("2015")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "conf", "CsConfig.zip")
+	p := Plan{Host: "fe01", SetID: "id", Dir: dir, Steps: []Step{
+		{Title: "Rebuild the server", Commands: []string{"Install-CsDatabase -CentralManagementDatabase"}, Notes: []string{"by hand"}},
+		{Title: "Import the configuration", Run: true, Commands: []string{"Write-Host 'imported'"}, Files: []string{file}},
+		{Title: "Start the pool", Run: true, Commands: []string{"Boom-CsStep -PoolFqdn pool01"}, OnFailure: "Check the pool."},
+	}}
+	out := &strings.Builder{}
+	r := &PlanRun{Plan: p, PS: PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}, StartAt: 1, Out: out,
+		Resume:       func(n int) string { return "resume at " + strconv.Itoa(n) },
+		RestoreFiles: func() string { return "restore the files" },
+		Ask: func(prompt string) (string, error) {
+			out.WriteString("? " + prompt + "\n")
+			if len(answers) == 0 {
+				return "", errors.New("no more answers")
+			}
+			a := answers[0]
+			answers = answers[1:]
+			return a, nil
+		}}
+	return r, out, file
+}
+
+func results(done []StepResult) string {
+	var s []string
+	for _, d := range done {
+		s = append(s, strconv.Itoa(d.Step)+":"+d.Result)
+	}
+	return strings.Join(s, " ")
+}
+
+// TestPlanRun: the steps are shown, asked about and run in order; a
+// missing restored file, a "quit" and a failed step each stop the run
+// with the command that continues it; --start-at outside the plan is a
+// PlanError.
+func TestPlanRun(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("missing file", func(t *testing.T) {
+		r, out, file := runPlanFixture(t)
+		r.Yes = true
+		ran, err := r.Run(ctx)
+		want := "step 2 (Import the configuration) needs " + file + ", which is not there: restore the set first (restore the files), then: resume at 2"
+		if err == nil || err.Error() != want || ran != 0 {
+			t.Fatalf("ran %d, %v\nwant %s", ran, err, want)
+		}
+		if got := results(r.Done); got != "1:manual" {
+			t.Errorf("done %s", got)
+		}
+		if want := "step 1 [manual] Rebuild the server\n      Install-CsDatabase -CentralManagementDatabase\n      # by hand\n"; out.String() != want {
+			t.Errorf("output:\n%s\nwant:\n%s", out, want)
+		}
+	})
+
+	t.Run("failed step", func(t *testing.T) {
+		r, out, file := runPlanFixture(t)
+		os.MkdirAll(filepath.Dir(file), 0o755)
+		os.WriteFile(file, []byte("x"), 0o644)
+		r.Yes = true
+		ran, err := r.Run(ctx)
+		if err == nil || ran != 1 || !strings.HasPrefix(err.Error(), "restore stopped at step 3 (Start the pool): ") ||
+			!strings.Contains(err.Error(), "Boom-CsStep : the pool is not ready") ||
+			!strings.HasSuffix(err.Error(), ". Check the pool. Fix the cause, then continue with: resume at 3") {
+			t.Fatalf("ran %d, %v", ran, err)
+		}
+		if got := results(r.Done); got != "1:manual 2:done" {
+			t.Errorf("done %s", got)
+		}
+		want := "step 1 [manual] Rebuild the server\n      Install-CsDatabase -CentralManagementDatabase\n      # by hand\n" +
+			"step 2 [run] Import the configuration\n      Write-Host 'imported'\nstep 2 done\n" +
+			"step 3 [run] Start the pool\n      Boom-CsStep -PoolFqdn pool01\n"
+		if out.String() != want {
+			t.Errorf("output:\n%s\nwant:\n%s", out, want)
+		}
+	})
+
+	t.Run("asked", func(t *testing.T) {
+		r, out, file := runPlanFixture(t, "y", "s", "q")
+		os.MkdirAll(filepath.Dir(file), 0o755)
+		os.WriteFile(file, []byte("x"), 0o644)
+		ran, err := r.Run(ctx)
+		if err == nil || ran != 0 || err.Error() != "stopped before step 3 (Start the pool); continue with: resume at 3" {
+			t.Fatalf("ran %d, %v", ran, err)
+		}
+		if got := results(r.Done); got != "1:manual 2:skipped" {
+			t.Errorf("done %s", got)
+		}
+		want := "step 1 [manual] Rebuild the server\n      Install-CsDatabase -CentralManagementDatabase\n      # by hand\n" +
+			"? Step 1 is yours: done? [y]es / [q]uit: \n" +
+			"step 2 [run] Import the configuration\n      Write-Host 'imported'\n" +
+			"? Run step 2? [y]es / [s]kip / [q]uit: \nstep 2 skipped\n" +
+			"step 3 [run] Start the pool\n      Boom-CsStep -PoolFqdn pool01\n" +
+			"? Run step 3? [y]es / [s]kip / [q]uit: \n"
+		if out.String() != want {
+			t.Errorf("output:\n%s\nwant:\n%s", out, want)
+		}
+	})
+
+	t.Run("manual step not done", func(t *testing.T) {
+		r, _, _ := runPlanFixture(t, "")
+		if _, err := r.Run(ctx); err == nil || err.Error() != "stopped before step 1 (Rebuild the server); continue with: resume at 1" || len(r.Done) != 0 {
+			t.Fatalf("%v, done %v", err, r.Done)
+		}
+	})
+
+	t.Run("start at", func(t *testing.T) {
+		r, out, _ := runPlanFixture(t)
+		r.Yes, r.StartAt = true, 3
+		if _, err := r.Run(ctx); err == nil || !strings.HasPrefix(err.Error(), "restore stopped at step 3") || strings.Contains(out.String(), "step 1") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for _, n := range []int{0, 4} {
+			r, out, _ := runPlanFixture(t)
+			r.StartAt = n
+			var pe *PlanError
+			if _, err := r.Run(ctx); !errors.As(err, &pe) || err.Error() != "--start-at "+strconv.Itoa(n)+": the plan has steps 1 to 3" || out.Len() != 0 {
+				t.Errorf("--start-at %d: %v, output %q", n, err, out)
+			}
+		}
+	})
+}
