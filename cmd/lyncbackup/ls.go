@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 
 	"github.com/lyncbackup/lyncbackup/archive"
 	"github.com/lyncbackup/lyncbackup/pipeline"
@@ -17,15 +15,6 @@ import (
 func init() {
 	register(&command{name: "ls", summary: "list the folders, files and links of a set's items (reads them whole, as verify --identity does)",
 		usage: "ls [SET|latest] --identity FILE [--item NAME]... [--from URL [--ca-file FILE]] [flags]", flags: flagsTransfer, run: runLs})
-}
-
-// lsSpool holds one item's listing, rendered, in a temporary file until
-// the item has passed its checks: a file store of a million files lists
-// in the memory of one.
-type lsSpool struct {
-	f *os.File
-	w *bufio.Writer
-	n int // entries
 }
 
 // runLs lists what a set's items hold, to find the paths restore
@@ -64,58 +53,35 @@ func runLs(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	spools := map[string]*lsSpool{}
-	var spoolErr error
-	defer func() {
-		for _, s := range spools {
-			s.f.Close()
-			os.Remove(s.f.Name())
-		}
-	}()
-	entry := func(item string, e archive.Entry) {
-		mu.Lock()
-		defer mu.Unlock()
-		s := spools[item]
-		if s == nil {
-			f, err := os.CreateTemp("", "lyncbackup-ls-*")
-			if err != nil {
-				spoolErr = fmt.Errorf("ls: spool the listing: %w", err)
-				return
-			}
-			s = &lsSpool{f: f, w: bufio.NewWriter(f)}
-			spools[item] = s
-		}
+	// Each item's listing waits in a temporary file until the item passed.
+	listing := &pipeline.Listing{Render: func(w io.Writer, item string, n int, e archive.Entry) {
 		if a.g.json {
-			if s.n > 0 {
-				s.w.WriteString(",\n")
+			if n > 0 {
+				io.WriteString(w, ",\n")
 			}
 			b, _ := json.Marshal(e)
-			s.w.Write(b)
-		} else {
-			name := item + "/" + e.Name
-			switch e.Kind {
-			case "dir":
-				name += "/"
-			case "link":
-				name += " -> " + e.Linkname
-			}
-			fmt.Fprintf(s.w, "%-4s %12d  %s  %s\n", e.Kind, e.Size, e.ModTime.UTC().Format("2006-01-02 15:04"), name)
+			w.Write(b)
+			return
 		}
-		s.n++
-	}
+		name := item + "/" + e.Name
+		switch e.Kind {
+		case "dir":
+			name += "/"
+		case "link":
+			name += " -> " + e.Linkname
+		}
+		fmt.Fprintf(w, "%-4s %12d  %s  %s\n", e.Kind, e.Size, e.ModTime.UTC().Format("2006-01-02 15:04"), name)
+	}}
+	defer listing.Close()
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
-		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, Parallel: sf.parallel, Progress: prog, Entry: entry,
+		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, Parallel: sf.parallel, Progress: prog, Entry: listing.Entry,
 	})
 	prog.Stop()
-	// A spool write that failed (a full temp folder) is kept by its
-	// buffered writer: flushing them all now finds it before the JSON
-	// header says ok, and no truncated listing is printed.
-	for _, s := range spools {
-		if ferr := s.w.Flush(); ferr != nil && spoolErr == nil {
-			spoolErr = fmt.Errorf("ls: spool the listing: %w", ferr)
-		}
+	// Flushed before the JSON header says ok: no truncated listing.
+	spoolErr := listing.Flush()
+	if spoolErr != nil {
+		spoolErr = fmt.Errorf("ls: %w", spoolErr)
 	}
 	if err == nil {
 		err = spoolErr
@@ -129,9 +95,7 @@ func runLs(ctx context.Context, a *app, args []string) error {
 	for _, r := range reports {
 		if r.OK && spoolErr == nil {
 			ok = append(ok, r)
-			if s := spools[r.Name]; s != nil {
-				n += s.n
-			}
+			n += listing.Len(r.Name)
 		}
 	}
 	out := a.stdout
@@ -145,7 +109,7 @@ func runLs(ctx context.Context, a *app, args []string) error {
 				io.WriteString(out, ",")
 			}
 			fmt.Fprintf(out, "\n{\"name\": %s, \"entries\": [\n", name)
-			if err := copySpool(out, spools[r.Name]); err != nil {
+			if err := copyListing(out, listing, r.Name); err != nil {
 				return err
 			}
 			io.WriteString(out, "\n]}")
@@ -159,7 +123,7 @@ func runLs(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	for _, r := range ok {
-		if err := copySpool(out, spools[r.Name]); err != nil {
+		if err := copyListing(out, listing, r.Name); err != nil {
 			return err
 		}
 	}
@@ -170,18 +134,12 @@ func runLs(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// copySpool writes an item's spooled listing to w (nothing for an item
-// without entries).
-func copySpool(w io.Writer, s *lsSpool) error {
-	if s == nil {
-		return nil
+// copyListing writes item's listing to w; a spool that cannot be read
+// back is ls's error.
+func copyListing(w io.Writer, l *pipeline.Listing, item string) error {
+	err := l.WriteItem(w, item)
+	if errors.As(err, new(*pipeline.SpoolError)) {
+		return fmt.Errorf("ls: %w", err)
 	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("ls: spool the listing: %w", err)
-	}
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("ls: spool the listing: %w", err)
-	}
-	_, err := io.Copy(w, s.f)
 	return err
 }
