@@ -458,7 +458,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		if set.ID != "" {
 			// The set named, without its manifest (resolveSet).
-			return archivedSetErr(set.Host, set.ID, err)
+			return pipeline.ArchivedSet(set.Host, set.ID, err)
 		}
 		return err
 	}
@@ -476,7 +476,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		case "damaged":
 			why = fmt.Sprintf("the newest set %s/%s is damaged (%s)", set.Host, s.SetID, strings.TrimPrefix(s.Reason, "damaged manifest: "))
 		case catalog.StatusArchived:
-			why = "the newest " + (&archivedSet{host: set.Host, id: s.SetID}).Error()
+			why = "the newest " + (&pipeline.ArchivedSetError{Host: set.Host, ID: s.SetID}).Error()
 		default:
 			continue
 		}
