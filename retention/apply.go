@@ -92,6 +92,9 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	t0 := now()
+	// The store's present time, which what the store wrote (objects'
+	// times, locks) is judged against, and lock dates are set in.
+	st0 := a.storeNow(ctx, log)
 	rep := &Report{Destination: a.Store.String(), Policy: a.Policy.String(), DryRun: a.DryRun,
 		Decisions: []Decision{}, Actions: []Action{}, Errors: []string{}}
 	// The policy needs the sets, not their chunk entries: the chunk sweep
@@ -127,7 +130,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	}
 	locker, _ := upload.As[upload.Locker](a.Store)
 
-	ds := Apply(a.Policy, metas, t0)
+	ds := ApplyInStore(a.Policy, metas, t0, st0)
 	if locker != nil {
 		// List may not report locks: ask for every object of every set the
 		// policy would delete, then decide again. Locks only ever add keeps
@@ -146,7 +149,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 			for i := range sets {
 				metas[i] = meta(sets[i])
 			}
-			ds = Apply(a.Policy, metas, t0)
+			ds = ApplyInStore(a.Policy, metas, t0, st0)
 		}
 	}
 	rep.Decisions = ds
@@ -179,23 +182,40 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 
+	// A keep date is in this machine's clock (the policy's calendar); the
+	// store enforces a lock in its own. A lock must last until the policy,
+	// judged here, lets the set go: with the store's clock ahead of this
+	// one, the date is moved on by the difference (behind: left as it is,
+	// the lock then a little longer than needed). Zero: no lock is needed
+	// (no keep date, or one already past in the store's clock, which
+	// stores refuse).
+	inStore := func(d Decision) time.Time {
+		if d.KeepUntil.IsZero() {
+			return time.Time{}
+		}
+		u := d.KeepUntil.Add(max(st0.Sub(t0), 0)).UTC()
+		if !u.After(st0) {
+			return time.Time{}
+		}
+		return u
+	}
 	// Chunks no remaining set uses; locks of the chunks kept sets use.
 	if ctx.Err() == nil && !rep.Empty {
-		a.sweepChunks(ctx, t0, ds, byKey, locker, rep, log)
+		a.sweepChunks(ctx, inStore, ds, byKey, locker, rep, log)
 	}
 
 	// Lock extension of what is kept.
 	if locker != nil && ctx.Err() == nil {
 		for _, d := range ds {
 			// A date already past needs no lock (and stores refuse one).
-			if !d.Keep || !d.KeepUntil.After(t0) || (d.Status != StatusComplete && d.Status != StatusPartial) {
+			if !d.Keep || inStore(d).IsZero() || (d.Status != StatusComplete && d.Status != StatusPartial) {
 				continue
 			}
 			s := byKey[d.Host+"/"+d.ID]
 			if !a.ExtendLocks && !hasLock(s) {
 				continue
 			}
-			a.extendSet(ctx, locker, s, d.KeepUntil.UTC(), rep, log)
+			a.extendSet(ctx, locker, s, inStore(d), rep, log)
 		}
 	}
 
@@ -206,7 +226,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		if host != "" {
 			prefix = host + "/"
 		}
-		cutoff := StaleCutoff(a.storeNow(ctx, log), a.Policy.grace(), liveLeases(sets))
+		cutoff := StaleCutoff(st0, a.Policy.grace(), liveLeases(sets))
 		act := Action{Op: "abort_uploads", Until: cutoff.UTC()}
 		if !a.DryRun {
 			n, err := j.AbortStale(ctx, prefix, cutoff)
@@ -249,13 +269,14 @@ func meta(s catalog.Set) SetMeta {
 }
 
 // storeNow is the store's present time, which the stale-upload cut-off is
-// counted back from (an upload's start is the store's time); this
-// machine's when the store cannot tell (every lease is then live, so no
-// running backup's upload is taken for stale).
+// counted back from (an upload's start is the store's time), an unfinished
+// set's grace is judged in, and lock dates are set in; this machine's when
+// the store cannot tell (every lease is then live, so no running backup's
+// upload is taken for stale).
 func (a *Applier) storeNow(ctx context.Context, log *slog.Logger) time.Time {
 	t, err := catalog.StoreNow(ctx, a.Store)
 	if err != nil {
-		log.Warn("the store did not tell its time: the stale-upload cut-off is counted on this machine's clock", "err", err)
+		log.Warn("the store did not tell its time: unfinished sets and uploads are aged, and locks dated, on this machine's clock", "err", err)
 		if a.Now != nil {
 			return a.Now()
 		}

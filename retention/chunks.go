@@ -16,7 +16,7 @@ import (
 // sweepChunks deletes, per host in scope, the chunks no remaining set names,
 // and extends the locks of the chunks kept sets use (docs/FORMAT.md, "Prune
 // and concurrent backups"). It runs after the forgotten sets are deleted.
-func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, byKey map[string]*catalog.Set, locker upload.Locker, rep *Report, log *slog.Logger) {
+func (a *Applier) sweepChunks(ctx context.Context, inStore func(Decision) time.Time, ds []Decision, byKey map[string]*catalog.Set, locker upload.Locker, rep *Report, log *slog.Logger) {
 	var hosts []string
 	seen := map[string]bool{}
 	for _, d := range ds {
@@ -81,10 +81,10 @@ func (a *Applier) sweepChunks(ctx context.Context, t0 time.Time, ds []Decision, 
 				return
 			}
 			refs.Add(m)
-			if locker == nil || !kept || !a.locksChunks(d, byKey[host+"/"+m.SetID], t0) {
+			u := inStore(d)
+			if locker == nil || !kept || u.IsZero() || !a.locksChunks(d, byKey[host+"/"+m.SetID]) {
 				return
 			}
-			u := d.KeepUntil.UTC()
 			mu.Lock()
 			defer mu.Unlock()
 			for _, it := range m.Items {
@@ -184,11 +184,11 @@ func (a *Applier) extendListed(ctx context.Context, host string, need map[string
 	}
 }
 
-// locksChunks reports whether the chunks of a set the policy keeps get
-// their locks extended to its keep date: a date still ahead, a committed
-// set, and a lock it has already (or ExtendLocks).
-func (a *Applier) locksChunks(d Decision, s *catalog.Set, t0 time.Time) bool {
-	if !d.KeepUntil.After(t0) || (d.Status != StatusComplete && d.Status != StatusPartial) {
+// locksChunks reports whether the chunks of a set the policy keeps, with
+// a keep date still ahead, get their locks extended to it: a committed
+// set with a lock already (or ExtendLocks).
+func (a *Applier) locksChunks(d Decision, s *catalog.Set) bool {
+	if d.Status != StatusComplete && d.Status != StatusPartial {
 		return false
 	}
 	return a.ExtendLocks || (s != nil && hasLock(s))

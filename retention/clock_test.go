@@ -90,3 +90,117 @@ func TestPruneJudgesLeaseInStoreClock(t *testing.T) {
 		})
 	}
 }
+
+// clockLocks is a lockStore over a ClockStore whose Delete enforces the
+// locks in the store's clock, and which tells the store's time.
+type clockLocks struct {
+	*lockStore
+	clock *uploadtest.ClockStore
+}
+
+func newClockLocks(t *testing.T, skew time.Duration) *clockLocks {
+	ls, _ := localStore(t)
+	clock := uploadtest.NewClockStore(ls, skew)
+	return &clockLocks{lockStore: &lockStore{Store: clock, until: map[string]time.Time{}, hold: map[string]bool{}}, clock: clock}
+}
+
+func (c *clockLocks) Now(ctx context.Context) (time.Time, error) { return c.clock.Now(ctx) }
+
+func (c *clockLocks) Delete(ctx context.Context, key string) error {
+	c.lockStore.mu.Lock()
+	c.lockStore.now = c.clock.Time()
+	c.lockStore.mu.Unlock()
+	return c.lockStore.Delete(ctx, key)
+}
+
+// An unfinished set no lease keeps is garbage once its newest object is
+// older than the grace period in the store's clock, the clock that dated
+// the object (README, "Retention"): the prune machine's clock is 40
+// minutes off the store's. 40 minutes behind the store, the old prune took
+// a set written 30 minutes ago (grace 1 h) for 70 minutes old and collected
+// it; 40 minutes ahead, it still counted one written 70 minutes ago as 30
+// minutes old and kept it.
+func TestPruneJudgesGraceInStoreClock(t *testing.T) {
+	for _, skew := range []time.Duration{-40 * time.Minute, 40 * time.Minute} {
+		t.Run("store "+skew.String(), func(t *testing.T) {
+			ctx := context.Background()
+			st := newClockLocks(t, skew-30*time.Minute)
+			// The backup ran on a machine in step with the store, and died.
+			craft(t, st, "fe01", st.clock.Time().Add(-2*time.Hour), StatusComplete)
+			id := craft(t, st, "fe01", st.clock.Time(), StatusIncomplete)
+			st.clock.Advance(30 * time.Minute) // the store's clock is skew off this machine's now
+			kept := func() bool {
+				t.Helper()
+				a := &Applier{Store: st, Policy: Policy{Last: 1, Grace: time.Hour, Location: time.UTC}}
+				rep, err := a.Run(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := decisionFor(t, rep.Decisions, id)
+				_, present := statuses(t, st)[id]
+				if present != d.Keep {
+					t.Fatalf("decision %+v, but present %v", d, present)
+				}
+				return d.Keep
+			}
+			if !kept() {
+				t.Errorf("a set last written 30 minutes ago in the store's clock (grace 1h) was collected")
+			}
+			st.clock.Advance(40 * time.Minute)
+			if kept() {
+				t.Errorf("a set last written 70 minutes ago in the store's clock (grace 1h) was kept")
+			}
+		})
+	}
+}
+
+// Locks are judged and dated in the store's clock, which enforces them.
+// The prune machine is two days behind the store: the old prune locked a
+// kept set until its keep date in this machine's clock, two days before
+// the policy (judged here) lets it go, so for two days it stood unlocked.
+// Two days ahead of the store: it took a lock with a day left for expired,
+// decided to delete the set, and failed on the store's refusal.
+func TestPruneJudgesLocksInStoreClock(t *testing.T) {
+	ctx := context.Background()
+	t.Run("store 48h ahead", func(t *testing.T) {
+		skew := 48 * time.Hour
+		st := newClockLocks(t, skew)
+		now := time.Now().UTC()
+		var ids []string
+		for d := 3; d >= 1; d-- {
+			ids = append(ids, craft(t, st, "fe01", now.AddDate(0, 0, -d).Add(time.Hour), StatusComplete))
+		}
+		a := &Applier{Store: st, Policy: Policy{Daily: 3, Location: time.UTC}, ExtendLocks: true}
+		rep, err := a.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			d := decisionFor(t, rep.Decisions, id)
+			want := d.KeepUntil.Add(skew)
+			for _, k := range []string{catalog.ManifestKey("fe01", id), catalog.ItemKey("fe01", id, "config")} {
+				if got := st.until[k]; got.Before(want.Add(-time.Minute)) {
+					t.Errorf("%s locked until %v in the store's clock; the policy keeps it until %v here, %v in the store's clock", k, got, d.KeepUntil, want)
+				}
+			}
+		}
+	})
+	t.Run("store 48h behind", func(t *testing.T) {
+		st := newClockLocks(t, -48*time.Hour)
+		now := time.Now().UTC()
+		old := craft(t, st, "fe01", now.AddDate(0, 0, -10), StatusComplete)
+		craft(t, st, "fe01", now.Add(-time.Hour), StatusComplete)
+		until := st.clock.Time().Add(24 * time.Hour)
+		for _, k := range []string{catalog.ManifestKey("fe01", old), catalog.ItemKey("fe01", old, "config"), catalog.ItemKey("fe01", old, "filestore")} {
+			st.until[k] = until
+		}
+		a := &Applier{Store: st, Policy: Policy{Last: 1, Location: time.UTC}}
+		rep, err := a.Run(ctx)
+		if err != nil {
+			t.Fatalf("prune: %v", err)
+		}
+		if d := decisionFor(t, rep.Decisions, old); !d.Keep || !strings.Contains(strings.Join(d.Reasons, ","), "locked until") {
+			t.Errorf("a set locked for another day of the store's: %+v", d)
+		}
+	})
+}

@@ -137,11 +137,13 @@ type SetMeta struct {
 	ID     string
 	Time   time.Time
 	Status string
-	// LastWrite is the newest object's modification time (zero: unknown);
-	// an incomplete set written to within the grace period is in progress.
+	// LastWrite is the newest object's modification time, in the store's
+	// clock (zero: unknown); an incomplete set written to within the grace
+	// period of the store's present time is in progress.
 	LastWrite time.Time
-	// RetainUntil is the latest lock / immutability expiry of its objects,
-	// LegalHold whether any object is under legal hold.
+	// RetainUntil is the latest lock / immutability expiry of its objects
+	// (the store's clock enforces it), LegalHold whether any object is
+	// under legal hold.
 	RetainUntil time.Time
 	LegalHold   bool
 	// Running, when not empty, says that a backup still holds a live lease
@@ -169,8 +171,21 @@ type Decision struct {
 
 // Apply decides, for every set, keep or delete. It is pure: the same
 // policy, sets (in any order) and now always give the same decisions,
-// returned sorted by host, then time (oldest first), then id.
+// returned sorted by host, then time (oldest first), then id. It is
+// ApplyInStore with the store's clock taken to be this machine's.
 func Apply(p Policy, sets []SetMeta, now time.Time) []Decision {
+	return ApplyInStore(p, sets, now, now)
+}
+
+// ApplyInStore is Apply with the store's present time (upload.Clock)
+// beside this machine's: the times the store wrote (an object's LastWrite,
+// a lock's RetainUntil) are judged against storeNow, never against now. A
+// prune host 40 minutes ahead of the store collected an unfinished set 40
+// minutes before its grace had passed in the store's clock, and took a
+// lock with 40 minutes left for expired. The set times (the ids, in the
+// clock of the machine that backed up) and the policy's calendar are
+// judged against now.
+func ApplyInStore(p Policy, sets []SetMeta, now, storeNow time.Time) []Decision {
 	sorted := append([]SetMeta(nil), sets...)
 	sort.Slice(sorted, func(i, j int) bool { return less(sorted[i], sorted[j]) })
 	out := make([]Decision, 0, len(sorted))
@@ -179,7 +194,7 @@ func Apply(p Policy, sets []SetMeta, now time.Time) []Decision {
 		for j < len(sorted) && sorted[j].Host == sorted[i].Host {
 			j++
 		}
-		out = append(out, applyHost(p, sorted[i:j], now)...)
+		out = append(out, applyHost(p, sorted[i:j], now, storeNow)...)
 		i = j
 	}
 	return out
@@ -262,7 +277,7 @@ func keptUntil(r rule, t, now time.Time, left int) time.Time {
 }
 
 // applyHost decides for one host's sets, sorted oldest first.
-func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
+func applyHost(p Policy, sets []SetMeta, now, storeNow time.Time) []Decision {
 	loc := p.loc()
 	ds := make([]Decision, len(sets))
 	for i, s := range sets {
@@ -349,7 +364,10 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 		if s.Status == StatusPartial && !p.CountPartial && (newestComplete < 0 || newestComplete < i) {
 			keep(i, "partial kept until a newer complete set", time.Time{})
 		}
-		if s.Time.After(now) {
+		// An unfinished set whose objects' times are known is judged by
+		// them alone (below): its id is the clock of the machine that
+		// backed up, which may be ahead of this one's.
+		if s.Time.After(now) && (s.Status != StatusIncomplete || s.LastWrite.IsZero()) {
 			keep(i, "dated in the future", time.Time{})
 		}
 		// min_age keeps a set until min_age after it has passed: counted
@@ -363,7 +381,7 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 		if s.LegalHold {
 			keep(i, "legal hold", time.Time{})
 		}
-		if s.RetainUntil.After(now) {
+		if s.RetainUntil.After(storeNow) {
 			keep(i, "locked until "+s.RetainUntil.In(loc).Format("2006-01-02 15:04"), time.Time{})
 		}
 		switch s.Status {
@@ -376,11 +394,14 @@ func applyHost(p Policy, sets []SetMeta, now time.Time) []Decision {
 				keep(i, "in progress ("+s.Running+")", time.Time{})
 				break
 			}
-			last := s.Time
-			if s.LastWrite.After(last) {
-				last = s.LastWrite
+			// The age of its newest object in the store's clock: both
+			// times are the store's. Only a set whose objects' times are
+			// unknown is aged by its id, in this machine's clock.
+			age := now.Sub(s.Time)
+			if !s.LastWrite.IsZero() {
+				age = storeNow.Sub(s.LastWrite)
 			}
-			if now.Sub(last) < p.grace() {
+			if age < p.grace() {
 				keep(i, "in progress", time.Time{})
 			}
 		case StatusComplete, StatusPartial:
