@@ -541,9 +541,10 @@ func TestPruneS3ObjectLock(t *testing.T) {
 	env := s.Env()
 
 	// Ten daily sets: one locked for 400 days, one under legal hold, the
-	// newest with a 2-day lock (shorter than the policy's 3 days), the
-	// others unlocked (S3 refuses a retain-until in the past, so an expired
-	// lock cannot be forged).
+	// newest with a 1-day lock (a lock counts from the store's present
+	// time, whatever the set's: shorter than the policy's 3 days from the
+	// set's time), the others unlocked (S3 refuses a retain-until in the
+	// past, so an expired lock cannot be forged).
 	f := newForge(t, st, "fe01")
 	now := time.Now()
 	ids := map[int]string{}
@@ -552,7 +553,7 @@ func TestPruneS3ObjectLock(t *testing.T) {
 		case 8:
 			f.lockDays = 400
 		case 1:
-			f.lockDays = 2
+			f.lockDays = 1
 		default:
 			f.lockDays = 0
 		}
@@ -581,7 +582,7 @@ destination:
 retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 `)
 	r := testbin.MustRun(t, "", env, "prune", "--config", cfg)
-	lockedUntil := now.AddDate(0, 0, -8).Add(-time.Hour).AddDate(0, 0, 400).UTC().Format("2006-01-02")
+	lockedUntil := now.AddDate(0, 0, 400).UTC().Format("2006-01-02")
 	for _, want := range []string{"locked until " + lockedUntil, "legal hold", "daily 1/3, newest"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
@@ -607,7 +608,7 @@ retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 	}
 	// The kept dailies are locked until their time + 3 days, every object
 	// including the manifest (day -3's date has passed: no lock needed);
-	// the newest's 2-day lock grew; the 400-day lock is not shortened.
+	// the newest's 1-day lock grew; the 400-day lock is not shortened.
 	retainOf := func(key string) time.Time {
 		out, err := s.Client().GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(bucket), Key: aws.String("lb/" + key)})
 		if err != nil || out.Retention == nil || out.Retention.RetainUntilDate == nil {

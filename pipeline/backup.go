@@ -115,7 +115,7 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	job = job.withDefaults()
 	start := job.Now().UTC()
 	setID := catalog.NewSetID(start)
-	m, putOpts := newManifest(job, setID, start)
+	m, putOpts := newManifest(job, setID, start, lockFrom(ctx, job, start))
 	runDir, cleanup, err := stageRun(job, setID)
 	if err != nil {
 		return BackupResult{}, err
@@ -189,9 +189,32 @@ func (job BackupJob) withDefaults() BackupJob {
 	return job
 }
 
+// lockFrom is the time a new set's lock counts its days from: the set's
+// start, or the store's present time (upload.Clock) when that is later.
+// The store enforces the lock in its own clock: a machine whose clock was
+// three days behind the store's locked its sets for N-3 days of the
+// store's. A machine ahead of the store locks for a little longer than N
+// days. A store that cannot tell its time: the start (this machine's
+// clock), with a warning.
+func lockFrom(ctx context.Context, job BackupJob, start time.Time) time.Time {
+	if job.LockDays <= 0 {
+		return start
+	}
+	now, err := catalog.StoreNow(ctx, job.Store)
+	if err != nil {
+		job.Log.Warn("the store did not tell its time: the set's lock is counted from this machine's clock", "err", err)
+		return start
+	}
+	if now.After(start) {
+		return now.UTC()
+	}
+	return start
+}
+
 // newManifest starts the manifest of a run, and the options every object
-// of the set is stored with (its lock, when the job asks for one).
-func newManifest(job BackupJob, setID string, start time.Time) (*catalog.Manifest, upload.PutOptions) {
+// of the set is stored with (its lock, when the job asks for one: N days
+// from lockFrom).
+func newManifest(job BackupJob, setID string, start, lockFrom time.Time) (*catalog.Manifest, upload.PutOptions) {
 	m := &catalog.Manifest{
 		Format: catalog.FormatArchive, Tool: "lyncbackup " + Version, Host: job.Host, SetID: setID,
 		Start: start, Compression: job.Compression, Discovery: map[string]any(job.Discovery),
@@ -201,7 +224,7 @@ func newManifest(job BackupJob, setID string, start time.Time) (*catalog.Manifes
 	}
 	var putOpts upload.PutOptions
 	if job.LockDays > 0 {
-		putOpts.RetainUntil = start.AddDate(0, 0, job.LockDays)
+		putOpts.RetainUntil = lockFrom.AddDate(0, 0, job.LockDays)
 		putOpts.LegalHold = job.LegalHold
 		m.Lock = &catalog.Lock{Mode: job.LockMode, RetainUntil: putOpts.RetainUntil, LegalHold: job.LegalHold}
 	}
