@@ -405,7 +405,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	switch {
 	case err == nil:
 		oi := infoFromProps(key, p)
-		if oi.Locked(time.Now()) {
+		if oi.Locked(answeredAt(p.Date)) {
 			return &Error{Op: "delete", Key: key, Msg: lockedText(oi), sentinel: upload.ErrLocked}
 		}
 		_, err = bb.Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
@@ -417,6 +417,18 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return s.wrap("delete", key, err)
 	}
 	return s.deleteVersions(ctx, key)
+}
+
+// answeredAt is the service's time in an answer's Date header, which a
+// blob's immutability is enforced in: this machine's clock may be hours
+// off (a blob whose policy had an hour left was taken for free, and an
+// extension to a date this machine thought past was skipped). No Date:
+// this machine's clock.
+func answeredAt(date *time.Time) time.Time {
+	if date != nil && !date.IsZero() {
+		return *date
+	}
+	return time.Now()
 }
 
 func lockedText(oi upload.ObjectInfo) string {
@@ -475,9 +487,6 @@ func (s *Store) LockInfo(ctx context.Context, key string) (time.Time, bool, erro
 // policy until until when that is later than the current one (never
 // shortening it). A Locked policy stays Locked.
 func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) error {
-	if !until.After(time.Now()) {
-		return nil // a policy cannot expire in the past (the service refuses it)
-	}
 	bb, err := s.blob(key)
 	if err != nil {
 		return err
@@ -485,6 +494,9 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 	p, err := bb.GetProperties(ctx, nil)
 	if err != nil {
 		return s.wrap("extend lock", key, err)
+	}
+	if !until.After(answeredAt(p.Date)) {
+		return nil // a policy cannot expire in the past (the service refuses it)
 	}
 	cur := infoFromProps(key, p).RetainUntil
 	if !cur.IsZero() && !until.After(cur) {

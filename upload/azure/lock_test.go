@@ -297,3 +297,55 @@ func TestPutRecordsSHA256(t *testing.T) {
 		t.Errorf("without one: %q, %v", oi.SHA256, err)
 	}
 }
+
+// A blob's immutability is judged in the service's clock (the Date of its
+// answer), which enforces it, never this machine's: 2 hours ahead of the
+// service, the old store took a blob with an hour of policy left for
+// free (and deleted it, the service not being asked whether it may) and
+// skipped an extension to a date half an hour ahead in the service's
+// clock; 2 hours behind, it refused to delete a blob whose policy had
+// ended an hour ago in the service's clock.
+func TestImmutabilityJudgedInServiceClock(t *testing.T) {
+	az := testenv.Azurite(t)
+	lp := newLockProxy(t, strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	e := newEnv(t, withProxy(lp.srv.URL))
+	ctx := context.Background()
+	for _, k := range []string{"a/left", "a/ended", "a/extend"} {
+		if _, err := e.store.Put(ctx, k, strings.NewReader(k), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	behind, ahead := now.Add(-2*time.Hour), now.Add(2*time.Hour)
+	head := func(until, date time.Time) http.Header {
+		return http.Header{"X-Ms-Immutability-Policy-Until-Date": {until.Format(http.TimeFormat)}, "X-Ms-Immutability-Policy-Mode": {"unlocked"},
+			"Date": {date.Format(http.TimeFormat)}}
+	}
+	lp.mu.Lock()
+	lp.heads["/a/left"] = head(behind.Add(time.Hour), behind)     // an hour left in the service's clock
+	lp.heads["/a/ended"] = head(ahead.Add(-time.Hour), ahead)     // ended an hour ago in the service's clock
+	lp.heads["/a/extend"] = head(behind.Add(time.Minute), behind) // extended to half an hour ahead of the service
+	lp.mu.Unlock()
+
+	if err := e.store.Delete(ctx, "a/left"); !errors.Is(err, upload.ErrLocked) {
+		t.Errorf("delete of a blob with an hour of policy left in the service's clock: %v", err)
+	}
+	if _, err := e.store.Stat(ctx, "a/left"); err != nil {
+		t.Errorf("the blob with an hour of policy left is gone: %v", err)
+	}
+	if err := e.store.Delete(ctx, "a/ended"); err != nil {
+		t.Errorf("delete of a blob whose policy ended an hour ago in the service's clock: %v", err)
+	}
+	until := behind.Add(30 * time.Minute)
+	if err := e.store.ExtendLock(ctx, "a/extend", until); err != nil {
+		t.Fatal(err)
+	}
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if len(lp.sets) != 1 {
+		t.Fatalf("%d policies set for an extension to half an hour ahead of the service, want 1", len(lp.sets))
+	}
+	if u, _, _ := immutabilityHeaders(lp.sets[0]); u != until.Format(http.TimeFormat) {
+		t.Errorf("ExtendLock sent until=%q, want %v", u, until)
+	}
+}
