@@ -44,12 +44,15 @@ func (l *lockingStore) LockInfo(ctx context.Context, key string) (time.Time, boo
 	return l.until[key], false, nil
 }
 
-func (l *lockingStore) ExtendLock(ctx context.Context, key string, until time.Time) error {
+func (l *lockingStore) ExtendLock(ctx context.Context, key string, need, until time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.extended = append(l.extended, key)
 	if l.extendErr != nil {
 		return l.extendErr
+	}
+	if !l.until[key].Before(need) {
+		return nil
 	}
 	if until.Before(l.until[key]) {
 		return errors.New("would shorten the lock")
@@ -76,7 +79,7 @@ func TestExtendLocks(t *testing.T) {
 			"longer": {Key: "longer"}, "shorter": {Key: "shorter"}, "equal": {Key: "equal"}, "unreadable": {Key: "unreadable"},
 			"listed": {Key: "listed", RetainUntil: need.AddDate(1, 0, 0)}, // the listing says it is long enough: not asked
 		}
-		done, errs := ExtendLocks(context.Background(), l, wants, listed, dry, 4)
+		done, errs := ExtendLocks(context.Background(), l, wants, listed, 0, dry, 4)
 		slices.Sort(done)
 		if !slices.Equal(done, []string{"shorter"}) {
 			t.Errorf("dry run %v: extended %v, want [shorter]", dry, done)

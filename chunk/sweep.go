@@ -174,8 +174,9 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 
 // ExtendLocks makes every chunk in need locked at least until its time,
 // asking the store only for chunks whose listed lock is shorter (or
-// unknown). It returns the keys extended.
-func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time, listed map[string]upload.ObjectInfo, dryRun bool, limit int) ([]string, []error) {
+// unknown); a lock that is shorter is extended to its time plus slack
+// (upload.ExtendSlack). It returns the keys extended.
+func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time, listed map[string]upload.ObjectInfo, slack time.Duration, dryRun bool, limit int) ([]string, []error) {
 	var todo []upload.ObjectInfo
 	for k, until := range need {
 		o, ok := listed[k]
@@ -197,7 +198,7 @@ func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time
 			return nil
 		}
 		if err == nil && !dryRun {
-			err = l.ExtendLock(ctx, o.Key, o.RetainUntil)
+			err = l.ExtendLock(ctx, o.Key, o.RetainUntil, o.RetainUntil.Add(slack))
 		}
 		mu.Lock()
 		defer mu.Unlock()

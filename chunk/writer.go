@@ -138,6 +138,11 @@ type Writer struct {
 	// a set under hold must not be deletable through the chunks it shares
 	// with older sets.
 	Opts upload.PutOptions
+	// LockSlack is added to Opts.RetainUntil when a reused chunk's lock is
+	// extended (upload.ExtendSlack), so that a chunk reused night after
+	// night costs a retention write about once every slack+1 nights, not
+	// every night. New chunks get Opts.RetainUntil exactly.
+	LockSlack time.Duration
 	// Known is what Discover found.
 	Known map[string]Known
 	// Parallel chunks named, compressed, encrypted and uploaded at once (0: defaultSlots).
@@ -458,7 +463,7 @@ func (w *Writer) extend(ctx context.Context, key string, until time.Time) error 
 	if !ok {
 		return nil
 	}
-	if err := l.ExtendLock(ctx, key, until); err != nil {
+	if err := l.ExtendLock(ctx, key, until, until.Add(w.LockSlack)); err != nil {
 		return fmt.Errorf("extend the lock of reused chunk %s: %w", key, err)
 	}
 	return nil

@@ -578,7 +578,7 @@ destination:
   endpoint: `+yamlQuote(s.Endpoint)+`
   region: `+s.Region+`
   path_style: true
-  object_lock: {mode: GOVERNANCE, days: 1}
+  object_lock: {mode: GOVERNANCE, days: 20}
 retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 `)
 	r := testbin.MustRun(t, "", env, "prune", "--config", cfg)
@@ -606,9 +606,10 @@ retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 			t.Errorf("day -%d: %d versions and %d delete markers left", d, len(vs.Versions), len(vs.DeleteMarkers))
 		}
 	}
-	// The kept dailies are locked until their time + 3 days, every object
-	// including the manifest (day -3's date has passed: no lock needed);
-	// the newest's 1-day lock grew; the 400-day lock is not shortened.
+	// The kept dailies are locked until their time + 3 days and the slack
+	// of 20 lock days (2 days), every object including the manifest (day
+	// -3's date has passed: no lock needed); the newest's 1-day lock grew;
+	// the 400-day lock is not shortened.
 	retainOf := func(key string) time.Time {
 		out, err := s.Client().GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(bucket), Key: aws.String("lb/" + key)})
 		if err != nil || out.Retention == nil || out.Retention.RetainUntilDate == nil {
@@ -617,7 +618,7 @@ retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 		return *out.Retention.RetainUntilDate
 	}
 	for d := 1; d <= 2; d++ {
-		want := now.AddDate(0, 0, -d).Add(-time.Hour).AddDate(0, 0, 3)
+		want := now.AddDate(0, 0, -d).Add(-time.Hour).AddDate(0, 0, 3+2)
 		for _, k := range []string{catalog.ManifestKey("fe01", ids[d]), catalog.ItemKey("fe01", ids[d], "files")} {
 			if got := retainOf(k); got.Sub(want).Abs() > 2*time.Second {
 				t.Errorf("%s locked until %v, want %v", k, got, want)

@@ -302,7 +302,7 @@ func beginChunked(ctx context.Context, job BackupJob, setID string, putOpts uplo
 			"set", s.ID, "err", s.ManifestErr)
 	}
 	w := &chunk.Writer{Store: job.Store, Host: job.Host, Key: job.ChunkKey, Recipients: job.Recipients,
-		Compression: job.Compression, Opts: putOpts, Known: known, Parallel: job.ChunkParallel, Live: mark.Healthy,
+		Compression: job.Compression, Opts: putOpts, LockSlack: upload.ExtendSlack(job.LockDays), Known: known, Parallel: job.ChunkParallel, Live: mark.Healthy,
 		KeepOrphans: len(unread) > 0}
 	return &chunkedRun{mark: mark, w: w}, nil
 }

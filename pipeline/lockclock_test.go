@@ -39,7 +39,7 @@ func (l *lockRecorder) LockInfo(ctx context.Context, key string) (time.Time, boo
 	return l.until[key], false, nil
 }
 
-func (l *lockRecorder) ExtendLock(ctx context.Context, key string, until time.Time) error {
+func (l *lockRecorder) ExtendLock(ctx context.Context, key string, need, until time.Time) error {
 	l.note(key, until)
 	return nil
 }

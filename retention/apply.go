@@ -26,6 +26,11 @@ type Applier struct {
 	// records none (the config turns object lock / immutability on). Sets
 	// whose manifest records a lock are extended either way.
 	ExtendLocks bool
+	// LockDays is the configured lock (object_lock.days /
+	// immutability.days; 0: none or unknown): a lock that has to be
+	// extended is extended to the date needed plus upload.ExtendSlack of
+	// it, so that it need not be extended again at every prune.
+	LockDays int
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -429,15 +434,16 @@ func (a *Applier) deleteSet(ctx context.Context, s *catalog.Set, rep *Report, lo
 	}
 }
 
-func (a *Applier) extendSet(ctx context.Context, l upload.Locker, s *catalog.Set, until time.Time, rep *Report, log *slog.Logger) {
+func (a *Applier) extendSet(ctx context.Context, l upload.Locker, s *catalog.Set, need time.Time, rep *Report, log *slog.Logger) {
 	name := s.Host + "/" + s.ID
+	until := need.Add(upload.ExtendSlack(a.LockDays))
 	acts := make([]Action, len(s.Objects))
 	a.each(ctx, s.Objects, func(i int) error {
 		o := s.Objects[i]
 		if catalog.IsLeaseKey(o.Key) {
 			return nil // a leftover lease is deleted with the set, never locked
 		}
-		if !o.RetainUntil.IsZero() && !o.RetainUntil.Before(until) {
+		if !o.RetainUntil.IsZero() && !o.RetainUntil.Before(need) {
 			return nil // already long enough (known from the listing)
 		}
 		cur, _, err := l.LockInfo(ctx, o.Key)
@@ -445,14 +451,14 @@ func (a *Applier) extendSet(ctx context.Context, l upload.Locker, s *catalog.Set
 			acts[i] = Action{Op: "extend_lock", Key: o.Key, Set: name, Until: until, Error: err.Error()}
 			return err
 		}
-		if err != nil || !cur.Before(until) {
+		if err != nil || !cur.Before(need) {
 			return nil
 		}
 		acts[i] = Action{Op: "extend_lock", Key: o.Key, Set: name, Until: until}
 		if a.DryRun {
 			return nil
 		}
-		if err := l.ExtendLock(ctx, o.Key, until); err != nil {
+		if err := l.ExtendLock(ctx, o.Key, need, until); err != nil {
 			acts[i].Error = err.Error()
 			return err
 		}

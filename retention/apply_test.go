@@ -252,10 +252,10 @@ func (l *lockStore) LockInfo(ctx context.Context, key string) (time.Time, bool, 
 	return l.until[key], l.hold[key], nil
 }
 
-func (l *lockStore) ExtendLock(ctx context.Context, key string, until time.Time) error {
+func (l *lockStore) ExtendLock(ctx context.Context, key string, need, until time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if until.After(l.until[key]) {
+	if l.until[key].Before(need) && until.After(l.until[key]) {
 		l.until[key] = until
 	}
 	return nil
@@ -307,7 +307,7 @@ func TestApplierLocks(t *testing.T) {
 	for _, n := range []string{"config", "filestore"} {
 		ls.until[catalog.ItemKey("h", ids[5], n)] = long
 	}
-	a := &Applier{Store: ls, Policy: Policy{Daily: 3, CountPartial: true, Location: loc}, Now: func() time.Time { return now }, ExtendLocks: true}
+	a := &Applier{Store: ls, Policy: Policy{Daily: 3, CountPartial: true, Location: loc}, Now: func() time.Time { return now }, ExtendLocks: true, LockDays: 30}
 	rep, err := a.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -326,10 +326,12 @@ func TestApplierLocks(t *testing.T) {
 	if r := decisionFor(t, rep.Decisions, ids[1]).Reasons; !slices.Contains(r, "legal hold") {
 		t.Errorf("held set reasons %v", r)
 	}
-	// Kept dailies are locked until their time + 3 days, every object
-	// including the manifest; the longer lock is never shortened.
+	// Kept dailies are locked until their time + 3 days and the slack
+	// (30 lock days: 3 days), every object including the manifest; the
+	// longer lock is never shortened.
+	slack := 3 * 24 * time.Hour
 	for i := 3; i <= 4; i++ {
-		want := setTime(t, ids[i]).AddDate(0, 0, 3)
+		want := setTime(t, ids[i]).AddDate(0, 0, 3).Add(slack)
 		for _, k := range []string{catalog.ManifestKey("h", ids[i]), catalog.ItemKey("h", ids[i], "config"), catalog.ItemKey("h", ids[i], "filestore")} {
 			if !ls.until[k].Equal(want) {
 				t.Errorf("%s locked until %v, want %v", k, ls.until[k], want)
@@ -339,7 +341,7 @@ func TestApplierLocks(t *testing.T) {
 	if got := ls.until[catalog.ItemKey("h", ids[5], "config")]; !got.Equal(long) {
 		t.Errorf("a longer lock was shortened to %v", got)
 	}
-	if !ls.until[catalog.ManifestKey("h", ids[5])].Equal(setTime(t, ids[5]).AddDate(0, 0, 3)) {
+	if !ls.until[catalog.ManifestKey("h", ids[5])].Equal(setTime(t, ids[5]).AddDate(0, 0, 3).Add(slack)) {
 		t.Errorf("newest manifest lock %v", ls.until[catalog.ManifestKey("h", ids[5])])
 	}
 	if rep.LocksExtended != 7 {
@@ -386,7 +388,7 @@ func TestApplierLocksOnlyLockedSetsWithoutExtendLocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := setTime(t, ids[2]).AddDate(0, 0, 3)
+	want := setTime(t, ids[2]).AddDate(0, 0, 3).Add(upload.ExtendSlack(0)) // no config: 1 day of slack
 	for _, k := range []string{catalog.ManifestKey("h", ids[2]), catalog.ItemKey("h", ids[2], "config"), catalog.ItemKey("h", ids[2], "filestore")} {
 		if !ls.until[k].Equal(want) {
 			t.Errorf("locked set: %s locked until %v, want %v", k, ls.until[k], want)
@@ -459,7 +461,8 @@ func TestApplierChunkLocks(t *testing.T) {
 		t.Fatalf("run: %v %v", err, rep.Errors)
 	}
 	key := func(id string) string { return catalog.ChunkKey("h", strings.Repeat(id, 64)) }
-	pu, nu := setTime(t, partial).AddDate(0, 0, 2), setTime(t, newest).AddDate(0, 0, 2)
+	slack := upload.ExtendSlack(0)
+	pu, nu := setTime(t, partial).AddDate(0, 0, 2).Add(slack), setTime(t, newest).AddDate(0, 0, 2).Add(slack)
 	for id, want := range map[string]time.Time{"b": nu, "c": pu, "d": nu} {
 		if got := ls.until[key(id)]; !got.Equal(want) {
 			t.Errorf("chunk %s locked until %v, want %v", id, got, want)
@@ -569,7 +572,7 @@ func TestChunkLocksExtendedWithoutSweep(t *testing.T) {
 				t.Fatalf("run: %v %v", err, rep.Errors)
 			}
 			key := func(id string) string { return catalog.ChunkKey("h", strings.Repeat(id, 64)) }
-			want := setTime(t, kept).AddDate(0, 0, 30)
+			want := setTime(t, kept).AddDate(0, 0, 30).Add(upload.ExtendSlack(0))
 			if got := ls.until[key("b")]; !got.Equal(want) {
 				t.Errorf("the kept set's chunk locked until %v, want %v (its manifest: %v)", got, want, ls.until[catalog.ManifestKey("h", kept)])
 			}
@@ -681,5 +684,41 @@ func TestApplierHostWithoutCase(t *testing.T) {
 	}
 	if rep.Host != "fe01" || rep.Kept != 1 || rep.Deleted != 3 || len(rep.OtherHosts) != 0 {
 		t.Fatalf("host %q, kept %d, deleted %d, other hosts %v", rep.Host, rep.Kept, rep.Deleted, rep.OtherHosts)
+	}
+}
+
+// A prune that runs every night after a backup reusing the same chunks
+// extends a chunk's lock to what the kept sets need plus the slack (30
+// lock days: 3 days), so once every 4 nights, not every night: each
+// night's newest set is kept a day longer than the last night's. Every
+// night the chunks stay locked at least as long as the sets using them
+// are kept.
+func TestPruneExtendsLocksWithSlack(t *testing.T) {
+	base, _ := localStore(t)
+	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}}
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(2 * time.Hour)
+	key := catalog.ChunkKey("h", strings.Repeat("a", 64))
+	var changed []int
+	for n := range 8 {
+		night := start.AddDate(0, 0, n)
+		craftChunked(t, base, "h", night, StatusComplete, "a", "b")
+		before := ls.until[key]
+		ls.now = night.Add(time.Hour)
+		a := &Applier{Store: ls, Policy: Policy{Daily: 7, Location: time.UTC}, Now: func() time.Time { return night.Add(time.Hour) }, ExtendLocks: true, LockDays: 30}
+		rep, err := a.Run(context.Background())
+		if err != nil || len(rep.Errors) > 0 {
+			t.Fatalf("night %d: %v %v", n, err, rep.Errors)
+		}
+		if !ls.until[key].Equal(before) {
+			changed = append(changed, n)
+		}
+		for _, d := range rep.Decisions {
+			if d.Keep && ls.until[key].Before(d.KeepUntil) {
+				t.Errorf("night %d: the chunk is locked until %v, before set %s's keep date %v", n, ls.until[key], d.ID, d.KeepUntil)
+			}
+		}
+	}
+	if want := []int{0, 4}; !slices.Equal(changed, want) {
+		t.Errorf("nights that extended the chunk's lock: %v, want %v (a 3-day slack)", changed, want)
 	}
 }

@@ -172,9 +172,10 @@ func (a *Applier) extendListed(ctx context.Context, host string, need map[string
 	if locker == nil {
 		return
 	}
-	done, errs := chunk.ExtendLocks(ctx, locker, need, listed, a.DryRun, a.Parallel)
+	slack := upload.ExtendSlack(a.LockDays)
+	done, errs := chunk.ExtendLocks(ctx, locker, need, listed, slack, a.DryRun, a.Parallel)
 	for _, k := range done {
-		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: need[k], Done: !a.DryRun})
+		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: need[k].Add(slack), Done: !a.DryRun})
 		if !a.DryRun {
 			rep.LocksExtended++
 		}

@@ -100,13 +100,30 @@ func (o ObjectInfo) Locked(now time.Time) bool {
 type Locker interface {
 	// LockInfo returns the current retention of key (zero time: none).
 	LockInfo(ctx context.Context, key string) (retainUntil time.Time, legalHold bool, err error)
-	// ExtendLock sets the retention of key to until if that is later than
-	// the current one; it never shortens a lock.
-	ExtendLock(ctx context.Context, key string, until time.Time) error
+	// ExtendLock makes the retention of key last at least until need:
+	// when it ends before need (or key has none), it is set to until (at
+	// least need: need plus ExtendSlack); a lock ending at or after need
+	// is left as it is. It never shortens a lock.
+	ExtendLock(ctx context.Context, key string, need, until time.Time) error
 	// SetLegalHold places a legal hold on key (S3 Object Lock's legal
 	// hold, Azure's legal hold on the blob's current version); an object
 	// held already is left as it is. Nothing in lyncbackup lifts a hold.
 	SetLegalHold(ctx context.Context, key string) error
+}
+
+// ExtendSlack is how much longer than needed a lock is made when it has to
+// be extended (a chunk a new set reuses, a set or chunk prune keeps):
+// lockDays/10, within [1 day, 7 days], lockDays being the configured lock
+// (object_lock.days, immutability.days; 0: unknown, 1 day). Each night's
+// set needs its chunks locked a day longer than the last night's did:
+// extended to exactly that, every reused chunk cost a retention write
+// (S3 PutObjectRetention, Azure Set Immutability Policy) every night; with
+// the slack, about once every slack+1 nights. The price: a chunk may stay
+// locked up to the slack longer than the last set using it needs.
+// Objects newly written are locked for exactly their set's days.
+func ExtendSlack(lockDays int) time.Duration {
+	const day = 24 * time.Hour
+	return min(max(time.Duration(lockDays)*day/10, day), 7*day)
 }
 
 // Thawer is implemented by stores with offline tiers.

@@ -107,6 +107,19 @@ func lockOn(cfg *config.Config) bool {
 	return cfg != nil && (cfg.Destination.ObjectLock != nil || cfg.Destination.Immutability != nil)
 }
 
+// lockDays is the config's lock length (0: none, or no config).
+func lockDays(cfg *config.Config) int {
+	switch {
+	case cfg == nil:
+		return 0
+	case cfg.Destination.ObjectLock != nil:
+		return cfg.Destination.ObjectLock.Days
+	case cfg.Destination.Immutability != nil:
+		return cfg.Destination.Immutability.Days
+	}
+	return 0
+}
+
 func runPrune(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
 	a.addGlobal(fs)
@@ -159,7 +172,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer closeLog()
-	ap := &retention.Applier{Store: st, Policy: pol, DryRun: *dryRun, Host: *host, ExtendLocks: lockOn(cfg), Log: lg}
+	ap := &retention.Applier{Store: st, Policy: pol, DryRun: *dryRun, Host: *host, ExtendLocks: lockOn(cfg), LockDays: lockDays(cfg), Log: lg}
 	rep, err := ap.Run(ctx)
 	logDecisions(lg, rep)
 	if a.g.json {
@@ -361,7 +374,7 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 	}
 	lg := a.runLog()
 	lg.Info("prune after backup", "policy", pol.String())
-	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOn(cfg), Log: lg}
+	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOn(cfg), LockDays: lockDays(cfg), Log: lg}
 	rep, err := ap.Run(ctx)
 	logDecisions(lg, rep)
 	ps := pruneSummary{Deleted: []string{}}

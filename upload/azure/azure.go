@@ -483,10 +483,10 @@ func (s *Store) LockInfo(ctx context.Context, key string) (time.Time, bool, erro
 	return oi.RetainUntil, oi.LegalHold, nil
 }
 
-// ExtendLock implements upload.Locker: it sets a version-level immutability
-// policy until until when that is later than the current one (never
-// shortening it). A Locked policy stays Locked.
-func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) error {
+// ExtendLock implements upload.Locker: when the blob's version-level
+// immutability policy ends before need (or it has none), it sets one until
+// until (never shortening it). A Locked policy stays Locked.
+func (s *Store) ExtendLock(ctx context.Context, key string, need, until time.Time) error {
 	bb, err := s.blob(key)
 	if err != nil {
 		return err
@@ -499,7 +499,7 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 		return nil // a policy cannot expire in the past (the service refuses it)
 	}
 	cur := infoFromProps(key, p).RetainUntil
-	if !cur.IsZero() && !until.After(cur) {
+	if !cur.IsZero() && (!cur.Before(need) || !until.After(cur)) {
 		return nil
 	}
 	mode := blob.ImmutabilityPolicySettingUnlocked

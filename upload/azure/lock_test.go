@@ -223,17 +223,17 @@ func TestImmutableBlobReactions(t *testing.T) {
 	}
 
 	// ExtendLock: never shortens, extends with a policy (mode kept).
-	if err := e.store.ExtendLock(ctx, "a/locked", future.Add(-24*time.Hour)); err != nil {
+	if err := e.store.ExtendLock(ctx, "a/locked", future.Add(-24*time.Hour), future.Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if len(lp.sets) != 0 {
 		t.Fatal("ExtendLock to an earlier date sent a policy")
 	}
 	later := future.Add(10 * 24 * time.Hour)
-	if err := e.store.ExtendLock(ctx, "a/locked", later); err != nil {
+	if err := e.store.ExtendLock(ctx, "a/locked", later, later); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.ExtendLock(ctx, "a/held", later); err != nil { // no policy yet: sets one
+	if err := e.store.ExtendLock(ctx, "a/held", later, later); err != nil { // no policy yet: sets one
 		t.Fatal(err)
 	}
 	if len(lp.sets) != 2 {
@@ -248,7 +248,7 @@ func TestImmutableBlobReactions(t *testing.T) {
 	lp.mu.Lock()
 	lp.heads["/a/locked"] = http.Header{"X-Ms-Immutability-Policy-Until-Date": {future.Format(http.TimeFormat)}, "X-Ms-Immutability-Policy-Mode": {"locked"}}
 	lp.mu.Unlock()
-	if err := e.store.ExtendLock(ctx, "a/locked", later); err != nil {
+	if err := e.store.ExtendLock(ctx, "a/locked", later, later); err != nil {
 		t.Fatal(err)
 	}
 	if _, mode, _ := immutabilityHeaders(lp.sets[2]); mode != "Locked" {
@@ -337,7 +337,7 @@ func TestImmutabilityJudgedInServiceClock(t *testing.T) {
 		t.Errorf("delete of a blob whose policy ended an hour ago in the service's clock: %v", err)
 	}
 	until := behind.Add(30 * time.Minute)
-	if err := e.store.ExtendLock(ctx, "a/extend", until); err != nil {
+	if err := e.store.ExtendLock(ctx, "a/extend", until, until); err != nil {
 		t.Fatal(err)
 	}
 	lp.mu.Lock()

@@ -279,10 +279,10 @@ func (s *Store) LockInfo(ctx context.Context, key string) (time.Time, bool, erro
 	return until, hold, nil
 }
 
-// ExtendLock implements upload.Locker: retention moves to until when that
-// is later than the current one, in the object's mode (or the configured
-// one); it is never shortened.
-func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) error {
+// ExtendLock implements upload.Locker: when the retention (one
+// GetObjectRetention) ends before need, it moves to until, in the
+// object's mode (or the configured one); it is never shortened.
+func (s *Store) ExtendLock(ctx context.Context, key string, need, until time.Time) error {
 	full, err := s.full(key)
 	if err != nil {
 		return opErr("extend lock", key, err)
@@ -291,7 +291,7 @@ func (s *Store) ExtendLock(ctx context.Context, key string, until time.Time) err
 	if err != nil {
 		return opErr("extend lock", key, err)
 	}
-	if !until.After(cur) {
+	if !cur.Before(need) || !until.After(cur) {
 		return nil
 	}
 	if mode == "" {

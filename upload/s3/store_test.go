@@ -320,14 +320,14 @@ func TestObjectLockAppliedAndDeleteRefused(t *testing.T) {
 				t.Fatal("locked object changed after refused delete")
 			}
 			// Extend never shortens.
-			if err := st.ExtendLock(ctx, "h/s/locked", until.Add(-time.Hour)); err != nil {
+			if err := st.ExtendLock(ctx, "h/s/locked", until.Add(-time.Hour), until.Add(-time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			if ru, _, _ := st.LockInfo(ctx, "h/s/locked"); !ru.Equal(until) {
 				t.Fatalf("lock shortened to %v", ru)
 			}
 			later := until.Add(24 * time.Hour)
-			if err := st.ExtendLock(ctx, "h/s/locked", later); err != nil {
+			if err := st.ExtendLock(ctx, "h/s/locked", later, later); err != nil {
 				t.Fatal(err)
 			}
 			if ru, _, _ := st.LockInfo(ctx, "h/s/locked"); !ru.Equal(later) {
