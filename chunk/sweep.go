@@ -177,37 +177,81 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 // unknown); a lock that is shorter is extended to its time plus slack
 // (upload.ExtendSlack). It returns the keys extended.
 func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time, listed map[string]upload.ObjectInfo, slack time.Duration, dryRun bool, limit int) ([]string, []error) {
-	var todo []upload.ObjectInfo
-	for k, until := range need {
+	extended, _, errs := Protect(ctx, l, need, nil, listed, slack, dryRun, limit)
+	return extended, errs
+}
+
+// Protect is ExtendLocks that also places a legal hold on every chunk in
+// hold (the chunks of sets written under legal hold) the store does not
+// show held: the listing where it tells (Azure), else the read of the lock
+// that the extension makes anyway (S3's LockInfo reads the hold too), else
+// one LockInfo. A chunk held already costs no write. It returns the keys
+// extended and the keys given a hold (in a dry run: that would be).
+func Protect(ctx context.Context, l upload.Locker, need map[string]time.Time, hold map[string]bool, listed map[string]upload.ObjectInfo, slack time.Duration, dryRun bool, limit int) (extended, held []string, errs []error) {
+	type job struct {
+		key   string
+		until time.Time // zero: no extension needed
+		hold  bool
+	}
+	var todo []job
+	seen := map[string]bool{}
+	add := func(k string) {
+		if seen[k] {
+			return
+		}
+		seen[k] = true
 		o, ok := listed[k]
 		if !ok {
-			continue
+			return
 		}
-		if !o.RetainUntil.IsZero() && !o.RetainUntil.Before(until) {
-			continue
+		j := job{key: k}
+		if until := need[k]; !until.IsZero() && (o.RetainUntil.IsZero() || o.RetainUntil.Before(until)) {
+			j.until = until
 		}
-		todo = append(todo, upload.ObjectInfo{Key: k, RetainUntil: until})
+		j.hold = hold[k] && !o.LegalHold
+		if !j.until.IsZero() || j.hold {
+			todo = append(todo, j)
+		}
+	}
+	for k := range need {
+		add(k)
+	}
+	for k := range hold {
+		add(k)
 	}
 	var mu sync.Mutex
-	var done []string
-	var errs []error
 	parallel.Each(ctx, len(todo), limit, func(i int) error {
-		o := todo[i]
-		cur, _, err := l.LockInfo(ctx, o.Key)
-		if err == nil && !cur.Before(o.RetainUntil) {
-			return nil
+		j := todo[i]
+		cur, isHeld, err := l.LockInfo(ctx, j.key)
+		if err != nil && j.until.IsZero() {
+			err = fmt.Errorf("read the legal hold of chunk %s of a held set: %w", j.key, err)
 		}
-		if err == nil && !dryRun {
-			err = l.ExtendLock(ctx, o.Key, o.RetainUntil, o.RetainUntil.Add(slack))
+		extend := err == nil && !j.until.IsZero() && cur.Before(j.until)
+		if extend && !dryRun {
+			err = l.ExtendLock(ctx, j.key, j.until, j.until.Add(slack))
+		}
+		if err != nil && !j.until.IsZero() {
+			err = fmt.Errorf("extend lock of %s: %w", j.key, err)
+		}
+		place := err == nil && j.hold && !isHeld
+		if place && !dryRun {
+			if err = l.SetLegalHold(ctx, j.key); err != nil {
+				err = fmt.Errorf("set a legal hold on chunk %s of a held set: %w", j.key, err)
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("extend lock of %s: %w", o.Key, err))
+			errs = append(errs, err)
 			return nil
 		}
-		done = append(done, o.Key)
+		if extend {
+			extended = append(extended, j.key)
+		}
+		if place {
+			held = append(held, j.key)
+		}
 		return nil
 	})
-	return done, errs
+	return extended, held, errs
 }

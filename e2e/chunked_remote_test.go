@@ -434,3 +434,66 @@ func TestS3ChunkedHoldNotSetTwice(t *testing.T) {
 		t.Errorf("no GetObjectLegalHold on a chunk: the hold was not looked at (reused chunks must stay held)")
 	}
 }
+
+// TestS3PruneHoldsChunksOfHeldSets: a set written under legal_hold before
+// reused chunks were held (made here by lifting the holds of its reused
+// chunks after the backup) gets a hold on each of its chunks from the next
+// prune, which reads the manifests for its sweep anyway; chunks of the
+// older, unheld set alone stay unheld. The old prune held none.
+func TestS3PruneHoldsChunksOfHeldSets(t *testing.T) {
+	e := newS3Env(t, true)
+	e.format = "chunked"
+	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: false}\n"
+	e.writeConfig()
+	e.backup()
+	os.WriteFile(filepath.Join(e.src, "Topology", "sub", "cfg-00.xml"), []byte("<Setting changed/>"), 0o644)
+	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: true}\n"
+	e.writeConfig()
+	set := e.backup()
+	ctx := context.Background()
+	c := e.srv.Client()
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + e.host + "/" + set + "/manifest.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(out.Body)
+	out.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := chunkKeysOf(t, body)
+	held := func(k string) bool {
+		lh, err := c.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k)})
+		return err == nil && lh.LegalHold != nil && lh.LegalHold.Status == s3types.ObjectLockLegalHoldStatusOn
+	}
+	// As an older writer left them: every other chunk without a hold.
+	for i, k := range keys {
+		if i%2 == 0 {
+			if _, err := c.PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k),
+				LegalHold: &s3types.ObjectLockLegalHold{Status: s3types.ObjectLockLegalHoldStatusOff}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if held(keys[0]) {
+		t.Fatal("the hold of a chunk was not lifted")
+	}
+	e.destExtra += "retention: {keep_daily: 7}\n"
+	e.writeConfig()
+	r := e.run(nil, "prune")
+	if r.Code != 0 {
+		t.Fatalf("prune: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if want := fmt.Sprintf("%d chunk(s) of held sets given a legal hold", (len(keys)+1)/2); !strings.Contains(r.Stdout+r.Stderr, want) {
+		t.Errorf("prune output lacks %q:\n%s%s", want, r.Stdout, r.Stderr)
+	}
+	unheld := 0
+	for _, k := range keys {
+		if !held(k) {
+			unheld++
+		}
+	}
+	if unheld > 0 {
+		t.Errorf("%d of the %d chunks of held set %s have no hold after prune", unheld, len(keys), set)
+	}
+}

@@ -42,7 +42,7 @@ type Applier struct {
 
 // Action is one change made (or, in a dry run, planned) on the store.
 type Action struct {
-	Op    string    `json:"op"` // delete, extend_lock, abort_uploads
+	Op    string    `json:"op"` // delete, extend_lock, legal_hold, abort_uploads
 	Key   string    `json:"key,omitempty"`
 	Set   string    `json:"set,omitempty"` // host/id
 	Until time.Time `json:"until,omitzero"`
@@ -72,9 +72,12 @@ type Report struct {
 	Kept      int        `json:"kept"`
 	Deleted   int        `json:"deleted"`
 	// FreedBytes counts the objects deleted (or, dry run, to be deleted).
-	FreedBytes     int64 `json:"freed_bytes"`
-	LocksExtended  int   `json:"locks_extended"`
-	UploadsAborted int   `json:"uploads_aborted"`
+	FreedBytes    int64 `json:"freed_bytes"`
+	LocksExtended int   `json:"locks_extended"`
+	// HoldsPlaced counts the chunks of sets under legal hold that had none
+	// and got one (sets written under hold before 2026-12-01).
+	HoldsPlaced    int `json:"holds_placed,omitempty"`
+	UploadsAborted int `json:"uploads_aborted"`
 	// ChunksDeleted counts chunks no remaining set uses (deleted, or to be).
 	ChunksDeleted int `json:"chunks_deleted"`
 	// Notes say what was left for a later prune and why.
@@ -504,6 +507,9 @@ func (r *Report) Summary() string {
 	}
 	if r.LocksExtended > 0 {
 		fmt.Fprintf(&b, ", %d lock(s) extended", r.LocksExtended)
+	}
+	if r.HoldsPlaced > 0 {
+		fmt.Fprintf(&b, ", %d chunk(s) of held sets given a legal hold", r.HoldsPlaced)
 	}
 	if r.ChunksDeleted > 0 {
 		fmt.Fprintf(&b, ", %d chunk(s) no set uses %s", r.ChunksDeleted, map[bool]string{true: "to delete", false: "deleted"}[r.DryRun])

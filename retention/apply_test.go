@@ -722,3 +722,77 @@ func TestPruneExtendsLocksWithSlack(t *testing.T) {
 		t.Errorf("nights that extended the chunk's lock: %v, want %v (a 3-day slack)", changed, want)
 	}
 }
+
+// heldSet marks a crafted set as written under legal hold: its manifest
+// records lock.legal_hold and, unless lifted, its manifest object is held.
+func heldSet(t *testing.T, base upload.Store, ls *lockStore, host, id string, lifted bool) {
+	t.Helper()
+	c := &catalog.Catalog{Store: base}
+	m, err := c.LoadManifest(context.Background(), host, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Lock = &catalog.Lock{Mode: "GOVERNANCE", RetainUntil: m.Start.AddDate(0, 0, 1), LegalHold: true}
+	if err := c.Commit(context.Background(), m, upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ls.hold[catalog.ManifestKey(host, id)] = !lifted
+}
+
+// A set written under legal hold before reused chunks were held names
+// chunks without a hold; prune, reading the manifests for its sweep, puts
+// a hold on each such chunk of a kept set still under hold (asking the
+// store first: a chunk held already gets no hold written), in a dry run
+// names them without writing, and leaves alone the chunks of a set whose
+// holds an operator lifted. The old prune held none.
+func TestPruneHoldsChunksOfHeldSets(t *testing.T) {
+	for _, dry := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dry run %v", dry), func(t *testing.T) {
+			base, _ := localStore(t)
+			now := time.Now().UTC()
+			ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
+			key := func(id string) string { return catalog.ChunkKey("h", strings.Repeat(id, 64)) }
+			day := func(d int) time.Time { return now.AddDate(0, 0, d).Add(time.Hour) }
+			craftChunked(t, base, "h", day(-3), StatusComplete, "a", "b")         // unheld, older
+			held := craftChunked(t, base, "h", day(-2), StatusComplete, "a", "c") // held; reused a without a hold
+			heldSet(t, base, ls, "h", held, false)
+			ls.hold[key("c")] = true // uploaded with the hold
+			released := craftChunked(t, base, "h", day(-1), StatusComplete, "b", "d")
+			heldSet(t, base, ls, "h", released, true)
+			sets := &holdCounter{lockStore: ls}
+			a := &Applier{Store: sets, Policy: Policy{Daily: 7, Location: time.UTC}, Now: func() time.Time { return now }, DryRun: dry}
+			rep, err := a.Run(context.Background())
+			if err != nil || len(rep.Errors) > 0 {
+				t.Fatalf("prune: %v %v", err, rep.Errors)
+			}
+			var named []string
+			for _, act := range rep.Actions {
+				if act.Op == "legal_hold" {
+					named = append(named, act.Key)
+				}
+			}
+			if !slices.Equal(named, []string{key("a")}) {
+				t.Errorf("legal_hold actions %v, want only %s", named, key("a"))
+			}
+			switch {
+			case dry && (len(sets.set) != 0 || rep.HoldsPlaced != 0):
+				t.Errorf("a dry run set holds on %v (%d)", sets.set, rep.HoldsPlaced)
+			case !dry && (!slices.Equal(sets.set, []string{key("a")}) || rep.HoldsPlaced != 1):
+				t.Errorf("holds set on %v (%d placed), want only %s", sets.set, rep.HoldsPlaced, key("a"))
+			}
+		})
+	}
+}
+
+// holdCounter records SetLegalHold calls.
+type holdCounter struct {
+	*lockStore
+	set []string
+}
+
+func (h *holdCounter) SetLegalHold(ctx context.Context, key string) error {
+	h.lockStore.mu.Lock()
+	h.set = append(h.set, key)
+	h.lockStore.mu.Unlock()
+	return h.lockStore.SetLegalHold(ctx, key)
+}

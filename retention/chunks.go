@@ -68,6 +68,7 @@ func (a *Applier) sweepChunks(ctx context.Context, inStore func(Decision) time.T
 		// keeps are what remains.
 		refs := chunk.NewReferences(host)
 		need := map[string]time.Time{} // each chunk locked as long as the longest-kept set using it
+		hold := map[string]bool{}      // the chunks of kept sets under legal hold
 		var mu sync.Mutex
 		keep := map[string]Decision{}
 		for _, d := range ds {
@@ -81,8 +82,15 @@ func (a *Applier) sweepChunks(ctx context.Context, inStore func(Decision) time.T
 				return
 			}
 			refs.Add(m)
+			if locker == nil || !kept {
+				return
+			}
 			u := inStore(d)
-			if locker == nil || !kept || u.IsZero() || !a.locksChunks(d, byKey[host+"/"+m.SetID]) {
+			if u.IsZero() || !a.locksChunks(d, byKey[host+"/"+m.SetID]) {
+				u = time.Time{}
+			}
+			held := a.stillHeld(ctx, locker, m, byKey[host+"/"+m.SetID])
+			if u.IsZero() && !held {
 				return
 			}
 			mu.Lock()
@@ -91,6 +99,9 @@ func (a *Applier) sweepChunks(ctx context.Context, inStore func(Decision) time.T
 				for _, c := range it.Chunks {
 					if u.After(need[c.Key]) {
 						need[c.Key] = u
+					}
+					if held {
+						hold[c.Key] = true
 					}
 				}
 			}
@@ -112,19 +123,19 @@ func (a *Applier) sweepChunks(ctx context.Context, inStore func(Decision) time.T
 		damaged := chunk.Damaged(host, sets)
 		switch {
 		case !sweep:
-			a.extendChunkLocks(ctx, host, need, locker, rep)
+			a.extendChunkLocks(ctx, host, need, hold, locker, rep)
 		case damaged != nil:
 			// Nothing unsafe happened and the sets were pruned; the chunks
 			// stay until the damaged manifest is repaired or deleted, and
 			// those of the readable kept sets keep their locks.
 			rep.Notes = append(rep.Notes, damaged.Error())
-			a.extendChunkLocks(ctx, host, need, locker, rep)
+			a.extendChunkLocks(ctx, host, need, hold, locker, rep)
 		default:
 			var live func() error // a dry run deletes nothing and has no marker
 			if mark != nil {
 				live = mark.Healthy
 			}
-			a.sweepHost(ctx, host, refs.Keys(), need, stale, live, locker, rep, log)
+			a.sweepHost(ctx, host, refs.Keys(), need, hold, stale, live, locker, rep, log)
 		}
 		if mark != nil {
 			if err := mark.Release(ctx); err != nil {
@@ -134,7 +145,7 @@ func (a *Applier) sweepChunks(ctx context.Context, inStore func(Decision) time.T
 	}
 }
 
-func (a *Applier) sweepHost(ctx context.Context, host string, ref map[string]bool, need map[string]time.Time, stale []upload.ObjectInfo, live func() error, locker upload.Locker, rep *Report, log *slog.Logger) {
+func (a *Applier) sweepHost(ctx context.Context, host string, ref map[string]bool, need map[string]time.Time, hold map[string]bool, stale []upload.ObjectInfo, live func() error, locker upload.Locker, rep *Report, log *slog.Logger) {
 	res, err := chunk.Sweep(ctx, a.Store, host, ref, stale, a.DryRun, a.Parallel, live)
 	for _, o := range res.Deleted {
 		rep.Actions = append(rep.Actions, Action{Op: "delete", Key: o.Key, Set: host + "/chunks", Done: !a.DryRun})
@@ -151,13 +162,14 @@ func (a *Applier) sweepHost(ctx context.Context, host string, ref map[string]boo
 	if len(res.Deleted) > 0 && !a.DryRun {
 		log.Info("deleted chunks", "host", host, "chunks", len(res.Deleted), "locked", res.Locked)
 	}
-	a.extendListed(ctx, host, need, res.Remaining, locker, rep)
+	a.extendListed(ctx, host, need, hold, res.Remaining, locker, rep)
 }
 
 // extendChunkLocks extends the locks of host's chunks that kept sets need,
-// without sweeping (a backup is running, or a manifest is damaged).
-func (a *Applier) extendChunkLocks(ctx context.Context, host string, need map[string]time.Time, locker upload.Locker, rep *Report) {
-	if locker == nil || len(need) == 0 {
+// and holds those of held sets, without sweeping (a backup is running, or
+// a manifest is damaged).
+func (a *Applier) extendChunkLocks(ctx context.Context, host string, need map[string]time.Time, hold map[string]bool, locker upload.Locker, rep *Report) {
+	if locker == nil || (len(need) == 0 && len(hold) == 0) {
 		return
 	}
 	listed, err := chunk.List(ctx, a.Store, host)
@@ -165,19 +177,25 @@ func (a *Applier) extendChunkLocks(ctx context.Context, host string, need map[st
 		rep.Errors = append(rep.Errors, err.Error())
 		return
 	}
-	a.extendListed(ctx, host, need, listed, locker, rep)
+	a.extendListed(ctx, host, need, hold, listed, locker, rep)
 }
 
-func (a *Applier) extendListed(ctx context.Context, host string, need map[string]time.Time, listed map[string]upload.ObjectInfo, locker upload.Locker, rep *Report) {
+func (a *Applier) extendListed(ctx context.Context, host string, need map[string]time.Time, hold map[string]bool, listed map[string]upload.ObjectInfo, locker upload.Locker, rep *Report) {
 	if locker == nil {
 		return
 	}
 	slack := upload.ExtendSlack(a.LockDays)
-	done, errs := chunk.ExtendLocks(ctx, locker, need, listed, slack, a.DryRun, a.Parallel)
+	done, held, errs := chunk.Protect(ctx, locker, need, hold, listed, slack, a.DryRun, a.Parallel)
 	for _, k := range done {
 		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: need[k].Add(slack), Done: !a.DryRun})
 		if !a.DryRun {
 			rep.LocksExtended++
+		}
+	}
+	for _, k := range held {
+		rep.Actions = append(rep.Actions, Action{Op: "legal_hold", Key: k, Set: host + "/chunks", Done: !a.DryRun})
+		if !a.DryRun {
+			rep.HoldsPlaced++
 		}
 	}
 	for _, e := range errs {
@@ -193,4 +211,28 @@ func (a *Applier) locksChunks(d Decision, s *catalog.Set) bool {
 		return false
 	}
 	return a.ExtendLocks || (s != nil && hasLock(s))
+}
+
+// stillHeld reports whether a kept set was written under legal hold (its
+// manifest's lock.legal_hold) and is held still: its manifest object is
+// under a hold, as the listing reports it (Azure) or else as the store
+// tells (one LockInfo; S3's listing never tells). Its chunks then get a
+// hold where they lack one: a set written under hold before 2026-12-01 held
+// only the chunks it uploaded, not those it reused from older sets. A set
+// whose holds an operator lifted is released: its chunks are not held
+// again.
+func (a *Applier) stillHeld(ctx context.Context, l upload.Locker, m *catalog.Manifest, s *catalog.Set) bool {
+	if m.Lock == nil || !m.Lock.LegalHold {
+		return false
+	}
+	key := catalog.ManifestKey(m.Host, m.SetID)
+	if s != nil {
+		for _, o := range s.Objects {
+			if o.Key == key && o.LegalHold {
+				return true
+			}
+		}
+	}
+	_, held, err := l.LockInfo(ctx, key)
+	return err == nil && held
 }
