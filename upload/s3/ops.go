@@ -197,9 +197,19 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // deleteErr turns a refused delete into ErrLocked when the version is
 // under retention or legal hold (stores answer AccessDenied or
 // InvalidRequest; the lock itself is the reliable sign).
+//
+// The retention is judged in the store's clock (the Date of its answer),
+// which enforces it: with this machine's clock hours ahead, a refusal for
+// a retention the store still counts was taken for some other failure.
 func (s *Store) deleteErr(ctx context.Context, key, full, versionID string, err error) error {
-	until, hold, _, lerr := s.lockInfo(ctx, full, versionID)
-	now := time.Now()
+	until, now, _, rerr := s.retentionAt(ctx, full, versionID)
+	hold, lerr := false, rerr
+	if rerr == nil {
+		hold, lerr = s.legalHold(ctx, full, versionID)
+	}
+	if now.IsZero() {
+		now = s.localNow()
+	}
 	if lerr == nil && (hold || until.After(now)) {
 		what := "under legal hold"
 		if until.After(now) {
@@ -233,6 +243,13 @@ func (s *Store) lockInfo(ctx context.Context, full, versionID string) (until tim
 // retention is an object version's retention (one GetObjectRetention;
 // zero time and mode: none).
 func (s *Store) retention(ctx context.Context, full, versionID string) (until time.Time, mode types.ObjectLockRetentionMode, err error) {
+	until, _, mode, err = s.retentionAt(ctx, full, versionID)
+	return until, mode, err
+}
+
+// retentionAt is retention with the store's time of its answer (its Date;
+// zero when it carried none, or the version has no retention).
+func (s *Store) retentionAt(ctx context.Context, full, versionID string) (until, at time.Time, mode types.ObjectLockRetentionMode, err error) {
 	r, err := s.client.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full), VersionId: versionPtr(versionID)})
 	switch {
 	case err == nil && r.Retention != nil:
@@ -240,10 +257,13 @@ func (s *Store) retention(ctx context.Context, full, versionID string) (until ti
 			until = r.Retention.RetainUntilDate.UTC()
 		}
 		mode = r.Retention.Mode
+		if t, ok := awsmiddleware.GetServerTime(r.ResultMetadata); ok {
+			at = t.UTC()
+		}
 	case err != nil && !isNoLock(err):
-		return until, mode, err
+		return until, at, mode, err
 	}
-	return until, mode, nil
+	return until, at, mode, nil
 }
 
 // legalHold is whether an object version is under legal hold (one

@@ -269,6 +269,15 @@ type Store struct {
 	bufs   parts.Pool
 	// growEvery parts the part size doubles (tests shrink it).
 	growEvery int
+	// clock is this machine's clock (nil: time.Now; tests move it).
+	clock func() time.Time
+}
+
+func (s *Store) localNow() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
 }
 
 // Open validates o, loads the SDK configuration (default credential chain)

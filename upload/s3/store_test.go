@@ -541,3 +541,21 @@ func TestFolders(t *testing.T) {
 	st, _, _ := newStore(t, false, nil)
 	uploadtest.Folders(t, st)
 }
+
+// A delete the store refuses for a retention still running in the store's
+// clock is ErrLocked (prune counts it as locked and goes on) also when
+// this machine's clock is hours ahead and takes that retention for past:
+// the old store judged it with this machine's clock and returned a plain
+// error, which failed the prune.
+func TestDeleteRefusalJudgedInStoreClock(t *testing.T) {
+	st, _, _ := newStore(t, true, nil)
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	if _, err := st.Put(ctx, "h/chunks/aa/locked", strings.NewReader("chunk"), upload.PutOptions{RetainUntil: until}); err != nil {
+		t.Fatal(err)
+	}
+	st.clock = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if err := st.Delete(ctx, "h/chunks/aa/locked"); !errors.Is(err, upload.ErrLocked) {
+		t.Errorf("delete of an object retained for another hour of the store's, this machine 2 h ahead: %v, want ErrLocked", err)
+	}
+}
