@@ -102,22 +102,12 @@ func (p *policyFlags) apply(r *config.Retention) error {
 	return err
 }
 
-// lockOn reports whether the config turns object lock / immutability on.
-func lockOn(cfg *config.Config) bool {
-	return cfg != nil && (cfg.Destination.ObjectLock != nil || cfg.Destination.Immutability != nil)
-}
-
-// lockDays is the config's lock length (0: none, or no config).
-func lockDays(cfg *config.Config) int {
-	switch {
-	case cfg == nil:
-		return 0
-	case cfg.Destination.ObjectLock != nil:
-		return cfg.Destination.ObjectLock.Days
-	case cfg.Destination.Immutability != nil:
-		return cfg.Destination.Immutability.Days
+// lockOf is the config's object lock / immutability (none without a config).
+func lockOf(cfg *config.Config) destination.Lock {
+	if cfg == nil {
+		return destination.Lock{}
 	}
-	return 0
+	return destination.LockOf(cfg.Destination)
 }
 
 func runPrune(ctx context.Context, a *app, args []string) error {
@@ -172,7 +162,7 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer closeLog()
-	ap := &retention.Applier{Store: st, Policy: pol, DryRun: *dryRun, Host: *host, ExtendLocks: lockOn(cfg), LockDays: lockDays(cfg), Log: lg}
+	ap := &retention.Applier{Store: st, Policy: pol, DryRun: *dryRun, Host: *host, ExtendLocks: lockOf(cfg).Mode != "", LockDays: lockOf(cfg).Days, Log: lg}
 	rep, err := ap.Run(ctx)
 	logDecisions(lg, rep)
 	if a.g.json {
@@ -374,7 +364,7 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 	}
 	lg := a.runLog()
 	lg.Info("prune after backup", "policy", pol.String())
-	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOn(cfg), LockDays: lockDays(cfg), Log: lg}
+	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOf(cfg).Mode != "", LockDays: lockOf(cfg).Days, Log: lg}
 	rep, err := ap.Run(ctx)
 	logDecisions(lg, rep)
 	ps := pruneSummary{Deleted: []string{}}
