@@ -272,12 +272,12 @@ func chunkKeysOf(t *testing.T, manifest []byte) []string {
 	return out
 }
 
-// TestS3ChunkedLegalHoldOnReusedChunks: a set written with legal_hold
-// holds every chunk it names, the ones it reuses from an earlier set
-// (written without the hold) included, so none of them can be deleted,
-// not even bypassing governance retention. The old writer only extended
-// the reused chunks' retention: they stayed without a hold.
-func TestS3ChunkedLegalHoldOnReusedChunks(t *testing.T) {
+// heldAfterUnheld backs up to an S3 bucket with object lock twice, the
+// second time under legal_hold and with one file changed (so the second
+// set reuses most chunks of the first), and returns the second set and the
+// chunk keys its manifest names.
+func heldAfterUnheld(t *testing.T) (*s3Env, string, []string) {
+	t.Helper()
 	e := newS3Env(t, true)
 	e.format = "chunked"
 	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: false}\n"
@@ -287,9 +287,7 @@ func TestS3ChunkedLegalHoldOnReusedChunks(t *testing.T) {
 	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: true}\n"
 	e.writeConfig()
 	set := e.backup()
-	ctx := context.Background()
-	c := e.srv.Client()
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + e.host + "/" + set + "/manifest.json")})
+	out, err := e.srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + e.host + "/" + set + "/manifest.json")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,6 +300,18 @@ func TestS3ChunkedLegalHoldOnReusedChunks(t *testing.T) {
 	if len(keys) < 3 {
 		t.Fatalf("set %s names %d chunks, want several", set, len(keys))
 	}
+	return e, set, keys
+}
+
+// TestS3ChunkedLegalHoldOnReusedChunks: a set written with legal_hold
+// holds every chunk it names, the ones it reuses from an earlier set
+// (written without the hold) included, so none of them can be deleted,
+// not even bypassing governance retention. The old writer only extended
+// the reused chunks' retention: they stayed without a hold.
+func TestS3ChunkedLegalHoldOnReusedChunks(t *testing.T) {
+	e, set, keys := heldAfterUnheld(t)
+	ctx := context.Background()
+	c := e.srv.Client()
 	unheld := 0
 	for _, k := range keys {
 		lh, err := c.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k)})
@@ -441,27 +451,9 @@ func TestS3ChunkedHoldNotSetTwice(t *testing.T) {
 // prune, which reads the manifests for its sweep anyway; chunks of the
 // older, unheld set alone stay unheld. The old prune held none.
 func TestS3PruneHoldsChunksOfHeldSets(t *testing.T) {
-	e := newS3Env(t, true)
-	e.format = "chunked"
-	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: false}\n"
-	e.writeConfig()
-	e.backup()
-	os.WriteFile(filepath.Join(e.src, "Topology", "sub", "cfg-00.xml"), []byte("<Setting changed/>"), 0o644)
-	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: true}\n"
-	e.writeConfig()
-	set := e.backup()
+	e, set, keys := heldAfterUnheld(t)
 	ctx := context.Background()
 	c := e.srv.Client()
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + e.host + "/" + set + "/manifest.json")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(out.Body)
-	out.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := chunkKeysOf(t, body)
 	held := func(k string) bool {
 		lh, err := c.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k)})
 		return err == nil && lh.LegalHold != nil && lh.LegalHold.Status == s3types.ObjectLockLegalHoldStatusOn
