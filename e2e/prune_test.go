@@ -494,6 +494,7 @@ func crashThenCollect(t *testing.T, st upload.Store, env []string, from string) 
 	now := time.Now()
 	victim := f.at(now.AddDate(0, 0, -20))
 	keep := f.at(now.AddDate(0, 0, -1))
+	written := time.Now() // the victim's objects are older
 	ap := &retention.Applier{Store: failDeletes{st}, Policy: retention.Policy{Last: 1}, Host: "crash"}
 	if _, err := ap.Run(context.Background()); !errors.Is(err, retention.ErrPartlyFailed) {
 		t.Fatalf("injected crash: err %v", err)
@@ -511,7 +512,7 @@ func crashThenCollect(t *testing.T, st upload.Store, env []string, from string) 
 		t.Fatalf("within grace:\n%s", r.Stdout)
 	}
 	// After the grace period (here 1 s) it is garbage.
-	time.Sleep(2500 * time.Millisecond) // past the 1 s grace in the store's clock (whole seconds on S3 and Azure)
+	waitStoreAged(t, st, written, time.Second)
 	r = testbin.MustRun(t, "", env, "prune", "--from", from, "--host", "crash", "--keep-last", "1", "--grace", "1s")
 	if !strings.Contains(r.Stdout, "garbage") {
 		t.Errorf("past grace:\n%s", r.Stdout)
@@ -568,7 +569,7 @@ func TestPruneS3ObjectLock(t *testing.T) {
 	if _, err := s.Client().CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("lb/fe01/stale.tar.zst.age")}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond) // past the 1 s grace in the store's clock (whole seconds on S3 and Azure)
+	waitStoreAged(t, st, time.Now(), time.Second)
 
 	cfg := writeConfig(t, t.TempDir(), `host: fe01
 exporters: [{kind: path, name: files, paths: [`+yamlQuote(f.src)+`]}]

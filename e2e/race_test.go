@@ -193,11 +193,12 @@ func (e *raceEnv) setKeys(id string) []string {
 }
 
 // ageObjects lets the objects written so far grow older than the 1 s grace
-// period: time passing is what is tested here, nothing waits on it. Ages
-// are counted in the store's clock, whose present an S3 or Azure answer
-// gives in whole seconds (truncated: towards keeping), so 1.5 s was not
-// always enough.
-func ageObjects() { time.Sleep(2500 * time.Millisecond) }
+// period, in the store's clock and this machine's (waitStoreAged): time
+// passing is what is tested here, nothing waits on it.
+func (e *raceEnv) ageObjects() {
+	e.t.Helper()
+	waitStoreAged(e.t, e.store, time.Now(), time.Second)
+}
 
 // prune runs a prune with keep_last 1 and grace 1s and returns its report.
 // listSaysRunning: list shows the set of a running backup as running, not
@@ -283,7 +284,7 @@ func TestRacePruneDuringUpload(t *testing.T) {
 		b, id := e.pausedBackup(fp, "item-stored")
 		h := fp.Wait("item-stored", "alpha")
 		e.listSaysRunning(id)
-		ageObjects()
+		e.ageObjects()
 		out := e.prune()
 		if !strings.Contains(out, "in progress") {
 			t.Errorf("prune does not say the set is in progress:\n%s", out)
@@ -306,7 +307,7 @@ func TestRacePruneBeforeCommit(t *testing.T) {
 		fp := fptest.Listen(t)
 		b, id := e.pausedBackup(fp, "before-commit")
 		h := fp.Wait("before-commit", id)
-		ageObjects()
+		e.ageObjects()
 		out := e.prune()
 		for _, item := range []string{"alpha", "bravo"} {
 			if !e.exists(catalog.ItemKey(raceHost, id, item)) {
@@ -331,7 +332,7 @@ func TestRaceTwoBackupsAfterBackup(t *testing.T) {
 		fp := fptest.Listen(t)
 		slow, id := e.pausedBackup(fp, "item-stored")
 		h := fp.Wait("item-stored", "alpha")
-		ageObjects()
+		e.ageObjects()
 		r := e.run("backup", "--json", "--progress=never")
 		if r.Code != 0 {
 			t.Fatalf("the other backup: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
@@ -390,7 +391,7 @@ func TestRaceKilledBackupCollected(t *testing.T) {
 		b.cmd.Process.Kill() // SIGKILL: no cleanup runs
 		b.wait(t)
 		h.Release()
-		ageObjects()
+		e.ageObjects()
 		out := e.prune()
 		if !strings.Contains(out, "garbage") {
 			t.Errorf("prune after the kill and the grace period:\n%s", out)
@@ -421,15 +422,21 @@ func TestRaceRemoteLeaseGoesStale(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ageObjects()
+		e.ageObjects()
 		out := e.prune()
 		if !strings.Contains(out, "in progress (lease of pid 4242 on elsewhere.contoso.com") || !e.exists(catalog.ItemKey(raceHost, id, "alpha")) {
 			t.Fatalf("prune did not keep the set of a live lease:\n%s", out)
 		}
 		// The lease is not refreshed: it goes stale (time passing is what
 		// is tested), and the set is garbage once the grace period is over.
-		info := catalog.LeaseInfo{Lease: l, ModTime: now}
-		time.Sleep(time.Until(info.Expires()) + 1500*time.Millisecond)
+		// It expires counted from the store's time of the object, in the
+		// store's clock: the Put may have taken a while, and the store's
+		// Date lags (waitStoreAged).
+		o, err := e.store.Stat(ctx, catalog.LeaseKey(raceHost, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitStorePast(t, e.store, catalog.LeaseInfo{Lease: l, ModTime: o.ModTime}.Expires())
 		out = e.prune()
 		if !strings.Contains(out, "garbage") {
 			t.Errorf("prune after the lease went stale:\n%s", out)

@@ -25,10 +25,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 // TestMain stops the servers (VersityGW, Azurite) that tests of this
@@ -89,6 +92,17 @@ func newS3Env(t *testing.T, lock bool) *s3Env {
 }
 
 func (e *s3Env) url() string { return "s3://" + e.bucket + "/" + e.prefix }
+
+// store opens the destination as the binary does (straight to the server).
+func (e *s3Env) store(t *testing.T) upload.Store {
+	t.Helper()
+	e.srv.SetEnv(t)
+	st, err := destination.Open(context.Background(), config.Destination{URL: e.url(), Endpoint: e.srv.Endpoint, PathStyle: true, Region: e.srv.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
 
 // fromURL is the bare-machine form: everything in the URL.
 func (e *s3Env) fromURL() string {
@@ -297,7 +311,7 @@ func TestS3PruneAbortsStaleUploads(t *testing.T) {
 	if e.pending() != 1 {
 		t.Fatal("test upload not pending")
 	}
-	time.Sleep(2500 * time.Millisecond) // past the 1 s grace in the store's clock (whole seconds on S3 and Azure)
+	waitStoreAged(t, e.store(t), time.Now(), time.Second)
 	if r := e.run(nil, "prune", "--keep-last", "5", "--grace", "1s"); r.Code != 0 {
 		t.Fatalf("prune: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
