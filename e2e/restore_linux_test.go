@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode"
 
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
@@ -96,5 +97,33 @@ func TestCoreRestoreHintKeepsInclude(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(to, item, "skip")); err == nil {
 			t.Errorf("%s: skip/ restored, which --include did not choose (hint: %s)", item, m[1])
 		}
+	}
+}
+
+// TestCoreRestoreHintControlCharacter: a restore whose --include pattern
+// holds a control character (here ESC c, which resets the terminal)
+// printed it raw in the hint's command, where the terminal acts on it.
+// No shell's form carries it to paste: the hint says the flags in words
+// and names the pattern escaped, and stderr holds no control character
+// but the line ends.
+func TestCoreRestoreHintControlCharacter(t *testing.T) {
+	e := newCoreEnv(t)
+	for _, item := range []string{"a", "b"} {
+		os.MkdirAll(filepath.Join(e.dir, item, "keep"), 0o755)
+		os.WriteFile(filepath.Join(e.dir, item, "keep", "in.txt"), []byte(item), 0o644)
+	}
+	e.writeConfig(map[string][]string{"alpha": {filepath.Join(e.dir, "a")}, "bravo": {filepath.Join(e.dir, "b")}}, "format: archive\n")
+	set := e.backup()
+	bravo := e.object(set, "bravo")
+	bad, _ := os.ReadFile(bravo)
+	bad[len(bad)/2] ^= 0x40
+	os.WriteFile(bravo, bad, 0o644)
+	r := e.run("restore", set, "--to", filepath.Join(e.dir, "r"), "--identity", e.key, "--include", "*/keep/*", "--include", "x\x1bc")
+	want := `in place: alpha; the rest: bravo: restore again with --item for each, --include for each pattern given (no command to paste: --include's value "x\x1bc" holds a control character (U+001B)`
+	if r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("exit %d, want 1 and %s\n%q", r.Code, want, r.Stderr)
+	}
+	if strings.ContainsFunc(strings.ReplaceAll(r.Stderr, "\n", ""), unicode.IsControl) {
+		t.Errorf("stderr holds a control character: %q", r.Stderr)
 	}
 }

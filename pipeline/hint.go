@@ -18,10 +18,11 @@ import (
 // repeats every pattern, or following it restores the rest whole. An
 // item of which --include chose nothing is neither in place nor left to
 // do. Every value is quoted for this system's shell (shellquote.For): a
-// pattern left bare would be expanded by a POSIX shell. A value no form
-// brings to the program unchanged (on Windows one holding '"') leaves
-// the flags said in words and why they are not printed to paste. "" when
-// there is nothing to say.
+// pattern left bare would be expanded by a POSIX shell. A value no form brings to
+// the program unchanged (on Windows one holding '"'; anywhere one holding
+// a control character) leaves the flags said in words and why they are not
+// printed to paste, the value escaped if need be (shellquote.Show). ""
+// when there is nothing to say.
 func FinishHint(reports []ItemReport, includes []string, force bool) string {
 	return finishHint(runtime.GOOS, reports, includes, force)
 }
@@ -32,7 +33,7 @@ func finishHint(goos string, reports []ItemReport, includes []string, force bool
 	add := func(flag, v string) {
 		q, err := shellquote.For(goos, v)
 		if err != nil && bad == nil {
-			bad = fmt.Errorf("%s's value %s %w", flag, shellquote.POSIX(v), err)
+			bad = fmt.Errorf("%s's value %s %w", flag, shellquote.Show(v), err)
 		}
 		rest = append(rest, flag, q)
 	}

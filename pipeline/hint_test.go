@@ -1,6 +1,10 @@
 package pipeline
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode"
+)
 
 // The hint after a restore that put some items in place names those in
 // place and the flags for the rest: --item for each; after a --force
@@ -62,5 +66,24 @@ func TestFinishHintWindowsNoCommandToPaste(t *testing.T) {
 	}
 	if h := finishHint("linux", reps, []string{`say "hi".txt`}, false); h != `; in place: alpha; the rest: restore again with --item bravo --item charlie --include 'say "hi".txt'` {
 		t.Errorf("linux hint: %s", h)
+	}
+}
+
+// TestFinishHintControlCharacters: a pattern holding a control character
+// was printed in the hint as it is, in single quotes: the terminal acted
+// on it (a line break split the command, ESC began a terminal sequence).
+// No shell's form carries it to paste (shellquote.For), so the hint says
+// the flags in words and names the pattern escaped, on every system.
+func TestFinishHintControlCharacters(t *testing.T) {
+	reps := []ItemReport{{Name: "alpha", InPlace: true}, {Name: "bravo"}}
+	for _, goos := range []string{"linux", "windows"} {
+		h := finishHint(goos, reps, []string{"*.pptx", "a\nb\x1b[2J"}, false)
+		want := `; in place: alpha; the rest: bravo: restore again with --item for each, --include for each pattern given (no command to paste: --include's value "a\nb\x1b[2J" holds a control character (U+000A)`
+		if !strings.HasPrefix(h, want) {
+			t.Errorf("%s hint:\n got %q\nwant %q…", goos, h, want)
+		}
+		if strings.IndexFunc(h, unicode.IsControl) >= 0 {
+			t.Errorf("%s: the hint holds a control character: %q", goos, h)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
@@ -72,13 +73,13 @@ func init() {
 			if a.g.json && !*yes {
 				return true, usagef("--run-imports --json needs --yes: the questions before each step would go into the document")
 			}
-			ri := runImports{a: a, plan: p, set: set, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin)}
-			ri.flags, ri.flagsErr = givenFlags(fs, a, "start-at")
+			ri := runImports{a: a, plan: p, set: set, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin), goos: runtime.GOOS}
+			ri.flags, ri.flagsErr = givenFlags(ri.goos, fs, a, "start-at")
 			if fs.Lookup("scenario").Value.String() == "" { // asked on the terminal
 				ri.flags = append(ri.flags, "--scenario", p.Scenario)
 			}
 			// The restore of the files: where the set is and where it goes.
-			ri.filesFlags, ri.filesFlagsErr = givenFlags(fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "filestore", "database", "rgs-to", "overwrite-newer")
+			ri.filesFlags, ri.filesFlagsErr = givenFlags(ri.goos, fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "filestore", "database", "rgs-to", "overwrite-newer")
 			ri.ps = exporters.PowerShell{Exe: *psExe, Module: *module}
 			if ri.ps.Exe == "" || ri.ps.Module == "" {
 				var override string
@@ -192,6 +193,8 @@ type runImports struct {
 	// errors: a value among them no form brings to the program unchanged.
 	flags, filesFlags       []string
 	flagsErr, filesFlagsErr error
+	// goos is the system whose shells the commands are quoted for.
+	goos string
 }
 
 // resume is the command that continues this run at step n: its own

@@ -15,10 +15,12 @@ import (
 // URL alone), so a hint that drops --from fails when pasted.
 
 // givenFlags returns the flags given to fs as arguments, each value quoted
-// for the shell the command is pasted into (shellquote.Arg), in fs's order,
-// leaving out those named in skip; the error names the first value no
-// form brings to the program unchanged (on Windows one holding '"').
-func givenFlags(fs *flag.FlagSet, a *app, skip ...string) ([]string, error) {
+// for the shell of goos the command is pasted into (shellquote.For), in
+// fs's order, leaving out those named in skip; the error names the first
+// value no form brings to the program unchanged (on Windows one holding
+// '"'; anywhere one holding a control character), escaped if need be
+// (shellquote.Show).
+func givenFlags(goos string, fs *flag.FlagSet, a *app, skip ...string) ([]string, error) {
 	var out []string
 	var bad error
 	fs.Visit(func(f *flag.Flag) {
@@ -50,9 +52,9 @@ func givenFlags(fs *flag.FlagSet, a *app, skip ...string) ([]string, error) {
 			values = []string{a.g.logFormat}
 		}
 		for _, v := range values {
-			q, err := shellquote.Arg(v)
+			q, err := shellquote.For(goos, v)
 			if err != nil && bad == nil {
-				bad = fmt.Errorf("--%s's value %s %w", f.Name, shellquote.POSIX(v), err)
+				bad = fmt.Errorf("--%s's value %s %w", f.Name, shellquote.Show(v), err)
 			}
 			out = append(out, "--"+f.Name, q)
 		}

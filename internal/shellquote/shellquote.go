@@ -20,18 +20,25 @@
 // doubled backslashes as they are). PowerShell 7.3 and later escape what
 // they pass: there a value ending in a backslash whose form doubled them
 // arrives with them doubled, everything else as it is.
+//
+// A value holding a control character (a line break, a tab, ESC, any other
+// C0 or C1 character, DEL) or bytes that are not UTF-8 has no form in any
+// shell: printed, the terminal acts on it or shows something else (a line
+// break ends the command where it is pasted, a tab completes, ESC begins a
+// terminal sequence, invalid UTF-8 is shown and pasted as U+FFFD), whatever
+// quotes are around it. ($'…' would print them escaped, but not every sh
+// reads it: dash 0.5.12, Debian's /bin/sh, passes $'a\nb' as $a\nb.) For
+// says so, and Show names such a value in a message with them escaped.
 package shellquote
 
 import (
 	"errors"
-	"runtime"
+	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
-
-// Arg quotes one argument for the shell it is pasted into on this system
-// (For with runtime.GOOS).
-func Arg(s string) (string, error) { return For(runtime.GOOS, s) }
 
 // For quotes one argument for the shell of goos. On Windows (see the
 // package comment): a value of only safe characters stays bare (a glob
@@ -48,8 +55,12 @@ func Arg(s string) (string, error) { return For(runtime.GOOS, s) }
 // unescaped, the program drops it: PowerShell issue #1995; cmd needs \"
 // inside double quotes, which PowerShell reads as the end of the string)
 // or an empty one (Windows PowerShell 5.1 leaves it out). Elsewhere
-// POSIX (see POSIX), never an error.
+// POSIX (see POSIX). On every system, a value holding a control character
+// or bytes that are not UTF-8 is an error (see the package comment).
 func For(goos, s string) (string, error) {
+	if err := unprintable(s); err != nil {
+		return "", err
+	}
 	if goos != "windows" {
 		return POSIX(s), nil
 	}
@@ -66,6 +77,30 @@ func For(goos, s string) (string, error) {
 		return PowerShell(s + trailingBackslashes(s)), nil
 	}
 	return PowerShell(s), nil
+}
+
+// unprintable says why s cannot be printed for pasting: bytes that are not
+// UTF-8, or a control character (C0, DEL, C1).
+func unprintable(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8, which a terminal shows and pastes as other characters")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("holds a control character (%U), which a pasted command does not carry: the terminal or the shell acts on it (a line break ends the command, a tab completes, ESC begins a terminal sequence)", r)
+		}
+	}
+	return nil
+}
+
+// Show is s as a message names it: POSIX(s), or, when s holds what For
+// refuses to print (a control character, bytes that are not UTF-8), Go's
+// double-quoted form of it, which escapes those (\n, \x1b, \xff).
+func Show(s string) string {
+	if unprintable(s) != nil {
+		return strconv.Quote(s)
+	}
+	return POSIX(s)
 }
 
 // trailingBackslashes is the run of backslashes s ends in.

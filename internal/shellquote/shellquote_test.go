@@ -2,9 +2,11 @@ package shellquote
 
 import (
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // TestFor: a printed command's values are quoted for the shell it is
@@ -48,21 +50,61 @@ func TestFor(t *testing.T) {
 	}
 }
 
-// TestPOSIXInShells: every value POSIX quotes reaches bash and dash as it
-// was.
+// TestPOSIXInShells: every value For prints for a POSIX shell reaches sh,
+// bash and dash as it was.
 func TestPOSIXInShells(t *testing.T) {
-	vals := []string{"a b", "it's", `$HOME`, "`id`", "100%", "@x", "a,b", "{a,b}", "line1\nline2", "Ünïcödé", "it\u2019s “x”",
-		"-rf", "--include", "~", "~root", "a=~", "x:~", "!!", "#c", "a;b", "a|b", "*", "[ab]", "\\", `a\"b`, "\t", "=x", "a=b c"}
-	for _, sh := range []string{"bash", "dash"} {
+	vals := []string{"a b", "it's", `$HOME`, "`id`", "100%", "@x", "a,b", "{a,b}", "Ünïcödé", "it\u2019s “x”", "",
+		"-rf", "--include", "~", "~root", "a=~", "x:~", "!!", "#c", "a;b", "a|b", "*", "[ab]", "\\", `a\"b`, "=x", "a=b c", "a\u00a0b"}
+	for _, sh := range []string{"sh", "bash", "dash"} {
 		if _, err := exec.LookPath(sh); err != nil {
 			t.Logf("no %s: %v", sh, err)
 			continue
 		}
 		for _, v := range vals {
-			out, err := exec.Command(sh, "-c", "printf '%s' "+POSIX(v)).Output()
-			if err != nil || string(out) != v {
-				t.Errorf("%s: %q quoted %s arrives as %q (%v)", sh, v, POSIX(v), out, err)
+			q, err := For("linux", v)
+			if err != nil {
+				t.Errorf("%q: %v", v, err)
+				continue
 			}
+			out, err := exec.Command(sh, "-c", "printf '%s' "+q).Output()
+			if err != nil || string(out) != v {
+				t.Errorf("%s: %q quoted %s arrives as %q (%v)", sh, v, q, out, err)
+			}
+		}
+	}
+}
+
+// unprintables hold what a terminal acts on or shows as something else.
+var unprintables = []string{"line1\nline2", "a\tb", "\t", "red\x1b[31mtext", "a\rb", "a\x7fb", "a\u0085b", "\x00", "a\u009b2Jb",
+	"caf\xe9", "a\x9bb", "D:\\Lync Restore\\\n", "\x07"}
+
+// TestForRefusesControlCharacters: a value holding a control character
+// (C0, DEL, C1) or bytes that are not UTF-8 has no form to print for
+// pasting in any shell: in single quotes sh takes a line break or a tab as
+// they are, but printed, the line break ends the pasted command, the tab
+// completes, ESC begins a terminal sequence, and invalid UTF-8 is shown and
+// pasted as U+FFFD. For refuses it on every system (the hints then say the
+// flags in words), and Show names it with those escaped, as Go does.
+func TestForRefusesControlCharacters(t *testing.T) {
+	for _, v := range unprintables {
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			if q, err := For(goos, v); err == nil {
+				t.Errorf("%s %q quoted as %q, no error", goos, v, q)
+			} else if strings.IndexFunc(err.Error(), unicode.IsControl) >= 0 {
+				t.Errorf("%s %q: the error holds a control character: %q", goos, v, err)
+			}
+		}
+		sv := Show(v)
+		if strings.IndexFunc(sv, unicode.IsControl) >= 0 || !utf8.ValidString(sv) {
+			t.Errorf("Show(%q) = %q, which a terminal acts on", v, sv)
+		}
+		if u, err := strconv.Unquote(sv); err != nil || u != v {
+			t.Errorf("Show(%q) = %s does not name it (%q, %v)", v, sv, u, err)
+		}
+	}
+	for _, v := range []string{"a b", "it's", "Ünïcödé"} {
+		if Show(v) != POSIX(v) {
+			t.Errorf("Show(%q) = %s, want %s", v, Show(v), POSIX(v))
 		}
 	}
 }
@@ -224,7 +266,7 @@ func escapeArg(v string) string {
 func TestForWindowsReachesTheProgram(t *testing.T) {
 	vals := []string{`D:\Restore`, `D:\Restore\`, `D:\Lync Restore`, `D:\Lync Restore\`, `D:\Lync Restore\\`, `\\nas\share\Lync Backups\`,
 		`D:\Lönne\`, `D:\100%`, `D:\100% x\`, "$x\\", "a`b c", "it's", "it\u2019s\u201a x", "Budget “Final”.pptx", `D:\Lync „DR“ Restore\`,
-		"*/meetings/*.pptx", "s3://b/p?endpoint=https://s3.local&path_style=true", "a\tb\\", "a\u00a0b\\", `x\y z`, "é", "a b ",
+		"*/meetings/*.pptx", "s3://b/p?endpoint=https://s3.local&path_style=true", "a\u00a0b\\", "a\u3000b\\", `x\y z`, "é", "a b ",
 		`C:\Program Files\Common Files\Skype for Business Server 2015\Modules\SkypeForBusiness\SkypeForBusiness.psd1`}
 	for _, v := range vals {
 		q, err := For("windows", v)
