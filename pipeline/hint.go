@@ -18,7 +18,9 @@ import (
 // repeats every pattern, or following it restores the rest whole. An
 // item of which --include chose nothing is neither in place nor left to
 // do. Every value is quoted for this system's shell (shellquote.For): a
-// pattern left bare would be expanded by a POSIX shell. A value no form brings to
+// pattern left bare would be expanded by a POSIX shell; on Windows the
+// hint says "in PowerShell" when a value is in PowerShell's single quotes,
+// which cmd does not read (shellquote.OnlyIn). A value no form brings to
 // the program unchanged (on Windows one holding '"'; anywhere one holding
 // a control character) leaves the flags said in words and why they are not
 // printed to paste, the value escaped if need be (shellquote.Show). ""
@@ -65,5 +67,9 @@ func finishHint(goos string, reports []ItemReport, includes []string, force bool
 		}
 		return "; in place: " + strings.Join(done, ", ") + "; the rest: " + strings.Join(left, ", ") + ": restore again with " + words + " (no command to paste: " + bad.Error() + ")"
 	}
-	return "; in place: " + strings.Join(done, ", ") + "; the rest: restore again with " + strings.Join(rest, " ")
+	again := "restore again"
+	if sh := shellquote.OnlyIn(goos, rest...); sh != "" {
+		again += " in " + sh
+	}
+	return "; in place: " + strings.Join(done, ", ") + "; the rest: " + again + " with " + strings.Join(rest, " ")
 }

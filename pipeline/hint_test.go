@@ -29,7 +29,9 @@ func TestFinishHint(t *testing.T) {
 		{"linux", []string{"*/meetings/*.pptx", "it's here", "a/b"}, true,
 			`; in place: alpha; the rest: restore again with --item bravo --include '*/meetings/*.pptx' --include 'it'\''s here' --include a/b --force`},
 		{"windows", []string{"*/meetings/*.pptx", "100% $x"}, false,
-			`; in place: alpha; the rest: restore again with --item bravo --include "*/meetings/*.pptx" --include '100% $x'`},
+			`; in place: alpha; the rest: restore again in PowerShell with --item bravo --include "*/meetings/*.pptx" --include '100% $x'`},
+		{"windows", []string{"*/meetings/*.pptx", `D:\Lync Restore\`}, false,
+			`; in place: alpha; the rest: restore again with --item bravo --include "*/meetings/*.pptx" --include "D:\Lync Restore\\"`},
 	} {
 		if got := finishHint(c.goos, reports, c.includes, c.force); got != c.want {
 			t.Errorf("%s %q force %v:\n got %s\nwant %s", c.goos, c.includes, c.force, got, c.want)
@@ -44,11 +46,12 @@ func TestFinishHint(t *testing.T) {
 // holding typographic double quotes between ASCII double quotes;
 // PowerShell closes the string at the first “ (IsDoubleQuote), so the
 // pasted --include lost its quotes and matched nothing. It goes in
-// PowerShell's single quotes.
+// PowerShell's single quotes, which cmd passes on as part of the value:
+// the hint says it is for PowerShell.
 func TestFinishHintWindowsTypographicQuotes(t *testing.T) {
 	reps := []ItemReport{{Name: "filestore-fs01", InPlace: true}, {Name: "userdata-pool01"}}
 	h := finishHint("windows", reps, []string{"filestore-fs01/Meetings/Budget “Final”.pptx"}, false)
-	if want := "; in place: filestore-fs01; the rest: restore again with --item userdata-pool01 --include 'filestore-fs01/Meetings/Budget “Final”.pptx'"; h != want {
+	if want := "; in place: filestore-fs01; the rest: restore again in PowerShell with --item userdata-pool01 --include 'filestore-fs01/Meetings/Budget “Final”.pptx'"; h != want {
 		t.Errorf("hint:\n got %s\nwant %s", h, want)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"golang.org/x/term"
 )
 
@@ -199,12 +200,21 @@ type runImports struct {
 
 // resume is the command that continues this run at step n: its own
 // flags (resume.go), the set by its id; in words when a value cannot be
-// printed to paste.
+// printed to paste; preceded by "in PowerShell: " when a value is in
+// PowerShell's single quotes, which cmd does not read (shellquote.OnlyIn).
 func (r *runImports) resume(n int) string {
 	if r.flagsErr != nil {
 		return fmt.Sprintf("this command again with --start-at %d (no command to paste: %v)", n, r.flagsErr)
 	}
-	return fmt.Sprintf("lyncbackup restore %s %s --start-at %d", r.set.ID, strings.Join(r.flags, " "), n)
+	return r.shell(r.flags) + fmt.Sprintf("lyncbackup restore %s %s --start-at %d", r.set.ID, strings.Join(r.flags, " "), n)
+}
+
+// shell is "in SHELL: " when only that shell reads words as they are, else "".
+func (r *runImports) shell(words []string) string {
+	if sh := shellquote.OnlyIn(r.goos, words...); sh != "" {
+		return "in " + sh + ": "
+	}
+	return ""
 }
 
 // restoreFiles is the command that restores the set's files first.
@@ -212,7 +222,7 @@ func (r *runImports) restoreFiles() string {
 	if r.filesFlagsErr != nil {
 		return fmt.Sprintf("lyncbackup restore %s with this command's --to and where the set is, and --identity KEY (no command to paste: %v)", r.set.ID, r.filesFlagsErr)
 	}
-	return fmt.Sprintf("lyncbackup restore %s %s --identity KEY", r.set.ID, strings.Join(r.filesFlags, " "))
+	return r.shell(r.filesFlags) + fmt.Sprintf("lyncbackup restore %s %s --identity KEY", r.set.ID, strings.Join(r.filesFlags, " "))
 }
 
 func (r *runImports) run(ctx context.Context) error {

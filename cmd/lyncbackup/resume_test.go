@@ -41,6 +41,31 @@ func TestGivenFlagsNoCommandToPaste(t *testing.T) {
 	}
 }
 
+// TestResumeSaysPowerShell: a value in PowerShell's single quotes (here an
+// administrative share, C$) is not read by cmd as typed (it passes the
+// quotes on as part of the value), so the Windows command says it is for
+// PowerShell; one cmd reads as typed too, and every POSIX one, says no
+// shell.
+func TestResumeSaysPowerShell(t *testing.T) {
+	for _, c := range []struct{ goos, to, want string }{
+		{"windows", `\\fs01\D$\Lync Restore`, `in PowerShell: lyncbackup restore 20261201T010000Z-ab12cd --to '\\fs01\D$\Lync Restore' --start-at 3`},
+		{"windows", `D:\Lync Restore\`, `lyncbackup restore 20261201T010000Z-ab12cd --to "D:\Lync Restore\\" --start-at 3`},
+		{"linux", `/srv/$x restore`, `lyncbackup restore 20261201T010000Z-ab12cd --to '/srv/$x restore' --start-at 3`},
+	} {
+		fs := parsedRestoreFlags(t, "--to", c.to, "--start-at", "2")
+		r := runImports{goos: c.goos}
+		r.set.ID = "20261201T010000Z-ab12cd"
+		r.flags, r.flagsErr = givenFlags(c.goos, fs, &app{}, "start-at")
+		r.filesFlags, r.filesFlagsErr = r.flags, r.flagsErr
+		if got := r.resume(3); got != c.want {
+			t.Errorf("%s %s:\n got %s\nwant %s", c.goos, c.to, got, c.want)
+		}
+		if got, only := r.restoreFiles(), strings.HasPrefix(c.want, "in PowerShell: "); strings.HasPrefix(got, "in PowerShell: ") != only {
+			t.Errorf("%s %s: restoreFiles %s", c.goos, c.to, got)
+		}
+	}
+}
+
 // TestResumeControlCharacters: a value holding a control character has no
 // form to paste on any system (printed, the line break ends the command,
 // ESC begins a terminal sequence): the hint is in words and names the

@@ -19,7 +19,9 @@
 // space (Windows PowerShell 5.1 then passes it without quotes, its
 // doubled backslashes as they are). PowerShell 7.3 and later escape what
 // they pass: there a value ending in a backslash whose form doubled them
-// arrives with them doubled, everything else as it is.
+// arrives with them doubled, everything else as it is. PowerShell's single
+// quotes are not cmd's (cmd passes them on as part of the value): a command
+// holding that form is for PowerShell only, and says so (OnlyIn).
 //
 // A value holding a control character (a line break, a tab, ESC, any other
 // C0 or C1 character, DEL) or bytes that are not UTF-8 has no form in any
@@ -101,6 +103,23 @@ func Show(s string) string {
 		return strconv.Quote(s)
 	}
 	return POSIX(s)
+}
+
+// OnlyIn names the one shell that reads the words of a command, each a
+// form For(goos, …) wrote (or a bare flag), as they are: "PowerShell" when
+// one is in PowerShell's single quotes on Windows (cmd passes those quotes
+// on as part of the value, splits it at its spaces and expands % in it),
+// "" when every shell the hints are for does.
+func OnlyIn(goos string, words ...string) string {
+	if goos != "windows" {
+		return ""
+	}
+	for _, w := range words {
+		if strings.HasPrefix(w, "'") {
+			return "PowerShell"
+		}
+	}
+	return ""
 }
 
 // trailingBackslashes is the run of backslashes s ends in.

@@ -258,11 +258,20 @@ func escapeArg(v string) string {
 	return b.String()
 }
 
+// cmdReads is what the program gets from cmd for a value typed as q: the
+// text as it is (cmd's quotes are the program's), except that cmd expands
+// %NAME% when NAME is set, so a form holding % may arrive as another
+// value (ok false).
+func cmdReads(q string) (args []string, ok bool) {
+	return windowsArgv("lyncbackup.exe --to " + q + " --start-at 3"), !strings.Contains(q, "%")
+}
+
 // TestForWindowsReachesTheProgram: each value reaches the program as it is
-// when its form is pasted into cmd (the double-quoted and bare forms; the
-// single-quoted one is PowerShell's) and into Windows PowerShell 5.1, and
-// at most with its trailing backslashes doubled where the package comment
-// says so (5.1 without white space, PowerShell 7.3 and later).
+// when its form is pasted into cmd, unless the command says it is for
+// PowerShell only (OnlyIn: the single-quoted form, which cmd passes on
+// quotes and all), and into Windows PowerShell 5.1, and at most with its
+// trailing backslashes doubled where the package comment says so (5.1
+// without white space, PowerShell 7.3 and later).
 func TestForWindowsReachesTheProgram(t *testing.T) {
 	vals := []string{`D:\Restore`, `D:\Restore\`, `D:\Lync Restore`, `D:\Lync Restore\`, `D:\Lync Restore\\`, `\\nas\share\Lync Backups\`,
 		`D:\Lönne\`, `D:\100%`, `D:\100% x\`, "$x\\", "a`b c", "it's", "it\u2019s\u201a x", "Budget “Final”.pptx", `D:\Lync „DR“ Restore\`,
@@ -284,8 +293,10 @@ func TestForWindowsReachesTheProgram(t *testing.T) {
 			}
 			t.Errorf("%s: %q quoted %s arrives as %q", shell, v, q, got)
 		}
-		if !strings.HasPrefix(q, "'") {
-			arrives("cmd", q, v)
+		got, ok := cmdReads(q)
+		inCmd := ok && len(got) == 5 && got[2] == v
+		if only := OnlyIn("windows", "--to", q); inCmd != (only == "") {
+			t.Errorf("%q quoted %s: cmd reads it as %q (as typed: %v), and the command says it is for %q only", v, q, got, ok, only)
 		}
 		pv := psValue(t, q)
 		if legacyPass(pv) == pv && pv != v && strings.IndexFunc(v, unicode.IsSpace) >= 0 {
