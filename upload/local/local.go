@@ -503,7 +503,9 @@ func (s *Store) removeEmptyParents(p string) {
 	}
 }
 
-// AbortStale removes temporary files of Puts that never finished (a crash).
+// AbortStale removes temporary files of Puts that never finished (a crash),
+// and the folders that leaves empty (a killed backup's set folder, whose
+// objects prune deleted while the file was still there), as Delete does.
 func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Time) (int, error) {
 	n := 0
 	err := s.walk(s.root, func(p string, d fs.DirEntry, err error) error {
@@ -529,6 +531,7 @@ func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Ti
 		if fi, err := d.Info(); err == nil && fi.ModTime().Before(olderThan) {
 			if os.Remove(p) == nil {
 				n++
+				s.removeEmptyParents(p)
 			}
 		}
 		return nil

@@ -274,6 +274,31 @@ func TestAbortStale(t *testing.T) {
 	}
 }
 
+// TestAbortStaleRemovesEmptiedFolders: a backup killed while it wrote (a
+// lease refresh's temporary file) left a temporary file in its set's
+// folder; prune deleted the set's objects (the folder stayed: it held the
+// file) and then the stale file, but left the folder, empty, and its
+// host's: the set's folder outlived its set until the next list or prune.
+// Removing the last file of a folder removes the folder, as Delete does.
+func TestAbortStaleRemovesEmptiedFolders(t *testing.T) {
+	s, dir := open(t)
+	ctx := context.Background()
+	stale := filepath.Join(dir, "h", "20261201T010000Z-ab12cd", "lease.json"+tmpMarker+"old")
+	os.MkdirAll(filepath.Dir(stale), 0o755)
+	os.WriteFile(stale, []byte("half"), 0o644)
+	past := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(stale, past, past)
+	if n, err := s.AbortStale(ctx, "h/", time.Now().Add(-24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("AbortStale = %d, %v", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "h")); !os.IsNotExist(err) {
+		t.Errorf("the emptied set folder and its host's remain (%v)", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("the store's folder went: %v", err)
+	}
+}
+
 func TestOpenAndURL(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Open(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "does not exist") {
