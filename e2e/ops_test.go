@@ -678,3 +678,17 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestOpsScheduleControlCharacter: a config path holding a line break went
+// into the crontab line as it is (in single quotes), so the rest of the
+// path became a crontab entry of its own, and into the service's
+// WorkingDirectory= unquoted; schedule now refuses it (exit 2), naming the
+// path escaped. (--for linux: the path is a Linux one.)
+func TestOpsScheduleControlCharacter(t *testing.T) {
+	cfg := "/etc/lb/x\n* * * * * touch /tmp/pwned #/lb.yaml"
+	r := testbin.Run(t, t.TempDir(), nil, "schedule", "install", "--dry-run", "--for", "linux", "--config", cfg)
+	want := `"/etc/lb/x\n* * * * * touch /tmp/pwned #/lb.yaml" holds a control character (U+000A), which a crontab line or a unit file's line cannot hold`
+	if r.Code != 2 || !strings.Contains(r.Stderr, want) || strings.Contains(r.Stdout, "touch") {
+		t.Errorf("exit %d, want 2 and %s\nstdout %q\nstderr %q", r.Code, want, r.Stdout, r.Stderr)
+	}
+}

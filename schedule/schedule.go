@@ -14,7 +14,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"github.com/lyncbackup/lyncbackup/internal/wintext"
@@ -65,6 +67,14 @@ func (t *Task) Validate() error {
 	t.Time = fmt.Sprintf("%02d:%s", hh, m[2])
 	if t.Exe == "" || t.Config == "" {
 		return fmt.Errorf("the binary and the config need absolute paths")
+	}
+	// A crontab entry and a unit file's setting are one line each: a line
+	// break in a path made the rest of it an entry (or a setting) of its own.
+	for _, w := range append([]string{t.Exe}, t.CommandArgs()...) {
+		if i := strings.IndexFunc(w, unicode.IsControl); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(w[i:])
+			return fmt.Errorf("%s holds a control character (%U), which a crontab line or a unit file's line cannot hold", strconv.Quote(w), r)
+		}
 	}
 	return nil
 }

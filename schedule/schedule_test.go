@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -196,6 +197,33 @@ func TestSystemdAndCron(t *testing.T) {
 	}
 	if cron != `7 2 * * * cd /etc/lyncbackup && '/opt/lync backup/lyncbackup' backup --config /etc/lyncbackup/100\%.yaml --quiet` {
 		t.Errorf("cron %q", cron)
+	}
+}
+
+// TestScheduleControlCharacter: a crontab entry is one line, and so is a
+// unit file's setting. A path or an argument holding a line break was put
+// in the cron entry as it is, in single quotes, and in the service's
+// WorkingDirectory= unquoted, and the rest of it became an entry (here one
+// that runs every minute) or a line of its own; a carriage return or ESC
+// fares no better. The task is refused, the word named escaped.
+func TestScheduleControlCharacter(t *testing.T) {
+	for _, task := range []Task{
+		{Exe: "/usr/bin/lyncbackup", Config: "/etc/lb/x\n* * * * * touch /tmp/pwned #/lyncbackup.yaml"},
+		{Exe: "/usr/bin/lyncbackup", Config: "/etc/lb/lyncbackup.yaml", Args: []string{"--staging", "/srv/a\rb"}},
+		{Exe: "/usr/bin/lync\x1bbackup", Config: "/etc/lb/lyncbackup.yaml"},
+	} {
+		line, err := CronLine(task)
+		_, svc, _, _, serr := SystemdUnits(task)
+		for _, c := range []struct {
+			what, out string
+			err       error
+		}{{"cron", line, err}, {"systemd", svc, serr}} {
+			if c.err == nil || !strings.Contains(c.err.Error(), "holds a control character") {
+				t.Errorf("%s: %q %q %q: %q, %v; want the word refused", c.what, task.Exe, task.Config, task.Args, c.out, c.err)
+			} else if strings.ContainsFunc(c.err.Error(), unicode.IsControl) {
+				t.Errorf("the error holds a control character: %q", c.err)
+			}
+		}
 	}
 }
 
