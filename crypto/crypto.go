@@ -441,21 +441,30 @@ func (e identityExists) Error() string {
 
 func (e identityExists) Is(target error) bool { return target == os.ErrExist }
 
-// ThrowawayIdentity is the public key of the identity file at path, read
-// from its "# public key: " line (as GenerateIdentity writes it); when there
-// is no file, or it has no such line, a new identity replaces it and
-// created is true. It is for throwaway keys (the demo's), which may be
-// replaced: never give it a key that protects backups.
+// ThrowawayIdentity is the public key of the identity file at path, taken
+// from the secret key it holds (not from a comment, which may be missing or
+// wrong); when there is no file, or it holds nothing that looks like a key
+// (no "AGE-" and no age header), a new identity replaces it and created is
+// true. A file holding a key it cannot use (another kind of identity, an
+// encrypted identity file, a damaged key) is an error, never replaced. It
+// is for throwaway keys (the demo's): never give it a key that protects
+// backups.
 func ThrowawayIdentity(path string) (pub string, created bool, err error) {
 	ids, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", false, err
 	}
 	if err == nil {
-		for _, line := range strings.Split(string(ids), "\n") {
-			if pub, ok := strings.CutPrefix(line, "# public key: "); ok {
-				return pub, false, nil
+		parsed, perr := age.ParseIdentities(bytes.NewReader(ids))
+		if perr == nil {
+			for _, id := range parsed {
+				if x, ok := id.(*age.X25519Identity); ok {
+					return x.Recipient().String(), false, nil
+				}
 			}
+		}
+		if bytes.Contains(ids, []byte("AGE-")) || bytes.Contains(ids, []byte("age-encryption.org")) {
+			return "", false, fmt.Errorf("%s holds a key lyncbackup cannot use as the demo's (not one X25519 identity): it is left as it is; move it away or choose another --dir", path)
 		}
 	}
 	os.Remove(path)

@@ -480,9 +480,10 @@ func TestIdentityIsAPublicKey(t *testing.T) {
 	}
 }
 
-// TestThrowawayIdentity: the demo's key is kept while its file names its
-// public key, made when there is none, and replaced when the file names
-// none; a file that cannot be read is an error, not replaced.
+// TestThrowawayIdentity: the demo's key is kept while its file holds one
+// (its public key taken from the secret key), made when there is none, and
+// replaced when the file holds nothing like a key; a key it cannot use, or
+// a file that cannot be read, is an error, not replaced.
 func TestThrowawayIdentity(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "demo-identity.txt")
@@ -502,12 +503,38 @@ func TestThrowawayIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := os.WriteFile(p, []byte("AGE-SECRET-KEY-1 without its comment\n"), 0o600); err != nil {
-		t.Fatal(err)
+	// A valid key without its comment (or with a wrong one) is kept, and
+	// its public key is the secret key's: the old code took the comment
+	// and replaced a file without one, deleting the key.
+	id, _ := age.GenerateX25519Identity()
+	for _, body := range []string{id.String() + "\n", "# public key: " + pub + "\n" + id.String() + "\n"} {
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, created, err := ThrowawayIdentity(p)
+		if err != nil || created || got != id.Recipient().String() {
+			t.Fatalf("key file %q: %q (want %q), created %v, %v", body, got, id.Recipient(), created, err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != body {
+			t.Fatalf("a valid key was rewritten:\n%s", b)
+		}
 	}
+	// Something that looks like a key but is none lyncbackup can use:
+	// refused, left as it is.
+	for _, body := range []string{"AGE-SECRET-KEY-1 damaged\n", "AGE-PLUGIN-YUBIKEY-1XYZ\n", "age-encryption.org/v1\n-> scrypt abc 18\n"} {
+		os.WriteFile(p, []byte(body), 0o600)
+		if _, _, err := ThrowawayIdentity(p); err == nil || !strings.Contains(err.Error(), "left as it is") {
+			t.Errorf("key file %q: %v", body, err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != body {
+			t.Errorf("key file %q replaced by:\n%s", body, b)
+		}
+	}
+	// No key at all: replaced by a new one.
+	os.WriteFile(p, []byte("not a key\n"), 0o600)
 	other, created, err := ThrowawayIdentity(p)
-	if err != nil || !created || other == pub || !strings.HasPrefix(other, "age1") {
-		t.Fatalf("file without a public key line: %q, created %v, %v", other, created, err)
+	if err != nil || !created || !strings.HasPrefix(other, "age1") {
+		t.Fatalf("file without a key: %q, created %v, %v", other, created, err)
 	}
 	if b, _ := os.ReadFile(p); !strings.Contains(string(b), "# public key: "+other) {
 		t.Fatalf("not replaced:\n%s", b)
