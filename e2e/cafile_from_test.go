@@ -106,6 +106,11 @@ func fromCAFileCases(t *testing.T, e *remoteEnv, front *testenv.TLSFront, url st
 		if r.Code != 1 || !strings.Contains(last, "certificate signed by unknown authority") || !strings.Contains(last, "give its CA with --ca-file FILE") {
 			t.Errorf("%s --from without --ca-file: exit %d, want 1 naming the certificate and --ca-file\nstdout: %s\nstderr: %s", name, r.Code, r.Stdout, r.Stderr)
 		}
+		// Nothing else: no "no backup sets" for a listing that failed, no
+		// warning carrying the raw certificate error without the hint.
+		if strings.Contains(r.Stdout, "no backup sets") || strings.Contains(r.Stderr, "did not tell its time") {
+			t.Errorf("%s --from without --ca-file said more than the refusal:\nstdout: %s\nstderr: %s", name, r.Stdout, r.Stderr)
+		}
 	}
 	if n := front.Requests(); n != reached {
 		t.Errorf("%d requests got through without --ca-file", n-reached)

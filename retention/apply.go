@@ -100,9 +100,6 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	t0 := now()
-	// The store's present time, which what the store wrote (objects'
-	// times, locks) is judged against, and lock dates are set in.
-	st0 := a.storeNow(ctx, log)
 	rep := &Report{Destination: a.Store.String(), Policy: a.Policy.String(), DryRun: a.DryRun,
 		Decisions: []Decision{}, Actions: []Action{}, Errors: []string{}}
 	// The policy needs the sets, not their chunk entries: the chunk sweep
@@ -112,6 +109,11 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	// The store's present time, which what the store wrote (objects'
+	// times, locks) is judged against, and lock dates are set in (asked
+	// once the store answered a listing: a store that cannot be reached
+	// is that error alone, not also a warning about its clock).
+	st0 := a.storeNow(ctx, log)
 	host := a.Host
 	if host != "" {
 		// --host fe01 for the sets of FE01, as restore and verify take it.

@@ -164,6 +164,14 @@ func runPrune(ctx context.Context, a *app, args []string) error {
 	defer closeLog()
 	ap := &retention.Applier{Store: st, Policy: pol, DryRun: *dryRun, Host: *host, ExtendLocks: lockOf(cfg).Mode != "", LockDays: lockOf(cfg).Days, Log: lg}
 	rep, err := ap.Run(ctx)
+	if err != nil && rep != nil && len(rep.Decisions) == 0 && len(rep.Actions) == 0 {
+		// The sets could not be listed: nothing was decided, and "no
+		// backup sets" would be a wrong cause; the error says it.
+		if a.g.json {
+			a.printJSON(a.pruneDoc(rep, pol, err))
+		}
+		return err
+	}
 	logDecisions(lg, rep)
 	if a.g.json {
 		a.printJSON(a.pruneDoc(rep, pol, err))
