@@ -684,13 +684,13 @@ func TestPlanRecreatesThePersistentChatStore(t *testing.T) {
 		}
 	}
 	// The stand-in refuses what Install-CsDatabase refuses.
-	for _, bad := range []string{
-		"Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn 'sql01' -SqlInstanceName 'rtc'",
-		"Install-CsDatabase -DatabaseType PersistentChatStore -SqlServerFqdn 'sql01'",
-		"Install-CsDatabase -DatabaseType PersistentChat",
+	for bad, why := range map[string]string{
+		"Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn 'sql01' -SqlInstanceName 'rtc'": "Parameter set cannot be resolved",
+		"Install-CsDatabase -DatabaseType PersistentChatStore -SqlServerFqdn 'sql01'":           "Cannot bind parameter 'DatabaseType'",
+		"Install-CsDatabase -DatabaseType PersistentChat":                                       "missing mandatory parameters: SqlServerFqdn",
 	} {
-		if _, err := ps.Run(context.Background(), "bad", 0, bad); err == nil || !strings.Contains(err.Error(), "Install-CsDatabase : ") {
-			t.Errorf("the stand-in accepted %s (%v)", bad, err)
+		if _, err := ps.Run(context.Background(), "bad", 0, bad); err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("the stand-in accepted %s (%v), want %q", bad, err, why)
 		}
 	}
 }

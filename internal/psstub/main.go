@@ -56,6 +56,11 @@ type Fixture struct {
 	RgsConflictError string `json:"rgs_conflict_error"`
 }
 
+// die prints one error and exits. A cmdlet's error is printed as the
+// house script's catch prints it (exporters.PowerShell.Script):
+// $_.Exception.Message, which is the message alone; the "Cmdlet-Name : "
+// in front of it, and the position lines under it, belong to the
+// console's default error view and never reach lyncbackup.
 func die(code int, format string, a ...any) {
 	fmt.Fprintf(os.Stderr, format+"\n", a...)
 	os.Exit(code)
@@ -174,18 +179,18 @@ func cmdletLine(code, cmdlet string) string {
 func restoreStep(script, code string, fx Fixture) {
 	const nonInteractive = "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."
 	if strings.Contains(code, "Start-CsPool") && product(script) == "2013" {
-		die(1, "The term 'Start-CsPool' is not recognized as the name of a cmdlet, function, script file, or operable program.")
+		die(1, "The term 'Start-CsPool' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.")
 	}
 	for _, c := range []string{"Import-CsLisConfiguration", "Import-CsPersistentChatData"} {
 		if l := cmdletLine(code, c); l != "" && strings.Contains(l, "-Force") {
-			die(1, "%s : A parameter cannot be found that matches parameter name 'Force'.", c)
+			die(1, "A parameter cannot be found that matches parameter name 'Force'.")
 		}
 	}
 	// Import-CsConfiguration and Import-CsUserData prompt on non-fatal
 	// errors unless -Force; Import-CsPersistentChatData asks to confirm.
 	for c, need := range map[string]string{"Import-CsConfiguration": "-Force", "Import-CsUserData": "-Force", "Import-CsPersistentChatData": "-Confirm:$false"} {
 		if l := cmdletLine(code, c); l != "" && !strings.Contains(l, need) {
-			die(1, "%s : %s", c, nonInteractive)
+			die(1, "%s", nonInteractive)
 		}
 	}
 	f, ok := psparse.Param(script, "FileName")
@@ -206,7 +211,7 @@ func restoreStep(script, code string, fx Fixture) {
 // -ResolveNameConflicts.
 func importRgs(script, line, file string, fx Fixture) {
 	checkParams("Import-CsRgsConfiguration", line, "-Destination", "-FileName", "-Force", "-OverwriteOwner", "-ReplaceExistingRgsSettings", "-ResolveNameConflicts")
-	dest := rgsIdentity("Import-CsRgsConfiguration", script, "Destination", false)
+	dest := rgsIdentity(script, "Destination", false)
 	existing := fx.RgsExisting[dest]
 	if len(existing) == 0 || strings.Contains(line, "-ResolveNameConflicts") {
 		return
@@ -280,16 +285,16 @@ func installDatabase(code string) {
 			}
 		}
 		if sets != 1 {
-			die(1, "Install-CsDatabase : Parameter set cannot be resolved using the specified named parameters.")
+			die(1, "Parameter set cannot be resolved using the specified named parameters.")
 		}
 		if has("-SqlInstanceName") && !has("-CentralManagementDatabase") && !has("-DatabaseType") {
-			die(1, "Install-CsDatabase : Parameter set cannot be resolved using the specified named parameters.")
+			die(1, "Parameter set cannot be resolved using the specified named parameters.")
 		}
 		if !has("-LocalDatabases") && !has("-SqlServerFqdn") {
-			die(1, "Install-CsDatabase : Cannot process command because of one or more missing mandatory parameters: SqlServerFqdn.")
+			die(1, "Cannot process command because of one or more missing mandatory parameters: SqlServerFqdn.")
 		}
 		if has("-Clean") && has("-Update") {
-			die(1, "Install-CsDatabase : You cannot use both Clean and Update in the same command.")
+			die(1, "You cannot use both Clean and Update in the same command.")
 		}
 		for i, f := range fields {
 			if strings.EqualFold(f, "-DatabaseType") && (i+1 >= len(fields) || !types[fields[i+1]]) {
@@ -297,7 +302,7 @@ func installDatabase(code string) {
 				if i+1 < len(fields) {
 					v = fields[i+1]
 				}
-				die(1, "Install-CsDatabase : Cannot bind parameter 'DatabaseType'. Cannot convert value \"%s\" to type \"DatabaseNameType\".", v)
+				die(1, "Cannot bind parameter 'DatabaseType'. Cannot convert value \"%s\" to type \"DatabaseNameType\".", v)
 			}
 		}
 	}
@@ -436,7 +441,7 @@ func checkParams(cmdlet, line string, known ...string) {
 			ok = ok || strings.EqualFold(f, k)
 		}
 		if !ok {
-			die(1, "%s : A parameter cannot be found that matches parameter name '%s'.", cmdlet, strings.TrimPrefix(f, "-"))
+			die(1, "A parameter cannot be found that matches parameter name '%s'.", strings.TrimPrefix(f, "-"))
 		}
 	}
 }
@@ -447,7 +452,7 @@ func checkParams(cmdlet, line string, known ...string) {
 // returns it as "ApplicationServer:FQDN"; anything else fails binding.
 // Export-CsRgsConfiguration's -Source is checked for its prefix only: the
 // quoting tests hand it a hostile pool name verbatim.
-func rgsIdentity(cmdlet, script, param string, bare bool) string {
+func rgsIdentity(script, param string, bare bool) string {
 	v, ok := psparse.Param(script, param)
 	id := strings.TrimPrefix(v, "service:")
 	if bare && !strings.Contains(id, ":") {
@@ -457,7 +462,7 @@ func rgsIdentity(cmdlet, script, param string, bare bool) string {
 	// The pool is an FQDN: "ApplicationServer:ApplicationServer:pool02…"
 	// (a prefix given twice) names no service of the topology.
 	if !ok || !strings.HasPrefix(id, "ApplicationServer:") || pool == "" || (param != "Source" && strings.ContainsAny(pool, ":\\/ ")) {
-		die(1, "%s : Cannot bind parameter '%s': %q is not a service identity.", cmdlet, param, v)
+		die(1, "Cannot bind parameter '%s': %q is not a service identity.", param, v)
 	}
 	return id
 }
@@ -492,10 +497,10 @@ func exportCmdlet(dir, script, code string, noFile bool, fx Fixture) {
 		// [-RemoveExportedConfiguration].
 		line := cmdletLine(code, cmdlet)
 		checkParams(cmdlet, line, "-FileName", "-Source", "-Force", "-Owner", "-RemoveExportedConfiguration")
-		src := rgsIdentity(cmdlet, script, "Source", false)
+		src := rgsIdentity(script, "Source", false)
 		owner := ""
 		if strings.Contains(line, "-Owner ") {
-			owner = rgsIdentity(cmdlet, script, "Owner", true)
+			owner = rgsIdentity(script, "Owner", true)
 		}
 		wfs := fx.RgsWorkflows
 		if len(wfs) == 0 {
