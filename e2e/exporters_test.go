@@ -259,9 +259,9 @@ func TestLyncRoundTrip(t *testing.T) {
 	}
 
 	// A failing import stops the run and says how to go on.
-	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
+	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Cannot connect to the LIS database."}})
 	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
-	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration : Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario cms --to \S+ --yes --start-at (\d+)`).MatchString(r.Stderr) {
+	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario cms --to \S+ --yes --start-at (\d+)`).MatchString(r.Stderr) {
 		t.Errorf("failing import: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if n := len(s.calls(t)); n != 3 { // configuration, user data, then LIS fails
@@ -305,7 +305,7 @@ func TestLyncRoundTrip(t *testing.T) {
 	if done != len(s.calls(t)) || done != strings.Count(r.Stderr, " done\n") || strings.Contains(r.Stdout, "[run]") {
 		t.Errorf("--run-imports --json: %d steps done in the document, %d PowerShell runs, stderr:\n%s", done, len(s.calls(t)), r.Stderr)
 	}
-	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
+	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Cannot connect to the LIS database."}})
 	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes", "--json")
 	rd = importsDoc{}
 	if err := json.Unmarshal([]byte(r.Stdout), &rd); err != nil || rd.OK || rd.ExitCode != 1 || r.Code != 1 || !strings.Contains(rd.Error, "restore stopped at step") {
@@ -342,7 +342,7 @@ func TestLyncPartialSet(t *testing.T) {
 	s := newLyncSite(t)
 	disc, _ := filepath.Abs("../exporters/testdata/discovery/threepools.json")
 	s.fixture(t, map[string]any{"discovery_file": disc, "fail": map[string]string{
-		"-PoolFqdn 'pool02.contoso.com'": "Export-CsUserData : The pool pool02.contoso.com is not reachable.",
+		"-PoolFqdn 'pool02.contoso.com'": "The pool pool02.contoso.com is not reachable.",
 	}})
 	s.env = append(s.env, "SQLCMDSTUB_FAIL=QoEMetrics")
 	r := testbin.Run(t, s.dir, s.env, "backup")
@@ -357,7 +357,7 @@ func TestLyncPartialSet(t *testing.T) {
 		t.Fatalf("manifest %+v", m)
 	}
 	errs := m.Failures[0].Error + "\n" + m.Failures[1].Error
-	if !strings.Contains(errs, "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): Export-CsUserData : The pool pool02.contoso.com is not reachable.") ||
+	if !strings.Contains(errs, "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): The pool pool02.contoso.com is not reachable.") ||
 		!strings.Contains(errs, "Database 'QoEMetrics' does not exist") {
 		t.Errorf("failures %s", errs)
 	}
@@ -885,12 +885,12 @@ destination: {url: 'file://` + filepath.ToSlash(s.store) + `'}
 `
 	path := filepath.Join(s.dir, "nolync.yaml")
 	os.WriteFile(path, []byte(cfg), 0o600)
-	s.fixture(t, map[string]any{"fail": map[string]string{"Get-LbService": "Get-CsService : Access is denied."}})
+	s.fixture(t, map[string]any{"fail": map[string]string{"Get-LbService": "Access is denied."}})
 	env := append(append([]string{}, s.env...), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	r := testbin.Run(t, s.dir, env, "check", "--config", path)
 	want := "[FAIL] Lync cmdlets: "
 	if runtime.GOOS != "windows" { // Wine resets %CommonProgramFiles%: there the module is not found
-		want += "discovery (Get-CsService) failed (exit 1): Get-CsService : Access is denied."
+		want += "discovery (Get-CsService) failed (exit 1): Access is denied."
 	}
 	if r.Code != 1 || !strings.Contains(r.Stdout, want) {
 		t.Errorf("check with Lync exporters and no lync: section: exit %d, want 1 and %q\n%s\n%s", r.Code, want, r.Stdout, r.Stderr)
@@ -909,7 +909,7 @@ func TestLyncResumeHintRuns(t *testing.T) {
 	os.Rename(filepath.Join(s.dir, "lyncbackup.yaml"), filepath.Join(s.dir, "old.yaml"))
 	mod := filepath.Join(s.dir, "Common Files", "Skype for Business Server 2015", "Modules", "SkypeForBusiness", "SkypeForBusiness.psd1")
 	from := "file://" + filepath.ToSlash(s.store)
-	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Import-CsLisConfiguration : Cannot connect to the LIS database."}})
+	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Cannot connect to the LIS database."}})
 	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--from", from, "--to", to, "--run-imports", "--scenario", "cms", "--yes",
 		"--powershell", stubbin.PowerShell(t), "--module", mod)
 	m := regexp.MustCompile(`continue with: lyncbackup (.*)`).FindStringSubmatch(r.Stderr)

@@ -481,7 +481,7 @@ func FuzzPSQuote(f *testing.F) {
 func TestFailingPoolDoesNotStopOthers(t *testing.T) {
 	h := newHarness(t, "2015", fixture{
 		DiscoveryFile: "testdata/discovery/threepools.json",
-		Fail:          map[string]string{"-PoolFqdn 'pool02.contoso.com'": "Export-CsUserData : Cannot connect to\r\n SQL Server rtcxds on pool02 (timeout)."},
+		Fail:          map[string]string{"-PoolFqdn 'pool02.contoso.com'": "Cannot connect to\r\n SQL Server rtcxds on pool02 (timeout)."},
 	})
 	cfg := h.config("lync: {powershell: $PS, exporters: [userdata]}\n")
 	items, errs, _ := h.run(cfg)
@@ -492,7 +492,7 @@ func TestFailingPoolDoesNotStopOthers(t *testing.T) {
 	if err == nil || len(errs) != 1 {
 		t.Fatalf("errors %v", errs)
 	}
-	want := "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): Export-CsUserData : Cannot connect to SQL Server rtcxds on pool02 (timeout)."
+	want := "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): Cannot connect to SQL Server rtcxds on pool02 (timeout)."
 	if err.Error() != want {
 		t.Errorf("error\n%s\nwant\n%s", err, want)
 	}

@@ -188,7 +188,7 @@ func TestCheckLync(t *testing.T) {
 		{"no module", "", fixture{}, "lync: {powershell: $PS, exporters: [csconfig]}\n", false, "Microsoft Lync Server 2013", 0},
 		{"refused config", "2019", fixture{DiscoveryFile: "testdata/discovery/onepool.json"}, "lync: {powershell: $PS, exporters: [persistentchat]}\n", false,
 			"lync.exporters: persistentchat: Skype for Business Server 2019 has no Persistent Chat", 0},
-		{"discovery fails", "2015", fixture{Fail: map[string]string{"Get-CsService": "Get-CsService : Access is denied."}}, "lync: {powershell: $PS, exporters: [csconfig]}\n", false,
+		{"discovery fails", "2015", fixture{Fail: map[string]string{"Get-CsService": "Access is denied."}}, "lync: {powershell: $PS, exporters: [csconfig]}\n", false,
 			"Access is denied.", 0},
 	} {
 		h := newHarness(t, c.product, c.fx)
