@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/lyncbackup/lyncbackup/config"
 )
 
 // StepResult is what became of one step of the plan in a run.
@@ -18,6 +20,35 @@ type StepResult struct {
 
 // StepTimeout bounds one import step (user data of a large pool is slow).
 const StepTimeout = 4 * time.Hour
+
+// ImportsPowerShell returns the PowerShell a plan's steps run in
+// (restore --run-imports): exe and module as given (--powershell,
+// --module); else the program the config names (lync.powershell), else
+// powershell.exe; and the module found for the set's product (or at the
+// config's lync.module), else the one recorded at backup. cfg is nil
+// when there is no config (a DR server restoring with --from).
+func ImportsPowerShell(exe, module string, cfg *config.Config, info LyncInfo) (PowerShell, error) {
+	ps := PowerShell{Exe: exe, Module: module}
+	if ps.Exe == "" {
+		ps.Exe = PowerShellExe(cfg)
+	}
+	if ps.Module == "" {
+		var override string
+		if cfg != nil && cfg.Lync != nil {
+			override = cfg.Lync.Module
+		}
+		m, _, err := ModulePath(info.Product, override)
+		switch {
+		case err == nil:
+			ps.Module = m
+		case info.Module != "":
+			ps.Module = info.Module
+		default:
+			return PowerShell{}, fmt.Errorf("cannot run the imports: %v (give --module PATH)", err)
+		}
+	}
+	return ps, nil
+}
 
 // PlanRun runs a plan's steps from StartAt on, in order: a manual step is
 // shown and left to the admin, a step to run is shown, its files checked

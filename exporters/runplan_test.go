@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 )
 
@@ -174,6 +175,56 @@ func TestStandInErrorIsTheExceptionMessage(t *testing.T) {
 		_, err := ps.Run(context.Background(), "step 4", 0, c.body)
 		if want := "step 4 failed (exit 1): " + c.want; err == nil || err.Error() != want {
 			t.Errorf("%s\n got: %v\nwant: %s", c.body, err, want)
+		}
+	}
+}
+
+// TestImportsPowerShell: the program and module --run-imports runs the
+// steps with: as given; else the config's lync.powershell, else
+// powershell.exe; the module where the set's product installs it (or the
+// config's lync.module), else the one recorded at backup, else an error
+// that says to give --module.
+func TestImportsPowerShell(t *testing.T) {
+	common := t.TempDir()
+	t.Setenv("CommonProgramFiles", common)
+	p2015, _ := ProductByID("2015")
+	recorded := `C:\Program Files\Common Files\Skype for Business Server 2015\Modules\SkypeForBusiness\SkypeForBusiness.psd1`
+	info := LyncInfo{Product: "2015", Module: recorded}
+	withPS := &config.Config{Lync: &config.Lync{PowerShell: `C:\pwsh\powershell.exe`}}
+	withModule := &config.Config{Lync: &config.Lync{Module: `D:\SfB 2015\SkypeForBusiness.psd1`}}
+
+	for _, c := range []struct {
+		name             string
+		exe, module      string
+		cfg              *config.Config
+		info             LyncInfo
+		installed        bool
+		wantExe, wantMod string
+		wantErr          string
+	}{
+		{"as given", "ps.exe", "m.psd1", withPS, info, true, "ps.exe", "m.psd1", ""},
+		{"no config, module recorded", "", "", nil, info, false, "powershell.exe", recorded, ""},
+		{"config's program", "", "m.psd1", withPS, info, false, `C:\pwsh\powershell.exe`, "m.psd1", ""},
+		{"config without lync", "", "", &config.Config{}, info, false, "powershell.exe", recorded, ""},
+		{"installed here", "ps.exe", "", nil, info, true, "ps.exe", p2015.DefaultModulePath(), ""},
+		{"config's module", "", "", withModule, info, true, "powershell.exe", `D:\SfB 2015\SkypeForBusiness.psd1`, ""},
+		{"nothing recorded", "", "", nil, LyncInfo{Product: "2015"}, false, "", "",
+			"cannot run the imports: the Skype for Business Server 2015 PowerShell module is not at " + p2015.DefaultModulePath() + " (set lync.module to its path) (give --module PATH)"},
+	} {
+		os.RemoveAll(filepath.Join(common, "Skype for Business Server 2015"))
+		if c.installed {
+			os.MkdirAll(filepath.Dir(p2015.DefaultModulePath()), 0o755)
+			os.WriteFile(p2015.DefaultModulePath(), []byte("@{}"), 0o644)
+		}
+		ps, err := ImportsPowerShell(c.exe, c.module, c.cfg, c.info)
+		if c.wantErr != "" {
+			if err == nil || err.Error() != c.wantErr {
+				t.Errorf("%s: %+v, %v\nwant the error %s", c.name, ps, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || ps.Exe != c.wantExe || ps.Module != c.wantMod {
+			t.Errorf("%s: %+v, %v\nwant exe %q, module %q", c.name, ps, err, c.wantExe, c.wantMod)
 		}
 	}
 }

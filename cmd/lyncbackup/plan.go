@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"golang.org/x/term"
@@ -81,29 +82,14 @@ func init() {
 			}
 			// The restore of the files: where the set is and where it goes.
 			ri.filesFlags, ri.filesFlagsErr = givenFlags(ri.goos, fs, a, "plan", "run-imports", "yes", "start-at", "powershell", "module", "scenario", "pool", "filestore", "database", "rgs-to", "overwrite-newer")
-			ri.ps = exporters.PowerShell{Exe: *psExe, Module: *module}
-			if ri.ps.Exe == "" || ri.ps.Module == "" {
-				var override string
-				if cfg, err := a.loadConfig(); err == nil {
-					if ri.ps.Exe == "" {
-						ri.ps.Exe = exporters.PowerShellExe(cfg)
-					}
-					if cfg.Lync != nil {
-						override = cfg.Lync.Module
-					}
+			var cfg *config.Config // none on a DR server restoring with --from
+			if *psExe == "" || *module == "" {
+				if c, err := a.loadConfig(); err == nil {
+					cfg = c
 				}
-				if ri.ps.Exe == "" {
-					ri.ps.Exe = "powershell.exe"
-				}
-				if ri.ps.Module == "" {
-					if m, _, err := exporters.ModulePath(p.Lync.Product, override); err == nil {
-						ri.ps.Module = m
-					} else if p.Lync.Module != "" {
-						ri.ps.Module = p.Lync.Module
-					} else {
-						return true, fmt.Errorf("cannot run the imports: %v (give --module PATH)", err)
-					}
-				}
+			}
+			if ri.ps, err = exporters.ImportsPowerShell(*psExe, *module, cfg, p.Lync); err != nil {
+				return true, err
 			}
 			err = ri.run(ctx)
 			if a.g.json {
