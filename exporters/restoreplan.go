@@ -255,6 +255,17 @@ type PlanError struct{ Msg string }
 
 func (e *PlanError) Error() string { return e.Msg }
 
+// PlanFromManifest returns the restore plan of the set m describes
+// (BuildPlan over its host, id, discovery record and items), restored
+// under dir.
+func PlanFromManifest(m *catalog.Manifest, dir string, opt PlanOptions) (Plan, error) {
+	items := make([]PlanItem, 0, len(m.Items))
+	for _, it := range m.Items {
+		items = append(items, PlanItem{Name: it.Name, Kind: it.Kind, Meta: it.Meta})
+	}
+	return BuildPlan(m.Host, m.SetID, m.Discovery, items, dir, opt)
+}
+
 // BuildPlan returns the restore plan for a set's items restored under dir,
 // for the loss opt.Scenario names: Microsoft's procedure for that loss,
 // with the set's values filled in, and only the steps it needs.

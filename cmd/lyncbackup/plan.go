@@ -132,13 +132,10 @@ func askScenario(a *app, flagValue string) (string, error) {
 	return sc, nil
 }
 
+// buildPlan is the set's restore plan; a plan that cannot be made as
+// asked is a usage error.
 func buildPlan(set catalog.Set, dir string, opt exporters.PlanOptions) (exporters.Plan, error) {
-	m := set.Manifest
-	items := make([]exporters.PlanItem, 0, len(m.Items))
-	for _, it := range m.Items {
-		items = append(items, exporters.PlanItem{Name: it.Name, Kind: it.Kind, Meta: it.Meta})
-	}
-	p, err := exporters.BuildPlan(m.Host, m.SetID, m.Discovery, items, dir, opt)
+	p, err := exporters.PlanFromManifest(set.Manifest, dir, opt)
 	var pe *exporters.PlanError
 	if errors.As(err, &pe) {
 		return p, usageError{err}
