@@ -692,7 +692,8 @@ func TestApplierHostWithoutCase(t *testing.T) {
 // lock days: 3 days), so once every 4 nights, not every night: each
 // night's newest set is kept a day longer than the last night's. Every
 // night the chunks stay locked at least as long as the sets using them
-// are kept.
+// are kept. keep_daily 40: the keep dates outlast what a backup could
+// need (store time + 30 days + slack, which prune never writes below).
 func TestPruneExtendsLocksWithSlack(t *testing.T) {
 	base, _ := localStore(t)
 	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}}
@@ -704,7 +705,7 @@ func TestPruneExtendsLocksWithSlack(t *testing.T) {
 		craftChunked(t, base, "h", night, StatusComplete, "a", "b")
 		before := ls.until[key]
 		ls.now = night.Add(time.Hour)
-		a := &Applier{Store: ls, Policy: Policy{Daily: 7, Location: time.UTC}, Now: func() time.Time { return night.Add(time.Hour) }, ExtendLocks: true, LockDays: 30}
+		a := &Applier{Store: ls, Policy: Policy{Daily: 40, Location: time.UTC}, Now: func() time.Time { return night.Add(time.Hour) }, ExtendLocks: true, LockDays: 30}
 		rep, err := a.Run(context.Background())
 		if err != nil || len(rep.Errors) > 0 {
 			t.Fatalf("night %d: %v %v", n, err, rep.Errors)

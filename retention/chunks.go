@@ -185,9 +185,10 @@ func (a *Applier) extendListed(ctx context.Context, host string, need map[string
 		return
 	}
 	slack := upload.ExtendSlack(a.LockDays)
-	done, held, errs := chunk.Protect(ctx, locker, need, hold, listed, slack, a.DryRun, a.Parallel)
+	floor := a.backupFloor(ctx)
+	done, held, errs := chunk.Protect(ctx, locker, need, hold, listed, slack, floor, a.DryRun, a.Parallel)
 	for _, k := range done {
-		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: need[k].Add(slack), Done: !a.DryRun})
+		rep.Actions = append(rep.Actions, Action{Op: "extend_lock", Key: k, Set: host + "/chunks", Until: chunk.ExtendTo(need[k], slack, floor), Done: !a.DryRun})
 		if !a.DryRun {
 			rep.LocksExtended++
 		}
@@ -201,6 +202,34 @@ func (a *Applier) extendListed(ctx context.Context, host string, need map[string
 	for _, e := range errs {
 		rep.Errors = append(rep.Errors, e.Error())
 	}
+}
+
+// backupFloor is the date below which prune never sets a chunk's lock:
+// what a backup of the same configuration running now could need (its
+// lock is at most the store's present plus the lock days) plus the slack
+// it extends with. A backup running while prune extends (the sweep skipped
+// for it; or started once a paused prune's marker went stale) extends
+// the chunks it reuses to its lock plus the slack, and the two
+// extensions race: each reads the lock, then writes its own date, and
+// the later write wins where the store accepts an earlier date (Azure's
+// unlocked immutability policy) or fails where it refuses one (S3
+// GOVERNANCE: a spurious "extend lock" error). Writing at least this
+// date, prune's write, landing last, still covers the backup's set. The
+// store's present is asked here, just before the extensions, not at the
+// start of the prune (a backup starting in between locks from a later
+// present); zero with no lock days (the backup locks nothing).
+func (a *Applier) backupFloor(ctx context.Context) time.Time {
+	if a.LockDays <= 0 {
+		return time.Time{}
+	}
+	now, err := catalog.StoreNow(ctx, a.Store)
+	if err != nil {
+		now = time.Now()
+		if a.Now != nil {
+			now = a.Now()
+		}
+	}
+	return now.UTC().AddDate(0, 0, a.LockDays).Add(upload.ExtendSlack(a.LockDays))
 }
 
 // locksChunks reports whether the chunks of a set the policy keeps, with
