@@ -89,12 +89,15 @@ func (a *Applier) sweepChunks(ctx context.Context, inStore func(Decision) time.T
 			if u.IsZero() || !a.locksChunks(d, byKey[host+"/"+m.SetID]) {
 				u = time.Time{}
 			}
-			held := a.stillHeld(ctx, locker, m, byKey[host+"/"+m.SetID])
+			held, err := a.stillHeld(ctx, locker, m, byKey[host+"/"+m.SetID])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				rep.Errors = append(rep.Errors, err.Error())
+			}
 			if u.IsZero() && !held {
 				return
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			for _, it := range m.Items {
 				for _, c := range it.Chunks {
 					if u.After(need[c.Key]) {
@@ -249,19 +252,26 @@ func (a *Applier) locksChunks(d Decision, s *catalog.Set) bool {
 // hold where they lack one: a set written under hold before 2026-12-01 held
 // only the chunks it uploaded, not those it reused from older sets. A set
 // whose holds an operator lifted is released: its chunks are not held
-// again.
-func (a *Applier) stillHeld(ctx context.Context, l upload.Locker, m *catalog.Manifest, s *catalog.Set) bool {
+// again. A hold it cannot read (the credential lacks
+// s3:GetObjectLegalHold, the store failed) is an error naming the
+// manifest: the set's chunks are then not checked, and the report must
+// not let that pass for a set released (a manifest gone since the listing
+// is no error: the set is being deleted).
+func (a *Applier) stillHeld(ctx context.Context, l upload.Locker, m *catalog.Manifest, s *catalog.Set) (bool, error) {
 	if m.Lock == nil || !m.Lock.LegalHold {
-		return false
+		return false, nil
 	}
 	key := catalog.ManifestKey(m.Host, m.SetID)
 	if s != nil {
 		for _, o := range s.Objects {
 			if o.Key == key && o.LegalHold {
-				return true
+				return true, nil
 			}
 		}
 	}
 	_, held, err := l.LockInfo(ctx, key)
-	return err == nil && held
+	if err != nil && !errors.Is(err, upload.ErrNotFound) {
+		return false, fmt.Errorf("read the legal hold of %s (set %s/%s written under legal hold; its chunks were not checked for holds): %w", key, m.Host, m.SetID, err)
+	}
+	return err == nil && held, nil
 }
