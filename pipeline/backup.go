@@ -213,7 +213,7 @@ func lockFrom(ctx context.Context, job BackupJob, start time.Time) time.Time {
 
 // newManifest starts the manifest of a run, and the options every object
 // of the set is stored with (its lock, when the job asks for one: N days
-// from lockFrom).
+// from lockFrom, rounded up to the whole second, upload.LockUntil).
 func newManifest(job BackupJob, setID string, start, lockFrom time.Time) (*catalog.Manifest, upload.PutOptions) {
 	m := &catalog.Manifest{
 		Format: catalog.FormatArchive, Tool: "lyncbackup " + Version, Host: job.Host, SetID: setID,
@@ -224,7 +224,7 @@ func newManifest(job BackupJob, setID string, start, lockFrom time.Time) (*catal
 	}
 	var putOpts upload.PutOptions
 	if job.LockDays > 0 {
-		putOpts.RetainUntil = lockFrom.AddDate(0, 0, job.LockDays)
+		putOpts.RetainUntil = upload.LockUntil(lockFrom, job.LockDays)
 		putOpts.LegalHold = job.LegalHold
 		m.Lock = &catalog.Lock{Mode: job.LockMode, RetainUntil: putOpts.RetainUntil, LegalHold: job.LegalHold}
 	}

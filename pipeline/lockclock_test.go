@@ -71,6 +71,8 @@ func TestLockCountedInStoreClock(t *testing.T) {
 				}
 				if got := res.Manifest.Lock.RetainUntil; got.Before(want) {
 					t.Errorf("run %d: the manifest records a lock until %v, before the store's now + 30 days, %v", run, got, want)
+				} else if got.Nanosecond() != 0 {
+					t.Errorf("run %d: the manifest records a lock until %v, not a whole second (the store keeps whole seconds: its lock would end before this date)", run, got)
 				}
 				n := 0
 				for k, u := range st.until {

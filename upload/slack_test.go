@@ -15,3 +15,16 @@ func TestExtendSlack(t *testing.T) {
 		}
 	}
 }
+
+// A lock date is rounded up to the whole second (stores keep no less), so
+// a lock counted from a time with nanoseconds never ends before it + days.
+func TestLockUntilWholeSecond(t *testing.T) {
+	from := time.Date(2026, 12, 1, 1, 0, 3, 700_000_000, time.UTC)
+	want := time.Date(2026, 12, 31, 1, 0, 4, 0, time.UTC)
+	if got := LockUntil(from, 30); !got.Equal(want) {
+		t.Errorf("LockUntil(%v, 30) = %v, want %v", from, got, want)
+	}
+	if got, exact := LockUntil(from.Truncate(time.Second), 30), want.Add(-time.Second); !got.Equal(exact) {
+		t.Errorf("a whole second moved: %v, want %v", got, exact)
+	}
+}

@@ -126,6 +126,25 @@ func ExtendSlack(lockDays int) time.Duration {
 	return min(max(time.Duration(lockDays)*day/10, day), 7*day)
 }
 
+// LockUntil is the date a lock of days days counted from from ends,
+// rounded up to the whole second: stores keep lock dates in whole seconds
+// (Azure's x-ms-immutability-policy-until-date is RFC 1123; S3 keeps at
+// most milliseconds), and a date cut down there ended up to a second
+// before the keep date it was meant to reach (a set's start + min_age),
+// so the first prune extended every object of every new set.
+func LockUntil(from time.Time, days int) time.Time {
+	return WholeSecond(from.AddDate(0, 0, days))
+}
+
+// WholeSecond is t rounded up to the whole second, in UTC: a lock date as
+// a store keeps it, never earlier than t.
+func WholeSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second).UTC()
+	}
+	return t.UTC()
+}
+
 // Thawer is implemented by stores with offline tiers.
 type Thawer interface {
 	// Thaw starts bringing key back online for days days. It says where

@@ -502,6 +502,7 @@ func (s *Store) ExtendLock(ctx context.Context, key string, need, until time.Tim
 	if !cur.IsZero() && (!cur.Before(need) || !until.After(cur)) {
 		return nil
 	}
+	until = upload.WholeSecond(until) // the header has whole seconds: never earlier
 	mode := blob.ImmutabilityPolicySettingUnlocked
 	if s.locked || (p.ImmutabilityPolicyMode != nil && *p.ImmutabilityPolicyMode == blob.ImmutabilityPolicyModeLocked) {
 		mode = blob.ImmutabilityPolicySettingLocked

@@ -322,6 +322,7 @@ func (s *Store) ExtendLock(ctx context.Context, key string, need, until time.Tim
 	if mode == "" {
 		mode = types.ObjectLockRetentionMode(s.opt.LockMode)
 	}
+	until = upload.WholeSecond(until) // as the store keeps it, never earlier
 	_, err = s.client.PutObjectRetention(ctx, &s3.PutObjectRetentionInput{
 		Bucket: aws.String(s.opt.Bucket), Key: aws.String(full),
 		Retention: &types.ObjectLockRetention{Mode: mode, RetainUntilDate: aws.Time(until.UTC())},
