@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -207,4 +208,42 @@ func committedSet(t *testing.T, w *world, seed uint64) ([]byte, ItemStats, *lock
 		t.Fatal(err)
 	}
 	return in, first, l, known
+}
+
+// A chunk reused every night has its lock extended to the new set's lock
+// plus the slack, which the store keeps in whole seconds. A nightly backup
+// scheduled at 01:00 starts a few seconds earlier or later each night, so
+// the date needed moves on by a day plus or minus seconds: README's "a
+// chunk reused night after night is written about once every slack + 1
+// nights" must hold whatever that jitter. With the slack whole days, any
+// night starting later than the one that last extended wrote one night
+// early (N = 10: 95 writes in 120 nights, not 60; N = 30: 34, not 30).
+func TestExtendLocksSlackSurvivesStartJitter(t *testing.T) {
+	for _, days := range []int{10, 30} {
+		slack := upload.ExtendSlack(days)
+		l := &lockingStore{until: map[string]time.Time{}}
+		key := "h/chunks/aa/" + "aa"
+		listed := map[string]upload.ObjectInfo{key: {Key: key}} // S3: the listing tells no lock
+		base := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC).AddDate(0, 0, days)
+		rng := rand.New(rand.NewPCG(1, 2))
+		const nights = 120
+		writes := 0
+		for k := range nights {
+			jitter := time.Duration(rng.Int64N(int64(6*time.Second))) - 3*time.Second
+			need := base.AddDate(0, 0, k).Add(jitter)
+			before := l.until[key]
+			if _, errs := ExtendLocks(context.Background(), l, map[string]time.Time{key: need}, listed, slack, false, 1); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			if !l.until[key].Equal(before) {
+				writes++
+				l.until[key] = l.until[key].Truncate(time.Second) // as the store keeps it
+			}
+		}
+		want := nights / (int(slack/(24*time.Hour)) + 1)
+		t.Logf("N=%d, slack %v: %d lock writes in %d nights", days, slack, writes, nights)
+		if writes > want {
+			t.Errorf("N=%d, slack %v: %d lock writes in %d nights, README promises about %d (once every slack+1 nights)", days, slack, writes, nights, want)
+		}
+	}
 }

@@ -608,7 +608,7 @@ retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 		}
 	}
 	// The kept dailies are locked until their time + 3 days and the slack
-	// of 20 lock days (2 days), every object including the manifest (day
+	// of 20 lock days (2 days and an hour), every object including the manifest (day
 	// -3's date has passed: no lock needed); the newest's 1-day lock grew;
 	// the 400-day lock is not shortened.
 	retainOf := func(key string) time.Time {
@@ -619,7 +619,7 @@ retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 		return *out.Retention.RetainUntilDate
 	}
 	for d := 1; d <= 2; d++ {
-		want := now.AddDate(0, 0, -d).Add(-time.Hour).AddDate(0, 0, 3+2)
+		want := now.AddDate(0, 0, -d).Add(-time.Hour).AddDate(0, 0, 3+2).Add(time.Hour)
 		for _, k := range []string{catalog.ManifestKey("fe01", ids[d]), catalog.ItemKey("fe01", ids[d], "files")} {
 			if got := retainOf(k); got.Sub(want).Abs() > 2*time.Second {
 				t.Errorf("%s locked until %v, want %v", k, got, want)

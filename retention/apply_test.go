@@ -327,9 +327,9 @@ func TestApplierLocks(t *testing.T) {
 		t.Errorf("held set reasons %v", r)
 	}
 	// Kept dailies are locked until their time + 3 days and the slack
-	// (30 lock days: 3 days), every object including the manifest; the
-	// longer lock is never shortened.
-	slack := 3 * 24 * time.Hour
+	// (30 lock days: 3 days and an hour), every object including the
+	// manifest; the longer lock is never shortened.
+	slack := 3*24*time.Hour + time.Hour
 	for i := 3; i <= 4; i++ {
 		want := setTime(t, ids[i]).AddDate(0, 0, 3).Add(slack)
 		for _, k := range []string{catalog.ManifestKey("h", ids[i]), catalog.ItemKey("h", ids[i], "config"), catalog.ItemKey("h", ids[i], "filestore")} {

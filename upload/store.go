@@ -114,17 +114,26 @@ type Locker interface {
 // ExtendSlack is how much longer than needed a lock is made when it has to
 // be extended (a chunk a new set reuses, a set or chunk prune keeps):
 // lockDays/10, within [1 day, 7 days], lockDays being the configured lock
-// (object_lock.days, immutability.days; 0: unknown, 1 day). Each night's
-// set needs its chunks locked a day longer than the last night's did:
-// extended to exactly that, every reused chunk cost a retention write
-// (S3 PutObjectRetention, Azure Set Immutability Policy) every night; with
-// the slack, about once every slack+1 nights. The price: a chunk may stay
-// locked up to the slack longer than the last set using it needs.
-// Objects newly written are locked for exactly their set's days.
+// (object_lock.days, immutability.days; 0: unknown, 1 day), plus one hour
+// (SlackMargin). Each night's set needs its chunks locked a day longer
+// than the last night's did: extended to exactly that, every reused chunk
+// cost a retention write (S3 PutObjectRetention, Azure Set Immutability
+// Policy) every night; with the slack, once every slack+1 nights. The
+// hour keeps that so when the nights' start times wander: with whole days
+// alone, a night starting a few seconds later than the one that last
+// extended found the lock a few seconds short one night early. The price:
+// a chunk may stay locked up to the slack longer than the last set using
+// it needs. Objects newly written are locked for exactly their set's days.
 func ExtendSlack(lockDays int) time.Duration {
 	const day = 24 * time.Hour
-	return min(max(time.Duration(lockDays)*day/10, day), 7*day)
+	return min(max(time.Duration(lockDays)*day/10, day), 7*day) + SlackMargin
 }
+
+// SlackMargin is the part of ExtendSlack beyond whole days: a night's
+// backup or prune may start up to this much later than the one that last
+// extended a lock and still find it long enough on the night the slack
+// counts to.
+const SlackMargin = time.Hour
 
 // LockUntil is the date a lock of days days counted from from ends,
 // rounded up to the whole second: stores keep lock dates in whole seconds
