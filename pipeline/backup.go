@@ -50,8 +50,12 @@ type BackupJob struct {
 	LockMode  string
 	LockDays  int
 	LegalHold bool
-	Progress  Progress
-	Log       *slog.Logger
+	// LockZone is the time zone the lock's days are counted in: the
+	// retention policy's (retention.timezone), whose min_age counts its
+	// days there (nil: UTC; upload.LockUntil).
+	LockZone *time.Location
+	Progress Progress
+	Log      *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 	// LeaseTTL is how long the run's lease stays live without a refresh
@@ -224,7 +228,7 @@ func newManifest(job BackupJob, setID string, start, lockFrom time.Time) (*catal
 	}
 	var putOpts upload.PutOptions
 	if job.LockDays > 0 {
-		putOpts.RetainUntil = upload.LockUntil(lockFrom, job.LockDays)
+		putOpts.RetainUntil = upload.LockUntil(lockFrom, job.LockDays, job.LockZone)
 		putOpts.LegalHold = job.LegalHold
 		m.Lock = &catalog.Lock{Mode: job.LockMode, RetainUntil: putOpts.RetainUntil, LegalHold: job.LegalHold}
 	}

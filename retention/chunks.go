@@ -232,7 +232,7 @@ func (a *Applier) backupFloor(ctx context.Context) time.Time {
 			now = a.Now()
 		}
 	}
-	return upload.LockUntil(now, a.LockDays).Add(upload.ExtendSlack(a.LockDays))
+	return upload.LockUntil(now, a.LockDays, a.Policy.loc()).Add(upload.ExtendSlack(a.LockDays))
 }
 
 // locksChunks reports whether the chunks of a set the policy keeps, with

@@ -46,7 +46,7 @@ func TestFirstPruneLeavesNewSetsLocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Start, m.End = start, start.Add(time.Minute)
-	lock := upload.LockUntil(start, 30) // pipeline.newManifest
+	lock := upload.LockUntil(start, 30, time.UTC) // pipeline.newManifest
 	m.Lock = &catalog.Lock{Mode: "GOVERNANCE", RetainUntil: lock}
 	if err := c.Commit(context.Background(), m, upload.PutOptions{}); err != nil {
 		t.Fatal(err)
@@ -71,5 +71,29 @@ func TestFirstPruneLeavesNewSetsLocks(t *testing.T) {
 	if len(st.writes) > 0 {
 		t.Errorf("keep until %v, uploaded lock %v (stored %v): the first prune wrote %d lock extensions of %d objects: %v",
 			decisionFor(t, rep.Decisions, id).KeepUntil, lock, lock.Truncate(time.Second), len(st.writes), len(keys), st.writes)
+	}
+}
+
+// README asks "make N at least min_age" so that the lock a set is uploaded
+// with covers min_age. min_age counts its days in the policy's time zone;
+// the lock counted N days in UTC, and across the end of summer time a
+// 30-day min_age ended an hour after the 30-day lock. The lock's days are
+// counted in the policy's zone (upload.LockUntil, the backup's LockZone).
+func TestLockOfMinAgeDaysCoversMinAgeAcrossDST(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, start := range []time.Time{
+		time.Date(2026, 10, 10, 1, 0, 0, 0, time.UTC), // summer time ends on 25 October
+		time.Date(2027, 3, 10, 1, 0, 0, 0, time.UTC),  // and starts on 28 March
+	} {
+		lock := upload.LockUntil(start, 30, berlin)
+		s := SetMeta{Host: "h", ID: catalog.NewSetID(start), Time: start, Status: StatusComplete}
+		ds := Apply(Policy{Last: 1, MinAge: Span{Days: 30, Text: "30d"}, Location: berlin}, []SetMeta{s}, start.Add(time.Hour))
+		if ds[0].KeepUntil.After(lock) {
+			t.Errorf("set of %v: min_age keeps it until %v; its lock (N = 30 days) ends %v: %v unlocked within min_age unless a prune extends it",
+				start, ds[0].KeepUntil.UTC(), lock, ds[0].KeepUntil.Sub(lock))
+		}
 	}
 }

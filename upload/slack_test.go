@@ -22,10 +22,10 @@ func TestExtendSlack(t *testing.T) {
 func TestLockUntilWholeSecond(t *testing.T) {
 	from := time.Date(2026, 12, 1, 1, 0, 3, 700_000_000, time.UTC)
 	want := time.Date(2026, 12, 31, 1, 0, 4, 0, time.UTC)
-	if got := LockUntil(from, 30); !got.Equal(want) {
+	if got := LockUntil(from, 30, nil); !got.Equal(want) {
 		t.Errorf("LockUntil(%v, 30) = %v, want %v", from, got, want)
 	}
-	if got, exact := LockUntil(from.Truncate(time.Second), 30), want.Add(-time.Second); !got.Equal(exact) {
+	if got, exact := LockUntil(from.Truncate(time.Second), 30, nil), want.Add(-time.Second); !got.Equal(exact) {
 		t.Errorf("a whole second moved: %v, want %v", got, exact)
 	}
 }

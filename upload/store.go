@@ -135,14 +135,21 @@ func ExtendSlack(lockDays int) time.Duration {
 // counts to.
 const SlackMargin = time.Hour
 
-// LockUntil is the date a lock of days days counted from from ends,
-// rounded up to the whole second: stores keep lock dates in whole seconds
-// (Azure's x-ms-immutability-policy-until-date is RFC 1123; S3 keeps at
-// most milliseconds), and a date cut down there ended up to a second
-// before the keep date it was meant to reach (a set's start + min_age),
-// so the first prune extended every object of every new set.
-func LockUntil(from time.Time, days int) time.Time {
-	return WholeSecond(from.AddDate(0, 0, days))
+// LockUntil is the date a lock of days days counted from from ends: days
+// calendar days in loc (nil: UTC), the retention policy's time zone, as
+// min_age counts its days, so that a lock of N days lasts as long as a
+// min_age of N days also across a change of summer time (30 days across
+// the end of summer time in Europe/Berlin are 30 days and an hour of UTC).
+// The date is rounded up to the whole second: stores keep lock dates in
+// whole seconds (Azure's x-ms-immutability-policy-until-date is RFC 1123;
+// S3 keeps at most milliseconds), and a date cut down there ended up to a
+// second before the keep date it was meant to reach (a set's start +
+// min_age), so the first prune extended every object of every new set.
+func LockUntil(from time.Time, days int, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return WholeSecond(from.In(loc).AddDate(0, 0, days))
 }
 
 // WholeSecond is t rounded up to the whole second, in UTC: a lock date as

@@ -318,6 +318,9 @@ func backupJob(cfg *config.Config, store upload.Store, exps []exporters.Exporter
 	}
 	lock := destination.LockOf(cfg.Destination)
 	job.LockMode, job.LockDays, job.LegalHold = lock.Mode, lock.Days, lock.LegalHold
+	if pol, err := retention.FromConfig(cfg.Retention); err == nil { // validated with the config
+		job.LockZone = pol.Location
+	}
 	return job
 }
 
