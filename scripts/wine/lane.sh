@@ -116,7 +116,7 @@ for a in "$@"; do case $a in ./*) pkgs+=("$a");; *) args+=("$a");; esac; done
 set +e
 go run ./internal/testenv/withservers -wine -- \
   env GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -json -overlay "$lane/overlay.json" "${wineflags[@]}" -exec "$repo/scripts/wine/exec.sh" \
-  -timeout 20m "${pkgs[@]}" ${args[@]+"${args[@]}"} \
+  -timeout 40m "${pkgs[@]}" ${args[@]+"${args[@]}"} \
   | go run ./scripts/wine/testsum -o "${LANE_JSON:-$lane/wine-tests.json}"
 st=("${PIPESTATUS[@]}")
 rc=${st[0]} sum=${st[1]}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -83,6 +84,20 @@ func main() {
 			}
 			if e.Action == "fail" {
 				failedPkgs = append(failedPkgs, e.Package)
+				// Tests of the package that never ended: the ones running
+				// when it died (a -timeout panic is in their output).
+				var open []string
+				for k := range out {
+					if pkg, test, _ := strings.Cut(k, "\x00"); pkg == e.Package {
+						open = append(open, test)
+					}
+				}
+				sort.Strings(open)
+				for _, test := range open {
+					k := e.Package + "\x00" + test
+					fmt.Printf("--- UNFINISHED %s %s\n%s", e.Package, test, tail(out[k].String(), 200))
+					delete(out, k)
+				}
 				if b := pkgOut[e.Package]; b != nil {
 					fmt.Print(b.String())
 				} else {
@@ -108,4 +123,13 @@ func main() {
 	if counts["fail"] > 0 || len(failedPkgs) > 0 || counts["pass"] == 0 {
 		os.Exit(1)
 	}
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "")
 }
