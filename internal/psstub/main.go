@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,11 @@ type Fixture struct {
 	DiscoveryFile string `json:"discovery_file"`
 	// DiscoveryEncoding: utf8 (default), utf8bom or utf16le (with BOM).
 	DiscoveryEncoding string `json:"discovery_encoding"`
-	// Fail: when the script contains the key, print the value on stderr and exit 1.
+	// Fail: when the script contains the key, fail (exit 1) with the value
+	// as the error's Exception.Message, printed as the house script prints
+	// it: led by "Command-Name: " (the key when it is a command name, else
+	// the first command on the line holding it) when the script's catch
+	// names the command.
 	Fail map[string]string `json:"fail"`
 	// Hang: when the script contains one of these, start a child and sleep.
 	Hang []string `json:"hang"`
@@ -56,14 +61,54 @@ type Fixture struct {
 	RgsConflictError string `json:"rgs_conflict_error"`
 }
 
-// die prints one error and exits. A cmdlet's error is printed as the
-// house script's catch prints it (exporters.PowerShell.Script):
-// $_.Exception.Message, which is the message alone; the "Cmdlet-Name : "
-// in front of it, and the position lines under it, belong to the
-// console's default error view and never reach lyncbackup.
+// die prints one error and exits: the stand-in's own refusals, and errors
+// whose record names no command (a throw in the script, a .NET method's
+// exception, a command that is not found), printed as the house script's
+// catch prints them (exporters.PowerShell.Script): $_.Exception.Message.
+// The position lines the console's error view adds never reach lyncbackup.
 func die(code int, format string, a ...any) {
 	fmt.Fprintf(os.Stderr, format+"\n", a...)
 	os.Exit(code)
+}
+
+// namesCommand is set when the script's catch puts the failing command's
+// name in front of the message ($_.InvocationInfo.MyCommand.Name + ': ').
+var namesCommand bool
+
+// cmdFail fails as a cmdlet's own error does (its WriteError or
+// ThrowTerminatingError, its parameter binding, Import-Module's refusal):
+// the error record's InvocationInfo.MyCommand is the cmdlet, so the house
+// script prints "Cmdlet-Name: message"; a catch that does not name the
+// command prints the message alone.
+func cmdFail(cmdlet, format string, a ...any) {
+	if namesCommand && cmdlet != "" {
+		format = cmdlet + ": " + format
+	}
+	die(1, format, a...)
+}
+
+// commandName matches a PowerShell command name (Verb-Noun).
+var commandName = regexp.MustCompile(`^[A-Za-z]+-[A-Za-z0-9]+$`)
+
+// failingCommand is the command a fixture's "fail" key stands for: the key
+// itself when it is a command name, else the first command on the code line
+// holding it ("" when none: the message is printed alone).
+func failingCommand(script, key string) string {
+	if commandName.MatchString(key) {
+		return key
+	}
+	for _, l := range strings.Split(script, "\n") {
+		if !strings.Contains(l, key) {
+			continue
+		}
+		for _, f := range strings.Fields(l) {
+			if commandName.MatchString(f) {
+				return f
+			}
+		}
+		return ""
+	}
+	return ""
 }
 
 func main() {
@@ -96,6 +141,7 @@ func main() {
 		}
 	}
 	record(dir, script)
+	namesCommand = strings.Contains(script, "$_.InvocationInfo.MyCommand.Name + ': '")
 
 	// What a real run needs: errors stop the script and reach stderr.
 	code, _, ok := psparse.Split(script)
@@ -109,12 +155,12 @@ func main() {
 	}
 	if mod, ok := psparse.Param(script, "Name"); ok && strings.Contains(code, "Import-Module") {
 		if fx.ModuleMissing {
-			die(1, "The specified module '%s' was not loaded because no valid module file was found in any module directory.", mod)
+			cmdFail("Import-Module", "The specified module '%s' was not loaded because no valid module file was found in any module directory.", mod)
 		}
 	}
 	for k, msg := range fx.Fail {
 		if strings.Contains(script, k) {
-			die(1, "%s", msg)
+			cmdFail(failingCommand(script, k), "%s", msg)
 		}
 	}
 	for _, k := range fx.Hang {
@@ -178,19 +224,21 @@ func cmdletLine(code, cmdlet string) string {
 // session cannot answer.
 func restoreStep(script, code string, fx Fixture) {
 	const nonInteractive = "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."
+	// A command that is not found: its error record has no MyCommand
+	// (the message names it), so the house script prints it bare.
 	if strings.Contains(code, "Start-CsPool") && product(script) == "2013" {
 		die(1, "The term 'Start-CsPool' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.")
 	}
 	for _, c := range []string{"Import-CsLisConfiguration", "Import-CsPersistentChatData"} {
 		if l := cmdletLine(code, c); l != "" && strings.Contains(l, "-Force") {
-			die(1, "A parameter cannot be found that matches parameter name 'Force'.")
+			cmdFail(c, "A parameter cannot be found that matches parameter name 'Force'.")
 		}
 	}
 	// Import-CsConfiguration and Import-CsUserData prompt on non-fatal
 	// errors unless -Force; Import-CsPersistentChatData asks to confirm.
 	for c, need := range map[string]string{"Import-CsConfiguration": "-Force", "Import-CsUserData": "-Force", "Import-CsPersistentChatData": "-Confirm:$false"} {
 		if l := cmdletLine(code, c); l != "" && !strings.Contains(l, need) {
-			die(1, "%s", nonInteractive)
+			cmdFail(c, "%s", nonInteractive)
 		}
 	}
 	f, ok := psparse.Param(script, "FileName")
@@ -198,7 +246,7 @@ func restoreStep(script, code string, fx Fixture) {
 		die(2, "psstub: Import without -FileName")
 	}
 	if _, err := os.Stat(f); err != nil {
-		die(1, "Cannot find path '%s' because it does not exist.", f)
+		cmdFail(failingCommand(code, "-FileName"), "Cannot find path '%s' because it does not exist.", f)
 	}
 	if l := cmdletLine(code, "Import-CsRgsConfiguration"); l != "" {
 		importRgs(script, l, f, fx)
@@ -211,7 +259,7 @@ func restoreStep(script, code string, fx Fixture) {
 // -ResolveNameConflicts.
 func importRgs(script, line, file string, fx Fixture) {
 	checkParams("Import-CsRgsConfiguration", line, "-Destination", "-FileName", "-Force", "-OverwriteOwner", "-ReplaceExistingRgsSettings", "-ResolveNameConflicts")
-	dest := rgsIdentity(script, "Destination", false)
+	dest := rgsIdentity("Import-CsRgsConfiguration", script, "Destination", false)
 	existing := fx.RgsExisting[dest]
 	if len(existing) == 0 || strings.Contains(line, "-ResolveNameConflicts") {
 		return
@@ -220,9 +268,9 @@ func importRgs(script, line, file string, fx Fixture) {
 		for _, e := range existing {
 			if strings.EqualFold(w, e) {
 				if fx.RgsConflictError != "" {
-					die(1, "%s", fx.RgsConflictError)
+					cmdFail("Import-CsRgsConfiguration", "%s", fx.RgsConflictError)
 				}
-				die(1, "psstub (its own words, not the cmdlet's): Import-CsRgsConfiguration: name conflict: the workflow \"%s\" exists in service:%s", w, dest)
+				cmdFail("Import-CsRgsConfiguration", "psstub (its own words, not the cmdlet's): Import-CsRgsConfiguration: name conflict: the workflow \"%s\" exists in service:%s", w, dest)
 			}
 		}
 	}
@@ -285,16 +333,16 @@ func installDatabase(code string) {
 			}
 		}
 		if sets != 1 {
-			die(1, "Parameter set cannot be resolved using the specified named parameters.")
+			cmdFail("Install-CsDatabase", "Parameter set cannot be resolved using the specified named parameters.")
 		}
 		if has("-SqlInstanceName") && !has("-CentralManagementDatabase") && !has("-DatabaseType") {
-			die(1, "Parameter set cannot be resolved using the specified named parameters.")
+			cmdFail("Install-CsDatabase", "Parameter set cannot be resolved using the specified named parameters.")
 		}
 		if !has("-LocalDatabases") && !has("-SqlServerFqdn") {
-			die(1, "Cannot process command because of one or more missing mandatory parameters: SqlServerFqdn.")
+			cmdFail("Install-CsDatabase", "Cannot process command because of one or more missing mandatory parameters: SqlServerFqdn.")
 		}
 		if has("-Clean") && has("-Update") {
-			die(1, "You cannot use both Clean and Update in the same command.")
+			cmdFail("Install-CsDatabase", "You cannot use both Clean and Update in the same command.")
 		}
 		for i, f := range fields {
 			if strings.EqualFold(f, "-DatabaseType") && (i+1 >= len(fields) || !types[fields[i+1]]) {
@@ -302,7 +350,7 @@ func installDatabase(code string) {
 				if i+1 < len(fields) {
 					v = fields[i+1]
 				}
-				die(1, "Cannot bind parameter 'DatabaseType'. Cannot convert value \"%s\" to type \"DatabaseNameType\".", v)
+				cmdFail("Install-CsDatabase", "Cannot bind parameter 'DatabaseType'. Cannot convert value \"%s\" to type \"DatabaseNameType\".", v)
 			}
 		}
 	}
@@ -441,7 +489,7 @@ func checkParams(cmdlet, line string, known ...string) {
 			ok = ok || strings.EqualFold(f, k)
 		}
 		if !ok {
-			die(1, "A parameter cannot be found that matches parameter name '%s'.", strings.TrimPrefix(f, "-"))
+			cmdFail(cmdlet, "A parameter cannot be found that matches parameter name '%s'.", strings.TrimPrefix(f, "-"))
 		}
 	}
 }
@@ -452,7 +500,7 @@ func checkParams(cmdlet, line string, known ...string) {
 // returns it as "ApplicationServer:FQDN"; anything else fails binding.
 // Export-CsRgsConfiguration's -Source is checked for its prefix only: the
 // quoting tests hand it a hostile pool name verbatim.
-func rgsIdentity(script, param string, bare bool) string {
+func rgsIdentity(cmdlet, script, param string, bare bool) string {
 	v, ok := psparse.Param(script, param)
 	id := strings.TrimPrefix(v, "service:")
 	if bare && !strings.Contains(id, ":") {
@@ -462,7 +510,7 @@ func rgsIdentity(script, param string, bare bool) string {
 	// The pool is an FQDN: "ApplicationServer:ApplicationServer:pool02…"
 	// (a prefix given twice) names no service of the topology.
 	if !ok || !strings.HasPrefix(id, "ApplicationServer:") || pool == "" || (param != "Source" && strings.ContainsAny(pool, ":\\/ ")) {
-		die(1, "Cannot bind parameter '%s': %q is not a service identity.", param, v)
+		cmdFail(cmdlet, "Cannot bind parameter '%s': %q is not a service identity.", param, v)
 	}
 	return id
 }
@@ -497,10 +545,10 @@ func exportCmdlet(dir, script, code string, noFile bool, fx Fixture) {
 		// [-RemoveExportedConfiguration].
 		line := cmdletLine(code, cmdlet)
 		checkParams(cmdlet, line, "-FileName", "-Source", "-Force", "-Owner", "-RemoveExportedConfiguration")
-		src := rgsIdentity(script, "Source", false)
+		src := rgsIdentity(cmdlet, script, "Source", false)
 		owner := ""
 		if strings.Contains(line, "-Owner ") {
-			owner = rgsIdentity(script, "Owner", true)
+			owner = rgsIdentity(cmdlet, script, "Owner", true)
 		}
 		wfs := fx.RgsWorkflows
 		if len(wfs) == 0 {
@@ -530,9 +578,9 @@ func exportCmdlet(dir, script, code string, noFile bool, fx Fixture) {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		if os.IsExist(err) {
-			die(1, "The file '%s' already exists.", out)
+			cmdFail(cmdlet, "The file '%s' already exists.", out)
 		}
-		die(1, "Could not find a part of the path '%s'.", out)
+		cmdFail(cmdlet, "Could not find a part of the path '%s'.", out)
 	}
 	zw := zip.NewWriter(f)
 	for _, name := range []string{"DocItemSet.xml", "MetaData.xml", "UserData.xml"} {
