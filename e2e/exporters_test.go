@@ -261,7 +261,7 @@ func TestLyncRoundTrip(t *testing.T) {
 	// A failing import stops the run and says how to go on.
 	s.fixture(t, map[string]any{"fail": map[string]string{"Import-CsLisConfiguration": "Cannot connect to the LIS database."}})
 	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
-	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario cms --to \S+ --yes --start-at (\d+)`).MatchString(r.Stderr) {
+	if r.Code != 1 || !regexp.MustCompile(`restore stopped at step (\d+) \(Import the E9-1-1 Location Information Service configuration\): step \d+ failed \(exit 1\): Import-CsLisConfiguration: Cannot connect to the LIS database\. Fix the cause, then continue with: lyncbackup restore \S+ --run-imports --scenario cms --to \S+ --yes --start-at (\d+)`).MatchString(r.Stderr) {
 		t.Errorf("failing import: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if n := len(s.calls(t)); n != 3 { // configuration, user data, then LIS fails
@@ -357,7 +357,7 @@ func TestLyncPartialSet(t *testing.T) {
 		t.Fatalf("manifest %+v", m)
 	}
 	errs := m.Failures[0].Error + "\n" + m.Failures[1].Error
-	if !strings.Contains(errs, "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): The pool pool02.contoso.com is not reachable.") ||
+	if !strings.Contains(errs, "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): Export-CsUserData: The pool pool02.contoso.com is not reachable.") ||
 		!strings.Contains(errs, "Database 'QoEMetrics' does not exist") {
 		t.Errorf("failures %s", errs)
 	}
@@ -544,7 +544,7 @@ func TestLyncRgsConflictReported(t *testing.T) {
 	cmdletSays := `Workflow "Help Desk" [x] (1+1) $0 {0}: whatever the cmdlet's wording is`
 	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}, "rgs_conflict_error": cmdletSays})
 	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--pool", "pool01.contoso.com", "--yes")
-	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): ` + regexp.QuoteMeta(cmdletSays) + `\. The error is Import-CsRgsConfiguration's own, quoted as it gave it\. A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --pool pool01\.contoso\.com --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
+	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): Import-CsRgsConfiguration: ` + regexp.QuoteMeta(cmdletSays) + `\. The error is Import-CsRgsConfiguration's own, quoted as it gave it\. A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --pool pool01\.contoso\.com --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
 	m := re.FindStringSubmatch(r.Stderr)
 	if r.Code != 1 || m == nil || m[1] != m[2] {
 		t.Errorf("conflicting import: exit %d\n%s", r.Code, r.Stderr)
@@ -885,12 +885,12 @@ destination: {url: 'file://` + filepath.ToSlash(s.store) + `'}
 `
 	path := filepath.Join(s.dir, "nolync.yaml")
 	os.WriteFile(path, []byte(cfg), 0o600)
-	s.fixture(t, map[string]any{"fail": map[string]string{"Get-LbService": "Access is denied."}})
+	s.fixture(t, map[string]any{"fail": map[string]string{"Get-CsService": "Access is denied."}})
 	env := append(append([]string{}, s.env...), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	r := testbin.Run(t, s.dir, env, "check", "--config", path)
 	want := "[FAIL] Lync cmdlets: "
 	if runtime.GOOS != "windows" { // Wine resets %CommonProgramFiles%: there the module is not found
-		want += "discovery (Get-CsService) failed (exit 1): Access is denied."
+		want += "discovery (Get-CsService) failed (exit 1): Get-CsService: Access is denied."
 	}
 	if r.Code != 1 || !strings.Contains(r.Stdout, want) {
 		t.Errorf("check with Lync exporters and no lync: section: exit %d, want 1 and %q\n%s\n%s", r.Code, want, r.Stdout, r.Stderr)

@@ -492,7 +492,7 @@ func TestFailingPoolDoesNotStopOthers(t *testing.T) {
 	if err == nil || len(errs) != 1 {
 		t.Fatalf("errors %v", errs)
 	}
-	want := "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): Cannot connect to SQL Server rtcxds on pool02 (timeout)."
+	want := "Export-CsUserData (pool pool02.contoso.com) failed (exit 1): Export-CsUserData: Cannot connect to SQL Server rtcxds on pool02 (timeout)."
 	if err.Error() != want {
 		t.Errorf("error\n%s\nwant\n%s", err, want)
 	}
@@ -510,7 +510,7 @@ func TestModuleMissingAndNoModule(t *testing.T) {
 		if len(items) != 0 || len(errs) != 2 {
 			t.Fatalf("items %v errs %v", items, errs)
 		}
-		if e := errs["csconfig"].Error(); !strings.Contains(e, "Export-CsConfiguration failed (exit 1): The specified module") || !strings.Contains(e, "Lync.psd1") {
+		if e := errs["csconfig"].Error(); !strings.Contains(e, "Export-CsConfiguration failed (exit 1): Import-Module: The specified module") || !strings.Contains(e, "Lync.psd1") {
 			t.Errorf("error %s", e)
 		}
 		if info := disc["lync"].(*LyncInfo); !strings.Contains(info.Error, "module") {

@@ -53,6 +53,18 @@ func checkPSValue(what, s string) error {
 // Script wraps body into the house script: stop on every error, import
 // the module by path, and report a failure as one line on stderr with
 // exit code 1 (PowerShell's own exit code for -EncodedCommand says little).
+//
+// The line is $_.Exception.Message, led by the failing command's name
+// ("Import-CsUserData: ...") when the error record carries one: a step runs
+// several cmdlets and the message alone does not say which one failed.
+// InvocationInfo.MyCommand is the cmdlet for its own errors (WriteError,
+// ThrowTerminatingError), for its parameter binding errors
+// (ParameterBindingException is built from the binder's InvocationInfo)
+// and for Import-Module's "module not loaded"; it is null for a throw in
+// the script, a .NET method's exception and a command that is not found
+// (the engine sets InvocationInfo(null, extent)): those stay bare (the
+// latter's message names the command itself). No ?. or ternary: the
+// script must run on PowerShell 3 (Server 2012) as on 5.1 and 7.
 func (p PowerShell) Script(body string) string {
 	var b strings.Builder
 	b.WriteString("$ErrorActionPreference = 'Stop'\n")
@@ -65,7 +77,9 @@ func (p PowerShell) Script(body string) string {
 		b.WriteString("    " + line + "\n")
 	}
 	b.WriteString("} catch {\n")
-	b.WriteString("    [Console]::Error.WriteLine(($_.Exception.Message -replace '\\s+', ' ').Trim())\n")
+	b.WriteString("    $lbMessage = ($_.Exception.Message -replace '\\s+', ' ').Trim()\n")
+	b.WriteString("    if ($null -ne $_.InvocationInfo -and $null -ne $_.InvocationInfo.MyCommand -and $_.InvocationInfo.MyCommand.Name) { $lbMessage = $_.InvocationInfo.MyCommand.Name + ': ' + $lbMessage }\n")
+	b.WriteString("    [Console]::Error.WriteLine($lbMessage)\n")
 	b.WriteString("    exit 1\n")
 	b.WriteString("}\n")
 	b.WriteString("exit 0\n")

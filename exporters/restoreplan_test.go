@@ -857,7 +857,7 @@ func TestPlanRgsImportFitsTheLoss(t *testing.T) {
 	// Microsoft does not publish the cmdlet's words: the fixture gives them.
 	os.WriteFile(filepath.Join(h.psDir, "fixture.json"), []byte(`{"rgs_existing": {"ApplicationServer:pool02.contoso.com": ["Help Desk"]}, "rgs_conflict_error": "whatever the cmdlet says"}`), 0o644)
 	_, err = ps.Run(context.Background(), into.Title, 0, strings.Join(into.Commands, "\n"))
-	if err == nil || !strings.HasSuffix(err.Error(), "failed (exit 1): whatever the cmdlet says") {
+	if err == nil || !strings.HasSuffix(err.Error(), "failed (exit 1): Import-CsRgsConfiguration: whatever the cmdlet says") {
 		t.Errorf("import over a workflow of the same name: %v", err)
 	}
 	os.WriteFile(filepath.Join(h.psDir, "fixture.json"), []byte(`{"rgs_existing": {"ApplicationServer:pool02.contoso.com": ["help desk"]}}`), 0o644)

@@ -81,7 +81,7 @@ func TestPlanRun(t *testing.T) {
 		r.Yes = true
 		ran, err := r.Run(ctx)
 		if err == nil || ran != 1 || !strings.HasPrefix(err.Error(), "restore stopped at step 3 (Start the pool): ") ||
-			!strings.Contains(err.Error(), "failed (exit 1): the pool is not ready") ||
+			!strings.Contains(err.Error(), "failed (exit 1): Boom-CsStep: the pool is not ready") ||
 			!strings.HasSuffix(err.Error(), ". Check the pool. Fix the cause, then continue with: resume at 3") {
 			t.Fatalf("ran %d, %v", ran, err)
 		}
@@ -142,29 +142,29 @@ func TestPlanRun(t *testing.T) {
 	})
 }
 
-// TestStandInErrorIsTheExceptionMessage: the house script prints
-// $_.Exception.Message, and for a cmdlet's error that is the message
-// alone: the "Cmdlet-Name : " in front of it belongs to the console's
-// default error view (ErrorRecord's format, from InvocationInfo), which
-// the catch never shows. So the stand-in's refusals read as a real run's
-// do, and a step that fails is named by lyncbackup (its number and
-// title), not by the error text.
-func TestStandInErrorIsTheExceptionMessage(t *testing.T) {
+// TestStandInErrorIsWhatTheHouseScriptPrints: the house script prints
+// $_.Exception.Message led by $_.InvocationInfo.MyCommand.Name + ': ' when
+// the error record names a command (a cmdlet's own error and its
+// parameter binding errors do), and the message alone when it does not (a
+// command that is not found). The console's "Cmdlet-Name : " and position
+// lines never reach lyncbackup. So the stand-in's refusals read as a real
+// run's do.
+func TestStandInErrorIsWhatTheHouseScriptPrints(t *testing.T) {
 	newHarness(t, "2015", fixture{})
 	dir := t.TempDir()
 	f := filepath.Join(dir, "x.zip")
 	os.WriteFile(f, []byte("PK"), 0o644)
 	q := PSQuote(f)
 	for _, c := range []struct{ product, body, want string }{
-		{"2015", "Import-CsLisConfiguration -FileName " + q + " -Force", "A parameter cannot be found that matches parameter name 'Force'."},
-		{"2015", "Import-CsConfiguration -FileName " + q, "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."},
-		{"2015", "Import-CsPersistentChatData -DBInstance 'sql01' -FileName " + q, "Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."},
+		{"2015", "Import-CsLisConfiguration -FileName " + q + " -Force", "Import-CsLisConfiguration: A parameter cannot be found that matches parameter name 'Force'."},
+		{"2015", "Import-CsConfiguration -FileName " + q, "Import-CsConfiguration: Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."},
+		{"2015", "Import-CsPersistentChatData -DBInstance 'sql01' -FileName " + q, "Import-CsPersistentChatData: Windows PowerShell is in NonInteractive mode. Read and Prompt functionality is not available."},
 		{"2013", "Import-CsUserData -PoolFqdn 'pool01.contoso.com' -FileName " + q + " -Force\nStart-CsPool -PoolFqdn 'pool01.contoso.com' -Force", "The term 'Start-CsPool' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again."},
-		{"2015", "Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn 'sql01' -SqlInstanceName 'rtc'", "Parameter set cannot be resolved using the specified named parameters."},
-		{"2015", "Install-CsDatabase -DatabaseType PersistentChat", "Cannot process command because of one or more missing mandatory parameters: SqlServerFqdn."},
-		{"2015", "Install-CsDatabase -DatabaseType PersistentChatStore -SqlServerFqdn 'sql01'", `Cannot bind parameter 'DatabaseType'. Cannot convert value "PersistentChatStore" to type "DatabaseNameType".`},
-		{"2015", "Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owners 'pool01.contoso.com' -FileName " + PSQuote(filepath.Join(dir, "y.zip")), "A parameter cannot be found that matches parameter name 'Owners'."},
-		{"2015", "Import-CsRgsConfiguration -Destination 'pool02.contoso.com' -FileName " + q, `Cannot bind parameter 'Destination': "pool02.contoso.com" is not a service identity.`},
+		{"2015", "Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn 'sql01' -SqlInstanceName 'rtc'", "Install-CsDatabase: Parameter set cannot be resolved using the specified named parameters."},
+		{"2015", "Install-CsDatabase -DatabaseType PersistentChat", "Install-CsDatabase: Cannot process command because of one or more missing mandatory parameters: SqlServerFqdn."},
+		{"2015", "Install-CsDatabase -DatabaseType PersistentChatStore -SqlServerFqdn 'sql01'", `Install-CsDatabase: Cannot bind parameter 'DatabaseType'. Cannot convert value "PersistentChatStore" to type "DatabaseNameType".`},
+		{"2015", "Export-CsRgsConfiguration -Source 'ApplicationServer:pool02.contoso.com' -Owners 'pool01.contoso.com' -FileName " + PSQuote(filepath.Join(dir, "y.zip")), "Export-CsRgsConfiguration: A parameter cannot be found that matches parameter name 'Owners'."},
+		{"2015", "Import-CsRgsConfiguration -Destination 'pool02.contoso.com' -FileName " + q, `Import-CsRgsConfiguration: Cannot bind parameter 'Destination': "pool02.contoso.com" is not a service identity.`},
 	} {
 		prod, _ := ProductByID(c.product)
 		if c.product != "2015" {

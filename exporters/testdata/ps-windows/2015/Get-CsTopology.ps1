@@ -5,7 +5,9 @@ try {
     $xml = (Get-CsTopology -AsXml).ToString()
     [System.IO.File]::WriteAllText('$STAGING\run\topology\Topology.xml', $xml, (New-Object System.Text.UTF8Encoding -ArgumentList $false))
 } catch {
-    [Console]::Error.WriteLine(($_.Exception.Message -replace '\s+', ' ').Trim())
+    $lbMessage = ($_.Exception.Message -replace '\s+', ' ').Trim()
+    if ($null -ne $_.InvocationInfo -and $null -ne $_.InvocationInfo.MyCommand -and $_.InvocationInfo.MyCommand.Name) { $lbMessage = $_.InvocationInfo.MyCommand.Name + ': ' + $lbMessage }
+    [Console]::Error.WriteLine($lbMessage)
     exit 1
 }
 exit 0

@@ -42,7 +42,9 @@ try {
     }
     [Console]::Out.Write((ConvertTo-Json -InputObject $result -Depth 4 -Compress))
 } catch {
-    [Console]::Error.WriteLine(($_.Exception.Message -replace '\s+', ' ').Trim())
+    $lbMessage = ($_.Exception.Message -replace '\s+', ' ').Trim()
+    if ($null -ne $_.InvocationInfo -and $null -ne $_.InvocationInfo.MyCommand -and $_.InvocationInfo.MyCommand.Name) { $lbMessage = $_.InvocationInfo.MyCommand.Name + ': ' + $lbMessage }
+    [Console]::Error.WriteLine($lbMessage)
     exit 1
 }
 exit 0
