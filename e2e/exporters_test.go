@@ -544,7 +544,7 @@ func TestLyncRgsConflictReported(t *testing.T) {
 	cmdletSays := `Workflow "Help Desk" [x] (1+1) $0 {0}: whatever the cmdlet's wording is`
 	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}, "rgs_conflict_error": cmdletSays})
 	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--pool", "pool01.contoso.com", "--yes")
-	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): Import-CsRgsConfiguration: ` + regexp.QuoteMeta(cmdletSays) + `\. The error is Import-CsRgsConfiguration's own, quoted as it gave it\. A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --pool pool01\.contoso\.com --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
+	re := regexp.MustCompile(`restore stopped at step (\d+) \(Import the Response Groups of pool pool01\.contoso\.com\): step \d+ failed \(exit 1\): Import-CsRgsConfiguration: ` + regexp.QuoteMeta(cmdletSays) + `\. The text after "failed \(exit N\):" is what PowerShell reported, as one line, at most 600 bytes \(… where cut\)\. A name conflict means pool01\.contoso\.com already holds Response Group objects of the same names .* then run the step again\. Fix the cause, then continue with: lyncbackup restore \S+ --pool pool01\.contoso\.com --run-imports --scenario pool --to \S+ --yes --start-at (\d+)`)
 	m := re.FindStringSubmatch(r.Stderr)
 	if r.Code != 1 || m == nil || m[1] != m[2] {
 		t.Errorf("conflicting import: exit %d\n%s", r.Code, r.Stderr)
@@ -574,6 +574,49 @@ func TestLyncRgsConflictReported(t *testing.T) {
 	}
 	// An empty --rgs-to (a variable that was not set) is refused, not ignored.
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "pool", "--rgs-to", " "), 2, "--rgs-to needs the FQDN of a pool that survived")
+}
+
+// TestLyncRgsStepFailureSaysWhatPowerShellReported: when the Response
+// Group step's PowerShell fails, the run quotes what PowerShell reported
+// (the house script's catch: one line, whitespace collapsed, at most 600
+// bytes) and says so, without calling it the cmdlet's own words: a
+// missing module fails the same step with Import-Module's error. A long,
+// multi-line conflict message comes out as that one line, clipped.
+func TestLyncRgsStepFailureSaysWhatPowerShellReported(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	truth := "The text after \"failed (exit N):\" is what PowerShell reported, as one line, at most 600 bytes (… where cut)."
+	step := rgsStepOf(t, s, setID, to)
+	s.fixture(t, map[string]any{"module_missing": true})
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes", "--start-at", step)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "step "+step+" failed (exit 1): ") || !strings.Contains(r.Stderr, truth) ||
+		strings.Contains(r.Stderr, "Import-CsRgsConfiguration's own") || strings.Contains(r.Stderr, "quoted as it gave it") {
+		t.Errorf("module missing at the Response Group step: exit %d\n%s", r.Code, r.Stderr)
+	}
+	var lines []string
+	for i := 0; i < 12; i++ {
+		lines = append(lines, fmt.Sprintf("Workflow \"Help Desk %02d\"  already exists in service:ApplicationServer:pool01.contoso.com (line %d).", i, i))
+	}
+	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}, "rgs_conflict_error": strings.Join(lines, "\n")})
+	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--pool", "pool01.contoso.com", "--yes")
+	oneLine := strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
+	_, after, _ := strings.Cut(r.Stderr, "failed (exit 1): ")
+	reported, _, _ := strings.Cut(after, "…")
+	if r.Code != 1 || len(reported) == 0 || len(reported) > 600 || !strings.HasPrefix(oneLine, reported) || len(reported) >= len(oneLine) || !strings.Contains(r.Stderr, truth) {
+		t.Errorf("a multi-line conflict message: exit %d, reported %q\n%s", r.Code, reported, r.Stderr)
+	}
+}
+
+// rgsStepOf is the number of the cms plan's Response Group step.
+func rgsStepOf(t *testing.T, s *lyncSite, setID, to string) string {
+	t.Helper()
+	plan := testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms").Stdout
+	m := regexp.MustCompile(`(?m)^\s*(\d+)\. \[run\] Import the Response Groups of pool `).FindStringSubmatch(plan)
+	if m == nil {
+		t.Fatalf("no Response Group step in the cms plan:\n%s", plan)
+	}
+	return m[1]
 }
 
 // TestLyncSQLLeftoverRemoved: a run killed hard leaves its SQL .bak in the

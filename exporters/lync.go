@@ -970,6 +970,13 @@ func rgsFailback(lost, to string) []string {
 	}
 }
 
+// rgsReported says what the text of a failed Response Group step is: the
+// house script's catch prints the exception's message with its whitespace
+// collapsed, and runProgram makes it one line of at most 600 bytes
+// (stderrLine): Import-CsRgsConfiguration's error, or Import-Module's when
+// the module did not load, not necessarily word for word.
+const rgsReported = "The text after \"failed (exit N):\" is what PowerShell reported, as one line, at most 600 bytes (… where cut)."
+
 func itemProduct(it PlanItem, pc *planCtx) string {
 	if p := it.Meta["product"]; p != "" {
 		return p
@@ -1046,7 +1053,7 @@ func init() {
 			return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool + " into pool " + to + ", which survived", Run: true, Files: []string{f},
 				Commands:  []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+to) + " -FileName " + PSQuote(f) + " -Force"},
 				Notes:     notes,
-				OnFailure: "The error is Import-CsRgsConfiguration's own, quoted as it gave it. A name conflict means " + to + " already holds a Response Group object of the same name: rename or remove it (" + list(to) + ") and run the step again."}}
+				OnFailure: rgsReported + " A name conflict means " + to + " already holds a Response Group object of the same name: rename or remove it (" + list(to) + ") and run the step again."}}
 		}
 		return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool, Run: true, Files: []string{f},
 			Commands: []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+pool) + " -OverwriteOwner -ReplaceExistingRgsSettings -FileName " + PSQuote(f) + " -Force"},
@@ -1054,7 +1061,7 @@ func init() {
 				"The pool's back end was rebuilt: its Response Group configuration is replaced by the backup's: the workflows, queues, agent groups, hours of business and holiday sets, owned by " + pool + " again (-OverwriteOwner), and the application-level settings (agent ringback grace period, default music on hold: -ReplaceExistingRgsSettings, instead of the defaults a new pool starts with).",
 				conflict + " (an import that already ran, or objects created since the rebuild): the step stops, nothing is merged or duplicated.",
 			},
-			OnFailure: "The error is Import-CsRgsConfiguration's own, quoted as it gave it. A name conflict means " + pool + " already holds Response Group objects of the same names (an earlier import, or created since the rebuild): list them (" + list(pool) + "), remove the ones the backup brings back, then run the step again."}}
+			OnFailure: rgsReported + " A name conflict means " + pool + " already holds Response Group objects of the same names (an earlier import, or created since the rebuild): list them (" + list(pool) + "), remove the ones the backup brings back, then run the step again."}}
 	}
 	restorers["persistentchat"] = func(it PlanItem, pc *planCtx) []Step {
 		f := itemFile(pc.dir, it, it.Meta["file"])

@@ -166,7 +166,7 @@ func runProgram(ctx context.Context, what string, timeout time.Duration, exe str
 			if msg == "" {
 				msg = "no error text"
 			}
-			return nil, fmt.Errorf("%s failed (exit %d): %s", what, ee.ExitCode(), msg)
+			return nil, &ExitError{What: what, Code: ee.ExitCode(), Msg: msg}
 		}
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: program %s not found", what, exe)
@@ -174,6 +174,20 @@ func runProgram(ctx context.Context, what string, timeout time.Duration, exe str
 		return nil, fmt.Errorf("%s: %v", what, err)
 	}
 	return stdout.Bytes(), nil
+}
+
+// ExitError is a program that ran and exited non-zero: Msg is what it
+// reported (its stderr, else its stdout) as one line (stderrLine), and
+// only this failure carries the program's own words. Interrupted, timed
+// out or not started are other errors.
+type ExitError struct {
+	What string
+	Code int
+	Msg  string
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s failed (exit %d): %s", e.What, e.Code, e.Msg)
 }
 
 // capBuffer keeps the first max bytes written and drops the rest.

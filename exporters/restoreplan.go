@@ -33,7 +33,9 @@ type Step struct {
 	Notes []string `json:"notes,omitempty"`
 	// Files must exist under the restore folder before the step runs.
 	Files []string `json:"files,omitempty"`
-	// OnFailure says what to do when the step fails.
+	// OnFailure says what to do when the step's commands fail: PlanRun
+	// adds it when the step's PowerShell ran and exited non-zero, not when
+	// the run was interrupted, timed out or PowerShell did not start.
 	OnFailure string `json:"on_failure,omitempty"`
 }
 

@@ -2,6 +2,7 @@ package exporters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -130,9 +131,13 @@ func (r *PlanRun) Run(ctx context.Context) (int, error) {
 			}
 		}
 		if _, err := r.PS.Run(ctx, fmt.Sprintf("step %d", n), StepTimeout, strings.Join(s.Commands, "\n")); err != nil {
-			next := s.OnFailure
-			if next != "" {
-				next += " "
+			// The step's advice is about its commands' own failure: only
+			// when its PowerShell ran and exited non-zero (not for a
+			// Ctrl-C, a timeout or a PowerShell that did not start).
+			var ee *ExitError
+			next := ""
+			if s.OnFailure != "" && errors.As(err, &ee) {
+				next = s.OnFailure + " "
 			}
 			return ran, fmt.Errorf("restore stopped at step %d (%s): %s. %sFix the cause, then continue with: %s", n, s.Title, strings.TrimRight(err.Error(), ". "), next, r.Resume(n))
 		}

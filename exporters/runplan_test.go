@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
@@ -227,4 +228,41 @@ func TestImportsPowerShell(t *testing.T) {
 			t.Errorf("%s: %+v, %v\nwant exe %q, module %q", c.name, ps, err, c.wantExe, c.wantMod)
 		}
 	}
+}
+
+// TestPlanRunOnFailureOnlyForTheStepsOwnError: a step's OnFailure (what
+// the step's own failure means, e.g. a Response Group name conflict) is
+// added only when the step's PowerShell ran and exited non-zero: not when
+// the run was interrupted (Ctrl-C) or PowerShell could not be started,
+// where the step's advice would blame the wrong thing.
+func TestPlanRunOnFailureOnlyForTheStepsOwnError(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("interrupted", func(t *testing.T) {
+		r, _, file := runPlanFixture(t)
+		os.MkdirAll(filepath.Dir(file), 0o755)
+		os.WriteFile(file, []byte("x"), 0o644)
+		// The step hangs (instead of failing) until the run is interrupted.
+		os.WriteFile(filepath.Join(os.Getenv("PSSTUB_DIR"), "fixture.json"), []byte(`{"hang":["Boom-CsStep"]}`), 0o644)
+		r.Yes, r.StartAt = true, 3
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		time.AfterFunc(time.Second, cancel)
+		_, err := r.Run(cctx)
+		if err == nil || !strings.Contains(err.Error(), "step 3: interrupted") || strings.Contains(err.Error(), "Check the pool.") {
+			t.Fatalf("interrupted step: %v", err)
+		}
+	})
+
+	t.Run("not started", func(t *testing.T) {
+		r, _, file := runPlanFixture(t)
+		os.MkdirAll(filepath.Dir(file), 0o755)
+		os.WriteFile(file, []byte("x"), 0o644)
+		r.Yes, r.StartAt = true, 3
+		r.PS.Exe = filepath.Join(t.TempDir(), "no-powershell.exe")
+		_, err := r.Run(ctx)
+		if err == nil || !strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "Check the pool.") {
+			t.Fatalf("PowerShell missing: %v", err)
+		}
+	})
 }
