@@ -1095,6 +1095,38 @@ func TestLyncScenarioCMSWithDatabase(t *testing.T) {
 	}
 }
 
+// TestLyncScenarioCMSDatabaseOnAnotherServer: the Monitoring databases
+// are on a SQL server of their own (sqlmon09), which the loss of the
+// Central Management store's server (sql01, as discovery recorded it) did
+// not take: --scenario cms --database LcsCDR is refused in one line (exit
+// 2, no PowerShell call) pointing at --scenario sql, and --database all
+// restores only the database on sql01 (mgc), listing the others as not
+// restored. Before, both put a RESTORE … REPLACE of the live LcsCDR on
+// sqlmon09 into the plan.
+func TestLyncScenarioCMSDatabaseOnAnotherServer(t *testing.T) {
+	s := newLyncSite(t)
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	moved := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon'`, `instance: 'sqlmon09.contoso.com\mon'`, 1)
+	if moved == string(cfg) {
+		t.Fatal("the site's sql exporter changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(moved), 0o600)
+	to := filepath.Join(s.dir, "restore")
+	setID := s.backupAndRestore(t, to)
+	s.fixture(t, map[string]any{})
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--database", "LcsCDR", "--yes"), 2,
+		`--database LcsCDR: sql-sqlmon09.contoso.com_mon-LcsCDR is on sqlmon09.contoso.com\mon, not on the Central Management store's SQL server (sql01.contoso.com), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database LcsCDR`)
+	if n := len(s.calls(t)); n != 0 {
+		t.Errorf("a refused run made %d PowerShell calls", n)
+	}
+	r := testbin.MustRun(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--database", "all")
+	if strings.Contains(r.Stdout, "sqlcmd -S 'sqlmon09") || !strings.Contains(r.Stdout, "Import-CsPersistentChatData -DBInstance 'sql01.contoso.com\\mgc'") ||
+		!regexp.MustCompile(`\[manual\] Databases not restored: sql-sqlmon09\.contoso\.com_mon-LcsCDR, sql-sqlmon09\.contoso\.com_mon-QoEMetrics\n`).MatchString(r.Stdout) {
+		t.Errorf("cms --database all, LcsCDR and QoEMetrics on sqlmon09:\n%s", r.Stdout)
+	}
+}
+
 // secondFileStore adds a second file store (another site's share, holding
 // 1-WebServices-1/m2/slides.dat) to the site's config, and returns it.
 func (s *lyncSite) secondFileStore(t *testing.T) string {

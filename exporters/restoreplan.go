@@ -130,10 +130,12 @@ type PlanOptions struct {
 	// set records (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp; a Persistent
 	// Chat export is mgc) or the item's name ("all": every database of the
 	// set). May be left out when the set holds one. For cms, the ones lost
-	// with the Central Management store's server (its SQL instance hosted
+	// with the Central Management store's server (its SQL server hosted
 	// them too: Microsoft's procedure restores them last); none when left
-	// out. Refused by the other scenarios. After BuildPlan: the items the
-	// plan restores.
+	// out; only databases on that SQL server (discovery's config_store, or
+	// its mirror): a name on another server is refused, and "all" is every
+	// one on it. Refused by the other scenarios. After BuildPlan: the
+	// items the plan restores.
 	Databases []string `json:"databases"`
 	// RgsTo: for cms, standard and pool, a pool that survived to import
 	// the lost pools' Response Groups into (Microsoft's Response Group
@@ -481,7 +483,12 @@ func dbName(it PlanItem) string {
 // "all": every one), or the set's only one. Restoring a database that
 // survived replaces it with the backup (RESTORE … REPLACE), and importing
 // a Persistent Chat export adds the backup's content to the live store, so
-// a set of several databases needs the choice.
+// a set of several databases needs the choice. --scenario cms: none
+// unless named, and only databases on the Central Management store's SQL
+// server (onCMSServer), the one its loss took: a name on another server
+// is refused ("all": every one on that server, refused when there is
+// none), as is --database when the set does not record the store's
+// location.
 func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string]bool, error) {
 	given := pc.opt.Databases
 	if scenario != "sql" && scenario != "cms" {
@@ -495,6 +502,9 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 		// be on SQL instances that survived: none unless named.
 		pc.opt.Databases = nil
 		return nil, nil
+	}
+	if scenario == "cms" && pc.info.ConfigStore == "" {
+		return nil, &PlanError{fmt.Sprintf("--database %s: the set does not record the Central Management store's SQL server, so no database can be placed on the server --scenario cms rebuilds: restore a lost database with --scenario sql --database NAME", strings.Join(given, ", "))}
 	}
 	var dbs []PlanItem
 	var names []string
@@ -518,7 +528,13 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 			return nil, &PlanError{"--database all names every database of the set: give it alone"}
 		}
 		for _, it := range dbs {
-			take(it)
+			// cms: the databases on the SQL server it rebuilds only.
+			if scenario != "cms" || onCMSServer(it, pc.info) {
+				take(it)
+			}
+		}
+		if len(chosen) == 0 && scenario == "cms" {
+			return nil, &PlanError{fmt.Sprintf("--database all: the set holds no database on the Central Management store's SQL server (%s), the one --scenario cms rebuilds (it has: %s); a database lost on another SQL server: --scenario sql --database NAME", cmsServerNames(pc.info), orNone(names))}
 		}
 	case len(given) > 0:
 		for _, want := range given {
@@ -541,6 +557,9 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 			if len(match) > 1 {
 				return nil, &PlanError{fmt.Sprintf("--database %s names databases on several SQL instances: give the item name of the one that was lost (%s)", want, strings.Join(matchNames, ", "))}
 			}
+			if scenario == "cms" && !onCMSServer(match[0], pc.info) {
+				return nil, &PlanError{fmt.Sprintf("--database %s: %s is on %s, not on the Central Management store's SQL server (%s), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database %s", want, match[0].Name, match[0].Meta["instance"], cmsServerNames(pc.info), want)}
+			}
 			take(match[0])
 		}
 	case len(dbs) <= 1:
@@ -551,6 +570,61 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 		return nil, &PlanError{fmt.Sprintf("--scenario sql: the set holds several databases (%s): name the one that was lost with --database (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp, or the item name; repeatable), or --database all when all were lost; restoring over a database that survived replaces it with the backup, and importing Persistent Chat content adds it to the live store", strings.Join(names, ", "))}
 	}
 	return chosen, nil
+}
+
+// sqlServerIs reports whether the SQL location loc ("fqdn\instance")
+// is on server (an FQDN, or a first label when either has no dot).
+func sqlServerIs(loc, server string) bool {
+	h, _ := splitInstance(strings.TrimSpace(loc))
+	h, server = strings.ToLower(h), strings.ToLower(strings.TrimSpace(server))
+	if h == "" || server == "" {
+		return false
+	}
+	if h == server {
+		return true
+	}
+	if !strings.Contains(h, ".") || !strings.Contains(server, ".") {
+		return strings.SplitN(h, ".", 2)[0] == strings.SplitN(server, ".", 2)[0]
+	}
+	return false
+}
+
+// cmsServers are the SQL servers of the Central Management store, as
+// discovery recorded it: its location's and its mirror's.
+func cmsServers(info *LyncInfo) []string {
+	var out []string
+	for _, loc := range []string{info.ConfigStore, info.ConfigStoreMirror} {
+		if h, _ := splitInstance(strings.TrimSpace(loc)); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// cmsServerNames names them for a message ("sqlbe01.contoso.com, mirror
+// sqlbe02.contoso.com").
+func cmsServerNames(info *LyncInfo) string {
+	l := cmsServers(info)
+	if len(l) == 0 {
+		return "not recorded"
+	}
+	if len(l) > 1 {
+		return l[0] + ", mirror " + l[1]
+	}
+	return l[0]
+}
+
+// onCMSServer reports whether a sql or persistentchat item's database is
+// on a SQL server of the Central Management store (its own or its
+// mirror's): the server --scenario cms rebuilds. A database elsewhere
+// survived the loss of that server.
+func onCMSServer(it PlanItem, info *LyncInfo) bool {
+	for _, sv := range cmsServers(info) {
+		if sqlServerIs(it.Meta["instance"], sv) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRgsTo refuses a --rgs-to the plan would ignore or that is one of
@@ -692,11 +766,12 @@ func inScenario(pc *planCtx, it PlanItem) bool {
 			// Only the file stores chosen (chooseFileStores).
 			return pc.stores[it.Name]
 		case "sql", "persistentchat":
-			// Only the databases named with --database (chooseDatabases):
-			// on their own SQL servers the loss of the Central Management
-			// store does not take them, and importing into one that
-			// survived adds the backup's data to the live one; on the
-			// lost server's SQL instance they are gone with it.
+			// Only the databases named with --database, on the Central
+			// Management store's SQL server (chooseDatabases): on their
+			// own SQL servers the loss of the Central Management store
+			// does not take them, and importing into one that survived
+			// adds the backup's data to the live one; on the lost
+			// server's SQL instance they are gone with it.
 			return pc.dbs[it.Name]
 		}
 		return true
@@ -794,10 +869,29 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 			}})
 		}
 		if len(dbs) > 0 {
-			steps = append(steps, Step{Phase: 12, Title: "Databases not restored: " + strings.Join(dbs, ", "), Notes: []string{
-				"The Monitoring, Archiving and Persistent Chat databases may be on SQL instances the loss of the Central Management store left as they are: importing the backup into a live one adds old data to it (Import-CsPersistentChatData) or replaces it (RESTORE), so none is restored unless named.",
-				"Lost too (on the lost server's SQL instance, or the SQL server lost with it)? Add --database NAME to this plan (the lost ones only; repeatable), or restore them afterwards with --scenario sql --database NAME.",
-			}})
+			notes := []string{"The Monitoring, Archiving and Persistent Chat databases may be on SQL instances the loss of the Central Management store left as they are: importing the backup into a live one adds old data to it (Import-CsPersistentChatData) or replaces it (RESTORE), so none is restored unless named."}
+			var on, off []string
+			for _, it := range items {
+				if containsFold(dbs, it.Name) {
+					if onCMSServer(it, info) {
+						on = append(on, it.Name)
+					} else {
+						off = append(off, it.Name+" ("+it.Meta["instance"]+")")
+					}
+				}
+			}
+			switch {
+			case info.ConfigStore == "":
+				notes = append(notes, "The set does not record the Central Management store's SQL server: restore a lost one afterwards with --scenario sql --database NAME (the lost ones only).")
+			default:
+				if len(on) > 0 {
+					notes = append(notes, "On the Central Management store's SQL server ("+cmsServerNames(info)+"): "+strings.Join(on, ", ")+". Lost with it? Add --database NAME to this plan (the lost ones only; repeatable), or --database all for every database on that server.")
+				}
+				if len(off) > 0 {
+					notes = append(notes, "On other SQL servers, which this plan does not rebuild: "+strings.Join(off, ", ")+". Lost too? Restore them afterwards with --scenario sql --database NAME (the lost ones only).")
+				}
+			}
+			steps = append(steps, Step{Phase: 12, Title: "Databases not restored: " + strings.Join(dbs, ", "), Notes: notes})
 		}
 		steps = append(steps, chatDatabaseSteps(pc, items)...)
 		if !has["csconfig"] {

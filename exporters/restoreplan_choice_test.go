@@ -160,17 +160,20 @@ func TestPlanSQLScenarioChoosesTheDatabase(t *testing.T) {
 // TestPlanCMSRestoresNamedDatabases: Microsoft's procedure for the server
 // hosting the Central Management store ends with the SQL restore of
 // LcsLog / LcsCDR / QoEMetrics and Persistent Chat: a database its SQL
-// instance hosted is lost with it. --scenario cms restores the ones named
+// server hosted is lost with it. --scenario cms restores the ones named
 // with --database (after the Response Groups), lists the others as not
 // restored, and restores none without it (they may be on SQL servers
-// that survived); --database all is every one.
+// that survived); --database all is every one. Here all are on the
+// store's SQL server (sqlbe01); one on another server is refused:
+// TestPlanCMSDatabaseOnlyOnTheCMSServer.
 func TestPlanCMSRestoresNamedDatabases(t *testing.T) {
+	disc := map[string]any{"lync": map[string]any{"config_store": `sqlbe01.contoso.com\rtc`}}
 	items := []PlanItem{
 		{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": "c.zip"}},
 		{Name: "rgs-pool01", Kind: "rgs", Meta: map[string]string{"pool": "pool01.contoso.com", "file": "r.zip"}},
 		{Name: "sql-mon-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sqlbe01.contoso.com\rtc`, "db": "LcsCDR", "file": "a.bak"}},
 		{Name: "sql-mon-QoEMetrics", Kind: "sql", Meta: map[string]string{"instance": `sqlbe01.contoso.com\rtc`, "db": "QoEMetrics", "file": "q.bak"}},
-		{Name: "persistentchat-pchat01", Kind: "persistentchat", Meta: map[string]string{"instance": `sqlpc01.contoso.com\pchat`, "pool": "pchat01.contoso.com", "file": "p.zip"}},
+		{Name: "persistentchat-pchat01", Kind: "persistentchat", Meta: map[string]string{"instance": `sqlbe01.contoso.com\pchat`, "pool": "pchat01.contoso.com", "file": "p.zip"}},
 	}
 	for _, c := range []struct {
 		dbs             []string
@@ -180,12 +183,12 @@ func TestPlanCMSRestoresNamedDatabases(t *testing.T) {
 		{nil, nil, []string{"RESTORE DATABASE", "Install-CsDatabase -DatabaseType", "Import-CsPersistentChatData"}, "", "Databases not restored: sql-mon-LcsCDR, sql-mon-QoEMetrics, persistentchat-pchat01"},
 		{[]string{"LcsCDR", "QoEMetrics"}, []string{"RESTORE DATABASE [LcsCDR]", "RESTORE DATABASE [QoEMetrics]"}, []string{"Install-CsDatabase -DatabaseType", "Import-CsPersistentChatData"},
 			"sql-mon-LcsCDR,sql-mon-QoEMetrics", "Databases not restored: persistentchat-pchat01"},
-		{[]string{"mgc"}, []string{"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'pchat'", "Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\\pchat'"}, []string{"RESTORE DATABASE"},
+		{[]string{"mgc"}, []string{"Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'pchat'", "Import-CsPersistentChatData -DBInstance 'sqlbe01.contoso.com\\pchat'"}, []string{"RESTORE DATABASE"},
 			"persistentchat-pchat01", "Databases not restored: sql-mon-LcsCDR, sql-mon-QoEMetrics"},
 		{[]string{"all"}, []string{"RESTORE DATABASE [LcsCDR]", "RESTORE DATABASE [QoEMetrics]", "Import-CsPersistentChatData"}, nil,
 			"sql-mon-LcsCDR,sql-mon-QoEMetrics,persistentchat-pchat01", ""},
 	} {
-		p, text := planText(t, nil, items, PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, Databases: c.dbs})
+		p, text := planText(t, disc, items, PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, Databases: c.dbs})
 		all := commandsOf(p, false)
 		for _, w := range c.want {
 			if !strings.Contains(all, w) {
@@ -223,10 +226,10 @@ func TestPlanCMSRestoresNamedDatabases(t *testing.T) {
 		dbs  []string
 		want string
 	}{
-		{[]string{"LcsLog"}, `--database LcsLog: the set holds no backup of that database (it has: LcsCDR on sqlbe01.contoso.com\rtc, QoEMetrics on sqlbe01.contoso.com\rtc, mgc on sqlpc01.contoso.com\pchat)`},
+		{[]string{"LcsLog"}, `--database LcsLog: the set holds no backup of that database (it has: LcsCDR on sqlbe01.contoso.com\rtc, QoEMetrics on sqlbe01.contoso.com\rtc, mgc on sqlbe01.contoso.com\pchat)`},
 		{[]string{"all", "mgc"}, "--database all names every database of the set: give it alone"},
 	} {
-		_, err := BuildPlan("fe01", "id", nil, items, "/restore", PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, Databases: c.dbs})
+		_, err := BuildPlan("fe01", "id", disc, items, "/restore", PlanOptions{Scenario: "cms", Pools: []string{"pool01.contoso.com"}, Databases: c.dbs})
 		var pe *PlanError
 		if !errors.As(err, &pe) || err.Error() != c.want {
 			t.Errorf("cms --database %v: %v, want %q", c.dbs, err, c.want)
@@ -307,5 +310,66 @@ func TestPlanRgsToUnknownPool(t *testing.T) {
 	os.WriteFile(f, []byte("PK"), 0o644)
 	if _, err := ps.Run(context.Background(), "doubled", 0, "Import-CsRgsConfiguration -Destination 'ApplicationServer:ApplicationServer:pool02.contoso.com' -FileName "+PSQuote(f)+" -Force"); err == nil || !strings.Contains(err.Error(), "is not a service identity") {
 		t.Errorf("the stand-in accepted -Destination 'ApplicationServer:ApplicationServer:…': %v", err)
+	}
+}
+
+// TestPlanCMSDatabaseOnlyOnTheCMSServer: --scenario cms rebuilds the
+// server of the Central Management store; a database it restores
+// (--database) must be on that SQL server (the store's location as
+// discovery recorded it, or its mirror): a Persistent Chat store or a
+// Monitoring database on a SQL server of its own survived the loss, and
+// importing into it adds the backup's content to the live store
+// (Import-CsPersistentChatData) or replaces it (RESTORE … REPLACE). A name
+// on another server is refused in one line pointing at --scenario sql;
+// "all" is every database on the CMS's SQL server, and refused when there
+// is none; a set that does not record the store's location restores none.
+func TestPlanCMSDatabaseOnlyOnTheCMSServer(t *testing.T) {
+	disc := map[string]any{"lync": map[string]any{"product": "2015", "config_store": `sqlbe01.contoso.com\rtc`, "config_store_mirror": `sqlbe02.contoso.com\rtc`}}
+	chat := PlanItem{Name: "persistentchat-pchat01", Kind: "persistentchat", Meta: map[string]string{"instance": `sqlpc01.contoso.com\pchat`, "pool": "pchat01.contoso.com", "file": "p.zip"}}
+	cdr := PlanItem{Name: "sql-mon-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": `sqlmon01.contoso.com\mon`, "db": "LcsCDR", "file": "a.bak"}}
+	lcslog := PlanItem{Name: "sql-be-LcsLog", Kind: "sql", Meta: map[string]string{"instance": `SQLBE01.contoso.com\arch`, "db": "LcsLog", "file": "l.bak"}}
+	qoe := PlanItem{Name: "sql-be2-QoEMetrics", Kind: "sql", Meta: map[string]string{"instance": `sqlbe02.contoso.com\mon`, "db": "QoEMetrics", "file": "q.bak"}}
+	conf := PlanItem{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": "c.zip"}}
+	for _, c := range []struct {
+		items []PlanItem
+		dbs   []string
+		want  string
+	}{
+		{[]PlanItem{conf, chat, cdr}, []string{"all"}, `--database all: the set holds no database on the Central Management store's SQL server (sqlbe01.contoso.com, mirror sqlbe02.contoso.com), the one --scenario cms rebuilds (it has: mgc on sqlpc01.contoso.com\pchat, LcsCDR on sqlmon01.contoso.com\mon); a database lost on another SQL server: --scenario sql --database NAME`},
+		{[]PlanItem{conf, chat, cdr, lcslog}, []string{"mgc"}, `--database mgc: persistentchat-pchat01 is on sqlpc01.contoso.com\pchat, not on the Central Management store's SQL server (sqlbe01.contoso.com, mirror sqlbe02.contoso.com), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database mgc`},
+		{[]PlanItem{conf, chat, cdr, lcslog}, []string{"LcsLog", "sql-mon-LcsCDR"}, `--database sql-mon-LcsCDR: sql-mon-LcsCDR is on sqlmon01.contoso.com\mon, not on the Central Management store's SQL server (sqlbe01.contoso.com, mirror sqlbe02.contoso.com), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database sql-mon-LcsCDR`},
+	} {
+		_, err := BuildPlan("fe01", "id", disc, c.items, "/restore", PlanOptions{Scenario: "cms", Databases: c.dbs})
+		var pe *PlanError
+		if !errors.As(err, &pe) || err.Error() != c.want {
+			t.Errorf("cms --database %v: %v\nwant %s", c.dbs, err, c.want)
+		}
+	}
+	// all: the ones on the CMS's SQL server (or its mirror), the others
+	// listed as not restored, saying where they are.
+	items := []PlanItem{conf, chat, cdr, lcslog, qoe}
+	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms", Databases: []string{"all"}})
+	if got := strings.Join(p.Options.Databases, ","); got != "sql-be-LcsLog,sql-be2-QoEMetrics" {
+		t.Errorf("cms --database all: options.databases %q:\n%s", got, text)
+	}
+	all := commandsOf(p, false)
+	for _, w := range []string{"RESTORE DATABASE [LcsLog]", "RESTORE DATABASE [QoEMetrics]"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("cms --database all: plan lacks %q:\n%s", w, text)
+		}
+	}
+	for _, n := range []string{"sqlpc01", "sqlmon01", "Import-CsPersistentChatData", "Install-CsDatabase -DatabaseType"} {
+		if strings.Contains(all, n) {
+			t.Errorf("cms --database all: plan restores into a SQL server the loss did not take (%q):\n%s", n, text)
+		}
+	}
+	if !strings.Contains(text, "Databases not restored: persistentchat-pchat01, sql-mon-LcsCDR\n") {
+		t.Errorf("cms --database all: the databases on other SQL servers are not listed as not restored:\n%s", text)
+	}
+	// A set that does not record where the store was: no database can be
+	// placed on its server.
+	_, err := BuildPlan("fe01", "id", nil, items, "/restore", PlanOptions{Scenario: "cms", Databases: []string{"LcsLog"}})
+	if want := "--database LcsLog: the set does not record the Central Management store's SQL server, so no database can be placed on the server --scenario cms rebuilds: restore a lost database with --scenario sql --database NAME"; err == nil || err.Error() != want {
+		t.Errorf("cms --database without the store's location: %v\nwant %s", err, want)
 	}
 }

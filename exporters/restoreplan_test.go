@@ -187,7 +187,7 @@ func TestPlanFitsTheLoss(t *testing.T) {
 			"Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -Force",
 			"Set-CsConfigurationStoreLocation -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -MirrorSqlServerFqdn 'sqlbe02.contoso.com' -MirrorSqlInstanceName 'rtc' -Force",
 			"Import-CsConfiguration -FileName '" + r("/restore/csconfig/CsConfiguration.zip") + "' -Force",
-			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Databases not restored: ", "Lost too (on the lost server's SQL instance, or the SQL server lost with it)? Add --database NAME to this plan",
+			"Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration", "Databases not restored: ", "On other SQL servers, which this plan does not rebuild: ", "Lost too? Restore them afterwards with --scenario sql --database NAME",
 		}, []string{"Import-CsPersistentChatData", "RESTORE DATABASE", "robocopy"}},
 		{PlanOptions{Scenario: "cms", Pools: []string{"pool02.contoso.com"}}, []string{"Import-CsConfiguration", "Import-CsUserData -PoolFqdn 'pool02.contoso.com'", "Import-CsLisConfiguration"},
 			[]string{"'pool01.contoso.com'", "ApplicationServer:pool01.contoso.com"}},
