@@ -1049,6 +1049,12 @@ func init() {
 			notes = append(notes, rgsFailback(pool, to)...)
 			notes = append(notes,
 				"The third command removes them from "+to+": -RemoveExportedConfiguration deletes what it exports, only the ones "+pool+" owns (-Owner).",
+				// Microsoft, "Response group disaster recovery procedures",
+				// failback step: for a pool deployed anew (same or another
+				// FQDN), -ReplaceExistingRgsSettings takes the backup
+				// pool's application-level settings; without it the new
+				// pool keeps the defaults.
+				pool+" was rebuilt: it starts with the default Response Group application-level settings (agent ringback grace period, default music on hold, call context), and the failback import above leaves them so. To give it "+to+"'s settings instead, add -ReplaceExistingRgsSettings to the second command (Microsoft's failback procedure offers it for a rebuilt pool); to set the ones "+pool+" had, use Set-CsRgsConfiguration -Identity "+PSQuote("service:ApplicationServer:"+pool)+" (-AgentRingbackGracePeriod, -DefaultMusicOnHoldFile, -DisableCallContext) after the failback.",
 				conflict+": rename or remove it first ("+list(to)+"), or add -ResolveNameConflicts to import it as \"<name> (2)\", a duplicate.")
 			return []Step{{Phase: 11, Title: "Import the Response Groups of pool " + pool + " into pool " + to + ", which survived", Run: true, Files: []string{f},
 				Commands:  []string{"Import-CsRgsConfiguration -Destination " + PSQuote("ApplicationServer:"+to) + " -FileName " + PSQuote(f) + " -Force"},

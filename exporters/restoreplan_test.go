@@ -872,3 +872,46 @@ func TestPlanRgsImportFitsTheLoss(t *testing.T) {
 		t.Errorf("Import-CsRgsConfiguration -Source: %v", err)
 	}
 }
+
+// TestPlanRgsFailbackSettings: after a failover into a surviving pool
+// (--rgs-to), the failback imports into the rebuilt pool, a new back end
+// with the default Response Group application-level settings (agent
+// ringback grace period, default music on hold, call context). Microsoft's
+// "Response group disaster recovery procedures" offers
+// -ReplaceExistingRgsSettings there, for a pool that was rebuilt, to take
+// the surviving pool's settings; without it the rebuilt pool keeps the
+// defaults. The plan's failback is written for that pool and says so,
+// naming both ways (the failback commands themselves run against the
+// stand-in: TestPlanRgsFailbackRuns).
+func TestPlanRgsFailbackSettings(t *testing.T) {
+	items := []PlanItem{
+		{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": "c.zip"}},
+		{Name: "rgs-pool01", Kind: "rgs", Meta: map[string]string{"pool": "pool01.contoso.com", "file": "r.zip"}},
+	}
+	disc := map[string]any{"lync": map[string]any{"rgs_pools": []map[string]any{{"fqdn": "pool01.contoso.com"}, {"fqdn": "pool02.contoso.com"}}}}
+	p, text := planText(t, disc, items, PlanOptions{Scenario: "pool", Pools: []string{"pool01.contoso.com"}, RgsTo: "pool02.contoso.com"})
+	var notes []string
+	for _, s := range p.Steps {
+		if len(s.Commands) > 0 && strings.HasPrefix(s.Commands[0], "Import-CsRgsConfiguration") {
+			notes = s.Notes
+		}
+	}
+	i := -1
+	for j, n := range notes {
+		if strings.HasPrefix(n, "Import-CsRgsConfiguration -Destination 'ApplicationServer:pool01.contoso.com' -OverwriteOwner") {
+			i = j
+		}
+	}
+	if i < 0 {
+		t.Fatalf("no failback import:\n%s", text)
+	}
+	said := false
+	for _, n := range notes[i+1:] {
+		said = said || strings.Contains(n, "pool01.contoso.com was rebuilt: it starts with the default Response Group application-level settings") &&
+			strings.Contains(n, "add -ReplaceExistingRgsSettings to the second command") &&
+			strings.Contains(n, "Set-CsRgsConfiguration -Identity 'service:ApplicationServer:pool01.contoso.com'")
+	}
+	if !said {
+		t.Errorf("the failback into the rebuilt pool does not say it keeps the default application-level settings, nor how to bring them:\n%s", text)
+	}
+}
