@@ -600,7 +600,7 @@ func TestLyncRgsStepFailureSaysWhatPowerShellReported(t *testing.T) {
 	}
 	s.fixture(t, map[string]any{"rgs_existing": map[string][]string{"ApplicationServer:pool01.contoso.com": {"Help Desk"}}, "rgs_conflict_error": strings.Join(lines, "\n")})
 	r = testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "pool", "--pool", "pool01.contoso.com", "--yes")
-	oneLine := strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
+	oneLine := "Import-CsRgsConfiguration: " + strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
 	_, after, _ := strings.Cut(r.Stderr, "failed (exit 1): ")
 	reported, _, _ := strings.Cut(after, "…")
 	if r.Code != 1 || len(reported) == 0 || len(reported) > 600 || !strings.HasPrefix(oneLine, reported) || len(reported) >= len(oneLine) || !strings.Contains(r.Stderr, truth) {
