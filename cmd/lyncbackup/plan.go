@@ -35,7 +35,7 @@ func init() {
 		var stores multiFlag
 		fs.Var(&stores, "filestore", "with --scenario filestore or cms: the file store that was lost, by share (\\\\fs01.contoso.com\\LyncShare) or file server (fs01.contoso.com), or all (repeatable; filestore: needed when the set holds several; cms: without it only a lost Standard Edition server's own file store, none for none)")
 		var dbs multiFlag
-		fs.Var(&dbs, "database", "with --scenario sql: the database that was lost, by name as the set records it (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp) or item name, or all (repeatable; needed when the set holds several); with --scenario cms: one lost with the Central Management store's server (none unless named)")
+		fs.Var(&dbs, "database", "with --scenario sql: the database that was lost, by name as the set records it (LcsCDR, QoEMetrics, LcsLog, mgc, mgccomp) or item name, or all (repeatable; needed when the set holds several); with --scenario cms: one on the Central Management store's SQL server, or all of those (none unless named; one elsewhere is --scenario sql's)")
 		rgsTo := fs.String("rgs-to", "", "with --scenario cms|standard|pool: import the lost pool's Response Groups into this pool, which survived (Microsoft's Response Group failover), instead of the rebuilt one")
 		overwrite := fs.Bool("overwrite-newer", false, "with --plan / --run-imports: the file store copy-back replaces files that are newer on the share")
 		return func(ctx context.Context, a *app, set catalog.Set, to string) (bool, error) {
