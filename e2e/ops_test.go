@@ -687,8 +687,13 @@ func TestOpsPlantedSecretsNeverLeak(t *testing.T) {
 func TestOpsScheduleControlCharacter(t *testing.T) {
 	cfg := "/etc/lb/x\n* * * * * touch /tmp/pwned #/lb.yaml"
 	r := testbin.Run(t, t.TempDir(), nil, "schedule", "install", "--dry-run", "--for", "linux", "--config", cfg)
-	want := `"/etc/lb/x\n* * * * * touch /tmp/pwned #/lb.yaml" holds a control character (U+000A), which a crontab line or a unit file's line cannot hold`
-	if r.Code != 2 || !strings.Contains(r.Stderr, want) || strings.Contains(r.Stdout, "touch") {
-		t.Errorf("exit %d, want 2 and %s\nstdout %q\nstderr %q", r.Code, want, r.Stdout, r.Stderr)
+	// The path as given (on Windows made absolute: C:\etc\lb\x…), escaped.
+	escaped := `x\n* * * * * touch `
+	if runtime.GOOS != "windows" {
+		escaped = `"/etc/lb/x\n* * * * * touch /tmp/pwned #/lb.yaml"`
+	}
+	want := ` holds a control character (U+000A), which a crontab line or a unit file's line cannot hold`
+	if r.Code != 2 || !strings.Contains(r.Stderr, escaped) || !strings.Contains(r.Stderr, want) || strings.Contains(r.Stdout, "touch") {
+		t.Errorf("exit %d, want 2, the path escaped (%s) and %s\nstdout %q\nstderr %q", r.Code, escaped, want, r.Stdout, r.Stderr)
 	}
 }
