@@ -80,7 +80,7 @@ func TestExtendLocks(t *testing.T) {
 			"longer": {Key: "longer"}, "shorter": {Key: "shorter"}, "equal": {Key: "equal"}, "unreadable": {Key: "unreadable"},
 			"listed": {Key: "listed", RetainUntil: need.AddDate(1, 0, 0)}, // the listing says it is long enough: not asked
 		}
-		done, errs := ExtendLocks(context.Background(), l, wants, listed, 0, dry, 4)
+		done, _, errs := Protect(context.Background(), l, wants, nil, listed, 0, time.Time{}, dry, 4)
 		slices.Sort(done)
 		if !slices.Equal(done, []string{"shorter"}) {
 			t.Errorf("dry run %v: extended %v, want [shorter]", dry, done)
@@ -232,7 +232,7 @@ func TestExtendLocksSlackSurvivesStartJitter(t *testing.T) {
 			jitter := time.Duration(rng.Int64N(int64(6*time.Second))) - 3*time.Second
 			need := base.AddDate(0, 0, k).Add(jitter)
 			before := l.until[key]
-			if _, errs := ExtendLocks(context.Background(), l, map[string]time.Time{key: need}, listed, slack, false, 1); len(errs) > 0 {
+			if _, _, errs := Protect(context.Background(), l, map[string]time.Time{key: need}, nil, listed, slack, time.Time{}, false, 1); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 			if !l.until[key].Equal(before) {

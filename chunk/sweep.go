@@ -172,15 +172,6 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 	return res, ctx.Err()
 }
 
-// ExtendLocks makes every chunk in need locked at least until its time,
-// asking the store only for chunks whose listed lock is shorter (or
-// unknown); a lock that is shorter is extended to its time plus slack
-// (upload.ExtendSlack). It returns the keys extended.
-func ExtendLocks(ctx context.Context, l upload.Locker, need map[string]time.Time, listed map[string]upload.ObjectInfo, slack time.Duration, dryRun bool, limit int) ([]string, []error) {
-	extended, _, errs := Protect(ctx, l, need, nil, listed, slack, time.Time{}, dryRun, limit)
-	return extended, errs
-}
-
 // ExtendTo is the date a lock needed until need is extended to: need plus
 // slack, or floor when that is later (zero: none).
 func ExtendTo(need time.Time, slack time.Duration, floor time.Time) time.Time {
@@ -190,12 +181,14 @@ func ExtendTo(need time.Time, slack time.Duration, floor time.Time) time.Time {
 	return floor
 }
 
-// Protect is ExtendLocks that also places a legal hold on every chunk in
-// hold (the chunks of sets written under legal hold) the store does not
-// show held: the listing where it tells (Azure), else the read of the lock
-// that the extension makes anyway (S3's LockInfo reads the hold too), else
-// one LockInfo. A chunk held already costs no write. A lock extended goes
-// to its time plus slack, or to floor when that is later (ExtendTo). It
+// Protect makes every chunk in need locked at least until its time,
+// asking the store only for chunks whose listed lock is shorter (or
+// unknown), and places a legal hold on every chunk in hold (the chunks of
+// sets written under legal hold) the store does not show held: the
+// listing where it tells (Azure), else the read of the lock that the
+// extension makes anyway (S3's LockInfo reads the hold too), else one
+// LockInfo. A chunk held already costs no write. A lock extended goes to
+// its time plus slack, or to floor when that is later (ExtendTo). It
 // returns the keys extended and the keys given a hold (in a dry run: that
 // would be).
 func Protect(ctx context.Context, l upload.Locker, need map[string]time.Time, hold map[string]bool, listed map[string]upload.ObjectInfo, slack time.Duration, floor time.Time, dryRun bool, limit int) (extended, held []string, errs []error) {

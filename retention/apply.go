@@ -91,10 +91,7 @@ var ErrPartlyFailed = errors.New("prune did not complete")
 // Run lists the sets, decides, and (unless DryRun) deletes and extends locks.
 // The report is returned even with an error.
 func (a *Applier) Run(ctx context.Context) (*Report, error) {
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
+	now := a.clock
 	log := a.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -287,12 +284,17 @@ func (a *Applier) storeNow(ctx context.Context, log *slog.Logger) time.Time {
 	t, err := catalog.StoreNow(ctx, a.Store)
 	if err != nil {
 		log.Warn("the store did not tell its time: unfinished sets and uploads are aged, and locks dated, on this machine's clock", "err", err)
-		if a.Now != nil {
-			return a.Now()
-		}
-		return time.Now()
+		return a.clock()
 	}
 	return t
+}
+
+// clock is this machine's present (Now, in tests).
+func (a *Applier) clock() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
 }
 
 // StaleCutoff is the time, in the store's clock, before which an

@@ -227,10 +227,7 @@ func (a *Applier) backupFloor(ctx context.Context) time.Time {
 	}
 	now, err := catalog.StoreNow(ctx, a.Store)
 	if err != nil {
-		now = time.Now()
-		if a.Now != nil {
-			now = a.Now()
-		}
+		now = a.clock()
 	}
 	return upload.LockUntil(now, a.LockDays, a.Policy.loc()).Add(upload.ExtendSlack(a.LockDays))
 }
