@@ -3,7 +3,6 @@
 package archive
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"io"
@@ -36,23 +35,14 @@ func TestWriteFolderTurnsIntoLink(t *testing.T) {
 		}
 		return false
 	}
-	var buf bytes.Buffer
-	st, err := Write(context.Background(), &buf, []Root{{Path: src, Name: "tree"}}, Options{Skip: skip, Tolerant: true, TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		if strings.Contains(h.Name, "secret") {
-			t.Errorf("packed %s from outside the tree, through a folder that became a link", h.Name)
+	names, warnings := packedNames(t, []Root{{Path: src, Name: "tree"}}, skip)
+	for _, n := range names {
+		if strings.Contains(n, "secret") {
+			t.Errorf("packed %s from outside the tree, through a folder that became a link", n)
 		}
 	}
-	if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "replaced while being backed up") {
-		t.Errorf("warnings %q", st.Warnings)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "replaced while being backed up") {
+		t.Errorf("warnings %q", warnings)
 	}
 }
 

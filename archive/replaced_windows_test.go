@@ -3,9 +3,6 @@
 package archive
 
 import (
-	"archive/tar"
-	"bytes"
-	"context"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -26,26 +23,6 @@ func junction(t *testing.T, link, target string) {
 		os.RemoveAll(link)
 		t.Skipf("mklink /J made no junction here (%v)", err)
 	}
-}
-
-// packedNames writes the roots and returns the names packed and the warnings.
-func packedNames(t *testing.T, roots []Root, skip func(string, fs.FileInfo) bool) ([]string, []string) {
-	t.Helper()
-	var buf bytes.Buffer
-	st, err := Write(context.Background(), &buf, roots, Options{Skip: skip, Tolerant: true, TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		names = append(names, h.Name)
-	}
-	return names, st.Warnings
 }
 
 // A folder that became a junction between the walk's look and its listing:
