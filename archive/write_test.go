@@ -432,3 +432,26 @@ func TestWriteFollowsLinkedRoot(t *testing.T) {
 		t.Errorf("a link inside the root is stored as a link: %v, %v", fi, err)
 	}
 }
+
+// TestWriteGroupsFilesByExtension: a folder's children follow each other by
+// extension (compared without case), then by name, so that a file store's
+// small XML files sit together in the stream, not one or two between
+// megabytes of presentations.
+func TestWriteGroupsFilesByExtension(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	for _, n := range []string{"001.xml", "002.PPTX", "003.xml", "004.png", "005.XML", "006.pptx", "Meeting.Active", "noext", "sub/b.xml", "sub/a.png"} {
+		p := filepath.Join(src, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, _ := packedNames(t, []Root{{Path: src, Name: "fs"}}, nil)
+	want := []string{"fs/", "fs/noext", "fs/sub/", "fs/sub/a.png", "fs/sub/b.xml", "fs/Meeting.Active",
+		"fs/004.png", "fs/002.PPTX", "fs/006.pptx", "fs/001.xml", "fs/003.xml", "fs/005.XML", IndexName}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("packed\n %s\nwant\n %s", strings.Join(names, " "), strings.Join(want, " "))
+	}
+}
