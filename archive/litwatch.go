@@ -39,6 +39,12 @@ type litWatch struct {
 	body    int // bytes of the current block's body still to pass
 	size    int // the current block's body size
 
+	// chunk: one frame is judged on its own (ChunkWantsHuffman): its first
+	// compressed block is sampled too, and at most chunkSampleLits of each
+	// sampled block's literals are coded, the saving scaled to them all.
+	chunk   bool
+	litFull int // the sampled block's literals, all of them
+
 	// The current window: samples, bytes they would have saved, and the
 	// size of their blocks.
 	sampled, saved, sampledBytes int64
@@ -47,9 +53,10 @@ type litWatch struct {
 }
 
 const (
-	watchEvery   = 8
-	watchWindow  = 8
-	minWatchLits = 1024
+	watchEvery      = 8
+	watchWindow     = 8
+	minWatchLits    = 1024
+	chunkSampleLits = 16 << 10
 )
 
 const (
@@ -140,8 +147,11 @@ func (lw *litWatch) parse(p []byte) error {
 			}
 			typ, size := lw.hdr[0]&3, litRegenerated(lw.hdr[:lw.nhdr])
 			lw.nhdr = 0
-			if typ == 0 && size >= minWatchLits && size <= lw.body && lw.blocks%watchEvery == 0 {
-				lw.litSize, lw.lits = size, lw.lits[:0]
+			if typ == 0 && size >= minWatchLits && size <= lw.body && lw.sampleBlock() {
+				lw.litSize, lw.litFull, lw.lits = size, size, lw.lits[:0]
+				if lw.chunk {
+					lw.litSize = min(size, chunkSampleLits)
+				}
 				lw.st = stLits
 			} else {
 				lw.st = stSkip
@@ -175,6 +185,15 @@ func (lw *litWatch) parse(p []byte) error {
 		}
 	}
 	return nil
+}
+
+// sampleBlock tells whether the current compressed block's literals are
+// sampled: every watchEvery-th block, and in a chunk the first one too.
+func (lw *litWatch) sampleBlock() bool {
+	if lw.chunk {
+		return (lw.blocks-1)%watchEvery == 0
+	}
+	return lw.blocks%watchEvery == 0
 }
 
 // collect moves bytes of p into hdr until it holds want bytes (want <=
@@ -264,6 +283,9 @@ func (lw *litWatch) measure() {
 	case errors.Is(err, huff0.ErrUseRLE):
 		saved = len(lw.lits) - 1
 	}
+	if lw.litFull > len(lw.lits) && saved > 0 {
+		saved = int(int64(saved) * int64(lw.litFull) / int64(len(lw.lits)))
+	}
 	lw.saved += int64(max(saved, 0))
 	lw.sampledBytes += int64(3 + lw.size)
 	lw.sampled++
@@ -275,4 +297,22 @@ func (lw *litWatch) measure() {
 	if lw.sampled == watchWindow {
 		lw.sampled, lw.saved, lw.sampledBytes = 0, 0, 0
 	}
+}
+
+// ChunkWantsHuffman tells whether a zstd frame written with raw literals
+// (one chunk of an item "auto" gave raw literals) would have been worth
+// writing with Huffman-coded ones, by litWatch's rule on a sample of its
+// blocks: the first compressed block and every watchEvery-th after it, up
+// to chunkSampleLits of each one's literals. An item's choice is made on its
+// first chunk, and a file store that starts with a presentation (no
+// matches, so nothing for Huffman to gain) would otherwise store all of its
+// XML with raw literals. A frame it cannot read wants Huffman.
+func ChunkWantsHuffman(frame []byte) bool {
+	lw := newLitWatch(io.Discard)
+	lw.chunk = true
+	lw.Write(frame)
+	if !lw.off && lw.st != stFrame {
+		return true // cut short: not a whole frame
+	}
+	return lw.Huffman.Load()
 }

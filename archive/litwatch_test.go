@@ -88,6 +88,42 @@ func TestLitWatch(t *testing.T) {
 	}
 }
 
+// TestChunkWantsHuffman: one chunk's frame with raw literals (as "auto"
+// writes the chunks of an item whose first chunk gained nothing from
+// Huffman coding) is judged on its own: text wants Huffman, database-like
+// records and random bytes do not, and text after a megabyte of random
+// bytes does (only its first compressed blocks are text, so the first one
+// must be sampled, not only every 8th). A frame cut short wants Huffman:
+// the encoder's own choice is the safe one.
+func TestChunkWantsHuffman(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	frame := func(b []byte) []byte {
+		o, _ := encoderOptions(Choice{Level: "fastest", RawLits: true}, false)
+		enc, err := zstd.NewWriter(nil, append(o, zstd.WithEncoderCRC(false), zstd.WithWindowSize(2<<20))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc.EncodeAll(b, nil)
+	}
+	mixed := append(randomBytes(1<<20, rng), xmlLike(300<<10, rng)...)
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"text", frame(xmlLike(1300<<10, rng)), true},
+		{"records", frame(bakLike(1300<<10, rng)), false},
+		{"random", frame(randomBytes(1300<<10, rng)), false},
+		{"random then text", frame(mixed), true},
+		{"records cut short", frame(bakLike(1300<<10, rng))[:200<<10], true},
+		{"not zstd", []byte("PK\x03\x04 not a zstd frame"), true},
+	} {
+		if got := ChunkWantsHuffman(c.b); got != c.want {
+			t.Errorf("%s: ChunkWantsHuffman = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 // FuzzLitWatch: whatever the bytes, the watcher passes them on unchanged and
 // does not panic.
 func FuzzLitWatch(f *testing.F) {
@@ -97,5 +133,6 @@ func FuzzLitWatch(f *testing.F) {
 	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x00, 0x05, 0x00, 0x00}, uint16(1))
 	f.Fuzz(func(t *testing.T, b []byte, split uint16) {
 		watchAll(t, b, func() int { return int(split) })
+		ChunkWantsHuffman(b)
 	})
 }

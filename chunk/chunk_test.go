@@ -1320,3 +1320,63 @@ func TestDamagedArchivedManifest(t *testing.T) {
 		t.Errorf("another host's archived manifest stops the sweep: %v", err)
 	}
 }
+
+// TestWriteRawLiteralItemCodesTextChunks: "auto" gives an item that starts
+// with random bytes (a presentation at the head of a file store) raw
+// literals, chosen on its first chunk; a later chunk of text still gets
+// Huffman-coded literals, so the item stores no more than at the fastest
+// level throughout. No stored frame is one whose raw literals Huffman coding
+// would have shrunk.
+func TestWriteRawLiteralItemCodesTextChunks(t *testing.T) {
+	w := newWorld(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	var b bytes.Buffer
+	b.Write(data(3<<20, 3))
+	for i := 0; b.Len() < 9<<20; i++ {
+		fmt.Fprintf(&b, "<DocItem Name=\"urn:schema:Microsoft.Rtc.Management.Settings.%s.2008\" Id=\"%016x\"><Policy Identity=\"Tag:Policy%d\" MaxMeetingSize=\"%d\" LineUri=\"tel:+1425555%04d\" SipAddress=\"sip:user%d@contoso.com\"/></DocItem>\n",
+			[]string{"Archiving", "Registrar", "Voice", "Conferencing"}[r.IntN(4)], r.Uint64(), i, r.IntN(250), r.IntN(10000), r.IntN(50000))
+	}
+	stream := b.Bytes()
+	stored := func(level string) (int64, ItemStats) {
+		wr := w.writer(nil)
+		wr.Compression = level
+		st, err := wr.Write(context.Background(), bytes.NewReader(stream), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.read(st.Chunks), stream) {
+			t.Fatalf("compression %q: the chunks do not read back as the stream", level)
+		}
+		var n int64
+		for _, c := range st.Chunks {
+			n += c.StoredBytes
+		}
+		return n, st
+	}
+	fastest, _ := stored("fastest")
+	auto, st := stored("auto")
+	if st.Level != "fastest-rawlit" {
+		t.Fatalf("auto chose %s for a stream starting with random bytes; the test needs fastest-rawlit", st.Level)
+	}
+	for _, c := range st.Chunks {
+		rc, err := w.st.Get(context.Background(), c.Key, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := crypto.Decrypt(rc, w.ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame, err := io.ReadAll(pr)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if archive.ChunkWantsHuffman(frame) {
+			t.Errorf("chunk %s (%d bytes) is stored with raw literals worth Huffman coding", c.Key, c.PlainBytes)
+		}
+	}
+	if auto > fastest+fastest/1000 {
+		t.Errorf("auto stored %d bytes, fastest %d", auto, fastest)
+	}
+}

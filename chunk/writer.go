@@ -552,6 +552,15 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 		return catalog.Chunk{}, err
 	}
 	z := enc.EncodeAll(plain, wbufs.get(maxFrame(len(plain)))[:0])
+	if ch.RawLits && archive.ChunkWantsHuffman(z) {
+		// "auto" chose raw literals on the item's first chunk; this one
+		// has literals worth coding (the XML after a file store's first
+		// presentation): the frame again with Huffman, if smaller.
+		if z, err = w.reencode(plain, z, archive.Choice{Level: ch.Level}); err != nil {
+			wbufs.put(plain)
+			return catalog.Chunk{}, err
+		}
+	}
 	wbufs.put(plain)
 	obj := &sliceWriter{b: wbufs.get(maxObject(len(z)))[:0]}
 	defer func() { wbufs.put(obj.b) }()
@@ -579,6 +588,22 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 		return c, fmt.Errorf("upload chunk %s: store reports %d bytes, %d were sent", key, info.Size, c.StoredBytes)
 	}
 	return c, nil
+}
+
+// reencode compresses plain with ch and returns the smaller of that frame
+// and z; the other goes back to wbufs.
+func (w *Writer) reencode(plain, z []byte, ch archive.Choice) ([]byte, error) {
+	enc, err := w.encoder(ch)
+	if err != nil {
+		wbufs.put(z)
+		return nil, err
+	}
+	z2 := enc.EncodeAll(plain, wbufs.get(maxFrame(len(plain)))[:0])
+	if len(z2) < len(z) {
+		z, z2 = z2, z
+	}
+	wbufs.put(z2)
+	return z, nil
 }
 
 // encrypt writes z to w as one age file.
