@@ -17,6 +17,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/internal/stubbin"
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 )
@@ -1125,6 +1126,68 @@ func TestLyncScenarioCMSDatabaseOnAnotherServer(t *testing.T) {
 		!regexp.MustCompile(`\[manual\] Databases not restored: sql-sqlmon09\.contoso\.com_mon-LcsCDR, sql-sqlmon09\.contoso\.com_mon-QoEMetrics\n`).MatchString(r.Stdout) {
 		t.Errorf("cms --database all, LcsCDR and QoEMetrics on sqlmon09:\n%s", r.Stdout)
 	}
+}
+
+// TestLyncScenarioCMSDatabaseOnTheBackupsComputer: the backup ran on the
+// Central Management store's SQL server itself, and the config names its
+// Monitoring instance localhost\mon. The set records the computer the
+// backup ran on (discovery's lync.computer), so --scenario cms --database
+// LcsCDR restores that database (before, it was refused with exit 2 as
+// "not on the Central Management store's SQL server"). The same config
+// on a computer that is not the store's server is still refused, saying
+// which computer localhost was.
+func TestLyncScenarioCMSDatabaseOnTheBackupsComputer(t *testing.T) {
+	host := exporters.ThisComputer()
+	if host == "" {
+		t.Skip("this machine has no name of its own")
+	}
+	// The store's server, as the topology names it: this computer's FQDN
+	// (off Windows, lyncbackup may know only the host name: the first
+	// labels match).
+	cms := host
+	if !strings.Contains(cms, ".") {
+		cms += ".contoso.com"
+	}
+	s := newLyncSite(t)
+	orig, _ := filepath.Abs("../exporters/testdata/discovery/onepool.json")
+	b, err := os.ReadFile(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	here := strings.Replace(string(b), `"BackEndServer": "sql01.contoso.com\\rtc"`, `"BackEndServer": "`+cms+`\\rtc"`, 1)
+	if here == string(b) {
+		t.Fatal("the discovery fixture's store location changed: update this test")
+	}
+	disc := filepath.Join(s.dir, "discovery-here.json")
+	os.WriteFile(disc, []byte(here), 0o644)
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	local := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon'`, `instance: 'localhost\mon'`, 1)
+	if local == string(cfg) {
+		t.Fatal("the site's sql exporter changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(local), 0o600)
+	to := filepath.Join(s.dir, "restore")
+
+	s.fixture(t, map[string]any{"discovery_file": disc, "discovery_encoding": "utf16le"})
+	setID := s.backupAndRestore(t, to)
+	lync, _ := s.manifest(t, setID).Discovery["lync"].(map[string]any)
+	computer, _ := lync["computer"].(string)
+	if first, _, _ := strings.Cut(computer, "."); !strings.EqualFold(first, strings.Split(host, ".")[0]) {
+		t.Errorf("discovery records the computer %q, want this one (%s)", computer, host)
+	}
+	r := testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--database", "LcsCDR")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "RESTORE DATABASE [LcsCDR]") || !strings.Contains(r.Stdout, `sqlcmd -S 'localhost\mon'`) {
+		t.Errorf("cms --database LcsCDR, backed up as localhost\\mon on the store's server %s: exit %d\n%s\n%s", cms, r.Code, r.Stdout, r.Stderr)
+	}
+
+	// The store on sql01.contoso.com, which this computer is not.
+	disc0, _ := filepath.Abs("../exporters/testdata/discovery/onepool.json")
+	s.fixture(t, map[string]any{"discovery_file": disc0, "discovery_encoding": "utf16le"})
+	elsewhere := s.backupAndRestore(t, filepath.Join(s.dir, "restore2"))
+	s.fixture(t, map[string]any{})
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", elsewhere, "--to", filepath.Join(s.dir, "restore2"), "--plan", "--scenario", "cms", "--database", "LcsCDR"), 2,
+		`--database LcsCDR: sql-localhost_mon-LcsCDR is on localhost\mon (the computer the backup ran on, `+computer+`), not on the Central Management store's SQL server (sql01.contoso.com), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database LcsCDR`)
 }
 
 // secondFileStore adds a second file store (another site's share, holding

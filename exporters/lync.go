@@ -41,11 +41,17 @@ type LyncInfo struct {
 	// ("sql.fqdn\instance", or "sql.fqdn" for a default instance), for
 	// Install-CsDatabase / Set-CsConfigurationStoreLocation at restore;
 	// ConfigStoreMirror is its mirror, where there is one.
-	ConfigStore       string          `json:"config_store,omitempty"`
-	ConfigStoreMirror string          `json:"config_store_mirror,omitempty"`
-	Pools             []PoolInfo      `json:"pools,omitempty"`
-	RgsPools          []PoolInfo      `json:"rgs_pools,omitempty"`
-	FileStores        []FileStoreInfo `json:"filestores,omitempty"`
+	ConfigStore       string `json:"config_store,omitempty"`
+	ConfigStoreMirror string `json:"config_store_mirror,omitempty"`
+	// Computer is the computer the backup ran on (ThisComputer: its DNS
+	// name, fully qualified on Windows), the one a SQL instance written
+	// with a local name (localhost\rtc, .\rtc, (local), 127.0.0.1) was
+	// on: the plan compares it with the store's server. "" when unknown,
+	// and in sets made before it was recorded.
+	Computer   string          `json:"computer,omitempty"`
+	Pools      []PoolInfo      `json:"pools,omitempty"`
+	RgsPools   []PoolInfo      `json:"rgs_pools,omitempty"`
+	FileStores []FileStoreInfo `json:"filestores,omitempty"`
 	// PersistentChatInstance is the first Persistent Chat database
 	// (sets made before PersistentChat existed hold only this).
 	PersistentChatInstance string `json:"persistentchat_instance,omitempty"`
@@ -190,6 +196,7 @@ func (s *session) record() {
 		}
 	}
 	if s.info != nil {
+		s.info.Computer = ThisComputer()
 		s.disc["lync"] = s.info
 	}
 }

@@ -133,7 +133,8 @@ type PlanOptions struct {
 	// with the Central Management store's server (its SQL server hosted
 	// them too: Microsoft's procedure restores them last); none when left
 	// out; only databases on that SQL server (discovery's config_store, or
-	// its mirror): a name on another server is refused, and "all" is every
+	// its mirror; a local name such as localhost\rtc is the computer the
+	// backup ran on, Computer): a name on another server is refused, and "all" is every
 	// one on it. Refused by the other scenarios. After BuildPlan: the
 	// items the plan restores.
 	Databases []string `json:"databases"`
@@ -558,7 +559,7 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 				return nil, &PlanError{fmt.Sprintf("--database %s names databases on several SQL instances: give the item name of the one that was lost (%s)", want, strings.Join(matchNames, ", "))}
 			}
 			if scenario == "cms" && !onCMSServer(match[0], pc.info) {
-				return nil, &PlanError{fmt.Sprintf("--database %s: %s is on %s, not on the Central Management store's SQL server (%s), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database %s", want, match[0].Name, match[0].Meta["instance"], cmsServerNames(pc.info), want)}
+				return nil, &PlanError{fmt.Sprintf("--database %s: %s is on %s, not on the Central Management store's SQL server (%s), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database %s", want, match[0].Name, whereIs(match[0], pc.info), cmsServerNames(pc.info), want)}
 			}
 			take(match[0])
 		}
@@ -572,11 +573,51 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 	return chosen, nil
 }
 
-// sqlServerIs reports whether the SQL location loc ("fqdn\instance")
-// is on server (an FQDN, or a first label when either has no dot).
-func sqlServerIs(loc, server string) bool {
+// localSQLNames are the names a SQL instance on the computer itself may be
+// written with (sqlcmd -S, lyncbackup's config): they name whatever
+// computer the name is read on.
+var localSQLNames = []string{"localhost", ".", "(local)", "127.0.0.1"}
+
+// isLocalSQLName reports whether host (a SQL location's server part) is
+// one of localSQLNames.
+func isLocalSQLName(host string) bool {
+	return containsFold(localSQLNames, strings.TrimSpace(host))
+}
+
+// ThisComputer is the name of the computer lyncbackup runs on, as a
+// backup records it (LyncInfo.Computer): "" when the system does not
+// know it or names itself with a local name (localhost).
+func ThisComputer() string {
+	h := strings.TrimSpace(computerName())
+	if isLocalSQLName(h) {
+		return ""
+	}
+	return h
+}
+
+// sqlServer is the server of the SQL location loc ("host\instance"), lower
+// case, as the plan compares servers: a local name (localSQLNames) is the
+// computer the backup ran on (computer, LyncInfo.Computer), "" when the
+// set does not record it.
+func sqlServer(loc, computer string) string {
 	h, _ := splitInstance(strings.TrimSpace(loc))
-	h, server = strings.ToLower(h), strings.ToLower(strings.TrimSpace(server))
+	h = strings.TrimSpace(h)
+	if isLocalSQLName(h) {
+		h = strings.TrimSpace(computer)
+		if isLocalSQLName(h) {
+			h = ""
+		}
+	}
+	return strings.ToLower(h)
+}
+
+// sqlServerIs reports whether the SQL location loc ("fqdn\instance")
+// is on server (an FQDN, or a first label when either has no dot); a
+// local name on either side is the computer the backup ran on (sqlServer),
+// and matches nothing when the set does not record that computer. The
+// instance is not compared: --scenario cms rebuilds the whole server.
+func sqlServerIs(loc, server, computer string) bool {
+	h, server := sqlServer(loc, computer), sqlServer(server, computer)
 	if h == "" || server == "" {
 		return false
 	}
@@ -614,13 +655,28 @@ func cmsServerNames(info *LyncInfo) string {
 	return l[0]
 }
 
+// whereIs names the SQL location of a sql or persistentchat item for a
+// message: a local name (localhost\rtc) with the computer it named, the
+// one the backup ran on, or saying the set does not record that computer.
+func whereIs(it PlanItem, info *LyncInfo) string {
+	loc := it.Meta["instance"]
+	h, _ := splitInstance(strings.TrimSpace(loc))
+	if !isLocalSQLName(h) {
+		return loc
+	}
+	if c := sqlServer(loc, info.Computer); c != "" {
+		return loc + " (the computer the backup ran on, " + info.Computer + ")"
+	}
+	return loc + " (a local name of the computer the backup ran on, which the set does not record)"
+}
+
 // onCMSServer reports whether a sql or persistentchat item's database is
 // on a SQL server of the Central Management store (its own or its
 // mirror's): the server --scenario cms rebuilds. A database elsewhere
 // survived the loss of that server.
 func onCMSServer(it PlanItem, info *LyncInfo) bool {
 	for _, sv := range cmsServers(info) {
-		if sqlServerIs(it.Meta["instance"], sv) {
+		if sqlServerIs(it.Meta["instance"], sv, info.Computer) {
 			return true
 		}
 	}

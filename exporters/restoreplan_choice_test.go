@@ -373,3 +373,108 @@ func TestPlanCMSDatabaseOnlyOnTheCMSServer(t *testing.T) {
 		t.Errorf("cms --database without the store's location: %v\nwant %s", err, want)
 	}
 }
+
+// TestSQLServerIsLocalNames: a SQL instance written with a local name in
+// lyncbackup's config (localhost, ".", "(local)", 127.0.0.1, with or
+// without an instance, in any case) is on the computer the backup ran on,
+// as the set records it (LyncInfo.Computer): it is on the Central
+// Management store's server when that computer is that server (by FQDN,
+// or by first label when one of them has no dot), and on no server when
+// the set does not record the computer. Two different servers never
+// match: another computer, another domain's server of the same first
+// label, an unknown computer, or a computer recorded as a local name.
+func TestSQLServerIsLocalNames(t *testing.T) {
+	for _, c := range []struct {
+		loc, server, computer string
+		want                  bool
+	}{
+		{`localhost\rtc`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`LOCALHOST\RTC`, "sql01.contoso.com", "SQL01.contoso.com", true},
+		{`.\rtc`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`(local)\mon`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`(LOCAL)`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`127.0.0.1\rtc`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`localhost`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`.`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{` localhost \rtc`, "sql01.contoso.com", "sql01.contoso.com", true},
+		// A computer name without its domain (os.Hostname off Windows).
+		{`localhost\rtc`, "sql01.contoso.com", "SQL01", true},
+		// Another computer, another domain, nothing recorded.
+		{`localhost\rtc`, "sql01.contoso.com", "fe01.contoso.com", false},
+		{`.\rtc`, "sql01.contoso.com", "sql01.fabrikam.com", false},
+		{`(local)\rtc`, "sql01.contoso.com", "", false},
+		{`127.0.0.1\rtc`, "sql01.contoso.com", "", false},
+		{`.\rtc`, "sql01.contoso.com", "localhost", false},
+		// Not local names: compared as before, the computer aside.
+		{`sql01.contoso.com\mon`, "sql01.contoso.com", "fe01.contoso.com", true},
+		{`sql02.contoso.com\mon`, "sql01.contoso.com", "sql02.contoso.com", false},
+		{`127.0.0.2\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
+		{`localhost.contoso.com\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
+		{`\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
+	} {
+		if got := sqlServerIs(c.loc, c.server, c.computer); got != c.want {
+			t.Errorf("sqlServerIs(%q, %q, computer %q) = %v, want %v", c.loc, c.server, c.computer, got, c.want)
+		}
+	}
+}
+
+// TestPlanCMSDatabaseOnTheBackupsComputer: a backup that ran on the
+// Central Management store's SQL server itself may name its instances
+// localhost\…, .\…, (local)\… or 127.0.0.1\… in lyncbackup's config;
+// --scenario cms --database restores such a database when the set records
+// that it ran on the store's server (or its mirror), and --database all
+// takes it. Recorded on another computer, or not recorded (a set made
+// before the computer was recorded), the name is refused in one line that
+// says which computer the local name stood for, or that the set does not
+// say.
+func TestPlanCMSDatabaseOnTheBackupsComputer(t *testing.T) {
+	disc := func(computer string) map[string]any {
+		return map[string]any{"lync": map[string]any{"product": "2015", "config_store": `sql01.contoso.com\rtc`, "config_store_mirror": `sql02.contoso.com\rtc`, "computer": computer}}
+	}
+	conf := PlanItem{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": "c.zip"}}
+	for _, inst := range []string{`localhost\mon`, `.\mon`, `(local)\mon`, `127.0.0.1\mon`, `LocalHost`, `.`, `(local)`} {
+		cdr := PlanItem{Name: "sql-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": inst, "db": "LcsCDR", "file": "a.bak"}}
+		for _, computer := range []string{"sql01.contoso.com", "SQL02.contoso.com", "sql01"} {
+			for _, dbs := range [][]string{{"LcsCDR"}, {"all"}} {
+				p, err := BuildPlan("sql01", "id", disc(computer), []PlanItem{conf, cdr}, "/restore", PlanOptions{Scenario: "cms", Databases: dbs})
+				if err != nil {
+					t.Errorf("%s, backup on %s, --database %s: %v", inst, computer, dbs[0], err)
+					continue
+				}
+				if got := strings.Join(p.Options.Databases, ","); got != "sql-LcsCDR" || !strings.Contains(commandsOf(p, false), "RESTORE DATABASE [LcsCDR]") {
+					t.Errorf("%s, backup on %s, --database %s: restores %q", inst, computer, dbs[0], got)
+				}
+			}
+		}
+		for computer, where := range map[string]string{
+			"fe01.contoso.com":   " (the computer the backup ran on, fe01.contoso.com)",
+			"sql01.fabrikam.com": " (the computer the backup ran on, sql01.fabrikam.com)",
+			"":                   " (a local name of the computer the backup ran on, which the set does not record)",
+		} {
+			_, err := BuildPlan("sql01", "id", disc(computer), []PlanItem{conf, cdr}, "/restore", PlanOptions{Scenario: "cms", Databases: []string{"LcsCDR"}})
+			want := "--database LcsCDR: sql-LcsCDR is on " + inst + where + ", not on the Central Management store's SQL server (sql01.contoso.com, mirror sql02.contoso.com), which --scenario cms rebuilds; if that SQL server was lost too, restore it with --scenario sql --database LcsCDR"
+			var pe *PlanError
+			if !errors.As(err, &pe) || err.Error() != want {
+				t.Errorf("%s, backup on %q: %v\nwant the usage error %s", inst, computer, err, want)
+			}
+			if _, err := BuildPlan("sql01", "id", disc(computer), []PlanItem{conf, cdr}, "/restore", PlanOptions{Scenario: "cms", Databases: []string{"all"}}); err == nil || !strings.HasPrefix(err.Error(), "--database all: the set holds no database on the Central Management store's SQL server") {
+				t.Errorf("%s, backup on %q, --database all: %v", inst, computer, err)
+			}
+		}
+	}
+}
+
+// TestThisComputerIsThisMachine: the computer a backup records is this
+// machine's name (on Windows its FQDN, whose first label is the host name
+// os.Hostname gives), never a local name.
+func TestThisComputerIsThisMachine(t *testing.T) {
+	h, err := os.Hostname()
+	if err != nil || h == "" || isLocalSQLName(h) {
+		t.Skipf("this machine has no name of its own (%q, %v)", h, err)
+	}
+	c := ThisComputer()
+	first, _, _ := strings.Cut(c, ".")
+	if !strings.EqualFold(first, strings.Split(h, ".")[0]) || isLocalSQLName(c) {
+		t.Errorf("ThisComputer() = %q, want this machine (%s)", c, h)
+	}
+}
