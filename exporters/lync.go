@@ -1032,8 +1032,10 @@ func init() {
 		if product != "2015" && product != "2019" && product != "se" {
 			start = "Start-CsWindowsService on each of its servers"
 		}
+		// The step stops the services before the import and starts them
+		// after it: however it ended before that, they may be stopped.
 		return []Step{{Phase: 9, Title: "Import the user data of pool " + pool, Run: true, Files: []string{f}, Commands: cmds, Notes: notes,
-			OnFailure: "The Front End services of " + pool + " may still be stopped: start them (" + start + ") once the cause is fixed."}}
+			IfUnfinished: "The Front End services of " + pool + " may still be stopped: start them (" + start + ") unless you run the step again, which starts them."}}
 	}
 	restorers["rgs"] = func(it PlanItem, pc *planCtx) []Step {
 		f := itemFile(pc.dir, it, it.Meta["file"])

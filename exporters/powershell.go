@@ -152,9 +152,15 @@ func runProgram(ctx context.Context, what string, timeout time.Duration, exe str
 	err = runTree(cmd)
 	if err != nil {
 		if ctx.Err() != nil {
+			if cmd.started {
+				return nil, &StoppedError{What: what}
+			}
 			return nil, fmt.Errorf("%s: interrupted", what)
 		}
 		if cctx.Err() == context.DeadlineExceeded {
+			if cmd.started {
+				return nil, &StoppedError{What: what, Timeout: timeout}
+			}
 			return nil, fmt.Errorf("%s: timed out after %s (process killed; raise the exporter's timeout if it needs longer)", what, timeout)
 		}
 		var ee *exec.ExitError
@@ -188,6 +194,22 @@ type ExitError struct {
 
 func (e *ExitError) Error() string {
 	return fmt.Sprintf("%s failed (exit %d): %s", e.What, e.Code, e.Msg)
+}
+
+// StoppedError is a program that started and was stopped before it
+// ended: interrupted (Ctrl-C: the caller's context ended) or, with a
+// Timeout, killed when it ran longer. What it had done by then is not
+// known; nothing it printed is its verdict. Not started is another error.
+type StoppedError struct {
+	What    string
+	Timeout time.Duration // 0: interrupted
+}
+
+func (e *StoppedError) Error() string {
+	if e.Timeout == 0 {
+		return e.What + ": interrupted"
+	}
+	return fmt.Sprintf("%s: timed out after %s (process killed; raise the exporter's timeout if it needs longer)", e.What, e.Timeout)
 }
 
 // capBuffer keeps the first max bytes written and drops the rest.

@@ -36,6 +36,8 @@ type treeCmd struct {
 	*exec.Cmd
 	ctx    context.Context
 	reaper bool // started through the reaper
+	// started: runTree started the program (startTree succeeded).
+	started bool
 }
 
 // treeCommand prepares exe with args for runTree.

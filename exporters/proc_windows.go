@@ -45,6 +45,8 @@ var ntResumeProcess = windows.NewLazySystemDLL("ntdll.dll").NewProc("NtResumePro
 type treeCmd struct {
 	*exec.Cmd
 	ctx context.Context
+	// started: runTree started the program (startTree succeeded).
+	started bool
 }
 
 // treeCommand prepares exe with args for runTree.

@@ -37,6 +37,13 @@ type Step struct {
 	// adds it when the step's PowerShell ran and exited non-zero, not when
 	// the run was interrupted, timed out or PowerShell did not start.
 	OnFailure string `json:"on_failure,omitempty"`
+	// IfUnfinished is what the step's commands may have left as it is
+	// when they started and did not all finish (services they stop before
+	// starting them again): true whatever stopped them, so PlanRun adds
+	// it (before OnFailure) when the step's PowerShell exited non-zero,
+	// was interrupted or timed out; not when PowerShell did not start.
+	// Advice about why the step failed belongs in OnFailure.
+	IfUnfinished string `json:"if_unfinished,omitempty"`
 }
 
 // Plan is the whole restore plan of a set.

@@ -70,6 +70,8 @@ type PlanRun struct {
 	// RestoreFiles the command that restores the set's files first.
 	Resume       func(n int) string
 	RestoreFiles func() string
+	// Timeout bounds each step (0: StepTimeout).
+	Timeout time.Duration
 	// Done is what became of each step this run got through, in order.
 	Done []StepResult
 }
@@ -130,14 +132,25 @@ func (r *PlanRun) Run(ctx context.Context) (int, error) {
 				return ran, fmt.Errorf("stopped before step %d (%s); continue with: %s", n, s.Title, r.Resume(n))
 			}
 		}
-		if _, err := r.PS.Run(ctx, fmt.Sprintf("step %d", n), StepTimeout, strings.Join(s.Commands, "\n")); err != nil {
-			// The step's advice is about its commands' own failure: only
-			// when its PowerShell ran and exited non-zero (not for a
-			// Ctrl-C, a timeout or a PowerShell that did not start).
+		timeout := r.Timeout
+		if timeout <= 0 {
+			timeout = StepTimeout
+		}
+		if _, err := r.PS.Run(ctx, fmt.Sprintf("step %d", n), timeout, strings.Join(s.Commands, "\n")); err != nil {
+			// What the step may have left (IfUnfinished) holds whenever
+			// its PowerShell started: exited non-zero, interrupted or
+			// timed out. The advice about its commands' own failure
+			// (OnFailure) only when its PowerShell exited non-zero (not
+			// for a Ctrl-C, a timeout or a PowerShell that did not start).
 			var ee *ExitError
+			var se *StoppedError
+			failed := errors.As(err, &ee)
 			next := ""
-			if s.OnFailure != "" && errors.As(err, &ee) {
-				next = s.OnFailure + " "
+			if s.IfUnfinished != "" && (failed || errors.As(err, &se)) {
+				next += s.IfUnfinished + " "
+			}
+			if s.OnFailure != "" && failed {
+				next += s.OnFailure + " "
 			}
 			return ran, fmt.Errorf("restore stopped at step %d (%s): %s. %sFix the cause, then continue with: %s", n, s.Title, strings.TrimRight(err.Error(), ". "), next, r.Resume(n))
 		}

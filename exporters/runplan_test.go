@@ -266,3 +266,65 @@ func TestPlanRunOnFailureOnlyForTheStepsOwnError(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanRunIfUnfinishedHoweverTheStepEnded: what a step may have left
+// (IfUnfinished: "the Front End services may still be stopped") follows
+// the step however it ended once its PowerShell started: failed (before
+// the OnFailure advice), interrupted (Ctrl-C) or timed out; the advice
+// about the commands' own failure (OnFailure) follows only the failure.
+// A PowerShell that did not start left nothing: neither.
+func TestPlanRunIfUnfinishedHoweverTheStepEnded(t *testing.T) {
+	const left = "The services may still be stopped: start them."
+	setup := func(t *testing.T, fx string) *PlanRun {
+		r, _, file := runPlanFixture(t)
+		os.MkdirAll(filepath.Dir(file), 0o755)
+		os.WriteFile(file, []byte("x"), 0o644)
+		if fx != "" {
+			os.WriteFile(filepath.Join(os.Getenv("PSSTUB_DIR"), "fixture.json"), []byte(fx), 0o644)
+		}
+		r.Plan.Steps[2].IfUnfinished = left
+		r.Yes, r.StartAt = true, 3
+		return r
+	}
+	const hang = `{"hang":["Boom-CsStep"]}`
+
+	t.Run("failed", func(t *testing.T) {
+		_, err := setup(t, "").Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "failed (exit 1)") || !strings.HasSuffix(err.Error(), ". "+left+" Check the pool. Fix the cause, then continue with: resume at 3") {
+			t.Fatalf("failed step: %v", err)
+		}
+	})
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		time.AfterFunc(time.Second, cancel)
+		_, err := setup(t, hang).Run(ctx)
+		if err == nil || !strings.Contains(err.Error(), "step 3: interrupted. "+left+" Fix the cause") || strings.Contains(err.Error(), "Check the pool.") {
+			t.Fatalf("interrupted step: %v", err)
+		}
+	})
+	t.Run("timed out", func(t *testing.T) {
+		r := setup(t, hang)
+		r.Timeout = time.Second
+		_, err := r.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "step 3: timed out after 1s") || !strings.Contains(err.Error(), ". "+left+" Fix the cause") || strings.Contains(err.Error(), "Check the pool.") {
+			t.Fatalf("timed-out step: %v", err)
+		}
+	})
+	t.Run("not started", func(t *testing.T) {
+		r := setup(t, "")
+		r.PS.Exe = filepath.Join(t.TempDir(), "no-powershell.exe")
+		_, err := r.Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), left) || strings.Contains(err.Error(), "Check the pool.") {
+			t.Fatalf("PowerShell missing: %v", err)
+		}
+	})
+	t.Run("interrupted before it started", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := setup(t, hang).Run(ctx)
+		if err == nil || !strings.Contains(err.Error(), "interrupted") || strings.Contains(err.Error(), left) {
+			t.Fatalf("interrupted before the step's PowerShell started: %v", err)
+		}
+	})
+}

@@ -69,6 +69,7 @@ func startTree(tc *treeCmd, prepare func(c *exec.Cmd)) (*exec.Cmd, error) {
 		prepare(cmd)
 		return startCmd(attempt, cmd)
 	})
+	tc.started = err == nil
 	return cmd, err
 }
 
