@@ -748,6 +748,40 @@ func TestLyncAccountAndCoverage(t *testing.T) {
 	}
 }
 
+// TestLyncCoverageByLocalName: the sql exporter runs on the Monitoring
+// store's SQL server and names it localhost\mon; check does not warn that
+// the Monitoring databases it backs up there are deployed but not backed
+// up (before, the local name never matched the FQDN discovery reports),
+// and still warns of the Archiving database no exporter covers.
+func TestLyncCoverageByLocalName(t *testing.T) {
+	host := exporters.ThisComputer()
+	if host == "" {
+		t.Skip("this machine has no name of its own")
+	}
+	if !strings.Contains(host, ".") {
+		host += ".contoso.com"
+	}
+	s := newLyncSite(t)
+	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(cfgPath)
+	local := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon'`, `instance: 'localhost\mon'`, 1)
+	if local == string(cfg) {
+		t.Fatal("the site's sql exporter changed: update this test")
+	}
+	os.WriteFile(cfgPath, []byte(local), 0o600)
+	b, err := os.ReadFile("../exporters/testdata/discovery/migration.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc := filepath.Join(s.dir, "discovery-here.json")
+	os.WriteFile(disc, []byte(strings.ReplaceAll(string(b), "sqlmon01.contoso.com", host)), 0o644)
+	s.fixture(t, map[string]any{"discovery_file": disc})
+	r := testbin.Run(t, s.dir, s.env, "check", "--config", cfgPath)
+	if strings.Contains(r.Stdout, "Monitoring database(s)") || !strings.Contains(r.Stdout, `[WARN] Lync discovery: Archiving database(s) LcsLog on sqlarch01.contoso.com\arch are deployed but not backed up`) {
+		t.Errorf("check, LcsCDR and QoEMetrics backed up as localhost\\mon on %s:\n%s", host, r.Stdout)
+	}
+}
+
 // TestReadmeRestorePlans: README's restore section shows the plan of each
 // scenario as the binary prints it for a test deployment in the middle of
 // a migration (go test ./e2e -run TestReadmeRestorePlans -update-exporters

@@ -105,10 +105,15 @@ func utf16Len(s string) int {
 }
 
 // sqlKey normalises "fqdn\instance" for comparing: lower case, the host's
-// first label only (sql01 and sql01.contoso.com are the same server), "."
-// and "(local)" kept as they are.
-func sqlKey(instance, db string) string {
+// first label only (sql01 and sql01.contoso.com are the same server); a
+// local name (localhost, ".", "(local)", 127.0.0.1) is computer, the one
+// the backup runs on (ThisComputer), and stays as it is when that is not
+// known (then it matches no server discovery names).
+func sqlKey(instance, db, computer string) string {
 	h, i, _ := strings.Cut(strings.ToLower(strings.TrimSpace(instance)), `\`)
+	if isLocalSQLName(h) && computer != "" {
+		h = strings.ToLower(strings.TrimSpace(computer))
+	}
 	if j := strings.Index(h, "."); j > 0 {
 		h = h[:j]
 	}
@@ -120,7 +125,7 @@ func (s *session) cover(instance, db string) {
 	if s.covered == nil {
 		s.covered = map[string]bool{}
 	}
-	s.covered[sqlKey(instance, db)] = true
+	s.covered[sqlKey(instance, db, ThisComputer())] = true
 }
 
 // checkCoverage notes the Monitoring / Archiving databases deployed but
@@ -133,7 +138,7 @@ func (s *session) checkCoverage() {
 		st := &s.info.SQLStores[i]
 		st.Uncovered = nil
 		for _, db := range st.Databases {
-			if !s.covered[sqlKey(st.Instance, db)] {
+			if !s.covered[sqlKey(st.Instance, db, ThisComputer())] {
 				st.Uncovered = append(st.Uncovered, db)
 			}
 		}

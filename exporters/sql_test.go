@@ -365,6 +365,50 @@ func TestSQLCoverageByName(t *testing.T) {
 	}
 }
 
+// TestSQLCoverageByLocalName: a sql exporter on the Monitoring store's
+// SQL server itself, naming the instance localhost\MON, .\mon or
+// (local)\mon, covers the databases discovery reports there by FQDN: no
+// "deployed but not backed up" note for them (before, the local name was
+// compared as it was written and every such database was reported). On
+// another computer the same config covers nothing there.
+func TestSQLCoverageByLocalName(t *testing.T) {
+	here := ThisComputer()
+	if here == "" {
+		t.Skip("this machine has no name of its own")
+	}
+	fqdn := here
+	if !strings.Contains(fqdn, ".") {
+		fqdn += ".contoso.com"
+	}
+	b, err := os.ReadFile("testdata/discovery/migration.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		server, instance, uncovered string
+	}{
+		{fqdn, `localhost\MON`, "QoEMetrics"},
+		{fqdn, `.\mon`, "QoEMetrics"},
+		{fqdn, `(LOCAL)\mon`, "QoEMetrics"},
+		{fqdn, `127.0.0.1\mon`, "QoEMetrics"},
+		{fqdn, `localhost\arch`, "LcsCDR,QoEMetrics"},
+		{"sqlmon01.contoso.com", `localhost\mon`, "LcsCDR,QoEMetrics"},
+	} {
+		disc := filepath.Join(t.TempDir(), "discovery.json")
+		os.WriteFile(disc, []byte(strings.ReplaceAll(string(b), "sqlmon01.contoso.com", c.server)), 0o644)
+		h := newHarness(t, "2015", fixture{DiscoveryFile: disc})
+		cfg := h.config(fmt.Sprintf("lync: {powershell: $PS, exporters: [csconfig]}\nexporters:\n  - {kind: sql, name: sql, instance: '%s', databases: [lcscdr], backup_dir: '%s'}\n", c.instance, t.TempDir()))
+		_, d, err := Build(context.Background(), cfg, Env{Staging: h.staging})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := d["lync"].(*LyncInfo)
+		if len(info.SQLStores) != 2 || strings.Join(info.SQLStores[0].Uncovered, ",") != c.uncovered || strings.Join(info.SQLStores[1].Uncovered, ",") != "LcsLog" {
+			t.Errorf("%s, the Monitoring store on %s: stores %+v, want %s uncovered there", c.instance, c.server, info.SQLStores, c.uncovered)
+		}
+	}
+}
+
 // TestSQLRemovesLeftovers: a run killed hard (kill -9, power loss) leaves
 // its .bak in read_dir, its Cleanup never run. The next run of that
 // exporter removes the .bak files named the way it names them (this host,
