@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 )
 
 // Trust is where the CAs of an opened destination came from, for the fix
@@ -20,7 +22,9 @@ type Trust struct {
 
 // Hint adds the fix to a refused certificate of an unknown authority:
 // the flag or key to name the CA in, or, when one was named, that it does
-// not hold the server's CA. Other errors pass unchanged.
+// not hold the server's CA (the file named escaped when it holds a control
+// or invisible format character: shellquote.Text). Other errors pass
+// unchanged.
 func (t Trust) Hint(err error) error {
 	if err == nil || !t.Opened || !unknownAuthority(err) || strings.Contains(err.Error(), "--ca-file") || strings.Contains(err.Error(), "destination.ca_file") {
 		return err
@@ -28,7 +32,7 @@ func (t Trust) Hint(err error) error {
 	var fix string
 	switch {
 	case t.NoFlag && t.CAFile != "":
-		fix = fmt.Sprintf("the server's certificate is signed by no CA in %s (destination.ca_file) nor in the system store: name the CA that issued it there (a PEM file)", t.CAFile)
+		fix = fmt.Sprintf("the server's certificate is signed by no CA in %s (destination.ca_file) nor in the system store: name the CA that issued it there (a PEM file)", shellquote.Text(t.CAFile))
 	case t.NoFlag:
 		fix = "this machine does not trust the server's certificate: name its CA in destination.ca_file (a PEM file), or import the CA into the machine's trusted roots"
 	case t.CAFile != "":
@@ -36,7 +40,7 @@ func (t Trust) Hint(err error) error {
 		if t.Flag {
 			src = "--ca-file"
 		}
-		fix = fmt.Sprintf("the server's certificate is signed by no CA in %s (%s) nor in the system store: name the CA that issued it (--ca-file FILE, a PEM file)", t.CAFile, src)
+		fix = fmt.Sprintf("the server's certificate is signed by no CA in %s (%s) nor in the system store: name the CA that issued it (--ca-file FILE, a PEM file)", shellquote.Text(t.CAFile), src)
 	case t.FromURL:
 		fix = "this machine does not trust the server's certificate: give its CA with --ca-file FILE (a PEM file), or import the CA into the machine's trusted roots"
 	default:

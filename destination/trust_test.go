@@ -33,6 +33,10 @@ func TestTrustHint(t *testing.T) {
 			"this machine does not trust the server's certificate: give its CA with --ca-file FILE (a PEM file), or import the CA into the machine's trusted roots"},
 		{"config, system store", Trust{Opened: true}, winErr,
 			"this machine does not trust the server's certificate: name its CA in destination.ca_file or with --ca-file FILE (a PEM file), or import the CA into the machine's trusted roots"},
+		// A file name holding U+202E was printed as it is: the terminal
+		// showed the rest of the line reversed. It is named escaped.
+		{"ca_file with a bidi override", Trust{Opened: true, CAFile: "/etc/lb/\u202emep.ac"}, goErr,
+			`the server's certificate is signed by no CA in "/etc/lb/\u202emep.ac" (destination.ca_file) nor in the system store: name the CA that issued it (--ca-file FILE, a PEM file)`},
 		{"not opened", Trust{}, goErr, ""},
 		{"another error", Trust{Opened: true}, errors.New("access denied"), ""},
 		{"already names the fix", Trust{Opened: true}, fmt.Errorf("%w; name it with --ca-file", goErr), ""},

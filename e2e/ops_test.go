@@ -697,3 +697,16 @@ func TestOpsScheduleControlCharacter(t *testing.T) {
 		t.Errorf("exit %d, want 2, the path escaped (%s) and %s\nstdout %q\nstderr %q", r.Code, escaped, want, r.Stdout, r.Stderr)
 	}
 }
+
+// TestOpsScheduleBidiOverride: a config path holding U+202E (RIGHT-TO-LEFT
+// OVERRIDE) went into the printed cron line and unit as it is, where the
+// terminal shows the rest of the line reversed: the line read is not the
+// line run. schedule now refuses it (exit 2), naming the path escaped.
+func TestOpsScheduleBidiOverride(t *testing.T) {
+	cfg := "/etc/lb/\u202elmay.pukcab"
+	r := testbin.Run(t, t.TempDir(), nil, "schedule", "install", "--dry-run", "--for", "linux", "--config", cfg)
+	want := `\u202elmay.pukcab" holds an invisible format character (U+202E)`
+	if r.Code != 2 || !strings.Contains(r.Stderr, want) || strings.ContainsRune(r.Stdout+r.Stderr, '\u202e') {
+		t.Errorf("exit %d, want 2 and %s\nstdout %+q\nstderr %+q", r.Code, want, r.Stdout, r.Stderr)
+	}
+}

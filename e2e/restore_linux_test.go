@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -102,10 +103,13 @@ func TestCoreRestoreHintKeepsInclude(t *testing.T) {
 
 // TestCoreRestoreHintControlCharacter: a restore whose --include pattern
 // holds a control character (here ESC c, which resets the terminal)
-// printed it raw in the hint's command, where the terminal acts on it.
-// No shell's form carries it to paste: the hint says the flags in words
-// and names the pattern escaped, and stderr holds no control character
-// but the line ends.
+// printed it raw in the hint's command, where the terminal acts on it; one
+// holding a bidi override (U+202E) printed it raw too, and the terminal
+// showed the text after it reversed ("x<RLO>cod.exe" reads "xexe.doc"),
+// so the command pasted was not the one read. No shell's form carries
+// either to paste: the hint says the flags in words and names the pattern
+// escaped, and stderr holds no control or invisible format character but
+// the line ends.
 func TestCoreRestoreHintControlCharacter(t *testing.T) {
 	e := newCoreEnv(t)
 	for _, item := range []string{"a", "b"} {
@@ -118,12 +122,17 @@ func TestCoreRestoreHintControlCharacter(t *testing.T) {
 	bad, _ := os.ReadFile(bravo)
 	bad[len(bad)/2] ^= 0x40
 	os.WriteFile(bravo, bad, 0o644)
-	r := e.run("restore", set, "--to", filepath.Join(e.dir, "r"), "--identity", e.key, "--include", "*/keep/*", "--include", "x\x1bc")
-	want := `in place: alpha; the rest: bravo: restore again with --item for each, --include for each pattern given (no command to paste: --include's value "x\x1bc" holds a control character (U+001B)`
-	if r.Code != 1 || !strings.Contains(r.Stderr, want) {
-		t.Fatalf("exit %d, want 1 and %s\n%q", r.Code, want, r.Stderr)
-	}
-	if strings.ContainsFunc(strings.ReplaceAll(r.Stderr, "\n", ""), unicode.IsControl) {
-		t.Errorf("stderr holds a control character: %q", r.Stderr)
+	for i, c := range []struct{ pattern, said string }{
+		{"x\x1bc", `"x\x1bc" holds a control character (U+001B)`},
+		{"x\u202ecod.exe", `"x\u202ecod.exe" holds an invisible format character (U+202E)`},
+	} {
+		r := e.run("restore", set, "--to", filepath.Join(e.dir, "r"+strconv.Itoa(i)), "--identity", e.key, "--include", "*/keep/*", "--include", c.pattern)
+		want := `in place: alpha; the rest: bravo: restore again with --item for each, --include for each pattern given (no command to paste: --include's value ` + c.said
+		if r.Code != 1 || !strings.Contains(r.Stderr, want) {
+			t.Fatalf("exit %d, want 1 and %s\n%q", r.Code, want, r.Stderr)
+		}
+		if strings.ContainsFunc(strings.ReplaceAll(r.Stderr, "\n", ""), func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) }) {
+			t.Errorf("stderr holds a control or invisible format character: %q", r.Stderr)
+		}
 	}
 }

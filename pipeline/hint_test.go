@@ -90,3 +90,22 @@ func TestFinishHintControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishHintBidiOverride: a pattern holding U+202E (RIGHT-TO-LEFT
+// OVERRIDE) was printed in the hint's command as it is, in single quotes:
+// the terminal showed the rest of the line reversed, so the command
+// pasted was not the one read. The hint says the flags in words and names
+// the pattern escaped, on every system.
+func TestFinishHintBidiOverride(t *testing.T) {
+	reps := []ItemReport{{Name: "alpha", InPlace: true}, {Name: "bravo"}}
+	for _, goos := range []string{"linux", "windows"} {
+		h := finishHint(goos, reps, []string{"*/keep/*", "x\u202ecod.exe"}, false)
+		want := `; in place: alpha; the rest: bravo: restore again with --item for each, --include for each pattern given (no command to paste: --include's value "x\u202ecod.exe" holds an invisible format character (U+202E)`
+		if !strings.HasPrefix(h, want) {
+			t.Errorf("%s hint:\n got %+q\nwant %+q…", goos, h, want)
+		}
+		if strings.ContainsRune(h, '\u202e') {
+			t.Errorf("%s: the hint holds U+202E: %+q", goos, h)
+		}
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"github.com/lyncbackup/lyncbackup/internal/wintext"
@@ -70,10 +69,17 @@ func (t *Task) Validate() error {
 	}
 	// A crontab entry and a unit file's setting are one line each: a line
 	// break in a path made the rest of it an entry (or a setting) of its own.
-	for _, w := range append([]string{t.Exe}, t.CommandArgs()...) {
-		if i := strings.IndexFunc(w, unicode.IsControl); i >= 0 {
-			r, _ := utf8.DecodeRuneInString(w[i:])
+	// An invisible format character (a bidi override, a zero-width
+	// character) makes the line or the command printed read otherwise than
+	// it runs (shellquote.Invisible): the name and the account too are
+	// printed, in the schtasks command.
+	for _, w := range append([]string{t.Name, t.User, t.Exe}, t.CommandArgs()...) {
+		switch i, r := shellquote.Hidden(w); {
+		case i < 0:
+		case unicode.IsControl(r):
 			return fmt.Errorf("%s holds a control character (%U), which a crontab line or a unit file's line cannot hold", strconv.Quote(w), r)
+		default:
+			return fmt.Errorf("%s holds an invisible format character (%U), which makes the command or the line printed read otherwise than it runs", strconv.Quote(w), r)
 		}
 	}
 	return nil

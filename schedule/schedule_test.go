@@ -227,6 +227,40 @@ func TestScheduleControlCharacter(t *testing.T) {
 	}
 }
 
+// TestScheduleInvisibleCharacter: a path, an argument, the task's name or
+// its account holding U+202E (RIGHT-TO-LEFT OVERRIDE) or another invisible
+// format character went into the cron line, the unit and the schtasks
+// command printed as it is, where the terminal shows the text after it
+// reversed (or nothing): the line read is not the line run. The task is
+// refused, the word named escaped.
+func TestScheduleInvisibleCharacter(t *testing.T) {
+	ok := Task{Exe: "/usr/bin/lyncbackup", Config: "/etc/lb/lyncbackup.yaml"}
+	for _, c := range []struct {
+		task Task
+		word string
+	}{
+		{Task{Exe: ok.Exe, Config: "/etc/lb/\u202elmay.pukcab"}, `"/etc/lb/\u202elmay.pukcab"`},
+		{Task{Exe: ok.Exe, Config: ok.Config, Args: []string{"--staging", "/srv/a\u2066b"}}, `"/srv/a\u2066b"`},
+		{Task{Exe: "/usr/bin/lync\u200bbackup", Config: ok.Config}, `"/usr/bin/lync\u200bbackup"`},
+		{Task{Name: "lync\ufeffbackup", Exe: ok.Exe, Config: ok.Config}, `"lync\ufeffbackup"`},
+		{Task{User: "CONTOSO\\svc\u202e", Exe: ok.Exe, Config: ok.Config}, `"CONTOSO\\svc\u202e"`},
+		{Task{Exe: ok.Exe, Config: "/etc/lb/a\u2028b.yaml"}, `"/etc/lb/a\u2028b.yaml"`},
+	} {
+		task := c.task
+		err := task.Validate()
+		want := c.word + " holds an invisible format character (U+"
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%+q: %v; want %s…", c.task, err, want)
+		}
+		if line, err := CronLine(c.task); err == nil {
+			t.Errorf("%+q: cron line %+q", c.task, line)
+		}
+		if _, err := WindowsXML(c.task); err == nil {
+			t.Errorf("%+q: Windows task made", c.task)
+		}
+	}
+}
+
 // splitWindows is the reference parser: the rules CommandLineToArgvW and
 // the MSVC runtime use for every argument after the program name.
 func splitWindows(s string) []string {

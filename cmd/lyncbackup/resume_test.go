@@ -84,3 +84,21 @@ func TestResumeControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeBidiOverride: a --to holding U+202E was printed in the
+// "continue with:" command as it is, where the terminal shows the text
+// after it reversed; now the command is said in words, the value escaped.
+func TestResumeBidiOverride(t *testing.T) {
+	for _, goos := range []string{"linux", "windows"} {
+		fs := parsedRestoreFlags(t, "--to", "/srv/restore\u202e1gol", "--start-at", "2")
+		_, err := givenFlags(goos, fs, &app{}, "start-at")
+		r := runImports{flagsErr: err, goos: goos}
+		got := r.resume(3)
+		if want := `this command again with --start-at 3 (no command to paste: --to's value "/srv/restore\u202e1gol" holds an invisible format character (U+202E)`; !strings.HasPrefix(got, want) {
+			t.Errorf("%s:\n got %+q\nwant %+q…", goos, got, want)
+		}
+		if strings.ContainsRune(got, '\u202e') {
+			t.Errorf("%s: the hint holds U+202E: %+q", goos, got)
+		}
+	}
+}

@@ -24,11 +24,17 @@
 // holding that form is for PowerShell only, and says so (OnlyIn).
 //
 // A value holding a control character (a line break, a tab, ESC, any other
-// C0 or C1 character, DEL) or bytes that are not UTF-8 has no form in any
-// shell: printed, the terminal acts on it or shows something else (a line
-// break ends the command where it is pasted, a tab completes, ESC begins a
-// terminal sequence, invalid UTF-8 is shown and pasted as U+FFFD), whatever
-// quotes are around it. ($'…' would print them escaped, but not every sh
+// C0 or C1 character, DEL), an invisible format character (Unicode
+// category Cf: the bidi overrides and isolates U+202A-202E, U+2066-2069,
+// the zero-width U+200B-200F, U+FEFF, the soft hyphen …), a line or
+// paragraph separator (U+2028, U+2029) or bytes that are not UTF-8 has no
+// form in any shell: printed, the terminal acts on it or shows something
+// else (a line break ends the command where it is pasted, a tab completes,
+// ESC begins a terminal sequence, invalid UTF-8 is shown and pasted as
+// U+FFFD, a bidi override shows the text after it reversed while the
+// paste carries it in its order, a zero-width character is not seen at
+// all), whatever quotes are around it: the command pasted is not the one
+// read ("Trojan Source"). ($'…' would print them escaped, but not every sh
 // reads it: dash 0.5.12, Debian's /bin/sh, passes $'a\nb' as $a\nb.) For
 // says so, and Show names such a value in a message with them escaped.
 package shellquote
@@ -57,8 +63,9 @@ import (
 // unescaped, the program drops it: PowerShell issue #1995; cmd needs \"
 // inside double quotes, which PowerShell reads as the end of the string)
 // or an empty one (Windows PowerShell 5.1 leaves it out). Elsewhere
-// POSIX (see POSIX). On every system, a value holding a control character
-// or bytes that are not UTF-8 is an error (see the package comment).
+// POSIX (see POSIX). On every system, a value holding a control or
+// invisible format character, a line or paragraph separator, or bytes
+// that are not UTF-8 is an error (see the package comment).
 func For(goos, s string) (string, error) {
 	if err := unprintable(s); err != nil {
 		return "", err
@@ -82,27 +89,63 @@ func For(goos, s string) (string, error) {
 }
 
 // unprintable says why s cannot be printed for pasting: bytes that are not
-// UTF-8, or a control character (C0, DEL, C1).
+// UTF-8, a control character (C0, DEL, C1), an invisible format character
+// (category Cf) or a line or paragraph separator (Zl, Zp).
 func unprintable(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("is not valid UTF-8, which a terminal shows and pastes as other characters")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return fmt.Errorf("holds a control character (%U), which a pasted command does not carry: the terminal or the shell acts on it (a line break ends the command, a tab completes, ESC begins a terminal sequence)", r)
+		case Invisible(r):
+			return fmt.Errorf("holds an invisible format character (%U), which a terminal does not show as it is: the command pasted would differ from the one read (a bidi control reorders the text shown, a zero-width character is not seen)", r)
 		}
 	}
 	return nil
 }
 
+// Invisible reports whether r is a character a terminal does not show as
+// it is, though it is not a control character: a format character
+// (Unicode category Cf: the bidi embeddings, overrides and isolates, the
+// zero-width characters, U+FEFF, the soft hyphen …) or a line or paragraph
+// separator (U+2028, U+2029). Go's %q and strconv.Quote escape all of
+// them.
+func Invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// Hidden is the index of the first control character or Invisible one in
+// s, and that character; -1 when there is none.
+func Hidden(s string) (int, rune) {
+	for i, r := range s {
+		if unicode.IsControl(r) || Invisible(r) {
+			return i, r
+		}
+	}
+	return -1, 0
+}
+
 // Show is s as a message names it: POSIX(s), or, when s holds what For
-// refuses to print (a control character, bytes that are not UTF-8), Go's
-// double-quoted form of it, which escapes those (\n, \x1b, \xff).
+// refuses to print (a control or invisible format character, a line or
+// paragraph separator, bytes that are not UTF-8), Go's double-quoted form
+// of it, which escapes those (\n, \x1b, \u202e, \xff).
 func Show(s string) string {
 	if unprintable(s) != nil {
 		return strconv.Quote(s)
 	}
 	return POSIX(s)
+}
+
+// Text is s as a message names it outside a command (a file name in a
+// sentence): s as it is, or, when it holds what For refuses to print,
+// Go's double-quoted form of it, as Show.
+func Text(s string) string {
+	if unprintable(s) != nil {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // OnlyIn names the one shell that reads the words of a command, each a

@@ -109,6 +109,43 @@ func TestForRefusesControlCharacters(t *testing.T) {
 	}
 }
 
+// TestForRefusesInvisibleCharacters: a value holding a bidi control, a
+// zero-width character, U+FEFF or another invisible format character
+// (category Cf), or a line or paragraph separator, was printed to paste
+// as it is: the terminal shows "x<RLO>cod.exe" as "xexe.doc", so the
+// command pasted is not the one read (Trojan Source). For refuses it on
+// every system, and Show and Text name it with those escaped.
+func TestForRefusesInvisibleCharacters(t *testing.T) {
+	hidden := func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) }
+	for _, v := range []string{"x\u202ecod.exe", "a\u2066b\u2069", "a\u2067b", "a\u2068b", "a\u202ab", "a\u202db", "a\u200bb", "a\u200cb", "a\u200db",
+		"a\u200eb", "a\u200fb", "\ufeffa", "a\u00adb", "a\u061cb", "a\u2060b", "a\u2028b", "a\u2029b", "a\U000e0001b"} {
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			if q, err := For(goos, v); err == nil {
+				t.Errorf("%s %+q quoted as %+q, no error", goos, v, q)
+			} else if !strings.Contains(err.Error(), "holds an invisible format character (U+") || strings.ContainsFunc(err.Error(), hidden) {
+				t.Errorf("%s %+q: %+q", goos, v, err)
+			}
+		}
+		for _, sv := range []string{Show(v), Text(v)} {
+			if strings.ContainsFunc(sv, hidden) {
+				t.Errorf("%+q named as %+q, raw", v, sv)
+			}
+			if u, err := strconv.Unquote(sv); err != nil || u != v {
+				t.Errorf("%+q named as %s, which does not unquote to it (%+q, %v)", v, sv, u, err)
+			}
+		}
+	}
+	// What a terminal shows as it is stays as it is.
+	for _, v := range []string{"D:\\Lync Restore", "Ünïcödé", "אב", "a\u00a0b", "مرحبا"} {
+		if _, err := For("linux", v); err != nil {
+			t.Errorf("%+q refused: %v", v, err)
+		}
+		if Text(v) != v {
+			t.Errorf("Text(%+q) = %+q", v, Text(v))
+		}
+	}
+}
+
 // TestForWindowsTypographicDoubleQuotes: PowerShell ends a double-quoted
 // string at U+201C, U+201D or U+201E as at '"' (CharExtensions.IsDoubleQuote),
 // so For must not put a value holding one between double quotes.
