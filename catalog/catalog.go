@@ -52,9 +52,17 @@ type Set struct {
 }
 
 // InProgress reports whether the set is uncommitted and its writer's lease
-// is live: a backup is still writing it.
+// is live: a backup is still writing it, or may be (LeaseUnknown).
 func (s Set) InProgress() bool {
 	return s.Manifest == nil && s.ManifestErr == nil && s.Lease != nil && s.Lease.Live()
+}
+
+// LeaseUnknown reports whether the set is InProgress only because the
+// store could not tell its time (LeaseInfo.Unknown): unfinished, and
+// whether a backup still writes it is not known. It is spared as a
+// running one is, but not said to be running.
+func (s Set) LeaseUnknown() bool {
+	return s.InProgress() && s.Lease.Unknown()
 }
 
 // Complete reports whether the set was committed: its manifest was found
@@ -187,9 +195,8 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 	in := &interner{m: map[string]string{}}
 	// The store's time, asked once, before the first lease is read (its
 	// age is judged in the store's clock; unknown: every lease is live).
-	storeNow := sync.OnceValue(func() time.Time {
-		t, _ := StoreNow(ctx, c.Store)
-		return t
+	storeNow := sync.OnceValues(func() (time.Time, error) {
+		return StoreNow(ctx, c.Store)
 	})
 	for i := range sets {
 		s := &sets[i]
@@ -212,7 +219,9 @@ func (c *Catalog) List(ctx context.Context) ([]Set, error) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				li := ReadLease(ctx, c.Store, *lease, storeNow())
+				now, clockErr := storeNow()
+				li := ReadLease(ctx, c.Store, *lease, now)
+				li.ClockErr = clockErr
 				s.Lease = &li
 			}()
 			continue
@@ -410,6 +419,8 @@ func skipReason(s Set) string {
 		return "archived: " + s.ThawHint()
 	case s.ManifestErr != nil:
 		return "damaged manifest: " + strings.TrimPrefix(s.ManifestErr.Error(), "set "+s.Host+"/"+s.ID+": ")
+	case s.LeaseUnknown():
+		return "incomplete: unfinished, and whether a backup is still writing it is unknown (" + s.Lease.Describe() + ")"
 	case s.Manifest == nil && s.InProgress():
 		return "incomplete: a backup is still writing it (" + s.Lease.Describe() + ")"
 	case s.Manifest == nil:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,6 +82,9 @@ type LeaseInfo struct {
 	// clock. Zero when the store could not tell its time: the lease then
 	// counts as live (unless its holder is known gone).
 	StoreNow time.Time
+	// ClockErr, with StoreNow zero, is why the store could not tell its
+	// time (upload.ErrReadOnly: a folder this account cannot write).
+	ClockErr error
 }
 
 // Expires is the latest moment, in the store's clock, the lease may still
@@ -158,10 +162,23 @@ func (l LeaseInfo) holderGone() bool {
 	return processGone(l.Lease.PID)
 }
 
+// Unknown reports whether the lease counts as live only because the
+// store could not tell its time: whether its backup is still writing is
+// not known (on a read-only folder, a crashed backup's lease stays so).
+func (l LeaseInfo) Unknown() bool {
+	return l.StoreNow.IsZero() && l.Live()
+}
+
 // Describe is one human phrase about the lease ("pid 4242 on fe01,
-// refreshed 3s ago"), its age in the store's clock.
+// refreshed 3s ago"), its age in the store's clock; when the store could
+// not tell its time, the time it was written and its age in this
+// machine's clock, said as such, and why the store's is unknown.
 func (l LeaseInfo) Describe() string {
-	ago := "at " + l.ModTime.UTC().Format(time.RFC3339) + " (the store did not tell its time: counted as live)"
+	why := "the store did not tell its time"
+	if errors.Is(l.ClockErr, upload.ErrReadOnly) {
+		why = upload.ErrReadOnly.Error() + ", so its time cannot be learned"
+	}
+	ago := fmt.Sprintf("at %s, %s ago by this machine's clock (%s)", l.ModTime.UTC().Format(time.RFC3339), max(time.Since(l.ModTime), 0).Round(time.Second), why)
 	if !l.StoreNow.IsZero() {
 		ago = max(l.StoreNow.Sub(l.ModTime), 0).Round(time.Second).String() + " ago"
 	}

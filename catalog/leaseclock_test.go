@@ -2,9 +2,12 @@ package catalog
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/upload"
 	"github.com/lyncbackup/lyncbackup/upload/uploadtest"
 )
 
@@ -51,5 +54,52 @@ func TestLeaseJudgedInStoreClock(t *testing.T) {
 				t.Errorf("%d live leases, want 0", len(live))
 			}
 		})
+	}
+}
+
+// readOnlyClock is a store that cannot tell its time because this
+// account cannot write it (a folder mounted read-only: local.Store.Now
+// reads the time off a file it writes).
+type readOnlyClock struct{ upload.Store }
+
+func (readOnlyClock) Now(ctx context.Context) (time.Time, error) {
+	return time.Time{}, fmt.Errorf("learn the time of the folder: %w (no file can be written in it: read-only file system)", upload.ErrReadOnly)
+}
+
+// On a destination that cannot tell its time every lease counts as live
+// (a running backup is never taken for dead), so a backup that crashed
+// 30 hours ago on another machine was listed as "a backup is still
+// writing it". It is still spared (InProgress), but LeaseUnknown says its
+// state is not known, and the lease's words say why: the destination is
+// read-only here. Where the store tells its time, a live lease is not
+// unknown.
+func TestLeaseUnknownOnAReadOnlyStore(t *testing.T) {
+	ctx := context.Background()
+	base := newStore(t)
+	at := time.Now().Add(-30 * time.Hour)
+	id := NewSetID(at)
+	put(t, base, ItemKey("fe01", id, "certs"), "half")
+	put(t, base, LeaseKey("fe01", id), `{"host":"fe01","set_id":"`+id+`","pid":4242,"machine":"othermachine","start":"`+
+		at.Format(time.RFC3339Nano)+`","refreshed":"`+at.Format(time.RFC3339Nano)+`","ttl":"10m"}`)
+	sets, err := (&Catalog{Store: readOnlyClock{base}}).List(ctx)
+	if err != nil || len(sets) != 1 || sets[0].Lease == nil {
+		t.Fatalf("%+v %v", sets, err)
+	}
+	s := sets[0]
+	if !s.InProgress() || !s.LeaseUnknown() {
+		t.Errorf("InProgress %v, LeaseUnknown %v; want both (spared, state unknown)", s.InProgress(), s.LeaseUnknown())
+	}
+	if d := s.Lease.Describe(); !strings.Contains(d, "the destination is read-only here, so its time cannot be learned") || !strings.Contains(d, "ago by this machine's clock") {
+		t.Errorf("Describe: %s", d)
+	}
+	if r := skipReason(s); !strings.HasPrefix(r, "incomplete: unfinished, and whether a backup is still writing it is unknown (") {
+		t.Errorf("skip reason: %s", r)
+	}
+
+	// The same lease just refreshed, on a store that tells its time: running.
+	put(t, base, LeaseKey("fe01", id), `{"host":"fe01","set_id":"`+id+`","pid":4242,"machine":"othermachine","ttl":"10m"}`)
+	sets, _ = (&Catalog{Store: base}).List(ctx)
+	if len(sets) != 1 || !sets[0].InProgress() || sets[0].LeaseUnknown() {
+		t.Errorf("a live lease on a writable store: InProgress %v, LeaseUnknown %v; want running", sets[0].InProgress(), sets[0].LeaseUnknown())
 	}
 }

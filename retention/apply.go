@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"time"
@@ -110,7 +111,10 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	// times, locks) is judged against, and lock dates are set in (asked
 	// once the store answered a listing: a store that cannot be reached
 	// is that error alone, not also a warning about its clock).
-	st0 := a.storeNow(ctx, log)
+	st0, err := a.storeNow(ctx, log)
+	if err != nil {
+		return rep, err
+	}
 	host := a.Host
 	if host != "" {
 		// --host fe01 for the sets of FE01, as restore and verify take it.
@@ -261,7 +265,7 @@ func meta(s catalog.Set) SetMeta {
 	// in the same second (the id's random suffix would order them by chance).
 	m := SetMeta{Host: s.Host, ID: s.ID, Time: s.Started(), Status: s.Status()}
 	if s.InProgress() {
-		m.Running = s.Lease.Describe()
+		m.Running, m.RunningUnknown = s.Lease.Describe(), s.LeaseUnknown()
 	}
 	for _, o := range s.Objects {
 		if o.ModTime.After(m.LastWrite) {
@@ -279,15 +283,28 @@ func meta(s catalog.Set) SetMeta {
 // counted back from (an upload's start is the store's time), an unfinished
 // set's grace is judged in, and lock dates are set in; this machine's when
 // the store cannot tell (every lease is then live, so no running backup's
-// upload is taken for stale).
-func (a *Applier) storeNow(ctx context.Context, log *slog.Logger) time.Time {
+// upload is taken for stale). A destination read-only for this account
+// (upload.ErrReadOnly: a folder's time is read off a file written in it)
+// is an error unless DryRun: prune could delete nothing there.
+func (a *Applier) storeNow(ctx context.Context, log *slog.Logger) (time.Time, error) {
 	t, err := catalog.StoreNow(ctx, a.Store)
 	if err != nil {
+		if errors.Is(err, upload.ErrReadOnly) && !a.DryRun {
+			cause := err
+			if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+				cause = pe
+			}
+			return time.Time{}, fmt.Errorf("%w: %s is read-only for this account (%v), so prune can delete nothing there: run it where the destination can be written, or with --dry-run to see what it would do", ErrReadOnlyDestination, a.Store, cause)
+		}
 		log.Warn("the store did not tell its time: unfinished sets and uploads are aged, and locks dated, on this machine's clock", "err", err)
-		return a.clock()
+		return a.clock(), nil
 	}
-	return t
+	return t, nil
 }
+
+// ErrReadOnlyDestination is returned (wrapped) by a prune (not a dry run)
+// of a destination this account cannot write, before any decision.
+var ErrReadOnlyDestination = errors.New("nothing pruned")
 
 // clock is this machine's present (Now, in tests).
 func (a *Applier) clock() time.Time {

@@ -2,6 +2,7 @@ package retention
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,65 @@ func TestPruneJudgesLocksInStoreClock(t *testing.T) {
 			t.Errorf("a set locked for another day of the store's: %+v", d)
 		}
 	})
+}
+
+// readOnlyClock is a store this account can read but not write: its time
+// cannot be learned (a folder's is read off a file written in it) and a
+// delete fails.
+type readOnlyClock struct{ upload.Store }
+
+func (readOnlyClock) Now(ctx context.Context) (time.Time, error) {
+	return time.Time{}, &readOnlyErr{}
+}
+
+func (readOnlyClock) Delete(ctx context.Context, key string) error {
+	return errors.New("delete " + key + ": read-only file system")
+}
+
+type readOnlyErr struct{}
+
+func (*readOnlyErr) Error() string {
+	return "learn the time of the folder: the destination is read-only here (no file can be written in it: read-only file system)"
+}
+func (*readOnlyErr) Unwrap() error { return upload.ErrReadOnly }
+
+// A prune of a destination this account cannot write tried every delete
+// and failed each ("read-only file system", the decisions printed as if
+// made), and kept a backup that crashed 30 hours ago "in progress". Now it
+// stops before deciding anything (ErrReadOnlyDestination, nothing
+// decided); a dry run still decides, and keeps the crashed set as
+// unfinished of unknown state, not as in progress.
+func TestPruneReadOnlyDestination(t *testing.T) {
+	ctx := context.Background()
+	ls, _ := localStore(t)
+	st := readOnlyClock{ls}
+	now := time.Now()
+	craft(t, ls, "fe01", now.Add(-72*time.Hour), StatusComplete)
+	craft(t, ls, "fe01", now.Add(-48*time.Hour), StatusComplete)
+	id := craft(t, ls, "fe01", now.Add(-30*time.Hour), StatusIncomplete)
+	at := now.Add(-30 * time.Hour).Format(time.RFC3339Nano)
+	if _, err := ls.Put(ctx, catalog.LeaseKey("fe01", id), strings.NewReader(`{"host":"fe01","set_id":"`+id+`","pid":4242,"machine":"othermachine","start":"`+at+`","refreshed":"`+at+`","ttl":"10m"}`), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := (&Applier{Store: st, Policy: Policy{Last: 1, Location: time.UTC}}).Run(ctx)
+	if !errors.Is(err, ErrReadOnlyDestination) || !strings.Contains(err.Error(), "read-only for this account") || len(rep.Decisions) != 0 || len(rep.Actions) != 0 {
+		t.Errorf("prune: %v, %d decisions, %d actions; want ErrReadOnlyDestination and nothing decided", err, len(rep.Decisions), len(rep.Actions))
+	}
+	rep, err = (&Applier{Store: st, Policy: Policy{Last: 1, Location: time.UTC}, DryRun: true}).Run(ctx)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	found := false
+	for _, d := range rep.Decisions {
+		if d.ID == id {
+			found = true
+			r := strings.Join(d.Reasons, ", ")
+			if !d.Keep || !strings.HasPrefix(r, "unfinished; whether a backup is still writing it is unknown (lease of pid 4242") || !strings.Contains(r, "read-only here") {
+				t.Errorf("the crashed set: keep %v, %s", d.Keep, r)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no decision for %s: %+v", id, rep.Decisions)
+	}
 }

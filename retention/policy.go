@@ -150,6 +150,10 @@ type SetMeta struct {
 	// on this uncommitted set (and whose): it is being written, whatever
 	// the age of its objects.
 	Running string
+	// RunningUnknown: Running's lease counts as live only because the
+	// store could not tell its time (catalog.Set.LeaseUnknown): the set is
+	// kept, but not said to be in progress.
+	RunningUnknown bool
 }
 
 func (s SetMeta) committed() bool { return s.Status == StatusComplete || s.Status == StatusPartial }
@@ -390,6 +394,10 @@ func applyHost(p Policy, sets []SetMeta, now, storeNow time.Time) []Decision {
 		case StatusArchived:
 			keep(i, "manifest in an archive tier: left alone (restore "+s.ID+" --thaw brings it back)", time.Time{})
 		case StatusIncomplete:
+			if s.Running != "" && s.RunningUnknown {
+				keep(i, "unfinished; whether a backup is still writing it is unknown ("+s.Running+")", time.Time{})
+				break
+			}
 			if s.Running != "" {
 				keep(i, "in progress ("+s.Running+")", time.Time{})
 				break

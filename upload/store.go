@@ -23,6 +23,11 @@ var ErrLocked = errors.New("object is locked")
 // tier (S3 GLACIER / DEEP_ARCHIVE, Azure Archive) and must be thawed first.
 var ErrArchived = errors.New("object is in an archive tier")
 
+// ErrReadOnly is wrapped by a store that takes no new object for this
+// account (a folder mounted read-only, or one this account may only
+// read): it can neither tell its time (Clock, for a folder) nor delete.
+var ErrReadOnly = errors.New("the destination is read-only here")
+
 // Store is the one small interface every backend implements.
 // Keys are slash-separated and relative to the store's root (the URL prefix).
 type Store interface {

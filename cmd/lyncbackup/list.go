@@ -34,6 +34,10 @@ type listEntry struct {
 	// Running: an incomplete set whose backup is still writing it (its
 	// lease is live), in words: "lease of pid 4242 on fe01, refreshed 3s ago".
 	Running string `json:"running,omitempty"`
+	// LeaseUnknown: an incomplete set with a lease, which the store could
+	// not age (it did not tell its time: a folder read-only for this
+	// account): whether a backup still writes it is unknown, in words.
+	LeaseUnknown string `json:"lease_unknown,omitempty"`
 	// Hint: for an archived set (its manifest in an archive tier), the
 	// command that brings it back (catalog.Set.ThawHint).
 	Hint string `json:"hint,omitempty"`
@@ -93,7 +97,10 @@ func runList(ctx context.Context, a *app, args []string) error {
 		if s.ManifestErr != nil {
 			e.Error = s.ManifestErr.Error()
 		}
-		if s.InProgress() {
+		switch {
+		case s.LeaseUnknown():
+			e.LeaseUnknown = s.Lease.Describe()
+		case s.InProgress():
 			e.Running = s.Lease.Describe()
 		}
 		e.Hint = s.ThawHint()
@@ -134,6 +141,9 @@ func runList(ctx context.Context, a *app, args []string) error {
 		if e.Running != "" {
 			status = "running"
 			notes = append(notes, fmt.Sprintf("%s/%s: a backup is writing it (%s)", e.Host, e.SetID, e.Running))
+		}
+		if e.LeaseUnknown != "" {
+			notes = append(notes, fmt.Sprintf("%s/%s: unfinished; whether a backup is still writing it is unknown (%s)", e.Host, e.SetID, e.LeaseUnknown))
 		}
 		if e.Hint != "" {
 			notes = append(notes, fmt.Sprintf("%s/%s: %s", e.Host, e.SetID, e.Hint))

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/upload"
@@ -576,6 +577,8 @@ func missing(err error) bool {
 // file (tmpMarker). Where the top folder takes no file (a share where the
 // service account may write only below its host's folder), the first
 // folder below it that does (a host's) tells the time: the same clock.
+// Where no folder takes a file because the destination is read-only for
+// this account, the error wraps upload.ErrReadOnly.
 func (s *Store) Now(ctx context.Context) (time.Time, error) {
 	t, first := s.probeTime(s.root)
 	if first == nil {
@@ -595,7 +598,17 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 			}
 		}
 	}
+	if readOnly(first) {
+		return time.Time{}, fmt.Errorf("learn the time of %s: %w (no file can be written in it: %w)", s, upload.ErrReadOnly, first)
+	}
 	return time.Time{}, fmt.Errorf("learn the time of %s: %w", s, first)
+}
+
+// readOnly reports a refusal to create a file: no permission (the
+// account may only read; on Windows, access denied) or a file system
+// mounted read-only.
+func readOnly(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
 
 // maxClockProbes bounds the folders below the top Now tries.

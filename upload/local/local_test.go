@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -743,7 +744,33 @@ func TestNowBelowAReadOnlyTop(t *testing.T) {
 		t.Errorf("left behind in fe01: %v", entries)
 	}
 	denied[filepath.Join(dir, "fe01")] = true
-	if _, err := st.Now(context.Background()); err == nil || !errors.Is(err, os.ErrPermission) {
-		t.Errorf("Now where no folder takes a file: %v, want the permission error", err)
+	if _, err := st.Now(context.Background()); err == nil || !errors.Is(err, os.ErrPermission) || !errors.Is(err, upload.ErrReadOnly) {
+		t.Errorf("Now where no folder takes a file: %v, want the permission error and upload.ErrReadOnly", err)
+	}
+}
+
+// TestNowOnAReadOnlyFolder: where no folder takes a file because the
+// destination is read-only for this account (mounted read-only: EROFS; the
+// account may only read: permission denied), Now's error says so
+// (upload.ErrReadOnly): list then says an unfinished set's state is
+// unknown and why, prune stops at once. Another failure (a full disk) is
+// not taken for that.
+func TestNowOnAReadOnlyFolder(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := createProbe
+	t.Cleanup(func() { createProbe = old })
+	for _, c := range []struct {
+		err      error
+		readOnly bool
+	}{{syscall.EROFS, true}, {os.ErrPermission, true}, {syscall.ENOSPC, false}} {
+		createProbe = func(p string) (*os.File, error) { return nil, &os.PathError{Op: "open", Path: p, Err: c.err} }
+		_, err := st.Now(context.Background())
+		if err == nil || !errors.Is(err, c.err) || errors.Is(err, upload.ErrReadOnly) != c.readOnly {
+			t.Errorf("%v: Now %v; read-only %v", c.err, err, c.readOnly)
+		}
 	}
 }
