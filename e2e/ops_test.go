@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/creack/pty"
 	"github.com/prometheus/common/expfmt"
@@ -708,5 +709,22 @@ func TestOpsScheduleBidiOverride(t *testing.T) {
 	want := `\u202elmay.pukcab" holds an invisible format character (U+202E)`
 	if r.Code != 2 || !strings.Contains(r.Stderr, want) || strings.ContainsRune(r.Stdout+r.Stderr, '\u202e') {
 		t.Errorf("exit %d, want 2 and %s\nstdout %+q\nstderr %+q", r.Code, want, r.Stdout, r.Stderr)
+	}
+}
+
+// TestOpsErrorLineEscapesNames: the error line echoes a name as given; a
+// path holding U+202E (RIGHT-TO-LEFT OVERRIDE) showed the rest of the line
+// reversed, one holding ESC drove the terminal. The line now names it
+// escaped, as Go's %q does, and stays one line. (The cause differs: "file
+// not found"; on Windows, for ESC, "Invalid name.")
+func TestOpsErrorLineEscapesNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, said string }{{"nodir\u202ex.yaml", `nodir\u202ex.yaml`}, {"nodir\x1b[2Jx.yaml", `nodir\x1b[2Jx.yaml`}} {
+		r := testbin.Run(t, dir, nil, "list", "--config", filepath.Join(dir, c.name))
+		line := strings.TrimSpace(r.Stderr)
+		if r.Code != 2 || !strings.Contains(line, c.said+": ") || strings.Count(line, "\n") != 0 ||
+			strings.ContainsFunc(line, func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Cf) }) {
+			t.Errorf("%+q: exit %d, want 2 and one line naming %s escaped\n%+q", c.name, r.Code, c.said, r.Stderr)
+		}
 	}
 }

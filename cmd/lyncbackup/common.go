@@ -388,7 +388,7 @@ func (a *app) finish(err error) int {
 			h := slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{ReplaceAttr: secrets.ReplaceAttr})
 			slog.New(h).Error("lyncbackup: "+msg, "command", a.cmdName(), "exit_code", code)
 		} else {
-			fmt.Fprintln(a.stderr, "lyncbackup: "+msg)
+			fmt.Fprintln(a.stderr, "lyncbackup: "+readable(msg))
 		}
 	}
 	return code
@@ -407,7 +407,7 @@ func (a *app) warnLine(msg string, attrs ...any) {
 		slog.New(h).Warn("lyncbackup: "+msg, append([]any{"command", a.cmdName()}, attrs...)...)
 		return
 	}
-	fmt.Fprintln(a.stderr, "lyncbackup: warning: "+msg)
+	fmt.Fprintln(a.stderr, "lyncbackup: warning: "+readable(oneLine(msg)))
 }
 
 func openStore(ctx context.Context, cfg *config.Config) (upload.Store, error) {

@@ -14,12 +14,16 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/destination"
+	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 )
 
@@ -241,6 +245,28 @@ func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.ReplaceAll(s, "\r\n", " | ")
 	return strings.ReplaceAll(s, "\n", " | ")
+}
+
+// readable is a message line as the terminal is to show it: every control
+// character but a tab, every invisible format character (a bidi override,
+// a zero-width character: shellquote.Invisible) and every byte that is not
+// UTF-8 written as Go escapes it (\x1b, \u202e, \xff), so a name from a
+// file, a path or a store cannot end the line, drive the terminal, or show
+// the text after it reordered.
+func readable(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t' || !unicode.IsControl(r) && !shellquote.Invisible(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
 }
 
 func printUsage(w io.Writer) {

@@ -187,3 +187,21 @@ func TestInterruptSignalsIncludeTerm(t *testing.T) {
 		t.Errorf("interrupt signals %v lack SIGTERM", interruptSignals())
 	}
 }
+
+// TestReadable: an error line echoes names from paths, files and stores as
+// they are; one holding U+202E showed the rest of the line reversed, ESC
+// drove the terminal, a carriage return overwrote the line's start. The
+// line printed escapes them (as Go's %q does), and keeps what prints.
+func TestReadable(t *testing.T) {
+	for in, want := range map[string]string{
+		"destination folder /tmp/nodir\u202ex does not exist": `destination folder /tmp/nodir\u202ex does not exist`,
+		"open a\u2066b\u2069 \u200b\ufeff\u2028: denied":      `open a\u2066b\u2069 \u200b\ufeff\u2028: denied`,
+		"x\x1b[2Jy\rz\x7f\u0085":                              `x\x1b[2Jy\rz\x7f\u0085`,
+		"caf\xe9 \uFFFD":                                      `caf\xe9 ` + "\uFFFD",
+		"D:\\Lync Restore\tÜnïcödé \u05d0\u05d1 \u00a0":       "D:\\Lync Restore\tÜnïcödé \u05d0\u05d1 \u00a0",
+	} {
+		if got := readable(in); got != want {
+			t.Errorf("readable(%+q) = %+q, want %+q", in, got, want)
+		}
+	}
+}
