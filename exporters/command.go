@@ -48,7 +48,7 @@ func (c *commandExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 	}
 	cmdEnv := append(withoutEnv(os.Environ(), OutputDirEnv), OutputDirEnv+"="+out)
 	what := fmt.Sprintf("command %s (%s)", c.name, filepath.Base(c.argv[0]))
-	if _, err := runProgram(ctx, what, c.timeout, c.argv[0], args, cmdEnv, 64<<10); err != nil {
+	if _, err := runProgram(ctx, what, c.timeout, timeoutAdvice, c.argv[0], args, cmdEnv, 64<<10); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}

@@ -29,6 +29,20 @@ type PowerShell struct {
 	Exe string // powershell.exe (or a stand-in in tests)
 	// Module is the full path of the Lync / SfB module imported first.
 	Module string
+	// TimeoutAdvice is what a timed-out run's error says to do ("" for
+	// an exporter's: raise its timeout). A restore step's timeout is no
+	// setting.
+	TimeoutAdvice string
+}
+
+// timeoutAdvice is an exporter's: its timeout is a config setting.
+const timeoutAdvice = "raise the exporter's timeout if it needs longer"
+
+func (p PowerShell) onTimeout() string {
+	if p.TimeoutAdvice != "" {
+		return p.TimeoutAdvice
+	}
+	return timeoutAdvice
 }
 
 // maxCapture bounds what is kept of a child's stdout / stderr.
@@ -120,13 +134,13 @@ func (p PowerShell) Run(ctx context.Context, what string, timeout time.Duration,
 	if p.Exe == "" {
 		p.Exe = "powershell.exe"
 	}
-	return runProgram(ctx, what, timeout, p.Exe, p.Args(p.Script(body)), nil, maxCapture)
+	return runProgram(ctx, what, timeout, p.onTimeout(), p.Exe, p.Args(p.Script(body)), nil, maxCapture)
 }
 
 // runProgram runs exe with a timeout, killing its whole process tree on
 // timeout or cancellation, and turns a failure into one line that
-// carries the program's own stderr.
-func runProgram(ctx context.Context, what string, timeout time.Duration, exe string, args []string, env []string, stdoutMax int) ([]byte, error) {
+// carries the program's own stderr; advice says what to do after a timeout.
+func runProgram(ctx context.Context, what string, timeout time.Duration, advice, exe string, args []string, env []string, stdoutMax int) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = time.Hour
 	}
@@ -159,9 +173,9 @@ func runProgram(ctx context.Context, what string, timeout time.Duration, exe str
 		}
 		if cctx.Err() == context.DeadlineExceeded {
 			if cmd.started {
-				return nil, &StoppedError{What: what, Timeout: timeout}
+				return nil, &StoppedError{What: what, Timeout: timeout, Advice: advice}
 			}
-			return nil, fmt.Errorf("%s: timed out after %s (process killed; raise the exporter's timeout if it needs longer)", what, timeout)
+			return nil, fmt.Errorf("%s: timed out after %s (process killed; %s)", what, timeout, advice)
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -203,13 +217,18 @@ func (e *ExitError) Error() string {
 type StoppedError struct {
 	What    string
 	Timeout time.Duration // 0: interrupted
+	Advice  string        // after a timeout, what to do ("": an exporter's)
 }
 
 func (e *StoppedError) Error() string {
 	if e.Timeout == 0 {
 		return e.What + ": interrupted"
 	}
-	return fmt.Sprintf("%s: timed out after %s (process killed; raise the exporter's timeout if it needs longer)", e.What, e.Timeout)
+	advice := e.Advice
+	if advice == "" {
+		advice = timeoutAdvice
+	}
+	return fmt.Sprintf("%s: timed out after %s (process killed; %s)", e.What, e.Timeout, advice)
 }
 
 // capBuffer keeps the first max bytes written and drops the rest.

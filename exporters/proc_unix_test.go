@@ -81,7 +81,7 @@ func TestEscapedGrandchildDoesNotHoldTheRun(t *testing.T) {
 	}
 	pidFile := t.TempDir() + "/escaped.pid"
 	start := time.Now()
-	_, err := runProgram(context.Background(), "stuck", time.Second, "/bin/sh",
+	_, err := runProgram(context.Background(), "stuck", time.Second, timeoutAdvice, "/bin/sh",
 		[]string{"-c", "setsid sh -c 'echo $$ > " + pidFile + "; exec sleep 120' & sleep 120"}, nil, 1<<10)
 	took := time.Since(start)
 	if b, rerr := os.ReadFile(pidFile); rerr == nil {

@@ -42,7 +42,7 @@ var finalStartSample error = &os.PathError{Op: "fork/exec", Path: `C:\x\powershe
 func TestHelperLeftBehindAfterSuccess(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "helper.pid")
 	argv := HelperCommand(t, "spawn", pidFile)
-	_, err := runProgram(context.Background(), "leftover", 2*time.Minute, argv[0], argv[1:], nil, 1<<10)
+	_, err := runProgram(context.Background(), "leftover", 2*time.Minute, timeoutAdvice, argv[0], argv[1:], nil, 1<<10)
 	b, _ := os.ReadFile(pidFile)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {

@@ -136,7 +136,9 @@ func (r *PlanRun) Run(ctx context.Context) (int, error) {
 		if timeout <= 0 {
 			timeout = StepTimeout
 		}
-		if _, err := r.PS.Run(ctx, fmt.Sprintf("step %d", n), timeout, strings.Join(s.Commands, "\n")); err != nil {
+		ps := r.PS
+		ps.TimeoutAdvice = fmt.Sprintf("a step run by --run-imports is stopped after %s: if it needs longer, run its commands in PowerShell by hand, as `restore --plan` prints them", timeout)
+		if _, err := ps.Run(ctx, fmt.Sprintf("step %d", n), timeout, strings.Join(s.Commands, "\n")); err != nil {
 			// What the step may have left (IfUnfinished) holds whenever
 			// its PowerShell started: exited non-zero, interrupted or
 			// timed out. The advice about its commands' own failure

@@ -310,6 +310,10 @@ func TestPlanRunIfUnfinishedHoweverTheStepEnded(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "step 3: timed out after 1s") || !strings.Contains(err.Error(), ". "+left+" Fix the cause") || strings.Contains(err.Error(), "Check the pool.") {
 			t.Fatalf("timed-out step: %v", err)
 		}
+		// No setting raises a step's time: the advice says what to do.
+		if strings.Contains(err.Error(), "exporter's timeout") || !strings.Contains(err.Error(), "stopped after 1s: if it needs longer, run its commands in PowerShell by hand") {
+			t.Errorf("timed-out step's advice: %v", err)
+		}
 	})
 	t.Run("not started", func(t *testing.T) {
 		r := setup(t, "")

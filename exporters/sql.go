@@ -303,7 +303,7 @@ func (x *sqlExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 		cmdEnv = append(withoutEnv(cmdEnv, "SQLCMDPASSWORD"), "SQLCMDPASSWORD="+pw)
 	}
 	what := fmt.Sprintf("sqlcmd BACKUP DATABASE %s on %s", x.db, x.instance)
-	if _, err := runProgram(ctx, what, x.timeout, x.exe, x.sqlcmdArgs(BackupQuery(x.db, serverPath)), cmdEnv, 64<<10); err != nil {
+	if _, err := runProgram(ctx, what, x.timeout, timeoutAdvice, x.exe, x.sqlcmdArgs(BackupQuery(x.db, serverPath)), cmdEnv, 64<<10); err != nil {
 		os.Remove(localPath)
 		return nil, err
 	}
@@ -322,7 +322,7 @@ func (x *sqlExporter) Export(ctx context.Context, env Env) ([]Item, error) {
 	// The database's files and where they were, for RESTORE … WITH MOVE on
 	// a server whose paths differ; best effort (the plan says how to list
 	// them from the .bak when this is missing).
-	if out, err := runProgram(ctx, what+" (file list)", 2*time.Minute, x.exe, x.filesArgs(), cmdEnv, 64<<10); err == nil {
+	if out, err := runProgram(ctx, what+" (file list)", 2*time.Minute, "the file list is given at most 2 minutes", x.exe, x.filesArgs(), cmdEnv, 64<<10); err == nil {
 		if f := parseFileList(DecodeText(out)); f != "" {
 			meta["files"] = f
 		}
