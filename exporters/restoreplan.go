@@ -607,7 +607,7 @@ func ThisComputer() string {
 // computer the backup ran on (computer, LyncInfo.Computer), "" when the
 // set does not record it.
 func sqlServer(loc, computer string) string {
-	h, _ := splitInstance(strings.TrimSpace(loc))
+	h, _ := splitInstance(sqlLocation(loc))
 	h = strings.TrimSpace(h)
 	if isLocalSQLName(h) {
 		h = strings.TrimSpace(computer)
@@ -616,6 +616,21 @@ func sqlServer(loc, computer string) string {
 		}
 	}
 	return strings.ToLower(h)
+}
+
+// sqlLocation is loc ("host\instance" as sqlcmd -S takes it) without what
+// only says how to connect: a protocol prefix (tcp:, np:, lpc:, admin:)
+// and a port (",1433", after the host or the instance), so that
+// tcp:sql01.contoso.com\mon,1433 is compared as sql01.contoso.com\mon.
+func sqlLocation(loc string) string {
+	loc = strings.TrimSpace(loc)
+	if p, rest, ok := strings.Cut(loc, ":"); ok && containsFold([]string{"tcp", "np", "lpc", "admin"}, p) {
+		loc = rest
+	}
+	if i := strings.LastIndex(loc, ","); i >= 0 && i+1 < len(loc) && strings.Trim(loc[i+1:], " 0123456789") == "" {
+		loc = loc[:i]
+	}
+	return strings.TrimSpace(loc)
 }
 
 // sqlServerIs reports whether the SQL location loc ("fqdn\instance")
@@ -667,7 +682,7 @@ func cmsServerNames(info *LyncInfo) string {
 // one the backup ran on, or saying the set does not record that computer.
 func whereIs(it PlanItem, info *LyncInfo) string {
 	loc := it.Meta["instance"]
-	h, _ := splitInstance(strings.TrimSpace(loc))
+	h, _ := splitInstance(sqlLocation(loc))
 	if !isLocalSQLName(h) {
 		return loc
 	}

@@ -411,6 +411,13 @@ func TestSQLServerIsLocalNames(t *testing.T) {
 		{`127.0.0.2\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
 		{`localhost.contoso.com\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
 		{`\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
+		// sqlcmd's protocol prefixes and ports say how to connect, not where.
+		{`tcp:sql01.contoso.com\mon,1433`, "sql01.contoso.com", "", true},
+		{`TCP:sql01.contoso.com,14330`, "sql01.contoso.com", "", true},
+		{`np:sql01\mon`, "sql01.contoso.com", "", true},
+		{`tcp:localhost,1433`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`tcp:sql02.contoso.com\mon,1433`, "sql01.contoso.com", "", false},
+		{`sql01.contoso.com,x`, "sql01.contoso.com", "", false},
 	} {
 		if got := sqlServerIs(c.loc, c.server, c.computer); got != c.want {
 			t.Errorf("sqlServerIs(%q, %q, computer %q) = %v, want %v", c.loc, c.server, c.computer, got, c.want)

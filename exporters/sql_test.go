@@ -391,6 +391,8 @@ func TestSQLCoverageByLocalName(t *testing.T) {
 		{fqdn, `.\mon`, "QoEMetrics"},
 		{fqdn, `(LOCAL)\mon`, "QoEMetrics"},
 		{fqdn, `127.0.0.1\mon`, "QoEMetrics"},
+		{fqdn, `tcp:localhost\mon,1433`, "QoEMetrics"},
+		{fqdn, `tcp:` + fqdn + `\mon`, "QoEMetrics"},
 		{fqdn, `localhost\arch`, "LcsCDR,QoEMetrics"},
 		{"sqlmon01.contoso.com", `localhost\mon`, "LcsCDR,QoEMetrics"},
 	} {
