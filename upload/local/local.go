@@ -578,27 +578,38 @@ func missing(err error) bool {
 // service account may write only below its host's folder), the first
 // folder below it that does (a host's) tells the time: the same clock.
 // Where no folder takes a file because the destination is read-only for
-// this account, the error wraps upload.ErrReadOnly.
+// this account (the top and every folder below it refused as read-only,
+// at most maxClockProbes of them), the error wraps upload.ErrReadOnly.
 func (s *Store) Now(ctx context.Context) (time.Time, error) {
 	t, first := s.probeTime(s.root)
 	if first == nil {
 		return t, nil
 	}
+	// Read-only only when every folder was tried and refused a file as
+	// read-only: a share where this account may write only its own host's
+	// folder, past the probes' limit, is not (prune there works).
+	everyOne := readOnly(first)
 	ents, err := os.ReadDir(s.root)
-	if err == nil {
-		for i, e := range ents {
-			if i == maxClockProbes {
-				break
-			}
-			if !e.IsDir() || strings.Contains(e.Name(), tmpMarker) {
-				continue
-			}
-			if t, err := s.probeTime(filepath.Join(s.root, e.Name())); err == nil {
-				return t, nil
-			}
-		}
+	if err != nil {
+		everyOne = false
 	}
-	if readOnly(first) {
+	tried := 0
+	for _, e := range ents {
+		if !e.IsDir() || strings.Contains(e.Name(), tmpMarker) {
+			continue
+		}
+		if tried == maxClockProbes {
+			everyOne = false
+			break
+		}
+		tried++
+		t, err := s.probeTime(filepath.Join(s.root, e.Name()))
+		if err == nil {
+			return t, nil
+		}
+		everyOne = everyOne && readOnly(err)
+	}
+	if everyOne {
 		return time.Time{}, fmt.Errorf("learn the time of %s: %w (no file can be written in it: %w)", s, upload.ErrReadOnly, first)
 	}
 	return time.Time{}, fmt.Errorf("learn the time of %s: %w", s, first)

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -772,5 +773,39 @@ func TestNowOnAReadOnlyFolder(t *testing.T) {
 		if err == nil || !errors.Is(err, c.err) || errors.Is(err, upload.ErrReadOnly) != c.readOnly {
 			t.Errorf("%v: Now %v; read-only %v", c.err, err, c.readOnly)
 		}
+	}
+}
+
+// TestNowOwnHostBeyondProbeLimit: a share where this account may write only
+// its own host's folder, which comes after more than maxClockProbes other
+// hosts' folders, is not read-only (its backups work, and so must prune):
+// Now fails without upload.ErrReadOnly. Read-only is said only when every
+// folder was tried. (A review finding: prune refused to run there.)
+func TestNowOwnHostBeyondProbeLimit(t *testing.T) {
+	dir := t.TempDir()
+	for i := 1; i <= maxClockProbes+1; i++ {
+		os.MkdirAll(filepath.Join(dir, fmt.Sprintf("fe%02d", i)), 0o755)
+	}
+	os.MkdirAll(filepath.Join(dir, "zz-fe01"), 0o755)
+	st, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := createProbe
+	t.Cleanup(func() { createProbe = old })
+	createProbe = func(p string) (*os.File, error) {
+		if filepath.Base(filepath.Dir(p)) == "zz-fe01" {
+			return old(p)
+		}
+		return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrPermission}
+	}
+	if _, err := st.Now(context.Background()); err == nil || errors.Is(err, upload.ErrReadOnly) {
+		t.Errorf("Now with the own host's folder past %d others: %v, want an error that is not upload.ErrReadOnly", maxClockProbes+1, err)
+	}
+	// With as many folders as are tried, all refused: read-only.
+	os.RemoveAll(filepath.Join(dir, "zz-fe01"))
+	os.RemoveAll(filepath.Join(dir, fmt.Sprintf("fe%02d", maxClockProbes+1)))
+	if _, err := st.Now(context.Background()); !errors.Is(err, upload.ErrReadOnly) {
+		t.Errorf("Now where all %d folders refuse: %v, want upload.ErrReadOnly", maxClockProbes, err)
 	}
 }
