@@ -241,8 +241,8 @@ func TestScheduleInvisibleCharacter(t *testing.T) {
 	}{
 		{Task{Exe: ok.Exe, Config: "/etc/lb/\u202elmay.pukcab"}, `"/etc/lb/\u202elmay.pukcab"`},
 		{Task{Exe: ok.Exe, Config: ok.Config, Args: []string{"--staging", "/srv/a\u2066b"}}, `"/srv/a\u2066b"`},
-		{Task{Exe: "/usr/bin/lync\u200bbackup", Config: ok.Config}, `"/usr/bin/lync\u200bbackup"`},
-		{Task{Name: "lync\ufeffbackup", Exe: ok.Exe, Config: ok.Config}, `"lync\ufeffbackup"`},
+		{Task{Exe: "/usr/bin/lync\u202dbackup", Config: ok.Config}, `"/usr/bin/lync\u202dbackup"`},
+		{Task{Name: "lync\u2069backup", Exe: ok.Exe, Config: ok.Config}, `"lync\u2069backup"`},
 		{Task{User: "CONTOSO\\svc\u202e", Exe: ok.Exe, Config: ok.Config}, `"CONTOSO\\svc\u202e"`},
 		{Task{Exe: ok.Exe, Config: "/etc/lb/a\u2028b.yaml"}, `"/etc/lb/a\u2028b.yaml"`},
 	} {
@@ -257,6 +257,20 @@ func TestScheduleInvisibleCharacter(t *testing.T) {
 		}
 		if _, err := WindowsXML(c.task); err == nil {
 			t.Errorf("%+q: Windows task made", c.task)
+		}
+	}
+	// Format characters that are parts of words stay schedulable: the
+	// zero-width non-joiner of a Persian account or folder name (a review
+	// finding: refusing every category Cf character made them exit 2).
+	for _, task := range []Task{
+		{User: "CONTOSO\\\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627", Exe: ok.Exe, Config: ok.Config},
+		{Exe: ok.Exe, Config: "/srv/\u0646\u0627\u0645\u0647\u200c\u0647\u0627/lyncbackup.yaml"},
+	} {
+		if err := task.Validate(); err != nil {
+			t.Errorf("%+q: %v", task, err)
+		}
+		if _, err := WindowsXML(task); err != nil {
+			t.Errorf("%+q: Windows task: %v", task, err)
 		}
 	}
 }

@@ -252,14 +252,31 @@ func oneLine(s string) string {
 // a zero-width character: shellquote.Invisible) and every byte that is not
 // UTF-8 written as Go escapes it (\x1b, \u202e, \xff), so a name from a
 // file, a path or a store cannot end the line, drive the terminal, or show
-// the text after it reordered.
+// the text after it reordered. A line that needs such an escape has its
+// backslashes doubled too, so that a Windows path holding an escaped
+// character (C:\\Data\\x\u202e) is not read as one holding the text.
 func readable(s string) string {
+	plain := func(i int, r rune) bool {
+		return !(r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD")) && (r == '\t' || !unicode.IsControl(r) && !shellquote.Invisible(r))
+	}
+	escape := false
+	for i, r := range s {
+		if !plain(i, r) {
+			escape = true
+			break
+		}
+	}
+	if !escape {
+		return s
+	}
 	var b strings.Builder
 	for i, r := range s {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\t' || !unicode.IsControl(r) && !shellquote.Invisible(r):
+		case r == '\\':
+			b.WriteString(`\\`)
+		case plain(i, r):
 			b.WriteRune(r)
 		default:
 			q := strconv.QuoteRune(r)

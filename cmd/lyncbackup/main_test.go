@@ -195,10 +195,16 @@ func TestInterruptSignalsIncludeTerm(t *testing.T) {
 func TestReadable(t *testing.T) {
 	for in, want := range map[string]string{
 		"destination folder /tmp/nodir\u202ex does not exist": `destination folder /tmp/nodir\u202ex does not exist`,
-		"open a\u2066b\u2069 \u200b\ufeff\u2028: denied":      `open a\u2066b\u2069 \u200b\ufeff\u2028: denied`,
-		"x\x1b[2Jy\rz\x7f\u0085":                              `x\x1b[2Jy\rz\x7f\u0085`,
-		"caf\xe9 \uFFFD":                                      `caf\xe9 ` + "\uFFFD",
-		"D:\\Lync Restore\tÜnïcödé \u05d0\u05d1 \u00a0":       "D:\\Lync Restore\tÜnïcödé \u05d0\u05d1 \u00a0",
+		"open a\u2066b\u2069 \u2028: denied":                  `open a\u2066b\u2069 \u2028: denied`,
+		// Parts of words print as they are.
+		"open \u0646\u0627\u0645\u0647\u200c\u0647\u0627: denied": "open \u0646\u0627\u0645\u0647\u200c\u0647\u0627: denied",
+		// A line that needs an escape has its backslashes doubled: the
+		// escaped character is not read as the text "\u202e" in a path.
+		"open C:\\Data\\x\u202e: denied":                `open C:\\Data\\x\u202e: denied`,
+		"open C:\\Data\\u202e: denied":                  "open C:\\Data\\u202e: denied",
+		"x\x1b[2Jy\rz\x7f\u0085":                        `x\x1b[2Jy\rz\x7f\u0085`,
+		"caf\xe9 \uFFFD":                                `caf\xe9 ` + "\uFFFD",
+		"D:\\Lync Restore\tÜnïcödé \u05d0\u05d1 \u00a0": "D:\\Lync Restore\tÜnïcödé \u05d0\u05d1 \u00a0",
 	} {
 		if got := readable(in); got != want {
 			t.Errorf("readable(%+q) = %+q, want %+q", in, got, want)

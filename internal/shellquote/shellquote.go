@@ -24,10 +24,9 @@
 // holding that form is for PowerShell only, and says so (OnlyIn).
 //
 // A value holding a control character (a line break, a tab, ESC, any other
-// C0 or C1 character, DEL), an invisible format character (Unicode
-// category Cf: the bidi overrides and isolates U+202A-202E, U+2066-2069,
-// the zero-width U+200B-200F, U+FEFF, the soft hyphen …), a line or
-// paragraph separator (U+2028, U+2029) or bytes that are not UTF-8 has no
+// C0 or C1 character, DEL), an invisible format character (Invisible: the
+// bidi embeddings, overrides and isolates U+202A-202E, U+2066-2069), a line
+// or paragraph separator (U+2028, U+2029) or bytes that are not UTF-8 has no
 // form in any shell: printed, the terminal acts on it or shows something
 // else (a line break ends the command where it is pasted, a tab completes,
 // ESC begins a terminal sequence, invalid UTF-8 is shown and pasted as
@@ -89,8 +88,8 @@ func For(goos, s string) (string, error) {
 }
 
 // unprintable says why s cannot be printed for pasting: bytes that are not
-// UTF-8, a control character (C0, DEL, C1), an invisible format character
-// (category Cf) or a line or paragraph separator (Zl, Zp).
+// UTF-8, a control character (C0, DEL, C1), a bidi control or a line or
+// paragraph separator (Invisible).
 func unprintable(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("is not valid UTF-8, which a terminal shows and pastes as other characters")
@@ -100,20 +99,24 @@ func unprintable(s string) error {
 		case unicode.IsControl(r):
 			return fmt.Errorf("holds a control character (%U), which a pasted command does not carry: the terminal or the shell acts on it (a line break ends the command, a tab completes, ESC begins a terminal sequence)", r)
 		case Invisible(r):
-			return fmt.Errorf("holds an invisible format character (%U), which a terminal does not show as it is: the command pasted would differ from the one read (a bidi control reorders the text shown, a zero-width character is not seen)", r)
+			return fmt.Errorf("holds an invisible format character (%U), which a terminal does not show as it is: the command pasted would differ from the one read (a bidi control reorders the text shown around it, a line separator may break the line)", r)
 		}
 	}
 	return nil
 }
 
-// Invisible reports whether r is a character a terminal does not show as
-// it is, though it is not a control character: a format character
-// (Unicode category Cf: the bidi embeddings, overrides and isolates, the
-// zero-width characters, U+FEFF, the soft hyphen …) or a line or paragraph
-// separator (U+2028, U+2029). Go's %q and strconv.Quote escape all of
-// them.
+// Invisible reports whether r is a character, not a control character,
+// that makes a terminal show a line otherwise than it is: a bidi
+// embedding, override or isolate (U+202A-202E, U+2066-2069: the "Trojan
+// Source" characters, which reorder the text shown around them; the nine
+// that Go's bidichk analyzer and rustc refuse in source) or a line or
+// paragraph separator (U+2028, U+2029), which some terminals break the line
+// at. Other format characters are parts of words: the zero-width
+// non-joiner and joiner in Persian, Kurdish and Indic names, the
+// left-to-right and right-to-left marks in Hebrew and Arabic ones; they are
+// printed as they are. Go's %q and strconv.Quote escape all of these.
 func Invisible(r rune) bool {
-	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x2028 || r == 0x2029
 }
 
 // Hidden is the index of the first control character or Invisible one in
