@@ -92,6 +92,8 @@ type SweepResult struct {
 	// Remaining are the chunk objects left, by key.
 	Remaining map[string]upload.ObjectInfo
 	Errors    []error
+	// Failed counts the chunks whose delete failed (in Errors; not Locked).
+	Failed int
 }
 
 // List returns host's chunk objects by key.
@@ -162,6 +164,9 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 			res.Remaining[o.Key] = o
 		default:
 			res.Errors = append(res.Errors, fmt.Errorf("delete %s: %w", o.Key, err))
+			if _, ok := catalog.ParseChunkKey(host, o.Key); ok {
+				res.Failed++
+			}
 			res.Remaining[o.Key] = o
 		}
 		return nil

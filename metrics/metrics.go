@@ -43,9 +43,12 @@ type Failure struct{ Name, Kind string }
 
 // Prune is what a prune decided and did.
 type Prune struct {
-	Kept, Deleted int
-	FreedBytes    int64
-	Errors        int
+	// Deleted counts the sets wholly deleted, DeleteFailed those the
+	// policy let go whose delete failed (left whole or in part).
+	Kept, Deleted, DeleteFailed int
+	// FreedBytes counts the objects really deleted.
+	FreedBytes int64
+	Errors     int
 }
 
 // Item is one stored item.
@@ -122,6 +125,7 @@ func Text(r Run, lastSuccess time.Time) []byte {
 	if p := r.Prune; p != nil {
 		gauge("last_prune_kept_sets", "Sets the prune after the last run kept.", host+" "+strconv.Itoa(p.Kept))
 		gauge("last_prune_deleted_sets", "Sets the prune after the last run deleted.", host+" "+strconv.Itoa(p.Deleted))
+		gauge("last_prune_delete_failed_sets", "Sets the prune after the last run was to delete whose delete failed (left whole or in part).", host+" "+strconv.Itoa(p.DeleteFailed))
 		gauge("last_prune_freed_bytes", "Bytes the prune after the last run deleted.", host+" "+num(float64(p.FreedBytes)))
 		gauge("last_prune_errors", "Actions of the prune after the last run that failed.", host+" "+strconv.Itoa(p.Errors))
 	}

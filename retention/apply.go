@@ -71,18 +71,39 @@ type Report struct {
 	Actions   []Action   `json:"actions"`
 	Errors    []string   `json:"errors"`
 	Kept      int        `json:"kept"`
-	Deleted   int        `json:"deleted"`
-	// FreedBytes counts the objects deleted (or, dry run, to be deleted).
+	// Deleted counts the sets wholly deleted (dry run: to be deleted);
+	// DeletedSets names them (host/id). A set whose delete failed is not
+	// among them: DeleteFailed says what became of it.
+	Deleted     int      `json:"deleted"`
+	DeletedSets []string `json:"deleted_sets"`
+	// DeleteFailed are the sets the policy let go that are not (wholly)
+	// deleted, each with the cause.
+	DeleteFailed []SetFailure `json:"delete_failed"`
+	// FreedBytes counts the objects deleted (or, dry run, to be deleted):
+	// of a failed delete, only those that went.
 	FreedBytes    int64 `json:"freed_bytes"`
 	LocksExtended int   `json:"locks_extended"`
 	// HoldsPlaced counts the chunks of sets under legal hold that had none
 	// and got one (sets written under hold before 2026-12-01).
 	HoldsPlaced    int `json:"holds_placed,omitempty"`
 	UploadsAborted int `json:"uploads_aborted"`
-	// ChunksDeleted counts chunks no remaining set uses (deleted, or to be).
+	// ChunksDeleted counts chunks no remaining set uses (deleted, or to be);
+	// ChunksFailed those whose delete failed (left for the next prune).
 	ChunksDeleted int `json:"chunks_deleted"`
+	ChunksFailed  int `json:"chunks_delete_failed,omitempty"`
 	// Notes say what was left for a later prune and why.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// SetFailure is a set whose delete failed: Partly when some of its objects
+// went (the manifest first: the set is left incomplete, no longer
+// restorable, and the next prune collects it), else it is untouched.
+type SetFailure struct {
+	Set            string `json:"set"` // host/id
+	Error          string `json:"error"`
+	Partly         bool   `json:"partly_deleted"`
+	ObjectsDeleted int    `json:"objects_deleted"`
+	ObjectsLeft    int    `json:"objects_left"`
 }
 
 // ErrPartlyFailed is returned (wrapped) when some actions failed; the report
@@ -99,7 +120,7 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	}
 	t0 := now()
 	rep := &Report{Destination: a.Store.String(), Policy: a.Policy.String(), DryRun: a.DryRun,
-		Decisions: []Decision{}, Actions: []Action{}, Errors: []string{}}
+		Decisions: []Decision{}, Actions: []Action{}, Errors: []string{}, DeletedSets: []string{}, DeleteFailed: []SetFailure{}}
 	// The policy needs the sets, not their chunk entries: the chunk sweep
 	// reads those manifest by manifest, keeping each chunk once.
 	cat := catalog.Catalog{Store: a.Store, NoChunks: true}
@@ -173,9 +194,6 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 	for _, d := range ds {
 		if d.Keep {
 			rep.Kept++
-		} else {
-			rep.Deleted++
-			rep.FreedBytes += byKey[d.Host+"/"+d.ID].Size()
 		}
 	}
 
@@ -400,39 +418,53 @@ func (a *Applier) fillLocks(ctx context.Context, l upload.Locker, s *catalog.Set
 	})
 }
 
+// deleteSet deletes s (dry run: plans it) and counts in rep what really
+// went: a set is Deleted only when every object of it is; bytes are freed
+// per object deleted; a set left whole or in part is in DeleteFailed.
 func (a *Applier) deleteSet(ctx context.Context, s *catalog.Set, rep *Report, log *slog.Logger) {
 	name := s.Host + "/" + s.ID
 	manifestKey := catalog.ManifestKey(s.Host, s.ID)
 	var objs []upload.ObjectInfo
-	hasManifest := false
-	for _, o := range s.Objects {
+	var manifest *upload.ObjectInfo
+	for i, o := range s.Objects {
 		if o.Key == manifestKey {
-			hasManifest = true
+			manifest = &s.Objects[i]
 		} else {
 			objs = append(objs, o)
 		}
 	}
-	if hasManifest {
-		act := Action{Op: "delete", Key: manifestKey, Set: name}
-		if !a.DryRun {
-			if err := a.Store.Delete(ctx, manifestKey); err != nil {
-				act.Error = err.Error()
-				rep.Actions = append(rep.Actions, act)
-				rep.Errors = append(rep.Errors, fmt.Sprintf("delete set %s: %v", name, err))
-				// The manifest stays, so its objects must stay too.
-				return
-			}
-			act.Done = true
-			log.Info("deleted manifest", "set", name)
+	if a.DryRun {
+		if manifest != nil {
+			rep.Actions = append(rep.Actions, Action{Op: "delete", Key: manifestKey, Set: name})
 		}
+		for _, o := range objs {
+			rep.Actions = append(rep.Actions, Action{Op: "delete", Key: o.Key, Set: name})
+		}
+		rep.Deleted++
+		rep.DeletedSets = append(rep.DeletedSets, name)
+		rep.FreedBytes += s.Size()
+		return
+	}
+	gone := 0
+	if manifest != nil {
+		act := Action{Op: "delete", Key: manifestKey, Set: name}
+		if err := a.Store.Delete(ctx, manifestKey); err != nil {
+			act.Error = err.Error()
+			rep.Actions = append(rep.Actions, act)
+			rep.Errors = append(rep.Errors, fmt.Sprintf("delete set %s: %v (the set is left whole)", name, err))
+			rep.DeleteFailed = append(rep.DeleteFailed, SetFailure{Set: name, Error: err.Error(), ObjectsLeft: len(s.Objects)})
+			// The manifest stays, so its objects must stay too.
+			return
+		}
+		act.Done = true
+		gone++
+		rep.FreedBytes += manifest.Size
+		log.Info("deleted manifest", "set", name)
 		rep.Actions = append(rep.Actions, act)
 	}
 	acts := make([]Action, len(objs))
 	a.each(ctx, objs, func(i int) error {
 		acts[i] = Action{Op: "delete", Key: objs[i].Key, Set: name}
-		if a.DryRun {
-			return nil
-		}
 		if err := a.Store.Delete(ctx, objs[i].Key); err != nil {
 			acts[i].Error = err.Error()
 			return err
@@ -440,22 +472,39 @@ func (a *Applier) deleteSet(ctx context.Context, s *catalog.Set, rep *Report, lo
 		acts[i].Done = true
 		return nil
 	})
-	failed := 0
-	for _, act := range acts {
+	firstErr := ""
+	for i, act := range acts {
+		if act.Done {
+			gone++
+			rep.FreedBytes += objs[i].Size
+		} else if act.Error != "" && firstErr == "" {
+			firstErr = act.Error
+		}
 		if act.Op == "" {
 			continue // cancelled before it started
 		}
-		if act.Error != "" {
-			failed++
-			if failed == 1 {
-				rep.Errors = append(rep.Errors, fmt.Sprintf("delete set %s: %s (the set is now incomplete; the next prune collects it)", name, act.Error))
-			}
-		}
 		rep.Actions = append(rep.Actions, act)
 	}
-	if failed == 0 && !a.DryRun {
-		log.Info("deleted set", "set", name, "objects", len(objs))
+	if left := len(s.Objects) - gone; left > 0 {
+		if firstErr == "" {
+			firstErr = "interrupted"
+			if err := ctx.Err(); err != nil {
+				firstErr = "interrupted: " + err.Error()
+			}
+		}
+		f := SetFailure{Set: name, Error: firstErr, Partly: gone > 0, ObjectsDeleted: gone, ObjectsLeft: left}
+		rep.DeleteFailed = append(rep.DeleteFailed, f)
+		if f.Partly {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("delete set %s: %s (partly deleted: %d of %d object(s) left; the set is now incomplete; the next prune collects it)", name, firstErr, left, len(s.Objects)))
+		} else {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("delete set %s: %s (nothing of it deleted; the next prune tries again)", name, firstErr))
+		}
+		log.Warn("set not wholly deleted", "set", name, "objects_deleted", gone, "objects_left", left, "err", firstErr)
+		return
 	}
+	rep.Deleted++
+	rep.DeletedSets = append(rep.DeletedSets, name)
+	log.Info("deleted set", "set", name, "objects", len(objs))
 }
 
 func (a *Applier) extendSet(ctx context.Context, l upload.Locker, s *catalog.Set, need time.Time, rep *Report, log *slog.Logger) {
@@ -526,6 +575,9 @@ func (r *Report) Summary() string {
 	if r.FreedBytes > 0 {
 		fmt.Fprintf(&b, " (%d bytes)", r.FreedBytes)
 	}
+	if len(r.DeleteFailed) > 0 {
+		b.WriteString(", " + FailedSetsText(r.DeleteFailed))
+	}
 	if r.LocksExtended > 0 {
 		fmt.Fprintf(&b, ", %d lock(s) extended", r.LocksExtended)
 	}
@@ -535,8 +587,26 @@ func (r *Report) Summary() string {
 	if r.ChunksDeleted > 0 {
 		fmt.Fprintf(&b, ", %d chunk(s) no set uses %s", r.ChunksDeleted, map[bool]string{true: "to delete", false: "deleted"}[r.DryRun])
 	}
+	if r.ChunksFailed > 0 {
+		fmt.Fprintf(&b, ", %d chunk(s) no set uses not deleted (delete failed)", r.ChunksFailed)
+	}
 	if r.UploadsAborted > 0 {
 		fmt.Fprintf(&b, ", %d stale upload(s) aborted", r.UploadsAborted)
 	}
 	return b.String()
+}
+
+// FailedSetsText names the sets whose delete failed, for a summary line:
+// "delete failed for 2 set(s): h/a (left whole), h/b (partly deleted, 3
+// object(s) left)". The causes are in the report's errors.
+func FailedSetsText(fs []SetFailure) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		if f.Partly {
+			parts[i] = fmt.Sprintf("%s (partly deleted, %d object(s) left)", f.Set, f.ObjectsLeft)
+		} else {
+			parts[i] = f.Set + " (left whole)"
+		}
+	}
+	return fmt.Sprintf("delete failed for %d set(s): %s", len(fs), strings.Join(parts, ", "))
 }

@@ -797,3 +797,137 @@ func (h *holdCounter) SetLegalHold(ctx context.Context, key string) error {
 	h.lockStore.mu.Unlock()
 	return h.lockStore.SetLegalHold(ctx, key)
 }
+
+// A delete that fails is not counted as done: the report (summary line,
+// --json fields) says which sets really went, which did not and why, which
+// are left partly deleted, and only the bytes really freed.
+func TestApplierCountsOnlyDeletesDone(t *testing.T) {
+	st, _ := localStore(t)
+	now := time.Now()
+	whole := craft(t, st, "h", now.AddDate(0, 0, -30), StatusComplete)  // manifest delete refused
+	partly := craft(t, st, "h", now.AddDate(0, 0, -29), StatusComplete) // one object's delete refused
+	gone := craft(t, st, "h", now.AddDate(0, 0, -28), StatusComplete)   // deleted
+	craft(t, st, "h", now.AddDate(0, 0, -2), StatusComplete)
+	craft(t, st, "h", now.AddDate(0, 0, -1), StatusComplete)
+	sizes := map[string]int64{}
+	var objects map[string]int
+	objects = map[string]int{}
+	for _, s := range mustList(t, st) {
+		sizes[s.ID] = s.Size()
+		objects[s.ID] = len(s.Objects)
+	}
+	var refusedObj int64
+	for _, s := range mustList(t, st) {
+		for _, o := range s.Objects {
+			if o.Key == catalog.ItemKey("h", partly, "filestore") {
+				refusedObj = o.Size
+			}
+		}
+	}
+	rec := &recorder{Store: st, failDelete: func(k string) bool {
+		return k == catalog.ManifestKey("h", whole) || k == catalog.ItemKey("h", partly, "filestore")
+	}}
+	a := &Applier{Store: rec, Policy: Policy{Last: 2}, Now: func() time.Time { return now }}
+	rep, err := a.Run(context.Background())
+	if !errors.Is(err, ErrPartlyFailed) {
+		t.Errorf("err %v", err)
+	}
+	if rep.Kept != 2 || rep.Deleted != 1 || !slices.Equal(rep.DeletedSets, []string{"h/" + gone}) {
+		t.Errorf("kept %d, deleted %d %v; want 2, 1 [h/%s]", rep.Kept, rep.Deleted, rep.DeletedSets, gone)
+	}
+	if want := sizes[gone] + sizes[partly] - refusedObj; rep.FreedBytes != want {
+		t.Errorf("freed %d bytes, want %d (the deleted set, and what of the partly deleted one went)", rep.FreedBytes, want)
+	}
+	want := []SetFailure{
+		{Set: "h/" + whole, Error: "injected crash", ObjectsLeft: objects[whole]},
+		{Set: "h/" + partly, Error: "injected crash", Partly: true, ObjectsDeleted: objects[partly] - 1, ObjectsLeft: 1},
+	}
+	if !slices.Equal(rep.DeleteFailed, want) {
+		t.Errorf("delete failed %+v, want %+v", rep.DeleteFailed, want)
+	}
+	sum := rep.Summary()
+	wantSum := fmt.Sprintf("2 set(s) kept, deleted 1 (%d bytes), delete failed for 2 set(s): h/%s (left whole), h/%s (partly deleted, 1 object(s) left)", rep.FreedBytes, whole, partly)
+	if sum != wantSum {
+		t.Errorf("summary\n%q, want\n%q", sum, wantSum)
+	}
+	for _, e := range rep.Errors {
+		if !strings.Contains(e, "injected crash") {
+			t.Errorf("error without its cause: %q", e)
+		}
+	}
+	doc, _ := json.Marshal(rep)
+	var back struct {
+		Deleted      int          `json:"deleted"`
+		DeletedSets  []string     `json:"deleted_sets"`
+		DeleteFailed []SetFailure `json:"delete_failed"`
+		FreedBytes   int64        `json:"freed_bytes"`
+	}
+	if err := json.Unmarshal(doc, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Deleted != 1 || len(back.DeletedSets) != 1 || !slices.Equal(back.DeleteFailed, want) || back.FreedBytes != rep.FreedBytes {
+		t.Errorf("--json document: %s", doc)
+	}
+
+	// The dry run still says what it would do.
+	st2, _ := localStore(t)
+	craft(t, st2, "h", now.AddDate(0, 0, -30), StatusComplete)
+	craft(t, st2, "h", now.AddDate(0, 0, -1), StatusComplete)
+	a = &Applier{Store: st2, Policy: Policy{Last: 1}, Now: func() time.Time { return now }, DryRun: true}
+	rep, err = a.Run(context.Background())
+	if err != nil || rep.Deleted != 1 || rep.FreedBytes == 0 || len(rep.DeleteFailed) != 0 || !strings.HasPrefix(rep.Summary(), "1 set(s) kept, would delete 1 (") {
+		t.Errorf("dry run: %q, err %v", rep.Summary(), err)
+	}
+}
+
+// A chunk whose delete fails is not counted as deleted nor its bytes freed:
+// the summary says it was not deleted.
+func TestApplierChunkDeleteFails(t *testing.T) {
+	st, _ := localStore(t)
+	now := time.Now().UTC()
+	day := func(d int) time.Time { return now.AddDate(0, 0, d).Add(time.Hour) }
+	old := craftChunked(t, st, "h", day(-3), StatusComplete, "a", "b", "c") // a and b only here
+	craftChunked(t, st, "h", day(-1), StatusComplete, "c")
+	key := func(id string) string { return catalog.ChunkKey("h", strings.Repeat(id, 64)) }
+	sizeOf := func(k string) int64 {
+		o, err := st.Stat(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Size
+	}
+	bSize := sizeOf(key("b"))
+	sets, err := (&catalog.Catalog{Store: st, NoChunks: true}).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var setSize int64
+	for _, s := range sets {
+		if s.ID == old {
+			setSize = s.Size()
+		}
+	}
+	rec := &recorder{Store: st, failDelete: func(k string) bool { return k == key("a") }}
+	a := &Applier{Store: rec, Policy: Policy{Last: 1}, Now: func() time.Time { return now }}
+	rep, err := a.Run(context.Background())
+	if !errors.Is(err, ErrPartlyFailed) {
+		t.Errorf("err %v", err)
+	}
+	if rep.ChunksDeleted != 1 || rep.ChunksFailed != 1 {
+		t.Errorf("chunks deleted %d, failed %d; want 1 and 1", rep.ChunksDeleted, rep.ChunksFailed)
+	}
+	for _, act := range rep.Actions {
+		if act.Op == "delete" && act.Key == key("a") && act.Done {
+			t.Errorf("the chunk whose delete failed is reported done: %+v", act)
+		}
+	}
+	if rep.Deleted != 1 || setSize == 0 || rep.FreedBytes != setSize+bSize {
+		t.Errorf("deleted %d, freed %d bytes; want 1 and %d (the set's %d, chunk b's %d)", rep.Deleted, rep.FreedBytes, setSize+bSize, setSize, bSize)
+	}
+	if !strings.Contains(rep.Summary(), ", 1 chunk(s) no set uses deleted, 1 chunk(s) no set uses not deleted (delete failed)") {
+		t.Errorf("summary %q", rep.Summary())
+	}
+	if !slices.ContainsFunc(rep.Errors, func(e string) bool { return strings.Contains(e, key("a")) && strings.Contains(e, "injected crash") }) {
+		t.Errorf("errors %v", rep.Errors)
+	}
+}

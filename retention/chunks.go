@@ -155,6 +155,7 @@ func (a *Applier) sweepHost(ctx context.Context, host string, ref map[string]boo
 		rep.FreedBytes += o.Size
 	}
 	rep.ChunksDeleted += len(res.Deleted)
+	rep.ChunksFailed += res.Failed
 	for _, e := range res.Errors {
 		rep.Errors = append(rep.Errors, e.Error())
 	}

@@ -40,7 +40,7 @@ func writeMetrics(ctx context.Context, a *app, cfg *config.Config, sum *backupSu
 		r.Failures = append(r.Failures, metrics.Failure{Name: f.Exporter, Kind: f.Kind})
 	}
 	if p := sum.Prune; p != nil {
-		r.Prune = &metrics.Prune{Kept: p.Kept, Deleted: len(p.Deleted), FreedBytes: p.FreedBytes, Errors: len(p.Errors)}
+		r.Prune = &metrics.Prune{Kept: p.Kept, Deleted: len(p.Deleted), DeleteFailed: len(p.DeleteFailed), FreedBytes: p.FreedBytes, Errors: len(p.Errors)}
 	}
 	r.Sets = completeSets(ctx, cfg, log)
 	if err := metrics.Write(cfg.Metrics.Textfile, r); err != nil {

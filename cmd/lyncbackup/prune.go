@@ -228,7 +228,8 @@ func logDecisions(lg *slog.Logger, rep *retention.Report) {
 	for _, e := range rep.Errors {
 		lg.Error("prune action failed", "err", e)
 	}
-	lg.Info("prune result", "dry_run", rep.DryRun, "kept", rep.Kept, "deleted", rep.Deleted, "freed_bytes", rep.FreedBytes,
+	lg.Info("prune result", "dry_run", rep.DryRun, "kept", rep.Kept, "deleted", rep.Deleted, "delete_failed", len(rep.DeleteFailed),
+		"freed_bytes", rep.FreedBytes, "chunks_deleted", rep.ChunksDeleted, "chunks_delete_failed", rep.ChunksFailed,
 		"locks_extended", rep.LocksExtended, "uploads_aborted", rep.UploadsAborted, "errors", len(rep.Errors))
 }
 
@@ -318,14 +319,18 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 
 // pruneSummary is what a backup's --json summary says about the prune after it.
 type pruneSummary struct {
-	Kept           int      `json:"kept"`
-	Deleted        []string `json:"deleted"`
-	FreedBytes     int64    `json:"freed_bytes"`
-	LocksExtended  int      `json:"locks_extended"`
-	UploadsAborted int      `json:"uploads_aborted"`
-	ChunksDeleted  int      `json:"chunks_deleted"`
-	Note           string   `json:"note,omitempty"`
-	Errors         []string `json:"errors,omitempty"`
+	Kept int `json:"kept"`
+	// Deleted: the sets wholly deleted; DeleteFailed: those the policy let
+	// go whose delete failed (left whole, or partly deleted).
+	Deleted        []string               `json:"deleted"`
+	DeleteFailed   []retention.SetFailure `json:"delete_failed,omitempty"`
+	FreedBytes     int64                  `json:"freed_bytes"`
+	LocksExtended  int                    `json:"locks_extended"`
+	UploadsAborted int                    `json:"uploads_aborted"`
+	ChunksDeleted  int                    `json:"chunks_deleted"`
+	ChunksFailed   int                    `json:"chunks_delete_failed,omitempty"`
+	Note           string                 `json:"note,omitempty"`
+	Errors         []string               `json:"errors,omitempty"`
 }
 
 // Summary is the line notifications show (see retentionLines in notify.go).
@@ -337,6 +342,9 @@ func (p pruneSummary) Summary() string {
 	if len(p.Deleted) > 0 {
 		s += ": " + strings.Join(p.Deleted, ", ")
 	}
+	if len(p.DeleteFailed) > 0 {
+		s += "; " + retention.FailedSetsText(p.DeleteFailed)
+	}
 	if p.LocksExtended > 0 {
 		s += fmt.Sprintf("; %d lock(s) extended", p.LocksExtended)
 	}
@@ -345,6 +353,9 @@ func (p pruneSummary) Summary() string {
 	}
 	if p.ChunksDeleted > 0 {
 		s += fmt.Sprintf("; %d chunk(s) no set uses deleted", p.ChunksDeleted)
+	}
+	if p.ChunksFailed > 0 {
+		s += fmt.Sprintf("; %d chunk(s) no set uses not deleted (delete failed)", p.ChunksFailed)
 	}
 	if p.Note != "" {
 		s += "; " + p.Note
@@ -378,15 +389,12 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 	ps := pruneSummary{Deleted: []string{}}
 	if rep != nil {
 		ps.Kept, ps.FreedBytes, ps.LocksExtended, ps.UploadsAborted, ps.Note = rep.Kept, rep.FreedBytes, rep.LocksExtended, rep.UploadsAborted, rep.Note
-		ps.ChunksDeleted = rep.ChunksDeleted
+		ps.ChunksDeleted, ps.ChunksFailed = rep.ChunksDeleted, rep.ChunksFailed
 		if len(rep.Notes) > 0 {
 			ps.Note = strings.TrimPrefix(ps.Note+"; "+strings.Join(rep.Notes, "; "), "; ")
 		}
-		for _, d := range rep.Decisions {
-			if !d.Keep {
-				ps.Deleted = append(ps.Deleted, d.Host+"/"+d.ID)
-			}
-		}
+		ps.Deleted = append(ps.Deleted, rep.DeletedSets...)
+		ps.DeleteFailed = rep.DeleteFailed
 		ps.Errors = rep.Errors
 		a.say("prune: %s", rep.Summary())
 	}
