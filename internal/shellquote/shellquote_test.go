@@ -119,7 +119,9 @@ func TestForRefusesControlCharacters(t *testing.T) {
 // quoted as any other letter: refusing them made such names unschedulable
 // (a review finding).
 func TestForRefusesInvisibleCharacters(t *testing.T) {
-	hidden := func(r rune) bool { return unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x2028 || r == 0x2029 }
+	hidden := func(r rune) bool {
+		return unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x2028 || r == 0x2029
+	}
 	for _, v := range []string{"x\u202ecod.exe", "a\u2066b\u2069", "a\u2067b", "a\u2068b", "a\u202ab", "a\u202bb", "a\u202cb", "a\u202db", "a\u2069b",
 		"a\u2028b", "a\u2029b"} {
 		for _, goos := range []string{"linux", "darwin", "windows"} {
