@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/huff0"
@@ -44,6 +45,9 @@ type litWatch struct {
 	// sampled block's literals are coded, the saving scaled to them all.
 	chunk   bool
 	litFull int // the sampled block's literals, all of them
+	coded   int // compressed blocks whose literals are Huffman-coded
+	// countOnly: no block is sampled (HuffmanCoded).
+	countOnly bool
 
 	// The current window: samples, bytes they would have saved, and the
 	// size of their blocks.
@@ -147,6 +151,9 @@ func (lw *litWatch) parse(p []byte) error {
 			}
 			typ, size := lw.hdr[0]&3, litRegenerated(lw.hdr[:lw.nhdr])
 			lw.nhdr = 0
+			if typ >= 2 {
+				lw.coded++ // Huffman-coded (with its table, or the last one's)
+			}
 			if typ == 0 && size >= minWatchLits && size <= lw.body && lw.sampleBlock() {
 				lw.litSize, lw.litFull, lw.lits = size, size, lw.lits[:0]
 				if lw.chunk {
@@ -190,6 +197,9 @@ func (lw *litWatch) parse(p []byte) error {
 // sampleBlock tells whether the current compressed block's literals are
 // sampled: every watchEvery-th block, and in a chunk the first one too.
 func (lw *litWatch) sampleBlock() bool {
+	if lw.countOnly {
+		return false
+	}
 	if lw.chunk {
 		return (lw.blocks-1)%watchEvery == 0
 	}
@@ -308,11 +318,41 @@ func (lw *litWatch) measure() {
 // matches, so nothing for Huffman to gain) would otherwise store all of its
 // XML with raw literals. A frame it cannot read wants Huffman.
 func ChunkWantsHuffman(frame []byte) bool {
-	lw := newLitWatch(io.Discard)
-	lw.chunk = true
-	lw.Write(frame)
+	lw := chunkWatch(frame, false)
+	defer chunkWatches.Put(lw)
 	if !lw.off && lw.st != stFrame {
 		return true // cut short: not a whole frame
 	}
 	return lw.Huffman.Load()
+}
+
+// HuffmanCoded tells whether any block of a zstd frame written with
+// Huffman coding allowed has its literals Huffman-coded: when none has
+// (the encoder found nothing to gain), the item's next chunk may as well
+// start with raw literals again. A frame it cannot read counts as coded.
+func HuffmanCoded(frame []byte) bool {
+	lw := chunkWatch(frame, true)
+	defer chunkWatches.Put(lw)
+	return lw.coded > 0 || lw.off || lw.st != stFrame
+}
+
+// chunkWatches keeps the chunk watchers (a literals buffer and huff0's
+// tables each) for the next chunk: one per chunk was ~140 KiB of garbage.
+var chunkWatches = sync.Pool{New: func() any {
+	lw := newLitWatch(io.Discard)
+	lw.lits = make([]byte, 0, chunkSampleLits)
+	return lw
+}}
+
+// chunkWatch is a pooled watcher in chunk mode that has read frame;
+// countOnly samples nothing (it only counts coded blocks).
+func chunkWatch(frame []byte, countOnly bool) *litWatch {
+	lw := chunkWatches.Get().(*litWatch)
+	lw.Huffman.Store(false)
+	lw.st, lw.need, lw.nhdr, lw.fhd, lw.last, lw.blocks = stFrame, 0, 0, 0, false, 0
+	lw.lits, lw.litSize, lw.body, lw.size = lw.lits[:0], 0, 0, 0
+	lw.chunk, lw.countOnly, lw.litFull, lw.coded = true, countOnly, 0, 0
+	lw.sampled, lw.saved, lw.sampledBytes, lw.off = 0, 0, 0, false
+	lw.Write(frame)
+	return lw
 }

@@ -122,6 +122,32 @@ func TestChunkWantsHuffman(t *testing.T) {
 			t.Errorf("%s: ChunkWantsHuffman = %v, want %v", c.name, got, c.want)
 		}
 	}
+	// HuffmanCoded: a frame written with Huffman coding allowed, of text,
+	// has coded literals; of records or random bytes the encoder left them
+	// all raw.
+	huffFrame := func(b []byte) []byte {
+		o, _ := encoderOptions(Choice{Level: "fastest"}, false)
+		enc, err := zstd.NewWriter(nil, append(o, zstd.WithEncoderCRC(false), zstd.WithWindowSize(2<<20))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc.EncodeAll(b, nil)
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"text", huffFrame(xmlLike(1300<<10, rng)), true},
+		{"records", huffFrame(bakLike(1300<<10, rng)), false},
+		{"random", huffFrame(randomBytes(1300<<10, rng)), false},
+		{"text with raw literals", frame(xmlLike(1300<<10, rng)), false},
+		{"records cut short", huffFrame(bakLike(1300<<10, rng))[:200<<10], true},
+	} {
+		if got := HuffmanCoded(c.b); got != c.want {
+			t.Errorf("%s: HuffmanCoded = %v, want %v", c.name, got, c.want)
+		}
+	}
 }
 
 // FuzzLitWatch: whatever the bytes, the watcher passes them on unchanged and
@@ -134,5 +160,6 @@ func FuzzLitWatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, split uint16) {
 		watchAll(t, b, func() int { return int(split) })
 		ChunkWantsHuffman(b)
+		HuffmanCoded(b)
 	})
 }

@@ -1380,3 +1380,62 @@ func TestWriteRawLiteralItemCodesTextChunks(t *testing.T) {
 		t.Errorf("auto stored %d bytes, fastest %d", auto, fastest)
 	}
 }
+
+// TestPutHuffmanHintFollowsTheText: with raw literals chosen for the item,
+// a chunk of text sets the item's hint, and the next chunks start with
+// Huffman coding (a run of text is not compressed twice per chunk); the
+// first chunk whose blocks the encoder leaves all raw (random bytes, or
+// records whose literals Huffman coding does not shrink) clears it, so the
+// chunks after it are not Huffman-coded for nothing.
+func TestPutHuffmanHintFollowsTheText(t *testing.T) {
+	w := newWorld(t)
+	wr := w.writer(nil)
+	wr.init()
+	r := rand.New(rand.NewPCG(21, 22))
+	text := func() []byte {
+		var b bytes.Buffer
+		for b.Len() < 1<<20 {
+			fmt.Fprintf(&b, "<DocItem Name=\"urn:schema:Microsoft.Rtc.Management.Settings.Voice.2008\" Id=\"%016x\"><Policy MaxMeetingSize=\"%d\" SipAddress=\"sip:user%d@contoso.com\"/></DocItem>\n", r.Uint64(), r.IntN(250), r.IntN(50000))
+		}
+		return b.Bytes()
+	}
+	records := func() []byte {
+		var b bytes.Buffer
+		for b.Len() < 1<<20 {
+			b.WriteString("CDR")
+			b.Write(data(8, r.Uint64()))
+			b.Write(make([]byte, 24))
+			sip := fmt.Sprintf("sip:user%d@contoso.com", r.IntN(5000)+1)
+			b.Write(append([]byte(sip), make([]byte, 48-len(sip))...))
+			b.Write(data(16, r.Uint64()))
+		}
+		return b.Bytes()
+	}
+	ch := archive.Choice{Level: "fastest", RawLits: true}
+	huff := new(atomic.Bool)
+	for i, step := range []struct {
+		name  string
+		plain []byte
+		after bool
+	}{
+		{"random", data(1<<20, 31), false},
+		{"text", text(), true},
+		{"more text", text(), true},
+		{"records", records(), false},
+		{"text again", text(), true},
+		{"random again", data(1<<20, 32), false},
+	} {
+		buf := wbufs.get(len(step.plain))
+		copy(buf, step.plain)
+		c, err := wr.put(context.Background(), fmt.Sprintf("%s/chunks/00/%064d.zst.age", host, i), buf, ch, huff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if huff.Load() != step.after {
+			t.Errorf("after %s: hint %v, want %v", step.name, huff.Load(), step.after)
+		}
+		if got := w.read([]catalog.Chunk{c}); !bytes.Equal(got, step.plain) {
+			t.Errorf("%s: the chunk does not read back", step.name)
+		}
+	}
+}

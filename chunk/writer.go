@@ -242,6 +242,9 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 	}
 	var st ItemStats
 	var choice *archive.Choice
+	// huff: with raw literals chosen, a chunk of the item wanted Huffman
+	// coding lately, so the next ones start with it (put).
+	huff := new(atomic.Bool)
 	var refs []*slot
 	ch := w.Key.Chunker(r)
 	defer ch.Close()
@@ -273,7 +276,7 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 		}
 		s := &slot{done: make(chan struct{})}
 		refs = append(refs, s)
-		go w.store(ctx, s, data, *choice, stored, cancel)
+		go w.store(ctx, s, data, *choice, huff, stored, cancel)
 	}
 	if err := waitAll(refs); err != nil {
 		return st, failed(err)
@@ -311,7 +314,7 @@ func (w *Writer) choose(first []byte) archive.Choice {
 // and owning data (a wbufs buffer). It names the chunk and sets s.p to the
 // chunk's pending store: a known chunk (lock extended if needed), one
 // already stored or being stored by this run, or a new upload.
-func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive.Choice, stored func(int64), stop func(error)) {
+func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive.Choice, huff *atomic.Bool, stored func(int64), stop func(error)) {
 	defer func() { <-w.sem }()
 	defer close(s.done)
 	id := w.ids.ID(data)
@@ -363,7 +366,7 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 			return
 		}
 	}
-	p.c, p.err = w.put(ctx, key, data, choice) // gives data back
+	p.c, p.err = w.put(ctx, key, data, choice, huff) // gives data back
 	if p.err != nil {
 		w.forget(key, p)
 		stop(p.err) // the item fails: stop cutting and storing the rest of it
@@ -544,18 +547,33 @@ func NewEncoder(ch archive.Choice, concurrency int) (*zstd.Encoder, error) {
 // back once compressed; the frame and the object are built in wbufs
 // buffers too, the frame given back once encrypted, so a slot waiting on
 // its upload holds only the object.
-func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.Choice) (catalog.Chunk, error) {
+//
+// With raw literals (ch.RawLits, "auto" on the item's first chunk), a
+// frame whose literals Huffman coding would shrink (the XML after a file
+// store's first presentation) is compressed again with Huffman coding, the
+// smaller kept, and huff set: the item's next chunks start with Huffman
+// coding, until one whose blocks the encoder left all raw (huff cleared).
+// Text comes in runs of chunks, so each run is compressed twice only once.
+func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.Choice, huff *atomic.Bool) (catalog.Chunk, error) {
 	size := int64(len(plain))
-	enc, err := w.encoder(ch)
+	first := ch
+	if ch.RawLits && huff.Load() {
+		first.RawLits = false
+	}
+	enc, err := w.encoder(first)
 	if err != nil {
 		wbufs.put(plain)
 		return catalog.Chunk{}, err
 	}
 	z := enc.EncodeAll(plain, wbufs.get(maxFrame(len(plain)))[:0])
-	if ch.RawLits && archive.ChunkWantsHuffman(z) {
-		// "auto" chose raw literals on the item's first chunk; this one
-		// has literals worth coding (the XML after a file store's first
-		// presentation): the frame again with Huffman, if smaller.
+	switch {
+	case !ch.RawLits:
+	case !first.RawLits:
+		if !archive.HuffmanCoded(z) {
+			huff.Store(false)
+		}
+	case archive.ChunkWantsHuffman(z):
+		huff.Store(true)
 		if z, err = w.reencode(plain, z, archive.Choice{Level: ch.Level}); err != nil {
 			wbufs.put(plain)
 			return catalog.Chunk{}, err
