@@ -616,10 +616,10 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 }
 
 // readOnly reports a refusal to create a file: no permission (the
-// account may only read; on Windows, access denied) or a file system
-// mounted read-only.
+// account may only read; on Windows, access denied), a file system
+// mounted read-only, or on Windows a write-protected medium.
 func readOnly(err error) bool {
-	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) || writeProtected(err)
 }
 
 // maxClockProbes bounds the folders below the top Now tries.

@@ -3,3 +3,5 @@
 package local
 
 func networkPathDown(error) bool { return false }
+
+func writeProtected(error) bool { return false }

@@ -23,3 +23,19 @@ func TestNetworkPathDownIsNotMissing(t *testing.T) {
 		t.Error("a missing file is not missing")
 	}
 }
+
+// A write-protected medium (ERROR_WRITE_PROTECT, not a permission error
+// for Go) is read-only for Now, as a read-only volume is. (A review
+// finding: it was another failure, so list said a crashed set was running.)
+func TestWriteProtectedIsReadOnly(t *testing.T) {
+	wp := &fs.PathError{Op: "open", Path: `E:\lyncbackup\clock.lbtmp-1`, Err: syscall.Errno(19)}
+	if errors.Is(wp, fs.ErrPermission) {
+		t.Log("Go now counts ERROR_WRITE_PROTECT as a permission error: writeProtected can go")
+	}
+	if !readOnly(wp) {
+		t.Error("a write-protected medium is not read-only")
+	}
+	if readOnly(&fs.PathError{Op: "open", Path: `E:\x`, Err: syscall.Errno(112)}) { // ERROR_DISK_FULL
+		t.Error("a full disk reads as read-only")
+	}
+}
