@@ -19,9 +19,11 @@ import (
 
 // Run is what the last backup did.
 type Run struct {
-	Host     string
-	Status   string // complete, partial, failed
-	OK       bool   // complete (a partial run is not a success)
+	Host   string
+	Status string // complete, partial, failed
+	// OK: the run stored a complete set (a partial run is not a success;
+	// one whose prune after it failed is: Prune.OK says that).
+	OK       bool
 	ExitCode int
 	Start    time.Time
 	End      time.Time
@@ -43,6 +45,9 @@ type Failure struct{ Name, Kind string }
 
 // Prune is what a prune decided and did.
 type Prune struct {
+	// OK: the prune did all it decided (false: it failed, in part or
+	// before deciding anything).
+	OK bool
 	// Deleted counts the sets wholly deleted, DeleteFailed those the
 	// policy let go whose delete failed (left whole or in part).
 	Kept, Deleted, DeleteFailed int
@@ -101,7 +106,7 @@ func Text(r Run, lastSuccess time.Time) []byte {
 	gauge("last_run_start_timestamp_seconds", "Unix time the last backup run started.", host+" "+ts(r.Start))
 	gauge("last_success_timestamp_seconds", "Unix time the last complete backup ended (0: none known).", host+" "+ts(lastSuccess))
 	gauge("last_run_duration_seconds", "Duration of the last backup run.", host+" "+strconv.FormatFloat(r.End.Sub(r.Start).Seconds(), 'f', 3, 64))
-	gauge("last_run_success", "1 if the last run stored a complete set, else 0.", host+" "+strconv.Itoa(ok))
+	gauge("last_run_success", "1 if the last run stored a complete set (also when the prune after it then failed), else 0.", host+" "+strconv.Itoa(ok))
 	gauge("last_run_exit_code", "Exit code of the last run (0 ok, 1 failure, 2 usage/config, 3 partial).", host+" "+strconv.Itoa(r.ExitCode))
 	var statusLines []string
 	for _, s := range []string{"complete", "partial", "failed"} {
@@ -123,6 +128,11 @@ func Text(r Run, lastSuccess time.Time) []byte {
 	sort.Slice(fails, func(i, j int) bool { return fails[i].Name < fails[j].Name })
 	gauge("last_run_failed_items", "Exporters or items that failed in the last run.", host+" "+strconv.Itoa(len(fails)))
 	if p := r.Prune; p != nil {
+		pok := 0
+		if p.OK {
+			pok = 1
+		}
+		gauge("last_prune_success", "1 if the prune after the last run did all it decided, 0 if it failed (the backup's set is stored all the same: exit code 3).", host+" "+strconv.Itoa(pok))
 		gauge("last_prune_kept_sets", "Sets the prune after the last run kept.", host+" "+strconv.Itoa(p.Kept))
 		gauge("last_prune_deleted_sets", "Sets the prune after the last run deleted.", host+" "+strconv.Itoa(p.Deleted))
 		gauge("last_prune_delete_failed_sets", "Sets the prune after the last run was to delete whose delete failed (left whole or in part).", host+" "+strconv.Itoa(p.DeleteFailed))

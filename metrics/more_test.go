@@ -53,3 +53,32 @@ func TestWriteVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedPruneAfterACompleteSet: a run that stored a complete set and
+// whose prune after it failed (exit 3) is the last success, and the prune
+// failure has its own series; a prune that did all it decided says 1.
+func TestFailedPruneAfterACompleteSet(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyncbackup.prom")
+	end := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	if err := Write(path, Run{Host: "fe01", Status: "complete", OK: true, ExitCode: 3, Start: end.Add(-time.Hour), End: end,
+		Prune: &Prune{Kept: 2, Deleted: 1, DeleteFailed: 2, Errors: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	fams := parse(t, path)
+	h := map[string]string{"host": "fe01"}
+	for name, want := range map[string]float64{
+		"lyncbackup_last_run_success":               1,
+		"lyncbackup_last_success_timestamp_seconds": float64(end.Unix()),
+		"lyncbackup_last_run_exit_code":             3,
+		"lyncbackup_last_prune_success":             0,
+		"lyncbackup_last_prune_delete_failed_sets":  2,
+	} {
+		if got := value(t, fams, name, h); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	txt := string(Text(Run{Host: "fe01", Status: "complete", OK: true, End: end, Prune: &Prune{OK: true, Kept: 2}}, time.Time{}))
+	if !strings.Contains(txt, `lyncbackup_last_prune_success{host="fe01"} 1`+"\n") {
+		t.Errorf("a prune that did all it decided:\n%s", txt)
+	}
+}
