@@ -334,7 +334,9 @@ func viewOf(rep Report) view {
 	switch {
 	case rep.OK:
 		v.Color = "#1a7f37"
-	case rep.Status == "partial":
+	case rep.Status == "partial" || rep.ExitCode == 3:
+		// Exit 3: a partial set, or a complete one whose prune after
+		// it failed; stored, but someone has to look.
 		v.Color = "#9a6700"
 	default:
 		v.Color = "#cf222e"

@@ -402,3 +402,29 @@ func TestMailEncodesDisplayNames(t *testing.T) {
 		t.Errorf("To %q: %v", hdr.Get("To"), err)
 	}
 }
+
+// TestMailColourOfAFailedPruneAfterBackup: a complete set whose prune after
+// it failed (exit 3) is headed in the partial run's amber, not the red of
+// a failed backup: the set is stored, the housekeeping is not done.
+func TestMailColourOfAFailedPruneAfterBackup(t *testing.T) {
+	for _, c := range []struct {
+		rep  Report
+		want string
+	}{
+		{Report{Host: "fe01", Status: "complete", OK: true}, "#1a7f37"},
+		{Report{Host: "fe01", Status: "complete", ExitCode: 3, Error: "backup committed, but the prune after it failed: delete set fe01/x: AccessDenied"}, "#9a6700"},
+		{Report{Host: "fe01", Status: "partial", ExitCode: 3}, "#9a6700"},
+		{Report{Host: "fe01", Status: "failed", ExitCode: 1}, "#cf222e"},
+		{Report{Host: "fe01", Status: "complete", ExitCode: 130, Error: "interrupted"}, "#cf222e"},
+	} {
+		msg, err := Message("lb@contoso.com", []string{"ops@contoso.com"}, c.rep, nil, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The HTML part is quoted-printable: soft line breaks, "=3D".
+		html := strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(string(msg))
+		if want := "color:" + c.want + "\">" + strings.ToUpper(c.rep.Status); !strings.Contains(html, want) {
+			t.Errorf("%s exit %d: no %q in\n%s", c.rep.Status, c.rep.ExitCode, want, msg)
+		}
+	}
+}
