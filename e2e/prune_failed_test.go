@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/mail"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +36,7 @@ import (
 // the next one's item (that set is left partly deleted); the third deletes.
 type refusedPrune struct {
 	s                     *testenv.S3Server
+	p                     *faultproxy.Proxy
 	bucket, from, proxied string
 	f                     *forge
 	whole, partly, gone   string
@@ -81,7 +84,7 @@ func newRefusedPrune(t *testing.T) *refusedPrune {
 		}
 		return faultproxy.FaultNone
 	})
-	e.proxied = p.URL
+	e.p, e.proxied = p, p.URL
 	e.from = "s3://" + bucket + "/lb?region=" + s.Region + "&endpoint=" + p.URL + "&path_style=true"
 	return e
 }
@@ -176,34 +179,33 @@ func TestPruneDeleteRefused(t *testing.T) {
 }
 
 // The prune after a backup reports, mails and meters what it really did.
+// The backup's set is committed complete, so the run exits 3 (it was 1):
+// --json says not ok, status complete, exit 3, the error and the prune
+// object name the prune; the metrics count the backup as the last success
+// (they said last_run_success 0, and the "no good backup" alert sent the
+// admin to the wrong cause) and the prune as failed; the mail and the log
+// name the prune.
 func TestPruneAfterBackupDeleteRefused(t *testing.T) {
 	e := newRefusedPrune(t)
 	work := t.TempDir()
 	prom := filepath.Join(work, "lyncbackup.prom")
 	logf := filepath.Join(work, "lyncbackup.log")
 	smtpSrv := testsmtp.Start(t, "lb@contoso.com", "mail-secret-42")
-	cfg := writeConfig(t, work, `host: fe01
-staging: `+yamlQuote(filepath.Join(work, "staging"))+`
-exporters: [{kind: path, name: files, paths: [`+yamlQuote(e.f.src)+`]}]
-encryption: {recipients: [`+yamlQuote(e.f.pub)+`]}
-destination:
-  url: `+yamlQuote("s3://"+e.bucket+"/lb")+`
-  endpoint: `+yamlQuote(e.proxied)+`
-  region: `+e.s.Region+`
-  path_style: true
-retention: {keep_last: 2, after_backup: true}
-metrics: {textfile: `+yamlQuote(prom)+`}
-log: {file: `+yamlQuote(logf)+`}
-notify:
-  on: always
-  email: {server: `+smtpSrv.Addr+`, from: lb@contoso.com, to: [ops@contoso.com], username: lb@contoso.com, password_env: LB_PFT_SMTP_PASS, ca_file: `+yamlQuote(smtpSrv.CertFile)+`}
-`)
+	cfg := e.backupConfig(t, work, prom, logf, smtpSrv)
 	r := testbin.Run(t, "", append(e.s.Env(), "LB_PFT_SMTP_PASS=mail-secret-42"), "backup", "--config", cfg, "--json", "--progress=never")
-	if r.Code != 1 {
-		t.Fatalf("exit %d, want 1 (backup committed, prune failed)\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	if r.Code != 3 {
+		t.Fatalf("exit %d, want 3 (backup committed, prune failed)\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
+	const cause = "backup committed, but the prune after it failed: "
 	var sum struct {
-		Prune *struct {
+		OK       bool   `json:"ok"`
+		ExitCode int    `json:"exit_code"`
+		Status   string `json:"status"`
+		SetID    string `json:"set_id"`
+		Error    string `json:"error"`
+		Prune    *struct {
+			OK           bool     `json:"ok"`
+			Errors       []string `json:"errors"`
 			Deleted      []string `json:"deleted"`
 			DeleteFailed []struct {
 				Set    string `json:"set"`
@@ -222,6 +224,15 @@ notify:
 	if sum.Prune.FreedBytes != e.freed {
 		t.Errorf("backup --json prune: freed_bytes %d, want %d", sum.Prune.FreedBytes, e.freed)
 	}
+	if sum.OK || sum.ExitCode != 3 || sum.Status != "complete" || sum.SetID == "" || !strings.HasPrefix(sum.Error, cause) || !strings.Contains(sum.Error, "AccessDenied") {
+		t.Errorf("backup --json: ok %v exit_code %d status %q set_id %q error %q", sum.OK, sum.ExitCode, sum.Status, sum.SetID, sum.Error)
+	}
+	if sum.Prune.OK || len(sum.Prune.Errors) != 2 {
+		t.Errorf("backup --json prune: ok %v errors %q", sum.Prune.OK, sum.Prune.Errors)
+	}
+	if want := "lyncbackup: " + cause; !strings.Contains(r.Stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
+	}
 	e.checkLeft(t)
 	mails := smtpSrv.Mails()
 	if len(mails) != 1 {
@@ -231,10 +242,13 @@ notify:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if subj, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil || !strings.Contains(subj, "COMPLETE fe01: "+cause) {
+		t.Errorf("mail subject %q: want the prune named", subj)
+	}
 	body, _ := io.ReadAll(msg.Body)
 	// The body may be quoted-printable: compare it unwrapped.
 	text := strings.NewReplacer("=\r\n", "", "=\n", "", "\r\n", "\n").Replace(string(body))
-	for _, want := range []string{"deleted 1 (", ": fe01/" + e.gone + "; delete failed for 2 set(s): fe01/" + e.whole + " (left whole), fe01/" + e.partly + " (partly deleted, 1 object(s) left)", "AccessDenied"} {
+	for _, want := range []string{"Exit code:  3\n", "Error: " + cause, "deleted 1 (", ": fe01/" + e.gone + "; delete failed for 2 set(s): fe01/" + e.whole + " (left whole), fe01/" + e.partly + " (partly deleted, 1 object(s) left)", "AccessDenied"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("mail lacks %q:\n%s", want, text)
 		}
@@ -243,8 +257,11 @@ notify:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "deleted=1 delete_failed=2 freed_bytes=" + strconv.FormatInt(e.freed, 10) + " "; !strings.Contains(string(logText), want) {
-		t.Errorf("log lacks %q:\n%s", want, logText)
+	for _, want := range []string{"deleted=1 delete_failed=2 freed_bytes=" + strconv.FormatInt(e.freed, 10) + " ",
+		`level=WARN msg="run partial" command=backup exit_code=3 `, `err="` + cause} {
+		if !strings.Contains(string(logText), want) {
+			t.Errorf("log lacks %q:\n%s", want, logText)
+		}
 	}
 	data, err := os.ReadFile(prom)
 	if err != nil {
@@ -252,9 +269,122 @@ notify:
 	}
 	txt := string(data)
 	for _, want := range []string{`lyncbackup_last_prune_deleted_sets{host="fe01"} 1`, `lyncbackup_last_prune_delete_failed_sets{host="fe01"} 2`,
-		`lyncbackup_last_prune_freed_bytes{host="fe01"} ` + strconv.FormatInt(e.freed, 10)} {
+		`lyncbackup_last_prune_freed_bytes{host="fe01"} ` + strconv.FormatInt(e.freed, 10),
+		`lyncbackup_last_prune_success{host="fe01"} 0`, `lyncbackup_last_run_success{host="fe01"} 1`,
+		`lyncbackup_last_run_exit_code{host="fe01"} 3`, `lyncbackup_last_run_status{host="fe01",status="complete"} 1`} {
 		if !strings.Contains(txt, want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, txt)
+		}
+	}
+	// The last success is this run (its end): the file had none before.
+	m := regexp.MustCompile(`(?m)^lyncbackup_last_success_timestamp_seconds\{host="fe01"\} ([0-9.]+)$`).FindStringSubmatch(txt)
+	if m == nil {
+		t.Fatalf("no last success in the metrics:\n%s", txt)
+	}
+	if ts, _ := strconv.ParseFloat(m[1], 64); time.Since(time.UnixMilli(int64(ts*1000))) > 10*time.Minute || ts <= 0 {
+		t.Errorf("lyncbackup_last_success_timestamp_seconds %s, want this run's end\n%s", m[1], txt)
+	}
+}
+
+// backupConfig is a config backing up e's source through the proxy, with
+// retention {keep_last: 2, after_backup: true}, metrics, a log file and a
+// mail to smtpSrv on every run.
+func (e *refusedPrune) backupConfig(t *testing.T, work, prom, logf string, smtpSrv *testsmtp.Server) string {
+	t.Helper()
+	return writeConfig(t, work, `host: fe01
+staging: `+yamlQuote(filepath.Join(work, "staging"))+`
+exporters: [{kind: path, name: files, paths: [`+yamlQuote(e.f.src)+`]}]
+encryption: {recipients: [`+yamlQuote(e.f.pub)+`]}
+destination:
+  url: `+yamlQuote("s3://"+e.bucket+"/lb")+`
+  endpoint: `+yamlQuote(e.proxied)+`
+  region: `+e.s.Region+`
+  path_style: true
+retention: {keep_last: 2, after_backup: true}
+metrics: {textfile: `+yamlQuote(prom)+`}
+log: {file: `+yamlQuote(logf)+`}
+notify:
+  on: always
+  email: {server: `+smtpSrv.Addr+`, from: lb@contoso.com, to: [ops@contoso.com], username: lb@contoso.com, password_env: LB_PFT_SMTP_PASS, ca_file: `+yamlQuote(smtpSrv.CertFile)+`}
+`)
+}
+
+// A prune after a backup that fails before it decides anything (the
+// store refuses the listing) is a failed prune after a stored backup, as
+// a refused delete is: exit 3, the backup the last success in the
+// metrics, the prune failed; the mail's retention line says that nothing
+// was decided or deleted (it said "0 set(s) kept, deleted 0", as if the
+// destination held no sets); nothing is deleted.
+func TestPruneAfterBackupListingRefused(t *testing.T) {
+	e := newRefusedPrune(t)
+	var committed atomic.Bool
+	e.p.SetRule(func(_ int64, r *http.Request) faultproxy.Fault {
+		switch {
+		case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifest.json"):
+			committed.Store(true) // this run's manifest: the set is committed
+		case committed.Load() && r.Method == http.MethodGet && r.URL.Query().Has("list-type"):
+			return faultproxy.Fault403
+		}
+		return faultproxy.FaultNone
+	})
+	work := t.TempDir()
+	prom := filepath.Join(work, "lyncbackup.prom")
+	logf := filepath.Join(work, "lyncbackup.log")
+	smtpSrv := testsmtp.Start(t, "lb@contoso.com", "mail-secret-42")
+	cfg := e.backupConfig(t, work, prom, logf, smtpSrv)
+	r := testbin.Run(t, "", append(e.s.Env(), "LB_PFT_SMTP_PASS=mail-secret-42"), "backup", "--config", cfg, "--json", "--progress=never")
+	if r.Code != 3 {
+		t.Fatalf("exit %d, want 3 (backup committed, prune failed)\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var sum struct {
+		OK       bool   `json:"ok"`
+		ExitCode int    `json:"exit_code"`
+		Status   string `json:"status"`
+		Error    string `json:"error"`
+		Prune    *struct {
+			OK      bool     `json:"ok"`
+			Kept    int      `json:"kept"`
+			Deleted []string `json:"deleted"`
+			Errors  []string `json:"errors"`
+		} `json:"prune"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil || sum.Prune == nil {
+		t.Fatalf("backup --json: %v\n%s", err, r.Stdout)
+	}
+	if sum.OK || sum.ExitCode != 3 || sum.Status != "complete" || !strings.HasPrefix(sum.Error, "backup committed, but the prune after it failed: ") || !strings.Contains(sum.Error, "AccessDenied") {
+		t.Errorf("backup --json: ok %v exit_code %d status %q error %q", sum.OK, sum.ExitCode, sum.Status, sum.Error)
+	}
+	if sum.Prune.OK || len(sum.Prune.Deleted) != 0 || len(sum.Prune.Errors) != 1 || !strings.Contains(sum.Prune.Errors[0], "AccessDenied") {
+		t.Errorf("backup --json prune: %+v", *sum.Prune)
+	}
+	for _, id := range []string{e.whole, e.partly, e.gone, e.newest} {
+		if got := e.left(t, id); len(got) != 2 {
+			t.Errorf("set %s: %v left, want it whole", id, got)
+		}
+	}
+	mails := smtpSrv.Mails()
+	if len(mails) != 1 {
+		t.Fatalf("mails: %d (stderr %s)", len(mails), r.Stderr)
+	}
+	text := strings.NewReplacer("=\r\n", "", "=\n", "", "\r\n", "\n").Replace(string(mails[0].Data))
+	for _, want := range []string{"Exit code:  3\n", "\nRetention\n  - prune failed before deciding anything: nothing was deleted (the cause below)\n  - error: ", "AccessDenied"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("mail lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "0 set(s) kept") {
+		t.Errorf("the mail counts sets the prune never listed:\n%s", text)
+	}
+	logText, _ := os.ReadFile(logf)
+	for _, want := range []string{`msg="prune after backup failed before deciding anything"`, `msg="run partial" command=backup exit_code=3 `} {
+		if !strings.Contains(string(logText), want) {
+			t.Errorf("log lacks %q:\n%s", want, logText)
+		}
+	}
+	data, _ := os.ReadFile(prom)
+	for _, want := range []string{`lyncbackup_last_prune_success{host="fe01"} 0`, `lyncbackup_last_run_success{host="fe01"} 1`, `lyncbackup_last_run_exit_code{host="fe01"} 3`} {
+		if !strings.Contains(string(data), want+"\n") {
+			t.Errorf("metrics lack %q:\n%s", want, data)
 		}
 	}
 }

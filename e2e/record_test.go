@@ -429,11 +429,12 @@ func TestRecordMetricsThroughTheBinary(t *testing.T) {
 		t.Fatalf("backup exit %d\n%s", r.Code, r.Stderr)
 	}
 	wantAll(t, "metrics of a partial run", readLog(t, prom), `lyncbackup_item_success{host="fe01",item="itemb",kind="path"} 0`)
-	cfg = e.config("metrics:\n  textfile: " + quoteYAML(prom) + "\n")
+	cfg = e.config("metrics:\n  textfile: " + quoteYAML(prom) + "\nretention: {keep_last: 5, after_backup: true}\n")
 	testbin.MustRun(t, e.dir, nil, "backup", "--config", cfg)
 	testbin.MustRun(t, e.dir, nil, "verify", "--config", cfg, "--identity", e.identity)
 	testbin.MustRun(t, e.dir, nil, "backup", "--config", cfg)
-	wantAll(t, "metrics", readLog(t, prom), `lyncbackup_complete_sets{host="fe01"} 2`)
+	wantAll(t, "metrics", readLog(t, prom), `lyncbackup_complete_sets{host="fe01"} 2`,
+		`lyncbackup_last_run_success{host="fe01"} 1`, `lyncbackup_last_prune_success{host="fe01"} 1`)
 	wantAll(t, "verify metrics", readLog(t, filepath.Join(e.dir, "lyncbackup_verify.prom")),
 		`lyncbackup_last_verify_success_timestamp_seconds{host="fe01",mode="full"} `)
 }

@@ -58,6 +58,10 @@ type backupSummary struct {
 	NewChunks     int64  `json:"new_chunks,omitempty"`
 	ReusedChunks  int64  `json:"reused_chunks,omitempty"`
 	UploadedBytes int64  `json:"uploaded_bytes,omitempty"`
+	// stored: this run committed a complete set. It stays true when the
+	// prune after the backup fails (OK is then false, the exit code 3):
+	// the metrics count the backup as a success, the prune apart.
+	stored bool
 }
 
 // summaryItem is a stored item and how long it took. The manifest's
@@ -207,8 +211,10 @@ func (a *app) backup(ctx context.Context, cfg *config.Config, keepStaging bool, 
 	}
 	for _, h := range afterBackupHooks {
 		if herr := h(ctx, a, cfg, sum); herr != nil && err == nil {
-			// The set is committed, but the run failed (a prune after it,
-			// or an interruption there): reports and metrics say failure.
+			// The set is committed, but the prune after it failed (exit 3,
+			// the prune named as the cause) or was interrupted (130): the
+			// run is not OK and says so; the metrics still count the
+			// backup as a success (sum.stored) and the prune apart.
 			err = herr
 			sum.Error = oneLine(err.Error())
 			sum.OK = false
@@ -299,7 +305,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	if res.Partial {
 		return partialError{fmt.Errorf("partial backup: %d exporter(s) failed (set %s committed as partial): %s", len(m.Failures), m.SetID, m.Failures[0].Error)}
 	}
-	sum.OK = true
+	sum.OK, sum.stored = true, true
 	return nil
 }
 

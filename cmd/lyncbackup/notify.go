@@ -26,7 +26,9 @@ func writeMetrics(ctx context.Context, a *app, cfg *config.Config, sum *backupSu
 		return
 	}
 	r := metrics.Run{
-		Host: cfg.Host, Status: sum.Status, OK: sum.OK, ExitCode: sum.ExitCode,
+		// A committed complete set is a successful backup, even when the
+		// prune after it failed: that is lyncbackup_last_prune_success.
+		Host: cfg.Host, Status: sum.Status, OK: sum.stored, ExitCode: sum.ExitCode,
 		Start: sum.Start, End: sum.Start.Add(time.Duration(sum.Duration * float64(time.Second))),
 	}
 	if r.Status == "" {
@@ -40,7 +42,7 @@ func writeMetrics(ctx context.Context, a *app, cfg *config.Config, sum *backupSu
 		r.Failures = append(r.Failures, metrics.Failure{Name: f.Exporter, Kind: f.Kind})
 	}
 	if p := sum.Prune; p != nil {
-		r.Prune = &metrics.Prune{Kept: p.Kept, Deleted: len(p.Deleted), DeleteFailed: len(p.DeleteFailed), FreedBytes: p.FreedBytes, Errors: len(p.Errors)}
+		r.Prune = &metrics.Prune{OK: p.OK, Kept: p.Kept, Deleted: len(p.Deleted), DeleteFailed: len(p.DeleteFailed), FreedBytes: p.FreedBytes, Errors: len(p.Errors)}
 	}
 	r.Sets = completeSets(ctx, cfg, log)
 	if err := metrics.Write(cfg.Metrics.Textfile, r); err != nil {

@@ -319,7 +319,10 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 
 // pruneSummary is what a backup's --json summary says about the prune after it.
 type pruneSummary struct {
-	Kept int `json:"kept"`
+	// OK: the prune did all it decided; false when it failed (the backup
+	// then exits 3: its set is committed, the housekeeping is not done).
+	OK   bool `json:"ok"`
+	Kept int  `json:"kept"`
 	// Deleted: the sets wholly deleted; DeleteFailed: those the policy let
 	// go whose delete failed (left whole, or partly deleted).
 	Deleted        []string               `json:"deleted"`
@@ -331,10 +334,17 @@ type pruneSummary struct {
 	ChunksFailed   int                    `json:"chunks_delete_failed,omitempty"`
 	Note           string                 `json:"note,omitempty"`
 	Errors         []string               `json:"errors,omitempty"`
+	// undecided: the prune failed before it decided anything (the sets
+	// could not be listed, the store not opened): no count is known.
+	undecided bool
 }
 
 // Summary is the line notifications show (see retentionLines in notify.go).
 func (p pruneSummary) Summary() string {
+	if p.undecided {
+		// "0 set(s) kept" would read as a destination without sets.
+		return "prune failed before deciding anything: nothing was deleted (the cause below)"
+	}
 	s := fmt.Sprintf("%d set(s) kept, deleted %d", p.Kept, len(p.Deleted))
 	if p.FreedBytes > 0 {
 		s += " (" + humanBytes(p.FreedBytes) + ")"
@@ -365,6 +375,8 @@ func (p pruneSummary) Summary() string {
 
 // pruneAfterBackup applies the policy after a fully successful backup when
 // retention.after_backup is on; never after a partial or failed one.
+// When it fails, the backup's set is committed all the same: the error is a
+// partialError (exit 3), and sum.Prune says what failed (metrics, mail).
 func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error {
 	if !cfg.Retention.AfterBackup {
 		return nil
@@ -373,20 +385,25 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 		a.runLog().Warn("prune after backup skipped: the backup is not complete", "status", sum.Status)
 		return nil
 	}
+	ps := pruneSummary{Deleted: []string{}}
+	sum.Prune = &ps
+	lg := a.runLog()
 	pol, err := retention.FromConfig(cfg.Retention)
 	if err != nil {
-		return err
+		return pruneAfterBackupFailed(lg, &ps, nil, err)
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("prune after backup: %w", err)
+		return pruneAfterBackupFailed(lg, &ps, nil, err)
 	}
-	lg := a.runLog()
 	lg.Info("prune after backup", "policy", pol.String())
 	ap := &retention.Applier{Store: st, Policy: pol, Host: cfg.Host, ExtendLocks: lockOf(cfg).Mode != "", LockDays: lockOf(cfg).Days, Log: lg}
 	rep, err := ap.Run(ctx)
+	if err != nil && rep != nil && len(rep.Decisions) == 0 && len(rep.Actions) == 0 {
+		// Nothing was decided (as runPrune: the sets could not be listed).
+		return pruneAfterBackupFailed(lg, &ps, nil, err)
+	}
 	logDecisions(lg, rep)
-	ps := pruneSummary{Deleted: []string{}}
 	if rep != nil {
 		ps.Kept, ps.FreedBytes, ps.LocksExtended, ps.UploadsAborted, ps.Note = rep.Kept, rep.FreedBytes, rep.LocksExtended, rep.UploadsAborted, rep.Note
 		ps.ChunksDeleted, ps.ChunksFailed = rep.ChunksDeleted, rep.ChunksFailed
@@ -398,15 +415,26 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 		ps.Errors = rep.Errors
 		a.say("prune: %s", rep.Summary())
 	}
-	if err != nil && (rep == nil || len(rep.Errors) == 0) {
+	if err != nil {
+		return pruneAfterBackupFailed(lg, &ps, rep, err)
+	}
+	ps.OK = true
+	return nil
+}
+
+// pruneAfterBackupFailed logs and records err in ps (rep: what the prune did, nil
+// when it decided nothing) and returns the backup's error: exit 3, the
+// prune named as the cause; an interruption stays one (exit 130).
+func pruneAfterBackupFailed(lg *slog.Logger, ps *pruneSummary, rep *retention.Report, err error) error {
+	ps.undecided = rep == nil
+	if ps.undecided {
+		lg.Error("prune after backup failed before deciding anything", "err", err)
+	}
+	if rep == nil || len(rep.Errors) == 0 {
 		ps.Errors = append(ps.Errors, err.Error())
 	}
-	sum.Prune = &ps
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return err
-		}
-		return fmt.Errorf("backup committed, but the prune after it failed: %w", err)
+	if errors.Is(err, context.Canceled) {
+		return err
 	}
-	return nil
+	return partialError{fmt.Errorf("backup committed, but the prune after it failed: %w", err)}
 }

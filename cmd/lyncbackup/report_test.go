@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -33,16 +32,21 @@ func webhooks(t *testing.T) (*httptest.Server, func() string) {
 	return srv, func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(reqs, ", ") }
 }
 
-// TestFailedPruneIsAFailedRun: a backup whose set is committed but whose
-// prune after it fails exits 1, and every report says so: the JSON
-// summary, the webhooks (the ping's /fail, the report POST of on:
-// failure) and the metrics. They all said success.
-func TestFailedPruneIsAFailedRun(t *testing.T) {
+// TestFailedPruneAfterBackupIsPartial: a backup whose set is committed but
+// whose prune after it fails (here its destination is gone when the prune
+// opens it) exits 3, not 0 (the failure went unreported once) nor 1 (the
+// metrics then said no successful backup, and the alert for it sent the
+// admin to the wrong cause). The JSON summary is not ok with status
+// complete, the error and the prune object name the prune; the webhooks
+// hear of a failure (the ping's /fail, the report POST of on: failure);
+// the metrics count the backup as a success and the prune as failed.
+func TestFailedPruneAfterBackupIsPartial(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f.txt"), []byte("data"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "dest"), 0o755)
+	dest := filepath.Join(dir, "dest")
+	os.MkdirAll(dest, 0o755)
 	srv, requests := webhooks(t)
 	id, _ := age.GenerateX25519Identity()
 	prom := filepath.Join(dir, "m.prom")
@@ -54,13 +58,17 @@ destination: {url: '%s'}
 retention: {keep_last: 2, after_backup: true}
 metrics: {textfile: '%s'}
 notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/hook'}]}
-`, filepath.Join(dir, "staging"), src, id.Recipient(), "file://"+filepath.ToSlash(filepath.Join(dir, "dest")), prom, srv.URL, srv.URL)
+`, filepath.Join(dir, "staging"), src, id.Recipient(), "file://"+filepath.ToSlash(dest), prom, srv.URL, srv.URL)
 	cfgPath := filepath.Join(dir, "lb.yaml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 	saved := afterBackupHooks
 	afterBackupHooks = []func(context.Context, *app, *config.Config, *backupSummary) error{
-		func(context.Context, *app, *config.Config, *backupSummary) error {
-			return fmt.Errorf("backup committed, but the prune after it failed: %w", errors.New("delete fe01/old: access denied"))
+		func(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error {
+			// The share goes away between the commit and the prune.
+			if err := os.Rename(dest, dest+".away"); err != nil {
+				t.Fatal(err)
+			}
+			return pruneAfterBackup(ctx, a, cfg, sum)
 		}}
 	defer func() { afterBackupHooks = saved }()
 	var out, errb bytes.Buffer
@@ -69,16 +77,91 @@ notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/ho
 		OK       bool   `json:"ok"`
 		ExitCode int    `json:"exit_code"`
 		Status   string `json:"status"`
+		SetID    string `json:"set_id"`
+		Error    string `json:"error"`
+		Prune    *struct {
+			OK     bool     `json:"ok"`
+			Errors []string `json:"errors"`
+		} `json:"prune"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || code != 1 || sum.OK || sum.ExitCode != 1 || sum.Status != "complete" {
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || code != 3 || sum.OK || sum.ExitCode != 3 || sum.Status != "complete" || sum.SetID == "" {
 		t.Errorf("exit %d, summary %+v %v\n%s", code, sum, err, errb.String())
+	}
+	if !strings.HasPrefix(sum.Error, "backup committed, but the prune after it failed: ") || !strings.Contains(sum.Error, "does not exist") {
+		t.Errorf("error %q: want the prune named as the cause", sum.Error)
+	}
+	if sum.Prune == nil || sum.Prune.OK || len(sum.Prune.Errors) != 1 || !strings.Contains(sum.Prune.Errors[0], "does not exist") {
+		t.Errorf("prune %+v", sum.Prune)
+	}
+	if !strings.Contains(errb.String(), "backup committed, but the prune after it failed") {
+		t.Errorf("stderr does not name the prune:\n%s", errb.String())
 	}
 	got := requests()
 	if !strings.Contains(got, "/ping/uuid/fail") || !strings.Contains(got, "POST /hook") {
 		t.Errorf("webhook requests: %s", got)
 	}
-	if b, _ := os.ReadFile(prom); !strings.Contains(string(b), `lyncbackup_last_run_success{host="fe01"} 0`) {
-		t.Errorf("metrics:\n%s", b)
+	b, _ := os.ReadFile(prom)
+	for _, want := range []string{`lyncbackup_last_run_success{host="fe01"} 1`, `lyncbackup_last_run_exit_code{host="fe01"} 3`,
+		`lyncbackup_last_prune_success{host="fe01"} 0`, `lyncbackup_last_run_status{host="fe01",status="complete"} 1`} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("metrics lack %s:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), `lyncbackup_last_success_timestamp_seconds{host="fe01"} 0`+"\n") {
+		t.Errorf("metrics: the backup is not the last success:\n%s", b)
+	}
+}
+
+// TestInterruptedPruneAfterBackup: Ctrl-C (or SIGTERM) during the prune
+// after a committed complete set exits 130, the run is not ok, and the
+// metrics count the stored set as the last success (they said 0) with the
+// prune failed.
+func TestInterruptedPruneAfterBackup(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("data"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "dest"), 0o755)
+	id, _ := age.GenerateX25519Identity()
+	prom := filepath.Join(dir, "m.prom")
+	cfg := fmt.Sprintf(`host: fe01
+staging: '%s'
+exporters: [{kind: path, name: data, paths: ['%s']}]
+encryption: {recipients: [%s]}
+destination: {url: '%s'}
+retention: {keep_last: 2, after_backup: true}
+metrics: {textfile: '%s'}
+`, filepath.Join(dir, "staging"), src, id.Recipient(), "file://"+filepath.ToSlash(filepath.Join(dir, "dest")), prom)
+	cfgPath := filepath.Join(dir, "lb.yaml")
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	saved := afterBackupHooks
+	afterBackupHooks = []func(context.Context, *app, *config.Config, *backupSummary) error{
+		func(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error {
+			cancel() // the signal arrives as the prune starts
+			return pruneAfterBackup(ctx, a, cfg, sum)
+		}}
+	defer func() { afterBackupHooks = saved }()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"backup", "--config", cfgPath, "--json", "--progress=never"}, &out, &errb)
+	var sum struct {
+		OK       bool   `json:"ok"`
+		ExitCode int    `json:"exit_code"`
+		Status   string `json:"status"`
+		Prune    *struct {
+			OK bool `json:"ok"`
+		} `json:"prune"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || code != 130 || sum.OK || sum.ExitCode != 130 || sum.Status != "complete" || sum.Prune == nil || sum.Prune.OK {
+		t.Errorf("exit %d, summary %+v %v\n%s\n%s", code, sum, err, out.String(), errb.String())
+	}
+	b, _ := os.ReadFile(prom)
+	for _, want := range []string{`lyncbackup_last_run_success{host="fe01"} 1`, `lyncbackup_last_run_exit_code{host="fe01"} 130`,
+		`lyncbackup_last_prune_success{host="fe01"} 0`} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("metrics lack %s:\n%s", want, b)
+		}
 	}
 }
 
