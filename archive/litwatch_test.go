@@ -97,14 +97,18 @@ func TestLitWatch(t *testing.T) {
 // the encoder's own choice is the safe one.
 func TestChunkWantsHuffman(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	frame := func(b []byte) []byte {
-		o, _ := encoderOptions(Choice{Level: "fastest", RawLits: true}, false)
+	// One chunk's frame at the fastest level, as the chunk writer makes it:
+	// with raw literals (frame) or Huffman coding allowed (huffFrame).
+	encode := func(b []byte, raw bool) []byte {
+		o, _ := encoderOptions(Choice{Level: "fastest", RawLits: raw}, false)
 		enc, err := zstd.NewWriter(nil, append(o, zstd.WithEncoderCRC(false), zstd.WithWindowSize(2<<20))...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return enc.EncodeAll(b, nil)
 	}
+	frame := func(b []byte) []byte { return encode(b, true) }
+	huffFrame := func(b []byte) []byte { return encode(b, false) }
 	mixed := append(randomBytes(1<<20, rng), xmlLike(300<<10, rng)...)
 	for _, c := range []struct {
 		name string
@@ -125,14 +129,6 @@ func TestChunkWantsHuffman(t *testing.T) {
 	// HuffmanCoded: a frame written with Huffman coding allowed, of text,
 	// has coded literals; of records or random bytes the encoder left them
 	// all raw.
-	huffFrame := func(b []byte) []byte {
-		o, _ := encoderOptions(Choice{Level: "fastest"}, false)
-		enc, err := zstd.NewWriter(nil, append(o, zstd.WithEncoderCRC(false), zstd.WithWindowSize(2<<20))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return enc.EncodeAll(b, nil)
-	}
 	for _, c := range []struct {
 		name string
 		b    []byte

@@ -113,6 +113,21 @@ func (s *lyncSite) fixture(t *testing.T, fx map[string]any) {
 	os.RemoveAll(filepath.Join(s.psDir, "calls"))
 }
 
+// editConfig replaces old with new in the site's config (once); a config
+// without old fails the test: the site's exporters changed under it.
+func (s *lyncSite) editConfig(t *testing.T, old, new string) {
+	t.Helper()
+	p := filepath.Join(s.dir, "lyncbackup.yaml")
+	cfg, _ := os.ReadFile(p)
+	edited := strings.Replace(string(cfg), old, new, 1)
+	if edited == string(cfg) {
+		t.Fatalf("the site's config has no %s: update this test", old)
+	}
+	if err := os.WriteFile(p, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (s *lyncSite) calls(t *testing.T) []string {
 	ents, _ := os.ReadDir(filepath.Join(s.psDir, "calls"))
 	var out []string
@@ -762,13 +777,7 @@ func TestLyncCoverageByLocalName(t *testing.T) {
 		host += ".contoso.com"
 	}
 	s := newLyncSite(t)
-	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
-	cfg, _ := os.ReadFile(cfgPath)
-	local := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon'`, `instance: 'localhost\mon'`, 1)
-	if local == string(cfg) {
-		t.Fatal("the site's sql exporter changed: update this test")
-	}
-	os.WriteFile(cfgPath, []byte(local), 0o600)
+	s.editConfig(t, `instance: 'sql01.contoso.com\mon'`, `instance: 'localhost\mon'`)
 	b, err := os.ReadFile("../exporters/testdata/discovery/migration.json")
 	if err != nil {
 		t.Fatal(err)
@@ -776,7 +785,7 @@ func TestLyncCoverageByLocalName(t *testing.T) {
 	disc := filepath.Join(s.dir, "discovery-here.json")
 	os.WriteFile(disc, []byte(strings.ReplaceAll(string(b), "sqlmon01.contoso.com", host)), 0o644)
 	s.fixture(t, map[string]any{"discovery_file": disc})
-	r := testbin.Run(t, s.dir, s.env, "check", "--config", cfgPath)
+	r := testbin.Run(t, s.dir, s.env, "check", "--config", filepath.Join(s.dir, "lyncbackup.yaml"))
 	if strings.Contains(r.Stdout, "Monitoring database(s)") || !strings.Contains(r.Stdout, `[WARN] Lync discovery: Archiving database(s) LcsLog on sqlarch01.contoso.com\arch are deployed but not backed up`) {
 		t.Errorf("check, LcsCDR and QoEMetrics backed up as localhost\\mon on %s:\n%s", host, r.Stdout)
 	}
@@ -795,13 +804,7 @@ func TestReadmeRestorePlans(t *testing.T) {
 	s.fixture(t, map[string]any{"discovery_file": disc})
 	// The Monitoring and Archiving databases discovery finds, over TLS to a
 	// self-signed back end.
-	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
-	cfg, _ := os.ReadFile(cfgPath)
-	auto := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon', databases: [LcsCDR, QoEMetrics]`, `databases: auto, encrypt: true, trust_server_certificate: true`, 1)
-	if auto == string(cfg) {
-		t.Fatal("the site's sql exporter changed: update this test")
-	}
-	os.WriteFile(cfgPath, []byte(auto), 0o600)
+	s.editConfig(t, `instance: 'sql01.contoso.com\mon', databases: [LcsCDR, QoEMetrics]`, `databases: auto, encrypt: true, trust_server_certificate: true`)
 	r := testbin.Run(t, s.dir, append(s.env, "SQLCMDSTUB_SELF_SIGNED=1"), "backup", "--json")
 	if r.Code != 0 {
 		t.Fatalf("backup: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
@@ -1140,13 +1143,7 @@ func TestLyncScenarioCMSWithDatabase(t *testing.T) {
 // sqlmon09 into the plan.
 func TestLyncScenarioCMSDatabaseOnAnotherServer(t *testing.T) {
 	s := newLyncSite(t)
-	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
-	cfg, _ := os.ReadFile(cfgPath)
-	moved := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon'`, `instance: 'sqlmon09.contoso.com\mon'`, 1)
-	if moved == string(cfg) {
-		t.Fatal("the site's sql exporter changed: update this test")
-	}
-	os.WriteFile(cfgPath, []byte(moved), 0o600)
+	s.editConfig(t, `instance: 'sql01.contoso.com\mon'`, `instance: 'sqlmon09.contoso.com\mon'`)
 	to := filepath.Join(s.dir, "restore")
 	setID := s.backupAndRestore(t, to)
 	s.fixture(t, map[string]any{})
@@ -1194,13 +1191,7 @@ func TestLyncScenarioCMSDatabaseOnTheBackupsComputer(t *testing.T) {
 	}
 	disc := filepath.Join(s.dir, "discovery-here.json")
 	os.WriteFile(disc, []byte(here), 0o644)
-	cfgPath := filepath.Join(s.dir, "lyncbackup.yaml")
-	cfg, _ := os.ReadFile(cfgPath)
-	local := strings.Replace(string(cfg), `instance: 'sql01.contoso.com\mon'`, `instance: 'localhost\mon'`, 1)
-	if local == string(cfg) {
-		t.Fatal("the site's sql exporter changed: update this test")
-	}
-	os.WriteFile(cfgPath, []byte(local), 0o600)
+	s.editConfig(t, `instance: 'sql01.contoso.com\mon'`, `instance: 'localhost\mon'`)
 	to := filepath.Join(s.dir, "restore")
 
 	s.fixture(t, map[string]any{"discovery_file": disc, "discovery_encoding": "utf16le"})

@@ -187,33 +187,9 @@ func TestPruneDeleteRefused(t *testing.T) {
 // name the prune.
 func TestPruneAfterBackupDeleteRefused(t *testing.T) {
 	e := newRefusedPrune(t)
-	work := t.TempDir()
-	prom := filepath.Join(work, "lyncbackup.prom")
-	logf := filepath.Join(work, "lyncbackup.log")
-	smtpSrv := testsmtp.Start(t, "lb@contoso.com", "mail-secret-42")
-	cfg := e.backupConfig(t, work, prom, logf, smtpSrv)
-	r := testbin.Run(t, "", append(e.s.Env(), "LB_PFT_SMTP_PASS=mail-secret-42"), "backup", "--config", cfg, "--json", "--progress=never")
-	if r.Code != 3 {
-		t.Fatalf("exit %d, want 3 (backup committed, prune failed)\n%s\n%s", r.Code, r.Stdout, r.Stderr)
-	}
+	r, prom, logf, smtpSrv := e.backupPruneFails(t)
 	const cause = "backup committed, but the prune after it failed: "
-	var sum struct {
-		OK       bool   `json:"ok"`
-		ExitCode int    `json:"exit_code"`
-		Status   string `json:"status"`
-		SetID    string `json:"set_id"`
-		Error    string `json:"error"`
-		Prune    *struct {
-			OK           bool     `json:"ok"`
-			Errors       []string `json:"errors"`
-			Deleted      []string `json:"deleted"`
-			DeleteFailed []struct {
-				Set    string `json:"set"`
-				Partly bool   `json:"partly_deleted"`
-			} `json:"delete_failed"`
-			FreedBytes int64 `json:"freed_bytes"`
-		} `json:"prune"`
-	}
+	var sum backupPruneJSON
 	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil || sum.Prune == nil {
 		t.Fatalf("backup --json: %v\n%s", err, r.Stdout)
 	}
@@ -286,12 +262,17 @@ func TestPruneAfterBackupDeleteRefused(t *testing.T) {
 	}
 }
 
-// backupConfig is a config backing up e's source through the proxy, with
-// retention {keep_last: 2, after_backup: true}, metrics, a log file and a
-// mail to smtpSrv on every run.
-func (e *refusedPrune) backupConfig(t *testing.T, work, prom, logf string, smtpSrv *testsmtp.Server) string {
+// backupPruneFails runs `backup --json` of e's source through the proxy,
+// with retention {keep_last: 2, after_backup: true}, metrics (prom), a log
+// file (logf) and a mail to smtpSrv on every run, and wants exit 3: the
+// backup committed, the prune after it failed.
+func (e *refusedPrune) backupPruneFails(t *testing.T) (r testbin.Result, prom, logf string, smtpSrv *testsmtp.Server) {
 	t.Helper()
-	return writeConfig(t, work, `host: fe01
+	work := t.TempDir()
+	prom = filepath.Join(work, "lyncbackup.prom")
+	logf = filepath.Join(work, "lyncbackup.log")
+	smtpSrv = testsmtp.Start(t, "lb@contoso.com", "mail-secret-42")
+	cfg := writeConfig(t, work, `host: fe01
 staging: `+yamlQuote(filepath.Join(work, "staging"))+`
 exporters: [{kind: path, name: files, paths: [`+yamlQuote(e.f.src)+`]}]
 encryption: {recipients: [`+yamlQuote(e.f.pub)+`]}
@@ -307,6 +288,11 @@ notify:
   on: always
   email: {server: `+smtpSrv.Addr+`, from: lb@contoso.com, to: [ops@contoso.com], username: lb@contoso.com, password_env: LB_PFT_SMTP_PASS, ca_file: `+yamlQuote(smtpSrv.CertFile)+`}
 `)
+	r = testbin.Run(t, "", append(e.s.Env(), "LB_PFT_SMTP_PASS=mail-secret-42"), "backup", "--config", cfg, "--json", "--progress=never")
+	if r.Code != 3 {
+		t.Fatalf("exit %d, want 3 (backup committed, prune failed)\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	return r, prom, logf, smtpSrv
 }
 
 // A prune after a backup that fails before it decides anything (the
@@ -327,27 +313,8 @@ func TestPruneAfterBackupListingRefused(t *testing.T) {
 		}
 		return faultproxy.FaultNone
 	})
-	work := t.TempDir()
-	prom := filepath.Join(work, "lyncbackup.prom")
-	logf := filepath.Join(work, "lyncbackup.log")
-	smtpSrv := testsmtp.Start(t, "lb@contoso.com", "mail-secret-42")
-	cfg := e.backupConfig(t, work, prom, logf, smtpSrv)
-	r := testbin.Run(t, "", append(e.s.Env(), "LB_PFT_SMTP_PASS=mail-secret-42"), "backup", "--config", cfg, "--json", "--progress=never")
-	if r.Code != 3 {
-		t.Fatalf("exit %d, want 3 (backup committed, prune failed)\n%s\n%s", r.Code, r.Stdout, r.Stderr)
-	}
-	var sum struct {
-		OK       bool   `json:"ok"`
-		ExitCode int    `json:"exit_code"`
-		Status   string `json:"status"`
-		Error    string `json:"error"`
-		Prune    *struct {
-			OK      bool     `json:"ok"`
-			Kept    int      `json:"kept"`
-			Deleted []string `json:"deleted"`
-			Errors  []string `json:"errors"`
-		} `json:"prune"`
-	}
+	r, prom, logf, smtpSrv := e.backupPruneFails(t)
+	var sum backupPruneJSON
 	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil || sum.Prune == nil {
 		t.Fatalf("backup --json: %v\n%s", err, r.Stdout)
 	}
@@ -387,4 +354,25 @@ func TestPruneAfterBackupListingRefused(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, data)
 		}
 	}
+}
+
+// backupPruneJSON is what these tests read of `backup --json` after a prune
+// that failed: the run, and its prune object.
+type backupPruneJSON struct {
+	OK       bool   `json:"ok"`
+	ExitCode int    `json:"exit_code"`
+	Status   string `json:"status"`
+	SetID    string `json:"set_id"`
+	Error    string `json:"error"`
+	Prune    *struct {
+		OK           bool     `json:"ok"`
+		Kept         int      `json:"kept"`
+		Errors       []string `json:"errors"`
+		Deleted      []string `json:"deleted"`
+		DeleteFailed []struct {
+			Set    string `json:"set"`
+			Partly bool   `json:"partly_deleted"`
+		} `json:"delete_failed"`
+		FreedBytes int64 `json:"freed_bytes"`
+	} `json:"prune"`
 }
