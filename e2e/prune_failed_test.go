@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/mail"
@@ -122,11 +123,26 @@ func (e *refusedPrune) checkLeft(t *testing.T) {
 // really freed.
 func TestPruneDeleteRefused(t *testing.T) {
 	e := newRefusedPrune(t)
-	r := testbin.Run(t, "", e.s.Env(), "prune", "--from", e.from, "--keep-last", "1")
+	// A dry run tries no delete: its table says what the policy decided.
+	r := testbin.MustRun(t, "", e.s.Env(), "prune", "--from", e.from, "--keep-last", "1", "--dry-run")
+	for _, id := range []string{e.whole, e.partly, e.gone} {
+		if row := tableRow(t, r.Stdout, id); !regexp.MustCompile(`\scomplete\s+delete(\s|$)`).MatchString(row) || strings.Contains(row, "failed") {
+			t.Errorf("dry run: the row of set %s is %q, want the action delete", id, row)
+		}
+	}
+	r = testbin.Run(t, "", e.s.Env(), "prune", "--from", e.from, "--keep-last", "1")
 	if r.Code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	e.checkLeft(t)
+	// Each set's row says what became of it, not only the decision: it
+	// said "delete" for the two sets still there.
+	for id, want := range map[string]string{e.whole: "delete failed (left whole)", e.partly: "delete failed (partly deleted)", e.gone: "delete", e.newest: "keep"} {
+		row := tableRow(t, r.Stdout, id)
+		if !regexp.MustCompile(`\scomplete\s+` + regexp.QuoteMeta(want) + `(\s{2}|$)`).MatchString(row) {
+			t.Errorf("the row of set %s is %q, want the action %q", id, row, want)
+		}
+	}
 	re := regexp.MustCompile(`(?m)^1 set\(s\) kept, deleted 1 \((\d+) bytes\), delete failed for 2 set\(s\): fe01/` + e.whole +
 		` \(left whole\), fe01/` + e.partly + ` \(partly deleted, 1 object\(s\) left\)$`)
 	if !re.MatchString(r.Stdout) {
@@ -148,8 +164,13 @@ func TestPruneDeleteRefused(t *testing.T) {
 		t.Fatalf("--json: exit %d, want 1\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	var doc struct {
-		OK           bool     `json:"ok"`
-		ExitCode     int      `json:"exit_code"`
+		OK        bool `json:"ok"`
+		ExitCode  int  `json:"exit_code"`
+		Decisions []struct {
+			SetID   string `json:"set_id"`
+			Keep    bool   `json:"keep"`
+			Outcome string `json:"outcome"`
+		} `json:"decisions"`
 		Kept         int      `json:"kept"`
 		Deleted      int      `json:"deleted"`
 		DeletedSets  []string `json:"deleted_sets"`
@@ -175,7 +196,26 @@ func TestPruneDeleteRefused(t *testing.T) {
 		!strings.Contains(doc.DeleteFailed[0].Error, "AccessDenied") || !strings.Contains(doc.DeleteFailed[1].Error, "AccessDenied") {
 		t.Errorf("--json: delete_failed %+v", doc.DeleteFailed)
 	}
+	outcomes := map[string]string{}
+	for _, d := range doc.Decisions {
+		outcomes[d.SetID] = d.Outcome
+	}
+	if want := map[string]string{e.whole: "left_whole", e.partly: "partly_deleted", e.gone: "deleted", e.newest: "kept"}; !maps.Equal(outcomes, want) {
+		t.Errorf("--json: decisions' outcomes %v, want %v", outcomes, want)
+	}
 	e.checkLeft(t)
+}
+
+// tableRow is the row of set id in prune's decision table.
+func tableRow(t *testing.T, out, id string) string {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, id+" ") {
+			return strings.TrimRight(l, " ")
+		}
+	}
+	t.Errorf("no row of set %s in:\n%s", id, out)
+	return ""
 }
 
 // The prune after a backup reports, mails and meters what it really did.
@@ -233,7 +273,12 @@ func TestPruneAfterBackupDeleteRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each set's log record says what became of it (it said action=delete
+	// for the two sets still there, at INFO).
 	for _, want := range []string{"deleted=1 delete_failed=2 freed_bytes=" + strconv.FormatInt(e.freed, 10) + " ",
+		`level=WARN msg="prune decision" set=fe01/` + e.whole + ` status=complete action=delete outcome=left_whole `,
+		`level=WARN msg="prune decision" set=fe01/` + e.partly + ` status=complete action=delete outcome=partly_deleted `,
+		`level=INFO msg="prune decision" set=fe01/` + e.gone + ` status=complete action=delete outcome=deleted `,
 		`level=WARN msg="run partial" command=backup exit_code=3 `, `err="` + cause} {
 		if !strings.Contains(string(logText), want) {
 			t.Errorf("log lacks %q:\n%s", want, logText)

@@ -185,6 +185,10 @@ func (a *Applier) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 	rep.Decisions = ds
+	if !a.DryRun {
+		// Whatever return follows: each set's decision with what became of it.
+		defer rep.setOutcomes()
+	}
 	if rep.Empty = a.Policy.Empty(); rep.Empty {
 		rep.Note = "the retention policy is empty (no keep_* or keep_within): nothing is deleted"
 	}
@@ -562,6 +566,37 @@ func countDone(acts []Action) int {
 		}
 	}
 	return n
+}
+
+// setOutcomes records in each decision what became of its set: kept,
+// deleted (among DeletedSets), left whole or partly deleted (DeleteFailed),
+// or not tried (the prune stopped before it).
+func (r *Report) setOutcomes() {
+	deleted := map[string]bool{}
+	for _, s := range r.DeletedSets {
+		deleted[s] = true
+	}
+	failed := map[string]SetFailure{}
+	for _, f := range r.DeleteFailed {
+		failed[f.Set] = f
+	}
+	for i := range r.Decisions {
+		d := &r.Decisions[i]
+		name := d.Host + "/" + d.ID
+		f, bad := failed[name]
+		switch {
+		case d.Keep:
+			d.Outcome = OutcomeKept
+		case deleted[name]:
+			d.Outcome = OutcomeDeleted
+		case bad && f.Partly:
+			d.Outcome = OutcomePartlyDeleted
+		case bad:
+			d.Outcome = OutcomeLeftWhole
+		default:
+			d.Outcome = OutcomeNotTried
+		}
+	}
 }
 
 // Summary is one human line about the report.

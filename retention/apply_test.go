@@ -868,6 +868,18 @@ func TestApplierCountsOnlyDeletesDone(t *testing.T) {
 	if back.Deleted != 1 || len(back.DeletedSets) != 1 || !slices.Equal(back.DeleteFailed, want) || back.FreedBytes != rep.FreedBytes {
 		t.Errorf("--json document: %s", doc)
 	}
+	// Each decision says what became of its set, in the table's words too.
+	for id, want := range map[string][2]string{whole: {OutcomeLeftWhole, "delete failed (left whole)"},
+		partly: {OutcomePartlyDeleted, "delete failed (partly deleted)"}, gone: {OutcomeDeleted, "delete"}} {
+		if d := decisionFor(t, rep.Decisions, id); d.Outcome != want[0] || d.Action() != want[1] {
+			t.Errorf("set %s: outcome %q, action %q; want %q, %q", id, d.Outcome, d.Action(), want[0], want[1])
+		}
+	}
+	for _, d := range rep.Decisions {
+		if d.Keep && (d.Outcome != OutcomeKept || d.Action() != "keep") {
+			t.Errorf("kept set %s: outcome %q, action %q", d.ID, d.Outcome, d.Action())
+		}
+	}
 
 	// The dry run still says what it would do.
 	st2, _ := localStore(t)
@@ -877,6 +889,47 @@ func TestApplierCountsOnlyDeletesDone(t *testing.T) {
 	rep, err = a.Run(context.Background())
 	if err != nil || rep.Deleted != 1 || rep.FreedBytes == 0 || len(rep.DeleteFailed) != 0 || !strings.HasPrefix(rep.Summary(), "1 set(s) kept, would delete 1 (") {
 		t.Errorf("dry run: %q, err %v", rep.Summary(), err)
+	}
+	// Nothing ran: no outcome, and the table says the decision.
+	for _, d := range rep.Decisions {
+		if want := map[bool]string{true: "keep", false: "delete"}[d.Keep]; d.Outcome != "" || d.Action() != want {
+			t.Errorf("dry run: set %s: outcome %q, action %q; want none, %q", d.ID, d.Outcome, d.Action(), want)
+		}
+	}
+}
+
+// cancelAfter cancels the run once its first delete is done.
+type cancelAfter struct {
+	upload.Store
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Delete(ctx context.Context, key string) error {
+	err := c.Store.Delete(ctx, key)
+	c.cancel()
+	return err
+}
+
+// A prune interrupted before it tried to delete a set says so for that
+// set ("delete not tried"), not "delete".
+func TestApplierOutcomeNotTried(t *testing.T) {
+	st, _ := localStore(t)
+	now := time.Now()
+	first := craft(t, st, "h", now.AddDate(0, 0, -3), StatusComplete)
+	second := craft(t, st, "h", now.AddDate(0, 0, -2), StatusComplete)
+	craft(t, st, "h", now.AddDate(0, 0, -1), StatusComplete)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := &Applier{Store: &cancelAfter{Store: st, cancel: cancel}, Policy: Policy{Last: 1}, Now: func() time.Time { return now }, Parallel: 1}
+	rep, err := a.Run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want it interrupted", err)
+	}
+	if d := decisionFor(t, rep.Decisions, first); d.Outcome != OutcomePartlyDeleted {
+		t.Errorf("the set being deleted: outcome %q, want %q", d.Outcome, OutcomePartlyDeleted)
+	}
+	if d := decisionFor(t, rep.Decisions, second); d.Outcome != OutcomeNotTried || d.Action() != "delete not tried" {
+		t.Errorf("the set after the interruption: outcome %q, action %q", d.Outcome, d.Action())
 	}
 }
 

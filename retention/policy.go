@@ -171,6 +171,42 @@ type Decision struct {
 	// KeepUntil is the latest date a rule that keeps the set expects to
 	// keep it until (zero: no rule predicts one); locks are extended to it.
 	KeepUntil time.Time `json:"keep_until,omitzero"`
+	// Outcome is what the prune did with the set (Outcome*): the decision
+	// carried out, or a delete that failed. Empty in a dry run (nothing
+	// ran) and from Apply (which decides only).
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// A Decision's Outcome.
+const (
+	OutcomeKept    = "kept"
+	OutcomeDeleted = "deleted"
+	// OutcomeLeftWhole: the delete failed before anything of the set
+	// went; the set is as it was (SetFailure without Partly).
+	OutcomeLeftWhole = "left_whole"
+	// OutcomePartlyDeleted: the manifest and some objects went, the rest
+	// did not: the set is incomplete, the next prune collects it.
+	OutcomePartlyDeleted = "partly_deleted"
+	// OutcomeNotTried: the prune stopped (interrupted, or it refused the
+	// plan) before it tried to delete the set.
+	OutcomeNotTried = "not_tried"
+)
+
+// Action is the decision and what became of it, in words: "keep",
+// "delete", "delete failed (left whole)", "delete failed (partly
+// deleted)", "delete not tried". A dry run's delete is "delete".
+func (d Decision) Action() string {
+	switch {
+	case d.Keep:
+		return "keep"
+	case d.Outcome == OutcomeLeftWhole:
+		return "delete failed (left whole)"
+	case d.Outcome == OutcomePartlyDeleted:
+		return "delete failed (partly deleted)"
+	case d.Outcome == OutcomeNotTried:
+		return "delete not tried"
+	}
+	return "delete"
 }
 
 // Apply decides, for every set, keep or delete. It is pure: the same

@@ -223,7 +223,16 @@ func logDecisions(lg *slog.Logger, rep *retention.Report) {
 		if !d.Keep {
 			act = "delete"
 		}
-		lg.Info("prune decision", "set", d.Host+"/"+d.ID, "status", d.Status, "action", act, "reasons", strings.Join(d.Reasons, ", "))
+		attrs := []any{"set", d.Host + "/" + d.ID, "status", d.Status, "action", act}
+		if d.Outcome != "" {
+			attrs = append(attrs, "outcome", d.Outcome)
+		}
+		attrs = append(attrs, "reasons", strings.Join(d.Reasons, ", "))
+		lvl := slog.LevelInfo
+		if d.Outcome == retention.OutcomeLeftWhole || d.Outcome == retention.OutcomePartlyDeleted {
+			lvl = slog.LevelWarn // the policy let it go, and it is still there
+		}
+		lg.Log(context.Background(), lvl, "prune decision", attrs...)
 	}
 	for _, e := range rep.Errors {
 		lg.Error("prune action failed", "err", e)
@@ -301,11 +310,7 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(tw, "SET\tHOST\tTIME (%s)\tSTATUS\tACTION\tREASONS\n", retention.ZoneName(loc))
 	for _, d := range rep.Decisions {
-		act := "keep"
-		if !d.Keep {
-			act = "delete"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Host, d.Time.In(loc).Format("2006-01-02 15:04"), d.Status, act, strings.Join(d.Reasons, ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Host, d.Time.In(loc).Format("2006-01-02 15:04"), d.Status, d.Action(), strings.Join(d.Reasons, ", "))
 	}
 	tw.Flush()
 	for _, e := range rep.Errors {
