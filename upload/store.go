@@ -19,6 +19,22 @@ var ErrNotFound = errors.New("not found")
 // is under object lock, immutability or legal hold.
 var ErrLocked = errors.New("object is locked")
 
+// LockedError is a delete refused for a lock, with what the store told of
+// that lock: prune says until when the objects it could not delete stay.
+// It is ErrLocked (errors.Is) and unwraps to the store's own error too.
+type LockedError struct {
+	// RetainUntil is when the retention / immutability ends, in the
+	// store's clock (zero: not told, or none: a legal hold alone).
+	RetainUntil time.Time
+	// LegalHold: the object is under legal hold (it goes only once the
+	// hold is lifted, whatever RetainUntil says).
+	LegalHold bool
+	Err       error
+}
+
+func (e *LockedError) Error() string   { return e.Err.Error() }
+func (e *LockedError) Unwrap() []error { return []error{ErrLocked, e.Err} }
+
 // ErrArchived is returned (wrapped) by Get when the object sits in an offline
 // tier (S3 GLACIER / DEEP_ARCHIVE, Azure Archive) and must be thawed first.
 var ErrArchived = errors.New("object is in an archive tier")

@@ -406,7 +406,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	case err == nil:
 		oi := infoFromProps(key, p)
 		if oi.Locked(answeredAt(p.Date)) {
-			return &Error{Op: "delete", Key: key, Msg: lockedText(oi), sentinel: upload.ErrLocked}
+			return &upload.LockedError{RetainUntil: oi.RetainUntil, LegalHold: oi.LegalHold,
+				Err: &Error{Op: "delete", Key: key, Msg: lockedText(oi), sentinel: upload.ErrLocked}}
 		}
 		_, err = bb.Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
 		if err != nil && !hasCode(err, "BlobNotFound") {

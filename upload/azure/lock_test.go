@@ -204,6 +204,10 @@ func TestImmutableBlobReactions(t *testing.T) {
 		if strings.Contains(err.Error(), "\n") {
 			t.Fatalf("multi-line error: %q", err)
 		}
+		// The refusal tells the lock (prune reports it).
+		if le := (*upload.LockedError)(nil); !errors.As(err, &le) || le.LegalHold != (k == "a/held") || !le.RetainUntil.Equal(map[string]time.Time{"a/locked": future}[k]) {
+			t.Fatalf("Delete(%s) = %#v, want a LockedError telling its lock", k, err)
+		}
 		t.Logf("Delete(%s): %v", k, err)
 		for _, r := range lp.requests() {
 			if strings.HasPrefix(r, "DELETE ") && strings.Contains(r, k) {

@@ -218,7 +218,11 @@ func (s *Store) deleteErr(ctx context.Context, key, full, versionID string, err 
 				what += " and under legal hold"
 			}
 		}
-		return &opError{op: "delete", key: key, kind: upload.ErrLocked, err: err, detail: "object is locked (" + what + ")"}
+		le := &upload.LockedError{LegalHold: hold, Err: &opError{op: "delete", key: key, kind: upload.ErrLocked, err: err, detail: "object is locked (" + what + ")"}}
+		if until.After(now) {
+			le.RetainUntil = until
+		}
+		return le
 	}
 	return opErr("delete", key, err)
 }

@@ -313,6 +313,10 @@ func TestObjectLockAppliedAndDeleteRefused(t *testing.T) {
 			if !errors.Is(err, upload.ErrLocked) {
 				t.Fatalf("delete of a locked object: %v, want ErrLocked", err)
 			}
+			// The refusal tells until when (prune reports it).
+			if le := (*upload.LockedError)(nil); !errors.As(err, &le) || !le.RetainUntil.Equal(until) || le.LegalHold {
+				t.Fatalf("delete of a locked object: %#v, want a LockedError until %v", err, until)
+			}
 			if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "h/s/locked") {
 				t.Fatalf("error is not one line naming the key: %q", err)
 			}
@@ -347,8 +351,9 @@ func TestLegalHold(t *testing.T) {
 	if err != nil || !hold {
 		t.Fatalf("legal hold not applied: %v %v", hold, err)
 	}
-	if err := st.Delete(ctx, "h/s/held"); !errors.Is(err, upload.ErrLocked) {
-		t.Fatalf("delete under legal hold: %v", err)
+	err = st.Delete(ctx, "h/s/held")
+	if le := (*upload.LockedError)(nil); !errors.Is(err, upload.ErrLocked) || !errors.As(err, &le) || !le.LegalHold || !le.RetainUntil.IsZero() {
+		t.Fatalf("delete under legal hold: %v, want a LockedError telling the hold", err)
 	}
 	// Once the hold is lifted the object (every version) goes.
 	if _, err := srv.Client().PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{
