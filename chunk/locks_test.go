@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/upload"
+	"github.com/lyncbackup/lyncbackup/upload/local"
 )
 
 // lockingStore adds upload.Locker to a store: locks in a map, every
@@ -245,5 +247,76 @@ func TestExtendLocksSlackSurvivesStartJitter(t *testing.T) {
 		if writes > want {
 			t.Errorf("N=%d, slack %v: %d lock writes in %d nights, README promises about %d (once every slack+1 nights)", days, slack, writes, nights, want)
 		}
+	}
+}
+
+// refusingStore refuses the delete of the keys in locked with the error given.
+type refusingStore struct {
+	upload.Store
+	locked map[string]error
+}
+
+func (r *refusingStore) Delete(ctx context.Context, key string) error {
+	if err := r.locked[key]; err != nil {
+		return err
+	}
+	return r.Store.Delete(ctx, key)
+}
+
+// TestSweepCountsLockedChunks: the unreferenced chunks a sweep cannot
+// delete for a lock are summed up with their bytes and the span of their
+// locks' ends, as the refusal tells it, else as the listing did; a legal
+// hold or an undated lock is counted apart, a locked stale marker not at
+// all (it is no chunk).
+func TestSweepCountsLockedChunks(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(c string) string { return catalog.ChunkKey("h", strings.Repeat(c, 64)) }
+	for _, c := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := st.Put(ctx, id(c), strings.NewReader(strings.Repeat(c, 10)), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u1 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	u2 := u1.AddDate(0, 0, 3)
+	locked := func(until time.Time, hold bool) error {
+		return &upload.LockedError{RetainUntil: until, LegalHold: hold, Err: upload.ErrLocked}
+	}
+	marker := upload.ObjectInfo{Key: "h/chunks/prune-x.json", Size: 7}
+	rs := &refusingStore{Store: st, locked: map[string]error{
+		id("a"): locked(u2, false), id("b"): locked(u1, false), id("c"): locked(time.Time{}, true),
+		id("d"): upload.ErrLocked, marker.Key: locked(u1, false),
+	}}
+	res, err := Sweep(ctx, rs, "h", map[string]bool{}, []upload.ObjectInfo{marker}, false, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Locked{Count: 4, Bytes: 40, FirstUntil: u1, LastUntil: u2, LegalHold: 1, UntilUnknown: 1}
+	if res.Locked != want {
+		t.Errorf("locked %+v, want %+v", res.Locked, want)
+	}
+	if len(res.Deleted) != 1 || res.Deleted[0].Key != id("e") {
+		t.Errorf("deleted %v, want chunk e", res.Deleted)
+	}
+
+	// A refusal that tells nothing: the listing's lock (Azure lists it).
+	var l Locked
+	l.Add(upload.ObjectInfo{Size: 5, RetainUntil: u2}, upload.ErrLocked)
+	l.Add(upload.ObjectInfo{Size: 5, LegalHold: true}, upload.ErrLocked)
+	if want := (Locked{Count: 2, Bytes: 10, FirstUntil: u2, LastUntil: u2, LegalHold: 1}); l != want {
+		t.Errorf("from the listing: %+v, want %+v", l, want)
+	}
+	// Two hosts' counts merged.
+	l.Merge(res.Locked)
+	if want := (Locked{Count: 6, Bytes: 50, FirstUntil: u1, LastUntil: u2, LegalHold: 2, UntilUnknown: 1}); l != want {
+		t.Errorf("merged: %+v, want %+v", l, want)
+	}
+	var none Locked
+	none.Merge(Locked{Count: 1, Bytes: 1, LegalHold: 1})
+	if want := (Locked{Count: 1, Bytes: 1, LegalHold: 1}); none != want {
+		t.Errorf("merged into none: %+v, want %+v", none, want)
 	}
 }

@@ -87,13 +87,72 @@ func (r *References) Keys() map[string]bool {
 // SweepResult is what a sweep did (or, dry run, would do).
 type SweepResult struct {
 	Deleted []upload.ObjectInfo
-	// Locked counts unreferenced chunks still under lock (left for later).
-	Locked int
+	// Locked are the unreferenced chunks still under lock (left for a
+	// later sweep).
+	Locked Locked
 	// Remaining are the chunk objects left, by key.
 	Remaining map[string]upload.ObjectInfo
 	Errors    []error
 	// Failed counts the chunks whose delete failed (in Errors; not Locked).
 	Failed int
+}
+
+// Locked sums up the unreferenced chunks a sweep could not delete because
+// the store refused for a lock (object lock, immutability, legal hold): a
+// sweep after their lock ends deletes them. Stored in prune's --json.
+type Locked struct {
+	Count int   `json:"count"`
+	Bytes int64 `json:"bytes"`
+	// FirstUntil and LastUntil are the earliest and the latest end of
+	// their locks (in the store's clock) among those not under legal hold
+	// whose end is known: the first of them can be deleted from
+	// FirstUntil, all of them from LastUntil.
+	FirstUntil time.Time `json:"first_until,omitzero"`
+	LastUntil  time.Time `json:"last_until,omitzero"`
+	// LegalHold counts those under legal hold (they go only once it is
+	// lifted); UntilUnknown those whose lock the store did not tell.
+	LegalHold    int `json:"legal_hold,omitempty"`
+	UntilUnknown int `json:"until_unknown,omitempty"`
+}
+
+// Add counts o, whose delete err refused for a lock: the lock is the one
+// the error tells (upload.LockedError), else the one o was listed with.
+func (l *Locked) Add(o upload.ObjectInfo, err error) {
+	until, hold := o.RetainUntil, o.LegalHold
+	if le := (*upload.LockedError)(nil); errors.As(err, &le) {
+		until, hold = le.RetainUntil, le.LegalHold
+	}
+	l.Count++
+	l.Bytes += o.Size
+	switch {
+	case hold:
+		l.LegalHold++
+	case until.IsZero():
+		l.UntilUnknown++
+	default:
+		l.addUntil(until)
+	}
+}
+
+func (l *Locked) addUntil(u time.Time) {
+	if l.FirstUntil.IsZero() || u.Before(l.FirstUntil) {
+		l.FirstUntil = u
+	}
+	if u.After(l.LastUntil) {
+		l.LastUntil = u
+	}
+}
+
+// Merge adds m's counts to l (the chunks of several hosts).
+func (l *Locked) Merge(m Locked) {
+	l.Count += m.Count
+	l.Bytes += m.Bytes
+	l.LegalHold += m.LegalHold
+	l.UntilUnknown += m.UntilUnknown
+	if !m.FirstUntil.IsZero() {
+		l.addUntil(m.FirstUntil)
+		l.addUntil(m.LastUntil)
+	}
 }
 
 // List returns host's chunk objects by key.
@@ -160,7 +219,9 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 				res.Deleted = append(res.Deleted, o)
 			}
 		case errors.Is(err, upload.ErrLocked):
-			res.Locked++
+			if _, ok := catalog.ParseChunkKey(host, o.Key); ok {
+				res.Locked.Add(o, err) // a stale marker is no chunk
+			}
 			res.Remaining[o.Key] = o
 		default:
 			res.Errors = append(res.Errors, fmt.Errorf("delete %s: %w", o.Key, err))

@@ -91,6 +91,10 @@ type Report struct {
 	// ChunksFailed those whose delete failed (left for the next prune).
 	ChunksDeleted int `json:"chunks_deleted"`
 	ChunksFailed  int `json:"chunks_delete_failed,omitempty"`
+	// ChunksLocked are the chunks no remaining set uses that the store
+	// refused to delete for a lock not yet ended (nil: none): why storage
+	// did not shrink, and from when a prune can delete them.
+	ChunksLocked *chunk.Locked `json:"chunks_locked,omitempty"`
 	// Notes say what was left for a later prune and why.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -627,6 +631,49 @@ func (r *Report) Summary() string {
 	}
 	if r.UploadsAborted > 0 {
 		fmt.Fprintf(&b, ", %d stale upload(s) aborted", r.UploadsAborted)
+	}
+	return b.String()
+}
+
+// LockedText is the line about the chunks no set uses left under lock
+// (ChunksLocked), dates in loc; "" when there are none:
+// "3 chunk(s) no set uses (1200 bytes) not deleted: still locked; a prune
+// can delete them once their lock ends: the first after 2026-12-05 14:03,
+// the last after 2026-12-09 10:00 (Europe/Berlin)".
+func (r *Report) LockedText(loc *time.Location) string {
+	l := r.ChunksLocked
+	if l == nil || l.Count == 0 {
+		return ""
+	}
+	if loc == nil {
+		loc = LocalZone()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d chunk(s) no set uses (%d bytes) not deleted: still locked", l.Count, l.Bytes)
+	// A lock ending at 14:03:30 lets the chunk go after 14:04, not 14:03.
+	at := func(t time.Time) string {
+		if m := t.Truncate(time.Minute); m.Before(t) {
+			t = m.Add(time.Minute)
+		}
+		return t.In(loc).Format("2006-01-02 15:04")
+	}
+	dated := l.Count - l.LegalHold - l.UntilUnknown
+	if dated > 0 && !l.FirstUntil.IsZero() {
+		them := "them"
+		if dated < l.Count {
+			them = fmt.Sprintf("%d of them", dated)
+		}
+		if at(l.FirstUntil) == at(l.LastUntil) {
+			fmt.Fprintf(&b, "; a prune can delete %s once their lock ends, after %s (%s)", them, at(l.FirstUntil), ZoneName(loc))
+		} else {
+			fmt.Fprintf(&b, "; a prune can delete %s once their lock ends: the first after %s, the last after %s (%s)", them, at(l.FirstUntil), at(l.LastUntil), ZoneName(loc))
+		}
+	}
+	if l.LegalHold > 0 {
+		fmt.Fprintf(&b, "; %d under legal hold, until it is lifted", l.LegalHold)
+	}
+	if l.UntilUnknown > 0 {
+		fmt.Fprintf(&b, "; %d whose lock the store did not date", l.UntilUnknown)
 	}
 	return b.String()
 }

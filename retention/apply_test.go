@@ -240,6 +240,8 @@ type lockStore struct {
 	hold  map[string]bool
 	calls int
 	now   time.Time
+	// undated: a refused delete does not tell the lock (plain ErrLocked).
+	undated bool
 }
 
 func (l *lockStore) LockInfo(ctx context.Context, key string) (time.Time, bool, error) {
@@ -270,10 +272,18 @@ func (l *lockStore) SetLegalHold(ctx context.Context, key string) error {
 
 func (l *lockStore) Delete(ctx context.Context, key string) error {
 	l.mu.Lock()
-	locked := l.hold[key] || l.until[key].After(l.now)
+	until, hold := l.until[key], l.hold[key]
 	l.mu.Unlock()
-	if locked {
-		return fmt.Errorf("delete %s: %w", key, upload.ErrLocked)
+	if hold || until.After(l.now) {
+		// As the S3 and Azure stores answer: the lock told, when known.
+		err := fmt.Errorf("delete %s: %w", key, upload.ErrLocked)
+		if l.undated {
+			return err
+		}
+		if !until.After(l.now) {
+			until = time.Time{}
+		}
+		return &upload.LockedError{RetainUntil: until, LegalHold: hold, Err: err}
 	}
 	return l.Store.Delete(ctx, key)
 }
@@ -982,5 +992,84 @@ func TestApplierChunkDeleteFails(t *testing.T) {
 	}
 	if !slices.ContainsFunc(rep.Errors, func(e string) bool { return strings.Contains(e, key("a")) && strings.Contains(e, "injected crash") }) {
 		t.Errorf("errors %v", rep.Errors)
+	}
+}
+
+// Chunks no set uses that the store refuses to delete for a lock are
+// counted apart, with their bytes and from when they can go: the report
+// (--json chunks_locked) and its line say why storage did not shrink.
+// Before, only a log line counted them.
+func TestApplierLockedChunksReported(t *testing.T) {
+	base, _ := localStore(t)
+	now := time.Now().UTC()
+	day := func(d int) time.Time { return now.AddDate(0, 0, d).Add(time.Hour) }
+	craftChunked(t, base, "h", day(-3), StatusComplete, "a", "b", "c", "e") // a, b, c, e only here
+	craftChunked(t, base, "h", day(-1), StatusComplete, "d")
+	key := func(id string) string { return catalog.ChunkKey("h", strings.Repeat(id, 64)) }
+	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
+	ua, uc := now.AddDate(0, 0, 5).Truncate(time.Minute).Add(30*time.Second), now.AddDate(0, 0, 9).Truncate(time.Minute).Add(30*time.Second)
+	ls.until[key("a")], ls.hold[key("b")], ls.until[key("c")] = ua, true, uc
+	a := &Applier{Store: ls, Policy: Policy{Last: 1, Location: time.UTC}, Now: func() time.Time { return now }}
+	rep, err := a.Run(context.Background())
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("run: %v %v", err, rep.Errors)
+	}
+	want := chunk.Locked{Count: 3, Bytes: 3 * 64, FirstUntil: ua, LastUntil: uc, LegalHold: 1}
+	if rep.ChunksLocked == nil || *rep.ChunksLocked != want {
+		t.Fatalf("chunks locked %+v, want %+v", rep.ChunksLocked, want)
+	}
+	if rep.ChunksDeleted != 1 {
+		t.Errorf("chunks deleted %d, want 1 (e)", rep.ChunksDeleted)
+	}
+	// The minute after the lock's end (ua, uc: at 30 s).
+	after := func(u time.Time) string { return u.Add(30 * time.Second).Format("2006-01-02 15:04") }
+	wantText := "3 chunk(s) no set uses (192 bytes) not deleted: still locked; a prune can delete 2 of them once their lock ends: the first after " +
+		after(ua) + ", the last after " + after(uc) + " (UTC); 1 under legal hold, until it is lifted"
+	if got := rep.LockedText(time.UTC); got != wantText {
+		t.Errorf("line\n%q, want\n%q", got, wantText)
+	}
+	doc, _ := json.Marshal(rep)
+	var back struct {
+		Locked map[string]any `json:"chunks_locked"`
+	}
+	if err := json.Unmarshal(doc, &back); err != nil || back.Locked["count"] != 3.0 || back.Locked["bytes"] != 192.0 ||
+		back.Locked["first_until"] != ua.Format(time.RFC3339) || back.Locked["last_until"] != uc.Format(time.RFC3339) || back.Locked["legal_hold"] != 1.0 {
+		t.Errorf("--json chunks_locked: %v (%v)", back.Locked, err)
+	}
+
+	// A store that does not tell the lock of a refused delete, nor lists
+	// it: counted, undated.
+	base2, _ := localStore(t)
+	craftChunked(t, base2, "h", day(-3), StatusComplete, "a")
+	craftChunked(t, base2, "h", day(-1), StatusComplete, "d")
+	ls2 := &lockStore{Store: base2, until: map[string]time.Time{key("a"): ua}, hold: map[string]bool{}, now: now, undated: true}
+	rep, err = (&Applier{Store: ls2, Policy: Policy{Last: 1, Location: time.UTC}, Now: func() time.Time { return now }}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (chunk.Locked{Count: 1, Bytes: 64, UntilUnknown: 1}); rep.ChunksLocked == nil || *rep.ChunksLocked != want {
+		t.Errorf("undated: chunks locked %+v, want %+v", rep.ChunksLocked, want)
+	}
+	if got := rep.LockedText(time.UTC); got != "1 chunk(s) no set uses (64 bytes) not deleted: still locked; 1 whose lock the store did not date" {
+		t.Errorf("undated: line %q", got)
+	}
+
+	// Nothing locked: no field, no line.
+	rep = &Report{}
+	if doc, _ := json.Marshal(rep); strings.Contains(string(doc), "chunks_locked") || rep.LockedText(time.UTC) != "" {
+		t.Errorf("nothing locked: %s, %q", doc, rep.LockedText(time.UTC))
+	}
+}
+
+// LockedText with one date for all.
+func TestLockedTextOneDate(t *testing.T) {
+	u := time.Date(2026, 12, 5, 13, 2, 30, 0, time.UTC) // can go after 13:03 UTC
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	r := &Report{ChunksLocked: &chunk.Locked{Count: 2, Bytes: 10, FirstUntil: u, LastUntil: u.Add(30 * time.Second)}}
+	if got, want := r.LockedText(berlin), "2 chunk(s) no set uses (10 bytes) not deleted: still locked; a prune can delete them once their lock ends, after 2026-12-05 14:03 (Europe/Berlin)"; got != want {
+		t.Errorf("%q, want %q", got, want)
 	}
 }

@@ -156,6 +156,14 @@ func (a *Applier) sweepHost(ctx context.Context, host string, ref map[string]boo
 	}
 	rep.ChunksDeleted += len(res.Deleted)
 	rep.ChunksFailed += res.Failed
+	if l := res.Locked; l.Count > 0 {
+		if rep.ChunksLocked == nil {
+			rep.ChunksLocked = &chunk.Locked{}
+		}
+		rep.ChunksLocked.Merge(l)
+		log.Info("chunks no set uses left under lock", "host", host, "chunks", l.Count, "bytes", l.Bytes,
+			"first_until", timeAttr(l.FirstUntil), "last_until", timeAttr(l.LastUntil), "legal_hold", l.LegalHold, "until_unknown", l.UntilUnknown)
+	}
 	for _, e := range res.Errors {
 		rep.Errors = append(rep.Errors, e.Error())
 	}
@@ -164,7 +172,7 @@ func (a *Applier) sweepHost(ctx context.Context, host string, ref map[string]boo
 		return
 	}
 	if len(res.Deleted) > 0 && !a.DryRun {
-		log.Info("deleted chunks", "host", host, "chunks", len(res.Deleted), "locked", res.Locked)
+		log.Info("deleted chunks", "host", host, "chunks", len(res.Deleted), "locked", res.Locked.Count)
 	}
 	a.extendListed(ctx, host, need, hold, res.Remaining, locker, rep)
 }
@@ -272,4 +280,12 @@ func (a *Applier) stillHeld(ctx context.Context, l upload.Locker, m *catalog.Man
 		return false, fmt.Errorf("read the legal hold of %s (set %s/%s written under legal hold; its chunks were not checked for holds): %w", key, m.Host, m.SetID, err)
 	}
 	return err == nil && held, nil
+}
+
+// timeAttr is t for a log record: RFC 3339 UTC, "" when zero.
+func timeAttr(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

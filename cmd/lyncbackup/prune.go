@@ -237,9 +237,13 @@ func logDecisions(lg *slog.Logger, rep *retention.Report) {
 	for _, e := range rep.Errors {
 		lg.Error("prune action failed", "err", e)
 	}
+	locked := 0
+	if rep.ChunksLocked != nil {
+		locked = rep.ChunksLocked.Count
+	}
 	lg.Info("prune result", "dry_run", rep.DryRun, "kept", rep.Kept, "deleted", rep.Deleted, "delete_failed", len(rep.DeleteFailed),
 		"freed_bytes", rep.FreedBytes, "chunks_deleted", rep.ChunksDeleted, "chunks_delete_failed", rep.ChunksFailed,
-		"locks_extended", rep.LocksExtended, "uploads_aborted", rep.UploadsAborted, "errors", len(rep.Errors))
+		"chunks_locked", locked, "locks_extended", rep.LocksExtended, "uploads_aborted", rep.UploadsAborted, "errors", len(rep.Errors))
 }
 
 // pruneDoc is prune's --json document: the report, with the policy as
@@ -320,6 +324,9 @@ func (a *app) printPrune(rep *retention.Report, loc *time.Location) {
 		fmt.Fprintln(a.stdout, "note:", n)
 	}
 	fmt.Fprintln(a.stdout, rep.Summary())
+	if l := rep.LockedText(loc); l != "" {
+		fmt.Fprintln(a.stdout, l)
+	}
 }
 
 // pruneSummary is what a backup's --json summary says about the prune after it.
@@ -419,6 +426,9 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 		ps.DeleteFailed = rep.DeleteFailed
 		ps.Errors = rep.Errors
 		a.say("prune: %s", rep.Summary())
+		if l := rep.LockedText(pol.Location); l != "" {
+			a.say("prune: %s", l)
+		}
 	}
 	if err != nil {
 		return pruneAfterBackupFailed(lg, &ps, rep, err)
