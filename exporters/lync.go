@@ -45,7 +45,7 @@ type LyncInfo struct {
 	ConfigStoreMirror string `json:"config_store_mirror,omitempty"`
 	// Computer is the computer the backup ran on (ThisComputer: its DNS
 	// name, fully qualified on Windows), the one a SQL instance written
-	// with a local name (localhost\rtc, .\rtc, (local), 127.0.0.1) was
+	// with a local name (localhost\rtc, .\rtc, (local), 127.0.0.1, [::1]) was
 	// on: the plan compares it with the store's server. "" when unknown,
 	// and in sets made before it was recorded.
 	Computer   string          `json:"computer,omitempty"`

@@ -582,8 +582,9 @@ func chooseDatabases(scenario string, items []PlanItem, pc *planCtx) (map[string
 
 // localSQLNames are the names a SQL instance on the computer itself may be
 // written with (sqlcmd -S, lyncbackup's config): they name whatever
-// computer the name is read on.
-var localSQLNames = []string{"localhost", ".", "(local)", "127.0.0.1"}
+// computer the name is read on. The IPv6 loopback is written bare (::1\mon)
+// or in brackets, as sqlcmd takes it with a port (tcp:[::1],1433).
+var localSQLNames = []string{"localhost", ".", "(local)", "127.0.0.1", "::1", "[::1]"}
 
 // isLocalSQLName reports whether host (a SQL location's server part) is
 // one of localSQLNames.

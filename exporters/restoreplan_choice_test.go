@@ -375,8 +375,8 @@ func TestPlanCMSDatabaseOnlyOnTheCMSServer(t *testing.T) {
 }
 
 // TestSQLServerIsLocalNames: a SQL instance written with a local name in
-// lyncbackup's config (localhost, ".", "(local)", 127.0.0.1, with or
-// without an instance, in any case) is on the computer the backup ran on,
+// lyncbackup's config (localhost, ".", "(local)", 127.0.0.1, the IPv6
+// loopback ::1 or [::1], with or without an instance, in any case) is on the computer the backup ran on,
 // as the set records it (LyncInfo.Computer): it is on the Central
 // Management store's server when that computer is that server (by FQDN,
 // or by first label when one of them has no dot), and on no server when
@@ -412,6 +412,19 @@ func TestSQLServerIsLocalNames(t *testing.T) {
 		{`localhost.contoso.com\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
 		{`\rtc`, "sql01.contoso.com", "sql01.contoso.com", false},
 		// sqlcmd's protocol prefixes and ports say how to connect, not where.
+		// The IPv6 loopback, bare or in brackets (sqlcmd -S tcp:[::1],1433).
+		{`::1`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`::1\mon`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`[::1]`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`[::1]\mon`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`tcp:[::1],1433`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`TCP:[::1]\mon,1433`, "sql01.contoso.com", "SQL01", true},
+		{`[::1],1433`, "sql01.contoso.com", "sql01.contoso.com", true},
+		{`[::1]\mon`, "sql01.contoso.com", "fe01.contoso.com", false},
+		{`tcp:[::1],1433`, "sql01.contoso.com", "", false},
+		{`.\rtc`, "sql01.contoso.com", "::1", false},
+		{`[::2]\mon`, "sql01.contoso.com", "sql01.contoso.com", false},
+		{`::2`, "sql01.contoso.com", "sql01.contoso.com", false},
 		{`tcp:sql01.contoso.com\mon,1433`, "sql01.contoso.com", "", true},
 		{`TCP:sql01.contoso.com,14330`, "sql01.contoso.com", "", true},
 		{`np:sql01\mon`, "sql01.contoso.com", "", true},
@@ -439,7 +452,7 @@ func TestPlanCMSDatabaseOnTheBackupsComputer(t *testing.T) {
 		return map[string]any{"lync": map[string]any{"product": "2015", "config_store": `sql01.contoso.com\rtc`, "config_store_mirror": `sql02.contoso.com\rtc`, "computer": computer}}
 	}
 	conf := PlanItem{Name: "csconfig", Kind: "csconfig", Meta: map[string]string{"file": "c.zip"}}
-	for _, inst := range []string{`localhost\mon`, `.\mon`, `(local)\mon`, `127.0.0.1\mon`, `LocalHost`, `.`, `(local)`} {
+	for _, inst := range []string{`localhost\mon`, `.\mon`, `(local)\mon`, `127.0.0.1\mon`, `LocalHost`, `.`, `(local)`, `[::1]\mon`, `tcp:[::1],1433`} {
 		cdr := PlanItem{Name: "sql-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": inst, "db": "LcsCDR", "file": "a.bak"}}
 		for _, computer := range []string{"sql01.contoso.com", "SQL02.contoso.com", "sql01"} {
 			for _, dbs := range [][]string{{"LcsCDR"}, {"all"}} {

@@ -107,7 +107,7 @@ func utf16Len(s string) int {
 // sqlKey normalises "fqdn\instance" for comparing: lower case, no protocol
 // prefix or port (sqlLocation), the host's
 // first label only (sql01 and sql01.contoso.com are the same server); a
-// local name (localhost, ".", "(local)", 127.0.0.1) is computer, the one
+// local name (localhost, ".", "(local)", 127.0.0.1, ::1) is computer, the one
 // the backup runs on (ThisComputer), and stays as it is when that is not
 // known (then it matches no server discovery names).
 func sqlKey(instance, db, computer string) string {

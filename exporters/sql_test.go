@@ -366,8 +366,8 @@ func TestSQLCoverageByName(t *testing.T) {
 }
 
 // TestSQLCoverageByLocalName: a sql exporter on the Monitoring store's
-// SQL server itself, naming the instance localhost\MON, .\mon or
-// (local)\mon, covers the databases discovery reports there by FQDN: no
+// SQL server itself, naming the instance localhost\MON, .\mon,
+// (local)\mon or [::1]\mon, covers the databases discovery reports there by FQDN: no
 // "deployed but not backed up" note for them (before, the local name was
 // compared as it was written and every such database was reported). On
 // another computer the same config covers nothing there.
@@ -392,6 +392,10 @@ func TestSQLCoverageByLocalName(t *testing.T) {
 		{fqdn, `(LOCAL)\mon`, "QoEMetrics"},
 		{fqdn, `127.0.0.1\mon`, "QoEMetrics"},
 		{fqdn, `tcp:localhost\mon,1433`, "QoEMetrics"},
+		{fqdn, `::1\mon`, "QoEMetrics"},
+		{fqdn, `[::1]\mon`, "QoEMetrics"},
+		{fqdn, `tcp:[::1]\mon,1433`, "QoEMetrics"},
+		{"sqlmon01.contoso.com", `[::1]\mon`, "LcsCDR,QoEMetrics"},
 		{fqdn, `tcp:` + fqdn + `\mon`, "QoEMetrics"},
 		{fqdn, `localhost\arch`, "LcsCDR,QoEMetrics"},
 		{"sqlmon01.contoso.com", `localhost\mon`, "LcsCDR,QoEMetrics"},
