@@ -1205,6 +1205,12 @@ func TestLyncScenarioCMSDatabaseOnTheBackupsComputer(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "RESTORE DATABASE [LcsCDR]") || !strings.Contains(r.Stdout, `sqlcmd -S 'localhost\mon'`) {
 		t.Errorf("cms --database LcsCDR, backed up as localhost\\mon on the store's server %s: exit %d\n%s\n%s", cms, r.Code, r.Stdout, r.Stderr)
 	}
+	// The command keeps the local name, which on the computer the plan is
+	// run on names that computer: the step says which one it stood for.
+	note := `# localhost\mon is a local name, local to the computer the backup ran on: ` + computer + ` (lync.computer). Run on another computer, localhost names that computer instead: run this step on ` + computer + `, or replace localhost with its FQDN.`
+	if !strings.Contains(r.Stdout, note) {
+		t.Errorf("the restore of localhost\\mon does not say which computer localhost was (want %q):\n%s", note, r.Stdout)
+	}
 
 	// The store on sql01.contoso.com, which this computer is not.
 	disc0, _ := filepath.Abs("../exporters/testdata/discovery/onepool.json")

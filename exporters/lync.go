@@ -1088,6 +1088,6 @@ func init() {
 		// answers its confirmation.
 		return []Step{{Phase: 12, Title: title, Run: true, Files: []string{f},
 			Commands: []string{"Import-CsPersistentChatData -DBInstance " + PSQuote(it.Meta["instance"]) + " -FileName " + PSQuote(f) + " -Confirm:$false"},
-			Notes:    []string{"Needs CsPersistentChatAdministrator rights; alternatively restore the mgc database from a SQL backup."}}}
+			Notes:    append(localNameNotes(pc.info, it.Meta["instance"]), "Needs CsPersistentChatAdministrator rights; alternatively restore the mgc database from a SQL backup.")}}
 	}
 }

@@ -603,6 +603,38 @@ func ThisComputer() string {
 	return h
 }
 
+// localNameNote is the note of a plan step whose commands name the SQL
+// location loc (sqlcmd -S, -DBInstance, -SqlServerFqdn) with a local name
+// (localSQLNames): the set recorded it on the computer the backup ran on
+// (info.Computer, lync.computer), but on whatever computer the plan is run
+// on it names that one, not the server that was lost. The command is
+// kept as the set recorded it; the note says where to run it, or what to
+// put in the name's place. "" for any other name.
+func localNameNote(loc string, info *LyncInfo) string {
+	h, _ := splitInstance(sqlLocation(loc))
+	h = strings.TrimSpace(h)
+	if !isLocalSQLName(h) {
+		return ""
+	}
+	where, on := ", which the set does not record (lync.computer)", "the SQL server that held the database"
+	if c := strings.TrimSpace(info.Computer); c != "" && !isLocalSQLName(c) {
+		where, on = ": "+c+" (lync.computer)", c
+	}
+	return fmt.Sprintf("%s is a local name, local to the computer the backup ran on%s. Run on another computer, %s names that computer instead: run this step on %s, or replace %s with its FQDN.", loc, where, h, on, h)
+}
+
+// localNameNotes are the localNameNote of each location in locs, once
+// each.
+func localNameNotes(info *LyncInfo, locs ...string) []string {
+	var out []string
+	for _, loc := range locs {
+		if n := localNameNote(loc, info); n != "" && !containsFold(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // sqlServer is the server of the SQL location loc ("host\instance"), lower
 // case, as the plan compares servers: a local name (localSQLNames) is the
 // computer the backup ran on (computer, LyncInfo.Computer), "" when the
@@ -913,11 +945,11 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		set += " -Force"
 		install := Step{Phase: 4, Title: "Create the Central Management store database", Commands: []string{
 			"Install-CsDatabase -CentralManagementDatabase -Clean " + sqlParams("", loc) + " -Force",
-		}, Notes: []string{"Run it yourself: -Clean recreates the database."}}
+		}, Notes: append(localNameNotes(info, info.ConfigStore), "Run it yourself: -Clean recreates the database.")}
 		if info.ConfigStore == "" {
 			install.Notes = append(install.Notes, "The set does not record the Central Management store's SQL location: fill in the server and instance (leave -SqlInstanceName out for a default instance).")
 		}
-		point := Step{Phase: 5, Title: "Point the deployment at it", Commands: []string{set}}
+		point := Step{Phase: 5, Title: "Point the deployment at it", Commands: []string{set}, Notes: localNameNotes(info, info.ConfigStore, info.ConfigStoreMirror)}
 		if info.ConfigStoreMirror != "" {
 			point.Notes = append(point.Notes, "The store was mirrored on "+info.ConfigStoreMirror+": re-create the mirror database (Install-CsMirrorDatabase, or publish the topology) before relying on it.")
 		}
@@ -1073,11 +1105,11 @@ func chatDatabaseSteps(pc *planCtx, items []PlanItem) []Step {
 		cmds = append(cmds, "Install-CsDatabase -DatabaseType "+d.kind+" "+sqlParams("", d.instance)+" -UseDefaultSqlPaths -Force")
 		names = append(names, d.name+" on "+d.instance)
 	}
-	notes := []string{
-		"Creates each database the Persistent Chat restore goes into, empty, where it was lost: " + strings.Join(names, ", ") + ". Without -Clean, Install-CsDatabase leaves a database that exists as it is.",
+	notes := append(localNameNotes(pc.info, instances...),
+		"Creates each database the Persistent Chat restore goes into, empty, where it was lost: "+strings.Join(names, ", ")+". Without -Clean, Install-CsDatabase leaves a database that exists as it is.",
 		"Publishing the topology in Topology Builder (Create databases page) creates them too; -UseDefaultSqlPaths puts their files in the instance's default data and log folders (the restore's WITH MOVE then puts them where they were).",
 		"Then the restore: RESTORE DATABASE over it (a SQL backup) or Import-CsPersistentChatData into it (an export), as the steps below do.",
-	}
+	)
 	if !hasComp {
 		notes = append(notes, "Persistent Chat compliance deployed, and its database (mgccomp) lost too? It holds only transient data, nothing to restore, but it must exist: Install-CsDatabase -DatabaseType PersistentChatCompliance -SqlServerFqdn <its SQL server> [-SqlInstanceName <instance>] -UseDefaultSqlPaths -Force.")
 	}

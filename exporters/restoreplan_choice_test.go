@@ -3,6 +3,7 @@ package exporters
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -496,5 +497,96 @@ func TestThisComputerIsThisMachine(t *testing.T) {
 	first, _, _ := strings.Cut(c, ".")
 	if !strings.EqualFold(first, strings.Split(h, ".")[0]) || isLocalSQLName(c) {
 		t.Errorf("ThisComputer() = %q, want this machine (%s)", c, h)
+	}
+}
+
+// TestPlanNotesLocalSQLNames: a set whose SQL locations are local names
+// (localhost\mon in the sql exporter's config, .\mgc for Persistent Chat,
+// even the store's own location) had plans print sqlcmd -S 'localhost\mon',
+// -DBInstance '.\mgc' … with nothing more: run on the rebuilt server or an
+// admin's workstation, the command reaches whichever computer it runs on,
+// not the one lost. Each step whose commands name such a location keeps
+// them as the set recorded them and says, in a note, which computer the
+// name stood for (lync.computer) and that the step is run there or the
+// name replaced by its FQDN; or that the set does not record the
+// computer. A location with a server's name gets no such note.
+func TestPlanNotesLocalSQLNames(t *testing.T) {
+	items := func(sqlInst, chatInst string) []PlanItem {
+		return []PlanItem{
+			{Name: "sql-LcsCDR", Kind: "sql", Meta: map[string]string{"instance": sqlInst, "db": "LcsCDR", "file": "a.bak"}},
+			{Name: "persistentchat", Kind: "persistentchat", Meta: map[string]string{"instance": chatInst, "file": "c.zip"}},
+		}
+	}
+	disc := func(computer, store string) map[string]any {
+		return map[string]any{"lync": map[string]any{"product": "2015", "config_store": store, "computer": computer}}
+	}
+	// step returns the note of the plan's step whose title starts with
+	// title that names loc as a local name, and the step's commands.
+	step := func(t *testing.T, p Plan, title, loc string) (string, string) {
+		t.Helper()
+		for _, s := range p.Steps {
+			if strings.HasPrefix(s.Title, title) {
+				for _, n := range s.Notes {
+					if strings.HasPrefix(n, loc+" is a local name") {
+						return n, strings.Join(s.Commands, "\n")
+					}
+				}
+				return "", strings.Join(s.Commands, "\n")
+			}
+		}
+		t.Fatalf("no step %q in the plan", title)
+		return "", ""
+	}
+	for _, c := range []struct {
+		sqlInst, chatInst, host, computer string
+		want                              string // what follows "the backup ran on" in each note
+	}{
+		{`localhost\mon`, `.\mgc`, "localhost", "sql01.contoso.com", ": sql01.contoso.com (lync.computer). Run on another computer, %s names that computer instead: run this step on sql01.contoso.com, or replace %s with its FQDN."},
+		{`(LOCAL)\mon`, `127.0.0.1\mgc`, "(LOCAL)", "SQL01", ": SQL01 (lync.computer). Run on another computer, %s names that computer instead: run this step on SQL01, or replace %s with its FQDN."},
+		{`tcp:[::1],1433`, `::1\mgc`, "[::1]", "sql01.contoso.com", ": sql01.contoso.com (lync.computer). Run on another computer, %s names that computer instead: run this step on sql01.contoso.com, or replace %s with its FQDN."},
+		{`localhost\mon`, `.\mgc`, "localhost", "", ", which the set does not record (lync.computer). Run on another computer, %s names that computer instead: run this step on the SQL server that held the database, or replace %s with its FQDN."},
+		{`localhost\mon`, `.\mgc`, "localhost", "localhost", ", which the set does not record (lync.computer). Run on another computer, %s names that computer instead: run this step on the SQL server that held the database, or replace %s with its FQDN."},
+	} {
+		p, err := BuildPlan("fe01", "id", disc(c.computer, `sqlbe01.contoso.com\rtc`), items(c.sqlInst, c.chatInst), "/restore", PlanOptions{Scenario: "sql", Databases: []string{"all"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chatHost, _ := splitInstance(c.chatInst)
+		for _, s := range []struct{ title, loc, host, cmd string }{
+			{"Restore SQL database LcsCDR on", c.sqlInst, c.host, "sqlcmd -S " + PSQuote(c.sqlInst) + " -d master"},
+			{"Import the Persistent Chat content", c.chatInst, chatHost, "Import-CsPersistentChatData -DBInstance " + PSQuote(c.chatInst) + " "},
+			{"Create the Persistent Chat databases", c.chatInst, chatHost, "Install-CsDatabase -DatabaseType PersistentChat " + sqlParams("", c.chatInst)},
+		} {
+			note, cmds := step(t, p, s.title, s.loc)
+			want := s.loc + " is a local name, local to the computer the backup ran on" + fmt.Sprintf(c.want, s.host, s.host)
+			if note != want {
+				t.Errorf("%s, computer %q, step %q: note %q\nwant %q", s.loc, c.computer, s.title, note, want)
+			}
+			if !strings.Contains(cmds, s.cmd) {
+				t.Errorf("%s, step %q: commands changed:\n%s\nwant %s", s.loc, s.title, cmds, s.cmd)
+			}
+		}
+	}
+	// The store's own location, as the set recorded it (and its mirror).
+	p, err := BuildPlan("fe01", "id", disc("sql01.contoso.com", `.\rtc`), nil, "/restore", PlanOptions{Scenario: "cms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{"Create the Central Management store database", "Point the deployment at it"} {
+		if note, _ := step(t, p, title, `.\rtc`); note != `.\rtc is a local name, local to the computer the backup ran on: sql01.contoso.com (lync.computer). Run on another computer, . names that computer instead: run this step on sql01.contoso.com, or replace . with its FQDN.` {
+			t.Errorf("cms store at .\\rtc, step %q: note %q", title, note)
+		}
+	}
+	// Servers' names: no note.
+	for _, inst := range []string{`sql01.contoso.com\mon`, `tcp:sql01,1433`, `localhost.contoso.com\mon`, `127.0.0.2\mon`} {
+		p, err := BuildPlan("fe01", "id", disc("sql01.contoso.com", `sqlbe01.contoso.com\rtc`), items(inst, inst), "/restore", PlanOptions{Scenario: "sql", Databases: []string{"all"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		p.Write(&b)
+		if strings.Contains(b.String(), "is a local name") {
+			t.Errorf("%s: a local-name note in\n%s", inst, b.String())
+		}
 	}
 }

@@ -387,7 +387,7 @@ func init() {
 			sqlcmd += " -C"
 		}
 		q := func(t string) string { return sqlcmd + " -Q " + PSQuote(t) }
-		notes := []string{"Copy the .bak where SQL Server can read it first if this folder is not on the SQL server."}
+		notes := append(localNameNotes(pc.info, inst), "Copy the .bak where SQL Server can read it first if this folder is not on the SQL server.")
 		switch strings.ToLower(db) {
 		case "lcslog", "lcscdr", "qoemetrics":
 			notes = append(notes, "First stop what writes to "+db+" (Stop-CsWindowsService on the servers whose Monitoring / Archiving goes to "+inst+"); SINGLE_USER WITH ROLLBACK IMMEDIATE then gives the restore exclusive access.")
