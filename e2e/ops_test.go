@@ -710,20 +710,29 @@ func TestOpsScheduleBidiOverride(t *testing.T) {
 	if r.Code != 2 || !strings.Contains(r.Stderr, want) || strings.ContainsRune(r.Stdout+r.Stderr, '\u202e') {
 		t.Errorf("exit %d, want 2 and %s\nstdout %+q\nstderr %+q", r.Code, want, r.Stdout, r.Stderr)
 	}
+	// A Hangul filler prints as blank: the cron line would read
+	// --config /etc/lb/lyncbackup.yaml while naming another file.
+	r = testbin.Run(t, t.TempDir(), nil, "schedule", "install", "--dry-run", "--for", "linux", "--config", "/etc/lb/lyncbackup.yaml\u3164")
+	want = `lyncbackup.yaml\u3164" holds a character that prints as blank space (U+3164)`
+	if r.Code != 2 || !strings.Contains(r.Stderr, want) || strings.ContainsRune(r.Stdout+r.Stderr, '\u3164') {
+		t.Errorf("exit %d, want 2 and %s\nstdout %+q\nstderr %+q", r.Code, want, r.Stdout, r.Stderr)
+	}
 }
 
 // TestOpsErrorLineEscapesNames: the error line echoes a name as given; a
 // path holding U+202E (RIGHT-TO-LEFT OVERRIDE) showed the rest of the line
-// reversed, one holding ESC drove the terminal. The line now names it
-// escaped, as Go's %q does, and stays one line. (The cause differs: "file
+// reversed, one holding ESC drove the terminal, one holding U+3164 HANGUL
+// FILLER showed blank space. The line now names it escaped, as Go's %q
+// does (and \u3164, which %q leaves), and stays one line. (The cause differs: "file
 // not found"; on Windows, for ESC, "Invalid name.")
 func TestOpsErrorLineEscapesNames(t *testing.T) {
 	dir := t.TempDir()
-	for _, c := range []struct{ name, said string }{{"nodir\u202ex.yaml", `nodir\u202ex.yaml`}, {"nodir\x1b[2Jx.yaml", `nodir\x1b[2Jx.yaml`}} {
+	for _, c := range []struct{ name, said string }{{"nodir\u202ex.yaml", `nodir\u202ex.yaml`}, {"nodir\x1b[2Jx.yaml", `nodir\x1b[2Jx.yaml`},
+		{"nodir\u3164x.yaml", `nodir\u3164x.yaml`}} { // a Hangul filler, which prints as blank
 		r := testbin.Run(t, dir, nil, "list", "--config", filepath.Join(dir, c.name))
 		line := strings.TrimSpace(r.Stderr)
 		if r.Code != 2 || !strings.Contains(line, c.said+": ") || strings.Count(line, "\n") != 0 ||
-			strings.ContainsFunc(line, func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Cf) }) {
+			strings.ContainsFunc(line, func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Cf) || r == '\u3164' }) {
 			t.Errorf("%+q: exit %d, want 2 and one line naming %s escaped\n%+q", c.name, r.Code, c.said, r.Stderr)
 		}
 	}

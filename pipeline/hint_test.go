@@ -107,5 +107,11 @@ func TestFinishHintBidiOverride(t *testing.T) {
 		if strings.ContainsRune(h, '\u202e') {
 			t.Errorf("%s: the hint holds U+202E: %+q", goos, h)
 		}
+		// A pattern ending in a Hangul filler, which prints as blank.
+		h = finishHint(goos, reps, []string{"*.bak\u3164"}, false)
+		want = `; in place: alpha; the rest: bravo: restore again with --item for each, --include for each pattern given (no command to paste: --include's value "*.bak\u3164" holds a character that prints as blank space (U+3164)`
+		if !strings.HasPrefix(h, want) || strings.ContainsRune(h, '\u3164') {
+			t.Errorf("%s hint:\n got %+q\nwant %+q…", goos, h, want)
+		}
 	}
 }

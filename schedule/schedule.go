@@ -69,17 +69,18 @@ func (t *Task) Validate() error {
 	}
 	// A crontab entry and a unit file's setting are one line each: a line
 	// break in a path made the rest of it an entry (or a setting) of its own.
-	// An invisible format character (a bidi override, a zero-width
-	// character) makes the line or the command printed read otherwise than
-	// it runs (shellquote.Invisible): the name and the account too are
-	// printed, in the schtasks command.
+	// An invisible format character (a bidi override, a line separator)
+	// or one that prints as blank space (a Hangul filler) makes the line or
+	// the command printed read otherwise than it runs
+	// (shellquote.Invisible): the name and the account too are printed, in
+	// the schtasks command. The word is named escaped (shellquote.Quote).
 	for _, w := range append([]string{t.Name, t.User, t.Exe}, t.CommandArgs()...) {
 		switch i, r := shellquote.Hidden(w); {
 		case i < 0:
 		case unicode.IsControl(r):
-			return fmt.Errorf("%s holds a control character (%U), which a crontab line or a unit file's line cannot hold", strconv.Quote(w), r)
+			return fmt.Errorf("%s holds a control character (%U), which a crontab line or a unit file's line cannot hold", shellquote.Quote(w), r)
 		default:
-			return fmt.Errorf("%s holds an invisible format character (%U), which makes the command or the line printed read otherwise than it runs", strconv.Quote(w), r)
+			return fmt.Errorf("%s holds %s (%U), which makes the command or the line printed read otherwise than it runs", shellquote.Quote(w), shellquote.InvisibleName(r), r)
 		}
 	}
 	return nil

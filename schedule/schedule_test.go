@@ -245,10 +245,22 @@ func TestScheduleInvisibleCharacter(t *testing.T) {
 		{Task{Name: "lync\u2069backup", Exe: ok.Exe, Config: ok.Config}, `"lync\u2069backup"`},
 		{Task{User: "CONTOSO\\svc\u202e", Exe: ok.Exe, Config: ok.Config}, `"CONTOSO\\svc\u202e"`},
 		{Task{Exe: ok.Exe, Config: "/etc/lb/a\u2028b.yaml"}, `"/etc/lb/a\u2028b.yaml"`},
+		// Letters and a symbol that print as blank: a Hangul filler
+		// (U+3164, U+115F, U+1160, U+FFA0) or U+2800 BRAILLE PATTERN BLANK.
+		{Task{Exe: ok.Exe, Config: "/etc/lb/lyncbackup.yaml\u3164"}, `"/etc/lb/lyncbackup.yaml\u3164"`},
+		{Task{User: "CONTOSO\\svc\u115f", Exe: ok.Exe, Config: ok.Config}, `"CONTOSO\\svc\u115f"`},
+		{Task{Name: "lync\u1160backup", Exe: ok.Exe, Config: ok.Config}, `"lync\u1160backup"`},
+		{Task{Exe: ok.Exe, Config: ok.Config, Args: []string{"--staging", "/srv/\uffa0"}}, `"/srv/\uffa0"`},
+		{Task{Exe: "/usr/bin/lyncbackup\u2800", Config: ok.Config}, `"/usr/bin/lyncbackup\u2800"`},
 	} {
 		task := c.task
 		err := task.Validate()
 		want := c.word + " holds an invisible format character (U+"
+		for _, e := range []string{`\u3164`, `\u115f`, `\u1160`, `\uffa0`, `\u2800`} {
+			if strings.Contains(c.word, e) {
+				want = c.word + " holds a character that prints as blank space (U+"
+			}
+		}
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%+q: %v; want %s…", c.task, err, want)
 		}
@@ -265,6 +277,8 @@ func TestScheduleInvisibleCharacter(t *testing.T) {
 	for _, task := range []Task{
 		{User: "CONTOSO\\\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627", Exe: ok.Exe, Config: ok.Config},
 		{Exe: ok.Exe, Config: "/srv/\u0646\u0627\u0645\u0647\u200c\u0647\u0627/lyncbackup.yaml"},
+		// Hangul that prints (a Korean account and folder) is no filler.
+		{User: "CONTOSO\\\ud64d\uae38\ub3d9", Exe: ok.Exe, Config: "/srv/\ubc31\uc5c5/lyncbackup.yaml"},
 	} {
 		if err := task.Validate(); err != nil {
 			t.Errorf("%+q: %v", task, err)

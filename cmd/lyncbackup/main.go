@@ -14,7 +14,6 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -248,11 +247,12 @@ func oneLine(s string) string {
 }
 
 // readable is a message line as the terminal is to show it: every control
-// character but a tab, every invisible format character (a bidi override,
-// a zero-width character: shellquote.Invisible) and every byte that is not
-// UTF-8 written as Go escapes it (\x1b, \u202e, \xff), so a name from a
-// file, a path or a store cannot end the line, drive the terminal, or show
-// the text after it reordered. A line that needs such an escape has its
+// character but a tab, every invisible character (a bidi override, a line
+// separator, a Hangul filler that prints as blank: shellquote.Invisible)
+// and every byte that is not UTF-8 written as Go escapes it (\x1b, \u202e,
+// \u3164, \xff), so a name from a file, a path or a store cannot end the
+// line, drive the terminal, show the text after it reordered, or hide a
+// letter as blank space. A line that needs such an escape has its
 // backslashes doubled too, so that a Windows path holding an escaped
 // character (C:\\Data\\x\u202e) is not read as one holding the text.
 func readable(s string) string {
@@ -279,7 +279,7 @@ func readable(s string) string {
 		case plain(i, r):
 			b.WriteRune(r)
 		default:
-			q := strconv.QuoteRune(r)
+			q := shellquote.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
 		}
 	}

@@ -196,6 +196,10 @@ func TestReadable(t *testing.T) {
 	for in, want := range map[string]string{
 		"destination folder /tmp/nodir\u202ex does not exist": `destination folder /tmp/nodir\u202ex does not exist`,
 		"open a\u2066b\u2069 \u2028: denied":                  `open a\u2066b\u2069 \u2028: denied`,
+		// Letters and a symbol that print as blank (strconv.QuoteRune
+		// leaves them as they are).
+		"open /srv/a\u3164 \u115f\u1160\uffa0\u2800: denied": `open /srv/a\u3164 \u115f\u1160\uffa0\u2800: denied`,
+		"open \ud55c\uae00 \u1100\u1161 \u2801: denied":      "open \ud55c\uae00 \u1100\u1161 \u2801: denied",
 		// Parts of words print as they are.
 		"open \u0646\u0627\u0645\u0647\u200c\u0647\u0627: denied": "open \u0646\u0627\u0645\u0647\u200c\u0647\u0627: denied",
 		// A line that needs an escape has its backslashes doubled: the

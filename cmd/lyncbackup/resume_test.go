@@ -100,5 +100,13 @@ func TestResumeBidiOverride(t *testing.T) {
 		if strings.ContainsRune(got, '\u202e') {
 			t.Errorf("%s: the hint holds U+202E: %+q", goos, got)
 		}
+		// A folder ending in U+2800 BRAILLE PATTERN BLANK, which prints as blank.
+		fs = parsedRestoreFlags(t, "--to", "/srv/restore\u2800", "--start-at", "2")
+		_, err = givenFlags(goos, fs, &app{}, "start-at")
+		r = runImports{flagsErr: err, goos: goos}
+		got = r.resume(3)
+		if want := `this command again with --start-at 3 (no command to paste: --to's value "/srv/restore\u2800" holds a character that prints as blank space (U+2800)`; !strings.HasPrefix(got, want) || strings.ContainsRune(got, '\u2800') {
+			t.Errorf("%s:\n got %+q\nwant %+q…", goos, got, want)
+		}
 	}
 }

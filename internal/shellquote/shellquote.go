@@ -26,16 +26,18 @@
 // A value holding a control character (a line break, a tab, ESC, any other
 // C0 or C1 character, DEL), an invisible format character (Invisible: the
 // bidi embeddings, overrides and isolates U+202A-202E, U+2066-2069), a line
-// or paragraph separator (U+2028, U+2029) or bytes that are not UTF-8 has no
-// form in any shell: printed, the terminal acts on it or shows something
-// else (a line break ends the command where it is pasted, a tab completes,
-// ESC begins a terminal sequence, invalid UTF-8 is shown and pasted as
-// U+FFFD, a bidi override shows the text after it reversed while the
-// paste carries it in its order, a zero-width character is not seen at
-// all), whatever quotes are around it: the command pasted is not the one
-// read ("Trojan Source"). ($'…' would print them escaped, but not every sh
-// reads it: dash 0.5.12, Debian's /bin/sh, passes $'a\nb' as $a\nb.) For
-// says so, and Show names such a value in a message with them escaped.
+// or paragraph separator (U+2028, U+2029), a character that prints as blank
+// space (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0 and U+2800
+// BRAILLE PATTERN BLANK) or bytes that are not UTF-8 has no form in any
+// shell: printed, the terminal acts on it or shows something else (a line
+// break ends the command where it is pasted, a tab completes, ESC begins a
+// terminal sequence, invalid UTF-8 is shown and pasted as U+FFFD, a bidi
+// override shows the text after it reversed while the paste carries it in
+// its order, a filler looks like a space or like nothing), whatever quotes
+// are around it: the command pasted is not the one read ("Trojan Source").
+// ($'…' would print them escaped, but not every sh reads it: dash 0.5.12,
+// Debian's /bin/sh, passes $'a\nb' as $a\nb.) For says so, and Show names
+// such a value in a message with them escaped (Quote).
 package shellquote
 
 import (
@@ -62,9 +64,10 @@ import (
 // unescaped, the program drops it: PowerShell issue #1995; cmd needs \"
 // inside double quotes, which PowerShell reads as the end of the string)
 // or an empty one (Windows PowerShell 5.1 leaves it out). Elsewhere
-// POSIX (see POSIX). On every system, a value holding a control or
-// invisible format character, a line or paragraph separator, or bytes
-// that are not UTF-8 is an error (see the package comment).
+// POSIX (see POSIX). On every system, a value holding a control character
+// or an Invisible one (a bidi control, a line or paragraph separator, a
+// character that prints as blank space), or bytes that are not UTF-8 is an
+// error (see the package comment).
 func For(goos, s string) (string, error) {
 	if err := unprintable(s); err != nil {
 		return "", err
@@ -88,8 +91,9 @@ func For(goos, s string) (string, error) {
 }
 
 // unprintable says why s cannot be printed for pasting: bytes that are not
-// UTF-8, a control character (C0, DEL, C1), a bidi control or a line or
-// paragraph separator (Invisible).
+// UTF-8, a control character (C0, DEL, C1), a bidi control, a line or
+// paragraph separator or a character that prints as blank space
+// (Invisible).
 func unprintable(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("is not valid UTF-8, which a terminal shows and pastes as other characters")
@@ -98,8 +102,10 @@ func unprintable(s string) error {
 		switch {
 		case unicode.IsControl(r):
 			return fmt.Errorf("holds a control character (%U), which a pasted command does not carry: the terminal or the shell acts on it (a line break ends the command, a tab completes, ESC begins a terminal sequence)", r)
+		case Blank(r):
+			return fmt.Errorf("holds %s (%U), which a terminal does not show as it is: the command pasted would differ from the one read (it looks like a space, or like nothing)", InvisibleName(r), r)
 		case Invisible(r):
-			return fmt.Errorf("holds an invisible format character (%U), which a terminal does not show as it is: the command pasted would differ from the one read (a bidi control reorders the text shown around it, a line separator may break the line)", r)
+			return fmt.Errorf("holds %s (%U), which a terminal does not show as it is: the command pasted would differ from the one read (a bidi control reorders the text shown around it, a line separator may break the line)", InvisibleName(r), r)
 		}
 	}
 	return nil
@@ -109,14 +115,66 @@ func unprintable(s string) error {
 // that makes a terminal show a line otherwise than it is: a bidi
 // embedding, override or isolate (U+202A-202E, U+2066-2069: the "Trojan
 // Source" characters, which reorder the text shown around them; the nine
-// that Go's bidichk analyzer and rustc refuse in source) or a line or
+// that Go's bidichk analyzer and rustc refuse in source), a line or
 // paragraph separator (U+2028, U+2029), which some terminals break the line
-// at. Other format characters are parts of words: the zero-width
-// non-joiner and joiner in Persian, Kurdish and Indic names, the
-// left-to-right and right-to-left marks in Hebrew and Arabic ones; they are
-// printed as they are. Go's %q and strconv.Quote escape all of these.
+// at, or a character that prints as blank space (Blank). Other format
+// characters are parts of words: the zero-width non-joiner and joiner in
+// Persian, Kurdish and Indic names, the left-to-right and right-to-left
+// marks in Hebrew and Arabic ones; they are printed as they are, as are
+// the Hangul letters and Braille patterns that print. Go's %q and
+// strconv.Quote escape the bidi controls and the separators, not the
+// blank ones: Quote escapes all of them.
 func Invisible(r rune) bool {
-	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x2028 || r == 0x2029
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x2028 || r == 0x2029 || Blank(r)
+}
+
+// Blank reports whether r is one of the few letters or symbols that print
+// as blank space, or as nothing, though Unicode does not class them as
+// spaces or format characters, so that Go (strconv.IsPrint) prints them
+// as they are: the Hangul fillers U+115F (choseong), U+1160 (jungseong),
+// U+3164 (HANGUL FILLER) and U+FFA0 (HALFWIDTH HANGUL FILLER), category
+// Lo, and U+2800 BRAILLE PATTERN BLANK, So. Only these: the rest of
+// their categories (Hangul, Braille, every other letter) print.
+func Blank(r rune) bool {
+	return r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0 || r == 0x2800
+}
+
+// InvisibleName names an Invisible character's kind for a message ("holds
+// %s (%U)"): "a character that prints as blank space" (Blank), else "an
+// invisible format character".
+func InvisibleName(r rune) string {
+	if Blank(r) {
+		return "a character that prints as blank space"
+	}
+	return "an invisible format character"
+}
+
+// Quote is strconv.Quote(s) with every Invisible character escaped too
+// (\u3164): strconv.Quote leaves the Blank ones as they are, since Go
+// counts them as printable. It unquotes to s (strconv.Unquote).
+func Quote(s string) string {
+	q := strconv.Quote(s)
+	if !strings.ContainsFunc(q, Blank) {
+		return q
+	}
+	var b strings.Builder
+	for _, r := range q {
+		if Blank(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// QuoteRune is strconv.QuoteRune(r) with an Invisible r escaped too, as
+// Quote.
+func QuoteRune(r rune) string {
+	if Blank(r) {
+		return fmt.Sprintf(`'\u%04x'`, r)
+	}
+	return strconv.QuoteRune(r)
 }
 
 // Hidden is the index of the first control character or Invisible one in
@@ -131,22 +189,22 @@ func Hidden(s string) (int, rune) {
 }
 
 // Show is s as a message names it: POSIX(s), or, when s holds what For
-// refuses to print (a control or invisible format character, a line or
-// paragraph separator, bytes that are not UTF-8), Go's double-quoted form
-// of it, which escapes those (\n, \x1b, \u202e, \xff).
+// refuses to print (a control or Invisible character, bytes that are not
+// UTF-8), Go's double-quoted form of it with those escaped (Quote: \n,
+// \x1b, \u202e, \u3164, \xff).
 func Show(s string) string {
 	if unprintable(s) != nil {
-		return strconv.Quote(s)
+		return Quote(s)
 	}
 	return POSIX(s)
 }
 
 // Text is s as a message names it outside a command (a file name in a
 // sentence): s as it is, or, when it holds what For refuses to print,
-// Go's double-quoted form of it, as Show.
+// Go's double-quoted form of it with those escaped, as Show.
 func Text(s string) string {
 	if unprintable(s) != nil {
-		return strconv.Quote(s)
+		return Quote(s)
 	}
 	return s
 }

@@ -117,19 +117,32 @@ func TestForRefusesControlCharacters(t *testing.T) {
 // escaped. Format characters that are parts of words (the zero-width
 // non-joiner of Persian names, the right-to-left mark of Hebrew ones) are
 // quoted as any other letter: refusing them made such names unschedulable
-// (a review finding).
+// (a review finding). The letters and the symbol that print as blank (the
+// Hangul fillers U+115F, U+1160, U+3164, U+FFA0, category Lo, and U+2800
+// BRAILLE PATTERN BLANK, So: strconv.Quote leaves them as they are) were
+// printed raw: --to '/srv/a<U+3164>' reads as a path ending in a space,
+// or in nothing. They are refused and escaped as the bidi controls are.
 func TestForRefusesInvisibleCharacters(t *testing.T) {
+	blank := func(r rune) bool { return r == 0x115f || r == 0x1160 || r == 0x3164 || r == 0xffa0 || r == 0x2800 }
 	hidden := func(r rune) bool {
-		return unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x2028 || r == 0x2029
+		return unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x2028 || r == 0x2029 || blank(r)
 	}
 	for _, v := range []string{"x\u202ecod.exe", "a\u2066b\u2069", "a\u2067b", "a\u2068b", "a\u202ab", "a\u202bb", "a\u202cb", "a\u202db", "a\u2069b",
-		"a\u2028b", "a\u2029b"} {
+		"a\u2028b", "a\u2029b",
+		"/srv/a\u3164", "\u3164", "a\u115fb", "a\u1160b", "\uffa0.exe", "a\u2800b", "\u0646\u200c\u3164"} {
+		want := "holds an invisible format character (U+"
+		if strings.ContainsFunc(v, blank) {
+			want = "holds a character that prints as blank space (U+"
+		}
 		for _, goos := range []string{"linux", "darwin", "windows"} {
 			if q, err := For(goos, v); err == nil {
 				t.Errorf("%s %+q quoted as %+q, no error", goos, v, q)
-			} else if !strings.Contains(err.Error(), "holds an invisible format character (U+") || strings.ContainsFunc(err.Error(), hidden) {
-				t.Errorf("%s %+q: %+q", goos, v, err)
+			} else if !strings.Contains(err.Error(), want) || strings.ContainsFunc(err.Error(), hidden) {
+				t.Errorf("%s %+q: %+q, want %s…", goos, v, err, want)
 			}
+		}
+		if i, r := Hidden(v); i < 0 || !hidden(r) {
+			t.Errorf("Hidden(%+q) = %d, %U", v, i, r)
 		}
 		for _, sv := range []string{Show(v), Text(v)} {
 			if strings.ContainsFunc(sv, hidden) {
@@ -142,7 +155,9 @@ func TestForRefusesInvisibleCharacters(t *testing.T) {
 	}
 	// What a terminal shows as it is stays as it is.
 	for _, v := range []string{"D:\\Lync Restore", "Ünïcödé", "אב", "a\u00a0b", "مرحبا",
-		"\u0646\u0627\u0645\u0647\u200c\u0647\u0627", "a\u200db", "\u05d0\u200f\u05d1", "a\u200eb", "a\u00adb"} {
+		"\u0646\u0627\u0645\u0647\u200c\u0647\u0627", "a\u200db", "\u05d0\u200f\u05d1", "a\u200eb", "a\u00adb",
+		// Hangul and Braille that print: syllables, jamo, halfwidth jamo, a dot pattern.
+		"\ud55c\uae00", "\u1100\u1161", "\u3131\u314f", "\uffa1\uffc2", "\u2801\u28ff"} {
 		if _, err := For("linux", v); err != nil {
 			t.Errorf("%+q refused: %v", v, err)
 		}
