@@ -57,6 +57,10 @@ func backupFor(t *testing.T, fixtureFile, product string) (*lyncHarness, []PlanI
 type planCase struct {
 	fixture, product, scenario string
 	pools                      []string
+	// localSQL: the sql exporter named its instance localhost\mon (not
+	// sql01.contoso.com\mon) on sql01.contoso.com, the computer the set
+	// records (lync.computer).
+	localSQL bool
 }
 
 func (c planCase) golden() string {
@@ -64,23 +68,44 @@ func (c planCase) golden() string {
 	if len(c.pools) > 0 {
 		n += "-" + strings.Join(c.pools, "-")
 	}
+	if c.localSQL {
+		n += "-localsql"
+	}
 	return n
 }
 
+// set is backupFor's items and discovery, as the case has them.
+func (c planCase) set(t *testing.T) (*lyncHarness, []PlanItem, map[string]any) {
+	t.Helper()
+	h, items, disc := backupFor(t, c.fixture, c.product)
+	if c.localSQL {
+		for i, it := range items {
+			if it.Kind == "sql" {
+				m := maps.Clone(it.Meta)
+				m["instance"] = strings.Replace(m["instance"], "sql01.contoso.com", "localhost", 1)
+				items[i].Meta = m
+			}
+		}
+		disc["lync"].(map[string]any)["computer"] = "sql01.contoso.com"
+	}
+	return h, items, disc
+}
+
 var planCases = []planCase{
-	{"migration.json", "2015", "cms", []string{"all"}},
-	{"migration.json", "2015", "standard", []string{"pool02.contoso.com"}},
-	{"migration.json", "2015", "pool", []string{"pool01.contoso.com"}},
-	{"migration.json", "2015", "frontend", []string{"pool01.contoso.com"}},
-	{"migration.json", "2015", "filestore", nil},
-	{"migration.json", "2015", "sql", nil},
-	{"se.json", "2019", "cms", nil},
-	{"se.json", "2019", "standard", nil},
-	{"onepool.json", "2013", "cms", nil},
-	{"onepool.json", "2013", "pool", nil},
-	{"onepool.json", "2013", "frontend", nil},
-	{"threepools.json", "2015", "cms", []string{"all"}},
-	{"threepools.json", "2015", "cms", []string{"pool02.contoso.com"}},
+	{"migration.json", "2015", "cms", []string{"all"}, false},
+	{"migration.json", "2015", "standard", []string{"pool02.contoso.com"}, false},
+	{"migration.json", "2015", "pool", []string{"pool01.contoso.com"}, false},
+	{"migration.json", "2015", "frontend", []string{"pool01.contoso.com"}, false},
+	{"migration.json", "2015", "filestore", nil, false},
+	{"migration.json", "2015", "sql", nil, false},
+	{"migration.json", "2015", "sql", nil, true},
+	{"se.json", "2019", "cms", nil, false},
+	{"se.json", "2019", "standard", nil, false},
+	{"onepool.json", "2013", "cms", nil, false},
+	{"onepool.json", "2013", "pool", nil, false},
+	{"onepool.json", "2013", "frontend", nil, false},
+	{"threepools.json", "2015", "cms", []string{"all"}, false},
+	{"threepools.json", "2015", "cms", []string{"pool02.contoso.com"}, false},
 }
 
 // options are the case's plan options: --database all for sql (every
@@ -105,7 +130,7 @@ func TestRestorePlanGolden(t *testing.T) {
 	used := map[string]bool{}
 	for _, c := range planCases {
 		t.Run(c.golden(), func(t *testing.T) {
-			_, items, disc := backupFor(t, c.fixture, c.product)
+			_, items, disc := c.set(t)
 			p, err := BuildPlan("fe01", "20261125T151203Z-a1b2c3", disc, items, planRoot(), c.options())
 			if err != nil {
 				t.Fatal(err)
@@ -302,7 +327,7 @@ func TestDefaultInstanceLeavesOutSqlInstanceName(t *testing.T) {
 func TestPlanStepsRunThroughStandIn(t *testing.T) {
 	for _, c := range planCases {
 		t.Run(c.golden(), func(t *testing.T) {
-			h, items, disc := backupFor(t, c.fixture, c.product)
+			h, items, disc := c.set(t)
 			dir := t.TempDir()
 			p, err := BuildPlan("fe01", "id", disc, items, dir, c.options())
 			if err != nil {
