@@ -141,6 +141,14 @@ func TestChunkedStockTools(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(x, ".lyncbackup-SHA256SUMS")); err != nil {
 		t.Errorf("the stock-tools restore lacks the archive index: %v", err)
 	}
+	// README's integrity step after the loop: every file against the index.
+	if _, err := exec.LookPath("sha256sum"); err == nil {
+		check := exec.Command("sha256sum", "-c", "--strict", ".lyncbackup-SHA256SUMS")
+		check.Dir = x
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c after the stock-tools loop: %v\n%s", err, out)
+		}
+	}
 
 	e.mustRun("verify", "latest")
 	e.mustRun("verify", set, "--identity", e.key)
