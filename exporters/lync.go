@@ -115,8 +115,8 @@ type session struct {
 	discovered *psDiscovery
 
 	used map[string]bool // item names given, lower case
-	// covered: "instance|db" backed up by a sql exporter.
-	covered map[string]bool
+	// covered: the databases the sql exporters back up.
+	covered []sqlCover
 }
 
 func (s *session) lyncInfo() *LyncInfo {

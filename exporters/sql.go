@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -104,30 +105,43 @@ func utf16Len(s string) int {
 	return n
 }
 
-// sqlKey normalises "fqdn\instance" for comparing: lower case, no protocol
-// prefix or port (sqlLocation), the host's
-// first label only (sql01 and sql01.contoso.com are the same server); a
-// local name (localhost, ".", "(local)", 127.0.0.1, ::1) is computer, the one
-// the backup runs on (ThisComputer), and stays as it is when that is not
-// known (then it matches no server discovery names).
-func sqlKey(instance, db, computer string) string {
-	h, i, _ := strings.Cut(strings.ToLower(sqlLocation(instance)), `\`)
+// sqlCover is a database a sql exporter backs up: its server (lower case,
+// no protocol prefix or port: sqlLocation; a local name such as
+// localhost, ".", "(local)", 127.0.0.1 or ::1 is the computer the backup
+// runs on, ThisComputer, and stays as it is when that is not known, so
+// that it matches no server discovery names; a DNS root dot is left out),
+// instance and database.
+type sqlCover struct{ host, instance, db string }
+
+func newSQLCover(location, db, computer string) sqlCover {
+	h, i, _ := strings.Cut(strings.ToLower(sqlLocation(location)), `\`)
 	h, i = strings.TrimSpace(h), strings.TrimSpace(i)
 	if isLocalSQLName(h) && computer != "" {
 		h = strings.ToLower(strings.TrimSpace(computer))
 	}
-	if j := strings.Index(h, "."); j > 0 {
-		h = h[:j]
+	return sqlCover{strings.TrimSuffix(h, "."), i, strings.ToLower(db)}
+}
+
+// covers reports whether c and d are the same database: the same instance
+// and name, on the same server, which is the same FQDN, or the same first
+// label where either side has no dot (sql01 and sql01.contoso.com are one
+// server; sql01.contoso.com and sql01.fabrikam.com are two).
+func (c sqlCover) covers(d sqlCover) bool {
+	if c.instance != d.instance || c.db != d.db || c.host == "" || d.host == "" {
+		return false
 	}
-	return h + `\` + i + "|" + strings.ToLower(db)
+	if c.host == d.host {
+		return true
+	}
+	if strings.Contains(c.host, ".") && strings.Contains(d.host, ".") {
+		return false
+	}
+	return strings.SplitN(c.host, ".", 2)[0] == strings.SplitN(d.host, ".", 2)[0]
 }
 
 // cover records that a sql exporter backs up db on instance.
 func (s *session) cover(instance, db string) {
-	if s.covered == nil {
-		s.covered = map[string]bool{}
-	}
-	s.covered[sqlKey(instance, db, ThisComputer())] = true
+	s.covered = append(s.covered, newSQLCover(instance, db, ThisComputer()))
 }
 
 // checkCoverage notes the Monitoring / Archiving databases deployed but
@@ -140,7 +154,8 @@ func (s *session) checkCoverage() {
 		st := &s.info.SQLStores[i]
 		st.Uncovered = nil
 		for _, db := range st.Databases {
-			if !s.covered[sqlKey(st.Instance, db, ThisComputer())] {
+			want := newSQLCover(st.Instance, db, ThisComputer())
+			if !slices.ContainsFunc(s.covered, want.covers) {
 				st.Uncovered = append(st.Uncovered, db)
 			}
 		}

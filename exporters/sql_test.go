@@ -350,18 +350,57 @@ func TestSQLDatabasesAutoFindsNone(t *testing.T) {
 }
 
 // TestSQLCoverageByName: a sql exporter naming the server by its short
-// name still covers the database discovery reports by FQDN; one it leaves
-// out is reported.
+// name, or by its FQDN in another case, still covers the database
+// discovery reports by FQDN; one it leaves out is reported. A server of
+// the same first label in another domain is another server: it covers
+// nothing there.
 func TestSQLCoverageByName(t *testing.T) {
-	h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/migration.json"})
-	cfg := h.config(fmt.Sprintf("lync: {powershell: $PS, exporters: [csconfig]}\nexporters:\n  - {kind: sql, name: sql, instance: 'SQLMON01\\MON', databases: [lcscdr], backup_dir: '%s'}\n", t.TempDir()))
-	_, disc, err := Build(context.Background(), cfg, Env{Staging: h.staging})
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct{ instance, uncovered string }{
+		{`SQLMON01\MON`, "QoEMetrics"},
+		{`SQLMON01.Contoso.com\mon`, "QoEMetrics"},
+		{`tcp:sqlmon01.contoso.com\MON,1433`, "QoEMetrics"},
+		{`sqlmon01.fabrikam.com\MON`, "LcsCDR,QoEMetrics"},
+		{`sqlmon01\other`, "LcsCDR,QoEMetrics"},
+	} {
+		h := newHarness(t, "2015", fixture{DiscoveryFile: "testdata/discovery/migration.json"})
+		cfg := h.config(fmt.Sprintf("lync: {powershell: $PS, exporters: [csconfig]}\nexporters:\n  - {kind: sql, name: sql, instance: '%s', databases: [lcscdr], backup_dir: '%s'}\n", c.instance, t.TempDir()))
+		_, disc, err := Build(context.Background(), cfg, Env{Staging: h.staging})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := disc["lync"].(*LyncInfo)
+		if len(info.SQLStores) != 2 || strings.Join(info.SQLStores[0].Uncovered, ",") != c.uncovered || strings.Join(info.SQLStores[1].Uncovered, ",") != "LcsLog" {
+			t.Errorf("%s: stores %+v, want %s uncovered on the Monitoring store", c.instance, info.SQLStores, c.uncovered)
+		}
 	}
-	info := disc["lync"].(*LyncInfo)
-	if len(info.SQLStores) != 2 || strings.Join(info.SQLStores[0].Uncovered, ",") != "QoEMetrics" || strings.Join(info.SQLStores[1].Uncovered, ",") != "LcsLog" {
-		t.Errorf("stores %+v", info.SQLStores)
+}
+
+// TestSQLCoverCovers: the same database is the same instance and name on
+// the same FQDN, or the same first label where either side has no dot.
+func TestSQLCoverCovers(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{`sql01.contoso.com\mon`, `SQL01.CONTOSO.COM\MON`, true},
+		{`sql01\mon`, `sql01.contoso.com\mon`, true},
+		{`sql01.contoso.com\mon`, `sql01\mon`, true},
+		{`sql01.contoso.com\mon`, `sql01.fabrikam.com\mon`, false},
+		{`sql01.contoso.com\mon`, `sql02.contoso.com\mon`, false},
+		{`sql01.contoso.com\mon`, `sql01.contoso.com\arch`, false},
+		{`sql01.contoso.com\mon`, `sql01.contoso.com.\mon`, true},
+		{`localhost\mon`, `sql01\mon`, false}, // computer unknown: a local name matches no server
+	} {
+		a, b := newSQLCover(c.a, "LcsCDR", ""), newSQLCover(c.b, "lcscdr", "")
+		if got := a.covers(b); got != c.want {
+			t.Errorf("%s covers %s = %v, want %v", c.a, c.b, got, c.want)
+		}
+		if got := b.covers(a); got != c.want {
+			t.Errorf("%s covers %s = %v, want %v", c.b, c.a, got, c.want)
+		}
+	}
+	if a, b := newSQLCover(`sql01\mon`, "LcsCDR", ""), newSQLCover(`sql01\mon`, "QoEMetrics", ""); a.covers(b) {
+		t.Error("LcsCDR covers QoEMetrics")
 	}
 }
 
