@@ -594,6 +594,23 @@ func TestS3PruneReportsLockedChunks(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "\nprune: "+want[1:]) {
 		t.Errorf("backup: exit %d, stdout lacks %q:\n%s%s", r.Code, "prune: "+want[1:], r.Stdout, r.Stderr)
 	}
+	// And backup --json's prune object, as prune --json.
+	r = e.run(nil, "backup", "--json")
+	var bdoc struct {
+		Prune *struct {
+			OK           bool `json:"ok"`
+			ChunksLocked *struct {
+				Count int   `json:"count"`
+				Bytes int64 `json:"bytes"`
+			} `json:"chunks_locked"`
+		} `json:"prune"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &bdoc); err != nil || r.Code != 0 || bdoc.Prune == nil || !bdoc.Prune.OK {
+		t.Fatalf("backup --json: exit %d, %v\n%s%s", r.Code, err, r.Stdout, r.Stderr)
+	}
+	if l := bdoc.Prune.ChunksLocked; l == nil || l.Count != 2 || l.Bytes != bytes {
+		t.Errorf("backup --json prune.chunks_locked: %+v, want 2 chunks, %d bytes\n%s", l, bytes, r.Stdout)
+	}
 }
 
 // manifestOf is set's manifest, read from the bucket.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/retention"
@@ -344,11 +345,15 @@ type pruneSummary struct {
 	UploadsAborted int                    `json:"uploads_aborted"`
 	ChunksDeleted  int                    `json:"chunks_deleted"`
 	ChunksFailed   int                    `json:"chunks_delete_failed,omitempty"`
-	Note           string                 `json:"note,omitempty"`
-	Errors         []string               `json:"errors,omitempty"`
+	// ChunksLocked: the chunks no set uses that stay for their lock (as
+	// prune --json's chunks_locked); lockedText says it in words.
+	ChunksLocked *chunk.Locked `json:"chunks_locked,omitempty"`
+	Note         string        `json:"note,omitempty"`
+	Errors       []string      `json:"errors,omitempty"`
 	// undecided: the prune failed before it decided anything (the sets
 	// could not be listed, the store not opened): no count is known.
-	undecided bool
+	undecided  bool
+	lockedText string
 }
 
 // Summary is the line notifications show (see retentionLines in notify.go).
@@ -378,6 +383,9 @@ func (p pruneSummary) Summary() string {
 	}
 	if p.ChunksFailed > 0 {
 		s += fmt.Sprintf("; %d chunk(s) no set uses not deleted (delete failed)", p.ChunksFailed)
+	}
+	if p.lockedText != "" {
+		s += "; " + p.lockedText
 	}
 	if p.Note != "" {
 		s += "; " + p.Note
@@ -425,9 +433,10 @@ func pruneAfterBackup(ctx context.Context, a *app, cfg *config.Config, sum *back
 		ps.Deleted = append(ps.Deleted, rep.DeletedSets...)
 		ps.DeleteFailed = rep.DeleteFailed
 		ps.Errors = rep.Errors
+		ps.ChunksLocked, ps.lockedText = rep.ChunksLocked, rep.LockedText(pol.Location)
 		a.say("prune: %s", rep.Summary())
-		if l := rep.LockedText(pol.Location); l != "" {
-			a.say("prune: %s", l)
+		if ps.lockedText != "" {
+			a.say("prune: %s", ps.lockedText)
 		}
 	}
 	if err != nil {
