@@ -3,6 +3,7 @@ package exporters
 import (
 	"context"
 	"fmt"
+	"github.com/lyncbackup/lyncbackup/internal/diskfree"
 	"github.com/lyncbackup/lyncbackup/internal/netdrive"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/progress"
 )
 
 // Prereq is one thing a backup needs on this machine, checked without
@@ -248,23 +250,43 @@ func checkStaging(dir string, chunked bool) Prereq {
 		p.Detail, p.Fix = fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), "set staging: to a folder this account may write (on a disk with room for the largest export)"
 		return p
 	}
-	f, err := os.CreateTemp(dir, ".lyncbackup-check-*")
-	if err != nil {
+	if err := diskfree.ProbeWrite(dir); err != nil {
 		p.Detail, p.Fix = fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), "give this account write access or choose another staging folder"
+		if diskfree.IsFull(err) {
+			// Before the rights: a full disk is "not writable" too.
+			p.Fix = "free space on that disk (or set staging: to a folder on a disk with room for the largest export): every backup writes its exports and its index there first"
+		}
 		return p
 	}
-	f.Close()
-	os.Remove(f.Name())
 	p.OK, p.Detail = true, dir+" writable"
+	if free, err := diskfree.Free(dir); err == nil {
+		p.Detail += ", " + progress.HumanBytes(int64(min(free, 1<<62))) + " free"
+		if free < StagingFloor {
+			p.Warn = true
+			p.Detail += fmt.Sprintf(": less than %s; a backup fails when what it stages there (the cmdlets' and command exporters' output, its index) does not fit", progress.HumanBytes(StagingFloor))
+			p.Fix = "free space on that disk, or set staging: to a folder on a disk with room for the largest export"
+		}
+	}
 	if chunked && underTemp(dir) {
 		// The host's chunk key lives there: a cleaned temp folder (or /tmp
 		// at reboot) costs the next backup a full upload.
+		fix := "set staging: to a folder on a lasting disk (for example D:\\LyncBackup\\staging or /var/lib/lyncbackup)"
+		if p.Warn { // low on space as well
+			fix = "free space there or, better, " + fix + " with room for the largest export"
+		}
 		p.Warn = true
 		p.Detail += "; it is under the temp folder, which may be cleaned, and the host's chunk key is kept there: without it the next backup uploads every chunk again"
-		p.Fix = "set staging: to a folder on a lasting disk (for example D:\\LyncBackup\\staging or /var/lib/lyncbackup)"
+		p.Fix = fix
 	}
 	return p
 }
+
+// StagingFloor is the free space on the staging folder's disk below which
+// check warns: the staging folder takes the cmdlets' and command
+// exporters' output whole and the backup's index spool before they are
+// uploaded (a Lync export of a pool of any size, a CsUserData zip with
+// its users, is hundreds of MiB), and the disk is shared with other work.
+const StagingFloor = 1 << 30
 
 // underTemp reports whether dir is in the system's temp folder.
 func underTemp(dir string) bool {
@@ -289,12 +311,12 @@ func checkDirWritable(name, dir, fix string) Prereq {
 		}
 		return Prereq{Name: name, Detail: fmt.Sprintf("%s: %s", dir, msg), Fix: fix}
 	}
-	f, err := os.CreateTemp(dir, ".lyncbackup-check-*")
-	if err != nil {
+	if err := diskfree.ProbeWrite(dir); err != nil {
+		if diskfree.IsFull(err) {
+			fix = "free space on that disk: SQL Server writes the .bak files there"
+		}
 		return Prereq{Name: name, Detail: fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), Fix: fix}
 	}
-	f.Close()
-	os.Remove(f.Name())
 	return Prereq{Name: name, OK: true, Detail: dir + " writable"}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/internal/diskfree"
 	"github.com/lyncbackup/lyncbackup/notify"
 	"github.com/lyncbackup/lyncbackup/schedule"
 )
@@ -224,13 +225,13 @@ func slug(s string) string {
 
 func checkWritableDir(rep *checkReport, id, name, file, fix string) {
 	dir := filepath.Dir(file)
-	f, err := os.CreateTemp(dir, ".lyncbackup-check-*")
-	if err != nil {
+	if err := diskfree.ProbeWrite(dir); err != nil {
+		if diskfree.IsFull(err) {
+			fix = "free space on that disk, or move " + id + " to a disk with room"
+		}
 		rep.add(id, name, "fail", fmt.Sprintf("cannot write in %s: %v", dir, unwrapPath(err)), fix)
 		return
 	}
-	f.Close()
-	os.Remove(f.Name())
 	rep.add(id, name, "ok", file, "")
 }
 

@@ -1,0 +1,14 @@
+//go:build !linux && !windows
+
+package diskfree
+
+import (
+	"errors"
+	"runtime"
+)
+
+func free(string) (uint64, error) {
+	return 0, errors.New("free space is not read on " + runtime.GOOS)
+}
+
+func isFullErrno(error) bool { return false }
