@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lyncbackup/lyncbackup/internal/filelock"
 )
 
 // restoreLockName is the file a restore keeps locked in its restore folder
@@ -42,7 +44,7 @@ func lockRestoreDir(dir string) (func(), error) {
 			f.Close()
 			return nil, fmt.Errorf("restore folder %s: %w", dir, errNotPlain(p))
 		}
-		ok, err := lockFileAt(f, false, restoreLockByte)
+		ok, err := filelock.LockAt(f, false, restoreLockByte)
 		if err != nil || !ok {
 			holder, _ := io.ReadAll(io.LimitReader(f, 200))
 			f.Close()

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/filelock"
 )
 
 // ownerName is the file inside a run's staging folder that the run keeps
@@ -32,7 +34,7 @@ func ownRun(dir string) (*runOwner, error) {
 		return nil, err
 	}
 	// Waits: a starting run's cleaner may hold it for a moment (below).
-	if ok, err := lockFile(f, true); err != nil || !ok {
+	if ok, err := filelock.Lock(f, true); err != nil || !ok {
 		f.Close()
 		if err == nil {
 			err = fmt.Errorf("%s is locked by another process", f.Name())
@@ -90,7 +92,7 @@ func deadRun(dir string) bool {
 		return err == nil && time.Since(fi.ModTime()) > legacyStaleAfter
 	}
 	defer f.Close()
-	ok, err := lockFile(f, false)
+	ok, err := filelock.Lock(f, false)
 	if err != nil || !ok {
 		return false // held: the run is alive
 	}

@@ -1,6 +1,6 @@
 //go:build windows
 
-package pipeline
+package filelock
 
 import (
 	"errors"
@@ -9,15 +9,15 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes an exclusive lock on f, waiting for it when wait is set;
+// Lock takes an exclusive lock on f, waiting for it when wait is set;
 // false when another process holds it. Windows drops it when the process
 // ends.
-func lockFile(f *os.File, wait bool) (bool, error) { return lockFileAt(f, wait, 0) }
+func Lock(f *os.File, wait bool) (bool, error) { return LockAt(f, wait, 0) }
 
-// lockFileAt is lockFile on the byte at offset: a Windows lock keeps other
+// LockAt is Lock on the byte at offset: a Windows lock keeps other
 // handles from reading the bytes it covers, so a lock whose file holds
 // text for others (the restore lock's pid) covers a byte past its end.
-func lockFileAt(f *os.File, wait bool, offset uint32) (bool, error) {
+func LockAt(f *os.File, wait bool, offset uint32) (bool, error) {
 	ol := windows.Overlapped{Offset: offset}
 	flags := uint32(windows.LOCKFILE_EXCLUSIVE_LOCK)
 	if !wait {

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package pipeline
+package filelock
 
 import (
 	"errors"
@@ -8,10 +8,10 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive lock on f, waiting for it when wait is set;
+// Lock takes an exclusive lock on f, waiting for it when wait is set;
 // false when another process holds it. The kernel drops it when the
 // process ends.
-func lockFile(f *os.File, wait bool) (bool, error) {
+func Lock(f *os.File, wait bool) (bool, error) {
 	how := syscall.LOCK_EX
 	if !wait {
 		how |= syscall.LOCK_NB
@@ -23,6 +23,6 @@ func lockFile(f *os.File, wait bool) (bool, error) {
 	return err == nil, err
 }
 
-// lockFileAt is lockFile: a Unix lock (flock) covers the whole file and
+// LockAt is Lock: a Unix lock (flock) covers the whole file and
 // does not keep others from reading it.
-func lockFileAt(f *os.File, wait bool, _ uint32) (bool, error) { return lockFile(f, wait) }
+func LockAt(f *os.File, wait bool, _ uint32) (bool, error) { return Lock(f, wait) }
