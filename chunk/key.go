@@ -27,6 +27,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/internal/filelock"
 )
 
 // Chunk size bounds (see docs/FORMAT.md): about 1.3 MiB on average. On the
@@ -67,7 +68,9 @@ func KeyFile(staging, host string) string { return filepath.Join(staging, host+"
 const keyHeader = crypto.ChunkKeyHeader + ": names and cuts chunks; not needed to restore. Losing it only costs deduplication.\n"
 
 // LoadOrCreateKey reads the key at path, or makes a new one there (mode
-// 0600) when the file does not exist.
+// 0600) when the file does not exist or is empty (a run was killed while
+// making it: see fillEmptyKey). A file that holds something else is
+// damaged: an error that says to delete it.
 func LoadOrCreateKey(path string) (*Key, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -105,10 +108,103 @@ func LoadOrCreateKey(path string) (*Key, error) {
 		return nil, fmt.Errorf("read chunk key: %w", err)
 	}
 	k, err := parseKey(path, data)
-	if err != nil && young(path) {
+	switch {
+	case err == nil:
+		return k, nil
+	case young(path):
 		return awaitKey(path) // another run created it a moment ago and is writing it
+	case len(data) == 0:
+		return fillEmptyKey(path, err)
 	}
-	return k, err
+	return nil, err
+}
+
+// fillEmptyKey writes a new key into the key file at path, found empty and
+// not young: a run killed between creating the file and writing its line
+// left it so. No chunk was ever named with it: LoadOrCreateKey hands out
+// a new key only once its line is written and synced, and a file whose
+// write failed is removed. Making a new key is what the advice for a
+// damaged file (delete it) comes to, without the failed nights.
+//
+// The file is neither removed nor renamed: every run that finds it empty
+// locks it (an OS lock, dropped however the process ends), and the first
+// writes the key in place while the others wait; they then read that key.
+// A run that reads the file meanwhile without the lock finds it young and
+// waits for the line (awaitKey). damaged is the error to return when the
+// file cannot be written.
+func fillEmptyKey(path string, damaged error) (*Key, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return LoadOrCreateKey(path) // removed meanwhile (by hand)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w; writing a new key into it failed: %w", damaged, err)
+	}
+	defer f.Close()
+	if _, err := filelock.LockAt(f, true, keyLockByte); err != nil {
+		return nil, fmt.Errorf("%w; writing a new key into it failed: lock: %w", damaged, err)
+	}
+	if emptyKeyLocked != nil {
+		emptyKeyLocked()
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read chunk key: %w", err)
+	}
+	if len(data) > 0 { // the run that held the lock before us wrote it
+		return parseKey(path, data)
+	}
+	raw := make([]byte, keySize)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	_, werr := f.WriteAt([]byte(keyHeader+hex.EncodeToString(raw)+"\n"), 0)
+	if serr := f.Sync(); werr == nil {
+		werr = serr
+	}
+	if werr != nil {
+		f.Truncate(0) // empty again, for the next run to fill
+		return nil, fmt.Errorf("write chunk key %s: %w", path, werr)
+	}
+	return NewKey(raw)
+}
+
+// keyLockByte is where a Windows lock on the key file sits: past the line,
+// which other runs read meanwhile (a Windows lock keeps other handles from
+// reading the bytes it covers).
+const keyLockByte = 1 << 20
+
+// emptyKeyLocked is a test hook: it runs once fillEmptyKey holds the lock.
+var emptyKeyLocked func()
+
+// KeyState is what CheckKey found at a key file's path.
+type KeyState int
+
+const (
+	KeyMissing KeyState = iota // none yet: the first chunked backup makes it
+	KeyGood                    // holds a key
+	KeyEmpty                   // empty: the next backup writes a new key into it
+	KeyBad                     // cannot be read or does not parse: backups fail until it is deleted
+)
+
+// CheckKey reads the key file at path as a backup does, changing nothing
+// (for lyncbackup check). For KeyBad, err is the error the backup fails
+// with; for KeyEmpty it says why the file is empty.
+func CheckKey(path string) (KeyState, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return KeyMissing, nil
+	}
+	if err != nil {
+		return KeyBad, fmt.Errorf("read chunk key: %w", err)
+	}
+	if _, err := parseKey(path, data); err != nil {
+		if len(data) == 0 {
+			return KeyEmpty, err
+		}
+		return KeyBad, err
+	}
+	return KeyGood, nil
 }
 
 // young reports a key file modified less than keyWriteWait ago (or dated
@@ -125,14 +221,15 @@ var beforeCreate, keyUnreadable func()
 
 // keyWriteWait is how long a run that lost the race to create the key file
 // waits for the winner to finish writing it.
-const keyWriteWait = 5 * time.Second
+var keyWriteWait = 5 * time.Second
 
 // awaitKey reads the key file another run has just created. That run may
 // not have written it yet: an empty or partial file is read again until it
 // parses or keyWriteWait has passed, instead of being called damaged (and
 // the good key deleted on that advice). A file the other run removed
-// again (its write failed) is made anew. A file that does not parse and
-// is older than that is damaged at once.
+// again (its write failed) is made anew; one still empty then was left by
+// a run that died, and gets a new key (fillEmptyKey). A file that does not
+// parse and is older than that is damaged at once (an empty one filled).
 func awaitKey(path string) (*Key, error) {
 	deadline := time.Now().Add(keyWriteWait)
 	for {
@@ -144,8 +241,14 @@ func awaitKey(path string) (*Key, error) {
 			return nil, fmt.Errorf("read chunk key: %w", err)
 		}
 		k, err := parseKey(path, data)
-		if err == nil || time.Now().After(deadline) {
-			return k, err
+		if err == nil {
+			return k, nil
+		}
+		if time.Now().After(deadline) {
+			if len(data) == 0 && !young(path) { // its writer died
+				return fillEmptyKey(path, err)
+			}
+			return nil, err
 		}
 		if keyUnreadable != nil {
 			keyUnreadable()
@@ -165,6 +268,9 @@ func parseKey(path string, data []byte) (*Key, error) {
 			break
 		}
 		return NewKey(raw)
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("chunk key %s is empty (a run was stopped while making it)", path)
 	}
 	return nil, fmt.Errorf("chunk key %s is damaged (delete it: the next backup makes a new one and only loses deduplication against older chunks)", path)
 }

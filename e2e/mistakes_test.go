@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
 )
@@ -182,5 +183,45 @@ func TestCoreChunkKeyLost(t *testing.T) {
 	}
 	if r := e.mustRun("backup"); strings.Contains(r.Stderr, "chunk key") {
 		t.Errorf("the next backup warns of the chunk key:\n%s", r.Stderr)
+	}
+}
+
+// TestCoreChunkKeyDamagedOrEmpty: check reads the host's chunk key as a
+// backup does. A damaged key fails check (exit 1) with the backup's own
+// error and the fix (delete it); check exited 0 while every backup failed.
+// An empty key (a run killed between creating the file and writing it) is
+// a warning: the backup writes a new key into it and says that it stored
+// every chunk again, instead of failing every night.
+func TestCoreChunkKeyDamagedOrEmpty(t *testing.T) {
+	e := newCoreEnv(t)
+	e.oneFileSource(strings.Repeat("meeting ", 200000), "")
+	e.mustRun("backup")
+	keyFile := filepath.Join(e.dir, "staging", "fe01.contoso.com.chunkkey")
+	old := time.Now().Add(-time.Hour)
+
+	os.WriteFile(keyFile, []byte("# lyncbackup chunk key\nnot hex\n"), 0o600)
+	os.Chtimes(keyFile, old, old)
+	damaged := "chunk key " + keyFile + " is damaged (delete it: the next backup makes a new one and only loses deduplication against older chunks)"
+	r := e.run("check")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: "+damaged+"\n       fix: delete "+keyFile+": ") {
+		t.Errorf("check with a damaged chunk key: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	failsWith(t, e.run("backup"), 1, damaged)
+
+	os.WriteFile(keyFile, nil, 0o600)
+	os.Chtimes(keyFile, old, old)
+	r = e.run("check")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "[WARN] chunk key: chunk key "+keyFile+" is empty (a run was stopped while making it): the next backup writes a new key into it\n") {
+		t.Errorf("check with an empty chunk key: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = e.mustRun("backup")
+	if !strings.Contains(r.Stderr, "the chunk key at "+keyFile+" was empty (a run was stopped while making it), so a new one was made: none of the ") {
+		t.Errorf("the backup that filled the empty key does not say so:\n%s", r.Stderr)
+	}
+	if r := e.run("check"); r.Code != 0 || !strings.Contains(r.Stdout, "[ OK ] chunk key: "+keyFile+"\n") {
+		t.Errorf("check after the key was made: exit %d\n%s", r.Code, r.Stdout)
+	}
+	if r := e.mustRun("backup"); strings.Contains(r.Stderr, "chunk key") {
+		t.Errorf("the backup after it warns of the chunk key:\n%s", r.Stderr)
 	}
 }

@@ -257,10 +257,11 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	job := backupJob(cfg, store, exps, disc, recips, keepStaging, parallel)
 	job.Progress, job.Log = prog, lg
 	job.Format = cfg.Format
-	newKey, keyFile := false, chunk.KeyFile(cfg.Staging, cfg.Host)
+	newKey, emptyKey, keyFile := false, false, chunk.KeyFile(cfg.Staging, cfg.Host)
 	if cfg.Format == pipeline.FormatChunked {
-		_, kerr := os.Stat(keyFile)
+		fi, kerr := os.Stat(keyFile)
 		newKey = errors.Is(kerr, fs.ErrNotExist)
+		emptyKey = kerr == nil && fi.Size() == 0 // a run stopped while making it: filled now
 		key, err := chunk.LoadOrCreateKey(keyFile)
 		if err != nil {
 			prog.Stop()
@@ -292,8 +293,12 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 			lg.Warn("warning", "item", it.Name, "warning", w)
 		}
 	}
-	if newKey && res.KnownChunks > 0 && res.ReusedChunks == 0 {
-		a.warnLine(fmt.Sprintf("there was no chunk key at %s, so a new one was made: none of the %d chunks the destination holds for %s could be reused, and this backup stored every chunk again (was the staging folder cleaned or moved? keep staging on a lasting disk, not in a temp folder)", keyFile, res.KnownChunks, m.Host),
+	if (newKey || emptyKey) && res.KnownChunks > 0 && res.ReusedChunks == 0 {
+		was, why := "there was no chunk key at "+keyFile, " (was the staging folder cleaned or moved? keep staging on a lasting disk, not in a temp folder)"
+		if emptyKey {
+			was, why = "the chunk key at "+keyFile+" was empty (a run was stopped while making it)", ""
+		}
+		a.warnLine(fmt.Sprintf("%s, so a new one was made: none of the %d chunks the destination holds for %s could be reused, and this backup stored every chunk again%s", was, res.KnownChunks, m.Host, why),
 			"chunk_key", keyFile, "known_chunks", res.KnownChunks)
 	}
 	if later := catalog.DatedAfter(ctx, store, m.Host, time.Now().Add(catalog.FutureAllowance)); len(later) > 0 {

@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/internal/diskfree"
 	"github.com/lyncbackup/lyncbackup/notify"
+	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/schedule"
 )
 
@@ -135,6 +137,9 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 		}
 		rep.add("prerequisite."+slug(p.Name), p.Name, st, p.Detail, p.Fix)
 	}
+	if cfg.Format == pipeline.FormatChunked {
+		checkChunkKey(rep, chunk.KeyFile(cfg.Staging, cfg.Host))
+	}
 	if usesLync && psOK && !skipLync {
 		lctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		ps := exporters.CheckLync(lctx, cfg)
@@ -176,6 +181,21 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 	// Notifications.
 	for _, f := range notify.Check(cfg.Notify, os.Getenv) {
 		rep.add(f.ID, f.Name, f.Status, f.Detail, f.Fix)
+	}
+}
+
+// checkChunkKey reads the host's chunk key as a backup does: one that
+// does not parse fails every backup with this error until it is deleted.
+func checkChunkKey(rep *checkReport, file string) {
+	switch st, err := chunk.CheckKey(file); st {
+	case chunk.KeyGood:
+		rep.add("chunk_key", "chunk key", "ok", file, "")
+	case chunk.KeyMissing:
+		rep.add("chunk_key", "chunk key", "ok", file+": none yet, the first backup makes it", "")
+	case chunk.KeyEmpty:
+		rep.add("chunk_key", "chunk key", "warn", err.Error()+": the next backup writes a new key into it", "")
+	default:
+		rep.add("chunk_key", "chunk key", "fail", err.Error(), "delete "+file+": the next backup makes a new one and only loses deduplication against older chunks")
 	}
 }
 

@@ -1,0 +1,121 @@
+package chunk
+
+import (
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/filelock"
+)
+
+// aged sets path's times an hour back: a file no run is writing.
+func aged(t *testing.T, path string) {
+	t.Helper()
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEmptyKeyFileFilled: an empty key file (a run killed between creating
+// it and writing its line) gets a new key, written into it, and the next
+// run reads that key; it failed every backup with "is damaged (delete
+// it …)". Eight runs finding it at once all get one key. A young empty
+// file whose writer died is filled once the wait for it is over. The
+// write is done holding the file's lock.
+func TestEmptyKeyFileFilled(t *testing.T) {
+	p := KeyFile(t.TempDir(), host)
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	aged(t, p)
+	if st, err := CheckKey(p); st != KeyEmpty || err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Errorf("CheckKey of the empty file: %v, %v", st, err)
+	}
+	held := false
+	emptyKeyLocked = func() { // another run may not take the lock now
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		ok, err := filelock.LockAt(f, false, keyLockByte)
+		held = err == nil && !ok
+	}
+	t.Cleanup(func() { emptyKeyLocked = nil })
+	k1, err := LoadOrCreateKey(p)
+	emptyKeyLocked = nil
+	if err != nil {
+		t.Fatalf("empty key file: %v", err)
+	}
+	if !held {
+		t.Error("the key was written into the empty file without holding its lock")
+	}
+	if st, err := CheckKey(p); st != KeyGood || err != nil {
+		t.Errorf("CheckKey after the fill: %v, %v", st, err)
+	}
+	k2, err := LoadOrCreateKey(p)
+	if err != nil || k2.ID([]byte("x")) != k1.ID([]byte("x")) {
+		t.Fatalf("the key written into the empty file is not read back: %v", err)
+	}
+
+	q := KeyFile(t.TempDir(), host)
+	os.WriteFile(q, nil, 0o600)
+	aged(t, q)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			k, err := LoadOrCreateKey(q)
+			if err != nil {
+				t.Errorf("run %d: %v", i, err)
+				return
+			}
+			ids[i] = k.ID([]byte("x"))
+		})
+	}
+	wg.Wait()
+	for _, id := range ids[1:] {
+		if id != ids[0] {
+			t.Fatalf("runs at once on an empty key file got different keys: %v", ids)
+		}
+	}
+	if k, err := LoadOrCreateKey(q); err != nil || k.ID([]byte("x")) != ids[0] {
+		t.Errorf("the file does not hold the key the runs got: %v", err)
+	}
+
+	defer func(w time.Duration) { keyWriteWait = w }(keyWriteWait)
+	keyWriteWait = 200 * time.Millisecond
+	r := KeyFile(t.TempDir(), host)
+	os.WriteFile(r, nil, 0o600) // young: its writer may still be at work
+	if _, err := LoadOrCreateKey(r); err != nil {
+		t.Errorf("young empty key file whose writer died: %v", err)
+	}
+}
+
+// TestCheckKey: check reads the key file as a backup does: a missing one
+// is made by the first backup, a damaged one fails with the backup's own
+// error and advice.
+func TestCheckKey(t *testing.T) {
+	dir := t.TempDir()
+	p := KeyFile(dir, host)
+	if st, err := CheckKey(p); st != KeyMissing || err != nil {
+		t.Errorf("no key file: %v, %v", st, err)
+	}
+	os.WriteFile(p, []byte(keyHeader+"abc\n"), 0o600)
+	aged(t, p)
+	_, berr := LoadOrCreateKey(p)
+	st, err := CheckKey(p)
+	if st != KeyBad || err == nil || berr == nil || err.Error() != berr.Error() || !strings.Contains(err.Error(), "is damaged (delete it") {
+		t.Errorf("damaged key file: check %v, %v; backup %v", st, err, berr)
+	}
+	os.Remove(p)
+	if _, err := LoadOrCreateKey(p); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := CheckKey(p); st != KeyGood || err != nil {
+		t.Errorf("good key file: %v, %v", st, err)
+	}
+}
