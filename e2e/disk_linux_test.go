@@ -51,3 +51,42 @@ func TestCoreCheckStagingFull(t *testing.T) {
 		t.Errorf("check with 256 KiB free on the staging disk: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// TestCoreLogFileFull: a log file that stops taking writes (/dev/full; a
+// full disk) does not lose the run's log: one line says so on stderr and
+// every record goes there instead (metrics written, run finished); the
+// exit code stays the run's own. slog dropped the write errors, so the
+// run ended 0 with its log nowhere. check fails on a log folder whose disk
+// is full (creating an empty file there succeeded).
+func TestCoreLogFileFull(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	e := newCoreEnv(t)
+	prom := filepath.Join(e.dir, "lyncbackup.prom")
+	e.oneFileSource("content", "log: {file: /dev/full}\nmetrics: {textfile: "+coreQuote(prom)+"}\n")
+	r := e.run("backup", "--quiet")
+	notice := "lyncbackup: warning: log file /dev/full: write: no space left on device; the rest of this run's log goes to stderr\n"
+	if r.Code != 0 || strings.Count(r.Stderr, "log file /dev/full") != 1 || !strings.HasPrefix(r.Stderr, notice) {
+		t.Fatalf("backup with its log on /dev/full: exit %d\n%s", r.Code, r.Stderr)
+	}
+	for _, want := range []string{`msg="run started" command=backup`, `msg="set committed"`, `msg="metrics written"`, `msg="run finished" command=backup exit_code=0`} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks the record %s:\n%s", want, r.Stderr)
+		}
+	}
+
+	// The same on a full disk, and check says so first.
+	logs := testenv.Tmpfs(t, "256k")
+	fillDisk(t, filepath.Join(logs, "fill"))
+	logFile := filepath.Join(logs, "lyncbackup.log")
+	e.oneFileSource("content", "log: {file: "+coreQuote(logFile)+"}\n")
+	r = e.run("check")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] log file: cannot write in "+logs+": no space left on device\n       fix: free space on that disk") {
+		t.Errorf("check with the log folder's disk full: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = e.run("backup")
+	if r.Code != 0 || strings.Count(r.Stderr, "log file "+logFile+": write: no space left on device; the rest of this run's log goes to stderr") != 1 || !strings.Contains(r.Stderr, `msg="run finished"`) {
+		t.Errorf("backup with its log on a full disk: exit %d\n%s", r.Code, r.Stderr)
+	}
+}

@@ -38,8 +38,9 @@ type app struct {
 	jsonErr  error // the document could not be made
 
 	log                *slog.Logger
-	logFile            *os.File // nil when logging to the console
-	logPath, logFormat string   // what log was opened for
+	logFile            *os.File          // nil when logging to the console
+	logFallback        *logfile.Fallback // the log file's writer: stderr once a write to the file failed
+	logPath, logFormat string            // what log was opened for
 
 	// trust: where the opened destination's CAs came from (cafile.go),
 	// for the fix of a refused certificate (destination.Trust.Hint).
@@ -239,6 +240,7 @@ func (a *app) openLog() error {
 	level := slog.LevelInfo
 	var w io.Writer = a.stderr
 	var f *os.File
+	var fb *logfile.Fallback
 	var rotation string
 	if file != "" {
 		var max int64
@@ -250,7 +252,10 @@ func (a *app) openLog() error {
 		if err != nil {
 			return usagef("log file %s: %v", file, unwrapPath(err))
 		}
-		w = secrets.Writer(f)
+		fb = logfile.NewFallback(f, a.stderr, func(err error) {
+			a.stderrWarn(fmt.Sprintf("log file %s: write: %v; the rest of this run's log goes to stderr", file, unwrapPath(err)))
+		})
+		w = secrets.Writer(fb)
 	} else if a.g.quiet {
 		level = slog.LevelError
 	}
@@ -270,7 +275,7 @@ func (a *app) openLog() error {
 	if a.logFile != nil {
 		a.logFile.Close()
 	}
-	a.log, a.logFile, a.logPath, a.logFormat = slog.New(h), f, file, format
+	a.log, a.logFile, a.logFallback, a.logPath, a.logFormat = slog.New(h), f, fb, file, format
 	if f != nil {
 		host := ""
 		if a.cfg != nil {
@@ -399,9 +404,14 @@ func (a *app) finish(err error) int {
 // there), else a plain "lyncbackup: warning: …" line; it goes to the log file
 // too when one is open.
 func (a *app) warnLine(msg string, attrs ...any) {
-	if a.log != nil && a.logFile != nil {
+	if a.log != nil && a.logFile != nil && !a.logFallback.Failed() {
 		a.log.Warn(msg, attrs...)
 	}
+	a.stderrWarn(msg, attrs...)
+}
+
+// stderrWarn is warnLine's line on stderr.
+func (a *app) stderrWarn(msg string, attrs ...any) {
 	if format, _ := a.logTarget(); format == "json" {
 		h := slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{ReplaceAttr: secrets.ReplaceAttr})
 		slog.New(h).Warn("lyncbackup: "+msg, append([]any{"command", a.cmdName()}, attrs...)...)

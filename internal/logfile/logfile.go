@@ -6,7 +6,9 @@ package logfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"sync"
 )
 
 // DefaultMaxSize is the size past which a log file is rotated when the
@@ -53,4 +55,56 @@ func rotate(path string) error {
 		return fmt.Errorf("rotate log: %w", err)
 	}
 	return nil
+}
+
+// Fallback is the run's log file as a writer that does not lose the log
+// when the file stops taking it (a full disk, a share gone): slog drops
+// the error of every Write, so the run went on to its end, exit 0, with
+// none of its lines (metrics not written, a failure) recorded anywhere.
+// On the first failed write, notice is called with the error, and that
+// record and every later one go to alt (stderr) instead.
+type Fallback struct {
+	mu     sync.Mutex
+	file   io.Writer
+	alt    io.Writer
+	notice func(error)
+	failed bool
+}
+
+// NewFallback writes to file until a write fails, then to alt; notice
+// (which may be nil) says so once, before the record that failed.
+func NewFallback(file, alt io.Writer, notice func(error)) *Fallback {
+	return &Fallback{file: file, alt: alt, notice: notice}
+}
+
+// Write writes one record (slog writes each with one Write).
+func (w *Fallback) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.failed {
+		_, err := w.file.Write(p)
+		if err == nil {
+			return len(p), nil
+		}
+		w.failed = true
+		if w.notice != nil {
+			w.notice(err)
+		}
+	}
+	// The whole record, also when part of it reached the file.
+	if _, err := w.alt.Write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Failed reports whether a write to the file failed (the log goes to alt);
+// false for a nil Fallback.
+func (w *Fallback) Failed() bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failed
 }

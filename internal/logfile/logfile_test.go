@@ -117,3 +117,49 @@ func TestOpenSizeLimit(t *testing.T) {
 	}
 	f.Close()
 }
+
+// failAfter takes n writes, then fails every one with err.
+type failAfter struct {
+	n   int
+	got []string
+	err error
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	f.n--
+	f.got = append(f.got, string(p))
+	return len(p), nil
+}
+
+// TestFallback: once a write to the log file fails, notice is called once
+// with its error, and that record and every later one go to alt, whole.
+func TestFallback(t *testing.T) {
+	file := &failAfter{n: 2, err: fmt.Errorf("write x: no space left on device")}
+	var alt strings.Builder
+	var notices []error
+	w := NewFallback(file, &alt, func(err error) { notices = append(notices, err) })
+	for i := range 5 {
+		if n, err := fmt.Fprintf(w, "record %d\n", i); err != nil || n != len("record 0\n") {
+			t.Fatalf("record %d: %d, %v", i, n, err)
+		}
+		if w.Failed() != (i >= 2) {
+			t.Errorf("after record %d: Failed() = %v", i, w.Failed())
+		}
+	}
+	if strings.Join(file.got, "") != "record 0\nrecord 1\n" {
+		t.Errorf("file got %q", file.got)
+	}
+	if alt.String() != "record 2\nrecord 3\nrecord 4\n" {
+		t.Errorf("alt got %q", alt.String())
+	}
+	if len(notices) != 1 || notices[0] != file.err {
+		t.Errorf("notices: %v", notices)
+	}
+	var none *Fallback
+	if none.Failed() {
+		t.Error("a nil Fallback has failed")
+	}
+}
