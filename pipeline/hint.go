@@ -24,12 +24,30 @@ import (
 // the program unchanged (on Windows one holding '"'; anywhere one holding
 // a control character) leaves the flags said in words and why they are not
 // printed to paste, the value escaped if need be (shellquote.Show). ""
-// when there is nothing to say.
-func FinishHint(reports []ItemReport, includes []string, force bool) string {
-	return finishHint(runtime.GOOS, reports, includes, force)
+// when there is nothing to say. id is the set's id and namedAs what the
+// command named it by, when not by that id (latest, a prefix; "": by the
+// id): the hint then names the set by its id (see restoreAgain).
+func FinishHint(reports []ItemReport, includes []string, force bool, id, namedAs string) string {
+	return finishHint(runtime.GOOS, reports, includes, force, id, namedAs)
 }
 
-func finishHint(goos string, reports []ItemReport, includes []string, force bool) string {
+// restoreAgain is how a hint starts the command that goes on with a
+// restore: "restore again", the flags to be added to the same command;
+// when that command did not name the set by its id (latest, a prefix),
+// "restore set ID again (by that id, not latest)": by the time it is run
+// latest may be a newer set, and the rest then came from another night
+// than what is in place, silently.
+func restoreAgain(id, namedAs string) string {
+	if !notByID(id, namedAs) {
+		return "restore again"
+	}
+	return "restore set " + id + " again (by that id, not " + namedAs + ")"
+}
+
+// notByID: the command named set id otherwise than by that id.
+func notByID(id, namedAs string) bool { return namedAs != "" && namedAs != id }
+
+func finishHint(goos string, reports []ItemReport, includes []string, force bool, id, namedAs string) string {
 	var done, left, rest []string
 	var bad error
 	add := func(flag, v string) {
@@ -65,9 +83,9 @@ func finishHint(goos string, reports []ItemReport, includes []string, force bool
 		if force {
 			words += ", --force"
 		}
-		return "; in place: " + strings.Join(done, ", ") + "; the rest: " + strings.Join(left, ", ") + ": restore again with " + words + " (no command to paste: " + bad.Error() + ")"
+		return "; in place: " + strings.Join(done, ", ") + "; the rest: " + strings.Join(left, ", ") + ": " + restoreAgain(id, namedAs) + " with " + words + " (no command to paste: " + bad.Error() + ")"
 	}
-	again := "restore again"
+	again := restoreAgain(id, namedAs)
 	if sh := shellquote.OnlyIn(goos, rest...); sh != "" {
 		again += " in " + sh
 	}

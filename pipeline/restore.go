@@ -32,8 +32,12 @@ type ReadJob struct {
 	// Identities decrypt; nil for a verify that only checks stored hashes.
 	Identities []age.Identity
 	// To is the restore folder; empty means verify (nothing is written).
-	To       string
-	Force    bool
+	To    string
+	Force bool
+	// NamedAs, for a restore, is what the command named the set by when
+	// not by its id ("latest", a prefix; "": by the id): a refusal that
+	// says to restore other items then names the set by its id.
+	NamedAs  string
 	Parallel int // items at once (0: 2)
 	Progress Progress
 	// Checks remembers the chunks checked in this run (nil: one per Read).
@@ -82,8 +86,10 @@ func ItemDir(to, item string) string { return filepath.Join(to, item) }
 // under dir (dir/<item>) exists and is not empty: a restore writes only
 // there (through a partial folder beside it), so the rest of dir is left
 // as it is, and an interrupted restore is finished with --item for the
-// items it did not put in place, without --force.
-func CheckRestoreDir(dir string, items []string, force bool) error {
+// items it did not put in place, without --force. id and namedAs are as
+// FinishHint's: the refusal's "--item for the other items" names the set
+// by its id when the command did not (latest may be another set by then).
+func CheckRestoreDir(dir string, items []string, force bool, id, namedAs string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		// A file where a folder of the path should be: Linux says "not a
@@ -114,7 +120,11 @@ func CheckRestoreDir(dir string, items []string, force bool) error {
 		there = append(there, it)
 	}
 	if len(there) > 0 {
-		return fmt.Errorf("restore folder %s is not empty: it holds %s already (use --force to restore over it, or --item for the other items)", dir, strings.Join(there, ", "))
+		other := "--item for the other items"
+		if notByID(id, namedAs) {
+			other += " of set " + id + " (by that id, not " + namedAs + ")"
+		}
+		return fmt.Errorf("restore folder %s is not empty: it holds %s already (use --force to restore over it, or %s)", dir, strings.Join(there, ", "), other)
 	}
 	return nil
 }
@@ -199,7 +209,7 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 		// The folder itself first (a file in the way is named as such),
 		// then the lock, then what the item folders hold: a restore
 		// running there is named, not taken for a reason to use --force.
-		if err := CheckRestoreDir(job.To, nil, true); err != nil {
+		if err := CheckRestoreDir(job.To, nil, true, "", ""); err != nil {
 			return nil, err
 		}
 		unlock, err := lockRestoreDir(job.To)
@@ -207,7 +217,7 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 			return nil, err
 		}
 		defer unlock()
-		if err := CheckRestoreDir(job.To, names, job.Force); err != nil {
+		if err := CheckRestoreDir(job.To, names, job.Force, job.Manifest.SetID, job.NamedAs); err != nil {
 			return nil, err
 		}
 	}

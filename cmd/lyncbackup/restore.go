@@ -241,14 +241,23 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		n = len(sf.items)
 	}
 	a.runLog().Info("restore started", "set", set.Host+"/"+set.ID, "to", *to, "items", n)
+	// A hint to restore more names the set by its id unless the command
+	// did: latest may be a newer set by the time it is followed.
+	namedAs := spec
+	switch spec {
+	case "":
+		namedAs = "latest"
+	case set.ID:
+		namedAs = ""
+	}
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
-		Parallel: sf.parallel, Progress: prog, Include: include,
+		Parallel: sf.parallel, Progress: prog, Include: include, NamedAs: namedAs,
 	})
 	prog.Stop()
 	if err != nil {
-		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, pipeline.FinishHint(reports, includes, *force))
+		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, pipeline.FinishHint(reports, includes, *force, set.ID, namedAs))
 	}
 	var files, folders, links, bytes int64
 	for _, r := range reports {
