@@ -515,15 +515,28 @@ func ResolveSkipping(sets []Set, host, spec string) (Set, []Skipped, error) {
 	}
 	if spec == "" || spec == "latest" {
 		var skipped []Skipped
+		partial := "" // the newest partial set: one that restores by its id
 		for i := len(match) - 1; i >= 0; i-- {
 			s := match[i]
 			if s.Manifest != nil && s.Manifest.Status == StatusComplete {
 				return s, skipped, nil
 			}
+			if partial == "" && s.ManifestErr == nil && s.Manifest != nil && s.Manifest.Status == StatusPartial {
+				partial = s.ID
+			}
 			skipped = append(skipped, Skipped{SetID: s.ID, Status: s.Status(), Reason: skipReason(s)})
 		}
 		if len(skipped) > 0 {
-			return Set{}, skipped, fmt.Errorf("host %s has no complete backup set (newest: %s, %s; name a set by id to use it anyway)", host, skipped[0].SetID, skipped[0].Reason)
+			// Only a partial set is of use by its id: a damaged,
+			// archived or incomplete one fails named so too.
+			use := ""
+			switch {
+			case partial == skipped[0].SetID:
+				use = "; name it by id to use it anyway"
+			case partial != "":
+				use = "; the partial set " + partial + " can be used by naming its id"
+			}
+			return Set{}, skipped, fmt.Errorf("host %s has no complete backup set (newest: %s, %s%s)", host, skipped[0].SetID, skipped[0].Reason, use)
 		}
 		return Set{}, nil, fmt.Errorf("host %s has no complete backup set%s", host, OtherHosts(sets, host))
 	}

@@ -278,6 +278,18 @@ func TestListAndResolve(t *testing.T) {
 	}
 	if _, sk, err := ResolveSkipping(sets[1:2], "fe01", "latest"); err == nil || !strings.Contains(err.Error(), "no complete backup set (newest: "+ids[1]+", partial") || len(sk) != 1 {
 		t.Errorf("only a partial set: %+v, %v", sk, err)
+	} else if !strings.HasSuffix(err.Error(), "; name it by id to use it anyway)") {
+		t.Errorf("only a partial set: %v; want the advice to name it by id", err)
+	}
+	// A damaged or incomplete set fails by its id too: no advice to name
+	// one (it was given, and naming the damaged set failed "manifest is
+	// not valid JSON"); an older partial set is the one to name.
+	if _, _, err := ResolveSkipping(sets[3:5], "fe01", "latest"); err == nil || strings.Contains(err.Error(), "by id") || strings.Contains(err.Error(), "its id") {
+		t.Errorf("only damaged and incomplete sets: %v; want no advice to name one", err)
+	}
+	if _, _, err := ResolveSkipping([]Set{sets[1], sets[3], sets[4]}, "fe01", "latest"); err == nil ||
+		!strings.Contains(err.Error(), "(newest: "+ids[4]+", incomplete") || !strings.HasSuffix(err.Error(), "; the partial set "+ids[1]+" can be used by naming its id)") {
+		t.Errorf("a partial set under damaged and incomplete ones: %v; want it named", err)
 	}
 	// Only one host: the host may be left out.
 	only := sets[:5]

@@ -313,3 +313,34 @@ func TestTruthExitCodes(t *testing.T) {
 		failsWith(t, e.run(args...), 2, "not a valid bucket name")
 	}
 }
+
+// TestTruthLatestNoUsableSetNoAdvice: with only a damaged set, restore
+// latest said "name a set by id to use it anyway", and naming it failed
+// "manifest is not valid JSON". The advice is given only when a partial
+// set, which restores by its id, is there; it is then named.
+func TestTruthLatestNoUsableSetNoAdvice(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("v1"), 0o644)
+	e.writeConfig(map[string][]string{"files": {src}}, "")
+	set := e.backup()
+	os.WriteFile(e.manifestPath(set), []byte("{"), 0o644)
+	r := e.run("restore", "latest", "--to", filepath.Join(e.dir, "r"), "--identity", e.key)
+	failsWith(t, r, 1, "has no complete backup set (newest: "+set+", damaged manifest")
+	if strings.Contains(r.Stderr, "by id") {
+		t.Errorf("advice to name a set that cannot be used by id: %s", r.Stderr)
+	}
+	failsWith(t, e.run("restore", set, "--to", filepath.Join(e.dir, "r"), "--identity", e.key), 1, "not valid JSON")
+	// A partial set older than the damaged one: named as the one to use.
+	e.writeConfig(map[string][]string{"files": {src}, "gone": {filepath.Join(e.dir, "no-such")}}, "")
+	r = e.run("backup", "--json", "--quiet")
+	if r.Code != 3 {
+		t.Fatalf("partial backup: exit %d\n%s", r.Code, r.Stderr)
+	}
+	partial := later(t, set, -60, "000000")
+	e.moveSet(parseTruth(t, r.Stdout).SetID, partial)
+	failsWith(t, e.run("restore", "latest", "--to", filepath.Join(e.dir, "r"), "--identity", e.key), 1,
+		"(newest: "+set+", damaged manifest", "; the partial set "+partial+" can be used by naming its id)")
+	e.mustRun("restore", partial, "--to", filepath.Join(e.dir, "r"), "--identity", e.key)
+}
