@@ -68,3 +68,36 @@ func TestCoreRestoreHintNamesTheSet(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreRestoreRefusesAnotherSet: the restore folder records the set
+// its items came from (DIR/.lyncbackup-restored-from). After a newer
+// backup, "restore latest --item bravo" (the flags of the old hint added
+// to the same command) put the second night's bravo beside the first
+// night's alpha, exit 0; it is refused, naming both sets, and writes
+// nothing. --force restores it there anyway, as before.
+func TestCoreRestoreRefusesAnotherSet(t *testing.T) {
+	e, set, fix := restoreSetEnv(t)
+	to := filepath.Join(e.dir, "r")
+	failsWith(t, e.run("restore", "latest", "--to", to, "--identity", e.key), 1, "in place: alpha")
+	for _, n := range []string{"a", "b"} {
+		os.WriteFile(filepath.Join(e.dir, n, "night.txt"), []byte("night 2"), 0o644)
+	}
+	newer := e.backup()
+	fix()
+	failsWith(t, e.run("restore", "latest", "--to", to, "--identity", e.key, "--item", "bravo"), 1,
+		"holds alpha restored from set fe01.contoso.com/"+set+"; this restore is of fe01.contoso.com/"+newer,
+		"restore "+set+" by that id for the items not there yet", "--force")
+	if _, err := os.Lstat(filepath.Join(to, "bravo")); !os.IsNotExist(err) {
+		t.Fatalf("the refused restore wrote bravo: %v", err)
+	}
+	e.mustRun("restore", "latest", "--to", to, "--identity", e.key, "--item", "bravo", "--force")
+	for p, want := range map[string]string{"alpha/a/night.txt": "night 1", "bravo/b/night.txt": "night 2"} {
+		if b, err := os.ReadFile(filepath.Join(to, p)); string(b) != want {
+			t.Errorf("%s: %q, %v; want %q", p, b, err, want)
+		}
+	}
+	rec, _ := os.ReadFile(filepath.Join(to, ".lyncbackup-restored-from"))
+	if want := "alpha fe01.contoso.com/" + set + "\nbravo fe01.contoso.com/" + newer + "\n"; !strings.HasSuffix(string(rec), want) {
+		t.Errorf("record:\n%s\nwant it to end\n%s", rec, want)
+	}
+}

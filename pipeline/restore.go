@@ -201,6 +201,7 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	var rec *restoredFrom
 	if job.To != "" {
 		names := make([]string, len(items))
 		for i, it := range items {
@@ -217,8 +218,22 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 			return nil, err
 		}
 		defer unlock()
+		// The set the item folders in place came from first: the
+		// same command run after a newer backup (latest) names both.
+		rec, err = readRestoredFrom(job.To)
+		if err != nil {
+			return nil, err
+		}
+		if !job.Force {
+			if err := rec.check(job.Manifest, job.NamedAs); err != nil {
+				return nil, err
+			}
+		}
 		if err := CheckRestoreDir(job.To, names, job.Force, job.Manifest.SetID, job.NamedAs); err != nil {
 			return nil, err
+		}
+		if err := rec.claim(job.Manifest, names); err != nil {
+			return nil, fmt.Errorf("restore folder %s: %w", job.To, err)
 		}
 	}
 	if pl, ok := job.Progress.(Planner); ok {
@@ -252,6 +267,15 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 		}()
 	}
 	wg.Wait()
+	if rec != nil {
+		if err := rec.settle(job.Manifest, reports); err != nil {
+			for i := range reports {
+				if reports[i].InPlace {
+					reports[i].Warnings = append(reports[i].Warnings, err.Error())
+				}
+			}
+		}
+	}
 	var failed []string
 	for _, r := range reports {
 		if !r.OK {
