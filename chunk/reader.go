@@ -49,7 +49,7 @@ func fetch(ctx context.Context, st upload.Store, c catalog.Chunk, whole bool) ([
 	}
 	if size != c.StoredBytes {
 		putBuf(data)
-		return nil, fmt.Errorf("chunk %s is %s bytes, the manifest says %d (truncated, extended or swapped)", c.Key, sizeText(size, c.StoredBytes), c.StoredBytes)
+		return nil, &DamagedError{Key: c.Key, SHA256: c.SHA256, Msg: fmt.Sprintf(" is %s bytes, the manifest says %d (truncated, extended or swapped)", sizeText(size, c.StoredBytes), c.StoredBytes)}
 	}
 	if c.AgePrefixBytes > 0 {
 		// Checked by verify too (whole): the whole object's hash alone
@@ -57,7 +57,7 @@ func fetch(ctx context.Context, st upload.Store, c catalog.Chunk, whole bool) ([
 		sum := sha256.Sum256(data[:c.AgePrefixBytes])
 		if hex.EncodeToString(sum[:]) != c.AgePrefixSHA256 {
 			putBuf(data)
-			return nil, fmt.Errorf("chunk %s: age header does not match the manifest (corrupted or swapped)", c.Key)
+			return nil, &DamagedError{Key: c.Key, SHA256: c.SHA256, Msg: ": age header does not match the manifest (corrupted or swapped)"}
 		}
 		if !whole {
 			return data, nil
@@ -66,7 +66,7 @@ func fetch(ctx context.Context, st upload.Store, c catalog.Chunk, whole bool) ([
 	sum := sha256.Sum256(data)
 	if hex.EncodeToString(sum[:]) != c.SHA256 {
 		putBuf(data)
-		return nil, fmt.Errorf("chunk %s: SHA-256 does not match the manifest (corrupted or swapped)", c.Key)
+		return nil, &DamagedError{Key: c.Key, SHA256: c.SHA256, Msg: ": SHA-256 does not match the manifest (corrupted or swapped)"}
 	}
 	return data, nil
 }
@@ -100,7 +100,7 @@ func Open(stored []byte, c catalog.Chunk, ids []age.Identity) ([]byte, error) {
 		if errors.As(err, &nm) {
 			return nil, fmt.Errorf("chunk %s: %w", c.Key, crypto.ErrWrongIdentity)
 		}
-		return nil, fmt.Errorf("chunk %s: decrypt: %v (object damaged)", c.Key, firstLine(err.Error()))
+		return nil, &DamagedError{Key: c.Key, SHA256: c.SHA256, Msg: fmt.Sprintf(": decrypt: %v (object damaged)", firstLine(err.Error()))}
 	}
 	if size > catalog.MaxChunkBytes {
 		return nil, fmt.Errorf("chunk %s: decrypt: %d bytes, more than a chunk holds (object damaged)", c.Key, size)
@@ -111,7 +111,7 @@ func Open(stored []byte, c catalog.Chunk, ids []age.Identity) ([]byte, error) {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("chunk %s: decrypt: %v (object damaged)", c.Key, err)
+		return nil, &DamagedError{Key: c.Key, SHA256: c.SHA256, Msg: fmt.Sprintf(": decrypt: %v (object damaged)", err)}
 	}
 	putBuf(stored)
 	stored = nil

@@ -39,7 +39,7 @@ const checkAhead = 4
 // extractor an archive object goes through.
 func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep ItemReport, storedOnly bool) ItemReport {
 	fail := func(err error) ItemReport {
-		rep.Error = err.Error()
+		rep.Error = damagedItem(job, it, err).Error()
 		return rep
 	}
 	if err := checkChunkList(ctx, job, it); err != nil {

@@ -55,6 +55,35 @@ type ReadJob struct {
 	// item as it is read (archive.ExtractOptions.Entry), from the item's
 	// goroutine: items run Parallel at once.
 	Entry func(item string, e archive.Entry)
+	// Damaged, when set, is told of every chunk found damaged (its size,
+	// SHA-256 or age header not the manifest's, or age refusing its
+	// bytes), from the item's goroutine, and returns what the item's
+	// error says next (DamagedRemedy: how the damage gets repaired).
+	Damaged func(d *chunk.DamagedError) string
+}
+
+// DamagedRemedy is what an item's error says about a damaged chunk when
+// nothing recorded it: how to get it stored again.
+func DamagedRemedy(host, key string) string {
+	return "delete the object " + key + " and the next backup of " + host + " stores the chunk again" +
+		" (where the store refuses the delete for a lock: S3 object lock takes a delete without a version id, which leaves a delete marker;" +
+		" under Azure immutability or a legal hold, move the chunk key file <staging>/" + host + ".chunkkey on the backup host aside, and the next backup stores every chunk anew)"
+}
+
+// damagedItem names what a damaged chunk costs and its remedy.
+func damagedItem(job ReadJob, it catalog.Item, err error) error {
+	var de *chunk.DamagedError
+	if !errors.As(err, &de) {
+		return err
+	}
+	remedy := ""
+	if job.Damaged != nil {
+		remedy = job.Damaged(de)
+	}
+	if remedy == "" {
+		remedy = DamagedRemedy(job.Manifest.Host, de.Key)
+	}
+	return fmt.Errorf("%w; every set naming this chunk cannot restore %s: %s", err, it.Name, remedy)
 }
 
 // ItemReport is the outcome for one item.

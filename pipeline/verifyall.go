@@ -37,6 +37,8 @@ type VerifyAllJob struct {
 	Lacking  func(s catalog.Set)
 	Deleted  func(s catalog.Set)
 	Verified func(s catalog.Set, reports []ItemReport, err error)
+	// Damaged is ReadJob.Damaged.
+	Damaged func(d *chunk.DamagedError) string
 }
 
 // VerifyAllResult is what a verify of all sets did.
@@ -94,7 +96,7 @@ func VerifyAll(ctx context.Context, job VerifyAllJob) (VerifyAllResult, error) {
 			if job.Progress != nil {
 				prog, stop = job.Progress()
 			}
-			rj := ReadJob{Store: job.Store, Manifest: s.Manifest, Items: items, Parallel: job.Parallel, Identities: job.Identities, Checks: checks, Verified: verified, Progress: prog}
+			rj := ReadJob{Store: job.Store, Manifest: s.Manifest, Items: items, Parallel: job.Parallel, Identities: job.Identities, Checks: checks, Verified: verified, Progress: prog, Damaged: job.Damaged}
 			reports, err = Read(ctx, rj)
 			stop()
 		}
