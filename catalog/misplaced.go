@@ -36,9 +36,10 @@ func Misplaced(ctx context.Context, st upload.Store) string {
 		return ""
 	}
 	for _, name := range top {
-		// "chunks" (ChunkPrefix) and "chunk-locks" (chunk.LockPrefix) are
-		// a host's folders beside its sets.
-		if name == "chunks" || name == "chunk-locks" || isSetID(name) {
+		// "chunks" (ChunkPrefix), "chunk-locks" (chunk.LockPrefix) and
+		// "chunk-damaged" (chunk.DamagedPrefix) are a host's folders
+		// beside its sets.
+		if name == "chunks" || name == "chunk-locks" || name == "chunk-damaged" || isSetID(name) {
 			return "this looks like the folder of one host, holding its set folders: use the folder above it as the destination"
 		}
 	}

@@ -52,12 +52,38 @@ func Discover(ctx context.Context, st upload.Store, host string, manifests []*ca
 type Discovery struct {
 	host string
 	mu   sync.Mutex
-	refs map[string][]catalog.Chunk // by key: the entries, one per stored size
+	refs map[string][]ref // by key: the entries, one per stored size
+	// Damaged are the recorded damaged chunks (LoadDamaged): a chunk whose
+	// entry is recorded is not known, and is stored again.
+	Damaged map[Damage]bool
+	// Spent, after Known: the records that no longer match (the chunk was
+	// stored again since, or is gone, or its object is intact after all);
+	// the caller may clear them.
+	Spent map[Damage]bool
+	// Unconfirmed, after Known: recorded chunks that could not be read
+	// again to confirm the damage (kept as they are, records kept).
+	Unconfirmed map[Damage]error
+}
+
+// ref is a chunk entry and the newest set naming it with that entry's size.
+type ref struct {
+	c   catalog.Chunk
+	end time.Time // the set's end
+	set string
+}
+
+// newer: set r is newer than e (its end, then its id: sets of one second
+// have ids in random order).
+func (r ref) newer(e ref) bool {
+	if !r.end.Equal(e.end) {
+		return r.end.After(e.end)
+	}
+	return r.set > e.set
 }
 
 // NewDiscovery starts a discovery of host's chunks.
 func NewDiscovery(host string) *Discovery {
-	return &Discovery{host: host, refs: map[string][]catalog.Chunk{}}
+	return &Discovery{host: host, refs: map[string][]ref{}}
 }
 
 // Add takes the chunk entries of one committed manifest (another host's
@@ -70,8 +96,16 @@ func (d *Discovery) Add(m *catalog.Manifest) {
 	defer d.mu.Unlock()
 	for _, it := range m.Items {
 		for _, c := range it.Chunks {
-			if !slices.ContainsFunc(d.refs[c.Key], func(e catalog.Chunk) bool { return e.StoredBytes == c.StoredBytes }) {
-				d.refs[c.Key] = append(d.refs[c.Key], c)
+			// Of two entries of one size, the newest set's: a damaged chunk
+			// stored again keeps its size and gets another SHA-256, which
+			// only the sets written since hold.
+			r := ref{c: c, end: m.End, set: m.SetID}
+			i := slices.IndexFunc(d.refs[c.Key], func(e ref) bool { return e.c.StoredBytes == c.StoredBytes })
+			switch {
+			case i < 0:
+				d.refs[c.Key] = append(d.refs[c.Key], r)
+			case r.newer(d.refs[c.Key][i]):
+				d.refs[c.Key][i] = r
 			}
 		}
 	}
@@ -96,17 +130,47 @@ func (d *Discovery) Known(ctx context.Context, st upload.Store) (map[string]Know
 	// is damaged: it is written again (the sets naming it were broken
 	// already; the new one is not).
 	damaged := map[string]bool{}
+	// So is one whose entry a verify or restore recorded as damaged (same
+	// size, other bytes: DamagedError): its sets were broken already.
+	d.Spent = map[Damage]bool{}
+	for dm := range d.Damaged {
+		d.Spent[dm] = true
+	}
 	for key, entries := range d.refs {
 		o, ok := listed[key]
 		if !ok {
 			continue
 		}
-		for _, c := range entries {
-			if o.Size == c.StoredBytes {
-				known[key] = Known{Chunk: c, RetainUntil: o.RetainUntil, LegalHold: o.LegalHold}
-			} else {
+		for _, e := range entries {
+			c := e.c
+			if o.Size != c.StoredBytes {
 				damaged[key] = true
+				continue
 			}
+			if dm := (Damage{Key: key, SHA256: c.SHA256}); d.Damaged[dm] {
+				// Read it once more before writing over it: an object
+				// that is intact after all (a record made from a faulty
+				// read) stays, since writing it again would break every
+				// set naming it. Unread (a read error), it stays too, and
+				// so does the record.
+				data, err := Fetch(ctx, st, c)
+				var de *DamagedError
+				switch {
+				case err == nil:
+					putBuf(data)
+				case errors.As(err, &de):
+					delete(d.Spent, dm)
+					damaged[key] = true
+					continue
+				default:
+					delete(d.Spent, dm)
+					if d.Unconfirmed == nil {
+						d.Unconfirmed = map[Damage]error{}
+					}
+					d.Unconfirmed[dm] = err
+				}
+			}
+			known[key] = Known{Chunk: c, RetainUntil: o.RetainUntil, LegalHold: o.LegalHold}
 		}
 	}
 	// A chunk object no manifest names was left by a crashed run. Its
@@ -162,14 +226,21 @@ type Writer struct {
 	// name that set's manifest hashed. One whose bytes differ from its
 	// recorded SHA-256 has been damaged since and is stored again.
 	KeepOrphans bool
+	// Rewrite are the chunks a verify or restore recorded as damaged
+	// (Discovery.Damaged) that this run stores again over the damaged
+	// object when it needs them; Rewritten then lists them.
+	Rewrite map[string]bool
+	// KeyFile is the chunk key's file, for messages ("": not told).
+	KeyFile string
 
-	once    sync.Once
-	ids     *Key // names chunks: Key for these Recipients
-	sem     chan struct{}
-	mu      sync.Mutex
-	pending map[string]*pending
-	encMu   sync.Mutex
-	encs    map[archive.Choice]*zstd.Encoder
+	once      sync.Once
+	rewritten []string
+	ids       *Key // names chunks: Key for these Recipients
+	sem       chan struct{}
+	mu        sync.Mutex
+	pending   map[string]*pending
+	encMu     sync.Mutex
+	encs      map[archive.Choice]*zstd.Encoder
 
 	// Counters for the run's report.
 	NewChunks, ReusedChunks, UploadedBytes atomic.Int64
@@ -372,11 +443,31 @@ func (w *Writer) store(ctx context.Context, s *slot, data []byte, choice archive
 		stop(p.err) // the item fails: stop cutting and storing the rest of it
 		return
 	}
+	if w.Rewrite[key] {
+		w.mu.Lock()
+		w.rewritten = append(w.rewritten, key)
+		w.mu.Unlock()
+	}
 	w.NewChunks.Add(1)
 	w.UploadedBytes.Add(p.c.StoredBytes)
 	if stored != nil {
 		stored(p.c.StoredBytes)
 	}
+}
+
+func (w *Writer) keyFile() string {
+	if w.KeyFile != "" {
+		return w.KeyFile
+	}
+	return "(<staging>/" + w.Host + ".chunkkey)"
+}
+
+// Rewritten lists the recorded damaged chunks (Rewrite) this run stored
+// again.
+func (w *Writer) Rewritten() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.rewritten)
 }
 
 // errUnadoptable: an orphan chunk whose bytes this run cannot show to be
@@ -599,6 +690,12 @@ func (w *Writer) put(ctx context.Context, key string, plain []byte, ch archive.C
 	// A bytes.Buffer: the S3 and Azure clients send it from these bytes
 	// (parts.Put), without a part buffer and a copy per chunk.
 	info, err := w.Store.Put(ctx, key, bytes.NewBuffer(obj.b), opts)
+	if err != nil && w.Rewrite[key] && errors.Is(err, upload.ErrLocked) {
+		// Azure keeps an immutable blob's bytes (an S3 bucket with object
+		// lock takes the PUT as a new version): the damaged chunk stays
+		// until its lock ends, and no set can use this content under it.
+		return c, fmt.Errorf("store damaged chunk %s again: the store refuses to write over it while it is locked (%w); every set naming it cannot restore this item: move the chunk key file %s aside so that the next backup names and stores every chunk anew (it uploads everything once more), or wait until the lock ends", key, err, w.keyFile())
+	}
 	if err != nil {
 		return c, fmt.Errorf("upload chunk %s: %w", key, err)
 	}

@@ -2,11 +2,20 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
 )
 
 // flipMiddle changes one byte in the middle of b (past the age header),
@@ -42,13 +51,13 @@ func entryOf(m *catalog.Manifest, key string) (catalog.Chunk, bool) {
 	return catalog.Chunk{}, false
 }
 
-// TestChunkedDamagedChunkRemedy: a chunk object damaged in place, its size
-// kept (a flipped byte), is reused by the next backup; verify named it but
-// gave no remedy. Now the line says that every set naming it cannot
-// restore the item and that deleting the object gets it stored again
-// (and what to do where a lock refuses the delete); done, the next set
-// verifies with the key and restores.
-func TestChunkedDamagedChunkRemedy(t *testing.T) {
+// TestChunkedDamagedInPlaceStoredAgain: a chunk object damaged in place,
+// its size kept (a flipped byte), was reused by every later backup, whose
+// sets were "complete" and did not restore the item; verify found it but
+// said nothing of a remedy. Now verify says that the sets naming it cannot
+// restore the item and that it recorded the damage, and the next backup
+// stores the chunk again: that set verifies with the key and restores.
+func TestChunkedDamagedInPlaceStoredAgain(t *testing.T) {
 	e := newCoreEnv(t)
 	src := filepath.Join(e.dir, "src")
 	os.MkdirAll(src, 0o755)
@@ -69,8 +78,171 @@ func TestChunkedDamagedChunkRemedy(t *testing.T) {
 	r := e.run("verify", set2)
 	failsWith(t, r, 1, "chunk "+c.Key+": SHA-256 does not match the manifest",
 		"every set naming this chunk cannot restore sql",
+		"recorded in "+filepath.Join(e.dir, "staging", chunkHost+".damaged-chunks")+" and in the store",
+		"the next backup of "+chunkHost+" stores the chunk again")
+
+	set3 := e.backup()
+	e3, ok := entryOf(e.manifest(set3), c.Key)
+	if !ok {
+		t.Fatalf("set %s does not name chunk %s: the test needs the same content", set3, c.Key)
+	}
+	stored, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(stored); hex.EncodeToString(sum[:]) != e3.SHA256 {
+		t.Fatalf("chunk %s was not stored again: the object does not hash to set %s's entry", c.Key, set3)
+	}
+	e.mustRun("verify", set3)
+	e.mustRun("verify", set3, "--identity", e.key)
+	to := filepath.Join(e.dir, "restored")
+	e.mustRun("restore", set3, "--to", to, "--identity", e.key)
+	if !sameContent(t, filepath.Join(src, "LyncDB.bak"), filepath.Join(to, "sql", "src", "LyncDB.bak")) {
+		t.Error("the restored dump differs from the source")
+	}
+	// The records are cleared once the chunk is stored again.
+	if _, err := os.Stat(filepath.Join(e.dir, "staging", chunkHost+".damaged-chunks")); !os.IsNotExist(err) {
+		t.Errorf("the staging record is left after the chunk was stored again: %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(e.dest, chunkHost, "chunk-damaged")); len(left) != 0 {
+		t.Errorf("store records left after the chunk was stored again: %v", left)
+	}
+	// Nothing more is stored again: the next night reuses every chunk.
+	set4 := e.backup()
+	if e4, _ := entryOf(e.manifest(set4), c.Key); e4.SHA256 != e3.SHA256 {
+		t.Errorf("set %s names chunk %s with SHA-256 %s, set %s with %s", set4, c.Key, e4.SHA256, set3, e3.SHA256)
+	}
+	e.mustRun("verify", set4)
+}
+
+// TestS3ChunkedDamagedInPlaceStoredAgain: the same on S3 (VersityGW, a
+// bucket with object lock: the PUT over the locked chunk makes a new
+// version), found by a restore with the config, then by a verify from the
+// URL alone on another machine (recorded only in the store).
+func TestS3ChunkedDamagedInPlaceStoredAgain(t *testing.T) {
+	e := newS3Env(t, true)
+	e.format = "chunked"
+	e.destExtra = "  object_lock: {mode: GOVERNANCE, days: 1, legal_hold: false}\n"
+	e.writeConfig()
+	ctx := context.Background()
+	cl := e.srv.Client()
+	get := func(k string) []byte {
+		t.Helper()
+		out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Body.Close()
+		b, err := io.ReadAll(out.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	damage := func(k string) {
+		t.Helper()
+		if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k), Body: bytes.NewReader(flipMiddle(get(k)))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest := func(set string) *catalog.Manifest {
+		t.Helper()
+		m, err := catalog.ParseManifest(bytes.NewReader(e.manifestOf(t, set)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	restore := func(set string, extra []string, from string) (string, int, string) {
+		to := filepath.Join(e.dir, "restore-"+set+from[:min(len(from), 2)])
+		args := []string{"restore", set, "--to", to, "--identity", e.key}
+		if from != "" {
+			args = append(args, "--from", from)
+		}
+		r := e.run(extra, args...)
+		return to, r.Code, r.Stdout + r.Stderr
+	}
+	bare := []string{"LYNCBACKUP_CONFIG=" + filepath.Join(e.dir, "absent.yaml")}
+
+	for round, how := range []string{"restore", "verify --from"} {
+		set1 := e.backup()
+		c := largestChunk(manifest(set1))
+		damage(c.Key)
+		set2 := e.backup()
+		var code int
+		var out string
+		if how == "restore" {
+			_, code, out = restore(set2, nil, "")
+		} else {
+			r := e.run(bare, "verify", set2, "--from", e.fromURL(), "--identity", e.key)
+			code, out = r.Code, r.Stdout+r.Stderr
+		}
+		if code != 1 || !strings.Contains(out, "chunk "+c.Key) || !strings.Contains(out, "cannot restore "+e.item) ||
+			!strings.Contains(out, "the next backup of "+e.host+" stores the chunk again") {
+			t.Fatalf("round %d: %s of %s: exit %d, want 1 naming the damaged chunk %s and its remedy:\n%s", round, how, set2, code, c.Key, out)
+		}
+		set3 := e.backup()
+		e3, ok := entryOf(manifest(set3), c.Key)
+		if !ok {
+			t.Fatalf("set %s does not name chunk %s", set3, c.Key)
+		}
+		if sum := sha256.Sum256(get(c.Key)); hex.EncodeToString(sum[:]) != e3.SHA256 {
+			t.Fatalf("round %d (%s): chunk %s was not stored again", round, how, c.Key)
+		}
+		if r := e.run(nil, "verify", set3, "--identity", e.key); r.Code != 0 {
+			t.Fatalf("verify %s: exit %d\n%s%s", set3, r.Code, r.Stdout, r.Stderr)
+		}
+		e.restoreAndCompare("", nil)
+		for _, k := range e.keys() {
+			if strings.Contains(k, "/chunk-damaged/") {
+				t.Errorf("round %d: store record %s left after the chunk was stored again", round, k)
+			}
+		}
+		// The next round changes the source, so it damages another chunk.
+		os.WriteFile(filepath.Join(e.src, "Topology", "round.txt"), []byte(strings.Repeat("x", round+1)), 0o644)
+		f, _ := os.OpenFile(e.bulky, os.O_WRONLY, 0)
+		f.WriteAt([]byte{byte(round + 1)}, 4<<20)
+		f.Close()
+	}
+}
+
+// TestChunkedDamagedChunkRemedy: where the damage cannot be recorded (a
+// verify on another machine, from the URL, whose store refuses the record),
+// the line says that every set naming the chunk cannot restore the item and
+// that deleting the object gets it stored again (and what to do where a
+// lock refuses the delete); done, the next set verifies with the key and
+// restores.
+func TestChunkedDamagedChunkRemedy(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	randomFile(t, filepath.Join(src, "LyncDB.bak"), 5<<20, 11)
+	e.writeConfig(map[string][]string{"sql": {src}}, "")
+	set1 := e.backup()
+	c := largestChunk(e.manifest(set1))
+	obj := filepath.Join(e.dest, filepath.FromSlash(c.Key))
+	good, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(obj, flipMiddle(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set2 := e.backup() // reuses the damaged chunk: it cannot know yet
+
+	// A file where the store's records go: the record's write fails (as
+	// with a read-only credential), and no config names a staging folder.
+	block := filepath.Join(e.dest, chunkHost, "chunk-damaged")
+	if err := os.WriteFile(block, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bare := []string{"LYNCBACKUP_CONFIG=" + filepath.Join(e.dir, "absent.yaml")}
+	r := testbin.Run(t, e.dir, bare, "verify", set2, "--from", "file://"+filepath.ToSlash(e.dest))
+	failsWith(t, r, 1, "chunk "+c.Key+": SHA-256 does not match the manifest",
+		"every set naming this chunk cannot restore sql",
 		"delete the object "+c.Key+" and the next backup of "+chunkHost+" stores the chunk again",
 		"move the chunk key file")
+	os.Remove(block)
 
 	os.Remove(obj)
 	set3 := e.backup()

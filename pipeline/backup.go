@@ -70,6 +70,14 @@ type BackupJob struct {
 	ChunkOptions chunk.Options
 	// ChunkParallel chunks stored at once (0: chunk.Writer's default, 8).
 	ChunkParallel int
+	// DamagedFile is where a verify or restore on this host recorded
+	// damaged chunks (chunk.DamagedFile; "" for none); the store's own
+	// records (chunk.DamagedPrefix) are read too. Those chunks are stored
+	// again when the run needs them, and their records cleared once the
+	// set is committed.
+	DamagedFile string
+	// KeyFile is the chunk key's file, for messages.
+	KeyFile string
 }
 
 // Formats a backup can write (docs/FORMAT.md).
@@ -140,8 +148,9 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	}
 	commitCheck := func() error { return nil }
 	var cw *chunk.Writer
+	var cr *chunkedRun
 	if job.Format == FormatChunked {
-		cr, err := beginChunked(ctx, job, setID, putOpts)
+		cr, err = beginChunked(ctx, job, setID, putOpts)
 		if err != nil {
 			return BackupResult{}, err
 		}
@@ -167,6 +176,9 @@ func Backup(ctx context.Context, job BackupJob) (BackupResult, error) {
 	}
 	if err := commit(ctx, job.Store, m, commitCheck, putOpts); err != nil {
 		return BackupResult{}, err
+	}
+	if cr != nil {
+		cr.clearDamaged(ctx, job)
 	}
 	res := BackupResult{Manifest: m, Partial: len(out.failures) > 0, Durations: out.durations}
 	if cw != nil {
@@ -281,6 +293,30 @@ func releaseLease(ctx context.Context, lease *catalog.Holder, log *slog.Logger) 
 type chunkedRun struct {
 	mark *chunk.Marker
 	w    *chunk.Writer
+	// damaged: the recorded damaged chunks this run stores again when it
+	// needs them; spent: records that no longer match any chunk.
+	damaged, spent map[chunk.Damage]bool
+}
+
+// clearDamaged, once the set is committed, clears the records of the
+// damaged chunks the run stored again, and the spent ones. A failure only
+// warns: a record left no longer matches the newest manifest's entry.
+func (c *chunkedRun) clearDamaged(ctx context.Context, job BackupJob) {
+	done := map[chunk.Damage]bool{}
+	for d := range c.spent {
+		done[d] = true
+	}
+	for _, k := range c.w.Rewritten() {
+		for d := range c.damaged {
+			if d.Key == k {
+				done[d] = true
+				job.Log.Info("damaged chunk stored again", "chunk", k)
+			}
+		}
+	}
+	if err := chunk.ClearDamaged(ctx, job.Store, job.DamagedFile, job.Host, done); err != nil {
+		job.Log.Warn("could not clear the records of damaged chunks stored again (they are ignored from now on)", "err", err)
+	}
 }
 
 // beginChunked writes the run's backup marker, then learns which chunks
@@ -296,10 +332,29 @@ func beginChunked(ctx context.Context, job BackupJob, setID string, putOpts uplo
 	if err != nil {
 		return nil, err
 	}
-	known, unread, err := knownChunks(ctx, job.Store, job.Host)
+	damaged, err := chunk.LoadDamaged(ctx, job.Store, job.DamagedFile, job.Host)
 	if err != nil {
 		mark.Release(ctx)
 		return nil, err
+	}
+	known, unread, d, err := knownChunks(ctx, job.Store, job.Host, damaged)
+	if err != nil {
+		mark.Release(ctx)
+		return nil, err
+	}
+	spent := d.Spent
+	for dm, err := range d.Unconfirmed {
+		job.Log.Warn("a chunk recorded as damaged could not be read again to confirm it: it is reused as it is this time", "chunk", dm.Key, "err", err)
+	}
+	rewrite := map[string]bool{}
+	for dm := range damaged {
+		if _, unsure := d.Unconfirmed[dm]; !spent[dm] && !unsure {
+			rewrite[dm.Key] = true
+			job.Log.Warn("a verify or restore found this chunk damaged, and it still is: it is stored again if this run needs it", "chunk", dm.Key)
+		}
+	}
+	if len(unread) > 0 {
+		spent = nil // the record may match an entry of the set not read
 	}
 	for _, s := range unread {
 		job.Log.Warn("a committed manifest of this host could not be read: the chunks it may name are reused as they are, never stored again over",
@@ -307,8 +362,8 @@ func beginChunked(ctx context.Context, job BackupJob, setID string, putOpts uplo
 	}
 	w := &chunk.Writer{Store: job.Store, Host: job.Host, Key: job.ChunkKey, Recipients: job.Recipients,
 		Compression: job.Compression, Opts: putOpts, LockSlack: upload.ExtendSlack(job.LockDays), Known: known, Parallel: job.ChunkParallel, Live: mark.Healthy,
-		KeepOrphans: len(unread) > 0}
-	return &chunkedRun{mark: mark, w: w}, nil
+		KeepOrphans: len(unread) > 0, Rewrite: rewrite, KeyFile: job.KeyFile}
+	return &chunkedRun{mark: mark, w: w, damaged: damaged, spent: spent}, nil
 }
 
 // end logs the run's chunk counters and releases its marker.
@@ -711,21 +766,23 @@ func StagingDir(dir, host string) string { return filepath.Join(dir, host) }
 // once. unread are the host's sets whose manifest exists but could not be
 // read (damaged, archived, a read error): the chunks they name look like
 // orphans to this run.
-func knownChunks(ctx context.Context, st upload.Store, host string) (known map[string]chunk.Known, unread []catalog.Set, err error) {
+func knownChunks(ctx context.Context, st upload.Store, host string, damaged map[chunk.Damage]bool) (known map[string]chunk.Known, unread []catalog.Set, d *chunk.Discovery, err error) {
 	// Each manifest's chunk entries go to the discovery as it is read, and
 	// are not kept: a host's sets name mostly the same chunks.
-	d := chunk.NewDiscovery(host)
+	d = chunk.NewDiscovery(host)
+	d.Damaged = damaged
 	sets, err := (&catalog.Catalog{Store: st, NoChunks: true, Each: d.Add, Host: host}).List(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+
 	for _, s := range sets {
 		if s.Host == host && s.ManifestErr != nil {
 			unread = append(unread, s)
 		}
 	}
 	known, err = d.Known(ctx, st)
-	return known, unread, err
+	return known, unread, d, err
 }
 
 // storeChunkedItem streams one item: tar → chunker → per new chunk zstd →

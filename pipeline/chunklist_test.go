@@ -135,7 +135,7 @@ func TestKnownChunksFromManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known, unread, err := knownChunks(context.Background(), f.store, res.Manifest.Host)
+	known, unread, _, err := knownChunks(context.Background(), f.store, res.Manifest.Host, nil)
 	it, _ := res.Manifest.Item("alpha")
 	if err != nil || len(known) != len(it.Chunks) || len(unread) != 0 {
 		t.Fatalf("known %d chunks, the set has %d; %d manifests unread: %v", len(known), len(it.Chunks), len(unread), err)

@@ -268,6 +268,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 			return err
 		}
 		job.ChunkKey = key
+		job.KeyFile, job.DamagedFile = keyFile, chunk.DamagedFile(cfg.Staging, cfg.Host)
 	}
 	res, err := pipeline.Backup(ctx, job)
 	prog.Stop()

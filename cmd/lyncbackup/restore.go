@@ -47,6 +47,9 @@ type setFlags struct {
 	caFile               string // --ca-file
 	items                multiFlag
 	parallel             int
+	// staging and cfgHost: the config's, when the store is the config's
+	// (where a damaged chunk is recorded for the backup: damageRecorder).
+	staging, cfgHost string
 }
 
 func (s *setFlags) add(fs *flag.FlagSet) {
@@ -93,6 +96,7 @@ func (a *app) openForRead(ctx context.Context, s *setFlags) (upload.Store, strin
 	if host == "" {
 		host = cfg.Host
 	}
+	s.staging, s.cfgHost = cfg.Staging, cfg.Host
 	return st, host, nil
 }
 
@@ -254,6 +258,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
 		Parallel: sf.parallel, Progress: prog, Include: include, NamedAs: namedAs,
+		Damaged: a.damageRecorder(ctx, st, sf, set.Host).damaged,
 	})
 	prog.Stop()
 	if err != nil {
@@ -498,7 +503,8 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.saySkipped(set, skipped, spec)
-	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel}
+	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel,
+		Damaged: a.damageRecorder(ctx, st, sf, set.Host).damaged}
 	mode, modeText := "stored", "stored objects (size and SHA-256)"
 	if sf.identity != "" {
 		ids, err := a.identities(sf)

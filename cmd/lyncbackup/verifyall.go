@@ -53,6 +53,7 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 	doc := verifyAllDoc{Host: host, Mode: mode, Sets: []readDoc{}}
 	res, err := pipeline.VerifyAll(ctx, pipeline.VerifyAllJob{
 		Store: st, Sets: all, Host: host, Items: sf.items, Identities: ids, Parallel: sf.parallel,
+		Damaged: a.damageRecorder(ctx, st, sf, host).damaged,
 		Progress: func() (pipeline.Progress, func()) {
 			prog := newProgress(a, nil)
 			return prog, prog.Stop
