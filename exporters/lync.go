@@ -1085,7 +1085,11 @@ func init() {
 			title += " of pool " + p
 		}
 		// Import-CsPersistentChatData has no -Force; -Confirm:$false
-		// answers its confirmation.
+		// answers its confirmation. -DBInstance is the instance as the
+		// set recorded it: the value Export-CsPersistentChatData made
+		// this very item with (a port in it may be what reaches the
+		// instance), unlike Install-CsDatabase's -SqlServerFqdn and
+		// -SqlInstanceName (sqlParams), which take names only.
 		return []Step{{Phase: 12, Title: title, Run: true, Files: []string{f},
 			Commands: []string{"Import-CsPersistentChatData -DBInstance " + PSQuote(it.Meta["instance"]) + " -FileName " + PSQuote(f) + " -Confirm:$false"},
 			Notes:    append(localNameNotes(pc.info, it.Meta["instance"]), "Needs CsPersistentChatAdministrator rights; alternatively restore the mgc database from a SQL backup.")}}

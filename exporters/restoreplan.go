@@ -252,9 +252,14 @@ func splitInstance(s string) (string, string) {
 }
 
 // sqlParams are -SqlServerFqdn F [-SqlInstanceName I] (no instance
-// parameter for a default instance).
+// parameter for a default instance) of the SQL location loc. loc may be
+// written as sqlcmd -S takes it (a sql exporter's instance:
+// tcp:sql01.contoso.com\mon,1433): these parameters take the server's name
+// and the instance's only, so the protocol prefix and the port are left
+// out (sqlLocation).
 func sqlParams(prefix, loc string) string {
-	f, i := splitInstance(loc)
+	f, i := splitInstance(sqlLocation(loc))
+	f, i = strings.TrimSpace(f), strings.TrimSpace(i)
 	out := "-" + prefix + "SqlServerFqdn " + PSQuote(f)
 	if i != "" {
 		out += " -" + prefix + "SqlInstanceName " + PSQuote(i)
@@ -635,6 +640,29 @@ func localNameNotes(info *LyncInfo, locs ...string) []string {
 	return out
 }
 
+// sqlFormNotes say, for each location in locs written as sqlcmd -S takes
+// it (a protocol prefix or a port: tcp:sql01.contoso.com\mon,1433), what
+// -SqlServerFqdn and -SqlInstanceName get instead (sqlParams), once each.
+func sqlFormNotes(locs ...string) []string {
+	var out []string
+	for _, loc := range locs {
+		clean := sqlLocation(loc)
+		if clean == strings.TrimSpace(loc) {
+			continue
+		}
+		f, i := splitInstance(clean)
+		what := "the server " + strings.TrimSpace(f) + ", default instance"
+		if strings.TrimSpace(i) != "" {
+			what = "the server " + strings.TrimSpace(f) + " and the instance " + strings.TrimSpace(i)
+		}
+		n := loc + " is written as sqlcmd -S takes it: -SqlServerFqdn and -SqlInstanceName take no protocol prefix (tcp:, np:, lpc:, admin:) and no port, so the command names " + what + "."
+		if !containsFold(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // sqlServer is the server of the SQL location loc ("host\instance"), lower
 // case, as the plan compares servers: a local name (localSQLNames) is the
 // computer the backup ran on (computer, LyncInfo.Computer), "" when the
@@ -945,11 +973,11 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		set += " -Force"
 		install := Step{Phase: 4, Title: "Create the Central Management store database", Commands: []string{
 			"Install-CsDatabase -CentralManagementDatabase -Clean " + sqlParams("", loc) + " -Force",
-		}, Notes: append(localNameNotes(info, info.ConfigStore), "Run it yourself: -Clean recreates the database.")}
+		}, Notes: append(append(localNameNotes(info, info.ConfigStore), sqlFormNotes(info.ConfigStore)...), "Run it yourself: -Clean recreates the database.")}
 		if info.ConfigStore == "" {
 			install.Notes = append(install.Notes, "The set does not record the Central Management store's SQL location: fill in the server and instance (leave -SqlInstanceName out for a default instance).")
 		}
-		point := Step{Phase: 5, Title: "Point the deployment at it", Commands: []string{set}, Notes: localNameNotes(info, info.ConfigStore, info.ConfigStoreMirror)}
+		point := Step{Phase: 5, Title: "Point the deployment at it", Commands: []string{set}, Notes: append(localNameNotes(info, info.ConfigStore, info.ConfigStoreMirror), sqlFormNotes(info.ConfigStore, info.ConfigStoreMirror)...)}
 		if info.ConfigStoreMirror != "" {
 			point.Notes = append(point.Notes, "The store was mirrored on "+info.ConfigStoreMirror+": re-create the mirror database (Install-CsMirrorDatabase, or publish the topology) before relying on it.")
 		}
@@ -1084,14 +1112,19 @@ func chatDatabaseSteps(pc *planCtx, items []PlanItem) []Step {
 		if d.instance == "" {
 			continue
 		}
-		dup := false
+		// One database in one place, however the set spells its location
+		// (a sql exporter's tcp:sqlpc01.contoso.com\pchat,1433, a
+		// persistentchat item's sqlpc01.contoso.com\pchat).
+		dup, seen := false, false
 		for _, x := range dbs {
-			dup = dup || (x.kind == d.kind && strings.EqualFold(x.instance, d.instance))
+			same := strings.EqualFold(sqlLocation(x.instance), sqlLocation(d.instance))
+			dup = dup || (x.kind == d.kind && same)
+			seen = seen || same
 		}
 		if !dup {
 			dbs = append(dbs, d)
 		}
-		if !containsFold(instances, d.instance) {
+		if !seen {
 			instances = append(instances, d.instance)
 		}
 	}
@@ -1105,7 +1138,7 @@ func chatDatabaseSteps(pc *planCtx, items []PlanItem) []Step {
 		cmds = append(cmds, "Install-CsDatabase -DatabaseType "+d.kind+" "+sqlParams("", d.instance)+" -UseDefaultSqlPaths -Force")
 		names = append(names, d.name+" on "+d.instance)
 	}
-	notes := append(localNameNotes(pc.info, instances...),
+	notes := append(append(localNameNotes(pc.info, instances...), sqlFormNotes(instances...)...),
 		"Creates each database the Persistent Chat restore goes into, empty, where it was lost: "+strings.Join(names, ", ")+". Without -Clean, Install-CsDatabase leaves a database that exists as it is.",
 		"Publishing the topology in Topology Builder (Create databases page) creates them too; -UseDefaultSqlPaths puts their files in the instance's default data and log folders (the restore's WITH MOVE then puts them where they were).",
 		"Then the restore: RESTORE DATABASE over it (a SQL backup) or Import-CsPersistentChatData into it (an export), as the steps below do.",

@@ -940,3 +940,63 @@ func TestPlanRgsFailbackSettings(t *testing.T) {
 		t.Errorf("the failback into the rebuilt pool does not say it keeps the default application-level settings, nor how to bring them:\n%s", text)
 	}
 }
+
+// TestPlanSQLParamsLeaveOutProtocolAndPort: a SQL location the set
+// records as sqlcmd -S takes it (tcp:host\instance,port: a sql exporter's
+// instance) gives Install-CsDatabase and Set-CsConfigurationStoreLocation
+// the server's name and the instance's, not "tcp:host" and "mgc,1433";
+// sqlcmd -S keeps it as recorded (it takes the prefix and the port), and
+// so does -DBInstance (the value the export ran with).
+func TestPlanSQLParamsLeaveOutProtocolAndPort(t *testing.T) {
+	newHarness(t, "2015", fixture{})
+	prod, _ := ProductByID("2015")
+	ps := PowerShell{Exe: stubbin.PowerShell(t), Module: prod.DefaultModulePath()}
+	mgc := PlanItem{Name: "sql-pc-mgc", Kind: "sql", Meta: map[string]string{"instance": `tcp:sqlpc01.contoso.com\mgc,1433`, "db": "mgc", "file": "m.bak"}}
+	comp := PlanItem{Name: "sql-pc-mgccomp", Kind: "sql", Meta: map[string]string{"instance": `TCP:sqlpc01.contoso.com\mgc, 1433`, "db": "mgccomp", "file": "c.bak"}}
+	chat := PlanItem{Name: "persistentchat", Kind: "persistentchat", Meta: map[string]string{"instance": `sqlpc01.contoso.com\mgc`, "file": "p.zip"}}
+	def := PlanItem{Name: "sql-pc2-mgc", Kind: "sql", Meta: map[string]string{"instance": `np:sqlpc02.contoso.com`, "db": "mgc", "file": "m2.bak"}}
+	p, text := planText(t, nil, []PlanItem{mgc, comp, chat, def}, PlanOptions{Scenario: "sql", Databases: []string{"all"}})
+	all := commandsOf(p, false)
+	for _, want := range []string{
+		`Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'mgc' -UseDefaultSqlPaths -Force`,
+		`Install-CsDatabase -DatabaseType PersistentChatCompliance -SqlServerFqdn 'sqlpc01.contoso.com' -SqlInstanceName 'mgc' -UseDefaultSqlPaths -Force`,
+		`Install-CsDatabase -DatabaseType PersistentChat -SqlServerFqdn 'sqlpc02.contoso.com' -UseDefaultSqlPaths -Force`,
+		`sqlcmd -S 'tcp:sqlpc01.contoso.com\mgc,1433' -d master`,
+		`sqlcmd -S 'np:sqlpc02.contoso.com' -d master`,
+		`Import-CsPersistentChatData -DBInstance 'sqlpc01.contoso.com\mgc' `,
+		`tcp:sqlpc01.contoso.com\mgc,1433 is written as sqlcmd -S takes it: -SqlServerFqdn and -SqlInstanceName take no protocol prefix (tcp:, np:, lpc:, admin:) and no port, so the command names the server sqlpc01.contoso.com and the instance mgc.`,
+		`np:sqlpc02.contoso.com is written as sqlcmd -S takes it: -SqlServerFqdn and -SqlInstanceName take no protocol prefix (tcp:, np:, lpc:, admin:) and no port, so the command names the server sqlpc02.contoso.com, default instance.`,
+	} {
+		if !strings.Contains(all, want) && !strings.Contains(text, want) {
+			t.Errorf("missing %s in\n%s", want, text)
+		}
+	}
+	// mgc on sqlpc01 is one database however the set spells its place.
+	if n := strings.Count(all, "Install-CsDatabase -DatabaseType PersistentChat "); n != 2 {
+		t.Errorf("%d Install-CsDatabase -DatabaseType PersistentChat, want 2 (sqlpc01, sqlpc02):\n%s", n, all)
+	}
+	for _, c := range strings.Split(all, "\n") {
+		if strings.HasPrefix(c, "Install-CsDatabase") && (strings.Contains(c, "tcp:") || strings.Contains(c, "np:") || strings.Contains(c, "1433")) {
+			t.Errorf("protocol or port in %s", c)
+		}
+	}
+	for _, s := range p.Steps {
+		if s.Run && strings.HasPrefix(s.Commands[0], "Install-CsDatabase") {
+			if _, err := ps.Run(context.Background(), s.Title, 0, strings.Join(s.Commands, "\n")); err != nil {
+				t.Errorf("step %q: %v", s.Title, err)
+			}
+		}
+	}
+	// The Central Management store and its mirror.
+	disc := map[string]any{"lync": map[string]any{"product": "2015", "config_store": `tcp:sqlbe01.contoso.com\rtc,1433`, "config_store_mirror": `admin:sqlbe02.contoso.com\rtc`}}
+	p, text = planText(t, disc, nil, PlanOptions{Scenario: "cms"})
+	all = commandsOf(p, false)
+	for _, want := range []string{
+		`Install-CsDatabase -CentralManagementDatabase -Clean -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -Force`,
+		`Set-CsConfigurationStoreLocation -SqlServerFqdn 'sqlbe01.contoso.com' -SqlInstanceName 'rtc' -MirrorSqlServerFqdn 'sqlbe02.contoso.com' -MirrorSqlInstanceName 'rtc' -Force`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %s in\n%s", want, text)
+		}
+	}
+}
