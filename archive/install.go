@@ -57,7 +57,7 @@ func Install(src, dst string, parents ...string) error {
 	fi, err := os.Lstat(dst)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := rename(src, dst); err != nil {
-			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err)}
+			return &InstallError{Err: moveError(err, dst)}
 		}
 		return nil
 	}
@@ -114,7 +114,7 @@ func Install(src, dst string, parents ...string) error {
 			if roDir != 0 {
 				os.Chmod(m.from, roDir)
 			}
-			return &InstallError{Err: fmt.Errorf("move restored files into place: %w", err), Moved: i > 0}
+			return &InstallError{Err: moveError(err, m.to), Moved: i > 0}
 		}
 		if roDir != 0 {
 			os.Chmod(m.to, roDir)
@@ -131,6 +131,18 @@ func Install(src, dst string, parents ...string) error {
 		os.Chtimes(dirs[i].to, fi.ModTime(), fi.ModTime())
 	}
 	return nil
+}
+
+// moveError is the failure of the rename that moves restored files to
+// to. One that would cross filesystems (a filesystem mounted in the item's
+// folder, or on Windows a volume mounted into one of its folders) says so
+// and what to do, rather than only "invalid cross-device link".
+func moveError(err error, to string) error {
+	if crossDevice(err) {
+		return fmt.Errorf("move restored files into place: %s is on another %s than the restored files, which wait beside the item's folder (a %s is mounted in it): they are moved in by renames, which cannot cross %ss; restore again with nothing mounted in the item's folder, or into another --to (%w)",
+			filepath.Dir(to), fsWord, fsWord, fsWord, err)
+	}
+	return fmt.Errorf("move restored files into place: %w", err)
 }
 
 // folderInTheWay refuses a dst entry that is not a real folder where the

@@ -136,3 +136,71 @@ func TestCoreRestoreHintControlCharacter(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreRestoreIntoMountPoint: an item folder that is another filesystem
+// mounted at <--to>/<item> (a disk with room for a big item) is refused up
+// front, with and without --force: the item is written beside its folder,
+// in <--to>/.lyncbackup-partial-<item> on --to's filesystem, and renamed
+// in, which cannot cross filesystems. The old restore counted the empty
+// mount point as empty, wrote the whole item on --to's filesystem, and
+// failed at the end with "rename …: invalid cross-device link". Nothing is
+// written, for no item; the way the line gives (--to on the mount) works.
+// A bind mount of --to's own filesystem (same device, another mount:
+// Linux refuses that rename too) is refused the same way.
+func TestCoreRestoreIntoMountPoint(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (id -u 0) to mount a filesystem at the item folder")
+	}
+	e := newCoreEnv(t)
+	a, b := filepath.Join(e.dir, "a"), filepath.Join(e.dir, "b")
+	os.MkdirAll(filepath.Join(a, "s"), 0o755)
+	os.WriteFile(filepath.Join(a, "1.txt"), []byte("1"), 0o644)
+	os.WriteFile(filepath.Join(a, "s", "2.txt"), []byte("2"), 0o644)
+	os.MkdirAll(b, 0o755)
+	os.WriteFile(filepath.Join(b, "x.txt"), []byte("x"), 0o644)
+	e.writeConfig(map[string][]string{"alpha": {a}, "beta": {b}}, "")
+	set := e.backup()
+
+	for _, kind := range []string{"tmpfs", "bind"} {
+		t.Run(kind, func(t *testing.T) {
+			to := filepath.Join(e.dir, "r-"+kind)
+			mnt := filepath.Join(to, "alpha")
+			os.MkdirAll(mnt, 0o755)
+			if kind == "tmpfs" {
+				testenv.TmpfsAt(t, mnt, "1m")
+			} else {
+				src := filepath.Join(e.dir, "bind-src")
+				os.MkdirAll(src, 0o755)
+				if err := syscall.Mount(src, mnt, "", syscall.MS_BIND, ""); err != nil {
+					t.Skipf("cannot bind-mount (needs CAP_SYS_ADMIN): %v", err)
+				}
+				t.Cleanup(func() { syscall.Unmount(mnt, 0) })
+			}
+			for _, force := range [][]string{nil, {"--force"}} {
+				args := append([]string{"restore", set, "--to", to, "--identity", e.key}, force...)
+				r := e.run(args...)
+				want := "restore folder " + to + ": " + mnt + " is a mount point (another filesystem than " + to + "): an item is written beside its folder, in " +
+					filepath.Join(to, ".lyncbackup-partial-alpha") + ", and then renamed into it, which cannot cross filesystems; restore with --to a folder on that filesystem (the item lands in alpha inside it), or into " + to + " without the mount"
+				if r.Code != 1 || !strings.HasSuffix(lastLine(r.Stderr), want) || strings.Count(r.Stderr, "lyncbackup:") != 1 {
+					t.Errorf("%v: exit %d, stderr:\n%s\nwant one line with: %s", force, r.Code, r.Stderr, want)
+				}
+				ents, _ := os.ReadDir(to)
+				var names []string
+				for _, x := range ents {
+					names = append(names, x.Name())
+				}
+				if len(names) != 1 || names[0] != "alpha" {
+					t.Errorf("%v: %s holds %v, want the mount point alone (nothing written, beta neither)", force, to, names)
+				}
+				if in, _ := os.ReadDir(mnt); len(in) != 0 {
+					t.Errorf("%v: the mount holds %d entries, want none", force, len(in))
+				}
+			}
+			// What the line says to do: --to on the mounted filesystem.
+			e.mustRun("restore", set, "--to", mnt, "--identity", e.key, "--item", "alpha")
+			if got, err := os.ReadFile(filepath.Join(mnt, "alpha", "a", "s", "2.txt")); err != nil || string(got) != "2" {
+				t.Errorf("restore --to the mount: %q, %v", got, err)
+			}
+		})
+	}
+}

@@ -33,6 +33,10 @@ func TestInstallHalfWayKeepsTheRest(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "part of the item is in place; the rest is in "+src) {
 		t.Fatalf("install: %v", err)
 	}
+	// The cause in words, not only the system's "invalid cross-device link".
+	if want := "move restored files into place: " + sub + " is on another filesystem than the restored files, which wait beside the item's folder (a filesystem is mounted in it): they are moved in by renames, which cannot cross filesystems; restore again with nothing mounted in the item's folder, or into another --to (rename "; !strings.Contains(err.Error(), want) {
+		t.Errorf("install: %v\nwant the cause named: %s", err, want)
+	}
 	if partial != "" {
 		t.Errorf("the partial folder %s is still the caller's to delete, with files that did not move", partial)
 	}

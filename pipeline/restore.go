@@ -158,6 +158,39 @@ func CheckRestoreDir(dir string, items []string, force bool, id, namedAs string)
 	return nil
 }
 
+// checkItemMounts refuses, before anything is read and with or without
+// --force, to restore an item whose folder under dir (dir/<item>) is on
+// another filesystem than dir: a filesystem mounted there (on Windows a
+// volume mounted into the folder). An item is written into its partial
+// folder beside its place (dir/.lyncbackup-partial-<item>, on dir's
+// filesystem) and moved in by a rename, which cannot cross filesystems:
+// the restore would write the whole item where there may be no room for
+// it, and then fail on the move. The partial folder is not put inside the
+// item folder instead: a restore refuses an item folder that holds
+// anything (without --force), and a killed restore would leave it there.
+func checkItemMounts(dir string, items []string) error {
+	var mounts, names []string
+	for _, it := range items {
+		p := ItemDir(dir, it)
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&os.ModeSymlink != 0 || !fi.IsDir() {
+			continue // absent, or refused later for what it is
+		}
+		if otherFilesystem(dir, p) {
+			mounts, names = append(mounts, p), append(names, it)
+		}
+	}
+	if len(mounts) == 0 {
+		return nil
+	}
+	what, partial, lands := mounts[0]+" is a mount point", filepath.Join(dir, partialPrefix+names[0]), "in "+names[0]+" inside it"
+	if len(mounts) > 1 {
+		what, partial, lands = strings.Join(mounts, ", ")+" are mount points", filepath.Join(dir, partialPrefix+"<item>"), "in a folder of its name inside it"
+	}
+	return fmt.Errorf("restore folder %s: %s (another %s than %s): an item is written beside its folder, in %s, and then renamed into it, which cannot cross %ss; restore with --to a folder on that %s (the item lands %s), or into %s without the mount",
+		dir, what, fsWord, dir, partial, fsWord, fsWord, lands, dir)
+}
+
 // fileInTheWay returns the nearest existing ancestor of dir (dir
 // excluded) when it is not a folder, else "".
 func fileInTheWay(dir string) string {
@@ -247,6 +280,9 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 			return nil, err
 		}
 		defer unlock()
+		if err := checkItemMounts(job.To, names); err != nil {
+			return nil, err
+		}
 		// The set the item folders in place came from first: the
 		// same command run after a newer backup (latest) names both.
 		rec, err = readRestoredFrom(job.To)
