@@ -61,21 +61,7 @@ func entryOf(m *catalog.Manifest, key string) (catalog.Chunk, bool) {
 // restore the item and that it recorded the damage, and the next backup
 // stores the chunk again: that set verifies with the key and restores.
 func TestChunkedDamagedInPlaceStoredAgain(t *testing.T) {
-	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	randomFile(t, filepath.Join(src, "LyncDB.bak"), 5<<20, 11)
-	e.writeConfig(map[string][]string{"sql": {src}}, "")
-	set1 := e.backup()
-	c := largestChunk(e.manifest(set1))
-	obj := filepath.Join(e.dest, filepath.FromSlash(c.Key))
-	good, err := os.ReadFile(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(obj, flipMiddle(good), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e, src, c, obj := damagedChunkSet(t)
 
 	set2 := e.backup() // reuses the damaged chunk: it cannot know yet
 	r := e.run("verify", set2)
@@ -216,21 +202,7 @@ func TestS3ChunkedDamagedInPlaceStoredAgain(t *testing.T) {
 // lock refuses the delete); done, the next set verifies with the key and
 // restores.
 func TestChunkedDamagedChunkRemedy(t *testing.T) {
-	e := newCoreEnv(t)
-	src := filepath.Join(e.dir, "src")
-	os.MkdirAll(src, 0o755)
-	randomFile(t, filepath.Join(src, "LyncDB.bak"), 5<<20, 11)
-	e.writeConfig(map[string][]string{"sql": {src}}, "")
-	set1 := e.backup()
-	c := largestChunk(e.manifest(set1))
-	obj := filepath.Join(e.dest, filepath.FromSlash(c.Key))
-	good, err := os.ReadFile(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(obj, flipMiddle(good), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e, src, c, obj := damagedChunkSet(t)
 	set2 := e.backup() // reuses the damaged chunk: it cannot know yet
 
 	// A file where the store's records go: the record's write fails (as
@@ -331,4 +303,26 @@ func TestDamagedChunkStoredAgainEveryBackend(t *testing.T) {
 			t.Fatalf("the restored file differs: %v", err)
 		}
 	})
+}
+
+// damagedChunkSet backs up a 5 MiB dump from src to a folder store and
+// flips a byte in the middle of the set's largest chunk object (obj, of
+// chunk c), keeping its size.
+func damagedChunkSet(t *testing.T) (e *coreEnv, src string, c catalog.Chunk, obj string) {
+	t.Helper()
+	e = newCoreEnv(t)
+	src = filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	randomFile(t, filepath.Join(src, "LyncDB.bak"), 5<<20, 11)
+	e.writeConfig(map[string][]string{"sql": {src}}, "")
+	c = largestChunk(e.manifest(e.backup()))
+	obj = filepath.Join(e.dest, filepath.FromSlash(c.Key))
+	good, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(obj, flipMiddle(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return e, src, c, obj
 }
