@@ -756,7 +756,9 @@ func TestCoreDamagedObjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer os.WriteFile(bravo, orig, 0o644)
-			failsWith(t, e.run("verify", set), 1, "bravo")
+			// Each names the damaged object, as a chunk's errors do.
+			key := "fe01.contoso.com" + "/" + set + "/bravo.tar.zst.age"
+			failsWith(t, e.run("verify", set), 1, "bravo", "stored object "+key)
 			failsWith(t, e.run("verify", set, "--identity", e.key), 1, "bravo")
 			to := restoreTo()
 			failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key, "--item", "bravo"), 1, d.restore)

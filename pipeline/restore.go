@@ -395,14 +395,14 @@ type observed struct {
 
 // checkItem is the one list of what the manifest promises about an item,
 // shared by restore and verify (with or without an identity): each checks
-// everything it has observed. Every file's own SHA-256 is checked by the
+// everything it has observed, naming the object (as a chunk's errors do). Every file's own SHA-256 is checked by the
 // archive reader against the archive's index.
 func checkItem(it catalog.Item, o observed) error {
 	if o.storedBytes != it.StoredBytes {
-		return fmt.Errorf("stored object is %d bytes, the manifest says %d (truncated, extended or swapped)", o.storedBytes, it.StoredBytes)
+		return fmt.Errorf("stored object %s is %d bytes, the manifest says %d (truncated, extended or swapped)", it.Key, o.storedBytes, it.StoredBytes)
 	}
 	if o.sha256 != "" && o.sha256 != it.SHA256 {
-		return errors.New("stored object's SHA-256 does not match the manifest (corrupted or swapped)")
+		return fmt.Errorf("stored object %s: SHA-256 does not match the manifest (corrupted or swapped)", it.Key)
 	}
 	if err := checkPrefix(it, o.prefix); err != nil {
 		return err
@@ -433,7 +433,7 @@ func checkContents(it catalog.Item, files, plainBytes int64) error {
 // with the manifest's, where the manifest records one.
 func checkPrefix(it catalog.Item, got string) error {
 	if it.AgePrefixBytes > 0 && got != it.AgePrefixSHA256 {
-		return errors.New("stored object's age header does not match the manifest (swapped or corrupted)")
+		return fmt.Errorf("stored object %s: age header does not match the manifest (swapped or corrupted)", it.Key)
 	}
 	return nil
 }
