@@ -351,3 +351,38 @@ func TestChunkedArchiveFormat(t *testing.T) {
 	e.mustRun("restore", "latest", "--to", filepath.Join(e.dir, "r2"), "--identity", e.key)
 	compareTrees(t, src, filepath.Join(e.dir, "r2", "files", "src"))
 }
+
+// TestChunkedRestoreWithoutChunkList: an item whose .chunks object is gone
+// or damaged restores from the manifest's chunk entries (every chunk and
+// file still checked), exit 0, with a warning naming the list; verify
+// still fails on it. Restore refused the item before, although nothing of
+// its data was missing.
+func TestChunkedRestoreWithoutChunkList(t *testing.T) {
+	e := newCoreEnv(t)
+	src := filepath.Join(e.dir, "src")
+	os.MkdirAll(src, 0o755)
+	randomFile(t, filepath.Join(src, "LyncDB.bak"), 4<<20, 5)
+	e.writeConfig(map[string][]string{"sql": {src}}, "")
+	set := e.backup()
+	list := filepath.Join(e.dest, chunkHost, set, "sql.chunks")
+	orig, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, damage := range map[string]func(){
+		"missing":   func() { os.Remove(list) },
+		"corrupted": func() { b := bytes.Clone(orig); b[len(b)/2] ^= 1; os.WriteFile(list, b, 0o644) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			damage()
+			defer os.WriteFile(list, orig, 0o644)
+			failsWith(t, e.run("verify", set), 1, "sql", "chunk list")
+			to := filepath.Join(e.dir, "restore-"+name)
+			r := e.run("restore", set, "--to", to, "--identity", e.key)
+			if r.Code != 0 || !strings.Contains(r.Stderr+r.Stdout, "restored from the manifest's chunk entries instead") {
+				t.Fatalf("restore: exit %d, want 0 with a warning about the list\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+			compareTrees(t, src, filepath.Join(to, "sql", "src"))
+		})
+	}
+}

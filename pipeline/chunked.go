@@ -42,8 +42,15 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 		rep.Error = damagedItem(job, it, err).Error()
 		return rep
 	}
+	// A restore goes on without a lost or damaged list: the manifest's
+	// entries are the list (every chunk and file is still checked against
+	// them); the set still fails verify, and the warning says why.
+	var listWarning string
 	if err := checkChunkList(ctx, job, it); err != nil {
-		return fail(err)
+		if job.To == "" || !errors.Is(err, errListDamaged) {
+			return fail(err)
+		}
+		listWarning = err.Error() + ": restored from the manifest's chunk entries instead (every chunk and file still checked); this set fails verify, and a restore with stock tools needs the list: its lines are the entries' keys (docs/FORMAT.md)"
 	}
 	// A verify with identities that already verified this very entry
 	// (another set's) in this run: its chunk list, the set's own object,
@@ -129,6 +136,9 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 		return fail(err)
 	}
 	rep.done(st, job.Include != nil)
+	if listWarning != "" {
+		rep.Warnings = append(rep.Warnings, listWarning)
+	}
 	if seen != "" {
 		job.Verified.add(seen, rep)
 	}
@@ -245,6 +255,9 @@ func checkChunkList(ctx context.Context, job ReadJob, it catalog.Item) error {
 	want := catalog.ChunkList(it.Chunks)
 	got := make([]byte, len(want))
 	size, err := upload.ReadWhole(ctx, job.Store, it.Key, got)
+	if errors.Is(err, upload.ErrNotFound) && ctx.Err() == nil {
+		return fmt.Errorf("download chunk list: %w%w", err, errListDamaged)
+	}
 	if err != nil {
 		// The store's own words; S3's already name --thaw, Azure's do not.
 		if errors.Is(err, upload.ErrArchived) && !strings.Contains(err.Error(), "--thaw") {
@@ -257,11 +270,16 @@ func checkChunkList(ctx context.Context, job ReadJob, it catalog.Item) error {
 		if size < 0 {
 			n = fmt.Sprintf("more than %d", len(want))
 		}
-		return fmt.Errorf("chunk list %s is %s bytes, the manifest's chunk entries make %d (truncated, extended or swapped)", it.Key, n, len(want))
+		return fmt.Errorf("chunk list %s is %s bytes, the manifest's chunk entries make %d (truncated, extended or swapped)%w", it.Key, n, len(want), errListDamaged)
 	}
 	sum := sha256.Sum256(got)
 	if hex.EncodeToString(sum[:]) != it.SHA256 || !bytes.Equal(got, want) {
-		return fmt.Errorf("chunk list %s does not match the manifest (corrupted or swapped)", it.Key)
+		return fmt.Errorf("chunk list %s does not match the manifest (corrupted or swapped)%w", it.Key, errListDamaged)
 	}
 	return nil
 }
+
+// errListDamaged marks a chunk list that is gone or is not the one the
+// manifest fixes (not a failed download): a restore goes on without it.
+// Its text is empty, so it adds nothing to the error line.
+var errListDamaged = errors.New("")

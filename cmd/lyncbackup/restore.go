@@ -261,6 +261,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		Damaged: a.damageRecorder(ctx, st, sf, set.Host).damaged,
 	})
 	prog.Stop()
+	restoreWarnings(a, reports)
 	if err != nil {
 		err = fmt.Errorf("restore %s/%s: %w%s", set.Host, set.ID, err, pipeline.FinishHint(reports, includes, *force, set.ID, namedAs))
 	}
@@ -570,4 +571,25 @@ func (a *app) identityPassphrase(path string) (string, error) {
 		return "", errors.New("no passphrase given")
 	}
 	return p, nil
+}
+
+// maxWarnLines: the item warnings a restore prints at most (a file store
+// restored on Windows may rename thousands of names); --json lists all.
+const maxWarnLines = 20
+
+// restoreWarnings prints the items' warnings (a name renamed for Windows,
+// a link not made, a partial folder not removed, a chunk list restored
+// without), as backup's are: on stderr, and in the log.
+func restoreWarnings(a *app, reports []pipeline.ItemReport) {
+	n := 0
+	for _, r := range reports {
+		for _, w := range r.Warnings {
+			if n++; n <= maxWarnLines {
+				a.warnLine(r.Name+": "+w, "item", r.Name)
+			}
+		}
+	}
+	if n > maxWarnLines {
+		a.warnLine(fmt.Sprintf("%d more warnings left out (restore --json lists every one)", n-maxWarnLines))
+	}
 }
