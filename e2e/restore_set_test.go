@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -99,5 +100,109 @@ func TestCoreRestoreRefusesAnotherSet(t *testing.T) {
 	rec, _ := os.ReadFile(filepath.Join(to, ".lyncbackup-restored-from"))
 	if want := "alpha fe01.contoso.com/" + set + "\nbravo fe01.contoso.com/" + newer + "\n"; !strings.HasSuffix(string(rec), want) {
 		t.Errorf("record:\n%s\nwant it to end\n%s", rec, want)
+	}
+}
+
+// TestCoreRestoreForceIncludeMixes: --force --include wrote one file of
+// the second night into alpha, restored from the first, and the record
+// said alpha was the second night's: "restore <second> --item bravo" was
+// then let through, exit 0, the folder holding two nights. alpha is now
+// recorded as mixed, and bravo is refused beside it, naming it so.
+func TestCoreRestoreForceIncludeMixes(t *testing.T) {
+	e := newCoreEnv(t)
+	for _, n := range []string{"a", "b"} {
+		os.MkdirAll(filepath.Join(e.dir, n), 0o755)
+		for _, f := range []string{"x.txt", "y.txt"} {
+			os.WriteFile(filepath.Join(e.dir, n, f), []byte("night 1"), 0o644)
+		}
+	}
+	e.writeConfig(map[string][]string{"alpha": {filepath.Join(e.dir, "a")}, "bravo": {filepath.Join(e.dir, "b")}}, "format: archive\n")
+	first := e.backup()
+	for _, n := range []string{"a", "b"} {
+		for _, f := range []string{"x.txt", "y.txt"} {
+			os.WriteFile(filepath.Join(e.dir, n, f), []byte("night 2"), 0o644)
+		}
+	}
+	second := e.backup()
+	to := filepath.Join(e.dir, "r")
+	e.mustRun("restore", first, "--to", to, "--identity", e.key, "--item", "alpha")
+	e.mustRun("restore", second, "--to", to, "--identity", e.key, "--include", "alpha/a/x.txt", "--force")
+	for p, want := range map[string]string{"alpha/a/x.txt": "night 2", "alpha/a/y.txt": "night 1"} {
+		if b, err := os.ReadFile(filepath.Join(to, p)); string(b) != want {
+			t.Fatalf("%s: %q, %v; want %q", p, b, err, want)
+		}
+	}
+	h := "fe01.contoso.com/"
+	rec, _ := os.ReadFile(filepath.Join(to, ".lyncbackup-restored-from"))
+	if want := "\nalpha " + h + first + " " + h + second + "\n"; !strings.HasSuffix(string(rec), want) {
+		t.Errorf("record:\n%s\nwant it to end%s", rec, want)
+	}
+	failsWith(t, e.run("restore", second, "--to", to, "--identity", e.key, "--item", "bravo"), 1,
+		"holds alpha (mixed: restored from sets "+h+first+" and "+h+second+" over each other, of no one set); this restore is of "+h+second)
+	if _, err := os.Lstat(filepath.Join(to, "bravo")); !os.IsNotExist(err) {
+		t.Fatalf("the refused restore wrote bravo: %v", err)
+	}
+}
+
+// TestCoreRestoreOtherHostBeside: a second server's set restored into the
+// same folder was refused as "another set", with --force for advice, which
+// would write one server's files over the other's item of the same name.
+// Another host's items are no reason to refuse; an item folder of the same
+// name is refused, naming it another server's, and --force is not offered.
+func TestCoreRestoreOtherHostBeside(t *testing.T) {
+	e := newCoreEnv(t)
+	for _, n := range []string{"a", "b"} {
+		os.MkdirAll(filepath.Join(e.dir, n), 0o755)
+		os.WriteFile(filepath.Join(e.dir, n, "f.txt"), []byte(n), 0o644)
+	}
+	e.writeConfig(map[string][]string{"alpha": {filepath.Join(e.dir, "a")}, "bravo": {filepath.Join(e.dir, "b")}}, "format: archive\n")
+	fe01 := e.backup()
+	to := filepath.Join(e.dir, "r")
+	e.mustRun("restore", fe01, "--to", to, "--identity", e.key)
+	// fe02 backs up bravo and charlie into the same destination.
+	e.writeConfig(map[string][]string{"bravo": {filepath.Join(e.dir, "b")}, "charlie": {filepath.Join(e.dir, "a")}}, "format: archive\n")
+	cfg, _ := os.ReadFile(e.config)
+	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), "host: fe01.contoso.com", "host: fe02.contoso.com", 1)), 0o644)
+	fe02 := e.backup()
+	e.mustRun("restore", fe02, "--to", to, "--identity", e.key, "--item", "charlie")
+	r := e.run("restore", fe02, "--to", to, "--identity", e.key, "--item", "bravo")
+	failsWith(t, r, 1, "holds bravo restored from set fe01.contoso.com/"+fe01+", another server's; this restore is of fe02.contoso.com/"+fe02+": restore it into another folder")
+	if strings.Contains(r.Stderr, "--force") {
+		t.Errorf("--force offered to write fe02's bravo over fe01's: %s", r.Stderr)
+	}
+	rec, _ := os.ReadFile(filepath.Join(to, ".lyncbackup-restored-from"))
+	if want := "\nalpha fe01.contoso.com/" + fe01 + "\nbravo fe01.contoso.com/" + fe01 + "\ncharlie fe02.contoso.com/" + fe02 + "\n"; !strings.HasSuffix(string(rec), want) {
+		t.Errorf("record:\n%s\nwant it to end%s", rec, want)
+	}
+}
+
+// TestCoreRestoreRecordShared: the record was written 0600 and read even
+// with --force, so another account could not restore into a shared folder.
+// It is 0644, and with --force a record that cannot be read is one warning
+// line, the restore done.
+func TestCoreRestoreRecordShared(t *testing.T) {
+	e := newCoreEnv(t)
+	_, set := e.oneFileSet("x")
+	to := filepath.Join(e.dir, "r")
+	e.mustRun("restore", set, "--to", to, "--identity", e.key)
+	p := filepath.Join(to, ".lyncbackup-restored-from")
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o644 {
+		t.Fatalf("record mode %v, want 0644", fi.Mode().Perm())
+	}
+	// A folder in its place: no account reads it.
+	os.RemoveAll(filepath.Join(to, "alpha"))
+	os.Remove(p)
+	os.MkdirAll(filepath.Join(p, "x"), 0o755)
+	failsWith(t, e.run("restore", set, "--to", to, "--identity", e.key), 1, p+" is not a plain file")
+	r := e.mustRun("restore", set, "--to", to, "--identity", e.key, "--force")
+	if n := strings.Count(r.Stderr, "lyncbackup: warning: "); n != 1 || !strings.Contains(r.Stderr, p+" is not a plain file") || !strings.Contains(r.Stderr, "--force restores without it") {
+		t.Fatalf("stderr:\n%s\nwant one warning line naming the record", r.Stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(to, "alpha", "src", "f.txt")); string(b) != "x" {
+		t.Fatalf("alpha/src/f.txt: %q, %v", b, err)
 	}
 }

@@ -60,6 +60,9 @@ type ReadJob struct {
 	// bytes), from the item's goroutine, and returns what the item's
 	// error says next (DamagedRemedy: how the damage gets repaired).
 	Damaged func(d *chunk.DamagedError) string
+	// Warn, when set, is told what a restore goes on without (with
+	// Force, a record of the restore folder it cannot read or write).
+	Warn func(msg string)
 }
 
 // DamagedRemedy is what an item's error says about a damaged chunk when
@@ -103,6 +106,9 @@ type ItemReport struct {
 	// InPlace: a restore moved the item into place (false when Include
 	// chose nothing of it, and for a verify).
 	InPlace bool `json:"-"`
+	// installing: a restore began to move the item into place (the
+	// item folder may hold part of it, InPlace or not).
+	installing bool
 	// Top, for a restore with Include: the first names at the top of the
 	// item, to say what there is when nothing matched.
 	Top []string `json:"-"`
@@ -287,18 +293,31 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 		// same command run after a newer backup (latest) names both.
 		rec, err = readRestoredFrom(job.To)
 		if err != nil {
-			return nil, err
+			if !job.Force {
+				return nil, err
+			}
+			job.warn(err.Error() + "; --force restores without it, and it is not updated: it may not name the set of the items this restore writes")
+			rec = nil
 		}
-		if !job.Force {
+		if !job.Force && rec != nil {
 			if err := rec.check(job.Manifest, job.NamedAs); err != nil {
+				return nil, err
+			}
+			if err := rec.checkOtherHosts(job.Manifest, names); err != nil {
 				return nil, err
 			}
 		}
 		if err := CheckRestoreDir(job.To, names, job.Force, job.Manifest.SetID, job.NamedAs); err != nil {
 			return nil, err
 		}
-		if err := rec.claim(job.Manifest, names); err != nil {
-			return nil, fmt.Errorf("restore folder %s: %w", job.To, err)
+		if rec != nil {
+			if err := rec.claim(job.Manifest, names); err != nil {
+				if !job.Force {
+					return nil, fmt.Errorf("restore folder %s: %w", job.To, err)
+				}
+				job.warn(fmt.Sprintf("restore folder %s: %v; --force restores without it: it may not name the set of the items this restore writes", job.To, err))
+				rec = nil
+			}
 		}
 	}
 	if pl, ok := job.Progress.(Planner); ok {
@@ -354,6 +373,12 @@ func Read(ctx context.Context, job ReadJob) ([]ItemReport, error) {
 		return reports, fmt.Errorf("%d items failed; first: %s", len(failed), failed[0])
 	}
 	return reports, nil
+}
+
+func (job ReadJob) warn(msg string) {
+	if job.Warn != nil {
+		job.Warn(msg)
+	}
 }
 
 // hashReader counts what is read through it, hashes the first plimit
@@ -590,6 +615,7 @@ func extractItem(ctx context.Context, job ReadJob, it catalog.Item, rep *ItemRep
 	if partial == "" {
 		return st, nil // a verify
 	}
+	rep.installing = true
 	if err := install(&partial, rep.Path, st.Parents); err != nil {
 		return st, err
 	}

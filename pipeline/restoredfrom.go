@@ -15,51 +15,131 @@ import (
 
 // restoredFromName is the file in a restore folder that says which set
 // each item folder there was restored from: one line per item, "ITEM
-// HOST/SET-ID", after a comment line. A restore of another set refuses,
-// unless --force, to put its items next to them (restoredFrom.check): a
-// folder holding the CMS of one night and the user data of the next, both
-// restored without a word, is not one backup.
+// HOST/SET-ID", after a comment line. An item folder that held files when
+// a restore wrote into it (--force) holds what both put there: its line
+// names every set, "ITEM HOST/SET-A HOST/SET-B", with "?" for files there
+// before of no recorded set ("ITEM ? HOST/SET-B"); it is mixed, of no one
+// set. A restore of another set refuses, unless --force, to put its items
+// next to item folders of its host (restoredFrom.check): a folder holding
+// the CMS of one night and the user data of the next, both restored
+// without a word, is not one backup. Another host's items are another
+// server's: they are no reason to refuse, and an item folder of the same
+// name is refused as one that holds files (checkOtherHosts), never with
+// --force for advice.
 const restoredFromName = ".lyncbackup-restored-from"
 
-// maxRestoredFrom bounds what is read of the file (a line per item).
+// maxRestoredFrom bounds what is read of the file (a line per item): a
+// larger one is refused, not cut (its rewrite would lose the rest).
 const maxRestoredFrom = 1 << 20
 
 const restoredFromHeader = "# lyncbackup: the backup set (HOST/SET-ID) each item folder here was restored from\n"
 
-// restoredEntry is one line of the file: an item folder and its set.
+// unrecordedSet stands, in an entry's sets, for files an item folder held
+// before a restore wrote into it, of no recorded set.
+const unrecordedSet = "?"
+
+// restoredEntry is one line of the file: an item folder and its set, or
+// (mixed) the sets whose files it holds, in the order they went in.
 type restoredEntry struct {
-	Item, Host, SetID string
+	Item string
+	Sets []string
 }
 
-func (e restoredEntry) set() string { return e.Host + "/" + e.SetID }
+func (e restoredEntry) mixed() bool { return len(e.Sets) > 1 }
 
-// parseRestoredFrom reads the file's lines. A line that is not "ITEM
-// HOST/SET-ID" with a valid item and host name and set id (an edit, a
-// cut write) is left out, as is a later line for an item named already.
-func parseRestoredFrom(data []byte) []restoredEntry {
-	var out []restoredEntry
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+// ofHost: a set the entry names is host's.
+func (e restoredEntry) ofHost(host string) bool {
+	for _, s := range e.Sets {
+		if h, _, ok := strings.Cut(s, "/"); ok && h == host {
+			return true
 		}
-		item, set, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		host, id, ok := strings.Cut(set, "/")
-		if !ok || !catalog.ValidName(item) || !catalog.ValidName(host) {
-			continue
-		}
-		if _, err := catalog.ParseSetID(id); err != nil {
-			continue
-		}
-		if findEntry(out, item) >= 0 {
-			continue
-		}
-		out = append(out, restoredEntry{Item: item, Host: host, SetID: id})
 	}
-	return out
+	return false
+}
+
+// describe is how a refusal names the entry.
+func (e restoredEntry) describe() string {
+	if !e.mixed() {
+		return e.Item + " restored from set " + e.Sets[0]
+	}
+	var named []string
+	unknown := false
+	for _, s := range e.Sets {
+		if s == unrecordedSet {
+			unknown = true
+		} else {
+			named = append(named, s)
+		}
+	}
+	what := "sets " + strings.Join(named, " and ")
+	if len(named) == 1 {
+		what = "set " + named[0]
+	}
+	if unknown {
+		what += " over files of no recorded set"
+	} else {
+		what += " over each other"
+	}
+	return e.Item + " (mixed: restored from " + what + ", of no one set)"
+}
+
+// withSet is sets and s (once).
+func withSet(sets []string, s string) []string {
+	if slices.Contains(sets, s) {
+		return slices.Clone(sets)
+	}
+	return append(slices.Clone(sets), s)
+}
+
+// parseSet: "?" or HOST/SET-ID with a valid host name and set id.
+func parseSet(s string) bool {
+	if s == unrecordedSet {
+		return true
+	}
+	host, id, ok := strings.Cut(s, "/")
+	if !ok || !catalog.ValidName(host) {
+		return false
+	}
+	_, err := catalog.ParseSetID(id)
+	return err == nil
+}
+
+// parseRestoredFrom reads the file's lines. A line that is not "ITEM SET
+// [SET...]" with a valid item name and sets (an edit, a cut write, a later
+// line for an item named already) is no entry; it is returned in other,
+// as it is, and written back so (the header and blank lines aside).
+func parseRestoredFrom(data []byte) (es []restoredEntry, other []string) {
+	header := strings.TrimSuffix(restoredFromHeader, "\n")
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" || line == header {
+			continue
+		}
+		if e, ok := parseEntry(line); ok && findEntry(es, e.Item) < 0 {
+			es = append(es, e)
+		} else {
+			other = append(other, line)
+		}
+	}
+	return es, other
+}
+
+func parseEntry(line string) (restoredEntry, bool) {
+	if strings.HasPrefix(line, "#") {
+		return restoredEntry{}, false
+	}
+	f := strings.Split(line, " ")
+	if len(f) < 2 || !catalog.ValidName(f[0]) {
+		return restoredEntry{}, false
+	}
+	e := restoredEntry{Item: f[0]}
+	for _, s := range f[1:] {
+		if !parseSet(s) || slices.Contains(e.Sets, s) {
+			return restoredEntry{}, false
+		}
+		e.Sets = append(e.Sets, s)
+	}
+	return e, true
 }
 
 // findEntry is the index of item's entry (names compared without case:
@@ -73,11 +153,14 @@ func findEntry(es []restoredEntry, item string) int {
 	return -1
 }
 
-func formatRestoredFrom(es []restoredEntry) []byte {
+func formatRestoredFrom(es []restoredEntry, other []string) []byte {
 	var b bytes.Buffer
 	b.WriteString(restoredFromHeader)
 	for _, e := range es {
-		fmt.Fprintf(&b, "%s %s\n", e.Item, e.set())
+		fmt.Fprintf(&b, "%s %s\n", e.Item, strings.Join(e.Sets, " "))
+	}
+	for _, l := range other {
+		b.WriteString(l + "\n")
 	}
 	return b.Bytes()
 }
@@ -86,10 +169,12 @@ func formatRestoredFrom(es []restoredEntry) []byte {
 type restoredFrom struct {
 	dir     string
 	entries []restoredEntry
-	// was: the entries before this restore; empty: the item folders
-	// this restore writes that were empty or absent before it.
-	was   []restoredEntry
-	empty map[string]bool
+	// other: the file's lines that are no entry, kept as they are.
+	other []string
+	// was: the entries before this restore; held: the item folders
+	// this restore writes that held files before it.
+	was  []restoredEntry
+	held map[string]bool
 }
 
 // readRestoredFrom reads dir's record (none yet: no entries). It is never
@@ -111,11 +196,14 @@ func readRestoredFrom(dir string) (*restoredFrom, error) {
 		return nil, fmt.Errorf("restore folder %s: %w", dir, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRestoredFrom))
+	data, err := io.ReadAll(io.LimitReader(f, maxRestoredFrom+1))
 	if err != nil {
 		return nil, fmt.Errorf("restore folder %s: read %s: %w", dir, p, err)
 	}
-	r.entries = parseRestoredFrom(data)
+	if len(data) > maxRestoredFrom {
+		return nil, fmt.Errorf("restore folder %s: %s is over 1 MiB, more than lyncbackup writes there (a line per item folder): it is not its record of the set each item folder came from; move it out of the folder and restore again", dir, p)
+	}
+	r.entries, r.other = parseRestoredFrom(data)
 	return r, nil
 }
 
@@ -130,50 +218,101 @@ func holdsFiles(dir, item string) bool {
 }
 
 // check refuses a restore of another set than the one (or ones) the item
-// folders in place came from: its items would sit beside theirs. Only
-// entries whose folder holds files count. namedAs is as FinishHint's.
+// folders of its host in place came from: its items would sit beside
+// theirs. A mixed item folder is of no one set: every restore beside it is
+// refused. Only entries whose folder holds files count, and only of m's
+// host (another host's are another server's). namedAs is as FinishHint's.
 func (r *restoredFrom) check(m *catalog.Manifest, namedAs string) error {
 	this := m.Host + "/" + m.SetID
-	var order []string
+	var order, mixed []string
 	bySet := map[string][]string{}
 	for _, e := range r.entries {
-		if e.set() == this || !holdsFiles(r.dir, e.Item) {
+		if !e.ofHost(m.Host) || !e.mixed() && e.Sets[0] == this || !holdsFiles(r.dir, e.Item) {
 			continue
 		}
-		if bySet[e.set()] == nil {
-			order = append(order, e.set())
+		if e.mixed() {
+			mixed = append(mixed, e.describe())
+			continue
 		}
-		bySet[e.set()] = append(bySet[e.set()], e.Item)
+		s := e.Sets[0]
+		if bySet[s] == nil {
+			order = append(order, s)
+		}
+		bySet[s] = append(bySet[s], e.Item)
 	}
-	if len(order) == 0 {
+	if len(order)+len(mixed) == 0 {
 		return nil
 	}
 	var held []string
 	for _, s := range order {
 		held = append(held, strings.Join(bySet[s], ", ")+" restored from set "+s)
 	}
+	held = append(held, mixed...)
 	named := "set " + m.SetID
 	if notByID(m.SetID, namedAs) {
 		named += " (" + namedAs + ")"
 	}
 	// The set to finish the folder from, when one of this host's is.
 	other := ""
-	if id, ok := strings.CutPrefix(order[0], m.Host+"/"); ok && len(order) == 1 {
-		other = "restore " + id + " by that id for the items not there yet, "
+	if len(order) == 1 && len(mixed) == 0 {
+		if id, ok := strings.CutPrefix(order[0], m.Host+"/"); ok {
+			other = "restore " + id + " by that id for the items not there yet, "
+		}
 	}
 	return fmt.Errorf("restore folder %s holds %s; this restore is of %s/%s, and would put another backup's items beside them (%srestore %s into another folder, or use --force to restore it there anyway)",
 		r.dir, strings.Join(held, "; "), m.Host, m.SetID, other, named)
 }
 
-// claim records, before a file is written, that items come from m's set:
-// a restore stopped on the way (a full disk, a killed process) leaves the
-// record saying so. settle then puts it right.
-func (r *restoredFrom) claim(m *catalog.Manifest, items []string) error {
-	r.was = append([]restoredEntry(nil), r.entries...)
-	r.empty = map[string]bool{}
+// checkOtherHosts refuses, without --force, an item of this restore
+// whose folder holds files restored from another host's sets only: another
+// server's item of the same name. --force is not offered: it would write
+// one server's files over another's.
+func (r *restoredFrom) checkOtherHosts(m *catalog.Manifest, items []string) error {
+	var there []string
 	for _, it := range items {
-		r.empty[it] = !holdsFiles(r.dir, it)
-		e := restoredEntry{Item: it, Host: m.Host, SetID: m.SetID}
+		i := findEntry(r.entries, it)
+		if i < 0 || r.entries[i].ofHost(m.Host) || !holdsFiles(r.dir, it) {
+			continue
+		}
+		e := r.entries[i]
+		if slices.Equal(e.Sets, []string{unrecordedSet}) {
+			continue // no host named: the usual refusal
+		}
+		there = append(there, e.describe())
+	}
+	if len(there) == 0 {
+		return nil
+	}
+	return fmt.Errorf("restore folder %s holds %s, another server's; this restore is of %s/%s: restore it into another folder (a folder per server)",
+		r.dir, strings.Join(there, "; "), m.Host, m.SetID)
+}
+
+// entryFor is what the record says of an item that this restore writes
+// into: m's set alone when its folder was empty or absent before, else the
+// sets it held before (unrecorded files: "?") and m's, mixed.
+func (r *restoredFrom) entryFor(m *catalog.Manifest, item string) restoredEntry {
+	this := m.Host + "/" + m.SetID
+	var sets []string
+	if r.held[item] {
+		if i := findEntry(r.was, item); i >= 0 {
+			sets = r.was[i].Sets
+		} else {
+			sets = []string{unrecordedSet}
+		}
+	}
+	return restoredEntry{Item: item, Sets: withSet(sets, this)}
+}
+
+// claim records, before a file is written, that items come from m's set
+// (mixed with what a folder held already, see entryFor): a restore stopped
+// on the way (a full disk, a killed process) leaves the record saying so.
+// settle then puts it right.
+func (r *restoredFrom) claim(m *catalog.Manifest, items []string) error {
+	r.was = slices.Clone(r.entries)
+	r.held = map[string]bool{}
+	for _, it := range items {
+		r.held[it] = holdsFiles(r.dir, it)
+		e := r.entryFor(m, it)
 		if i := findEntry(r.entries, it); i >= 0 {
 			r.entries[i] = e
 		} else {
@@ -183,19 +322,22 @@ func (r *restoredFrom) claim(m *catalog.Manifest, items []string) error {
 	return r.write()
 }
 
-// settle records what the restore did: an item put in place, or whose
-// folder, empty before, now holds part of it (a move into place that
-// failed half-way), is of this set; another item of this restore keeps
-// what the record said before; an entry whose folder holds nothing (an
-// item folder removed since) goes. No entry left: no file.
+// settle records what the restore did: an item it moved into place, or
+// began to (a move that failed half-way), is entryFor's; another item of
+// this restore keeps what the record said before; an entry whose folder
+// holds nothing (an item folder removed since) goes. No entry left: no
+// file.
 func (r *restoredFrom) settle(m *catalog.Manifest, reports []ItemReport) error {
 	var out []restoredEntry
 	mine := map[string]bool{}
 	for _, rep := range reports {
 		mine[strings.ToLower(rep.Name)] = true
-		if rep.InPlace || r.empty[rep.Name] && holdsFiles(r.dir, rep.Name) {
-			out = append(out, restoredEntry{Item: rep.Name, Host: m.Host, SetID: m.SetID})
-		} else if i := findEntry(r.was, rep.Name); i >= 0 && holdsFiles(r.dir, rep.Name) {
+		if !holdsFiles(r.dir, rep.Name) {
+			continue
+		}
+		if rep.InPlace || rep.installing {
+			out = append(out, r.entryFor(m, rep.Name))
+		} else if i := findEntry(r.was, rep.Name); i >= 0 {
 			out = append(out, r.was[i])
 		}
 	}
@@ -211,10 +353,12 @@ func (r *restoredFrom) settle(m *catalog.Manifest, reports []ItemReport) error {
 
 // write replaces the file at once (a temporary file beside it, renamed
 // over it: a link in its place is replaced, never followed), or removes it
-// when there is no entry.
+// when there is no entry and no other line. It is readable by every
+// account, as the item folders' files are: another one restoring into the
+// same folder reads it.
 func (r *restoredFrom) write() error {
 	p := filepath.Join(r.dir, restoredFromName)
-	if len(r.entries) == 0 {
+	if len(r.entries) == 0 && len(r.other) == 0 {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
@@ -224,7 +368,10 @@ func (r *restoredFrom) write() error {
 	if err != nil {
 		return fmt.Errorf("record the set in %s: %w", p, err)
 	}
-	_, err = f.Write(formatRestoredFrom(r.entries))
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(formatRestoredFrom(r.entries, r.other))
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -259,6 +259,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
 		Parallel: sf.parallel, Progress: prog, Include: include, NamedAs: namedAs,
 		Damaged: a.damageRecorder(ctx, st, sf, set.Host).damaged,
+		Warn:    func(msg string) { a.warnLine(msg, "set", set.ID) },
 	})
 	prog.Stop()
 	restoreWarnings(a, reports)
