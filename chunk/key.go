@@ -114,7 +114,7 @@ func LoadOrCreateKey(path string) (*Key, error) {
 	case young(path):
 		return awaitKey(path) // another run created it a moment ago and is writing it
 	case len(data) == 0:
-		return fillEmptyKey(path, err)
+		return fillEmptyKey(path)
 	}
 	return nil, err
 }
@@ -130,19 +130,19 @@ func LoadOrCreateKey(path string) (*Key, error) {
 // locks it (an OS lock, dropped however the process ends), and the first
 // writes the key in place while the others wait; they then read that key.
 // A run that reads the file meanwhile without the lock finds it young and
-// waits for the line (awaitKey). damaged is the error to return when the
-// file cannot be written.
-func fillEmptyKey(path string, damaged error) (*Key, error) {
+// waits for the line (awaitKey). A file that cannot be opened for writing
+// or locked fails with the advice to delete it (unfillable).
+func fillEmptyKey(path string) (*Key, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return LoadOrCreateKey(path) // removed meanwhile (by hand)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w; writing a new key into it failed: %w", damaged, err)
+		return nil, unfillable(path, err)
 	}
 	defer f.Close()
 	if _, err := filelock.LockAt(f, true, keyLockByte); err != nil {
-		return nil, fmt.Errorf("%w; writing a new key into it failed: lock: %w", damaged, err)
+		return nil, unfillable(path, fmt.Errorf("lock: %w", err))
 	}
 	if emptyKeyLocked != nil {
 		emptyKeyLocked()
@@ -169,6 +169,16 @@ func fillEmptyKey(path string, damaged error) (*Key, error) {
 	return NewKey(raw)
 }
 
+// unfillable is the error for an empty key file that a new key cannot be
+// written into (err: why, such as a file this account may not write): it
+// fails every backup until the file is deleted.
+func unfillable(path string, err error) error {
+	return fmt.Errorf("chunk key %s is empty (a run was stopped while making it) and a new key cannot be written into it: %w (%s)", path, err, deleteKeyAdvice)
+}
+
+// deleteKeyAdvice is the fix for a key file that fails every backup.
+const deleteKeyAdvice = "delete it: the next backup makes a new one and only loses deduplication against older chunks"
+
 // keyLockByte is where a Windows lock on the key file sits: past the line,
 // which other runs read meanwhile (a Windows lock keeps other handles from
 // reading the bytes it covers).
@@ -189,7 +199,9 @@ const (
 
 // CheckKey reads the key file at path as a backup does, changing nothing
 // (for lyncbackup check). For KeyBad, err is the error the backup fails
-// with; for KeyEmpty it says why the file is empty.
+// with (an empty file that this account cannot open for writing is
+// KeyBad: the backup cannot fill it); for KeyEmpty it says why the file
+// is empty.
 func CheckKey(path string) (KeyState, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -200,6 +212,14 @@ func CheckKey(path string) (KeyState, error) {
 	}
 	if _, err := parseKey(path, data); err != nil {
 		if len(data) == 0 {
+			// The backup opens it for writing to fill it (fillEmptyKey).
+			f, oerr := os.OpenFile(path, os.O_RDWR, 0)
+			if oerr != nil && !errors.Is(oerr, os.ErrNotExist) {
+				return KeyBad, unfillable(path, oerr)
+			}
+			if f != nil {
+				f.Close()
+			}
 			return KeyEmpty, err
 		}
 		return KeyBad, err
@@ -245,8 +265,13 @@ func awaitKey(path string) (*Key, error) {
 			return k, nil
 		}
 		if time.Now().After(deadline) {
-			if len(data) == 0 && !young(path) { // its writer died
-				return fillEmptyKey(path, err)
+			// Still empty: its writer died. Filled whatever the file's
+			// date: one dated ahead (the clock set back since) stays
+			// young for as long as it is ahead, and failed every backup
+			// until then. fillEmptyKey fills it under the file's lock
+			// and reads what another run wrote first.
+			if len(data) == 0 {
+				return fillEmptyKey(path)
 			}
 			return nil, err
 		}
@@ -272,7 +297,7 @@ func parseKey(path string, data []byte) (*Key, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("chunk key %s is empty (a run was stopped while making it)", path)
 	}
-	return nil, fmt.Errorf("chunk key %s is damaged (delete it: the next backup makes a new one and only loses deduplication against older chunks)", path)
+	return nil, fmt.Errorf("chunk key %s is damaged (%s)", path, deleteKeyAdvice)
 }
 
 // NewKey derives the chunk naming and cutting from 32 secret bytes: ids
