@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +89,57 @@ func TestCoreLogFileFull(t *testing.T) {
 	r = e.run("backup")
 	if r.Code != 0 || strings.Count(r.Stderr, "log file "+logFile+": write: no space left on device; the rest of this run's log goes to stderr") != 1 || !strings.Contains(r.Stderr, `msg="run finished"`) {
 		t.Errorf("backup with its log on a full disk: exit %d\n%s", r.Code, r.Stderr)
+	}
+}
+
+// TestCoreLogFileCutOff: a record the full disk cut off partway stays on
+// its own line: the next run's first record was appended to it, one line
+// that was neither record nor JSON. A failed run whose log went to stderr
+// prints its error there once (it came twice: the "run failed" record and
+// the "lyncbackup: …" line).
+func TestCoreLogFileCutOff(t *testing.T) {
+	e := newCoreEnv(t)
+	logs := testenv.Tmpfs(t, "256k")
+	logFile := filepath.Join(logs, "lyncbackup.log")
+	// One 4000-byte record: the file's page has 96 bytes left, so the next
+	// record is written partway once the rest of the disk is full.
+	pad := `{"msg":"earlier","pad":"` + strings.Repeat("x", 4000-len(`{"msg":"earlier","pad":""}`)-1) + `"}` + "\n"
+	if err := os.WriteFile(logFile, []byte(pad), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	fillDisk(t, filepath.Join(logs, "fill"))
+	src := e.oneFileSource("content", "log: {file: "+coreQuote(logFile)+", format: json}\n")
+	os.RemoveAll(src) // the backup fails
+	r := e.run("backup")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "log file "+logFile+": write: no space left on device") {
+		t.Fatalf("failed backup with its log on a full disk: exit %d\n%s", r.Code, r.Stderr)
+	}
+	if n := strings.Count(r.Stderr, "nothing was backed up"); n != 1 {
+		t.Errorf("the run's error is on stderr %d times, want once:\n%s", n, r.Stderr)
+	}
+	if b, _ := os.ReadFile(logFile); len(b) <= len(pad) || b[len(b)-1] == '\n' {
+		t.Fatalf("no record was cut off (the test's premise): %d bytes, %q", len(b), b[len(pad):])
+	}
+
+	os.Remove(filepath.Join(logs, "fill"))
+	e.oneFileSource("content", "log: {file: "+coreQuote(logFile)+", format: json}\n")
+	if r := e.run("backup"); r.Code != 0 {
+		t.Fatalf("backup with room: exit %d\n%s", r.Code, r.Stderr)
+	}
+	b, _ := os.ReadFile(logFile)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	var started, cut int
+	for _, l := range lines[1:] {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			cut++
+			continue
+		}
+		if rec["msg"] == "run started" {
+			started++
+		}
+	}
+	if started != 1 || cut != 1 {
+		t.Errorf("log after the cut-off record: %d whole \"run started\" records (want 1), %d lines not JSON (want 1, the cut one):\n%s", started, cut, b[len(pad):])
 	}
 }

@@ -375,6 +375,9 @@ func (a *app) finish(err error) int {
 	if a.logFile != nil {
 		args := []any{"command", a.cmdName(), "exit_code", code, "seconds", float64(time.Since(a.started).Milliseconds()) / 1000}
 		switch {
+		case err != nil && a.logFallback.Failed():
+			// The log goes to stderr now: the "lyncbackup: …" line below
+			// says the same, and a record as well printed it twice.
 		case err == nil:
 			a.log.Info("run finished", args...)
 		case code == exitInterrupted:

@@ -21,7 +21,11 @@ const Keep = 3
 // Open opens path for appending. When the file already holds maxSize
 // bytes or more (0: DefaultMaxSize), it first becomes path.1 (path.1
 // becomes path.2, and so on; the oldest beyond Keep is deleted), and a new
-// file is started; note then says so, for the log's first lines. A
+// file is started; note then says so, for the log's first lines. A file
+// whose last line is cut off (a write that failed partway on a full disk:
+// truncating back is no answer, as another run may be appending to the
+// same file) gets a line end first, so that each record stays one line,
+// and note says so. A
 // rotation that fails (another process has the file open on Windows, a
 // folder in the way) leaves the file as it is and note says why: the run
 // still logs, to the old file, and the next run tries again.
@@ -37,7 +41,40 @@ func Open(path string, maxSize int64) (f *os.File, note string, err error) {
 		}
 	}
 	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	return f, note, err
+	if err != nil {
+		return nil, note, err
+	}
+	if cutOff(f, path) {
+		// A write that failed partway (a full disk) or a run stopped
+		// while writing left a cut-off record: this run's first record
+		// was appended to it, one line that was neither record.
+		if _, werr := f.Write([]byte("\n")); werr == nil {
+			if note != "" {
+				note += "; "
+			}
+			note += "the log file's last line was cut off (a write that failed partway, or a run stopped while writing): this run's lines start on the next line"
+		}
+	}
+	return f, note, nil
+}
+
+// cutOff reports whether f, opened at path, is a regular file whose last
+// byte is not a line end (false when that cannot be read).
+func cutOff(f *os.File, path string) bool {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return false
+	}
+	r, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	b := make([]byte, 1)
+	if _, err := r.ReadAt(b, fi.Size()-1); err != nil {
+		return false
+	}
+	return b[0] != '\n'
 }
 
 func rotate(path string) error {

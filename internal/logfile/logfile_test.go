@@ -95,7 +95,7 @@ func TestOpenRotationFails(t *testing.T) {
 func TestOpenSizeLimit(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "lyncbackup.log")
-	write(t, log, "012345678")
+	write(t, log, "01234567\n")
 	f, note, err := Open(log, 10)
 	if err != nil || note != "" {
 		t.Fatalf("9 bytes of 10: %v, note %q", err, note)
@@ -107,7 +107,7 @@ func TestOpenSizeLimit(t *testing.T) {
 		t.Fatalf("10 bytes of 10: %v, note %q", err, note)
 	}
 	f.Close()
-	if got := read(log + ".1"); got != "0123456789" {
+	if got := read(log + ".1"); got != "01234567\n9" {
 		t.Errorf("rotated file %q", got)
 	}
 	write(t, log, "a small log\n")
@@ -161,5 +161,35 @@ func TestFallback(t *testing.T) {
 	var none *Fallback
 	if none.Failed() {
 		t.Error("a nil Fallback has failed")
+	}
+}
+
+// TestOpenAfterCutOffRecord: a file whose last record was cut off (a write
+// that failed partway on a full disk) gets a line end before this run's
+// first record, and note says so; the next run's first record was appended
+// to the cut one, one line that was neither record.
+func TestOpenAfterCutOffRecord(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "lyncbackup.log")
+	write(t, log, `{"msg":"whole"}`+"\n"+`{"time":"x","level":"`)
+	f, note, err := Open(log, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"msg":"run started"}` + "\n")
+	f.Close()
+	if got, want := read(log), `{"msg":"whole"}`+"\n"+`{"time":"x","level":"`+"\n"+`{"msg":"run started"}`+"\n"; got != want {
+		t.Errorf("log after a cut-off record:\n%q\nwant\n%q", got, want)
+	}
+	if !strings.Contains(note, "last line was cut off") {
+		t.Errorf("note %q", note)
+	}
+	// A file that ends a line is appended to as it is.
+	f, note, err = Open(log, 0)
+	if err != nil || note != "" {
+		t.Fatalf("%v, note %q", err, note)
+	}
+	f.Close()
+	if got := read(log); !strings.HasSuffix(got, "}\n") || strings.HasSuffix(got, "\n\n") {
+		t.Errorf("a whole file changed: %q", got)
 	}
 }
