@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
@@ -141,5 +142,30 @@ func TestCoreLogFileCutOff(t *testing.T) {
 	}
 	if started != 1 || cut != 1 {
 		t.Errorf("log after the cut-off record: %d whole \"run started\" records (want 1), %d lines not JSON (want 1, the cut one):\n%s", started, cut, b[len(pad):])
+	}
+}
+
+// TestCoreCheckStagingNamedFull: a staging folder that cannot be written
+// for another reason is not called full because its path says "disk is
+// full": check said "[FAIL] … read-only file system / fix: free space on
+// that disk", matching the error's text, path included.
+func TestCoreCheckStagingNamedFull(t *testing.T) {
+	e := newCoreEnv(t)
+	staging := filepath.Join(e.dir, "disk is full", "staging")
+	os.MkdirAll(staging, 0o700)
+	testenv.TmpfsAt(t, staging, "256k")
+	if err := syscall.Mount("", staging, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("cannot remount the tmpfs read-only: %v", err)
+	}
+	e.oneFileSource("content", "")
+	cfg := filepath.Join(e.dir, "lyncbackup.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cfg, []byte(strings.Replace(string(b), coreQuote(filepath.Join(e.dir, "staging")), coreQuote(staging), 1)), 0o600)
+	r := e.run("check")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] staging folder: "+staging+": read-only file system\n       fix: give this account write access or choose another staging folder") {
+		t.Errorf("check with a read-only staging folder under \"disk is full\": exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

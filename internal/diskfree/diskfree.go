@@ -6,32 +6,26 @@ package diskfree
 import (
 	"errors"
 	"os"
-	"strings"
 	"syscall"
 )
 
 // Free is the number of bytes this account may still write on the disk
-// (filesystem) that holds dir: what a quota or the root reserve leaves it,
-// not the disk's total free bytes. An error when the system cannot say.
+// (filesystem) that holds dir, less what the file system keeps for root
+// (Linux: statfs's available blocks). On Windows it is what the account's
+// quota leaves it (GetDiskFreeSpaceEx); on Linux a per-user quota is not
+// counted (statfs does not see it). An error when the system cannot say.
 func Free(dir string) (uint64, error) { return free(dir) }
 
 // IsFull reports whether err is a write refused for want of room: no space
-// left on the disk, or the account's quota spent. Windows' messages are
-// matched as well as its codes (ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL).
+// left on the disk, or the account's quota spent (ENOSPC, EDQUOT; Windows'
+// ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL, ERROR_DISK_QUOTA_EXCEEDED). Only
+// the system's error code is read, never the message: that names the path,
+// and a folder called "disk is full" that this account may not write was
+// reported as a full disk. Every caller passes an error of the os package,
+// which carries its code.
 func IsFull(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, syscall.ENOSPC) || isFullErrno(err) {
-		return true
-	}
-	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"no space left", "not enough space", "disk is full", "quota exceeded"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
+	var errno syscall.Errno
+	return errors.As(err, &errno) && isFullErrno(errno)
 }
 
 // ProbeWrite writes, syncs and removes a small file in dir, and returns

@@ -1,7 +1,6 @@
 package diskfree
 
 import (
-	"errors"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -12,7 +11,19 @@ func free(dir string) (uint64, error) {
 	if err := unix.Statfs(dir, &st); err != nil {
 		return 0, err
 	}
-	return st.Bavail * uint64(st.Bsize), nil
+	return availBytes(&st), nil
 }
 
-func isFullErrno(err error) bool { return errors.Is(err, syscall.EDQUOT) }
+// availBytes is the bytes an unprivileged account may still write by a
+// statfs: its block counts are in the fragment size (f_frsize, what
+// statvfs(3) counts in), not f_bsize, the preferred I/O size, which a file
+// system may set larger. A kernel that leaves f_frsize 0 counts in f_bsize.
+func availBytes(st *unix.Statfs_t) uint64 {
+	unit := uint64(st.Frsize)
+	if unit == 0 {
+		unit = uint64(st.Bsize)
+	}
+	return st.Bavail * unit
+}
+
+func isFullErrno(errno syscall.Errno) bool { return errno == syscall.ENOSPC || errno == syscall.EDQUOT }

@@ -1,7 +1,7 @@
 package diskfree
 
 import (
-	"errors"
+	"syscall"
 
 	"golang.org/x/sys/windows"
 )
@@ -18,6 +18,10 @@ func free(dir string) (uint64, error) {
 	return avail, nil
 }
 
-func isFullErrno(err error) bool {
-	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL)
+func isFullErrno(errno syscall.Errno) bool {
+	switch errno {
+	case windows.ERROR_DISK_FULL, windows.ERROR_HANDLE_DISK_FULL, windows.ERROR_DISK_QUOTA_EXCEEDED, syscall.ENOSPC:
+		return true
+	}
+	return false
 }
