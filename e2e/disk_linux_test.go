@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
@@ -167,5 +168,29 @@ func TestCoreCheckStagingNamedFull(t *testing.T) {
 	r := e.run("check")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] staging folder: "+staging+": read-only file system\n       fix: give this account write access or choose another staging folder") {
 		t.Errorf("check with a read-only staging folder under \"disk is full\": exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestCoreChunkKeyEmptyUnwritable: an empty chunk key that cannot be
+// opened for writing fails check with the backup's own error and both name
+// the fix (delete it); check warned that the next backup would fill it and
+// the backup failed with "…; writing a new key into it failed: …".
+func TestCoreChunkKeyEmptyUnwritable(t *testing.T) {
+	e := newCoreEnv(t)
+	e.oneFileSource("content", "")
+	staging := filepath.Join(e.dir, "staging")
+	os.MkdirAll(staging, 0o700)
+	testenv.TmpfsAt(t, staging, "1m")
+	keyFile := filepath.Join(staging, "fe01.contoso.com.chunkkey")
+	os.WriteFile(keyFile, nil, 0o600)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(keyFile, old, old)
+	if err := syscall.Mount("", staging, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("cannot remount the tmpfs read-only: %v", err)
+	}
+	want := "chunk key " + keyFile + " is empty (a run was stopped while making it) and a new key cannot be written into it: open " + keyFile + ": read-only file system (delete it: the next backup makes a new one"
+	r := e.run("check")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: "+want) {
+		t.Errorf("check with an empty chunk key that cannot be written: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -224,4 +224,16 @@ func TestCoreChunkKeyDamagedOrEmpty(t *testing.T) {
 	if r := e.mustRun("backup"); strings.Contains(r.Stderr, "chunk key") {
 		t.Errorf("the backup after it warns of the chunk key:\n%s", r.Stderr)
 	}
+
+	// Empty and dated ahead (the clock set back since the run that made
+	// it died): filled once the wait for its writer is over. It stayed
+	// "young" and every backup failed: "chunk key … is empty (a run was
+	// stopped while making it)", naming no fix.
+	os.WriteFile(keyFile, nil, 0o600)
+	ahead := time.Now().Add(time.Hour)
+	os.Chtimes(keyFile, ahead, ahead)
+	r = e.run("backup")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "the chunk key at "+keyFile+" was empty (a run was stopped while making it), so a new one was made") {
+		t.Errorf("backup with an empty chunk key dated ahead: exit %d\n%s", r.Code, r.Stderr)
+	}
 }
