@@ -7,8 +7,10 @@ import (
 	"github.com/lyncbackup/lyncbackup/internal/netdrive"
 	"io/fs"
 	"strings"
+	"syscall"
 
 	"github.com/lyncbackup/lyncbackup/config"
+	"github.com/lyncbackup/lyncbackup/internal/diskfree"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -83,7 +85,7 @@ func openFinding(url string, err error) Finding {
 		f.Fix = "create it (or correct destination.url); lyncbackup does not create the destination"
 	case strings.Contains(msg, "not supported") || strings.Contains(msg, "destination url") || strings.Contains(msg, "invalid"):
 		f.Fix = "correct destination.url (file:///path, s3://bucket/prefix, azblob://account/container/prefix)"
-	case strings.Contains(msg, "no space left") || strings.Contains(msg, "not enough space") || strings.Contains(msg, "disk is full") || strings.Contains(msg, "quota"):
+	case isFull(err, msg):
 		// Before the rights: a full disk is "not writable" too.
 		f.Fix = "free space on it (a prune with the retention policy, or a larger disk): the next backup needs room for what changed"
 	case strings.Contains(msg, "permission denied") || strings.Contains(msg, "not writable"):
@@ -94,6 +96,19 @@ func openFinding(url string, err error) Finding {
 		f.Fix = "check destination.url, the network path to it, and the credentials in this account's environment"
 	}
 	return f
+}
+
+// isFull reports a refusal for want of room. An error that carries the
+// system's code (a local folder) is judged by that code alone: its text
+// names the path, and a folder such as /srv/quotas that this account may
+// not write was told to free space. Only an error without one (a remote
+// service's answer) is judged by its words.
+func isFull(err error, msg string) bool {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return diskfree.IsFull(err)
+	}
+	return strings.Contains(msg, "no space left") || strings.Contains(msg, "not enough space") || strings.Contains(msg, "disk is full") || strings.Contains(msg, "quota")
 }
 
 func isAuth(msg string) bool {

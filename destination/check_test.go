@@ -3,8 +3,11 @@ package destination
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/config"
@@ -85,6 +88,24 @@ func TestOpenFindingFixes(t *testing.T) {
 	} {
 		if f := openFinding("u", errors.New(c.err)); !strings.Contains(f.Fix, c.want) {
 			t.Errorf("%q: fix %q, want it to say %q", c.err, f.Fix, c.want)
+		}
+	}
+}
+
+// TestOpenFindingFullByCode: a local folder's error is a full disk by its
+// system code, not by words in its path: a folder named "quotas" (or
+// "disk is full") that this account may not write was told to free space.
+func TestOpenFindingFullByCode(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("folder /srv/quotas/backups is not writable: %w", &fs.PathError{Op: "open", Path: "/srv/quotas/backups/.probe", Err: syscall.EACCES}), "grant"},
+		{fmt.Errorf("folder /srv/disk is full/b is not writable: %w", &fs.PathError{Op: "open", Path: "/srv/disk is full/b/.probe", Err: syscall.EACCES}), "grant"},
+		{fmt.Errorf("folder /srv/b is not writable: %w", &fs.PathError{Op: "write", Path: "/srv/b/.probe", Err: syscall.ENOSPC}), "free space"},
+	} {
+		if f := openFinding("u", c.err); !strings.Contains(f.Fix, c.want) {
+			t.Errorf("%v: fix %q, want it to say %q", c.err, f.Fix, c.want)
 		}
 	}
 }
