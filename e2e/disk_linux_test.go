@@ -12,22 +12,6 @@ import (
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
-// fillDisk writes to path until its disk is full.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			return
-		}
-	}
-}
-
 // TestCoreCheckStagingFull: check fails (exit 1) on a staging folder whose
 // disk is full, naming the cause and the fix, as the backup then fails on
 // its first write. It said "[ OK ] staging folder: … writable" and exited
@@ -39,7 +23,7 @@ func TestCoreCheckStagingFull(t *testing.T) {
 	staging := filepath.Join(e.dir, "staging")
 	os.MkdirAll(staging, 0o700)
 	testenv.TmpfsAt(t, staging, "256k")
-	fillDisk(t, filepath.Join(staging, "fill"))
+	testenv.FillDisk(t, filepath.Join(staging, "fill"))
 	r := e.run("check")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] staging folder: "+staging+": no space left on device\n       fix: free space on that disk") {
 		t.Errorf("check with a full staging disk: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
@@ -81,7 +65,7 @@ func TestCoreLogFileFull(t *testing.T) {
 
 	// The same on a full disk, and check says so first.
 	logs := testenv.Tmpfs(t, "256k")
-	fillDisk(t, filepath.Join(logs, "fill"))
+	testenv.FillDisk(t, filepath.Join(logs, "fill"))
 	logFile := filepath.Join(logs, "lyncbackup.log")
 	e.oneFileSource("content", "log: {file: "+coreQuote(logFile)+"}\n")
 	r = e.run("check")
@@ -109,7 +93,7 @@ func TestCoreLogFileCutOff(t *testing.T) {
 	if err := os.WriteFile(logFile, []byte(pad), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	fillDisk(t, filepath.Join(logs, "fill"))
+	testenv.FillDisk(t, filepath.Join(logs, "fill"))
 	src := e.oneFileSource("content", "log: {file: "+coreQuote(logFile)+", format: json}\n")
 	os.RemoveAll(src) // the backup fails
 	r := e.run("backup")

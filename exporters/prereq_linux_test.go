@@ -20,7 +20,7 @@ func TestStagingDiskFull(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	fill(t, filepath.Join(disk, "fill"))
+	testenv.FillDisk(t, filepath.Join(disk, "fill"))
 	p := checkStaging(dir, false)
 	if p.OK || !strings.Contains(p.Detail, dir+": no space left on device") || !strings.HasPrefix(p.Fix, "free space on that disk") {
 		t.Errorf("full staging disk: %+v", p)
@@ -36,27 +36,11 @@ func TestStagingDiskFull(t *testing.T) {
 	}
 }
 
-// fill writes to path until its disk is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			return
-		}
-	}
-}
-
 // TestBackupDirDiskFull: a SQL backup folder on a full disk fails the
 // check with the fix for it (it said "writable", as the staging folder).
 func TestBackupDirDiskFull(t *testing.T) {
 	dir := testenv.Tmpfs(t, "64k")
-	fill(t, filepath.Join(dir, "fill"))
+	testenv.FillDisk(t, filepath.Join(dir, "fill"))
 	p := checkDirWritable("exporters[0] sql: backup folder", dir, "the folder must exist")
 	if p.OK || !strings.Contains(p.Detail, "no space left on device") || !strings.HasPrefix(p.Fix, "free space on that disk") {
 		t.Errorf("full backup folder: %+v", p)

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"os"
 	"syscall"
 	"testing"
 )
@@ -23,4 +24,21 @@ func TmpfsAt(t testing.TB, dir, size string) {
 		t.Skipf("cannot mount a small tmpfs (needs root with CAP_SYS_ADMIN): %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(dir, 0) })
+}
+
+// FillDisk writes to a new file at path until its disk is full (a small
+// Tmpfs), leaving the file there.
+func FillDisk(t testing.TB, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			return
+		}
+	}
 }
