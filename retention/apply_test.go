@@ -272,15 +272,15 @@ func (l *lockStore) SetLegalHold(ctx context.Context, key string) error {
 
 func (l *lockStore) Delete(ctx context.Context, key string) error {
 	l.mu.Lock()
-	until, hold := l.until[key], l.hold[key]
+	until, hold, now := l.until[key], l.hold[key], l.now
 	l.mu.Unlock()
-	if hold || until.After(l.now) {
+	if hold || until.After(now) {
 		// As the S3 and Azure stores answer: the lock told, when known.
 		err := fmt.Errorf("delete %s: %w", key, upload.ErrLocked)
 		if l.undated {
 			return err
 		}
-		if !until.After(l.now) {
+		if !until.After(now) {
 			until = time.Time{}
 		}
 		return &upload.LockedError{RetainUntil: until, LegalHold: hold, Err: err}
