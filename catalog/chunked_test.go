@@ -210,7 +210,7 @@ func TestCommitRefusesAnUnreadableManifest(t *testing.T) {
 	}
 }
 
-// FuzzParseChunkKey: the hand-written ParseChunkKey and isHex64 accept
+// FuzzParseChunkKey: the hand-written ParseChunkKey and IsHex64 accept
 // exactly what the regular expressions they replaced accepted.
 func FuzzParseChunkKey(f *testing.F) {
 	chunkRe := regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]{0,99})/chunks/([0-9a-f]{2})/([0-9a-f]{64})\.zst\.age$`)
@@ -237,13 +237,13 @@ func FuzzParseChunkKey(f *testing.F) {
 			t.Fatalf("ParseChunkKey(%q, %q) = %q, %v; the expression says %v", host, key, got, ok, wantOK)
 		}
 		for _, s := range []string{key, host} {
-			if isHex64(s) != hexRe.MatchString(s) {
-				t.Fatalf("isHex64(%q) = %v", s, isHex64(s))
+			if IsHex64(s) != hexRe.MatchString(s) {
+				t.Fatalf("IsHex64(%q) = %v", s, IsHex64(s))
 			}
 		}
 		if len(key) > 11 {
-			if s := key[len(key)-11:] + strings.Repeat("0", 53); isHex64(s) != hexRe.MatchString(s) {
-				t.Fatalf("isHex64(%q) = %v", s, isHex64(s))
+			if s := key[len(key)-11:] + strings.Repeat("0", 53); IsHex64(s) != hexRe.MatchString(s) {
+				t.Fatalf("IsHex64(%q) = %v", s, IsHex64(s))
 			}
 		}
 	})

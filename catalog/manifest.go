@@ -221,14 +221,15 @@ func ParseChunkKey(host, key string) (string, bool) {
 	rest := key[len(host):]
 	id := rest[len("/chunks/ab/") : len("/chunks/ab/")+64]
 	if rest[:len("/chunks/")] != "/chunks/" || rest[len("/chunks/ab")] != '/' || rest[len("/chunks/"):len("/chunks/ab")] != id[:2] ||
-		rest[len(rest)-len(ChunkSuffix):] != ChunkSuffix || !isHex64(id) {
+		rest[len(rest)-len(ChunkSuffix):] != ChunkSuffix || !IsHex64(id) {
 		return "", false
 	}
 	return id, true
 }
 
-// isHex64 reports exactly 64 lowercase hex digits.
-func isHex64(s string) bool {
+// IsHex64 reports exactly 64 lowercase hex digits (a SHA-256 or chunk id as
+// the manifest writes them).
+func IsHex64(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
@@ -379,7 +380,7 @@ func (m *Manifest) Validate() error {
 				if _, ok := ParseChunkKey(m.Host, c.Key); !ok {
 					return fmt.Errorf("manifest: item %q: chunk %d: invalid key %q", it.Name, j, c.Key)
 				}
-				if !isHex64(c.SHA256) {
+				if !IsHex64(c.SHA256) {
 					return fmt.Errorf("manifest: item %q: chunk %d: invalid sha256", it.Name, j)
 				}
 				if c.PlainBytes <= 0 || c.StoredBytes <= 0 || c.PlainBytes > MaxChunkBytes || c.StoredBytes > MaxChunkBytes {
@@ -389,7 +390,7 @@ func (m *Manifest) Validate() error {
 					if m.Format < FormatVersion {
 						return fmt.Errorf("manifest: item %q: chunk %d: age prefix in a format %d manifest", it.Name, j, m.Format)
 					}
-					if !isHex64(c.AgePrefixSHA256) || c.AgePrefixBytes <= 0 || c.AgePrefixBytes > c.StoredBytes {
+					if !IsHex64(c.AgePrefixSHA256) || c.AgePrefixBytes <= 0 || c.AgePrefixBytes > c.StoredBytes {
 						return fmt.Errorf("manifest: item %q: chunk %d: invalid age prefix", it.Name, j)
 					}
 				}
@@ -401,14 +402,14 @@ func (m *Manifest) Validate() error {
 		default:
 			return fmt.Errorf("manifest: item %q: unknown layout %q", it.Name, it.Layout)
 		}
-		if !isHex64(it.SHA256) {
+		if !IsHex64(it.SHA256) {
 			return fmt.Errorf("manifest: item %q: invalid sha256", it.Name)
 		}
 		if it.PlainBytes < 0 || it.StoredBytes < 0 || it.Files < 0 {
 			return fmt.Errorf("manifest: item %q: negative size", it.Name)
 		}
 		if it.AgePrefixSHA256 != "" || it.AgePrefixBytes != 0 {
-			if !isHex64(it.AgePrefixSHA256) || it.AgePrefixBytes <= 0 || it.AgePrefixBytes > it.StoredBytes {
+			if !IsHex64(it.AgePrefixSHA256) || it.AgePrefixBytes <= 0 || it.AgePrefixBytes > it.StoredBytes {
 				return fmt.Errorf("manifest: item %q: invalid age prefix", it.Name)
 			}
 		}

@@ -1151,25 +1151,7 @@ func TestKeyFileBeingWritten(t *testing.T) {
 	}
 	keyUnreadable = nil
 
-	q := KeyFile(t.TempDir(), host)
-	ids := make([]string, 8)
-	var wg sync.WaitGroup
-	for i := range ids {
-		wg.Go(func() {
-			k, err := LoadOrCreateKey(q)
-			if err != nil {
-				t.Errorf("run %d: %v", i, err)
-				return
-			}
-			ids[i] = k.ID([]byte("x"))
-		})
-	}
-	wg.Wait()
-	for _, id := range ids[1:] {
-		if id != ids[0] {
-			t.Fatalf("runs at once got different keys: %v", ids)
-		}
-	}
+	keyAtOnce(t, KeyFile(t.TempDir(), host), 8)
 }
 
 // shortStore stores a chunk object one byte short and says so, as a store
@@ -1438,4 +1420,29 @@ func TestPutHuffmanHintFollowsTheText(t *testing.T) {
 			t.Errorf("%s: the chunk does not read back", step.name)
 		}
 	}
+}
+
+// keyAtOnce has n runs load or create the key at path at once: each must
+// get the same key, whose ID of "x" it returns.
+func keyAtOnce(t *testing.T, path string, n int) string {
+	t.Helper()
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			k, err := LoadOrCreateKey(path)
+			if err != nil {
+				t.Errorf("run %d: %v", i, err)
+				return
+			}
+			ids[i] = k.ID([]byte("x"))
+		})
+	}
+	wg.Wait()
+	for _, id := range ids[1:] {
+		if id != ids[0] {
+			t.Fatalf("runs at once got different keys: %v", ids)
+		}
+	}
+	return ids[0]
 }

@@ -62,7 +62,7 @@ func parseDamagedMark(host, key string) (Damage, bool) {
 		return Damage{}, false
 	}
 	id, sum, ok := strings.Cut(rest, ".")
-	if !ok || !hex64(id) || !hex64(sum) {
+	if !ok || !catalog.IsHex64(id) || !catalog.IsHex64(sum) {
 		return Damage{}, false
 	}
 	return Damage{Key: catalog.ChunkKey(host, id), SHA256: sum}, true
@@ -74,23 +74,11 @@ func parseDamagedFile(host string, data []byte) []Damage {
 	var out []Damage
 	for line := range strings.SplitSeq(string(data), "\n") {
 		id, sum, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if ok && hex64(id) && hex64(sum) {
+		if ok && catalog.IsHex64(id) && catalog.IsHex64(sum) {
 			out = append(out, Damage{Key: catalog.ChunkKey(host, id), SHA256: sum})
 		}
 	}
 	return out
-}
-
-func hex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // Recorded says where RecordDamaged kept a record.
@@ -112,7 +100,7 @@ func (r Recorded) Any() bool { return r.File != "" || r.Store }
 func RecordDamaged(ctx context.Context, st upload.Store, file, host string, d Damage) Recorded {
 	var r Recorded
 	id, ok := catalog.ParseChunkKey(host, d.Key)
-	if !ok || !hex64(d.SHA256) {
+	if !ok || !catalog.IsHex64(d.SHA256) {
 		return r
 	}
 	if file != "" {

@@ -152,7 +152,7 @@ func FuzzDamagedRecords(f *testing.F) {
 	f.Add([]byte("garbage\n\n \r\n"), host+"/chunk-damaged/ab.cd")
 	f.Fuzz(func(t *testing.T, data []byte, key string) {
 		for _, d := range parseDamagedFile(host, data) {
-			if _, ok := catalog.ParseChunkKey(host, d.Key); !ok || !hex64(d.SHA256) {
+			if _, ok := catalog.ParseChunkKey(host, d.Key); !ok || !catalog.IsHex64(d.SHA256) {
 				t.Fatalf("record %+v", d)
 			}
 		}

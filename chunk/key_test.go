@@ -3,7 +3,6 @@ package chunk
 import (
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,25 +63,8 @@ func TestEmptyKeyFileFilled(t *testing.T) {
 	q := KeyFile(t.TempDir(), host)
 	os.WriteFile(q, nil, 0o600)
 	aged(t, q)
-	ids := make([]string, 8)
-	var wg sync.WaitGroup
-	for i := range ids {
-		wg.Go(func() {
-			k, err := LoadOrCreateKey(q)
-			if err != nil {
-				t.Errorf("run %d: %v", i, err)
-				return
-			}
-			ids[i] = k.ID([]byte("x"))
-		})
-	}
-	wg.Wait()
-	for _, id := range ids[1:] {
-		if id != ids[0] {
-			t.Fatalf("runs at once on an empty key file got different keys: %v", ids)
-		}
-	}
-	if k, err := LoadOrCreateKey(q); err != nil || k.ID([]byte("x")) != ids[0] {
+	id := keyAtOnce(t, q, 8)
+	if k, err := LoadOrCreateKey(q); err != nil || k.ID([]byte("x")) != id {
 		t.Errorf("the file does not hold the key the runs got: %v", err)
 	}
 
