@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
-	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 const chunkHost = "fe01.contoso.com"
@@ -106,11 +104,7 @@ func TestChunkedStockTools(t *testing.T) {
 	if runtime.GOOS == "windows" { // the shell loop is bash (docs/TESTING.md)
 		t.Skip("the stock-tool loop is a bash pipeline")
 	}
-	for _, tool := range []string{"age", "zstd", "tar", "bash"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			testenv.Unavailable(t, fmt.Sprintf("%s not installed (scripts/test.sh installs it): %v", tool, err))
-		}
-	}
+	stockToolsOrSkip(t)
 	e := newCoreEnv(t)
 	src := filepath.Join(e.dir, "src")
 	os.MkdirAll(filepath.Join(src, "sub"), 0o755)
@@ -142,12 +136,10 @@ func TestChunkedStockTools(t *testing.T) {
 		t.Errorf("the stock-tools restore lacks the archive index: %v", err)
 	}
 	// README's integrity step after the loop: every file against the index.
-	if _, err := exec.LookPath("sha256sum"); err == nil {
-		check := exec.Command("sha256sum", "-c", "--strict", ".lyncbackup-SHA256SUMS")
-		check.Dir = x
-		if out, err := check.CombinedOutput(); err != nil {
-			t.Errorf("sha256sum -c after the stock-tools loop: %v\n%s", err, out)
-		}
+	check := exec.Command("sha256sum", "-c", "--strict", ".lyncbackup-SHA256SUMS")
+	check.Dir = x
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("sha256sum -c after the stock-tools loop: %v\n%s", err, out)
 	}
 
 	e.mustRun("verify", "latest")

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lyncbackup/lyncbackup/internal/testbin"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 // runTo runs the binary with stdout going to out.
@@ -161,6 +164,22 @@ func TestOpsDemo(t *testing.T) {
 			t.Errorf("demo does not say %q:\n%s", want, r.Stdout)
 		}
 	}
+	// The stock-tools commands it prints run as printed (a POSIX shell):
+	// the item into a folder of its own, every file checked.
+	if runtime.GOOS != "windows" {
+		stockToolsOrSkip(t)
+		_, after, _ := strings.Cut(r.Stdout, "With stock tools, item sample restores as:\n")
+		lines := strings.SplitN(after, "\n", 3)
+		if len(lines) < 2 {
+			t.Fatalf("no commands after the stock-tools line:\n%s", r.Stdout)
+		}
+		script := strings.TrimSpace(lines[0]) + "\n" + strings.TrimSpace(lines[1])
+		cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", script)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), ": OK") {
+			t.Errorf("the demo's stock-tools commands: %v\n%s\n%s", err, script, out)
+		}
+	}
 	if r := testbin.MustRun(t, dir, nil, "demo", "--dir", "quiet", "--quiet"); r.Stdout != "" {
 		t.Errorf("demo --quiet printed:\n%s", r.Stdout)
 	}
@@ -208,5 +227,16 @@ func TestCoreNothingStoredNamesEveryFailure(t *testing.T) {
 	m, _ := os.ReadFile(prom)
 	if !strings.Contains(string(m), `lyncbackup_last_run_failed_items{host="fe01.contoso.com"} 2`) {
 		t.Errorf("metrics:\n%s", m)
+	}
+}
+
+// stockToolsOrSkip: age, zstd, tar, sha256sum and bash, which the stock-tools
+// commands use (scripts/test.sh installs them).
+func stockToolsOrSkip(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"age", "zstd", "tar", "sha256sum", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testenv.Unavailable(t, fmt.Sprintf("%s not installed (scripts/test.sh installs it): %v", tool, err))
+		}
 	}
 }

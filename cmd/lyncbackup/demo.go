@@ -13,6 +13,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/examples"
+	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 )
 
@@ -100,13 +101,17 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.say("\n== restored into %s", restoreDir)
+	// README's commands (a POSIX shell): each item into a folder of its
+	// own, then every file checked against the item's index.
+	q := shellquote.POSIX
 	for _, it := range set.Manifest.Items {
+		to := filepath.Join(abs, "stock-"+it.Name)
 		if it.Layout == catalog.LayoutChunked { // docs/FORMAT.md: the chunk list, in stream order
-			a.say("\nWith stock tools, item %s restores as:\n  cd %s && while read k; do age -d -i %s \"$k\" | zstd -d; done < %s | tar -xf -",
-				it.Name, filepath.Join(abs, "backups"), keyFile, it.Key)
+			a.say("\nWith stock tools, item %s restores as:\n  mkdir -p %s && cd %s && while read k; do age -d -i %s \"$k\" | zstd -d; done < %s | tar -xf - -C %s\n  cd %s && sha256sum -c .lyncbackup-SHA256SUMS",
+				it.Name, q(to), q(filepath.Join(abs, "backups")), q(keyFile), q(it.Key), q(to), q(to))
 		} else {
-			a.say("\nWith stock tools, item %s restores as:\n  age -d -i %s %s | zstd -d | tar -xf -",
-				it.Name, keyFile, filepath.Join(abs, "backups", filepath.FromSlash(it.Key)))
+			a.say("\nWith stock tools, item %s restores as:\n  mkdir -p %s && age -d -i %s %s | zstd -d | tar -xf - -C %s\n  cd %s && sha256sum -c .lyncbackup-SHA256SUMS",
+				it.Name, q(to), q(keyFile), q(filepath.Join(abs, "backups", filepath.FromSlash(it.Key))), q(to), q(to))
 		}
 	}
 	if asJSON {
