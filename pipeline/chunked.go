@@ -46,8 +46,8 @@ func readChunkedItem(ctx context.Context, job ReadJob, it catalog.Item, rep Item
 	// entries are the list (every chunk and file is still checked against
 	// them); the set still fails verify, and the warning says why.
 	var listWarning string
-	if err := checkChunkList(ctx, job, it); err != nil {
-		if job.To == "" || !errors.Is(err, errListDamaged) {
+	if damaged, err := checkChunkList(ctx, job, it); err != nil {
+		if job.To == "" || !damaged {
 			return fail(err)
 		}
 		listWarning = err.Error() + ": restored from the manifest's chunk entries instead (every chunk and file still checked); this set fails verify, and a restore with stock tools needs the list: its lines are the entries' keys (docs/FORMAT.md)"
@@ -251,35 +251,32 @@ func install(partial *string, path string, parents []string) error {
 // read with one request, as a chunk is (upload.ReadWhole: on S3 one GET
 // and no HEAD, on Azure one download and no properties request), and a
 // list of another size is refused on the size the response announces.
-func checkChunkList(ctx context.Context, job ReadJob, it catalog.Item) error {
+// damaged: the list is gone or is not the one the manifest fixes (not a
+// failed download), which a restore goes on without.
+func checkChunkList(ctx context.Context, job ReadJob, it catalog.Item) (damaged bool, err error) {
 	want := catalog.ChunkList(it.Chunks)
 	got := make([]byte, len(want))
 	size, err := upload.ReadWhole(ctx, job.Store, it.Key, got)
 	if errors.Is(err, upload.ErrNotFound) && ctx.Err() == nil {
-		return fmt.Errorf("download chunk list: %w%w", err, errListDamaged)
+		return true, fmt.Errorf("download chunk list: %w", err)
 	}
 	if err != nil {
 		// The store's own words; S3's already name --thaw, Azure's do not.
 		if errors.Is(err, upload.ErrArchived) && !strings.Contains(err.Error(), "--thaw") {
-			return fmt.Errorf("download chunk list: %w (run restore with --thaw to start bringing it back)", err)
+			return false, fmt.Errorf("download chunk list: %w (run restore with --thaw to start bringing it back)", err)
 		}
-		return fmt.Errorf("download chunk list: %w", err)
+		return false, fmt.Errorf("download chunk list: %w", err)
 	}
 	if size != int64(len(want)) {
 		n := fmt.Sprint(size)
 		if size < 0 {
 			n = fmt.Sprintf("more than %d", len(want))
 		}
-		return fmt.Errorf("chunk list %s is %s bytes, the manifest's chunk entries make %d (truncated, extended or swapped)%w", it.Key, n, len(want), errListDamaged)
+		return true, fmt.Errorf("chunk list %s is %s bytes, the manifest's chunk entries make %d (truncated, extended or swapped)", it.Key, n, len(want))
 	}
 	sum := sha256.Sum256(got)
 	if hex.EncodeToString(sum[:]) != it.SHA256 || !bytes.Equal(got, want) {
-		return fmt.Errorf("chunk list %s does not match the manifest (corrupted or swapped)%w", it.Key, errListDamaged)
+		return true, fmt.Errorf("chunk list %s does not match the manifest (corrupted or swapped)", it.Key)
 	}
-	return nil
+	return false, nil
 }
-
-// errListDamaged marks a chunk list that is gone or is not the one the
-// manifest fixes (not a failed download): a restore goes on without it.
-// Its text is empty, so it adds nothing to the error line.
-var errListDamaged = errors.New("")
