@@ -16,8 +16,9 @@ import (
 
 const chunkHost = "fe01.contoso.com"
 
-// randomFile writes n pseudo-random (incompressible) bytes from seed.
-func randomFile(t *testing.T, path string, n int, seed uint64) {
+// randomFile writes n pseudo-random (incompressible) bytes from seed to
+// path, and returns them.
+func randomFile(t *testing.T, path string, n int, seed uint64) []byte {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	b := make([]byte, n)
@@ -27,6 +28,7 @@ func randomFile(t *testing.T, path string, n int, seed uint64) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return b
 }
 
 func (e *coreEnv) manifest(set string) *catalog.Manifest {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,12 +235,7 @@ func TestChunkedDamagedChunkRemedy(t *testing.T) {
 func TestDamagedChunkStoredAgainEveryBackend(t *testing.T) {
 	forBackendsFormat(t, raceBackends, "chunked", func(t *testing.T, e *raceEnv) {
 		ctx := context.Background()
-		r := rand.NewChaCha8([32]byte{13})
-		big := make([]byte, 5<<20)
-		r.Read(big)
-		if err := os.WriteFile(filepath.Join(e.dir, "alpha", "recording.bin"), big, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		big := randomFile(t, filepath.Join(e.dir, "alpha", "recording.bin"), 5<<20, 13)
 		backup := func() *catalog.Manifest {
 			t.Helper()
 			r := e.run("backup", "--progress=never", "--json")

@@ -22,15 +22,7 @@ import (
 // command needs --force too (the item's folder holds part of it): the
 // hint without it was refused, "not empty".
 func TestCoreRestoreHintAfterForce(t *testing.T) {
-	e := newCoreEnv(t)
-	a, b := filepath.Join(e.dir, "a"), filepath.Join(e.dir, "b")
-	os.MkdirAll(filepath.Join(a, "s"), 0o755)
-	os.WriteFile(filepath.Join(a, "1.txt"), []byte("1"), 0o644)
-	os.WriteFile(filepath.Join(a, "s", "2.txt"), []byte("2"), 0o644)
-	os.MkdirAll(b, 0o755)
-	os.WriteFile(filepath.Join(b, "x.txt"), []byte("x"), 0o644)
-	e.writeConfig(map[string][]string{"alpha": {a}, "beta": {b}}, "")
-	set := e.backup()
+	e, set := alphaBetaSet(t)
 	to := filepath.Join(e.dir, "r")
 	e.mustRun("restore", set, "--to", to, "--identity", e.key)
 	s := filepath.Join(to, "alpha", "a", "s")
@@ -151,15 +143,7 @@ func TestCoreRestoreIntoMountPoint(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (id -u 0) to mount a filesystem at the item folder")
 	}
-	e := newCoreEnv(t)
-	a, b := filepath.Join(e.dir, "a"), filepath.Join(e.dir, "b")
-	os.MkdirAll(filepath.Join(a, "s"), 0o755)
-	os.WriteFile(filepath.Join(a, "1.txt"), []byte("1"), 0o644)
-	os.WriteFile(filepath.Join(a, "s", "2.txt"), []byte("2"), 0o644)
-	os.MkdirAll(b, 0o755)
-	os.WriteFile(filepath.Join(b, "x.txt"), []byte("x"), 0o644)
-	e.writeConfig(map[string][]string{"alpha": {a}, "beta": {b}}, "")
-	set := e.backup()
+	e, set := alphaBetaSet(t)
 
 	for _, kind := range []string{"tmpfs", "bind"} {
 		t.Run(kind, func(t *testing.T) {
@@ -203,4 +187,19 @@ func TestCoreRestoreIntoMountPoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// alphaBetaSet backs up two small items, alpha (1.txt, s/2.txt) and beta
+// (x.txt), to a folder store.
+func alphaBetaSet(t *testing.T) (*coreEnv, string) {
+	t.Helper()
+	e := newCoreEnv(t)
+	a, b := filepath.Join(e.dir, "a"), filepath.Join(e.dir, "b")
+	os.MkdirAll(filepath.Join(a, "s"), 0o755)
+	os.WriteFile(filepath.Join(a, "1.txt"), []byte("1"), 0o644)
+	os.WriteFile(filepath.Join(a, "s", "2.txt"), []byte("2"), 0o644)
+	os.MkdirAll(b, 0o755)
+	os.WriteFile(filepath.Join(b, "x.txt"), []byte("x"), 0o644)
+	e.writeConfig(map[string][]string{"alpha": {a}, "beta": {b}}, "")
+	return e, e.backup()
 }

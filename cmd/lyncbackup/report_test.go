@@ -42,25 +42,8 @@ func webhooks(t *testing.T) (*httptest.Server, func() string) {
 // the metrics count the backup as a success and the prune as failed.
 func TestFailedPruneAfterBackupIsPartial(t *testing.T) {
 	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte("data"), 0o644)
-	dest := filepath.Join(dir, "dest")
-	os.MkdirAll(dest, 0o755)
 	srv, requests := webhooks(t)
-	id, _ := age.GenerateX25519Identity()
-	prom := filepath.Join(dir, "m.prom")
-	cfg := fmt.Sprintf(`host: fe01
-staging: '%s'
-exporters: [{kind: path, name: data, paths: ['%s']}]
-encryption: {recipients: [%s]}
-destination: {url: '%s'}
-retention: {keep_last: 2, after_backup: true}
-metrics: {textfile: '%s'}
-notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/hook'}]}
-`, filepath.Join(dir, "staging"), src, id.Recipient(), "file://"+filepath.ToSlash(dest), prom, srv.URL, srv.URL)
-	cfgPath := filepath.Join(dir, "lb.yaml")
-	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	cfgPath, dest, prom := pruneAfterBackupConfig(t, dir, fmt.Sprintf("notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/hook'}]}\n", srv.URL, srv.URL))
 	saved := afterBackupHooks
 	afterBackupHooks = []func(context.Context, *app, *config.Config, *backupSummary) error{
 		func(ctx context.Context, a *app, cfg *config.Config, sum *backupSummary) error {
@@ -118,22 +101,7 @@ notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/ho
 // prune failed.
 func TestInterruptedPruneAfterBackup(t *testing.T) {
 	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "f.txt"), []byte("data"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "dest"), 0o755)
-	id, _ := age.GenerateX25519Identity()
-	prom := filepath.Join(dir, "m.prom")
-	cfg := fmt.Sprintf(`host: fe01
-staging: '%s'
-exporters: [{kind: path, name: data, paths: ['%s']}]
-encryption: {recipients: [%s]}
-destination: {url: '%s'}
-retention: {keep_last: 2, after_backup: true}
-metrics: {textfile: '%s'}
-`, filepath.Join(dir, "staging"), src, id.Recipient(), "file://"+filepath.ToSlash(filepath.Join(dir, "dest")), prom)
-	cfgPath := filepath.Join(dir, "lb.yaml")
-	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	cfgPath, _, prom := pruneAfterBackupConfig(t, dir, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	saved := afterBackupHooks
@@ -188,4 +156,31 @@ notify: {on: failure, webhooks: [{url: '%s/ping/uuid', ping: true}, {url: '%s/ho
 	if code != 2 || !strings.Contains(got, "GET /ping/uuid/fail") || !strings.Contains(got, "POST /hook") {
 		t.Errorf("exit %d, webhook requests: %s\n%s", code, got, errb.String())
 	}
+}
+
+// pruneAfterBackupConfig writes, in dir, a config backing up one small file
+// to a local folder (dest) with the prune after backup on and the metrics
+// in a textfile (prom), plus extra YAML; it returns the config's path.
+func pruneAfterBackupConfig(t *testing.T, dir, extra string) (cfgPath, dest, prom string) {
+	t.Helper()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f.txt"), []byte("data"), 0o644)
+	dest = filepath.Join(dir, "dest")
+	os.MkdirAll(dest, 0o755)
+	id, _ := age.GenerateX25519Identity()
+	prom = filepath.Join(dir, "m.prom")
+	cfg := fmt.Sprintf(`host: fe01
+staging: '%s'
+exporters: [{kind: path, name: data, paths: ['%s']}]
+encryption: {recipients: [%s]}
+destination: {url: '%s'}
+retention: {keep_last: 2, after_backup: true}
+metrics: {textfile: '%s'}
+`, filepath.Join(dir, "staging"), src, id.Recipient(), "file://"+filepath.ToSlash(dest), prom) + extra
+	cfgPath = filepath.Join(dir, "lb.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, dest, prom
 }
