@@ -19,10 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
 	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers "fastcdc-v1.0.0"
 	"github.com/zeebo/blake3"
 
@@ -352,62 +350,3 @@ func (k *Key) ForRecipients(recipients []string) *Key {
 }
 
 const recipientsLabel = "lyncbackup chunk ids for recipients\n"
-
-// Chunker returns a content-defined chunker over r with this key's Gear
-// table and the format's size bounds. Close it when done.
-func (k *Key) Chunker(r io.Reader) *Chunker {
-	scan := scanPool.Get().(*[]byte)
-	c, err := chunkers.NewChunkerBuffer(Algorithm, r, &chunkers.ChunkerOpts{
-		MinSize: MinSize, MaxSize: MaxSize, NormalSize: NormalSize, Key: k.cdc,
-	}, *scan)
-	return &Chunker{c: c, scan: scan, err: err}
-}
-
-// scanPool holds the chunkers' read buffers. The library looks MaxSize
-// ahead and moves the unread rest of its buffer down when it reaches the
-// end: with scanSize - MaxSize = 4 MiB that is a move of < 8 MiB every
-// ~4 MiB cut. Those moves took ~1.5% of a backup's CPU with the library's
-// default of twice MaxSize and ~3% with MaxSize + 2 MiB; twice MaxSize
-// cost ~15 MiB more peak RSS than MaxSize + 2 MiB with two items in work.
-const scanSize = MaxSize + 4<<20
-
-var scanPool = sync.Pool{New: func() any { b := make([]byte, scanSize); return &b }}
-
-// Chunker cuts a stream at content-defined points.
-type Chunker struct {
-	c    *chunkers.Chunker
-	scan *[]byte
-	err  error // sticky: io.EOF after the last chunk
-}
-
-// Next returns the next chunk, valid until the next call (it is the
-// chunker's buffer). It returns io.EOF after the last chunk; an empty
-// stream has no chunk.
-func (c *Chunker) Next() ([]byte, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
-	data, err := c.c.Next()
-	if err != nil {
-		c.err = err
-		if err != io.EOF {
-			return nil, err
-		}
-		// The library returns a last chunk shorter than MinSize together
-		// with io.EOF.
-	}
-	if len(data) == 0 {
-		c.err = io.EOF
-		return nil, io.EOF
-	}
-	return data, nil
-}
-
-// Close gives the chunker's buffer back; c must not be used afterwards.
-func (c *Chunker) Close() {
-	if c.scan != nil {
-		scanPool.Put(c.scan)
-		c.scan, c.c = nil, nil
-		c.err = errors.New("chunker closed")
-	}
-}

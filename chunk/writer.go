@@ -337,9 +337,9 @@ func (w *Writer) Write(ctx context.Context, r io.Reader, stored func(int64)) (It
 			waitAll(refs)
 			return st, err
 		}
-		// A buffer of its own, which the worker gives back.
-		data := wbufs.get(len(cut))
-		copy(data, cut)
+		// The chunk's buffer is its own (Chunker.Next): the worker gives
+		// it back.
+		data := cut
 		if choice == nil {
 			cc := w.choose(data)
 			choice = &cc
@@ -600,16 +600,17 @@ const chunkWindow = 2 << 20
 func encoders(slots int) int { return max(1, min(slots, runtime.GOMAXPROCS(0))) }
 
 // WriteMemory is what a run's chunk writer holds at most, beside the store
-// client: items chunkers (each a read buffer of scanSize), slots chunks in
-// work (each its plaintext, zstd frame and age object: about 3 × NormalSize
-// on average), the idle buffers kept for reuse, and the zstd encoder
-// states (per level in use, one per CPU: two windows of history and ~2 MiB
-// of tables each).
+// client: items chunkers (each the buffer of the chunk it is reading,
+// chunkCap), slots chunks in work (each its plaintext in a buffer of
+// chunkCap, its zstd frame and age object: about 2 × NormalSize on
+// average), the idle buffers kept for reuse, and the zstd encoder states
+// (per level in use, one per CPU: two windows of history and ~2 MiB of
+// tables each).
 func WriteMemory(items, slots int) int64 {
 	if slots <= 0 {
 		slots = defaultSlots
 	}
-	return int64(items)*scanSize + int64(slots)*3*NormalSize + writeIdle + 2*int64(encoders(slots))*(2*chunkWindow+2<<20)
+	return int64(items)*chunkCap + int64(slots)*(chunkCap+2*NormalSize) + writeIdle + 2*int64(encoders(slots))*(2*chunkWindow+2<<20)
 }
 
 // NewEncoder returns a zstd encoder for whole chunks (EncodeAll: one frame
