@@ -406,6 +406,49 @@ func (s *lyncSite) backupAndRestore(t *testing.T, to string) string {
 	return setID
 }
 
+// TestLyncRunImportsRefusesAnotherSetsFiles: --run-imports imports the
+// files under --to; when the restore folder's record says they came from
+// another set (an earlier night restored there), the plan of this set
+// would import that night's configuration and users. Refused before any
+// step runs, naming both sets; an item folder restored from both sets
+// over each other (--force) is of no one set and refused too; the set's
+// own plan runs.
+func TestLyncRunImportsRefusesAnotherSetsFiles(t *testing.T) {
+	s := newLyncSite(t)
+	to := filepath.Join(s.dir, "restore")
+	first := s.backupAndRestore(t, to)
+	time.Sleep(1100 * time.Millisecond) // set ids are by the second
+	r := testbin.Run(t, s.dir, s.env, "backup", "--json")
+	if r.Code != 0 {
+		t.Fatalf("second backup: exit %d\n%s", r.Code, r.Stderr)
+	}
+	second := setIDRe.FindString(r.Stdout)
+	if second == "" || second == first {
+		t.Fatalf("second set id %q (first %q)", second, first)
+	}
+	s.fixture(t, map[string]any{})
+	r = testbin.Run(t, s.dir, s.env, "restore", second, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "restored from set fe01/"+first) || !strings.Contains(r.Stderr, "this plan is of set fe01/"+second) ||
+		!strings.Contains(r.Stderr, "run the plan of set "+first+" instead") {
+		t.Errorf("the second set's plan over the first set's files: exit %d\n%s", r.Code, r.Stderr)
+	}
+	if got := s.importsRun(t); len(got) != 0 {
+		t.Errorf("steps ran before the refusal: %v", got)
+	}
+	// The first set's own plan runs.
+	s.fixture(t, map[string]any{})
+	if r := testbin.Run(t, s.dir, s.env, "restore", first, "--to", to, "--run-imports", "--scenario", "cms", "--yes"); r.Code != 0 {
+		t.Errorf("the first set's plan: exit %d\n%s", r.Code, r.Stderr)
+	}
+	// csconfig of both nights over each other: of no one set.
+	testbin.MustRun(t, s.dir, s.env, "restore", second, "--to", to, "--identity", s.id, "--item", "csconfig", "--force")
+	s.fixture(t, map[string]any{})
+	r = testbin.Run(t, s.dir, s.env, "restore", second, "--to", to, "--run-imports", "--scenario", "cms", "--yes")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "csconfig (mixed: restored from sets fe01/"+first+" and fe01/"+second) || len(s.importsRun(t)) != 0 {
+		t.Errorf("a plan over a mixed item folder: exit %d, steps %v\n%s", r.Code, s.importsRun(t), r.Stderr)
+	}
+}
+
 // importsRun lists the restore cmdlets the stand-in received, in order.
 func (s *lyncSite) importsRun(t *testing.T) []string {
 	var seq []string

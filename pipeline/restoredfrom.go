@@ -384,3 +384,51 @@ func (r *restoredFrom) write() error {
 	}
 	return nil
 }
+
+// CheckImportFiles refuses to import files of a restore folder that its
+// record says came from another set than m's (restore --run-imports): the
+// plan of one night would import another night's configuration, users or
+// databases. An item folder restored from several sets over each other is
+// of no one set, and refused too. Files of an item folder the record does
+// not name (restored by hand, or by a version before the record) are the
+// admin's word, as before. files are paths under dir (the steps' Files).
+func CheckImportFiles(dir string, m *catalog.Manifest, files []string) error {
+	r, err := readRestoredFrom(dir)
+	if err != nil {
+		return err
+	}
+	this := m.Host + "/" + m.SetID
+	seen := map[string]bool{}
+	var wrong []string
+	other := ""
+	for _, f := range files {
+		rel, err := filepath.Rel(dir, f)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		item, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+		i := findEntry(r.entries, item)
+		if i < 0 || seen[item] {
+			continue
+		}
+		seen[item] = true
+		e := r.entries[i]
+		if !e.mixed() && e.Sets[0] == this {
+			continue
+		}
+		wrong = append(wrong, e.describe())
+		if !e.mixed() && other == "" {
+			if h, id, ok := strings.Cut(e.Sets[0], "/"); ok && h == m.Host {
+				other = id
+			}
+		}
+	}
+	if len(wrong) == 0 {
+		return nil
+	}
+	advice := "restore set " + m.SetID + " into another folder and run its plan there"
+	if other != "" {
+		advice = "run the plan of set " + other + " instead (restore " + other + " --run-imports), or " + advice
+	}
+	return fmt.Errorf("restore folder %s holds %s; this plan is of set %s, and would import another backup's files: %s", dir, strings.Join(wrong, "; "), this, advice)
+}

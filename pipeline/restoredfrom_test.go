@@ -235,3 +235,41 @@ func TestRestoredFromTwoSetsInPlace(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestCheckImportFiles: the files a plan imports must come from its set
+// by the folder's record; an item folder the record does not name (no
+// record at all, or restored by hand) is the admin's word; another host's
+// set is refused without advice to run its plan here; a path outside the
+// folder is not judged.
+func TestCheckImportFiles(t *testing.T) {
+	dir := t.TempDir()
+	m := &catalog.Manifest{Host: "fe01", SetID: "20261201T010203Z-aaaaaa"}
+	files := []string{filepath.Join(dir, "csconfig", "CsConfiguration.zip"), filepath.Join(dir, "userdata", "u.zip"), filepath.Join(filepath.Dir(dir), "elsewhere.zip")}
+	if err := CheckImportFiles(dir, m, files); err != nil {
+		t.Errorf("no record: %v", err)
+	}
+	write := func(lines string) {
+		if err := os.WriteFile(filepath.Join(dir, restoredFromName), []byte(restoredFromHeader+lines), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("csconfig fe01/20261201T010203Z-aaaaaa\nother fe01/20261130T010203Z-bbbbbb\n")
+	if err := CheckImportFiles(dir, m, files); err != nil {
+		t.Errorf("this set's files, and an item the plan does not import from another: %v", err)
+	}
+	write("csconfig fe01/20261201T010203Z-aaaaaa\nuserdata fe01/20261130T010203Z-bbbbbb\n")
+	err := CheckImportFiles(dir, m, files)
+	if err == nil || !strings.Contains(err.Error(), "userdata restored from set fe01/20261130T010203Z-bbbbbb") ||
+		!strings.Contains(err.Error(), "run the plan of set 20261130T010203Z-bbbbbb instead") || strings.Contains(err.Error(), "csconfig") {
+		t.Errorf("another set's userdata: %v", err)
+	}
+	write("csconfig fe02/20261201T010203Z-aaaaaa\n")
+	err = CheckImportFiles(dir, m, files)
+	if err == nil || !strings.Contains(err.Error(), "csconfig restored from set fe02/20261201T010203Z-aaaaaa") || strings.Contains(err.Error(), "run the plan of set") {
+		t.Errorf("another host's csconfig: %v", err)
+	}
+	write("csconfig ? fe01/20261201T010203Z-aaaaaa\n")
+	if err := CheckImportFiles(dir, m, files); err == nil || !strings.Contains(err.Error(), "csconfig (mixed: restored from set fe01/20261201T010203Z-aaaaaa over files of no recorded set") {
+		t.Errorf("mixed csconfig: %v", err)
+	}
+}

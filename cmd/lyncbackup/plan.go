@@ -16,6 +16,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/internal/shellquote"
+	"github.com/lyncbackup/lyncbackup/pipeline"
 	"golang.org/x/term"
 )
 
@@ -74,6 +75,17 @@ func init() {
 			}
 			if a.g.json && !*yes {
 				return true, usagef("--run-imports --json needs --yes: the questions before each step would go into the document")
+			}
+			// The files the steps import must be this set's (the restore
+			// folder's record), before any step runs.
+			var files []string
+			for i, s := range p.Steps {
+				if s.Run && i+1 >= *startAt {
+					files = append(files, s.Files...)
+				}
+			}
+			if err := pipeline.CheckImportFiles(abs, set.Manifest, files); err != nil {
+				return true, err
 			}
 			ri := runImports{a: a, plan: p, set: set, yes: *yes, startAt: *startAt, in: bufio.NewReader(os.Stdin), goos: runtime.GOOS}
 			ri.flags, ri.flagsErr = givenFlags(ri.goos, fs, a, "start-at")
