@@ -145,34 +145,49 @@ func (s *Store) versions(ctx context.Context, full string) ([]version, error) {
 	return out, nil
 }
 
+// versionsToDelete lists what Delete removes for full: every version and
+// delete marker, or plain (no versions listed) on a store without
+// versioning support, or a bucket never versioned whose credentials may
+// not list versions.
+func (s *Store) versionsToDelete(ctx context.Context, op, key, full string) (vs []version, plain bool, err error) {
+	vs, err = s.versions(ctx, full)
+	if err == nil {
+		return vs, false, nil
+	}
+	switch errCode(err) {
+	case "NotImplemented", "MethodNotAllowed", "XNotImplemented":
+		return nil, true, nil // a store without versioning support
+	case "AccessDenied":
+		// Credentials without s3:ListBucketVersions: on a bucket that
+		// was never versioned there are no other versions to find.
+		v, verr := s.client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(s.opt.Bucket)})
+		if verr == nil && v.Status == "" {
+			return nil, true, nil
+		}
+		return nil, false, &opError{op: op, key: key, err: err, detail: "list versions: " + describe(err) +
+			" (deleting from a versioned bucket needs s3:ListBucketVersions and s3:DeleteObjectVersion: README lists the permissions)"}
+	}
+	return nil, false, &opError{op: op, key: key, err: err, detail: "list versions: " + describe(err)}
+}
+
 // Delete implements upload.Store: every version of key and every delete
 // marker goes, so a versioned (Object Lock) bucket gives the storage back.
 // Versions still under retention or legal hold make it fail with
-// upload.ErrLocked; unlocked ones are removed anyway.
+// upload.ErrLocked; unlocked ones are removed anyway. The refusal
+// (upload.LockedError) tells the lock of all the versions refused, not
+// of the first: the latest retention among them and any legal hold, as
+// the key is gone only once every one of them is (a chunk stored again
+// over a damaged one, locked for less than the old version).
 func (s *Store) Delete(ctx context.Context, key string) error {
 	full, err := s.full(key)
 	if err != nil {
 		return opErr("delete", key, err)
 	}
-	vs, err := s.versions(ctx, full)
+	vs, plain, err := s.versionsToDelete(ctx, "delete", key, full)
 	if err != nil {
-		plain := false
-		switch errCode(err) {
-		case "NotImplemented", "MethodNotAllowed", "XNotImplemented":
-			plain = true // a store without versioning support
-		case "AccessDenied":
-			// Credentials without s3:ListBucketVersions: on a bucket that
-			// was never versioned there are no other versions to find.
-			v, verr := s.client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(s.opt.Bucket)})
-			plain = verr == nil && v.Status == ""
-			if !plain {
-				return &opError{op: "delete", key: key, err: err, detail: "list versions: " + describe(err) +
-					" (deleting from a versioned bucket needs s3:ListBucketVersions and s3:DeleteObjectVersion: README lists the permissions)"}
-			}
-		}
-		if !plain {
-			return &opError{op: "delete", key: key, err: err, detail: "list versions: " + describe(err)}
-		}
+		return err
+	}
+	if plain {
 		// A plain delete is final here.
 		_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)})
 		if err != nil && !isNotFound(err) {
@@ -180,18 +195,64 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		}
 		return nil
 	}
-	var firstErr error
+	var locked *upload.LockedError
+	var otherErr error
 	for _, v := range vs {
 		in := &s3.DeleteObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)}
 		if v.id != "" {
 			in.VersionId = aws.String(v.id)
 		}
 		_, err := s.client.DeleteObject(ctx, in)
-		if err != nil && !isNotFound(err) && firstErr == nil {
-			firstErr = s.deleteErr(ctx, key, full, v.id, err)
+		if err == nil || isNotFound(err) {
+			continue
+		}
+		err = s.deleteErr(ctx, key, full, v.id, err)
+		if le := (*upload.LockedError)(nil); errors.As(err, &le) {
+			locked = joinLocks(key, locked, le.RetainUntil, le.LegalHold, le)
+		} else if otherErr == nil {
+			otherErr = err
 		}
 	}
-	return firstErr
+	if otherErr != nil {
+		return otherErr // a failure other than a lock is what needs seeing to
+	}
+	if locked != nil {
+		return locked
+	}
+	return nil
+}
+
+// joinLocks adds one version's lock (a retention in force until until,
+// zero: none; a legal hold) to what acc says of the others: the key goes
+// only once every version does, so the latest retention counts, and any
+// hold. cause is the store's answer kept under the first refusal.
+func joinLocks(key string, acc *upload.LockedError, until time.Time, hold bool, cause error) *upload.LockedError {
+	if acc != nil {
+		if acc.RetainUntil.After(until) {
+			until = acc.RetainUntil
+		}
+		hold = hold || acc.LegalHold
+		cause = acc.Err
+	}
+	return lockedError(key, until, hold, cause)
+}
+
+// lockedError is the refusal of a delete of key for a lock: retained
+// until until (zero: not told, or a legal hold alone), held or not; cause
+// is the store's answer (unwrapped from a refusal built here before).
+func lockedError(key string, until time.Time, hold bool, cause error) *upload.LockedError {
+	if oe := (*opError)(nil); errors.As(cause, &oe) && oe.kind == upload.ErrLocked {
+		cause = oe.err
+	}
+	what := "under legal hold"
+	if !until.IsZero() {
+		what = "retained until " + until.UTC().Format(time.RFC3339)
+		if hold {
+			what += " and under legal hold"
+		}
+	}
+	return &upload.LockedError{RetainUntil: until, LegalHold: hold,
+		Err: &opError{op: "delete", key: key, kind: upload.ErrLocked, err: cause, detail: "object is locked (" + what + ")"}}
 }
 
 // deleteErr turns a refused delete into ErrLocked when the version is
@@ -211,18 +272,10 @@ func (s *Store) deleteErr(ctx context.Context, key, full, versionID string, err 
 		now = s.localNow()
 	}
 	if lerr == nil && (hold || until.After(now)) {
-		what := "under legal hold"
-		if until.After(now) {
-			what = "retained until " + until.UTC().Format(time.RFC3339)
-			if hold {
-				what += " and under legal hold"
-			}
+		if !until.After(now) {
+			until = time.Time{}
 		}
-		le := &upload.LockedError{LegalHold: hold, Err: &opError{op: "delete", key: key, kind: upload.ErrLocked, err: err, detail: "object is locked (" + what + ")"}}
-		if until.After(now) {
-			le.RetainUntil = until
-		}
-		return le
+		return lockedError(key, until, hold, err)
 	}
 	return opErr("delete", key, err)
 }

@@ -564,3 +564,44 @@ func TestDeleteRefusalJudgedInStoreClock(t *testing.T) {
 		t.Errorf("delete of an object retained for another hour of the store's, this machine 2 h ahead: %v, want ErrLocked", err)
 	}
 }
+
+// TestDeleteTellsLatestLockOfVersions: a key with several locked
+// versions (a chunk stored again over a damaged one, locked for less than
+// the old version) is gone only once every version is: the refusal
+// (upload.LockedError) tells the latest retention among
+// them and any legal hold, not the first version's (VersityGW lists the
+// newest first: before, the refusal said the newer, shorter lock).
+func TestDeleteTellsLatestLockOfVersions(t *testing.T) {
+	st, _, _ := newStore(t, true, func(o *Options) { o.LockMode = "GOVERNANCE" })
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	u1, u2 := now.Add(24*time.Hour), now.Add(72*time.Hour)
+	for _, u := range []time.Time{u2, u1} { // the older version locked longer
+		if _, err := st.Put(ctx, "h/chunks/aa/x", strings.NewReader("chunk"), upload.PutOptions{RetainUntil: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second key: an older version under legal hold alone, the newer locked.
+	if _, err := st.Put(ctx, "h/chunks/aa/y", strings.NewReader("chunk"), upload.PutOptions{LegalHold: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(ctx, "h/chunks/aa/y", strings.NewReader("chunk"), upload.PutOptions{RetainUntil: u1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(ctx, "h/chunks/aa/free", strings.NewReader("chunk"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]upload.LockedError{"h/chunks/aa/x": {RetainUntil: u2}, "h/chunks/aa/y": {RetainUntil: u1, LegalHold: true}}
+	for key, w := range want {
+		err := st.Delete(ctx, key)
+		if le := (*upload.LockedError)(nil); !errors.As(err, &le) || !le.RetainUntil.Equal(w.RetainUntil) || le.LegalHold != w.LegalHold {
+			t.Errorf("Delete(%s) = %v; want a LockedError until %v, hold %v", key, err, w.RetainUntil, w.LegalHold)
+		} else if !strings.Contains(err.Error(), w.RetainUntil.Format(time.RFC3339)) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Delete(%s): %q does not say until %v on one line", key, err, w.RetainUntil)
+		}
+		vs, err := st.versions(ctx, "pfx/sub/"+key)
+		if err != nil || len(vs) != 2 {
+			t.Errorf("%s: versions left %v, %v; want both", key, vs, err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/lyncbackup/lyncbackup/upload"
 	"github.com/lyncbackup/lyncbackup/upload/parts"
 )
 
@@ -258,5 +259,33 @@ func TestCompleteWait(t *testing.T) {
 	}
 	if got := completeWait(2*time.Minute, 64<<30); got != 10*time.Minute+64*64*time.Second {
 		t.Fatalf("64 GiB: %v", got)
+	}
+}
+
+// TestJoinLocks: the lock a delete of a key with several versions meets
+// is the latest retention among them, whichever version comes first, and
+// a legal hold on any; the refusal says that date, keeps the store's
+// answer, and is still ErrLocked.
+func TestJoinLocks(t *testing.T) {
+	u1 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	u2 := u1.AddDate(0, 0, 3)
+	cause := errors.New("AccessDenied")
+	for _, order := range [][]time.Time{{u1, u2}, {u2, u1}, {u1, {}, u2}} {
+		var acc *upload.LockedError
+		for _, u := range order {
+			acc = joinLocks("h/k", acc, u, false, cause)
+		}
+		if !acc.RetainUntil.Equal(u2) || acc.LegalHold || !strings.Contains(acc.Error(), "retained until 2026-12-08T10:00:00Z") ||
+			!errors.Is(acc, upload.ErrLocked) || !errors.Is(acc, cause) {
+			t.Errorf("versions locked until %v: %+v %q", order, acc, acc)
+		}
+	}
+	acc := joinLocks("h/k", nil, time.Time{}, true, cause)
+	if acc.LegalHold != true || !acc.RetainUntil.IsZero() || !strings.Contains(acc.Error(), "(under legal hold)") {
+		t.Errorf("a hold alone: %+v %q", acc, acc)
+	}
+	acc = joinLocks("h/k", acc, u1, false, cause)
+	if !acc.LegalHold || !acc.RetainUntil.Equal(u1) || !strings.Contains(acc.Error(), "retained until 2026-12-05T10:00:00Z and under legal hold") {
+		t.Errorf("a hold on one version, a retention on another: %+v %q", acc, acc)
 	}
 }
