@@ -320,3 +320,141 @@ func TestSweepCountsLockedChunks(t *testing.T) {
 		t.Errorf("merged into none: %+v, want %+v", none, want)
 	}
 }
+
+// tellingStore is a refusingStore that also tells, without deleting, the
+// lock its Delete would refuse for (upload.DeleteLocker, as S3 does).
+type tellingStore struct {
+	*refusingStore
+	mu    sync.Mutex
+	asked []string
+}
+
+func (s *tellingStore) DeleteLock(ctx context.Context, key string) (*upload.LockedError, error) {
+	s.mu.Lock()
+	s.asked = append(s.asked, key)
+	s.mu.Unlock()
+	if le := (*upload.LockedError)(nil); errors.As(s.locked[key], &le) {
+		return le, nil
+	}
+	if err := s.locked[key]; err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// listedLockStore lists the locks in until and hold, as Azure's listing
+// does, and has a clock of its own (upload.Clock) ahead of this process's.
+type listedLockStore struct {
+	upload.Store
+	until map[string]time.Time
+	hold  map[string]bool
+	now   time.Time
+}
+
+func (s *listedLockStore) List(ctx context.Context, prefix string, fn func(upload.ObjectInfo) error) error {
+	return s.Store.List(ctx, prefix, func(o upload.ObjectInfo) error {
+		o.RetainUntil, o.LegalHold = s.until[o.Key], s.hold[o.Key]
+		return fn(o)
+	})
+}
+
+func (s *listedLockStore) Now(context.Context) (time.Time, error) { return s.now, nil }
+
+// TestSweepDryRunCountsLocked: a dry run predicts the real run: the
+// unreferenced chunks whose delete the store would refuse for a lock are
+// counted as locked (with the lock the store tells), not as to delete,
+// and nothing is deleted. Where the store tells the lock a Delete would
+// meet (S3's DeleteLock) it is asked for each candidate only; otherwise
+// the listing's lock counts, judged in the store's clock (a lock ended
+// there is no lock). Before, a dry run counted every unreferenced chunk
+// as to delete.
+func TestSweepDryRunCountsLocked(t *testing.T) {
+	ctx := context.Background()
+	id := func(c string) string { return catalog.ChunkKey("h", strings.Repeat(c, 64)) }
+	fill := func(t *testing.T) upload.Store {
+		st, err := local.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"a", "b", "c", "d", "e", "f"} {
+			if _, err := st.Put(ctx, id(c), strings.NewReader(strings.Repeat(c, 10)), upload.PutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st
+	}
+	ref := map[string]bool{id("f"): true}
+	u1 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	u2 := u1.AddDate(0, 0, 3)
+	locked := func(until time.Time, hold bool) error {
+		return &upload.LockedError{RetainUntil: until, LegalHold: hold, Err: upload.ErrLocked}
+	}
+	check := func(t *testing.T, st upload.Store, res SweepResult, want Locked, deleted ...string) {
+		t.Helper()
+		if res.Locked != want {
+			t.Errorf("locked %+v, want %+v", res.Locked, want)
+		}
+		var got []string
+		for _, o := range res.Deleted {
+			got = append(got, o.Key)
+		}
+		if !slices.Equal(got, deleted) {
+			t.Errorf("to delete %v, want %v", got, deleted)
+		}
+		for _, c := range []string{"a", "b", "c", "d", "e", "f"} {
+			if _, err := st.Stat(ctx, id(c)); err != nil {
+				t.Errorf("dry run deleted chunk %s: %v", c, err)
+			}
+			if _, left := res.Remaining[id(c)]; left == slices.Contains(deleted, id(c)) {
+				t.Errorf("chunk %s remaining: %v", c, left)
+			}
+		}
+	}
+
+	t.Run("store tells", func(t *testing.T) {
+		st := fill(t)
+		ts := &tellingStore{refusingStore: &refusingStore{Store: st, locked: map[string]error{
+			id("a"): locked(u2, false), id("b"): locked(u1, false), id("c"): locked(time.Time{}, true),
+		}}}
+		res, err := Sweep(ctx, ts, "h", ref, nil, true, 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, st, res, Locked{Count: 3, Bytes: 30, FirstUntil: u1, LastUntil: u2, LegalHold: 1}, id("d"), id("e"))
+		slices.Sort(ts.asked)
+		if want := []string{id("a"), id("b"), id("c"), id("d"), id("e")}; !slices.Equal(ts.asked, want) {
+			t.Errorf("asked the lock of %v, want the unreferenced chunks once each %v", ts.asked, want)
+		}
+		// The real run is refused for the same chunks, and says the same.
+		real, err := Sweep(ctx, ts, "h", ref, nil, false, 2, nil)
+		if err != nil || real.Locked != res.Locked || len(real.Deleted) != len(res.Deleted) {
+			t.Errorf("real run: locked %+v, %d deleted (%v); the dry run said %+v, %d", real.Locked, len(real.Deleted), err, res.Locked, len(res.Deleted))
+		}
+	})
+
+	t.Run("unreadable lock", func(t *testing.T) {
+		st := fill(t)
+		ts := &tellingStore{refusingStore: &refusingStore{Store: st, locked: map[string]error{id("a"): errors.New("access denied")}}}
+		res, err := Sweep(ctx, ts, "h", ref, nil, true, 2, nil)
+		if err != nil || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), id("a")) || len(res.Deleted) != 4 || res.Locked.Count != 0 {
+			t.Errorf("errors %v, %d to delete, locked %+v (%v): want one error naming chunk a, 4 to delete", res.Errors, len(res.Deleted), res.Locked, err)
+		}
+	})
+
+	t.Run("listing tells", func(t *testing.T) {
+		st := fill(t)
+		storeNow := time.Now().Add(48 * time.Hour).UTC()
+		ls := &listedLockStore{Store: st, now: storeNow,
+			until: map[string]time.Time{
+				id("a"): storeNow.Add(time.Hour),      // locked
+				id("b"): storeNow.Add(-time.Hour),     // ahead of this machine, ended in the store's clock
+				id("c"): storeNow.Add(-2 * time.Hour), // ended, but held
+			},
+			hold: map[string]bool{id("c"): true}}
+		res, err := Sweep(ctx, ls, "h", ref, nil, true, 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, st, res, Locked{Count: 2, Bytes: 20, FirstUntil: storeNow.Add(time.Hour), LastUntil: storeNow.Add(time.Hour), LegalHold: 1}, id("b"), id("d"), id("e"))
+	})
+}

@@ -193,8 +193,8 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 	}
 	slices.SortFunc(cand, func(a, b upload.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
 	if dryRun {
-		res.Deleted = cand
-		return res, nil
+		predict(ctx, st, cand, limit, &res)
+		return res, ctx.Err()
 	}
 	var mu sync.Mutex
 	var dead error
@@ -236,6 +236,53 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 		return res, fmt.Errorf("chunk sweep of %s stopped: %w", host, dead)
 	}
 	return res, ctx.Err()
+}
+
+// predict sorts a dry run's candidates as the real run's deletes would
+// end: a chunk whose delete the store would refuse for a lock counts as
+// Locked, with the lock it would tell, the others as Deleted. The lock is
+// the store's DeleteLock where it has one (S3: its listing tells no lock,
+// and every version counts; one read per candidate, limit at a time),
+// else the listing's, judged in the store's clock (Azure lists each
+// blob's immutability and hold: no request per chunk; a folder has no
+// lock). A lock that cannot be read is an error naming the chunk, which
+// is then counted neither way.
+func predict(ctx context.Context, st upload.Store, cand []upload.ObjectInfo, limit int, res *SweepResult) {
+	locks := make([]*upload.LockedError, len(cand))
+	errs := make([]error, len(cand))
+	if dl, ok := upload.As[upload.DeleteLocker](st); ok {
+		parallel.Each(ctx, len(cand), limit, func(i int) error {
+			locks[i], errs[i] = dl.DeleteLock(ctx, cand[i].Key)
+			return nil
+		})
+	} else {
+		now := sync.OnceValue(func() time.Time {
+			if t, err := catalog.StoreNow(ctx, st); err == nil {
+				return t
+			}
+			return time.Now()
+		})
+		for i, o := range cand {
+			if (o.LegalHold || !o.RetainUntil.IsZero()) && o.Locked(now()) {
+				locks[i] = &upload.LockedError{RetainUntil: o.RetainUntil, LegalHold: o.LegalHold, Err: upload.ErrLocked}
+				if !o.RetainUntil.After(now()) {
+					locks[i].RetainUntil = time.Time{}
+				}
+			}
+		}
+	}
+	for i, o := range cand {
+		switch {
+		case errs[i] != nil:
+			res.Errors = append(res.Errors, fmt.Errorf("read the lock of chunk %s: %w", o.Key, errs[i]))
+			res.Remaining[o.Key] = o
+		case locks[i] != nil:
+			res.Locked.Add(o, locks[i])
+			res.Remaining[o.Key] = o
+		default:
+			res.Deleted = append(res.Deleted, o)
+		}
+	}
 }
 
 // ExtendTo is the date a lock needed until need is extended to: need plus

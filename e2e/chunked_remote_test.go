@@ -490,14 +490,12 @@ func TestS3PruneHoldsChunksOfHeldSets(t *testing.T) {
 	}
 }
 
-// TestS3PruneReportsLockedChunks: chunks no set uses any more that are
-// still under object lock cannot be deleted; prune says so in its text
-// output (how many, their bytes, from when a prune can delete them) and in
-// --json (chunks_locked), so that an admin sees why the bucket did not
-// shrink. The chunks locked longer than their set stand for those a backup
-// extended as it reused them and then failed before its commit. Before,
-// only a log line (and only when some chunk was deleted) counted them.
-func TestS3PruneReportsLockedChunks(t *testing.T) {
+// ownChunksOfForgotten makes two chunked sets on a bucket with Object
+// Lock (no lock configured), the second after two changes far apart, and
+// returns the env and the chunks (keys below the prefix) only the first
+// set uses: at least 3, those a prune with keep_last 1 finds no set uses.
+func ownChunksOfForgotten(t *testing.T) (*s3Env, []string) {
+	t.Helper()
 	e := newS3Env(t, true)
 	e.format = "chunked"
 	e.writeConfig()
@@ -526,6 +524,18 @@ func TestS3PruneReportsLockedChunks(t *testing.T) {
 	if len(own) < 3 {
 		t.Fatalf("set %s has %d chunks of its own, want at least 3", set1, len(own))
 	}
+	return e, own
+}
+
+// TestS3PruneReportsLockedChunks: chunks no set uses any more that are
+// still under object lock cannot be deleted; prune says so in its text
+// output (how many, their bytes, from when a prune can delete them) and in
+// --json (chunks_locked), so that an admin sees why the bucket did not
+// shrink. The chunks locked longer than their set stand for those a backup
+// extended as it reused them and then failed before its commit. Before,
+// only a log line (and only when some chunk was deleted) counted them.
+func TestS3PruneReportsLockedChunks(t *testing.T) {
+	e, own := ownChunksOfForgotten(t)
 	ctx := context.Background()
 	c := e.srv.Client()
 	now := time.Now().UTC()
@@ -626,4 +636,139 @@ func (e *s3Env) manifestOf(t *testing.T, set string) []byte {
 		t.Fatal(err)
 	}
 	return body
+}
+
+// TestS3PruneDryRunPredictsLockedChunks: a dry run says what the real run
+// will do with the chunks no set uses that are still locked: they are
+// counted as locked, with the dates a prune can delete them from, not as
+// to delete; and a chunk object with several versions counts with the
+// latest retention among them, since the delete removes every version
+// and the chunk is gone only once the last one goes. Chunk 0 is locked
+// until u1; chunk 1 was stored again (a damaged chunk is, under the same
+// key) with a lock until u1b, shorter than its old version's u2. The dry
+// run reads the locks with the calls the real run's refused delete
+// makes: per unreferenced chunk one versions listing and, per version,
+// one GetObjectRetention and one GetObjectLegalHold; it deletes nothing.
+// Before, the dry run counted all of them as to delete, and the real
+// run said chunk 1 could go after u1b (the first version its delete
+// listed), when its old version stays until u2.
+func TestS3PruneDryRunPredictsLockedChunks(t *testing.T) {
+	e, own := ownChunksOfForgotten(t)
+	ctx := context.Background()
+	c := e.srv.Client()
+	now := time.Now().UTC()
+	at := func(d time.Duration) time.Time { return now.Add(d).Truncate(time.Minute).Add(30 * time.Second) }
+	u1, u1b, u2 := at(3*24*time.Hour), at(4*24*time.Hour), at(6*24*time.Hour)
+	lock := func(k string, until time.Time) {
+		t.Helper()
+		if _, err := c.PutObjectRetention(ctx, &s3.PutObjectRetentionInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k),
+			Retention: &s3types.ObjectLockRetention{Mode: s3types.ObjectLockRetentionModeGovernance, RetainUntilDate: aws.Time(until)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock(own[0], u1)
+	lock(own[1], u2)
+	old, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + own[1])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(old.Body)
+	old.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + own[1]), Body: strings.NewReader(string(body)),
+		ObjectLockMode: s3types.ObjectLockModeGovernance, ObjectLockRetainUntilDate: aws.Time(u1b)}); err != nil {
+		t.Fatal(err)
+	}
+	var bytes int64
+	for _, k := range own[:2] {
+		h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bytes += aws.ToInt64(h.ContentLength)
+	}
+	p := e.throughProxy(t)
+	e.destExtra = "retention: {keep_last: 1, timezone: UTC}\n"
+	e.writeConfig()
+	line := func(verb string) string {
+		return fmt.Sprintf("\n2 chunk(s) no set uses (%d bytes) %s: still locked; a prune can delete them once their lock ends: the first after %s, the last after %s (UTC)\n",
+			bytes, verb, u1.Add(30*time.Second).Format("2006-01-02 15:04"), u2.Add(30*time.Second).Format("2006-01-02 15:04"))
+	}
+
+	r := e.run(nil, "prune", "--dry-run")
+	if r.Code != 0 {
+		t.Fatalf("prune --dry-run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if want := line("would not be deleted"); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
+	}
+	if want := fmt.Sprintf(", %d chunk(s) no set uses to delete\n", len(own)-2); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
+	}
+	// What the dry run asked about the chunks: nothing written, and
+	// the lock reads bounded by the unreferenced chunks' versions.
+	lists, reads := 0, 0
+	for _, s := range p.Requests() {
+		u, _ := url.PathUnescape(s.URL)
+		if !strings.Contains(u, "/chunks/") {
+			continue
+		}
+		switch {
+		case s.Method != http.MethodGet && s.Method != http.MethodHead:
+			t.Errorf("the dry run sent %s %s", s.Method, u)
+		case strings.Contains(u, "versions"):
+			lists++
+		case strings.Contains(u, "retention") || strings.Contains(u, "legal-hold"):
+			reads++
+		}
+	}
+	if versions := len(own) + 1; lists != len(own) || reads != 2*versions {
+		t.Errorf("the dry run listed versions %d times and read %d locks; want %d listings (one per unreferenced chunk) and %d reads (2 per version)", lists, reads, len(own), 2*versions)
+	}
+	t.Logf("dry run: %d versions listings, %d lock reads for %d unreferenced chunks", lists, reads, len(own))
+
+	r = e.run(nil, "prune", "--dry-run", "--json")
+	var doc struct {
+		OK            bool `json:"ok"`
+		DryRun        bool `json:"dry_run"`
+		ChunksDeleted int  `json:"chunks_deleted"`
+		ChunksLocked  *struct {
+			Count      int       `json:"count"`
+			Bytes      int64     `json:"bytes"`
+			FirstUntil time.Time `json:"first_until"`
+			LastUntil  time.Time `json:"last_until"`
+		} `json:"chunks_locked"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil || r.Code != 0 || !doc.OK || !doc.DryRun {
+		t.Fatalf("prune --dry-run --json: exit %d, %v\n%s%s", r.Code, err, r.Stdout, r.Stderr)
+	}
+	if l := doc.ChunksLocked; l == nil || l.Count != 2 || l.Bytes != bytes || !l.FirstUntil.Equal(u1) || !l.LastUntil.Equal(u2) || doc.ChunksDeleted != len(own)-2 {
+		t.Errorf("--dry-run --json: chunks_deleted %d, chunks_locked %+v; want %d, 2 chunks, %d bytes, %v to %v\n%s", doc.ChunksDeleted, l, len(own)-2, bytes, u1, u2, r.Stdout)
+	}
+	if n := len(e.keys()); n == 0 {
+		t.Fatal("no keys")
+	}
+	for _, k := range own {
+		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k)}); err != nil {
+			t.Errorf("the dry run deleted chunk %s: %v", k, err)
+		}
+	}
+
+	// The real run does what the dry run said.
+	r = e.run(nil, "prune")
+	if r.Code != 0 {
+		t.Fatalf("prune: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if want := line("not deleted"); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
+	}
+	if want := fmt.Sprintf(", %d chunk(s) no set uses deleted\n", len(own)-2); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
+	}
+	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(e.bucket), Prefix: aws.String(e.prefix + "/" + own[1])})
+	if err != nil || len(vs.Versions) != 2 {
+		t.Errorf("chunk 1 stored again: %v versions left (%v), want both (each locked)", vs, err)
+	}
 }

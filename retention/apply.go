@@ -637,9 +637,10 @@ func (r *Report) Summary() string {
 
 // LockedText is the line about the chunks no set uses left under lock
 // (ChunksLocked), dates in loc; "" when there are none:
-// "3 chunk(s) no set uses (1200 bytes) not deleted: still locked; a prune
-// can delete them once their lock ends: the first after 2026-12-05 14:03,
-// the last after 2026-12-09 10:00 (Europe/Berlin)".
+// "3 chunk(s) no set uses (1200 bytes) not deleted (dry run: would not be
+// deleted): still locked; a prune can delete them once their lock ends:
+// the first after 2026-12-05 14:03, the last after 2026-12-09 10:00
+// (Europe/Berlin)".
 func (r *Report) LockedText(loc *time.Location) string {
 	l := r.ChunksLocked
 	if l == nil || l.Count == 0 {
@@ -649,7 +650,11 @@ func (r *Report) LockedText(loc *time.Location) string {
 		loc = LocalZone()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d chunk(s) no set uses (%d bytes) not deleted: still locked", l.Count, l.Bytes)
+	verb := "not deleted"
+	if r.DryRun {
+		verb = "would not be deleted"
+	}
+	fmt.Fprintf(&b, "%d chunk(s) no set uses (%d bytes) %s: still locked", l.Count, l.Bytes, verb)
 	// A lock ending at 14:03:30 lets the chunk go after 14:04, not 14:03.
 	at := func(t time.Time) string {
 		if m := t.Truncate(time.Minute); m.Before(t) {

@@ -270,6 +270,22 @@ func (l *lockStore) SetLegalHold(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteLock tells the lock Delete would refuse for, as S3 does
+// (upload.DeleteLocker): a dry run counts those chunks as locked.
+func (l *lockStore) DeleteLock(ctx context.Context, key string) (*upload.LockedError, error) {
+	err := l.Delete(context.WithValue(ctx, dryDelete{}, true), key)
+	if le := (*upload.LockedError)(nil); errors.As(err, &le) {
+		return le, nil
+	}
+	if errors.Is(err, upload.ErrLocked) {
+		return &upload.LockedError{Err: err}, nil
+	}
+	return nil, nil
+}
+
+// dryDelete, set in a context, makes lockStore.Delete delete nothing.
+type dryDelete struct{}
+
 func (l *lockStore) Delete(ctx context.Context, key string) error {
 	l.mu.Lock()
 	until, hold, now := l.until[key], l.hold[key], l.now
@@ -284,6 +300,9 @@ func (l *lockStore) Delete(ctx context.Context, key string) error {
 			until = time.Time{}
 		}
 		return &upload.LockedError{RetainUntil: until, LegalHold: hold, Err: err}
+	}
+	if ctx.Value(dryDelete{}) != nil {
+		return nil
 	}
 	return l.Store.Delete(ctx, key)
 }
@@ -1009,20 +1028,33 @@ func TestApplierLockedChunksReported(t *testing.T) {
 	ls := &lockStore{Store: base, until: map[string]time.Time{}, hold: map[string]bool{}, now: now}
 	ua, uc := now.AddDate(0, 0, 5).Truncate(time.Minute).Add(30*time.Second), now.AddDate(0, 0, 9).Truncate(time.Minute).Add(30*time.Second)
 	ls.until[key("a")], ls.hold[key("b")], ls.until[key("c")] = ua, true, uc
+	want := chunk.Locked{Count: 3, Bytes: 3 * 64, FirstUntil: ua, LastUntil: uc, LegalHold: 1}
+	// The minute after the lock's end (ua, uc: at 30 s).
+	after := func(u time.Time) string { return u.Add(30 * time.Second).Format("2006-01-02 15:04") }
+	// A dry run says the same of them (before, it counted all four as
+	// to delete, and said nothing of a lock).
+	dry, err := (&Applier{Store: ls, Policy: Policy{Last: 1, Location: time.UTC}, Now: func() time.Time { return now }, DryRun: true}).Run(context.Background())
+	if err != nil || len(dry.Errors) > 0 {
+		t.Fatalf("dry run: %v %v", err, dry.Errors)
+	}
+	if dry.ChunksLocked == nil || *dry.ChunksLocked != want || dry.ChunksDeleted != 1 {
+		t.Errorf("dry run: chunks locked %+v, %d to delete; want %+v, 1 (e)", dry.ChunksLocked, dry.ChunksDeleted, want)
+	}
+	if got, wantText := dry.LockedText(time.UTC), "3 chunk(s) no set uses (192 bytes) would not be deleted: still locked; a prune can delete 2 of them once their lock ends: the first after "+
+		after(ua)+", the last after "+after(uc)+" (UTC); 1 under legal hold, until it is lifted"; got != wantText {
+		t.Errorf("dry run line\n%q, want\n%q", got, wantText)
+	}
 	a := &Applier{Store: ls, Policy: Policy{Last: 1, Location: time.UTC}, Now: func() time.Time { return now }}
 	rep, err := a.Run(context.Background())
 	if err != nil || len(rep.Errors) > 0 {
 		t.Fatalf("run: %v %v", err, rep.Errors)
 	}
-	want := chunk.Locked{Count: 3, Bytes: 3 * 64, FirstUntil: ua, LastUntil: uc, LegalHold: 1}
 	if rep.ChunksLocked == nil || *rep.ChunksLocked != want {
 		t.Fatalf("chunks locked %+v, want %+v", rep.ChunksLocked, want)
 	}
 	if rep.ChunksDeleted != 1 {
 		t.Errorf("chunks deleted %d, want 1 (e)", rep.ChunksDeleted)
 	}
-	// The minute after the lock's end (ua, uc: at 30 s).
-	after := func(u time.Time) string { return u.Add(30 * time.Second).Format("2006-01-02 15:04") }
 	wantText := "3 chunk(s) no set uses (192 bytes) not deleted: still locked; a prune can delete 2 of them once their lock ends: the first after " +
 		after(ua) + ", the last after " + after(uc) + " (UTC); 1 under legal hold, until it is lifted"
 	if got := rep.LockedText(time.UTC); got != wantText {

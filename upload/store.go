@@ -182,6 +182,21 @@ func WholeSecond(t time.Time) time.Time {
 	return t.UTC()
 }
 
+// DeleteLocker is implemented by stores whose listing does not tell the
+// lock that makes Delete refuse, or not all of it (S3: a listing carries
+// no lock, and Delete removes every version of a key, each with its own
+// retention). A dry run of prune asks it for each chunk it would delete,
+// so that it counts as locked what the real run would be refused.
+type DeleteLocker interface {
+	// DeleteLock reads, without deleting, what would keep Delete(key)
+	// from removing key now: nil when nothing would (no lock, or every
+	// lock ended in the store's clock), else a LockedError as Delete
+	// would return it: the latest retention still in force among the
+	// versions Delete removes (zero: a legal hold alone), and whether
+	// any of them is under legal hold. A missing key is nil, no error.
+	DeleteLock(ctx context.Context, key string) (*LockedError, error)
+}
+
 // Thawer is implemented by stores with offline tiers.
 type Thawer interface {
 	// Thaw starts bringing key back online for days days. It says where

@@ -222,6 +222,68 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteLock implements upload.DeleteLocker: what Delete would meet, read
+// with the calls Delete makes when it is refused (the versions listing,
+// then for each version a GetObjectRetention and a GetObjectLegalHold),
+// each retention judged in the Date of its answer. On a bucket without
+// Object Lock (asked once per store) it asks nothing: no version can be
+// locked there.
+func (s *Store) DeleteLock(ctx context.Context, key string) (*upload.LockedError, error) {
+	if !s.mayLock(ctx) {
+		return nil, nil
+	}
+	full, err := s.full(key)
+	if err != nil {
+		return nil, opErr("read the lock of", key, err)
+	}
+	vs, plain, err := s.versionsToDelete(ctx, "read the lock of", key, full)
+	if err != nil {
+		return nil, err
+	}
+	if plain {
+		vs = []version{{}}
+	}
+	var locked *upload.LockedError
+	for _, v := range vs {
+		if v.marker {
+			continue // a delete marker has no lock
+		}
+		until, now, _, err := s.retentionAt(ctx, full, v.id)
+		if err != nil {
+			return nil, opErr("read the lock of", key, err)
+		}
+		hold, err := s.legalHold(ctx, full, v.id)
+		if err != nil {
+			return nil, opErr("read the lock of", key, err)
+		}
+		if now.IsZero() {
+			now = s.localNow()
+		}
+		if !until.After(now) {
+			until = time.Time{}
+		}
+		if hold || !until.IsZero() {
+			locked = joinLocks(key, locked, until, hold, upload.ErrLocked)
+		}
+	}
+	return locked, nil
+}
+
+// mayLock reports whether the bucket can hold a locked object: its Object
+// Lock configuration is enabled, or could not be read (asked once).
+func (s *Store) mayLock(ctx context.Context) bool {
+	s.lockConfOnce.Do(func() {
+		lc, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.opt.Bucket)})
+		switch {
+		case err == nil:
+			s.noLock = lc.ObjectLockConfiguration == nil || lc.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled
+		case isNoLock(err):
+			s.noLock = true
+		}
+	})
+	return !s.noLock
+}
+
 // joinLocks adds one version's lock (a retention in force until until,
 // zero: none; a legal hold) to what acc says of the others: the key goes
 // only once every version does, so the latest retention counts, and any

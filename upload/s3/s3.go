@@ -29,6 +29,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -271,6 +272,10 @@ type Store struct {
 	growEvery int
 	// clock is this machine's clock (nil: time.Now; tests move it).
 	clock func() time.Time
+	// noLock: the bucket has no Object Lock (DeleteLock asks nothing),
+	// found out once.
+	lockConfOnce sync.Once
+	noLock       bool
 }
 
 func (s *Store) localNow() time.Time {

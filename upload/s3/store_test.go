@@ -568,9 +568,11 @@ func TestDeleteRefusalJudgedInStoreClock(t *testing.T) {
 // TestDeleteTellsLatestLockOfVersions: a key with several locked
 // versions (a chunk stored again over a damaged one, locked for less than
 // the old version) is gone only once every version is: the refusal
-// (upload.LockedError) tells the latest retention among
+// (upload.LockedError) and DeleteLock tell the latest retention among
 // them and any legal hold, not the first version's (VersityGW lists the
 // newest first: before, the refusal said the newer, shorter lock).
+// DeleteLock deletes nothing; a key with no lock left, or none at all,
+// is nil; a bucket without Object Lock is asked nothing per key.
 func TestDeleteTellsLatestLockOfVersions(t *testing.T) {
 	st, _, _ := newStore(t, true, func(o *Options) { o.LockMode = "GOVERNANCE" })
 	ctx := context.Background()
@@ -593,7 +595,11 @@ func TestDeleteTellsLatestLockOfVersions(t *testing.T) {
 	}
 	want := map[string]upload.LockedError{"h/chunks/aa/x": {RetainUntil: u2}, "h/chunks/aa/y": {RetainUntil: u1, LegalHold: true}}
 	for key, w := range want {
-		err := st.Delete(ctx, key)
+		le, err := st.DeleteLock(ctx, key)
+		if err != nil || le == nil || !le.RetainUntil.Equal(w.RetainUntil) || le.LegalHold != w.LegalHold {
+			t.Errorf("DeleteLock(%s) = %+v, %v; want until %v, hold %v", key, le, err, w.RetainUntil, w.LegalHold)
+		}
+		err = st.Delete(ctx, key)
 		if le := (*upload.LockedError)(nil); !errors.As(err, &le) || !le.RetainUntil.Equal(w.RetainUntil) || le.LegalHold != w.LegalHold {
 			t.Errorf("Delete(%s) = %v; want a LockedError until %v, hold %v", key, err, w.RetainUntil, w.LegalHold)
 		} else if !strings.Contains(err.Error(), w.RetainUntil.Format(time.RFC3339)) || strings.Contains(err.Error(), "\n") {
@@ -603,5 +609,28 @@ func TestDeleteTellsLatestLockOfVersions(t *testing.T) {
 		if err != nil || len(vs) != 2 {
 			t.Errorf("%s: versions left %v, %v; want both", key, vs, err)
 		}
+	}
+	if le, err := st.DeleteLock(ctx, "h/chunks/aa/free"); le != nil || err != nil {
+		t.Errorf("DeleteLock of an unlocked key = %+v, %v; want nil", le, err)
+	}
+	if le, err := st.DeleteLock(ctx, "h/chunks/aa/none"); le != nil || err != nil {
+		t.Errorf("DeleteLock of a missing key = %+v, %v; want nil", le, err)
+	}
+	if _, err := st.Stat(ctx, "h/chunks/aa/free"); err != nil {
+		t.Errorf("DeleteLock deleted: %v", err)
+	}
+
+	// A bucket without Object Lock: one configuration read, then nothing.
+	plain, _, _ := newStore(t, false, nil)
+	if _, err := plain.Put(ctx, "h/chunks/aa/z", strings.NewReader("chunk"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if le, err := plain.DeleteLock(ctx, "h/chunks/aa/z"); le != nil || err != nil {
+			t.Errorf("DeleteLock without Object Lock = %+v, %v; want nil", le, err)
+		}
+	}
+	if !plain.noLock {
+		t.Errorf("a bucket without Object Lock taken for one that may lock")
 	}
 }
