@@ -88,7 +88,7 @@ func (r *References) Keys() map[string]bool {
 type SweepResult struct {
 	Deleted []upload.ObjectInfo
 	// Locked are the unreferenced chunks still under lock (left for a
-	// later sweep).
+	// later sweep; a dry run: those the store would refuse to delete).
 	Locked Locked
 	// Remaining are the chunk objects left, by key.
 	Remaining map[string]upload.ObjectInfo
@@ -99,7 +99,8 @@ type SweepResult struct {
 
 // Locked sums up the unreferenced chunks a sweep could not delete because
 // the store refused for a lock (object lock, immutability, legal hold): a
-// sweep after their lock ends deletes them. Stored in prune's --json.
+// sweep after their lock ends deletes them. A dry run counts those the
+// store would refuse (predict). Stored in prune's --json.
 type Locked struct {
 	Count int   `json:"count"`
 	Bytes int64 `json:"bytes"`

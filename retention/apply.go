@@ -92,8 +92,9 @@ type Report struct {
 	ChunksDeleted int `json:"chunks_deleted"`
 	ChunksFailed  int `json:"chunks_delete_failed,omitempty"`
 	// ChunksLocked are the chunks no remaining set uses that the store
-	// refused to delete for a lock not yet ended (nil: none): why storage
-	// did not shrink, and from when a prune can delete them.
+	// refused to delete for a lock not yet ended (nil: none; a dry run:
+	// those it would refuse): why storage did not shrink, and from when a
+	// prune can delete them.
 	ChunksLocked *chunk.Locked `json:"chunks_locked,omitempty"`
 	// Notes say what was left for a later prune and why.
 	Notes []string `json:"notes,omitempty"`
