@@ -24,6 +24,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -395,7 +396,12 @@ func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
 // Delete implements upload.Store: the blob and, on accounts with
 // versioning, every version of it. A blob whose properties say it is still
 // under an immutability policy or legal hold is refused without asking the
-// service; a refusal by the service maps to upload.ErrLocked too.
+// service; a refusal by the service maps to upload.ErrLocked too. The
+// refusal (upload.LockedError) tells the lock of every version the delete
+// would have to remove, not the current one's alone: the latest policy
+// still in force among them and any legal hold (the blob is gone only once
+// every version is; a chunk stored again over a damaged one leaves the old
+// version with its own policy).
 func (s *Store) Delete(ctx context.Context, key string) error {
 	bb, err := s.blob(key)
 	if err != nil {
@@ -406,6 +412,13 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	case err == nil:
 		oi := infoFromProps(key, p)
 		if oi.Locked(answeredAt(p.Date)) {
+			// One listing of the versions (none without versioning).
+			if until, hold, err := s.versionLocks(ctx, key); err == nil {
+				if until.After(oi.RetainUntil) {
+					oi.RetainUntil = until
+				}
+				oi.LegalHold = oi.LegalHold || hold
+			}
 			return &upload.LockedError{RetainUntil: oi.RetainUntil, LegalHold: oi.LegalHold,
 				Err: &Error{Op: "delete", Key: key, Msg: lockedText(oi), sentinel: upload.ErrLocked}}
 		}
@@ -443,14 +456,65 @@ func lockedText(oi upload.ObjectInfo) string {
 	return strings.Join(parts, " and ") + ": object is locked"
 }
 
-// deleteVersions removes previous versions left by versioning. Services
-// without versioning (Azurite) simply list none.
-func (s *Store) deleteVersions(ctx context.Context, key string) error {
+// versionsPager lists every version of key's blob with its lock.
+func (s *Store) versionsPager(key string) (string, *runtime.Pager[container.ListBlobsFlatResponse]) {
 	name, _ := s.name(key)
-	pager := s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+	return name, s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
 		Prefix:  to.Ptr(name),
 		Include: container.ListBlobsInclude{Versions: true, ImmutabilityPolicy: true, LegalHold: true},
 	})
+}
+
+// itemLock is a listed blob version's lock: its policy's end (zero: none,
+// or a mutable one) and its legal hold.
+func itemLock(it *container.BlobItem) (time.Time, bool) {
+	var until time.Time
+	if p := it.Properties; p != nil {
+		if p.ImmutabilityPolicyExpiresOn != nil && !isMutable(p.ImmutabilityPolicyMode) {
+			until = *p.ImmutabilityPolicyExpiresOn
+		}
+		return until, p.LegalHold != nil && *p.LegalHold
+	}
+	return until, false
+}
+
+// versionLocks is the latest policy still in force (in the service's
+// clock) among the versions of key, and whether any is under legal hold:
+// one listing; nothing on a service without versioning.
+func (s *Store) versionLocks(ctx context.Context, key string) (time.Time, bool, error) {
+	name, pager := s.versionsPager(key)
+	var latest time.Time
+	held := false
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			if statusOf(err) == http.StatusBadRequest {
+				return time.Time{}, false, nil
+			}
+			return time.Time{}, false, s.wrap("list versions", key, err)
+		}
+		now := answeredAt(page.Date)
+		for _, it := range page.Segment.BlobItems {
+			if it.Name == nil || *it.Name != name {
+				continue
+			}
+			until, hold := itemLock(it)
+			if until.After(now) && until.After(latest) {
+				latest = until
+			}
+			held = held || hold
+		}
+	}
+	return latest, held, nil
+}
+
+// deleteVersions removes previous versions left by versioning. Services
+// without versioning (Azurite) simply list none. A version refused for a
+// lock does not stop the others; the refusal then tells the latest policy
+// among the versions refused and any hold, as the listing showed them.
+func (s *Store) deleteVersions(ctx context.Context, key string) error {
+	name, pager := s.versionsPager(key)
+	var locked *upload.LockedError
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -467,10 +531,26 @@ func (s *Store) deleteVersions(ctx context.Context, key string) error {
 			if err != nil {
 				return s.wrap("delete", key, err)
 			}
-			if _, err := bc.Delete(ctx, nil); err != nil && !hasCode(err, "BlobNotFound") {
-				return s.wrap("delete version "+*it.VersionID+" of", key, err)
+			_, err = bc.Delete(ctx, nil)
+			if err == nil || hasCode(err, "BlobNotFound") {
+				continue
 			}
+			err = s.wrap("delete version "+*it.VersionID+" of", key, err)
+			if !errors.Is(err, upload.ErrLocked) {
+				return err
+			}
+			until, hold := itemLock(it)
+			if locked == nil {
+				locked = &upload.LockedError{Err: err}
+			}
+			if until.After(locked.RetainUntil) {
+				locked.RetainUntil = until
+			}
+			locked.LegalHold = locked.LegalHold || hold
 		}
+	}
+	if locked != nil {
+		return locked
 	}
 	return nil
 }

@@ -100,11 +100,17 @@ type lockProxy struct {
 	seen   []string // "METHOD path?query"
 	sets   []http.Header
 	holds  []string // paths given a legal hold (Set Legal Hold, answered here)
+	// versions answers a listing with versions whose prefix ends in a
+	// key with these <Blob> elements (NAME: the blob's name); a DELETE of
+	// a version of a blob whose path ends in a key of refuseVersion is
+	// refused with that code (Azurite has no versioning).
+	versions      map[string]string
+	refuseVersion map[string]string
 }
 
 func newLockProxy(t *testing.T, target string) *lockProxy {
 	tu, _ := url.Parse(target)
-	lp := &lockProxy{heads: map[string]http.Header{}, refuse: map[string]string{}}
+	lp := &lockProxy{heads: map[string]http.Header{}, refuse: map[string]string{}, versions: map[string]string{}, refuseVersion: map[string]string{}}
 	rp := httputil.NewSingleHostReverseProxy(tu)
 	rp.ModifyResponse = func(resp *http.Response) error {
 		if resp.Request.Method != http.MethodHead {
@@ -128,6 +134,24 @@ func newLockProxy(t *testing.T, target string) *lockProxy {
 		for suffix, c := range lp.refuse {
 			if strings.HasSuffix(r.URL.Path, suffix) && r.Method == http.MethodDelete {
 				code = c
+			}
+		}
+		for suffix, c := range lp.refuseVersion {
+			if strings.HasSuffix(r.URL.Path, suffix) && r.Method == http.MethodDelete && r.URL.Query().Get("versionid") != "" {
+				code = c
+			}
+		}
+		q := r.URL.Query()
+		if q.Get("comp") == "list" && strings.Contains(q.Get("include"), "versions") {
+			for suffix, blobs := range lp.versions {
+				if name := q.Get("prefix"); strings.HasSuffix(name, suffix) {
+					lp.mu.Unlock()
+					w.Header().Set("Content-Type", "application/xml")
+					w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+					w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://x/" ContainerName="c"><Prefix>` + name + `</Prefix><Blobs>` +
+						strings.ReplaceAll(blobs, "NAME", name) + `</Blobs><NextMarker /></EnumerationResults>`))
+					return
+				}
 			}
 		}
 		if r.URL.Query().Get("comp") == "immutabilityPolicies" {
@@ -351,5 +375,59 @@ func TestImmutabilityJudgedInServiceClock(t *testing.T) {
 	}
 	if u, _, _ := immutabilityHeaders(lp.sets[0]); u != until.Format(http.TimeFormat) {
 		t.Errorf("ExtendLock sent until=%q, want %v", u, until)
+	}
+}
+
+// versionXML is a listed blob version: its policy until until (zero:
+// none), its legal hold.
+func versionXML(id string, current bool, until time.Time, hold bool) string {
+	p := "<Content-Length>5</Content-Length>"
+	if !until.IsZero() {
+		p += "<ImmutabilityPolicyUntilDate>" + until.Format(http.TimeFormat) + "</ImmutabilityPolicyUntilDate><ImmutabilityPolicyMode>unlocked</ImmutabilityPolicyMode>"
+	}
+	if hold {
+		p += "<LegalHold>true</LegalHold>"
+	}
+	cur := "false"
+	if current {
+		cur = "true"
+	}
+	return "<Blob><Name>NAME</Name><VersionId>" + id + "</VersionId><IsCurrentVersion>" + cur + "</IsCurrentVersion><Properties>" + p + "</Properties></Blob>"
+}
+
+// TestDeleteTellsLockOfEveryVersion: on an account with versioning (which
+// version-level immutability needs), a blob is gone only once every
+// version is, and each version keeps its own policy (a chunk stored again
+// over a damaged one): the refusal tells the latest policy still in force
+// among them and any legal hold, not the current version's alone; a
+// current version free of locks and older ones locked: the older ones'
+// lock, not an undated refusal. Before, the first said the current
+// version's date, the second no date at all.
+func TestDeleteTellsLockOfEveryVersion(t *testing.T) {
+	az := testenv.Azurite(t)
+	lp := newLockProxy(t, strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	e := newEnv(t, withProxy(lp.srv.URL))
+	ctx := context.Background()
+	for _, k := range []string{"a/multi", "a/oldlocked"} {
+		if _, err := e.store.Put(ctx, k, strings.NewReader(k), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	u1, u2 := now.Add(24*time.Hour), now.Add(72*time.Hour)
+	lp.mu.Lock()
+	lp.heads["/a/multi"] = http.Header{"X-Ms-Immutability-Policy-Until-Date": {u1.Format(http.TimeFormat)}, "X-Ms-Immutability-Policy-Mode": {"unlocked"}}
+	lp.versions["/a/multi"] = versionXML("2026-12-02T00:00:00.0000000Z", true, u1, false) + versionXML("2026-12-01T00:00:00.0000000Z", false, u2, false) +
+		versionXML("2026-11-01T00:00:00.0000000Z", false, now.Add(-time.Hour), false)
+	lp.versions["/a/oldlocked"] = versionXML("2026-12-01T00:00:00.0000000Z", false, u2, false) + versionXML("2026-11-30T00:00:00.0000000Z", false, u1, true)
+	lp.refuseVersion["/a/oldlocked"] = "BlobImmutableDueToPolicy"
+	lp.mu.Unlock()
+	for key, want := range map[string]upload.LockedError{"a/multi": {RetainUntil: u2}, "a/oldlocked": {RetainUntil: u2, LegalHold: true}} {
+		err := e.store.Delete(ctx, key)
+		if le := (*upload.LockedError)(nil); !errors.Is(err, upload.ErrLocked) || !errors.As(err, &le) || !le.RetainUntil.Equal(want.RetainUntil) || le.LegalHold != want.LegalHold {
+			t.Errorf("Delete(%s) = %v; want a LockedError until %v, hold %v", key, err, want.RetainUntil, want.LegalHold)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("Delete(%s): multi-line error %q", key, err)
+		}
 	}
 }
