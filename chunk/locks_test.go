@@ -360,6 +360,18 @@ func (s *listedLockStore) List(ctx context.Context, prefix string, fn func(uploa
 
 func (s *listedLockStore) Now(context.Context) (time.Time, error) { return s.now, nil }
 
+// listedTellsStore is a listedLockStore whose DeleteLock says the listing
+// tells the lock (as Azure without versioning does).
+type listedTellsStore struct {
+	*listedLockStore
+	asked int
+}
+
+func (s *listedTellsStore) DeleteLock(context.Context, string) (*upload.LockedError, error) {
+	s.asked++
+	return nil, upload.ErrLockListed
+}
+
 // TestSweepDryRunCountsLocked: a dry run predicts the real run: the
 // unreferenced chunks whose delete the store would refuse for a lock are
 // counted as locked (with the lock the store tells), not as to delete,
@@ -451,10 +463,21 @@ func TestSweepDryRunCountsLocked(t *testing.T) {
 				id("c"): storeNow.Add(-2 * time.Hour), // ended, but held
 			},
 			hold: map[string]bool{id("c"): true}}
+		want := Locked{Count: 2, Bytes: 20, FirstUntil: storeNow.Add(time.Hour), LastUntil: storeNow.Add(time.Hour), LegalHold: 1}
 		res, err := Sweep(ctx, ls, "h", ref, nil, true, 2, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, st, res, Locked{Count: 2, Bytes: 20, FirstUntil: storeNow.Add(time.Hour), LastUntil: storeNow.Add(time.Hour), LegalHold: 1}, id("b"), id("d"), id("e"))
+		check(t, st, res, want, id("b"), id("d"), id("e"))
+		// A DeleteLock answering that the listing tells: the same.
+		lt := &listedTellsStore{listedLockStore: ls}
+		res, err = Sweep(ctx, lt, "h", ref, nil, true, 1, nil)
+		if err != nil || len(res.Errors) > 0 {
+			t.Fatal(err, res.Errors)
+		}
+		check(t, st, res, want, id("b"), id("d"), id("e"))
+		if lt.asked != 5 {
+			t.Errorf("DeleteLock asked %d times, want 5", lt.asked)
+		}
 	})
 }

@@ -243,32 +243,41 @@ func Sweep(ctx context.Context, st upload.Store, host string, referenced map[str
 // end: a chunk whose delete the store would refuse for a lock counts as
 // Locked, with the lock it would tell, the others as Deleted. The lock is
 // the store's DeleteLock where it has one (S3: its listing tells no lock,
-// and every version counts; one read per candidate, limit at a time),
-// else the listing's, judged in the store's clock (Azure lists each
-// blob's immutability and hold: no request per chunk; a folder has no
-// lock). A lock that cannot be read is an error naming the chunk, which
-// is then counted neither way.
+// and every version counts; Azure with version-level immutability, whose
+// older versions the listing does not show; one read per candidate, limit
+// at a time), else, or where it answers upload.ErrLockListed, the
+// listing's, judged in the store's clock (Azure lists each blob's
+// immutability and hold: no request per chunk; a folder has no lock). A
+// lock that cannot be read is an error naming the chunk, which is then
+// counted neither way.
 func predict(ctx context.Context, st upload.Store, cand []upload.ObjectInfo, limit int, res *SweepResult) {
 	locks := make([]*upload.LockedError, len(cand))
 	errs := make([]error, len(cand))
+	listed := make([]bool, len(cand))
 	if dl, ok := upload.As[upload.DeleteLocker](st); ok {
 		parallel.Each(ctx, len(cand), limit, func(i int) error {
 			locks[i], errs[i] = dl.DeleteLock(ctx, cand[i].Key)
+			if errors.Is(errs[i], upload.ErrLockListed) {
+				locks[i], errs[i], listed[i] = nil, nil, true
+			}
 			return nil
 		})
 	} else {
-		now := sync.OnceValue(func() time.Time {
-			if t, err := catalog.StoreNow(ctx, st); err == nil {
-				return t
-			}
-			return time.Now()
-		})
-		for i, o := range cand {
-			if (o.LegalHold || !o.RetainUntil.IsZero()) && o.Locked(now()) {
-				locks[i] = &upload.LockedError{RetainUntil: o.RetainUntil, LegalHold: o.LegalHold, Err: upload.ErrLocked}
-				if !o.RetainUntil.After(now()) {
-					locks[i].RetainUntil = time.Time{}
-				}
+		for i := range listed {
+			listed[i] = true
+		}
+	}
+	now := sync.OnceValue(func() time.Time {
+		if t, err := catalog.StoreNow(ctx, st); err == nil {
+			return t
+		}
+		return time.Now()
+	})
+	for i, o := range cand {
+		if listed[i] && (o.LegalHold || !o.RetainUntil.IsZero()) && o.Locked(now()) {
+			locks[i] = &upload.LockedError{RetainUntil: o.RetainUntil, LegalHold: o.LegalHold, Err: upload.ErrLocked}
+			if !o.RetainUntil.After(now()) {
+				locks[i].RetainUntil = time.Time{}
 			}
 		}
 	}

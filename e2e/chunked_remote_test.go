@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 // TestS3ChunkedObjectLock: on an Object Lock bucket every object of a
@@ -770,5 +773,175 @@ func TestS3PruneDryRunPredictsLockedChunks(t *testing.T) {
 	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(e.bucket), Prefix: aws.String(e.prefix + "/" + own[1])})
 	if err != nil || len(vs.Versions) != 2 {
 		t.Errorf("chunk 1 stored again: %v versions left (%v), want both (each locked)", vs, err)
+	}
+}
+
+// azureLockFront is a proxy in front of Azurite (which keeps no
+// immutability) that shows some blobs under an immutability policy: in
+// the listings (each blob's properties) and in their properties (HEAD),
+// as a container with version-level immutability does. It records what
+// it is asked ("METHOD path?query", unescaped).
+type azureLockFront struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	until map[string]time.Time // blob name (container-relative) → policy end
+	seen  []string
+}
+
+func newAzureLockFront(t *testing.T, e *azEnv) *azureLockFront {
+	t.Helper()
+	target, _ := url.Parse(strings.TrimSuffix(e.az.Endpoint, "/"+testenv.AzuriteAccount))
+	f := &azureLockFront{until: map[string]time.Time{}}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		r := resp.Request
+		path, _ := url.PathUnescape(r.URL.Path)
+		if r.Method == http.MethodHead {
+			for name, u := range f.until {
+				if strings.HasSuffix(path, "/"+name) {
+					resp.Header.Set("X-Ms-Immutability-Policy-Until-Date", u.Format(http.TimeFormat))
+					resp.Header.Set("X-Ms-Immutability-Policy-Mode", "unlocked")
+				}
+			}
+			return nil
+		}
+		if r.Method != http.MethodGet || r.URL.Query().Get("comp") != "list" {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		s := string(body)
+		for name, u := range f.until {
+			i := strings.Index(s, "<Name>"+name+"</Name>")
+			if i < 0 {
+				continue
+			}
+			j := strings.Index(s[i:], "<Properties>")
+			if j < 0 {
+				continue
+			}
+			at := i + j + len("<Properties>")
+			s = s[:at] + "<ImmutabilityPolicyUntilDate>" + u.Format(http.TimeFormat) + "</ImmutabilityPolicyUntilDate><ImmutabilityPolicyMode>unlocked</ImmutabilityPolicyMode>" + s[at:]
+		}
+		resp.Body = io.NopCloser(strings.NewReader(s))
+		resp.ContentLength = int64(len(s))
+		resp.Header.Set("Content-Length", fmt.Sprint(len(s)))
+		return nil
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := url.PathUnescape(r.URL.RequestURI())
+		f.mu.Lock()
+		f.seen = append(f.seen, r.Method+" "+u)
+		f.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	e.endpoint = f.srv.URL + "/" + testenv.AzuriteAccount
+	e.env = append(e.az.KeyEnv(), "LYNCBACKUP_CONFIG="+e.config)
+	return f
+}
+
+func (f *azureLockFront) requests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.seen...)
+}
+
+// TestAzurePruneDryRunPredictsLockedChunks: on Azure, as on S3, a dry run
+// counts the chunks no set uses whose immutability has not ended as
+// locked, with the dates, as the real run then reports them, not as to
+// delete; it reads their policies from the chunk listing, which carries
+// them: no request per chunk (no Get Blob Properties, no versions
+// listing; Azurite has no version-level immutability). Before, the dry
+// run counted them as to delete.
+func TestAzurePruneDryRunPredictsLockedChunks(t *testing.T) {
+	e := newAzEnv(t)
+	e.format = "chunked"
+	f := newAzureLockFront(t, e)
+	e.writeConfig()
+	manifest := func(set string) []byte {
+		t.Helper()
+		rc, err := e.az.Client(e.container).NewBlobClient(e.prefix+"/"+e.host+"/"+set+"/manifest.json").DownloadStream(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Body.Close()
+		body, err := io.ReadAll(rc.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	set1 := e.backup()
+	os.WriteFile(filepath.Join(e.src, "FileStore", "meeting-ü", "handout-00.txt"), []byte("changed"), 0o644)
+	rec, err := os.OpenFile(filepath.Join(e.src, "FileStore", "recording.bin"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.WriteAt([]byte(strings.Repeat("changed", 200)), 10<<20)
+	rec.Close()
+	set2 := e.backup()
+	in2 := map[string]bool{}
+	for _, k := range chunkKeysOf(t, manifest(set2)) {
+		in2[k] = true
+	}
+	var own []string
+	for _, k := range chunkKeysOf(t, manifest(set1)) {
+		if !in2[k] {
+			own = append(own, k)
+		}
+	}
+	if len(own) < 3 {
+		t.Fatalf("set %s has %d chunks of its own, want at least 3", set1, len(own))
+	}
+	now := time.Now().UTC()
+	u1, u2 := now.Add(3*24*time.Hour).Truncate(time.Minute).Add(30*time.Second), now.Add(5*24*time.Hour).Truncate(time.Minute).Add(30*time.Second)
+	var bytes int64
+	for i, u := range []time.Time{u1, u2} {
+		p, err := e.az.Client(e.container).NewBlobClient(e.prefix+"/"+own[i]).GetProperties(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bytes += *p.ContentLength
+		f.mu.Lock()
+		f.until[e.prefix+"/"+own[i]] = u
+		f.mu.Unlock()
+	}
+	e.destExtra = "retention: {keep_last: 1, timezone: UTC}\n"
+	e.writeConfig()
+	line := func(verb string) string {
+		return fmt.Sprintf("\n2 chunk(s) no set uses (%d bytes) %s: still locked; a prune can delete them once their lock ends: the first after %s, the last after %s (UTC)\n",
+			bytes, verb, u1.Add(30*time.Second).Format("2006-01-02 15:04"), u2.Add(30*time.Second).Format("2006-01-02 15:04"))
+	}
+	before := len(f.requests())
+	r := e.run(nil, "prune", "--dry-run")
+	if r.Code != 0 {
+		t.Fatalf("prune --dry-run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if want := line("would not be deleted"); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
+	}
+	if want := fmt.Sprintf(", %d chunk(s) no set uses to delete\n", len(own)-2); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
+	}
+	for _, q := range f.requests()[before:] {
+		if strings.Contains(q, "/chunks/") && !strings.HasPrefix(q, "GET ") || strings.Contains(q, "include=versions") || strings.HasPrefix(q, "HEAD ") && strings.Contains(q, "/chunks/") {
+			t.Errorf("the dry run asked %s", q)
+		}
+	}
+	r = e.run(nil, "prune")
+	if r.Code != 0 {
+		t.Fatalf("prune: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if want := line("not deleted"); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
+	}
+	if want := fmt.Sprintf(", %d chunk(s) no set uses deleted\n", len(own)-2); !strings.Contains(r.Stdout, want) {
+		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
 	}
 }

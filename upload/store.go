@@ -194,8 +194,15 @@ type DeleteLocker interface {
 	// would return it: the latest retention still in force among the
 	// versions Delete removes (zero: a legal hold alone), and whether
 	// any of them is under legal hold. A missing key is nil, no error.
+	// ErrLockListed: the listing tells what Delete would meet (nothing
+	// was asked): judge the listed lock in the store's clock.
 	DeleteLock(ctx context.Context, key string) (*LockedError, error)
 }
+
+// ErrLockListed is DeleteLock's answer where a listing's lock (ObjectInfo
+// RetainUntil, LegalHold) is all a Delete would meet (Azure without
+// versioning): it asked the store nothing.
+var ErrLockListed = errors.New("the listing tells the lock")
 
 // Thawer is implemented by stores with offline tiers.
 type Thawer interface {

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -96,6 +97,14 @@ type Store struct {
 	secrets     []string
 	rangeTries  int // body failures in a row, without progress, before a range gives up
 	bufs        *parts.Pool
+	// versioned: whether the container has version-level immutability
+	// (DeleteLock lists the versions), found out once (nil: every time).
+	versioned *versionedOnce
+}
+
+type versionedOnce struct {
+	once sync.Once
+	yes  bool
 }
 
 // ParseTier maps a config word to an access tier ("" = account default).
@@ -125,6 +134,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		container: o.Container, serviceURL: strings.TrimRight(o.ServiceURL, "/"),
 		locked: o.ImmutabilityLocked, blockSize: o.BlockSize, concurrency: o.Concurrency,
 		maxBlocks: MaxBlocks, stepBlocks: blocksPerStep, authKind: o.Auth.Kind, rangeTries: 5, bufs: &parts.Pool{},
+		versioned: &versionedOnce{},
 	}
 	if tier != "" {
 		s.tier = &tier
@@ -506,6 +516,43 @@ func (s *Store) versionLocks(ctx context.Context, key string) (time.Time, bool, 
 		}
 	}
 	return latest, held, nil
+}
+
+// DeleteLock implements upload.DeleteLocker. On a container with
+// version-level immutability (asked once per store: its properties),
+// versions older than the listed one may hold locks of their own: one
+// versions listing per key tells them all, as Delete joins them. Elsewhere
+// (no versioning, or the container's properties not readable) the
+// listing's lock is what Delete meets: upload.ErrLockListed, nothing asked.
+func (s *Store) DeleteLock(ctx context.Context, key string) (*upload.LockedError, error) {
+	if !s.versionedLocks(ctx) {
+		return nil, upload.ErrLockListed
+	}
+	until, hold, err := s.versionLocks(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if until.IsZero() && !hold {
+		return nil, nil
+	}
+	oi := upload.ObjectInfo{RetainUntil: until, LegalHold: hold}
+	return &upload.LockedError{RetainUntil: until, LegalHold: hold,
+		Err: &Error{Op: "delete", Key: key, Msg: lockedText(oi), sentinel: upload.ErrLocked}}, nil
+}
+
+// versionedLocks reports whether the container has version-level
+// immutability (its properties, read once).
+func (s *Store) versionedLocks(ctx context.Context) bool {
+	ask := func() bool {
+		cp, err := s.cc.GetProperties(ctx, nil)
+		return err == nil && cp.IsImmutableStorageWithVersioningEnabled != nil && *cp.IsImmutableStorageWithVersioningEnabled
+	}
+	v := s.versioned
+	if v == nil {
+		return ask()
+	}
+	v.once.Do(func() { v.yes = ask() })
+	return v.yes
 }
 
 // deleteVersions removes previous versions left by versioning. Services

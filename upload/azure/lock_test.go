@@ -106,6 +106,9 @@ type lockProxy struct {
 	// refused with that code (Azurite has no versioning).
 	versions      map[string]string
 	refuseVersion map[string]string
+	// versioned: the container's properties say version-level
+	// immutability is enabled.
+	versioned bool
 }
 
 func newLockProxy(t *testing.T, target string) *lockProxy {
@@ -113,11 +116,14 @@ func newLockProxy(t *testing.T, target string) *lockProxy {
 	lp := &lockProxy{heads: map[string]http.Header{}, refuse: map[string]string{}, versions: map[string]string{}, refuseVersion: map[string]string{}}
 	rp := httputil.NewSingleHostReverseProxy(tu)
 	rp.ModifyResponse = func(resp *http.Response) error {
+		lp.mu.Lock()
+		defer lp.mu.Unlock()
+		if q := resp.Request.URL.Query(); q.Get("restype") == "container" && q.Get("comp") == "" && lp.versioned {
+			resp.Header.Set("X-Ms-Immutable-Storage-With-Versioning-Enabled", "true")
+		}
 		if resp.Request.Method != http.MethodHead {
 			return nil
 		}
-		lp.mu.Lock()
-		defer lp.mu.Unlock()
 		for suffix, h := range lp.heads {
 			if strings.HasSuffix(resp.Request.URL.Path, suffix) {
 				for k, v := range h {
@@ -428,6 +434,62 @@ func TestDeleteTellsLockOfEveryVersion(t *testing.T) {
 			t.Errorf("Delete(%s) = %v; want a LockedError until %v, hold %v", key, err, want.RetainUntil, want.LegalHold)
 		} else if strings.Contains(err.Error(), "\n") {
 			t.Errorf("Delete(%s): multi-line error %q", key, err)
+		}
+	}
+}
+
+// TestDeleteLockReadsVersionsWhereTheyMayBeLocked: a dry run's DeleteLock
+// tells what Delete would meet. On a container with version-level
+// immutability it lists each key's versions (one request: the older
+// versions' locks are in no plain listing); elsewhere it asks nothing and
+// says the listing tells (upload.ErrLockListed), once the container's
+// properties were read once.
+func TestDeleteLockReadsVersionsWhereTheyMayBeLocked(t *testing.T) {
+	az := testenv.Azurite(t)
+	lp := newLockProxy(t, strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	ctx := context.Background()
+	plain := newEnv(t, withProxy(lp.srv.URL))
+	for range 2 {
+		if le, err := plain.store.DeleteLock(ctx, "a/x"); le != nil || !errors.Is(err, upload.ErrLockListed) {
+			t.Fatalf("DeleteLock without versioning = %+v, %v; want ErrLockListed", le, err)
+		}
+	}
+	n := 0
+	for _, r := range lp.requests() {
+		if strings.Contains(r, "restype=container") {
+			n++
+		}
+		if strings.Contains(r, "include=") {
+			t.Errorf("DeleteLock without versioning listed: %s", r)
+		}
+	}
+	if n != 1 {
+		t.Errorf("the container's properties read %d times, want once", n)
+	}
+
+	lp.mu.Lock()
+	lp.versioned = true
+	now := time.Now().UTC().Truncate(time.Second)
+	u1, u2 := now.Add(24*time.Hour), now.Add(72*time.Hour)
+	lp.versions["/a/multi"] = versionXML("2026-12-02T00:00:00.0000000Z", true, u1, false) + versionXML("2026-12-01T00:00:00.0000000Z", false, u2, false)
+	lp.versions["/a/oldheld"] = versionXML("2026-12-02T00:00:00.0000000Z", true, time.Time{}, false) + versionXML("2026-12-01T00:00:00.0000000Z", false, now.Add(-time.Hour), true)
+	lp.versions["/a/free"] = versionXML("2026-12-02T00:00:00.0000000Z", true, time.Time{}, false) + versionXML("2026-12-01T00:00:00.0000000Z", false, now.Add(-time.Hour), false)
+	lp.mu.Unlock()
+	e := newEnv(t, withProxy(lp.srv.URL))
+	for key, want := range map[string]*upload.LockedError{"a/multi": {RetainUntil: u2}, "a/oldheld": {LegalHold: true}, "a/free": nil} {
+		le, err := e.store.DeleteLock(ctx, key)
+		switch {
+		case err != nil:
+			t.Errorf("DeleteLock(%s): %v", key, err)
+		case want == nil && le != nil:
+			t.Errorf("DeleteLock(%s) = %+v, want nil (no lock in force)", key, le)
+		case want != nil && (le == nil || !le.RetainUntil.Equal(want.RetainUntil) || le.LegalHold != want.LegalHold || !errors.Is(le, upload.ErrLocked)):
+			t.Errorf("DeleteLock(%s) = %+v, want until %v, hold %v", key, le, want.RetainUntil, want.LegalHold)
+		}
+	}
+	for _, r := range lp.requests() {
+		if strings.HasPrefix(r, "DELETE ") {
+			t.Errorf("DeleteLock deleted: %s", r)
 		}
 	}
 }
