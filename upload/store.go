@@ -199,9 +199,10 @@ type DeleteLocker interface {
 	DeleteLock(ctx context.Context, key string) (*LockedError, error)
 }
 
-// ErrLockListed is DeleteLock's answer where a listing's lock (ObjectInfo
-// RetainUntil, LegalHold) is all a Delete would meet (Azure without
-// versioning): it asked the store nothing.
+// ErrLockListed is DeleteLock's answer where the listing's lock (ObjectInfo
+// RetainUntil, LegalHold) is to be judged instead: all a Delete would meet
+// (Azure without versioning: nothing asked), or all that can be known (S3
+// credentials that may not read the lock of a bucket not known to lock).
 var ErrLockListed = errors.New("the listing tells the lock")
 
 // Thawer is implemented by stores with offline tiers.

@@ -3,6 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,5 +69,49 @@ func TestExtendLockRacedByLongerExtension(t *testing.T) {
 	}
 	if got := aws.ToTime(r.Retention.RetainUntilDate); got.Before(now.AddDate(0, 0, 33)) || r.Retention.Mode != types.ObjectLockRetentionModeGovernance {
 		t.Errorf("retention now %v %s, want %v GOVERNANCE", got, r.Retention.Mode, now.AddDate(0, 0, 33))
+	}
+}
+
+// TestDeleteLockWithoutLockPermissions: credentials that may read neither
+// the bucket's Object Lock configuration nor an object's lock (a bucket
+// without Object Lock needs no such permission) do not fail a dry run:
+// DeleteLock says the listing tells (upload.ErrLockListed), as a dry run
+// judged before it existed; where the configuration says Object Lock is
+// on, the refused read is an error naming the key.
+func TestDeleteLockWithoutLockPermissions(t *testing.T) {
+	for _, lock := range []bool{false, true} {
+		st, srv, _ := newStore(t, lock, nil)
+		ctx := context.Background()
+		key := "h/chunks/aa/k"
+		if _, err := st.Put(ctx, key, strings.NewReader("chunk"), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		target, _ := url.Parse(srv.Endpoint)
+		rp := httputil.NewSingleHostReverseProxy(target)
+		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			_, ret := q["retention"]
+			_, hold := q["legal-hold"]
+			_, conf := q["object-lock"]
+			if r.Method == http.MethodGet && (ret || hold || (conf && !lock)) {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusForbidden)
+				w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`))
+				return
+			}
+			rp.ServeHTTP(w, r)
+		}))
+		pst, err := Open(ctx, Options{Bucket: st.opt.Bucket, Prefix: st.opt.Prefix, Endpoint: proxy.URL, PathStyle: true, PartSize: MinPartSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		le, err := pst.DeleteLock(ctx, key)
+		switch {
+		case !lock && (le != nil || !errors.Is(err, upload.ErrLockListed)):
+			t.Errorf("no Object Lock, nothing readable: DeleteLock = %+v, %v; want ErrLockListed", le, err)
+		case lock && (le != nil || err == nil || errors.Is(err, upload.ErrLockListed) || !strings.Contains(err.Error(), key)):
+			t.Errorf("Object Lock on, the lock not readable: DeleteLock = %+v, %v; want an error naming %s", le, err, key)
+		}
+		proxy.Close()
 	}
 }

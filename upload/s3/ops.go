@@ -227,10 +227,21 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // then for each version a GetObjectRetention and a GetObjectLegalHold),
 // each retention judged in the Date of its answer. On a bucket without
 // Object Lock (asked once per store) it asks nothing: no version can be
-// locked there.
+// locked there. Credentials that may read neither the bucket's Object Lock
+// configuration nor an object's lock (the permissions a bucket without
+// Object Lock needs not) get upload.ErrLockListed: the listing's lock
+// (none on S3), as before there was DeleteLock, rather than a failed
+// dry run; on a bucket known to have Object Lock such a refusal is an error.
 func (s *Store) DeleteLock(ctx context.Context, key string) (*upload.LockedError, error) {
-	if !s.mayLock(ctx) {
+	conf := s.bucketLock(ctx)
+	if conf == lockOff {
 		return nil, nil
+	}
+	unreadable := func(err error) (*upload.LockedError, error) {
+		if conf == lockUnknown && errCode(err) == "AccessDenied" {
+			return nil, upload.ErrLockListed
+		}
+		return nil, opErr("read the lock of", key, err)
 	}
 	full, err := s.full(key)
 	if err != nil {
@@ -250,11 +261,11 @@ func (s *Store) DeleteLock(ctx context.Context, key string) (*upload.LockedError
 		}
 		until, now, _, err := s.retentionAt(ctx, full, v.id)
 		if err != nil {
-			return nil, opErr("read the lock of", key, err)
+			return unreadable(err)
 		}
 		hold, err := s.legalHold(ctx, full, v.id)
 		if err != nil {
-			return nil, opErr("read the lock of", key, err)
+			return unreadable(err)
 		}
 		if now.IsZero() {
 			now = s.localNow()
@@ -269,19 +280,27 @@ func (s *Store) DeleteLock(ctx context.Context, key string) (*upload.LockedError
 	return locked, nil
 }
 
-// mayLock reports whether the bucket can hold a locked object: its Object
-// Lock configuration is enabled, or could not be read (asked once).
-func (s *Store) mayLock(ctx context.Context) bool {
+// lockConf is what the bucket's Object Lock configuration says.
+type lockConf int
+
+const (
+	lockUnknown lockConf = iota // not readable (permissions, a failure)
+	lockOn
+	lockOff
+)
+
+// bucketLock reads the bucket's Object Lock configuration (once).
+func (s *Store) bucketLock(ctx context.Context) lockConf {
 	s.lockConfOnce.Do(func() {
 		lc, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.opt.Bucket)})
 		switch {
-		case err == nil:
-			s.noLock = lc.ObjectLockConfiguration == nil || lc.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled
-		case isNoLock(err):
-			s.noLock = true
+		case err == nil && lc.ObjectLockConfiguration != nil && lc.ObjectLockConfiguration.ObjectLockEnabled == types.ObjectLockEnabledEnabled:
+			s.lockConf = lockOn
+		case err == nil || isNoLock(err):
+			s.lockConf = lockOff
 		}
 	})
-	return !s.noLock
+	return s.lockConf
 }
 
 // joinLocks adds one version's lock (a retention in force until until,

@@ -272,10 +272,10 @@ type Store struct {
 	growEvery int
 	// clock is this machine's clock (nil: time.Now; tests move it).
 	clock func() time.Time
-	// noLock: the bucket has no Object Lock (DeleteLock asks nothing),
-	// found out once.
+	// lockConf: what the bucket's Object Lock configuration says
+	// (DeleteLock asks nothing where it is off), found out once.
 	lockConfOnce sync.Once
-	noLock       bool
+	lockConf     lockConf
 }
 
 func (s *Store) localNow() time.Time {

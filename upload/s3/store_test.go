@@ -630,7 +630,7 @@ func TestDeleteTellsLatestLockOfVersions(t *testing.T) {
 			t.Errorf("DeleteLock without Object Lock = %+v, %v; want nil", le, err)
 		}
 	}
-	if !plain.noLock {
-		t.Errorf("a bucket without Object Lock taken for one that may lock")
+	if plain.lockConf != lockOff {
+		t.Errorf("a bucket without Object Lock taken for one that may lock (%d)", plain.lockConf)
 	}
 }
