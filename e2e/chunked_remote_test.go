@@ -750,9 +750,6 @@ func TestS3PruneDryRunPredictsLockedChunks(t *testing.T) {
 	if l := doc.ChunksLocked; l == nil || l.Count != 2 || l.Bytes != bytes || !l.FirstUntil.Equal(u1) || !l.LastUntil.Equal(u2) || doc.ChunksDeleted != len(own)-2 {
 		t.Errorf("--dry-run --json: chunks_deleted %d, chunks_locked %+v; want %d, 2 chunks, %d bytes, %v to %v\n%s", doc.ChunksDeleted, l, len(own)-2, bytes, u1, u2, r.Stdout)
 	}
-	if n := len(e.keys()); n == 0 {
-		t.Fatal("no keys")
-	}
 	for _, k := range own {
 		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(e.prefix + "/" + k)}); err != nil {
 			t.Errorf("the dry run deleted chunk %s: %v", k, err)
