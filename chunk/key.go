@@ -171,8 +171,23 @@ func fillEmptyKey(path string) (*Key, error) {
 // written into (err: why, such as a file this account may not write): it
 // fails every backup until the file is deleted.
 func unfillable(path string, err error) error {
-	return fmt.Errorf("chunk key %s is empty (a run was stopped while making it) and a new key cannot be written into it: %w (%s)", path, err, deleteKeyAdvice)
+	return &BadKeyError{cause: fmt.Sprintf("chunk key %s is empty (a run was stopped while making it) and a new key cannot be written into it: %v", path, err), err: err}
 }
+
+// BadKeyError is a key file that fails every backup until it is deleted:
+// damaged, or empty and not writable. Its text is the backup's line, the
+// cause with the advice to delete the file; Cause is the cause alone, for
+// lyncbackup check, which gives the fix a line of its own.
+type BadKeyError struct {
+	cause string
+	err   error // why it cannot be filled (nil: damaged)
+}
+
+func (e *BadKeyError) Error() string { return e.cause + " (" + deleteKeyAdvice + ")" }
+func (e *BadKeyError) Unwrap() error { return e.err }
+
+// Cause is the error without its advice.
+func (e *BadKeyError) Cause() string { return e.cause }
 
 // deleteKeyAdvice is the fix for a key file that fails every backup.
 const deleteKeyAdvice = "delete it: the next backup makes a new one and only loses deduplication against older chunks"
@@ -295,7 +310,7 @@ func parseKey(path string, data []byte) (*Key, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("chunk key %s is empty (a run was stopped while making it)", path)
 	}
-	return nil, fmt.Errorf("chunk key %s is damaged (%s)", path, deleteKeyAdvice)
+	return nil, &BadKeyError{cause: fmt.Sprintf("chunk key %s is damaged", path)}
 }
 
 // NewKey derives the chunk naming and cutting from 32 secret bytes: ids

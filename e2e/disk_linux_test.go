@@ -172,9 +172,10 @@ func TestCoreChunkKeyEmptyUnwritable(t *testing.T) {
 	if err := syscall.Mount("", staging, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 		t.Skipf("cannot remount the tmpfs read-only: %v", err)
 	}
-	want := "chunk key " + keyFile + " is empty (a run was stopped while making it) and a new key cannot be written into it: open " + keyFile + ": read-only file system (delete it: the next backup makes a new one"
+	// The advice to delete the file once, on the fix line.
+	want := "chunk key " + keyFile + " is empty (a run was stopped while making it) and a new key cannot be written into it: open " + keyFile + ": read-only file system\n       fix: delete " + keyFile + ": the next backup makes a new one"
 	r := e.run("check")
-	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: "+want) {
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: "+want) || strings.Count(r.Stdout, "the next backup makes a new one") != 1 {
 		t.Errorf("check with an empty chunk key that cannot be written: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

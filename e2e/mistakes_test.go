@@ -202,8 +202,11 @@ func TestCoreChunkKeyDamagedOrEmpty(t *testing.T) {
 	os.WriteFile(keyFile, []byte("# lyncbackup chunk key\nnot hex\n"), 0o600)
 	os.Chtimes(keyFile, old, old)
 	damaged := "chunk key " + keyFile + " is damaged (delete it: the next backup makes a new one and only loses deduplication against older chunks)"
+	// check names the fix on its own line, once: the detail said "delete
+	// it: the next backup makes a new one …" and the fix line the same.
 	r := e.run("check")
-	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: "+damaged+"\n       fix: delete "+keyFile+": ") {
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: chunk key "+keyFile+" is damaged\n       fix: delete "+keyFile+": the next backup makes a new one and only loses deduplication against older chunks\n") ||
+		strings.Count(r.Stdout, "the next backup makes a new one") != 1 {
 		t.Errorf("check with a damaged chunk key: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	failsWith(t, e.run("backup"), 1, damaged)

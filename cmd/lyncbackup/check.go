@@ -195,7 +195,14 @@ func checkChunkKey(rep *checkReport, file string) {
 	case chunk.KeyEmpty:
 		rep.add("chunk_key", "chunk key", "warn", err.Error()+": the next backup writes a new key into it", "")
 	default:
-		rep.add("chunk_key", "chunk key", "fail", err.Error(), "delete "+file+": the next backup makes a new one and only loses deduplication against older chunks")
+		// The backup's error says to delete the file; the fix line says
+		// it here, once.
+		detail := err.Error()
+		var bad *chunk.BadKeyError
+		if errors.As(err, &bad) {
+			detail = bad.Cause()
+		}
+		rep.add("chunk_key", "chunk key", "fail", detail, "delete "+file+": the next backup makes a new one and only loses deduplication against older chunks")
 	}
 }
 
