@@ -20,9 +20,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -95,15 +95,27 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("destination folder %s cannot exist: %s is a file, not a folder", dir, f)
 		}
 		if missing(err) {
-			return nil, fmt.Errorf("destination folder %s does not exist", dir)
+			return nil, &openError{fmt.Sprintf("destination folder %s does not exist", dir), []error{upload.ErrNotFound, err}}
 		}
-		return nil, fmt.Errorf("destination folder %s: %v", dir, unwrap(err))
+		return nil, &openError{fmt.Sprintf("destination folder %s: %v", dir, unwrap(err)), []error{err}}
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("destination %s is not a folder", dir)
 	}
 	return &Store{root: dir, walk: walkFollowingRoot, rmdir: removeFolder}, nil
 }
+
+// openError is why Open failed, in its own words (the path once), and
+// the system's error underneath it: what the destination's check makes of
+// it is decided by the system's code, which the text in the system's
+// language does not tell, and a missing folder is upload.ErrNotFound.
+type openError struct {
+	msg  string
+	errs []error
+}
+
+func (e *openError) Error() string   { return e.msg }
+func (e *openError) Unwrap() []error { return e.errs }
 
 // walkFollowingRoot is filepath.WalkDir that enters root also when root is
 // a symbolic link, a junction or a volume mounted into a folder (a backup
@@ -191,6 +203,15 @@ func fileAbove(path string) string {
 	}
 }
 
+// sysErr is a system error that prints as unwrap does (the system's
+// words, without the path the message names already) and still unwraps
+// to the error with its code (errno, Windows' ERROR_*), by which the
+// cause is judged: the words are in the system's language.
+type sysErr struct{ err error }
+
+func (e sysErr) Error() string { return unwrap(e.err).Error() }
+func (e sysErr) Unwrap() error { return e.err }
+
 func unwrap(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
@@ -239,7 +260,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 		}
 	}
 	if err != nil {
-		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %w", key, sysErr{err})
 	}
 	fail := func(err error) (upload.ObjectInfo, error) {
 		f.Close()
@@ -266,7 +287,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, _ upload.PutOp
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		os.Remove(tmp)
-		return upload.ObjectInfo{}, fmt.Errorf("put %s: %v", key, unwrap(err))
+		return upload.ObjectInfo{}, fmt.Errorf("put %s: %w", key, sysErr{err})
 	}
 	syncFolder(filepath.Dir(p))
 	// The folders this Put made (a new set's, a new chunks/xx): each
@@ -567,9 +588,7 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 // of \\nas\backups is down or its name does not resolve) as not existing;
 // that is the NAS being away, not the object, and must not read as a
 // missing object, a successful delete or an empty folder.
-func missing(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) && !networkPathDown(err)
-}
+func missing(err error) bool { return oserr.Missing(err) }
 
 // Now implements upload.Clock: the modification time of a temporary file
 // written in the folder and removed at once. On a share that is the file
@@ -618,9 +637,7 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 // readOnly reports a refusal to create a file: no permission (the
 // account may only read; on Windows, access denied), a file system
 // mounted read-only, or on Windows a write-protected medium.
-func readOnly(err error) bool {
-	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) || writeProtected(err)
-}
+func readOnly(err error) bool { return oserr.Denied(err) || oserr.ReadOnly(err) }
 
 // maxClockProbes bounds the folders below the top Now tries.
 const maxClockProbes = 16

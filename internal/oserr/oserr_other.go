@@ -1,7 +1,7 @@
 //go:build !windows
 
-package local
+package oserr
 
-func networkPathDown(error) bool { return false }
+func netPathDown(error) bool { return false }
 
 func writeProtected(error) bool { return false }

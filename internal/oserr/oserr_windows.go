@@ -1,0 +1,13 @@
+//go:build windows
+
+package oserr
+
+import (
+	"errors"
+
+	"golang.org/x/sys/windows"
+)
+
+func netPathDown(err error) bool { return errors.Is(err, windows.ERROR_BAD_NETPATH) }
+
+func writeProtected(err error) bool { return errors.Is(err, windows.ERROR_WRITE_PROTECT) }
