@@ -24,11 +24,11 @@ func init() {
 func openAzure(ctx context.Context, d config.Destination, u *url.URL) (upload.Store, error) {
 	auth, err := azure.AuthFromEnv(os.Getenv)
 	if err != nil {
-		return nil, configErr(fmt.Errorf("azure credentials: %w", err))
+		return nil, &ConfigError{Err: fmt.Errorf("azure credentials: %w", err), Setting: settingCredentials}
 	}
 	loc, err := azure.ResolveLocation(d.URL, d.Account, d.Endpoint, auth)
 	if err != nil {
-		return nil, configErr(err)
+		return nil, configErr(err) // the URL, destination.account, or the credentials' account: named
 	}
 	if _, err := azure.ParseTier(d.AccessTier); err != nil {
 		return nil, configErr(fmt.Errorf("destination.access_tier: %w", err))

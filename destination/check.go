@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lyncbackup/lyncbackup/internal/netdrive"
-	"io/fs"
 	"strings"
-	"syscall"
 
 	"github.com/lyncbackup/lyncbackup/config"
 	"github.com/lyncbackup/lyncbackup/internal/diskfree"
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -72,53 +71,50 @@ func Check(ctx context.Context, d config.Destination) []Finding {
 
 // openFinding names why a destination did not open, and the fix for that
 // cause: a missing local folder is created, a bad URL is corrected, and
-// only a refused login points at the credentials.
+// only a refused login points at the credentials. The cause is read from
+// the error's type and the system's code, never from its text: a local
+// folder's errors are in the system's language ("Zugriff verweigert",
+// "The system cannot find the file specified.") and name the path, which
+// may hold any words.
 func openFinding(url string, err error) Finding {
 	f := Finding{ID: IDAccess, Name: "destination", Status: "fail", Detail: err.Error()}
-	msg := strings.ToLower(err.Error())
+	var ce *ConfigError
 	switch {
-	case strings.Contains(msg, "unknown authority") || strings.Contains(msg, "not trusted"):
+	case unknownAuthority(err):
 		f.Fix = "this machine does not trust the server's certificate: name its CA in destination.ca_file (a PEM file), or import the CA into the machine's trusted roots"
-	case upload.IsCertificateError(err) || strings.Contains(msg, "x509:") || strings.Contains(msg, "failed to verify certificate"):
+	case upload.IsCertificateError(err):
 		f.Fix = "the server's certificate does not fit (its name or dates): correct destination.url / endpoint, or have the certificate replaced"
-	case errors.Is(err, fs.ErrNotExist) || strings.Contains(msg, "does not exist") || strings.Contains(msg, "no such file"):
+	case errors.Is(err, upload.ErrNotFound) || oserr.Missing(err):
 		f.Fix = "create it (or correct destination.url); lyncbackup does not create the destination"
-	case strings.Contains(msg, "not supported") || strings.Contains(msg, "destination url") || strings.Contains(msg, "invalid"):
+	case errors.As(err, &ce) && ce.Setting == settingURL:
 		f.Fix = "correct destination.url (file:///path, s3://bucket/prefix, azblob://account/container/prefix)"
-	case isFull(err, msg):
+	case errors.As(err, &ce) && ce.Setting == settingCredentials:
+		f.Fix = fixCredentials
+	case errors.As(err, &ce):
+		f.Fix = "correct the destination setting the line above names"
+	case isFull(err):
 		// Before the rights: a full disk is "not writable" too.
 		f.Fix = "free space on it (a prune with the retention policy, or a larger disk): the next backup needs room for what changed"
-	case strings.Contains(msg, "permission denied") || strings.Contains(msg, "not writable"):
+	case oserr.Denied(err) || oserr.ReadOnly(err) || errors.Is(err, upload.ErrNotWritable) && errors.Is(err, upload.ErrDenied):
 		f.Fix = "grant this account write, read and delete on it"
-	case isAuth(msg):
-		f.Fix = "check the credentials in this account's environment (or the SAS / keys named in destination)"
+	case errors.Is(err, upload.ErrDenied):
+		f.Fix = fixCredentials
 	default:
-		f.Fix = "check destination.url, the network path to it, and the credentials in this account's environment"
+		f.Fix = fixUnknown
 	}
 	return f
 }
 
-// isFull reports a refusal for want of room. An error that carries the
-// system's code (a local folder) is judged by that code alone: its text
-// names the path, and a folder such as /srv/quotas that this account may
-// not write was told to free space. Only an error without one (a remote
-// service's answer) is judged by its words.
-func isFull(err error, msg string) bool {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return diskfree.IsFull(err)
-	}
-	return strings.Contains(msg, "no space left") || strings.Contains(msg, "not enough space") || strings.Contains(msg, "disk is full") || strings.Contains(msg, "quota")
-}
+// Fixes of openFinding that Assess tells apart.
+const (
+	fixCredentials = "check the credentials in this account's environment (or the SAS / keys named in destination)"
+	fixUnknown     = "check destination.url, the network path to it, and the credentials in this account's environment"
+)
 
-func isAuth(msg string) bool {
-	for _, w := range []string{"credential", "access denied", "accessdenied", "forbidden", "403", "401", "authoriz", "authenticat", "signature"} {
-		if strings.Contains(msg, w) {
-			return true
-		}
-	}
-	return false
-}
+// isFull reports a refusal for want of room, by the system's code (a
+// local folder: diskfree.IsFull). The object stores' refusals have no
+// common code for it; theirs fall to the default fix.
+func isFull(err error) bool { return diskfree.IsFull(err) }
 
 // Assess interprets a probe: whether the destination exists, takes a
 // write, read and delete, and whether object lock / immutability matches
@@ -129,7 +125,7 @@ func Assess(name string, pr upload.ProbeReport, probeErr error, wantLock bool) [
 	if probeErr != nil {
 		f := openFinding(name, probeErr)
 		f.Name = label
-		if f.Fix == "" || strings.HasPrefix(f.Fix, "check destination.url") {
+		if f.Fix == fixUnknown {
 			f.Fix = "check that the bucket/container/folder exists and this account may write, read and delete in it"
 		}
 		return []Finding{f}
@@ -137,18 +133,8 @@ func Assess(name string, pr upload.ProbeReport, probeErr error, wantLock bool) [
 	var out []Finding
 	notes := pr.Notes
 	switch {
-	case !pr.Exists && !pr.Writable:
-		detail := "the bucket or container does not exist"
-		var rest []string
-		for _, n := range notes {
-			if strings.Contains(n, "does not exist") {
-				detail = n
-			} else {
-				rest = append(rest, n)
-			}
-		}
-		notes = rest
-		out = append(out, Finding{ID: IDAccess, Name: label, Status: "fail", Detail: detail,
+	case pr.Missing != "":
+		out = append(out, Finding{ID: IDAccess, Name: label, Status: "fail", Detail: pr.Missing,
 			Fix: "create the bucket or container (the line above says how), or correct destination.url"})
 		// Nothing more to learn from a destination that is not there.
 		return append(out, noteFindings(notes)...)
@@ -163,15 +149,9 @@ func Assess(name string, pr upload.ProbeReport, probeErr error, wantLock bool) [
 			}
 		}
 		detail := "cannot " + strings.Join(missing, ", ") + " a test object"
-		var rest []string
-		for _, n := range notes {
-			if strings.Contains(n, "failed") || strings.Contains(n, "read back") {
-				detail += ": " + n
-			} else {
-				rest = append(rest, n)
-			}
+		for _, n := range pr.Failures {
+			detail += ": " + n
 		}
-		notes = rest
 		out = append(out, Finding{ID: IDAccess, Name: label, Status: "fail", Detail: detail,
 			Fix: "grant this account " + strings.Join(missing, ", ") + " on the destination (delete is needed for pruning)"})
 	default:

@@ -2,7 +2,8 @@ package destination
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -25,7 +26,7 @@ func find(fs []Finding, id string) (Finding, bool) {
 
 func TestAssessMissingContainerIsNotAPermissionProblem(t *testing.T) {
 	pr := upload.ProbeReport{Versioning: "unknown", ObjectLock: "unknown",
-		Notes: []string{`container "backups" does not exist in acct.blob.core.windows.net (create it: az storage container create -n backups)`}}
+		Missing: `container "backups" does not exist in acct.blob.core.windows.net (create it: az storage container create -n backups)`}
 	fs := Assess("azblob://acct/backups", pr, nil, false)
 	f, ok := find(fs, IDAccess)
 	if !ok || f.Status != "fail" {
@@ -43,7 +44,7 @@ func TestAssessMissingContainerIsNotAPermissionProblem(t *testing.T) {
 }
 
 func TestAssessMissingRights(t *testing.T) {
-	pr := upload.ProbeReport{Exists: true, Writable: true, Readable: true, ObjectLock: "disabled", Notes: []string{"probe delete failed: AccessDenied"}}
+	pr := upload.ProbeReport{Exists: true, Writable: true, Readable: true, ObjectLock: "disabled", Failures: []string{"probe delete failed: AccessDenied"}}
 	fs := Assess("s3://b", pr, nil, false)
 	f, _ := find(fs, IDAccess)
 	if f.Status != "fail" || !strings.Contains(f.Detail, "cannot delete") || !strings.Contains(f.Detail, "AccessDenied") || !strings.Contains(f.Fix, "grant this account delete") {
@@ -70,25 +71,84 @@ func TestCheckMissingLocalFolderSaysCreateIt(t *testing.T) {
 	}
 }
 
+// kinds is an error with the text a backend prints and the types it
+// unwraps to (sentinels, the SDK's or the system's errors).
+type kinds struct {
+	text string
+	errs []error
+}
+
+func (k kinds) Error() string   { return k.text }
+func (k kinds) Unwrap() []error { return k.errs }
+
 func TestOpenFindingFixes(t *testing.T) {
+	_, schemeErr := Open(context.Background(), config.Destination{URL: "ftp://x"})
+	cert := &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}
+	name := &tls.CertificateVerificationError{Err: x509.HostnameError{Certificate: &x509.Certificate{}, Host: "b.example"}}
 	for _, c := range []struct {
-		err  string
+		err  error
 		want string
 	}{
-		{"s3 bucket b does not exist (or is in another region)", "create"},
-		{`destination URL "ftp://x": scheme "ftp" is not supported`, "correct destination.url"},
-		{"operation error S3: HeadBucket, StatusCode: 403, Forbidden", "credentials"},
-		{"folder /x is not writable: permission denied", "grant"},
+		{kinds{"s3 bucket b does not exist (or is in another region)", []error{upload.ErrNotFound}}, "create"},
+		{schemeErr, "correct destination.url"},
+		{kinds{"s3 head bucket b: Forbidden (HTTP 403)", []error{upload.ErrDenied}}, "credentials"},
+		{fmt.Errorf("s3://b is %w: %w", upload.ErrNotWritable, kinds{"s3 put k: AccessDenied: Access Denied (HTTP 403)", []error{upload.ErrDenied}}), "grant"},
+		{fmt.Errorf("folder /x is %w: %w", upload.ErrNotWritable, &fs.PathError{Op: "open", Path: "/x/.probe", Err: syscall.EACCES}), "grant"},
 		// A full disk is no missing right (the fix said to grant some).
-		{"folder /x is not writable: write /x/.probe: no space left on device", "free space"},
-		{`folder D:\x is not writable: write D:\x\.probe: There is not enough space on the disk.`, "free space"},
-		{`s3 head bucket b: cannot reach the server: tls: failed to verify certificate: x509: certificate signed by unknown authority`, "destination.ca_file"},
-		{`azure: put (block 0) k: Put "https://h/c/k": tls: failed to verify certificate: x509: certificate signed by unknown authority`, "destination.ca_file"},
-		{`tls: failed to verify certificate: x509: certificate is valid for a.example, not b.example`, "correct destination.url"},
+		{fmt.Errorf("folder /x is %w: %w", upload.ErrNotWritable, &fs.PathError{Op: "write", Path: "/x/.probe", Err: syscall.ENOSPC}), "free space"},
+		{fmt.Errorf("s3 head bucket b: cannot reach the server: %w", cert), "destination.ca_file"},
+		{fmt.Errorf("azure: put (block 0) k: %w", cert), "destination.ca_file"},
+		{name, "correct destination.url"},
 	} {
-		if f := openFinding("u", errors.New(c.err)); !strings.Contains(f.Fix, c.want) {
+		if f := openFinding("u", c.err); !strings.Contains(f.Fix, c.want) {
 			t.Errorf("%q: fix %q, want it to say %q", c.err, f.Fix, c.want)
 		}
+	}
+}
+
+// localized is a system error as Windows prints it in the system's
+// language (FormatMessage), or as any system may word it: the text says
+// nothing the code does not.
+type localized struct {
+	text  string
+	errno syscall.Errno
+}
+
+func (l localized) Error() string { return l.text }
+func (l localized) Unwrap() error { return l.errno }
+
+// TestOpenFindingByCodeNotText: a local folder's error is judged by the
+// system's code, whatever its words and the path's: on a German or
+// French Windows Server (and in English on Windows: "Access is denied.")
+// no English phrase matched and the fix was the generic one, and a path
+// holding "no such file" or "403" drew the fix of a missing folder or of
+// the credentials.
+func TestOpenFindingByCodeNotText(t *testing.T) {
+	open := func(path string, l localized) error {
+		return fmt.Errorf("destination folder %s: %w", path, &fs.PathError{Op: "CreateFile", Path: path, Err: l})
+	}
+	probe := func(path string, l localized) error {
+		return fmt.Errorf("folder %s is %w: %w", path, upload.ErrNotWritable, fmt.Errorf("put .lyncbackup-probe-1: %w", &fs.PathError{Op: "open", Path: path, Err: l}))
+	}
+	grant, create, free, unknown := "grant this account write", "create it", "free space", fixUnknown
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"German, access denied", open(`D:\Sicherung`, localized{"Zugriff verweigert", errAccessDenied}), grant},
+		{"English Windows, access denied", open(`D:\Backups`, localized{"Access is denied.", errAccessDenied}), grant},
+		{"French, write-protected", probe(`E:\lync`, localized{"Le support est protégé en écriture.", errWriteProtect}), grant},
+		{"German, missing", open(`D:\Sicherung`, localized{"Das System kann die angegebene Datei nicht finden.", errFileNotFound}), create},
+		{"French, disk full", probe(`D:\lync`, localized{"Espace insuffisant sur le disque.", errDiskFull}), free},
+		{"a path saying no such file, access denied", open(`/srv/no such file/lync`, localized{"Zugriff verweigert", errAccessDenied}), grant},
+		{"a path holding 403, server away", open(`/mnt/lync-403`, localized{"Der Host ist nicht erreichbar", errHostDown}), unknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if f := openFinding("u", c.err); !strings.Contains(f.Fix, c.want) {
+				t.Errorf("%v: fix %q, want it to say %q", c.err, f.Fix, c.want)
+			}
+		})
 	}
 }
 

@@ -20,7 +20,18 @@ import (
 // ConfigError is a destination that cannot work as written: a URL that
 // does not parse, an unknown scheme, a bad bucket or container name, a bad
 // option. It is a usage or config error (exit 2), not a failure of a store.
-type ConfigError struct{ Err error }
+type ConfigError struct {
+	Err error
+	// Setting is what to correct: settingURL, settingCredentials, or ""
+	// for the setting the error names.
+	Setting string
+}
+
+// ConfigError settings.
+const (
+	settingURL         = "destination.url"
+	settingCredentials = "credentials"
+)
 
 func (e *ConfigError) Error() string { return e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
@@ -33,7 +44,15 @@ func configErr(err error) error {
 	if ce := (*ConfigError)(nil); errors.As(err, &ce) {
 		return err
 	}
-	return &ConfigError{err}
+	return &ConfigError{Err: err}
+}
+
+// urlErr marks err as a ConfigError of the destination's URL.
+func urlErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ConfigError{Err: err, Setting: settingURL}
 }
 
 // Opener builds a store for a parsed destination URL.
@@ -43,7 +62,7 @@ var openers = map[string]Opener{
 	"file": func(ctx context.Context, d config.Destination, u *url.URL) (upload.Store, error) {
 		p, err := local.PathFromURL(d.URL)
 		if err != nil {
-			return nil, configErr(err)
+			return nil, urlErr(err)
 		}
 		return local.Open(p)
 	},
@@ -57,9 +76,9 @@ func Open(ctx context.Context, d config.Destination) (upload.Store, error) {
 	u, err := url.Parse(d.URL)
 	if err != nil {
 		if fix := folderURL(d.URL); fix != "" { // a folder path with a % in it does not parse as a URL
-			return nil, configErr(fmt.Errorf("destination URL \"%s\" is a folder path, not a URL: write %s", d.URL, fix))
+			return nil, urlErr(fmt.Errorf("destination URL \"%s\" is a folder path, not a URL: write %s", d.URL, fix))
 		}
-		return nil, configErr(fmt.Errorf("destination URL %q: %v", redact(d.URL), unwrapURL(err)))
+		return nil, urlErr(fmt.Errorf("destination URL %q: %v", redact(d.URL), unwrapURL(err)))
 	}
 	scheme := u.Scheme
 	if (scheme == "https" || scheme == "http") && strings.Contains(u.Host, ".blob.") {
@@ -68,14 +87,14 @@ func Open(ctx context.Context, d config.Destination) (upload.Store, error) {
 	o, ok := openers[scheme]
 	if !ok && (scheme == "" || len(scheme) == 1) {
 		if fix := folderURL(d.URL); fix != "" {
-			return nil, configErr(fmt.Errorf("destination URL \"%s\" is a folder path, not a URL: write %s", d.URL, fix))
+			return nil, urlErr(fmt.Errorf("destination URL \"%s\" is a folder path, not a URL: write %s", d.URL, fix))
 		}
 		if scheme == "" && d.URL != "" {
-			return nil, configErr(fmt.Errorf("destination URL %q has no scheme: a folder is file:///absolute/path, S3 s3://bucket/prefix, Azure azblob://container/prefix", redact(d.URL)))
+			return nil, urlErr(fmt.Errorf("destination URL %q has no scheme: a folder is file:///absolute/path, S3 s3://bucket/prefix, Azure azblob://container/prefix", redact(d.URL)))
 		}
 	}
 	if !ok {
-		return nil, configErr(fmt.Errorf("destination URL %q: scheme %q is not supported (file, s3, azblob, https://ACCOUNT.blob.core.windows.net)", redact(d.URL), u.Scheme))
+		return nil, urlErr(fmt.Errorf("destination URL %q: scheme %q is not supported (file, s3, azblob, https://ACCOUNT.blob.core.windows.net)", redact(d.URL), u.Scheme))
 	}
 	return o(ctx, d, u)
 }

@@ -27,7 +27,7 @@ func s3Options(d config.Destination) (s3.Options, error) {
 		o.LockMode = d.ObjectLock.Mode
 	}
 	if err := s3.ParseURL(d.URL, &o); err != nil {
-		return o, err
+		return o, urlErr(err)
 	}
 	if err := o.Validate(); err != nil {
 		return o, err

@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/lyncbackup/lyncbackup/internal/shellquote"
 )
@@ -26,7 +25,7 @@ type Trust struct {
 // or invisible format character: shellquote.Text). Other errors pass
 // unchanged.
 func (t Trust) Hint(err error) error {
-	if err == nil || !t.Opened || !unknownAuthority(err) || strings.Contains(err.Error(), "--ca-file") || strings.Contains(err.Error(), "destination.ca_file") {
+	if err == nil || !t.Opened || !unknownAuthority(err) || errors.As(err, new(hinted)) {
 		return err
 	}
 	var fix string
@@ -60,12 +59,10 @@ func (h hinted) Error() string { return h.err.Error() + "; " + h.fix }
 func (h hinted) Unwrap() error { return h.err }
 
 // unknownAuthority: the server's certificate chains to no trusted CA
-// (Go's verifier, and Windows' for an untrusted root).
+// (Go's verifier, and on Windows the system's, which Go reports with the
+// same type for an untrusted root). Both backends keep the verifier's
+// error in their errors' chain.
 func unknownAuthority(err error) bool {
 	var ua x509.UnknownAuthorityError
-	if errors.As(err, &ua) {
-		return true
-	}
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "certificate signed by unknown authority") || strings.Contains(msg, "certificate is not trusted")
+	return errors.As(err, &ua)
 }

@@ -1,9 +1,11 @@
 package destination
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -14,7 +16,10 @@ import (
 // pass unchanged; the hinted error still unwraps to the cause.
 func TestTrustHint(t *testing.T) {
 	goErr := fmt.Errorf("list sets: %w", x509.UnknownAuthorityError{})
-	winErr := errors.New("Get \"https://s3.example\": x509: certificate is not trusted")
+	// Windows' verifier's refusal of an untrusted root: Go reports it with
+	// the same type (crypto/x509 root_windows.go), through the TLS
+	// handshake and the HTTP client.
+	winErr := &url.Error{Op: "Get", URL: "https://s3.example", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}
 	for _, tc := range []struct {
 		name  string
 		trust Trust
@@ -39,7 +44,10 @@ func TestTrustHint(t *testing.T) {
 			`the server's certificate is signed by no CA in "/etc/lb/\u202emep.ac" (destination.ca_file) nor in the system store: name the CA that issued it (--ca-file FILE, a PEM file)`},
 		{"not opened", Trust{}, goErr, ""},
 		{"another error", Trust{Opened: true}, errors.New("access denied"), ""},
-		{"already names the fix", Trust{Opened: true}, fmt.Errorf("%w; name it with --ca-file", goErr), ""},
+		{"already names the fix", Trust{Opened: true}, Trust{Opened: true, FromURL: true}.Hint(goErr), ""},
+		// The words without the type: a message that quotes a refusal
+		// (a path, a name) is not one.
+		{"the words alone", Trust{Opened: true}, errors.New(`open C:\certificate signed by unknown authority\x: Access is denied.`), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.trust.Hint(tc.err)

@@ -179,3 +179,25 @@ func TestCoreChunkKeyEmptyUnwritable(t *testing.T) {
 		t.Errorf("check with an empty chunk key that cannot be written: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// TestCoreCheckDestinationNamedMissing: a destination folder that takes
+// no file is judged by the system's code, not by the words of its path:
+// a read-only folder under "no such file" was told to be created ("fix:
+// create it"), as the error's text, path included, held those words. (On
+// a German or French Windows Server the system's own words matched
+// nothing: destination unit test TestOpenFindingByCodeNotText.)
+func TestCoreCheckDestinationNamedMissing(t *testing.T) {
+	e := newCoreEnv(t)
+	e.dest = filepath.Join(e.dir, "no such file (403)", "dest")
+	os.MkdirAll(e.dest, 0o755)
+	testenv.TmpfsAt(t, e.dest, "256k")
+	if err := syscall.Mount("", e.dest, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("cannot remount the tmpfs read-only: %v", err)
+	}
+	e.oneFileSource("content", "")
+	r := e.run("check")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] destination file://"+e.dest+": folder "+e.dest+" is not writable: put .lyncbackup-probe-") ||
+		!strings.Contains(r.Stdout, ": read-only file system\n       fix: grant this account write, read and delete on it\n") {
+		t.Errorf("check of a read-only destination under \"no such file (403)\": exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}

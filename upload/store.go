@@ -39,6 +39,17 @@ func (e *LockedError) Unwrap() []error { return []error{ErrLocked, e.Err} }
 // tier (S3 GLACIER / DEEP_ARCHIVE, Azure Archive) and must be thawed first.
 var ErrArchived = errors.New("object is in an archive tier")
 
+// ErrDenied is returned (wrapped) when the service refused a request for
+// want of rights or credentials (HTTP 401 or 403: the key, SAS or role
+// does not allow it, a signature that does not match), or when no usable
+// credentials were found: the fix is the credentials or their rights.
+var ErrDenied = errors.New("access denied")
+
+// ErrNotWritable is wrapped, with the cause, by a Probe that could not
+// write its test object (the store's own words say so: "… is not
+// writable: …"); the cause tells why (ErrDenied, a full disk, the network).
+var ErrNotWritable = errors.New("not writable")
+
 // ErrReadOnly is wrapped by a store that takes no new object for this
 // account (a folder mounted read-only, or one this account may only
 // read): it can neither tell its time (Clock, for a folder) nor delete.
@@ -300,7 +311,14 @@ func ReadWhole(ctx context.Context, s Store, key string, buf []byte) (int64, err
 type ProbeReport struct {
 	Exists, Writable, Readable, Deletable bool
 	Versioning, ObjectLock                string // "enabled", "disabled", "unknown", "n/a"
-	Notes                                 []string
+	// Missing says that the bucket or container is not there, in the
+	// store's words and how to create it ("" when it is, or unknown).
+	Missing string
+	// Failures say why the test object's write, read or delete failed
+	// (or what it read back), one line each in the store's words.
+	Failures []string
+	// Notes are everything else worth a line (warnings).
+	Notes []string
 }
 
 // Prober is implemented by stores that can check themselves (lyncbackup check).

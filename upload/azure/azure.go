@@ -206,7 +206,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		var cred *container.SharedKeyCredential
 		cred, err = container.NewSharedKeyCredential(auth.Account, auth.Key)
 		if err != nil {
-			return nil, errors.New("azure: the account key is not valid base64")
+			return nil, deniedError("azure: the account key is not valid base64")
 		}
 		s.cc, err = container.NewClientWithSharedKeyCredential(containerURL, cred, opts)
 	default:
@@ -215,10 +215,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if tok == nil {
 			tok, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: copts})
 			if err != nil {
-				return nil, fmt.Errorf("azure: no credentials: set AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, or sign in (az login / managed identity): %s", s.scrub(err.Error()))
+				return nil, deniedError("azure: no credentials: set AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, or sign in (az login / managed identity): " + s.scrub(err.Error()))
 			}
 		}
-		s.cc, err = container.NewClient(containerURL, tok, opts)
+		s.cc, err = container.NewClient(containerURL, tokenSource{tok}, opts)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("azure: %s", s.scrub(err.Error()))
@@ -813,7 +813,7 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 	cp, err := s.cc.GetProperties(ctx, nil)
 	if err != nil {
 		if hasCode(err, "ContainerNotFound") || statusOf(err) == http.StatusNotFound {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("container %q does not exist in %s (create it: az storage container create -n %s)", s.container, s.serviceHost(), s.container))
+			rep.Missing = fmt.Sprintf("container %q does not exist in %s (create it: az storage container create -n %s)", s.container, s.serviceHost(), s.container)
 			return rep, nil
 		}
 		if statusOf(err) != http.StatusForbidden {
@@ -840,12 +840,16 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 	key := ".lyncbackup-probe-" + randHex(6)
 	data := "lyncbackup probe " + time.Now().UTC().Format(time.RFC3339)
 	if _, err := s.put(ctx, key, strings.NewReader(data), upload.PutOptions{ContentType: "text/plain"}, nil); err != nil {
-		rep.Notes = append(rep.Notes, "write failed: "+err.Error())
+		if errors.Is(err, upload.ErrNotFound) { // the container, gone or not readable before
+			rep.Missing = "write failed: " + err.Error()
+		} else {
+			rep.Failures = append(rep.Failures, "write failed: "+err.Error())
+		}
 		return rep, nil
 	}
 	rep.Exists, rep.Writable = true, true
 	if rc, err := s.Get(ctx, key, 0, -1); err != nil {
-		rep.Notes = append(rep.Notes, "read failed: "+err.Error())
+		rep.Failures = append(rep.Failures, "read failed: "+err.Error())
 	} else {
 		b := make([]byte, len(data)+1)
 		n, _ := io.ReadFull(rc, b)
@@ -853,11 +857,11 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 		if string(b[:n]) == data {
 			rep.Readable = true
 		} else {
-			rep.Notes = append(rep.Notes, "read back different data than written")
+			rep.Failures = append(rep.Failures, "read back different data than written")
 		}
 	}
 	if err := s.Delete(ctx, key); err != nil {
-		rep.Notes = append(rep.Notes, "delete failed: "+err.Error())
+		rep.Failures = append(rep.Failures, "delete failed: "+err.Error())
 	} else {
 		rep.Deletable = true
 	}

@@ -479,7 +479,7 @@ func TestProbe(t *testing.T) {
 	cc, _ := container.NewClientWithSharedKeyCredential(e.az.Endpoint+"/no-such-container", mustKey(t, e.az), nil)
 	missing.cc, missing.container = cc, "no-such-container"
 	rep, err = missing.Probe(context.Background())
-	if err != nil || rep.Exists || rep.Writable || len(rep.Notes) == 0 || !strings.Contains(rep.Notes[0], "does not exist") {
+	if err != nil || rep.Exists || rep.Writable || !strings.Contains(rep.Missing, "does not exist") {
 		t.Fatalf("probe of a missing container: %+v %v", rep, err)
 	}
 }

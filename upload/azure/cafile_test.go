@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -70,6 +71,12 @@ func TestRootCAsTrustPrivateCA(t *testing.T) {
 	_, err = open(nil).Put(ctx, "refused", strings.NewReader("x"), upload.PutOptions{})
 	if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 		t.Fatalf("without RootCAs the private CA was trusted: %v", err)
+	}
+	// The refusal is the verifier's error for errors.As (check and the
+	// --ca-file hint judge by it, not by the words), the URL still out.
+	var ua x509.UnknownAuthorityError
+	if !errors.As(err, &ua) || !upload.IsCertificateError(err) {
+		t.Errorf("the refusal does not unwrap to the verifier's error: %v", err)
 	}
 	if n := front.Conns() - conns; n != 1 {
 		t.Errorf("%d connections for one refused request: a certificate error was retried", n)

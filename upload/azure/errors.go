@@ -2,6 +2,8 @@ package azure
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -22,7 +25,10 @@ type Error struct {
 	StatusCode int    // 0 for transport errors
 	Code       string // x-ms-error-code, e.g. BlobNotFound
 	Msg        string // scrubbed, one line
-	sentinel   error  // upload.ErrNotFound / ErrLocked / ErrArchived / context error
+	sentinel   error  // upload.ErrNotFound / ErrLocked / ErrArchived / ErrDenied / context error
+	// cert is the refusal of the server's certificate (the TLS
+	// verifier's error, whose text holds no URL), for errors.As.
+	cert error
 }
 
 func (e *Error) Error() string {
@@ -33,9 +39,18 @@ func (e *Error) Error() string {
 	return "azure: " + where + ": " + e.Msg
 }
 
-// Unwrap exposes only the sentinel (never the raw SDK error, whose text
-// holds the request URL).
-func (e *Error) Unwrap() error { return e.sentinel }
+// Unwrap exposes only the sentinel and a refused certificate's error
+// (never the raw SDK error, whose text holds the request URL).
+func (e *Error) Unwrap() []error {
+	var out []error
+	if e.sentinel != nil {
+		out = append(out, e.sentinel)
+	}
+	if e.cert != nil {
+		out = append(out, e.cert)
+	}
+	return out
+}
 
 var (
 	reURLQuery = regexp.MustCompile(`(https?://[^\s?"'<>]+)\?[^\s"'<>]*`)
@@ -75,13 +90,41 @@ func (s *Store) wrap(op, key string, err error) error {
 		// the time a clean-up is given: the service did not answer in
 		// time; nobody interrupted the run.
 		e.Msg, e.sentinel = "timed out: no answer in time, after every retry (a stalled service, network or proxy)", context.DeadlineExceeded
+	case errors.As(err, new(tokenError)):
+		// No token: no usable credentials (azidentity's errors have no
+		// type that says so for every credential of its chain).
+		e.Msg, e.sentinel = s.scrub(err.Error()), upload.ErrDenied
 	case errors.As(err, &re):
 		e.StatusCode, e.Code = re.StatusCode, re.ErrorCode
 		e.Msg, e.sentinel = s.describe(re)
 	default:
 		e.Msg = s.scrub(err.Error())
+		e.cert = certError(err)
 	}
 	return e
+}
+
+// certError is the TLS verifier's error in err's chain (nil when the
+// server's certificate was not what failed).
+func certError(err error) error {
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &verify) {
+		return verify
+	}
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return unknown
+	case errors.As(err, &hostname):
+		return hostname
+	case errors.As(err, &invalid):
+		return invalid
+	}
+	return nil
 }
 
 // describe turns a service error into one human line and a sentinel.
@@ -117,10 +160,14 @@ func (s *Store) describe(re *azcore.ResponseError) (string, error) {
 	case "BlobArchived", "BlobBeingRehydrated":
 		sentinel = upload.ErrArchived
 	case "AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch", "NoAuthenticationInformation", "InsufficientAccountPermissions":
+		sentinel = upload.ErrDenied
 		detail += fmt.Sprintf(" (credentials from %s; the identity needs the Storage Blob Data Contributor role or a key/SAS with read, write, list and delete rights)", s.authKind)
 	default:
-		if re.StatusCode == http.StatusNotFound {
+		switch re.StatusCode {
+		case http.StatusNotFound:
 			sentinel = upload.ErrNotFound
+		case http.StatusUnauthorized, http.StatusForbidden:
+			sentinel = upload.ErrDenied
 		}
 	}
 	return s.scrub(head + ": " + detail), sentinel
@@ -158,3 +205,28 @@ func statusOf(err error) int {
 	}
 	return 0
 }
+
+// tokenSource hands the SDK the token credential's tokens, and marks its
+// failures (tokenError): no token is no usable credentials, whatever the
+// credential's own words.
+type tokenSource struct{ azcore.TokenCredential }
+
+func (t tokenSource) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := t.TokenCredential.GetToken(ctx, o)
+	if err != nil {
+		err = tokenError{err}
+	}
+	return tok, err
+}
+
+// tokenError is a token credential's failure (tokenSource).
+type tokenError struct{ error }
+
+func (e tokenError) Unwrap() error { return e.error }
+
+// deniedError is a credential refused before any request, in our words:
+// it is upload.ErrDenied.
+type deniedError string
+
+func (e deniedError) Error() string { return string(e) }
+func (e deniedError) Unwrap() error { return upload.ErrDenied }

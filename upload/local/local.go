@@ -567,7 +567,7 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 	key := ".lyncbackup-probe-" + randSuffix()
 	data := "lyncbackup probe " + time.Now().UTC().Format(time.RFC3339)
 	if _, err := s.Put(ctx, key, strings.NewReader(data), upload.PutOptions{}); err != nil {
-		return rep, fmt.Errorf("folder %s is not writable: %w", s.root, err)
+		return rep, fmt.Errorf("folder %s is %w: %w", s.root, upload.ErrNotWritable, err)
 	}
 	rep.Writable = true
 	rc, err := s.Get(ctx, key, 0, -1)

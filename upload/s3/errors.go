@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -11,6 +12,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 // opError is what every operation returns: one line naming the operation
@@ -40,11 +43,26 @@ func (e *opError) Unwrap() []error {
 	if e.kind != nil {
 		out = append(out, e.kind)
 	}
+	if denied(e.err) {
+		out = append(out, upload.ErrDenied)
+	}
 	if e.err != nil {
 		out = append(out, e.err)
 	}
 	return out
 }
+
+// missingBucket is a bucket HeadBucket did not find, in its own words; it
+// is upload.ErrNotFound and unwraps to the SDK's error too.
+type missingBucket struct {
+	bucket string
+	err    error
+}
+
+func (e *missingBucket) Error() string {
+	return "s3 bucket " + e.bucket + " does not exist (or is in another region)"
+}
+func (e *missingBucket) Unwrap() []error { return []error{upload.ErrNotFound, e.err} }
 
 func opErr(op, key string, err error) error {
 	if err == nil {
@@ -75,7 +93,7 @@ func describe(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return prefix + "timed out"
 	}
-	if m := err.Error(); strings.Contains(m, "get credentials:") || strings.Contains(m, "failed to refresh cached credentials") {
+	if m := err.Error(); noCredentials(err) {
 		if i := strings.Index(m, "failed to refresh cached credentials, "); i >= 0 {
 			m = m[i+len("failed to refresh cached credentials, "):]
 		}
@@ -121,6 +139,25 @@ func netDetail(err error) string {
 		s = s[i+2:]
 	}
 	return s
+}
+
+// noCredentials: the SDK found no usable credentials (its credential
+// chain failed before a request was sent). The SDK has no error type for
+// it: its own wrapping words ("get credentials:", "failed to refresh
+// cached credentials") are English in every locale and name it.
+func noCredentials(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "get credentials:") || strings.Contains(m, "failed to refresh cached credentials")
+}
+
+// denied: the service refused the request for want of rights or
+// credentials (HTTP 401 / 403), or there were no credentials to send.
+func denied(err error) bool {
+	if err == nil {
+		return false
+	}
+	st := httpStatus(err)
+	return st == http.StatusUnauthorized || st == http.StatusForbidden || noCredentials(err)
 }
 
 func httpStatus(err error) int {

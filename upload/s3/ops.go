@@ -603,7 +603,7 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 	rep := upload.ProbeReport{Versioning: "unknown", ObjectLock: "unknown"}
 	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.opt.Bucket)}); err != nil {
 		if isNotFound(err) || errCode(err) == "NoSuchBucket" {
-			return rep, fmt.Errorf("s3 bucket %s does not exist (or is in another region)", s.opt.Bucket)
+			return rep, &missingBucket{s.opt.Bucket, err}
 		}
 		return rep, opErr("probe bucket", s.opt.Bucket, err)
 	}
@@ -646,7 +646,7 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 	key := ".lyncbackup-probe-" + hex.EncodeToString(rb[:])
 	data := "lyncbackup probe " + time.Now().UTC().Format(time.RFC3339)
 	if _, err := s.Put(ctx, key, strings.NewReader(data), upload.PutOptions{}); err != nil {
-		return rep, fmt.Errorf("%s is not writable: %w", s.String(), err)
+		return rep, fmt.Errorf("%s is %w: %w", s.String(), upload.ErrNotWritable, err)
 	}
 	rep.Writable = true
 	if rc, err := s.Get(ctx, key, 0, -1); err == nil {
@@ -654,19 +654,20 @@ func (s *Store) Probe(ctx context.Context) (upload.ProbeReport, error) {
 		rc.Close()
 		rep.Readable = rerr == nil && string(b) == data
 		if !rep.Readable {
-			rep.Notes = append(rep.Notes, "probe object read back wrong")
+			rep.Failures = append(rep.Failures, "probe object read back wrong")
 		}
 	} else {
-		rep.Notes = append(rep.Notes, "probe read failed: "+describe(err))
+		rep.Failures = append(rep.Failures, "probe read failed: "+describe(err))
 	}
 	if err := s.Delete(ctx, key); err == nil {
 		rep.Deletable = true
 	} else if errors.Is(err, upload.ErrLocked) && defaultRetention {
 		rep.Notes = append(rep.Notes, "probe object "+key+" is kept by the bucket's default retention; it goes once that expires")
 	} else {
-		rep.Notes = append(rep.Notes, "probe delete failed: "+describe(err))
+		rep.Failures = append(rep.Failures, "probe delete failed: "+describe(err))
 	}
 	sort.Strings(rep.Notes)
+	sort.Strings(rep.Failures)
 	return rep, nil
 }
 
