@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/lyncbackup/lyncbackup/archive"
@@ -262,7 +261,7 @@ func checkChunkList(ctx context.Context, job ReadJob, it catalog.Item) (damaged 
 	}
 	if err != nil {
 		// The store's own words; S3's already name --thaw, Azure's do not.
-		if errors.Is(err, upload.ErrArchived) && !strings.Contains(err.Error(), "--thaw") {
+		if errors.Is(err, upload.ErrArchived) && !upload.NamesThaw(err) {
 			return false, fmt.Errorf("download chunk list: %w (run restore with --thaw to start bringing it back)", err)
 		}
 		return false, fmt.Errorf("download chunk list: %w", err)

@@ -27,11 +27,15 @@ type wholeStore struct {
 	upload.Store
 	whole, gets atomic.Int64
 	archived    bool
+	archivedErr func(key string) error // the archived error (default: "get KEY: " ErrArchived)
 }
 
 func (s *wholeStore) ReadWhole(ctx context.Context, key string, buf []byte) (int64, error) {
 	if strings.HasSuffix(key, catalog.ChunksSuffix) {
 		s.whole.Add(1)
+		if s.archived && s.archivedErr != nil {
+			return 0, s.archivedErr(key)
+		}
 		if s.archived {
 			return 0, fmt.Errorf("get %s: %w", key, upload.ErrArchived)
 		}
@@ -131,7 +135,29 @@ func TestChunkListOneRead(t *testing.T) {
 	if _, err := Read(ctx, ReadJob{Store: ws, Manifest: m, Items: []string{"bravo"}, Identities: f.ids, To: filepath.Join(f.dir, "r-cold")}); err == nil || !strings.Contains(err.Error(), "download chunk list: get "+it.Key+": "+upload.ErrArchived.Error()+" (run restore with --thaw") {
 		t.Errorf("archived list: %v", err)
 	}
+	// Whether the store's words name --thaw is its error's to say
+	// (upload.NamesThaw), not the text's: a key (a host's name) holding
+	// "--thaw" left the way back unsaid, and a store that names it in its
+	// own words is not told twice.
+	ws.archivedErr = func(key string) error {
+		return fmt.Errorf("get %s--thaw: %w", key, upload.ErrArchived)
+	}
+	if _, err := Read(ctx, ReadJob{Store: ws, Manifest: m, Items: []string{"bravo"}, Identities: f.ids, To: filepath.Join(f.dir, "r-cold3")}); err == nil || !strings.Contains(err.Error(), "(run restore with --thaw to start bringing it back)") {
+		t.Errorf("archived list whose key holds --thaw: %v, want the way back named", err)
+	}
+	ws.archivedErr = func(key string) error {
+		return thawNamed{fmt.Errorf("get %s: %w: run restore with --thaw, then come back", key, upload.ErrArchived)}
+	}
+	if _, err := Read(ctx, ReadJob{Store: ws, Manifest: m, Items: []string{"bravo"}, Identities: f.ids, To: filepath.Join(f.dir, "r-cold4")}); err == nil || strings.Count(err.Error(), "--thaw") != 1 {
+		t.Errorf("archived list in the store's words: %v, want --thaw named once", err)
+	}
 }
+
+// thawNamed is an archived error that names restore --thaw (S3's).
+type thawNamed struct{ error }
+
+func (e thawNamed) Unwrap() error { return e.error }
+func (thawNamed) NamesThaw() bool { return true }
 
 // TestKnownChunksFromManifests: the chunks a backup may reuse carry what
 // their manifests say (size, SHA-256), read as the listing goes: none is

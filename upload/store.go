@@ -50,6 +50,15 @@ var ErrDenied = errors.New("access denied")
 // writable: …"); the cause tells why (ErrDenied, a full disk, the network).
 var ErrNotWritable = errors.New("not writable")
 
+// NamesThaw reports whether err, an ErrArchived, tells the way back in
+// its own words (S3's: "run restore with --thaw …"), so that a caller does
+// not add it again: an error in its chain has a NamesThaw method that says
+// so.
+func NamesThaw(err error) bool {
+	var t interface{ NamesThaw() bool }
+	return errors.As(err, &t) && t.NamesThaw()
+}
+
 // ErrReadOnly is wrapped by a store that takes no new object for this
 // account (a folder mounted read-only, or one this account may only
 // read): it can neither tell its time (Clock, for a folder) nor delete.

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -24,7 +26,8 @@ func apiErr(status int, code, msg string) error {
 // TestErrorKinds: what an S3 error is, for the callers that tell causes
 // apart (check's fix), comes from its type, status and code, never its
 // words: a refusal for rights or credentials is upload.ErrDenied, a
-// missing bucket upload.ErrNotFound in our own words.
+// missing bucket upload.ErrNotFound in our own words, an archived object
+// that names --thaw says so (upload.NamesThaw).
 func TestErrorKinds(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -47,5 +50,15 @@ func TestErrorKinds(t *testing.T) {
 	mb := &missingBucket{"lync", apiErr(404, "NotFound", "")}
 	if !errors.Is(mb, upload.ErrNotFound) || mb.Error() != "s3 bucket lync does not exist (or is in another region)" {
 		t.Errorf("missing bucket: %q, ErrNotFound %v", mb, errors.Is(mb, upload.ErrNotFound))
+	}
+
+	frozen := fmt.Errorf("download chunk list: %w", archivedError("get", "k", cold{class: types.StorageClassGlacier}))
+	if !errors.Is(frozen, upload.ErrArchived) || !upload.NamesThaw(frozen) || !strings.Contains(frozen.Error(), "--thaw") {
+		t.Errorf("archived: %v, NamesThaw %v", frozen, upload.NamesThaw(frozen))
+	}
+	ongoing := `ongoing-request="true"`
+	running := archivedError("get", "k", cold{class: types.StorageClassGlacier, restore: &ongoing})
+	if upload.NamesThaw(running) || strings.Contains(running.Error(), "--thaw") {
+		t.Errorf("a restore still running: %v, NamesThaw %v", running, upload.NamesThaw(running))
 	}
 }

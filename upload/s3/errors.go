@@ -25,7 +25,11 @@ type opError struct {
 	kind    error  // upload.Err* or nil
 	detail  string // replaces describe(err) when set
 	err     error
+	thaw    bool // detail names restore --thaw (upload.NamesThaw)
 }
+
+// NamesThaw implements what upload.NamesThaw asks.
+func (e *opError) NamesThaw() bool { return e.thaw }
 
 func (e *opError) Error() string {
 	msg := e.detail

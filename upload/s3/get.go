@@ -88,12 +88,13 @@ func archivedError(op, key string, c cold) error {
 		where = c.name()
 	}
 	var msg string
-	if c.running() {
-		msg = fmt.Sprintf("object is in %s and its restore is still running: come back later (it takes %s)", where, c.wait())
-	} else {
+	thaw := !c.running()
+	if thaw {
 		msg = fmt.Sprintf("object is in %s and must be restored before it can be read: run restore with --thaw (or restore it in the S3 console), then come back in %s", where, c.wait())
+	} else {
+		msg = fmt.Sprintf("object is in %s and its restore is still running: come back later (it takes %s)", where, c.wait())
 	}
-	return &opError{op: op, key: key, kind: upload.ErrArchived, detail: msg}
+	return &opError{op: op, key: key, kind: upload.ErrArchived, detail: msg, thaw: thaw}
 }
 
 // Get implements upload.Store. The object is read as a stream of ranged
