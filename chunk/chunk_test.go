@@ -1446,3 +1446,40 @@ func keyAtOnce(t *testing.T, path string, n int) string {
 	}
 	return ids[0]
 }
+
+// thawNamed is an archived error whose words name restore --thaw (S3's).
+type thawNamed struct{ error }
+
+func (e thawNamed) Unwrap() error { return e.error }
+func (thawNamed) NamesThaw() bool { return true }
+
+// TestFetchArchivedNamesThawOnce: an archived chunk's error gets the way
+// back (--thaw) added, unless the store's words name it already (S3's):
+// a restore of a frozen chunked set on S3 said it twice.
+func TestFetchArchivedNamesThawOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	c := catalog.Chunk{Key: host + "/chunks/ab/ab00", StoredBytes: 10}
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"Azure's words", fmt.Errorf("get %s: %w", c.Key, upload.ErrArchived)},
+		{"S3's words", thawNamed{fmt.Errorf("get %s: %w: run restore with --thaw (or restore it in the S3 console)", c.Key, upload.ErrArchived)}},
+	} {
+		_, err := fetch(ctx, failingGets{w.st, tc.err}, c, true)
+		if !errors.Is(err, upload.ErrArchived) || strings.Count(err.Error(), "--thaw") != 1 {
+			t.Errorf("%s: %v, want --thaw named once", tc.name, err)
+		}
+	}
+}
+
+// failingGets answers every Get with err.
+type failingGets struct {
+	upload.Store
+	err error
+}
+
+func (f failingGets) Get(context.Context, string, int64, int64) (io.ReadCloser, error) {
+	return nil, f.err
+}

@@ -42,6 +42,9 @@ func fetch(ctx context.Context, st upload.Store, c catalog.Chunk, whole bool) ([
 	size, err := upload.ReadWhole(ctx, st, c.Key, data)
 	if err != nil {
 		putBuf(data)
+		if errors.Is(err, upload.ErrArchived) && upload.NamesThaw(err) { // S3's words say it
+			return nil, fmt.Errorf("chunk %s: %w", c.Key, err)
+		}
 		if errors.Is(err, upload.ErrArchived) {
 			return nil, fmt.Errorf("chunk %s: %w (run restore with --thaw to start bringing it back)", c.Key, err)
 		}

@@ -85,6 +85,8 @@ func TestGetCause(t *testing.T) {
 	}{
 		{context.Background(), archived, archived.Error() + " (run restore with --thaw to start bringing it back)", upload.ErrArchived},
 		{done, archived, archived.Error() + " (run restore with --thaw to start bringing it back)", upload.ErrArchived},
+		// The store's words name --thaw already (S3's): not twice.
+		{context.Background(), thawNamed{fmt.Errorf("get x: %w: run restore with --thaw, then come back", upload.ErrArchived)}, "get x: " + upload.ErrArchived.Error() + ": run restore with --thaw, then come back", upload.ErrArchived},
 		{done, errors.New("context canceled"), "interrupted before the download started", ErrInterrupted},
 		{context.Background(), upload.ErrNotFound, "download: " + upload.ErrNotFound.Error(), upload.ErrNotFound},
 	} {

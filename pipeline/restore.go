@@ -698,6 +698,9 @@ func openObject(ctx context.Context, job ReadJob, it catalog.Item, storedOnly bo
 
 // getCause names a failure to start an object's download.
 func getCause(ctx context.Context, err error) error {
+	if errors.Is(err, upload.ErrArchived) && upload.NamesThaw(err) { // S3's words say it
+		return err
+	}
 	if errors.Is(err, upload.ErrArchived) {
 		return fmt.Errorf("%w (run restore with --thaw to start bringing it back)", err)
 	}
