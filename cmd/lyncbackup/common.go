@@ -116,7 +116,11 @@ func (a *app) addGlobal(fs *flag.FlagSet) {
 	}
 	for _, name := range globalFlagNames {
 		if !applies(name) {
-			refuse := func(string) error { return fmt.Errorf("--%s does not apply to %s", name, fs.Name()) }
+			refuse := func(string) error {
+				err := fmt.Errorf("--%s does not apply to %s", name, fs.Name())
+				refusals.Store(fs, err) // flag.Parse keeps only its text
+				return err
+			}
 			if name == flagJSON || name == flagQuiet {
 				fs.BoolFunc(name, notApplicable+fs.Name()+")", refuse)
 			} else {

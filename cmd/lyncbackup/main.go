@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -322,6 +323,11 @@ func (a *app) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
+// refusals holds, per flag set, the refusal of a global flag that does
+// not apply to its command (addGlobal): flag.Parse wraps a flag's error
+// into its own text, and parseFlags reports the refusal alone.
+var refusals sync.Map // *flag.FlagSet → error
+
 // parseFlags is parseArgs without its effects (help, log): flags may
 // stand before or after the positionals, which it returns; everything
 // after a "--" is positional ("schedule install --time 03:00 --
@@ -336,8 +342,8 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 				return nil, err
 			}
 			// "invalid value … for flag -x: --x does not apply to list" → the cause.
-			if i := strings.Index(err.Error(), ": --"); i >= 0 && strings.Contains(err.Error(), "does not apply to") {
-				return nil, usagef("%s", err.Error()[i+2:])
+			if refused, ok := refusals.LoadAndDelete(fs); ok {
+				return nil, usageError{refused.(error)}
 			}
 			return nil, usageError{err}
 		}

@@ -75,6 +75,20 @@ func TestRefusedFlagsSayWhy(t *testing.T) {
 	}
 }
 
+// TestRefusedFlagIsKnownByItsError: a refused global flag is told from
+// flag.Parse's error by its own error, not by words in the text: another
+// flag's value holding ": --x does not apply to y" was cut there and
+// reported as a refusal ("--y does not apply to z\" for flag …").
+func TestRefusedFlagIsKnownByItsError(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"list", "--log-format", "x: --y does not apply to z"}, &out, &errb); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if got := strings.TrimSpace(errb.String()); !strings.HasPrefix(got, "lyncbackup: invalid value ") || !strings.Contains(got, "for flag -log-format: must be text or json") {
+		t.Errorf("stderr %q", got)
+	}
+}
+
 // TestParseFlagsTerminator: flags before and after positionals; after a
 // "--" (which flag.Parse takes away) everything is positional, also what
 // looks like a flag; a flag's value "--" is a value.
