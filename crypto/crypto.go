@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -238,7 +239,9 @@ func decryptIdentityFile(path string, data []byte, pass Passphrase) ([]byte, err
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		switch {
-		case errors.As(err, &nm) && strings.Contains(err.Error(), "incorrect passphrase"):
+		case errors.As(err, &nm) && slices.Contains(nm.StanzaTypes, "scrypt"):
+			// A passphrase stanza that the passphrase did not open (age
+			// words it "incorrect passphrase"; its type says the same).
 			return nil, fmt.Errorf("identity file %s: wrong passphrase", path)
 		case errors.As(err, &nm):
 			return nil, fmt.Errorf("identity file %s is encrypted to a key, not with a passphrase: decrypt it first (age -d)", path)
