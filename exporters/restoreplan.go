@@ -1040,13 +1040,29 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		}
 		return steps
 	case "standard":
-		return []Step{prepareStep(),
-			{Phase: 3, Title: "Recreate the server's databases from the topology (no Central Management store steps)", Notes: []string{
-				"Do not import any configuration: the Central Management store survived and holds the topology.",
-				"Install the administrative tools, then in Topology Builder: Download Topology from existing deployment, and Publish Topology (it creates the databases of " + strings.Join(pc.opt.Pools, ", ") + " in its local RTC instance).",
+		// Microsoft, "Restoring a Standard Edition server" (Lync Server
+		// 2013, Hh202190): download the topology and save it, then the
+		// Deployment Wizard; nothing is published. The server's
+		// databases are collocated, which the Deployment Wizard creates
+		// (Topology Builder's Create databases page lists stand-alone
+		// databases only: "Restoring the server hosting the Central
+		// Management store", Hh202172).
+		steps := []Step{prepareStep(),
+			{Phase: 3, Title: "Download the topology (no Central Management store steps)", Notes: []string{
+				"Do not import any configuration and do not publish the topology: the Central Management store survived and holds it, unchanged.",
+				"Install the administrative tools, then in Topology Builder: Download Topology from existing deployment, select the topology and Save it.",
+				"The databases of " + strings.Join(pc.opt.Pools, ", ") + " (in its local RTC instance) are collocated: the Deployment Wizard steps below install the instance and create them empty, and the imports after them fill them.",
 			}},
 			deploymentWizardStep(strings.Join(pc.opt.Pools, ", ")),
 		}
+		if has["filestore"] {
+			// The file store copied back gets the permissions the
+			// services need (docs/lync-sfb.md, File store), which no
+			// other step of this procedure sets: nothing is published.
+			steps = append(steps, Step{Phase: 6, Title: "Reset the file store permissions", Run: true, Commands: []string{"Enable-CsTopology"},
+				Notes: []string{"Enable-CsTopology sets the permissions the services need on the file store copied back (and on every file store of the topology); it publishes nothing."}})
+		}
+		return steps
 	case "pool":
 		return []Step{
 			{Phase: 3, Title: "Back end: recreate the pool's databases (no Central Management store steps)", Notes: []string{
