@@ -977,21 +977,31 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		if info.ConfigStore == "" {
 			install.Notes = append(install.Notes, "The set does not record the Central Management store's SQL location: fill in the server and instance (leave -SqlInstanceName out for a default instance).")
 		}
+		var mirrored []Step
 		point := Step{Phase: 5, Title: "Point the deployment at it", Commands: []string{set}, Notes: append(localNameNotes(info, info.ConfigStore, info.ConfigStoreMirror), sqlFormNotes(info.ConfigStore, info.ConfigStoreMirror)...)}
 		if info.ConfigStoreMirror != "" {
 			point.Notes = append(point.Notes, "The store was mirrored on "+info.ConfigStoreMirror+": re-create the mirror database (Install-CsMirrorDatabase, or publish the topology) before relying on it.")
+			// Microsoft, "Restoring the server hosting the Central
+			// Management store" (Lync Server 2013, Hh202172): with a
+			// mirror that still works, back it up and restore the
+			// primary and the mirror from that backup, not an older one.
+			mirrored = []Step{{Phase: 1, Title: "The Central Management store was mirrored on " + info.ConfigStoreMirror + ": does the mirror still work?", Notes: []string{
+				"If it does, do not restore from this set: back up the mirror first (run a backup now, while it answers) and follow this procedure with that newer backup, onto the primary and the mirror. The restore needs the topology published, which only a working primary allows, so the mirror cannot simply take over.",
+				"This set brings back the configuration as it was when the set was made: the changes made since would be lost. Use it only when the mirror was lost too.",
+			}}}
 		}
-		steps := []Step{prepareStep(),
-			{Phase: 3, Title: "SQL Server with the same instance names (not in this backup)", Notes: []string{
+		steps := append([]Step{prepareStep()}, mirrored...)
+		steps = append(steps,
+			Step{Phase: 3, Title: "SQL Server with the same instance names (not in this backup)", Notes: []string{
 				"Enterprise Edition: install the back-end SQL Server with the instance names of the topology.",
 				"Standard Edition: run \"Prepare first Standard Edition server\" in the Deployment Wizard (it installs the local RTC instance).",
 			}},
 			install, point,
-			{Phase: 7, Title: "(Enterprise Edition) create the other databases", Notes: []string{
+			Step{Phase: 7, Title: "(Enterprise Edition) create the other databases", Notes: []string{
 				"Publish the topology in Topology Builder, or Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> for each back end.",
 			}},
 			deploymentWizardStep("every server"),
-		}
+		)
 		var kept, dbs []string
 		for _, it := range items {
 			switch {
@@ -1069,6 +1079,11 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 				"Install SQL Server with the instance name the topology has, then publish the topology in Topology Builder or run Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> (it installs every database the topology puts on that server; add -ForInstance <instance> to act on one named instance only).",
 				"Do not import any configuration: the Central Management store survived and holds the topology.",
 				"Only the front end servers were lost, the back end survived? That is --scenario frontend: this plan's imports would replace the back end's current user data and Response Groups with the backup's.",
+				// Microsoft, "Restoring an Enterprise Edition Back End
+				// Server" (Lync Server 2013, Hh202163): for a back end
+				// that is not mirrored, or whose primary and mirror both
+				// failed.
+				"A mirrored back end whose primary or mirror still works? This is not the procedure: the database that survived holds the user data and Response Groups as they are now, and this plan's imports would replace them with the backup's. Microsoft restores the lost side of the mirror instead (\"Restoring a mirrored Enterprise Edition Back End Server - primary\" or \"- mirror\"). This plan is for a back end that was not mirrored, or whose primary and mirror were both lost.",
 			}},
 			deploymentWizardStep("each front end of " + strings.Join(pc.opt.Pools, ", ") + " that was rebuilt too (same FQDN, certificates)"),
 		}

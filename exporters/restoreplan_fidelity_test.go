@@ -51,6 +51,52 @@ func TestPlanStandardSavesTheTopologyAndPublishesNothing(t *testing.T) {
 	}
 }
 
+// TestPlanMirroredCMSAsksForTheMirrorFirst: "Restoring the server hosting
+// the Central Management store" (Hh202172): when the store is mirrored and
+// the mirror still works, back the mirror up and restore from that backup,
+// not from an older one. The plan asks before the store is recreated
+// (-Clean); a store that was not mirrored has no such step.
+func TestPlanMirroredCMSAsksForTheMirrorFirst(t *testing.T) {
+	_, items, disc := backupFor(t, "migration.json", "2015")
+	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms", Pools: []string{"all"}})
+	m := stepIndex(p, "The Central Management store was mirrored on sqlbe02.contoso.com")
+	if m < 0 {
+		t.Fatalf("no step about the store's mirror:\n%s", text)
+	}
+	note := stepText(p.Steps[m])
+	for _, w := range []string{"If it does, do not restore from this set: back up the mirror first", "Use it only when the mirror was lost too"} {
+		if !strings.Contains(note, w) {
+			t.Errorf("the mirror step lacks %q:\n%s", w, note)
+		}
+	}
+	if c := stepIndex(p, "Create the Central Management store database"); c < m {
+		t.Errorf("the store is recreated (step %d) before the mirror is asked about (step %d):\n%s", c, m, text)
+	}
+
+	_, items, disc = backupFor(t, "se.json", "2019")
+	p, text = planText(t, disc, items, PlanOptions{Scenario: "cms"})
+	if stepIndex(p, "mirrored") >= 0 {
+		t.Errorf("a store without a mirror gets a mirror step:\n%s", text)
+	}
+}
+
+// TestPlanPoolIsForAnUnmirroredOrWhollyLostBackEnd: "Restoring an
+// Enterprise Edition Back End Server" (Hh202163) is for a back end that is
+// not mirrored or whose primary and mirror both failed; with one side
+// still working, importing the set replaces current data.
+func TestPlanPoolIsForAnUnmirroredOrWhollyLostBackEnd(t *testing.T) {
+	_, items, disc := backupFor(t, "onepool.json", "2013")
+	p, text := planText(t, disc, items, PlanOptions{Scenario: "pool"})
+	i := stepIndex(p, "Back end: recreate the pool's databases")
+	if i < 0 {
+		t.Fatalf("no back end step:\n%s", text)
+	}
+	if s := stepText(p.Steps[i]); !strings.Contains(s, "A mirrored back end whose primary or mirror still works? This is not the procedure") ||
+		!strings.Contains(s, "a back end that was not mirrored, or whose primary and mirror were both lost") {
+		t.Errorf("the back end step does not say which back end the procedure is for:\n%s", s)
+	}
+}
+
 // TestPlanStandardResetsTheCopiedFileStore: a Standard Edition server's
 // own file store copied back gets its permissions from Enable-CsTopology
 // (docs/lync-sfb.md, File store: copy back, then Enable-CsTopology), run
