@@ -1066,11 +1066,14 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 			deploymentWizardStep(strings.Join(pc.opt.Pools, ", ")),
 		}
 		if has["filestore"] {
-			// The file store copied back gets the permissions the
-			// services need (docs/lync-sfb.md, File store), which no
-			// other step of this procedure sets: nothing is published.
+			// Microsoft, "Restoring a file store" (Hh202180): the ACLs of
+			// a file store copied back are set with Enable-CsTopology,
+			// needed "only if you have not otherwise run Topology Builder
+			// during your restoration process"; here Topology Builder
+			// only downloads and saves the topology (Hh202190), and the
+			// plan cannot tell what else the admin ran, so it sets them.
 			steps = append(steps, Step{Phase: 6, Title: "Reset the file store permissions", Run: true, Commands: []string{"Enable-CsTopology"},
-				Notes: []string{"Enable-CsTopology sets the permissions the services need on the file store copied back (and on every file store of the topology); it publishes nothing."}})
+				Notes: []string{"Enable-CsTopology sets the permissions the services need on the file store copied back (and on every file store of the topology); it publishes nothing. Microsoft's \"Restoring a file store\" runs it unless Topology Builder already set them during the restore."}})
 		}
 		return steps
 	case "pool":
