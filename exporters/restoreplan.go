@@ -942,6 +942,12 @@ func inScenario(pc *planCtx, it PlanItem) bool {
 	return false
 }
 
+// clusterPathsNote: Install-CsDatabase without -DatabasePaths or
+// -UseDefaultSqlPaths chooses the folders itself, which "works with a
+// stand-alone SQL Server, it will not work with a SQL Server cluster"
+// (Microsoft, Install-CsDatabase reference).
+const clusterPathsNote = "Back end on a SQL Server failover cluster? Add -UseDefaultSqlPaths (the instance's default data and log folders) or -DatabasePaths to Install-CsDatabase: without either it chooses the folders itself, which works on a stand-alone SQL Server only."
+
 // prepareStep is Microsoft's first step: the server as it was.
 func prepareStep() Step {
 	return Step{Phase: 1, Title: "Prepare the server (not in this backup)", Notes: []string{
@@ -973,7 +979,7 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		set += " -Force"
 		install := Step{Phase: 4, Title: "Create the Central Management store database", Commands: []string{
 			"Install-CsDatabase -CentralManagementDatabase -Clean " + sqlParams("", loc) + " -Force",
-		}, Notes: append(append(localNameNotes(info, info.ConfigStore), sqlFormNotes(info.ConfigStore)...), "Run it yourself: -Clean recreates the database.")}
+		}, Notes: append(append(localNameNotes(info, info.ConfigStore), sqlFormNotes(info.ConfigStore)...), "Run it yourself: -Clean recreates the database.", clusterPathsNote)}
 		if info.ConfigStore == "" {
 			install.Notes = append(install.Notes, "The set does not record the Central Management store's SQL location: fill in the server and instance (leave -SqlInstanceName out for a default instance).")
 		}
@@ -1080,6 +1086,7 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 		return []Step{
 			{Phase: 3, Title: "Back end: recreate the pool's databases (no Central Management store steps)", Notes: []string{
 				"Install SQL Server with the instance name the topology has, then publish the topology in Topology Builder or run Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> (it installs every database the topology puts on that server; add -ForInstance <instance> to act on one named instance only).",
+				clusterPathsNote,
 				"Do not import any configuration: the Central Management store survived and holds the topology.",
 				"Only the front end servers were lost, the back end survived? That is --scenario frontend: this plan's imports would replace the back end's current user data and Response Groups with the backup's.",
 				// Microsoft, "Restoring an Enterprise Edition Back End

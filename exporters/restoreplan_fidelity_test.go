@@ -119,3 +119,21 @@ func TestPlanStandardResetsTheCopiedFileStore(t *testing.T) {
 		t.Errorf("no file store is copied back, yet the plan resets its permissions:\n%s", text)
 	}
 }
+
+// TestPlanInstallCsDatabaseOnAClusterNeedsPaths: Install-CsDatabase
+// without -DatabasePaths or -UseDefaultSqlPaths picks the folders itself,
+// which does not work on a SQL Server cluster (Install-CsDatabase
+// reference): the steps that recreate a back end's databases say so.
+func TestPlanInstallCsDatabaseOnAClusterNeedsPaths(t *testing.T) {
+	_, items, disc := backupFor(t, "onepool.json", "2013")
+	for _, c := range []struct{ scenario, step string }{{"cms", "Create the Central Management store database"}, {"pool", "Back end: recreate the pool's databases"}} {
+		p, text := planText(t, disc, items, PlanOptions{Scenario: c.scenario})
+		i := stepIndex(p, c.step)
+		if i < 0 {
+			t.Fatalf("%s: no step %q:\n%s", c.scenario, c.step, text)
+		}
+		if s := stepText(p.Steps[i]); !strings.Contains(s, "SQL Server failover cluster? Add -UseDefaultSqlPaths") {
+			t.Errorf("%s: step %q does not say a cluster needs -UseDefaultSqlPaths or -DatabasePaths:\n%s", c.scenario, c.step, s)
+		}
+	}
+}
