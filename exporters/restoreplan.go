@@ -1006,7 +1006,11 @@ func scenarioSteps(pc *planCtx, has map[string]bool, items []PlanItem) []Step {
 			Step{Phase: 7, Title: "(Enterprise Edition) create the other databases", Notes: []string{
 				"Publish the topology in Topology Builder, or Install-CsDatabase -ConfiguredDatabases -SqlServerFqdn <back end FQDN> for each back end.",
 			}},
-			deploymentWizardStep("every server"),
+			// Microsoft (Hh202172, step 11): the Deployment Wizard runs
+			// on a Standard Edition server restored; an Enterprise back
+			// end is a SQL Server with no Lync Server role, and the
+			// pool's front ends survived.
+			deploymentWizardStep("the Standard Edition server restored (Enterprise Edition: none, the back end holds no Lync Server role; only a front end that was rebuilt too)"),
 		)
 		var kept, dbs []string
 		for _, it := range items {

@@ -137,3 +137,20 @@ func TestPlanInstallCsDatabaseOnAClusterNeedsPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanCMSDeploymentWizardOnTheRestoredServer: "Restoring the server
+// hosting the Central Management store" (Hh202172, step 11) runs the
+// Deployment Wizard on a Standard Edition server restored; an Enterprise
+// back end runs no Lync Server role and its pool's front ends survived,
+// so the plan does not send the admin to every server.
+func TestPlanCMSDeploymentWizardOnTheRestoredServer(t *testing.T) {
+	_, items, disc := backupFor(t, "onepool.json", "2013")
+	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms"})
+	i := stepIndex(p, "Deployment Wizard steps 1-4")
+	if i < 0 {
+		t.Fatalf("no Deployment Wizard step:\n%s", text)
+	}
+	if title := p.Steps[i].Title; strings.Contains(title, "every server") || !strings.Contains(title, "the Standard Edition server restored (Enterprise Edition: none") {
+		t.Errorf("the Deployment Wizard step is not for the restored Standard Edition server only: %q", title)
+	}
+}
