@@ -124,4 +124,6 @@ stop_versitygw() {
 # stored BUCKET: bytes of the objects in a bucket (the posix backend keeps
 # each object as one file; its multipart scratch folder is left out).
 stored() { find "$S3DIR/$1" -path "$S3DIR/$1/.sgwtmp" -prune -o -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}'; }
-plain() { find "$1" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}'; }
+# plain DIR: the bytes of DIR's files, without the record a restore keeps
+# in its folder (.lyncbackup-restored-from: which set each item came from).
+plain() { find "$1" -type f ! -path "$1/.lyncbackup-restored-from" -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}'; }

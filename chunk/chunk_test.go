@@ -1341,20 +1341,7 @@ func TestWriteRawLiteralItemCodesTextChunks(t *testing.T) {
 		t.Fatalf("auto chose %s for a stream starting with random bytes; the test needs fastest-rawlit", st.Level)
 	}
 	for _, c := range st.Chunks {
-		rc, err := w.st.Get(context.Background(), c.Key, 0, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pr, err := crypto.Decrypt(rc, w.ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		frame, err := io.ReadAll(pr)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if archive.ChunkWantsHuffman(frame) {
+		if frame := w.frame(c.Key); archive.ChunkWantsHuffman(frame) {
 			t.Errorf("chunk %s (%d bytes) is stored with raw literals worth Huffman coding", c.Key, c.PlainBytes)
 		}
 	}
@@ -1363,12 +1350,34 @@ func TestWriteRawLiteralItemCodesTextChunks(t *testing.T) {
 	}
 }
 
+// frame is the zstd frame stored under key (the age file decrypted).
+func (w *world) frame(key string) []byte {
+	w.t.Helper()
+	rc, err := w.st.Get(context.Background(), key, 0, -1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rc.Close()
+	pr, err := crypto.Decrypt(rc, w.ids)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	frame, err := io.ReadAll(pr)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return frame
+}
+
 // TestPutHuffmanHintFollowsTheText: with raw literals chosen for the item,
 // a chunk of text sets the item's hint, and the next chunks start with
 // Huffman coding (a run of text is not compressed twice per chunk); the
 // first chunk whose blocks the encoder leaves all raw (random bytes, or
 // records whose literals Huffman coding does not shrink) clears it, so the
-// chunks after it are not Huffman-coded for nothing.
+// chunks after it are not Huffman-coded for nothing. Text, and a chunk
+// that starts while the hint is on, is compressed at the item's level
+// with Huffman coding, the rest with raw literals: each stored frame is
+// exactly what that encoder makes of the chunk.
 func TestPutHuffmanHintFollowsTheText(t *testing.T) {
 	w := newWorld(t)
 	wr := w.writer(nil)
@@ -1407,6 +1416,7 @@ func TestPutHuffmanHintFollowsTheText(t *testing.T) {
 		{"text again", text(), true},
 		{"random again", data(1<<20, 32), false},
 	} {
+		before := huff.Load()
 		buf := wbufs.get(len(step.plain))
 		copy(buf, step.plain)
 		c, err := wr.put(context.Background(), fmt.Sprintf("%s/chunks/00/%064d.zst.age", host, i), buf, ch, huff)
@@ -1418,6 +1428,20 @@ func TestPutHuffmanHintFollowsTheText(t *testing.T) {
 		}
 		if got := w.read([]catalog.Chunk{c}); !bytes.Equal(got, step.plain) {
 			t.Errorf("%s: the chunk does not read back", step.name)
+		}
+		// A chunk starts with Huffman coding while the hint is on; one of
+		// text is compressed again with it (the smaller kept).
+		want := ch
+		if before || step.after {
+			want = archive.Choice{Level: ch.Level}
+		}
+		level := want.String()
+		enc, err := NewEncoder(want, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.frame(c.Key), enc.EncodeAll(step.plain, nil)) {
+			t.Errorf("%s: the stored frame is not the chunk compressed at %s", step.name, level)
 		}
 	}
 }
