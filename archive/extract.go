@@ -201,6 +201,13 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		// The hasher never outlives Extract.
 		x.hs.wait()
 	}
+	if x.fl != nil {
+		// Nor the flusher: every file written is on the disk, or closed
+		// when the restore failed.
+		if ferr := x.fl.wait(); err == nil {
+			err = ferr
+		}
+	}
 	if err != nil {
 		return x.st, err
 	}
@@ -218,7 +225,36 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		}
 	}
 	x.st.Parents = setDirTimes(x.tg.root, x.dirs)
+	if x.tg.root != "" {
+		// The folders' entries last (their modes and times are set):
+		// once Extract returns, the tree is on the disk whole, and
+		// moving it into place (Install) cannot show a file that a
+		// power loss would empty.
+		if err := syncFolders(x.tg.root, x.folders()); err != nil {
+			return x.st, err
+		}
+	}
 	return x.st, nil
+}
+
+// folders lists the folders a restore made or wrote into, for
+// syncFolders.
+func (x *extractor) folders() []string {
+	var out []string
+	for d := range x.made {
+		out = append(out, d)
+	}
+	for _, d := range x.dirs {
+		if fi, err := os.Lstat(d.path); err == nil && fi.IsDir() {
+			out = append(out, d.path)
+		}
+	}
+	for _, l := range x.links {
+		if l.path != "" {
+			out = append(out, filepath.Dir(l.path))
+		}
+	}
+	return out
 }
 
 // extractor is the state of one Extract.
@@ -229,6 +265,8 @@ type extractor struct {
 	tg  targets // tg.root is "" for a verify
 	buf []byte  // a verify's copy buffer
 	hs  *hasher // hashes the files a restore writes (nil: a verify)
+	// fl flushes the files a restore writes to the disk (nil: a verify).
+	fl *flusher
 	// made holds the folders of files written so far: checkParents found
 	// no link on their path and MkdirAll made what was missing, so
 	// another file there needs neither again (the archive's links are
@@ -254,10 +292,11 @@ func newExtractor(r io.Reader, opt ExtractOptions) (*extractor, error) {
 			return nil, err
 		}
 		x.tg.root = abs
-		x.hs = newHasher()
 		if err := os.MkdirAll(abs, 0o755); err != nil {
 			return nil, &WriteError{"create", abs, err}
 		}
+		x.hs = newHasher()
+		x.fl = newFlusher()
 	}
 	return x, nil
 }
@@ -593,15 +632,13 @@ func (x *extractor) writeFile(hdr *tar.Header, name, target string) error {
 		}
 		return &WriteError{"restore", target, err}
 	}
-	defer f.Close()
 	if err := x.hashCopy(hdr, name, f, target); err != nil {
+		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return &WriteError{"restore", target, err}
-	}
-	os.Chmod(target, fs.FileMode(hdr.Mode).Perm())
-	os.Chtimes(target, hdr.ModTime, hdr.ModTime)
+	// Its mode and time are set, and it is flushed to the disk and
+	// closed, by the flusher while the next file is written.
+	x.fl.add(flushJob{f, target, fs.FileMode(hdr.Mode).Perm(), hdr.ModTime})
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/lyncbackup/lyncbackup/internal/durable"
 )
 
 // InstallError is a failure of Install. Moved says whether some restored
@@ -33,9 +35,9 @@ type move struct {
 	roDst bool
 }
 
-// rename is os.Rename (tests put Windows' refusal of a read-only target
-// in its place, which neither Linux nor Wine has).
-var rename = os.Rename
+// rename is durable.Rename, os.Rename (tests put Windows' refusal of a
+// read-only target in its place, which neither Linux nor Wine has).
+var rename = durable.Rename
 
 // Install moves a tree that Extract wrote into a fresh folder src, and
 // checked, to dst. A dst that does not exist is one rename. An existing
@@ -49,6 +51,14 @@ var rename = os.Rename
 // (or, for a dst that did not exist, is gone): the caller removes it with
 // RemoveTree, and says when it cannot.
 //
+// src is on the disk whole before Install is called (Extract flushed
+// every file and folder of it). Install flushes the folders its renames
+// changed once they are done, so that when it returns the restored files
+// are in place on the disk, and a power loss leaves each of them either
+// complete under its name or still in src, never emptied under its name
+// (on Windows, where a folder cannot be flushed, NTFS's journal keeps the
+// renames in order: a power loss right after may leave some in src).
+//
 // parents (ExtractStats.Parents, relative to src) are folders made only to
 // hold the entries a restore with Include chose below them: an existing
 // folder of dst keeps its own mode and time for them (restore --force
@@ -58,6 +68,9 @@ func Install(src, dst string, parents ...string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := rename(src, dst); err != nil {
 			return &InstallError{Err: moveError(err, dst)}
+		}
+		if err := durable.Dir(filepath.Dir(dst)); err != nil {
+			return &InstallError{Err: flushError(filepath.Dir(dst), err)}
 		}
 		return nil
 	}
@@ -130,7 +143,26 @@ func Install(src, dst string, parents ...string) error {
 		os.Chmod(dirs[i].to, fi.Mode().Perm())
 		os.Chtimes(dirs[i].to, fi.ModTime(), fi.ModTime())
 	}
+	// The folders the moves went into, on the disk with their new names.
+	synced := map[string]bool{}
+	for _, m := range moves {
+		p := filepath.Dir(m.to)
+		if synced[p] {
+			continue
+		}
+		synced[p] = true
+		if err := durable.Dir(p); err != nil {
+			return &InstallError{Err: flushError(p, err)}
+		}
+	}
 	return nil
+}
+
+// flushError is a failure to flush a folder the renames changed: every
+// restored file is in place, but its new name may not survive a power
+// loss.
+func flushError(dir string, err error) error {
+	return fmt.Errorf("restored files moved into place, but flushing %s to the disk failed (a power loss may undo the move): %w", dir, err)
 }
 
 // moveError is the failure of the rename that moves restored files to

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lyncbackup/lyncbackup/catalog"
+	"github.com/lyncbackup/lyncbackup/internal/durable"
 )
 
 // restoredFromName is the file in a restore folder that says which set
@@ -372,15 +373,23 @@ func (r *restoredFrom) write() error {
 	if err == nil {
 		_, err = f.Write(formatRestoredFrom(r.entries, r.other))
 	}
+	if err == nil {
+		// On the disk before it replaces the old record, as the items'
+		// files are before they move into place.
+		err = durable.File(f)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), p)
+		err = durable.Rename(f.Name(), p)
 	}
 	if err != nil {
 		os.Remove(f.Name())
 		return fmt.Errorf("record the set in %s: %w", p, err)
+	}
+	if err := durable.Dir(r.dir); err != nil {
+		return fmt.Errorf("record the set in %s: flush the folder: %w", p, err)
 	}
 	return nil
 }

@@ -1,0 +1,96 @@
+// Package durable flushes what a restore writes to the disk, so that a
+// power loss after the restore said it was done finds the restored files
+// whole: File flushes a file's data (fsync; FlushFileBuffers on Windows),
+// Dir a folder's entries (fsync on the folder; a no-op on Windows, which
+// cannot flush a folder: NTFS logs the names in its journal), and Rename
+// is os.Rename. A restore flushes every file and folder it wrote before it
+// renames the item into place, and the folder the rename changed after it.
+//
+// SetHook lets a test see the order of these calls through the real
+// restore.
+package durable
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+)
+
+// Operations a hook sees.
+const (
+	OpFile   = "sync-file"
+	OpDir    = "sync-dir"
+	OpRename = "rename"
+)
+
+var (
+	hookMu sync.RWMutex
+	hook   func(op, path string)
+)
+
+// SetHook makes h see every File, Dir and Rename (path: the file, the
+// folder, the rename's target), before the call is made, until the
+// returned function is called. For tests; h is called from several
+// goroutines at once.
+func SetHook(h func(op, path string)) (restore func()) {
+	hookMu.Lock()
+	old := hook
+	hook = h
+	hookMu.Unlock()
+	return func() {
+		hookMu.Lock()
+		hook = old
+		hookMu.Unlock()
+	}
+}
+
+func note(op, path string) {
+	hookMu.RLock()
+	h := hook
+	hookMu.RUnlock()
+	if h != nil {
+		h(op, path)
+	}
+}
+
+// File flushes f's data and attributes to the disk. A file system that
+// cannot flush (EINVAL, ENOTSUP: some FUSE and special file systems) is
+// not an error: there is nothing more to do there.
+func File(f *os.File) error {
+	note(OpFile, f.Name())
+	if err := f.Sync(); err != nil && !unsupported(err) {
+		return err
+	}
+	return nil
+}
+
+// Dir flushes the folder's entries (the names created, removed or renamed
+// in it) to the disk. On Windows it does nothing: a folder cannot be
+// opened for flushing there, and NTFS logs name changes in its journal.
+func Dir(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	note(OpDir, path)
+	d, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !unsupported(err) {
+		return err
+	}
+	return nil
+}
+
+// Rename is os.Rename, seen by the hook.
+func Rename(from, to string) error {
+	note(OpRename, to)
+	return os.Rename(from, to)
+}
+
+func unsupported(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, errors.ErrUnsupported)
+}
