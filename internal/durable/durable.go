@@ -12,6 +12,7 @@ package durable
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"runtime"
 	"sync"
@@ -75,6 +76,15 @@ func Dir(path string) error {
 	}
 	note(OpDir, path)
 	d, err := os.Open(path)
+	if errors.Is(err, fs.ErrPermission) {
+		// A folder restored without read permission for its owner
+		// (0300, 0111) is opened with it for the moment; its mode is
+		// back before the flush.
+		if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() && os.Chmod(path, fi.Mode().Perm()|0o400) == nil {
+			d, err = os.Open(path)
+			os.Chmod(path, fi.Mode().Perm())
+		}
+	}
 	if err != nil {
 		return err
 	}
