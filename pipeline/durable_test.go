@@ -80,6 +80,18 @@ func TestRestoreIsDurableBeforeItIsInPlace(t *testing.T) {
 			if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: to}); err != nil {
 				t.Fatal(err)
 			}
+			// The restore folder this restore made, on the disk before
+			// anything is renamed into it.
+			if runtime.GOOS != "windows" {
+				made := log.first(durable.OpDir, f.dir, 0)
+				first := log.first(durable.OpRename, filepath.Join(to, "alpha"), 0)
+				if b := log.first(durable.OpRename, filepath.Join(to, "bravo"), 0); b < first {
+					first = b
+				}
+				if made < 0 || made > first {
+					t.Errorf("%s, which the restore made %s in, flushed at %d, the first item renamed into %s at %d", f.dir, to, made, to, first)
+				}
+			}
 			for _, item := range []string{"alpha", "bravo"} {
 				dst := filepath.Join(to, item)
 				ren := log.first(durable.OpRename, dst, 0)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lyncbackup/lyncbackup/internal/durable"
 	"github.com/lyncbackup/lyncbackup/internal/filelock"
 )
 
@@ -25,7 +26,9 @@ const restoreLockByte = 1 << 20
 // lockRestoreDir creates dir if needed and locks its restore lock file; the
 // returned func unlocks and removes it.
 func lockRestoreDir(dir string) (func(), error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// A folder made here is on the disk before anything is renamed into
+	// it (the renames' flushes are of dir, not of the folder above it).
+	if err := durable.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("restore folder %s: %w", dir, err)
 	}
 	p := filepath.Join(dir, restoreLockName)

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"syscall"
@@ -103,4 +104,26 @@ func Rename(from, to string) error {
 
 func unsupported(err error) bool {
 	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, errors.ErrUnsupported)
+}
+
+// MkdirAll is os.MkdirAll, and then flushes the folder above each folder
+// it made (Linux): a restore folder it made stays, with what is renamed
+// into it, after a power loss.
+func MkdirAll(path string, perm os.FileMode) error {
+	var made []string
+	for d := filepath.Clean(path); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		made = append(made, d)
+	}
+	if err := os.MkdirAll(path, perm); err != nil {
+		return err
+	}
+	for i := len(made) - 1; i >= 0; i-- {
+		if err := Dir(filepath.Dir(made[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
