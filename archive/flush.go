@@ -34,15 +34,22 @@ type flushJob struct {
 // flushed to the disk, descriptor closed (finishFile), in syncWorkers
 // goroutines. wait returns the first failure.
 type flusher struct {
-	jobs chan flushJob
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	err  error
+	jobs    chan flushJob
+	workers int
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	err     error
 }
 
+// newFlusher starts the workers when the restore flushes (durable.Enabled:
+// restore --sync); otherwise each file is finished in the writer, as it is
+// written.
 func newFlusher() *flusher {
 	fl := &flusher{jobs: make(chan flushJob, syncQueue)}
-	for range syncWorkers {
+	if durable.Enabled() {
+		fl.workers = syncWorkers
+	}
+	for range fl.workers {
 		fl.wg.Add(1)
 		go func() {
 			defer fl.wg.Done()
@@ -56,7 +63,7 @@ func newFlusher() *flusher {
 
 // add hands a written file over; without workers it is finished at once.
 func (fl *flusher) add(j flushJob) {
-	if syncWorkers == 0 {
+	if fl.workers == 0 {
 		fl.finish(j)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lyncbackup/lyncbackup/internal/durable"
 	"github.com/lyncbackup/lyncbackup/internal/testuser"
 )
 
@@ -22,6 +23,8 @@ import (
 // folder it made to flush its entries to the disk, after the modes are set
 // (as root, run again as nobody: root reads any folder).
 func TestExtractFlushesUnreadableFolder(t *testing.T) {
+	durable.Enable(true) // restore --sync
+	t.Cleanup(func() { durable.Enable(false) })
 	if testuser.Unprivileged(t) {
 		return
 	}

@@ -378,6 +378,12 @@ func TestCoreRoundTrip(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(to2, "tree")); err == nil {
 		t.Error("--item single restored other items too")
 	}
+	// --sync (every file and folder flushed before the item is put in
+	// place) restores the same tree: the nasty one, with its modes, links
+	// and read-only folders.
+	toSync := filepath.Join(e.dir, "restore-sync")
+	e.mustRun("restore", "latest", "--to", toSync, "--identity", e.key, "--sync")
+	compareTrees(t, src, filepath.Join(toSync, "tree", "src"))
 
 	// Restoring into the non-empty folder is refused, and changes nothing.
 	os.WriteFile(filepath.Join(to, "tree", "src", "run.sh"), []byte("local edit"), 0o755)

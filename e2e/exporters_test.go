@@ -332,6 +332,7 @@ func TestLyncRoundTrip(t *testing.T) {
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--identity", s.id, "--yes"), 2, "--yes is taken with --run-imports only")
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--identity", s.id, "--scenario", "cms"), 2, "--scenario is taken with --plan or --run-imports only")
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--plan", "--scenario", "cms", "--force"), 2, "--force belongs to the restore of the files")
+	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--to", to, "--run-imports", "--scenario", "cms", "--yes", "--sync"), 2, "--sync belongs to the restore of the files")
 	failsWith(t, testbin.Run(t, s.dir, s.env, "restore", setID, "--thaw", "--plan"), 2, "--thaw only starts bringing the set's objects online; --plan")
 
 	// Without --yes it asks; "q" stops before anything runs.

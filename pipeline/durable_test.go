@@ -22,7 +22,15 @@ type durableLog struct {
 
 type durableOp struct{ op, path string }
 
+// recordDurable turns the flushes on (restore --sync) for the test and
+// records them.
 func recordDurable(t *testing.T) *durableLog {
+	durable.Enable(true)
+	t.Cleanup(func() { durable.Enable(false) })
+	return recordOps(t)
+}
+
+func recordOps(t *testing.T) *durableLog {
 	l := &durableLog{}
 	t.Cleanup(durable.SetHook(func(op, path string) {
 		l.mu.Lock()
@@ -166,5 +174,34 @@ func TestRestoreIsDurableBeforeItIsInPlace(t *testing.T) {
 				t.Errorf("restored y.txt: %d bytes, %v", len(b), err)
 			}
 		})
+	}
+}
+
+// TestRestoreFlushesOnlyWhenAsked: without restore --sync a restore
+// flushes nothing (it writes as cp, robocopy, tar and restic do); its
+// renames are the same.
+func TestRestoreFlushesOnlyWhenAsked(t *testing.T) {
+	f := newFixture(t)
+	a := f.tree(t, "a", map[string]string{"x.txt": "hello", "sub/y.txt": "y"})
+	res, err := Backup(context.Background(), f.job(exporters.NewPath("alpha", a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := recordOps(t)
+	to := filepath.Join(f.dir, "restore")
+	if _, err := Read(context.Background(), ReadJob{Store: f.store, Manifest: res.Manifest, Identities: f.ids, To: to}); err != nil {
+		t.Fatal(err)
+	}
+	renames := 0
+	for _, o := range log.ops {
+		switch o.op {
+		case durable.OpRename:
+			renames++
+		default:
+			t.Errorf("without --sync: %s %s", o.op, o.path)
+		}
+	}
+	if renames == 0 {
+		t.Error("no rename seen: the hook saw nothing of the restore")
 	}
 }

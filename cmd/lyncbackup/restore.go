@@ -17,6 +17,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/destination"
+	"github.com/lyncbackup/lyncbackup/internal/durable"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/upload"
 	"golang.org/x/term"
@@ -181,6 +182,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	to := fs.String("to", "", "restore folder (required)")
 	force := fs.Bool("force", false, "restore over item folders that hold files already, replacing the files of the same names")
 	thaw := fs.Bool("thaw", false, "start bringing archive-tier objects back online")
+	syncFlag := fs.Bool("sync", false, "flush every restored file and folder to the disk before each item is put in place, and the move after it: once restored is printed, a power loss finds every file whole (slower: about +20% on a fast disk, more with many small files on slow storage)")
 	var includes multiFlag
 	fs.Var(&includes, "include", "restore only the files whose path (ITEM/path as ls shows it, or the path in the item), or a folder above them, matches this pattern, e.g. 'filestore/FileStore/1-WebServices-1' or '*/*/meetings/*.pptx' (repeatable; every file is still checked)")
 	extra := registerRestoreFlags(fs)
@@ -254,6 +256,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 	case set.ID:
 		namedAs = ""
 	}
+	durable.Enable(*syncFlag)
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
@@ -305,13 +308,13 @@ func restoreModeFlags(fs *flag.FlagSet) error {
 	planOrRun := []string{"scenario", "pool", "filestore", "database", "rgs-to", "overwrite-newer"}
 	switch {
 	case on("thaw"):
-		for _, f := range append([]string{"plan", "run-imports", "to", "force", "identity"}, append(runOnly, planOrRun...)...) {
+		for _, f := range append([]string{"plan", "run-imports", "to", "force", "identity", "sync"}, append(runOnly, planOrRun...)...) {
 			if given[f] {
 				return usagef("--thaw only starts bringing the set's objects online; --%s belongs to the restore that follows, run without --thaw once they are", f)
 			}
 		}
 	case on("plan") || on("run-imports"):
-		for _, f := range []string{"force", "identity"} {
+		for _, f := range []string{"force", "identity", "sync"} {
 			if given[f] {
 				return usagef("--plan and --run-imports work from the manifest and restore no files; --%s belongs to the restore of the files", f)
 			}

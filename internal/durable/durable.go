@@ -1,10 +1,14 @@
-// Package durable flushes what a restore writes to the disk, so that a
-// power loss after the restore said it was done finds the restored files
-// whole: File flushes a file's data (fsync; FlushFileBuffers on Windows),
-// Dir a folder's entries (fsync on the folder; a no-op on Windows, which
-// cannot flush a folder: NTFS logs the names in its journal), and Rename
-// is os.Rename. A restore flushes every file and folder it wrote before it
-// renames the item into place, and the folder the rename changed after it.
+// Package durable flushes what a restore writes to the disk, when asked
+// (restore --sync: Enable), so that a power loss after the restore said it
+// was done finds the restored files whole: File flushes a file's data
+// (fsync; FlushFileBuffers on Windows), Dir a folder's entries (fsync on
+// the folder; a no-op on Windows, which cannot flush a folder: NTFS logs
+// the names in its journal), and Rename is os.Rename. A restore flushes
+// every file and folder it wrote before it renames the item into place,
+// and the folder the rename changed after it. Without Enable, File and
+// Dir do nothing: a restore writes as cp, robocopy, tar and restic do, and
+// the system writes the files out on its own schedule (kopia, too, flushes
+// only when told to).
 //
 // SetHook lets a test see the order of these calls through the real
 // restore.
@@ -17,8 +21,17 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
+
+var enabled atomic.Bool
+
+// Enable turns the flushes on (on: restore --sync) or off for the process.
+func Enable(on bool) { enabled.Store(on) }
+
+// Enabled reports whether File and Dir flush.
+func Enabled() bool { return enabled.Load() }
 
 // Operations a hook sees.
 const (
@@ -61,6 +74,9 @@ func note(op, path string) {
 // cannot flush (EINVAL, ENOTSUP: some FUSE and special file systems) is
 // not an error: there is nothing more to do there.
 func File(f *os.File) error {
+	if !enabled.Load() {
+		return nil
+	}
 	note(OpFile, f.Name())
 	if err := f.Sync(); err != nil && !unsupported(err) {
 		return err
@@ -72,7 +88,7 @@ func File(f *os.File) error {
 // in it) to the disk. On Windows it does nothing: a folder cannot be
 // opened for flushing there, and NTFS logs name changes in its journal.
 func Dir(path string) error {
-	if runtime.GOOS == "windows" {
+	if runtime.GOOS == "windows" || !enabled.Load() {
 		return nil
 	}
 	note(OpDir, path)
