@@ -27,35 +27,16 @@ func randBytes(seed uint64, n int) []byte {
 }
 
 // cuts is where k's chunker cuts in (chunk end offsets), checking that the
-// chunks put together are in and that every chunk but the last is within
-// [MinSize, MaxSize].
+// chunks put together are in (chunkerCuts) and that every chunk but the
+// last is within [MinSize, MaxSize], the last at most MaxSize.
 func cuts(t *testing.T, k *Key, in []byte) []int {
 	t.Helper()
-	c := k.Chunker(bytes.NewReader(in))
-	defer c.Close()
-	var out []int
-	var got []byte
-	for {
-		d, err := c.Next()
-		if err == io.EOF {
-			break
+	out := chunkerCuts(t, k, bytes.NewReader(in), in)
+	for i := range out {
+		n := out[i] - prev(out[:i+1])
+		if n > MaxSize || n < MinSize && i < len(out)-1 {
+			t.Fatalf("chunk %d is %d bytes, outside [%d, %d]", i, n, MinSize, MaxSize)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out) > 0 {
-			if n := out[len(out)-1] - prev(out); n < MinSize || n > MaxSize {
-				t.Fatalf("chunk %d is %d bytes, outside [%d, %d]", len(out)-1, n, MinSize, MaxSize)
-			}
-		}
-		got = append(got, d...)
-		out = append(out, len(got))
-	}
-	if !bytes.Equal(got, in) {
-		t.Fatalf("the chunks put together are not the stream (%d of %d bytes)", len(got), len(in))
-	}
-	if len(out) > 0 && out[len(out)-1]-prev(out) > MaxSize {
-		t.Fatalf("last chunk larger than %d", MaxSize)
 	}
 	return out
 }

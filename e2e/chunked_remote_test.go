@@ -21,6 +21,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lyncbackup/lyncbackup/internal/faultproxy"
+	"github.com/lyncbackup/lyncbackup/internal/testbin"
 	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
@@ -695,21 +696,9 @@ func TestS3PruneDryRunPredictsLockedChunks(t *testing.T) {
 	p := e.throughProxy(t)
 	e.destExtra = "retention: {keep_last: 1, timezone: UTC}\n"
 	e.writeConfig()
-	line := func(verb string) string {
-		return fmt.Sprintf("\n2 chunk(s) no set uses (%d bytes) %s: still locked; a prune can delete them once their lock ends: the first after %s, the last after %s (UTC)\n",
-			bytes, verb, u1.Add(30*time.Second).Format("2006-01-02 15:04"), u2.Add(30*time.Second).Format("2006-01-02 15:04"))
-	}
 
 	r := e.run(nil, "prune", "--dry-run")
-	if r.Code != 0 {
-		t.Fatalf("prune --dry-run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	if want := line("would not be deleted"); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
-	}
-	if want := fmt.Sprintf(", %d chunk(s) no set uses to delete\n", len(own)-2); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
-	}
+	twoLockedChunks(t, r, true, bytes, u1, u2, len(own)-2)
 	// What the dry run asked about the chunks: nothing written, and
 	// the lock reads bounded by the unreferenced chunks' versions.
 	lists, reads := 0, 0
@@ -758,15 +747,7 @@ func TestS3PruneDryRunPredictsLockedChunks(t *testing.T) {
 
 	// The real run does what the dry run said.
 	r = e.run(nil, "prune")
-	if r.Code != 0 {
-		t.Fatalf("prune: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	if want := line("not deleted"); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
-	}
-	if want := fmt.Sprintf(", %d chunk(s) no set uses deleted\n", len(own)-2); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
-	}
+	twoLockedChunks(t, r, false, bytes, u1, u2, len(own)-2)
 	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(e.bucket), Prefix: aws.String(e.prefix + "/" + own[1])})
 	if err != nil || len(vs.Versions) != 2 {
 		t.Errorf("chunk 1 stored again: %v versions left (%v), want both (each locked)", vs, err)
@@ -911,34 +892,36 @@ func TestAzurePruneDryRunPredictsLockedChunks(t *testing.T) {
 	}
 	e.destExtra = "retention: {keep_last: 1, timezone: UTC}\n"
 	e.writeConfig()
-	line := func(verb string) string {
-		return fmt.Sprintf("\n2 chunk(s) no set uses (%d bytes) %s: still locked; a prune can delete them once their lock ends: the first after %s, the last after %s (UTC)\n",
-			bytes, verb, u1.Add(30*time.Second).Format("2006-01-02 15:04"), u2.Add(30*time.Second).Format("2006-01-02 15:04"))
-	}
 	before := len(f.requests())
 	r := e.run(nil, "prune", "--dry-run")
-	if r.Code != 0 {
-		t.Fatalf("prune --dry-run: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
-	}
-	if want := line("would not be deleted"); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
-	}
-	if want := fmt.Sprintf(", %d chunk(s) no set uses to delete\n", len(own)-2); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune --dry-run output lacks %q:\n%s", want, r.Stdout)
-	}
+	twoLockedChunks(t, r, true, bytes, u1, u2, len(own)-2)
 	for _, q := range f.requests()[before:] {
 		if strings.Contains(q, "/chunks/") && !strings.HasPrefix(q, "GET ") || strings.Contains(q, "include=versions") || strings.HasPrefix(q, "HEAD ") && strings.Contains(q, "/chunks/") {
 			t.Errorf("the dry run asked %s", q)
 		}
 	}
 	r = e.run(nil, "prune")
+	twoLockedChunks(t, r, false, bytes, u1, u2, len(own)-2)
+}
+
+// twoLockedChunks: prune (or prune --dry-run) exited 0, its line after the
+// summary names the two chunks no set uses that their locks keep (bytes,
+// the first lock ending at u1, the last at u2: a prune can delete them 30
+// s after, the slack), and the rest went (would go).
+func twoLockedChunks(t *testing.T, r testbin.Result, dry bool, bytes int64, u1, u2 time.Time, rest int) {
+	t.Helper()
+	cmd, verb, gone := "prune", "not deleted", "deleted"
+	if dry {
+		cmd, verb, gone = "prune --dry-run", "would not be deleted", "to delete"
+	}
 	if r.Code != 0 {
-		t.Fatalf("prune: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		t.Fatalf("%s: exit %d\n%s%s", cmd, r.Code, r.Stdout, r.Stderr)
 	}
-	if want := line("not deleted"); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
-	}
-	if want := fmt.Sprintf(", %d chunk(s) no set uses deleted\n", len(own)-2); !strings.Contains(r.Stdout, want) {
-		t.Errorf("prune output lacks %q:\n%s", want, r.Stdout)
+	line := fmt.Sprintf("\n2 chunk(s) no set uses (%d bytes) %s: still locked; a prune can delete them once their lock ends: the first after %s, the last after %s (UTC)\n",
+		bytes, verb, u1.Add(30*time.Second).Format("2006-01-02 15:04"), u2.Add(30*time.Second).Format("2006-01-02 15:04"))
+	for _, want := range []string{line, fmt.Sprintf(", %d chunk(s) no set uses %s\n", rest, gone)} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("%s output lacks %q:\n%s", cmd, want, r.Stdout)
+		}
 	}
 }
