@@ -23,6 +23,27 @@ func stepText(st Step) string {
 	return st.Title + "\n" + strings.Join(st.Commands, "\n") + "\n" + strings.Join(st.Notes, "\n")
 }
 
+// mustStep is the index and text of the first step whose title holds
+// title; none stops the test (text: the whole plan, shown).
+func mustStep(t *testing.T, p Plan, text, title string) (int, string) {
+	t.Helper()
+	i := stepIndex(p, title)
+	if i < 0 {
+		t.Fatalf("no step %q:\n%s", title, text)
+	}
+	return i, stepText(p.Steps[i])
+}
+
+// says checks that a step's text holds every one of words.
+func says(t *testing.T, step, text string, words ...string) {
+	t.Helper()
+	for _, w := range words {
+		if !strings.Contains(text, w) {
+			t.Errorf("the %s step lacks %q:\n%s", step, w, text)
+		}
+	}
+}
+
 // TestPlanStandardSavesTheTopologyAndPublishesNothing: "Restoring a
 // Standard Edition server" (Hh202190) downloads the topology and saves
 // it, then runs the Deployment Wizard, which creates the server's
@@ -31,16 +52,8 @@ func stepText(st Step) string {
 func TestPlanStandardSavesTheTopologyAndPublishesNothing(t *testing.T) {
 	_, items, disc := backupFor(t, "migration.json", "2015")
 	p, text := planText(t, disc, items, PlanOptions{Scenario: "standard", Pools: []string{"pool02.contoso.com"}})
-	i := stepIndex(p, "Download the topology")
-	if i < 0 {
-		t.Fatalf("no step downloads the topology:\n%s", text)
-	}
-	tb := stepText(p.Steps[i])
-	for _, w := range []string{"Download Topology from existing deployment", "Save it", "do not publish the topology", "collocated: the Deployment Wizard steps below install the instance and create them"} {
-		if !strings.Contains(tb, w) {
-			t.Errorf("the topology step lacks %q:\n%s", w, tb)
-		}
-	}
+	i, tb := mustStep(t, p, text, "Download the topology")
+	says(t, "topology", tb, "Download Topology from existing deployment", "Save it", "do not publish the topology", "collocated: the Deployment Wizard steps below install the instance and create them")
 	for _, st := range p.Steps {
 		if strings.Contains(stepText(st), "Publish Topology") {
 			t.Errorf("step %q tells to publish the topology:\n%s", st.Title, stepText(st))
@@ -59,16 +72,8 @@ func TestPlanStandardSavesTheTopologyAndPublishesNothing(t *testing.T) {
 func TestPlanMirroredCMSAsksForTheMirrorFirst(t *testing.T) {
 	_, items, disc := backupFor(t, "migration.json", "2015")
 	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms", Pools: []string{"all"}})
-	m := stepIndex(p, "The Central Management store was mirrored on sqlbe02.contoso.com")
-	if m < 0 {
-		t.Fatalf("no step about the store's mirror:\n%s", text)
-	}
-	note := stepText(p.Steps[m])
-	for _, w := range []string{"If it does, do not restore from this set: back up the mirror first", "Use it only when the mirror was lost too"} {
-		if !strings.Contains(note, w) {
-			t.Errorf("the mirror step lacks %q:\n%s", w, note)
-		}
-	}
+	m, note := mustStep(t, p, text, "The Central Management store was mirrored on sqlbe02.contoso.com")
+	says(t, "mirror", note, "If it does, do not restore from this set: back up the mirror first", "Use it only when the mirror was lost too")
 	if c := stepIndex(p, "Create the Central Management store database"); c < m {
 		t.Errorf("the store is recreated (step %d) before the mirror is asked about (step %d):\n%s", c, m, text)
 	}
@@ -87,14 +92,8 @@ func TestPlanMirroredCMSAsksForTheMirrorFirst(t *testing.T) {
 func TestPlanPoolIsForAnUnmirroredOrWhollyLostBackEnd(t *testing.T) {
 	_, items, disc := backupFor(t, "onepool.json", "2013")
 	p, text := planText(t, disc, items, PlanOptions{Scenario: "pool"})
-	i := stepIndex(p, "Back end: recreate the pool's databases")
-	if i < 0 {
-		t.Fatalf("no back end step:\n%s", text)
-	}
-	if s := stepText(p.Steps[i]); !strings.Contains(s, "A mirrored back end whose primary or mirror still works? This is not the procedure") ||
-		!strings.Contains(s, "a back end that was not mirrored, or whose primary and mirror were both lost") {
-		t.Errorf("the back end step does not say which back end the procedure is for:\n%s", s)
-	}
+	_, be := mustStep(t, p, text, "Back end: recreate the pool's databases")
+	says(t, "back end", be, "A mirrored back end whose primary or mirror still works? This is not the procedure", "a back end that was not mirrored, or whose primary and mirror were both lost")
 }
 
 // TestPlanStandardResetsTheCopiedFileStore: a Standard Edition server's
@@ -128,13 +127,8 @@ func TestPlanInstallCsDatabaseOnAClusterNeedsPaths(t *testing.T) {
 	_, items, disc := backupFor(t, "onepool.json", "2013")
 	for _, c := range []struct{ scenario, step string }{{"cms", "Create the Central Management store database"}, {"pool", "Back end: recreate the pool's databases"}} {
 		p, text := planText(t, disc, items, PlanOptions{Scenario: c.scenario})
-		i := stepIndex(p, c.step)
-		if i < 0 {
-			t.Fatalf("%s: no step %q:\n%s", c.scenario, c.step, text)
-		}
-		if s := stepText(p.Steps[i]); !strings.Contains(s, "SQL Server failover cluster? Add -UseDefaultSqlPaths") {
-			t.Errorf("%s: step %q does not say a cluster needs -UseDefaultSqlPaths or -DatabasePaths:\n%s", c.scenario, c.step, s)
-		}
+		_, st := mustStep(t, p, text, c.step)
+		says(t, c.scenario+" "+c.step, st, "SQL Server failover cluster? Add -UseDefaultSqlPaths")
 	}
 }
 
@@ -146,10 +140,7 @@ func TestPlanInstallCsDatabaseOnAClusterNeedsPaths(t *testing.T) {
 func TestPlanCMSDeploymentWizardOnTheRestoredServer(t *testing.T) {
 	_, items, disc := backupFor(t, "onepool.json", "2013")
 	p, text := planText(t, disc, items, PlanOptions{Scenario: "cms"})
-	i := stepIndex(p, "Deployment Wizard steps 1-4")
-	if i < 0 {
-		t.Fatalf("no Deployment Wizard step:\n%s", text)
-	}
+	i, _ := mustStep(t, p, text, "Deployment Wizard steps 1-4")
 	if title := p.Steps[i].Title; strings.Contains(title, "every server") || !strings.Contains(title, "the Standard Edition server restored (Enterprise Edition: none") {
 		t.Errorf("the Deployment Wizard step is not for the restored Standard Edition server only: %q", title)
 	}
