@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 )
 
 // errUnreadable marks a path that exists but cannot be read (permission,
@@ -17,10 +19,19 @@ type unreadableError struct{ msg string }
 func (e unreadableError) Error() string        { return e.msg }
 func (e unreadableError) Is(target error) bool { return target == errUnreadable }
 
+// statPath is os.Stat (tests put the errors of a share whose server is
+// away in its place).
+var statPath = os.Stat
+
 // checkReadable fails with one clear sentence if p cannot be read.
 func checkReadable(p string) error {
-	fi, err := os.Stat(p)
+	fi, err := statPath(p)
 	if err != nil {
+		if oserr.NetPathDown(err) {
+			// Go counts ERROR_BAD_NETPATH as not existing: the share's
+			// server is away, the path may well be there.
+			return fmt.Errorf("path %s: its server cannot be reached (the network path was not found: the server is down or off the network, or its name does not resolve from this machine)", p)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("path %s does not exist", p)
 		}
