@@ -26,6 +26,7 @@ import (
 
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/internal/filelock"
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 )
 
 // Chunk size bounds (see docs/FORMAT.md): about 1.3 MiB on average. On the
@@ -183,7 +184,29 @@ type BadKeyError struct {
 	err   error // why it cannot be filled (nil: damaged)
 }
 
-func (e *BadKeyError) Error() string { return e.cause + " (" + deleteKeyAdvice + ")" }
+func (e *BadKeyError) Error() string { return e.cause + " (" + e.advice() + ")" }
+
+// Fix is what to do about the file at path, for lyncbackup check's fix
+// line: delete it, unless it is on a file system that takes no writes,
+// where deleting fails too and every backup needs to write anyway.
+func (e *BadKeyError) Fix(path string) string {
+	if oserr.ReadOnly(e.err) {
+		return readOnlyKeyAdvice
+	}
+	return "delete " + path + ": the next backup makes a new one and only loses deduplication against older chunks"
+}
+
+func (e *BadKeyError) advice() string {
+	if oserr.ReadOnly(e.err) {
+		return readOnlyKeyAdvice
+	}
+	return deleteKeyAdvice
+}
+
+// readOnlyKeyAdvice is the fix for an empty key file on a file system that
+// takes no writes (a staging folder on a read-only mount or medium).
+const readOnlyKeyAdvice = "the staging folder's file system takes no writes: make it writable (every backup writes there), and the next backup writes a new key into the file"
+
 func (e *BadKeyError) Unwrap() error { return e.err }
 
 // Cause is the error without its advice.

@@ -1,8 +1,12 @@
 package chunk
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,5 +103,23 @@ func TestCheckKey(t *testing.T) {
 	}
 	if st, err := CheckKey(p); st != KeyGood || err != nil {
 		t.Errorf("good key file: %v, %v", st, err)
+	}
+}
+
+// TestBadKeyAdvice: an empty key file that cannot be written into because
+// its file system takes no writes is not told to be deleted (that fails
+// there too, and every backup needs to write there anyway); one this
+// account may not write is.
+func TestBadKeyAdvice(t *testing.T) {
+	p := filepath.Join("staging", "fe01.chunkkey")
+	var bad *BadKeyError
+	ro := unfillable(p, &fs.PathError{Op: "open", Path: p, Err: syscall.EROFS})
+	if !errors.As(ro, &bad) || strings.Contains(ro.Error(), "delete it") || !strings.Contains(ro.Error(), "make it writable") ||
+		strings.HasPrefix(bad.Fix(p), "delete") {
+		t.Errorf("read-only file system: %v; fix %q", ro, bad.Fix(p))
+	}
+	denied := unfillable(p, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission})
+	if !errors.As(denied, &bad) || !strings.Contains(denied.Error(), "delete it") || bad.Fix(p) != "delete "+p+": the next backup makes a new one and only loses deduplication against older chunks" {
+		t.Errorf("not writable for this account: %v; fix %q", denied, bad.Fix(p))
 	}
 }

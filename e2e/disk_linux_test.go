@@ -156,9 +156,11 @@ func TestCoreCheckStagingNamedFull(t *testing.T) {
 }
 
 // TestCoreChunkKeyEmptyUnwritable: an empty chunk key that cannot be
-// opened for writing fails check with the backup's own error and both name
-// the fix (delete it); check warned that the next backup would fill it and
-// the backup failed with "…; writing a new key into it failed: …".
+// opened for writing, its file system mounted read-only, fails check with
+// the backup's own error and the fix once: make the file system writable,
+// not delete the file (which fails there too; it said so before session
+// 23); check warned that the next backup would fill it and the backup
+// failed with "…; writing a new key into it failed: …".
 func TestCoreChunkKeyEmptyUnwritable(t *testing.T) {
 	e := newCoreEnv(t)
 	e.oneFileSource("content", "")
@@ -172,10 +174,10 @@ func TestCoreChunkKeyEmptyUnwritable(t *testing.T) {
 	if err := syscall.Mount("", staging, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 		t.Skipf("cannot remount the tmpfs read-only: %v", err)
 	}
-	// The advice to delete the file once, on the fix line.
-	want := "chunk key " + keyFile + " is empty (a run was stopped while making it) and a new key cannot be written into it: open " + keyFile + ": read-only file system\n       fix: delete " + keyFile + ": the next backup makes a new one"
+	// The fix once, on the fix line.
+	want := "chunk key " + keyFile + " is empty (a run was stopped while making it) and a new key cannot be written into it: open " + keyFile + ": read-only file system\n       fix: the staging folder's file system takes no writes: make it writable"
 	r := e.run("check")
-	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: "+want) || strings.Count(r.Stdout, "the next backup makes a new one") != 1 {
+	if r.Code != 1 || !strings.Contains(r.Stdout, "[FAIL] chunk key: "+want) || strings.Count(r.Stdout, "the next backup writes a new key into the file") != 1 || strings.Contains(r.Stdout, "delete "+keyFile) {
 		t.Errorf("check with an empty chunk key that cannot be written: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -197,12 +197,12 @@ func checkChunkKey(rep *checkReport, file string) {
 	default:
 		// The backup's error says to delete the file; the fix line says
 		// it here, once.
-		detail := err.Error()
+		detail, fix := err.Error(), "delete "+file+": the next backup makes a new one and only loses deduplication against older chunks"
 		var bad *chunk.BadKeyError
 		if errors.As(err, &bad) {
-			detail = bad.Cause()
+			detail, fix = bad.Cause(), bad.Fix(file)
 		}
-		rep.add("chunk_key", "chunk key", "fail", detail, "delete "+file+": the next backup makes a new one and only loses deduplication against older chunks")
+		rep.add("chunk_key", "chunk key", "fail", detail, fix)
 	}
 }
 
