@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/durable"
 )
 
 // ExtractOptions tune Extract.
@@ -225,7 +227,7 @@ func Extract(ctx context.Context, r io.Reader, opt ExtractOptions) (ExtractStats
 		}
 	}
 	x.st.Parents = setDirTimes(x.tg.root, x.dirs)
-	if x.tg.root != "" {
+	if x.tg.root != "" && durable.Enabled() {
 		// The folders' entries last (their modes and times are set):
 		// once Extract returns, the tree is on the disk whole, and
 		// moving it into place (Install) cannot show a file that a

@@ -99,26 +99,21 @@ func (fl *flusher) wait() error {
 // time are set after the close (NTFS sets a file's write time again when a
 // handle that wrote it closes); FlushFileBuffers has flushed its data.
 func finishFile(j flushJob) error {
-	if runtime.GOOS == "windows" {
-		err := durable.File(j.f)
-		if cerr := j.f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return &WriteError{"flush", j.path, err}
-		}
+	windows := runtime.GOOS == "windows"
+	if !windows {
 		os.Chmod(j.path, j.mode)
 		os.Chtimes(j.path, j.mtime, j.mtime)
-		return nil
 	}
-	os.Chmod(j.path, j.mode)
-	os.Chtimes(j.path, j.mtime, j.mtime)
 	err := durable.File(j.f)
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return &WriteError{"flush", j.path, err}
+	}
+	if windows {
+		os.Chmod(j.path, j.mode)
+		os.Chtimes(j.path, j.mtime, j.mtime)
 	}
 	return nil
 }

@@ -412,7 +412,7 @@ func CheckImportFiles(dir string, m *catalog.Manifest, files []string) error {
 	other := ""
 	for _, f := range files {
 		rel, err := filepath.Rel(dir, f)
-		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			continue
 		}
 		item, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
