@@ -18,7 +18,7 @@ import (
 // entry describes: another size, another SHA-256 or age header, or bytes
 // age refuses to decrypt. Every set naming the chunk with that entry
 // cannot restore the items using it, and a backup must not reuse it: a
-// verify or restore that finds one records it (RecordDamaged), and the
+// verify, restore or ls that finds one records it (RecordDamaged), and the
 // next backup stores the chunk again (docs/FORMAT.md, "Damaged chunks").
 type DamagedError struct {
 	Key string

@@ -103,6 +103,39 @@ func TestChunkedDamagedInPlaceStoredAgain(t *testing.T) {
 	e.mustRun("verify", set4)
 }
 
+// TestChunkedDamagedFoundByLsStoredAgain: ls reads every chunk of an item
+// as verify --identity does, and met a damaged one with the plain remedy
+// (delete the object) without recording it, so the next backup reused the
+// damaged chunk again and its set did not restore either. Now ls records
+// it as verify and restore do: the next backup stores the chunk again.
+func TestChunkedDamagedFoundByLsStoredAgain(t *testing.T) {
+	e, src, c, obj := damagedChunkSet(t)
+	set2 := e.backup() // reuses the damaged chunk: it cannot know yet
+	r := e.run("ls", set2, "--identity", e.key)
+	failsWith(t, r, 1, "chunk "+c.Key+": SHA-256 does not match the manifest",
+		"every set naming this chunk cannot restore sql",
+		"recorded in "+filepath.Join(e.dir, "staging", chunkHost+".damaged-chunks")+" and in the store",
+		"the next backup of "+chunkHost+" stores the chunk again")
+	set3 := e.backup()
+	e3, ok := entryOf(e.manifest(set3), c.Key)
+	if !ok {
+		t.Fatalf("set %s does not name chunk %s: the test needs the same content", set3, c.Key)
+	}
+	stored, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(stored); hex.EncodeToString(sum[:]) != e3.SHA256 {
+		t.Fatalf("chunk %s was not stored again after ls found it damaged", c.Key)
+	}
+	e.mustRun("ls", set3, "--identity", e.key)
+	to := filepath.Join(e.dir, "restored")
+	e.mustRun("restore", set3, "--to", to, "--identity", e.key)
+	if !sameContent(t, filepath.Join(src, "LyncDB.bak"), filepath.Join(to, "sql", "src", "LyncDB.bak")) {
+		t.Error("the restored dump differs from the source")
+	}
+}
+
 // TestS3ChunkedDamagedInPlaceStoredAgain: the same on S3 (VersityGW, a
 // bucket with object lock: the PUT over the locked chunk makes a new
 // version), found by a restore with the config, then by a verify from the

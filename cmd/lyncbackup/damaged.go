@@ -9,7 +9,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
-// damageRecorder records the damaged chunks a verify or restore finds, so
+// damageRecorder records the damaged chunks a verify, restore or ls finds, so
 // that the next backup of the host stores them again (docs/FORMAT.md,
 // "Damaged chunks"), and says so in the item's error. file is the staging
 // record on the backup host ("" when the command does not run with the

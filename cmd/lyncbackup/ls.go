@@ -76,6 +76,9 @@ func runLs(ctx context.Context, a *app, args []string) error {
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, Parallel: sf.parallel, Progress: prog, Entry: listing.Entry,
+		// A damaged chunk ls meets is recorded as verify and restore
+		// record it: the next backup stores it again.
+		Damaged: a.damageRecorder(ctx, st, sf, set.Host).damaged,
 	})
 	prog.Stop()
 	// Flushed before the JSON header says ok: no truncated listing.
