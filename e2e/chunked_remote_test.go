@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -764,18 +765,110 @@ type azureLockFront struct {
 	mu    sync.Mutex
 	until map[string]time.Time // blob name (container-relative) → policy end
 	seen  []string
+	// versioned: the container's properties say version-level
+	// immutability is enabled (Azurite has no versioning).
+	versioned bool
+	// older are the blobs with older versions, answered here (Azurite has
+	// none): a versions listing of exactly such a name lists them after
+	// the current version (while the blob is in Azurite: gone not set, a
+	// delete of it passed through here), a delete of one of them is
+	// refused while it is locked (in this machine's clock) and else
+	// forgets it, and a delete of another version id of the name is done.
+	older map[string][]frontVersion
+	gone  map[string]bool
+}
+
+// frontVersion is an older version azureLockFront shows: its id, its
+// policy's end (zero: none) and legal hold.
+type frontVersion struct {
+	id    string
+	until time.Time
+	hold  bool
+}
+
+// frontCurrentID is the version id azureLockFront gives a current version.
+const frontCurrentID = "2026-12-01T00:00:00.0000000Z"
+
+// serveVersions answers what azureLockFront answers itself for a blob
+// with older versions (see older), reporting whether it did.
+func (f *azureLockFront) serveVersions(w http.ResponseWriter, r *http.Request) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := r.URL.Query()
+	if r.Method == http.MethodGet && q.Get("comp") == "list" && strings.Contains(q.Get("include"), "versions") {
+		name := q.Get("prefix")
+		vs, ok := f.older[name]
+		if !ok {
+			return false
+		}
+		var b strings.Builder
+		if !f.gone[name] {
+			fmt.Fprintf(&b, "<Blob><Name>%s</Name><VersionId>%s</VersionId><IsCurrentVersion>true</IsCurrentVersion><Properties><Content-Length>1</Content-Length></Properties></Blob>", name, frontCurrentID)
+		}
+		for _, v := range vs {
+			fmt.Fprintf(&b, "<Blob><Name>%s</Name><VersionId>%s</VersionId><Properties><Content-Length>1</Content-Length>", name, v.id)
+			if !v.until.IsZero() {
+				fmt.Fprintf(&b, "<ImmutabilityPolicyUntilDate>%s</ImmutabilityPolicyUntilDate><ImmutabilityPolicyMode>unlocked</ImmutabilityPolicyMode>", v.until.Format(http.TimeFormat))
+			}
+			if v.hold {
+				b.WriteString("<LegalHold>true</LegalHold>")
+			}
+			b.WriteString("</Properties></Blob>")
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://x/" ContainerName="c"><Prefix>%s</Prefix><Blobs>%s</Blobs><NextMarker /></EnumerationResults>`, name, b.String())
+		return true
+	}
+	id := q.Get("versionid")
+	if r.Method != http.MethodDelete || id == "" {
+		return false
+	}
+	path, _ := url.PathUnescape(r.URL.Path)
+	for name, vs := range f.older {
+		if !strings.HasSuffix(path, "/"+name) {
+			continue
+		}
+		for i, v := range vs {
+			if v.id != id {
+				continue
+			}
+			if v.hold || v.until.After(time.Now()) {
+				w.Header().Set("x-ms-error-code", "BlobImmutableDueToPolicy")
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusConflict)
+				w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobImmutableDueToPolicy</Code><Message>This operation is not permitted as the blob is immutable due to a policy.</Message></Error>`))
+				return true
+			}
+			f.older[name] = slices.Delete(vs, i, i+1)
+			break
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return true
+	}
+	return false
 }
 
 func newAzureLockFront(t *testing.T, e *azEnv) *azureLockFront {
 	t.Helper()
 	target, _ := url.Parse(strings.TrimSuffix(e.az.Endpoint, "/"+testenv.AzuriteAccount))
-	f := &azureLockFront{until: map[string]time.Time{}}
+	f := &azureLockFront{until: map[string]time.Time{}, older: map[string][]frontVersion{}, gone: map[string]bool{}}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ModifyResponse = func(resp *http.Response) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		r := resp.Request
 		path, _ := url.PathUnescape(r.URL.Path)
+		if q := r.URL.Query(); q.Get("restype") == "container" && q.Get("comp") == "" && f.versioned {
+			resp.Header.Set("X-Ms-Immutable-Storage-With-Versioning-Enabled", "true")
+		}
+		if r.Method == http.MethodDelete && resp.StatusCode == http.StatusAccepted {
+			for name := range f.older {
+				if strings.HasSuffix(path, "/"+name) {
+					f.gone[name] = true
+				}
+			}
+		}
 		if r.Method == http.MethodHead {
 			for name, u := range f.until {
 				if strings.HasSuffix(path, "/"+name) {
@@ -816,6 +909,9 @@ func newAzureLockFront(t *testing.T, e *azEnv) *azureLockFront {
 		f.mu.Lock()
 		f.seen = append(f.seen, r.Method+" "+u)
 		f.mu.Unlock()
+		if f.serveVersions(w, r) {
+			return
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
@@ -902,6 +998,137 @@ func TestAzurePruneDryRunPredictsLockedChunks(t *testing.T) {
 	}
 	r = e.run(nil, "prune")
 	twoLockedChunks(t, r, false, bytes, u1, u2, len(own)-2)
+}
+
+// TestAzurePruneKeepsChunkWithLockedOlderVersion: on a container with
+// version-level immutability, a chunk no set uses whose current version
+// is free of locks and whose older versions are locked (a chunk stored
+// again over a damaged one) is left whole by prune: still listed, reported
+// locked until the latest end among its versions, as the dry run predicts
+// it, before and after; once no version is locked, a later prune deletes
+// it, every version. The chunks the kept set uses are never touched.
+// Before, prune deleted the current version and then was refused the older
+// ones: the chunk left every listing, so that no later prune (nor dry run)
+// saw it again, and its older versions stayed for good.
+func TestAzurePruneKeepsChunkWithLockedOlderVersion(t *testing.T) {
+	e := newAzEnv(t)
+	e.format = "chunked"
+	f := newAzureLockFront(t, e)
+	f.versioned = true
+	e.writeConfig()
+	ctx := context.Background()
+	cc := e.az.Client(e.container)
+	manifest := func(set string) []byte {
+		t.Helper()
+		rc, err := cc.NewBlobClient(e.prefix+"/"+e.host+"/"+set+"/manifest.json").DownloadStream(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Body.Close()
+		body, err := io.ReadAll(rc.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	set1 := e.backup()
+	os.WriteFile(filepath.Join(e.src, "FileStore", "meeting-ü", "handout-00.txt"), []byte("changed"), 0o644)
+	set2 := e.backup()
+	used := chunkKeysOf(t, manifest(set2))
+	in2 := map[string]bool{}
+	for _, k := range used {
+		in2[k] = true
+	}
+	var own []string
+	for _, k := range chunkKeysOf(t, manifest(set1)) {
+		if !in2[k] {
+			own = append(own, k)
+		}
+	}
+	if len(own) < 2 {
+		t.Fatalf("set %s has %d chunks of its own, want at least 2", set1, len(own))
+	}
+	name := e.prefix + "/" + own[0]
+	p, err := cc.NewBlobClient(name).GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := *p.ContentLength
+	now := time.Now().UTC()
+	u1, u2 := now.Add(2*24*time.Hour).Truncate(time.Minute).Add(30*time.Second), now.Add(4*24*time.Hour).Truncate(time.Minute).Add(30*time.Second)
+	f.mu.Lock()
+	f.older[name] = []frontVersion{{id: "2026-11-02T00:00:00.0000000Z", until: u2}, {id: "2026-11-01T00:00:00.0000000Z", until: u1}}
+	f.mu.Unlock()
+	e.destExtra = "retention: {keep_last: 1, timezone: UTC}\n"
+	e.writeConfig()
+
+	line := func(verb string) string {
+		return fmt.Sprintf("\n1 chunk(s) no set uses (%d bytes) %s: still locked; a prune can delete them once their lock ends, after %s (UTC)\n",
+			size, verb, u2.Add(30*time.Second).Format("2006-01-02 15:04"))
+	}
+	check := func(r testbin.Result, cmd string, want ...string) {
+		t.Helper()
+		if r.Code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", cmd, r.Code, r.Stdout, r.Stderr)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.Stdout, w) {
+				t.Errorf("%s output lacks %q:\n%s", cmd, w, r.Stdout)
+			}
+		}
+	}
+	listed := func() bool {
+		t.Helper()
+		_, err := cc.NewBlobClient(name).GetProperties(ctx, nil)
+		return err == nil
+	}
+	check(e.run(nil, "prune", "--dry-run"), "prune --dry-run", line("would not be deleted"), fmt.Sprintf(", %d chunk(s) no set uses to delete\n", len(own)-1))
+	check(e.run(nil, "prune"), "prune", line("not deleted"), fmt.Sprintf(", %d chunk(s) no set uses deleted\n", len(own)-1))
+	if !listed() {
+		t.Errorf("prune deleted the current version of chunk %s, whose older versions are locked", own[0])
+	}
+	f.mu.Lock()
+	if len(f.older[name]) != 2 {
+		t.Errorf("prune deleted older versions of %s: %v left", own[0], f.older[name])
+	}
+	f.mu.Unlock()
+	// A later dry run and prune still see it, locked as before.
+	check(e.run(nil, "prune", "--dry-run"), "prune --dry-run (again)", line("would not be deleted"))
+	check(e.run(nil, "prune"), "prune (again)", line("not deleted"))
+
+	// The locks end: the next prune deletes the chunk, every version.
+	f.mu.Lock()
+	for i := range f.older[name] {
+		f.older[name][i].until = now.Add(-time.Hour)
+	}
+	f.mu.Unlock()
+	r := e.run(nil, "prune")
+	check(r, "prune (locks ended)", ", 1 chunk(s) no set uses deleted\n")
+	if strings.Contains(r.Stdout, "still locked") {
+		t.Errorf("prune after the locks ended still reports locked chunks:\n%s", r.Stdout)
+	}
+	if listed() {
+		t.Errorf("chunk %s is still there after its locks ended", own[0])
+	}
+	f.mu.Lock()
+	if len(f.older[name]) != 0 {
+		t.Errorf("older versions of %s left: %v", own[0], f.older[name])
+	}
+	f.mu.Unlock()
+
+	// The chunks set2 uses: never asked to go, all still there.
+	for _, q := range f.requests() {
+		for _, k := range used {
+			if strings.HasPrefix(q, "DELETE ") && strings.Contains(q, "/"+k) {
+				t.Errorf("prune deleted a chunk the kept set uses: %s", q)
+			}
+		}
+	}
+	for _, k := range used {
+		if _, err := cc.NewBlobClient(e.prefix+"/"+k).GetProperties(ctx, nil); err != nil {
+			t.Errorf("chunk %s of the kept set %s: %v", k, set2, err)
+		}
+	}
 }
 
 // twoLockedChunks: prune (or prune --dry-run) exited 0, its line after the

@@ -79,7 +79,10 @@ type Store interface {
 	// lexical key order where the backend provides it.
 	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
 	// Delete removes the object (for versioned stores: every version of it).
-	// Deleting a missing object is not an error. A locked object yields ErrLocked.
+	// Deleting a missing object is not an error. A locked object yields
+	// ErrLocked; so does one of whose versions one is locked, and its
+	// current version then stays (it stays listed, and reads as before):
+	// a later Delete, once no version is locked, removes it.
 	Delete(ctx context.Context, key string) error
 	// String names the location for messages; it never contains secrets.
 	String() string

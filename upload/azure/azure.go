@@ -25,7 +25,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -412,14 +411,25 @@ func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
 // still in force among them and any legal hold (the blob is gone only once
 // every version is; a chunk stored again over a damaged one leaves the old
 // version with its own policy).
+//
+// A blob is deleted whole or not at all: its versions are listed (one
+// listing, which the delete needs anyway for their ids) before anything
+// is deleted, and when any version is still locked nothing is. Deleting the
+// current version while an older one stayed locked left the blob with no
+// current version: gone from every listing, so that no prune, dry run or
+// backup saw it again, and nothing deleted the older version once its lock
+// ended. The older versions go first and the current one last, so that a
+// lock set between the listing and the deletes keeps the blob listed too.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	bb, err := s.blob(key)
 	if err != nil {
 		return err
 	}
+	exists := false
 	p, err := bb.GetProperties(ctx, nil)
 	switch {
 	case err == nil:
+		exists = true
 		oi := infoFromProps(key, p)
 		if oi.Locked(answeredAt(p.Date)) {
 			// One listing of the versions (none without versioning).
@@ -432,15 +442,30 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 			return &upload.LockedError{RetainUntil: oi.RetainUntil, LegalHold: oi.LegalHold,
 				Err: &Error{Op: "delete", Key: key, Msg: lockedText(oi), sentinel: upload.ErrLocked}}
 		}
-		_, err = bb.Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
-		if err != nil && !hasCode(err, "BlobNotFound") {
-			return s.wrap("delete", key, err)
-		}
 	case hasCode(err, "BlobNotFound") || statusOf(err) == http.StatusNotFound:
 	default:
 		return s.wrap("delete", key, err)
 	}
-	return s.deleteVersions(ctx, key)
+	vs, err := s.listVersions(ctx, key)
+	if err != nil {
+		return s.wrap("delete (list versions)", key, err)
+	}
+	older, current, lock := deletePlan(vs)
+	if lock != nil {
+		return &upload.LockedError{RetainUntil: lock.RetainUntil, LegalHold: lock.LegalHold,
+			Err: &Error{Op: "delete", Key: key, Msg: "a version of the blob is " + lockedText(*lock) + " (every version kept)", sentinel: upload.ErrLocked}}
+	}
+	if err := s.deleteVersionIDs(ctx, key, older); err != nil {
+		return err // the current version stays: the blob stays listed
+	}
+	if exists {
+		_, err = bb.Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
+		if err != nil && !hasCode(err, "BlobNotFound") {
+			return s.wrap("delete", key, err)
+		}
+	}
+	// With versioning the current version lives on as an older one.
+	return s.deleteVersionIDs(ctx, key, current)
 }
 
 // answeredAt is the service's time in an answer's Date header, which a
@@ -466,56 +491,117 @@ func lockedText(oi upload.ObjectInfo) string {
 	return strings.Join(parts, " and ") + ": object is locked"
 }
 
-// versionsPager lists every version of key's blob with its lock.
-func (s *Store) versionsPager(key string) (string, *runtime.Pager[container.ListBlobsFlatResponse]) {
+// blobVersion is one listed version of a blob: its id ("" where the
+// service names none), whether it is the current version, its lock (the
+// policy's end, zero: none or a mutable one; a legal hold) and the
+// service's time of the listing, which the lock is judged in.
+type blobVersion struct {
+	id      string
+	current bool
+	until   time.Time
+	hold    bool
+	at      time.Time
+}
+
+// locked reports whether the version's lock is still in force.
+func (v blobVersion) locked() bool {
+	return v.hold || v.until.After(v.at)
+}
+
+// listVersions lists every version of key's blob with its lock (one
+// listing): none on a service without versioning.
+func (s *Store) listVersions(ctx context.Context, key string) ([]blobVersion, error) {
 	name, _ := s.name(key)
-	return name, s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+	pager := s.cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
 		Prefix:  to.Ptr(name),
 		Include: container.ListBlobsInclude{Versions: true, ImmutabilityPolicy: true, LegalHold: true},
 	})
+	var out []blobVersion
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			if statusOf(err) == http.StatusBadRequest { // no versioning support
+				return nil, nil
+			}
+			return nil, err
+		}
+		at := answeredAt(page.Date)
+		for _, it := range page.Segment.BlobItems {
+			if it.Name == nil || *it.Name != name {
+				continue
+			}
+			v := blobVersion{current: it.IsCurrentVersion != nil && *it.IsCurrentVersion, at: at}
+			if it.VersionID != nil {
+				v.id = *it.VersionID
+			}
+			if p := it.Properties; p != nil {
+				if p.ImmutabilityPolicyExpiresOn != nil && !isMutable(p.ImmutabilityPolicyMode) {
+					v.until = *p.ImmutabilityPolicyExpiresOn
+				}
+				v.hold = p.LegalHold != nil && *p.LegalHold
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
-// itemLock is a listed blob version's lock: its policy's end (zero: none,
-// or a mutable one) and its legal hold.
-func itemLock(it *container.BlobItem) (time.Time, bool) {
-	var until time.Time
-	if p := it.Properties; p != nil {
-		if p.ImmutabilityPolicyExpiresOn != nil && !isMutable(p.ImmutabilityPolicyMode) {
-			until = *p.ImmutabilityPolicyExpiresOn
+// versionsLock is the lock still in force among vs: the latest policy's
+// end (zero: none in force) and whether any version is under legal hold;
+// nil when no version is locked.
+func versionsLock(vs []blobVersion) *upload.ObjectInfo {
+	var lock *upload.ObjectInfo
+	for _, v := range vs {
+		if !v.locked() {
+			continue
 		}
-		return until, p.LegalHold != nil && *p.LegalHold
+		if lock == nil {
+			lock = &upload.ObjectInfo{}
+		}
+		if v.until.After(v.at) && v.until.After(lock.RetainUntil) {
+			lock.RetainUntil = v.until
+		}
+		lock.LegalHold = lock.LegalHold || v.hold
 	}
-	return until, false
+	return lock
+}
+
+// deletePlan is what Delete does with a blob whose versions are vs (its
+// current version not locked): when any version is still locked, nothing
+// is deleted and lock tells the lock (the latest policy in force, any
+// hold), as the blob goes only once every version does; otherwise the ids
+// of the older versions, deleted first, and that of the current one,
+// deleted after the blob itself (with versioning, deleting the blob makes
+// its current version an older one). Versions listed without an id (a
+// service without versioning) are the blob itself.
+func deletePlan(vs []blobVersion) (older, current []string, lock *upload.ObjectInfo) {
+	if lock := versionsLock(vs); lock != nil {
+		return nil, nil, lock
+	}
+	for _, v := range vs {
+		switch {
+		case v.id == "":
+		case v.current:
+			current = append(current, v.id)
+		default:
+			older = append(older, v.id)
+		}
+	}
+	return older, current, nil
 }
 
 // versionLocks is the latest policy still in force (in the service's
 // clock) among the versions of key, and whether any is under legal hold:
 // one listing; nothing on a service without versioning.
 func (s *Store) versionLocks(ctx context.Context, key string) (time.Time, bool, error) {
-	name, pager := s.versionsPager(key)
-	var latest time.Time
-	held := false
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			if statusOf(err) == http.StatusBadRequest {
-				return time.Time{}, false, nil
-			}
-			return time.Time{}, false, s.wrap("list versions", key, err)
-		}
-		now := answeredAt(page.Date)
-		for _, it := range page.Segment.BlobItems {
-			if it.Name == nil || *it.Name != name {
-				continue
-			}
-			until, hold := itemLock(it)
-			if until.After(now) && until.After(latest) {
-				latest = until
-			}
-			held = held || hold
-		}
+	vs, err := s.listVersions(ctx, key)
+	if err != nil {
+		return time.Time{}, false, s.wrap("list versions", key, err)
 	}
-	return latest, held, nil
+	if lock := versionsLock(vs); lock != nil {
+		return lock.RetainUntil, lock.LegalHold, nil
+	}
+	return time.Time{}, false, nil
 }
 
 // DeleteLock implements upload.DeleteLocker. On a container with
@@ -555,41 +641,33 @@ func (s *Store) versionedLocks(ctx context.Context) bool {
 	return v.yes
 }
 
-// deleteVersions removes previous versions left by versioning. Services
-// without versioning (Azurite) simply list none. A version refused for a
-// lock does not stop the others; the refusal then tells the latest policy
-// among the versions refused and any hold, as the listing showed them.
-func (s *Store) deleteVersions(ctx context.Context, key string) error {
-	name, pager := s.versionsPager(key)
+// deleteVersionIDs deletes the versions ids of key's blob. A version
+// refused for a lock (one set since the listing) does not stop the others;
+// the refusal then tells the latest policy and any hold among the versions
+// refused, as the service tells them.
+func (s *Store) deleteVersionIDs(ctx context.Context, key string, ids []string) error {
+	name, err := s.name(key)
+	if err != nil {
+		return err
+	}
 	var locked *upload.LockedError
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	for _, id := range ids {
+		bc, err := s.cc.NewBlobClient(name).WithVersionID(id)
 		if err != nil {
-			if statusOf(err) == http.StatusBadRequest { // no versioning support: nothing to do
-				return nil
-			}
-			return s.wrap("delete (list versions)", key, err)
+			return s.wrap("delete", key, err)
 		}
-		for _, it := range page.Segment.BlobItems {
-			if it.Name == nil || *it.Name != name || it.VersionID == nil || *it.VersionID == "" {
-				continue
-			}
-			bc, err := s.cc.NewBlobClient(name).WithVersionID(*it.VersionID)
-			if err != nil {
-				return s.wrap("delete", key, err)
-			}
-			_, err = bc.Delete(ctx, nil)
-			if err == nil || hasCode(err, "BlobNotFound") {
-				continue
-			}
-			err = s.wrap("delete version "+*it.VersionID+" of", key, err)
-			if !errors.Is(err, upload.ErrLocked) {
-				return err
-			}
-			until, hold := itemLock(it)
-			if locked == nil {
-				locked = &upload.LockedError{Err: err}
-			}
+		_, err = bc.Delete(ctx, nil)
+		if err == nil || hasCode(err, "BlobNotFound") {
+			continue
+		}
+		err = s.wrap("delete version "+id+" of", key, err)
+		if !errors.Is(err, upload.ErrLocked) {
+			return err
+		}
+		if locked == nil {
+			locked = &upload.LockedError{Err: err}
+		}
+		if until, hold, lerr := s.versionLock(ctx, key, id); lerr == nil {
 			if until.After(locked.RetainUntil) {
 				locked.RetainUntil = until
 			}
@@ -600,6 +678,27 @@ func (s *Store) deleteVersions(ctx context.Context, key string) error {
 		return locked
 	}
 	return nil
+}
+
+// versionLock is the lock of one version of key's blob (its properties).
+func (s *Store) versionLock(ctx context.Context, key, id string) (time.Time, bool, error) {
+	name, err := s.name(key)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	bc, err := s.cc.NewBlobClient(name).WithVersionID(id)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	p, err := bc.GetProperties(ctx, nil)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	oi := infoFromProps(key, p)
+	if !oi.RetainUntil.After(answeredAt(p.Date)) {
+		oi.RetainUntil = time.Time{}
+	}
+	return oi.RetainUntil, oi.LegalHold, nil
 }
 
 // LockInfo implements upload.Locker from the blob's properties.

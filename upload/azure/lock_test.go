@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -491,5 +492,125 @@ func TestDeleteLockReadsVersionsWhereTheyMayBeLocked(t *testing.T) {
 		if strings.HasPrefix(r, "DELETE ") {
 			t.Errorf("DeleteLock deleted: %s", r)
 		}
+	}
+}
+
+// TestDeletePlan: a blob one of whose versions is still locked (a policy
+// in force in the service's clock, a legal hold) is deleted not at all,
+// and the refusal tells the latest policy in force and any hold; a blob
+// free of locks goes older versions first, the current one last (after
+// the blob itself). Before, the current version went whatever the older
+// ones' locks, and the blob left every listing.
+func TestDeletePlan(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	u1, u2, past := at.Add(24*time.Hour), at.Add(72*time.Hour), at.Add(-time.Second)
+	cur := func(until time.Time, hold bool) blobVersion {
+		return blobVersion{id: "cur", current: true, until: until, hold: hold, at: at}
+	}
+	old := func(id string, until time.Time, hold bool) blobVersion {
+		return blobVersion{id: id, until: until, hold: hold, at: at}
+	}
+	for _, c := range []struct {
+		name           string
+		vs             []blobVersion
+		older, current []string
+		lock           *upload.ObjectInfo
+	}{
+		{name: "no versioning", vs: nil},
+		{name: "listed without ids", vs: []blobVersion{{at: at}}},
+		{name: "one version", vs: []blobVersion{cur(time.Time{}, false)}, current: []string{"cur"}},
+		{name: "free", vs: []blobVersion{cur(past, false), old("o1", past, false), old("o2", time.Time{}, false)}, older: []string{"o1", "o2"}, current: []string{"cur"}},
+		{name: "policy ends at the listing", vs: []blobVersion{cur(time.Time{}, false), old("o1", at, false)}, older: []string{"o1"}, current: []string{"cur"}},
+		{name: "older locked", vs: []blobVersion{cur(time.Time{}, false), old("o1", u1, false), old("o2", past, false)}, lock: &upload.ObjectInfo{RetainUntil: u1}},
+		{name: "latest of several", vs: []blobVersion{cur(u1, false), old("o1", u2, false), old("o2", u1, false)}, lock: &upload.ObjectInfo{RetainUntil: u2}},
+		{name: "older held", vs: []blobVersion{cur(time.Time{}, false), old("o1", past, true)}, lock: &upload.ObjectInfo{LegalHold: true}},
+		{name: "held and dated", vs: []blobVersion{cur(time.Time{}, false), old("o1", u1, false), old("o2", time.Time{}, true)}, lock: &upload.ObjectInfo{RetainUntil: u1, LegalHold: true}},
+		{name: "no current version", vs: []blobVersion{old("o1", u1, false), old("o2", time.Time{}, false)}, lock: &upload.ObjectInfo{RetainUntil: u1}},
+		{name: "no current version, free", vs: []blobVersion{old("o1", past, false), old("o2", time.Time{}, false)}, older: []string{"o1", "o2"}},
+		{name: "current locked by the listing", vs: []blobVersion{cur(u1, false), old("o1", time.Time{}, false)}, lock: &upload.ObjectInfo{RetainUntil: u1}},
+	} {
+		older, current, lock := deletePlan(c.vs)
+		if !slices.Equal(older, c.older) || !slices.Equal(current, c.current) {
+			t.Errorf("%s: deletes %v then %v, want %v then %v", c.name, older, current, c.older, c.current)
+		}
+		switch {
+		case (lock == nil) != (c.lock == nil):
+			t.Errorf("%s: lock %+v, want %+v", c.name, lock, c.lock)
+		case lock != nil && (!lock.RetainUntil.Equal(c.lock.RetainUntil) || lock.LegalHold != c.lock.LegalHold):
+			t.Errorf("%s: lock until %v hold %v, want until %v hold %v", c.name, lock.RetainUntil, lock.LegalHold, c.lock.RetainUntil, c.lock.LegalHold)
+		case lock != nil && (older != nil || current != nil):
+			t.Errorf("%s: locked, yet deletes %v %v", c.name, older, current)
+		}
+	}
+}
+
+// TestDeleteKeepsBlobWithLockedOlderVersion: on a container with
+// versioning, a blob whose current version is free of locks and an older
+// version locked is not touched: Delete deletes nothing (no request), the
+// blob stays readable and listed, and the refusal tells the older
+// version's lock. Once that lock ended, Delete removes the older versions,
+// then the blob, then its current version. Before, Delete deleted the
+// current version first: the blob then had no current version and left
+// every listing, its older version never deleted after its lock ended.
+func TestDeleteKeepsBlobWithLockedOlderVersion(t *testing.T) {
+	az := testenv.Azurite(t)
+	lp := newLockProxy(t, strings.TrimSuffix(az.Endpoint, "/"+testenv.AzuriteAccount))
+	e := newEnv(t, withProxy(lp.srv.URL))
+	ctx := context.Background()
+	if _, err := e.store.Put(ctx, "a/old", strings.NewReader("current"), upload.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	u := now.Add(48 * time.Hour)
+	lp.mu.Lock()
+	lp.versioned = true
+	lp.versions["/a/old"] = versionXML("2026-12-02T00:00:00.0000000Z", true, time.Time{}, false) + versionXML("2026-12-01T00:00:00.0000000Z", false, u, false)
+	lp.refuseVersion["/a/old"] = "BlobImmutableDueToPolicy"
+	lp.mu.Unlock()
+	before := len(lp.requests())
+	err := e.store.Delete(ctx, "a/old")
+	if le := (*upload.LockedError)(nil); !errors.As(err, &le) || !errors.Is(err, upload.ErrLocked) || !le.RetainUntil.Equal(u) || le.LegalHold {
+		t.Fatalf("Delete = %v; want a LockedError until %v", err, u)
+	}
+	if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), u.Format(time.RFC3339)) {
+		t.Errorf("Delete: %q does not say until %v on one line", err, u)
+	}
+	for _, r := range lp.requests()[before:] {
+		if strings.HasPrefix(r, "DELETE ") {
+			t.Errorf("Delete of a blob with a locked version deleted: %s", r)
+		}
+	}
+	if _, err := e.store.Stat(ctx, "a/old"); err != nil {
+		t.Errorf("the blob is gone after a refused Delete: %v", err)
+	}
+	listed := false
+	if err := e.store.List(ctx, "a/", func(o upload.ObjectInfo) error {
+		listed = listed || o.Key == "a/old"
+		return nil
+	}); err != nil || !listed {
+		t.Errorf("the blob is not listed after a refused Delete (%v)", err)
+	}
+
+	// The older version's lock ended.
+	lp.mu.Lock()
+	lp.versions["/a/old"] = versionXML("2026-12-02T00:00:00.0000000Z", true, time.Time{}, false) + versionXML("2026-12-01T00:00:00.0000000Z", false, now.Add(-time.Hour), false)
+	delete(lp.refuseVersion, "/a/old")
+	lp.mu.Unlock()
+	before = len(lp.requests())
+	if err := e.store.Delete(ctx, "a/old"); err != nil {
+		t.Fatalf("Delete once no version is locked: %v", err)
+	}
+	var dels []string
+	for _, r := range lp.requests()[before:] {
+		if strings.HasPrefix(r, "DELETE ") {
+			dels = append(dels, r[strings.Index(r, "?"):])
+		}
+	}
+	want := []string{"?versionid=2026-12-01T00%3A00%3A00.0000000Z", "?", "?versionid=2026-12-02T00%3A00%3A00.0000000Z"}
+	if !slices.Equal(dels, want) {
+		t.Errorf("Delete sent %q, want the older version, the blob, its current version: %q", dels, want)
+	}
+	if _, err := e.raw.NewBlobClient("lync/fe01/a/old").GetProperties(ctx, nil); err == nil {
+		t.Error("the blob is still there")
 	}
 }

@@ -120,6 +120,8 @@ func (s *Store) Folders(ctx context.Context, prefix string) ([]string, error) {
 type version struct {
 	id     string
 	marker bool
+	// latest: the store lists it as the key's current version (IsLatest).
+	latest bool
 }
 
 // versions lists every version and delete marker of exactly full.
@@ -133,12 +135,12 @@ func (s *Store) versions(ctx context.Context, full string) ([]version, error) {
 		}
 		for _, v := range page.Versions {
 			if aws.ToString(v.Key) == full {
-				out = append(out, version{id: aws.ToString(v.VersionId)})
+				out = append(out, version{id: aws.ToString(v.VersionId), latest: aws.ToBool(v.IsLatest)})
 			}
 		}
 		for _, m := range page.DeleteMarkers {
 			if aws.ToString(m.Key) == full {
-				out = append(out, version{id: aws.ToString(m.VersionId), marker: true})
+				out = append(out, version{id: aws.ToString(m.VersionId), marker: true, latest: aws.ToBool(m.IsLatest)})
 			}
 		}
 	}
@@ -178,6 +180,13 @@ func (s *Store) versionsToDelete(ctx context.Context, op, key, full string) (vs 
 // of the first: the latest retention among them and any legal hold, as
 // the key is gone only once every one of them is (a chunk stored again
 // over a damaged one, locked for less than the old version).
+//
+// The newest version goes last, and only once every other version went
+// (deleteOrder): a key one of whose older versions is locked keeps its
+// current version, as on Azure. Deleted first, it made the older locked
+// version the current one: the key then stood for other bytes (a chunk's
+// damaged version, which a newer one had replaced) until a prune after the
+// lock ended.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	full, err := s.full(key)
 	if err != nil {
@@ -197,20 +206,35 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	var locked *upload.LockedError
 	var otherErr error
-	for _, v := range vs {
+	others, newest := deleteOrder(vs)
+	del := func(v version) {
 		in := &s3.DeleteObjectInput{Bucket: aws.String(s.opt.Bucket), Key: aws.String(full)}
 		if v.id != "" {
 			in.VersionId = aws.String(v.id)
 		}
 		_, err := s.client.DeleteObject(ctx, in)
 		if err == nil || isNotFound(err) {
-			continue
+			return
 		}
 		err = s.deleteErr(ctx, key, full, v.id, err)
 		if le := (*upload.LockedError)(nil); errors.As(err, &le) {
 			locked = joinLocks(key, locked, le.RetainUntil, le.LegalHold, le)
 		} else if otherErr == nil {
 			otherErr = err
+		}
+	}
+	for _, v := range others {
+		del(v)
+	}
+	switch {
+	case newest == nil:
+	case locked == nil && otherErr == nil:
+		del(*newest)
+	case locked != nil:
+		// It stays, and the key goes only once it does too: the refusal
+		// tells its lock as well (as DeleteLock does).
+		if until, hold, err := s.lockInForce(ctx, full, newest.id); err == nil && (hold || !until.IsZero()) {
+			locked = joinLocks(key, locked, until, hold, locked)
 		}
 	}
 	if otherErr != nil {
@@ -220,6 +244,34 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return locked
 	}
 	return nil
+}
+
+// deleteOrder splits a key's versions for Delete: the newest version (not
+// a delete marker: the one listed as latest, else the first listed, as
+// S3 lists a key's versions newest first; nil when there is none), which
+// goes last and only once all the others went, and all the others (the
+// delete markers among them: a marker left while a locked version stays
+// would hide it from every listing).
+func deleteOrder(vs []version) (others []version, newest *version) {
+	at := -1
+	for i, v := range vs {
+		if v.marker {
+			continue
+		}
+		if at < 0 || v.latest && !vs[at].latest {
+			at = i
+		}
+	}
+	for i, v := range vs {
+		if i != at {
+			others = append(others, v)
+		}
+	}
+	if at >= 0 {
+		n := vs[at]
+		newest = &n
+	}
+	return others, newest
 }
 
 // DeleteLock implements upload.DeleteLocker: what Delete would meet, read
@@ -259,19 +311,9 @@ func (s *Store) DeleteLock(ctx context.Context, key string) (*upload.LockedError
 		if v.marker {
 			continue // a delete marker has no lock
 		}
-		until, now, _, err := s.retentionAt(ctx, full, v.id)
+		until, hold, err := s.lockInForce(ctx, full, v.id)
 		if err != nil {
 			return unreadable(err)
-		}
-		hold, err := s.legalHold(ctx, full, v.id)
-		if err != nil {
-			return unreadable(err)
-		}
-		if now.IsZero() {
-			now = s.localNow()
-		}
-		if !until.After(now) {
-			until = time.Time{}
 		}
 		if hold || !until.IsZero() {
 			locked = joinLocks(key, locked, until, hold, upload.ErrLocked)
@@ -344,21 +386,33 @@ func lockedError(key string, until time.Time, hold bool, cause error) *upload.Lo
 // which enforces it: with this machine's clock hours ahead, a refusal for
 // a retention the store still counts was taken for some other failure.
 func (s *Store) deleteErr(ctx context.Context, key, full, versionID string, err error) error {
-	until, now, _, rerr := s.retentionAt(ctx, full, versionID)
-	hold, lerr := false, rerr
-	if rerr == nil {
-		hold, lerr = s.legalHold(ctx, full, versionID)
+	until, hold, lerr := s.lockInForce(ctx, full, versionID)
+	if lerr == nil && (hold || !until.IsZero()) {
+		return lockedError(key, until, hold, err)
+	}
+	return opErr("delete", key, err)
+}
+
+// lockInForce is an object version's lock as a delete meets it: its
+// retention when still in force in the store's clock (zero: none, or
+// ended) and its legal hold (one GetObjectRetention, one
+// GetObjectLegalHold).
+func (s *Store) lockInForce(ctx context.Context, full, versionID string) (time.Time, bool, error) {
+	until, now, _, err := s.retentionAt(ctx, full, versionID)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	hold, err := s.legalHold(ctx, full, versionID)
+	if err != nil {
+		return time.Time{}, false, err
 	}
 	if now.IsZero() {
 		now = s.localNow()
 	}
-	if lerr == nil && (hold || until.After(now)) {
-		if !until.After(now) {
-			until = time.Time{}
-		}
-		return lockedError(key, until, hold, err)
+	if !until.After(now) {
+		until = time.Time{}
 	}
-	return opErr("delete", key, err)
+	return until, hold, nil
 }
 
 func isNoLock(err error) bool {

@@ -634,3 +634,52 @@ func TestDeleteTellsLatestLockOfVersions(t *testing.T) {
 		t.Errorf("a bucket without Object Lock taken for one that may lock (%d)", plain.lockConf)
 	}
 }
+
+// TestDeleteKeepsNewestWhileAnOlderVersionIsLocked: a key whose current
+// version is free of locks and an older version locked (here a legal
+// hold, which the test lifts as an operator would) keeps its current
+// version when Delete is refused, also under a delete marker someone put
+// on top (the marker goes: the key is listed again); once the lock is
+// gone, Delete removes every version. Before, Delete removed the current
+// version first, and the key then read as the older, locked version (the
+// damaged bytes a newer version had replaced).
+func TestDeleteKeepsNewestWhileAnOlderVersionIsLocked(t *testing.T) {
+	st, srv, bucket := newStore(t, true, nil)
+	ctx := context.Background()
+	held := map[string]string{}
+	for _, key := range []string{"h/chunks/aa/k", "h/chunks/aa/m"} {
+		if _, err := st.Put(ctx, key, strings.NewReader("old"), upload.PutOptions{LegalHold: true}); err != nil {
+			t.Fatal(err)
+		}
+		vs, err := st.versions(ctx, "pfx/sub/"+key)
+		if err != nil || len(vs) != 1 {
+			t.Fatalf("%s: versions %v, %v", key, vs, err)
+		}
+		held[key] = vs[0].id
+		if _, err := st.Put(ctx, key, strings.NewReader("new"), upload.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := srv.Client().DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("pfx/sub/h/chunks/aa/m")}); err != nil {
+		t.Fatal(err)
+	}
+	for key, id := range held {
+		err := st.Delete(ctx, key)
+		if le := (*upload.LockedError)(nil); !errors.As(err, &le) || !le.LegalHold {
+			t.Errorf("Delete(%s) = %v; want a LockedError under legal hold", key, err)
+		}
+		if got := readAll(t, st, key, 0, -1); string(got) != "new" {
+			t.Errorf("%s reads %q after a refused Delete, want its current version %q", key, got, "new")
+		}
+		if _, err := srv.Client().PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: aws.String(bucket), Key: aws.String("pfx/sub/" + key), VersionId: aws.String(id),
+			LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOff}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Delete(ctx, key); err != nil {
+			t.Errorf("Delete(%s) once the hold is lifted: %v", key, err)
+		}
+		if vs, err := st.versions(ctx, "pfx/sub/"+key); err != nil || len(vs) != 0 {
+			t.Errorf("%s: left behind %v, %v", key, vs, err)
+		}
+	}
+}
