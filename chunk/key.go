@@ -69,10 +69,14 @@ const keyHeader = crypto.ChunkKeyHeader + ": names and cuts chunks; not needed t
 // LoadOrCreateKey reads the key at path, or makes a new one there (mode
 // 0600) when the file does not exist or is empty (a run was killed while
 // making it: see fillEmptyKey). A file that holds something else is
-// damaged: an error that says to delete it.
+// damaged: an error that says to delete it. A file that is there but
+// cannot be read (no read access, another process holding it, its
+// share's server away) is never taken for a missing one: a new key made
+// beside or over it would cost the deduplication against every chunk
+// named with it (unreadableKey).
 func LoadOrCreateKey(path string) (*Key, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := readKeyFile(path)
+	if oserr.Missing(err) {
 		if beforeCreate != nil {
 			beforeCreate()
 		}
@@ -104,7 +108,7 @@ func LoadOrCreateKey(path string) (*Key, error) {
 		return NewKey(raw)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read chunk key: %w", err)
+		return nil, unreadableKey(path, err)
 	}
 	k, err := parseKey(path, data)
 	switch {
@@ -133,7 +137,7 @@ func LoadOrCreateKey(path string) (*Key, error) {
 // or locked fails with the advice to delete it (unfillable).
 func fillEmptyKey(path string) (*Key, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
+	if oserr.Missing(err) {
 		return LoadOrCreateKey(path) // removed meanwhile (by hand)
 	}
 	if err != nil {
@@ -175,32 +179,80 @@ func unfillable(path string, err error) error {
 	return &BadKeyError{cause: fmt.Sprintf("chunk key %s is empty (a run was stopped while making it) and a new key cannot be written into it: %v", path, err), err: err}
 }
 
-// BadKeyError is a key file that fails every backup until it is deleted:
-// damaged, or empty and not writable. Its text is the backup's line, the
-// cause with the advice to delete the file; Cause is the cause alone, for
+// BadKeyError is a key file that fails every backup: damaged, or empty
+// and not writable (until it is deleted), or there but unreadable (until
+// it can be read: never deleted, it holds the key). Its text is the
+// backup's line, the cause with the fix; Cause is the cause alone, for
 // lyncbackup check, which gives the fix a line of its own.
 type BadKeyError struct {
-	cause string
-	err   error // why it cannot be filled (nil: damaged)
+	cause      string
+	err        error // why it cannot be filled or read (nil: damaged)
+	unreadable bool  // there, but cannot be read: err says why
 }
 
 func (e *BadKeyError) Error() string { return e.cause + " (" + e.advice() + ")" }
 
 // Fix is what to do about the file at path, for lyncbackup check's fix
 // line: delete it, unless it is on a file system that takes no writes,
-// where deleting fails too and every backup needs to write anyway.
+// where deleting fails too and every backup needs to write anyway, or it
+// holds a key that cannot be read now (then make it readable: deleting
+// it would cost the deduplication).
 func (e *BadKeyError) Fix(path string) string {
-	if oserr.ReadOnly(e.err) {
+	switch {
+	case e.unreadable:
+		return unreadableKeyAdvice(e.err, path)
+	case oserr.ReadOnly(e.err):
 		return readOnlyKeyAdvice
 	}
 	return "delete " + path + ": the next backup makes a new one and only loses deduplication against older chunks"
 }
 
 func (e *BadKeyError) advice() string {
-	if oserr.ReadOnly(e.err) {
+	switch {
+	case e.unreadable:
+		return unreadableKeyAdvice(e.err, "that file")
+	case oserr.ReadOnly(e.err):
 		return readOnlyKeyAdvice
 	}
 	return deleteKeyAdvice
+}
+
+// readKeyFile is os.ReadFile (tests put the errors of a share whose
+// server is away in its place: Wine gives none).
+var readKeyFile = os.ReadFile
+
+// unreadableKey is the error for a key file that could not be read (err:
+// not that it is missing). A file this account may not read, one another
+// process holds open (an antivirus scan, a copy in progress) and one on a
+// share whose server is away are there and hold the key every chunk was
+// named with: each gets its cause and fix, which is never to delete it.
+// Any other error is the system's.
+func unreadableKey(path string, err error) error {
+	var cause string
+	switch {
+	case oserr.Denied(err):
+		cause = "chunk key " + path + " cannot be read: this account has no read access to it"
+	case oserr.Held(err):
+		cause = "chunk key " + path + " cannot be read: another process holds it open (an antivirus scan, a backup or copy program, an editor)"
+	case oserr.NetPathDown(err):
+		cause = "chunk key " + path + ": " + oserr.ServerAway
+	default:
+		return fmt.Errorf("read chunk key: %w", err)
+	}
+	return &BadKeyError{cause: cause, err: err, unreadable: true}
+}
+
+// unreadableKeyAdvice is the fix for a key file that is there but cannot
+// be read (err: why), named file in the advice.
+func unreadableKeyAdvice(err error, file string) string {
+	const keep = "; keep the file: a new key would lose deduplication against older chunks"
+	switch {
+	case oserr.Held(err):
+		return "close the program that holds " + file + " open, or wait until it lets go (exclude the staging folder from on-access scans)" + keep
+	case oserr.NetPathDown(err):
+		return "bring the staging folder's server back or correct its name; the key is read again by the next backup" + keep
+	}
+	return "give the account running the backup read access to " + file + keep
 }
 
 // readOnlyKeyAdvice is the fix for an empty key file on a file system that
@@ -230,7 +282,7 @@ const (
 	KeyMissing KeyState = iota // none yet: the first chunked backup makes it
 	KeyGood                    // holds a key
 	KeyEmpty                   // empty: the next backup writes a new key into it
-	KeyBad                     // cannot be read or does not parse: backups fail until it is deleted
+	KeyBad                     // cannot be read or does not parse: backups fail until it is fixed (err: how)
 )
 
 // CheckKey reads the key file at path as a backup does, changing nothing
@@ -239,18 +291,18 @@ const (
 // KeyBad: the backup cannot fill it); for KeyEmpty it says why the file
 // is empty.
 func CheckKey(path string) (KeyState, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := readKeyFile(path)
+	if oserr.Missing(err) {
 		return KeyMissing, nil
 	}
 	if err != nil {
-		return KeyBad, fmt.Errorf("read chunk key: %w", err)
+		return KeyBad, unreadableKey(path, err)
 	}
 	if _, err := parseKey(path, data); err != nil {
 		if len(data) == 0 {
 			// The backup opens it for writing to fill it (fillEmptyKey).
 			f, oerr := os.OpenFile(path, os.O_RDWR, 0)
-			if oerr != nil && !errors.Is(oerr, os.ErrNotExist) {
+			if oerr != nil && !oserr.Missing(oerr) {
 				return KeyBad, unfillable(path, oerr)
 			}
 			if f != nil {
@@ -289,12 +341,12 @@ var keyWriteWait = 5 * time.Second
 func awaitKey(path string) (*Key, error) {
 	deadline := time.Now().Add(keyWriteWait)
 	for {
-		data, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
+		data, err := readKeyFile(path)
+		if oserr.Missing(err) {
 			return LoadOrCreateKey(path)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read chunk key: %w", err)
+			return nil, unreadableKey(path, err)
 		}
 		k, err := parseKey(path, data)
 		if err == nil {

@@ -30,7 +30,7 @@ func checkReadable(p string) error {
 		if oserr.NetPathDown(err) {
 			// Go counts ERROR_BAD_NETPATH as not existing: the share's
 			// server is away, the path may well be there.
-			return fmt.Errorf("path %s: its server cannot be reached (the network path was not found: the server is down or off the network, or its name does not resolve from this machine)", p)
+			return fmt.Errorf("path %s: %s", p, oserr.ServerAway)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("path %s does not exist", p)

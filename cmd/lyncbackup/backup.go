@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
+
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -18,6 +18,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/crypto"
 	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/exporters"
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/retention"
 	"github.com/lyncbackup/lyncbackup/upload"
@@ -260,7 +261,7 @@ func (a *app) doBackup(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	newKey, emptyKey, keyFile := false, false, chunk.KeyFile(cfg.Staging, cfg.Host)
 	if cfg.Format == pipeline.FormatChunked {
 		fi, kerr := os.Stat(keyFile)
-		newKey = errors.Is(kerr, fs.ErrNotExist)
+		newKey = oserr.Missing(kerr)
 		emptyKey = kerr == nil && fi.Size() == 0 // a run stopped while making it: filled now
 		key, err := chunk.LoadOrCreateKey(keyFile)
 		if err != nil {

@@ -185,7 +185,10 @@ func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport,
 }
 
 // checkChunkKey reads the host's chunk key as a backup does: one that
-// does not parse fails every backup with this error until it is deleted.
+// does not parse fails every backup with this error until it is deleted;
+// one that is there but cannot be read (no read access, held open by
+// another process, its share's server away) until it can be read, and
+// its fix says so (never to delete it).
 func checkChunkKey(rep *checkReport, file string) {
 	switch st, err := chunk.CheckKey(file); st {
 	case chunk.KeyGood:

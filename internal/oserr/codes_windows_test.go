@@ -32,3 +32,18 @@ func TestNetPathDownIsNotMissing(t *testing.T) {
 		t.Error("ERROR_PATH_NOT_FOUND is not missing")
 	}
 }
+
+// TestHeld: a file another process holds open (a sharing or lock
+// violation) is held, not denied: the fix is to wait or close that
+// program, not to grant rights.
+func TestHeld(t *testing.T) {
+	for _, code := range []windows.Errno{windows.ERROR_SHARING_VIOLATION, windows.ERROR_LOCK_VIOLATION} {
+		err := wrapped(localized{"Der Prozess kann nicht auf die Datei zugreifen.", code})
+		if !Held(err) || Denied(err) || Missing(err) {
+			t.Errorf("%d: Held %v Denied %v Missing %v", code, Held(err), Denied(err), Missing(err))
+		}
+	}
+	if Held(wrapped(localized{"Zugriff verweigert", codeDenied})) {
+		t.Error("access denied is held")
+	}
+}

@@ -25,6 +25,18 @@ func Missing(err error) bool {
 // path cannot be reached (false elsewhere).
 func NetPathDown(err error) bool { return netPathDown(err) }
 
+// ServerAway is what to say of a path for which NetPathDown holds, after
+// the path: the server may well hold it, and "does not exist" would send
+// the admin to fix a path that is right.
+const ServerAway = "its server cannot be reached (the network path was not found: the server is down or off the network, or its name does not resolve from this machine)"
+
+// Held reports a file another process holds open in a way that keeps
+// this one out: Windows' ERROR_SHARING_VIOLATION (opened without sharing
+// reads, as an antivirus scan or a copy program may) and
+// ERROR_LOCK_VIOLATION (a locked range). It passes when that process
+// lets go; Go counts neither as a permission error (false elsewhere).
+func Held(err error) bool { return held(err) }
+
 // Denied reports a refusal for want of rights: EACCES, EPERM, Windows'
 // ERROR_ACCESS_DENIED.
 func Denied(err error) bool { return errors.Is(err, fs.ErrPermission) }

@@ -1,0 +1,68 @@
+package chunk
+
+import (
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/windows"
+)
+
+// unreadableKeyFile is a good key file another handle holds open sharing
+// nothing (as an antivirus scan may): reading it is a sharing violation.
+func unreadableKeyFile(t *testing.T) (string, string) {
+	t.Helper()
+	p := writeGoodKey(t)
+	name, err := windows.UTF16PtrFromString(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := windows.CreateFile(name, windows.GENERIC_READ, 0, nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held = h
+	t.Cleanup(func() { windows.CloseHandle(h); held = 0 })
+	return p, "another process holds it open (an antivirus scan, a backup or copy program, an editor) (close the program that holds that file open, or wait until it lets go"
+}
+
+// held is the handle unreadableKeyFile holds the key file open with.
+var held windows.Handle
+
+// keyFileBytes is the key file's content, read through the handle that
+// holds it.
+func keyFileBytes(t *testing.T, p string) []byte {
+	t.Helper()
+	f := os.NewFile(uintptr(held), p)
+	b := make([]byte, 4096)
+	n, err := f.ReadAt(b, 0)
+	if n == 0 {
+		t.Fatal(err)
+	}
+	return b[:n]
+}
+
+// TestKeyNetPathDown: a key file on a share whose server is away
+// (ERROR_BAD_NETPATH, which Go counts as not existing) is not missing: no
+// new key is made (it was, wherever the share came back between the read
+// and the create: a new key beside the old chunks), the backup and check
+// say the server cannot be reached, and check does not report "none yet".
+func TestKeyNetPathDown(t *testing.T) {
+	t.Cleanup(func() { readKeyFile = os.ReadFile })
+	readKeyFile = func(p string) ([]byte, error) {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: windows.ERROR_BAD_NETPATH}
+	}
+	p := KeyFile(t.TempDir(), host)
+	_, err := LoadOrCreateKey(p)
+	if err == nil || !strings.Contains(err.Error(), "chunk key "+p+": its server cannot be reached") || strings.Contains(err.Error(), "delete") {
+		t.Errorf("the backup: %v", err)
+	}
+	if _, serr := os.Stat(p); serr == nil {
+		t.Error("a new key was made")
+	}
+	st, cerr := CheckKey(p)
+	if st != KeyBad || cerr == nil || err == nil || cerr.Error() != err.Error() {
+		t.Errorf("check: %v, %v", st, cerr)
+	}
+}
