@@ -20,6 +20,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/chunk"
 	"github.com/lyncbackup/lyncbackup/crypto"
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 	"github.com/lyncbackup/lyncbackup/upload"
 )
 
@@ -117,6 +118,10 @@ type ItemReport struct {
 // ItemDir is where an item lands under a restore folder.
 func ItemDir(to, item string) string { return filepath.Join(to, item) }
 
+// statRestoreDir is os.Stat (tests put the errors of a share whose server
+// is away in its place: Wine gives none).
+var statRestoreDir = os.Stat
+
 // CheckRestoreDir refuses, unless force, to restore an item whose folder
 // under dir (dir/<item>) exists and is not empty: a restore writes only
 // there (through a partial folder beside it), so the rest of dir is left
@@ -125,7 +130,7 @@ func ItemDir(to, item string) string { return filepath.Join(to, item) }
 // FinishHint's: the refusal's "--item for the other items" names the set
 // by its id when the command did not (latest may be another set by then).
 func CheckRestoreDir(dir string, items []string, force bool, id, namedAs string) error {
-	fi, err := os.Stat(dir)
+	fi, err := statRestoreDir(dir)
 	if err != nil {
 		// A file where a folder of the path should be: Linux says "not a
 		// directory", Windows that the path does not exist.
@@ -134,7 +139,11 @@ func CheckRestoreDir(dir string, items []string, force bool, id, namedAs string)
 		}
 	}
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case oserr.NetPathDown(err):
+		// Go counts it as not existing: the folder may well be there,
+		// and a restore into it would go past this check.
+		return fmt.Errorf("restore folder %s: %s", dir, oserr.ServerAway)
+	case oserr.Missing(err):
 		return nil
 	case err != nil:
 		return fmt.Errorf("restore folder %s: %v", dir, err)
