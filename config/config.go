@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 )
 
 // MaxSize bounds the config file we are willing to read.
@@ -227,7 +229,10 @@ type Error struct {
 	Line int
 	Key  string
 	Msg  string
+	Err  error // the system's error that kept the file from being read (nil: none)
 }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -249,14 +254,22 @@ func (e *Error) Error() string {
 
 var lineBreaks = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`)
 
+// openFile is os.Open (tests put the errors of a share whose server is
+// away in its place: Wine gives none).
+var openFile = os.Open
+
 // Load reads and validates the config file at path.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, &Error{File: path, Msg: "file not found (use --config FILE or set LYNCBACKUP_CONFIG)"}
+		switch {
+		case oserr.NetPathDown(err):
+			// Go counts it as not existing: the file may well be there.
+			return nil, &Error{File: path, Msg: oserr.ServerAway, Err: err}
+		case oserr.Missing(err):
+			return nil, &Error{File: path, Msg: "file not found (use --config FILE or set LYNCBACKUP_CONFIG)", Err: err}
 		}
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, &Error{File: path, Msg: err.Error(), Err: err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))

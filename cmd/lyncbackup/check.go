@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/lyncbackup/lyncbackup/destination"
 	"github.com/lyncbackup/lyncbackup/exporters"
 	"github.com/lyncbackup/lyncbackup/internal/diskfree"
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 	"github.com/lyncbackup/lyncbackup/notify"
 	"github.com/lyncbackup/lyncbackup/pipeline"
 	"github.com/lyncbackup/lyncbackup/schedule"
@@ -81,11 +81,7 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	rep := &checkReport{OK: true, Config: a.configPath(), Checks: []checkResult{}}
 	cfg, err := a.loadConfig()
 	if err != nil {
-		fix := "fix the key named above (see examples/lyncbackup.example.yaml for a complete file)"
-		if _, serr := os.Stat(a.configPath()); errors.Is(serr, fs.ErrNotExist) {
-			fix = "create the config file (start from examples/lyncbackup.example.yaml), or point --config or LYNCBACKUP_CONFIG at it"
-		}
-		rep.add("config", "config", "fail", err.Error(), fix)
+		rep.add("config", "config", "fail", err.Error(), configFix(err))
 		rep.ExitCode, rep.Error = a.code(err), oneLine(err.Error())
 		a.printCheck(rep)
 		return err // a config error: exit 2
@@ -110,6 +106,23 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	}
 	a.printCheck(rep)
 	return err
+}
+
+// configFix is the fix for a config file that did not load (err): create
+// it when it is not there; where its share's server cannot be reached
+// (Windows' ERROR_BAD_NETPATH, which Go counts as not existing) the file
+// may well be there, and creating it is not the fix.
+func configFix(err error) string {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		switch {
+		case oserr.NetPathDown(ce.Err):
+			return "make the server of the config file's share reachable from this machine (or its name resolvable), or point --config or LYNCBACKUP_CONFIG at a copy on a local disk"
+		case oserr.Missing(ce.Err):
+			return "create the config file (start from examples/lyncbackup.example.yaml), or point --config or LYNCBACKUP_CONFIG at it"
+		}
+	}
+	return "fix the key named above (see examples/lyncbackup.example.yaml for a complete file)"
 }
 
 func checkAll(ctx context.Context, a *app, cfg *config.Config, rep *checkReport, skipLync bool) {
