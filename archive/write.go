@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 )
 
 // IndexName is the last entry of every archive: "SHA256  path" per file.
@@ -190,13 +192,37 @@ func (w *writer) root(r Root) error {
 // walk's look and its open.
 var errReplaced = errors.New("replaced while being backed up (by a link, a pipe or another file or folder)")
 
+// unwrapPath is the system's error without the path the message names
+// already. A share whose server is away (Windows' ERROR_BAD_NETPATH,
+// which Go counts as not existing) is said so: "The network path was not
+// found." reads as a wrong path.
 func unwrapPath(err error) error {
+	if oserr.NetPathDown(err) {
+		return serverAway{err}
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
 }
+
+// serverAway is an error of a share whose server cannot be reached, in
+// those words.
+type serverAway struct{ err error }
+
+func (e serverAway) Error() string { return oserr.ServerAway }
+func (e serverAway) Unwrap() error { return e.err }
+
+// lstatEntry and openWalked are os.Lstat and openEntry (tests put the
+// errors of a share whose server is away in their place: Wine gives
+// none). An entry the walk listed and then cannot find has vanished; one
+// whose share's server went away has not, and fails the item (a warning
+// for a tolerant one) instead of being left out as deleted.
+var (
+	lstatEntry = os.Lstat
+	openWalked = openEntry
+)
 
 // walk packs one entry and, for a directory, its children in packOrder.
 func (w *writer) walk(p, name string, fi fs.FileInfo) error {
@@ -228,9 +254,9 @@ func (w *writer) walk(p, name string, fi fs.FileInfo) error {
 		sort.Slice(ents, func(i, j int) bool { return packOrder(ents[i].Name(), ents[j].Name()) < 0 })
 		for _, e := range ents {
 			cp := filepath.Join(p, e.Name())
-			cfi, err := os.Lstat(cp)
+			cfi, err := lstatEntry(cp)
 			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
+				if oserr.Missing(err) {
 					w.st.warn("%s: vanished before it was read", cp)
 					continue
 				}
@@ -379,13 +405,13 @@ func fileLike(fi fs.FileInfo) bool {
 func entryType(m fs.FileMode) fs.FileMode { return m.Type() &^ fs.ModeIrregular }
 
 func (w *writer) file(p, name string, fi fs.FileInfo) error {
-	f, err := openEntry(p)
+	f, err := openWalked(p)
 	if err == nil && (!sameEntry(f, fi) || replaced(p, fi)) {
 		f.Close()
 		f, err = nil, errReplaced
 	}
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if oserr.Missing(err) {
 			w.st.warn("%s: vanished before it was read", p)
 			return nil
 		}
