@@ -85,9 +85,13 @@ func isDrive(host string) bool {
 	return len(host) == 2 && host[1] == ':' && (host[0]|0x20 >= 'a' && host[0]|0x20 <= 'z')
 }
 
+// statRoot is os.Stat (tests put the errors of a share whose server is
+// away in its place: Wine gives none).
+var statRoot = os.Stat
+
 // Open returns a store rooted at dir, which must exist and be a folder.
 func Open(dir string) (*Store, error) {
-	fi, err := os.Stat(dir)
+	fi, err := statRoot(dir)
 	if err != nil {
 		// Below a file, Linux says "not a directory" and Windows "the
 		// path was not found": both get the real cause, the file.
@@ -212,13 +216,26 @@ type sysErr struct{ err error }
 func (e sysErr) Error() string { return unwrap(e.err).Error() }
 func (e sysErr) Unwrap() error { return e.err }
 
+// unwrap is the system's error without the path the message names
+// already. A share whose server is away (Windows' ERROR_BAD_NETPATH) is
+// said so: "The network path was not found." reads as a wrong path.
 func unwrap(err error) error {
+	if oserr.NetPathDown(err) {
+		return serverAway{err}
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
 }
+
+// serverAway is an error of a share whose server cannot be reached, in
+// those words.
+type serverAway struct{ err error }
+
+func (e serverAway) Error() string { return oserr.ServerAway }
+func (e serverAway) Unwrap() error { return e.err }
 
 func (s *Store) String() string { return "file://" + filepath.ToSlash(s.root) }
 

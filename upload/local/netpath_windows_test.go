@@ -5,8 +5,13 @@ package local
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/lyncbackup/lyncbackup/upload"
 )
 
 // A share whose server is down (ERROR_BAD_NETPATH, which Go counts as not
@@ -37,5 +42,22 @@ func TestWriteProtectedIsReadOnly(t *testing.T) {
 	}
 	if readOnly(&fs.PathError{Op: "open", Path: `E:\x`, Err: syscall.Errno(112)}) { // ERROR_DISK_FULL
 		t.Error("a full disk reads as read-only")
+	}
+}
+
+// TestOpenNetPathDown: a destination folder on a share whose server is
+// away is said to be unreachable ("The network path was not found." read
+// as a wrong path), and is not a missing folder (upload.ErrNotFound), whose
+// fix is to create it.
+func TestOpenNetPathDown(t *testing.T) {
+	t.Cleanup(func() { statRoot = os.Stat })
+	dir := `\\nas\backups\lync`
+	statRoot = func(p string) (fs.FileInfo, error) {
+		return nil, &fs.PathError{Op: "CreateFile", Path: p, Err: windows.ERROR_BAD_NETPATH}
+	}
+	_, err := Open(dir)
+	if err == nil || err.Error() != `destination folder \\nas\backups\lync: its server cannot be reached (the network path was not found: the server is down or off the network, or its name does not resolve from this machine)` ||
+		errors.Is(err, upload.ErrNotFound) || !errors.Is(err, windows.ERROR_BAD_NETPATH) {
+		t.Errorf("server away: %v", err)
 	}
 }
