@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/lyncbackup/lyncbackup/internal/diskfree"
 	"github.com/lyncbackup/lyncbackup/internal/netdrive"
+	"github.com/lyncbackup/lyncbackup/internal/oserr"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -241,13 +242,22 @@ func wantsKind(cfg *config.Config, k string, withAll bool) bool {
 	return containsStr(cfg.Lync.Exporters, k)
 }
 
+// makeStaging is os.MkdirAll (tests put the errors of a share whose
+// server is away in its place: Wine gives none).
+var makeStaging = os.MkdirAll
+
 func checkStaging(dir string, chunked bool) Prereq {
 	p := Prereq{Name: "staging folder"}
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "lyncbackup-staging")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := makeStaging(dir, 0o700); err != nil {
 		p.Detail, p.Fix = fmt.Sprintf("%s: %v", dir, unwrapPathErr(err)), "set staging: to a folder this account may write (on a disk with room for the largest export)"
+		if oserr.NetPathDown(err) {
+			// The folder may well be there, with the host's chunk key:
+			// another staging folder would cost a full upload.
+			p.Fix = "make the share's server reachable from this machine (or its name resolvable): the staging folder holds the host's chunk key, and another folder would mean a new key and every chunk uploaded again"
+		}
 		return p
 	}
 	if err := diskfree.ProbeWrite(dir); err != nil {

@@ -64,9 +64,20 @@ func checkReadable(p string) error {
 }
 
 func unwrapPathErr(err error) error {
+	if oserr.NetPathDown(err) {
+		// "The network path was not found." reads as a wrong path.
+		return serverAway{err}
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
 }
+
+// serverAway is an error of a share whose server cannot be reached, in
+// those words.
+type serverAway struct{ err error }
+
+func (e serverAway) Error() string { return oserr.ServerAway }
+func (e serverAway) Unwrap() error { return e.err }
