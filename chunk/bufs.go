@@ -17,8 +17,12 @@ import "sync"
 const (
 	// maxIdle: the restore's chunk buffers of two items in flight (chunk
 	// read-ahead 16 MiB each); 6 MiB left most of them fresh allocations
-	// (~0.5 CPU-s more per GiB restored, measured).
-	maxIdle  = 32 << 20
+	// (~0.5 CPU-s more per GiB restored, measured). 32 MiB, kept until
+	// 2026-12-02, held the same CPU as 16 MiB but let the peak grow with
+	// the run (restore from loopback S3: 87 MiB peak RSS for 256 MB of
+	// corpus, 108 MiB for 4 GiB; with 16 MiB and the restore's memory
+	// limit, pipeline.ReadMemory, 80 and 87 MiB).
+	maxIdle  = 16 << 20
 	bufRound = 64 << 10
 	// writeIdle: room for the buffers that the upload slots give back and
 	// take again (each slot takes a plaintext, a frame and an object buffer
@@ -28,6 +32,9 @@ const (
 	// the bench corpus).
 	writeIdle = 24 << 20
 )
+
+// IdleMemory is what a restore keeps at most in idle chunk buffers.
+const IdleMemory = maxIdle
 
 type bufList struct {
 	mu   sync.Mutex

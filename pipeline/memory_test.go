@@ -3,6 +3,7 @@ package pipeline
 import (
 	"testing"
 
+	"github.com/lyncbackup/lyncbackup/catalog"
 	"github.com/lyncbackup/lyncbackup/chunk"
 )
 
@@ -40,5 +41,35 @@ func TestBackupMemory(t *testing.T) {
 		if got := BackupMemory(c.format, c.parallel, c.part, c.conc); got != c.want {
 			t.Errorf("BackupMemory(%q, %d, %d, %d) = %d, want %d", c.format, c.parallel, c.part, c.conc, got, c.want)
 		}
+	}
+}
+
+// TestReadMemory: a set of chunked items needs each item's read-ahead, the
+// idle chunk buffers, a part buffer and 16 MiB (72 MiB by default); a set
+// with an item in one object needs MemoryBudget if that is more; sets
+// without a manifest (incomplete) count as chunked.
+func TestReadMemory(t *testing.T) {
+	chunked := &catalog.Manifest{Items: []catalog.Item{{Name: "a", Layout: catalog.LayoutChunked}}}
+	mixed := &catalog.Manifest{Items: []catalog.Item{{Name: "a", Layout: catalog.LayoutChunked}, {Name: "b"}}}
+	for _, c := range []struct {
+		name       string
+		parallel   int
+		part, conc int64
+		ms         []*catalog.Manifest
+		want       int64
+	}{
+		{"defaults", 0, 0, 0, []*catalog.Manifest{chunked}, 72 << 20},
+		{"no manifest", 2, 8 << 20, 3, []*catalog.Manifest{nil}, 72 << 20},
+		{"four items", 4, 8 << 20, 3, []*catalog.Manifest{chunked}, 16<<20 + 8<<20 + 4*16<<20 + 16<<20},
+		{"an archive item", 0, 0, 0, []*catalog.Manifest{mixed}, MemoryBudget(0, 0, 0)},
+		{"an archive set among others", 2, 8 << 20, 3, []*catalog.Manifest{chunked, nil, mixed}, MemoryBudget(2, 8<<20, 3)},
+		{"archive, small parts", 2, 1 << 20, 1, []*catalog.Manifest{mixed}, 16<<20 + 1<<20 + 2*16<<20 + 16<<20},
+	} {
+		if got := ReadMemory(c.parallel, c.part, c.conc, c.ms...); got != c.want {
+			t.Errorf("%s: ReadMemory = %d MiB, want %d MiB", c.name, got>>20, c.want>>20)
+		}
+	}
+	if chunk.IdleMemory != 16<<20 {
+		t.Errorf("chunk.IdleMemory is %d MiB: the cases above assume 16", chunk.IdleMemory>>20)
 	}
 }

@@ -362,3 +362,17 @@ func setMemoryBudget(cfg *config.Config, parallel int) {
 	}
 	debug.SetMemoryLimit(pipeline.BackupMemory(cfg.Format, parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency)))
 }
+
+// setReadMemory gives a restore, ls or verify of the sets ms the soft
+// memory limit it needs by design (pipeline.ReadMemory); GOMEMLIMIT, when
+// set, wins.
+func (a *app) setReadMemory(parallel int, ms ...*catalog.Manifest) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	var part, conc int64
+	if a.cfg != nil {
+		part, conc = int64(a.cfg.Destination.PartSize), int64(a.cfg.Destination.Concurrency)
+	}
+	debug.SetMemoryLimit(pipeline.ReadMemory(parallel, part, conc, ms...))
+}

@@ -73,6 +73,7 @@ func runLs(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(w, "%-4s %12d  %s  %s\n", e.Kind, e.Size, e.ModTime.UTC().Format("2006-01-02 15:04"), name)
 	}}
 	defer listing.Close()
+	a.setReadMemory(sf.parallel, set.Manifest)
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, Parallel: sf.parallel, Progress: prog, Entry: listing.Entry,

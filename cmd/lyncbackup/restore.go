@@ -257,6 +257,7 @@ func runRestore(ctx context.Context, a *app, args []string) error {
 		namedAs = ""
 	}
 	durable.Enable(*syncFlag)
+	a.setReadMemory(sf.parallel, set.Manifest)
 	prog := newProgress(a, nil)
 	reports, err := pipeline.Read(ctx, pipeline.ReadJob{
 		Store: st, Manifest: set.Manifest, Items: sf.items, Identities: ids, To: *to, Force: *force,
@@ -508,6 +509,7 @@ func runVerify(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	a.saySkipped(set, skipped, spec)
+	a.setReadMemory(sf.parallel, set.Manifest)
 	job := pipeline.ReadJob{Store: st, Manifest: set.Manifest, Items: sf.items, Parallel: sf.parallel,
 		Damaged: a.damageRecorder(ctx, st, sf, set.Host).damaged}
 	mode, modeText := "stored", "stored objects (size and SHA-256)"

@@ -49,6 +49,13 @@ func (a *app) verifyAll(ctx context.Context, st upload.Store, host string, sf se
 		}
 		ids, mode = loaded, "full"
 	}
+	var ms []*catalog.Manifest
+	for _, set := range all {
+		if set.Host == host {
+			ms = append(ms, set.Manifest)
+		}
+	}
+	a.setReadMemory(sf.parallel, ms...)
 	a.runLog().Info("verify started", "sets", "all", "host", host, "mode", mode)
 	doc := verifyAllDoc{Host: host, Mode: mode, Sets: []readDoc{}}
 	res, err := pipeline.VerifyAll(ctx, pipeline.VerifyAllJob{
