@@ -605,12 +605,28 @@ func encoders(slots int) int { return max(1, min(slots, runtime.GOMAXPROCS(0))) 
 // chunkCap, its zstd frame and age object: about 2 × NormalSize on
 // average), the idle buffers kept for reuse, and the zstd encoder states
 // (per level in use, up to three at once, one per CPU: a window and a
-// block of history and up to ~4 MiB of tables each).
-func WriteMemory(items, slots int) int64 {
+// block of history and the level's match tables, encoderTables).
+func WriteMemory(items, slots int, level string) int64 {
 	if slots <= 0 {
 		slots = defaultSlots
 	}
-	return int64(items)*chunkCap + int64(slots)*(chunkCap+2*NormalSize) + writeIdle + 3*int64(encoders(slots))*(chunkWindow+128<<10+4<<20)
+	return int64(items)*chunkCap + int64(slots)*(chunkCap+2*NormalSize) + writeIdle + 3*int64(encoders(slots))*(chunkWindow+128<<10+encoderTables(level))
+}
+
+// encoderTables is the match tables of one zstd encoder state at level
+// (klauspost v1.20, entries of 8 bytes: fastest 2^15; default 2^17 and
+// 2^15; better 2^19 and 2^13; best 2^22 and 2^18). "auto" (or "")
+// compresses chunks at fastest or default.
+func encoderTables(level string) int64 {
+	switch level {
+	case "fastest":
+		return 1 << 18
+	case "better":
+		return 1<<22 + 1<<16
+	case "best":
+		return 1<<25 + 1<<21
+	}
+	return 1<<20 + 1<<18
 }
 
 // NewEncoder returns a zstd encoder for whole chunks (EncodeAll: one frame

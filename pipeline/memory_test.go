@@ -23,24 +23,33 @@ func TestMemoryBudget(t *testing.T) {
 	}
 }
 
-// TestBackupMemory: the chunked format adds its chunk writer's memory
-// (for 2 items when parallel is left at its default) to MemoryBudget; the
-// archive format needs MemoryBudget alone.
+// TestBackupMemory: the archive format needs MemoryBudget; the chunked
+// format its chunk writer's memory (for 2 items when parallel is left at
+// its default, with the level's encoder tables), a part buffer and 16 MiB.
 func TestBackupMemory(t *testing.T) {
 	for _, c := range []struct {
-		format     string
-		parallel   int
-		part, conc int64
-		want       int64
+		format, level string
+		parallel      int
+		part, conc    int64
+		want          int64
 	}{
-		{"", 0, 0, 0, MemoryBudget(0, 0, 0)},
-		{FormatArchive, 3, 16 << 20, 4, MemoryBudget(3, 16<<20, 4)},
-		{FormatChunked, 0, 0, 0, MemoryBudget(0, 0, 0) + chunk.WriteMemory(2, 0)},
-		{FormatChunked, 4, 8 << 20, 3, MemoryBudget(4, 8<<20, 3) + chunk.WriteMemory(4, 0)},
+		{"", "", 0, 0, 0, MemoryBudget(0, 0, 0)},
+		{FormatArchive, "best", 3, 16 << 20, 4, MemoryBudget(3, 16<<20, 4)},
+		{FormatChunked, "", 0, 0, 0, 24<<20 + chunk.WriteMemory(2, 0, "")},
+		{FormatChunked, "auto", 4, 16 << 20, 3, 32<<20 + chunk.WriteMemory(4, 0, "auto")},
+		{FormatChunked, "best", 2, 8 << 20, 3, 24<<20 + chunk.WriteMemory(2, 0, "best")},
 	} {
-		if got := BackupMemory(c.format, c.parallel, c.part, c.conc); got != c.want {
-			t.Errorf("BackupMemory(%q, %d, %d, %d) = %d, want %d", c.format, c.parallel, c.part, c.conc, got, c.want)
+		if got := BackupMemory(c.format, c.level, c.parallel, c.part, c.conc); got != c.want {
+			t.Errorf("BackupMemory(%q, %q, %d, %d, %d) = %d, want %d", c.format, c.level, c.parallel, c.part, c.conc, got, c.want)
 		}
+	}
+	// The defaults, in MiB: 16 + 8 + 2 chunkers of 2 + 8 slots of 4 + 12
+	// idle + 3 x 2 encoders of (2 + 1/8 + 5/4).
+	if got, want := BackupMemory(FormatChunked, "auto", 0, 0, 0), int64(16<<20+8<<20+2*2<<20+8*4<<20+12<<20+6*(2<<20+128<<10+5<<18)); got != want {
+		t.Errorf("the chunked default: %d MiB, want %d MiB", got>>20, want>>20)
+	}
+	if chunk.WriteMemory(2, 0, "best")-chunk.WriteMemory(2, 0, "fastest") != 6*(1<<25+1<<21-1<<18) {
+		t.Error("best's encoder tables (32 + 2 MiB per state) are not counted against fastest's (256 KiB)")
 	}
 }
 

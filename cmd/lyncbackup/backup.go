@@ -360,7 +360,7 @@ func setMemoryBudget(cfg *config.Config, parallel int) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	debug.SetMemoryLimit(pipeline.BackupMemory(cfg.Format, parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency)))
+	debug.SetMemoryLimit(pipeline.BackupMemory(cfg.Format, cfg.Compression.Level, parallel, int64(cfg.Destination.PartSize), int64(cfg.Destination.Concurrency)))
 }
 
 // setReadMemory gives a restore, ls or verify of the sets ms the soft
