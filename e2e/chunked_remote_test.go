@@ -938,19 +938,7 @@ func TestAzurePruneDryRunPredictsLockedChunks(t *testing.T) {
 	e.format = "chunked"
 	f := newAzureLockFront(t, e)
 	e.writeConfig()
-	manifest := func(set string) []byte {
-		t.Helper()
-		rc, err := e.az.Client(e.container).NewBlobClient(e.prefix+"/"+e.host+"/"+set+"/manifest.json").DownloadStream(context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Body.Close()
-		body, err := io.ReadAll(rc.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return body
-	}
+	manifest := func(set string) []byte { return e.manifestBytes(t, set) }
 	set1 := e.backup()
 	os.WriteFile(filepath.Join(e.src, "FileStore", "meeting-ü", "handout-00.txt"), []byte("changed"), 0o644)
 	rec, err := os.OpenFile(filepath.Join(e.src, "FileStore", "recording.bin"), os.O_WRONLY, 0)
@@ -1018,19 +1006,7 @@ func TestAzurePruneKeepsChunkWithLockedOlderVersion(t *testing.T) {
 	e.writeConfig()
 	ctx := context.Background()
 	cc := e.az.Client(e.container)
-	manifest := func(set string) []byte {
-		t.Helper()
-		rc, err := cc.NewBlobClient(e.prefix+"/"+e.host+"/"+set+"/manifest.json").DownloadStream(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Body.Close()
-		body, err := io.ReadAll(rc.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return body
-	}
+	manifest := func(set string) []byte { return e.manifestBytes(t, set) }
 	set1 := e.backup()
 	os.WriteFile(filepath.Join(e.src, "FileStore", "meeting-ü", "handout-00.txt"), []byte("changed"), 0o644)
 	set2 := e.backup()
@@ -1151,4 +1127,19 @@ func twoLockedChunks(t *testing.T, r testbin.Result, dry bool, bytes int64, u1, 
 			t.Errorf("%s output lacks %q:\n%s", cmd, want, r.Stdout)
 		}
 	}
+}
+
+// manifestBytes is set's manifest object as the container holds it.
+func (e *azEnv) manifestBytes(t *testing.T, set string) []byte {
+	t.Helper()
+	rc, err := e.az.Client(e.container).NewBlobClient(e.prefix+"/"+e.host+"/"+set+"/manifest.json").DownloadStream(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Body.Close()
+	body, err := io.ReadAll(rc.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
 }

@@ -69,25 +69,9 @@ func TestChunkedDamagedInPlaceStoredAgain(t *testing.T) {
 		"recorded in "+filepath.Join(e.dir, "staging", chunkHost+".damaged-chunks")+" and in the store",
 		"the next backup of "+chunkHost+" stores the chunk again")
 
-	set3 := e.backup()
-	e3, ok := entryOf(e.manifest(set3), c.Key)
-	if !ok {
-		t.Fatalf("set %s does not name chunk %s: the test needs the same content", set3, c.Key)
-	}
-	stored, err := os.ReadFile(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum := sha256.Sum256(stored); hex.EncodeToString(sum[:]) != e3.SHA256 {
-		t.Fatalf("chunk %s was not stored again: the object does not hash to set %s's entry", c.Key, set3)
-	}
+	set3, e3 := storedAgainAndRestores(t, e, src, c, obj)
 	e.mustRun("verify", set3)
 	e.mustRun("verify", set3, "--identity", e.key)
-	to := filepath.Join(e.dir, "restored")
-	e.mustRun("restore", set3, "--to", to, "--identity", e.key)
-	if !sameContent(t, filepath.Join(src, "LyncDB.bak"), filepath.Join(to, "sql", "src", "LyncDB.bak")) {
-		t.Error("the restored dump differs from the source")
-	}
 	// The records are cleared once the chunk is stored again.
 	if _, err := os.Stat(filepath.Join(e.dir, "staging", chunkHost+".damaged-chunks")); !os.IsNotExist(err) {
 		t.Errorf("the staging record is left after the chunk was stored again: %v", err)
@@ -116,24 +100,34 @@ func TestChunkedDamagedFoundByLsStoredAgain(t *testing.T) {
 		"every set naming this chunk cannot restore sql",
 		"recorded in "+filepath.Join(e.dir, "staging", chunkHost+".damaged-chunks")+" and in the store",
 		"the next backup of "+chunkHost+" stores the chunk again")
-	set3 := e.backup()
-	e3, ok := entryOf(e.manifest(set3), c.Key)
+	set3, _ := storedAgainAndRestores(t, e, src, c, obj)
+	e.mustRun("ls", set3, "--identity", e.key)
+}
+
+// storedAgainAndRestores runs the next backup of damagedChunkSet's source,
+// which must store the damaged chunk c again (the object at obj then hashes
+// to the new set's entry), and restores that set: the dump comes back
+// whole. It returns the set and its entry for c.
+func storedAgainAndRestores(t *testing.T, e *coreEnv, src string, c catalog.Chunk, obj string) (string, catalog.Chunk) {
+	t.Helper()
+	set := e.backup()
+	entry, ok := entryOf(e.manifest(set), c.Key)
 	if !ok {
-		t.Fatalf("set %s does not name chunk %s: the test needs the same content", set3, c.Key)
+		t.Fatalf("set %s does not name chunk %s: the test needs the same content", set, c.Key)
 	}
 	stored, err := os.ReadFile(obj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum := sha256.Sum256(stored); hex.EncodeToString(sum[:]) != e3.SHA256 {
-		t.Fatalf("chunk %s was not stored again after ls found it damaged", c.Key)
+	if sum := sha256.Sum256(stored); hex.EncodeToString(sum[:]) != entry.SHA256 {
+		t.Fatalf("chunk %s was not stored again: the object does not hash to set %s's entry", c.Key, set)
 	}
-	e.mustRun("ls", set3, "--identity", e.key)
 	to := filepath.Join(e.dir, "restored")
-	e.mustRun("restore", set3, "--to", to, "--identity", e.key)
+	e.mustRun("restore", set, "--to", to, "--identity", e.key)
 	if !sameContent(t, filepath.Join(src, "LyncDB.bak"), filepath.Join(to, "sql", "src", "LyncDB.bak")) {
 		t.Error("the restored dump differs from the source")
 	}
+	return set, entry
 }
 
 // TestS3ChunkedDamagedInPlaceStoredAgain: the same on S3 (VersityGW, a
