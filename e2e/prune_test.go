@@ -618,8 +618,20 @@ retention: {keep_daily: 3, timezone: UTC, grace: 1s}
 		}
 		return *out.Retention.RetainUntilDate
 	}
+	//
+	// A kept daily also stays until enough newer days can have sets
+	// (retention's keptUntil): the d-th newest day goes once 3-d days after
+	// today's start have passed. Between 00:00 and 01:00 UTC the sets, an
+	// hour older than d days, fall on the calendar day before, and that
+	// date is the later one (the test failed then, from its first day).
+	utc := now.UTC()
+	today := time.Date(utc.Year(), utc.Month(), utc.Day(), 0, 0, 0, 0, time.UTC)
 	for d := 1; d <= 2; d++ {
-		want := now.AddDate(0, 0, -d).Add(-time.Hour).AddDate(0, 0, 3+2).Add(time.Hour)
+		want := now.AddDate(0, 0, -d).Add(-time.Hour).AddDate(0, 0, 3)
+		if floor := today.AddDate(0, 0, 3-d); floor.After(want) {
+			want = floor
+		}
+		want = want.AddDate(0, 0, 2).Add(time.Hour)
 		for _, k := range []string{catalog.ManifestKey("fe01", ids[d]), catalog.ItemKey("fe01", ids[d], "files")} {
 			if got := retainOf(k); got.Sub(want).Abs() > 2*time.Second {
 				t.Errorf("%s locked until %v, want %v", k, got, want)
