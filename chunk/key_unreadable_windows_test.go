@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/lyncbackup/lyncbackup/internal/testenv"
 )
 
 // unreadableKeyFile is a good key file another handle holds open sharing
@@ -14,16 +16,8 @@ import (
 func unreadableKeyFile(t *testing.T) (string, string) {
 	t.Helper()
 	p := writeGoodKey(t)
-	name, err := windows.UTF16PtrFromString(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := windows.CreateFile(name, windows.GENERIC_READ, 0, nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	held = h
-	t.Cleanup(func() { windows.CloseHandle(h); held = 0 })
+	held, _ = testenv.HoldNoShare(t, p)
+	t.Cleanup(func() { held = 0 })
 	return p, "another process holds it open (an antivirus scan, a backup or copy program, an editor) (close the program that holds that file open, or wait until it lets go"
 }
 
