@@ -25,14 +25,19 @@ func unreadableKeyFile(t *testing.T) (string, string) {
 var held windows.Handle
 
 // keyFileBytes is the key file's content, read through the handle that
-// holds it.
+// holds it. Not through os.NewFile: that File's finalizer closed the
+// handle at a later collection, by then perhaps another test's file (a
+// write in TestWriterHoldsReusedChunks failed with "Invalid handle" in the
+// Windows lane), and the test's cleanup closed it a second time.
 func keyFileBytes(t *testing.T, p string) []byte {
 	t.Helper()
-	f := os.NewFile(uintptr(held), p)
+	if _, err := windows.Seek(held, 0, 0); err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
 	b := make([]byte, 4096)
-	n, err := f.ReadAt(b, 0)
-	if n == 0 {
-		t.Fatal(err)
+	var n uint32
+	if err := windows.ReadFile(held, b, &n, nil); err != nil || n == 0 {
+		t.Fatalf("%s: read %d bytes: %v", p, n, err)
 	}
 	return b[:n]
 }
