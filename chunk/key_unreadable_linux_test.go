@@ -5,18 +5,20 @@ import (
 	"testing"
 )
 
-// unreadableKeyFile is a good key file of mode 000 (root reads it
-// anyway: skipped) and the cause the backup is to name.
+// unreadableKeyFile is a good key file of mode 000 and the cause the
+// backup is to name. Root reads it anyway: the test runs as nobody
+// (testuser.Unprivileged) and fails here if it was not.
 func unreadableKeyFile(t *testing.T) (string, string) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		t.Skip("root reads a file of mode 000")
-	}
 	p := writeGoodKey(t)
 	if err := os.Chmod(p, 0); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(p, 0o600) })
+	if f, err := os.Open(p); err == nil {
+		f.Close()
+		t.Fatalf("uid %d reads a file of mode 000: run the test through testuser.Unprivileged", os.Geteuid())
+	}
 	return p, "this account has no read access to it (give the account running the backup read access to that file"
 }
 

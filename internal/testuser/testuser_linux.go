@@ -24,6 +24,15 @@ const nobody = 65534
 // the test goes on.
 func Unprivileged(t *testing.T) bool {
 	t.Helper()
+	return UnprivilegedWith(t, nil)
+}
+
+// UnprivilegedWith is Unprivileged whose run as nobody gets what prepare
+// puts in its folder (called as root before the run, only then; nobody
+// owns the folder): prepare returns environment ("K=V") for that run,
+// e.g. naming a copy of a binary root built there.
+func UnprivilegedWith(t *testing.T, prepare func(dir string) []string) bool {
+	t.Helper()
 	if os.Getenv(childEnv) != "" || os.Getuid() != 0 {
 		return false
 	}
@@ -44,6 +53,9 @@ func Unprivileged(t *testing.T) bool {
 	cmd := exec.Command(bin, "-test.run="+run, "-test.count=1", "-test.v")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), childEnv+"="+dir, "HOME="+dir, "TMPDIR="+dir)
+	if prepare != nil {
+		cmd.Env = append(cmd.Env, prepare(dir)...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
 	t.Logf("as nobody (uid %d):\n%s", nobody, out)

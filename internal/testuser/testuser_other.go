@@ -8,3 +8,6 @@ import "testing"
 // read-only attribute binds administrators too; a root run elsewhere
 // proves less.
 func Unprivileged(t *testing.T) bool { return false }
+
+// UnprivilegedWith returns false, as Unprivileged; prepare is not called.
+func UnprivilegedWith(t *testing.T, prepare func(dir string) []string) bool { return false }
