@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need when it is
-# missing: the age and zstd CLIs (Debian), VersityGW (S3 server, Go module
+# missing: the age and zstd CLIs and python3 (Debian; python3 runs
+# scripts/reader2.py, the second reader of e2e TestReader2), VersityGW (S3 server, Go module
 # proxy) and Azurite (Azure Blob emulator, npm). Servers are started by the
 # tests themselves on 127.0.0.1 with free ports.
 #
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v age >/dev/null || need_apt+=(age)
 command -v zstd >/dev/null || need_apt+=(zstd)
+command -v python3 >/dev/null || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (Debian)"
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
@@ -35,7 +37,7 @@ fi
 export LYNCBACKUP_REQUIRE_SERVERS="${LYNCBACKUP_REQUIRE_SERVERS:-1}"
 if [ "$LYNCBACKUP_REQUIRE_SERVERS" != 0 ]; then
   missing=()
-  for tool in versitygw azurite-blob age zstd; do
+  for tool in versitygw azurite-blob age zstd python3; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   if [ ${#missing[@]} -gt 0 ]; then
