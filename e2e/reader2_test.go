@@ -198,7 +198,8 @@ func TestReader2(t *testing.T) {
 // reader2Refusals replaces the certs item of an archive set with forged tar
 // streams (encrypted to the set's recipient, the manifest rewritten to
 // match them) that FORMAT.md says a reader refuses, and checks that reader2
-// names each and writes nothing outside its folder.
+// names each and writes nothing outside its folder; lyncbackup's own
+// restore refuses each too.
 func reader2Refusals(t *testing.T, e *coreEnv, set string) {
 	type entry struct {
 		name, link, body string
@@ -240,6 +241,10 @@ func reader2Refusals(t *testing.T, e *coreEnv, set string) {
 		got, err := e.reader2(set, out)
 		if err == nil || !strings.Contains(got, "FAIL certs: ") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: reader2 %v, want a failure naming %q\n%s", c.why, err, c.want, got)
+		}
+		r := e.run("restore", set, "--to", filepath.Join(e.dir, "goreader-"+strings.ReplaceAll(c.why, " ", "-")), "--identity", e.key, "--item", "certs")
+		if r.Code != 1 { // the document describes what lyncbackup's reader refuses too
+			t.Errorf("%s: lyncbackup restore exit %d, want 1\n%s", c.why, r.Code, r.Stderr)
 		}
 		if _, err := os.Lstat(filepath.Join(out, "evil.txt")); err == nil {
 			t.Errorf("%s: reader2 wrote outside the item's folder", c.why)
