@@ -120,14 +120,17 @@ func TestCoreItemNamedLikeADevice(t *testing.T) {
 }
 
 // TestCoreFutureDatedSet: a set made while the clock was ahead (dated
-// 2030) stays "latest" over every later backup. The backup after it says
+// Jan 1 four years on) stays "latest" over every later backup. The backup after it says
 // so, naming it, and restore / verify latest say the set they took is dated
 // after this machine's clock; a restore by id says nothing of it.
 func TestCoreFutureDatedSet(t *testing.T) {
 	e := newCoreEnv(t)
 	e.oneFileSource("x", "format: archive\n")
 	now := e.backup()
-	const future = "20300101T000000Z-abcdef"
+	// Years ahead of this machine's clock, whenever the test runs: a fixed
+	// 2030 would have been the past from 2030 on, and the test failed.
+	futureAt := time.Date(time.Now().UTC().Year()+4, 1, 1, 0, 0, 0, 0, time.UTC)
+	future := futureAt.Format("20060102T150405Z") + "-abcdef"
 	hostDir := filepath.Join(e.dest, "fe01.contoso.com")
 	os.MkdirAll(filepath.Join(hostDir, future), 0o755)
 	for _, name := range []string{"manifest.json", "alpha.tar.zst.age"} {
@@ -149,7 +152,7 @@ func TestCoreFutureDatedSet(t *testing.T) {
 		{"verify", "latest"},
 	} {
 		r := e.mustRun(cmd...)
-		if !strings.Contains(r.Stderr, "warning: latest is "+future+", dated 2030-01-01T00:00:00Z, after this machine's clock") {
+		if !strings.Contains(r.Stderr, "warning: latest is "+future+", dated "+futureAt.Format(time.RFC3339)+", after this machine's clock") {
 			t.Errorf("%s latest does not say the set is dated in the future:\n%s", cmd[0], r.Stderr)
 		}
 	}
