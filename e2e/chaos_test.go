@@ -24,8 +24,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -246,29 +244,15 @@ func (c *chaos) hashTree() map[string]string {
 	return out
 }
 
-// hashFiles maps every regular file below root (slash path) to its SHA-256.
+// hashFiles maps every regular file below root (slash path) to its
+// SHA-256: treeOf's map, hashed (a round's tree is kept for the rounds
+// after it, its contents are not).
 func hashFiles(t *testing.T, root string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(h.Sum(nil))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	out := treeOf(t, root)
+	for k, v := range out {
+		sum := sha256.Sum256([]byte(v))
+		out[k] = hex.EncodeToString(sum[:])
 	}
 	return out
 }
